@@ -1,0 +1,71 @@
+// Expected failures of the CA engine and the PKI state machine: typed, with stable codes that
+// callers (HTTP layer, CLI, tests) switch on. A broken invariant is an assertion, not a PkiError.
+
+export const PKI_ERROR_CODES = [
+  // CSR and key input
+  'ERR_CSR_MALFORMED',
+  'ERR_CSR_SIGNATURE',
+  'ERR_CSR_UNSUPPORTED_SIGNATURE_ALGORITHM',
+  'ERR_KEY_UNSUPPORTED',
+  'ERR_KEY_TOO_WEAK',
+  'ERR_KEY_MALFORMED',
+  // Policy
+  'ERR_PROFILE_UNKNOWN',
+  'ERR_PROFILE_INVALID',
+  'ERR_SAN_FORBIDDEN',
+  'ERR_SAN_INVALID',
+  'ERR_SUBJECT_INVALID',
+  'ERR_LIFETIME_INVALID',
+  'ERR_LIFETIME_EXCEEDS_ISSUER',
+  // Certificates, CRLs, keys
+  'ERR_CERT_MALFORMED',
+  'ERR_CRL_MALFORMED',
+  'ERR_SERIAL_INVALID',
+  'ERR_KEY_UNWRAP',
+  'ERR_SIGNER_MISMATCH',
+  // State machine
+  'ERR_EVENT_MALFORMED',
+  'ERR_EVENT_REJECTED',
+  'ERR_NOT_FOUND',
+  'ERR_ALREADY_EXISTS',
+  'ERR_ALREADY_REVOKED',
+  'ERR_SERIAL_REUSED',
+  'ERR_ISSUER_UNKNOWN',
+  // Cluster and node
+  'ERR_NOT_LEADER',
+  'ERR_NO_GLOBAL_QUORUM',
+  'ERR_NO_LOCAL_QUORUM',
+  'ERR_WRONG_AZ',
+  'ERR_AZ_UNKNOWN',
+  'ERR_NODE_UNKNOWN',
+  'ERR_NODE_REVOKED',
+  'ERR_AUTH_PSK_PROOF',
+  'ERR_AUTH_TOKEN_INVALID',
+  'ERR_AUTH_TOKEN_EXPIRED',
+  'ERR_AUTH_TOKEN_USED',
+  'ERR_AUTH_REQUIRED',
+  'ERR_TIMEOUT',
+  'ERR_STOPPED',
+  // Operator input (CLI, configuration)
+  'ERR_INPUT_INVALID',
+  'ERR_IO',
+] as const;
+
+export type PkiErrorCode = (typeof PKI_ERROR_CODES)[number];
+
+export class PkiError extends Error {
+  readonly code: PkiErrorCode;
+  /** The input field at fault, when there is one (e.g. `csr`, `sans[2]`, `profile`). */
+  readonly field: string | undefined;
+
+  constructor(code: PkiErrorCode, message: string, options?: { field?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PkiError';
+    this.code = code;
+    this.field = options?.field;
+  }
+}
+
+export function isPkiError(e: unknown, code?: PkiErrorCode): e is PkiError {
+  return e instanceof PkiError && (code === undefined || e.code === code);
+}
