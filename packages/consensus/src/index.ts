@@ -1,0 +1,33 @@
+// Public entry of @adrestia/consensus. Internals (progress tracking, quorum math, the raft log)
+// are not exported; siblings import only what is listed here.
+export type * from './types.ts';
+export type * from './messages.ts';
+export type * from './ready.ts';
+export { SeededRandom, systemRandom, type RandomSource } from './random.ts';
+export {
+  CodecError,
+  decodeEntry,
+  decodeHardState,
+  decodeMessage,
+  decodeSnapshot,
+  decodeValue,
+  encodeEntry,
+  encodeHardState,
+  encodeMessage,
+  encodeSnapshot,
+  encodeValue,
+  type CodecErrorCode,
+} from './codec.ts';
+export {
+  EMPTY_HARD_STATE,
+  StorageError,
+  type SaveOptions,
+  type Storage,
+  type StorageErrorCode,
+  type StorageState,
+  type StorageWrite,
+} from './storage.ts';
+export { LevelStorage, openLevelDb, type LevelDb, type LevelStorageOptions } from './level-storage.ts';
+export { MemoryStorage } from './memory-storage.ts';
+export type { MessageHandler, Transport } from './transport.ts';
+export { MemoryNetwork, MemoryTransport, type DropFilter, type MemoryNetworkOptions } from './memory-transport.ts';
