@@ -49,6 +49,8 @@ export const PKI_ERROR_CODES = [
   // Operator input (CLI, configuration)
   'ERR_INPUT_INVALID',
   'ERR_IO',
+  // CA engine (appended)
+  'ERR_KEY_FILE_PERMISSIONS',
 ] as const;
 
 export type PkiErrorCode = (typeof PKI_ERROR_CODES)[number];

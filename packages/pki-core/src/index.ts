@@ -1,1 +1,24 @@
 export * from './errors.ts';
+// CA engine: keys, signers, certificate building, key wrapping (ca/, CA-engine helper)
+export { CA_KEY_TYPES, defaultCaKeyType, generateCaKeyPair, isCaKeyType, privateKeyPkcs8Der, spkiDerOf } from './ca/keys.ts';
+export type { CaKeyType, GeneratedKeyPair } from './ca/keys.ts';
+export { signatureAlgorithmForKey } from './ca/algorithms.ts';
+export type { SignatureAlgorithm } from './ca/algorithms.ts';
+export { KeyObjectSigner, loadPemFileSigner, wrappedKeySigner } from './ca/signer.ts';
+export type { Signer } from './ca/signer.ts';
+export { assertPrivateKeyFileMode, privateKeyFileMode, readPrivateKeyFile, writePrivateKeyFile } from './ca/key-file.ts';
+export { decodeKek, kekBytes, readKeyWrapBinding, unwrapPrivateKey, wrapPrivateKey } from './ca/key-wrap.ts';
+export type { KeyWrapBinding } from './ca/key-wrap.ts';
+export { normalizeSerialHex, randomSerial } from './ca/serial.ts';
+export type { SerialRandomSource } from './ca/serial.ts';
+export { createRootCertificate, issueCertificate } from './ca/issue.ts';
+export type { CreateRootCertificateInput, ExtensionChoices, IssueCertificateInput, IssuedCertificate, IssuerRef } from './ca/issue.ts';
+export { prepareIssuer } from './ca/issuer.ts';
+export type { PreparedIssuer } from './ca/issuer.ts';
+export { assembleCertificate, buildTbsCertificate } from './ca/certificate.ts';
+export type { TbsCertificateInput } from './ca/certificate.ts';
+export { KEY_USAGES, keyIdentifier } from './ca/extensions.ts';
+export type { AuthorityInfoAccessChoice, BasicConstraintsChoice, ExtKeyUsage, KeyUsage, NameConstraintsChoice } from './ca/extensions.ts';
+export type { GeneralNameInput, GeneralNameType } from './ca/general-names.ts';
+export { fromPem, pemBlocks, toPem } from './ca/pem.ts';
+export type { PemBlock, PemLabel } from './ca/pem.ts';

@@ -1,0 +1,120 @@
+// Lifts the fields the issuance path needs out of a certificate's DER with the small reader —
+// no pkijs object graph — so preparing an issuer or checking a chain link costs microseconds.
+// The full, read-only inspection view is CertificateView (view.ts).
+import { PkiError } from '../errors.ts';
+import { DerError, children, content, readTop, whole, type Tlv } from './der-reader.ts';
+import { Tag } from './der.ts';
+import { OID_EXT } from './oids.ts';
+import { serialHexFromContent } from './serial.ts';
+import { decodeTime } from './time.ts';
+
+export interface RawExtension {
+  readonly critical: boolean;
+  /** The content of extnValue (the DER of the extension's own structure). */
+  readonly value: Uint8Array;
+}
+
+export interface CertificateFields {
+  readonly der: Uint8Array;
+  readonly tbsDer: Uint8Array;
+  readonly serialHex: string;
+  readonly signatureAlgorithmDer: Uint8Array;
+  readonly issuerNameDer: Uint8Array;
+  readonly subjectNameDer: Uint8Array;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  readonly spkiDer: Uint8Array;
+  /** Keyed by dotted OID. */
+  readonly extensions: ReadonlyMap<string, RawExtension>;
+  readonly signatureValue: Uint8Array;
+}
+
+/** Dotted text of an OBJECT IDENTIFIER's content octets (X.690 §8.19). */
+export function decodeOid(c: Uint8Array): string {
+  const subs: bigint[] = [];
+  let v = 0n;
+  for (const b of c) {
+    v = (v << 7n) | BigInt(b & 0x7f);
+    if ((b & 0x80) === 0) {
+      subs.push(v);
+      v = 0n;
+    }
+  }
+  if (subs.length === 0 || (c[c.length - 1]! & 0x80) !== 0) throw new DerError('DER: truncated OID');
+  const first = subs[0]!;
+  const head = first < 80n ? [first / 40n, first % 40n] : [2n, first - 80n];
+  return [...head, ...subs.slice(1)].map(String).join('.');
+}
+
+function readExtensions(der: Uint8Array, wrapper: Tlv): Map<string, RawExtension> {
+  const out = new Map<string, RawExtension>();
+  const [list] = children(der, wrapper);
+  if (list === undefined || list.tag !== Tag.SEQUENCE) throw new DerError('DER: extensions are not a SEQUENCE');
+  for (const ext of children(der, list)) {
+    const parts = children(der, ext);
+    const id = parts[0];
+    const last = parts[parts.length - 1];
+    if (id?.tag !== Tag.OID || last?.tag !== Tag.OCTET_STRING || parts.length > 3) throw new DerError('DER: bad Extension');
+    const critical = parts.length === 3 && parts[1]!.tag === Tag.BOOLEAN && content(der, parts[1]!)[0] === 0xff;
+    const dotted = decodeOid(content(der, id));
+    // RFC 5280 §4.2: a certificate MUST NOT include more than one instance of an extension.
+    if (out.has(dotted)) throw new DerError(`DER: duplicate extension ${dotted}`);
+    out.set(dotted, { critical, value: content(der, last) });
+  }
+  return out;
+}
+
+/** Parses the RFC 5280 §4.1 skeleton of a certificate; ERR_CERT_MALFORMED on anything else. */
+export function readCertificateFields(der: Uint8Array): CertificateFields {
+  try {
+    const cert = readTop(der, Tag.SEQUENCE);
+    const [tbs, sigAlg, sigValue] = children(der, cert);
+    if (tbs?.tag !== Tag.SEQUENCE || sigAlg?.tag !== Tag.SEQUENCE || sigValue?.tag !== Tag.BIT_STRING) {
+      throw new DerError('DER: not a Certificate');
+    }
+    const f = children(der, tbs);
+    let i = f[0]?.tag === 0xa0 ? 1 : 0; // version is optional (v1)
+    const [serial, , issuer, validity, subject, spki] = f.slice(i, i + 6);
+    i += 6;
+    if (serial?.tag !== Tag.INTEGER || issuer?.tag !== Tag.SEQUENCE || validity?.tag !== Tag.SEQUENCE || subject?.tag !== Tag.SEQUENCE || spki?.tag !== Tag.SEQUENCE) {
+      throw new DerError('DER: not a TBSCertificate');
+    }
+    const [nb, na] = children(der, validity);
+    if (nb === undefined || na === undefined) throw new DerError('DER: bad Validity');
+    const extWrapper = f.slice(i).find((t) => t.tag === 0xa3);
+    const sig = content(der, sigValue);
+    return {
+      der,
+      tbsDer: whole(der, tbs),
+      serialHex: serialHexFromContent(content(der, serial)),
+      signatureAlgorithmDer: whole(der, sigAlg),
+      issuerNameDer: whole(der, issuer),
+      subjectNameDer: whole(der, subject),
+      notBefore: decodeTime(nb.tag, content(der, nb)),
+      notAfter: decodeTime(na.tag, content(der, na)),
+      spkiDer: whole(der, spki),
+      extensions: extWrapper === undefined ? new Map() : readExtensions(der, extWrapper),
+      signatureValue: sig.subarray(1),
+    };
+  } catch (cause) {
+    if (cause instanceof PkiError) throw cause;
+    throw new PkiError('ERR_CERT_MALFORMED', `certificate is malformed: ${(cause as Error).message}`, { field: 'certificate', cause });
+  }
+}
+
+/** The keyIdentifier of a SubjectKeyIdentifier extension, if present. */
+export function subjectKeyIdOf(fields: CertificateFields): Uint8Array | undefined {
+  const ext = fields.extensions.get(OID_EXT.subjectKeyIdentifier);
+  if (ext === undefined) return undefined;
+  const t = readTop(ext.value, Tag.OCTET_STRING);
+  return content(ext.value, t);
+}
+
+/** basicConstraints cA (RFC 5280 §4.2.1.9); false when the extension is absent. */
+export function isCaCertificate(fields: CertificateFields): boolean {
+  const ext = fields.extensions.get(OID_EXT.basicConstraints);
+  if (ext === undefined) return false;
+  const seq = readTop(ext.value, Tag.SEQUENCE);
+  const first = children(ext.value, seq)[0];
+  return first !== undefined && first.tag === Tag.BOOLEAN && content(ext.value, first)[0] === 0xff;
+}
