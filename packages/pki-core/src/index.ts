@@ -22,3 +22,7 @@ export type { AuthorityInfoAccessChoice, BasicConstraintsChoice, ExtKeyUsage, Ke
 export type { GeneralNameInput, GeneralNameType } from './ca/general-names.ts';
 export { fromPem, pemBlocks, toPem } from './ca/pem.ts';
 export type { PemBlock, PemLabel } from './ca/pem.ts';
+export { buildCrl, CRL_REASONS } from './ca/crl.ts';
+export type { BuildCrlInput, BuiltCrl, CrlReason, RevokedEntry } from './ca/crl.ts';
+export { assembleChain, assembleChainPem, chainToPem } from './ca/chain.ts';
+export type { ChainOptions } from './ca/chain.ts';

@@ -4,6 +4,7 @@
 import { PkiError } from '../errors.ts';
 import { DerError, children, content, readTop, whole, type Tlv } from './der-reader.ts';
 import { Tag } from './der.ts';
+import { KEY_USAGES, type KeyUsage } from './extensions.ts';
 import { OID_EXT } from './oids.ts';
 import { serialHexFromContent } from './serial.ts';
 import { decodeTime } from './time.ts';
@@ -117,4 +118,12 @@ export function isCaCertificate(fields: CertificateFields): boolean {
   const seq = readTop(ext.value, Tag.SEQUENCE);
   const first = children(ext.value, seq)[0];
   return first !== undefined && first.tag === Tag.BOOLEAN && content(ext.value, first)[0] === 0xff;
+}
+
+/** The keyUsage bits asserted (RFC 5280 §4.2.1.3), or undefined when the extension is absent. */
+export function keyUsageOf(fields: CertificateFields): KeyUsage[] | undefined {
+  const ext = fields.extensions.get(OID_EXT.keyUsage);
+  if (ext === undefined) return undefined;
+  const bits = content(ext.value, readTop(ext.value, Tag.BIT_STRING)).subarray(1);
+  return KEY_USAGES.filter((_, bit) => ((bits[bit >> 3] ?? 0) & (0x80 >> (bit & 7))) !== 0);
 }
