@@ -1,0 +1,173 @@
+// Apply handlers for certificates: CA installation, issuance (with idempotent retries),
+// revocation, CRL publication and the replicated expiry sweep.
+import { DEFAULT_CLUSTER_SETTINGS, type EventOf } from './events.ts';
+import { idempotencyKey } from './idempotency.ts';
+import { reject, type ApplyMeta, type ApplyResult } from './outcome.ts';
+import type { CaRecord, LeafCertificateRecord } from './records.ts';
+import { certKey, expiryKey, expiryPrefix, serialKey } from './tables.ts';
+import type { StateTxn } from './txn.ts';
+
+/** RFC 5280 §4.1.2.2: a serial is unique per issuer, for good, so pruned serials stay reserved. */
+async function requireFreshSerial(tx: StateTxn, issuerId: string, serialHex: string): Promise<void> {
+  if (await tx.has('serials', serialKey(serialHex, issuerId))) {
+    reject('ERR_SERIAL_REUSED', `serial ${serialHex} was already used by issuer ${issuerId}`);
+  }
+}
+
+/** A CA that may sign: known, and its own certificate not revoked. */
+async function requireActiveCa(tx: StateTxn, issuerId: string): Promise<CaRecord> {
+  const ca = await tx.get('cas', issuerId);
+  if (ca === undefined) return reject('ERR_ISSUER_UNKNOWN', `issuer ${issuerId} is unknown`);
+  const signer = ca.parentIssuerId ?? ca.issuerId;
+  if (await tx.has('revoked', certKey(signer, ca.serialHex))) reject('ERR_EVENT_REJECTED', `issuer ${issuerId} is revoked`);
+  return ca;
+}
+
+async function checkCaParent(tx: StateTxn, ev: EventOf<'CaCertificateInstalled'>): Promise<void> {
+  if (ev.role === 'root') return;
+  if (!(await tx.has('azs', ev.az!))) reject('ERR_AZ_UNKNOWN', `AZ ${ev.az} is unknown`);
+  const parent = await requireActiveCa(tx, ev.parentIssuerId!);
+  // DESIGN.md hierarchy: root → AZ ICA → node ICA of a node in that AZ.
+  const expected = ev.role === 'az' ? 'root' : 'az';
+  if (parent.role !== expected || (ev.role === 'node' && parent.az !== ev.az)) {
+    reject('ERR_EVENT_REJECTED', `a ${ev.role} CA must be signed by ${expected === 'root' ? 'a root' : 'its AZ'} CA`);
+  }
+}
+
+export async function applyCaCertificateInstalled(tx: StateTxn, ev: EventOf<'CaCertificateInstalled'>, meta: ApplyMeta): Promise<ApplyResult> {
+  if (await tx.has('cas', ev.issuerId)) reject('ERR_ALREADY_EXISTS', `CA ${ev.issuerId} already exists`);
+  await checkCaParent(tx, ev);
+  const signer = ev.parentIssuerId ?? ev.issuerId;
+  await requireFreshSerial(tx, signer, ev.serialHex);
+  tx.put('cas', ev.issuerId, {
+    issuerId: ev.issuerId,
+    parentIssuerId: ev.parentIssuerId ?? null,
+    role: ev.role,
+    az: ev.az ?? null,
+    nodeId: ev.nodeId ?? null,
+    certDer: ev.certDer,
+    wrappedKey: ev.wrappedKey ?? null,
+    serialHex: ev.serialHex,
+    notAfter: ev.notAfter,
+    installedAt: ev.at,
+    index: meta.index,
+  });
+  tx.put('certs', certKey(signer, ev.serialHex), {
+    kind: 'ca',
+    issuerId: signer,
+    serialHex: ev.serialHex,
+    certDer: ev.certDer,
+    notAfter: ev.notAfter,
+    caIssuerId: ev.issuerId,
+    role: ev.role,
+    issuedAt: ev.at,
+    index: meta.index,
+  });
+  tx.put('serials', serialKey(ev.serialHex, signer), { issuerId: signer, serialHex: ev.serialHex, pruned: false });
+  return { type: 'CaCertificateInstalled' };
+}
+
+/** The certificate already issued for a retried request, if it is within the window and still good. */
+async function findRetried(tx: StateTxn, ev: EventOf<'Issued'>): Promise<LeafCertificateRecord | undefined> {
+  const prior = await tx.get('idem', ev.idempotencyKey);
+  if (prior === undefined) return undefined;
+  const windowMs = ((await tx.getMeta('settings')) ?? DEFAULT_CLUSTER_SETTINGS).idempotencyWindowMs;
+  if (ev.at >= prior.at + windowMs) return undefined;
+  const cert = await tx.get('certs', certKey(prior.issuerId, prior.serialHex));
+  if (cert === undefined || cert.kind !== 'leaf') return undefined;
+  if (await tx.has('revoked', certKey(prior.issuerId, prior.serialHex))) return undefined;
+  return cert;
+}
+
+export async function applyIssued(tx: StateTxn, ev: EventOf<'Issued'>, meta: ApplyMeta): Promise<ApplyResult> {
+  await requireActiveCa(tx, ev.issuerId);
+  if (ev.idempotencyKey !== idempotencyKey(ev.requester, ev.publicKeyHash, ev.sans, ev.profile)) {
+    reject('ERR_EVENT_REJECTED', 'idempotencyKey does not match the request');
+  }
+  const retried = await findRetried(tx, ev);
+  if (retried !== undefined) return { type: 'Issued', certificate: retried, duplicate: true };
+  await requireFreshSerial(tx, ev.issuerId, ev.serialHex);
+  const certificate: LeafCertificateRecord = {
+    kind: 'leaf',
+    issuerId: ev.issuerId,
+    serialHex: ev.serialHex,
+    certDer: ev.certDer,
+    notAfter: ev.notAfter,
+    subject: ev.subject,
+    sans: ev.sans,
+    profile: ev.profile,
+    requester: ev.requester,
+    publicKeyHash: ev.publicKeyHash,
+    idempotencyKey: ev.idempotencyKey,
+    issuedAt: ev.at,
+    index: meta.index,
+  };
+  tx.put('certs', certKey(ev.issuerId, ev.serialHex), certificate);
+  tx.put('serials', serialKey(ev.serialHex, ev.issuerId), { issuerId: ev.issuerId, serialHex: ev.serialHex, pruned: false });
+  tx.put('expiry', expiryKey(ev.notAfter, ev.issuerId, ev.serialHex), { issuerId: ev.issuerId, serialHex: ev.serialHex });
+  tx.put('idem', ev.idempotencyKey, { issuerId: ev.issuerId, serialHex: ev.serialHex, at: ev.at });
+  return { type: 'Issued', certificate, duplicate: false };
+}
+
+export async function applyRevoked(tx: StateTxn, ev: EventOf<'Revoked'>, meta: ApplyMeta): Promise<ApplyResult> {
+  const key = certKey(ev.issuerId, ev.serialHex);
+  const cert = await tx.get('certs', key);
+  if (cert === undefined) return reject('ERR_NOT_FOUND', `no certificate ${ev.serialHex} from issuer ${ev.issuerId}`);
+  if (await tx.has('revoked', key)) reject('ERR_ALREADY_REVOKED', `certificate ${ev.serialHex} is already revoked`);
+  tx.put('revoked', key, {
+    issuerId: ev.issuerId,
+    serialHex: ev.serialHex,
+    reason: ev.reason,
+    revokedAt: ev.revokedAt,
+    requestedBy: ev.requestedBy,
+    notAfter: cert.notAfter,
+    index: meta.index,
+  });
+  return { type: 'Revoked' };
+}
+
+export async function applyCrlPublished(tx: StateTxn, ev: EventOf<'CrlPublished'>, meta: ApplyMeta): Promise<ApplyResult> {
+  if (!(await tx.has('cas', ev.issuerId))) reject('ERR_ISSUER_UNKNOWN', `issuer ${ev.issuerId} is unknown`);
+  const latest = await tx.get('crls', ev.issuerId);
+  // RFC 5280 §5.2.3: CRL numbers increase monotonically per issuer.
+  if (latest !== undefined && ev.crlNumber <= latest.crlNumber) {
+    reject('ERR_EVENT_REJECTED', `CRL number ${ev.crlNumber} does not exceed ${latest.crlNumber}`);
+  }
+  tx.put('crls', ev.issuerId, {
+    issuerId: ev.issuerId,
+    crlNumber: ev.crlNumber,
+    crlDer: ev.crlDer,
+    thisUpdate: ev.thisUpdate,
+    nextUpdate: ev.nextUpdate,
+    index: meta.index,
+  });
+  return { type: 'CrlPublished' };
+}
+
+/** Removes expired leaves (and expired join tokens), oldest first, at most `limit` of each. */
+export async function applyExpiredPruned(tx: StateTxn, ev: EventOf<'ExpiredPruned'>): Promise<ApplyResult> {
+  const prunedBefore = (await tx.getMeta('prunedBefore')) ?? 0;
+  if (ev.before < prunedBefore) reject('ERR_EVENT_REJECTED', `already pruned up to ${prunedBefore}`);
+  const expired = await tx.range('expiry', { lt: expiryPrefix(ev.before), limit: ev.limit + 1 });
+  for (const [key, { issuerId, serialHex }] of expired.slice(0, ev.limit)) {
+    const ck = certKey(issuerId, serialHex);
+    const cert = await tx.get('certs', ck);
+    if (cert === undefined || cert.kind !== 'leaf') throw new Error(`assertion failed: expiry index entry ${ck} has no leaf`);
+    const idem = await tx.get('idem', cert.idempotencyKey);
+    if (idem !== undefined && idem.issuerId === issuerId && idem.serialHex === serialHex) tx.del('idem', cert.idempotencyKey);
+    tx.del('expiry', key);
+    tx.del('certs', ck);
+    // RFC 5280 §3.3: an entry may leave the CRL once the certificate has expired.
+    tx.del('revoked', ck);
+    tx.put('serials', serialKey(serialHex, issuerId), { issuerId, serialHex, pruned: true });
+  }
+  const tokens = (await tx.range('tokens', {})).filter(([, t]) => t.expiresAt < ev.before);
+  for (const [tokenId] of tokens.slice(0, ev.limit)) tx.del('tokens', tokenId);
+  tx.putMeta('prunedBefore', ev.before);
+  return {
+    type: 'ExpiredPruned',
+    prunedCertificates: Math.min(expired.length, ev.limit),
+    prunedTokens: Math.min(tokens.length, ev.limit),
+    more: expired.length > ev.limit || tokens.length > ev.limit,
+  };
+}

@@ -1,0 +1,145 @@
+// Apply handlers for the cluster map: cluster, settings, AZs, nodes, profiles, join tokens.
+// Each checks every precondition before its first write (a rejection must change nothing).
+import { cidrsOverlap, parseCidr, type CidrBlock } from './cidr.ts';
+import type { EventOf } from './events.ts';
+import { reject, type ApplyMeta, type ApplyResult } from './outcome.ts';
+import type { AzRecord, NodeRecord } from './records.ts';
+import { certKey, serialKey } from './tables.ts';
+import type { StateTxn } from './txn.ts';
+
+export async function requireCluster(tx: StateTxn): Promise<void> {
+  if ((await tx.getMeta('cluster')) === undefined) reject('ERR_EVENT_REJECTED', 'the cluster has not been created');
+}
+
+export async function applyClusterCreated(tx: StateTxn, ev: EventOf<'ClusterCreated'>, meta: ApplyMeta): Promise<ApplyResult> {
+  if ((await tx.getMeta('cluster')) !== undefined) reject('ERR_ALREADY_EXISTS', 'the cluster already exists');
+  if (await tx.has('cas', ev.rootIssuerId)) reject('ERR_ALREADY_EXISTS', `CA ${ev.rootIssuerId} already exists`);
+  tx.putMeta('cluster', { clusterId: ev.clusterId, rootIssuerId: ev.rootIssuerId, createdAt: ev.createdAt });
+  tx.putMeta('settings', { idempotencyWindowMs: ev.settings.idempotencyWindowMs });
+  tx.put('cas', ev.rootIssuerId, {
+    issuerId: ev.rootIssuerId,
+    parentIssuerId: null,
+    role: 'root',
+    az: null,
+    nodeId: null,
+    certDer: ev.rootCertDer,
+    wrappedKey: ev.wrappedRootKey ?? null,
+    serialHex: ev.rootSerialHex,
+    notAfter: ev.rootNotAfter,
+    installedAt: ev.createdAt,
+    index: meta.index,
+  });
+  // A self-signed root is filed under itself (RFC 5280 §6.1: its issuer is its subject).
+  tx.put('certs', certKey(ev.rootIssuerId, ev.rootSerialHex), {
+    kind: 'ca',
+    issuerId: ev.rootIssuerId,
+    serialHex: ev.rootSerialHex,
+    certDer: ev.rootCertDer,
+    notAfter: ev.rootNotAfter,
+    caIssuerId: ev.rootIssuerId,
+    role: 'root',
+    issuedAt: ev.createdAt,
+    index: meta.index,
+  });
+  tx.put('serials', serialKey(ev.rootSerialHex, ev.rootIssuerId), { issuerId: ev.rootIssuerId, serialHex: ev.rootSerialHex, pruned: false });
+  return { type: 'ClusterCreated' };
+}
+
+export async function applyClusterSettingsSet(tx: StateTxn, ev: EventOf<'ClusterSettingsSet'>): Promise<ApplyResult> {
+  await requireCluster(tx);
+  tx.putMeta('settings', { idempotencyWindowMs: ev.settings.idempotencyWindowMs });
+  return { type: 'ClusterSettingsSet' };
+}
+
+/** Subnets route requests by REMOTE_ADDR (seed 000_…), so no address may belong to two AZs. */
+async function checkSubnetsDisjoint(tx: StateTxn, az: { name: string; subnets: string[] }): Promise<void> {
+  const blocks = (subnets: string[]): CidrBlock[] => subnets.map((s) => parseCidr(s) ?? reject('ERR_EVENT_REJECTED', `bad CIDR ${s}`));
+  const mine = blocks(az.subnets);
+  for (let i = 0; i < mine.length; i++) {
+    for (let j = i + 1; j < mine.length; j++) {
+      if (cidrsOverlap(mine[i]!, mine[j]!)) reject('ERR_EVENT_REJECTED', `subnets ${az.subnets[i]} and ${az.subnets[j]} overlap`);
+    }
+  }
+  for (const [, other] of await tx.range('azs', {})) {
+    const theirs = blocks(other.subnets);
+    for (const [i, a] of mine.entries()) {
+      if (theirs.some((b) => cidrsOverlap(a, b))) {
+        reject('ERR_EVENT_REJECTED', `subnet ${az.subnets[i]} overlaps a subnet of AZ ${other.name}`);
+      }
+    }
+  }
+}
+
+export async function applyAzAdded(tx: StateTxn, ev: EventOf<'AzAdded'>): Promise<ApplyResult> {
+  await requireCluster(tx);
+  if (await tx.has('azs', ev.az.name)) reject('ERR_ALREADY_EXISTS', `AZ ${ev.az.name} already exists`);
+  await checkSubnetsDisjoint(tx, ev.az);
+  const record: AzRecord = { name: ev.az.name, subnets: ev.az.subnets, localVip: ev.az.localVip, addedAt: ev.at };
+  tx.put('azs', ev.az.name, record);
+  return { type: 'AzAdded' };
+}
+
+export async function applyAzRemoved(tx: StateTxn, ev: EventOf<'AzRemoved'>): Promise<ApplyResult> {
+  if (!(await tx.has('azs', ev.name))) reject('ERR_AZ_UNKNOWN', `AZ ${ev.name} is unknown`);
+  const nodes = await tx.range('nodes', {});
+  const remaining = nodes.filter(([, n]) => n.az === ev.name).length;
+  if (remaining > 0) reject('ERR_EVENT_REJECTED', `AZ ${ev.name} still has ${remaining} registered nodes`);
+  tx.del('azs', ev.name);
+  return { type: 'AzRemoved' };
+}
+
+export async function applyNodeRegistered(tx: StateTxn, ev: EventOf<'NodeRegistered'>): Promise<ApplyResult> {
+  if (await tx.has('nodes', ev.nodeId)) reject('ERR_ALREADY_EXISTS', `node ${ev.nodeId} is already registered`);
+  if (!(await tx.has('azs', ev.az))) reject('ERR_AZ_UNKNOWN', `AZ ${ev.az} is unknown`);
+  const ica = await tx.get('cas', ev.icaIssuerId);
+  if (ica === undefined || ica.role !== 'node' || ica.nodeId !== ev.nodeId || ica.az !== ev.az) {
+    reject('ERR_ISSUER_UNKNOWN', `no node CA ${ev.icaIssuerId} for node ${ev.nodeId} in AZ ${ev.az}`);
+  }
+  const record: NodeRecord = {
+    nodeId: ev.nodeId,
+    az: ev.az,
+    addresses: ev.addresses,
+    tlsCertDer: ev.tlsCertDer,
+    icaIssuerId: ev.icaIssuerId,
+    registeredAt: ev.at,
+  };
+  tx.put('nodes', ev.nodeId, record);
+  return { type: 'NodeRegistered' };
+}
+
+export async function applyNodeRemoved(tx: StateTxn, ev: EventOf<'NodeRemoved'>): Promise<ApplyResult> {
+  if (!(await tx.has('nodes', ev.nodeId))) reject('ERR_NODE_UNKNOWN', `node ${ev.nodeId} is not registered`);
+  tx.del('nodes', ev.nodeId);
+  return { type: 'NodeRemoved' };
+}
+
+export async function applyProfileSet(tx: StateTxn, ev: EventOf<'ProfileSet'>): Promise<ApplyResult> {
+  await requireCluster(tx);
+  tx.put('profiles', ev.name, { name: ev.name, profile: ev.profile });
+  return { type: 'ProfileSet' };
+}
+
+export async function applyProfileRemoved(tx: StateTxn, ev: EventOf<'ProfileRemoved'>): Promise<ApplyResult> {
+  if (!(await tx.has('profiles', ev.name))) reject('ERR_PROFILE_UNKNOWN', `profile ${ev.name} is unknown`);
+  tx.del('profiles', ev.name);
+  return { type: 'ProfileRemoved' };
+}
+
+export async function applyJoinTokenIssued(tx: StateTxn, ev: EventOf<'JoinTokenIssued'>): Promise<ApplyResult> {
+  await requireCluster(tx);
+  if (await tx.has('tokens', ev.tokenId)) reject('ERR_ALREADY_EXISTS', `join token ${ev.tokenId} already exists`);
+  if (ev.expiresAt <= ev.at) reject('ERR_EVENT_REJECTED', 'a join token must expire after it is issued');
+  tx.put('tokens', ev.tokenId, { tokenId: ev.tokenId, az: ev.az, expiresAt: ev.expiresAt, issuedAt: ev.at, usedAt: null, usedBy: null });
+  return { type: 'JoinTokenIssued' };
+}
+
+/** Single use is enforced here, through the log, so two nodes racing with one token cannot both win. */
+export async function applyJoinTokenUsed(tx: StateTxn, ev: EventOf<'JoinTokenUsed'>): Promise<ApplyResult> {
+  const token = await tx.get('tokens', ev.tokenId);
+  if (token === undefined) return reject('ERR_AUTH_TOKEN_INVALID', `join token ${ev.tokenId} is unknown`);
+  if (token.usedAt !== null) reject('ERR_AUTH_TOKEN_USED', `join token ${ev.tokenId} was already used`);
+  if (ev.at >= token.expiresAt) reject('ERR_AUTH_TOKEN_EXPIRED', `join token ${ev.tokenId} has expired`);
+  if (token.az !== ev.az) reject('ERR_WRONG_AZ', `join token ${ev.tokenId} is for another AZ`);
+  tx.put('tokens', ev.tokenId, { ...token, usedAt: ev.at, usedBy: ev.nodeId });
+  return { type: 'JoinTokenUsed' };
+}

@@ -1,0 +1,228 @@
+// Event encoding: plain MessagePack (msgpackr without records, TOOLCHAIN.md) of
+// `{ v, type, ...fields }`. `decodeEvent` is the strict gate between the replicated log and
+// `applyEvent`: any bytes at all yield either a well-formed event or ERR_EVENT_MALFORMED, never a
+// crash. `encodeEvent` runs the same checks first, so nothing malformed enters the log from us.
+import { Packr } from 'msgpackr';
+import { PkiError } from '../errors.ts';
+import {
+  EVENT_FORMAT_VERSION,
+  type AzSpec,
+  type CaRole,
+  type ClusterSettings,
+  type PkiEvent,
+  type PkiEventType,
+} from './events.ts';
+import { checkCidr, checkId, checkIp, checkPlainData, checkText, FieldError, FieldReader, LIMITS } from './fields.ts';
+
+/** Upper bound on one encoded event; a CRL is the largest thing an event carries. */
+export const MAX_EVENT_BYTES = LIMITS.maxCrlDerBytes + 64 * 1024;
+
+const packr = new Packr({ useRecords: false });
+
+type Reader = (r: FieldReader) => PkiEvent;
+
+function readSettings(r: FieldReader): ClusterSettings {
+  const settings = { idempotencyWindowMs: r.int('idempotencyWindowMs', 0, LIMITS.maxIdempotencyWindowMs) };
+  r.done();
+  return settings;
+}
+
+function readAz(r: FieldReader): AzSpec {
+  const az: AzSpec = {
+    name: r.id('name'),
+    subnets: r.list('subnets', LIMITS.maxSubnets, checkCidr),
+    localVip: checkIp(r.raw('localVip'), 'az.localVip'),
+  };
+  r.done();
+  if (az.subnets.length === 0) throw new FieldError('az.subnets', 'expected at least one subnet');
+  return az;
+}
+
+function readCaCertificateInstalled(r: FieldReader): PkiEvent {
+  const ev = {
+    type: 'CaCertificateInstalled' as const,
+    issuerId: r.id('issuerId'),
+    parentIssuerId: r.optional('parentIssuerId', () => r.id('parentIssuerId')),
+    role: r.oneOf<CaRole>('role', ['root', 'az', 'node']),
+    az: r.optional('az', () => r.id('az')),
+    nodeId: r.optional('nodeId', () => r.id('nodeId')),
+    certDer: r.bytes('certDer', LIMITS.maxDerBytes),
+    wrappedKey: r.optional('wrappedKey', () => r.bytes('wrappedKey', LIMITS.maxWrappedKeyBytes)),
+    serialHex: r.serialHex('serialHex'),
+    notAfter: r.time('notAfter'),
+    at: r.time('at'),
+  };
+  // The shape each role must have (DESIGN.md hierarchy: root → AZ ICA → node ICA).
+  const isRoot = ev.role === 'root';
+  if (isRoot !== (ev.parentIssuerId === undefined)) throw new FieldError('parentIssuerId', 'required exactly for non-root CAs');
+  if (isRoot !== (ev.az === undefined)) throw new FieldError('az', 'required exactly for AZ and node CAs');
+  if ((ev.role === 'node') !== (ev.nodeId !== undefined)) throw new FieldError('nodeId', 'required exactly for node CAs');
+  // A node ICA key is generated on its node and never leaves it.
+  if (ev.role === 'node' && ev.wrappedKey !== undefined) throw new FieldError('wrappedKey', 'a node CA key never leaves its node');
+  return dropUndefined(ev);
+}
+
+function readIssued(r: FieldReader): PkiEvent {
+  return {
+    type: 'Issued',
+    issuerId: r.id('issuerId'),
+    serialHex: r.serialHex('serialHex'),
+    certDer: r.bytes('certDer', LIMITS.maxDerBytes),
+    notAfter: r.time('notAfter'),
+    subject: r.text('subject', 0),
+    sans: r.list('sans', LIMITS.maxSans, (v, p) => checkText(v, p, 1, LIMITS.maxSanChars)),
+    profile: r.id('profile'),
+    requester: r.text('requester'),
+    publicKeyHash: r.sha256Hex('publicKeyHash'),
+    idempotencyKey: r.sha256Hex('idempotencyKey'),
+    at: r.time('at'),
+  };
+}
+
+function readCrlPublished(r: FieldReader): PkiEvent {
+  const ev = {
+    type: 'CrlPublished' as const,
+    issuerId: r.id('issuerId'),
+    crlNumber: r.int('crlNumber', 0, Number.MAX_SAFE_INTEGER),
+    crlDer: r.bytes('crlDer', LIMITS.maxCrlDerBytes),
+    thisUpdate: r.time('thisUpdate'),
+    nextUpdate: r.time('nextUpdate'),
+  };
+  // RFC 5280 §5.1.2.5: nextUpdate is later than thisUpdate.
+  if (ev.nextUpdate <= ev.thisUpdate) throw new FieldError('nextUpdate', 'must be later than thisUpdate');
+  return ev;
+}
+
+const READERS: { [T in PkiEventType]: Reader } = {
+  ClusterCreated: (r) =>
+    dropUndefined({
+      type: 'ClusterCreated' as const,
+      clusterId: r.id('clusterId'),
+      rootIssuerId: r.id('rootIssuerId'),
+      rootCertDer: r.bytes('rootCertDer', LIMITS.maxDerBytes),
+      rootSerialHex: r.serialHex('rootSerialHex'),
+      rootNotAfter: r.time('rootNotAfter'),
+      wrappedRootKey: r.optional('wrappedRootKey', () => r.bytes('wrappedRootKey', LIMITS.maxWrappedKeyBytes)),
+      settings: readSettings(r.map('settings')),
+      createdAt: r.time('createdAt'),
+    }),
+  ClusterSettingsSet: (r) => ({ type: 'ClusterSettingsSet', settings: readSettings(r.map('settings')), at: r.time('at') }),
+  AzAdded: (r) => ({ type: 'AzAdded', az: readAz(r.map('az')), at: r.time('at') }),
+  AzRemoved: (r) => ({ type: 'AzRemoved', name: r.id('name'), at: r.time('at') }),
+  CaCertificateInstalled: readCaCertificateInstalled,
+  NodeRegistered: (r) => ({
+    type: 'NodeRegistered',
+    nodeId: r.id('nodeId'),
+    az: r.id('az'),
+    addresses: r.list('addresses', LIMITS.maxAddresses, checkIp),
+    tlsCertDer: r.bytes('tlsCertDer', LIMITS.maxDerBytes),
+    icaIssuerId: r.id('icaIssuerId'),
+    at: r.time('at'),
+  }),
+  NodeRemoved: (r) => ({ type: 'NodeRemoved', nodeId: r.id('nodeId'), reason: r.text('reason'), at: r.time('at') }),
+  Issued: readIssued,
+  Revoked: (r) => ({
+    type: 'Revoked',
+    issuerId: r.id('issuerId'),
+    serialHex: r.serialHex('serialHex'),
+    reason: r.crlReason('reason'),
+    revokedAt: r.time('revokedAt'),
+    requestedBy: r.text('requestedBy'),
+  }),
+  CrlPublished: readCrlPublished,
+  ProfileSet: (r) => {
+    const profile = checkPlainData(r.raw('profile'), 'profile');
+    if (profile === null || typeof profile !== 'object' || Array.isArray(profile) || profile instanceof Uint8Array) {
+      throw new FieldError('profile', 'expected a map');
+    }
+    return { type: 'ProfileSet', name: r.id('name'), profile };
+  },
+  ProfileRemoved: (r) => ({ type: 'ProfileRemoved', name: r.id('name') }),
+  ExpiredPruned: (r) => ({
+    type: 'ExpiredPruned',
+    before: r.time('before'),
+    limit: r.int('limit', 1, LIMITS.maxPruneLimit),
+  }),
+  JoinTokenIssued: (r) => ({
+    type: 'JoinTokenIssued',
+    tokenId: r.id('tokenId'),
+    az: r.id('az'),
+    expiresAt: r.time('expiresAt'),
+    at: r.time('at'),
+  }),
+  JoinTokenUsed: (r) => ({
+    type: 'JoinTokenUsed',
+    tokenId: r.id('tokenId'),
+    az: r.id('az'),
+    nodeId: r.id('nodeId'),
+    at: r.time('at'),
+  }),
+};
+
+function dropUndefined<T extends object>(obj: T): T {
+  for (const key of Object.keys(obj) as (keyof T)[]) if (obj[key] === undefined) delete obj[key];
+  return obj;
+}
+
+/** Validates a decoded envelope and returns the event in canonical field order. */
+function readEnvelope(value: unknown): PkiEvent {
+  const r = FieldReader.of(value, '');
+  const version = r.raw('v');
+  if (version !== EVENT_FORMAT_VERSION) throw new FieldError('v', `unsupported event format version`);
+  const type = r.raw('type');
+  if (typeof type !== 'string' || !Object.prototype.hasOwnProperty.call(READERS, type)) {
+    throw new FieldError('type', 'unknown event type');
+  }
+  const event = READERS[type as PkiEventType](r);
+  r.done();
+  return event;
+}
+
+function malformed(e: unknown): PkiError {
+  if (e instanceof FieldError) return new PkiError('ERR_EVENT_MALFORMED', `malformed event: ${e.message}`, { field: e.field });
+  return new PkiError('ERR_EVENT_MALFORMED', 'malformed event: not a MessagePack map', { cause: e });
+}
+
+/** Bytes from the log → a checked event, or throws PkiError ERR_EVENT_MALFORMED. */
+export function decodeEvent(bytes: Uint8Array): PkiEvent {
+  if (!(bytes instanceof Uint8Array) || bytes.byteLength === 0 || bytes.byteLength > MAX_EVENT_BYTES) {
+    throw new PkiError('ERR_EVENT_MALFORMED', `malformed event: expected 1..${MAX_EVENT_BYTES} bytes`);
+  }
+  let value: unknown;
+  try {
+    value = packr.unpack(bytes);
+  } catch (e) {
+    throw malformed(e);
+  }
+  try {
+    return readEnvelope(value);
+  } catch (e) {
+    throw malformed(e);
+  }
+}
+
+/** A checked event → its canonical bytes; throws ERR_EVENT_MALFORMED for an invalid event. */
+export function encodeEvent(event: PkiEvent): Uint8Array {
+  let canonical: PkiEvent;
+  try {
+    canonical = readEnvelope(dropUndefined({ v: EVENT_FORMAT_VERSION, ...event }));
+  } catch (e) {
+    throw malformed(e);
+  }
+  const bytes: Uint8Array = packr.pack({ v: EVENT_FORMAT_VERSION, ...canonical });
+  if (bytes.byteLength > MAX_EVENT_BYTES) {
+    throw new PkiError('ERR_EVENT_MALFORMED', `event of ${bytes.byteLength} bytes exceeds ${MAX_EVENT_BYTES}`);
+  }
+  // Copy: msgpackr may reuse the memory behind what it returned on a later pack.
+  return new Uint8Array(bytes);
+}
+
+/** True when the text names a valid id (AZ name, node id, issuer id, profile name, …). */
+export function isValidId(text: string): boolean {
+  try {
+    checkId(text, 'id');
+    return true;
+  } catch {
+    return false;
+  }
+}

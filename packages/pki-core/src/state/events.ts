@@ -1,0 +1,211 @@
+// The events of the replicated PKI state machine. Every change to PKI state is one of these,
+// proposed to a Raft log and applied by `applyEvent` on every replica. They carry the results of
+// all non-deterministic work (signatures, serials, times, DER) so applying needs no clock, no
+// randomness and no key (DESIGN.md, pki-core: "whoever signs does so before proposing").
+//
+// Conventions, checked by the decoder:
+// - times are integers, milliseconds since the Unix epoch, chosen by the proposer;
+// - `issuerId` names a CA of this cluster (an opaque id chosen by the CA engine, e.g. its SKI hex);
+// - `serialHex` is the CA engine's canonical form (ca/serial.ts `normalizeSerialHex`): lowercase
+//   hex of the serial's magnitude, even length, no leading zero octet (RFC 5280 §4.1.2.2);
+// - binary fields are DER or opaque sealed blobs, never parsed by `applyEvent`.
+
+/** Bumped when the encoding changes incompatibly; the decoder accepts only versions it knows. */
+export const EVENT_FORMAT_VERSION = 1;
+
+export type CaRole = 'root' | 'az' | 'node';
+
+/** RFC 5280 §5.3.1 CRLReason, by name (value 7 is unused in the RFC). */
+export const CRL_REASON_NAMES = [
+  'unspecified',
+  'keyCompromise',
+  'cACompromise',
+  'affiliationChanged',
+  'superseded',
+  'cessationOfOperation',
+  'certificateHold',
+  'removeFromCRL',
+  'privilegeWithdrawn',
+  'aACompromise',
+] as const;
+export type CrlReason = (typeof CRL_REASON_NAMES)[number];
+
+/** Plain data, as MessagePack carries it (profiles are stored as given, keys sorted). */
+export type PlainData = null | boolean | number | string | Uint8Array | PlainData[] | { [key: string]: PlainData };
+
+export interface ClusterSettings {
+  /** How long a retried issuance request returns the certificate already issued to it. */
+  idempotencyWindowMs: number;
+}
+
+export const DEFAULT_CLUSTER_SETTINGS: Readonly<ClusterSettings> = Object.freeze({
+  idempotencyWindowMs: 10 * 60 * 1000,
+});
+
+export interface AzSpec {
+  name: string;
+  /** Client subnets in CIDR notation (IPv4 or IPv6); they route requests by REMOTE_ADDR (000_…). */
+  subnets: string[];
+  /** The AZ's `pkiLocalVip`. */
+  localVip: string;
+}
+
+export interface ClusterCreatedEvent {
+  type: 'ClusterCreated';
+  clusterId: string;
+  rootIssuerId: string;
+  rootCertDer: Uint8Array;
+  rootSerialHex: string;
+  rootNotAfter: number;
+  /** AES-256-GCM sealed root key; absent for an externally held (offline) root. */
+  wrappedRootKey?: Uint8Array;
+  settings: ClusterSettings;
+  createdAt: number;
+}
+
+export interface ClusterSettingsSetEvent {
+  type: 'ClusterSettingsSet';
+  settings: ClusterSettings;
+  at: number;
+}
+
+export interface AzAddedEvent {
+  type: 'AzAdded';
+  az: AzSpec;
+  at: number;
+}
+
+export interface AzRemovedEvent {
+  type: 'AzRemoved';
+  name: string;
+  at: number;
+}
+
+export interface CaCertificateInstalledEvent {
+  type: 'CaCertificateInstalled';
+  /** The id of the CA this certificate makes (the issuer of what it signs). */
+  issuerId: string;
+  /** The CA that signed this certificate; absent only for a root. */
+  parentIssuerId?: string;
+  role: CaRole;
+  /** Required for `az` and `node` CAs. */
+  az?: string;
+  /** Required for `node` CAs. */
+  nodeId?: string;
+  certDer: Uint8Array;
+  /** Sealed key of a root or AZ CA; never present for a node CA, whose key stays on its node. */
+  wrappedKey?: Uint8Array;
+  serialHex: string;
+  notAfter: number;
+  at: number;
+}
+
+export interface NodeRegisteredEvent {
+  type: 'NodeRegistered';
+  nodeId: string;
+  az: string;
+  addresses: string[];
+  tlsCertDer: Uint8Array;
+  icaIssuerId: string;
+  at: number;
+}
+
+export interface NodeRemovedEvent {
+  type: 'NodeRemoved';
+  nodeId: string;
+  reason: string;
+  at: number;
+}
+
+export interface IssuedEvent {
+  type: 'Issued';
+  issuerId: string;
+  serialHex: string;
+  certDer: Uint8Array;
+  notAfter: number;
+  subject: string;
+  sans: string[];
+  profile: string;
+  requester: string;
+  /** SHA-256 hex of the subject public key info. */
+  publicKeyHash: string;
+  /** `idempotencyKey(requester, publicKeyHash, sans, profile)`; checked on apply. */
+  idempotencyKey: string;
+  at: number;
+}
+
+export interface RevokedEvent {
+  type: 'Revoked';
+  issuerId: string;
+  serialHex: string;
+  reason: CrlReason;
+  revokedAt: number;
+  requestedBy: string;
+}
+
+export interface CrlPublishedEvent {
+  type: 'CrlPublished';
+  issuerId: string;
+  /** RFC 5280 §5.2.3: strictly increasing per issuer. */
+  crlNumber: number;
+  crlDer: Uint8Array;
+  thisUpdate: number;
+  nextUpdate: number;
+}
+
+export interface ProfileSetEvent {
+  type: 'ProfileSet';
+  name: string;
+  profile: { [key: string]: PlainData };
+}
+
+export interface ProfileRemovedEvent {
+  type: 'ProfileRemoved';
+  name: string;
+}
+
+export interface ExpiredPrunedEvent {
+  type: 'ExpiredPruned';
+  /** Leaves with notAfter < before leave the state, with their revocations (RFC 5280 §3.3). */
+  before: number;
+  /** At most this many certificates per event, so one entry is bounded work; sweep again if full. */
+  limit: number;
+}
+
+export interface JoinTokenIssuedEvent {
+  type: 'JoinTokenIssued';
+  tokenId: string;
+  az: string;
+  expiresAt: number;
+  at: number;
+}
+
+export interface JoinTokenUsedEvent {
+  type: 'JoinTokenUsed';
+  tokenId: string;
+  az: string;
+  /** The node that presented it. */
+  nodeId: string;
+  at: number;
+}
+
+export type PkiEvent =
+  | ClusterCreatedEvent
+  | ClusterSettingsSetEvent
+  | AzAddedEvent
+  | AzRemovedEvent
+  | CaCertificateInstalledEvent
+  | NodeRegisteredEvent
+  | NodeRemovedEvent
+  | IssuedEvent
+  | RevokedEvent
+  | CrlPublishedEvent
+  | ProfileSetEvent
+  | ProfileRemovedEvent
+  | ExpiredPrunedEvent
+  | JoinTokenIssuedEvent
+  | JoinTokenUsedEvent;
+
+export type PkiEventType = PkiEvent['type'];
+
+export type EventOf<T extends PkiEventType> = Extract<PkiEvent, { type: T }>;

@@ -1,0 +1,160 @@
+// Read-only queries over the committed PKI state. They read what LevelDB holds, i.e. the state
+// through `appliedIndex()`; a linearizable read waits for its ReadIndex to be applied first
+// (Raft §6.4), which is the caller's duty.
+import { cidrContains, parseCidr, parseIpAddress, unmapIpv4 } from './cidr.ts';
+import { DEFAULT_CLUSTER_SETTINGS, type ClusterSettings } from './events.ts';
+import type {
+  AzRecord,
+  CaRecord,
+  CertificateRecord,
+  ClusterRecord,
+  CrlRecord,
+  JoinTokenRecord,
+  LeafCertificateRecord,
+  NodeRecord,
+  ProfileRecord,
+  RevocationRecord,
+} from './records.ts';
+import { certKey, expiryPrefix, prefixRange } from './tables.ts';
+import { Overlay, StateTxn, type KvReader } from './txn.ts';
+
+/** Upper bound on one list query's answer, so no query reads the whole state by accident. */
+export const MAX_LIST_ITEMS = 100_000;
+
+export class PkiStateQueries {
+  constructor(private readonly reader: KvReader) {}
+
+  /** A fresh view of the committed state (no pending writes). */
+  protected view(): StateTxn {
+    return new StateTxn(new Overlay(this.reader));
+  }
+
+  private async values<T extends Parameters<StateTxn['range']>[0]>(table: T, range: { gte?: string; lt?: string; limit?: number } = {}) {
+    const entries = await this.view().range(table, { limit: MAX_LIST_ITEMS, ...range });
+    return entries.map(([, v]) => v);
+  }
+
+  async cluster(): Promise<ClusterRecord | undefined> {
+    return this.view().getMeta('cluster');
+  }
+
+  async settings(): Promise<ClusterSettings> {
+    return (await this.view().getMeta('settings')) ?? { ...DEFAULT_CLUSTER_SETTINGS };
+  }
+
+  async getCertificate(issuerId: string, serialHex: string): Promise<CertificateRecord | undefined> {
+    return this.view().get('certs', certKey(issuerId, serialHex));
+  }
+
+  /** Every certificate with this serial, whatever its issuer (serials are unique only per issuer). */
+  async findBySerial(serialHex: string): Promise<CertificateRecord[]> {
+    const found: CertificateRecord[] = [];
+    for (const s of await this.values('serials', prefixRange(serialHex))) {
+      const cert = await this.getCertificate(s.issuerId, s.serialHex);
+      if (cert !== undefined) found.push(cert);
+    }
+    return found;
+  }
+
+  /** True if the issuer ever used this serial, even for a certificate since pruned. */
+  async isSerialUsed(issuerId: string, serialHex: string): Promise<boolean> {
+    return (await this.values('serials', prefixRange(serialHex))).some((s) => s.issuerId === issuerId);
+  }
+
+  async listCertificates(issuerId: string, limit = MAX_LIST_ITEMS): Promise<CertificateRecord[]> {
+    return this.values('certs', { ...prefixRange(issuerId), limit });
+  }
+
+  async getRevocation(issuerId: string, serialHex: string): Promise<RevocationRecord | undefined> {
+    return this.view().get('revoked', certKey(issuerId, serialHex));
+  }
+
+  /** The issuer's revoked, unexpired-at-last-sweep certificates, by serial: what its next CRL lists. */
+  async listRevoked(issuerId: string): Promise<RevocationRecord[]> {
+    return this.values('revoked', prefixRange(issuerId));
+  }
+
+  async latestCrl(issuerId: string): Promise<CrlRecord | undefined> {
+    return this.view().get('crls', issuerId);
+  }
+
+  /** RFC 5280 §5.2.3: the number the issuer's next CRL must carry. */
+  async nextCrlNumber(issuerId: string): Promise<number> {
+    const latest = await this.latestCrl(issuerId);
+    return latest === undefined ? 1 : latest.crlNumber + 1;
+  }
+
+  /** Leaves with notAfter < t, soonest first (renewal and the expiry sweep). */
+  async listExpiringBefore(t: number, limit = MAX_LIST_ITEMS): Promise<LeafCertificateRecord[]> {
+    const found: LeafCertificateRecord[] = [];
+    for (const e of await this.values('expiry', { lt: expiryPrefix(t), limit })) {
+      const cert = await this.getCertificate(e.issuerId, e.serialHex);
+      if (cert?.kind !== 'leaf') throw new Error(`assertion failed: expiry index names a missing leaf ${e.serialHex}`);
+      found.push(cert);
+    }
+    return found;
+  }
+
+  /**
+   * The certificate a retried request would get back at time `at`, if any: lets the proposer
+   * answer a retry without signing again. `applyEvent` makes the same decision authoritatively.
+   */
+  async findIdempotent(idempotencyKey: string, at: number): Promise<LeafCertificateRecord | undefined> {
+    const prior = await this.view().get('idem', idempotencyKey);
+    if (prior === undefined || at >= prior.at + (await this.settings()).idempotencyWindowMs) return undefined;
+    const cert = await this.getCertificate(prior.issuerId, prior.serialHex);
+    if (cert?.kind !== 'leaf' || (await this.getRevocation(prior.issuerId, prior.serialHex)) !== undefined) return undefined;
+    return cert;
+  }
+
+  async getCa(issuerId: string): Promise<CaRecord | undefined> {
+    return this.view().get('cas', issuerId);
+  }
+
+  async cas(): Promise<CaRecord[]> {
+    return this.values('cas');
+  }
+
+  async getProfile(name: string): Promise<ProfileRecord | undefined> {
+    return this.view().get('profiles', name);
+  }
+
+  async profiles(): Promise<ProfileRecord[]> {
+    return this.values('profiles');
+  }
+
+  async getAz(name: string): Promise<AzRecord | undefined> {
+    return this.view().get('azs', name);
+  }
+
+  async azs(): Promise<AzRecord[]> {
+    return this.values('azs');
+  }
+
+  /** The AZ whose client subnets contain `address` (request routing by REMOTE_ADDR, seed 000_…). */
+  async azForAddress(address: string): Promise<AzRecord | undefined> {
+    const parsed = parseIpAddress(address);
+    if (parsed === undefined) return undefined;
+    const ip = unmapIpv4(parsed);
+    return (await this.azs()).find((az) => az.subnets.some((s) => {
+      const block = parseCidr(s);
+      return block !== undefined && cidrContains(block, ip);
+    }));
+  }
+
+  async getNode(nodeId: string): Promise<NodeRecord | undefined> {
+    return this.view().get('nodes', nodeId);
+  }
+
+  async nodes(): Promise<NodeRecord[]> {
+    return this.values('nodes');
+  }
+
+  async getJoinToken(tokenId: string): Promise<JoinTokenRecord | undefined> {
+    return this.view().get('tokens', tokenId);
+  }
+
+  async joinTokens(): Promise<JoinTokenRecord[]> {
+    return this.values('tokens');
+  }
+}

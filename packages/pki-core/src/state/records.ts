@@ -1,0 +1,126 @@
+// What the state holds, one record type per table. Records are built field by field in a fixed
+// order by the apply functions, so equal states encode to equal bytes on every replica.
+import type { CaRole, ClusterSettings, CrlReason, PlainData } from './events.ts';
+
+export interface AppliedRecord {
+  index: number;
+  term: number;
+}
+
+export interface ClusterRecord {
+  clusterId: string;
+  rootIssuerId: string;
+  createdAt: number;
+}
+
+export interface LeafCertificateRecord {
+  kind: 'leaf';
+  issuerId: string;
+  serialHex: string;
+  certDer: Uint8Array;
+  notAfter: number;
+  subject: string;
+  sans: string[];
+  profile: string;
+  requester: string;
+  publicKeyHash: string;
+  idempotencyKey: string;
+  issuedAt: number;
+  /** The log index of the `Issued` event. */
+  index: number;
+}
+
+/** A CA certificate, filed under the CA that signed it (a root under itself). */
+export interface CaCertificateRecord {
+  kind: 'ca';
+  issuerId: string;
+  serialHex: string;
+  certDer: Uint8Array;
+  notAfter: number;
+  /** The CA this certificate makes. */
+  caIssuerId: string;
+  role: CaRole;
+  issuedAt: number;
+  index: number;
+}
+
+export type CertificateRecord = LeafCertificateRecord | CaCertificateRecord;
+
+export interface CaRecord {
+  issuerId: string;
+  parentIssuerId: string | null;
+  role: CaRole;
+  az: string | null;
+  nodeId: string | null;
+  certDer: Uint8Array;
+  wrappedKey: Uint8Array | null;
+  serialHex: string;
+  notAfter: number;
+  installedAt: number;
+  index: number;
+}
+
+export interface RevocationRecord {
+  issuerId: string;
+  serialHex: string;
+  reason: CrlReason;
+  revokedAt: number;
+  requestedBy: string;
+  /** The certificate's notAfter: an entry may leave the CRL after it (RFC 5280 §3.3). */
+  notAfter: number;
+  index: number;
+}
+
+export interface CrlRecord {
+  issuerId: string;
+  crlNumber: number;
+  crlDer: Uint8Array;
+  thisUpdate: number;
+  nextUpdate: number;
+  index: number;
+}
+
+export interface AzRecord {
+  name: string;
+  subnets: string[];
+  localVip: string;
+  addedAt: number;
+}
+
+export interface NodeRecord {
+  nodeId: string;
+  az: string;
+  addresses: string[];
+  tlsCertDer: Uint8Array;
+  icaIssuerId: string;
+  registeredAt: number;
+}
+
+export interface ProfileRecord {
+  name: string;
+  profile: { [key: string]: PlainData };
+}
+
+export interface JoinTokenRecord {
+  tokenId: string;
+  az: string;
+  expiresAt: number;
+  issuedAt: number;
+  usedAt: number | null;
+  usedBy: string | null;
+}
+
+export interface IdempotencyRecord {
+  issuerId: string;
+  serialHex: string;
+  at: number;
+}
+
+export interface SerialRecord {
+  issuerId: string;
+  serialHex: string;
+  /** True once the certificate left the state by expiry; the serial stays reserved. */
+  pruned: boolean;
+}
+
+export type { ClusterSettings };

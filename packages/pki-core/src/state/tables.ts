@@ -1,0 +1,114 @@
+// The tables (LevelDB sublevels) of the PKI state and how their keys are built. Keys are ASCII
+// strings: ids and hex are printable ASCII by the decoder's rules, and NUL separates the parts of
+// a compound key, so prefix ranges (all serials of one issuer, all issuers of one serial) are
+// exact and string order equals LevelDB byte order.
+import { Packr } from 'msgpackr';
+import type {
+  AppliedRecord,
+  AzRecord,
+  CaRecord,
+  CertificateRecord,
+  ClusterRecord,
+  ClusterSettings,
+  CrlRecord,
+  IdempotencyRecord,
+  JoinTokenRecord,
+  NodeRecord,
+  ProfileRecord,
+  RevocationRecord,
+  SerialRecord,
+} from './records.ts';
+
+export interface ExpiryRecord {
+  issuerId: string;
+  serialHex: string;
+}
+
+export interface MetaRecords {
+  applied: AppliedRecord;
+  cluster: ClusterRecord;
+  settings: ClusterSettings;
+  /** The highest `before` of an applied `ExpiredPruned`. */
+  prunedBefore: number;
+}
+
+export interface TableRecords {
+  meta: MetaRecords[keyof MetaRecords];
+  certs: CertificateRecord;
+  serials: SerialRecord;
+  expiry: ExpiryRecord;
+  revoked: RevocationRecord;
+  crls: CrlRecord;
+  profiles: ProfileRecord;
+  azs: AzRecord;
+  nodes: NodeRecord;
+  cas: CaRecord;
+  tokens: JoinTokenRecord;
+  idem: IdempotencyRecord;
+}
+
+export type TableName = keyof TableRecords;
+
+/** In snapshot order; changing it changes the snapshot format (bump SNAPSHOT_FORMAT_VERSION). */
+export const TABLE_NAMES: readonly TableName[] = Object.freeze([
+  'meta',
+  'certs',
+  'serials',
+  'expiry',
+  'revoked',
+  'crls',
+  'profiles',
+  'azs',
+  'nodes',
+  'cas',
+  'tokens',
+  'idem',
+] as const);
+
+export const SEP = '\x00';
+
+/** certs, revoked: one certificate of one issuer. */
+export function certKey(issuerId: string, serialHex: string): string {
+  return issuerId + SEP + serialHex;
+}
+
+/** serials: lets findBySerial search across issuers; entries outlive pruning. */
+export function serialKey(serialHex: string, issuerId: string): string {
+  return serialHex + SEP + issuerId;
+}
+
+/** expiry: notAfter as 16 hex digits (big-endian, so string order is time order), issuer, serial. */
+export function expiryKey(notAfter: number, issuerId: string, serialHex: string): string {
+  return expiryPrefix(notAfter) + SEP + issuerId + SEP + serialHex;
+}
+
+export function expiryPrefix(notAfter: number): string {
+  return notAfter.toString(16).padStart(16, '0');
+}
+
+/** The half-open key range [gte, lt) of keys starting with `prefix` + SEP. */
+export function prefixRange(prefix: string): { gte: string; lt: string } {
+  return { gte: prefix + SEP, lt: prefix + '\x01' };
+}
+
+const packr = new Packr({ useRecords: false });
+
+export function encodeRecord(value: unknown): Uint8Array {
+  // Copy: msgpackr may reuse the memory behind what it returned on a later pack.
+  return new Uint8Array(packr.pack(value));
+}
+
+export function decodeRecord<T>(bytes: Uint8Array): T {
+  return plainBytes(packr.unpack(bytes)) as T;
+}
+
+/** msgpackr returns Buffers; callers get plain Uint8Arrays, as the events carried them. */
+function plainBytes(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (Array.isArray(value)) return value.map(plainBytes);
+  if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
+    const obj = value as Record<string, unknown>;
+    for (const key of Object.keys(obj)) obj[key] = plainBytes(obj[key]);
+  }
+  return value;
+}
