@@ -26,3 +26,5 @@ export { buildCrl, CRL_REASONS } from './ca/crl.ts';
 export type { BuildCrlInput, BuiltCrl, CrlReason, RevokedEntry } from './ca/crl.ts';
 export { assembleChain, assembleChainPem, chainToPem } from './ca/chain.ts';
 export type { ChainOptions } from './ca/chain.ts';
+// Replicated PKI state machine: events, codec, applyEvent, LevelDB store (state/, state helper)
+export * from './state/index.ts';
