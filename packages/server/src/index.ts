@@ -1,0 +1,38 @@
+// Public entry of @adrestia/server: the server's foundations (errors, HTTP, config, logging,
+// metrics, VIP hooks, node-to-node transport). The CLI and API routes build on these.
+export {
+  ERROR_CODES,
+  HTTP_STATUS_BY_CODE,
+  SERVER_ERROR_CODES,
+  ServerError,
+  isServerError,
+  toErrorResponse,
+  type ErrorBody,
+  type ErrorCode,
+  type ErrorResponse,
+  type ServerErrorCode,
+} from './errors.ts';
+
+export { Router, type Handler, type HttpMethod, type RequestContext, type RouteMatch, type RouteOptions } from './http/router.ts';
+export { HttpServer, DEFAULT_HTTP_LIMITS, type HttpLimits, type HttpServerOptions, type HttpsOptions } from './http/server.ts';
+export { mediaType, pemToDer, readBody, readDerOrPem, readJson, requireMediaType } from './http/body.ts';
+export { sendBytes, sendJson, sendRedirect } from './http/respond.ts';
+export { normalizeRemoteAddr } from './http/remote-addr.ts';
+export { sanUris, verifiedPeerCertificate } from './http/tls.ts';
+
+export { createLogger, LOG_LEVELS, type Logger, type LoggerOptions, type LogLevel } from './log/logger.ts';
+export { isSecretKey, REDACTED, sanitize } from './log/redact.ts';
+
+export { createMetrics, type Metrics, type MetricsOptions } from './metrics/metrics.ts';
+
+export { checkVip, NoneVipHook, type Vip, type VipHook } from './vip/hook.ts';
+export { ExecVipHook, type ExecVipHookOptions } from './vip/exec-hook.ts';
+export { BindVipHook, type VipListener, type VipListenerFactory } from './vip/bind-hook.ts';
+export { instrumentVipHook } from './vip/instrumented.ts';
+
+export { MtlsMesh, type FrameHandler } from './transport/mesh.ts';
+export { GroupTransport, type GroupTransportOptions } from './transport/group-transport.ts';
+export { DEFAULT_MESH_LIMITS, type MtlsMeshOptions, type MtlsTlsMaterial, type PeerAddress, type TransportEvent } from './transport/types.ts';
+export { checkPeer, DEFAULT_NODE_URI_PREFIX, localIdentity, nodeIdOf, spkiSha256, type LocalIdentity } from './transport/identity.ts';
+export { encodeFrame, FrameDecoder, FRAME_HEADER_BYTES } from './transport/frame.ts';
+export { backoffDelayMs, type BackoffOptions } from './transport/backoff.ts';

@@ -1,0 +1,186 @@
+// Node-to-node transport over mutually authenticated TLS 1.3. Each node listens for inbound
+// connections (frames in) and dials one outbound connection per peer (frames out); every Raft
+// group of the node (the AZ's local group, the global seat group) shares those connections, the
+// frame naming its group. Peers are authenticated by chain (cluster root) and node id (SAN URI).
+import { createServer, type Server, type TLSSocket } from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import { ServerError } from '../errors.ts';
+import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
+import { encodeFrame, FrameDecoder } from './frame.ts';
+import { checkPeer, DEFAULT_NODE_URI_PREFIX, localIdentity, type LocalIdentity } from './identity.ts';
+import { PeerLink } from './peer-link.ts';
+import type { MtlsMeshOptions, PeerAddress } from './types.ts';
+
+/** Receives one group's inbound payloads, with the authenticated sending node. */
+export type FrameHandler = (fromNodeId: string, payload: Buffer) => void;
+
+export class MtlsMesh {
+  readonly nodeId: string;
+  private readonly options: MtlsMeshOptions;
+  private readonly local: LocalIdentity;
+  private readonly uriPrefix: string;
+  private readonly server: Server;
+  private readonly links = new Map<string, PeerLink>();
+  private readonly addresses = new Map<string, PeerAddress>();
+  private readonly handlers = new Map<string, FrameHandler>();
+  private readonly inbound = new Set<TLSSocket>();
+  private closed = false;
+
+  constructor(options: MtlsMeshOptions) {
+    this.options = options;
+    this.nodeId = options.nodeId.toLowerCase();
+    this.uriPrefix = options.nodeUriPrefix ?? DEFAULT_NODE_URI_PREFIX;
+    this.local = localIdentity(this.nodeId, options.tls.cert);
+    this.server = createServer({
+      key: options.tls.key,
+      cert: options.tls.cert,
+      ca: options.tls.ca,
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.3',
+      handshakeTimeout: options.connectTimeoutMs,
+    });
+    this.server.maxConnections = options.maxInboundConnections;
+    this.server.on('secureConnection', (socket) => this.acceptInbound(socket));
+    this.server.on('tlsClientError', (err) => {
+      this.options.onEvent?.('handshakeFailed');
+      this.options.logger?.debug({ err: err.message }, 'transport inbound handshake failed');
+    });
+    this.server.on('drop', () => this.options.onEvent?.('inboundRejectedLimit'));
+  }
+
+  async listen(port: number, host: string): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    return this.server.address() as AddressInfo;
+  }
+
+  /** Adds or moves a peer (from the cluster map). */
+  setPeer(nodeId: string, address: PeerAddress): void {
+    const id = nodeId.toLowerCase();
+    if (id === this.nodeId) throw new TypeError('a node is not its own peer');
+    this.addresses.set(id, address);
+    this.links.get(id)?.setAddress(address);
+  }
+
+  removePeer(nodeId: string): void {
+    const id = nodeId.toLowerCase();
+    this.addresses.delete(id);
+    this.links.get(id)?.close();
+    this.links.delete(id);
+  }
+
+  /** Registers the single receiver of a group's frames. */
+  onGroup(group: string, handler: FrameHandler): void {
+    if (this.handlers.has(group)) throw new TypeError(`group ${group} already has a handler`);
+    this.handlers.set(group, handler);
+  }
+
+  offGroup(group: string): void {
+    this.handlers.delete(group);
+  }
+
+  /** Queues `payload` for `nodeId`. Fire-and-forget: an unknown peer or a full queue drops it. */
+  send(nodeId: string, group: string, payload: Uint8Array): void {
+    if (this.closed) return;
+    const id = nodeId.toLowerCase();
+    const address = this.addresses.get(id);
+    if (address === undefined) {
+      this.options.onEvent?.('noRoute');
+      return;
+    }
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(encodeEnvelope({ group, message: payload }), this.options.maxFrameBytes);
+    } catch (err) {
+      if (!(err instanceof ServerError)) throw err;
+      // A message the peer would refuse anyway; snapshots are chunked below this bound.
+      this.options.onEvent?.('sendOversize');
+      this.options.logger?.warn({ peer: id, group, bytes: payload.byteLength }, 'dropped oversize frame');
+      return;
+    }
+    let link = this.links.get(id);
+    if (link === undefined) {
+      link = new PeerLink(id, address, this.local, this.options, this.uriPrefix);
+      this.links.set(id, link);
+    }
+    link.enqueue(frame);
+  }
+
+  /** Whether the outbound connection to `nodeId` is up (for status and tests). */
+  isConnected(nodeId: string): boolean {
+    return this.links.get(nodeId.toLowerCase())?.isConnected ?? false;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of this.links.values()) link.close();
+    this.links.clear();
+    this.handlers.clear();
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const socket of this.inbound) socket.destroy();
+    this.inbound.clear();
+    if (this.server.listening) await stopped;
+  }
+
+  private acceptInbound(socket: TLSSocket): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    let peerId: string;
+    try {
+      const cert = socket.getPeerX509Certificate();
+      if (cert === undefined || !socket.authorized) throw new ServerError('ERR_TRANSPORT_PEER_REFUSED', 'no verified peer certificate');
+      peerId = checkPeer(cert, this.local, { uriPrefix: this.uriPrefix });
+      if (this.options.isPeerAllowed !== undefined && !this.options.isPeerAllowed(peerId)) {
+        throw new ServerError('ERR_TRANSPORT_PEER_REFUSED', `node ${peerId} is not admitted`);
+      }
+    } catch (err) {
+      this.options.onEvent?.('peerRefused');
+      this.options.logger?.warn({ err: (err as Error).message, remote: socket.remoteAddress }, 'transport peer refused');
+      socket.destroy();
+      return;
+    }
+    this.inbound.add(socket);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 1_000);
+    const decoder = new FrameDecoder(this.options.maxFrameBytes);
+    socket.on('data', (chunk: Buffer) => this.onInboundData(socket, decoder, peerId, chunk));
+    socket.on('error', () => undefined);
+    socket.once('close', () => this.inbound.delete(socket));
+  }
+
+  private onInboundData(socket: TLSSocket, decoder: FrameDecoder, peerId: string, chunk: Buffer): void {
+    let payloads: Buffer[];
+    try {
+      payloads = decoder.push(chunk);
+    } catch {
+      // After a bad length the stream cannot be resynchronised: close it.
+      this.options.onEvent?.('frameTooLarge');
+      this.options.logger?.warn({ peer: peerId }, 'transport peer sent an oversize frame; closing');
+      socket.destroy();
+      return;
+    }
+    for (const payload of payloads) {
+      const envelope = decodeEnvelope(payload);
+      if (envelope === undefined) {
+        this.options.onEvent?.('frameMalformed');
+        socket.destroy();
+        return;
+      }
+      const handler = this.handlers.get(envelope.group);
+      if (handler === undefined) {
+        this.options.onEvent?.('unknownGroup');
+        continue;
+      }
+      handler(peerId, Buffer.from(envelope.message.buffer, envelope.message.byteOffset, envelope.message.byteLength));
+    }
+  }
+}

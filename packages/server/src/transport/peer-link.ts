@@ -1,0 +1,140 @@
+// The outbound half of a connection to one peer: a bounded queue of encoded frames and a TLS
+// socket that is (re)dialled with backoff while there is something to send. Frames written to a
+// socket that then breaks are lost; Raft retries (§5.3), so the link never replays them.
+import { connect, type TLSSocket } from 'node:tls';
+import { X509Certificate } from 'node:crypto';
+import { backoffDelayMs } from './backoff.ts';
+import { BoundedQueue } from './bounded-queue.ts';
+import { checkPeer, type LocalIdentity } from './identity.ts';
+import type { MtlsMeshOptions, PeerAddress } from './types.ts';
+
+type LinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
+
+export class PeerLink {
+  private state: LinkState = 'idle';
+  private socket: TLSSocket | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private attempt = 0;
+  private writable = true;
+  private readonly queue: BoundedQueue<Buffer>;
+
+  constructor(
+    readonly nodeId: string,
+    private address: PeerAddress,
+    private readonly local: LocalIdentity,
+    private readonly options: MtlsMeshOptions,
+    private readonly uriPrefix: string,
+  ) {
+    this.queue = new BoundedQueue(options.maxQueuedFrames, options.maxQueuedBytes);
+  }
+
+  get isConnected(): boolean {
+    return this.state === 'connected';
+  }
+
+  get queuedFrames(): number {
+    return this.queue.length;
+  }
+
+  setAddress(address: PeerAddress): void {
+    if (address.host === this.address.host && address.port === this.address.port) return;
+    this.address = address;
+    // A moved peer: drop the old connection; the next frame dials the new address.
+    this.socket?.destroy();
+  }
+
+  enqueue(frame: Buffer): void {
+    if (this.state === 'closed') return;
+    const dropped = this.queue.push(frame);
+    for (let i = 0; i < dropped; i++) this.options.onEvent?.('queueDropped');
+    if (this.state === 'connected') this.flush();
+    else if (this.state === 'idle') this.dial();
+  }
+
+  close(): void {
+    this.state = 'closed';
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.queue.clear();
+    this.socket?.destroy();
+    this.socket = null;
+  }
+
+  private dial(): void {
+    this.state = 'connecting';
+    const socket = connect({
+      host: this.address.host,
+      port: this.address.port,
+      key: this.options.tls.key,
+      cert: this.options.tls.cert,
+      ca: this.options.tls.ca,
+      minVersion: 'TLSv1.3',
+      rejectUnauthorized: true,
+      // The chain is verified by OpenSSL against the cluster root; instead of a host name we
+      // check the node identity, and refuse our own certificate (identity.ts).
+      checkServerIdentity: (_host, cert) => {
+        try {
+          checkPeer(new X509Certificate(cert.raw), this.local, { uriPrefix: this.uriPrefix, expectedNodeId: this.nodeId });
+          return undefined;
+        } catch (err) {
+          this.options.onEvent?.('peerRefused');
+          return err as Error;
+        }
+      },
+    });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.setTimeout(this.options.connectTimeoutMs, () => socket.destroy(new Error('connect timeout')));
+    socket.once('secureConnect', () => this.onConnected(socket));
+    // The peer never writes on our outbound connection (it dials its own): data is a violation.
+    socket.on('data', () => {
+      this.options.onEvent?.('frameMalformed');
+      socket.destroy();
+    });
+    socket.on('drain', () => {
+      this.writable = true;
+      this.flush();
+    });
+    socket.once('error', (err) => {
+      this.options.logger?.debug({ peer: this.nodeId, err: err.message }, 'transport link error');
+    });
+    socket.once('close', () => this.onClosed(socket));
+  }
+
+  private onConnected(socket: TLSSocket): void {
+    if (this.socket !== socket || this.state === 'closed') return;
+    socket.setTimeout(0);
+    socket.setKeepAlive(true, 1_000);
+    this.state = 'connected';
+    this.attempt = 0;
+    this.writable = true;
+    this.options.onEvent?.('connected');
+    this.options.logger?.debug({ peer: this.nodeId }, 'transport link up');
+    this.flush();
+  }
+
+  private onClosed(socket: TLSSocket): void {
+    if (this.socket !== socket) return;
+    this.socket = null;
+    if (this.state === 'closed') return;
+    this.options.onEvent?.(this.state === 'connected' ? 'disconnected' : 'connectFailed');
+    this.state = 'backoff';
+    const delay = backoffDelayMs(this.attempt, this.options.backoff, this.options.random);
+    this.attempt++;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.state !== 'backoff') return;
+      this.state = 'idle';
+      if (this.queue.length > 0) this.dial();
+    }, delay);
+  }
+
+  private flush(): void {
+    const socket = this.socket;
+    if (socket === null) return;
+    while (this.writable && this.queue.length > 0) {
+      const frame = this.queue.shift() as Buffer;
+      this.writable = socket.write(frame);
+    }
+  }
+}

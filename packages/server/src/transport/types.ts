@@ -1,0 +1,61 @@
+import type { RandomSource } from '@adrestia/consensus';
+import type { Logger } from '../log/logger.ts';
+import type { BackoffOptions } from './backoff.ts';
+
+export interface PeerAddress {
+  host: string;
+  port: number;
+}
+
+export type TransportEvent =
+  | 'connected'
+  | 'disconnected'
+  | 'connectFailed'
+  | 'peerRefused'
+  | 'handshakeFailed'
+  | 'inboundRejectedLimit'
+  | 'frameTooLarge'
+  | 'frameMalformed'
+  | 'queueDropped'
+  | 'sendOversize'
+  | 'noRoute'
+  | 'unknownGroup';
+
+export interface MtlsTlsMaterial {
+  /** Our private key (PEM). */
+  key: string | Buffer;
+  /** Our node certificate followed by its intermediates up to (not including) the root (PEM). */
+  cert: string | Buffer;
+  /** The cluster root certificate(s) peers must chain to (PEM). */
+  ca: string | Buffer;
+}
+
+export interface MtlsMeshOptions {
+  nodeId: string;
+  tls: MtlsTlsMaterial;
+  /** SAN URI prefix naming a node: `<prefix><uuid>`. */
+  nodeUriPrefix?: string;
+  /** Upper bound of one frame's payload; bigger frames close the connection. */
+  maxFrameBytes: number;
+  /** Per-peer outbound queue bounds; the oldest frame is dropped beyond them. */
+  maxQueuedFrames: number;
+  maxQueuedBytes: number;
+  maxInboundConnections: number;
+  /** TCP connect + TLS handshake must finish within this. */
+  connectTimeoutMs: number;
+  backoff: BackoffOptions;
+  random: RandomSource;
+  logger?: Logger;
+  onEvent?: (event: TransportEvent) => void;
+  /** Extra admission check for an authenticated inbound peer (e.g. "is in the cluster map"). */
+  isPeerAllowed?: (nodeId: string) => boolean;
+}
+
+export const DEFAULT_MESH_LIMITS = {
+  maxFrameBytes: 4 * 1024 * 1024,
+  maxQueuedFrames: 4096,
+  maxQueuedBytes: 32 * 1024 * 1024,
+  maxInboundConnections: 256,
+  connectTimeoutMs: 5_000,
+  backoff: { initialDelayMs: 50, maxDelayMs: 5_000 },
+} as const;
