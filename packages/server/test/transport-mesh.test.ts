@@ -1,0 +1,200 @@
+import { expect } from 'chai';
+import { connect } from 'node:tls';
+import { randomUUID } from 'node:crypto';
+import { SeededRandom, type Message } from '@adrestia/consensus';
+import { DEFAULT_MESH_LIMITS, GroupTransport, MtlsMesh, type TransportEvent } from '../src/index.ts';
+import { makeNodeCert, makeRootCa, makeTempDir, removeDir, type TestCa, type TestNodeCert } from './helpers/certs.ts';
+import { waitFor } from './helpers/wait.ts';
+
+interface Node {
+  mesh: MtlsMesh;
+  port: number;
+  events: TransportEvent[];
+  received: { from: string; group: string; text: string }[];
+}
+
+async function startNode(cert: TestNodeCert, ca: TestCa, opts: { nodeId?: string; port?: number; maxFrameBytes?: number } = {}): Promise<Node> {
+  const events: TransportEvent[] = [];
+  const received: Node['received'] = [];
+  const mesh = new MtlsMesh({
+    ...DEFAULT_MESH_LIMITS,
+    backoff: { initialDelayMs: 20, maxDelayMs: 200 },
+    maxFrameBytes: opts.maxFrameBytes ?? 64 * 1024,
+    nodeId: opts.nodeId ?? cert.nodeId,
+    tls: { key: cert.key, cert: cert.cert, ca: ca.certPem },
+    random: new SeededRandom(7),
+    onEvent: (e) => events.push(e),
+  });
+  for (const group of ['local:az1', 'global']) {
+    mesh.onGroup(group, (from, payload) => received.push({ from, group, text: payload.toString('utf8') }));
+  }
+  const addr = await mesh.listen(opts.port ?? 0, '127.0.0.1');
+  return { mesh, port: addr.port, events, received };
+}
+
+describe('node-to-node mTLS transport', function () {
+  let dir: string;
+  let root: TestCa;
+  let otherRoot: TestCa;
+  let certA: TestNodeCert;
+  let certB: TestNodeCert;
+  let foreignB: TestNodeCert;
+  const nodes: Node[] = [];
+
+  before(function () {
+    dir = makeTempDir('adrestia-transport-');
+    root = makeRootCa(dir, 'root');
+    otherRoot = makeRootCa(dir, 'other');
+    certA = makeNodeCert(root, randomUUID());
+    certB = makeNodeCert(root, randomUUID());
+    foreignB = makeNodeCert(otherRoot, certB.nodeId);
+  });
+  after(() => removeDir(dir));
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map((n) => n.mesh.close()));
+  });
+
+  async function node(cert: TestNodeCert, ca: TestCa, opts?: Parameters<typeof startNode>[2]): Promise<Node> {
+    const n = await startNode(cert, ca, opts);
+    nodes.push(n);
+    return n;
+  }
+
+  it('exchanges frames both ways, both groups sharing the connections, sender authenticated', async function () {
+    const a = await node(certA, root);
+    const b = await node(certB, root);
+    a.mesh.setPeer(certB.nodeId, { host: '127.0.0.1', port: b.port });
+    b.mesh.setPeer(certA.nodeId, { host: '127.0.0.1', port: a.port });
+    a.mesh.send(certB.nodeId, 'local:az1', Buffer.from('a→b local'));
+    a.mesh.send(certB.nodeId, 'global', Buffer.from('a→b global'));
+    b.mesh.send(certA.nodeId, 'local:az1', Buffer.from('b→a local'));
+    await waitFor('both directions', () => a.received.length === 1 && b.received.length === 2);
+    expect(b.received).to.deep.equal([
+      { from: certA.nodeId, group: 'local:az1', text: 'a→b local' },
+      { from: certA.nodeId, group: 'global', text: 'a→b global' },
+    ]);
+    expect(a.received).to.deep.equal([{ from: certB.nodeId, group: 'local:az1', text: 'b→a local' }]);
+    expect(a.events.filter((e) => e === 'connected')).to.have.length(1);
+  });
+
+  it('carries consensus Messages through GroupTransport and checks the addressee and sender', async function () {
+    const a = await node(certA, root);
+    const b = await node(certB, root);
+    a.mesh.setPeer(certB.nodeId, { host: '127.0.0.1', port: b.port });
+    const dropped: string[] = [];
+    const ta = new GroupTransport(a.mesh, {
+      group: 'raft-test',
+      localMemberId: certA.nodeId,
+      resolveNode: (id) => id,
+      isSenderAllowed: (from, m) => from === m.from,
+    });
+    const tb = new GroupTransport(b.mesh, {
+      group: 'raft-test',
+      localMemberId: certB.nodeId,
+      resolveNode: (id) => id,
+      isSenderAllowed: (from, m) => from === m.from,
+      onDropped: (r) => dropped.push(r),
+    });
+    const got: Message[] = [];
+    tb.onMessage((m) => got.push(m));
+    const hb = (from: string): Message => ({ type: 'heartbeat', from, to: certB.nodeId, term: 3, commit: 9, readCtxSeq: 0 });
+    // The second claims to come from another node than the authenticated one: dropped.
+    ta.send([hb(certA.nodeId), hb(randomUUID()), { ...hb(certA.nodeId), to: randomUUID() }]);
+    await waitFor('heartbeat delivered', () => got.length === 1 && dropped.length >= 1);
+    expect(got[0]).to.deep.equal(hb(certA.nodeId));
+    expect(dropped).to.deep.equal(['sender']);
+    await ta.close();
+    await tb.close();
+  });
+
+  it('refuses a peer that presents our own certificate, in both directions', async function () {
+    const a = await node(certA, root);
+    // An impostor holding A's own certificate and key, announced under B's node id.
+    const impostor = await node(certA, root, { nodeId: certB.nodeId });
+    a.mesh.setPeer(certB.nodeId, { host: '127.0.0.1', port: impostor.port });
+    a.mesh.send(certB.nodeId, 'global', Buffer.from('must not arrive'));
+    impostor.mesh.setPeer(certA.nodeId, { host: '127.0.0.1', port: a.port });
+    impostor.mesh.send(certA.nodeId, 'global', Buffer.from('must not arrive'));
+    await waitFor('refusals', () => a.events.filter((e) => e === 'peerRefused').length >= 2);
+    expect(a.received).to.deep.equal([]);
+    expect(impostor.received).to.deep.equal([]);
+    expect(a.mesh.isConnected(certB.nodeId)).to.equal(false);
+  });
+
+  it('refuses a peer whose certificate names another node id', async function () {
+    const a = await node(certA, root);
+    const b = await node(certB, root);
+    const expected = randomUUID();
+    a.mesh.setPeer(expected, { host: '127.0.0.1', port: b.port });
+    a.mesh.send(expected, 'global', Buffer.from('wrong node'));
+    await waitFor('refusal', () => a.events.includes('peerRefused'));
+    expect(b.received).to.deep.equal([]);
+    expect(a.mesh.isConnected(expected)).to.equal(false);
+  });
+
+  it('refuses a certificate chained to another root', async function () {
+    const a = await node(certA, root);
+    const foreign = await node(foreignB, otherRoot);
+    foreign.mesh.setPeer(certA.nodeId, { host: '127.0.0.1', port: a.port });
+    foreign.mesh.send(certA.nodeId, 'global', Buffer.from('from another cluster'));
+    await waitFor('handshake failure', () => a.events.includes('handshakeFailed') && foreign.events.includes('connectFailed'));
+    expect(a.received).to.deep.equal([]);
+  });
+
+  it('closes the connection on an oversize frame and counts it', async function () {
+    const a = await node(certA, root, { maxFrameBytes: 1024 });
+    const socket = connect({ host: '127.0.0.1', port: a.port, key: certB.key, cert: certB.cert, ca: root.certPem, checkServerIdentity: () => undefined });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', reject);
+    });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.on('error', () => undefined);
+    const header = Buffer.alloc(4);
+    header.writeUInt32BE(1025, 0);
+    socket.write(header);
+    await closed;
+    expect(a.events).to.include('frameTooLarge');
+    expect(a.received).to.deep.equal([]);
+  });
+
+  it('reconnects with backoff after the peer restarts', async function () {
+    const a = await node(certA, root);
+    const b1 = await node(certB, root);
+    a.mesh.setPeer(certB.nodeId, { host: '127.0.0.1', port: b1.port });
+    a.mesh.send(certB.nodeId, 'global', Buffer.from('before'));
+    await waitFor('first delivery', () => b1.received.length === 1);
+    await b1.mesh.close();
+    await waitFor('link down', () => !a.mesh.isConnected(certB.nodeId));
+    // Sent while B is down: dialled with backoff, refused, redialled.
+    a.mesh.send(certB.nodeId, 'global', Buffer.from('while down'));
+    await waitFor('a failed redial', () => a.events.includes('connectFailed'));
+    const b2 = await node(certB, root, { port: b1.port });
+    let n = 0;
+    await waitFor('delivery after restart', () => {
+      if (b2.received.length === 0 && n++ % 5 === 0) a.mesh.send(certB.nodeId, 'global', Buffer.from('after'));
+      return b2.received.length > 0;
+    });
+    expect(b2.received[0]?.from).to.equal(certA.nodeId);
+    expect(a.events.filter((e) => e === 'connected').length).to.be.at.least(2);
+  });
+
+  it('bounds the outbound queue of an unreachable peer by dropping the oldest frames', async function () {
+    const events: TransportEvent[] = [];
+    const mesh = new MtlsMesh({
+      ...DEFAULT_MESH_LIMITS,
+      maxQueuedFrames: 10,
+      nodeId: certA.nodeId,
+      tls: { key: certA.key, cert: certA.cert, ca: root.certPem },
+      random: new SeededRandom(1),
+      onEvent: (e) => events.push(e),
+    });
+    // Port 9 on 127.0.0.1: nothing listens; the link stays in backoff.
+    mesh.setPeer(certB.nodeId, { host: '127.0.0.1', port: 9 });
+    for (let i = 0; i < 25; i++) mesh.send(certB.nodeId, 'global', Buffer.from(`m${i}`));
+    mesh.send(randomUUID(), 'global', Buffer.from('no route'));
+    expect(events.filter((e) => e === 'queueDropped')).to.have.length(15);
+    expect(events).to.include('noRoute');
+    await mesh.close();
+  });
+});
