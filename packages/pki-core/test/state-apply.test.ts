@@ -1,0 +1,372 @@
+import { expect } from 'chai';
+import type { ApplyOutcome, PkiErrorCode, PkiEvent, PkiStateStore } from '../src/index.ts';
+import {
+  applyAll,
+  AZ1,
+  AZ1_ICA,
+  azAdded,
+  azCaInstalled,
+  baseLog,
+  clusterCreated,
+  DAY_MS,
+  dumpWithoutApplied,
+  fakeDer,
+  issued,
+  NODE1,
+  NODE1_ICA,
+  nodeCaInstalled,
+  nodeRegistered,
+  openStore,
+  removeTempDirs,
+  ROOT_ID,
+  T0,
+} from './state-fixtures.ts';
+
+interface Row {
+  /** State before the event. */
+  setup: PkiEvent[];
+  event: PkiEvent;
+  /** Checks the accepted event's outcome and the state it left. */
+  check: (store: PkiStateStore, outcome: ApplyOutcome) => Promise<void>;
+  /** A variant every replica must reject, leaving the state as it was. */
+  rejected: { setup: PkiEvent[]; event: PkiEvent; code: PkiErrorCode };
+}
+
+const token = (tokenId = 'tok-1', az = AZ1): PkiEvent => ({ type: 'JoinTokenIssued', tokenId, az, expiresAt: T0 + 3600_000, at: T0 + 5 });
+const profile = (name = 'server'): PkiEvent => ({ type: 'ProfileSet', name, profile: { lifetimeMs: 30 * DAY_MS, keyUsage: ['digitalSignature'] } });
+const revoke = (serialHex: string, issuerId = NODE1_ICA): PkiEvent => ({
+  type: 'Revoked',
+  issuerId,
+  serialHex,
+  reason: 'keyCompromise',
+  revokedAt: T0 + 20,
+  requestedBy: 'admin',
+});
+const crl = (crlNumber: number, issuerId = NODE1_ICA): PkiEvent => ({
+  type: 'CrlPublished',
+  issuerId,
+  crlNumber,
+  crlDer: fakeDer(`crl:${crlNumber}`),
+  thisUpdate: T0 + 30,
+  nextUpdate: T0 + 30 + DAY_MS,
+});
+
+function ok(outcome: ApplyOutcome): asserts outcome is Extract<ApplyOutcome, { ok: true }> {
+  expect(outcome.ok, JSON.stringify(outcome)).to.equal(true);
+}
+
+const ROWS: Record<PkiEvent['type'], Row> = {
+  ClusterCreated: {
+    setup: [],
+    event: clusterCreated(),
+    check: async (s) => {
+      expect((await s.cluster())?.rootIssuerId).to.equal(ROOT_ID);
+      expect((await s.getCa(ROOT_ID))?.role).to.equal('root');
+      expect((await s.getCertificate(ROOT_ID, '1a2b'))?.kind).to.equal('ca');
+      expect((await s.settings()).idempotencyWindowMs).to.equal(600_000);
+    },
+    rejected: { setup: [clusterCreated()], event: clusterCreated({ clusterId: 'another', rootIssuerId: 'root-2' }), code: 'ERR_ALREADY_EXISTS' },
+  },
+  ClusterSettingsSet: {
+    setup: [clusterCreated()],
+    event: { type: 'ClusterSettingsSet', settings: { idempotencyWindowMs: 5000 }, at: T0 + 1 },
+    check: async (s) => expect((await s.settings()).idempotencyWindowMs).to.equal(5000),
+    rejected: { setup: [], event: { type: 'ClusterSettingsSet', settings: { idempotencyWindowMs: 5000 }, at: T0 }, code: 'ERR_EVENT_REJECTED' },
+  },
+  AzAdded: {
+    setup: [clusterCreated()],
+    event: azAdded(),
+    check: async (s) => {
+      expect((await s.azs()).map((a) => a.name)).to.deep.equal([AZ1]);
+      expect((await s.azForAddress('127.1.2.3'))?.name).to.equal(AZ1);
+      expect((await s.azForAddress('::ffff:127.1.2.3'))?.name).to.equal(AZ1);
+      expect(await s.azForAddress('127.2.0.1')).to.equal(undefined);
+    },
+    // Seed 000_…: requests route by REMOTE_ADDR, so AZ subnets must not overlap.
+    rejected: { setup: [clusterCreated(), azAdded()], event: azAdded('az2', '127.1.128.0/17', '127.1.128.1'), code: 'ERR_EVENT_REJECTED' },
+  },
+  AzRemoved: {
+    setup: [clusterCreated(), azAdded()],
+    event: { type: 'AzRemoved', name: AZ1, at: T0 + 9 },
+    check: async (s) => expect(await s.azs()).to.deep.equal([]),
+    rejected: { setup: baseLog(), event: { type: 'AzRemoved', name: AZ1, at: T0 + 9 }, code: 'ERR_EVENT_REJECTED' },
+  },
+  CaCertificateInstalled: {
+    setup: [clusterCreated(), azAdded()],
+    event: azCaInstalled(),
+    check: async (s) => {
+      const ca = await s.getCa(AZ1_ICA);
+      expect(ca?.parentIssuerId).to.equal(ROOT_ID);
+      expect(ca?.az).to.equal(AZ1);
+      expect((await s.findBySerial('0a01')).map((c) => c.issuerId)).to.deep.equal([ROOT_ID]);
+    },
+    // The root already used serial 1a2b for itself (RFC 5280 §4.1.2.2).
+    rejected: { setup: [clusterCreated(), azAdded()], event: azCaInstalled(AZ1_ICA, AZ1, '1a2b'), code: 'ERR_SERIAL_REUSED' },
+  },
+  NodeRegistered: {
+    setup: [clusterCreated(), azAdded(), azCaInstalled(), nodeCaInstalled()],
+    event: nodeRegistered(),
+    check: async (s) => expect((await s.getNode(NODE1))?.icaIssuerId).to.equal(NODE1_ICA),
+    rejected: { setup: [clusterCreated(), azAdded(), azCaInstalled()], event: nodeRegistered(), code: 'ERR_ISSUER_UNKNOWN' },
+  },
+  NodeRemoved: {
+    setup: baseLog(),
+    event: { type: 'NodeRemoved', nodeId: NODE1, reason: 'decommissioned', at: T0 + 50 },
+    check: async (s) => expect(await s.nodes()).to.deep.equal([]),
+    rejected: { setup: baseLog(), event: { type: 'NodeRemoved', nodeId: 'nobody', reason: 'x', at: T0 }, code: 'ERR_NODE_UNKNOWN' },
+  },
+  Issued: {
+    setup: baseLog(),
+    event: issued('01aa'),
+    check: async (s, o) => {
+      ok(o);
+      expect(o.result).to.include({ type: 'Issued', duplicate: false });
+      expect((await s.getCertificate(NODE1_ICA, '01aa'))?.kind).to.equal('leaf');
+      expect((await s.listExpiringBefore(T0 + 31 * DAY_MS)).map((c) => c.serialHex)).to.deep.equal(['01aa']);
+      expect(await s.isSerialUsed(NODE1_ICA, '01aa')).to.equal(true);
+    },
+    rejected: {
+      setup: [...baseLog(), issued('01aa')],
+      event: issued('01aa', { requester: 'svc-b' }),
+      code: 'ERR_SERIAL_REUSED',
+    },
+  },
+  Revoked: {
+    setup: [...baseLog(), issued('01aa')],
+    event: revoke('01aa'),
+    check: async (s) => {
+      const revoked = await s.listRevoked(NODE1_ICA);
+      expect(revoked.map((r) => [r.serialHex, r.reason])).to.deep.equal([['01aa', 'keyCompromise']]);
+    },
+    rejected: { setup: [...baseLog(), issued('01aa'), revoke('01aa')], event: revoke('01aa'), code: 'ERR_ALREADY_REVOKED' },
+  },
+  CrlPublished: {
+    setup: baseLog(),
+    event: crl(1),
+    check: async (s) => {
+      expect((await s.latestCrl(NODE1_ICA))?.crlNumber).to.equal(1);
+      expect(await s.nextCrlNumber(NODE1_ICA)).to.equal(2);
+    },
+    // RFC 5280 §5.2.3: CRL numbers increase monotonically.
+    rejected: { setup: [...baseLog(), crl(5)], event: crl(5), code: 'ERR_EVENT_REJECTED' },
+  },
+  ProfileSet: {
+    setup: [clusterCreated()],
+    event: profile(),
+    check: async (s) => expect((await s.getProfile('server'))?.profile).to.deep.equal({ keyUsage: ['digitalSignature'], lifetimeMs: 30 * DAY_MS }),
+    rejected: { setup: [], event: profile(), code: 'ERR_EVENT_REJECTED' },
+  },
+  ProfileRemoved: {
+    setup: [clusterCreated(), profile()],
+    event: { type: 'ProfileRemoved', name: 'server' },
+    check: async (s) => expect(await s.profiles()).to.deep.equal([]),
+    rejected: { setup: [clusterCreated(), profile()], event: { type: 'ProfileRemoved', name: 'client' }, code: 'ERR_PROFILE_UNKNOWN' },
+  },
+  ExpiredPruned: {
+    setup: [...baseLog(), issued('01aa'), issued('01ab', { notAfter: T0 + 60 * DAY_MS, requester: 'svc-b' }), revoke('01aa')],
+    event: { type: 'ExpiredPruned', before: T0 + 31 * DAY_MS, limit: 100 },
+    check: async (s, o) => {
+      ok(o);
+      expect(o.result).to.deep.equal({ type: 'ExpiredPruned', prunedCertificates: 1, prunedTokens: 0, more: false });
+      expect(await s.getCertificate(NODE1_ICA, '01aa')).to.equal(undefined);
+      expect(await s.listRevoked(NODE1_ICA)).to.deep.equal([]); // RFC 5280 §3.3
+      expect((await s.getCertificate(NODE1_ICA, '01ab'))?.serialHex).to.equal('01ab');
+      expect(await s.isSerialUsed(NODE1_ICA, '01aa')).to.equal(true); // stays reserved
+    },
+    rejected: {
+      setup: [...baseLog(), { type: 'ExpiredPruned', before: T0 + 10 * DAY_MS, limit: 10 }],
+      event: { type: 'ExpiredPruned', before: T0 + 9 * DAY_MS, limit: 10 },
+      code: 'ERR_EVENT_REJECTED',
+    },
+  },
+  JoinTokenIssued: {
+    setup: [clusterCreated(), azAdded()],
+    event: token(),
+    check: async (s) => expect((await s.getJoinToken('tok-1'))?.usedAt).to.equal(null),
+    rejected: { setup: [clusterCreated(), azAdded(), token()], event: token(), code: 'ERR_ALREADY_EXISTS' },
+  },
+  JoinTokenUsed: {
+    setup: [clusterCreated(), azAdded(), token()],
+    event: { type: 'JoinTokenUsed', tokenId: 'tok-1', az: AZ1, nodeId: NODE1, at: T0 + 6 },
+    check: async (s) => expect((await s.getJoinToken('tok-1'))?.usedBy).to.equal(NODE1),
+    rejected: {
+      setup: [clusterCreated(), azAdded(), token(), { type: 'JoinTokenUsed', tokenId: 'tok-1', az: AZ1, nodeId: NODE1, at: T0 + 6 }],
+      event: { type: 'JoinTokenUsed', tokenId: 'tok-1', az: AZ1, nodeId: 'another-node', at: T0 + 7 },
+      code: 'ERR_AUTH_TOKEN_USED',
+    },
+  },
+};
+
+describe('applyEvent: one row per event type (accepted, and a rejected variant that changes nothing)', () => {
+  after(removeTempDirs);
+
+  for (const [type, row] of Object.entries(ROWS)) {
+    it(`${type}: applies and leaves the expected state`, async () => {
+      const store = await openStore();
+      try {
+        await applyAll(store, row.setup);
+        const index = row.setup.length + 1;
+        const outcome = await store.apply(row.event, { index, term: 2 });
+        expect(outcome).to.not.equal(null);
+        ok(outcome!);
+        expect(outcome.result.type).to.equal(type);
+        expect(store.appliedIndex()).to.equal(index);
+        await row.check(store, outcome);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it(`${type}: rejected with ${row.rejected.code}, state unchanged, index advanced`, async () => {
+      const store = await openStore();
+      try {
+        await applyAll(store, row.rejected.setup);
+        const before = await dumpWithoutApplied(store);
+        const index = row.rejected.setup.length + 1;
+        const outcome = await store.apply(row.rejected.event, { index, term: 2 });
+        expect(outcome).to.deep.include({ ok: false });
+        expect((outcome as Extract<ApplyOutcome, { ok: false }>).error.code).to.equal(row.rejected.code);
+        expect(await dumpWithoutApplied(store)).to.deep.equal(before);
+        expect(store.appliedIndex()).to.equal(index);
+      } finally {
+        await store.close();
+      }
+    });
+  }
+});
+
+describe('applyEvent: preconditions every replica checks the same way', () => {
+  let store: PkiStateStore;
+  beforeEach(async () => {
+    store = await openStore();
+    await applyAll(store, [...baseLog(), issued('01aa')]);
+  });
+  afterEach(() => store.close());
+  after(removeTempDirs);
+
+  async function expectRejected(event: PkiEvent, code: PkiErrorCode): Promise<void> {
+    const outcome = await store.apply(event, { index: store.appliedIndex() + 1 });
+    expect(outcome).to.deep.equal({ ok: false, error: { code, message: (outcome as { error: { message: string } }).error.message } });
+  }
+
+  it('Issued by an unknown issuer: ERR_ISSUER_UNKNOWN', () => expectRejected(issued('02aa', { issuerId: 'ghost' }), 'ERR_ISSUER_UNKNOWN'));
+  it('Issued with an idempotency key that does not match the request: ERR_EVENT_REJECTED', () =>
+    expectRejected({ ...issued('02aa'), idempotencyKey: 'f'.repeat(64) }, 'ERR_EVENT_REJECTED'));
+  it('Issued by a node CA whose certificate was revoked: ERR_EVENT_REJECTED', async () => {
+    await applyAll(store, [revoke('0b01', AZ1_ICA)]);
+    await expectRejected(issued('02aa'), 'ERR_EVENT_REJECTED');
+  });
+  it('Revoked for a serial the issuer never used: ERR_NOT_FOUND', () => expectRejected(revoke('7777'), 'ERR_NOT_FOUND'));
+  it('CaCertificateInstalled for a node CA under another AZ\'s ICA: ERR_EVENT_REJECTED', async () => {
+    await applyAll(store, [azAdded('az2', '127.2.0.0/16', '127.2.0.1'), azCaInstalled('az2-ica', 'az2', '0a02')]);
+    await expectRejected(nodeCaInstalled('n2-ica', 'n2', '0b02', AZ1, 'az2-ica'), 'ERR_EVENT_REJECTED');
+  });
+  it('CaCertificateInstalled in an unknown AZ: ERR_AZ_UNKNOWN', () => expectRejected(azCaInstalled('az9-ica', 'az9', '0a09'), 'ERR_AZ_UNKNOWN'));
+  it('NodeRegistered twice: ERR_ALREADY_EXISTS', () => expectRejected(nodeRegistered(), 'ERR_ALREADY_EXISTS'));
+  it('JoinTokenUsed after expiry, in the wrong AZ, or never issued', async () => {
+    await applyAll(store, [token('t2')]);
+    await expectRejected({ type: 'JoinTokenUsed', tokenId: 't2', az: AZ1, nodeId: 'n', at: T0 + 3600_000 }, 'ERR_AUTH_TOKEN_EXPIRED');
+    await expectRejected({ type: 'JoinTokenUsed', tokenId: 't2', az: 'az2', nodeId: 'n', at: T0 + 10 }, 'ERR_WRONG_AZ');
+    await expectRejected({ type: 'JoinTokenUsed', tokenId: 'nope', az: AZ1, nodeId: 'n', at: T0 + 10 }, 'ERR_AUTH_TOKEN_INVALID');
+  });
+  it('a batch with a rejected event in the middle keeps the accepted ones around it', async () => {
+    const base = store.appliedIndex();
+    const outcomes = await store.applyEvents([
+      { event: issued('03aa', { requester: 'r1' }), meta: { index: base + 1 } },
+      { event: issued('03aa', { requester: 'r2' }), meta: { index: base + 2 } },
+      { event: issued('03ab', { requester: 'r3' }), meta: { index: base + 3 } },
+    ]);
+    expect(outcomes.map((o) => o?.ok)).to.deep.equal([true, false, true]);
+    expect((await store.listCertificates(NODE1_ICA)).map((c) => c.serialHex)).to.deep.equal(['01aa', '03aa', '03ab']);
+    expect(store.appliedIndex()).to.equal(base + 3);
+  });
+  it('entries at or below the applied index are skipped (redelivery after restart)', async () => {
+    const before = await dumpWithoutApplied(store);
+    const outcomes = await store.applyEvents([{ event: issued('09aa'), meta: { index: 2 } }]);
+    expect(outcomes).to.deep.equal([null]);
+    expect(await dumpWithoutApplied(store)).to.deep.equal(before);
+  });
+});
+
+describe('Idempotent issuance: a retried request within the window gets the same certificate', () => {
+  let store: PkiStateStore;
+  beforeEach(async () => {
+    store = await openStore();
+    await applyAll(store, baseLog());
+  });
+  afterEach(() => store.close());
+  after(removeTempDirs);
+
+  const request = { requester: 'svc-a', publicKeyHash: 'ab'.repeat(32), sans: ['dns:b.example', 'DNS:A.example '], profile: 'server' };
+
+  it('returns the first certificate for a retry with a fresh serial and reordered SANs, storing nothing', async () => {
+    const first = await store.apply(issued('01aa', { ...request, at: T0 + 1000 }), { index: 6 });
+    const before = await dumpWithoutApplied(store);
+    const retry = await store.apply(issued('01bb', { ...request, sans: ['dns:a.example', 'dns:b.example'], at: T0 + 1000 + 599_999 }), { index: 7 });
+    ok(first!);
+    ok(retry!);
+    expect(retry.result).to.deep.include({ duplicate: true });
+    expect((retry.result as { certificate: { serialHex: string } }).certificate.serialHex).to.equal('01aa');
+    expect(await dumpWithoutApplied(store)).to.deep.equal(before);
+    expect((await store.findIdempotent((first.result as { certificate: { idempotencyKey: string } }).certificate.idempotencyKey, T0 + 2000))?.serialHex).to.equal('01aa');
+  });
+
+  it('issues a new certificate once the window has passed', async () => {
+    await store.apply(issued('01aa', { ...request, at: T0 }), { index: 6 });
+    const later = await store.apply(issued('01bb', { ...request, at: T0 + 600_000 }), { index: 7 });
+    ok(later!);
+    expect(later.result).to.deep.include({ duplicate: false });
+    expect((await store.listCertificates(NODE1_ICA)).length).to.equal(2);
+  });
+
+  it('honours the window carried in the replicated settings', async () => {
+    await applyAll(store, [{ type: 'ClusterSettingsSet', settings: { idempotencyWindowMs: 1000 }, at: T0 }]);
+    await store.apply(issued('01aa', { ...request, at: T0 }), { index: 7 });
+    const later = await store.apply(issued('01bb', { ...request, at: T0 + 1000 }), { index: 8 });
+    ok(later!);
+    expect(later.result).to.deep.include({ duplicate: false });
+  });
+
+  it('does not hand back a revoked certificate', async () => {
+    await store.apply(issued('01aa', { ...request, at: T0 }), { index: 6 });
+    await store.apply(revoke('01aa'), { index: 7 });
+    const retry = await store.apply(issued('01bb', { ...request, at: T0 + 10 }), { index: 8 });
+    ok(retry!);
+    expect(retry.result).to.deep.include({ duplicate: false });
+  });
+
+  it('treats a different public key, profile or requester as a new request', async () => {
+    await store.apply(issued('01aa', { ...request, at: T0 }), { index: 6 });
+    const variants = [{ publicKeyHash: 'cd'.repeat(32) }, { profile: 'client' }, { requester: 'svc-b' }];
+    for (const [i, v] of variants.entries()) {
+      const o = await store.apply(issued(`02a${i}`, { ...request, ...v, at: T0 + 1 }), { index: 7 + i });
+      ok(o!);
+      expect(o.result, JSON.stringify(v)).to.deep.include({ duplicate: false });
+    }
+  });
+});
+
+describe('ExpiredPruned: the replicated expiry sweep is bounded by its limit', () => {
+  after(removeTempDirs);
+
+  it('prunes oldest first, reports more, and finishes on a second sweep with the same cut-off', async () => {
+    const store = await openStore();
+    try {
+      const leaves = Array.from({ length: 5 }, (_, i) => issued(`05a${i}`, { requester: `r${i}`, notAfter: T0 + (i + 1) * DAY_MS }));
+      await applyAll(store, [...baseLog(), ...leaves, token('old'), { type: 'JoinTokenIssued', tokenId: 'new', az: AZ1, expiresAt: T0 + 99 * DAY_MS, at: T0 }]);
+      const sweep = { type: 'ExpiredPruned', before: T0 + 4 * DAY_MS + 1, limit: 3 } as const;
+      const first = await store.apply(sweep, { index: store.appliedIndex() + 1 });
+      expect(first).to.deep.equal({ ok: true, result: { type: 'ExpiredPruned', prunedCertificates: 3, prunedTokens: 1, more: true } });
+      expect((await store.listCertificates(NODE1_ICA)).map((c) => c.serialHex)).to.deep.equal(['05a3', '05a4']);
+      const second = await store.apply(sweep, { index: store.appliedIndex() + 1 });
+      expect(second).to.deep.equal({ ok: true, result: { type: 'ExpiredPruned', prunedCertificates: 1, prunedTokens: 0, more: false } });
+      expect((await store.listCertificates(NODE1_ICA)).map((c) => c.serialHex)).to.deep.equal(['05a4']);
+      expect((await store.joinTokens()).map((t) => t.tokenId)).to.deep.equal(['new']);
+      // RFC 5280 §4.1.2.2: a pruned serial is still never reissued.
+      const reuse = await store.apply(issued('05a0', { requester: 'again' }), { index: store.appliedIndex() + 1 });
+      expect(reuse).to.deep.include({ ok: false });
+    } finally {
+      await store.close();
+    }
+  });
+});
