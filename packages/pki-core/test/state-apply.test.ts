@@ -27,7 +27,7 @@ interface Row {
   setup: PkiEvent[];
   event: PkiEvent;
   /** Checks the accepted event's outcome and the state it left. */
-  check: (store: PkiStateStore, outcome: ApplyOutcome) => Promise<void>;
+  check: (store: PkiStateStore, outcome: ApplyOutcome) => Promise<unknown>;
   /** A variant every replica must reject, leaving the state as it was. */
   rejected: { setup: PkiEvent[]; event: PkiEvent; code: PkiErrorCode };
 }
