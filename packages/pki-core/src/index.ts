@@ -4,15 +4,15 @@ export { CA_KEY_TYPES, defaultCaKeyType, generateCaKeyPair, isCaKeyType, private
 export type { CaKeyType, GeneratedKeyPair } from './ca/keys.ts';
 export { signatureAlgorithmForKey } from './ca/algorithms.ts';
 export type { SignatureAlgorithm } from './ca/algorithms.ts';
-export { KeyObjectSigner, loadPemFileSigner, wrappedKeySigner } from './ca/signer.ts';
+export { KeyObjectSigner, loadPemFileSigner, offlineSigner, wrappedKeySigner } from './ca/signer.ts';
 export type { Signer } from './ca/signer.ts';
 export { assertPrivateKeyFileMode, privateKeyFileMode, readPrivateKeyFile, writePrivateKeyFile } from './ca/key-file.ts';
 export { decodeKek, kekBytes, readKeyWrapBinding, unwrapPrivateKey, wrapPrivateKey } from './ca/key-wrap.ts';
 export type { KeyWrapBinding } from './ca/key-wrap.ts';
 export { normalizeSerialHex, randomSerial } from './ca/serial.ts';
 export type { SerialRandomSource } from './ca/serial.ts';
-export { createRootCertificate, issueCertificate } from './ca/issue.ts';
-export type { CreateRootCertificateInput, ExtensionChoices, IssueCertificateInput, IssuedCertificate, IssuerRef } from './ca/issue.ts';
+export { buildUnsignedCertificate, completeCertificate, createRootCertificate, issueCertificate } from './ca/issue.ts';
+export type { CreateRootCertificateInput, ExtensionChoices, IssueCertificateInput, IssuedCertificate, IssuerRef, UnsignedCertificate } from './ca/issue.ts';
 export { prepareIssuer } from './ca/issuer.ts';
 export type { PreparedIssuer } from './ca/issuer.ts';
 export { assembleCertificate, buildTbsCertificate } from './ca/certificate.ts';

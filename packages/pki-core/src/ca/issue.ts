@@ -23,7 +23,7 @@ import {
   type NameConstraintsChoice,
 } from './extensions.ts';
 import type { GeneralNameInput } from './general-names.ts';
-import { prepareIssuer, signChecked, type PreparedIssuer } from './issuer.ts';
+import { prepareIssuer, signChecked, verifySignature, type PreparedIssuer } from './issuer.ts';
 import { toPem } from './pem.ts';
 import { normalizeSerialHex } from './serial.ts';
 import type { Signer } from './signer.ts';
@@ -105,14 +105,26 @@ function checkStructure(der: Uint8Array, field: string, code: 'ERR_SUBJECT_INVAL
   }
 }
 
-/** Issues a certificate. Signs once; CA certificates are also verified after signing. */
-export async function issueCertificate(input: IssueCertificateInput): Promise<IssuedCertificate> {
+/**
+ * A TBSCertificate ready for signing, and how to finish it. `issueCertificate` signs at once; an
+ * offline root exports `tbsDer`, has it signed out of band, and calls `completeCertificate`.
+ */
+export interface UnsignedCertificate {
+  readonly tbsDer: Uint8Array;
+  readonly serialHex: string;
+  /** The signer that must sign `tbsDer` (its algorithm is already written into the TBS). */
+  readonly signer: Signer;
+  readonly isCa: boolean;
+}
+
+/** Builds (but does not sign) a certificate: every check of `issueCertificate` happens here. */
+export function buildUnsignedCertificate(input: IssueCertificateInput): UnsignedCertificate {
   checkStructure(input.subjectDer, 'subjectDer', 'ERR_SUBJECT_INVALID');
   const subjectKeyId = keyIdentifier(input.spkiDer); // also validates the SPKI
   const { signer } = input.issuer;
+  const validity = checkValidity(input.notBefore, input.notAfter);
   let issuerNameDer: Uint8Array;
   let akiExtension: Uint8Array;
-  const validity = checkValidity(input.notBefore, input.notAfter);
   if ('selfSigned' in input.issuer) {
     if (!bytesEqual(signer.spkiDer, input.spkiDer)) {
       throw new PkiError('ERR_SIGNER_MISMATCH', 'a self-signed certificate must carry the signer key', { field: 'spkiDer' });
@@ -132,7 +144,7 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
   }
   const extensions = [subjectKeyIdentifierExtension(subjectKeyId), akiExtension, ...sanExtension(input), ...staticExtensions(input.extensions)];
   const serialHex = normalizeSerialHex(input.serial);
-  const tbs = buildTbsCertificate({
+  const tbsDer = buildTbsCertificate({
     serialHex,
     signatureAlgorithm: signer.algorithm,
     issuerNameDer,
@@ -142,9 +154,30 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
     spkiDer: input.spkiDer,
     extensions,
   });
-  const signature = input.extensions.basicConstraints?.ca === true ? await signChecked(signer, tbs) : await signer.sign(tbs);
-  const der = assembleCertificate(tbs, signer.algorithm, signature);
-  return { der, pem: toPem(der), serialHex };
+  return { tbsDer, serialHex, signer, isCa: input.extensions.basicConstraints?.ca === true };
+}
+
+/**
+ * Joins an unsigned certificate and a signature made elsewhere, after checking the signature
+ * with the signer's public key (ERR_SIGNER_MISMATCH if it does not verify).
+ */
+export function completeCertificate(unsigned: UnsignedCertificate, signature: Uint8Array): IssuedCertificate {
+  const { signer, tbsDer } = unsigned;
+  if (!verifySignature(signer.spkiDer, signer.algorithm, tbsDer, signature)) {
+    throw new PkiError('ERR_SIGNER_MISMATCH', "the signature does not verify with the issuer's key", { field: 'signature' });
+  }
+  const der = assembleCertificate(tbsDer, signer.algorithm, signature);
+  return { der, pem: toPem(der), serialHex: unsigned.serialHex };
+}
+
+/** Issues a certificate. Signs once; CA certificates are also verified after signing. */
+export async function issueCertificate(input: IssueCertificateInput): Promise<IssuedCertificate> {
+  const unsigned = buildUnsignedCertificate(input);
+  const { signer, tbsDer } = unsigned;
+  // Leaves skip the self-check: it would cost a verification per leaf on the hot path.
+  const signature = unsigned.isCa ? await signChecked(signer, tbsDer) : await signer.sign(tbsDer);
+  const der = assembleCertificate(tbsDer, signer.algorithm, signature);
+  return { der, pem: toPem(der), serialHex: unsigned.serialHex };
 }
 
 function sanExtension(input: IssueCertificateInput): Uint8Array[] {

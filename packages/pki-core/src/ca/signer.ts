@@ -4,11 +4,12 @@
 // and a wrapped key (AES-256-GCM blob from the replicated state, unwrapped only in memory).
 //
 // Offline root: an external signer is any object implementing `Signer` — for instance one that
-// forwards the TBS bytes to an HSM. For a root kept fully offline, the cluster installs only the
-// root certificate (no key anywhere in the cluster); AZ ICAs are then signed out of band: export
-// the TBS with `buildTbsCertificate`, sign it on the offline machine, and join the two with
-// `assembleCertificate` (see ca/README.md).
-import { sign as nodeSign, type KeyObject } from 'node:crypto';
+// forwards the TBS bytes to an HSM or to another process. For a root kept fully offline, the
+// cluster installs only the root certificate (no key anywhere in the cluster); AZ ICAs are then
+// signed out of band: `buildUnsignedCertificate` with `offlineSigner(rootSpki)` yields the TBS,
+// the offline machine signs it, and `completeCertificate` checks and joins the signature
+// (see ca/README.md).
+import { createPublicKey, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { signatureAlgorithmForKey, signatureAlgorithmInfo, type SignatureAlgorithm } from './algorithms.ts';
 import { readPrivateKeyFile } from './key-file.ts';
 import { spkiDerOf } from './keys.ts';
@@ -57,4 +58,20 @@ export async function loadPemFileSigner(path: string): Promise<KeyObjectSigner> 
 /** Unwraps a wrapped CA key (key-wrap.ts) into memory and signs with it; the plaintext never touches disk. */
 export function wrappedKeySigner(wrapped: Uint8Array, kek: Uint8Array, binding: KeyWrapBinding): KeyObjectSigner {
   return new KeyObjectSigner(unwrapPrivateKey(wrapped, kek, binding));
+}
+
+/**
+ * The public half of a key that signs out of band (an offline root): enough to build a TBS with
+ * `buildUnsignedCertificate`; its `sign` refuses, since the key is not here. Finish the
+ * certificate with `completeCertificate` once the signature comes back.
+ */
+export function offlineSigner(spkiDer: Uint8Array): Signer {
+  const algorithm = signatureAlgorithmForKey(createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' }));
+  return Object.freeze({
+    algorithm,
+    spkiDer: Uint8Array.from(spkiDer),
+    sign(): never {
+      throw new TypeError('offline signer: this key signs out of band (buildUnsignedCertificate, then completeCertificate)');
+    },
+  });
 }
