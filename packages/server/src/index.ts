@@ -36,3 +36,12 @@ export { DEFAULT_MESH_LIMITS, type MtlsMeshOptions, type MtlsTlsMaterial, type P
 export { checkPeer, DEFAULT_NODE_URI_PREFIX, localIdentity, nodeIdOf, spkiSha256, type LocalIdentity } from './transport/identity.ts';
 export { encodeFrame, FrameDecoder, FRAME_HEADER_BYTES } from './transport/frame.ts';
 export { backoffDelayMs, type BackoffOptions } from './transport/backoff.ts';
+
+export { ConfigError, formatOf, loadConfig, parseConfigText, validateConfig, type ConfigFormat, type NodeConfig } from './config/load.ts';
+export { CONFIG_SPEC, type AzConfig, type ConfigFile } from './config/schema.ts';
+export { applyEnvOverrides, envName, ENV_PREFIX } from './config/env.ts';
+export { Secret } from './config/secret.ts';
+export { loadSecrets, readSecretFile, SECRET_DEFS, type Secrets } from './config/secrets.ts';
+export { ensureNodeId, NODE_ID_FILE } from './config/node-id.ts';
+export { cidrsOverlap } from './config/checks.ts';
+export { isCidr, type Issue } from './config/spec.ts';

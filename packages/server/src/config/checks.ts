@@ -1,0 +1,67 @@
+// Rules that span fields, run after every field parsed.
+import { BlockList, isIP } from 'node:net';
+import type { ConfigFile } from './schema.ts';
+import type { Issue } from './spec.ts';
+
+export function crossFieldIssues(c: ConfigFile): Issue[] {
+  const issues: Issue[] = [];
+  // Raft §5.2/§9.3: broadcast time ≪ election timeout, else followers time out between heartbeats.
+  if (c.raft.electionTicks < 2 * c.raft.heartbeatTicks) {
+    issues.push({ path: 'raft.electionTicks', message: 'must be at least twice raft.heartbeatTicks' });
+  }
+  if (c.timeouts.headersMs > c.timeouts.requestMs) {
+    issues.push({ path: 'timeouts.headersMs', message: 'must not exceed timeouts.requestMs' });
+  }
+  if (c.vip.mode === 'exec' && c.vip.command === undefined) {
+    issues.push({ path: 'vip.command', message: 'required when vip.mode is exec' });
+  }
+  if (c.advertiseAddress === undefined && isWildcard(c.raft.host)) {
+    issues.push({ path: 'advertiseAddress', message: 'required when raft.host is a wildcard address' });
+  }
+  if (c.azs !== undefined) issues.push(...azIssues(c.azs, c.az));
+  return issues;
+}
+
+function isWildcard(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
+}
+
+/**
+ * 000_… §10 routes a client to its AZ by REMOTE_ADDR: every subnet must belong to exactly one
+ * AZ, so overlapping subnets across AZs are refused, as are duplicate names and local VIPs.
+ */
+function azIssues(azs: NonNullable<ConfigFile['azs']>, ownAz: string): Issue[] {
+  const issues: Issue[] = [];
+  const names = new Map<string, number>();
+  const vips = new Map<string, number>();
+  azs.forEach((az, i) => {
+    if (names.has(az.name)) issues.push({ path: `azs[${i}].name`, message: `duplicate AZ name (also azs[${names.get(az.name)}])` });
+    names.set(az.name, i);
+    if (vips.has(az.localVip)) issues.push({ path: `azs[${i}].localVip`, message: `duplicate local VIP (also azs[${vips.get(az.localVip)}])` });
+    vips.set(az.localVip, i);
+  });
+  if (!names.has(ownAz)) issues.push({ path: 'az', message: `not one of the AZs listed in azs` });
+  const subnets = azs.flatMap((az, i) => az.subnets.map((s, j) => ({ az: i, path: `azs[${i}].subnets[${j}]`, cidr: s })));
+  for (let x = 0; x < subnets.length; x++) {
+    for (let y = x + 1; y < subnets.length; y++) {
+      const a = subnets[x]!;
+      const b = subnets[y]!;
+      if (a.az !== b.az && cidrsOverlap(a.cidr, b.cidr)) issues.push({ path: b.path, message: `overlaps ${a.path} of another AZ` });
+    }
+  }
+  return issues;
+}
+
+/** Two prefixes overlap iff one contains the other's network address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const [aAddr, aBits] = a.split('/') as [string, string];
+  const [bAddr, bBits] = b.split('/') as [string, string];
+  const family = isIP(aAddr);
+  if (family !== isIP(bAddr)) return false;
+  const type = family === 4 ? 'ipv4' : 'ipv6';
+  const la = new BlockList();
+  la.addSubnet(aAddr, Number(aBits), type);
+  const lb = new BlockList();
+  lb.addSubnet(bAddr, Number(bBits), type);
+  return la.check(bAddr, type) || lb.check(aAddr, type);
+}

@@ -1,0 +1,83 @@
+// The node configuration file's schema. Limits and durations carry their unit in their name.
+// Secrets are NOT fields of this schema: only the paths of files that hold them are (secrets.ts).
+import { LOG_LEVELS } from '../log/logger.ts';
+import { arr, cidr, int, ip, obj, oneOf, optional, str, uuid, type SpecType } from './spec.ts';
+
+const AZ_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** A host name (RFC 1123 §2.1 labels) or an IP literal. */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^[0-9a-fA-F:.]+$/;
+const IFACE = /^[A-Za-z0-9_.:][A-Za-z0-9_.:@-]{0,14}$/;
+const port = (fallback: number) => optional(int(0, 65535), fallback);
+const filePath = () => optional(str({ what: 'a file path', maxLength: 4096 }));
+
+const listener = (defaultPort: number) =>
+  optional(obj({ host: optional(ip(), '0.0.0.0'), port: port(defaultPort) }), { host: '0.0.0.0', port: defaultPort });
+
+export const AZ_SPEC = obj({
+  name: str({ pattern: AZ_NAME, what: 'an AZ name (lower-case letters, digits, -)' }),
+  subnets: arr(cidr(), 1, 64),
+  localVip: ip(),
+});
+
+export const CONFIG_SPEC = obj({
+  /** 000_… pkiClusterVip / pkiGlobalVip: where discovery asks first. */
+  clusterVip: ip(),
+  /** Generated and persisted in dataDir when absent. */
+  nodeId: optional(uuid()),
+  az: str({ pattern: AZ_NAME, what: 'an AZ name (lower-case letters, digits, -)' }),
+  dataDir: str({ what: 'a directory path' }),
+  http: listener(80),
+  https: listener(443),
+  raft: optional(
+    obj({
+      host: optional(ip(), '0.0.0.0'),
+      port: port(7480),
+      tickMs: optional(int(1, 10_000), 100),
+      heartbeatTicks: optional(int(1, 1_000), 1),
+      electionTicks: optional(int(2, 10_000), 10),
+      maxFrameBytes: optional(int(1024, 256 * 1024 * 1024), 4 * 1024 * 1024),
+    }),
+    { host: '0.0.0.0', port: 7480, tickMs: 100, heartbeatTicks: 1, electionTicks: 10, maxFrameBytes: 4 * 1024 * 1024 },
+  ),
+  /** The address peers and clients use to reach this node (required with a wildcard listener). */
+  advertiseAddress: optional(str({ pattern: HOST, what: 'a host name or IP address', maxLength: 253 })),
+  /** The AZs of the cluster, used when this node founds it. */
+  azs: optional(arr(AZ_SPEC, 1, 64)),
+  pkiInitRetry: optional(int(0, 1_000), 3),
+  pkiInitRequestRetry: optional(int(0, 1_000), 3),
+  timeouts: optional(
+    obj({
+      initRequestMs: optional(int(1, 600_000), 2_000),
+      requestMs: optional(int(1, 600_000), 30_000),
+      headersMs: optional(int(1, 600_000), 10_000),
+      keepAliveMs: optional(int(1, 600_000), 5_000),
+      shutdownMs: optional(int(0, 600_000), 10_000),
+    }),
+    { initRequestMs: 2_000, requestMs: 30_000, headersMs: 10_000, keepAliveMs: 5_000, shutdownMs: 10_000 },
+  ),
+  limits: optional(
+    obj({
+      maxBodyBytes: optional(int(1, 64 * 1024 * 1024), 64 * 1024),
+      maxHeaderBytes: optional(int(1024, 1024 * 1024), 16 * 1024),
+    }),
+    { maxBodyBytes: 64 * 1024, maxHeaderBytes: 16 * 1024 },
+  ),
+  vip: optional(
+    obj({
+      mode: optional(oneOf(['exec', 'bind', 'none'] as const), 'none'),
+      /** exec mode: argv of a keepalived-style notify command. */
+      command: optional(arr(str(), 1, 32)),
+      interface: optional(str({ pattern: IFACE, what: 'an interface name' })),
+      timeoutMs: optional(int(1, 600_000), 10_000),
+    }),
+    { mode: 'none', command: undefined, interface: undefined, timeoutMs: 10_000 },
+  ),
+  log: optional(obj({ level: optional(oneOf(LOG_LEVELS), 'info') }), { level: 'info' }),
+  authPskFile: filePath(),
+  kekFile: filePath(),
+  adminTokenFile: filePath(),
+  joinTokenFile: filePath(),
+});
+
+export type ConfigFile = SpecType<typeof CONFIG_SPEC>;
+export type AzConfig = SpecType<typeof AZ_SPEC>;
