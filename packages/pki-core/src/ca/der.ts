@@ -123,6 +123,8 @@ export function integer(value: number | bigint, tag: number = Tag.INTEGER): Uint
 }
 
 const oidCache = new Map<string, Uint8Array>();
+/** The engine uses a few dozen OIDs; the cache stops growing past this. */
+const oidCacheMaxEntries = 512;
 
 /** OBJECT IDENTIFIER from dotted form (X.690 §8.19), cached: the same few OIDs recur in every certificate. */
 export function oid(dotted: string): Uint8Array {
@@ -141,7 +143,7 @@ export function oid(dotted: string): Uint8Array {
     content.push(...group);
   }
   const der = tlv(Tag.OID, Uint8Array.from(content));
-  oidCache.set(dotted, der);
+  if (oidCache.size < oidCacheMaxEntries) oidCache.set(dotted, der);
   return der;
 }
 
