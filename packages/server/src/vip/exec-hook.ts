@@ -52,6 +52,9 @@ function runCommand(file: string, args: string[], options: ExecVipHookOptions): 
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       shell: false,
+      // Its own process group, so a timeout kills the whole script (e.g. a hanging `arping`
+      // child), not just the shell that started it.
+      detached: true,
       stdio: ['ignore', 'ignore', 'pipe'],
       env: options.env ?? { PATH: process.env['PATH'] ?? '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
@@ -62,8 +65,8 @@ function runCommand(file: string, args: string[], options: ExecVipHookOptions): 
     });
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS).unref();
+      killGroup(child.pid, 'SIGTERM');
+      setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS).unref();
     }, options.timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
@@ -81,4 +84,13 @@ function runCommand(file: string, args: string[], options: ExecVipHookOptions): 
       }
     });
   });
+}
+
+function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
 }
