@@ -162,6 +162,8 @@ describe('RFC 5280 §4.2 certificate extensions, read back by OpenSSL', function
     await expectReject(issueCertificate(leafInput({ extensions: { basicConstraints: { ca: true }, keyUsage: ['digitalSignature'] } })), (e) => e instanceof TypeError);
     await expectReject(issueCertificate(leafInput({ extensions: { ...SERVER_LEAF, nameConstraints: { permittedDns: ['a.test'] } } })), (e) => e instanceof TypeError);
     await expectReject(issueCertificate(leafInput({ sans: [{ type: 'ip', value: '300.1.1.1' }] })), pkiError('ERR_SAN_INVALID'));
+    // RFC 5280 §4.2.1.9: the node ICA has pathLen 0, so it cannot issue another CA.
+    await expectReject(issueCertificate(leafInput({ extensions: CA_EXTENSIONS(0) })), (e) => e instanceof TypeError);
   });
 });
 

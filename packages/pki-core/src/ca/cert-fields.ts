@@ -111,13 +111,19 @@ export function subjectKeyIdOf(fields: CertificateFields): Uint8Array | undefine
   return content(ext.value, t);
 }
 
-/** basicConstraints cA (RFC 5280 §4.2.1.9); false when the extension is absent. */
-export function isCaCertificate(fields: CertificateFields): boolean {
+/** basicConstraints (RFC 5280 §4.2.1.9): cA (false when absent) and pathLenConstraint. */
+export function basicConstraintsOf(fields: CertificateFields): { ca: boolean; pathLen: number | undefined } {
   const ext = fields.extensions.get(OID_EXT.basicConstraints);
-  if (ext === undefined) return false;
-  const seq = readTop(ext.value, Tag.SEQUENCE);
-  const first = children(ext.value, seq)[0];
-  return first !== undefined && first.tag === Tag.BOOLEAN && content(ext.value, first)[0] === 0xff;
+  if (ext === undefined) return { ca: false, pathLen: undefined };
+  const parts = children(ext.value, readTop(ext.value, Tag.SEQUENCE));
+  const ca = parts[0]?.tag === Tag.BOOLEAN && content(ext.value, parts[0])[0] === 0xff;
+  const len = parts.find((t) => t.tag === Tag.INTEGER);
+  const pathLen = len === undefined ? undefined : content(ext.value, len).reduce((n, b) => n * 256 + b, 0);
+  return { ca, pathLen };
+}
+
+export function isCaCertificate(fields: CertificateFields): boolean {
+  return basicConstraintsOf(fields).ca;
 }
 
 /** The keyUsage bits asserted (RFC 5280 §4.2.1.3), or undefined when the extension is absent. */

@@ -139,6 +139,10 @@ export function buildUnsignedCertificate(input: IssueCertificateInput): Unsigned
         field: 'notAfter',
       });
     }
+    // RFC 5280 §4.2.1.9: pathLenConstraint 0 means no intermediate CA may follow this issuer.
+    if (issuer.pathLen === 0 && input.extensions.basicConstraints?.ca === true) {
+      throw new TypeError('issueCertificate: the issuer has pathLen 0 and cannot issue a CA certificate');
+    }
     issuerNameDer = issuer.nameDer;
     akiExtension = issuer.akiExtension;
   }

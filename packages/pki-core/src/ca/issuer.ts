@@ -4,7 +4,7 @@
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { PkiError } from '../errors.ts';
 import { signatureAlgorithmInfo, type SignatureAlgorithm } from './algorithms.ts';
-import { isCaCertificate, readCertificateFields, subjectKeyIdOf, type CertificateFields } from './cert-fields.ts';
+import { basicConstraintsOf, readCertificateFields, subjectKeyIdOf, type CertificateFields } from './cert-fields.ts';
 import { bytesEqual } from './der.ts';
 import { authorityKeyIdentifierExtension, keyIdentifier } from './extensions.ts';
 import type { Signer } from './signer.ts';
@@ -21,6 +21,8 @@ export interface PreparedIssuer {
   /** The whole AuthorityKeyIdentifier extension of the certificates and CRLs it signs. */
   readonly akiExtension: Uint8Array;
   readonly notAfter: Date;
+  /** The issuer's pathLenConstraint; 0 means it may not issue CA certificates (RFC 5280 §4.2.1.9). */
+  readonly pathLen: number | undefined;
 }
 
 const preparedCache = new WeakMap<Uint8Array, WeakMap<Signer, PreparedIssuer>>();
@@ -39,7 +41,8 @@ export function prepareIssuer(certDer: Uint8Array, signer: Signer): PreparedIssu
   if (!bytesEqual(fields.spkiDer, signer.spkiDer)) {
     throw new PkiError('ERR_SIGNER_MISMATCH', "the signer's key is not the issuer certificate's key", { field: 'issuer.signer' });
   }
-  if (!isCaCertificate(fields)) throw new TypeError('prepareIssuer: the issuer certificate is not a CA (basicConstraints cA)');
+  const constraints = basicConstraintsOf(fields);
+  if (!constraints.ca) throw new TypeError('prepareIssuer: the issuer certificate is not a CA (basicConstraints cA)');
   const keyId = subjectKeyIdOf(fields) ?? keyIdentifier(fields.spkiDer);
   const prepared: PreparedIssuer = Object.freeze({
     kind: 'prepared',
@@ -50,6 +53,7 @@ export function prepareIssuer(certDer: Uint8Array, signer: Signer): PreparedIssu
     keyId,
     akiExtension: authorityKeyIdentifierExtension(keyId),
     notAfter: fields.notAfter,
+    pathLen: constraints.pathLen,
   });
   if (bySigner === undefined) preparedCache.set(certDer, new WeakMap([[signer, prepared]]));
   else bySigner.set(signer, prepared);
