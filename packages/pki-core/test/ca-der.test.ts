@@ -81,4 +81,17 @@ describe('RFC 5280 §4.2.1.6 iPAddress octets', () => {
     expect(() => parseIpAddress('1.2.3')).to.throw();
     expect(() => parseIpAddress('fe80::1%eth0')).to.throw();
   });
+
+  it('round-trips any 16 octets, formatted as the WHATWG URL parser compresses them', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.boolean(), (octets, sparse) => {
+        // Sparse inputs exercise the zero-run compression.
+        const bytes = sparse ? octets.map((b, i) => (i % 4 < 2 ? 0 : b)) : octets;
+        const text = formatIpAddress(bytes);
+        expect(toHex(parseIpAddress(text))).to.equal(toHex(bytes));
+        expect(`[${text}]`).to.equal(new URL(`http://[${text}]/`).hostname);
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
