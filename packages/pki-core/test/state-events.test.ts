@@ -143,6 +143,12 @@ describe('PKI events: strict decoder', () => {
     expectMalformed(encodeRaw({ v: 1, type: 'Revoked', issuerId: 'i', serialHex: '01', reason: 'because', revokedAt: T0, requestedBy: 'x' }));
   });
 
+  it('accepts host:port endpoints for node addresses and rejects anything else', () => {
+    const node = (api: string) => encodeRaw({ v: 1, ...nodeRegistered(), addresses: { api, raft: '10.0.0.1:7443' } });
+    for (const good of ['10.0.0.1:8443', '[2001:db8::1]:443', 'pki-1.example.net:8443']) decodeEvent(node(good));
+    for (const bad of ['10.0.0.1', '10.0.0.1:0', '10.0.0.1:65536', '2001:db8::1:443', '[10.0.0.1]:443', 'a_b:80', ':80']) expectMalformed(node(bad));
+  });
+
   it('rejects truncated, trailing-garbage and empty input', () => {
     const bytes = encodeEvent(issued('01aa'));
     expectMalformed(bytes.subarray(0, bytes.length - 1));

@@ -110,7 +110,7 @@ export function nodeCaInstalled(issuerId = NODE1_ICA, nodeId = NODE1, serialHex 
 }
 
 export function nodeRegistered(nodeId = NODE1, ica = NODE1_ICA, az = AZ1): EventOf<'NodeRegistered'> {
-  return { type: 'NodeRegistered', nodeId, az, addresses: ['127.1.0.11'], tlsCertDer: fakeDer(`tls:${nodeId}`), icaIssuerId: ica, at: T0 + 4 };
+  return { type: 'NodeRegistered', nodeId, az, addresses: { api: '127.1.0.11:8443', raft: '127.1.0.11:7443' }, tlsCertDer: fakeDer(`tls:${nodeId}`), icaIssuerId: ica, at: T0 + 4 };
 }
 
 export function issued(serialHex: string, over: Partial<EventOf<'Issued'>> = {}): EventOf<'Issued'> {

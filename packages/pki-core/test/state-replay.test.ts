@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { isPkiError, type ApplyOutcome, type CommittedEntry, type PkiStateStore } from '../src/index.ts';
+import { isPkiError, PkiStateMachine, PkiStateStore, type ApplyOutcome, type CommittedEntry } from '../src/index.ts';
 import { hexDump, openStore, removeTempDirs } from './state-fixtures.ts';
 import { generateLog, TestRandom } from './state-loggen.ts';
 
@@ -125,6 +125,80 @@ describe('Raft §7 snapshots: restore replaces the whole state atomically', () =
       expect(store.appliedIndex()).to.equal(100);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('State backends: LevelDB and memory hold the same state for the same log', () => {
+  after(removeTempDirs);
+
+  it('replays into LevelDB and into memory give identical dumps and snapshots; snapshots move between them', async () => {
+    const log = generateLog(4242, LOG_ENTRIES);
+    const level = await openStore();
+    const memory = await PkiStateStore.inMemory();
+    const back = await PkiStateStore.inMemory();
+    try {
+      expect(summary(await replay(memory, log, 9))).to.deep.equal(summary(await replay(level, log, 8)));
+      expect(await hexDump(memory)).to.deep.equal(await hexDump(level));
+      const snap = await level.snapshot();
+      expect(Buffer.from(await memory.snapshot()).equals(Buffer.from(snap))).to.equal(true);
+      await back.restore(snap);
+      expect(await hexDump(back)).to.deep.equal(await hexDump(level));
+      expect(await back.listRevoked('node-3-ica')).to.deep.equal(await level.listRevoked('node-3-ica'));
+    } finally {
+      await level.close();
+      await memory.close();
+      await back.close();
+    }
+  });
+});
+
+describe('PkiStateMachine: the consensus StateMachine over the store', () => {
+  after(removeTempDirs);
+
+  it('treats Raft no-op and membership entries as applied without touching PKI state', async () => {
+    const log = generateLog(99, 40);
+    const plain = await PkiStateStore.inMemory();
+    const machine = new PkiStateMachine(await PkiStateStore.inMemory());
+    try {
+      // The same events after a leader no-op (empty data, Raft §8) and a membership change.
+      const events = log.map((e, i) => ({ index: i + 3, term: e.term ?? 1, type: 'normal' as const, data: e.data }));
+      await plain.applyEntries(events);
+      const outcomes = await machine.apply([
+        { index: 1, term: 1, type: 'normal', data: new Uint8Array(0) },
+        { index: 2, term: 1, type: 'confChange', data: new Uint8Array([0x80]) },
+        ...events,
+      ]);
+      expect(outcomes.slice(0, 2)).to.deep.equal([null, null]);
+      expect(outcomes.slice(2).filter((o) => o?.ok).length).to.be.greaterThan(5);
+      expect(machine.appliedIndex()).to.equal(42);
+      expect(await hexDump(machine.store)).to.deep.equal(await hexDump(plain));
+    } finally {
+      await plain.close();
+      await machine.store.close();
+    }
+  });
+
+  it('restores a snapshot only at the index its metadata names', async () => {
+    const source = await PkiStateStore.inMemory();
+    const target = new PkiStateMachine(await PkiStateStore.inMemory());
+    try {
+      await source.applyEntries(generateLog(98, 30));
+      const snap = await source.snapshot();
+      const confState = { voters: ['a'], learners: [], votersOutgoing: [] };
+      try {
+        await target.restore(snap, { index: 29, term: 1, confState });
+        expect.fail('restored a snapshot under the wrong index');
+      } catch (e) {
+        expect(isPkiError(e, 'ERR_INPUT_INVALID')).to.equal(true);
+      }
+      expect(target.appliedIndex()).to.equal(0);
+      await target.restore(snap, { index: 30, term: 1, confState });
+      expect(target.appliedIndex()).to.equal(30);
+      expect(await hexDump(target.store)).to.deep.equal(await hexDump(source));
+    } finally {
+      await source.close();
+      await target.store.close();
     }
   });
 });

@@ -98,7 +98,7 @@ export async function applyNodeRegistered(tx: StateTxn, ev: EventOf<'NodeRegiste
   const record: NodeRecord = {
     nodeId: ev.nodeId,
     az: ev.az,
-    addresses: ev.addresses,
+    addresses: { api: ev.addresses.api, raft: ev.addresses.raft },
     tlsCertDer: ev.tlsCertDer,
     icaIssuerId: ev.icaIssuerId,
     registeredAt: ev.at,

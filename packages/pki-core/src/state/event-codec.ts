@@ -9,10 +9,11 @@ import {
   type AzSpec,
   type CaRole,
   type ClusterSettings,
+  type NodeAddresses,
   type PkiEvent,
   type PkiEventType,
 } from './events.ts';
-import { checkCidr, checkId, checkIp, checkPlainData, checkText, FieldError, FieldReader, LIMITS } from './fields.ts';
+import { checkCidr, checkEndpoint, checkId, checkIp, checkPlainData, checkText, FieldError, FieldReader, LIMITS } from './fields.ts';
 
 /** Upper bound on one encoded event; a CRL is the largest thing an event carries. */
 export const MAX_EVENT_BYTES = LIMITS.maxCrlDerBytes + 64 * 1024;
@@ -36,6 +37,12 @@ function readAz(r: FieldReader): AzSpec {
   r.done();
   if (az.subnets.length === 0) throw new FieldError('az.subnets', 'expected at least one subnet');
   return az;
+}
+
+function readAddresses(r: FieldReader): NodeAddresses {
+  const addresses = { api: checkEndpoint(r.raw('api'), 'addresses.api'), raft: checkEndpoint(r.raw('raft'), 'addresses.raft') };
+  r.done();
+  return addresses;
 }
 
 function readCaCertificateInstalled(r: FieldReader): PkiEvent {
@@ -114,7 +121,7 @@ const READERS: { [T in PkiEventType]: Reader } = {
     type: 'NodeRegistered',
     nodeId: r.id('nodeId'),
     az: r.id('az'),
-    addresses: r.list('addresses', LIMITS.maxAddresses, checkIp),
+    addresses: readAddresses(r.map('addresses')),
     tlsCertDer: r.bytes('tlsCertDer', LIMITS.maxDerBytes),
     icaIssuerId: r.id('icaIssuerId'),
     at: r.time('at'),

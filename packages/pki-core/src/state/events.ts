@@ -50,6 +50,13 @@ export interface AzSpec {
   localVip: string;
 }
 
+export interface NodeAddresses {
+  /** HTTPS endpoint. */
+  api: string;
+  /** Node-to-node (Raft over mTLS) endpoint. */
+  raft: string;
+}
+
 export interface ClusterCreatedEvent {
   type: 'ClusterCreated';
   clusterId: string;
@@ -104,7 +111,8 @@ export interface NodeRegisteredEvent {
   type: 'NodeRegistered';
   nodeId: string;
   az: string;
-  addresses: string[];
+  /** Where peers reach the node, `host:port` each (the cluster map's NodeAddresses). */
+  addresses: NodeAddresses;
   tlsCertDer: Uint8Array;
   icaIssuerId: string;
   at: number;

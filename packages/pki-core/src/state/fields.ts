@@ -12,7 +12,6 @@ export const LIMITS = Object.freeze({
   maxSanChars: 255,
   maxSans: 100,
   maxSubnets: 64,
-  maxAddresses: 16,
   maxDerBytes: 64 * 1024,
   maxCrlDerBytes: 8 * 1024 * 1024,
   maxWrappedKeyBytes: 16 * 1024,
@@ -179,6 +178,19 @@ export function checkCidr(v: unknown, path: string): string {
     throw new FieldError(path, 'expected a CIDR block with zero host bits');
   }
   return v;
+}
+
+const DNS_NAME = /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*$/;
+
+/** `host:port` with an IPv4 address, a bracketed IPv6 address or a DNS name, port 1..65535. */
+export function checkEndpoint(v: unknown, path: string): string {
+  const m = typeof v === 'string' ? /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+)):([1-9][0-9]{0,4})$/.exec(v) : null;
+  const ok =
+    m !== null &&
+    Number(m[3]) <= 65535 &&
+    (m[1] !== undefined ? parseIpAddress(m[1])?.family === 6 : parseIpAddress(m[2]!) !== undefined || DNS_NAME.test(m[2]!));
+  if (!ok) throw new FieldError(path, 'expected host:port');
+  return v as string;
 }
 
 export function checkIp(v: unknown, path: string): string {

@@ -4,6 +4,7 @@ export type {
   AzSpec,
   CaRole,
   ClusterSettings,
+  NodeAddresses,
   EventOf,
   PkiEvent,
   PkiEventType,
@@ -50,4 +51,8 @@ export type { KeyRange, KvReader } from './txn.ts';
 export { PkiStateQueries, MAX_LIST_ITEMS } from './queries.ts';
 export { PkiStateStore, MAX_BATCH_EVENTS } from './store.ts';
 export type { CommittedEntry, PkiStateStoreOptions } from './store.ts';
+export { PkiStateMachine } from './state-machine.ts';
+export type { StateBackend } from './backend.ts';
+export { LevelBackend } from './level-backend.ts';
+export { MemoryBackend } from './memory-backend.ts';
 export { SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION } from './snapshot.ts';

@@ -1,6 +1,6 @@
 // What the state holds, one record type per table. Records are built field by field in a fixed
 // order by the apply functions, so equal states encode to equal bytes on every replica.
-import type { CaRole, ClusterSettings, CrlReason, PlainData } from './events.ts';
+import type { CaRole, ClusterSettings, CrlReason, NodeAddresses, PlainData } from './events.ts';
 
 export interface AppliedRecord {
   index: number;
@@ -90,7 +90,7 @@ export interface AzRecord {
 export interface NodeRecord {
   nodeId: string;
   az: string;
-  addresses: string[];
+  addresses: NodeAddresses;
   tlsCertDer: Uint8Array;
   icaIssuerId: string;
   registeredAt: number;

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import { PkiError } from '../errors.ts';
 import { isPlainObject } from './fields.ts';
-import { TABLE_NAMES, type TableName } from './tables.ts';
+import { decodeRecord, TABLE_NAMES, type MetaRecords, type TableName } from './tables.ts';
 
 export const SNAPSHOT_FORMAT = 'adrestia-pki-state';
 export const SNAPSHOT_FORMAT_VERSION = 1;
@@ -69,4 +69,18 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotTables {
     tables.set(TABLE_NAMES[i]!, readEntries(String(item[0]), item[1]));
   }
   return tables;
+}
+
+/** The applied index a decoded snapshot holds (0 for an empty state). */
+export function snapshotAppliedIndex(tables: SnapshotTables): number {
+  const entry = tables.get('meta')?.find(([key]) => key === 'applied');
+  if (entry === undefined) return 0;
+  let applied: MetaRecords['applied'] | undefined;
+  try {
+    applied = decodeRecord<MetaRecords['applied']>(entry[1]);
+  } catch (e) {
+    throw corrupt('bad applied record', e);
+  }
+  if (typeof applied?.index !== 'number' || !Number.isSafeInteger(applied.index)) throw corrupt('bad applied index');
+  return applied.index;
 }

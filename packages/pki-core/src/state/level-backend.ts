@@ -1,0 +1,74 @@
+// The LevelDB backend: one sublevel per table in one database, so a batch spanning tables is
+// one atomic LevelDB write (abstract-level `batch` with `sublevel` operations).
+import { Level } from 'level';
+import type { StateBackend } from './backend.ts';
+import type { SnapshotTables } from './snapshot.ts';
+import { TABLE_NAMES, type TableName } from './tables.ts';
+import type { KeyRange, PendingWrites } from './txn.ts';
+
+function openTable(db: Level<string, Uint8Array>, name: TableName) {
+  return db.sublevel<string, Uint8Array>(name, { keyEncoding: 'utf8', valueEncoding: 'view' });
+}
+type Sublevel = ReturnType<typeof openTable>;
+
+export class LevelBackend implements StateBackend {
+  private constructor(
+    private readonly db: Level<string, Uint8Array>,
+    private readonly tables: ReadonlyMap<TableName, Sublevel>,
+  ) {}
+
+  static async open(location: string): Promise<LevelBackend> {
+    const db = new Level<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
+    await db.open();
+    const tables = new Map<TableName, Sublevel>();
+    for (const name of TABLE_NAMES) tables.set(name, openTable(db, name));
+    return new LevelBackend(db, tables);
+  }
+
+  private sub(table: TableName): Sublevel {
+    const sub = this.tables.get(table);
+    if (sub === undefined) throw new Error(`assertion failed: unknown table ${table}`);
+    return sub;
+  }
+
+  async get(table: TableName, key: string): Promise<Uint8Array | undefined> {
+    return this.sub(table).get(key);
+  }
+
+  async range(table: TableName, range: KeyRange): Promise<[string, Uint8Array][]> {
+    const options: { gte?: string; lt?: string; limit?: number } = {};
+    if (range.gte !== undefined) options.gte = range.gte;
+    if (range.lt !== undefined) options.lt = range.lt;
+    if (range.limit !== undefined) options.limit = range.limit;
+    return this.sub(table).iterator(options).all();
+  }
+
+  async commit(writes: PendingWrites, options: { sync: boolean }): Promise<void> {
+    const ops = [];
+    for (const [table, tableWrites] of writes) {
+      const sublevel = this.sub(table);
+      for (const [key, value] of tableWrites) {
+        ops.push(value === null ? { type: 'del' as const, sublevel, key } : { type: 'put' as const, sublevel, key, value });
+      }
+    }
+    await this.db.batch(ops, { sync: options.sync });
+  }
+
+  async replaceAll(tables: SnapshotTables, options: { sync: boolean }): Promise<void> {
+    const ops = [];
+    for (const key of await this.db.keys().all()) ops.push({ type: 'del' as const, key });
+    for (const [name, entries] of tables) {
+      const sublevel = this.sub(name);
+      for (const [key, value] of entries) ops.push({ type: 'put' as const, sublevel, key, value });
+    }
+    await this.db.batch(ops, { sync: options.sync });
+  }
+
+  dump(): Promise<[string, Uint8Array][]> {
+    return this.db.iterator().all();
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
