@@ -23,12 +23,13 @@ export { sanUris, verifiedPeerCertificate } from './http/tls.ts';
 export { createLogger, LOG_LEVELS, type Logger, type LoggerOptions, type LogLevel } from './log/logger.ts';
 export { isSecretKey, REDACTED, sanitize } from './log/redact.ts';
 
-export { createMetrics, type Metrics, type MetricsOptions } from './metrics/metrics.ts';
+export { countTransportEvents, createMetrics, type Metrics, type MetricsOptions } from './metrics/metrics.ts';
 
 export { checkVip, NoneVipHook, type Vip, type VipHook } from './vip/hook.ts';
 export { ExecVipHook, type ExecVipHookOptions } from './vip/exec-hook.ts';
 export { BindVipHook, type VipListener, type VipListenerFactory } from './vip/bind-hook.ts';
 export { instrumentVipHook } from './vip/instrumented.ts';
+export { createVipHook, type VipHookSettings } from './vip/factory.ts';
 
 export { MtlsMesh, type FrameHandler } from './transport/mesh.ts';
 export { GroupTransport, type GroupTransportOptions } from './transport/group-transport.ts';

@@ -212,6 +212,19 @@ describe('HTTP scaffolding over node:http', function () {
     expect(await hung).to.equal('ECONNRESET');
   });
 
+  it('reports an IPv4 client of a dual-stack listener as plain IPv4 REMOTE_ADDR', async function () {
+    const s = new HttpServer({ router: new Router().get('/ip', (ctx) => sendJson(ctx.res, 200, { remote: ctx.remoteAddr })), logger: quietLogger() });
+    // Hosts without IPv6 fall back to an IPv4 listener; the handler must see 127.0.0.1 either way.
+    const dualStack = await s.listen(0, '::').then((a) => a, () => undefined);
+    const p = dualStack?.port ?? (await s.listen(0, '0.0.0.0')).port;
+    try {
+      expect(json(await call(p, { path: '/ip' }))).to.deep.equal({ remote: '127.0.0.1' });
+      if (dualStack !== undefined) expect(json(await call(p, { path: '/ip', host: '::1' }))).to.deep.equal({ remote: '::1' });
+    } finally {
+      await s.close(1000);
+    }
+  });
+
   it('normalizes IPv4-mapped IPv6 remote addresses', function () {
     expect(normalizeRemoteAddr('::ffff:10.1.1.100')).to.equal('10.1.1.100');
     expect(normalizeRemoteAddr('::FFFF:127.0.0.1')).to.equal('127.0.0.1');

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { connect } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { SeededRandom, type Message } from '@adrestia/consensus';
-import { DEFAULT_MESH_LIMITS, GroupTransport, MtlsMesh, type TransportEvent } from '../src/index.ts';
+import { countTransportEvents, createMetrics, DEFAULT_MESH_LIMITS, GroupTransport, MtlsMesh, type TransportEvent } from '../src/index.ts';
 import { makeNodeCert, makeRootCa, makeTempDir, removeDir, type TestCa, type TestNodeCert } from './helpers/certs.ts';
 import { waitFor } from './helpers/wait.ts';
 
@@ -138,7 +138,13 @@ describe('node-to-node mTLS transport', function () {
     foreign.mesh.setPeer(certA.nodeId, { host: '127.0.0.1', port: a.port });
     foreign.mesh.send(certA.nodeId, 'global', Buffer.from('from another cluster'));
     await waitFor('handshake failure', () => a.events.includes('handshakeFailed') && foreign.events.includes('connectFailed'));
+    // And the other way: A dialling a node whose certificate chains to another root.
+    a.mesh.setPeer(foreignB.nodeId, { host: '127.0.0.1', port: foreign.port });
+    a.mesh.send(foreignB.nodeId, 'global', Buffer.from('to another cluster'));
+    await waitFor('outbound refusal', () => a.events.includes('connectFailed'));
     expect(a.received).to.deep.equal([]);
+    expect(foreign.received).to.deep.equal([]);
+    expect(a.mesh.isConnected(foreignB.nodeId)).to.equal(false);
   });
 
   it('closes the connection on an oversize frame and counts it', async function () {
@@ -181,13 +187,18 @@ describe('node-to-node mTLS transport', function () {
 
   it('bounds the outbound queue of an unreachable peer by dropping the oldest frames', async function () {
     const events: TransportEvent[] = [];
+    const metrics = createMetrics();
+    const count = countTransportEvents(metrics);
     const mesh = new MtlsMesh({
       ...DEFAULT_MESH_LIMITS,
       maxQueuedFrames: 10,
       nodeId: certA.nodeId,
       tls: { key: certA.key, cert: certA.cert, ca: root.certPem },
       random: new SeededRandom(1),
-      onEvent: (e) => events.push(e),
+      onEvent: (e) => {
+        events.push(e);
+        count(e);
+      },
     });
     // Port 9 on 127.0.0.1: nothing listens; the link stays in backoff.
     mesh.setPeer(certB.nodeId, { host: '127.0.0.1', port: 9 });
@@ -195,6 +206,7 @@ describe('node-to-node mTLS transport', function () {
     mesh.send(randomUUID(), 'global', Buffer.from('no route'));
     expect(events.filter((e) => e === 'queueDropped')).to.have.length(15);
     expect(events).to.include('noRoute');
+    expect(await metrics.registry.metrics()).to.contain('adrestia_transport_events_total{event="queueDropped"} 15');
     await mesh.close();
   });
 });

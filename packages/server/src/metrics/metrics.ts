@@ -82,3 +82,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     }),
   };
 }
+
+/** An `onEvent` sink for MtlsMesh that counts transport events by name. */
+export function countTransportEvents(metrics: Metrics): (event: string) => void {
+  return (event) => metrics.transportEventsTotal.inc({ event });
+}

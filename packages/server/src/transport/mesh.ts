@@ -3,7 +3,7 @@
 // group of the node (the AZ's local group, the global seat group) shares those connections, the
 // frame naming its group. Peers are authenticated by chain (cluster root) and node id (SAN URI).
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { ServerError } from '../errors.ts';
 import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
 import { encodeFrame, FrameDecoder } from './frame.ts';
@@ -23,7 +23,8 @@ export class MtlsMesh {
   private readonly links = new Map<string, PeerLink>();
   private readonly addresses = new Map<string, PeerAddress>();
   private readonly handlers = new Map<string, FrameHandler>();
-  private readonly inbound = new Set<TLSSocket>();
+  /** Every inbound socket, from TCP accept on (handshakes included), so close() ends them all. */
+  private readonly inbound = new Set<Socket>();
   private closed = false;
 
   constructor(options: MtlsMeshOptions) {
@@ -41,6 +42,10 @@ export class MtlsMesh {
       handshakeTimeout: options.connectTimeoutMs,
     });
     this.server.maxConnections = options.maxInboundConnections;
+    this.server.on('connection', (socket: Socket) => {
+      this.inbound.add(socket);
+      socket.once('close', () => this.inbound.delete(socket));
+    });
     this.server.on('secureConnection', (socket) => this.acceptInbound(socket));
     this.server.on('tlsClientError', (err) => {
       this.options.onEvent?.('handshakeFailed');
@@ -148,13 +153,11 @@ export class MtlsMesh {
       socket.destroy();
       return;
     }
-    this.inbound.add(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 1_000);
     const decoder = new FrameDecoder(this.options.maxFrameBytes);
     socket.on('data', (chunk: Buffer) => this.onInboundData(socket, decoder, peerId, chunk));
     socket.on('error', () => undefined);
-    socket.once('close', () => this.inbound.delete(socket));
   }
 
   private onInboundData(socket: TLSSocket, decoder: FrameDecoder, peerId: string, chunk: Buffer): void {
