@@ -174,6 +174,18 @@ describe('configuration: files, secrets and the persisted nodeId', function () {
     expect(err.issues.map((i) => `${i.path}: ${i.message}`)).to.deep.equal(['authPskFile: set either authPskFile or ADRESTIA_AUTH_PSK, not both']);
   });
 
+  it('reads the join token from the file named by ADRESTIA_JOIN_TOKEN_FILE (001_…)', async function () {
+    const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJub2RlIn0.c2lnbmF0dXJl';
+    const tokenFile = await secretFile(dir, 'join.jwt', `${token}\n`);
+    const path = join(dir, 'node.json');
+    await writeFile(path, JSON.stringify({ ...base(dir), nodeId: NODE_ID }));
+    const env = { ADRESTIA_AUTH_PSK: 'env-pre-shared-key-0123', ADRESTIA_KEK: KEK_HEX, ADRESTIA_JOIN_TOKEN_FILE: tokenFile };
+    const c = await loadConfig(path, env);
+    expect(c.joinTokenFile).to.equal(tokenFile);
+    expect(c.secrets.joinToken?.reveal().toString()).to.equal(token);
+    expect(c.secrets.adminToken).to.equal(undefined);
+  });
+
   it('reports missing required secrets and a malformed KEK', async function () {
     const path = join(dir, 'node.json');
     await writeFile(path, JSON.stringify({ ...base(dir), nodeId: NODE_ID }));

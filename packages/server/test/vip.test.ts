@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { BindVipHook, createLogger, createMetrics, ExecVipHook, instrumentVipHook, isServerError, NoneVipHook, type ServerErrorCode } from '../src/index.ts';
+import { BindVipHook, createLogger, createMetrics, createVipHook, ExecVipHook, instrumentVipHook, isServerError, NoneVipHook, type ServerErrorCode } from '../src/index.ts';
 import { makeTempDir, removeDir } from './helpers/certs.ts';
 
 async function rejectsWith(p: Promise<unknown>, code: ServerErrorCode): Promise<Error> {
@@ -125,6 +125,12 @@ describe('VIP hooks: bind (listen on the VIP address)', function () {
     expect(text).to.contain('adrestia_vip_transitions_total{vip="127.3.0.1",action="acquire",result="ok"} 1');
     expect(text).to.contain('adrestia_vip_transitions_total{vip="127.3.0.1",action="release",result="ok"} 1');
     expect(text).to.contain('adrestia_vip_transitions_total{vip="not-an-ip",action="acquire",result="error"} 1');
+    const fromConfig = createVipHook({ mode: 'bind', timeoutMs: 1000 }, { logger, metrics, listenerFactory: factory });
+    await fromConfig.acquire({ address: '127.4.0.1' });
+    expect(await tryConnect('127.4.0.1', port)).to.equal('connected');
+    await fromConfig.release({ address: '127.4.0.1' });
+    expect(createVipHook({ mode: 'none', timeoutMs: 1000 }, { logger, metrics }).mode).to.equal('none');
+    expect(() => createVipHook({ mode: 'exec', timeoutMs: 1000 }, { logger, metrics })).to.throw(TypeError);
     const none = new NoneVipHook();
     await none.acquire({ address: '10.9.9.9' });
     await rejectsWith(none.release({ address: 'x' }), 'ERR_VIP_INVALID');

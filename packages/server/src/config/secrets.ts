@@ -3,6 +3,7 @@
 // configuration body. A secret file must not be group- or world-accessible (mode 0600/0400), as
 // OpenSSH insists for private keys: a readable secret is treated as already leaked.
 import { open } from 'node:fs/promises';
+import { PSK_BYTES_MIN } from '@adrestia/pki-core';
 import { ServerError } from '../errors.ts';
 import { envName } from './env.ts';
 import { Secret } from './secret.ts';
@@ -18,7 +19,7 @@ export interface SecretDef {
 }
 
 export const SECRET_DEFS: readonly SecretDef[] = [
-  { name: 'authPsk', required: true, decode: (raw) => minBytes(trimmed(raw), 16, 'a pre-shared key of at least 16 bytes') },
+  { name: 'authPsk', required: true, decode: (raw) => minBytes(trimmed(raw), PSK_BYTES_MIN, `a pre-shared key of at least ${PSK_BYTES_MIN} bytes`) },
   { name: 'kek', required: true, decode: decodeKek },
   { name: 'adminToken', required: false, decode: (raw) => minBytes(trimmed(raw), 16, 'a token of at least 16 bytes') },
   // 001_…: the join token is a JWT (HS256) handed to one node in a file.
