@@ -103,6 +103,12 @@ const ROWS: Record<PkiEvent['type'], Row> = {
     // The root already used serial 1a2b for itself (RFC 5280 §4.1.2.2).
     rejected: { setup: [clusterCreated(), azAdded()], event: azCaInstalled(AZ1_ICA, AZ1, '1a2b'), code: 'ERR_SERIAL_REUSED' },
   },
+  CaKeyRewrapped: {
+    setup: [clusterCreated(), azAdded(), azCaInstalled()],
+    event: { type: 'CaKeyRewrapped', issuerId: AZ1_ICA, wrappedKey: fakeDer('kek-2'), at: T0 + 9 },
+    check: async (s) => expect((await s.getCa(AZ1_ICA))?.wrappedKey).to.deep.equal(fakeDer('kek-2')),
+    rejected: { setup: baseLog(), event: { type: 'CaKeyRewrapped', issuerId: NODE1_ICA, wrappedKey: fakeDer('k'), at: T0 }, code: 'ERR_EVENT_REJECTED' },
+  },
   NodeRegistered: {
     setup: [clusterCreated(), azAdded(), azCaInstalled(), nodeCaInstalled()],
     event: nodeRegistered(),

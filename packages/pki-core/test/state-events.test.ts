@@ -25,6 +25,7 @@ function examples(): PkiEvent[] {
     { type: 'AzRemoved', name: 'az2', at: T0 },
     azCaInstalled(),
     nodeCaInstalled(),
+    { type: 'CaKeyRewrapped', issuerId: 'az1-ica', wrappedKey: fakeDer('rewrapped'), at: T0 },
     nodeRegistered(),
     { type: 'NodeRemoved', nodeId: 'n1', reason: 'decommissioned', at: T0 },
     issued('01aa'),
@@ -57,7 +58,7 @@ describe('PKI events: MessagePack encoding', () => {
 
   it('round-trips one event of every type, byte for byte', () => {
     const all = examples();
-    expect(new Set(all.map((e) => e.type)).size).to.equal(15); // every type; CaCertificateInstalled twice
+    expect(new Set(all.map((e) => e.type)).size).to.equal(16); // every type; CaCertificateInstalled twice
     for (const event of all) {
       const bytes = encodeEvent(event);
       const decoded = decodeEvent(bytes);

@@ -67,6 +67,15 @@ export async function applyCaCertificateInstalled(tx: StateTxn, ev: EventOf<'CaC
   return { type: 'CaCertificateInstalled' };
 }
 
+export async function applyCaKeyRewrapped(tx: StateTxn, ev: EventOf<'CaKeyRewrapped'>): Promise<ApplyResult> {
+  const ca = await tx.get('cas', ev.issuerId);
+  if (ca === undefined) return reject('ERR_ISSUER_UNKNOWN', `CA ${ev.issuerId} is unknown`);
+  // DESIGN.md: a node ICA key is generated on its node and never leaves it.
+  if (ca.role === 'node') reject('ERR_EVENT_REJECTED', `the key of node CA ${ev.issuerId} is never stored in the state`);
+  tx.put('cas', ev.issuerId, { ...ca, wrappedKey: ev.wrappedKey });
+  return { type: 'CaKeyRewrapped' };
+}
+
 /** The certificate already issued for a retried request, if it is within the window and still good. */
 async function findRetried(tx: StateTxn, ev: EventOf<'Issued'>): Promise<LeafCertificateRecord | undefined> {
   const prior = await tx.get('idem', ev.idempotencyKey);

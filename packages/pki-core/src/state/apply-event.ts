@@ -17,6 +17,7 @@ import {
 } from './apply-cluster.ts';
 import {
   applyCaCertificateInstalled,
+  applyCaKeyRewrapped,
   applyCrlPublished,
   applyExpiredPruned,
   applyIssued,
@@ -33,6 +34,7 @@ const HANDLERS: { [T in PkiEventType]: Handler<T> } = {
   AzAdded: applyAzAdded,
   AzRemoved: applyAzRemoved,
   CaCertificateInstalled: applyCaCertificateInstalled,
+  CaKeyRewrapped: applyCaKeyRewrapped,
   NodeRegistered: applyNodeRegistered,
   NodeRemoved: applyNodeRemoved,
   Issued: applyIssued,

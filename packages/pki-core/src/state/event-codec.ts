@@ -117,6 +117,12 @@ const READERS: { [T in PkiEventType]: Reader } = {
   AzAdded: (r) => ({ type: 'AzAdded', az: readAz(r.map('az')), at: r.time('at') }),
   AzRemoved: (r) => ({ type: 'AzRemoved', name: r.id('name'), at: r.time('at') }),
   CaCertificateInstalled: readCaCertificateInstalled,
+  CaKeyRewrapped: (r) => ({
+    type: 'CaKeyRewrapped',
+    issuerId: r.id('issuerId'),
+    wrappedKey: r.bytes('wrappedKey', LIMITS.maxWrappedKeyBytes),
+    at: r.time('at'),
+  }),
   NodeRegistered: (r) => ({
     type: 'NodeRegistered',
     nodeId: r.id('nodeId'),

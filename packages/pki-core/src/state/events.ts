@@ -107,6 +107,14 @@ export interface CaCertificateInstalledEvent {
   at: number;
 }
 
+/** The sealed key of a root or AZ CA under a new key-encryption key (operator KEK rotation). */
+export interface CaKeyRewrappedEvent {
+  type: 'CaKeyRewrapped';
+  issuerId: string;
+  wrappedKey: Uint8Array;
+  at: number;
+}
+
 export interface NodeRegisteredEvent {
   type: 'NodeRegistered';
   nodeId: string;
@@ -203,6 +211,7 @@ export type PkiEvent =
   | AzAddedEvent
   | AzRemovedEvent
   | CaCertificateInstalledEvent
+  | CaKeyRewrappedEvent
   | NodeRegisteredEvent
   | NodeRemovedEvent
   | IssuedEvent

@@ -14,6 +14,7 @@ export type {
   AzAddedEvent,
   AzRemovedEvent,
   CaCertificateInstalledEvent,
+  CaKeyRewrappedEvent,
   NodeRegisteredEvent,
   NodeRemovedEvent,
   IssuedEvent,

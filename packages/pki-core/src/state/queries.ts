@@ -18,7 +18,7 @@ import type {
 import { certKey, expiryPrefix, prefixRange } from './tables.ts';
 import { Overlay, StateTxn, type KvReader } from './txn.ts';
 
-/** Upper bound on one list query's answer, so no query reads the whole state by accident. */
+/** Default bound on the certificate lists (callers page with their own limit). */
 export const MAX_LIST_ITEMS = 100_000;
 
 export class PkiStateQueries {
@@ -30,7 +30,7 @@ export class PkiStateQueries {
   }
 
   private async values<T extends Parameters<StateTxn['range']>[0]>(table: T, range: { gte?: string; lt?: string; limit?: number } = {}) {
-    const entries = await this.view().range(table, { limit: MAX_LIST_ITEMS, ...range });
+    const entries = await this.view().range(table, range);
     return entries.map(([, v]) => v);
   }
 
@@ -69,7 +69,10 @@ export class PkiStateQueries {
     return this.view().get('revoked', certKey(issuerId, serialHex));
   }
 
-  /** The issuer's revoked, unexpired-at-last-sweep certificates, by serial: what its next CRL lists. */
+  /**
+   * The issuer's revoked certificates not yet pruned, by serial: what its next CRL lists. Never
+   * truncated — a CRL missing an entry would let a revoked certificate pass.
+   */
   async listRevoked(issuerId: string): Promise<RevocationRecord[]> {
     return this.values('revoked', prefixRange(issuerId));
   }
