@@ -1,0 +1,202 @@
+// Request routing by client address (seed 000 item 10), as a pure decision: the server supplies
+// REMOTE_ADDR, the AZ table, who it is and which leaders it knows, and carries out the result.
+//
+// The rules, in order:
+//  1. The client's AZ is the AZ whose subnet contains its address (subnets of different AZs may
+//     not overlap, so there is at most one).
+//  2. A node never acts for a client of another AZ (item 10.5): it redirects (307, method and
+//     body kept) to that AZ's local VIP, or, when that AZ has no known local leader, refuses with
+//     a retryable ERR_NO_LOCAL_QUORUM: the client retries until its own AZ elects one.
+//  3. Inside the client's AZ: status and public reads are answered by any node (public,
+//     replicated data; the cluster map carries its generation). Issuance and registration are
+//     AZ-local-log operations: the local leader answers, other nodes forward to it. Revocation
+//     and admin operations are global-log operations (a revocation is acknowledged only after its
+//     global commit): the global leader answers, other nodes forward to it.
+//  4. A client in no AZ, or in an AZ that has no local group yet (not founded): `status` is
+//     refused with ERR_AZ_UNKNOWN (HTTP 404), which is exactly Phase I's signal "found the AZ"
+//     (seed 000 §3.3.5). Public reads, revocation and admin are served by the global leader (other
+//     nodes redirect to the global VIP): they are cluster-wide and an operator's workstation
+//     need not sit in an AZ. Issuance and registration are refused with ERR_AZ_UNKNOWN: both are
+//     bound to an AZ and no AZ may answer for another.
+import type { NodeId } from '@adrestia/consensus';
+import { PkiError, type PkiErrorCode } from '../errors.ts';
+import { cidrContains, cidrsOverlap, formatCidr, parseCidr, parseIp, type Cidr, type IpAddress } from './ip-address.ts';
+
+export type RequestClass = 'status' | 'publicRead' | 'issue' | 'register' | 'revoke' | 'admin';
+
+export interface AzRouteInput {
+  name: string;
+  subnets: readonly string[];
+  localVip: string;
+  /** True once the AZ's local group exists (its first node founded it). */
+  founded: boolean;
+}
+
+export interface AzRoute {
+  readonly name: string;
+  readonly subnets: readonly Cidr[];
+  readonly localVip: string;
+  readonly founded: boolean;
+}
+
+export interface RoutingTable {
+  readonly azs: readonly AzRoute[];
+  readonly globalVip: string;
+}
+
+/** The node that received the request. The global leader is always also a local leader. */
+export interface Receiver {
+  nodeId: NodeId;
+  az: string;
+  isGlobalLeader: boolean;
+  isLocalLeader: boolean;
+}
+
+/** Leaders as the receiving node currently knows them (from its groups and the cluster map). */
+export interface KnownLeaders {
+  globalLeader: NodeId | null;
+  /** AZ name → that AZ's local leader. */
+  localLeaders: Readonly<Record<string, NodeId>>;
+}
+
+export type RouteDecision =
+  | { kind: 'answer' }
+  /** 307 Temporary Redirect to `location` (a VIP); `az` is null for the global VIP. */
+  | { kind: 'redirect'; status: 307; location: string; az: string | null }
+  | { kind: 'forward'; to: NodeId; target: 'globalLeader' | 'localLeader' }
+  | { kind: 'refuse'; code: PkiErrorCode; retryable: boolean; reason: string };
+
+export interface RouteRequest {
+  clientAddress: string;
+  requestClass: RequestClass;
+}
+
+export interface RouteContext {
+  table: RoutingTable;
+  receiver: Receiver;
+  leaders: KnownLeaders;
+}
+
+function invalid(field: string, message: string): PkiError {
+  return new PkiError('ERR_INPUT_INVALID', `${field}: ${message}`, { field });
+}
+
+/** Validates an AZ table; errors name the field (`azs[1].subnets[0]`). */
+export function parseRoutingTable(input: { azs: readonly AzRouteInput[]; globalVip: string }): RoutingTable {
+  if (input.globalVip.trim() === '') throw invalid('globalVip', 'must not be empty');
+  const azs: AzRoute[] = [];
+  const names = new Set<string>();
+  input.azs.forEach((az, i) => {
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(az.name)) {
+      throw invalid(`azs[${i}].name`, `invalid AZ name ${JSON.stringify(az.name)}`);
+    }
+    if (names.has(az.name)) throw invalid(`azs[${i}].name`, `duplicate AZ name ${az.name}`);
+    names.add(az.name);
+    if (az.localVip.trim() === '') throw invalid(`azs[${i}].localVip`, 'must not be empty');
+    if (az.subnets.length === 0) throw invalid(`azs[${i}].subnets`, 'an AZ needs at least one subnet');
+    const subnets = az.subnets.map((s, j) => parseCidr(s, `azs[${i}].subnets[${j}]`));
+    azs.push({ name: az.name, subnets, localVip: az.localVip, founded: az.founded });
+  });
+  assertNoOverlap(azs);
+  return { azs, globalVip: input.globalVip };
+}
+
+// Overlapping subnets of two AZs would make a client's AZ ambiguous, and two AZs could then both
+// claim it (item 10.5); refuse the table instead of picking one.
+function assertNoOverlap(azs: readonly AzRoute[]): void {
+  for (let i = 0; i < azs.length; i++) {
+    for (let j = i + 1; j < azs.length; j++) {
+      for (const a of azs[i]!.subnets) {
+        for (const b of azs[j]!.subnets) {
+          if (!cidrsOverlap(a, b)) continue;
+          throw invalid(
+            `azs[${j}].subnets`,
+            `${formatCidr(b)} of AZ ${azs[j]!.name} overlaps ${formatCidr(a)} of AZ ${azs[i]!.name}`,
+          );
+        }
+      }
+    }
+  }
+}
+
+/** The AZ whose subnets contain the address, or null. */
+export function azOfAddress(table: RoutingTable, address: IpAddress): AzRoute | null {
+  return table.azs.find((az) => az.subnets.some((s) => cidrContains(s, address))) ?? null;
+}
+
+function localLeaderOf(leaders: KnownLeaders, az: string): NodeId | null {
+  return Object.hasOwn(leaders.localLeaders, az) ? (leaders.localLeaders[az] ?? null) : null;
+}
+
+export function decideRoute(request: RouteRequest, context: RouteContext): RouteDecision {
+  const { table, receiver } = context;
+  const ownAz = table.azs.find((az) => az.name === receiver.az);
+  if (ownAz === undefined) throw new Error(`routing: receiver's AZ ${receiver.az} is not in the table`);
+  if (receiver.isGlobalLeader && !receiver.isLocalLeader) {
+    throw new Error('routing: a global leader is always its AZ local leader');
+  }
+  const clientAz = azOfAddress(table, parseIp(request.clientAddress, 'clientAddress'));
+  if (clientAz === null || !clientAz.founded) return routeWithoutLocalGroup(request.requestClass, context);
+  if (clientAz.name !== receiver.az) return routeToOtherAz(clientAz, context.leaders);
+  return routeInOwnAz(request.requestClass, context);
+}
+
+function routeToOtherAz(clientAz: AzRoute, leaders: KnownLeaders): RouteDecision {
+  if (localLeaderOf(leaders, clientAz.name) === null) {
+    return refuse('ERR_NO_LOCAL_QUORUM', true, `AZ ${clientAz.name} has no local leader now; retry`);
+  }
+  return { kind: 'redirect', status: 307, location: clientAz.localVip, az: clientAz.name };
+}
+
+function routeInOwnAz(requestClass: RequestClass, context: RouteContext): RouteDecision {
+  const { receiver, leaders } = context;
+  switch (requestClass) {
+    case 'status':
+    case 'publicRead':
+      return { kind: 'answer' };
+    case 'issue':
+    case 'register':
+      if (receiver.isLocalLeader) return { kind: 'answer' };
+      return forwardTo(localLeaderOf(leaders, receiver.az), 'localLeader', receiver);
+    case 'revoke':
+    case 'admin':
+      if (receiver.isGlobalLeader) return { kind: 'answer' };
+      return forwardTo(leaders.globalLeader, 'globalLeader', receiver);
+  }
+}
+
+function routeWithoutLocalGroup(requestClass: RequestClass, context: RouteContext): RouteDecision {
+  const { receiver, leaders, table } = context;
+  switch (requestClass) {
+    case 'status':
+      return refuse('ERR_AZ_UNKNOWN', false, 'the client is in no founded AZ');
+    case 'issue':
+    case 'register':
+      return refuse('ERR_AZ_UNKNOWN', false, 'the client is in no founded AZ; no AZ answers for another');
+    case 'publicRead':
+    case 'revoke':
+    case 'admin':
+      if (receiver.isGlobalLeader) return { kind: 'answer' };
+      if (leaders.globalLeader === null) {
+        return refuse('ERR_NO_GLOBAL_QUORUM', true, 'no global leader now; retry');
+      }
+      return { kind: 'redirect', status: 307, location: table.globalVip, az: null };
+  }
+}
+
+function forwardTo(
+  to: NodeId | null,
+  target: 'globalLeader' | 'localLeader',
+  receiver: Receiver,
+): RouteDecision {
+  const code = target === 'globalLeader' ? 'ERR_NO_GLOBAL_QUORUM' : 'ERR_NO_LOCAL_QUORUM';
+  if (to === null) return refuse(code, true, `no ${target} now; retry`);
+  // Our own view says we lead while our role says we do not: the role is changing hands.
+  // Forwarding to ourselves would loop, so ask the client to retry.
+  if (to === receiver.nodeId) return refuse(code, true, `${target} role is changing; retry`);
+  return { kind: 'forward', to, target };
+}
+
+function refuse(code: PkiErrorCode, retryable: boolean, reason: string): RouteDecision {
+  return { kind: 'refuse', code, retryable, reason };
+}

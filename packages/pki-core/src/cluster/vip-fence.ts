@@ -1,0 +1,107 @@
+// Who may hold a VIP (pkiGlobalVip, pkiLocalVip), as a pure state machine: two nodes answering on
+// one address would split clients between two leaders, so a deposed leader must release before a
+// new one acquires (DESIGN "VIP hooks").
+//
+// The fence rests on the check-quorum lease (Raft thesis §6.4.1, etcd's CheckQuorum): a leader
+// may hold the VIP only while its lease is valid. The lease starts when the leader SENDS a
+// heartbeat round that a quorum then acknowledges and lasts `leaseDurationMs` on the leader's
+// clock (RaftCore.hasQuorumLease()). A new leader's election needs votes from a quorum, which
+// intersects every quorum the old leader heard from; the intersecting voter acknowledged the old
+// leader's last lease-granting round before it voted, so that round was sent before the new leader
+// won. The old lease therefore ends at most `leaseDurationMs`, measured on the old leader's
+// clock, after the new leader's election. The new leader waits `leaseDurationMs +
+// maxClockDriftMs` on its own clock from when it first sees itself leader, where
+// `maxClockDriftMs` bounds how much two nodes' clocks may disagree over one lease period
+// ({@link clockDriftBoundMs}). Elapsed times only: clocks must be monotonic, offsets are irrelevant.
+//
+// The server must step the fence on every tick (and on every role change), and run `release`
+// hooks to completion before the lease could be taken over — keep hook time well inside the
+// margin `maxClockDriftMs` leaves.
+
+export interface VipFenceConfig {
+  /** The check-quorum lease (the election timeout), in ms. */
+  leaseDurationMs: number;
+  /** The most two nodes' clocks may disagree over one lease period, in ms. */
+  maxClockDriftMs: number;
+}
+
+export interface VipFenceInput {
+  isLeader: boolean;
+  /** The Raft term of the role; a new term restarts the wait. */
+  term: number;
+  /** RaftCore.hasQuorumLease() at `nowMs`. */
+  leaseValid: boolean;
+  /** A monotonic clock. */
+  nowMs: number;
+}
+
+export interface VipFenceState {
+  readonly holding: boolean;
+  /** The term `eligibleAtMs` belongs to; null when not leader. */
+  readonly term: number | null;
+  /** When this leader may first acquire; null when not leader. */
+  readonly eligibleAtMs: number | null;
+  readonly lastNowMs: number | null;
+}
+
+export type VipAction = 'acquire' | 'release';
+
+export interface VipFenceStep {
+  state: VipFenceState;
+  /** Run this hook now (null: nothing to do). */
+  action: VipAction | null;
+}
+
+export const INITIAL_VIP_FENCE: VipFenceState = Object.freeze({
+  holding: false,
+  term: null,
+  eligibleAtMs: null,
+  lastNowMs: null,
+});
+
+/**
+ * `maxClockDriftMs` for clocks whose rates err by at most `maxRateError` (e.g. 0.001 = 1000 ppm).
+ * Worst case: the old leader's clock runs slow, stretching its lease to L/(1-ρ) real time, while
+ * the new leader's runs fast, shrinking its wait to (L+D)/(1+ρ); safety needs D ≥ 2ρL/(1-ρ).
+ */
+export function clockDriftBoundMs(leaseDurationMs: number, maxRateError: number): number {
+  if (!(maxRateError >= 0 && maxRateError < 1)) throw new TypeError('maxRateError must be in [0, 1)');
+  return Math.ceil((leaseDurationMs * 2 * maxRateError) / (1 - maxRateError));
+}
+
+export function checkVipFenceConfig(config: VipFenceConfig): void {
+  const ok = (n: number): boolean => Number.isFinite(n) && n >= 0;
+  if (!ok(config.leaseDurationMs) || config.leaseDurationMs === 0 || !ok(config.maxClockDriftMs)) {
+    throw new TypeError('vip fence: leaseDurationMs must be > 0 and maxClockDriftMs ≥ 0');
+  }
+}
+
+export function stepVipFence(state: VipFenceState, input: VipFenceInput, config: VipFenceConfig): VipFenceStep {
+  checkVipFenceConfig(config);
+  if (state.lastNowMs !== null && input.nowMs < state.lastNowMs) {
+    throw new Error(`vip fence: clock went backwards (${input.nowMs} < ${state.lastNowMs}); use a monotonic clock`);
+  }
+  const lastNowMs = input.nowMs;
+  if (!input.isLeader) {
+    return { state: { holding: false, term: null, eligibleAtMs: null, lastNowMs }, action: state.holding ? 'release' : null };
+  }
+  if (state.term !== input.term || state.eligibleAtMs === null) {
+    // First sight of leadership in this term: any earlier holder's lease must run out first. A
+    // holder from an older term of our own (no step-down observed) releases now.
+    const eligibleAtMs = input.nowMs + config.leaseDurationMs + config.maxClockDriftMs;
+    const next: VipFenceState = { holding: false, term: input.term, eligibleAtMs, lastNowMs };
+    return { state: next, action: state.holding ? 'release' : null };
+  }
+  if (!input.leaseValid) {
+    return { state: { ...state, holding: false, lastNowMs }, action: state.holding ? 'release' : null };
+  }
+  if (!state.holding && input.nowMs >= state.eligibleAtMs) {
+    return { state: { ...state, holding: true, lastNowMs }, action: 'acquire' };
+  }
+  return { state: { ...state, lastNowMs }, action: null };
+}
+
+/** The next time a step could acquire without any other input changing, or null. */
+export function vipFenceWakeAtMs(state: VipFenceState): number | null {
+  return state.holding ? null : state.eligibleAtMs;
+}
