@@ -28,3 +28,20 @@ export { assembleChain, assembleChainPem, chainToPem } from './ca/chain.ts';
 export type { ChainOptions } from './ca/chain.ts';
 // Replicated PKI state machine: events, codec, applyEvent, LevelDB store (state/, state helper)
 export * from './state/index.ts';
+// Cluster building blocks: routing, PSK proofs, join tokens, cluster map, VIP fencing, seat log (cluster/)
+export { cidrContains, cidrsOverlap, formatCidr, formatIp, parseCidr, parseIp } from './cluster/ip-address.ts';
+export type { Cidr, IpAddress as ClusterIpAddress, IpFamily } from './cluster/ip-address.ts';
+export { azOfAddress, decideRoute, parseRoutingTable } from './cluster/routing.ts';
+export type { AzRoute, AzRouteInput, KnownLeaders, Receiver, RequestClass, RouteContext, RouteDecision, RouteRequest, RoutingTable } from './cluster/routing.ts';
+export { NONCE_BYTES_MAX, NONCE_BYTES_MIN, NonceReplayGuard, PSK_BYTES_MIN, computeCaBundleProof, formatRegistrationProof, parseRegistrationProof, signRegistration, verifyCaBundleProof, verifyRegistration } from './cluster/psk-proof.ts';
+export type { CaBundleProofInput, RegistrationClaims, RegistrationProof, RegistrationVerifyOptions } from './cluster/psk-proof.ts';
+export { JOIN_TOKEN_BYTES_MAX, JOIN_TOKEN_FILE_ENV, JOIN_TOKEN_KEY_BYTES_MIN, assertJoinTokenUnused, encodeJoinToken, readJoinTokenFile, readJoinTokenFromEnv, verifyJoinToken } from './cluster/join-token.ts';
+export type { JoinTokenClaims, JoinTokenVerifyOptions } from './cluster/join-token.ts';
+export { diffSince, findNode, newClusterMap, withAz, withCaCertificate, withLeaders, withNode, withNodeAddresses, withNodeHealth, withNodeRevoked, withoutAz, withoutCaCertificate, withoutNode, withRoles } from './cluster/cluster-map.ts';
+export type { ClusterMap, ClusterMapDiff, MapAz, MapCaCertificate, MapLeaders, MapNode, Membership, NodeRole, NodeStatus } from './cluster/cluster-map.ts';
+export { checkHealthPolicy, healthOf, newHealthRecord, recordProbe } from './cluster/node-health.ts';
+export type { HealthPolicy, HealthRecord, HealthState } from './cluster/node-health.ts';
+export { INITIAL_VIP_FENCE, checkVipFenceConfig, clockDriftBoundMs, stepVipFence, vipFenceWakeAtMs } from './cluster/vip-fence.ts';
+export type { VipAction, VipFenceConfig, VipFenceInput, VipFenceState, VipFenceStep } from './cluster/vip-fence.ts';
+export { applySeatRecord, decodeSeatRecord, decodeSeatState, encodeSeatRecord, encodeSeatState, newSeatState, seatLastIndex, seatPersistFromReady, seatStorageState, seatTerm } from './cluster/seat-log.ts';
+export type { SeatCompact, SeatPersist, SeatRecord, SeatState } from './cluster/seat-log.ts';
