@@ -129,8 +129,15 @@ export class HttpServer {
     let route = 'unmatched';
     // While closing, answers carry `Connection: close` so clients do not reuse the socket.
     if (this.closing) res.setHeader('connection', 'close');
+    const startedMs = performance.now();
+    // Read now: the socket is detached from the request once the response finishes.
+    const remoteAddr = normalizeRemoteAddr(req.socket.remoteAddress);
     res.once('finish', () => {
       this.options.metrics?.httpRequestsTotal.inc({ route, method, status: String(res.statusCode) });
+      this.options.logger.debug(
+        { method, route, status: res.statusCode, remoteAddr, ms: Math.round(performance.now() - startedMs) },
+        'request',
+      );
     });
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
@@ -150,7 +157,7 @@ export class HttpServer {
         path: url.pathname,
         params: match.params,
         query: url.searchParams,
-        remoteAddr: normalizeRemoteAddr(req.socket.remoteAddress),
+        remoteAddr,
         route,
         peerCertificate: verifiedPeerCertificate(req),
         maxBodyBytes: this.limits.maxBodyBytes,
