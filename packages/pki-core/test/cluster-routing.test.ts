@@ -1,0 +1,247 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { isPkiError } from '../src/errors.ts';
+import { cidrContains, formatCidr, formatIp, parseCidr, parseIp } from '../src/cluster/ip-address.ts';
+import {
+  decideRoute,
+  parseRoutingTable,
+  type KnownLeaders,
+  type Receiver,
+  type RequestClass,
+  type RouteDecision,
+  type RoutingTable,
+} from '../src/cluster/routing.ts';
+
+function expectInvalid(fn: () => unknown, field: string): void {
+  try {
+    fn();
+  } catch (e) {
+    expect(isPkiError(e, 'ERR_INPUT_INVALID'), String(e)).to.equal(true);
+    expect((e as { field?: string }).field).to.equal(field);
+    return;
+  }
+  expect.fail('expected ERR_INPUT_INVALID');
+}
+
+describe('RFC 4632 / RFC 4291 CIDR subnets for AZ routing', () => {
+  it('parses IPv4 and IPv6 subnets and matches addresses inside them only', () => {
+    const v4 = parseCidr('10.1.1.0/24');
+    expect(cidrContains(v4, parseIp('10.1.1.100'))).to.equal(true);
+    expect(cidrContains(v4, parseIp('10.1.2.1'))).to.equal(false);
+    const v6 = parseCidr('fd00:1:2::/48');
+    expect(cidrContains(v6, parseIp('fd00:1:2:ffff::1'))).to.equal(true);
+    expect(cidrContains(v6, parseIp('fd00:1:3::1'))).to.equal(false);
+    expect(cidrContains(v6, parseIp('10.1.1.1'))).to.equal(false);
+    expect(cidrContains(parseCidr('0.0.0.0/0'), parseIp('203.0.113.9'))).to.equal(true);
+  });
+
+  it('normalizes IPv4-mapped IPv6 (RFC 4291 §2.5.5.2) to IPv4, for addresses and subnets', () => {
+    expect(parseIp('::ffff:10.1.1.100')).to.deep.equal(parseIp('10.1.1.100'));
+    expect(parseIp('::FFFF:0a01:0164')).to.deep.equal(parseIp('10.1.1.100'));
+    expect(formatCidr(parseCidr('::ffff:10.1.1.0/120'))).to.equal('10.1.1.0/24');
+    expectInvalid(() => parseCidr('::ffff:10.0.0.0/80', 'azs[0].subnets[0]'), 'azs[0].subnets[0]');
+  });
+
+  it('drops a zone index, which names an interface and not a host', () => {
+    expect(parseIp('fe80::1%eth0')).to.deep.equal(parseIp('fe80::1'));
+  });
+
+  it('refuses malformed input with errors naming the field', () => {
+    expectInvalid(() => parseCidr('10.1.1.0', 'azs[2].subnets[1]'), 'azs[2].subnets[1]');
+    expectInvalid(() => parseCidr('10.1.1.7/24', 'sub'), 'sub'); // host bits set
+    expectInvalid(() => parseCidr('10.1.1.0/33', 'sub'), 'sub');
+    expectInvalid(() => parseCidr('10.1.1.0/2x', 'sub'), 'sub');
+    expectInvalid(() => parseCidr('10.01.1.0/24', 'sub'), 'sub'); // leading zero is ambiguous
+    expectInvalid(() => parseCidr('fd00::1::/64', 'sub'), 'sub');
+    expectInvalid(() => parseIp('10.1.1', 'clientAddress'), 'clientAddress');
+    expectInvalid(() => parseIp('example.com', 'clientAddress'), 'clientAddress');
+  });
+
+  it('formats IPv6 per RFC 5952 §4.2 (longest zero run compressed, lowercase)', () => {
+    expect(formatIp(parseIp('2001:DB8:0:0:1:0:0:1'))).to.equal('2001:db8::1:0:0:1');
+    expect(formatIp(parseIp('2001:db8:0:1:1:1:1:1'))).to.equal('2001:db8:0:1:1:1:1:1');
+    expect(formatIp(parseIp('::1'))).to.equal('::1');
+    expect(formatIp(parseIp('::'))).to.equal('::');
+  });
+
+  it('round-trips every IPv6 address through format and parse (property)', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), (value) => {
+        const a = { family: 6 as const, value };
+        const back = parseIp(formatIp(a));
+        // IPv4-mapped values come back as IPv4 by design.
+        const mapped = value >> 32n === 0xffffn;
+        expect(back).to.deep.equal(mapped ? { family: 4, value: value & 0xffff_ffffn } : a);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('matches exactly the addresses that share the prefix bits (property)', () => {
+    fc.assert(
+      fc.property(fc.nat(0xffff_ffff), fc.nat(0xffff_ffff), fc.integer({ min: 0, max: 32 }), (net, addr, len) => {
+        const mask = len === 0 ? 0 : (0xffff_ffff << (32 - len)) >>> 0;
+        const network = (net & mask) >>> 0;
+        const text = formatIp({ family: 4, value: BigInt(network) });
+        const cidr = parseCidr(`${text}/${len}`);
+        const inside = ((addr & mask) >>> 0) === network;
+        expect(cidrContains(cidr, { family: 4, value: BigInt(addr) })).to.equal(inside);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+// Seed 000 item 10: AZs on 10.1.1.0/24, 10.2.1.0/24 and 10.3.1.0/24, local leaders on .10, the
+// global leader on 10.2.1.10 (so it is also AZ b's local leader).
+const GLOBAL_VIP = '10.0.0.1';
+const table: RoutingTable = parseRoutingTable({
+  globalVip: GLOBAL_VIP,
+  azs: [
+    { name: 'az-a', subnets: ['10.1.1.0/24'], localVip: '10.1.1.10', founded: true },
+    { name: 'az-b', subnets: ['10.2.1.0/24', 'fd00:2::/64'], localVip: '10.2.1.10', founded: true },
+    { name: 'az-c', subnets: ['10.3.1.0/24'], localVip: '10.3.1.10', founded: true },
+    { name: 'az-d', subnets: ['10.4.1.0/24'], localVip: '10.4.1.10', founded: false },
+  ],
+});
+const leaders: KnownLeaders = {
+  globalLeader: 'b1',
+  localLeaders: { 'az-a': 'a1', 'az-b': 'b1', 'az-c': 'c1' },
+};
+const globalLeaderB1: Receiver = { nodeId: 'b1', az: 'az-b', isGlobalLeader: true, isLocalLeader: true };
+const localLeaderA1: Receiver = { nodeId: 'a1', az: 'az-a', isGlobalLeader: false, isLocalLeader: true };
+const followerA2: Receiver = { nodeId: 'a2', az: 'az-a', isGlobalLeader: false, isLocalLeader: false };
+
+function route(
+  clientAddress: string,
+  requestClass: RequestClass,
+  receiver: Receiver,
+  known: KnownLeaders = leaders,
+): RouteDecision {
+  return decideRoute({ clientAddress, requestClass }, { table, receiver, leaders: known });
+}
+
+const answer: RouteDecision = { kind: 'answer' };
+const toVip = (location: string, az: string | null): RouteDecision => ({ kind: 'redirect', status: 307, location, az });
+
+describe('seed 000 item 10 request routing by REMOTE_ADDR', () => {
+  it('10.3: the global leader redirects a client of AZ a to AZ a local leader instead of answering', () => {
+    for (const cls of ['status', 'publicRead', 'issue', 'register', 'revoke', 'admin'] as const) {
+      expect(route('10.1.1.100', cls, globalLeaderB1), cls).to.deep.equal(toVip('10.1.1.10', 'az-a'));
+    }
+  });
+
+  it('10.4: a new AZ on 10.3.1.0/24 has its clients shed to its own local VIP', () => {
+    expect(route('10.3.1.100', 'issue', globalLeaderB1)).to.deep.equal(toVip('10.3.1.10', 'az-c'));
+  });
+
+  it('10.6: a local leader of another AZ redirects to the client AZ local VIP', () => {
+    expect(route('10.3.1.100', 'status', localLeaderA1)).to.deep.equal(toVip('10.3.1.10', 'az-c'));
+    expect(route('::ffff:10.3.1.100', 'issue', followerA2)).to.deep.equal(toVip('10.3.1.10', 'az-c'));
+  });
+
+  it('10.5: with no local leader in the client AZ, nobody else answers: refuse, retryable', () => {
+    const noLeaderC: KnownLeaders = { globalLeader: 'b1', localLeaders: { 'az-a': 'a1', 'az-b': 'b1' } };
+    for (const receiver of [globalLeaderB1, localLeaderA1, followerA2]) {
+      expect(route('10.3.1.100', 'issue', receiver, noLeaderC)).to.deep.include({
+        kind: 'refuse',
+        code: 'ERR_NO_LOCAL_QUORUM',
+        retryable: true,
+      });
+    }
+  });
+
+  it('answers its own AZ: the global leader for AZ b clients, over IPv4 and IPv6', () => {
+    for (const cls of ['status', 'publicRead', 'issue', 'register', 'revoke', 'admin'] as const) {
+      expect(route('10.2.1.77', cls, globalLeaderB1), cls).to.deep.equal(answer);
+      expect(route('fd00:2::99', cls, globalLeaderB1), cls).to.deep.equal(answer);
+    }
+  });
+
+  it('in its own AZ, a local leader answers issuance and registration and forwards revocation and admin to the global leader', () => {
+    expect(route('10.1.1.100', 'issue', localLeaderA1)).to.deep.equal(answer);
+    expect(route('10.1.1.100', 'register', localLeaderA1)).to.deep.equal(answer);
+    expect(route('10.1.1.100', 'status', localLeaderA1)).to.deep.equal(answer);
+    const toGlobal: RouteDecision = { kind: 'forward', to: 'b1', target: 'globalLeader' };
+    expect(route('10.1.1.100', 'revoke', localLeaderA1)).to.deep.equal(toGlobal);
+    expect(route('10.1.1.100', 'admin', localLeaderA1)).to.deep.equal(toGlobal);
+  });
+
+  it('a follower answers public reads and forwards writes to the leader that must act', () => {
+    expect(route('10.1.1.100', 'publicRead', followerA2)).to.deep.equal(answer);
+    expect(route('10.1.1.100', 'issue', followerA2)).to.deep.equal({ kind: 'forward', to: 'a1', target: 'localLeader' });
+    expect(route('10.1.1.100', 'revoke', followerA2)).to.deep.equal({ kind: 'forward', to: 'b1', target: 'globalLeader' });
+  });
+
+  it('refuses, retryable, when the leader that must act is unknown or the role is changing hands', () => {
+    const none: KnownLeaders = { globalLeader: null, localLeaders: {} };
+    expect(route('10.1.1.100', 'issue', followerA2, none)).to.deep.include({ code: 'ERR_NO_LOCAL_QUORUM', retryable: true });
+    expect(route('10.1.1.100', 'revoke', followerA2, none)).to.deep.include({ code: 'ERR_NO_GLOBAL_QUORUM', retryable: true });
+    const staleSelf: KnownLeaders = { globalLeader: 'b1', localLeaders: { 'az-a': 'a2' } };
+    expect(route('10.1.1.100', 'issue', followerA2, staleSelf)).to.deep.include({ kind: 'refuse', retryable: true });
+  });
+
+  it('clients in no AZ: status is 404-style ERR_AZ_UNKNOWN (Phase I "found the AZ"), issuance refused', () => {
+    for (const receiver of [globalLeaderB1, localLeaderA1, followerA2]) {
+      expect(route('192.0.2.5', 'status', receiver)).to.deep.include({ code: 'ERR_AZ_UNKNOWN', retryable: false });
+      expect(route('192.0.2.5', 'issue', receiver)).to.deep.include({ code: 'ERR_AZ_UNKNOWN', retryable: false });
+      expect(route('192.0.2.5', 'register', receiver)).to.deep.include({ code: 'ERR_AZ_UNKNOWN', retryable: false });
+    }
+  });
+
+  it('clients in no AZ: the global leader serves public reads, revocation and admin; others redirect to the global VIP', () => {
+    for (const cls of ['publicRead', 'revoke', 'admin'] as const) {
+      expect(route('192.0.2.5', cls, globalLeaderB1)).to.deep.equal(answer);
+      expect(route('192.0.2.5', cls, localLeaderA1)).to.deep.equal(toVip(GLOBAL_VIP, null));
+    }
+    const none: KnownLeaders = { globalLeader: null, localLeaders: { 'az-a': 'a1' } };
+    expect(route('192.0.2.5', 'publicRead', localLeaderA1, none)).to.deep.include({
+      code: 'ERR_NO_GLOBAL_QUORUM',
+      retryable: true,
+    });
+  });
+
+  it('a client of an AZ not founded yet is treated as in no AZ (its first node founds it)', () => {
+    expect(route('10.4.1.20', 'status', globalLeaderB1)).to.deep.include({ code: 'ERR_AZ_UNKNOWN', retryable: false });
+    expect(route('10.4.1.20', 'publicRead', globalLeaderB1)).to.deep.equal(answer);
+  });
+
+  it('a node never answers a write for a client of another AZ (property over addresses and roles)', () => {
+    const receivers = [globalLeaderB1, localLeaderA1, followerA2];
+    const classes = ['status', 'publicRead', 'issue', 'register', 'revoke', 'admin'] as const;
+    fc.assert(
+      fc.property(fc.nat(0xff), fc.nat(2), fc.nat(5), fc.nat(2), (host, azIdx, clsIdx, rIdx) => {
+        const receiver = receivers[rIdx]!;
+        const clientAz = ['az-a', 'az-b', 'az-c'][azIdx]!;
+        const decision = route(`10.${azIdx + 1}.1.${host}`, classes[clsIdx]!, receiver);
+        if (clientAz !== receiver.az) expect(decision.kind).to.equal('redirect');
+        if (decision.kind === 'forward') expect(decision.to).to.not.equal(receiver.nodeId);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('AZ routing table validation', () => {
+  it('refuses overlapping subnets of two AZs, naming the field', () => {
+    expectInvalid(
+      () =>
+        parseRoutingTable({
+          globalVip: GLOBAL_VIP,
+          azs: [
+            { name: 'a', subnets: ['10.0.0.0/8'], localVip: '10.0.0.10', founded: true },
+            { name: 'b', subnets: ['192.168.0.0/16', '10.2.0.0/16'], localVip: '10.2.0.10', founded: true },
+          ],
+        }),
+      'azs[1].subnets',
+    );
+  });
+
+  it('refuses duplicate names, empty subnets and bad subnets, naming the field', () => {
+    const az = (name: string, subnets: string[]) => ({ name, subnets, localVip: '10.9.9.9', founded: true });
+    expectInvalid(() => parseRoutingTable({ globalVip: GLOBAL_VIP, azs: [az('a', ['10.1.0.0/16']), az('a', ['10.2.0.0/16'])] }), 'azs[1].name');
+    expectInvalid(() => parseRoutingTable({ globalVip: GLOBAL_VIP, azs: [az('a', [])] }), 'azs[0].subnets');
+    expectInvalid(() => parseRoutingTable({ globalVip: GLOBAL_VIP, azs: [az('a', ['10.1.0.0/16', 'nope/8'])] }), 'azs[0].subnets[1]');
+    expectInvalid(() => parseRoutingTable({ globalVip: '', azs: [] }), 'globalVip');
+  });
+});
