@@ -4,10 +4,11 @@
 // frame naming its group. Peers are authenticated by chain (cluster root) and node id (SAN URI).
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
+import { X509Certificate } from 'node:crypto';
 import { ServerError } from '../errors.ts';
 import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
 import { encodeFrame, FrameDecoder } from './frame.ts';
-import { checkPeer, DEFAULT_NODE_URI_PREFIX, localIdentity, type LocalIdentity } from './identity.ts';
+import { checkPeer, DEFAULT_NODE_URI_PREFIX, localIdentity, nodeIdOf, type LocalIdentity } from './identity.ts';
 import { PeerLink } from './peer-link.ts';
 import type { MtlsMeshOptions, PeerAddress } from './types.ts';
 
@@ -32,6 +33,10 @@ export class MtlsMesh {
     this.nodeId = options.nodeId.toLowerCase();
     this.uriPrefix = options.nodeUriPrefix ?? DEFAULT_NODE_URI_PREFIX;
     this.local = localIdentity(this.nodeId, options.tls.cert);
+    // Misconfiguration, not a peer fault: peers would refuse us with the wrong node id anyway.
+    if (nodeIdOf(new X509Certificate(options.tls.cert), this.uriPrefix) !== this.nodeId) {
+      throw new TypeError(`MtlsMesh: our certificate does not name node ${this.nodeId} as ${this.uriPrefix}<uuid>`);
+    }
     this.server = createServer({
       key: options.tls.key,
       cert: options.tls.cert,

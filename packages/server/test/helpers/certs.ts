@@ -8,6 +8,8 @@ import { join } from 'node:path';
 export interface TestCa {
   dir: string;
   certPem: string;
+  /** PEM of this CA and its parents below the root ('' for a root): appended to leaf chains. */
+  chainPem: string;
   keyPath: string;
   certPath: string;
 }
@@ -40,7 +42,24 @@ export function makeRootCa(dir: string, name = 'root'): TestCa {
       '-out', certPath],
     dir,
   );
-  return { dir, keyPath, certPath, certPem: readFileSync(certPath, 'utf8') };
+  return { dir, keyPath, certPath, certPem: readFileSync(certPath, 'utf8'), chainPem: '' };
+}
+
+/** An intermediate CA (e.g. an AZ ICA, then a node ICA) signed by `parent`. */
+export function makeIntermediateCa(parent: TestCa, name: string): TestCa {
+  const dir = parent.dir;
+  const keyPath = join(dir, `${name}.key`);
+  const certPath = join(dir, `${name}.pem`);
+  openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', keyPath], dir);
+  openssl(['req', '-new', '-key', keyPath, '-subj', `/CN=Test ${name} ICA`, '-out', `${keyPath}.csr`], dir);
+  writeFileSync(`${keyPath}.ext`, ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,keyCertSign,cRLSign'].join('\n'));
+  openssl(
+    ['x509', '-req', '-in', `${keyPath}.csr`, '-CA', parent.certPath, '-CAkey', parent.keyPath, '-CAcreateserial',
+      '-days', '2', '-sha256', '-extfile', `${keyPath}.ext`, '-out', certPath],
+    dir,
+  );
+  const certPem = readFileSync(certPath, 'utf8');
+  return { dir, keyPath, certPath, certPem, chainPem: certPem + parent.chainPem };
 }
 
 /** A node certificate signed by `ca`, valid for both TLS server and client use. */
@@ -63,7 +82,7 @@ export function makeNodeCert(ca: TestCa, nodeId: string, extraSan = ''): TestNod
       '-days', '1', '-sha256', '-extfile', `${base}.ext`, '-out', `${base}.pem`],
     ca.dir,
   );
-  return { nodeId, key: readFileSync(`${base}.key`, 'utf8'), cert: readFileSync(`${base}.pem`, 'utf8') };
+  return { nodeId, key: readFileSync(`${base}.key`, 'utf8'), cert: readFileSync(`${base}.pem`, 'utf8') + ca.chainPem };
 }
 
 function hash(s: string): number {
