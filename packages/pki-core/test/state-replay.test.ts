@@ -153,6 +153,34 @@ describe('State backends: LevelDB and memory hold the same state for the same lo
   });
 });
 
+describe('LevelDB backend read cache (settings, CAs, AZs)', () => {
+  after(removeTempDirs);
+
+  it('cached records follow commits and a restore that replaces them', async () => {
+    const older = await openStore();
+    const store = await openStore();
+    try {
+      await older.applyEntries(generateLog(21, 1));
+      const settings = (ms: number, index: number) =>
+        store.apply({ type: 'ClusterSettingsSet', settings: { idempotencyWindowMs: ms }, at: index }, { index });
+      await store.applyEntries(generateLog(21, 1));
+      await settings(1000, 2);
+      expect((await store.settings()).idempotencyWindowMs).to.equal(1000); // now cached
+      await settings(2000, 3);
+      expect((await store.settings()).idempotencyWindowMs).to.equal(2000);
+      expect(await store.getAz('az9')).to.equal(undefined); // a cached miss
+      await store.apply({ type: 'AzAdded', az: { name: 'az9', subnets: ['10.9.0.0/16'], localVip: '10.9.0.1' }, at: 4 }, { index: 4 });
+      expect((await store.getAz('az9'))?.name).to.equal('az9');
+      await store.restore(await older.snapshot());
+      expect((await store.settings()).idempotencyWindowMs).to.equal(600_000);
+      expect(await store.getAz('az9')).to.equal(undefined);
+    } finally {
+      await older.close();
+      await store.close();
+    }
+  });
+});
+
 describe('PkiStateMachine: the consensus StateMachine over the store', () => {
   after(removeTempDirs);
 

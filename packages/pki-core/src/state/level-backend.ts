@@ -11,7 +11,18 @@ function openTable(db: Level<string, Uint8Array>, name: TableName) {
 }
 type Sublevel = ReturnType<typeof openTable>;
 
+/**
+ * Small, hot tables read by nearly every event (settings, CA records, AZs): kept in memory after
+ * the first read, misses included, and updated on every commit. They grow with the cluster's
+ * size (CAs, AZs), never with the number of certificates.
+ */
+const CACHED_TABLES: ReadonlySet<TableName> = new Set<TableName>(['meta', 'cas', 'azs']);
+
 export class LevelBackend implements StateBackend {
+  private readonly cache = new Map<TableName, Map<string, Uint8Array | null>>();
+  /** Bumped by every write, so a read that overlapped a write is not cached (it may be stale). */
+  private writeGeneration = 0;
+
   private constructor(
     private readonly db: Level<string, Uint8Array>,
     private readonly tables: ReadonlyMap<TableName, Sublevel>,
@@ -32,7 +43,15 @@ export class LevelBackend implements StateBackend {
   }
 
   async get(table: TableName, key: string): Promise<Uint8Array | undefined> {
-    return this.sub(table).get(key);
+    if (!CACHED_TABLES.has(table)) return this.sub(table).get(key);
+    let cached = this.cache.get(table);
+    if (cached === undefined) this.cache.set(table, (cached = new Map()));
+    const hit = cached.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    const generation = this.writeGeneration;
+    const value = await this.sub(table).get(key);
+    if (generation === this.writeGeneration) cached.set(key, value ?? null);
+    return value;
   }
 
   async range(table: TableName, range: KeyRange): Promise<[string, Uint8Array][]> {
@@ -52,6 +71,12 @@ export class LevelBackend implements StateBackend {
       }
     }
     await this.db.batch(ops, { sync: options.sync });
+    // Only after the write succeeded: a failed batch leaves the cache describing the disk.
+    this.writeGeneration++;
+    for (const [table, tableWrites] of writes) {
+      const cached = this.cache.get(table);
+      if (cached !== undefined) for (const [key, value] of tableWrites) cached.set(key, value);
+    }
   }
 
   async replaceAll(tables: SnapshotTables, options: { sync: boolean }): Promise<void> {
@@ -61,7 +86,10 @@ export class LevelBackend implements StateBackend {
       const sublevel = this.sub(name);
       for (const [key, value] of entries) ops.push({ type: 'put' as const, sublevel, key, value });
     }
+    this.cache.clear();
     await this.db.batch(ops, { sync: options.sync });
+    this.writeGeneration++;
+    this.cache.clear();
   }
 
   dump(): Promise<[string, Uint8Array][]> {
