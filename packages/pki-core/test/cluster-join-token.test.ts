@@ -1,0 +1,161 @@
+import { expect } from 'chai';
+import { createHmac, randomBytes } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isPkiError, type PkiErrorCode } from '../src/errors.ts';
+import {
+  JOIN_TOKEN_FILE_ENV,
+  assertJoinTokenUnused,
+  encodeJoinToken,
+  readJoinTokenFile,
+  readJoinTokenFromEnv,
+  verifyJoinToken,
+  type JoinTokenClaims,
+} from '../src/cluster/join-token.ts';
+
+function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return expect.fail('expected an error');
+}
+
+function expectCode(fn: () => unknown, code: PkiErrorCode): void {
+  const e = caught(fn);
+  expect(isPkiError(e, code), String(e)).to.equal(true);
+}
+
+async function expectRejects(p: Promise<unknown>, code: PkiErrorCode): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    expect(isPkiError(e, code), String(e)).to.equal(true);
+    return;
+  }
+  expect.fail(`expected ${code}`);
+}
+
+const key = new Uint8Array(randomBytes(32));
+const clusterId = '7d3c2f4e-0b1a-4c55-9a51-3f0e2b8d6c11';
+const now = 1_800_000_000;
+const claims: JoinTokenClaims = { jti: 'tok-1', az: 'az-a', clusterId, iat: now, nbf: now, exp: now + 3600 };
+const opts = { nowSeconds: now + 10, az: 'az-a', clusterId, maxClockSkewSeconds: 60 };
+
+const b64 = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
+function handMade(header: unknown, payload: unknown, signWith: Uint8Array | null): string {
+  const input = `${b64(header)}.${b64(payload)}`;
+  const sig = signWith === null ? '' : createHmac('sha256', signWith).update(input).digest('base64url');
+  return `${input}.${sig}`;
+}
+
+describe('RFC 7515/7518 HS256 join tokens (seed 001)', () => {
+  it('round-trips claims, with an optional sub', () => {
+    expect(verifyJoinToken(encodeJoinToken(claims, key), key, opts)).to.deep.equal(claims);
+    const withSub = { ...claims, sub: 'node-7' };
+    expect(verifyJoinToken(encodeJoinToken(withSub, key), key, opts)).to.deep.equal(withSub);
+  });
+
+  it('checks the signature exactly as RFC 7515 Appendix A.1 computes it', () => {
+    // RFC 7515 A.1: its HS256 JWS verifies under its key; its claims are not a join token's.
+    const rfcKey = new Uint8Array(
+      Buffer.from('AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow', 'base64url'),
+    );
+    const jws =
+      'eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9' +
+      '.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ' +
+      '.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk';
+    const e = caught(() => verifyJoinToken(jws, rfcKey, opts)) as { code: string; field?: string };
+    expect(e.code).to.equal('ERR_AUTH_TOKEN_INVALID');
+    expect(e.field).to.equal('jti'); // past the signature check, refused on claims
+    const tampered = `${jws.slice(0, -1)}Y`;
+    expect((caught(() => verifyJoinToken(tampered, rfcKey, opts)) as Error).message).to.match(/signature/);
+  });
+
+  it('accepts only alg HS256: none, HS512, RS256 and a missing alg are refused', () => {
+    expectCode(() => verifyJoinToken(handMade({ alg: 'none' }, claims, null).slice(0, -1), key, opts), 'ERR_AUTH_TOKEN_INVALID');
+    expectCode(() => verifyJoinToken(`${handMade({ alg: 'none' }, claims, null)}AA`, key, opts), 'ERR_AUTH_TOKEN_INVALID');
+    for (const alg of ['HS512', 'RS256', undefined, 'hs256']) {
+      expectCode(() => verifyJoinToken(handMade({ alg }, claims, key), key, opts), 'ERR_AUTH_TOKEN_INVALID');
+    }
+    expectCode(() => verifyJoinToken(handMade({ alg: 'HS256', crit: ['exp'] }, claims, key), key, opts), 'ERR_AUTH_TOKEN_INVALID');
+    expect(verifyJoinToken(handMade({ alg: 'HS256' }, claims, key), key, opts)).to.deep.equal(claims);
+  });
+
+  it('refuses another key, a changed payload, and malformed tokens', () => {
+    const token = encodeJoinToken(claims, key);
+    expectCode(() => verifyJoinToken(token, new Uint8Array(randomBytes(32)), opts), 'ERR_AUTH_TOKEN_INVALID');
+    const [h, , s] = token.split('.');
+    const forged = `${h}.${b64({ ...claims, az: 'az-b' })}.${s}`;
+    expectCode(() => verifyJoinToken(forged, key, { ...opts, az: 'az-b' }), 'ERR_AUTH_TOKEN_INVALID');
+    for (const bad of ['', 'a.b', 'a.b.c.d', `${token}=`, token.replace('.', '.+'), 'x'.repeat(5000)]) {
+      expectCode(() => verifyJoinToken(bad, key, opts), 'ERR_AUTH_TOKEN_INVALID');
+    }
+    expectCode(() => verifyJoinToken(handMade({ alg: 'HS256' }, 'not an object', key), key, opts), 'ERR_AUTH_TOKEN_INVALID');
+    expectCode(() => verifyJoinToken(handMade({ alg: 'HS256' }, { ...claims, iat: 1.5 }, key), key, opts), 'ERR_AUTH_TOKEN_INVALID');
+  });
+
+  it('RFC 7519 §4.1.4/§4.1.5: exp and nbf within the skew bound', () => {
+    const token = encodeJoinToken(claims, key);
+    expectCode(() => verifyJoinToken(token, key, { ...opts, nowSeconds: claims.exp + 60 }), 'ERR_AUTH_TOKEN_EXPIRED');
+    expect(verifyJoinToken(token, key, { ...opts, nowSeconds: claims.exp + 59 })).to.deep.equal(claims);
+    expectCode(() => verifyJoinToken(token, key, { ...opts, nowSeconds: claims.nbf - 61 }), 'ERR_AUTH_TOKEN_INVALID');
+    expect(verifyJoinToken(token, key, { ...opts, nowSeconds: claims.nbf - 60 })).to.deep.equal(claims);
+    expectCode(() => verifyJoinToken(token, key, { ...opts, nowSeconds: claims.exp, maxClockSkewSeconds: 0 }), 'ERR_AUTH_TOKEN_EXPIRED');
+    expectCode(() => encodeJoinToken({ ...claims, exp: claims.nbf }, key), 'ERR_AUTH_TOKEN_INVALID');
+  });
+
+  it('is bound to its AZ and its cluster', () => {
+    const token = encodeJoinToken(claims, key);
+    expectCode(() => verifyJoinToken(token, key, { ...opts, az: 'az-b' }), 'ERR_WRONG_AZ');
+    expectCode(() => verifyJoinToken(token, key, { ...opts, clusterId: 'another' }), 'ERR_AUTH_TOKEN_INVALID');
+  });
+
+  it('single use is the replicated state\'s: a used jti is refused with ERR_AUTH_TOKEN_USED', () => {
+    const used = new Set(['tok-1']);
+    expectCode(() => assertJoinTokenUnused(claims, (jti) => used.has(jti)), 'ERR_AUTH_TOKEN_USED');
+    assertJoinTokenUnused({ ...claims, jti: 'tok-2' }, (jti) => used.has(jti));
+  });
+
+  it('refuses keys shorter than the hash output (RFC 7518 §3.2) as API misuse', () => {
+    expect(() => encodeJoinToken(claims, key.subarray(0, 16))).to.throw(TypeError);
+  });
+});
+
+describe('join token file from ADRESTIA_JOIN_TOKEN_FILE', () => {
+  let dir = '';
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'adrestia-join-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads a 0400 or 0600 file, trimming the trailing newline; unset variable gives null', async () => {
+    const token = encodeJoinToken(claims, key);
+    const path = join(dir, 'token-0400');
+    await writeFile(path, `${token}\n`, { mode: 0o600 });
+    expect(await readJoinTokenFile(path)).to.equal(token);
+    await chmod(path, 0o400);
+    expect(await readJoinTokenFromEnv({ [JOIN_TOKEN_FILE_ENV]: path })).to.equal(token);
+    expect(await readJoinTokenFromEnv({})).to.equal(null);
+  });
+
+  it('refuses files that group or others may read, directories, empty and missing files', async () => {
+    const open = join(dir, 'token-0644');
+    await writeFile(open, 'abc', { mode: 0o644 });
+    await chmod(open, 0o644);
+    await expectRejects(readJoinTokenFile(open), 'ERR_INPUT_INVALID');
+    await chmod(open, 0o640);
+    await expectRejects(readJoinTokenFile(open), 'ERR_INPUT_INVALID');
+    const empty = join(dir, 'token-empty');
+    await writeFile(empty, '\n', { mode: 0o600 });
+    await expectRejects(readJoinTokenFile(empty), 'ERR_INPUT_INVALID');
+    const sub = join(dir, 'subdir');
+    await mkdir(sub, { mode: 0o700 });
+    await expectRejects(readJoinTokenFile(sub), 'ERR_INPUT_INVALID');
+    await expectRejects(readJoinTokenFile(join(dir, 'missing')), 'ERR_IO');
+  });
+});
