@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { PkiStateStore } from '../src/index.ts';
+import { statSync } from 'node:fs';
+import { isPkiError, PkiStateStore } from '../src/index.ts';
 import { hexDump, openStore, removeTempDirs, tempDir } from './state-fixtures.ts';
 import { generateLog } from './state-loggen.ts';
 
@@ -33,6 +34,26 @@ function runAndKill(location: string, seed: number, killAfterLines: number): Pro
     child.on('exit', () => resolve(acknowledged));
   });
 }
+
+describe('PkiStateStore on disk', () => {
+  after(removeTempDirs);
+
+  it('keeps its directory private (0700) and refuses a second opener with ERR_IO', async () => {
+    const location = join(tempDir(), 'state');
+    const store = await PkiStateStore.open(location);
+    try {
+      expect(statSync(location).mode & 0o777).to.equal(0o700);
+      try {
+        await PkiStateStore.open(location);
+        expect.fail('opened a state already open');
+      } catch (e) {
+        expect(isPkiError(e, 'ERR_IO'), String(e)).to.equal(true);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
 
 describe('Crash atomicity: a SIGKILLed apply leaves exactly the entries through appliedIndex()', () => {
   after(removeTempDirs);

@@ -1,6 +1,8 @@
 // The LevelDB backend: one sublevel per table in one database, so a batch spanning tables is
 // one atomic LevelDB write (abstract-level `batch` with `sublevel` operations).
+import { chmod, mkdir } from 'node:fs/promises';
 import { Level } from 'level';
+import { PkiError } from '../errors.ts';
 import type { StateBackend } from './backend.ts';
 import type { SnapshotTables } from './snapshot.ts';
 import { TABLE_NAMES, type TableName } from './tables.ts';
@@ -29,8 +31,15 @@ export class LevelBackend implements StateBackend {
   ) {}
 
   static async open(location: string): Promise<LevelBackend> {
+    // The state holds sealed CA keys: keep the directory to its owner (0700).
+    await mkdir(location, { recursive: true, mode: 0o700 });
+    await chmod(location, 0o700);
     const db = new Level<string, Uint8Array>(location, { keyEncoding: 'utf8', valueEncoding: 'view' });
-    await db.open();
+    try {
+      await db.open();
+    } catch (e) {
+      throw new PkiError('ERR_IO', `cannot open the PKI state at ${location} (is another process using it?)`, { cause: e });
+    }
     const tables = new Map<TableName, Sublevel>();
     for (const name of TABLE_NAMES) tables.set(name, openTable(db, name));
     return new LevelBackend(db, tables);
