@@ -262,6 +262,10 @@ describe('applyEvent: preconditions every replica checks the same way', () => {
     await applyAll(store, [revoke('0b01', AZ1_ICA)]);
     await expectRejected(issued('02aa'), 'ERR_EVENT_REJECTED');
   });
+  it('Issued or CaCertificateInstalled outliving its issuer: ERR_LIFETIME_EXCEEDS_ISSUER', async () => {
+    await expectRejected(issued('02aa', { notAfter: T0 + 91 * DAY_MS }), 'ERR_LIFETIME_EXCEEDS_ISSUER');
+    await expectRejected({ ...nodeCaInstalled('n2-ica', 'n2', '0b02'), notAfter: T0 + 366 * DAY_MS }, 'ERR_LIFETIME_EXCEEDS_ISSUER');
+  });
   it('Revoked for a serial the issuer never used: ERR_NOT_FOUND', () => expectRejected(revoke('7777'), 'ERR_NOT_FOUND'));
   it('CaCertificateInstalled for a node CA under another AZ\'s ICA: ERR_EVENT_REJECTED', async () => {
     await applyAll(store, [azAdded('az2', '127.2.0.0/16', '127.2.0.1'), azCaInstalled('az2-ica', 'az2', '0a02')]);

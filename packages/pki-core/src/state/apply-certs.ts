@@ -32,6 +32,7 @@ async function checkCaParent(tx: StateTxn, ev: EventOf<'CaCertificateInstalled'>
   if (parent.role !== expected || (ev.role === 'node' && parent.az !== ev.az)) {
     reject('ERR_EVENT_REJECTED', `a ${ev.role} CA must be signed by ${expected === 'root' ? 'a root' : 'its AZ'} CA`);
   }
+  requireWithinIssuer(parent, ev.notAfter);
 }
 
 export async function applyCaCertificateInstalled(tx: StateTxn, ev: EventOf<'CaCertificateInstalled'>, meta: ApplyMeta): Promise<ApplyResult> {
@@ -88,8 +89,13 @@ async function findRetried(tx: StateTxn, ev: EventOf<'Issued'>): Promise<LeafCer
   return cert;
 }
 
+/** RFC 5280 §6.1.3: a certificate outliving its issuer fails path validation after the issuer expires. */
+function requireWithinIssuer(issuer: CaRecord, notAfter: number): void {
+  if (notAfter > issuer.notAfter) reject('ERR_LIFETIME_EXCEEDS_ISSUER', `notAfter ${notAfter} is after issuer ${issuer.issuerId} expires`);
+}
+
 export async function applyIssued(tx: StateTxn, ev: EventOf<'Issued'>, meta: ApplyMeta): Promise<ApplyResult> {
-  await requireActiveCa(tx, ev.issuerId);
+  requireWithinIssuer(await requireActiveCa(tx, ev.issuerId), ev.notAfter);
   if (ev.idempotencyKey !== idempotencyKey(ev.requester, ev.publicKeyHash, ev.sans, ev.profile)) {
     reject('ERR_EVENT_REJECTED', 'idempotencyKey does not match the request');
   }
