@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { isPkiError, PkiStateMachine, PkiStateStore, type ApplyOutcome, type CommittedEntry } from '../src/index.ts';
 import { hexDump, openStore, removeTempDirs } from './state-fixtures.ts';
 import { generateLog, TestRandom } from './state-loggen.ts';
@@ -61,6 +62,47 @@ describe('State machine safety: replaying one log gives byte-identical replicas'
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('State machine properties over random logs (fast-check, memory backend)', () => {
+  const withoutApplied = async (s: PkiStateStore) => (await hexDump(s)).filter(([k]) => k !== '!meta!applied');
+
+  it('every rejected entry leaves the state exactly as it was', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), async (seed) => {
+        const store = await PkiStateStore.inMemory();
+        try {
+          for (const entry of generateLog(seed, 150)) {
+            const before = await withoutApplied(store);
+            const [outcome] = await store.applyEntries([entry]);
+            if (outcome !== null && outcome !== undefined && !outcome.ok) expect(await withoutApplied(store)).to.deep.equal(before);
+            expect(store.appliedIndex()).to.equal(entry.index);
+          }
+        } finally {
+          await store.close();
+        }
+      }),
+      { numRuns: 8, seed: 424242 },
+    );
+  });
+
+  it('any split of a log into batches gives the same state as one entry per batch', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 2 ** 31 - 1 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), async (logSeed, splitSeed) => {
+        const log = generateLog(logSeed, 250);
+        const a = await PkiStateStore.inMemory();
+        const b = await PkiStateStore.inMemory();
+        try {
+          expect(summary(await replay(b, log, splitSeed))).to.deep.equal(summary(await replay(a, log, 'single')));
+          expect(Buffer.from(await b.snapshot()).equals(Buffer.from(await a.snapshot()))).to.equal(true);
+        } finally {
+          await a.close();
+          await b.close();
+        }
+      }),
+      { numRuns: 20, seed: 17 },
+    );
   });
 });
 

@@ -4,7 +4,7 @@
 // appliedIndex()", and the Raft driver replays from there. Entries at or below the applied
 // index are skipped, which makes redelivery after a restart harmless.
 import { applyEvent } from './apply-event.ts';
-import { decodeEvent } from './event-codec.ts';
+import { decodeEvent, encodeEvent } from './event-codec.ts';
 import type { PkiEvent } from './events.ts';
 import type { ApplyMeta, ApplyOutcome } from './outcome.ts';
 import { decodeSnapshot, encodeSnapshot, snapshotAppliedIndex, type SnapshotTables } from './snapshot.ts';
@@ -102,9 +102,12 @@ export class PkiStateStore extends PkiStateQueries {
     );
   }
 
-  /** Applies already decoded events as one atomic batch (the simulator and tests use this). */
+  /**
+   * Applies event objects as one atomic batch (the simulator and tests use this). Each goes
+   * through the codec first, so it is checked and canonical exactly as if it came from the log.
+   */
   applyEvents(items: readonly { event: PkiEvent; meta: ApplyMeta }[]): Promise<(ApplyOutcome | null)[]> {
-    return this.applyBatch(items.map((i) => ({ meta: i.meta, decode: () => i.event })));
+    return this.applyBatch(items.map((i) => ({ meta: i.meta, decode: () => decodeEvent(encodeEvent(i.event)) })));
   }
 
   async apply(event: PkiEvent, meta: ApplyMeta): Promise<ApplyOutcome | null> {
