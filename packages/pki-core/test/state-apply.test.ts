@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { ApplyOutcome, PkiErrorCode, PkiEvent, PkiStateStore } from '../src/index.ts';
+import type { ApplyOutcome, EventOf, PkiErrorCode, PkiEvent, PkiStateStore } from '../src/index.ts';
 import {
   applyAll,
   AZ1,
@@ -193,11 +193,11 @@ const ROWS: Record<PkiEvent['type'], Row> = {
   },
   JoinTokenUsed: {
     setup: [clusterCreated(), azAdded(), token()],
-    event: { type: 'JoinTokenUsed', tokenId: 'tok-1', az: AZ1, nodeId: NODE1, at: T0 + 6 },
+    event: { type: 'JoinTokenUsed', tokenId: 'tok-1', az: AZ1, nodeId: NODE1, expiresAt: T0 + 3600_000, at: T0 + 6 },
     check: async (s) => expect((await s.getJoinToken('tok-1'))?.usedBy).to.equal(NODE1),
     rejected: {
-      setup: [clusterCreated(), azAdded(), token(), { type: 'JoinTokenUsed', tokenId: 'tok-1', az: AZ1, nodeId: NODE1, at: T0 + 6 }],
-      event: { type: 'JoinTokenUsed', tokenId: 'tok-1', az: AZ1, nodeId: 'another-node', at: T0 + 7 },
+      setup: [clusterCreated(), azAdded(), token(), { type: 'JoinTokenUsed', tokenId: 'tok-1', az: AZ1, nodeId: NODE1, expiresAt: T0 + 3600_000, at: T0 + 6 }],
+      event: { type: 'JoinTokenUsed', tokenId: 'tok-1', az: AZ1, nodeId: 'another-node', expiresAt: T0 + 3600_000, at: T0 + 7 },
       code: 'ERR_AUTH_TOKEN_USED',
     },
   },
@@ -273,11 +273,22 @@ describe('applyEvent: preconditions every replica checks the same way', () => {
   });
   it('CaCertificateInstalled in an unknown AZ: ERR_AZ_UNKNOWN', () => expectRejected(azCaInstalled('az9-ica', 'az9', '0a09'), 'ERR_AZ_UNKNOWN'));
   it('NodeRegistered twice: ERR_ALREADY_EXISTS', () => expectRejected(nodeRegistered(), 'ERR_ALREADY_EXISTS'));
-  it('JoinTokenUsed after expiry, in the wrong AZ, or never issued', async () => {
+  it('JoinTokenUsed after expiry or in the wrong AZ', async () => {
     await applyAll(store, [token('t2')]);
-    await expectRejected({ type: 'JoinTokenUsed', tokenId: 't2', az: AZ1, nodeId: 'n', at: T0 + 3600_000 }, 'ERR_AUTH_TOKEN_EXPIRED');
-    await expectRejected({ type: 'JoinTokenUsed', tokenId: 't2', az: 'az2', nodeId: 'n', at: T0 + 10 }, 'ERR_WRONG_AZ');
-    await expectRejected({ type: 'JoinTokenUsed', tokenId: 'nope', az: AZ1, nodeId: 'n', at: T0 + 10 }, 'ERR_AUTH_TOKEN_INVALID');
+    const use = (over: Partial<EventOf<'JoinTokenUsed'>>): PkiEvent => ({ type: 'JoinTokenUsed', tokenId: 't2', az: AZ1, nodeId: 'n', expiresAt: T0 + 3600_000, at: T0 + 10, ...over });
+    await expectRejected(use({ at: T0 + 3600_000 }), 'ERR_AUTH_TOKEN_EXPIRED');
+    // The record issued through the log is authoritative over what the proposer claims.
+    await expectRejected(use({ at: T0 + 3600_000, expiresAt: T0 + 9_999_999 }), 'ERR_AUTH_TOKEN_EXPIRED');
+    await expectRejected(use({ az: 'az2' }), 'ERR_WRONG_AZ');
+    await expectRejected(use({ tokenId: 'offline', at: T0 + 5000, expiresAt: T0 + 5000 }), 'ERR_AUTH_TOKEN_EXPIRED');
+  });
+  it('JoinTokenUsed for a token minted outside the log: recorded on first use, refused on the second', async () => {
+    const use = (nodeId: string, at: number): PkiEvent => ({ type: 'JoinTokenUsed', tokenId: 'jwt-jti-1', az: AZ1, nodeId, expiresAt: T0 + DAY_MS, at });
+    await applyAll(store, [use('n1', T0 + 10)]);
+    expect(await store.getJoinToken('jwt-jti-1')).to.deep.equal({ tokenId: 'jwt-jti-1', az: AZ1, expiresAt: T0 + DAY_MS, issuedAt: null, usedAt: T0 + 10, usedBy: 'n1' });
+    expect(await store.isJoinTokenUsed('jwt-jti-1')).to.equal(true);
+    expect(await store.isJoinTokenUsed('jwt-jti-2')).to.equal(false);
+    await expectRejected(use('n2', T0 + 11), 'ERR_AUTH_TOKEN_USED');
   });
   it('a batch with a rejected event in the middle keeps the accepted ones around it', async () => {
     const base = store.appliedIndex();

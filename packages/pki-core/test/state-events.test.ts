@@ -35,7 +35,7 @@ function examples(): PkiEvent[] {
     { type: 'ProfileRemoved', name: 'server' },
     { type: 'ExpiredPruned', before: T0, limit: 100 },
     { type: 'JoinTokenIssued', tokenId: 'tok-1', az: 'az1', expiresAt: T0 + 1000, at: T0 },
-    { type: 'JoinTokenUsed', tokenId: 'tok-1', az: 'az1', nodeId: 'n1', at: T0 + 1 },
+    { type: 'JoinTokenUsed', tokenId: 'tok-1', az: 'az1', nodeId: 'n1', expiresAt: T0 + 1000, at: T0 + 1 },
   ];
 }
 

@@ -51,11 +51,11 @@ function topology(r: TestRandom, m: Model): PkiEvent {
   if (k === 1 || !m.azCas.has(az)) {
     const id = `${az}-ica`;
     m.azCas.set(az, id);
-    return { ...azCaInstalled(id, az, hex2(r, 2)), at: m.t };
+    return { ...azCaInstalled(id, az, hex2(r, 2)), notAfter: m.t + 1000 * DAY_MS, at: m.t };
   }
   const nodeId = `node-${r.int(12)}`;
   const ica = `${nodeId}-ica`;
-  if (k === 2) return { ...nodeCaInstalled(ica, nodeId, hex2(r, 2), az, m.azCas.get(az)!), at: m.t };
+  if (k === 2) return { ...nodeCaInstalled(ica, nodeId, hex2(r, 2), az, m.azCas.get(az)!), notAfter: m.t + 100 * DAY_MS, at: m.t };
   if (k === 3) {
     m.nodes.push({ nodeId, ica, az });
     return { ...nodeRegistered(nodeId, ica, az), at: m.t };
@@ -66,8 +66,9 @@ function topology(r: TestRandom, m: Model): PkiEvent {
 function leafWork(r: TestRandom, m: Model): PkiEvent {
   const k = r.int(10);
   if (k < 6 || m.leaves.length === 0) {
-    const issuerId = m.nodes.length > 0 && r.int(10) > 0 ? r.pick(m.nodes).ica : 'ghost-ica';
-    const serialHex = hex2(r, 1 + r.int(2)); // a small space, so some serials collide
+    const reuse = m.leaves.length > 0 && r.int(12) === 0 ? r.pick(m.leaves.slice(-4)) : undefined;
+    const issuerId = reuse?.issuerId ?? (m.nodes.length > 0 && r.int(10) > 0 ? r.pick(m.nodes).ica : 'ghost-ica');
+    const serialHex = reuse?.serialHex ?? hex2(r, 1 + r.int(2)); // sometimes a serial already used
     const requester = `svc-${r.int(6)}`;
     m.leaves.push({ issuerId, serialHex });
     return issued(serialHex, {
@@ -102,7 +103,7 @@ function adminWork(r: TestRandom, m: Model): PkiEvent {
     m.tokens.push(tokenId);
     return { type: 'JoinTokenIssued', tokenId, az, expiresAt: m.t + r.int(3) * DAY_MS + 1, at: m.t };
   }
-  return { type: 'JoinTokenUsed', tokenId: r.pick(m.tokens), az, nodeId: `node-${r.int(12)}`, at: m.t };
+  return { type: 'JoinTokenUsed', tokenId: r.pick(m.tokens), az, nodeId: `node-${r.int(12)}`, expiresAt: m.t + r.int(2) * DAY_MS, at: m.t };
 }
 
 /** `count` committed entries (index 1…count), reproducible from `seed`. */

@@ -135,8 +135,15 @@ export async function applyJoinTokenIssued(tx: StateTxn, ev: EventOf<'JoinTokenI
 
 /** Single use is enforced here, through the log, so two nodes racing with one token cannot both win. */
 export async function applyJoinTokenUsed(tx: StateTxn, ev: EventOf<'JoinTokenUsed'>): Promise<ApplyResult> {
-  const token = await tx.get('tokens', ev.tokenId);
-  if (token === undefined) return reject('ERR_AUTH_TOKEN_INVALID', `join token ${ev.tokenId} is unknown`);
+  // A token minted outside the log is first seen here; one issued through the log keeps its record.
+  const token = (await tx.get('tokens', ev.tokenId)) ?? {
+    tokenId: ev.tokenId,
+    az: ev.az,
+    expiresAt: ev.expiresAt,
+    issuedAt: null,
+    usedAt: null,
+    usedBy: null,
+  };
   if (token.usedAt !== null) reject('ERR_AUTH_TOKEN_USED', `join token ${ev.tokenId} was already used`);
   if (ev.at >= token.expiresAt) reject('ERR_AUTH_TOKEN_EXPIRED', `join token ${ev.tokenId} has expired`);
   if (token.az !== ev.az) reject('ERR_WRONG_AZ', `join token ${ev.tokenId} is for another AZ`);

@@ -168,6 +168,7 @@ const READERS: { [T in PkiEventType]: Reader } = {
     tokenId: r.id('tokenId'),
     az: r.id('az'),
     nodeId: r.id('nodeId'),
+    expiresAt: r.time('expiresAt'),
     at: r.time('at'),
   }),
 };

@@ -188,6 +188,7 @@ export interface ExpiredPrunedEvent {
   limit: number;
 }
 
+/** A join token minted by the cluster (recorded so it can be listed and revoked by expiry). */
 export interface JoinTokenIssuedEvent {
   type: 'JoinTokenIssued';
   tokenId: string;
@@ -196,12 +197,21 @@ export interface JoinTokenIssuedEvent {
   at: number;
 }
 
+/**
+ * A join token spent by a registering node. Single use is decided here, through the log, so two
+ * nodes racing with one token cannot both win. The token (e.g. an HS256 JWT minted offline, seed
+ * 001_…) is verified by the proposer; a token never issued through the log is recorded as used
+ * with the `expiresAt` it carries, and forgotten by the expiry sweep once it can no longer verify.
+ */
 export interface JoinTokenUsedEvent {
   type: 'JoinTokenUsed';
+  /** The token's unique id (a JWT's `jti`). */
   tokenId: string;
   az: string;
   /** The node that presented it. */
   nodeId: string;
+  /** When the token stops being valid (ms; a JWT's `exp` × 1000). */
+  expiresAt: number;
   at: number;
 }
 

@@ -157,6 +157,11 @@ export class PkiStateQueries {
     return this.view().get('tokens', tokenId);
   }
 
+  /** For `assertJoinTokenUnused` (cluster/join-token.ts): has this token id been spent? */
+  async isJoinTokenUsed(tokenId: string): Promise<boolean> {
+    return ((await this.getJoinToken(tokenId))?.usedAt ?? null) !== null;
+  }
+
   async joinTokens(): Promise<JoinTokenRecord[]> {
     return this.values('tokens');
   }

@@ -105,7 +105,8 @@ export interface JoinTokenRecord {
   tokenId: string;
   az: string;
   expiresAt: number;
-  issuedAt: number;
+  /** Null for a token minted outside the log and first seen when it was used. */
+  issuedAt: number | null;
   usedAt: number | null;
   usedBy: string | null;
 }
