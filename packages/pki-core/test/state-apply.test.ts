@@ -34,13 +34,14 @@ interface Row {
 
 const token = (tokenId = 'tok-1', az = AZ1): PkiEvent => ({ type: 'JoinTokenIssued', tokenId, az, expiresAt: T0 + 3600_000, at: T0 + 5 });
 const profile = (name = 'server'): PkiEvent => ({ type: 'ProfileSet', name, profile: { lifetimeMs: 30 * DAY_MS, keyUsage: ['digitalSignature'] } });
-const revoke = (serialHex: string, issuerId = NODE1_ICA): PkiEvent => ({
+const revoke = (serialHex: string, issuerId = NODE1_ICA): EventOf<'Revoked'> => ({
   type: 'Revoked',
   issuerId,
   serialHex,
   reason: 'keyCompromise',
   revokedAt: T0 + 20,
   requestedBy: 'admin',
+  notAfter: T0 + 30 * DAY_MS,
 });
 const crl = (crlNumber: number, issuerId = NODE1_ICA): PkiEvent => ({
   type: 'CrlPublished',
@@ -173,7 +174,7 @@ const ROWS: Record<PkiEvent['type'], Row> = {
     event: { type: 'ExpiredPruned', before: T0 + 31 * DAY_MS, limit: 100 },
     check: async (s, o) => {
       ok(o);
-      expect(o.result).to.deep.equal({ type: 'ExpiredPruned', prunedCertificates: 1, prunedTokens: 0, more: false });
+      expect(o.result).to.deep.equal({ type: 'ExpiredPruned', prunedCertificates: 1, prunedRevocations: 1, prunedTokens: 0, more: false });
       expect(await s.getCertificate(NODE1_ICA, '01aa')).to.equal(undefined);
       expect(await s.listRevoked(NODE1_ICA)).to.deep.equal([]); // RFC 5280 §3.3
       expect((await s.getCertificate(NODE1_ICA, '01ab'))?.serialHex).to.equal('01ab');
@@ -266,7 +267,23 @@ describe('applyEvent: preconditions every replica checks the same way', () => {
     await expectRejected(issued('02aa', { notAfter: T0 + 91 * DAY_MS }), 'ERR_LIFETIME_EXCEEDS_ISSUER');
     await expectRejected({ ...nodeCaInstalled('n2-ica', 'n2', '0b02'), notAfter: T0 + 366 * DAY_MS }, 'ERR_LIFETIME_EXCEEDS_ISSUER');
   });
-  it('Revoked for a serial the issuer never used: ERR_NOT_FOUND', () => expectRejected(revoke('7777'), 'ERR_NOT_FOUND'));
+  it('Revoked for a serial a node CA recorded here never used: ERR_NOT_FOUND', () => expectRejected(revoke('7777'), 'ERR_NOT_FOUND'));
+  it('Revoked for a certificate held in another AZ\'s log is recorded, so revocations reach every AZ', async () => {
+    // A leaf of a node CA this state never saw, and a node TLS certificate signed by an AZ ICA.
+    await applyAll(store, [revoke('7777', 'node-in-az2-ica'), { ...revoke('0c01', AZ1_ICA), notAfter: T0 + 5 * DAY_MS }]);
+    expect((await store.listRevoked('node-in-az2-ica')).map((r) => [r.serialHex, r.notAfter])).to.deep.equal([['7777', T0 + 30 * DAY_MS]]);
+    expect((await store.listRevoked(AZ1_ICA)).map((r) => r.serialHex)).to.deep.equal(['0c01']);
+    await expectRejected(revoke('7777', 'node-in-az2-ica'), 'ERR_ALREADY_REVOKED');
+    // They leave with the sweep once the certificates have expired (RFC 5280 §3.3).
+    const sweep = await store.apply({ type: 'ExpiredPruned', before: T0 + 6 * DAY_MS, limit: 10 }, { index: store.appliedIndex() + 1 });
+    expect(sweep).to.deep.equal({ ok: true, result: { type: 'ExpiredPruned', prunedCertificates: 0, prunedRevocations: 1, prunedTokens: 0, more: false } });
+    expect(await store.listRevoked(AZ1_ICA)).to.deep.equal([]);
+    expect((await store.listRevoked('node-in-az2-ica')).length).to.equal(1);
+  });
+  it('Revoked takes notAfter from the certificate when it holds it', async () => {
+    await applyAll(store, [{ ...revoke('01aa'), notAfter: T0 + 999 * DAY_MS }]);
+    expect((await store.getRevocation(NODE1_ICA, '01aa'))?.notAfter).to.equal(T0 + 30 * DAY_MS);
+  });
   it('CaCertificateInstalled for a node CA under another AZ\'s ICA: ERR_EVENT_REJECTED', async () => {
     await applyAll(store, [azAdded('az2', '127.2.0.0/16', '127.2.0.1'), azCaInstalled('az2-ica', 'az2', '0a02')]);
     await expectRejected(nodeCaInstalled('n2-ica', 'n2', '0b02', AZ1, 'az2-ica'), 'ERR_EVENT_REJECTED');
@@ -377,10 +394,10 @@ describe('ExpiredPruned: the replicated expiry sweep is bounded by its limit', (
       await applyAll(store, [...baseLog(), ...leaves, token('old'), { type: 'JoinTokenIssued', tokenId: 'new', az: AZ1, expiresAt: T0 + 99 * DAY_MS, at: T0 }]);
       const sweep = { type: 'ExpiredPruned', before: T0 + 4 * DAY_MS + 1, limit: 3 } as const;
       const first = await store.apply(sweep, { index: store.appliedIndex() + 1 });
-      expect(first).to.deep.equal({ ok: true, result: { type: 'ExpiredPruned', prunedCertificates: 3, prunedTokens: 1, more: true } });
+      expect(first).to.deep.equal({ ok: true, result: { type: 'ExpiredPruned', prunedCertificates: 3, prunedRevocations: 0, prunedTokens: 1, more: true } });
       expect((await store.listCertificates(NODE1_ICA)).map((c) => c.serialHex)).to.deep.equal(['05a3', '05a4']);
       const second = await store.apply(sweep, { index: store.appliedIndex() + 1 });
-      expect(second).to.deep.equal({ ok: true, result: { type: 'ExpiredPruned', prunedCertificates: 1, prunedTokens: 0, more: false } });
+      expect(second).to.deep.equal({ ok: true, result: { type: 'ExpiredPruned', prunedCertificates: 1, prunedRevocations: 0, prunedTokens: 0, more: false } });
       expect((await store.listCertificates(NODE1_ICA)).map((c) => c.serialHex)).to.deep.equal(['05a4']);
       expect((await store.joinTokens()).map((t) => t.tokenId)).to.deep.equal(['new']);
       // RFC 5280 §4.1.2.2: a pruned serial is still never reissued.

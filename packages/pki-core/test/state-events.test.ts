@@ -29,7 +29,7 @@ function examples(): PkiEvent[] {
     nodeRegistered(),
     { type: 'NodeRemoved', nodeId: 'n1', reason: 'decommissioned', at: T0 },
     issued('01aa'),
-    { type: 'Revoked', issuerId: 'i', serialHex: '01aa', reason: 'keyCompromise', revokedAt: T0, requestedBy: 'admin' },
+    { type: 'Revoked', issuerId: 'i', serialHex: '01aa', reason: 'keyCompromise', revokedAt: T0, requestedBy: 'admin', notAfter: T0 + 1 },
     { type: 'CrlPublished', issuerId: 'i', crlNumber: 7, crlDer: fakeDer('crl'), thisUpdate: T0, nextUpdate: T0 + 1 },
     { type: 'ProfileSet', name: 'server', profile: { lifetimeMs: 86_400_000, sans: ['dns'], ku: { digitalSignature: true } } },
     { type: 'ProfileRemoved', name: 'server' },
@@ -141,7 +141,7 @@ describe('PKI events: strict decoder', () => {
     expectMalformed(az('10.0.0.0/8', 'not-an-ip'));
     expectMalformed(encodeRaw({ v: 1, type: 'AzAdded', az: { name: 'a', subnets: [], localVip: '10.0.0.1' }, at: T0 }));
     expectMalformed(encodeRaw({ v: 1, type: 'CrlPublished', issuerId: 'i', crlNumber: 1, crlDer: fakeDer('c'), thisUpdate: T0, nextUpdate: T0 }));
-    expectMalformed(encodeRaw({ v: 1, type: 'Revoked', issuerId: 'i', serialHex: '01', reason: 'because', revokedAt: T0, requestedBy: 'x' }));
+    expectMalformed(encodeRaw({ v: 1, type: 'Revoked', issuerId: 'i', serialHex: '01', reason: 'because', revokedAt: T0, requestedBy: 'x', notAfter: T0 }));
   });
 
   it('accepts host:port endpoints for node addresses and rejects anything else', () => {

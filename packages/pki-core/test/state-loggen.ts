@@ -82,7 +82,7 @@ function leafWork(r: TestRandom, m: Model): PkiEvent {
   }
   if (k < 8) {
     const leaf = r.pick(m.leaves.slice(-8)); // recent leaves: some revoked twice
-    return { type: 'Revoked', ...leaf, reason: r.pick(['keyCompromise', 'superseded', 'unspecified'] as const), revokedAt: m.t, requestedBy: 'admin' };
+    return { type: 'Revoked', ...leaf, reason: r.pick(['keyCompromise', 'superseded', 'unspecified'] as const), revokedAt: m.t, requestedBy: 'admin', notAfter: m.t + r.int(10) * DAY_MS };
   }
   if (k === 8) {
     m.crlNumber += r.int(3); // sometimes unchanged: a stale CRL number is rejected

@@ -124,20 +124,32 @@ export async function applyIssued(tx: StateTxn, ev: EventOf<'Issued'>, meta: App
   return { type: 'Issued', certificate, duplicate: false };
 }
 
+/**
+ * Where the issuer is a node CA recorded here, every certificate it issued is recorded here too
+ * (leaves are applied where their node CA was installed), so an unknown serial is ERR_NOT_FOUND.
+ * Otherwise — an issuer whose certificates live in another AZ's log, or a root or AZ CA whose node
+ * ICAs and TLS certificates are spread over the AZs — the revocation is recorded as given, so a
+ * cluster-wide revocation reaches every AZ's state.
+ */
 export async function applyRevoked(tx: StateTxn, ev: EventOf<'Revoked'>, meta: ApplyMeta): Promise<ApplyResult> {
   const key = certKey(ev.issuerId, ev.serialHex);
-  const cert = await tx.get('certs', key);
-  if (cert === undefined) return reject('ERR_NOT_FOUND', `no certificate ${ev.serialHex} from issuer ${ev.issuerId}`);
   if (await tx.has('revoked', key)) reject('ERR_ALREADY_REVOKED', `certificate ${ev.serialHex} is already revoked`);
+  const cert = await tx.get('certs', key);
+  if (cert === undefined && (await tx.get('cas', ev.issuerId))?.role === 'node') {
+    reject('ERR_NOT_FOUND', `no certificate ${ev.serialHex} from issuer ${ev.issuerId}`);
+  }
+  // The certificate, when held here, is authoritative for notAfter.
+  const notAfter = cert?.notAfter ?? ev.notAfter;
   tx.put('revoked', key, {
     issuerId: ev.issuerId,
     serialHex: ev.serialHex,
     reason: ev.reason,
     revokedAt: ev.revokedAt,
     requestedBy: ev.requestedBy,
-    notAfter: cert.notAfter,
+    notAfter,
     index: meta.index,
   });
+  tx.put('revokedExpiry', expiryKey(notAfter, ev.issuerId, ev.serialHex), { issuerId: ev.issuerId, serialHex: ev.serialHex });
   return { type: 'Revoked' };
 }
 
@@ -159,30 +171,42 @@ export async function applyCrlPublished(tx: StateTxn, ev: EventOf<'CrlPublished'
   return { type: 'CrlPublished' };
 }
 
-/** Removes expired leaves (and expired join tokens), oldest first, at most `limit` of each. */
+/** Removes one expired leaf with its index entries; its serial stays reserved. */
+async function pruneLeaf(tx: StateTxn, expiryIndexKey: string, issuerId: string, serialHex: string): Promise<void> {
+  const ck = certKey(issuerId, serialHex);
+  const cert = await tx.get('certs', ck);
+  if (cert === undefined || cert.kind !== 'leaf') throw new Error(`assertion failed: expiry index entry ${ck} has no leaf`);
+  const idem = await tx.get('idem', cert.idempotencyKey);
+  if (idem !== undefined && idem.issuerId === issuerId && idem.serialHex === serialHex) tx.del('idem', cert.idempotencyKey);
+  tx.del('expiry', expiryIndexKey);
+  tx.del('certs', ck);
+  tx.put('serials', serialKey(serialHex, issuerId), { issuerId, serialHex, pruned: true });
+}
+
+/**
+ * Removes, oldest first and at most `limit` of each kind: expired leaves, revocations of expired
+ * certificates (RFC 5280 §3.3: an entry may leave the CRL once the certificate has expired), and
+ * expired join tokens.
+ */
 export async function applyExpiredPruned(tx: StateTxn, ev: EventOf<'ExpiredPruned'>): Promise<ApplyResult> {
   const prunedBefore = (await tx.getMeta('prunedBefore')) ?? 0;
   if (ev.before < prunedBefore) reject('ERR_EVENT_REJECTED', `already pruned up to ${prunedBefore}`);
-  const expired = await tx.range('expiry', { lt: expiryPrefix(ev.before), limit: ev.limit + 1 });
-  for (const [key, { issuerId, serialHex }] of expired.slice(0, ev.limit)) {
-    const ck = certKey(issuerId, serialHex);
-    const cert = await tx.get('certs', ck);
-    if (cert === undefined || cert.kind !== 'leaf') throw new Error(`assertion failed: expiry index entry ${ck} has no leaf`);
-    const idem = await tx.get('idem', cert.idempotencyKey);
-    if (idem !== undefined && idem.issuerId === issuerId && idem.serialHex === serialHex) tx.del('idem', cert.idempotencyKey);
-    tx.del('expiry', key);
-    tx.del('certs', ck);
-    // RFC 5280 §3.3: an entry may leave the CRL once the certificate has expired.
-    tx.del('revoked', ck);
-    tx.put('serials', serialKey(serialHex, issuerId), { issuerId, serialHex, pruned: true });
+  const cutoff = { lt: expiryPrefix(ev.before), limit: ev.limit + 1 };
+  const leaves = await tx.range('expiry', cutoff);
+  for (const [key, { issuerId, serialHex }] of leaves.slice(0, ev.limit)) await pruneLeaf(tx, key, issuerId, serialHex);
+  const revocations = await tx.range('revokedExpiry', cutoff);
+  for (const [key, { issuerId, serialHex }] of revocations.slice(0, ev.limit)) {
+    tx.del('revokedExpiry', key);
+    tx.del('revoked', certKey(issuerId, serialHex));
   }
   const tokens = (await tx.range('tokens', {})).filter(([, t]) => t.expiresAt < ev.before);
   for (const [tokenId] of tokens.slice(0, ev.limit)) tx.del('tokens', tokenId);
   tx.putMeta('prunedBefore', ev.before);
   return {
     type: 'ExpiredPruned',
-    prunedCertificates: Math.min(expired.length, ev.limit),
+    prunedCertificates: Math.min(leaves.length, ev.limit),
+    prunedRevocations: Math.min(revocations.length, ev.limit),
     prunedTokens: Math.min(tokens.length, ev.limit),
-    more: expired.length > ev.limit || tokens.length > ev.limit,
+    more: leaves.length > ev.limit || revocations.length > ev.limit || tokens.length > ev.limit,
   };
 }

@@ -141,6 +141,7 @@ const READERS: { [T in PkiEventType]: Reader } = {
     reason: r.crlReason('reason'),
     revokedAt: r.time('revokedAt'),
     requestedBy: r.text('requestedBy'),
+    notAfter: r.time('notAfter'),
   }),
   CrlPublished: readCrlPublished,
   ProfileSet: (r) => {

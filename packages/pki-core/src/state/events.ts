@@ -150,6 +150,11 @@ export interface IssuedEvent {
   at: number;
 }
 
+/**
+ * A revocation. It carries the certificate's notAfter so it is complete without the certificate:
+ * revocations are cluster-wide (DESIGN.md: the global log holds the authoritative list) while a
+ * leaf is recorded only where it was issued.
+ */
 export interface RevokedEvent {
   type: 'Revoked';
   issuerId: string;
@@ -157,6 +162,8 @@ export interface RevokedEvent {
   reason: CrlReason;
   revokedAt: number;
   requestedBy: string;
+  /** The revoked certificate's notAfter: the entry may leave CRLs after it (RFC 5280 §3.3). */
+  notAfter: number;
 }
 
 export interface CrlPublishedEvent {

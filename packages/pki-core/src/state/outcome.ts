@@ -25,6 +25,7 @@ export interface IssuedResult {
 export interface ExpiredPrunedResult {
   type: 'ExpiredPruned';
   prunedCertificates: number;
+  prunedRevocations: number;
   prunedTokens: number;
   /** True when the limit stopped the sweep early: propose another with the same `before`. */
   more: boolean;

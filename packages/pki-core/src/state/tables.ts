@@ -38,6 +38,8 @@ export interface TableRecords {
   serials: SerialRecord;
   expiry: ExpiryRecord;
   revoked: RevocationRecord;
+  /** Every revocation by the certificate's notAfter, so the sweep finds them without the certificate. */
+  revokedExpiry: ExpiryRecord;
   crls: CrlRecord;
   profiles: ProfileRecord;
   azs: AzRecord;
@@ -56,6 +58,7 @@ export const TABLE_NAMES: readonly TableName[] = Object.freeze([
   'serials',
   'expiry',
   'revoked',
+  'revokedExpiry',
   'crls',
   'profiles',
   'azs',
