@@ -53,6 +53,8 @@ describe('RFC 4632 / RFC 4291 CIDR subnets for AZ routing', () => {
     expectInvalid(() => parseCidr('10.1.1.0/2x', 'sub'), 'sub');
     expectInvalid(() => parseCidr('10.01.1.0/24', 'sub'), 'sub'); // leading zero is ambiguous
     expectInvalid(() => parseCidr('fd00::1::/64', 'sub'), 'sub');
+    expectInvalid(() => parseCidr('10.1.1.0/024', 'sub'), 'sub');
+    expectInvalid(() => parseIp('10.1.1.1%eth0', 'clientAddress'), 'clientAddress'); // zones are IPv6 only
     expectInvalid(() => parseIp('10.1.1', 'clientAddress'), 'clientAddress');
     expectInvalid(() => parseIp('example.com', 'clientAddress'), 'clientAddress');
   });

@@ -106,115 +106,145 @@ interface SimNode {
 
 const LEASE_MS = 100;
 const HEARTBEAT_MS = 20;
+const ROUNDS_KEPT = 20;
 
-function simulate(o: SimOptions): { overlapAtMs: number | null; acquisitions: number; leaderChanges: number } {
-  const rng = new SeededRandom(o.seed);
-  const quorum = Math.floor(o.nodes / 2) + 1;
-  const local = (i: number, t: number): number => o.offsets[i]! + t * o.rates[i]!;
-  const nodes: SimNode[] = Array.from({ length: o.nodes }, () => ({
-    term: 0, vote: null, role: 'follower', votes: new Set(), leaseExpiryLocal: -Infinity,
-    nextHeartbeatLocal: 0, rounds: new Map(), nextRound: 0, fence: INITIAL_VIP_FENCE,
-  }));
-  const inFlight: { at: number; msg: Msg }[] = [];
-  let partition: number[] = new Array<number>(o.nodes).fill(0);
-  let healAt = 0;
-  let acquisitions = 0;
-  let leaderChanges = 0;
+interface SimResult {
+  overlapAtMs: number | null;
+  acquisitions: number;
+}
 
-  const send = (t: number, msg: Msg): void => {
-    if (rng.nextInt(100) < o.dropPercent) return;
-    inFlight.push({ at: t + 1 + rng.nextInt(o.maxDelayMs), msg });
-  };
-  const adoptTerm = (n: SimNode, term: number): void => {
-    if (term <= n.term) return;
-    n.term = term;
-    n.vote = null;
-    n.role = 'follower';
-  };
+class LeaseSim {
+  private readonly rng: SeededRandom;
+  private readonly quorum: number;
+  private readonly nodes: SimNode[];
+  private readonly inFlight: { at: number; msg: Msg }[] = [];
+  private partition: number[];
+  private healAtMs = 0;
+  acquisitions = 0;
 
-  const deliver = (t: number, msg: Msg): void => {
-    const n = nodes[msg.to]!;
-    adoptTerm(n, msg.term);
+  constructor(private readonly o: SimOptions) {
+    this.rng = new SeededRandom(o.seed);
+    this.quorum = Math.floor(o.nodes / 2) + 1;
+    this.partition = new Array<number>(o.nodes).fill(0);
+    this.nodes = Array.from({ length: o.nodes }, () => ({
+      term: 0, vote: null, role: 'follower', votes: new Set(), leaseExpiryLocal: -Infinity,
+      nextHeartbeatLocal: 0, rounds: new Map(), nextRound: 0, fence: INITIAL_VIP_FENCE,
+    }));
+  }
+
+  run(): SimResult {
+    for (let t = 0; t < this.o.durationMs; t++) {
+      this.maybeRepartition(t);
+      this.deliverDue(t);
+      this.maybeCampaign(t);
+      let holders = 0;
+      for (let i = 0; i < this.o.nodes; i++) if (this.tickNode(i, t)) holders++;
+      if (holders > 1) return { overlapAtMs: t, acquisitions: this.acquisitions };
+    }
+    return { overlapAtMs: null, acquisitions: this.acquisitions };
+  }
+
+  private local(i: number, t: number): number {
+    return this.o.offsets[i]! + t * this.o.rates[i]!;
+  }
+
+  private send(t: number, msg: Msg): void {
+    if (this.rng.nextInt(100) < this.o.dropPercent) return;
+    this.inFlight.push({ at: t + 1 + this.rng.nextInt(this.o.maxDelayMs), msg });
+  }
+
+  private maybeRepartition(t: number): void {
+    if (t >= this.healAtMs && this.rng.nextInt(400) === 0) {
+      this.partition = this.partition.map(() => this.rng.nextInt(2));
+      this.healAtMs = t + 50 + this.rng.nextInt(400);
+    } else if (t === this.healAtMs) {
+      this.partition = this.partition.map(() => 0);
+    }
+  }
+
+  private deliverDue(t: number): void {
+    for (let k = this.inFlight.length - 1; k >= 0; k--) {
+      const f = this.inFlight[k]!;
+      if (f.at !== t) continue;
+      this.inFlight.splice(k, 1);
+      if (this.partition[f.msg.from] === this.partition[f.msg.to]) this.deliver(t, f.msg);
+    }
+  }
+
+  /** Any node may campaign at any time: no stickiness, no pre-vote. */
+  private maybeCampaign(t: number): void {
+    if (this.rng.nextInt(120) !== 0) return;
+    const c = this.rng.nextInt(this.o.nodes);
+    // The dangerous schedule: the current leaders are cut off just as another node campaigns,
+    // so they learn of the new term late and only their lease can stop them.
+    if (this.rng.nextInt(2) === 0) {
+      this.partition = this.nodes.map((m, i) => (m.role === 'leader' && i !== c ? 1 : 0));
+      this.healAtMs = t + 200 + this.rng.nextInt(300);
+    }
+    const n = this.nodes[c]!;
+    n.term += 1;
+    n.vote = c;
+    n.role = 'candidate';
+    n.votes = new Set([c]);
+    for (let j = 0; j < this.o.nodes; j++) if (j !== c) this.send(t, { kind: 'vote', term: n.term, from: c, to: j });
+  }
+
+  private deliver(t: number, msg: Msg): void {
+    const n = this.nodes[msg.to]!;
+    if (msg.term > n.term) Object.assign(n, { term: msg.term, vote: null, role: 'follower' });
     switch (msg.kind) {
       case 'vote': {
         const granted = msg.term === n.term && (n.vote === null || n.vote === msg.from);
         if (granted) n.vote = msg.from;
-        send(t, { kind: 'voteResp', term: n.term, granted, from: msg.to, to: msg.from });
-        return;
+        return this.send(t, { kind: 'voteResp', term: n.term, granted, from: msg.to, to: msg.from });
       }
       case 'voteResp':
-        if (!msg.granted || n.role !== 'candidate' || msg.term !== n.term) return;
-        n.votes.add(msg.from);
-        if (n.votes.size >= quorum) {
-          n.role = 'leader';
-          n.leaseExpiryLocal = -Infinity;
-          n.nextHeartbeatLocal = local(msg.to, t);
-          leaderChanges++;
-        }
-        return;
+        return this.onVoteResp(t, n, msg);
       case 'hb': {
         const ok = msg.term === n.term;
         if (ok && n.role === 'candidate') n.role = 'follower';
-        send(t, { kind: 'hbResp', term: n.term, round: msg.round, ok, from: msg.to, to: msg.from });
-        return;
+        return this.send(t, { kind: 'hbResp', term: n.term, round: msg.round, ok, from: msg.to, to: msg.from });
       }
       case 'hbResp': {
         const round = n.rounds.get(msg.round);
         if (!msg.ok || n.role !== 'leader' || msg.term !== n.term || round === undefined) return;
         round.acks.add(msg.from);
         // The lease runs from when the round was sent, on the leader's own clock.
-        if (round.acks.size + 1 >= quorum) n.leaseExpiryLocal = Math.max(n.leaseExpiryLocal, round.sentLocal + LEASE_MS);
+        if (round.acks.size + 1 >= this.quorum) n.leaseExpiryLocal = Math.max(n.leaseExpiryLocal, round.sentLocal + LEASE_MS);
       }
     }
-  };
-
-  for (let t = 0; t < o.durationMs; t++) {
-    if (t >= healAt && rng.nextInt(400) === 0) {
-      partition = partition.map(() => rng.nextInt(2));
-      healAt = t + 50 + rng.nextInt(400);
-    } else if (t === healAt) {
-      partition = partition.map(() => 0);
-    }
-    for (let k = inFlight.length - 1; k >= 0; k--) {
-      const f = inFlight[k]!;
-      if (f.at !== t) continue;
-      inFlight.splice(k, 1);
-      if (partition[f.msg.from] === partition[f.msg.to]) deliver(t, f.msg);
-    }
-    if (rng.nextInt(120) === 0) {
-      const c = rng.nextInt(o.nodes);
-      const n = nodes[c]!;
-      // The dangerous schedule: the current leaders are cut off just as another node campaigns,
-      // so they learn of the new term late and only their lease can stop them.
-      if (rng.nextInt(2) === 0) {
-        partition = nodes.map((m, i) => (m.role === 'leader' && i !== c ? 1 : 0));
-        healAt = t + 200 + rng.nextInt(300);
-      }
-      n.term += 1;
-      n.vote = c;
-      n.role = 'candidate';
-      n.votes = new Set([c]);
-      for (let j = 0; j < o.nodes; j++) if (j !== c) send(t, { kind: 'vote', term: n.term, from: c, to: j });
-    }
-    let holders = 0;
-    nodes.forEach((n, i) => {
-      const now = local(i, t);
-      if (n.role === 'leader' && now >= n.nextHeartbeatLocal) {
-        const round = n.nextRound++;
-        n.rounds.set(round, { sentLocal: now, acks: new Set() });
-        n.rounds.delete(round - 20);
-        n.nextHeartbeatLocal = now + HEARTBEAT_MS;
-        for (let j = 0; j < o.nodes; j++) if (j !== i) send(t, { kind: 'hb', term: n.term, round, from: i, to: j });
-      }
-      const input = { isLeader: n.role === 'leader', term: n.term, leaseValid: now < n.leaseExpiryLocal, nowMs: now };
-      const step = stepVipFence(n.fence, input, o.fence);
-      if (step.action === 'acquire') acquisitions++;
-      n.fence = step.state;
-      if (n.fence.holding) holders++;
-    });
-    if (holders > 1) return { overlapAtMs: t, acquisitions, leaderChanges };
   }
-  return { overlapAtMs: null, acquisitions, leaderChanges };
+
+  private onVoteResp(t: number, n: SimNode, msg: Extract<Msg, { kind: 'voteResp' }>): void {
+    if (!msg.granted || n.role !== 'candidate' || msg.term !== n.term) return;
+    n.votes.add(msg.from);
+    if (n.votes.size < this.quorum) return;
+    n.role = 'leader';
+    n.leaseExpiryLocal = -Infinity;
+    n.nextHeartbeatLocal = this.local(msg.to, t);
+  }
+
+  /** Heartbeats if due, then steps the node's fence; returns whether it holds the VIP. */
+  private tickNode(i: number, t: number): boolean {
+    const n = this.nodes[i]!;
+    const now = this.local(i, t);
+    if (n.role === 'leader' && now >= n.nextHeartbeatLocal) {
+      const round = n.nextRound++;
+      n.rounds.set(round, { sentLocal: now, acks: new Set() });
+      n.rounds.delete(round - ROUNDS_KEPT);
+      n.nextHeartbeatLocal = now + HEARTBEAT_MS;
+      for (let j = 0; j < this.o.nodes; j++) if (j !== i) this.send(t, { kind: 'hb', term: n.term, round, from: i, to: j });
+    }
+    const input = { isLeader: n.role === 'leader', term: n.term, leaseValid: now < n.leaseExpiryLocal, nowMs: now };
+    const step = stepVipFence(n.fence, input, this.o.fence);
+    if (step.action === 'acquire') this.acquisitions++;
+    n.fence = step.state;
+    return n.fence.holding;
+  }
+}
+
+function simulate(o: SimOptions): SimResult {
+  return new LeaseSim(o).run();
 }
 
 function optionsArb(fence: (rateError: number) => VipFenceConfig): fc.Arbitrary<SimOptions> {

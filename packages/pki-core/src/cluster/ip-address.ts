@@ -65,7 +65,8 @@ function parseV6(text: string): bigint {
  * IPv4 clients of a dual-stack listener as `::ffff:a.b.c.d`.
  */
 export function parseIp(text: string, field = 'address'): IpAddress {
-  const bare = text.trim().replace(/%[^%]*$/, '');
+  const trimmed = text.trim();
+  const bare = trimmed.includes(':') ? trimmed.replace(/%[^%]*$/, '') : trimmed;
   if (isIPv4(bare)) return { family: 4, value: parseV4(bare) };
   if (!isIPv6(bare)) throw invalid(field, `not an IPv4 or IPv6 address: ${JSON.stringify(text)}`);
   const value = parseV6(bare);
@@ -84,7 +85,7 @@ export function parseCidr(text: string, field = 'subnet'): Cidr {
   const slash = text.indexOf('/');
   if (slash < 0) throw invalid(field, `missing "/prefixLength" in ${JSON.stringify(text)}`);
   const lengthText = text.slice(slash + 1).trim();
-  if (!/^\d{1,3}$/.test(lengthText)) {
+  if (!/^(0|[1-9]\d{0,2})$/.test(lengthText)) {
     throw invalid(field, `prefix length is not a number in ${JSON.stringify(text)}`);
   }
   let prefixLength = Number(lengthText);
