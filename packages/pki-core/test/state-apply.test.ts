@@ -267,6 +267,15 @@ describe('applyEvent: preconditions every replica checks the same way', () => {
     await expectRejected(issued('02aa', { notAfter: T0 + 91 * DAY_MS }), 'ERR_LIFETIME_EXCEEDS_ISSUER');
     await expectRejected({ ...nodeCaInstalled('n2-ica', 'n2', '0b02'), notAfter: T0 + 366 * DAY_MS }, 'ERR_LIFETIME_EXCEEDS_ISSUER');
   });
+  it('a revoked node CA never signs again, even after the sweep drops its CRL entry', async () => {
+    await applyAll(store, [{ ...revoke('0b01', AZ1_ICA), notAfter: T0 }]);
+    expect((await store.getCa(NODE1_ICA))?.revokedAt).to.equal(T0 + 20);
+    await applyAll(store, [{ type: 'ExpiredPruned', before: T0 + 91 * DAY_MS, limit: 10 }]);
+    expect(await store.getRevocation(AZ1_ICA, '0b01')).to.equal(undefined);
+    await expectRejected(issued('02aa', { at: T0 + 100 }), 'ERR_EVENT_REJECTED');
+  });
+  it('an expired CA issues nothing: ERR_EVENT_REJECTED', () =>
+    expectRejected(issued('02aa', { at: T0 + 90 * DAY_MS, notAfter: T0 + 90 * DAY_MS }), 'ERR_EVENT_REJECTED'));
   it('Revoked for a serial a node CA recorded here never used: ERR_NOT_FOUND', () => expectRejected(revoke('7777'), 'ERR_NOT_FOUND'));
   it('Revoked for a certificate held in another AZ\'s log is recorded, so revocations reach every AZ', async () => {
     // A leaf of a node CA this state never saw, and a node TLS certificate signed by an AZ ICA.

@@ -14,19 +14,22 @@ async function requireFreshSerial(tx: StateTxn, issuerId: string, serialHex: str
   }
 }
 
-/** A CA that may sign: known, and its own certificate not revoked. */
-async function requireActiveCa(tx: StateTxn, issuerId: string): Promise<CaRecord> {
+/**
+ * A CA that may sign at `at`: known, never revoked (the mark on its record outlives the CRL
+ * entry, which the sweep removes after expiry), and not expired.
+ */
+async function requireActiveCa(tx: StateTxn, issuerId: string, at: number): Promise<CaRecord> {
   const ca = await tx.get('cas', issuerId);
   if (ca === undefined) return reject('ERR_ISSUER_UNKNOWN', `issuer ${issuerId} is unknown`);
-  const signer = ca.parentIssuerId ?? ca.issuerId;
-  if (await tx.has('revoked', certKey(signer, ca.serialHex))) reject('ERR_EVENT_REJECTED', `issuer ${issuerId} is revoked`);
+  if (ca.revokedAt !== null) reject('ERR_EVENT_REJECTED', `issuer ${issuerId} is revoked`);
+  if (at >= ca.notAfter) reject('ERR_EVENT_REJECTED', `issuer ${issuerId} expired at ${ca.notAfter}`);
   return ca;
 }
 
 async function checkCaParent(tx: StateTxn, ev: EventOf<'CaCertificateInstalled'>): Promise<void> {
   if (ev.role === 'root') return;
   if (!(await tx.has('azs', ev.az!))) reject('ERR_AZ_UNKNOWN', `AZ ${ev.az} is unknown`);
-  const parent = await requireActiveCa(tx, ev.parentIssuerId!);
+  const parent = await requireActiveCa(tx, ev.parentIssuerId!, ev.at);
   // DESIGN.md hierarchy: root → AZ ICA → node ICA of a node in that AZ.
   const expected = ev.role === 'az' ? 'root' : 'az';
   if (parent.role !== expected || (ev.role === 'node' && parent.az !== ev.az)) {
@@ -51,6 +54,7 @@ export async function applyCaCertificateInstalled(tx: StateTxn, ev: EventOf<'CaC
     serialHex: ev.serialHex,
     notAfter: ev.notAfter,
     installedAt: ev.at,
+    revokedAt: null,
     index: meta.index,
   });
   tx.put('certs', certKey(signer, ev.serialHex), {
@@ -95,7 +99,7 @@ function requireWithinIssuer(issuer: CaRecord, notAfter: number): void {
 }
 
 export async function applyIssued(tx: StateTxn, ev: EventOf<'Issued'>, meta: ApplyMeta): Promise<ApplyResult> {
-  requireWithinIssuer(await requireActiveCa(tx, ev.issuerId), ev.notAfter);
+  requireWithinIssuer(await requireActiveCa(tx, ev.issuerId, ev.at), ev.notAfter);
   if (ev.idempotencyKey !== idempotencyKey(ev.requester, ev.publicKeyHash, ev.sans, ev.profile)) {
     reject('ERR_EVENT_REJECTED', 'idempotencyKey does not match the request');
   }
@@ -150,7 +154,14 @@ export async function applyRevoked(tx: StateTxn, ev: EventOf<'Revoked'>, meta: A
     index: meta.index,
   });
   tx.put('revokedExpiry', expiryKey(notAfter, ev.issuerId, ev.serialHex), { issuerId: ev.issuerId, serialHex: ev.serialHex });
+  if (cert?.kind === 'ca') await markCaRevoked(tx, cert.caIssuerId, ev.revokedAt);
   return { type: 'Revoked' };
+}
+
+async function markCaRevoked(tx: StateTxn, caIssuerId: string, revokedAt: number): Promise<void> {
+  const ca = await tx.get('cas', caIssuerId);
+  if (ca === undefined) throw new Error(`assertion failed: CA certificate without CA record ${caIssuerId}`);
+  tx.put('cas', caIssuerId, { ...ca, revokedAt });
 }
 
 export async function applyCrlPublished(tx: StateTxn, ev: EventOf<'CrlPublished'>, meta: ApplyMeta): Promise<ApplyResult> {

@@ -27,6 +27,7 @@ export async function applyClusterCreated(tx: StateTxn, ev: EventOf<'ClusterCrea
     serialHex: ev.rootSerialHex,
     notAfter: ev.rootNotAfter,
     installedAt: ev.createdAt,
+    revokedAt: null,
     index: meta.index,
   });
   // A self-signed root is filed under itself (RFC 5280 §6.1: its issuer is its subject).

@@ -57,6 +57,8 @@ export interface CaRecord {
   serialHex: string;
   notAfter: number;
   installedAt: number;
+  /** Set when this CA's own certificate is revoked; it never signs again. */
+  revokedAt: number | null;
   index: number;
 }
 
