@@ -77,6 +77,11 @@ export class PkiStateQueries {
     return this.values('revoked', prefixRange(issuerId));
   }
 
+  /** Every revocation held, by issuer then serial (invariant checks: revocations reach every AZ). */
+  async revocations(): Promise<RevocationRecord[]> {
+    return this.values('revoked');
+  }
+
   async latestCrl(issuerId: string): Promise<CrlRecord | undefined> {
     return this.view().get('crls', issuerId);
   }
