@@ -1,0 +1,254 @@
+// A tiny deterministic network for RaftCore tests: cores in a map, storage as plain arrays
+// (persisted exactly as ready.ts prescribes), messages delivered in FIFO order until quiet.
+// Faults are explicit: partitions (cut links), a drop filter, restarts from "disk".
+import { DEFAULT_RAFT_CONFIG, type RaftConfig } from '../src/config.ts';
+import type { Message } from '../src/messages.ts';
+import { RaftCore } from '../src/raft-core.ts';
+import { SeededRandom } from '../src/random.ts';
+import type { Ready } from '../src/ready.ts';
+import type { ConfState, Entry, HardState, NodeId, ReadState, Snapshot } from '../src/types.ts';
+
+export interface Disk {
+  hardState: HardState;
+  snapshot: Snapshot | null;
+  entries: Entry[];
+}
+
+/** The replicated state machine of the tests: the list of applied payloads, as text. */
+export interface Applied {
+  values: string[];
+  appliedIndex: number;
+}
+
+export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+export const TEST_CONFIG: RaftConfig = {
+  ...DEFAULT_RAFT_CONFIG,
+  electionTimeoutTicks: 10,
+  heartbeatIntervalTicks: 1,
+};
+
+export interface NetworkOptions {
+  config?: Partial<RaftConfig>;
+  seed?: number;
+  learners?: NodeId[];
+}
+
+export class Network {
+  readonly cores = new Map<NodeId, RaftCore>();
+  readonly disks = new Map<NodeId, Disk>();
+  readonly sm = new Map<NodeId, Applied>();
+  readonly reads = new Map<NodeId, ReadState[]>();
+  readonly readies = new Map<NodeId, Ready[]>();
+  readonly down = new Set<NodeId>();
+  private readonly cut = new Set<string>();
+  private queue: Message[] = [];
+  readonly delivered: Message[] = [];
+  /** Return false to drop a message. */
+  filter: ((m: Message) => boolean) | null = null;
+  readonly config: RaftConfig;
+  private readonly rng: SeededRandom;
+
+  constructor(
+    ids: NodeId[],
+    opts: NetworkOptions = {},
+  ) {
+    this.config = { ...TEST_CONFIG, ...opts.config };
+    this.rng = new SeededRandom(opts.seed ?? 1);
+    const conf: ConfState = { voters: [...ids], learners: [...(opts.learners ?? [])], votersOutgoing: [] };
+    for (const id of [...ids, ...(opts.learners ?? [])]) this.addNode(id, conf);
+  }
+
+  /** Adds a node with empty storage; `initialConfState` only for founders. */
+  addNode(id: NodeId, initialConfState?: ConfState): RaftCore {
+    const disk: Disk = { hardState: { term: 0, vote: null, commit: 0 }, snapshot: null, entries: [] };
+    this.disks.set(id, disk);
+    this.sm.set(id, { values: [], appliedIndex: 0 });
+    this.reads.set(id, []);
+    this.readies.set(id, []);
+    const core = new RaftCore({
+      id,
+      config: this.config,
+      random: this.rng.fork(),
+      storage: { hardState: { ...disk.hardState }, snapshot: null, entries: [] },
+      ...(initialConfState ? { initialConfState } : {}),
+    });
+    this.cores.set(id, core);
+    return core;
+  }
+
+  core(id: NodeId): RaftCore {
+    const c = this.cores.get(id);
+    if (!c) throw new Error(`no core ${id}`);
+    return c;
+  }
+
+  /** Crash and restart `id` from its disk (state machine restored from the snapshot). */
+  restart(id: NodeId, initialConfState?: ConfState): RaftCore {
+    const disk = this.disks.get(id)!;
+    const sm: Applied = disk.snapshot
+      ? { values: JSON.parse(dec(disk.snapshot.data)) as string[], appliedIndex: disk.snapshot.metadata.index }
+      : { values: [], appliedIndex: 0 };
+    this.sm.set(id, sm);
+    const core = new RaftCore({
+      id,
+      config: this.config,
+      random: this.rng.fork(),
+      storage: structuredClone({ hardState: disk.hardState, snapshot: disk.snapshot, entries: disk.entries }),
+      ...(initialConfState ? { initialConfState } : {}),
+    });
+    this.cores.set(id, core);
+    this.queue = this.queue.filter((m) => m.to !== id && m.from !== id);
+    return core;
+  }
+
+  isolate(id: NodeId): void {
+    for (const other of this.cores.keys()) {
+      if (other === id) continue;
+      this.cut.add(`${id}>${other}`);
+      this.cut.add(`${other}>${id}`);
+    }
+  }
+
+  /** Cuts every link between the two sides. */
+  partition(a: NodeId[], b: NodeId[]): void {
+    for (const x of a) for (const y of b) {
+      this.cut.add(`${x}>${y}`);
+      this.cut.add(`${y}>${x}`);
+    }
+  }
+
+  heal(): void {
+    this.cut.clear();
+  }
+
+  /** Runs every pending Ready of every core once; returns whether anything happened. */
+  processReadies(): boolean {
+    let any = false;
+    for (const [id, core] of this.cores) {
+      if (this.down.has(id) || !core.hasReady()) continue;
+      any = true;
+      const rd = core.ready();
+      this.readies.get(id)!.push(rd);
+      this.persist(id, rd);
+      for (const m of rd.messages) this.queue.push(m);
+      this.apply(id, rd);
+      core.advance(rd);
+    }
+    return any;
+  }
+
+  private persist(id: NodeId, rd: Ready): void {
+    const disk = this.disks.get(id)!;
+    if (rd.snapshot) {
+      disk.snapshot = rd.snapshot;
+      disk.entries = disk.entries.filter((e) => e.index > rd.snapshot!.metadata.index);
+    }
+    const first = rd.entries[0];
+    if (first) {
+      disk.entries = disk.entries.filter((e) => e.index < first.index).concat(rd.entries);
+    }
+    if (rd.hardState) disk.hardState = { ...rd.hardState };
+  }
+
+  private apply(id: NodeId, rd: Ready): void {
+    const sm = this.sm.get(id)!;
+    if (rd.snapshot) {
+      sm.values = JSON.parse(dec(rd.snapshot.data)) as string[];
+      sm.appliedIndex = rd.snapshot.metadata.index;
+    }
+    for (const e of rd.committedEntries) {
+      if (e.index !== sm.appliedIndex + 1) throw new Error(`${id} applied ${e.index} after ${sm.appliedIndex}`);
+      sm.appliedIndex = e.index;
+      if (e.type === 'normal' && e.data.byteLength > 0) sm.values.push(dec(e.data));
+    }
+    this.reads.get(id)!.push(...rd.readStates);
+  }
+
+  /** Delivers queued messages (one round) respecting cuts, down nodes and the filter. */
+  deliverRound(): boolean {
+    const batch = this.queue;
+    this.queue = [];
+    for (const m of batch) {
+      if (this.cut.has(`${m.from}>${m.to}`) || this.down.has(m.to) || this.down.has(m.from)) continue;
+      if (this.filter && !this.filter(m)) continue;
+      const core = this.cores.get(m.to);
+      if (!core) continue;
+      this.delivered.push(m);
+      core.step(m);
+    }
+    return batch.length > 0;
+  }
+
+  /** Runs readies and deliveries until nothing moves (bounded). */
+  stabilize(maxRounds = 1000): void {
+    for (let i = 0; i < maxRounds; i++) {
+      const a = this.processReadies();
+      const b = this.deliverRound();
+      if (!a && !b) return;
+    }
+    throw new Error('network did not stabilize');
+  }
+
+  tick(n = 1, ids?: NodeId[]): void {
+    for (let i = 0; i < n; i++) {
+      for (const [id, core] of this.cores) {
+        if (this.down.has(id) || (ids && !ids.includes(id))) continue;
+        core.tick();
+      }
+      this.stabilize();
+    }
+  }
+
+  /** Ticks until some node is leader (and the network is quiet), or throws. */
+  tickUntilLeader(maxTicks = 200, ids?: NodeId[]): NodeId {
+    for (let i = 0; i < maxTicks; i++) {
+      this.tick(1, ids);
+      const l = this.leader(ids);
+      if (l) return l;
+    }
+    throw new Error('no leader');
+  }
+
+  elect(id: NodeId): void {
+    this.core(id).campaign();
+    this.stabilize();
+    const st = this.core(id).status();
+    if (st.role !== 'leader') throw new Error(`${id} failed to become leader (role ${st.role})`);
+  }
+
+  /** The leader with the highest term among the (given, up) nodes, if any. */
+  leader(ids?: NodeId[]): NodeId | null {
+    let best: { id: NodeId; term: number } | null = null;
+    for (const [id, core] of this.cores) {
+      if (this.down.has(id) || (ids && !ids.includes(id))) continue;
+      const st = core.status();
+      if (st.role === 'leader' && (!best || st.term > best.term)) best = { id, term: st.term };
+    }
+    return best?.id ?? null;
+  }
+
+  propose(id: NodeId, value: string): void {
+    this.core(id).propose(enc(value));
+    this.stabilize();
+  }
+
+  values(id: NodeId): string[] {
+    return this.sm.get(id)!.values;
+  }
+
+  /** Every message queued but not yet delivered (for tests that inspect traffic). */
+  pending(): Message[] {
+    return this.queue;
+  }
+
+  clearPending(): void {
+    this.queue = [];
+  }
+}
+
+/** Entries with payloads, for building conflicting logs by hand. */
+export function entries(spec: [index: number, term: number][]): Entry[] {
+  return spec.map(([index, term]) => ({ index, term, type: 'normal', data: enc(`i${index}t${term}`) }));
+}
