@@ -35,10 +35,11 @@ export { azOfAddress, decideRoute, parseRoutingTable } from './cluster/routing.t
 export type { AzRoute, AzRouteInput, KnownLeaders, Receiver, RequestClass, RouteContext, RouteDecision, RouteRequest, RoutingTable } from './cluster/routing.ts';
 export { NONCE_BYTES_MAX, NONCE_BYTES_MIN, NonceReplayGuard, PSK_BYTES_MIN, computeCaBundleProof, formatRegistrationProof, parseRegistrationProof, signRegistration, verifyCaBundleProof, verifyRegistration } from './cluster/psk-proof.ts';
 export type { CaBundleProofInput, RegistrationClaims, RegistrationProof, RegistrationVerifyOptions } from './cluster/psk-proof.ts';
-export { JOIN_TOKEN_BYTES_MAX, JOIN_TOKEN_FILE_ENV, JOIN_TOKEN_KEY_BYTES_MIN, assertJoinTokenUnused, encodeJoinToken, readJoinTokenFile, readJoinTokenFromEnv, verifyJoinToken } from './cluster/join-token.ts';
+export { JOIN_TOKEN_BYTES_MAX, JOIN_TOKEN_FILE_ENV, JOIN_TOKEN_KEY_BYTES_MIN, JOIN_TOKEN_TTL_SECONDS_MAX, assertJoinTokenUnused, encodeJoinToken, newJoinTokenClaims, readJoinTokenFile, readJoinTokenFromEnv, verifyJoinToken } from './cluster/join-token.ts';
 export type { JoinTokenClaims, JoinTokenVerifyOptions } from './cluster/join-token.ts';
-export { diffSince, findNode, newClusterMap, withAz, withCaCertificate, withLeaders, withNode, withNodeAddresses, withNodeHealth, withNodeRevoked, withoutAz, withoutCaCertificate, withoutNode, withRoles } from './cluster/cluster-map.ts';
+export { AZ_NAME, diffSince, findNode, newClusterMap, withAz, withCaCertificate, withLeaders, withNode, withNodeAddresses, withNodeHealth, withNodeRevoked, withoutAz, withoutCaCertificate, withoutNode, withRoles } from './cluster/cluster-map.ts';
 export type { ClusterMap, ClusterMapDiff, MapAz, MapCaCertificate, MapLeaders, MapNode, Membership, NodeRole, NodeStatus } from './cluster/cluster-map.ts';
+export { CLUSTER_MAP_AZS_MAX, CLUSTER_MAP_CA_CERTIFICATES_MAX, CLUSTER_MAP_NODES_MAX, clusterMapFromJson } from './cluster/cluster-map-codec.ts';
 export { checkHealthPolicy, healthOf, newHealthRecord, recordProbe } from './cluster/node-health.ts';
 export type { HealthPolicy, HealthRecord, HealthState } from './cluster/node-health.ts';
 export { INITIAL_VIP_FENCE, checkVipFenceConfig, clockDriftBoundMs, stepVipFence, vipFenceWakeAtMs } from './cluster/vip-fence.ts';

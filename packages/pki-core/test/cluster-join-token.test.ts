@@ -7,7 +7,9 @@ import { isPkiError, type PkiErrorCode } from '../src/errors.ts';
 import {
   JOIN_TOKEN_FILE_ENV,
   assertJoinTokenUnused,
+  JOIN_TOKEN_TTL_SECONDS_MAX,
   encodeJoinToken,
+  newJoinTokenClaims,
   readJoinTokenFile,
   readJoinTokenFromEnv,
   verifyJoinToken,
@@ -117,6 +119,15 @@ describe('RFC 7515/7518 HS256 join tokens (seed 001)', () => {
     const used = new Set(['tok-1']);
     expectCode(() => assertJoinTokenUnused(claims, (jti) => used.has(jti)), 'ERR_AUTH_TOKEN_USED');
     assertJoinTokenUnused({ ...claims, jti: 'tok-2' }, (jti) => used.has(jti));
+  });
+
+  it('mints claims valid from now for a bounded lifetime', () => {
+    const minted = newJoinTokenClaims({ jti: 'tok-9', az: 'az-a', clusterId, nowSeconds: now, ttlSeconds: 600, sub: 'n1' });
+    expect(minted).to.deep.equal({ jti: 'tok-9', az: 'az-a', clusterId, iat: now, nbf: now, exp: now + 600, sub: 'n1' });
+    const ttl = JOIN_TOKEN_TTL_SECONDS_MAX + 1;
+    expectCode(() => newJoinTokenClaims({ jti: 'x', az: 'az-a', clusterId, nowSeconds: now, ttlSeconds: ttl }), 'ERR_INPUT_INVALID');
+    expectCode(() => newJoinTokenClaims({ jti: 'x', az: 'az-a', clusterId, nowSeconds: now, ttlSeconds: 0 }), 'ERR_INPUT_INVALID');
+    expectCode(() => newJoinTokenClaims({ jti: '', az: 'az-a', clusterId, nowSeconds: now, ttlSeconds: 60 }), 'ERR_AUTH_TOKEN_INVALID');
   });
 
   it('refuses keys shorter than the hash output (RFC 7518 §3.2) as API misuse', () => {

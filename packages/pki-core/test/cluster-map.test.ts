@@ -18,6 +18,7 @@ import {
   withRoles,
   type ClusterMap,
 } from '../src/cluster/cluster-map.ts';
+import { clusterMapFromJson } from '../src/cluster/cluster-map-codec.ts';
 import { healthOf, newHealthRecord, recordProbe, type HealthPolicy } from '../src/cluster/node-health.ts';
 
 function expectCode(fn: () => unknown, code: PkiErrorCode): void {
@@ -161,6 +162,44 @@ describe('seed 001 generation-counted cluster map', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('seed 004 versioned peer updates: reading a received cluster map', () => {
+  const full = (): ClusterMap => {
+    let m = withRoles(twoAzMap(), 'b1', 'voter');
+    m = withLeaders(m, { globalLeader: 'b1', localLeaders: { 'az-a': 'a1', 'az-b': 'b1' } });
+    m = withCaCertificate(m, { kind: 'root', az: null, fingerprintSha256: 'c'.repeat(64), pem: 'ROOT' });
+    return withNodeRevoked(m, 'a2');
+  };
+
+  it('round-trips through JSON exactly', () => {
+    const m = full();
+    expect(clusterMapFromJson(JSON.parse(JSON.stringify(m)))).to.deep.equal(m);
+  });
+
+  it('refuses bad fields and broken invariants, naming the field', () => {
+    const bad = (mutate: (j: Record<string, any>) => void, field: string): void => {
+      const j = JSON.parse(JSON.stringify(full())) as Record<string, any>;
+      mutate(j);
+      try {
+        clusterMapFromJson(j);
+      } catch (e) {
+        expect(isPkiError(e, 'ERR_INPUT_INVALID'), String(e)).to.equal(true);
+        expect((e as { field?: string }).field).to.equal(field);
+        return;
+      }
+      expect.fail(`accepted a map with a bad ${field}`);
+    };
+    bad((j) => (j['generation'] = 0), 'generation');
+    bad((j) => (j['nodes'][1]['health'] = 'great'), 'nodes[1].health');
+    bad((j) => (j['nodes'][0]['az'] = 'az-z'), 'nodes[0].az');
+    bad((j) => (j['nodes'][0]['roles'] = ['voter']), 'nodes[0].roles');
+    bad((j) => (j['leaders']['localLeaders']['az-a'] = 'a2'), 'leaders.localLeaders.az-a'); // a2 is revoked
+    bad((j) => (j['leaders']['globalLeader'] = 'zz'), 'leaders.globalLeader');
+    bad((j) => (j['caCertificates'][0]['fingerprintSha256'] = 'C'.repeat(64)), 'caCertificates[0].fingerprintSha256');
+    bad((j) => j['nodes'].push(j['nodes'][0]), 'nodes');
+    bad((j) => delete j['clusterId'], 'clusterId');
   });
 });
 

@@ -10,6 +10,9 @@ import type { NodeAddresses } from '../state/events.ts';
 import type { HealthState } from './node-health.ts';
 
 export type NodeStatus = 'active' | 'revoked';
+
+/** AZ names are short tokens (they appear in URLs, certificate names and log lines). */
+export const AZ_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export type Membership = 'voter' | 'learner';
 export type NodeRole = 'globalLeader' | 'localLeader' | Membership;
 
@@ -150,6 +153,7 @@ function replaceNode(map: ClusterMap, node: MapNode): ClusterMap {
 
 /** Adds or replaces an AZ (by name). */
 export function withAz(map: ClusterMap, az: MapAz): ClusterMap {
+  if (!AZ_NAME.test(az.name)) throw new PkiError('ERR_INPUT_INVALID', `invalid AZ name ${JSON.stringify(az.name)}`, { field: 'name' });
   const azs = map.azs.filter((a) => a.name !== az.name);
   return commit(map, { ...map, azs: [...azs, { name: az.name, subnets: [...az.subnets], localVip: az.localVip }] });
 }
@@ -252,7 +256,7 @@ export function withLeaders(map: ClusterMap, leaders: MapLeaders): ClusterMap {
   if (leaders.globalLeader !== null) {
     const node = requireNode(map, leaders.globalLeader);
     requireActive(node);
-    if (leaders.localLeaders[node.az] !== node.nodeId) {
+    if (!Object.hasOwn(leaders.localLeaders, node.az) || leaders.localLeaders[node.az] !== node.nodeId) {
       throw new PkiError('ERR_INPUT_INVALID', `global leader ${node.nodeId} must be the local leader of AZ ${node.az}`, {
         field: 'leaders.globalLeader',
       });

@@ -144,6 +144,38 @@ function checkTime(c: JoinTokenClaims, nowSeconds: number, skewSeconds: number):
   if (nowSeconds + skewSeconds < c.iat) throw tokenInvalid('join token was issued in the future', 'iat');
 }
 
+/** The longest lifetime a join token may be minted with: a join token is a short-lived secret. */
+export const JOIN_TOKEN_TTL_SECONDS_MAX = 7 * 24 * 3600;
+
+/**
+ * Claims for a new token valid from `nowSeconds` for `ttlSeconds`. The caller draws `jti` from a
+ * CSPRNG (it is the token's identity in the replicated `JoinTokenIssued/JoinTokenUsed` events).
+ */
+export function newJoinTokenClaims(input: {
+  jti: string;
+  az: string;
+  clusterId: string;
+  nowSeconds: number;
+  ttlSeconds: number;
+  sub?: string;
+}): JoinTokenClaims {
+  const { ttlSeconds, nowSeconds } = input;
+  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > JOIN_TOKEN_TTL_SECONDS_MAX) {
+    throw new PkiError('ERR_INPUT_INVALID', `ttlSeconds: must be 1..${JOIN_TOKEN_TTL_SECONDS_MAX}`, { field: 'ttlSeconds' });
+  }
+  const claims: JoinTokenClaims = {
+    jti: input.jti,
+    az: input.az,
+    clusterId: input.clusterId,
+    iat: nowSeconds,
+    nbf: nowSeconds,
+    exp: nowSeconds + ttlSeconds,
+  };
+  if (input.sub !== undefined) claims.sub = input.sub;
+  checkClaims(claims);
+  return claims;
+}
+
 /** Refuses a token whose `jti` the replicated state has already marked used. */
 export function assertJoinTokenUnused(claims: JoinTokenClaims, isUsed: (jti: string) => boolean): void {
   if (isUsed(claims.jti)) throw new PkiError('ERR_AUTH_TOKEN_USED', 'join token has already been used');

@@ -20,6 +20,7 @@
 //     bound to an AZ and no AZ may answer for another.
 import type { NodeId } from '@adrestia/consensus';
 import { PkiError, type PkiErrorCode } from '../errors.ts';
+import { AZ_NAME } from './cluster-map.ts';
 import { cidrContains, cidrsOverlap, formatCidr, parseCidr, parseIp, type Cidr, type IpAddress } from './ip-address.ts';
 
 export type RequestClass = 'status' | 'publicRead' | 'issue' | 'register' | 'revoke' | 'admin';
@@ -87,7 +88,7 @@ export function parseRoutingTable(input: { azs: readonly AzRouteInput[]; globalV
   const azs: AzRoute[] = [];
   const names = new Set<string>();
   input.azs.forEach((az, i) => {
-    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/.test(az.name)) {
+    if (!AZ_NAME.test(az.name)) {
       throw invalid(`azs[${i}].name`, `invalid AZ name ${JSON.stringify(az.name)}`);
     }
     if (names.has(az.name)) throw invalid(`azs[${i}].name`, `duplicate AZ name ${az.name}`);
