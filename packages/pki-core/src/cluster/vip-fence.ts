@@ -16,7 +16,8 @@
 //
 // The server must step the fence on every tick (and on every role change), and run `release`
 // hooks to completion before the lease could be taken over — keep hook time well inside the
-// margin `maxClockDriftMs` leaves.
+// margin `maxClockDriftMs` leaves. On start-up the server runs `release` once before the first
+// step: a holder that crashed may still have the address configured, and its fence state is gone.
 
 export interface VipFenceConfig {
   /** The check-quorum lease (the election timeout), in ms. */
