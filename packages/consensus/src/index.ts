@@ -31,3 +31,16 @@ export { LevelStorage, openLevelDb, type LevelDb, type LevelStorageOptions } fro
 export { MemoryStorage } from './memory-storage.ts';
 export type { MessageHandler, Transport } from './transport.ts';
 export { MemoryNetwork, MemoryTransport, type DropFilter, type MemoryNetworkOptions } from './memory-transport.ts';
+export { systemClock, ManualClock, type Clock, type ClockTimer } from './clock.ts';
+export { DriverError, type Applied, type DriverErrorCode } from './driver-requests.ts';
+export {
+  NodeDriver,
+  type DriverEvents,
+  type DriverStatus,
+  type NodeDriverOptions,
+  type StateMachine,
+} from './node-driver.ts';
+export * from './raft-core.ts';
+export * from './config.ts';
+export * from './errors.ts';
+export { encodeConfChange, decodeConfChange, applyConfChange } from './conf-change.ts';

@@ -44,6 +44,11 @@ export class MemoryNetwork {
     return transport;
   }
 
+  /** The current endpoint of `id`, if it ever connected. */
+  endpointOf(id: NodeId): MemoryTransport | undefined {
+    return this.endpoints.get(id);
+  }
+
   /** Splits the nodes into groups that cannot reach each other; unlisted nodes join group 0. */
   partition(...groups: NodeId[][]): void {
     this.side.clear();
