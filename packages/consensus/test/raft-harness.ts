@@ -49,6 +49,8 @@ export class Network {
   filter: ((m: Message) => boolean) | null = null;
   readonly config: RaftConfig;
   private readonly rng: SeededRandom;
+  /** Raft §5.2 election safety, checked on every Ready: term → the one leader it had. */
+  readonly leadersByTerm = new Map<number, NodeId>();
 
   constructor(
     ids: NodeId[],
@@ -131,12 +133,46 @@ export class Network {
       any = true;
       const rd = core.ready();
       this.readies.get(id)!.push(rd);
+      this.checkElectionSafety(id, rd);
       this.persist(id, rd);
       for (const m of rd.messages) this.queue.push(m);
       this.apply(id, rd);
       core.advance(rd);
     }
     return any;
+  }
+
+  private checkElectionSafety(id: NodeId, rd: Ready): void {
+    if (rd.softState?.role !== 'leader') return;
+    const prev = this.leadersByTerm.get(rd.softState.term);
+    if (prev !== undefined && prev !== id) throw new Error(`two leaders in term ${rd.softState.term}: ${prev}, ${id}`);
+    this.leadersByTerm.set(rd.softState.term, id);
+  }
+
+  /**
+   * Log matching and state machine safety over what is on every disk: committed prefixes agree
+   * entry for entry, and every state machine is a prefix of the longest one.
+   */
+  checkSafety(): void {
+    const ids = [...this.disks.keys()];
+    for (const x of ids) for (const y of ids) {
+      if (x >= y) continue;
+      const dx = this.disks.get(x)!;
+      const dy = this.disks.get(y)!;
+      const upTo = Math.min(dx.hardState.commit, dy.hardState.commit);
+      const byIndex = new Map(dy.entries.map((e) => [e.index, e]));
+      for (const e of dx.entries) {
+        if (e.index > upTo) break;
+        const o = byIndex.get(e.index);
+        if (o && (o.term !== e.term || dec(o.data) !== dec(e.data))) {
+          throw new Error(`committed entry ${e.index} differs on ${x} and ${y}`);
+        }
+      }
+      const vx = this.values(x);
+      const vy = this.values(y);
+      const n = Math.min(vx.length, vy.length);
+      for (let i = 0; i < n; i++) if (vx[i] !== vy[i]) throw new Error(`state machines of ${x} and ${y} diverge at ${i}`);
+    }
   }
 
   private persist(id: NodeId, rd: Ready): void {
@@ -158,7 +194,11 @@ export class Network {
       sm.values = JSON.parse(dec(rd.snapshot.data)) as string[];
       sm.appliedIndex = rd.snapshot.metadata.index;
     }
+    const disk = this.disks.get(id)!;
+    const persistedLast = disk.entries[disk.entries.length - 1]?.index ?? disk.snapshot?.metadata.index ?? 0;
     for (const e of rd.committedEntries) {
+      // ready.ts: committed entries are only ever ones persisted locally.
+      if (e.index > persistedLast) throw new Error(`${id} applies ${e.index} beyond persisted ${persistedLast}`);
       if (e.index !== sm.appliedIndex + 1) throw new Error(`${id} applied ${e.index} after ${sm.appliedIndex}`);
       sm.appliedIndex = e.index;
       if (e.type === 'normal' && e.data.byteLength > 0) sm.values.push(dec(e.data));
@@ -246,6 +286,49 @@ export class Network {
   clearPending(): void {
     this.queue = [];
   }
+}
+
+/** Replaces `id`'s disk with the given state and restarts it from there. */
+export function setDisk(net: Network, id: NodeId, disk: Disk, conf: ConfState): RaftCore {
+  net.disks.set(id, structuredClone(disk));
+  return net.restart(id, conf);
+}
+
+/** A standalone core over the given durable state, for unit-level tests. */
+export function mkCore(
+  id: NodeId,
+  opts: { voters?: NodeId[]; entries?: Entry[]; term?: number; vote?: NodeId | null; commit?: number; config?: Partial<RaftConfig>; seed?: number } = {},
+): RaftCore {
+  const config = { ...TEST_CONFIG, ...opts.config };
+  const core = new RaftCore({
+    id,
+    config,
+    random: new SeededRandom(opts.seed ?? 7),
+    storage: {
+      hardState: { term: opts.term ?? 0, vote: opts.vote ?? null, commit: opts.commit ?? 0 },
+      snapshot: null,
+      entries: opts.entries ?? [],
+    },
+    initialConfState: { voters: opts.voters ?? ['a', 'b', 'c'], learners: [], votersOutgoing: [] },
+    appliedIndex: opts.commit ?? 0,
+  });
+  // A core with a non-zero term is a restarted one and first sits out its lease grace period.
+  if ((opts.term ?? 0) > 0) {
+    for (let i = 0; i < config.electionTimeoutTicks; i++) core.tick();
+    drain(core);
+  }
+  return core;
+}
+
+/** Drains `core` (ready + advance, trivially persisted) and returns the messages it sent. */
+export function drain(core: RaftCore): Message[] {
+  const out: Message[] = [];
+  while (core.hasReady()) {
+    const rd = core.ready();
+    out.push(...rd.messages);
+    core.advance(rd);
+  }
+  return out;
 }
 
 /** Entries with payloads, for building conflicting logs by hand. */
