@@ -209,3 +209,107 @@ describe('NodeDriver: membership and compaction', function () {
     }
   });
 });
+
+describe('NodeDriver: failures and recovery paths', function () {
+  this.timeout(30_000);
+
+  it('requests cut off from a quorum reject after requestTimeoutTicks: ERR_PROPOSAL_TIMEOUT, ERR_READ_TIMEOUT', async () => {
+    const cluster = await TestCluster.start(['a', 'b', 'c'], {
+      storage: 'memory',
+      seed: 31,
+      driver: { requestTimeoutTicks: 30 },
+    });
+    try {
+      const leader = await cluster.waitLeader();
+      cluster.network.isolate(leader.id);
+      const error = await rejection(leader.driver.propose(bytes('stuck')));
+      expect(error.code).to.equal('ERR_PROPOSAL_TIMEOUT');
+      // A follower cut off right after learning its leader forwards the read into the void.
+      cluster.network.heal();
+      const current = await cluster.waitLeader();
+      const follower = [...cluster.nodes.values()].find((n) => n.id !== current.id)!;
+      cluster.network.isolate(follower.id);
+      const readError = await rejection(follower.driver.readIndex());
+      expect(readError.code).to.equal('ERR_READ_TIMEOUT');
+    } finally {
+      await cluster.close();
+    }
+  });
+
+  it('a storage failure stops the driver: fatal event, waiting proposals reject with ERR_DRIVER_FAILED', async () => {
+    const storage = new MemoryStorage();
+    const save = storage.save.bind(storage);
+    let broken = false;
+    storage.save = async (write, options) => {
+      if (broken) throw new Error('disk full');
+      return save(write, options);
+    };
+    const driver = await NodeDriver.start({
+      id: 'solo',
+      storage,
+      transport: new MemoryNetwork().endpoint('solo'),
+      stateMachine: new ListStateMachine(),
+      tickMs: 5,
+      random: new SeededRandom(2),
+      initialConfState: { voters: ['solo'], learners: [], votersOutgoing: [] },
+    });
+    const fatal: Error[] = [];
+    driver.on('fatal', (e) => fatal.push(e.error));
+    driver.campaign();
+    await eventually('leadership', () => driver.status().role === 'leader');
+    await driver.propose(bytes('ok'));
+    broken = true;
+    const error = await rejection(driver.propose(bytes('lost')));
+    expect(error.code).to.equal('ERR_DRIVER_FAILED');
+    expect(fatal.map((e) => e.message)).to.deep.equal(['disk full']);
+    expect(driver.status().stopped).to.equal(true);
+    expect((await rejection(driver.propose(bytes('after')))).code).to.equal('ERR_DRIVER_FAILED');
+    await driver.stop();
+  });
+
+  it('a state machine that persists its applied index is not restored or re-applied on restart', async () => {
+    class DurableList extends ListStateMachine {
+      applied = 0;
+      override apply(entries: readonly import('../src/types.ts').Entry[]): number[] {
+        this.applied = entries[entries.length - 1]!.index;
+        return super.apply(entries);
+      }
+      appliedIndex(): number {
+        return this.applied;
+      }
+    }
+    const storage = new MemoryStorage();
+    const sm = new DurableList(); // survives the restart, as a LevelDB-backed state would
+    const start = (): Promise<NodeDriver<number>> =>
+      NodeDriver.start<number>({
+        id: 'solo',
+        storage: storage.reopen(),
+        transport: new MemoryNetwork().endpoint('solo'),
+        stateMachine: sm,
+        tickMs: 5,
+        random: new SeededRandom(4),
+        initialConfState: { voters: ['solo'], learners: [], votersOutgoing: [] },
+        snapshotEveryEntries: 5,
+      });
+    let driver = await start();
+    driver.campaign();
+    await eventually('leadership', () => driver.status().role === 'leader');
+    for (let i = 0; i < 12; i++) await driver.propose(bytes(`d${i}`));
+    await driver.stop();
+    const snapshotIndex = (await storage.reopen().load()).snapshot?.metadata.index ?? 0;
+    expect(snapshotIndex).to.be.greaterThan(0);
+    await storage.close();
+
+    driver = await start();
+    try {
+      expect(sm.restores).to.equal(0);
+      expect(driver.status().appliedIndex).to.equal(sm.applied);
+      driver.campaign();
+      await eventually('leadership', () => driver.status().role === 'leader');
+      await driver.propose(bytes('d12'));
+      expect(sm.items).to.deep.equal(Array.from({ length: 13 }, (_, i) => `d${i}`));
+    } finally {
+      await driver.stop();
+    }
+  });
+});
