@@ -44,3 +44,33 @@ export * from './raft-core.ts';
 export * from './config.ts';
 export * from './errors.ts';
 export { encodeConfChange, decodeConfChange, applyConfChange } from './conf-change.ts';
+// Two tiers: AZ seats in the global group, persisted through each AZ's local log.
+export {
+  SeatLogError,
+  applySeatRecord,
+  decodeSeatRecord,
+  decodeSeatState,
+  encodeSeatRecord,
+  encodeSeatState,
+  newSeatState,
+  seatLastIndex,
+  seatPersistFromReady,
+  seatStorageState,
+  seatTerm,
+  type SeatCompact,
+  type SeatLogErrorCode,
+  type SeatPersist,
+  type SeatRecord,
+  type SeatState,
+} from './two-tier/seat-log.ts';
+export { SeatHost, type GlobalApply, type SeatHostOptions, type SeatOrigin } from './two-tier/seat-host.ts';
+export {
+  TwoTierError,
+  TwoTierNode,
+  type CommandMeta,
+  type TwoTierApplication,
+  type TwoTierErrorCode,
+  type TwoTierNodeOptions,
+  type TwoTierStatus,
+} from './two-tier/two-tier-node.ts';
+export { MemorySeatNetwork } from './two-tier/memory-seat-network.ts';
