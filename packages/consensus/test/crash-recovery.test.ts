@@ -1,7 +1,14 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LevelStorage } from '../src/level-storage.ts';
-import { TestCluster, eventually, sleep, type ClusterNode } from './driver-cluster.ts';
+import { MemoryNetwork } from '../src/memory-transport.ts';
+import { NodeDriver } from '../src/node-driver.ts';
+import { SeededRandom } from '../src/random.ts';
+import { ListStateMachine, TestCluster, eventually, sleep, type ClusterNode } from './driver-cluster.ts';
 
 /** Every acknowledged item appears on the node, in acknowledgement order where acks were sequential. */
 function expectHasAll(node: ClusterNode, acked: readonly string[]): void {
@@ -112,5 +119,55 @@ describe('Crash recovery on LevelDB (Raft §5.1 persistent state, §5.4 safety)'
     await cluster.propose('post');
     await converge(cluster, [...acked, 'post']);
     for (const n of cluster.nodes.values()) expect(n.sm.items).to.deep.equal([...acked, 'post']);
+  });
+});
+
+describe('Crash recovery of a whole process (SIGKILL) on LevelDB', function () {
+  this.timeout(60_000);
+
+  it('every proposal acknowledged before the kill is applied after restart, exactly once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'adrestia-kill-driver-'));
+    try {
+      const writer = fileURLToPath(new URL('./crash-recovery-writer.ts', import.meta.url));
+      const child = spawn(process.execPath, ['--import', 'tsx', writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const acked: string[] = [];
+      let buffered = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          const lines = (buffered + chunk.toString()).split('\n');
+          buffered = lines.pop() ?? '';
+          acked.push(...lines);
+          if (acked.length >= 300) child.kill('SIGKILL');
+        });
+        child.on('exit', () => resolve());
+        child.on('error', reject);
+      });
+      expect(acked.length).to.be.at.least(300);
+
+      const sm = new ListStateMachine();
+      const driver = await NodeDriver.start<number>({
+        id: 'solo',
+        storage: await LevelStorage.open(dir),
+        transport: new MemoryNetwork().endpoint('solo'),
+        stateMachine: sm,
+        tickMs: 5,
+        random: new SeededRandom(2),
+        initialConfState: { voters: ['solo'], learners: [], votersOutgoing: [] },
+        snapshotEveryEntries: 64,
+      });
+      try {
+        expect(sm.restores).to.equal(1); // it had compacted: recovery starts from the snapshot
+        driver.campaign();
+        await eventually('leadership', () => driver.status().role === 'leader');
+        await driver.propose(new TextEncoder().encode('after'));
+        expect(acked.filter((a) => !sm.items.includes(a))).to.deep.equal([]);
+        expect(new Set(sm.items).size).to.equal(sm.items.length);
+        expect(sm.items[sm.items.length - 1]).to.equal('after');
+      } finally {
+        await driver.stop();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
