@@ -242,7 +242,11 @@ export class NodeDriver<R = unknown> extends Emitter<DriverEvents> {
     return !this.stopped && this.core.hasQuorumLease();
   }
 
-  /** Stops ticking and receiving, lets an in-progress Ready finish, then closes transport and storage. */
+  /**
+   * Stops ticking and receiving, rejects waiting requests with ERR_STOPPED, waits for a storage
+   * write in progress (the rest of that Ready is dropped, as a crash would), then closes the
+   * transport and the storage.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.halt(new DriverError('ERR_STOPPED', 'driver stopped'));
