@@ -1,5 +1,5 @@
 import { validateRaftConfig, type RaftConfig } from './config.ts';
-import { applyConfChange, bootstrapConfChange, decodeConfChange, encodeConfChange, isMember } from './conf-change.ts';
+import { applyConfChange, bootstrapConfChange, decodeConfChange, encodeConfChange } from './conf-change.ts';
 import { assertInvariant, RaftError, type RaftErrorCode } from './errors.ts';
 import type * as M from './messages.ts';
 import type { Message } from './messages.ts';
@@ -667,24 +667,26 @@ export class RaftCore {
     buf.receivedBytes += m.data.byteLength;
     if (buf.receivedBytes < buf.totalBytes || !m.done) return this.sendSnapshotResp(m, buf.receivedBytes, false);
     this.incoming = null;
-    const installed = this.restore({ metadata: buf.metadata, data: concatBytes(buf.parts, buf.totalBytes) });
-    this.sendSnapshotResp(m, installed ? buf.totalBytes : 0, !installed);
+    this.restore({ metadata: buf.metadata, data: concatBytes(buf.parts, buf.totalBytes) });
+    this.sendSnapshotResp(m, buf.totalBytes, false);
   }
 
-  /** Installs a complete snapshot; false if it does not include us as a member. */
-  private restore(snapshot: Snapshot): boolean {
+  /**
+   * Installs a complete snapshot. Unlike etcd we accept one whose configuration does not list
+   * us yet: a learner added after the leader's latest compaction gets exactly such a snapshot,
+   * and the entry that adds it follows in the log. Until then we simply cannot campaign.
+   */
+  private restore(snapshot: Snapshot): void {
     const md = snapshot.metadata;
-    if (!isMember(md.confState, this.id)) return false;
     if (this.log.matchTerm(md.index, md.term)) {
       // Our log already holds it: just learn the commit (etcd's fast-forward).
       this.log.commitTo(md.index);
-      return true;
+      return;
     }
     this.log.restore(snapshot);
     this.confBase = cloneConf(md.confState);
     this.confState = this.confBase;
     this.confHistory = [];
-    return true;
   }
 
   // ---------------------------------------------------------------- leader side: replication
