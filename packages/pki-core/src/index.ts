@@ -46,3 +46,24 @@ export { INITIAL_VIP_FENCE, checkVipFenceConfig, clockDriftBoundMs, stepVipFence
 export type { VipAction, VipFenceConfig, VipFenceInput, VipFenceState, VipFenceStep } from './cluster/vip-fence.ts';
 export { applySeatRecord, decodeSeatRecord, decodeSeatState, encodeSeatRecord, encodeSeatState, newSeatState, seatLastIndex, seatPersistFromReady, seatStorageState, seatTerm } from './cluster/seat-log.ts';
 export type { SeatCompact, SeatPersist, SeatRecord, SeatState } from './cluster/seat-log.ts';
+// CSR parsing, profiles as data, SAN and subject-name policy (ca/, CSR-and-profiles helper)
+export { csrMaxBytes, parseCsr } from './ca/csr.ts';
+export type { CsrKeyType, ParsedCsr } from './ca/csr.ts';
+export { CSR_KEY_TYPES, csrRsaMaxBits, csrRsaMinBits } from './ca/csr-algorithms.ts';
+export { BUILTIN_PROFILES, PROFILE_NAMES, builtinProfile, profileFormatVersion } from './ca/profiles.ts';
+export type {
+  BasicConstraintsPolicy,
+  BuiltinProfileName,
+  CertificateProfile,
+  DomainRules,
+  LifetimePolicy,
+  NameConstraintsPolicy,
+  ProfileSet,
+  SanPolicy,
+  SubjectPolicy,
+} from './ca/profiles.ts';
+export { validateProfile, validateProfileSet } from './ca/profile-validate.ts';
+export { SAN_TYPES, dedupeSans, isSanType, normalizeSan, parseSanText } from './ca/san.ts';
+export type { SanEntry, SanType } from './ca/san.ts';
+export { attributeValues, buildName, readName, renderName } from './ca/names.ts';
+export type { NameAttribute, NameRdns } from './ca/names.ts';
