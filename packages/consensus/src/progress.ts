@@ -46,6 +46,8 @@ export class Progress {
   /** Snapshot state: index of the snapshot being sent, and bytes the follower has confirmed. */
   pendingSnapshotIndex = 0;
   snapshotOffsetBytes = 0;
+  /** Tick at which the last snapshot chunk went out (to resend one that was lost). */
+  snapshotChunkSentTick = 0;
   /** Heard from since the last check-quorum round (thesis §6.2). */
   recentActive = false;
   /** Highest heartbeat round this follower answered (ReadIndex and the quorum lease). */

@@ -140,7 +140,7 @@ export class RaftCore {
       throw new TypeError(`RaftCore: appliedIndex ${applied} outside [snapshot ${snapIndex}, commit ${commit}]`);
     }
     this.log = new RaftLog(snapshot, entries, commit, applied);
-    this.confBase = cloneConf(snapshot?.metadata.confState ?? opts.initialConfState ?? EMPTY_CONF);
+    this.confBase = cloneConf(snapshot?.metadata.confState ?? opts.initialConfState ?? bootstrapFromLog(entries));
     this.confState = this.confBase;
     this.replayAppliedConfChanges(snapIndex, applied);
     this.restartGraceTicks = hardState.term > 0 ? this.cfg.electionTimeoutTicks : 0;
@@ -724,8 +724,12 @@ export class RaftCore {
     if (m.readCtxSeq > pr.ackedRound) pr.ackedRound = m.readCtxSeq;
     // A lost append must not stall a full window forever.
     if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirstOne();
-    if (pr.state === 'snapshot') this.sendSnapshotChunk(m.from, pr);
-    else if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
+    if (pr.state === 'snapshot') {
+      // One chunk in flight; if it has gone unanswered for half an election timeout, it was
+      // probably lost: send it again (the follower discards duplicates by offset).
+      const resendTicks = Math.max(1, Math.floor(this.cfg.electionTimeoutTicks / 2));
+      if (this.ticks - pr.snapshotChunkSentTick >= resendTicks) this.sendSnapshotChunk(m.from, pr);
+    } else if (pr.match < this.log.lastIndex()) this.sendAppend(m.from);
     this.releaseReads();
   }
 
@@ -822,6 +826,7 @@ export class RaftCore {
     const offset = pr.snapshotOffsetBytes;
     const data = snap.data.subarray(offset, offset + this.cfg.snapshotChunkBytes);
     const totalBytes = snap.data.byteLength;
+    pr.snapshotChunkSentTick = this.ticks;
     this.send({
       ...this.env(to),
       type: 'snapshot',
@@ -1047,6 +1052,22 @@ export class RaftCore {
 
   private softState(): SoftState {
     return { role: this.role, leaderId: this.leaderId, term: this.term };
+  }
+}
+
+/**
+ * Without a snapshot or an initial configuration, the founding configuration is the log's first
+ * entry (written by the group's first leader). Every founder writes the same one, so it may be
+ * used before it is known to be committed: a group restarted before committing it can still elect.
+ */
+function bootstrapFromLog(entries: Entry[]): ConfState {
+  const first = entries[0];
+  if (first?.index !== 1 || first.type !== 'confChange') return cloneConf(EMPTY_CONF);
+  try {
+    return applyConfChange(EMPTY_CONF, decodeConfChange(first.data), 'apply');
+  } catch (e) {
+    if (e instanceof RaftError) return cloneConf(EMPTY_CONF);
+    throw e;
   }
 }
 

@@ -67,6 +67,21 @@ describe('Raft scenarios', () => {
     net.checkSafety();
   });
 
+  it('a group restarted before its bootstrap entry committed still elects (membership from entry 1)', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.filter = (m) => m.type !== 'appendResp';
+    net.elect('a');
+    net.tick(1);
+    expect(net.disks.get('b')!.entries).to.have.length(1);
+    expect(net.disks.get('b')!.hardState.commit).to.equal(0);
+    net.filter = null;
+    for (const id of ['a', 'b', 'c']) net.restart(id); // no initialConfState
+    expect(net.core('b').status().confState.voters).to.deep.equal(['a', 'b', 'c']);
+    const l = net.tickUntilLeader();
+    net.propose(l, 'x');
+    for (const id of ['a', 'b', 'c']) expect(net.values(id)).to.deep.equal(['x']);
+  });
+
   it('the whole group restarts from disk and carries on', () => {
     const net = new Network(['a', 'b', 'c']);
     net.elect('a');
