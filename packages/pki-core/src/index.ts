@@ -26,6 +26,8 @@ export { buildCrl, CRL_REASONS } from './ca/crl.ts';
 export type { BuildCrlInput, BuiltCrl, CrlReason, RevokedEntry } from './ca/crl.ts';
 export { assembleChain, assembleChainPem, chainToPem } from './ca/chain.ts';
 export type { ChainOptions } from './ca/chain.ts';
+export { CertificateView, viewCertificate } from './ca/view.ts';
+export type { BasicConstraintsView } from './ca/view.ts';
 // Replicated PKI state machine: events, codec, applyEvent, LevelDB store (state/, state helper)
 export * from './state/index.ts';
 // Cluster building blocks: routing, PSK proofs, join tokens, cluster map, VIP fencing, seat log (cluster/)

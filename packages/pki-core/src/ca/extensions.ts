@@ -41,6 +41,16 @@ export interface AuthorityInfoAccessChoice {
   readonly ocsp?: readonly string[];
 }
 
+/** Extension choices derived from a profile (profiles.ts) plus issuer configuration (CRL DP, AIA). */
+export interface ExtensionChoices {
+  readonly basicConstraints?: BasicConstraintsChoice;
+  readonly keyUsage?: readonly KeyUsage[];
+  readonly extKeyUsage?: readonly ExtKeyUsage[];
+  readonly nameConstraints?: NameConstraintsChoice;
+  readonly crlDistributionPoints?: readonly string[];
+  readonly authorityInfoAccess?: AuthorityInfoAccessChoice;
+}
+
 export function extension(extnId: string, critical: boolean, value: Uint8Array): Uint8Array {
   return critical ? sequence(oid(extnId), boolean(true), octetString(value)) : sequence(oid(extnId), octetString(value));
 }

@@ -18,6 +18,7 @@ import {
   subjectKeyIdentifierExtension,
   type AuthorityInfoAccessChoice,
   type BasicConstraintsChoice,
+  type ExtensionChoices,
   type ExtKeyUsage,
   type KeyUsage,
   type NameConstraintsChoice,
@@ -28,15 +29,7 @@ import { toPem } from './pem.ts';
 import { normalizeSerialHex } from './serial.ts';
 import type { Signer } from './signer.ts';
 
-/** Extension choices derived from a profile (profiles.ts) plus issuer configuration (CRL DP, AIA). */
-export interface ExtensionChoices {
-  readonly basicConstraints?: BasicConstraintsChoice;
-  readonly keyUsage?: readonly KeyUsage[];
-  readonly extKeyUsage?: readonly ExtKeyUsage[];
-  readonly nameConstraints?: NameConstraintsChoice;
-  readonly crlDistributionPoints?: readonly string[];
-  readonly authorityInfoAccess?: AuthorityInfoAccessChoice;
-}
+export type { ExtensionChoices };
 
 export type IssuerRef =
   | { readonly certDer: Uint8Array; readonly signer: Signer }
