@@ -69,3 +69,6 @@ export { SAN_TYPES, dedupeSans, isSanType, normalizeSan, parseSanText } from './
 export type { SanEntry, SanType } from './ca/san.ts';
 export { attributeValues, buildName, readName, renderName } from './ca/names.ts';
 export type { NameAttribute, NameRdns } from './ca/names.ts';
+export { checkSanPolicy, sanRefusal } from './ca/san-policy.ts';
+export { notBeforeBackdateSeconds, profileExtensions, resolveIssuance } from './ca/resolve-issuance.ts';
+export type { IssuancePlan, IssuanceRequest, IssuerLimits } from './ca/resolve-issuance.ts';
