@@ -52,13 +52,12 @@ export function parseCsr(input: Uint8Array | string): ParsedCsr {
   }
 }
 
-const pemStart = '-----BEGIN';
-
 function csrDer(input: Uint8Array | string): Uint8Array {
   const size = typeof input === 'string' ? input.length : input.length;
   if (size > csrMaxBytes * 2) throw new PkiError('ERR_CSR_MALFORMED', `CSR input is over ${csrMaxBytes * 2} bytes`, { field: 'csr' });
-  const looksPem = typeof input === 'string' || Buffer.from(input.subarray(0, 64)).toString('latin1').trimStart().startsWith(pemStart);
-  if (!looksPem) return input as Uint8Array;
+  // DER starts with the SEQUENCE tag; anything else is read as PEM text (RFC 7468 §2 lets
+  // explanatory text precede the block).
+  if (typeof input !== 'string' && input[0] === Tag.SEQUENCE) return input;
   const text = typeof input === 'string' ? input : Buffer.from(input).toString('latin1');
   let blocks;
   try {
