@@ -961,6 +961,8 @@ export class RaftCore {
     this.confState = applyConfChange(this.confState, cc, 'apply');
     this.confHistory.push({ index: e.index, confState: this.confState });
     if (this.role === 'leader') this.syncLeaderProgress();
+    // A transfer target may campaign before applying a change that removes it; it must stop.
+    else if (this.role !== 'follower' && !this.promotable()) this.becomeFollower(this.term, null);
   }
 
   /** Leader: track exactly the new members; step down if we are no longer a voter. */

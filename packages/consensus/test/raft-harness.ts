@@ -45,6 +45,8 @@ export class Network {
   private readonly cut = new Set<string>();
   private queue: Message[] = [];
   readonly delivered: Message[] = [];
+  /** Reorders each delivery round and duplicates some messages (percent), from a seed. */
+  chaos: { rng: SeededRandom; duplicatePct: number } | null = null;
   /** Return false to drop a message. */
   filter: ((m: Message) => boolean) | null = null;
   readonly config: RaftConfig;
@@ -210,6 +212,7 @@ export class Network {
   deliverRound(): boolean {
     const batch = this.queue;
     this.queue = [];
+    if (this.chaos) shuffleAndDuplicate(batch, this.chaos);
     for (const m of batch) {
       if (this.cut.has(`${m.from}>${m.to}`) || this.down.has(m.to) || this.down.has(m.from)) continue;
       if (this.filter && !this.filter(m)) continue;
@@ -285,6 +288,15 @@ export class Network {
 
   clearPending(): void {
     this.queue = [];
+  }
+}
+
+function shuffleAndDuplicate(batch: Message[], chaos: { rng: SeededRandom; duplicatePct: number }): void {
+  const n = batch.length;
+  for (let i = 0; i < n; i++) if (chaos.rng.nextInt(100) < chaos.duplicatePct) batch.push(batch[i]!);
+  for (let i = batch.length - 1; i > 0; i--) {
+    const j = chaos.rng.nextInt(i + 1);
+    [batch[i], batch[j]] = [batch[j]!, batch[i]!];
   }
 }
 
