@@ -160,6 +160,13 @@ function readExtensionRequest(der: Uint8Array, extensions: Tlv, out: RequestedSa
 // RFC 5280 §4.2.1.6 GeneralName CHOICE tags, for naming the ones we do not issue.
 const GENERAL_NAME_FORMS = ['otherName', 'rfc822Name', 'dNSName', 'x400Address', 'directoryName', 'ediPartyName', 'uniformResourceIdentifier', 'iPAddress', 'registeredID'];
 
+/** The SANs of a subjectAltName extension value (GeneralNames DER), e.g. for showing a certificate. */
+export function decodeSubjectAltNames(valueDer: Uint8Array): { sans: SanEntry[]; unsupported: string[] } {
+  const out: RequestedSans = { requested: [], unsupported: [] };
+  readGeneralNames(valueDer, out);
+  return { sans: out.requested, unsupported: out.unsupported };
+}
+
 function readGeneralNames(valueDer: Uint8Array, out: RequestedSans): void {
   const names = readTop(valueDer, Tag.SEQUENCE);
   for (const gn of children(valueDer, names)) {
