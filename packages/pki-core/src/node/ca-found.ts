@@ -1,0 +1,148 @@
+// Founding the hierarchy (DESIGN.md: root → AZ ICA → node ICA → leaves): the root and the first
+// AZ ICA when a node founds the cluster, and an AZ ICA for each AZ founded later. Keys are
+// generated here and leave only wrapped under the operator's KEK (AES-256-GCM, key-wrap.ts),
+// inside the events; the caller gets the in-memory signers for the roles it now holds.
+import { generateCaKeyPair, defaultCaKeyType, type CaKeyType } from '../ca/keys.ts';
+import { createRootCertificate, issueCertificate } from '../ca/issue.ts';
+import { buildName, escapeValue } from '../ca/names.ts';
+import { randomSerial, type SerialRandomSource } from '../ca/serial.ts';
+import { KeyObjectSigner } from '../ca/signer.ts';
+import { wrapPrivateKey } from '../ca/key-wrap.ts';
+import { readCertificateFields } from '../ca/cert-fields.ts';
+import { BUILTIN_PROFILES } from '../ca/profiles.ts';
+import { DEFAULT_CLUSTER_SETTINGS, type AzAddedEvent, type AzSpec, type CaCertificateInstalledEvent, type ClusterCreatedEvent, type ClusterSettings } from '../state/events.ts';
+import { caKeyBinding, caValidity, checkNow, issuerIdOf, notAfterMsOf, type CaHandle } from './ca-common.ts';
+import { profileExtensions } from '../ca/resolve-issuance.ts';
+
+/** Lifetimes of the founding CA certificates; each defaults to its built-in profile's default. */
+export interface CaLifetimes {
+  readonly rootSeconds?: number;
+  readonly azSeconds?: number;
+}
+
+export interface FoundClusterInput {
+  /** UUID of the new cluster. */
+  readonly clusterId: string;
+  /** RFC 4514 subject of the root, e.g. `CN=Adrestia Root CA,O=Example`. */
+  readonly rootSubject: string;
+  /** The founding node's AZ. */
+  readonly azSpec: AzSpec;
+  readonly keyType?: CaKeyType;
+  /** The operator's 32-byte key-encryption key. */
+  readonly kek: Uint8Array;
+  readonly nowMs: number;
+  readonly serials: SerialRandomSource;
+  readonly lifetimes?: CaLifetimes;
+  readonly settings?: ClusterSettings;
+}
+
+export interface FoundedCluster {
+  readonly root: CaHandle;
+  readonly azIca: CaHandle;
+  /** In log order: ClusterCreated, AzAdded, CaCertificateInstalled (AZ ICA). */
+  readonly events: readonly [ClusterCreatedEvent, AzAddedEvent, CaCertificateInstalledEvent];
+}
+
+/**
+ * Generates the root key and self-signed root (profile `root`), the first AZ ICA (profile
+ * `azIntermediate`, pathLen 1), and the events that record them. Nothing is proposed here.
+ */
+export async function foundCluster(input: FoundClusterInput): Promise<FoundedCluster> {
+  checkNow(input.nowMs);
+  const keyType = input.keyType ?? defaultCaKeyType;
+  const profile = BUILTIN_PROFILES.root;
+  const key = await generateCaKeyPair(keyType);
+  const signer = new KeyObjectSigner(key.privateKey);
+  const validity = caValidity(profile, input.nowMs, input.lifetimes?.rootSeconds);
+  const pathLen = profile.basicConstraints.pathLen;
+  const cert = await createRootCertificate({
+    signer,
+    subjectDer: buildName(input.rootSubject, 'rootSubject'),
+    serial: randomSerial(input.serials),
+    ...validity,
+    // The default hierarchy root → AZ ICA → node ICA → leaf needs no limit at the root.
+    ...(pathLen === null ? {} : { pathLen }),
+  });
+  const issuerId = issuerIdOf(key.spkiDer);
+  const root: CaHandle = { cert: cert.der, signer, issuerId };
+  const clusterCreated: ClusterCreatedEvent = {
+    type: 'ClusterCreated',
+    clusterId: input.clusterId,
+    rootIssuerId: issuerId,
+    rootCertDer: cert.der,
+    rootSerialHex: cert.serialHex,
+    rootNotAfter: notAfterMsOf(cert.der),
+    wrappedRootKey: wrapPrivateKey(key.privateKey, input.kek, caKeyBinding('root', issuerId)),
+    settings: { ...(input.settings ?? DEFAULT_CLUSTER_SETTINGS) },
+    createdAt: input.nowMs,
+  };
+  const azAdded: AzAddedEvent = { type: 'AzAdded', az: copyAz(input.azSpec), at: input.nowMs };
+  const az = await createAzIntermediate({
+    root,
+    az: input.azSpec.name,
+    clusterId: input.clusterId,
+    kek: input.kek,
+    nowMs: input.nowMs,
+    serials: input.serials,
+    keyType,
+    ...(input.lifetimes?.azSeconds === undefined ? {} : { lifetimeSeconds: input.lifetimes.azSeconds }),
+  });
+  return { root, azIca: az.azIca, events: [clusterCreated, azAdded, az.event] };
+}
+
+function copyAz(az: AzSpec): AzSpec {
+  return { name: az.name, subnets: [...az.subnets], localVip: az.localVip };
+}
+
+export interface CreateAzIntermediateInput {
+  /** The root (its key unwrapped in memory by the global leader: `caSignerFromRecord`). */
+  readonly root: CaHandle;
+  readonly az: string;
+  /** Written into the subject (OU) so AZ ICAs of different clusters are told apart. */
+  readonly clusterId: string;
+  readonly kek: Uint8Array;
+  readonly nowMs: number;
+  readonly serials: SerialRandomSource;
+  readonly keyType?: CaKeyType;
+  readonly lifetimeSeconds?: number;
+}
+
+export interface CreatedAzIntermediate {
+  readonly azIca: CaHandle;
+  readonly event: CaCertificateInstalledEvent;
+}
+
+/**
+ * An AZ ICA for `az`, signed by the root (profile `azIntermediate`: pathLen 1, it signs node
+ * ICAs that sign only leaves). Its key is wrapped under the KEK into the event, so whichever node
+ * becomes the AZ's local leader can unwrap it. The `AzAdded` event must precede it in the log.
+ */
+export async function createAzIntermediate(input: CreateAzIntermediateInput): Promise<CreatedAzIntermediate> {
+  checkNow(input.nowMs);
+  const profile = BUILTIN_PROFILES.azIntermediate;
+  const rootFields = readCertificateFields(input.root.cert);
+  const validity = caValidity(profile, input.nowMs, input.lifetimeSeconds, rootFields.notAfter);
+  const key = await generateCaKeyPair(input.keyType ?? defaultCaKeyType);
+  const cert = await issueCertificate({
+    issuer: { certDer: input.root.cert, signer: input.root.signer },
+    subjectDer: buildName(`CN=Adrestia AZ ${escapeValue(input.az)} ICA,OU=${escapeValue(input.clusterId)}`, 'az'),
+    spkiDer: key.spkiDer,
+    serial: randomSerial(input.serials),
+    ...validity,
+    extensions: profileExtensions(profile),
+  });
+  const issuerId = issuerIdOf(key.spkiDer);
+  const event: CaCertificateInstalledEvent = {
+    type: 'CaCertificateInstalled',
+    issuerId,
+    parentIssuerId: input.root.issuerId,
+    role: 'az',
+    az: input.az,
+    certDer: cert.der,
+    wrappedKey: wrapPrivateKey(key.privateKey, input.kek, caKeyBinding('az', issuerId)),
+    serialHex: cert.serialHex,
+    notAfter: notAfterMsOf(cert.der),
+    at: input.nowMs,
+  };
+  return { azIca: { cert: cert.der, signer: new KeyObjectSigner(key.privateKey), issuerId }, event };
+}
