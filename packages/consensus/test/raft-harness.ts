@@ -51,6 +51,8 @@ export class Network {
   filter: ((m: Message) => boolean) | null = null;
   readonly config: RaftConfig;
   private readonly rng: SeededRandom;
+  /** Passed again to founders restarted with empty storage (as a driver must). */
+  private readonly foundingConf: ConfState;
   /** Raft §5.2 election safety, checked on every Ready: term → the one leader it had. */
   readonly leadersByTerm = new Map<number, NodeId>();
 
@@ -61,6 +63,7 @@ export class Network {
     this.config = { ...TEST_CONFIG, ...opts.config };
     this.rng = new SeededRandom(opts.seed ?? 1);
     const conf: ConfState = { voters: [...ids], learners: [...(opts.learners ?? [])], votersOutgoing: [] };
+    this.foundingConf = conf;
     for (const id of [...ids, ...(opts.learners ?? [])]) this.addNode(id, conf);
   }
 
@@ -91,6 +94,8 @@ export class Network {
   /** Crash and restart `id` from its disk (state machine restored from the snapshot). */
   restart(id: NodeId, initialConfState?: ConfState): RaftCore {
     const disk = this.disks.get(id)!;
+    const founder = this.foundingConf.voters.includes(id) || this.foundingConf.learners.includes(id);
+    if (!initialConfState && founder && !disk.snapshot && disk.entries.length === 0) initialConfState = this.foundingConf;
     const sm: Applied = disk.snapshot
       ? { values: JSON.parse(dec(disk.snapshot.data)) as string[], appliedIndex: disk.snapshot.metadata.index }
       : { values: [], appliedIndex: 0 };
