@@ -21,6 +21,8 @@ export interface IssuanceRequest {
   readonly csr: ParsedCsr;
   /** Replaces the CSR's requested SANs when given (the operator decides, not the requester). */
   readonly sans?: readonly SanEntry[];
+  /** How errors name the `sans` list (e.g. `--san` in the CLI); default `sans`. */
+  readonly sansField?: string;
   /** Defaults to the profile's `lifetime.defaultSeconds`. */
   readonly lifetimeSeconds?: number;
   /** An RFC 4514 string that replaces the CSR subject when given. */
@@ -112,7 +114,7 @@ function checkSubject(policy: SubjectPolicy, rdns: NameRdns): void {
 
 function resolveSans(profile: CertificateProfile, request: IssuanceRequest): SanEntry[] {
   const fromCsr = request.sans === undefined;
-  const listField = fromCsr ? 'csr.subjectAltName' : 'sans';
+  const listField = fromCsr ? 'csr.subjectAltName' : (request.sansField ?? 'sans');
   if (fromCsr && request.csr.unsupportedSanTypes.length > 0) {
     throw new PkiError('ERR_SAN_FORBIDDEN', `the CSR requests ${request.csr.unsupportedSanTypes.join(', ')} names, which are never issued`, { field: listField });
   }

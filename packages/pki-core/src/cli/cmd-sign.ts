@@ -43,7 +43,7 @@ export async function cmdSign(args: readonly string[], ctx: CliContext): Promise
     const ca = await loadCa(dir, state, ctx.env);
     const plan = resolveIssuance(
       profile,
-      { csr, ...(sans === undefined ? {} : { sans }), ...(lifetimeSeconds === undefined ? {} : { lifetimeSeconds }), ...(subject === undefined ? {} : { subject }) },
+      { csr, sansField: '--san', ...(sans === undefined ? {} : { sans }), ...(lifetimeSeconds === undefined ? {} : { lifetimeSeconds }), ...(subject === undefined ? {} : { subject }) },
       { notAfter: ca.fields.notAfter, notBefore: ca.fields.notBefore },
       ctx.now(),
     );
