@@ -1,0 +1,75 @@
+// Runs seeded two-tier cluster simulations from the command line.
+//   node --import tsx packages/testkit/src/cluster/cli.ts --seeds N [--start S] [--chaos-ms M] [--verbose]
+//   node --import tsx packages/testkit/src/cluster/cli.ts --seed S [--verbose]
+// Prints `seed=S` first for every run (so a run cut short still names its seed), then its outcome;
+// ends with `cluster-sim: N seeds, V violations` and exits non-zero on any violation.
+import { parseArgs } from 'node:util';
+import { runSeed, type SeededRunResult } from './seeded-run.ts';
+
+interface CliOptions {
+  seeds: number[];
+  chaosMs: number;
+  verbose: boolean;
+}
+
+function usage(message: string): never {
+  process.stderr.write(`${message}\nusage: cli.ts --seeds N [--start S] | --seed S  [--chaos-ms M] [--verbose]\n`);
+  process.exit(2);
+}
+
+function nonNegativeInt(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) usage(`${name} must be a non-negative integer, got ${value}`);
+  return n;
+}
+
+function parseCli(argv: string[]): CliOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      seeds: { type: 'string' },
+      start: { type: 'string' },
+      seed: { type: 'string' },
+      'chaos-ms': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.seed !== undefined && values.seeds !== undefined) usage('give --seed or --seeds, not both');
+  const chaosMs = nonNegativeInt(values['chaos-ms'], '--chaos-ms', 3_000);
+  if (values.seed !== undefined) return { seeds: [nonNegativeInt(values.seed, '--seed', 0)], chaosMs, verbose: values.verbose };
+  const count = nonNegativeInt(values.seeds, '--seeds', 10);
+  const start = nonNegativeInt(values.start, '--start', 1);
+  return { seeds: Array.from({ length: count }, (_, i) => start + i), chaosMs, verbose: values.verbose };
+}
+
+function describe(r: SeededRunResult, realMs: number, verbose: boolean): string {
+  const lines = [
+    `  ${r.violations.length === 0 ? 'ok' : 'VIOLATIONS'} trace=${r.traceHash.slice(0, 16)} virtual=${Math.round(r.virtualMs)}ms ` +
+      `real=${realMs}ms events=${r.eventsRun} acked=${r.acked.local}L/${r.acked.global}G of ${r.attempts} faults=${r.faults.length - 2}`,
+  ];
+  for (const v of r.violations) lines.push(`  violation ${v.kind} at ${v.atUs / 1000}ms: ${v.message}`);
+  if (verbose || r.violations.length > 0) {
+    lines.push(`  failures ${JSON.stringify(r.failures)}`);
+    for (const f of r.faults) lines.push(`  fault ${f}`);
+  }
+  if (r.violations.length > 0) for (const t of r.recentTrace.slice(-60)) lines.push(`  trace ${t}`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const options = parseCli(process.argv.slice(2));
+  let violations = 0;
+  for (const seed of options.seeds) {
+    process.stdout.write(`seed=${seed}\n`);
+    const started = performance.now();
+    const result = await runSeed({ seed, chaosMs: options.chaosMs });
+    violations += result.violations.length;
+    process.stdout.write(`${describe(result, Math.round(performance.now() - started), options.verbose)}\n`);
+  }
+  process.stdout.write(`cluster-sim: ${options.seeds.length} seeds, ${violations} violations\n`);
+  process.exitCode = violations > 0 ? 1 : 0;
+}
+
+await main();

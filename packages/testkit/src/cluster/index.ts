@@ -1,0 +1,11 @@
+// The two-tier cluster simulator: TwoTierNodes of 3 AZs on virtual time, with a seeded scheduler,
+// simulated network, disks and clocks, fault injection, safety and liveness checkers.
+export { DRAIN_ROUNDS, Scheduler, SimClock, type EventHandle } from './virtual-time.ts';
+export { SimDisk, SimStorage, type DiskStats } from './sim-storage.ts';
+export { CALM_LINKS, SimNetwork, type LinkFaults, type NetworkStats } from './sim-network.ts';
+export { RecordingApp, type AppObserver, type AppliedCommand } from './recording-app.ts';
+export { ClusterChecker, type Violation } from './checkers.ts';
+export { DEFAULT_AZS, SimCluster, errorCode, type SimClusterOptions, type SimNode } from './sim-cluster.ts';
+export { Ledger, SimClient, commitWithRetry, runUntilSettled, sendCommand, type Ack, type ClientOptions, type Tier } from './clients.ts';
+export { checkDurability, checkLiveness, missingAcks } from './recovery-checks.ts';
+export { runSeed, type SeededRunOptions, type SeededRunResult } from './seeded-run.ts';

@@ -1,0 +1,226 @@
+// A two-tier cluster on virtual time: AZs of real TwoTierNodes (NodeDriver + SeatHost + RaftCore,
+// unchanged) over a SimNetwork, each on its own SimDisk and skewed SimClock, all driven by one
+// seeded Scheduler. Crashing a node is a power cut (timers stop, endpoints close, unsynced writes
+// are lost); restarting it is a new process on the same disk.
+import { TwoTierError, validateRaftConfig } from '@adrestia/consensus';
+import type { ConfState, RaftConfig, TwoTierNode } from '@adrestia/consensus';
+import { TwoTierNode as TwoTierNodeClass } from '@adrestia/consensus';
+import { ClusterChecker } from './checkers.ts';
+import { RecordingApp, type AppliedCommand } from './recording-app.ts';
+import { SimDisk } from './sim-storage.ts';
+import { SimNetwork } from './sim-network.ts';
+import { Scheduler, SimClock } from './virtual-time.ts';
+
+export interface SimClusterOptions {
+  seed: number;
+  azs?: readonly string[];
+  nodesPerAz?: number;
+  /** Virtual length of one Raft tick. */
+  tickMs?: number;
+  /** Each node's clock runs at 1 ± up to this many thousandths (clock skew). */
+  maxSkewPermille?: number;
+  /** Local snapshot and compaction every this many applied entries (Raft §7). */
+  snapshotEveryEntries?: number;
+  localRaft?: { electionTimeoutTicks: number; heartbeatIntervalTicks: number };
+  globalRaft?: { electionTimeoutTicks: number; heartbeatIntervalTicks: number };
+  globalRequestTimeoutTicks?: number;
+  /** Disks to start from (a cold start from existing storage); keyed by node id. */
+  disks?: ReadonlyMap<string, SimDisk>;
+}
+
+export interface SimNode {
+  id: string;
+  az: string;
+  disk: SimDisk;
+  clock: SimClock | null;
+  node: TwoTierNode<number> | null;
+  app: RecordingApp | null;
+  alive: boolean;
+  incarnation: number;
+  /** Clock rate of this node (skew), fixed for the run. */
+  rate: number;
+  halted: boolean;
+}
+
+export const DEFAULT_AZS = ['a', 'b', 'c'] as const;
+
+export class SimCluster {
+  readonly scheduler: Scheduler;
+  readonly network: SimNetwork;
+  readonly checker: ClusterChecker;
+  readonly azs: readonly string[];
+  readonly nodes = new Map<string, SimNode>();
+  readonly tickMs: number;
+  private readonly globalRaft: RaftConfig;
+  private readonly localRaft: { electionTimeoutTicks: number; heartbeatIntervalTicks: number };
+
+  constructor(private readonly options: SimClusterOptions) {
+    this.scheduler = new Scheduler(options.seed);
+    this.network = new SimNetwork(this.scheduler, this.scheduler.random.fork());
+    this.checker = new ClusterChecker(() => this.scheduler.nowUs);
+    this.azs = options.azs ?? DEFAULT_AZS;
+    this.tickMs = options.tickMs ?? 10;
+    this.localRaft = options.localRaft ?? { electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 };
+    // The global group is slower per round (each seat step is a local commit): longer timeouts.
+    this.globalRaft = validateRaftConfig(options.globalRaft ?? { electionTimeoutTicks: 40, heartbeatIntervalTicks: 4 });
+    const skew = options.maxSkewPermille ?? 0;
+    for (const az of this.azs) {
+      for (let i = 1; i <= (options.nodesPerAz ?? 3); i++) {
+        const id = `${az}${i}`;
+        const rate = 1 + (this.scheduler.random.nextInt(2 * skew + 1) - skew) / 1000;
+        const disk = options.disks?.get(id)?.copy() ?? new SimDisk(id);
+        this.nodes.set(id, { id, az, disk, clock: null, node: null, app: null, alive: false, incarnation: 0, rate, halted: false });
+      }
+    }
+    this.scheduler.afterInstant = () => this.checkInstant();
+  }
+
+  nodesOf(az: string): SimNode[] {
+    return [...this.nodes.values()].filter((n) => n.az === az);
+  }
+
+  alive(): SimNode[] {
+    return [...this.nodes.values()].filter((n) => n.alive);
+  }
+
+  get(id: string): SimNode {
+    const n = this.nodes.get(id);
+    if (!n) throw new TypeError(`no node ${id}`);
+    return n;
+  }
+
+  /** Every node's founding membership: its AZ's nodes as local voters, every AZ as a global voter. */
+  private bootstrapConf(az: string): { local: ConfState; global: ConfState } {
+    return {
+      local: { voters: this.nodesOf(az).map((n) => n.id), learners: [], votersOutgoing: [] },
+      global: { voters: [...this.azs], learners: [], votersOutgoing: [] },
+    };
+  }
+
+  async startAll(): Promise<void> {
+    for (const n of this.nodes.values()) if (!n.alive) await this.start(n.id);
+  }
+
+  /** Starts (or restarts) a node: a new process on the node's disk. */
+  async start(id: string): Promise<SimNode> {
+    const n = this.get(id);
+    if (n.alive) throw new Error(`start: ${id} is running`);
+    n.incarnation++;
+    n.halted = false;
+    const incarnation = n.incarnation;
+    const app = new RecordingApp({
+      onApply: (item, pos) => this.onApply(n, incarnation, item, pos.globalIndex),
+      onReplace: (items) => this.onReplace(n, incarnation, items),
+    });
+    const clock = new SimClock(this.scheduler, id, n.rate);
+    const conf = this.bootstrapConf(n.az);
+    let requests = 0;
+    n.app = app;
+    n.clock = clock;
+    n.alive = true;
+    n.node = await TwoTierNodeClass.start<number>({
+      nodeId: id,
+      az: n.az,
+      storage: n.disk.open(),
+      localTransport: this.network.endpoint('local', id, n.az),
+      seatTransport: this.network.endpoint('seat', id, n.az),
+      app,
+      localRaft: this.localRaft,
+      globalRaft: this.globalRaft,
+      tickMs: this.tickMs,
+      clock,
+      random: this.scheduler.random.fork(),
+      // Founders (static bootstrap, as etcd's): every member starts with the same configuration;
+      // RaftCore uses it only while storage holds no configuration yet.
+      localInitialConfState: conf.local,
+      globalInitialConfState: conf.global,
+      ...(this.options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.options.snapshotEveryEntries } : {}),
+      ...(this.options.globalRequestTimeoutTicks !== undefined ? { globalRequestTimeoutTicks: this.options.globalRequestTimeoutTicks } : {}),
+      newRequestId: () => `${id}.${incarnation}.${++requests}`,
+    });
+    n.node.onRoleChange((e) => this.onRole(n, incarnation, e));
+    this.scheduler.trace(`start ${id}#${incarnation} rate=${n.rate}`);
+    return n;
+  }
+
+  /** Power cut: timers stop, endpoints close, unsynced writes are lost; pending requests fail. */
+  async crash(id: string): Promise<void> {
+    const n = this.get(id);
+    if (!n.alive) return;
+    n.alive = false;
+    n.clock?.stopAll();
+    this.network.disconnect(id);
+    n.disk.crash();
+    this.scheduler.trace(`crash ${id}#${n.incarnation}`);
+    const node = n.node;
+    n.node = null;
+    n.app = null;
+    // What is left of the process fails its callers (ERR_STOPPED), as broken connections would.
+    await node?.stop();
+  }
+
+  async restart(id: string): Promise<SimNode> {
+    await this.crash(id);
+    return this.start(id);
+  }
+
+  /** The AZ's local leader holding its check-quorum lease, if any. */
+  localLeaderOf(az: string): SimNode | null {
+    for (const n of this.nodesOf(az)) if (n.alive && n.node?.hasLocalLease()) return n;
+    return null;
+  }
+
+  globalLeader(): SimNode | null {
+    for (const n of this.nodes.values()) if (n.alive && n.node?.isGlobalLeader()) return n;
+    return null;
+  }
+
+  /** Every AZ has a local leader that acts for its seat, and a global leader exists. */
+  hasAllLeaders(): boolean {
+    return this.azs.every((az) => this.localLeaderOf(az)?.node?.status().seat != null) && this.globalLeader() !== null;
+  }
+
+  async stopAll(): Promise<void> {
+    for (const n of this.nodes.values()) await this.crash(n.id);
+  }
+
+  // ---- observation ----
+
+  private onApply(n: SimNode, incarnation: number, item: AppliedCommand, globalIndex: number | null): void {
+    // A crashed process may still be finishing a Ready in memory: what it does no longer counts.
+    if (!n.alive || n.incarnation !== incarnation) return;
+    this.scheduler.trace(`apply ${n.id} ${item.seq} ${item.tier} ${item.text}`);
+    this.checker.observeApply(n.az, n.id, item, globalIndex);
+  }
+
+  private onReplace(n: SimNode, incarnation: number, items: readonly AppliedCommand[]): void {
+    if (!n.alive || n.incarnation !== incarnation) return;
+    this.scheduler.trace(`replace ${n.id} ${items.length}`);
+    this.checker.observeReplace(n.az, n.id, items);
+  }
+
+  private onRole(n: SimNode, incarnation: number, e: { tier: 'local' | 'global'; role: string; leaderId: string | null; term: number }): void {
+    if (!n.alive || n.incarnation !== incarnation) return;
+    this.scheduler.trace(`role ${n.id} ${e.tier} ${e.role} leader=${e.leaderId} t${e.term}`);
+    if (e.role !== 'leader') return;
+    if (e.tier === 'local') this.checker.observeLocalLeader(n.az, e.term, n.id);
+    else this.checker.observeGlobalLeader(e.term, n.id);
+  }
+
+  private checkInstant(): void {
+    for (const n of this.nodes.values()) {
+      if (!n.alive || n.halted || !n.node) continue;
+      if (n.node.status().local.stopped) {
+        n.halted = true;
+        this.checker.observeHalted(n.id, 'driver stopped (fatal storage, state machine or invariant error)');
+      }
+    }
+  }
+}
+
+/** The stable code of an error from the system under test, for ledgers and assertions. */
+export function errorCode(error: unknown): string {
+  if (error instanceof TwoTierError) return error.code;
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : 'ERR_UNKNOWN';
+}

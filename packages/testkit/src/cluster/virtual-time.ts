@@ -1,0 +1,217 @@
+// Virtual time for the cluster simulator: one seeded event queue drives every timer, every message
+// delivery, every client request and every fault (TigerBeetle's VOPR: everything from one seed).
+//
+// The code under test is asynchronous (NodeDriver's Ready loop runs on setImmediate, storage and
+// application calls are awaited). Between two instants of virtual time the scheduler lets that
+// work run for a FIXED number of setImmediate rounds. Nothing in the simulated system uses real
+// timers or real I/O, so which callbacks run in those rounds is a function of the events alone,
+// and a run is a pure function of its seed.
+import { createHash, type Hash } from 'node:crypto';
+import type { Clock, ClockTimer } from '@adrestia/consensus';
+import { SeededRandom } from '@adrestia/consensus';
+
+/** setImmediate rounds run after each instant: enough for a Ready round trip; the rest carries over. */
+export const DRAIN_ROUNDS = 8;
+
+interface QueuedEvent {
+  atUs: number;
+  seq: number;
+  label: string;
+  run: () => void | Promise<void>;
+  cancelled: boolean;
+}
+
+export interface EventHandle {
+  cancel(): void;
+}
+
+/** A binary min-heap ordered by (atUs, seq): equal times run in the order they were scheduled. */
+class EventHeap {
+  private readonly items: QueuedEvent[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  peek(): QueuedEvent | undefined {
+    return this.items[0];
+  }
+
+  push(e: QueuedEvent): void {
+    const a = this.items;
+    a.push(e);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(a[i]!, a[p]!)) break;
+      [a[i], a[p]] = [a[p]!, a[i]!];
+      i = p;
+    }
+  }
+
+  pop(): QueuedEvent | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && before(a[l]!, a[m]!)) m = l;
+        if (r < a.length && before(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function before(x: QueuedEvent, y: QueuedEvent): boolean {
+  return x.atUs < y.atUs || (x.atUs === y.atUs && x.seq < y.seq);
+}
+
+export const drainRound = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** The event queue, the virtual clock (microseconds) and the run's trace hash. */
+export class Scheduler {
+  readonly random: SeededRandom;
+  private nowUsValue = 0;
+  private nextSeq = 0;
+  private readonly heap = new EventHeap();
+  private readonly hash: Hash = createHash('sha256');
+  private readonly recent: string[] = [];
+  private readonly recentMax: number;
+  /** Called after every instant's drain (the checkers). */
+  afterInstant: (() => void) | null = null;
+  eventsRun = 0;
+
+  constructor(seed: number, options: { recentTraceLines?: number } = {}) {
+    this.random = new SeededRandom(seed);
+    this.recentMax = options.recentTraceLines ?? 200;
+  }
+
+  get nowUs(): number {
+    return this.nowUsValue;
+  }
+
+  get nowMs(): number {
+    return this.nowUsValue / 1000;
+  }
+
+  /** Schedules `run` after `delayUs` of virtual time (0: at this instant, after what is queued). */
+  after(delayUs: number, label: string, run: () => void | Promise<void>): EventHandle {
+    if (!Number.isInteger(delayUs) || delayUs < 0) throw new TypeError(`after: delayUs must be a non-negative integer, got ${delayUs}`);
+    const e: QueuedEvent = { atUs: this.nowUsValue + delayUs, seq: this.nextSeq++, label, run, cancelled: false };
+    this.heap.push(e);
+    return { cancel: () => void (e.cancelled = true) };
+  }
+
+  /** Adds a line to the trace: its hash identifies the run; the last lines explain a failure. */
+  trace(line: string): void {
+    const stamped = `${this.nowUsValue} ${line}`;
+    this.hash.update(stamped).update('\n');
+    this.recent.push(stamped);
+    if (this.recent.length > this.recentMax) this.recent.shift();
+  }
+
+  traceHash(): string {
+    return this.hash.copy().digest('hex');
+  }
+
+  recentTrace(): readonly string[] {
+    return this.recent;
+  }
+
+  /**
+   * Runs every event due at the next instant, then drains. Returns false when the queue is empty
+   * or the next instant lies beyond `untilUs`.
+   */
+  async step(untilUs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    let next = this.heap.peek();
+    while (next?.cancelled) {
+      this.heap.pop();
+      next = this.heap.peek();
+    }
+    if (!next || next.atUs > untilUs) return false;
+    this.nowUsValue = next.atUs;
+    while (this.heap.peek()?.atUs === this.nowUsValue) {
+      const e = this.heap.pop()!;
+      if (e.cancelled) continue;
+      this.eventsRun++;
+      await e.run();
+    }
+    for (let i = 0; i < DRAIN_ROUNDS; i++) await drainRound();
+    this.afterInstant?.();
+    return true;
+  }
+
+  /** Runs until virtual time `untilUs` (the clock ends there even if the queue empties first). */
+  async runUntil(untilUs: number): Promise<void> {
+    while (await this.step(untilUs));
+    if (this.nowUsValue < untilUs) this.nowUsValue = untilUs;
+  }
+
+  /** Runs until `done()` holds (checked after each instant) or `maxUs` of virtual time pass. */
+  async runUntilTrue(done: () => boolean, maxUs: number): Promise<boolean> {
+    const deadline = this.nowUsValue + maxUs;
+    while (!done()) {
+      if (!(await this.step(deadline))) {
+        this.nowUsValue = Math.max(this.nowUsValue, deadline);
+        return done();
+      }
+    }
+    return true;
+  }
+}
+
+/**
+ * One node's clock on virtual time. `rate` models skew: a node whose clock runs at 1.05 fires its
+ * intervals 5% sooner in virtual time (timeouts are all measured in local ticks, Raft §5.2/§9.3).
+ * `stopAll()` is the power cord: every timer stops and later ones never start.
+ */
+export class SimClock implements Clock {
+  private readonly timers = new Set<EventHandle>();
+  private stopped = false;
+
+  constructor(
+    private readonly scheduler: Scheduler,
+    readonly label: string,
+    readonly rate: number,
+  ) {
+    if (!(rate > 0)) throw new TypeError(`SimClock: rate must be positive, got ${rate}`);
+  }
+
+  setInterval(callback: () => void, intervalMs: number): ClockTimer {
+    if (!(intervalMs > 0)) throw new TypeError(`setInterval: intervalMs must be positive, got ${intervalMs}`);
+    if (this.stopped) return { cancel: () => {} };
+    const periodUs = Math.max(1, Math.round((intervalMs * 1000) / this.rate));
+    let handle: EventHandle;
+    const arm = (): void => {
+      handle = this.scheduler.after(periodUs, `tick ${this.label}`, () => {
+        this.timers.delete(handle);
+        if (this.stopped) return;
+        arm();
+        callback();
+      });
+      this.timers.add(handle);
+    };
+    arm();
+    return {
+      cancel: () => {
+        handle.cancel();
+        this.timers.delete(handle);
+      },
+    };
+  }
+
+  stopAll(): void {
+    this.stopped = true;
+    for (const t of this.timers) t.cancel();
+    this.timers.clear();
+  }
+}
