@@ -99,7 +99,8 @@ function parseTextValue(c: Cursor): ParsedValue {
       keptBytes = bytes.length;
       continue;
     }
-    if (ch === '"' || ch === '<' || ch === '>' || ch === '=') c.fail(`${JSON.stringify(ch)} must be escaped`);
+    // RFC 4514 §3 stringchar excludes these; `=` is allowed unescaped in a value.
+    if (ch === '"' || ch === '<' || ch === '>') c.fail(`${JSON.stringify(ch)} must be escaped`);
     const cp = c.text.codePointAt(c.at)!;
     const s = String.fromCodePoint(cp);
     bytes.push(...utf8.encode(s));
