@@ -88,3 +88,10 @@ export { issueLeafFromCsr } from './node/ca-leaf.ts';
 export type { IssuedLeaf, IssueLeafInput } from './node/ca-leaf.ts';
 export { CRL_NEXT_UPDATE_SECONDS_MAX, CRL_NEXT_UPDATE_SECONDS_MIN, buildCrlEvent, buildRevocation } from './node/ca-revocation.ts';
 export type { BuildCrlEventInput, BuildRevocationInput, BuiltCrlEvent } from './node/ca-revocation.ts';
+// Phase II registration over the PSK proof and join tokens: server and node sides (node/registration*.ts)
+export { REGISTRATION_BODY_BYTES_MAX, REGISTRATION_BODY_VERSION, encodeRegistrationBody, parseRegistrationBody } from './node/registration-body.ts';
+export type { CaBundleResponseBody, ParsedRegistrationBody, RegistrationRequestBody, RegistrationResponseBody } from './node/registration-body.ts';
+export { PSK_AUTH_SCHEME, TOKEN_AUTH_SCHEME, caBundlePem, caBundleResponse, verifyRegistrationRequest } from './node/registration.ts';
+export type { AcceptedRegistration, CaBundleResponseInput, VerifyRegistrationInput } from './node/registration.ts';
+export { CA_BUNDLE_CERTIFICATES_MAX, buildRegistrationRequest, readRegistrationResponse, registrationResponse, verifyCaBundle } from './node/registration-client.ts';
+export type { BuildRegistrationInput, BuiltRegistrationRequest, VerifiedCaBundle } from './node/registration-client.ts';
