@@ -249,6 +249,15 @@ describe('resolveIssuance: profile + CSR → issueCertificate inputs', function 
     expect(renderName(plan.subjectDer)).to.equal('CN=api');
   });
 
+  it('repeated SANs collapse to one, and errors index the list as given', () => {
+    const sans: SanEntry[] = [{ type: 'dns', value: 'a.example.com' }, { type: 'dns', value: 'A.EXAMPLE.COM' }, { type: 'dns', value: 'b_.example.com' }];
+    expect(errorOf(() => resolveIssuance(BUILTIN_PROFILES.serverLeaf, { csr, sans }, issuer, now))).to.deep.equal({ code: 'ERR_SAN_INVALID', field: 'sans[2]' });
+    const limited = withSan((s) => ({ ...s, ip: { allowedCidrs: ['10.0.0.0/8'] } }));
+    const sans2: SanEntry[] = [{ type: 'dns', value: 'a.example.com' }, { type: 'dns', value: 'A.example.com' }, { type: 'ip', value: '192.0.2.1' }];
+    expect(errorOf(() => resolveIssuance(limited, { csr, sans: sans2, sansField: '--san' }, issuer, now))).to.deep.equal({ code: 'ERR_SAN_FORBIDDEN', field: '--san[2]' });
+    expect(resolveIssuance(limited, { csr, sans: sans2.slice(0, 2) }, issuer, now).sans).to.deep.equal([{ type: 'dns', value: 'a.example.com' }]);
+  });
+
   const refusals: Array<[string, () => unknown, string, string]> = [
     ['lifetime under the minimum', () => resolveIssuance(BUILTIN_PROFILES.serverLeaf, { csr, lifetimeSeconds: 60 }, issuer, now), 'ERR_LIFETIME_INVALID', 'lifetimeSeconds'],
     ['lifetime past the issuer', () => resolveIssuance(BUILTIN_PROFILES.serverLeaf, { csr, lifetimeSeconds: 3 * 365 * 86_400 }, { notAfter: new Date('2027-01-01T00:00:00Z') }, now), 'ERR_LIFETIME_EXCEEDS_ISSUER', 'lifetimeSeconds'],

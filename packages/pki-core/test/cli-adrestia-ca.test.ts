@@ -130,6 +130,18 @@ describe('adrestia-ca offline CLI (spawned, checked with OpenSSL)', function () 
       expect(openssl(['crl', '-inform', 'DER', '-in', der, '-noout', '-crlnumber']).stdout).to.include('crlNumber=0x02');
     });
 
+    it('an offline root signs an AZ intermediate (pathLen 1) that OpenSSL accepts as a CA', () => {
+      const bare = makeCsr(tmp, 'p256nosan', '/CN=ignored');
+      const ica = join(tmp, 'az-ica.pem');
+      ok(cli(['sign', '--dir', ca, '--csr', bare.csrPath, '--profile', 'azIntermediate', '--subject', 'CN=AZ az-1 ICA,O=Adrestia', '--days', '1000', '--out', ica]));
+      const v = openssl(['verify', '-x509_strict', '-CAfile', join(ca, 'ca.pem'), ica]);
+      expect(v.status, v.stderr + v.stdout).to.equal(0);
+      const text = openssl(['x509', '-in', ica, '-noout', '-subject', '-ext', 'basicConstraints,keyUsage']).stdout;
+      expect(text).to.include('CN = AZ az-1 ICA');
+      expect(text).to.include('CA:TRUE, pathlen:1');
+      expect(text).to.include('Certificate Sign, CRL Sign');
+    });
+
     it('show summarizes a certificate, a CSR and a CRL, PEM or DER', () => {
       const cert = ok(cli(['show', leaf()])).stdout;
       expect(cert).to.match(/subject\s+CN=host-p256,O=Acme\\, Inc\.,C=US/);

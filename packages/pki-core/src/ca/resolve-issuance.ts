@@ -8,7 +8,7 @@ import type { ExtensionChoices } from './issue.ts';
 import { attributeValues, buildName, readName, renderRdns, type NameRdns } from './names.ts';
 import type { CertificateProfile, SubjectPolicy } from './profiles.ts';
 import { checkSanPolicy } from './san-policy.ts';
-import { dedupeSans, normalizeSan, type SanEntry } from './san.ts';
+import { normalizeSan, type SanEntry } from './san.ts';
 import { truncateToSeconds } from './time.ts';
 
 /**
@@ -119,9 +119,18 @@ function resolveSans(profile: CertificateProfile, request: IssuanceRequest): San
     throw new PkiError('ERR_SAN_FORBIDDEN', `the CSR requests ${request.csr.unsupportedSanTypes.join(', ')} names, which are never issued`, { field: listField });
   }
   const raw = request.sans ?? request.csr.requestedSans;
-  const sans = dedupeSans(raw.map((s, i) => normalizeSan(s, `${listField}[${i}]`)));
-  // Field names index the list as given; after de-duplication, find the first original index.
-  const fieldOf = (i: number): string => `${listField}[${raw.findIndex((r, j) => normalizeSan(r, `${listField}[${j}]`).value === sans[i]!.value)}]`;
+  // Canonicalize, drop repeats (keeping the first), and remember each survivor's index in the
+  // list as given, so policy errors name the entry the caller wrote.
+  const seen = new Set<string>();
+  const kept: Array<{ san: SanEntry; index: number }> = [];
+  raw.forEach((r, index) => {
+    const san = normalizeSan(r, `${listField}[${index}]`);
+    const key = `${san.type}\u0000${san.value}`;
+    if (!seen.has(key)) kept.push({ san, index });
+    seen.add(key);
+  });
+  const sans = kept.map((k) => k.san);
+  const fieldOf = (i: number): string => `${listField}[${kept[i]!.index}]`;
   checkSanPolicy(profile.san, sans, listField, fieldOf);
   return sans;
 }
