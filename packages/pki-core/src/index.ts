@@ -95,3 +95,10 @@ export { PSK_AUTH_SCHEME, TOKEN_AUTH_SCHEME, caBundlePem, caBundleResponse, veri
 export type { AcceptedRegistration, CaBundleResponseInput, VerifyRegistrationInput } from './node/registration.ts';
 export { CA_BUNDLE_CERTIFICATES_MAX, buildRegistrationRequest, readRegistrationResponse, registrationResponse, verifyCaBundle } from './node/registration-client.ts';
 export type { BuildRegistrationInput, BuiltRegistrationRequest, VerifiedCaBundle } from './node/registration-client.ts';
+// The cluster node: PkiNode (library API), its application under the two tiers, peers, VIPs.
+export { PkiNode, type PkiNodeOptions, type PkiNodeStart } from './node/pki-node.ts';
+export type { CaBundle, IssuedLeaf as IssuedLeafResult, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RevokeRequest, TierStatus } from './node/pki-node-api.ts';
+export type { PeerClient, PeerRequest, PeerResponse } from './node/peer.ts';
+export { PkiApplication, tierOfEvent, type PkiApplyResult } from './node/pki-application.ts';
+export { VipManager, type VipHookLike, type VipSettings } from './node/vip-manager.ts';
+export { parseSans } from './node/node-services.ts';

@@ -139,9 +139,9 @@ export async function applyRevoked(tx: StateTxn, ev: EventOf<'Revoked'>, meta: A
   const key = certKey(ev.issuerId, ev.serialHex);
   if (await tx.has('revoked', key)) reject('ERR_ALREADY_REVOKED', `certificate ${ev.serialHex} is already revoked`);
   const cert = await tx.get('certs', key);
-  if (cert === undefined && (await tx.get('cas', ev.issuerId))?.role === 'node') {
-    reject('ERR_NOT_FOUND', `no certificate ${ev.serialHex} from issuer ${ev.issuerId}`);
-  }
+  // Revocations are global and every AZ records them, but only the issuing AZ holds the
+  // certificate (leaves are local), and node CAs are known in every AZ. Existence is therefore
+  // checked by the proposer in the issuing AZ (node/ca-revocation.ts buildRevocation), not here.
   // The certificate, when held here, is authoritative for notAfter.
   const notAfter = cert?.notAfter ?? ev.notAfter;
   tx.put('revoked', key, {

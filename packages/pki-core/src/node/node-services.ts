@@ -1,0 +1,370 @@
+// What a PkiNode does once its tiers run: issuance, revocation, registration of other nodes,
+// peer requests, and the scheduled work each owner runs once (never on every node):
+//   - every node: its own node ICA's CRL (only it holds that key);
+//   - the local leader: learner promotion, the AZ ICA's CRL, the expiry sweep of its AZ;
+//   - the global leader: seat promotion, the root's CRL.
+import type { ClockTimer, TwoTierNode } from '@adrestia/consensus';
+import { systemClock } from '@adrestia/consensus';
+import { toPem } from '../ca/pem.ts';
+import { parseSanText, type SanEntry } from '../ca/san.ts';
+import { KeyObjectSigner } from '../ca/signer.ts';
+import { PkiError, isPkiError } from '../errors.ts';
+import { decodeEvent } from '../state/event-codec.ts';
+import type { CertificateRecord } from '../state/records.ts';
+import { issuerChainPem } from './ca-chain.ts';
+import { caSignerFromRecord, type CaHandle } from './ca-common.ts';
+import { issueLeafFromCsr } from './ca-leaf.ts';
+import type { NodeKeys } from './ca-node-keys.ts';
+import { signNodeRegistration } from './ca-node-registration.ts';
+import { buildCrlEvent, buildRevocation } from './ca-revocation.ts';
+import type { EventProposer } from './event-proposer.ts';
+import type { PkiApplyResult } from './pki-application.ts';
+import type { PkiNode } from './pki-node.ts';
+import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeStatus, RevokeRequest, TierStatus } from './pki-node-api.ts';
+import type { PeerRequest, PeerResponse } from './peer.ts';
+
+const TRANSIENT = new Set(['ERR_NOT_LEADER', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM', 'ERR_TIMEOUT']);
+
+export class NodeServices {
+  private timer: ClockTimer | null = null;
+  private stopped = false;
+  private maintaining = false;
+  private clusterId: string | null = null;
+  /** Seats added as learners by this global leader, to promote once caught up. */
+  private readonly pendingSeats = new Set<string>();
+
+  constructor(
+    private readonly node: PkiNode,
+    private readonly twoTier: TwoTierNode<PkiApplyResult>,
+    private readonly proposer: EventProposer,
+    private readonly keys: () => NodeKeys | null,
+  ) {}
+
+  start(): void {
+    const o = this.node.options;
+    const every = o.maintenanceEveryTicks ?? 20;
+    this.timer = (o.clock ?? systemClock).setInterval(() => void this.maintain(), o.tickMs * every);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
+  // ---- status ----
+
+  status(): PkiNodeStatus {
+    const s = this.twoTier.status();
+    const learner = s.local.confState.learners.includes(this.node.nodeId);
+    const local: TierStatus = {
+      role: learner ? 'learner' : s.local.role,
+      term: s.local.term,
+      leaderId: s.local.leaderId,
+      commitIndex: s.local.commit,
+      appliedIndex: s.local.appliedIndex,
+    };
+    const global: TierStatus = s.seat
+      ? { role: s.seat.role, term: s.seat.term, leaderId: s.seat.leaderId, commitIndex: s.seat.commit, appliedIndex: s.globalApplied }
+      : { role: 'inactive', term: 0, leaderId: null, commitIndex: 0, appliedIndex: s.globalApplied };
+    return {
+      nodeId: this.node.nodeId,
+      az: this.node.az,
+      clusterId: this.clusterId,
+      pkiLocalLeader: this.twoTier.hasLocalLease(),
+      pkiGlobalLeader: this.twoTier.isGlobalLeader(),
+      local,
+      global,
+      ready: this.keys() !== null && this.clusterId !== null && !learner,
+    };
+  }
+
+  // ---- issuance and revocation ----
+
+  async issue(request: IssueRequest): Promise<IssuedLeaf> {
+    await this.readBarrier(); // the idempotency check must see every committed issuance
+    const store = this.node.app.store;
+    const nodeIca = await this.nodeIca();
+    const csr = typeof request.csr === 'string' ? { csrPem: request.csr } : { csrDer: request.csr };
+    const built = await issueLeafFromCsr({
+      nodeIca,
+      ...csr,
+      profileName: request.profile,
+      ...(request.sans ? { requestedSans: parseSans(request.sans) } : {}),
+      ...(request.lifetimeSeconds !== undefined ? { lifetimeSeconds: request.lifetimeSeconds } : {}),
+      requester: request.requester,
+      nowMs: this.node.options.nowMs(),
+      serials: this.node.options.random,
+      store,
+    });
+    let certDer = built.certDer;
+    let serialHex = built.event.serialHex;
+    let notAfter = built.event.notAfter;
+    let duplicate = built.existing;
+    if (!built.existing) {
+      const outcome = await this.retryTransient(() => this.proposer.commit(built.event, 'local'));
+      if (!outcome.ok) throw new PkiError(outcome.error.code, outcome.error.message);
+      if (outcome.result.type === 'Issued' && outcome.result.duplicate) {
+        ({ certDer, serialHex, notAfter } = outcome.result.certificate);
+        duplicate = true;
+      }
+    }
+    const root = await this.rootPem();
+    return {
+      serialHex,
+      issuerId: nodeIca.issuerId,
+      certificateDer: certDer,
+      certificatePem: toPem(certDer),
+      chainPem: toPem(certDer) + (await issuerChainPem(store, nodeIca.issuerId)) + root,
+      notAfter,
+      duplicate,
+    };
+  }
+
+  async revoke(request: RevokeRequest): Promise<{ revokedAt: number }> {
+    await this.readBarrier();
+    const store = this.node.app.store;
+    const issuerId = request.issuerId ?? (await this.issuerOfSerial(request.serialHex));
+    const event = await buildRevocation({
+      issuerId,
+      serialHex: request.serialHex,
+      reason: request.reason,
+      nowMs: this.node.options.nowMs(),
+      requestedBy: request.requestedBy,
+      store,
+    });
+    const outcome = await this.proposer.commit(event, 'global');
+    if (!outcome.ok) throw new PkiError(outcome.error.code, outcome.error.message);
+    return { revokedAt: event.revokedAt };
+  }
+
+  /** The issuing AZ holds the certificate; another AZ must send the client there. */
+  private async issuerOfSerial(serialHex: string): Promise<string> {
+    const found = await this.node.app.store.findBySerial(serialHex);
+    if (found.length === 1) return found[0]!.issuerId;
+    if (found.length > 1) throw new PkiError('ERR_INPUT_INVALID', `serial ${serialHex} is used by several issuers: name the issuer`, { field: 'issuerId' });
+    throw new PkiError('ERR_NOT_FOUND', `no certificate ${serialHex} was issued in AZ ${this.node.az}; revoke it through the AZ that issued it`, { field: 'serialHex' });
+  }
+
+  async getCertificate(serialHex: string): Promise<CertificateRecord[]> {
+    await this.readBarrier();
+    return this.node.app.store.findBySerial(serialHex);
+  }
+
+  /**
+   * Linearizable reads (Raft thesis §6.4 ReadIndex on the local group): a follower first applies
+   * everything its local leader had committed, so what any node acknowledged is visible here.
+   */
+  private async readBarrier(): Promise<void> {
+    try {
+      await this.twoTier.readIndex();
+    } catch (e) {
+      throw new PkiError('ERR_NO_LOCAL_QUORUM', `AZ ${this.node.az} cannot confirm a read now; retry`, { cause: e });
+    }
+  }
+
+  async caBundle(): Promise<CaBundle> {
+    const store = this.node.app.store;
+    const cluster = await store.cluster();
+    if (!cluster) throw new PkiError('ERR_NOT_FOUND', 'this node holds no cluster yet');
+    const azIca = (await store.cas()).find((c) => c.role === 'az' && c.az === this.node.az);
+    const rootPem = await this.rootPem();
+    const own = await this.ownCaRecord();
+    const chain = own ? await issuerChainPem(store, own.issuerId) : azIca ? toPem(azIca.certDer) : '';
+    return { clusterId: cluster.clusterId, rootPem, azIcaPem: azIca ? toPem(azIca.certDer) : null, chainPem: chain + rootPem };
+  }
+
+  private async rootPem(): Promise<string> {
+    const store = this.node.app.store;
+    const cluster = await store.cluster();
+    const root = cluster ? await store.getCa(cluster.rootIssuerId) : undefined;
+    if (!root) throw new PkiError('ERR_NOT_FOUND', 'this node holds no root CA yet');
+    return toPem(root.certDer);
+  }
+
+  private async ownCaRecord() {
+    return (await this.node.app.store.cas()).find((c) => c.role === 'node' && c.nodeId === this.node.nodeId);
+  }
+
+  private async nodeIca(): Promise<CaHandle> {
+    const keys = this.keys();
+    const ca = await this.ownCaRecord();
+    if (!keys || !ca) throw new PkiError('ERR_NOT_FOUND', `node ${this.node.nodeId} has no node ICA yet`, { field: 'nodeIca' });
+    return { cert: ca.certDer, signer: new KeyObjectSigner(keys.ica.privateKey), issuerId: ca.issuerId };
+  }
+
+  // ---- peers ----
+
+  async handlePeer(from: string, request: PeerRequest): Promise<PeerResponse> {
+    switch (request.kind) {
+      case 'proposeLocal':
+      case 'proposeGlobal': {
+        decodeEvent(request.event); // refuse garbage before it reaches the log
+        const tier = request.kind === 'proposeLocal' ? 'local' : 'global';
+        return { kind: 'outcome', outcome: await this.proposer.commitHere(request.event, tier) };
+      }
+      case 'foundAz':
+        if (!this.twoTier.isGlobalLeader()) throw new PkiError('ERR_NOT_LEADER', `${this.node.nodeId} is not the global leader`);
+        await this.node.createAz(request.az);
+        return { kind: 'ok' };
+      case 'register':
+        return this.registerNode(request);
+      case 'ping':
+        return { kind: 'pong', nodeId: this.node.nodeId, az: this.node.az, localLeader: this.twoTier.isLocalLeader(), appliedSeq: this.twoTier.status().seq };
+      default:
+        throw new PkiError('ERR_INPUT_INVALID', `unknown peer request from ${from}`);
+    }
+  }
+
+  /** On the local leader: sign the newcomer's node ICA and TLS certificates, add it as a learner. */
+  private async registerNode(r: Extract<PeerRequest, { kind: 'register' }>): Promise<PeerResponse> {
+    if (!this.twoTier.isLocalLeader()) throw new PkiError('ERR_NOT_LEADER', `${this.node.nodeId} is not the local leader of ${this.node.az}`);
+    if (r.az !== this.node.az) throw new PkiError('ERR_WRONG_AZ', `node ${r.nodeId} asks AZ ${this.node.az} to register it in ${r.az}`);
+    const store = this.node.app.store;
+    if ((await store.getNode(r.nodeId)) || (await store.cas()).some((c) => c.nodeId === r.nodeId)) {
+      throw new PkiError('ERR_NODE_REVOKED', `node id ${r.nodeId} is already registered or was removed; a node id registers once`);
+    }
+    const azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === this.node.az);
+    if (!azIcaRecord) throw new PkiError('ERR_AZ_UNKNOWN', `AZ ${this.node.az} has no AZ ICA yet`);
+    const signed = await signNodeRegistration({
+      azIca: caSignerFromRecord(azIcaRecord, this.node.options.kek),
+      icaCsrDer: r.icaCsrDer,
+      tlsCsrDer: r.tlsCsrDer,
+      nodeId: r.nodeId,
+      az: r.az,
+      addresses: r.addresses,
+      nowMs: this.node.options.nowMs(),
+      serials: this.node.options.random,
+    });
+    for (const ev of signed.events) await this.node.commitOk(ev, 'global');
+    await this.twoTier.changeLocalMembership({ changes: [{ op: 'addLearner', nodeId: r.nodeId }] });
+    return { kind: 'registered', icaCertDer: signed.icaCertDer, tlsCertDer: signed.tlsCertDer };
+  }
+
+  /** The global leader adds an AZ's seat as a learner; maintenance promotes it once caught up. */
+  addSeat(az: string): void {
+    const seat = this.twoTier.status().seat;
+    if (seat?.confState.voters.includes(az)) return;
+    if (!seat?.confState.learners.includes(az)) this.twoTier.changeGlobalMembership({ changes: [{ op: 'addLearner', nodeId: az }] });
+    this.pendingSeats.add(az);
+  }
+
+  // ---- scheduled work ----
+
+  private async maintain(): Promise<void> {
+    if (this.stopped || this.maintaining) return;
+    this.maintaining = true;
+    try {
+      this.clusterId = (await this.node.app.store.cluster())?.clusterId ?? null;
+      if (this.twoTier.isLocalLeader()) this.promoteLearners();
+      if (this.twoTier.isGlobalLeader()) this.promoteSeats();
+      await this.refreshOwnCrl();
+      if (this.twoTier.hasLocalLease()) await this.refreshAzCrl();
+      if (this.twoTier.isGlobalLeader()) await this.refreshRootCrl();
+    } catch (e) {
+      if (!isPkiError(e) || !TRANSIENT.has(e.code)) this.node.options.onError?.(e);
+    } finally {
+      this.maintaining = false;
+    }
+  }
+
+  /** Thesis §4.2.1: a learner votes only once it has caught up with the leader's log. */
+  private promoteLearners(): void {
+    const s = this.twoTier.status().local;
+    for (const id of s.confState.learners) {
+      const p = s.progress?.[id];
+      if (p && p.match >= s.commit) {
+        this.twoTier.changeLocalMembership({ changes: [{ op: 'addVoter', nodeId: id }] }).catch(() => {});
+        return; // one membership change at a time
+      }
+    }
+  }
+
+  private promoteSeats(): void {
+    const s = this.twoTier.status().seat;
+    if (!s) return;
+    for (const az of [...this.pendingSeats, ...s.confState.learners]) {
+      if (s.confState.voters.includes(az)) {
+        this.pendingSeats.delete(az);
+        continue;
+      }
+      const p = s.progress?.[az];
+      if (p && p.match >= s.commit && s.confState.learners.includes(az)) {
+        try {
+          this.twoTier.changeGlobalMembership({ changes: [{ op: 'addVoter', nodeId: az }] });
+        } catch {
+          // a change already pending: next round
+        }
+        return;
+      }
+    }
+  }
+
+  private async refreshOwnCrl(): Promise<void> {
+    if (!this.keys()) return;
+    const ca = await this.ownCaRecord();
+    if (ca) await this.refreshCrl(await this.nodeIca(), 'local');
+  }
+
+  private async refreshAzCrl(): Promise<void> {
+    const rec = (await this.node.app.store.cas()).find((c) => c.role === 'az' && c.az === this.node.az);
+    if (rec) await this.refreshCrl(caSignerFromRecord(rec, this.node.options.kek), 'local');
+  }
+
+  private async refreshRootCrl(): Promise<void> {
+    const store = this.node.app.store;
+    const cluster = await store.cluster();
+    const root = cluster ? await store.getCa(cluster.rootIssuerId) : undefined;
+    if (root?.wrappedKey) await this.refreshCrl(caSignerFromRecord(root, this.node.options.kek), 'global');
+  }
+
+  /** A new CRL when a revocation is newer than the latest CRL, or half its validity has passed. */
+  private async refreshCrl(issuer: CaHandle, tier: 'local' | 'global'): Promise<void> {
+    const store = this.node.app.store;
+    const now = this.node.options.nowMs();
+    const latest = await store.latestCrl(issuer.issuerId);
+    const revoked = await store.listRevoked(issuer.issuerId);
+    const stale = !latest || revoked.some((r) => r.index > latest.index) || now >= latest.thisUpdate + (latest.nextUpdate - latest.thisUpdate) / 2;
+    if (!stale) return;
+    const { event } = await buildCrlEvent({ issuer, store, nowMs: now, nextUpdateSeconds: this.node.options.crlNextUpdateSeconds ?? 24 * 3600 });
+    await this.proposer.commit(event, tier);
+  }
+
+  // ---- helpers ----
+
+  /** Retries while leaders change (bounded by the consensus request timeouts behind each try). */
+  async retryTransient<T>(op: () => Promise<T>, attempts = 20): Promise<T> {
+    for (let i = 1; ; i++) {
+      try {
+        return await op();
+      } catch (e) {
+        if (this.stopped || i >= attempts || !isPkiError(e) || !TRANSIENT.has(e.code)) throw e;
+        await this.sleepTicks(5);
+      }
+    }
+  }
+
+  async waitFor<T>(what: string, check: () => T | null | undefined | false | Promise<T | null | undefined | false>, ticks = 2000): Promise<T> {
+    for (let i = 0; i < ticks; i++) {
+      if (this.stopped) throw new PkiError('ERR_STOPPED', `stopped while waiting for ${what}`);
+      const v = await check();
+      if (v) return v;
+      await this.sleepTicks(1);
+    }
+    throw new PkiError('ERR_TIMEOUT', `timed out waiting for ${what}`);
+  }
+
+  private sleepTicks(n: number): Promise<void> {
+    const o = this.node.options;
+    return new Promise((resolve) => {
+      const t = (o.clock ?? systemClock).setInterval(() => {
+        t.cancel();
+        resolve();
+      }, o.tickMs * n);
+    });
+  }
+}
+
+/** `dns:a.example`, `ip:10.0.0.1`, `uri:spiffe://…`, `email:a@b`, or a bare value. */
+export function parseSans(texts: readonly string[]): SanEntry[] {
+  return texts.map((t, i) => parseSanText(t, `sans[${i}]`));
+}

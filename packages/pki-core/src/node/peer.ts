@@ -1,0 +1,33 @@
+// Node-to-node requests of the PKI layer (not Raft traffic, which has its own transports). The
+// server carries them over mTLS; the simulator calls the target node directly. Events travel
+// encoded (the state codec), so a peer validates them exactly as the log will.
+import type { NodeAddresses } from '../state/events.ts';
+import type { ApplyOutcome } from '../state/outcome.ts';
+
+export type PeerRequest =
+  /** To the local leader: propose this local event and answer with its outcome once applied. */
+  | { kind: 'proposeLocal'; event: Uint8Array }
+  /** To the local leader: propose this global event through the seat; answer once applied here. */
+  | { kind: 'proposeGlobal'; event: Uint8Array }
+  /** To the global leader: found AZ `az` (AZ ICA, AzAdded, seat added to the global group). */
+  | { kind: 'foundAz'; az: { name: string; subnets: string[]; localVip: string }; nodeId: string }
+  /**
+   * To the local leader: register a new node of this AZ (its CSRs; keys stay on the node). The
+   * server sends this one over PSK- or join-token-authenticated HTTPS (the newcomer has no
+   * certificate yet); inside the cluster it needs no more than the mTLS of peers.
+   */
+  | { kind: 'register'; nodeId: string; az: string; addresses: NodeAddresses; icaCsrDer: Uint8Array; tlsCsrDer: Uint8Array }
+  /** Health check. */
+  | { kind: 'ping' };
+
+export type PeerResponse =
+  | { kind: 'outcome'; outcome: ApplyOutcome | null }
+  | { kind: 'ok' }
+  | { kind: 'registered'; icaCertDer: Uint8Array; tlsCertDer: Uint8Array }
+  | { kind: 'pong'; nodeId: string; az: string; localLeader: boolean; appliedSeq: number }
+  | { kind: 'error'; code: string; message: string; leaderId: string | null };
+
+export interface PeerClient {
+  /** Sends `request` to node `nodeId`; rejects on transport failure or timeout. */
+  call(nodeId: string, request: PeerRequest): Promise<PeerResponse>;
+}

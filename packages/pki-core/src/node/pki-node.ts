@@ -1,0 +1,293 @@
+// PkiNode: one node of the PKI cluster, the library entry point (DESIGN "pki-core"). It runs the
+// node's AZ local group and, when it is the AZ's local leader, the AZ's global seat (TwoTierNode),
+// applies the PKI events of both tiers to its state (PkiApplication), signs leaves with its own
+// node ICA, and commits every result before it answers. Time, randomness, storage, transports,
+// peers and VIPs are injected, so the very same code runs under the server and the simulator.
+import { validateRaftConfig, TwoTierNode, type Clock, type ConfState, type RaftConfig, type RandomSource, type Storage, type Transport } from '@adrestia/consensus';
+import { PkiError } from '../errors.ts';
+import type { AzSpec, CrlReason } from '../state/events.ts';
+import type { CaKeyType } from '../ca/keys.ts';
+import type { NodeAddresses } from '../state/events.ts';
+import type { ClusterMapDiff } from '../cluster/cluster-map.ts';
+import { caSignerFromRecord, type CaHandle } from './ca-common.ts';
+import { createAzIntermediate, foundCluster } from './ca-found.ts';
+import { generateNodeKeys, loadNodeKeys, makeNodeCsrs, endpointHost, type NodeKeys } from './ca-node-keys.ts';
+import { signNodeRegistration } from './ca-node-registration.ts';
+import { asPkiCode, EventProposer, translate } from './event-proposer.ts';
+import { PkiApplication, type PkiApplyResult } from './pki-application.ts';
+import type { PeerClient, PeerRequest, PeerResponse } from './peer.ts';
+import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RevokeRequest } from './pki-node-api.ts';
+import { NodeServices } from './node-services.ts';
+import { VipManager, type VipHookLike } from './vip-manager.ts';
+import { buildClusterMap } from './cluster-map-view.ts';
+
+export interface PkiNodeOptions {
+  nodeId: string;
+  az: string;
+  addresses: NodeAddresses;
+  /** Holds the node ICA key (0400) and TLS key (0600). */
+  dataDir: string;
+  /** The operator's key-encryption key (32 bytes): unwraps root and AZ ICA keys in memory. */
+  kek: Uint8Array;
+  storage: Storage;
+  localTransport: Transport;
+  seatTransport: Transport;
+  peers: PeerClient;
+  clock?: Clock;
+  /** Wall-clock time for certificates and events (ms since epoch). */
+  nowMs: () => number;
+  random: RandomSource;
+  tickMs: number;
+  localRaft?: Partial<RaftConfig>;
+  globalRaft?: Partial<RaftConfig>;
+  vip?: { hook: VipHookLike; globalVip: string | null; localVip: string | null; maxClockDriftMs?: number };
+  snapshotEveryEntries?: number;
+  /** How often scheduled work (CRL refresh, learner promotion, expiry sweep) runs, in ticks. */
+  maintenanceEveryTicks?: number;
+  crlNextUpdateSeconds?: number;
+  /** Unexpected failures of scheduled work (logged by the server; never thrown at callers). */
+  onError?: (error: unknown) => void;
+}
+
+export type PkiNodeStart =
+  /** The first node of a new cluster: root, first AZ, both leader roles. */
+  | { mode: 'foundCluster'; clusterId: string; azSpec: AzSpec; rootSubject?: string; keyType?: CaKeyType }
+  /** The first node of a new AZ: asks the global leader to add the AZ, then registers itself. */
+  | { mode: 'foundAz'; azSpec: AzSpec; globalLeaderId: string }
+  /** A node whose registration the AZ's local leader accepted (`register` peer request or HTTPS). */
+  | { mode: 'join'; localLeaderId: string }
+  /** A node restarting from its storage and key files. */
+  | { mode: 'restart' };
+
+const EMPTY: ConfState = { voters: [], learners: [], votersOutgoing: [] };
+const DEFAULT_GLOBAL: Partial<RaftConfig> = { electionTimeoutTicks: 30, heartbeatIntervalTicks: 3 };
+
+export class PkiNode implements PkiNodeApi {
+  readonly nodeId: string;
+  readonly az: string;
+  readonly app = new PkiApplication();
+  private twoTier!: TwoTierNode<PkiApplyResult>;
+  private readonly proposer: EventProposer;
+  private services!: NodeServices;
+  private vip: VipManager | null = null;
+  private readonly roleListeners = new Set<(e: PkiRoleEvent) => void>();
+  private keys: NodeKeys | null = null;
+
+  private constructor(readonly options: PkiNodeOptions) {
+    this.nodeId = options.nodeId;
+    this.az = options.az;
+    this.proposer = new EventProposer(options.nodeId, () => this.twoTier, options.peers);
+  }
+
+  static async start(options: PkiNodeOptions, how: PkiNodeStart): Promise<PkiNode> {
+    const node = new PkiNode(options);
+    const founding = how.mode === 'foundCluster';
+    const firstInAz = founding || how.mode === 'foundAz';
+    await node.startTwoTier(
+      how.mode === 'restart' ? undefined : firstInAz ? { voters: [options.nodeId], learners: [], votersOutgoing: [] } : EMPTY,
+      how.mode === 'restart' ? undefined : founding ? { voters: [options.az], learners: [], votersOutgoing: [] } : EMPTY,
+    );
+    try {
+      if (how.mode === 'foundCluster') await node.foundCluster(how);
+      else if (how.mode === 'foundAz') await node.foundAz(how);
+      else if (how.mode === 'join') await node.join(how);
+      else node.keys = await loadNodeKeys(options.dataDir);
+    } catch (e) {
+      await node.stop();
+      throw e;
+    }
+    node.services.start();
+    return node;
+  }
+
+  private async startTwoTier(local: ConfState | undefined, global: ConfState | undefined): Promise<void> {
+    const o = this.options;
+    this.twoTier = await TwoTierNode.start<PkiApplyResult>({
+      nodeId: o.nodeId,
+      az: o.az,
+      storage: o.storage,
+      localTransport: o.localTransport,
+      seatTransport: o.seatTransport,
+      app: this.app,
+      ...(o.localRaft ? { localRaft: o.localRaft } : {}),
+      globalRaft: validateRaftConfig({ ...DEFAULT_GLOBAL, ...o.globalRaft }),
+      tickMs: o.tickMs,
+      ...(o.clock ? { clock: o.clock } : {}),
+      random: o.random,
+      ...(local ? { localInitialConfState: local } : {}),
+      ...(global ? { globalInitialConfState: global } : {}),
+      ...(o.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: o.snapshotEveryEntries } : {}),
+    });
+    this.services = new NodeServices(this, this.twoTier, this.proposer, () => this.keys);
+    if (o.vip) {
+      const localTicks = validateRaftConfig(o.localRaft ?? {}).electionTimeoutTicks;
+      const globalTicks = validateRaftConfig({ ...DEFAULT_GLOBAL, ...o.globalRaft }).electionTimeoutTicks;
+      this.vip = new VipManager({ ...o.vip, ...(o.clock ? { clock: o.clock } : {}) }, this.twoTier, o.tickMs, () => this.nowMonotonic(), localTicks, globalTicks);
+    }
+    this.twoTier.onRoleChange((e) => {
+      for (const l of this.roleListeners) l({ tier: e.tier, leader: e.role === 'leader', term: e.term });
+    });
+  }
+
+  private nowMonotonic(): number {
+    return this.options.nowMs();
+  }
+
+  // ---- founding ----
+
+  private async foundCluster(how: Extract<PkiNodeStart, { mode: 'foundCluster' }>): Promise<void> {
+    const o = this.options;
+    this.twoTier.campaignLocal();
+    await this.services.waitFor('seat active', () => this.twoTier.status().seat !== null);
+    this.twoTier.campaignGlobal();
+    await this.services.waitFor('global leader', () => this.twoTier.isGlobalLeader());
+    const founded = await foundCluster({
+      clusterId: how.clusterId,
+      rootSubject: how.rootSubject ?? `CN=Adrestia Root CA,OU=${how.clusterId}`,
+      azSpec: how.azSpec,
+      ...(how.keyType ? { keyType: how.keyType } : {}),
+      kek: o.kek,
+      nowMs: o.nowMs(),
+      serials: o.random,
+    });
+    for (const ev of founded.events) await this.commitOk(ev, 'global');
+    await this.registerSelf(founded.azIca);
+  }
+
+  private async foundAz(how: Extract<PkiNodeStart, { mode: 'foundAz' }>): Promise<void> {
+    this.twoTier.campaignLocal();
+    await this.services.waitFor('local leader', () => this.twoTier.status().seat !== null);
+    const answer = await this.options.peers.call(how.globalLeaderId, { kind: 'foundAz', az: how.azSpec, nodeId: this.nodeId });
+    if (answer.kind === 'error') throw new PkiError(asPkiCode(answer.code), `founding AZ ${how.azSpec.name} refused: ${answer.message}`);
+    // The seat learns the global log (AzAdded, the AZ ICA) once the global leader adds it.
+    const azIca = await this.services.waitFor('AZ ICA in the global state', async () => {
+      const cas = await this.app.store.cas();
+      return cas.find((c) => c.role === 'az' && c.az === this.az) ?? null;
+    });
+    await this.registerSelf(caSignerFromRecord(azIca, this.options.kek));
+  }
+
+  /**
+   * Phase II for a node of an existing AZ: keys made here (the ICA key never leaves the node),
+   * CSRs to the local leader, which commits the registration and adds this node as a learner.
+   */
+  private async join(how: Extract<PkiNodeStart, { mode: 'join' }>): Promise<void> {
+    const o = this.options;
+    const keys = await generateNodeKeys({ dataDir: o.dataDir });
+    const csrs = makeNodeCsrs({ keys, nodeId: o.nodeId, az: o.az, hosts: hostsOf(o.addresses) });
+    const answer = await o.peers.call(how.localLeaderId, { kind: 'register', nodeId: o.nodeId, az: o.az, addresses: o.addresses, ...csrs });
+    if (answer.kind === 'error') throw new PkiError(asPkiCode(answer.code), `registration refused: ${answer.message}`);
+    if (answer.kind !== 'registered') throw new PkiError('ERR_EVENT_REJECTED', `unexpected registration answer ${answer.kind}`);
+    this.keys = keys;
+  }
+
+  /** The founder of a cluster or AZ signs its own node ICA with the AZ ICA it holds. */
+  private async registerSelf(azIca: CaHandle): Promise<void> {
+    const o = this.options;
+    this.keys = await generateNodeKeys({ dataDir: o.dataDir });
+    const csrs = makeNodeCsrs({ keys: this.keys, nodeId: o.nodeId, az: o.az, hosts: hostsOf(o.addresses) });
+    const signed = await signNodeRegistration({
+      azIca,
+      ...csrs,
+      nodeId: o.nodeId,
+      az: o.az,
+      addresses: o.addresses,
+      nowMs: o.nowMs(),
+      serials: o.random,
+    });
+    for (const ev of signed.events) await this.commitOk(ev, 'global');
+  }
+
+  /** Commits an event this node built and requires it to be accepted. */
+  async commitOk(event: Parameters<EventProposer['commit']>[0], tier?: 'local' | 'global'): Promise<PkiApplyResult> {
+    const outcome = await this.services.retryTransient(() => this.proposer.commit(event, tier));
+    if (!outcome.ok) throw new PkiError(outcome.error.code, `${event.type} rejected: ${outcome.error.message}`);
+    return outcome;
+  }
+
+  // ---- PkiNodeApi ----
+
+  status(): PkiNodeStatus {
+    return this.services.status();
+  }
+
+  clusterMap(sinceGeneration = 0): Promise<ClusterMapDiff> {
+    return buildClusterMap(this, this.twoTier, sinceGeneration);
+  }
+
+  caBundle(): Promise<CaBundle> {
+    return this.services.caBundle();
+  }
+
+  issue(request: IssueRequest): Promise<IssuedLeaf> {
+    return this.services.issue(request);
+  }
+
+  revoke(request: RevokeRequest): Promise<{ revokedAt: number }> {
+    return this.services.revoke(request);
+  }
+
+  getCertificate(serialHex: string) {
+    return this.services.getCertificate(serialHex);
+  }
+
+  async getCrl(issuerId: string): Promise<Uint8Array | null> {
+    return (await this.app.store.latestCrl(issuerId))?.crlDer ?? null;
+  }
+
+  async getCaCertificate(issuerId: string): Promise<Uint8Array | null> {
+    return (await this.app.store.getCa(issuerId))?.certDer ?? null;
+  }
+
+  async handlePeer(fromNodeId: string, request: PeerRequest): Promise<PeerResponse> {
+    try {
+      return await this.services.handlePeer(fromNodeId, request);
+    } catch (e) {
+      const err = translate(e, request.kind === 'proposeGlobal' || request.kind === 'foundAz' ? 'global' : 'local');
+      const code = err instanceof PkiError ? err.code : 'ERR_INTERNAL';
+      return { kind: 'error', code, message: err.message, leaderId: this.twoTier.status().local.leaderId };
+    }
+  }
+
+  onRoleChange(listener: (e: PkiRoleEvent) => void): () => void {
+    this.roleListeners.add(listener);
+    return () => this.roleListeners.delete(listener);
+  }
+
+  /** The consensus node underneath (status, tests, the simulator's checkers). */
+  get consensus(): TwoTierNode<PkiApplyResult> {
+    return this.twoTier;
+  }
+
+  nodeKeys(): NodeKeys | null {
+    return this.keys;
+  }
+
+  /** For the AZ founder flow on the global leader (peer `foundAz`). */
+  async createAz(az: AzSpec): Promise<void> {
+    const store = this.app.store;
+    const cluster = await store.cluster();
+    if (!cluster) throw new PkiError('ERR_NOT_FOUND', 'no cluster yet');
+    const existing = await store.getAz(az.name);
+    if (!existing) {
+      const root = caSignerFromRecord((await store.getCa(cluster.rootIssuerId))!, this.options.kek);
+      await this.commitOk({ type: 'AzAdded', az, at: this.options.nowMs() }, 'global');
+      const { event } = await createAzIntermediate({ root, az: az.name, clusterId: cluster.clusterId, kek: this.options.kek, nowMs: this.options.nowMs(), serials: this.options.random });
+      await this.commitOk(event, 'global');
+    }
+    this.services.addSeat(az.name);
+  }
+
+  async stop(): Promise<void> {
+    this.services?.stop();
+    await this.vip?.stop();
+    await this.twoTier?.stop();
+  }
+
+}
+
+function hostsOf(addresses: NodeAddresses): string[] {
+  return [...new Set([endpointHost(addresses.api), endpointHost(addresses.raft)])];
+}
+
+export type { CrlReason };

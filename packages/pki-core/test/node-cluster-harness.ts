@@ -1,0 +1,110 @@
+// Whole PKI clusters in one process for PkiNode tests: real PkiNodes over in-memory networks
+// (local groups and seats), MemoryStorage, key files in temp dirs, real timers with a fast tick,
+// and peers that call each other's handlePeer directly (as the server's mTLS peer client would).
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryNetwork, MemorySeatNetwork, MemoryStorage, systemRandom } from '@adrestia/consensus';
+import { PkiError } from '../src/errors.ts';
+import type { AzSpec } from '../src/state/events.ts';
+import type { PeerClient } from '../src/node/peer.ts';
+import { PkiNode, type PkiNodeStart } from '../src/node/pki-node.ts';
+
+export const KEK = new Uint8Array(32).fill(7);
+
+export class PkiTestCluster {
+  readonly localNet = new MemoryNetwork();
+  readonly seatNet = new MemorySeatNetwork();
+  readonly nodes = new Map<string, PkiNode>();
+  readonly storages = new Map<string, MemoryStorage>();
+  readonly down = new Set<string>();
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'adrestia-pki-node-'));
+  private ordinal = 10;
+
+  peers(self: string): PeerClient {
+    return {
+      call: async (nodeId, request) => {
+        const target = this.nodes.get(nodeId);
+        if (!target || this.down.has(nodeId)) throw new PkiError('ERR_TIMEOUT', `peer ${nodeId} unreachable`);
+        return target.handlePeer(self, request);
+      },
+    };
+  }
+
+  async start(nodeId: string, az: string, how: PkiNodeStart): Promise<PkiNode> {
+    const storage = this.storages.get(nodeId)?.reopen() ?? new MemoryStorage();
+    this.storages.set(nodeId, storage);
+    const host = `127.0.0.${this.ordinal++}`;
+    const node = await PkiNode.start(
+      {
+        nodeId,
+        az,
+        addresses: { api: `${host}:8443`, raft: `${host}:7000` },
+        dataDir: this.nodeDir(nodeId),
+        kek: KEK,
+        storage,
+        localTransport: this.localNet.endpoint(nodeId),
+        seatTransport: this.seatNet.endpoint(az, nodeId),
+        peers: this.peers(nodeId),
+        nowMs: () => Date.now(),
+        random: systemRandom,
+        tickMs: 5,
+        localRaft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 },
+        globalRaft: { electionTimeoutTicks: 40, heartbeatIntervalTicks: 4 },
+        maintenanceEveryTicks: 10,
+        crlNextUpdateSeconds: 3600,
+      },
+      how,
+    );
+    this.nodes.set(nodeId, node);
+    this.down.delete(nodeId);
+    return node;
+  }
+
+  nodeDir(nodeId: string): string {
+    const dir = join(this.dataDir, nodeId);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    return dir;
+  }
+
+  async crash(nodeId: string): Promise<void> {
+    this.down.add(nodeId);
+    await this.nodes.get(nodeId)!.stop();
+  }
+
+  live(): PkiNode[] {
+    return [...this.nodes.entries()].filter(([id]) => !this.down.has(id)).map(([, n]) => n);
+  }
+
+  localLeader(az: string): PkiNode | undefined {
+    return this.live().find((n) => n.az === az && n.status().pkiLocalLeader);
+  }
+
+  globalLeader(): PkiNode | undefined {
+    return this.live().find((n) => n.status().pkiGlobalLeader);
+  }
+
+  async stop(): Promise<void> {
+    for (const n of this.live()) await n.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+export function azSpec(n: number): AzSpec {
+  return { name: `az${n}`, subnets: [`10.${n}.0.0/16`], localVip: `10.${n}.0.1` };
+}
+
+export async function eventually<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

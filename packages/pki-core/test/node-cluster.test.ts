@@ -1,0 +1,119 @@
+import { expect } from 'chai';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openssl } from './ca-fixtures.ts';
+import { PkiTestCluster, azSpec, eventually } from './node-cluster-harness.ts';
+import type { PkiNode } from '../src/node/pki-node.ts';
+
+const CLUSTER_ID = '4f9a1c2e-7b3d-4e5f-8a9b-0c1d2e3f4a5b';
+
+/** A P-256 key and CSR made by OpenSSL, as a client would. */
+function opensslCsr(dir: string, name: string, cn: string): { csrPem: string; keyPath: string } {
+  const keyPath = join(dir, `${name}.key`);
+  const csrPath = join(dir, `${name}.csr`);
+  const r1 = openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', keyPath]);
+  expect(r1.status, r1.stderr).to.equal(0);
+  const r2 = openssl(['req', '-new', '-key', keyPath, '-subj', `/CN=${cn}`, '-addext', `subjectAltName=DNS:${cn}`, '-out', csrPath]);
+  expect(r2.status, r2.stderr).to.equal(0);
+  return { csrPem: openssl(['req', '-in', csrPath]).stdout, keyPath };
+}
+
+async function buildTwoAzCluster(c: PkiTestCluster): Promise<void> {
+  await c.start('a1', 'az1', { mode: 'foundCluster', clusterId: CLUSTER_ID, azSpec: azSpec(1) });
+  await c.start('b1', 'az2', { mode: 'foundAz', azSpec: azSpec(2), globalLeaderId: 'a1' });
+  for (const id of ['a2', 'a3']) await c.start(id, 'az1', { mode: 'join', localLeaderId: 'a1' });
+  await c.start('b2', 'az2', { mode: 'join', localLeaderId: 'b1' });
+  await eventually('every node ready', () => c.live().every((n) => n.status().ready));
+}
+
+async function issueVia(node: PkiNode, c: PkiTestCluster, name: string) {
+  const { csrPem } = opensslCsr(c.dataDir, name, `${name}.svc.example`);
+  return eventually(`issue ${name}`, () => node.issue({ csr: csrPem, profile: 'serverLeaf', requester: `test:${name}` }));
+}
+
+describe('PkiNode: a two-AZ cluster in one process', function () {
+  this.timeout(120_000);
+  let c: PkiTestCluster;
+  before(async () => {
+    c = new PkiTestCluster();
+    await buildTwoAzCluster(c);
+  });
+  after(() => c.stop());
+
+  it('founds the cluster and an AZ, registers nodes, and every node holds both AZs, their ICAs and all nodes', async () => {
+    for (const n of c.live()) {
+      const map = await eventually('map with both AZs and 5 nodes', async () => {
+        const d = await n.clusterMap(0);
+        return !d.unchanged && d.map.azs.length === 2 && d.map.nodes.length === 5 ? d.map : null;
+      });
+      expect(map.clusterId).to.equal(CLUSTER_ID);
+      expect(map.caCertificates.map((x) => x.kind).sort()).to.deep.equal(['azIca', 'azIca', 'root']);
+    }
+    expect(c.globalLeader()?.nodeId).to.equal('a1');
+  });
+
+  it('a follower issues with its own node ICA; OpenSSL verifies leaf → node ICA → AZ ICA → root', async () => {
+    const a2 = c.nodes.get('a2')!;
+    const leaf = await issueVia(a2, c, 'web1');
+    const bundle = await a2.caBundle();
+    const rootPath = join(c.dataDir, 'root.pem');
+    const chainPath = join(c.dataDir, 'web1-chain.pem');
+    const leafPath = join(c.dataDir, 'web1.pem');
+    writeFileSync(rootPath, bundle.rootPem);
+    writeFileSync(leafPath, leaf.certificatePem);
+    writeFileSync(chainPath, leaf.chainPem.replace(leaf.certificatePem, '').replace(bundle.rootPem, ''));
+    const v = openssl(['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', rootPath, '-untrusted', chainPath, leafPath]);
+    expect(v.stdout + v.stderr).to.include(': OK');
+    // Committed before it was returned: the leader holds it too.
+    const onLeader = await c.nodes.get('a1')!.getCertificate(leaf.serialHex);
+    expect(onLeader).to.have.length(1);
+    expect(leaf.issuerId).to.equal((await a2.app.store.cas()).find((x) => x.nodeId === 'a2')!.issuerId);
+  });
+
+  it('a retried request gets the certificate already issued to it', async () => {
+    const a3 = c.nodes.get('a3')!;
+    const { csrPem } = opensslCsr(c.dataDir, 'retry', 'retry.svc.example');
+    const first = await eventually('issue', () => a3.issue({ csr: csrPem, profile: 'serverLeaf', requester: 'test:retry' }));
+    const again = await a3.issue({ csr: csrPem, profile: 'serverLeaf', requester: 'test:retry' });
+    expect(again.serialHex).to.equal(first.serialHex);
+    expect(again.duplicate).to.equal(true);
+  });
+
+  it('a revocation is acknowledged after global commit, reaches every AZ, and the issuer CRL lists it (openssl -crl_check)', async () => {
+    const a2 = c.nodes.get('a2')!;
+    const leaf = await issueVia(a2, c, 'revoked1');
+    await a2.revoke({ serialHex: leaf.serialHex, reason: 'keyCompromise', requestedBy: 'test' });
+    for (const n of c.live()) {
+      await eventually(`revocation in ${n.nodeId}`, async () => (await n.app.store.getRevocation(leaf.issuerId, leaf.serialHex)) !== undefined);
+    }
+    const crlDer = await eventually('a CRL listing it', async () => {
+      const crl = await a2.app.store.latestCrl(leaf.issuerId);
+      const revs = await a2.app.store.listRevoked(leaf.issuerId);
+      return crl && revs.every((r) => r.index <= crl.index) ? crl.crlDer : null;
+    });
+    const bundle = await a2.caBundle();
+    const crlPath = join(c.dataDir, 'node.crl');
+    writeFileSync(crlPath, crlDer);
+    const rootPath = join(c.dataDir, 'root.pem');
+    const chainPath = join(c.dataDir, 'rev-chain.pem');
+    const leafPath = join(c.dataDir, 'rev.pem');
+    writeFileSync(rootPath, bundle.rootPem);
+    writeFileSync(chainPath, leaf.chainPem.replace(leaf.certificatePem, '').replace(bundle.rootPem, ''));
+    writeFileSync(leafPath, leaf.certificatePem);
+    const crlPem = openssl(['crl', '-inform', 'DER', '-in', crlPath]).stdout;
+    writeFileSync(crlPath + '.pem', crlPem);
+    const v = openssl(['verify', '-crl_check', '-CRLfile', crlPath + '.pem', '-CAfile', rootPath, '-untrusted', chainPath, leafPath]);
+    expect(v.stdout + v.stderr).to.match(/certificate revoked/);
+  });
+
+  it('when the local leader that is also global leader crashes, the AZ elects a new one that issues and revokes', async () => {
+    const old = c.globalLeader()!;
+    await c.crash(old.nodeId);
+    const next = await eventually('new local leader in az1', () => c.localLeader('az1'), 30_000);
+    expect(next.nodeId).not.to.equal(old.nodeId);
+    const leaf = await issueVia(next, c, 'after-failover');
+    await eventually('revoke after failover', () => next.revoke({ serialHex: leaf.serialHex, reason: 'superseded', requestedBy: 'test' }), 30_000);
+    const b2 = c.nodes.get('b2')!;
+    await eventually('revocation reached az2', async () => (await b2.app.store.getRevocation(leaf.issuerId, leaf.serialHex)) !== undefined);
+  });
+});
