@@ -73,6 +73,7 @@ export class SimCluster {
       }
     }
     this.scheduler.afterInstant = () => this.checkInstant();
+    this.scheduler.onNodeError = (owner, label, error) => this.onNodeError(owner, label, error);
   }
 
   nodesOf(az: string): SimNode[] {
@@ -205,6 +206,15 @@ export class SimCluster {
     if (e.role !== 'leader') return;
     if (e.tier === 'local') this.checker.observeLocalLeader(n.az, e.term, n.id);
     else this.checker.observeGlobalLeader(e.term, n.id);
+  }
+
+  /** An assertion thrown in a node's code: report it, and the process dies as it would. */
+  private onNodeError(id: string, label: string, error: unknown): void {
+    const n = this.nodes.get(id);
+    const detail = error instanceof Error ? error.message : String(error);
+    this.checker.observeHalted(id, `threw while handling "${label}": ${detail}`);
+    if (n) n.halted = true;
+    this.scheduler.after(0, `crash ${id} after assertion`, () => this.crash(id));
   }
 
   private checkInstant(): void {

@@ -135,7 +135,7 @@ export class SimNetwork {
       let delayUs = f.minDelayUs + this.random.nextInt(Math.max(1, f.maxDelayUs - f.minDelayUs + 1));
       if (this.random.nextInt(1000) < f.spikePermille) delayUs += f.spikeDelayUs;
       const label = `${sender.tier} ${m.type} ${sender.nodeId}>${to} t${m.term}`;
-      this.scheduler.after(delayUs, label, () => this.deliver(sender, to, wire));
+      this.scheduler.after(delayUs, label, () => this.deliver(sender, to, wire), to);
     }
   }
 

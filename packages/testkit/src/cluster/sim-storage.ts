@@ -80,6 +80,11 @@ export class SimDisk {
   private unsynced: StorageWrite[] = [];
   private handle: SimStorage | null = null;
   readonly stats: DiskStats = { syncedWrites: 0, unsyncedWrites: 0, lostWrites: 0 };
+  /**
+   * False models a disk that acknowledges fsync without flushing (a known real-world fault): every
+   * write is lost on a crash. Only for proving that the checkers catch lost acknowledged data.
+   */
+  honoursSync = true;
 
   constructor(readonly label: string) {}
 
@@ -126,7 +131,7 @@ export class SimDisk {
   /** @internal */
   write(write: StorageWrite, sync: boolean): void {
     this.view.apply(write);
-    if (!sync) {
+    if (!sync || !this.honoursSync) {
       this.stats.unsyncedWrites++;
       this.unsynced.push(cloneWrite(write));
       return;
@@ -138,9 +143,10 @@ export class SimDisk {
 
   /** @internal */
   compact(snapshot: Snapshot): void {
+    this.view.compact(snapshot);
+    if (!this.honoursSync) return; // the compaction is lost on a crash, like every other write
     this.flush();
     this.durable.compact(snapshot);
-    this.view.compact(snapshot);
   }
 }
 

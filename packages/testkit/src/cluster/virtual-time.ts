@@ -18,6 +18,8 @@ interface QueuedEvent {
   seq: number;
   label: string;
   run: () => void | Promise<void>;
+  /** The simulated node whose code the event runs, if any. */
+  owner: string | null;
   cancelled: boolean;
 }
 
@@ -88,6 +90,11 @@ export class Scheduler {
   private readonly recentMax: number;
   /** Called after every instant's drain (the checkers). */
   afterInstant: (() => void) | null = null;
+  /**
+   * Called when an event owned by a node throws (a broken invariant is an assertion that crashes
+   * its process). Without a handler, or for an event without owner, the error ends the run.
+   */
+  onNodeError: ((owner: string, label: string, error: unknown) => void) | null = null;
   eventsRun = 0;
 
   constructor(seed: number, options: { recentTraceLines?: number } = {}) {
@@ -104,9 +111,9 @@ export class Scheduler {
   }
 
   /** Schedules `run` after `delayUs` of virtual time (0: at this instant, after what is queued). */
-  after(delayUs: number, label: string, run: () => void | Promise<void>): EventHandle {
+  after(delayUs: number, label: string, run: () => void | Promise<void>, owner: string | null = null): EventHandle {
     if (!Number.isInteger(delayUs) || delayUs < 0) throw new TypeError(`after: delayUs must be a non-negative integer, got ${delayUs}`);
-    const e: QueuedEvent = { atUs: this.nowUsValue + delayUs, seq: this.nextSeq++, label, run, cancelled: false };
+    const e: QueuedEvent = { atUs: this.nowUsValue + delayUs, seq: this.nextSeq++, label, run, owner, cancelled: false };
     this.heap.push(e);
     return { cancel: () => void (e.cancelled = true) };
   }
@@ -143,7 +150,12 @@ export class Scheduler {
       const e = this.heap.pop()!;
       if (e.cancelled) continue;
       this.eventsRun++;
-      await e.run();
+      try {
+        await e.run();
+      } catch (error) {
+        if (e.owner === null || !this.onNodeError) throw error;
+        this.onNodeError(e.owner, e.label, error);
+      }
     }
     for (let i = 0; i < DRAIN_ROUNDS; i++) await drainRound();
     this.afterInstant?.();
@@ -192,12 +204,17 @@ export class SimClock implements Clock {
     const periodUs = Math.max(1, Math.round((intervalMs * 1000) / this.rate));
     let handle: EventHandle;
     const arm = (): void => {
-      handle = this.scheduler.after(periodUs, `tick ${this.label}`, () => {
-        this.timers.delete(handle);
-        if (this.stopped) return;
-        arm();
-        callback();
-      });
+      handle = this.scheduler.after(
+        periodUs,
+        `tick ${this.label}`,
+        () => {
+          this.timers.delete(handle);
+          if (this.stopped) return;
+          arm();
+          callback();
+        },
+        this.label,
+      );
       this.timers.add(handle);
     };
     arm();
