@@ -45,6 +45,8 @@ describe('RFC 2986 CSR parsing and signature check (parseCsr)', function () {
         expect(parsed.subject).to.equal(`CN=host-${name},O=Acme\\, Inc.,C=US`);
         expect(renderName(parsed.subjectDer)).to.equal(parsed.subject);
         expect(parsed.publicKey.type).to.equal('public');
+        // The imported key is exactly the CSR's key.
+        expect(Buffer.from(parsed.publicKey.export({ format: 'der', type: 'spki' })).equals(Buffer.from(parsed.spkiDer))).to.equal(true);
         expect(parsed.requestedSans).to.deep.equal([
           { type: 'dns', value: 'Node-1.Example.com' },
           { type: 'ip', value: '10.1.2.3' },
@@ -89,6 +91,14 @@ describe('RFC 2986 CSR parsing and signature check (parseCsr)', function () {
         expect(codeOf(() => parseCsr(der))).to.equal('ERR_CSR_SIGNATURE');
       });
     }
+
+    it('an EC point off the curve → ERR_CSR_MALFORMED (never a key we cannot trust)', () => {
+      const der = csr.p256.der.slice();
+      const spki = parseCsr(der).spkiDer;
+      const at = Buffer.from(der).indexOf(Buffer.from(spki)) + spki.length - 1;
+      der[at]! ^= 0x01; // last byte of Y
+      expect(codeOf(() => parseCsr(der))).to.equal('ERR_CSR_MALFORMED');
+    });
 
     it('truncated DER → ERR_CSR_MALFORMED', () => {
       const { der } = csr.p256;
