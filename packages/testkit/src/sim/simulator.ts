@@ -1,0 +1,312 @@
+// One seeded simulation run: a cluster of SimNodes on a faulty SimNetwork, clients, a chaos
+// schedule (crashes, restarts, partitions, leadership transfers), Raft safety checks after every
+// step, then a liveness phase and a linearizability check of the client history.
+import { createHash } from 'node:crypto';
+import { SeededRandom, validateRaftConfig, type Message } from '@adrestia/consensus';
+import { kvModel } from '../linearizability/kv-model.ts';
+import { checkLinearizability } from '../linearizability/wgl.ts';
+import { SafetyChecker, SafetyViolation, type ViolationKind } from './checkers.ts';
+import { EventQueue } from './event-queue.ts';
+import { SimNetwork } from './network.ts';
+import { SimNode } from './node.ts';
+import { deriveOptions, type SimOptions } from './options.ts';
+import { Workload } from './workload.ts';
+
+export interface SimViolation {
+  kind: ViolationKind;
+  detail: string;
+  step: number;
+  timeMs: number;
+}
+
+export interface SimResult {
+  seed: number;
+  options: SimOptions;
+  violation: SimViolation | null;
+  /** SHA-256 over the event trace: equal for equal seeds, bit for bit. */
+  traceHash: string;
+  steps: number;
+  virtualMs: number;
+  stats: { messages: number; dropped: number; ops: number; completed: number; timedOut: number; leaders: number; crashes: number };
+  /** Linearizability verdict of the client history ("unknown" when the search hit its bound). */
+  linearizability: 'ok' | 'violation' | 'unknown' | 'skipped';
+}
+
+export interface RunOptions {
+  /** Receive every trace line (the CLI's --trace). */
+  onTrace?: (line: string) => void;
+  /** Safety-check step budget, a guard against runaway runs. */
+  maxSteps?: number;
+  /** Override derived options (tests: force a scenario). */
+  override?: Partial<SimOptions>;
+}
+
+const MAX_STEPS_DEFAULT = 2_000_000;
+
+export function runSimulation(seed: number, run: RunOptions = {}): SimResult {
+  const sim = new Simulation(seed, run);
+  return sim.run();
+}
+
+class Simulation {
+  readonly opts: SimOptions;
+  readonly queue = new EventQueue();
+  readonly checker = new SafetyChecker();
+  readonly nodes: SimNode[] = [];
+  readonly net: SimNetwork;
+  readonly workload: Workload;
+  private readonly hash = createHash('sha256');
+  private readonly chaosRandom: SeededRandom;
+  private steps = 0;
+  private crashes = 0;
+  private faultsOn = true;
+  private probeDone = false;
+
+  constructor(
+    readonly seed: number,
+    private readonly runOpts: RunOptions,
+  ) {
+    this.opts = { ...deriveOptions(seed), ...runOpts.override };
+    const master = new SeededRandom(seed ^ 0x5eed);
+    this.chaosRandom = master.fork();
+    this.net = new SimNetwork(this.queue, master.fork(), this.opts, (m) => this.deliver(m));
+    const ids = Array.from({ length: this.opts.clusterSize }, (_, i) => `n${i + 1}`);
+    const config = validateRaftConfig({
+      electionTimeoutTicks: this.opts.electionTimeoutTicks,
+      heartbeatIntervalTicks: this.opts.heartbeatIntervalTicks,
+      snapshotChunkBytes: this.opts.snapshotChunkBytes,
+      maxMsgBytes: this.opts.maxMsgBytes,
+    });
+    const host = {
+      queue: this.queue,
+      checker: this.checker,
+      random: master.fork(),
+      send: (m: Message) => this.net.send(m),
+      trace: (l: string) => this.trace(l),
+    };
+    const conf = { voters: ids, learners: [], votersOutgoing: [] };
+    for (const id of ids) this.nodes.push(new SimNode(id, host, this.opts, config, conf, master.fork()));
+    const clientRandom = master.fork();
+    this.workload = new Workload(this.queue, clientRandom, this.opts, {
+      nodeIds: () => ids,
+      request: (id, rid, input, reply) => {
+        this.queue.schedule(Workload.delayMs, `request ${rid} > ${id}`, () => {
+          const node = this.node(id);
+          node.handle(rid, input, (r) => this.queue.schedule(Workload.delayMs, `reply ${rid}`, () => reply(r)));
+          this.observe(node);
+        });
+      },
+    }, (l) => this.trace(l));
+  }
+
+  trace(line: string): void {
+    const l = `${this.queue.now} ${line}`;
+    this.hash.update(l).update('\n');
+    this.runOpts.onTrace?.(l);
+  }
+
+  node(id: string): SimNode {
+    const n = this.nodes.find((x) => x.id === id);
+    if (n === undefined) throw new Error(`unknown node ${id}`);
+    return n;
+  }
+
+  private deliver(m: Message): void {
+    const node = this.node(m.to);
+    if (!node.alive) return;
+    node.step(m);
+    this.observe(node);
+  }
+
+  /** Election Safety bookkeeping after a node acted: register it if it now leads. */
+  observe(node: SimNode): void {
+    const st = node.core?.status();
+    if (st === undefined || st.role !== 'leader') return;
+    this.checker.observeLeader(node.id, st.term, node.disk, node.disk.lastIndex);
+  }
+
+  private scheduleTick(node: SimNode, index: number): void {
+    const period = Math.max(1, Math.round(this.opts.baseTickMs * this.opts.tickSkew[index]!));
+    this.queue.schedule(period, `tick ${node.id}`, () => {
+      if (node.alive) {
+        node.tick();
+        this.observe(node);
+      }
+      this.scheduleTick(node, index);
+    });
+  }
+
+  run(): SimResult {
+    let violation: SimViolation | null = null;
+    this.trace(`seed=${this.seed} ${JSON.stringify(this.opts)}`);
+    this.nodes.forEach((n, i) => {
+      n.start();
+      this.scheduleTick(n, i);
+    });
+    this.workload.start();
+    this.scheduleChaos();
+    this.queue.schedule(this.opts.faultPhaseMs, 'heal', () => this.startLiveness());
+    const maxSteps = this.runOpts.maxSteps ?? MAX_STEPS_DEFAULT;
+    try {
+      while (!this.probeDone) {
+        const ev = this.queue.pop();
+        if (ev === undefined) throw new SafetyViolation('liveness', 'no events left');
+        this.steps++;
+        if (this.steps > maxSteps) throw new SafetyViolation('liveness', `step budget ${maxSteps} exhausted`);
+        ev.run();
+      }
+    } catch (e) {
+      violation = this.toViolation(e);
+    }
+    const lin = violation === null ? this.checkHistory() : 'skipped';
+    if (lin === 'violation') violation = { kind: 'linearizability', detail: this.linDetail, step: this.steps, timeMs: this.queue.now };
+    return this.result(violation, lin);
+  }
+
+  private toViolation(e: unknown): SimViolation {
+    const at = { step: this.steps, timeMs: this.queue.now };
+    if (e instanceof SafetyViolation) return { kind: e.kind, detail: e.detail, ...at };
+    const err = e as Error;
+    return { kind: 'invariant', detail: `${err.name}: ${err.message}`, ...at };
+  }
+
+  private linDetail = '';
+
+  private checkHistory(): 'ok' | 'violation' | 'unknown' {
+    const r = checkLinearizability(this.workload.history, kvModel, { maxStepsPerPartition: 200_000 });
+    if (r.result === 'violation') {
+      this.linDetail = `key ${r.partition} not linearizable:\n  ${r.ops.join('\n  ')}`;
+    }
+    return r.result;
+  }
+
+  private result(violation: SimViolation | null, lin: SimResult['linearizability']): SimResult {
+    return {
+      seed: this.seed,
+      options: this.opts,
+      violation,
+      traceHash: this.hash.digest('hex'),
+      steps: this.steps,
+      virtualMs: this.queue.now,
+      stats: {
+        messages: this.net.sent,
+        dropped: this.net.dropped,
+        ops: this.workload.history.length,
+        completed: this.workload.completed,
+        timedOut: this.workload.timedOut,
+        leaders: this.checker.leaderCount,
+        crashes: this.crashes,
+      },
+      linearizability: lin,
+    };
+  }
+
+  // ------------------------------------------------------------------ chaos
+
+  private scheduleChaos(): void {
+    const r = this.chaosRandom;
+    const delay = 1 + r.nextInt(2 * this.opts.chaosIntervalMs);
+    this.queue.schedule(delay, 'chaos', () => {
+      if (!this.faultsOn) return;
+      this.chaosAction();
+      this.scheduleChaos();
+    });
+  }
+
+  private chaosAction(): void {
+    const r = this.chaosRandom;
+    const o = this.opts;
+    const total = o.crashWeight + o.partitionWeight + o.transferWeight + 1;
+    let roll = r.nextInt(total);
+    if ((roll -= o.crashWeight) < 0) return this.crashSome();
+    if ((roll -= o.partitionWeight) < 0) return this.partitionSome();
+    if ((roll -= o.transferWeight) < 0) return this.transferSome();
+    this.net.heal();
+    this.trace('heal partitions');
+  }
+
+  private crashSome(): void {
+    const r = this.chaosRandom;
+    const alive = this.nodes.filter((n) => n.alive);
+    if (alive.length === 0) return;
+    const victim = alive[r.nextInt(alive.length)]!;
+    const keep = r.nextInt(2) === 0;
+    victim.crash(keep);
+    this.crashes++;
+    this.trace(`crash ${victim.id} (unsynced batch ${keep ? 'kept' : 'lost'})`);
+    const downMs = 20 + r.nextInt(4 * this.opts.chaosIntervalMs);
+    this.queue.schedule(downMs, `restart ${victim.id}`, () => this.restart(victim));
+  }
+
+  private restart(node: SimNode): void {
+    if (node.alive) return;
+    node.start();
+    this.trace(`restart ${node.id} (term ${node.disk.hardState.term}, last ${node.disk.lastIndex})`);
+    node.tick();
+  }
+
+  private partitionSome(): void {
+    const r = this.chaosRandom;
+    const ids = this.nodes.map((n) => n.id);
+    const side = ids.filter(() => r.nextInt(2) === 0);
+    const other = ids.filter((id) => !side.includes(id));
+    if (side.length === 0 || other.length === 0) return;
+    const symmetric = r.nextInt(3) !== 0;
+    this.net.heal();
+    this.net.partition(side, other, symmetric);
+    this.trace(`partition [${side.join(',')}] ${symmetric ? '<|>' : '-|>'} [${other.join(',')}]`);
+  }
+
+  private transferSome(): void {
+    const r = this.chaosRandom;
+    const leader = this.nodes.find((n) => n.core?.status().role === 'leader');
+    if (leader === undefined) return;
+    const others = this.nodes.filter((n) => n !== leader);
+    const to = others[r.nextInt(others.length)]!;
+    this.trace(`transfer leadership ${leader.id} → ${to.id}`);
+    leader.transferLeadership(to.id);
+    this.observe(leader);
+  }
+
+  // ------------------------------------------------------------------ liveness
+
+  /** Heal everything, stop faults, then require a leader and a proposal applied everywhere. */
+  private startLiveness(): void {
+    this.faultsOn = false;
+    this.net.faultsEnabled = false;
+    this.net.heal();
+    for (const n of this.nodes) if (!n.alive) this.restart(n);
+    this.workload.running = false;
+    this.trace('liveness phase: network healed, faults stopped, all nodes up');
+    const deadline = this.queue.now + this.opts.livenessBoundMs;
+    this.queue.schedule(this.opts.livenessBoundMs, 'liveness deadline', () => {
+      if (this.probeDone) return;
+      const st = this.nodes.map((n) => `${n.id}:${n.core?.status().role}@${n.core?.status().term} applied ${n.appliedIndex}`);
+      throw new SafetyViolation('liveness', `no proposal committed and applied everywhere within ${this.opts.livenessBoundMs} ms after healing (${st.join(', ')})`);
+    });
+    this.probe(deadline, 0);
+  }
+
+  private probe(deadline: number, attempt: number): void {
+    if (this.queue.now >= deadline) return;
+    const input = { kind: 'put' as const, key: 'probe', value: `p${attempt}` };
+    let acked = false;
+    const onIndex = (index: number): void => {
+      acked = true;
+      this.awaitApplied(index);
+    };
+    // A timed-out probe has an unknown outcome: try again with a fresh one.
+    this.workload.invoke(-1, input, null, () => {
+      if (!acked) this.probe(deadline, attempt + 1);
+    }, onIndex);
+  }
+
+  private awaitApplied(index: number): void {
+    if (this.nodes.every((n) => n.appliedIndex >= index)) {
+      this.probeDone = true;
+      this.trace(`liveness: probe at index ${index} applied on every node`);
+      return;
+    }
+    this.queue.schedule(5, 'await applied', () => this.awaitApplied(index));
+  }
+}
