@@ -86,8 +86,8 @@ export type { ProfileTable } from './node/ca-profiles.ts';
 export { issuerChainPem } from './node/ca-chain.ts';
 export { issueLeafFromCsr } from './node/ca-leaf.ts';
 export type { IssuedLeaf, IssueLeafInput } from './node/ca-leaf.ts';
-export { CRL_NEXT_UPDATE_SECONDS_MAX, CRL_NEXT_UPDATE_SECONDS_MIN, buildCrlEvent, buildRevocation } from './node/ca-revocation.ts';
-export type { BuildCrlEventInput, BuildRevocationInput, BuiltCrlEvent } from './node/ca-revocation.ts';
+export { CRL_NEXT_UPDATE_SECONDS_MAX, CRL_NEXT_UPDATE_SECONDS_MIN, buildCrlEvent, buildRevocation, nodeRevocations } from './node/ca-revocation.ts';
+export type { BuildCrlEventInput, BuildRevocationInput, BuiltCrlEvent, NodeRevocationsInput } from './node/ca-revocation.ts';
 // Phase II registration over the PSK proof and join tokens: server and node sides (node/registration*.ts)
 export { REGISTRATION_BODY_BYTES_MAX, REGISTRATION_BODY_VERSION, encodeRegistrationBody, parseRegistrationBody } from './node/registration-body.ts';
 export type { CaBundleResponseBody, ParsedRegistrationBody, RegistrationRequestBody, RegistrationResponseBody } from './node/registration-body.ts';

@@ -6,7 +6,10 @@ import { generateCaKeyPair, defaultCaKeyType, type CaKeyType } from '../ca/keys.
 import { createRootCertificate, issueCertificate } from '../ca/issue.ts';
 import { buildName, escapeValue } from '../ca/names.ts';
 import { randomSerial, type SerialRandomSource } from '../ca/serial.ts';
-import { KeyObjectSigner } from '../ca/signer.ts';
+import { KeyObjectSigner, type Signer } from '../ca/signer.ts';
+import { prepareIssuer } from '../ca/issuer.ts';
+import { bytesEqual } from '../ca/der.ts';
+import { PkiError } from '../errors.ts';
 import { wrapPrivateKey } from '../ca/key-wrap.ts';
 import { readCertificateFields } from '../ca/cert-fields.ts';
 import { BUILTIN_PROFILES } from '../ca/profiles.ts';
@@ -23,8 +26,14 @@ export interface CaLifetimes {
 export interface FoundClusterInput {
   /** UUID of the new cluster. */
   readonly clusterId: string;
-  /** RFC 4514 subject of the root, e.g. `CN=Adrestia Root CA,O=Example`. */
-  readonly rootSubject: string;
+  /** RFC 4514 subject of a generated root; default `CN=Adrestia Root CA,OU=<clusterId>`. */
+  readonly rootSubject?: string;
+  /**
+   * A root whose key is held outside the cluster (an HSM, another process: any `Signer`). Its
+   * certificate is installed without a key (DESIGN.md: an externally signed root must be
+   * possible); only this call uses the signer, to sign the first AZ ICA.
+   */
+  readonly externalRoot?: { readonly cert: Uint8Array; readonly signer: Signer };
   /** The founding node's AZ. */
   readonly azSpec: AzSpec;
   readonly keyType?: CaKeyType;
@@ -44,35 +53,23 @@ export interface FoundedCluster {
 }
 
 /**
- * Generates the root key and self-signed root (profile `root`), the first AZ ICA (profile
- * `azIntermediate`, pathLen 1), and the events that record them. Nothing is proposed here.
+ * Generates the root key and self-signed root (profile `root`) — or takes an external root —,
+ * the first AZ ICA (profile `azIntermediate`, pathLen 1), and the events that record them.
+ * Nothing is proposed here.
  */
 export async function foundCluster(input: FoundClusterInput): Promise<FoundedCluster> {
   checkNow(input.nowMs);
   const keyType = input.keyType ?? defaultCaKeyType;
-  const profile = BUILTIN_PROFILES.root;
-  const key = await generateCaKeyPair(keyType);
-  const signer = new KeyObjectSigner(key.privateKey);
-  const validity = caValidity(profile, input.nowMs, input.lifetimes?.rootSeconds);
-  const pathLen = profile.basicConstraints.pathLen;
-  const cert = await createRootCertificate({
-    signer,
-    subjectDer: buildName(input.rootSubject, 'rootSubject'),
-    serial: randomSerial(input.serials),
-    ...validity,
-    // The default hierarchy root → AZ ICA → node ICA → leaf needs no limit at the root.
-    ...(pathLen === null ? {} : { pathLen }),
-  });
-  const issuerId = issuerIdOf(key.spkiDer);
-  const root: CaHandle = { cert: cert.der, signer, issuerId };
+  const made = input.externalRoot === undefined ? await makeRoot(input, keyType) : { root: externalRoot(input.externalRoot), wrappedRootKey: undefined };
+  const { root } = made;
   const clusterCreated: ClusterCreatedEvent = {
     type: 'ClusterCreated',
     clusterId: input.clusterId,
-    rootIssuerId: issuerId,
-    rootCertDer: cert.der,
-    rootSerialHex: cert.serialHex,
-    rootNotAfter: notAfterMsOf(cert.der),
-    wrappedRootKey: wrapPrivateKey(key.privateKey, input.kek, caKeyBinding('root', issuerId)),
+    rootIssuerId: root.issuerId,
+    rootCertDer: root.cert,
+    rootSerialHex: readCertificateFields(root.cert).serialHex,
+    rootNotAfter: notAfterMsOf(root.cert),
+    ...(made.wrappedRootKey === undefined ? {} : { wrappedRootKey: made.wrappedRootKey }),
     settings: { ...(input.settings ?? DEFAULT_CLUSTER_SETTINGS) },
     createdAt: input.nowMs,
   };
@@ -88,6 +85,40 @@ export async function foundCluster(input: FoundClusterInput): Promise<FoundedClu
     ...(input.lifetimes?.azSeconds === undefined ? {} : { lifetimeSeconds: input.lifetimes.azSeconds }),
   });
   return { root, azIca: az.azIca, events: [clusterCreated, azAdded, az.event] };
+}
+
+async function makeRoot(input: FoundClusterInput, keyType: CaKeyType): Promise<{ root: CaHandle; wrappedRootKey: Uint8Array }> {
+  const profile = BUILTIN_PROFILES.root;
+  const key = await generateCaKeyPair(keyType);
+  const signer = new KeyObjectSigner(key.privateKey);
+  const pathLen = profile.basicConstraints.pathLen;
+  const cert = await createRootCertificate({
+    signer,
+    subjectDer: buildName(input.rootSubject ?? `CN=Adrestia Root CA,OU=${escapeValue(input.clusterId)}`, 'rootSubject'),
+    serial: randomSerial(input.serials),
+    ...caValidity(profile, input.nowMs, input.lifetimes?.rootSeconds),
+    // The default hierarchy root → AZ ICA → node ICA → leaf needs no limit at the root.
+    ...(pathLen === null ? {} : { pathLen }),
+  });
+  const issuerId = issuerIdOf(key.spkiDer);
+  return { root: { cert: cert.der, signer, issuerId }, wrappedRootKey: wrapPrivateKey(key.privateKey, input.kek, caKeyBinding('root', issuerId)) };
+}
+
+/** Root → AZ ICA → node ICA: a root must allow two CA certificates below it (RFC 5280 §4.2.1.9). */
+const ROOT_PATH_LEN_MIN = 2;
+
+function externalRoot(root: { cert: Uint8Array; signer: Signer }): CaHandle {
+  // Checks the signer's key is the certificate's and that it is a CA (ERR_SIGNER_MISMATCH, TypeError).
+  const prepared = prepareIssuer(root.cert, root.signer);
+  if (!bytesEqual(prepared.fields.issuerNameDer, prepared.fields.subjectNameDer)) {
+    throw new PkiError('ERR_INPUT_INVALID', 'the external root certificate is not self-issued', { field: 'externalRoot.cert' });
+  }
+  if (prepared.pathLen !== undefined && prepared.pathLen < ROOT_PATH_LEN_MIN) {
+    throw new PkiError('ERR_INPUT_INVALID', `the external root's pathLenConstraint ${prepared.pathLen} leaves no room for AZ and node ICAs`, {
+      field: 'externalRoot.cert',
+    });
+  }
+  return { cert: root.cert, signer: root.signer, issuerId: issuerIdOf(prepared.fields.spkiDer) };
 }
 
 function copyAz(az: AzSpec): AzSpec {

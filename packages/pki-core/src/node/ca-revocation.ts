@@ -10,6 +10,10 @@ import { PkiError } from '../errors.ts';
 import { CRL_REASON_NAMES, type CrlPublishedEvent, type CrlReason, type RevokedEvent } from '../state/events.ts';
 import type { PkiStateQueries } from '../state/queries.ts';
 import { checkNow, type CaHandle } from './ca-common.ts';
+import { readCertificateFields, type CertificateFields } from '../ca/cert-fields.ts';
+import { children, content, readTop } from '../ca/der-reader.ts';
+import { Tag, toHex } from '../ca/der.ts';
+import { OID_EXT } from '../ca/oids.ts';
 
 export interface BuildRevocationInput {
   readonly issuerId: string;
@@ -33,8 +37,8 @@ export async function buildRevocation(input: BuildRevocationInput): Promise<Revo
     throw new PkiError('ERR_INPUT_INVALID', `reason ${JSON.stringify(input.reason)} is not a revocation reason`, { field: 'reason' });
   }
   const serialHex = normalizeSerialHex(input.serialHex);
-  const cert = await input.store.getCertificate(input.issuerId, serialHex);
-  if (cert === undefined) {
+  const notAfter = (await input.store.getCertificate(input.issuerId, serialHex))?.notAfter ?? (await nodeTlsNotAfter(input.store, input.issuerId, serialHex));
+  if (notAfter === undefined) {
     throw new PkiError('ERR_NOT_FOUND', `no certificate ${serialHex} from issuer ${input.issuerId}`, { field: 'serialHex' });
   }
   if ((await input.store.getRevocation(input.issuerId, serialHex)) !== undefined) {
@@ -48,8 +52,59 @@ export async function buildRevocation(input: BuildRevocationInput): Promise<Revo
     // CRLs carry whole seconds; recording the same value keeps event and CRL in agreement.
     revokedAt: truncateToSeconds(new Date(input.nowMs)).getTime(),
     requestedBy: input.requestedBy,
-    notAfter: cert.notAfter,
+    notAfter,
   };
+}
+
+/**
+ * A node's TLS certificate is recorded only in its `NodeRegistered` event (it is not a leaf of
+ * the node's own CA), so it is found among the registered nodes: same serial, and signed by
+ * `issuerId` (its AKI is the issuer's key identifier, which is the issuerId, ca-common.ts).
+ */
+async function nodeTlsNotAfter(store: PkiStateQueries, issuerId: string, serialHex: string): Promise<number | undefined> {
+  for (const node of await store.nodes()) {
+    const fields = readCertificateFields(node.tlsCertDer);
+    if (fields.serialHex === serialHex && authorityKeyIdHex(fields) === issuerId) return fields.notAfter.getTime();
+  }
+  return undefined;
+}
+
+export interface NodeRevocationsInput {
+  readonly nodeId: string;
+  readonly reason: CrlReason;
+  readonly nowMs: number;
+  readonly requestedBy: string;
+  readonly store: PkiStateQueries;
+}
+
+/**
+ * The revocations that withdraw a node's identity: its node ICA certificate (so it signs nothing
+ * more, and every leaf under it fails path validation) and its TLS certificate (so peers refuse
+ * it). Certificates already revoked are left out; ERR_NODE_UNKNOWN for a node not registered.
+ */
+export async function nodeRevocations(input: NodeRevocationsInput): Promise<RevokedEvent[]> {
+  const node = await input.store.getNode(input.nodeId);
+  if (node === undefined) throw new PkiError('ERR_NODE_UNKNOWN', `node ${input.nodeId} is not registered`, { field: 'nodeId' });
+  const ica = await input.store.getCa(node.icaIssuerId);
+  if (ica === undefined || ica.parentIssuerId === null) throw new Error(`assertion failed: node ${input.nodeId} has no node CA record`);
+  const tls = readCertificateFields(node.tlsCertDer);
+  const targets = [
+    { issuerId: ica.parentIssuerId, serialHex: ica.serialHex },
+    { issuerId: authorityKeyIdHex(tls) ?? ica.parentIssuerId, serialHex: tls.serialHex },
+  ];
+  const events: RevokedEvent[] = [];
+  for (const t of targets) {
+    if ((await input.store.getRevocation(t.issuerId, t.serialHex)) !== undefined) continue;
+    events.push(await buildRevocation({ ...input, ...t }));
+  }
+  return events;
+}
+
+function authorityKeyIdHex(fields: CertificateFields): string | undefined {
+  const ext = fields.extensions.get(OID_EXT.authorityKeyIdentifier);
+  if (ext === undefined) return undefined;
+  const keyId = children(ext.value, readTop(ext.value, Tag.SEQUENCE)).find((t) => t.tag === 0x80);
+  return keyId === undefined ? undefined : toHex(content(ext.value, keyId));
 }
 
 /** Bounds on how far ahead a CRL promises its successor (RFC 5280 §5.1.2.5 nextUpdate). */
