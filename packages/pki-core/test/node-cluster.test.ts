@@ -52,6 +52,14 @@ describe('PkiNode: a two-AZ cluster in one process', function () {
     expect(c.globalLeader()?.nodeId).to.equal('a1');
   });
 
+  it('a second node asking to found an existing AZ is refused and told to join (one local group per seat)', async () => {
+    const g = c.globalLeader()!;
+    const answer = await g.handlePeer('intruder', { kind: 'foundAz', az: azSpec(2), nodeId: 'intruder' });
+    expect(answer).to.include({ kind: 'error', code: 'ERR_ALREADY_EXISTS' });
+    const again = await g.handlePeer('b1', { kind: 'foundAz', az: azSpec(2), nodeId: 'b1' });
+    expect(again, 'the founder may retry').to.deep.equal({ kind: 'ok' });
+  });
+
   it('a follower issues with its own node ICA; OpenSSL verifies leaf → node ICA → AZ ICA → root', async () => {
     const a2 = c.nodes.get('a2')!;
     const leaf = await issueVia(a2, c, 'web1');

@@ -204,7 +204,7 @@ export class NodeServices {
       }
       case 'foundAz':
         if (!this.twoTier.isGlobalLeader()) throw new PkiError('ERR_NOT_LEADER', `${this.node.nodeId} is not the global leader`);
-        await this.node.createAz(request.az);
+        await this.node.createAz(request.az, request.nodeId);
         return { kind: 'ok' };
       case 'register':
         return this.registerNode(request);

@@ -263,15 +263,26 @@ export class PkiNode implements PkiNodeApi {
     return this.keys;
   }
 
-  /** For the AZ founder flow on the global leader (peer `foundAz`). */
-  async createAz(az: AzSpec): Promise<void> {
+  /**
+   * On the global leader (peer `foundAz`): AzAdded naming the founder, the AZ ICA, and the AZ's
+   * seat as a learner. Idempotent for the founder (a lost answer is retried); any other node is
+   * refused, so one AZ never has two local groups acting for its seat.
+   */
+  async createAz(az: AzSpec, founderNodeId: string): Promise<void> {
     const store = this.app.store;
     const cluster = await store.cluster();
     if (!cluster) throw new PkiError('ERR_NOT_FOUND', 'no cluster yet');
     const existing = await store.getAz(az.name);
+    if (existing && existing.founderNodeId !== founderNodeId) {
+      throw new PkiError('ERR_ALREADY_EXISTS', `AZ ${az.name} exists (founded by ${existing.founderNodeId ?? 'the cluster founder'}); join it through its local leader`);
+    }
     if (!existing) {
+      const outcome = await this.services.retryTransient(() => this.proposer.commit({ type: 'AzAdded', az, founderNodeId, at: this.options.nowMs() }, 'global'));
+      const now = await store.getAz(az.name);
+      if (!outcome.ok && now?.founderNodeId !== founderNodeId) throw new PkiError(outcome.error.code, `AzAdded rejected: ${outcome.error.message}`);
+    }
+    if (!(await store.cas()).some((c) => c.role === 'az' && c.az === az.name)) {
       const root = caSignerFromRecord((await store.getCa(cluster.rootIssuerId))!, this.options.kek);
-      await this.commitOk({ type: 'AzAdded', az, at: this.options.nowMs() }, 'global');
       const { event } = await createAzIntermediate({ root, az: az.name, clusterId: cluster.clusterId, kek: this.options.kek, nowMs: this.options.nowMs(), serials: this.options.random });
       await this.commitOk(event, 'global');
     }

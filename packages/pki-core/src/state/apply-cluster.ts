@@ -75,7 +75,13 @@ export async function applyAzAdded(tx: StateTxn, ev: EventOf<'AzAdded'>): Promis
   await requireCluster(tx);
   if (await tx.has('azs', ev.az.name)) reject('ERR_ALREADY_EXISTS', `AZ ${ev.az.name} already exists`);
   await checkSubnetsDisjoint(tx, ev.az);
-  const record: AzRecord = { name: ev.az.name, subnets: ev.az.subnets, localVip: ev.az.localVip, addedAt: ev.at };
+  const record: AzRecord = {
+    name: ev.az.name,
+    subnets: ev.az.subnets,
+    localVip: ev.az.localVip,
+    founderNodeId: ev.founderNodeId ?? null,
+    addedAt: ev.at,
+  };
   tx.put('azs', ev.az.name, record);
   return { type: 'AzAdded' };
 }

@@ -114,7 +114,10 @@ const READERS: { [T in PkiEventType]: Reader } = {
       createdAt: r.time('createdAt'),
     }),
   ClusterSettingsSet: (r) => ({ type: 'ClusterSettingsSet', settings: readSettings(r.map('settings')), at: r.time('at') }),
-  AzAdded: (r) => ({ type: 'AzAdded', az: readAz(r.map('az')), at: r.time('at') }),
+  AzAdded: (r) => {
+    const founderNodeId = r.optional('founderNodeId', () => r.id('founderNodeId'));
+    return { type: 'AzAdded', az: readAz(r.map('az')), ...(founderNodeId === undefined ? {} : { founderNodeId }), at: r.time('at') };
+  },
   AzRemoved: (r) => ({ type: 'AzRemoved', name: r.id('name'), at: r.time('at') }),
   CaCertificateInstalled: readCaCertificateInstalled,
   CaKeyRewrapped: (r) => ({

@@ -79,6 +79,12 @@ export interface ClusterSettingsSetEvent {
 export interface AzAddedEvent {
   type: 'AzAdded';
   az: AzSpec;
+  /**
+   * The node whose local group is the AZ's seat (it asked the global leader to found the AZ).
+   * A second node asking to found the same AZ is refused and joins the founder's group instead,
+   * so an AZ never has two local groups acting for one seat. Absent for the cluster's first AZ.
+   */
+  founderNodeId?: string;
   at: number;
 }
 

@@ -86,6 +86,8 @@ export interface AzRecord {
   name: string;
   subnets: string[];
   localVip: string;
+  /** AzAddedEvent.founderNodeId; null for the cluster's first AZ. */
+  founderNodeId: string | null;
   addedAt: number;
 }
 
