@@ -1,0 +1,33 @@
+// Caller authentication of HTTPS routes: the admin bearer token (RFC 6750 §2.1) compared in
+// constant time, or a client certificate the TLS layer verified against the cluster root.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { ServerError } from '../errors.ts';
+import type { RequestContext } from '../http/router.ts';
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
+
+/** Whether the request carries the admin token. Hashing first makes the comparison length-blind. */
+export function hasAdminToken(ctx: RequestContext, adminToken: Uint8Array | undefined): boolean {
+  if (adminToken === undefined) return false;
+  const m = BEARER.exec(ctx.req.headers.authorization ?? '');
+  if (m === null || m[1] === undefined) return false;
+  const given = createHash('sha256').update(m[1], 'utf8').digest();
+  const expected = createHash('sha256').update(adminToken).digest();
+  return timingSafeEqual(given, expected);
+}
+
+export function requireAdmin(ctx: RequestContext, adminToken: Uint8Array | undefined): void {
+  if (ctx.req.headers.authorization === undefined) throw new ServerError('ERR_UNAUTHORIZED', 'admin operations need Authorization: Bearer <admin token>');
+  if (!hasAdminToken(ctx, adminToken)) throw new ServerError('ERR_FORBIDDEN', 'the admin token is not valid');
+}
+
+/**
+ * Who asks, for issuance: the admin token's holder, or a client with a certificate of this
+ * cluster (its subject and serial). Part of the idempotency key of an issuance.
+ */
+export function requireIssuer(ctx: RequestContext, adminToken: Uint8Array | undefined): string {
+  if (hasAdminToken(ctx, adminToken)) return 'admin';
+  if (ctx.peerCertificate !== null) return `cert:${ctx.peerCertificate.serialNumber.toLowerCase()}`;
+  if (ctx.req.headers.authorization !== undefined) throw new ServerError('ERR_FORBIDDEN', 'the admin token is not valid');
+  throw new ServerError('ERR_UNAUTHORIZED', 'issuance needs the admin token or a client certificate of this cluster');
+}

@@ -1,0 +1,30 @@
+// What the API handlers need: the node (through its public PkiNodeApi), read access to the
+// replicated state for registration checks, the peer client for requests that must reach the
+// AZ's local leader, and the secrets that authenticate callers.
+import type { NonceReplayGuard, PeerClient, PkiNode, PkiNodeApi } from '@adrestia/pki-core';
+import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+
+export type PkiStateStore = PkiNode['app']['store'];
+
+export interface ApiDeps {
+  node: PkiNodeApi;
+  /** The node's replicated state (registration and AZ founding are checked against it). */
+  store: PkiStateStore;
+  peers: PeerClient;
+  /** 000_… pkiGlobalVip: where clients outside every founded AZ are sent. */
+  globalVip: string;
+  /** The ports every node and VIP listens on (redirects keep the scheme's port). */
+  ports: { http: number; https: number };
+  /** The pre-shared key (Phase II proofs); never logged, never sent. */
+  psk: Uint8Array;
+  /** Bearer credential of admin operations; absent: admin routes refuse every caller. */
+  adminToken: Uint8Array | undefined;
+  replayGuard: NonceReplayGuard;
+  nowMs: () => number;
+  randomBytes: (length: number) => Uint8Array;
+  logger: Logger;
+  metrics: Metrics;
+  /** Cap of a node-to-node request body (registration CSRs, encoded events). */
+  maxPeerBodyBytes: number;
+}

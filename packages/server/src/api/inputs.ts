@@ -1,0 +1,53 @@
+// Strict readers of JSON request fields: each failure names the field (ERR_INPUT_INVALID).
+import type { X509Certificate } from 'node:crypto';
+import { PkiError } from '@adrestia/pki-core';
+
+const SANS_MAX = 100;
+const CSR_PEM = /^-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----/;
+
+function object(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new PkiError('ERR_INPUT_INVALID', 'body: a JSON object', { field: 'body' });
+  return body as Record<string, unknown>;
+}
+
+export function field(body: unknown, name: string): unknown {
+  const o = object(body);
+  if (!Object.hasOwn(o, name)) throw new PkiError('ERR_INPUT_INVALID', `${name}: required`, { field: name });
+  return o[name];
+}
+
+export function optionalField(body: unknown, name: string): unknown {
+  const o = object(body);
+  return Object.hasOwn(o, name) ? o[name] : undefined;
+}
+
+export function stringArray(value: unknown, name: string): string[] {
+  if (!Array.isArray(value) || value.length > SANS_MAX || !value.every((v) => typeof v === 'string' && v.length <= 1024)) {
+    throw new PkiError('ERR_INPUT_INVALID', `${name}: at most ${SANS_MAX} strings`, { field: name });
+  }
+  return value as string[];
+}
+
+/** A CSR given as PEM text or as base64 DER. */
+export function readCsr(value: unknown): string | Uint8Array {
+  if (typeof value !== 'string' || value.length === 0) throw new PkiError('ERR_INPUT_INVALID', 'csr: PEM text or base64 DER', { field: 'csr' });
+  if (CSR_PEM.test(value.trimStart())) return value;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) throw new PkiError('ERR_CSR_MALFORMED', 'csr: neither PEM nor base64 DER', { field: 'csr' });
+  return new Uint8Array(Buffer.from(value, 'base64'));
+}
+
+/** The SANs of a certificate as `dns:`/`ip:`/`uri:`/`email:` texts (the issue request's syntax). */
+export function sanTextsOf(cert: X509Certificate): string[] {
+  const out: string[] = [];
+  for (const part of (cert.subjectAltName ?? '').split(/,\s*/)) {
+    const i = part.indexOf(':');
+    if (i < 0) continue;
+    const kind = part.slice(0, i);
+    const value = part.slice(i + 1).replace(/^"|"$/g, '');
+    if (kind === 'DNS') out.push(`dns:${value}`);
+    else if (kind === 'IP Address') out.push(`ip:${value}`);
+    else if (kind === 'URI') out.push(`uri:${value}`);
+    else if (kind === 'email') out.push(`email:${value}`);
+  }
+  return out;
+}

@@ -1,0 +1,113 @@
+// Routes between nodes: Phase II registration and AZ founding (HTTPS authenticated by the PSK
+// proof, because the newcomer has no certificate yet: seed 000 §3.2), and the node-to-node PKI
+// endpoint (mTLS with node certificates) that calls PkiNode.handlePeer.
+import { X509Certificate } from 'node:crypto';
+import {
+  PkiError,
+  parseRegistrationProof,
+  registrationResponse,
+  verifyRegistration,
+  verifyRegistrationRequest,
+  type PeerRequest,
+  type PeerResponse,
+} from '@adrestia/pki-core';
+import { ServerError } from '../errors.ts';
+import { readBody, requireMediaType } from '../http/body.ts';
+import type { RequestContext, Router } from '../http/router.ts';
+import { sendBytes, sendJson } from '../http/respond.ts';
+import { decodePeerRequest, encodePeer, PEER_MEDIA_TYPE, PEER_PATH } from '../peer/codec.ts';
+import { checkPeer, DEFAULT_NODE_URI_PREFIX, localIdentity } from '../transport/identity.ts';
+import type { ApiDeps } from './deps.ts';
+import { routeRequest } from './route-guard.ts';
+import { parseFoundAzBody } from './found-az-body.ts';
+
+export function addNodeRoutes(router: Router, deps: ApiDeps, ownCertPem: () => string | null): Router {
+  router.post('/api/v1/registrations', (ctx) => register(ctx, deps));
+  router.post('/api/v1/azs', (ctx) => foundAz(ctx, deps));
+  router.post(PEER_PATH, (ctx) => peer(ctx, deps, ownCertPem), { requireClientCert: true });
+  return router;
+}
+
+async function register(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  requireMediaType(ctx.req, ['application/json']);
+  const routed = await routeRequest(ctx, deps, 'register');
+  if (routed.kind === 'done') return;
+  const body = await readBody(ctx.req, deps.maxPeerBodyBytes);
+  const accepted = await verifyRegistrationRequest({
+    body,
+    proofHeader: ctx.req.headers.authorization ?? '',
+    psk: deps.psk,
+    store: deps.store,
+    nowMs: deps.nowMs(),
+    replayGuard: deps.replayGuard,
+  });
+  const request: PeerRequest = {
+    kind: 'register',
+    nodeId: accepted.nodeId,
+    az: accepted.az,
+    addresses: accepted.addresses,
+    icaCsrDer: accepted.icaCsrDer,
+    tlsCsrDer: accepted.tlsCsrDer,
+  };
+  // The local leader signs with the AZ ICA and adds the learner; a follower hands it over.
+  const answer = routed.kind === 'forward' ? await deps.peers.call(routed.to, request) : await deps.node.handlePeer(accepted.nodeId, request);
+  const registered = expect(answer, 'registered');
+  const bundle = await deps.node.caBundle();
+  sendJson(ctx.res, 201, registrationResponse({ icaCertDer: registered.icaCertDer, tlsCertDer: registered.tlsCertDer, chainPem: bundle.azIcaPem ?? '' }));
+}
+
+/**
+ * The first node of a new AZ asks the global leader to add it (AZ ICA, seat). The body is signed
+ * like a registration (the PSK proof over its hash, with a server nonce from `GET /api/v1/ca`),
+ * and names the node and AZ the proof names.
+ */
+async function foundAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  requireMediaType(ctx.req, ['application/json']);
+  if ((await routeRequest(ctx, deps, 'admin')).kind === 'done') return;
+  const body = await readBody(ctx.req, deps.maxPeerBodyBytes);
+  const cluster = await deps.store.cluster();
+  if (cluster === undefined) throw new PkiError('ERR_NOT_FOUND', 'the cluster has not been founded yet');
+  const proof = parseRegistrationProof((ctx.req.headers.authorization ?? '').trim());
+  const claims = verifyRegistration(deps.psk, proof, {
+    clusterId: cluster.clusterId,
+    body,
+    nowSeconds: Math.floor(deps.nowMs() / 1000),
+    replayGuard: deps.replayGuard,
+  });
+  const parsed = parseFoundAzBody(body);
+  if (parsed.clusterId !== cluster.clusterId) throw new PkiError('ERR_INPUT_INVALID', 'body names another cluster', { field: 'clusterId' });
+  if (parsed.nodeId !== claims.nodeId || parsed.az.name !== claims.az) {
+    throw new PkiError('ERR_AUTH_PSK_PROOF', 'the body names another node or AZ than the proof', { field: 'body' });
+  }
+  expect(await deps.node.handlePeer(parsed.nodeId, { kind: 'foundAz', az: parsed.az, nodeId: parsed.nodeId }), 'ok');
+  sendJson(ctx.res, 201, { az: parsed.az.name });
+}
+
+/** mTLS between nodes: the verified certificate names the calling node (SAN URI). */
+async function peer(ctx: RequestContext, deps: ApiDeps, ownCertPem: () => string | null): Promise<void> {
+  const cert = ctx.peerCertificate;
+  const own = ownCertPem();
+  if (cert === null || own === null) throw new ServerError('ERR_CLIENT_CERT_REQUIRED', 'node-to-node requests need a node certificate');
+  let from: string;
+  try {
+    from = checkPeer(new X509Certificate(cert.raw), localIdentity(deps.node.nodeId, own), { uriPrefix: DEFAULT_NODE_URI_PREFIX });
+  } catch (err) {
+    throw new ServerError('ERR_FORBIDDEN', (err as Error).message);
+  }
+  requireMediaType(ctx.req, [PEER_MEDIA_TYPE]);
+  const request = decodePeerRequest(await readBody(ctx.req, deps.maxPeerBodyBytes));
+  const response = await deps.node.handlePeer(from, request);
+  sendBytes(ctx.res, 200, PEER_MEDIA_TYPE, encodePeer(response));
+}
+
+function expect<K extends PeerResponse['kind']>(answer: PeerResponse, kind: K): Extract<PeerResponse, { kind: K }> {
+  if (answer.kind === kind) return answer as Extract<PeerResponse, { kind: K }>;
+  if (answer.kind === 'error') throw new PkiError(asPkiCode(answer.code), answer.message);
+  throw new ServerError('ERR_INTERNAL', `unexpected peer answer ${answer.kind}`);
+}
+
+function asPkiCode(code: string): ConstructorParameters<typeof PkiError>[0] {
+  return (PKI_CODES as readonly string[]).includes(code) ? (code as ConstructorParameters<typeof PkiError>[0]) : 'ERR_EVENT_REJECTED';
+}
+
+import { PKI_ERROR_CODES as PKI_CODES } from '@adrestia/pki-core';

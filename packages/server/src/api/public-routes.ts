@@ -1,0 +1,81 @@
+// Plain-HTTP routes: public information only (DESIGN.md "server"). Status drives Phase I
+// discovery (seed 000 §3.3), the CA bundle with a PSK proof drives Phase II, the cluster map is
+// polled with `since=<generation>` (seed 001), and CRLs and CA certificates are downloaded at the
+// URLs the certificates carry.
+import { caBundleResponse, NONCE_BYTES_MAX, NONCE_BYTES_MIN, PkiError } from '@adrestia/pki-core';
+import type { RequestContext, Router } from '../http/router.ts';
+import { sendBytes, sendJson } from '../http/respond.ts';
+import type { ApiDeps } from './deps.ts';
+import { routeRequest } from './route-guard.ts';
+
+const GENERATION_MAX = Number.MAX_SAFE_INTEGER;
+const ISSUER_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+export function addPublicRoutes(router: Router, deps: ApiDeps): Router {
+  router.get('/api/v1/status', (ctx) => status(ctx, deps));
+  router.get('/api/v1/ca', (ctx) => caBundle(ctx, deps));
+  router.get('/api/v1/clusterMap', (ctx) => clusterMap(ctx, deps));
+  router.get('/crl/:file', (ctx) => download(ctx, deps, '.crl'));
+  router.get('/ca/:file', (ctx) => download(ctx, deps, '.crt'));
+  return router;
+}
+
+async function status(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  if ((await routeRequest(ctx, deps, 'status')).kind === 'done') return;
+  sendJson(ctx.res, 200, deps.node.status());
+}
+
+/**
+ * Without `nonce`: the root, this AZ's ICA and this node's chain. With `nonce` (Phase II step 1):
+ * the bundle with an HMAC proof under the PSK for that nonce, so a node can trust it over HTTP.
+ */
+async function caBundle(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  if ((await routeRequest(ctx, deps, 'publicRead')).kind === 'done') return;
+  const nonceText = ctx.query.get('nonce');
+  if (nonceText === null) {
+    sendJson(ctx.res, 200, await deps.node.caBundle());
+    return;
+  }
+  const nonce = Buffer.from(nonceText, 'base64url');
+  if (nonce.length < NONCE_BYTES_MIN || nonce.length > NONCE_BYTES_MAX || nonce.toString('base64url') !== nonceText) {
+    throw new PkiError('ERR_INPUT_INVALID', `nonce: ${NONCE_BYTES_MIN}..${NONCE_BYTES_MAX} bytes, base64url`, { field: 'nonce' });
+  }
+  const body = await caBundleResponse({
+    store: deps.store,
+    psk: deps.psk,
+    nonce,
+    serverNonce: deps.randomBytes(32),
+    nowMs: deps.nowMs(),
+  });
+  sendJson(ctx.res, 200, body);
+}
+
+/** Seed 001: "no change" (304, no body) or the whole new map. */
+async function clusterMap(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  if ((await routeRequest(ctx, deps, 'publicRead')).kind === 'done') return;
+  const sinceText = ctx.query.get('since') ?? '0';
+  if (!/^\d{1,16}$/.test(sinceText) || Number(sinceText) > GENERATION_MAX) {
+    throw new PkiError('ERR_INPUT_INVALID', 'since: a generation number', { field: 'since' });
+  }
+  const diff = await deps.node.clusterMap(Number(sinceText));
+  if (diff.unchanged) {
+    ctx.res.writeHead(304, { etag: `"${diff.generation}"`, 'cache-control': 'no-store' });
+    ctx.res.end();
+    return;
+  }
+  sendJson(ctx.res, 200, diff.map, { etag: `"${diff.map.generation}"` });
+}
+
+/**
+ * RFC 5280 §4.2.1.13 CRL distribution points and §4.2.2.1 caIssuers are fetched by relying parties
+ * from anywhere, so they are answered by every node without routing (RFC 5585 media types).
+ */
+async function download(ctx: RequestContext, deps: ApiDeps, ext: '.crl' | '.crt'): Promise<void> {
+  const file = ctx.params['file'] ?? '';
+  const issuerId = file.endsWith(ext) ? file.slice(0, -ext.length) : '';
+  if (!ISSUER_ID.test(issuerId)) throw new PkiError('ERR_NOT_FOUND', `no ${ext} file ${file}`, { field: 'file' });
+  const der = ext === '.crl' ? await deps.node.getCrl(issuerId) : await deps.node.getCaCertificate(issuerId);
+  if (der === null) throw new PkiError('ERR_ISSUER_UNKNOWN', `no ${ext === '.crl' ? 'CRL' : 'CA certificate'} for issuer ${issuerId}`);
+  const type = ext === '.crl' ? 'application/pkix-crl' : 'application/pkix-cert';
+  sendBytes(ctx.res, 200, type, der, { 'cache-control': 'public, max-age=60' });
+}

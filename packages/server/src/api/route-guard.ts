@@ -1,0 +1,77 @@
+// Applies seed 000 item 10 routing (pki-core cluster/routing.ts `decideRoute`) to one request:
+// answer here, 307 to the client's AZ local VIP (or the global VIP), or a typed refusal.
+//
+// A `forward` decision is answered here: the node signs with its own node ICA and its
+// EventProposer already forwards the resulting event to the AZ's local leader (or, through the
+// seat, to the global log) over the peer client, and a certificate is returned only after its
+// event committed. Forwarding the HTTP request itself would add a hop and nothing else.
+import { decideRoute, parseRoutingTable, PkiError, type KnownLeaders, type RequestClass, type RouteContext } from '@adrestia/pki-core';
+import type { RequestContext } from '../http/router.ts';
+import { sendRedirect } from '../http/respond.ts';
+import type { ApiDeps } from './deps.ts';
+
+/** A stand-in leader id for "some node leads there": routing needs only whether one is known. */
+const ELSEWHERE = 'elsewhere';
+
+/** The routing context from the node's cluster map and roles; null before the node holds its AZ. */
+export async function routeContextOf(deps: ApiDeps): Promise<RouteContext | null> {
+  const diff = await deps.node.clusterMap(0);
+  if (diff.unchanged) throw new Error('assertion failed: clusterMap(0) always returns a map');
+  const map = diff.map;
+  const status = deps.node.status();
+  if (!map.azs.some((az) => az.name === status.az)) return null;
+  const active = (az: string): boolean => map.nodes.some((n) => n.az === az && n.status === 'active');
+  const localLeaders: Record<string, string> = {};
+  for (const az of map.azs) {
+    if (az.name === status.az) {
+      if (status.local.leaderId !== null) localLeaders[az.name] = status.local.leaderId;
+    } else if (active(az.name)) {
+      // Another AZ's local leader is not visible from here; its VIP is held while one leads, and a
+      // client sent to an unheld VIP retries until its AZ elects one (000_… item 10.5).
+      localLeaders[az.name] = ELSEWHERE;
+    }
+  }
+  const leaders: KnownLeaders = {
+    globalLeader: status.pkiGlobalLeader ? status.nodeId : map.azs.length > 0 ? ELSEWHERE : null,
+    localLeaders,
+  };
+  return {
+    table: parseRoutingTable({
+      globalVip: deps.globalVip,
+      azs: map.azs.map((az) => ({ name: az.name, subnets: az.subnets, localVip: az.localVip, founded: active(az.name) || az.name === status.az })),
+    }),
+    receiver: { nodeId: status.nodeId, az: status.az, isGlobalLeader: status.pkiGlobalLeader, isLocalLeader: status.pkiLocalLeader },
+    leaders,
+  };
+}
+
+export type Routed = { kind: 'answer' } | { kind: 'forward'; to: string } | { kind: 'done' };
+
+/**
+ * Routes the request; on a redirect the response is sent and `done` returned. Refusals throw
+ * typed errors (503 + Retry-After for retryable ones, through the errors table).
+ */
+export async function routeRequest(ctx: RequestContext, deps: ApiDeps, requestClass: RequestClass): Promise<Routed> {
+  const context = await routeContextOf(deps);
+  if (context === null) throw new PkiError('ERR_NO_LOCAL_QUORUM', 'this node does not hold its AZ yet; retry');
+  const decision = decideRoute({ clientAddress: ctx.remoteAddr, requestClass }, context);
+  switch (decision.kind) {
+    case 'answer':
+      return { kind: 'answer' };
+    case 'forward':
+      return { kind: 'forward', to: decision.to };
+    case 'redirect':
+      sendRedirect(ctx.res, redirectUrl(ctx, deps, decision.location), { redirect: decision.location, az: decision.az });
+      return { kind: 'done' };
+    case 'refuse':
+      throw new PkiError(decision.code, decision.reason);
+  }
+}
+
+function redirectUrl(ctx: RequestContext, deps: ApiDeps, vip: string): string {
+  const secure = 'encrypted' in ctx.req.socket && ctx.req.socket.encrypted === true;
+  const port = secure ? deps.ports.https : deps.ports.http;
+  const host = vip.includes(':') ? `[${vip}]` : vip;
+  const search = ctx.query.toString();
+  return `${secure ? 'https' : 'http'}://${host}:${port}${ctx.path}${search === '' ? '' : `?${search}`}`;
+}
