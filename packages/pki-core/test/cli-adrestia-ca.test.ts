@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openssl, tempDir } from './ca-fixtures.ts';
 import { makeCsr, type CsrFixture } from './ca-csr-fixtures.ts';
+import { BUILTIN_PROFILES } from '../src/ca/profiles.ts';
 
 const cliPath = fileURLToPath(new URL('../src/cli/adrestia-ca.ts', import.meta.url));
 
@@ -168,6 +169,7 @@ describe('adrestia-ca offline CLI (spawned, checked with OpenSSL)', function () 
       ['SANs requested under a CA profile', () => ['sign', '--dir', ca, '--csr', p256.csrPath, '--profile', 'nodeIntermediate', '--out', out()], 1, 'ERR_SAN_FORBIDDEN [csr.subjectAltName]'],
       ['revoking an unknown serial', () => ['revoke', '--dir', ca, '--serial', '0a0b0c'], 1, 'ERR_NOT_FOUND [--serial]'],
       ['an unknown command', () => ['frobnicate'], 2, 'unknown command'],
+      ['show without a FILE', () => ['show'], 2, '[FILE]'],
     ];
     for (const [what, args, status, needle] of cases) {
       it(what, () => {
@@ -177,6 +179,27 @@ describe('adrestia-ca offline CLI (spawned, checked with OpenSSL)', function () 
         expect(existsSync(out())).to.equal(false);
       });
     }
+
+    it('DIR/profiles.json replaces the built-ins: its policy applies and a typo in it names the field', () => {
+      const customCa = join(tmp, 'custom-ca');
+      ok(cli(['init', '--dir', customCa, '--days', '400']));
+      const serverLeaf = JSON.parse(JSON.stringify(BUILTIN_PROFILES.serverLeaf));
+      serverLeaf.name = 'internalServer';
+      serverLeaf.san.dns.allowedDomains = ['.svc.internal'];
+      writeFileSync(join(customCa, 'profiles.json'), JSON.stringify({ internalServer: serverLeaf }));
+      const good = join(tmp, 'internal.pem');
+      ok(cli(['sign', '--dir', customCa, '--csr', p256.csrPath, '--profile', 'internalServer', '--san', 'api.svc.internal', '--days', '30', '--out', good]));
+      expect(openssl(['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', join(customCa, 'ca.pem'), good]).status).to.equal(0);
+      const outside = cli(['sign', '--dir', customCa, '--csr', p256.csrPath, '--profile', 'internalServer', '--san', 'api.example.com', '--out', out()]);
+      expect(outside.stderr).to.include('ERR_SAN_FORBIDDEN [--san[0]]');
+      expect(cli(['sign', '--dir', customCa, '--csr', p256.csrPath, '--profile', 'serverLeaf', '--out', out()]).stderr).to.include('ERR_PROFILE_UNKNOWN');
+      serverLeaf.lifetime.maxSecs = 1;
+      writeFileSync(join(customCa, 'profiles.json'), JSON.stringify({ internalServer: serverLeaf }));
+      const typo = cli(['sign', '--dir', customCa, '--csr', p256.csrPath, '--profile', 'internalServer', '--out', out()]);
+      expect(typo.status).to.equal(1);
+      expect(typo.stderr).to.include('ERR_PROFILE_INVALID [profiles.internalServer.lifetime.maxSecs]');
+      expect(existsSync(out())).to.equal(false);
+    });
 
     it('a lifetime past the issuer (ERR_LIFETIME_EXCEEDS_ISSUER)', () => {
       const shortCa = join(tmp, 'short-ca');

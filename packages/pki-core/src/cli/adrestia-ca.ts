@@ -4,6 +4,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { isPkiError } from '../errors.ts';
+import { isUsageError } from './args.ts';
 import { cmdCrl } from './cmd-crl.ts';
 import { cmdInit } from './cmd-init.ts';
 import { cmdRevoke } from './cmd-revoke.ts';
@@ -47,7 +48,7 @@ export async function main(argv: readonly string[], ctx: CliContext, err: (text:
   } catch (e) {
     if (isPkiError(e)) {
       err(`adrestia-ca ${command}: ${e.code}${e.field === undefined ? '' : ` [${e.field}]`}: ${e.message}\n`);
-      return e.code === 'ERR_INPUT_INVALID' && e.field?.startsWith('--') === true && /missing required|Unknown option|argument missing|Unexpected argument/.test(e.message) ? 2 : 1;
+      return isUsageError(e) ? 2 : 1;
     }
     err(`adrestia-ca ${command}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 70;

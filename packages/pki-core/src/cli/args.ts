@@ -4,6 +4,19 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PkiError } from '../errors.ts';
 
+/** Errors in how the command was typed (unknown or missing flags): exit status 2, not 1. */
+const usageErrors = new WeakSet<PkiError>();
+
+export function usageError(message: string, field: string, cause?: unknown): PkiError {
+  const e = new PkiError('ERR_INPUT_INVALID', message, { field, cause });
+  usageErrors.add(e);
+  return e;
+}
+
+export function isUsageError(e: unknown): boolean {
+  return e instanceof PkiError && usageErrors.has(e);
+}
+
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
 export interface ParsedFlags {
@@ -18,13 +31,13 @@ export function parseFlags(args: readonly string[], options: FlagSpec, allowPosi
   } catch (cause) {
     const message = cause instanceof Error ? cause.message : String(cause);
     const flag = /'(--?[\w-]+)/.exec(message)?.[1] ?? 'args';
-    throw new PkiError('ERR_INPUT_INVALID', message, { field: flag, cause });
+    throw usageError(message, flag, cause);
   }
 }
 
 export function requiredString(flags: ParsedFlags, name: string): string {
   const v = flags.values[name];
-  if (typeof v !== 'string' || v === '') throw new PkiError('ERR_INPUT_INVALID', `missing required flag --${name}`, { field: `--${name}` });
+  if (typeof v !== 'string' || v === '') throw usageError(`missing required flag --${name}`, `--${name}`);
   return v;
 }
 

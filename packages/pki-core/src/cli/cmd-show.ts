@@ -11,13 +11,13 @@ import { OID_EXT, OID_KP } from '../ca/oids.ts';
 import { pemBlocks } from '../ca/pem.ts';
 import { serialHexFromContent } from '../ca/serial.ts';
 import { decodeTime } from '../ca/time.ts';
-import { parseFlags } from './args.ts';
+import { parseFlags, usageError } from './args.ts';
 import { readInput } from './cmd-sign.ts';
 import type { CliContext } from './context.ts';
 
 export async function cmdShow(args: readonly string[], ctx: CliContext): Promise<void> {
   const { positionals } = parseFlags(args, {}, true);
-  if (positionals.length !== 1) throw new PkiError('ERR_INPUT_INVALID', 'show takes exactly one FILE', { field: 'FILE' });
+  if (positionals.length !== 1) throw usageError('show takes exactly one FILE', 'FILE');
   const bytes = await readInput(positionals[0]!, 'FILE');
   const { kind, der } = classify(bytes);
   const lines = kind === 'certificate' ? showCertificate(der) : kind === 'csr' ? showCsr(der) : showCrl(der);
