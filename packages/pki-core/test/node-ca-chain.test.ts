@@ -252,9 +252,10 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
       await state.applyOk(issued.event);
     });
 
-    it('refuses an unknown profile, a forbidden SAN and a lifetime beyond the profile (typed errors)', async function () {
+    it('refuses an unknown profile, a CA profile, a forbidden SAN and a lifetime beyond the profile (typed errors)', async function () {
       const base = { nodeIca, csrPem, requester: 'tenant-a', nowMs: T0 + 5 * MINUTE_MS, serials, store: state.store };
       await expectCode(issueLeafFromCsr({ ...base, profileName: 'noSuchProfile' }), 'ERR_PROFILE_UNKNOWN');
+      await expectCode(issueLeafFromCsr({ ...base, profileName: 'nodeIntermediate' }), 'ERR_PROFILE_INVALID');
       await expectCode(issueLeafFromCsr({ ...base, profileName: 'serverLeaf', requestedSans: [{ type: 'email', value: 'a@b.example' }, { type: 'uri', value: 'ftp://x.example/' }] }), 'ERR_SAN_FORBIDDEN');
       await expectCode(issueLeafFromCsr({ ...base, profileName: 'serverLeaf', lifetimeSeconds: BUILTIN_PROFILES.serverLeaf.lifetime.maxSeconds + 1 }), 'ERR_LIFETIME_INVALID');
     });

@@ -65,6 +65,10 @@ export async function issueLeafFromCsr(input: IssueLeafInput): Promise<IssuedLea
   if (ca === undefined) throw new PkiError('ERR_ISSUER_UNKNOWN', `node CA ${input.nodeIca.issuerId} is not in the state`, { field: 'nodeIca' });
   if (ca.revokedAt !== null) throw new PkiError('ERR_NODE_REVOKED', `node CA ${ca.issuerId} is revoked and signs nothing`, { field: 'nodeIca' });
   const profile = await profileFor(input.profileName, input.store, input.profiles);
+  // DESIGN.md: node ICAs sign leaves only (pathLen 0); CA certificates come from the AZ ICA.
+  if (profile.basicConstraints.ca) {
+    throw new PkiError('ERR_PROFILE_INVALID', `profile ${profile.name} makes CA certificates; a node issues leaves only`, { field: 'profile' });
+  }
   // Memoized per (certificate, signer): the issuer's Name, AKI and validity are lifted once.
   const issuer = prepareIssuer(input.nodeIca.cert, input.nodeIca.signer);
   const plan = resolveIssuance(
