@@ -507,7 +507,12 @@ export class RaftCore {
       if (m.type === 'preVote') return true;
       if (m.type === 'preVoteResp' && m.granted) return true;
       const fromLeader = m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot';
+      const elapsed = this.electionElapsed;
       this.becomeFollower(m.term, fromLeader ? m.from : null);
+      // Raft Figure 2: only a leader's message or a granted vote resets the election timer. A
+      // candidate with a stale log (or a removed member) that keeps raising the term must not
+      // keep the up-to-date members from campaigning (etcd resets here; we follow the paper).
+      if (m.type === 'vote') this.electionElapsed = Math.min(elapsed, this.cfg.electionTimeoutTicks);
       return true;
     }
     if (m.term < this.term) {
