@@ -13,7 +13,7 @@ import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PkiError } from '../errors.ts';
 import { decodeKek } from '../ca/key-wrap.ts';
-import type { CrlReason } from '../ca/crl.ts';
+import { CRL_REASONS, type CrlReason } from '../ca/crl.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 
 export const caDirFormatVersion = 1;
@@ -77,8 +77,26 @@ export function writeState(dir: string, state: CaState): Promise<void> {
 
 export async function readIndex(dir: string): Promise<IndexEntry[]> {
   const index = await readJson(caPath(dir, caFiles.index), '--dir');
-  if (!Array.isArray(index)) throw new PkiError('ERR_INPUT_INVALID', `${caPath(dir, caFiles.index)} is not a list`, { field: '--dir' });
+  const path = caPath(dir, caFiles.index);
+  if (!Array.isArray(index)) throw new PkiError('ERR_INPUT_INVALID', `${path} is not a list`, { field: '--dir' });
+  index.forEach((e, i) => {
+    if (!isIndexEntry(e)) throw new PkiError('ERR_INPUT_INVALID', `${path} entry ${i} is not {serial, subject, profile, notAfter, revoked}`, { field: '--dir' });
+  });
   return index as IndexEntry[];
+}
+
+function isIndexEntry(e: unknown): e is IndexEntry {
+  if (e === null || typeof e !== 'object') return false;
+  const x = e as Record<string, unknown>;
+  const strings = ['serial', 'subject', 'profile', 'notAfter'].every((k) => typeof x[k] === 'string');
+  return strings && /^[0-9a-f]+$/.test(x['serial'] as string) && isRevocation(x['revoked']);
+}
+
+function isRevocation(r: unknown): boolean {
+  if (r === null) return true;
+  if (typeof r !== 'object' || r === undefined) return false;
+  const { at, reason } = r as Record<string, unknown>;
+  return typeof at === 'string' && !Number.isNaN(Date.parse(at)) && typeof reason === 'string' && Object.hasOwn(CRL_REASONS, reason);
 }
 
 export function writeIndex(dir: string, index: readonly IndexEntry[]): Promise<void> {
