@@ -2,9 +2,21 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { PkiError, PKI_ERROR_CODES } from '../src/errors.ts';
 import { parseCsr, type ParsedCsr } from '../src/ca/csr.ts';
+import { children, readTlv, type Tlv } from '../src/ca/der-reader.ts';
 import { renderName } from '../src/ca/names.ts';
 import { tempDir } from './ca-fixtures.ts';
 import { makeCsr, type CsrFixture, type CsrFixtureName } from './ca-csr-fixtures.ts';
+
+/** Offsets of every TLV header in `der`, descending into constructed values. */
+function tlvHeaders(der: Uint8Array): number[] {
+  const out: number[] = [];
+  const walk = (t: Tlv): void => {
+    out.push(t.start);
+    if ((t.tag & 0x20) !== 0) for (const c of children(der, t)) walk(c);
+  };
+  walk(readTlv(der, 0));
+  return out;
+}
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -162,6 +174,25 @@ describe('RFC 2986 CSR parsing and signature check (parseCsr)', function () {
         );
       });
     }
+
+    it('length octets of every TLV in a valid CSR, shrunk, grown or made long-form', () => {
+      const base = csr.rsa2048.der;
+      const headers = tlvHeaders(base);
+      expect(headers.length).to.be.greaterThan(20);
+      const change = fc.record({ header: fc.constantFrom(...headers), delta: fc.integer({ min: -130, max: 130 }), longForm: fc.boolean() });
+      fc.assert(
+        fc.property(change, ({ header, delta, longForm }) => {
+          const t = readTlv(base, header);
+          const len = t.end - t.contentStart;
+          const newLen = Math.max(0, len + delta);
+          // Re-encode the header: short or (possibly non-minimal) long form; content bytes unchanged.
+          const lenBytes = longForm || newLen >= 0x80 ? [0x82, newLen >> 8, newLen & 0xff] : [newLen];
+          const der = new Uint8Array([...base.subarray(0, t.start + 1), ...lenBytes, ...base.subarray(t.contentStart)]);
+          onlyPkiErrors(der);
+        }),
+        { numRuns: 1000 },
+      );
+    });
 
     it('every single-byte change of the p256 CSR fails or still verifies as the same key', () => {
       const base = csr.p256.der;
