@@ -75,7 +75,9 @@ export type { IssuancePlan, IssuanceRequest, IssuerLimits } from './ca/resolve-i
 // Node CA services: the PKI operations a node performs, each returning the events to propose (node/ca-*.ts)
 export { CA_BACKDATE_SECONDS, caKeyBinding, caSignerFromRecord, caValidity, issuerIdOf, issuerIdOfCertificate } from './node/ca-common.ts';
 export type { CaHandle, Validity } from './node/ca-common.ts';
-export { createAzIntermediate, foundCluster } from './node/ca-found.ts';
+export { azCertificateFields, azInstalledEvent, clusterCreatedEvent, createAzIntermediate, externalRoot, foundCluster } from './node/ca-found.ts';
+export { completeOfflineAzIntermediate, prepareOfflineAzIntermediate } from './node/ca-offline-root.ts';
+export type { CompleteOfflineAzInput, PendingAzIntermediate, PrepareOfflineAzInput } from './node/ca-offline-root.ts';
 export type { CaLifetimes, CreateAzIntermediateInput, CreatedAzIntermediate, FoundClusterInput, FoundedCluster } from './node/ca-found.ts';
 export { NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE, buildCsr, endpointHost, generateNodeKeys, hostSan, loadNodeKeys, makeNodeCsrs, nodeUri } from './node/ca-node-keys.ts';
 export type { NodeCsrs, NodeKeys } from './node/ca-node-keys.ts';

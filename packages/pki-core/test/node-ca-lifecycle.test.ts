@@ -10,6 +10,9 @@ import {
   BUILTIN_PROFILES,
   buildCrlEvent,
   caSignerFromRecord,
+  clusterCreatedEvent,
+  completeOfflineAzIntermediate,
+  prepareOfflineAzIntermediate,
   foundCluster,
   fromPem,
   generateNodeKeys,
@@ -81,6 +84,34 @@ describe('node CA services: external root, lifetimes cut to the issuer, withdraw
     expect(() => caSignerFromRecord(rootRecord, kek)).to.throw().with.property('code', 'ERR_NOT_FOUND');
     const rootFile = writeFile(state.dir, 'ext-root.pem', toPem(certDer));
     expectVerifies(['-x509_strict', '-attime', attime(nowMs + HOUR_MS), '-CAfile', rootFile, writeFile(state.dir, 'ext-az.pem', toPem(founded.azIca.cert))]);
+  });
+
+  it('makes an AZ ICA under a fully offline root: TBS signed by `openssl dgst`, completed, accepted by the state and by OpenSSL', async function () {
+    const { certDer, keyFile } = opensslRoot(state.dir, null);
+    const nowMs = viewCertificate(certDer).notBefore.getTime() + HOUR_MS;
+    const clusterId = randomUUID();
+    const pending = await prepareOfflineAzIntermediate({ rootCert: certDer, az: 'az1', clusterId, kek, nowMs, serials });
+    const tbsFile = writeFile(state.dir, 'az-tbs.der', pending.tbsDer);
+    const sigFile = join(state.dir, 'az-tbs.sig');
+    const signed = openssl(['dgst', '-sha384', '-sign', keyFile, '-out', sigFile, tbsFile]);
+    expect(signed.status, signed.stderr).to.equal(0);
+    const signature = new Uint8Array(readFileSync(sigFile));
+    const bad = signature.slice();
+    bad[bad.length - 1]! ^= 0x01;
+    expect(() => completeOfflineAzIntermediate({ pending, signature: bad, rootCert: certDer, kek, nowMs })).to.throw().with.property('code', 'ERR_SIGNER_MISMATCH');
+    const az = completeOfflineAzIntermediate({ pending, signature, rootCert: certDer, kek, nowMs });
+    const root = { cert: certDer, issuerId: pending.rootIssuerId };
+    await state.applyOk(clusterCreatedEvent({ clusterId, root, nowMs }), { type: 'AzAdded', az: AZ1, at: nowMs }, az.event);
+    expect((await state.store.getCa(pending.rootIssuerId))?.wrappedKey).to.equal(null);
+    const rootFile = writeFile(state.dir, 'offline-root.pem', toPem(certDer));
+    const azFile = writeFile(state.dir, 'offline-az.pem', toPem(az.azIca.cert));
+    expectVerifies(['-x509_strict', '-attime', attime(nowMs + HOUR_MS), '-CAfile', rootFile, azFile]);
+    // The completed AZ ICA signs node registrations like any other (its key came back from the KEK seal).
+    const keys = await generateNodeKeys({ dataDir: mkdtempSync(join(state.dir, 'n-')) });
+    const nodeId = randomUUID();
+    const reg = await signNodeRegistration({ azIca: az.azIca, ...makeNodeCsrs({ keys, nodeId, az: 'az1', hosts: [] }), nodeId, az: 'az1', addresses: ADDRESSES, nowMs, serials });
+    await state.applyOk(...reg.events);
+    expectVerifies(['-x509_strict', '-attime', attime(nowMs + HOUR_MS), '-purpose', 'sslserver', '-CAfile', rootFile, '-untrusted', azFile, writeFile(state.dir, 'offline-tls.pem', toPem(reg.tlsCertDer))]);
   });
 
   it('refuses an external root whose path length leaves no room for AZ and node ICAs, or whose signer holds another key', async function () {

@@ -3,7 +3,7 @@
 // generated here and leave only wrapped under the operator's KEK (AES-256-GCM, key-wrap.ts),
 // inside the events; the caller gets the in-memory signers for the roles it now holds.
 import { generateCaKeyPair, defaultCaKeyType, type CaKeyType } from '../ca/keys.ts';
-import { createRootCertificate, issueCertificate } from '../ca/issue.ts';
+import { createRootCertificate, issueCertificate, type IssueCertificateInput } from '../ca/issue.ts';
 import { buildName, escapeValue } from '../ca/names.ts';
 import { randomSerial, type SerialRandomSource } from '../ca/serial.ts';
 import { KeyObjectSigner, type Signer } from '../ca/signer.ts';
@@ -62,17 +62,7 @@ export async function foundCluster(input: FoundClusterInput): Promise<FoundedClu
   const keyType = input.keyType ?? defaultCaKeyType;
   const made = input.externalRoot === undefined ? await makeRoot(input, keyType) : { root: externalRoot(input.externalRoot), wrappedRootKey: undefined };
   const { root } = made;
-  const clusterCreated: ClusterCreatedEvent = {
-    type: 'ClusterCreated',
-    clusterId: input.clusterId,
-    rootIssuerId: root.issuerId,
-    rootCertDer: root.cert,
-    rootSerialHex: readCertificateFields(root.cert).serialHex,
-    rootNotAfter: notAfterMsOf(root.cert),
-    ...(made.wrappedRootKey === undefined ? {} : { wrappedRootKey: made.wrappedRootKey }),
-    settings: { ...(input.settings ?? DEFAULT_CLUSTER_SETTINGS) },
-    createdAt: input.nowMs,
-  };
+  const clusterCreated = clusterCreatedEvent({ clusterId: input.clusterId, root, wrappedRootKey: made.wrappedRootKey, settings: input.settings, nowMs: input.nowMs });
   const azAdded: AzAddedEvent = { type: 'AzAdded', az: copyAz(input.azSpec), at: input.nowMs };
   const az = await createAzIntermediate({
     root,
@@ -107,7 +97,8 @@ async function makeRoot(input: FoundClusterInput, keyType: CaKeyType): Promise<{
 /** Root → AZ ICA → node ICA: a root must allow two CA certificates below it (RFC 5280 §4.2.1.9). */
 const ROOT_PATH_LEN_MIN = 2;
 
-function externalRoot(root: { cert: Uint8Array; signer: Signer }): CaHandle {
+/** Checks a root held outside the cluster; its id is its key identifier like any CA's. */
+export function externalRoot(root: { cert: Uint8Array; signer: Signer }): CaHandle {
   // Checks the signer's key is the certificate's and that it is a CA (ERR_SIGNER_MISMATCH, TypeError).
   const prepared = prepareIssuer(root.cert, root.signer);
   if (!bytesEqual(prepared.fields.issuerNameDer, prepared.fields.subjectNameDer)) {
@@ -119,6 +110,27 @@ function externalRoot(root: { cert: Uint8Array; signer: Signer }): CaHandle {
     });
   }
   return { cert: root.cert, signer: root.signer, issuerId: issuerIdOf(prepared.fields.spkiDer) };
+}
+
+/** `ClusterCreated` for a root; without `wrappedRootKey` the root key is held outside the cluster. */
+export function clusterCreatedEvent(input: {
+  clusterId: string;
+  root: { cert: Uint8Array; issuerId: string };
+  wrappedRootKey?: Uint8Array | undefined;
+  settings?: ClusterSettings | undefined;
+  nowMs: number;
+}): ClusterCreatedEvent {
+  return {
+    type: 'ClusterCreated',
+    clusterId: input.clusterId,
+    rootIssuerId: input.root.issuerId,
+    rootCertDer: input.root.cert,
+    rootSerialHex: readCertificateFields(input.root.cert).serialHex,
+    rootNotAfter: notAfterMsOf(input.root.cert),
+    ...(input.wrappedRootKey === undefined ? {} : { wrappedRootKey: input.wrappedRootKey }),
+    settings: { ...(input.settings ?? DEFAULT_CLUSTER_SETTINGS) },
+    createdAt: input.nowMs,
+  };
 }
 
 function copyAz(az: AzSpec): AzSpec {
@@ -150,30 +162,62 @@ export interface CreatedAzIntermediate {
  */
 export async function createAzIntermediate(input: CreateAzIntermediateInput): Promise<CreatedAzIntermediate> {
   checkNow(input.nowMs);
-  const profile = BUILTIN_PROFILES.azIntermediate;
-  const rootFields = readCertificateFields(input.root.cert);
-  const validity = caValidity(profile, input.nowMs, input.lifetimeSeconds, rootFields.notAfter);
   const key = await generateCaKeyPair(input.keyType ?? defaultCaKeyType);
   const cert = await issueCertificate({
     issuer: { certDer: input.root.cert, signer: input.root.signer },
-    subjectDer: buildName(`CN=Adrestia AZ ${escapeValue(input.az)} ICA,OU=${escapeValue(input.clusterId)}`, 'az'),
-    spkiDer: key.spkiDer,
-    serial: randomSerial(input.serials),
-    ...validity,
-    extensions: profileExtensions(profile),
+    ...azCertificateFields({ ...input, rootCert: input.root.cert, spkiDer: key.spkiDer }),
   });
   const issuerId = issuerIdOf(key.spkiDer);
-  const event: CaCertificateInstalledEvent = {
-    type: 'CaCertificateInstalled',
+  const event = azInstalledEvent({
     issuerId,
-    parentIssuerId: input.root.issuerId,
-    role: 'az',
+    rootIssuerId: input.root.issuerId,
     az: input.az,
     certDer: cert.der,
     wrappedKey: wrapPrivateKey(key.privateKey, input.kek, caKeyBinding('az', issuerId)),
-    serialHex: cert.serialHex,
-    notAfter: notAfterMsOf(cert.der),
+    nowMs: input.nowMs,
+  });
+  return { azIca: { cert: cert.der, signer: new KeyObjectSigner(key.privateKey), issuerId }, event };
+}
+
+/** Everything of an AZ ICA certificate but its issuer: subject, key, serial, validity, extensions. */
+export function azCertificateFields(input: {
+  rootCert: Uint8Array;
+  az: string;
+  clusterId: string;
+  spkiDer: Uint8Array;
+  nowMs: number;
+  serials: SerialRandomSource;
+  lifetimeSeconds?: number;
+}): Omit<IssueCertificateInput, 'issuer'> {
+  const profile = BUILTIN_PROFILES.azIntermediate;
+  const rootNotAfter = readCertificateFields(input.rootCert).notAfter;
+  return {
+    subjectDer: buildName(`CN=Adrestia AZ ${escapeValue(input.az)} ICA,OU=${escapeValue(input.clusterId)}`, 'az'),
+    spkiDer: input.spkiDer,
+    serial: randomSerial(input.serials),
+    ...caValidity(profile, input.nowMs, input.lifetimeSeconds, rootNotAfter),
+    extensions: profileExtensions(profile),
+  };
+}
+
+export function azInstalledEvent(input: {
+  issuerId: string;
+  rootIssuerId: string;
+  az: string;
+  certDer: Uint8Array;
+  wrappedKey: Uint8Array;
+  nowMs: number;
+}): CaCertificateInstalledEvent {
+  return {
+    type: 'CaCertificateInstalled',
+    issuerId: input.issuerId,
+    parentIssuerId: input.rootIssuerId,
+    role: 'az',
+    az: input.az,
+    certDer: input.certDer,
+    wrappedKey: input.wrappedKey,
+    serialHex: readCertificateFields(input.certDer).serialHex,
+    notAfter: notAfterMsOf(input.certDer),
     at: input.nowMs,
   };
-  return { azIca: { cert: cert.der, signer: new KeyObjectSigner(key.privateKey), issuerId }, event };
 }
