@@ -4,6 +4,7 @@
 import {
   RaftCore,
   RaftError,
+  type ConfChange,
   type ConfState,
   type Entry,
   type Message,
@@ -126,6 +127,20 @@ export class SimNode {
     this.pump();
   }
 
+  /** Membership change through the log (thesis §4.1); refusals (one pending, invalid) are expected. */
+  proposeConfChange(cc: ConfChange): boolean {
+    const core = this.core;
+    if (core === null || core.status().role !== 'leader') return false;
+    try {
+      core.proposeConfChange(cc);
+    } catch (e) {
+      if (!(e instanceof RaftError)) throw e;
+      return false;
+    }
+    this.pump();
+    return true;
+  }
+
   transferLeadership(to: string): void {
     const core = this.core;
     if (core === null || core.status().role !== 'leader') return;
@@ -143,6 +158,10 @@ export class SimNode {
     if (core === null || this.inFlight !== null || !core.hasReady()) return;
     const rd = core.ready();
     this.inFlight = rd;
+    if (rd.softState) {
+      const ss = rd.softState;
+      this.host.trace(`${this.id} is ${ss.role} at term ${ss.term} (leader ${ss.leaderId ?? 'unknown'})`);
+    }
     const st = core.status();
     if (rd.hardState && st.role === 'leader' && rd.hardState.term === st.term) {
       this.commitSeen = { term: st.term, commit: rd.hardState.commit };
@@ -215,10 +234,11 @@ export class SimNode {
   private maybeCompact(): void {
     const core = this.core!;
     if (this.sinceCompact < this.opts.compactEveryEntries || this.applied <= this.disk.snapshotIndex) return;
-    if (this.disk.termAt(this.applied) === undefined) return;
+    // The core may already hold a newer snapshot from the leader that is not yet in a Ready.
+    const st = core.status();
+    if (this.applied <= st.snapshotIndex || this.disk.termAt(this.applied) === undefined) return;
     const data = this.kv.snapshot();
     core.compact(this.applied, data, this.opts.retainEntries);
-    const st = core.status();
     this.disk.compact({
       metadata: { index: this.applied, term: this.disk.termAt(this.applied)!, confState: st.confState },
       data,

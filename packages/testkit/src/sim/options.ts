@@ -25,6 +25,10 @@ export interface SimOptions {
   crashWeight: number;
   partitionWeight: number;
   transferWeight: number;
+  /** Weight of membership changes (add learner → promote, remove); 0 = fixed membership. */
+  membershipWeight: number;
+  /** Nodes started outside the configuration, available to be added. */
+  spareNodes: number;
   /** Take a snapshot and compact once this many entries are applied since the last one. */
   compactEveryEntries: number;
   retainEntries: number;
@@ -48,11 +52,12 @@ export function deriveOptions(seed: number): SimOptions {
   const r = new SeededRandom(seed);
   const clusterSize = pick(r, [3, 5] as const);
   const skewPct = pick(r, [0, 5, 20, 40]);
+  const membershipWeight = pick(r, [0, 1, 2]);
   return {
     seed,
     clusterSize,
     baseTickMs: 10,
-    tickSkew: Array.from({ length: clusterSize }, () => 1 + (r.nextInt(2 * skewPct + 1) - skewPct) / 100),
+    tickSkew: Array.from({ length: clusterSize + 2 }, () => 1 + (r.nextInt(2 * skewPct + 1) - skewPct) / 100),
     electionTimeoutTicks: pick(r, [8, 10, 15]),
     heartbeatIntervalTicks: pick(r, [1, 2, 3]),
     snapshotChunkBytes: pick(r, [64, 256, 4096]),
@@ -67,12 +72,14 @@ export function deriveOptions(seed: number): SimOptions {
     crashWeight: pick(r, [0, 1, 3]),
     partitionWeight: pick(r, [0, 1, 3]),
     transferWeight: pick(r, [0, 1]),
+    membershipWeight,
+    spareNodes: membershipWeight > 0 ? range(r, 1, 2) : 0,
     compactEveryEntries: pick(r, [5, 20, 80]),
     retainEntries: pick(r, [0, 2, 10]),
     clients: range(r, 2, 4),
     keys: range(r, 1, 3),
     clientTimeoutMs: pick(r, [200, 500]),
-    faultPhaseMs: range(r, 1500, 3000),
+    faultPhaseMs: range(r, 2000, 5000),
     livenessBoundMs: 8000,
   };
 }

@@ -2,7 +2,7 @@
 // schedule (crashes, restarts, partitions, leadership transfers), Raft safety checks after every
 // step, then a liveness phase and a linearizability check of the client history.
 import { createHash } from 'node:crypto';
-import { SeededRandom, validateRaftConfig, type Message } from '@adrestia/consensus';
+import { SeededRandom, validateRaftConfig, type ConfChange, type Message } from '@adrestia/consensus';
 import { kvModel } from '../linearizability/kv-model.ts';
 import { checkLinearizability } from '../linearizability/wgl.ts';
 import { SafetyChecker, SafetyViolation, type ViolationKind } from './checkers.ts';
@@ -70,7 +70,8 @@ class Simulation {
     const master = new SeededRandom(seed ^ 0x5eed);
     this.chaosRandom = master.fork();
     this.net = new SimNetwork(this.queue, master.fork(), this.opts, (m) => this.deliver(m));
-    const ids = Array.from({ length: this.opts.clusterSize }, (_, i) => `n${i + 1}`);
+    const total = this.opts.clusterSize + this.opts.spareNodes;
+    const ids = Array.from({ length: total }, (_, i) => `n${i + 1}`);
     const config = validateRaftConfig({
       electionTimeoutTicks: this.opts.electionTimeoutTicks,
       heartbeatIntervalTicks: this.opts.heartbeatIntervalTicks,
@@ -84,7 +85,9 @@ class Simulation {
       send: (m: Message) => this.net.send(m),
       trace: (l: string) => this.trace(l),
     };
-    const conf = { voters: ids, learners: [], votersOutgoing: [] };
+    // Every node starts from the founding configuration (as a joiner replaying the log from
+    // index 1 must); spares are outside it until a membership change adds them.
+    const conf = { voters: ids.slice(0, this.opts.clusterSize), learners: [], votersOutgoing: [] };
     for (const id of ids) this.nodes.push(new SimNode(id, host, this.opts, config, conf, master.fork()));
     const clientRandom = master.fork();
     this.workload = new Workload(this.queue, clientRandom, this.opts, {
@@ -101,6 +104,13 @@ class Simulation {
 
   trace(line: string): void {
     const l = `${this.queue.now} ${line}`;
+    this.hash.update(l).update('\n');
+    this.runOpts.onTrace?.(l);
+  }
+
+  /** Every event enters the trace hash; the verbose trace prints them too. */
+  private traceEvent(time: number, label: string): void {
+    const l = `${time} ${label}`;
     this.hash.update(l).update('\n');
     this.runOpts.onTrace?.(l);
   }
@@ -152,6 +162,7 @@ class Simulation {
         const ev = this.queue.pop();
         if (ev === undefined) throw new SafetyViolation('liveness', 'no events left');
         this.steps++;
+        this.traceEvent(ev.time, ev.label);
         if (this.steps > maxSteps) throw new SafetyViolation('liveness', `step budget ${maxSteps} exhausted`);
         ev.run();
       }
@@ -216,11 +227,12 @@ class Simulation {
   private chaosAction(): void {
     const r = this.chaosRandom;
     const o = this.opts;
-    const total = o.crashWeight + o.partitionWeight + o.transferWeight + 1;
+    const total = o.crashWeight + o.partitionWeight + o.transferWeight + o.membershipWeight + 1;
     let roll = r.nextInt(total);
     if ((roll -= o.crashWeight) < 0) return this.crashSome();
     if ((roll -= o.partitionWeight) < 0) return this.partitionSome();
     if ((roll -= o.transferWeight) < 0) return this.transferSome();
+    if ((roll -= o.membershipWeight) < 0) return this.changeMembership();
     this.net.heal();
     this.trace('heal partitions');
   }
@@ -268,6 +280,30 @@ class Simulation {
     this.observe(leader);
   }
 
+  /** Add a spare as learner, promote a caught-up learner, or remove a voter (maybe the leader). */
+  private changeMembership(): void {
+    const r = this.chaosRandom;
+    const leader = this.nodes.find((n) => n.core?.status().role === 'leader');
+    const st = leader?.core?.status();
+    if (leader === undefined || st === undefined) return;
+    const cs = st.confState;
+    const spares = this.nodes.filter((n) => !cs.voters.includes(n.id) && !cs.learners.includes(n.id) && !this.removed.has(n.id));
+    const caughtUp = cs.learners.filter((id) => (st.progress?.[id]?.match ?? 0) >= st.commit);
+    let change: ConfChange;
+    if (caughtUp.length > 0) change = { changes: [{ op: 'addVoter', nodeId: caughtUp[r.nextInt(caughtUp.length)]! }] };
+    else if (spares.length > 0 && r.nextInt(2) === 0) change = { changes: [{ op: 'addLearner', nodeId: spares[r.nextInt(spares.length)]!.id }] };
+    else if (cs.voters.length > 3) change = { changes: [{ op: 'removeNode', nodeId: cs.voters[r.nextInt(cs.voters.length)]! }] };
+    else return;
+    const c = change.changes[0]!;
+    const accepted = leader.proposeConfChange(change);
+    // A removed node id is never reused (its old state would rejoin): etcd's rule too.
+    if (accepted && c.op === 'removeNode') this.removed.add(c.nodeId);
+    this.trace(`membership ${c.op} ${c.nodeId} via ${leader.id}: ${accepted ? 'proposed' : 'refused'}`);
+    this.observe(leader);
+  }
+
+  private readonly removed = new Set<string>();
+
   // ------------------------------------------------------------------ liveness
 
   /** Heal everything, stop faults, then require a leader and a proposal applied everywhere. */
@@ -301,8 +337,12 @@ class Simulation {
     }, onIndex);
   }
 
+  /** Progress means: applied on every member of the configuration the current leader holds. */
   private awaitApplied(index: number): void {
-    if (this.nodes.every((n) => n.appliedIndex >= index)) {
+    const leader = this.nodes.find((n) => n.core?.status().role === 'leader');
+    const cs = leader?.core?.status().confState;
+    const members = cs ? this.nodes.filter((n) => cs.voters.includes(n.id) || cs.learners.includes(n.id)) : null;
+    if (members !== null && members.every((n) => n.appliedIndex >= index)) {
       this.probeDone = true;
       this.trace(`liveness: probe at index ${index} applied on every node`);
       return;
