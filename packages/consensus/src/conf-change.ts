@@ -7,7 +7,9 @@ import type { ConfChange, ConfState } from './types.ts';
 // voter set by at most one member: any two majorities of consecutive configurations then
 // overlap, so no joint phase is needed. The leader accepts a new change only once the previous
 // one is applied (and, after an election, once its whole log is applied), which is what makes
-// apply-time activation safe.
+// apply-time activation safe. Proposals are checked strictly ('propose'); committed entries are
+// applied leniently ('apply') so that every member reaches the same configuration. The group's
+// first entry is the founding configuration (bootstrapConfChange), applied to the empty one.
 
 const packr = new Packr({ useRecords: false });
 const OPS = new Set(['addVoter', 'addLearner', 'removeNode']);

@@ -8,6 +8,7 @@ import { allVoters, isVoter, jointCommitted, jointQuorum, jointVote } from './qu
 import type { RandomSource } from './random.ts';
 import { RaftLog } from './raft-log.ts';
 import { ReadOnlyQueue } from './read-only.ts';
+import { SnapshotReceiver } from './snapshot-receiver.ts';
 import type { Ready } from './ready.ts';
 import type {
   ConfChange,
@@ -19,7 +20,6 @@ import type {
   ReadState,
   Role,
   Snapshot,
-  SnapshotMetadata,
   SoftState,
 } from './types.ts';
 
@@ -72,13 +72,6 @@ export interface RaftStatus {
   leadTransferee: NodeId | null;
 }
 
-interface IncomingSnapshot {
-  metadata: SnapshotMetadata;
-  totalBytes: number;
-  parts: Uint8Array[];
-  receivedBytes: number;
-}
-
 type Proposal = { type: EntryType; data: Uint8Array };
 
 const EMPTY_CONF: ConfState = { voters: [], learners: [], votersOutgoing: [] };
@@ -119,7 +112,7 @@ export class RaftCore {
   private readonly readOnly = new ReadOnlyQueue();
   private heartbeatRound = 0;
   private readonly roundSentTick = new Map<number, number>();
-  private incoming: IncomingSnapshot | null = null;
+  private readonly snapshotReceiver = new SnapshotReceiver();
 
   private prevHardState: HardState;
   private prevSoftState: SoftState;
@@ -651,29 +644,9 @@ export class RaftCore {
 
   /** Raft §7 InstallSnapshot, chunked: accept chunks in order, install once complete. */
   private handleSnapshotChunk(m: M.SnapshotChunk): void {
-    const md = m.metadata;
-    if (md.index <= this.log.committed) {
-      // We already hold everything it covers (stale or duplicate): report it as installed.
-      this.incoming = null;
-      return this.sendSnapshotResp(m, m.totalBytes, false);
-    }
-    let buf = this.incoming;
-    if (!buf || buf.metadata.index !== md.index || buf.metadata.term !== md.term || buf.totalBytes !== m.totalBytes) {
-      if (m.offset !== 0) return this.sendSnapshotResp(m, 0, false);
-      buf = { metadata: md, totalBytes: m.totalBytes, parts: [], receivedBytes: 0 };
-      this.incoming = buf;
-    }
-    if (m.offset !== buf.receivedBytes) return this.sendSnapshotResp(m, buf.receivedBytes, false);
-    if (buf.receivedBytes + m.data.byteLength > buf.totalBytes) {
-      this.incoming = null;
-      return this.sendSnapshotResp(m, 0, true);
-    }
-    buf.parts.push(Uint8Array.from(m.data));
-    buf.receivedBytes += m.data.byteLength;
-    if (buf.receivedBytes < buf.totalBytes || !m.done) return this.sendSnapshotResp(m, buf.receivedBytes, false);
-    this.incoming = null;
-    this.restore({ metadata: buf.metadata, data: concatBytes(buf.parts, buf.totalBytes) });
-    this.sendSnapshotResp(m, buf.totalBytes, false);
+    const out = this.snapshotReceiver.accept(m, this.log.committed);
+    if (out.complete) this.restore(out.complete);
+    this.sendSnapshotResp(m, out.nextOffset, out.reject);
   }
 
   /**
@@ -1092,16 +1065,6 @@ function sameHardState(a: HardState, b: HardState): boolean {
 
 function sameSoftState(a: SoftState, b: SoftState): boolean {
   return a.role === b.role && a.leaderId === b.leaderId && a.term === b.term;
-}
-
-function concatBytes(parts: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.byteLength;
-  }
-  return out;
 }
 
 function proposalRefusal(code: RaftErrorCode): string {
