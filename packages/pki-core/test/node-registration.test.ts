@@ -20,6 +20,7 @@ import {
   makeNodeCsrs,
   newJoinTokenClaims,
   NonceReplayGuard,
+  parseRegistrationBody,
   readRegistrationResponse,
   registrationResponse,
   signNodeRegistration,
@@ -172,6 +173,28 @@ describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, 
     await expectCode(verifyRegistrationRequest({ body: request.body, proofHeader: request.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_REQUIRED');
     const elsewhere = await pskRequest(node, 'az9');
     await expectCode(verifyRegistrationRequest({ body: elsewhere.body, proofHeader: elsewhere.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AZ_UNKNOWN');
+  });
+
+  it('refuses malformed bodies with ERR_INPUT_INVALID naming the field (unknown field, bad endpoint, non-canonical base64)', async function () {
+    const node = await newNode();
+    const good = JSON.parse(new TextDecoder().decode((await pskRequest(node)).body)) as Record<string, unknown>;
+    const encode = (o: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(o));
+    const cases: [unknown, string][] = [
+      [{ ...good, extra: 1 }, 'body.extra'],
+      [{ ...good, addresses: { api: '127.1.0.20:99999', raft: '127.1.0.20:7000' } }, 'body.addresses.api'],
+      [{ ...good, addresses: { api: '2001:db8::1:8443', raft: '127.1.0.20:7000' } }, 'body.addresses.api'],
+      [{ ...good, icaCsr: `${good['icaCsr'] as string}\n` }, 'body.icaCsr'],
+      [{ ...good, version: 2 }, 'body.version'],
+    ];
+    for (const [body, field] of cases) {
+      expectCodeSync(() => parseRegistrationBody(encode(body)), 'ERR_INPUT_INVALID');
+      try {
+        parseRegistrationBody(encode(body));
+      } catch (e) {
+        expect((e as { field?: string }).field).to.equal(field);
+      }
+    }
+    expect(parseRegistrationBody(encode(good)).body.nodeId).to.equal(node.nodeId);
   });
 
   describe('join tokens (seed 001: single-use HS256 JWT bound to an AZ)', function () {

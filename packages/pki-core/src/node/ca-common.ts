@@ -69,10 +69,17 @@ export interface Validity {
 
 /**
  * The validity of a certificate issued at `nowMs` for `lifetimeSeconds` (default: the profile's),
- * checked against the profile's bounds, and ending no later than `issuerNotAfter` when given:
+ * checked against the profile's bounds, inside the issuer's validity when given, ending no later
+ * than `issuerNotAfter`:
  * a CA certificate is cut to its parent's end (RFC 5280 §6.1.3: it could not be used past it).
  */
-export function caValidity(profile: CertificateProfile, nowMs: number, lifetimeSeconds?: number, issuerNotAfter?: Date): Validity {
+export function caValidity(
+  profile: CertificateProfile,
+  nowMs: number,
+  lifetimeSeconds?: number,
+  issuerNotAfter?: Date,
+  issuerNotBefore?: Date,
+): Validity {
   const seconds = lifetimeSeconds ?? profile.lifetime.defaultSeconds;
   if (!Number.isSafeInteger(seconds) || seconds < profile.lifetime.minSeconds || seconds > profile.lifetime.maxSeconds) {
     throw new PkiError(
@@ -82,7 +89,9 @@ export function caValidity(profile: CertificateProfile, nowMs: number, lifetimeS
     );
   }
   checkNow(nowMs);
-  const notBefore = new Date(nowMs - CA_BACKDATE_SECONDS * 1000);
+  let notBefore = new Date(nowMs - CA_BACKDATE_SECONDS * 1000);
+  // The backdate never reaches before the issuer's own validity (resolve-issuance.ts does the same for leaves).
+  if (issuerNotBefore !== undefined && notBefore.getTime() < issuerNotBefore.getTime()) notBefore = issuerNotBefore;
   let notAfter = new Date(nowMs + seconds * 1000);
   if (issuerNotAfter !== undefined && notAfter.getTime() > issuerNotAfter.getTime()) notAfter = issuerNotAfter;
   if (notAfter.getTime() <= nowMs) {

@@ -190,12 +190,12 @@ export function azCertificateFields(input: {
   lifetimeSeconds?: number;
 }): Omit<IssueCertificateInput, 'issuer'> {
   const profile = BUILTIN_PROFILES.azIntermediate;
-  const rootNotAfter = readCertificateFields(input.rootCert).notAfter;
+  const root = readCertificateFields(input.rootCert);
   return {
     subjectDer: buildName(`CN=Adrestia AZ ${escapeValue(input.az)} ICA,OU=${escapeValue(input.clusterId)}`, 'az'),
     spkiDer: input.spkiDer,
     serial: randomSerial(input.serials),
-    ...caValidity(profile, input.nowMs, input.lifetimeSeconds, rootNotAfter),
+    ...caValidity(profile, input.nowMs, input.lifetimeSeconds, root.notAfter, root.notBefore),
     extensions: profileExtensions(profile),
   };
 }

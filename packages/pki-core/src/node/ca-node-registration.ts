@@ -57,7 +57,7 @@ export async function signNodeRegistration(input: SignNodeRegistrationInput): Pr
   if (bytesEqual(icaCsr.spkiDer, tlsCsr.spkiDer)) {
     throw new PkiError('ERR_INPUT_INVALID', 'the node ICA and TLS CSRs carry the same key', { field: 'tlsCsr' });
   }
-  const azNotAfter = readCertificateFields(input.azIca.cert).notAfter;
+  const { notAfter: azNotAfter, notBefore: azNotBefore } = readCertificateFields(input.azIca.cert);
   const issuer = { certDer: input.azIca.cert, signer: input.azIca.signer };
   const id = escapeValue(input.nodeId);
   const az = escapeValue(input.az);
@@ -66,7 +66,7 @@ export async function signNodeRegistration(input: SignNodeRegistrationInput): Pr
     subjectDer: buildName(`CN=Adrestia node ${id} ICA,OU=${az}`, 'nodeId'),
     spkiDer: icaCsr.spkiDer,
     serial: randomSerial(input.serials),
-    ...caValidity(icaProfile, input.nowMs, input.icaLifetimeSeconds, azNotAfter),
+    ...caValidity(icaProfile, input.nowMs, input.icaLifetimeSeconds, azNotAfter, azNotBefore),
     extensions: profileExtensions(icaProfile),
   });
   const tls = await issueCertificate({
@@ -75,7 +75,7 @@ export async function signNodeRegistration(input: SignNodeRegistrationInput): Pr
     spkiDer: tlsCsr.spkiDer,
     sans: tlsSans(tlsCsr, input.nodeId, input.addresses),
     serial: randomSerial(input.serials),
-    ...caValidity(tlsProfile, input.nowMs, input.tlsLifetimeSeconds, azNotAfter),
+    ...caValidity(tlsProfile, input.nowMs, input.tlsLifetimeSeconds, azNotAfter, azNotBefore),
     extensions: profileExtensions(tlsProfile),
   });
   const icaIssuerId = issuerIdOf(icaCsr.spkiDer);

@@ -3,7 +3,7 @@
 // keys, types and sizes — because the body arrives from a node not yet authenticated by TLS.
 import { PkiError } from '../errors.ts';
 import { csrMaxBytes } from '../ca/csr.ts';
-import { endpointHost } from './ca-node-keys.ts';
+import { checkEndpoint } from '../state/fields.ts';
 
 export const REGISTRATION_BODY_VERSION = 1;
 /** Two CSRs of at most `csrMaxBytes` each, base64 (4/3), plus small fields. */
@@ -67,12 +67,13 @@ function id(value: unknown, field: string): string {
   return value;
 }
 
+/** The state's own endpoint rule (fields.ts), so a request accepted here never fails to decode in the log. */
 function endpoint(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length > ENDPOINT_CHARS_MAX) throw invalid(field, 'expected host:port');
   try {
-    endpointHost(value);
+    checkEndpoint(value, field);
   } catch {
-    throw invalid(field, 'expected host:port');
+    throw invalid(field, 'expected host:port (IPv6 in brackets, port 1..65535)');
   }
   return value;
 }
