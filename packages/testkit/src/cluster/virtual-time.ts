@@ -95,6 +95,12 @@ export class Scheduler {
    * its process). Without a handler, or for an event without owner, the error ends the run.
    */
   onNodeError: ((owner: string, label: string, error: unknown) => void) | null = null;
+  /**
+   * While this returns true, virtual time does not advance: the harness waits (in real time) for
+   * real I/O the system under test started (PkiNode's key files, fsync'd). Unset for fully
+   * virtual runs, whose replay it would otherwise make depend on real time.
+   */
+  holdWhile: (() => boolean) | null = null;
   eventsRun = 0;
 
   constructor(seed: number, options: { recentTraceLines?: number } = {}) {
@@ -136,15 +142,20 @@ export class Scheduler {
 
   /**
    * Runs every event due at the next instant, then drains. Returns false when the queue is empty
-   * or the next instant lies beyond `untilUs`.
+   * or the next instant lies beyond `untilUs` (after draining once: work started outside any
+   * event, e.g. a node starting, gets its rounds too).
    */
   async step(untilUs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    for (let waited = 0; this.holdWhile?.() && waited < HOLD_MAX_MS; waited++) await new Promise((r) => setTimeout(r, 1));
     let next = this.heap.peek();
     while (next?.cancelled) {
       this.heap.pop();
       next = this.heap.peek();
     }
-    if (!next || next.atUs > untilUs) return false;
+    if (!next || next.atUs > untilUs) {
+      await this.drain();
+      return false;
+    }
     this.nowUsValue = next.atUs;
     while (this.heap.peek()?.atUs === this.nowUsValue) {
       const e = this.heap.pop()!;
@@ -157,9 +168,13 @@ export class Scheduler {
         this.onNodeError(e.owner, e.label, error);
       }
     }
-    for (let i = 0; i < DRAIN_ROUNDS; i++) await drainRound();
+    await this.drain();
     this.afterInstant?.();
     return true;
+  }
+
+  private async drain(): Promise<void> {
+    for (let i = 0; i < DRAIN_ROUNDS; i++) await drainRound();
   }
 
   /** Runs until virtual time `untilUs` (the clock ends there even if the queue empties first). */
@@ -168,18 +183,28 @@ export class Scheduler {
     if (this.nowUsValue < untilUs) this.nowUsValue = untilUs;
   }
 
-  /** Runs until `done()` holds (checked after each instant) or `maxUs` of virtual time pass. */
+  /**
+   * Runs until `done()` holds (checked after each instant) or `maxUs` of virtual time pass. While
+   * the queue is empty, up to `IDLE_DRAINS_MAX` drains wait for work outside virtual time.
+   */
   async runUntilTrue(done: () => boolean, maxUs: number): Promise<boolean> {
     const deadline = this.nowUsValue + maxUs;
+    let idle = 0;
     while (!done()) {
-      if (!(await this.step(deadline))) {
-        this.nowUsValue = Math.max(this.nowUsValue, deadline);
-        return done();
-      }
+      if (await this.step(deadline)) continue;
+      if (this.heap.size === 0 && ++idle < IDLE_DRAINS_MAX) continue;
+      this.nowUsValue = Math.max(this.nowUsValue, deadline);
+      return done();
     }
     return true;
   }
 }
+
+/** Real milliseconds one instant may wait for real I/O (holdWhile) before time moves anyway. */
+const HOLD_MAX_MS = 5_000;
+
+/** Drains allowed while nothing is scheduled (a process starting up before its first timer). */
+const IDLE_DRAINS_MAX = 1_000;
 
 /**
  * One node's clock on virtual time. `rate` models skew: a node whose clock runs at 1.05 fires its

@@ -1,0 +1,260 @@
+// The same harness driving PkiNodes (pki-core's library entry point) instead of bare TwoTierNodes:
+// 3 AZs × 3 PkiNodes on the virtual-time Scheduler, SimNetwork, SimDisks and skewed SimClocks,
+// formed as the product forms a cluster (found the cluster, found each AZ through the global
+// leader, join every other node through its local leader: learner, then voter), with peer
+// requests delivered as scheduler events over the same faulty links.
+//
+// Unlike the bare two-tier runs, a PKI run is seeded but not replayable bit for bit: PkiNode
+// generates its node keys on libuv's thread pool and keeps them in real key files (0400), and
+// that real I/O completes at real times relative to the fixed drain rounds.
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PkiError, PkiNode, buildCsr } from '@adrestia/pki-core';
+import type { AzSpec, PeerClient, PeerRequest, PeerResponse, PkiNodeStart } from '@adrestia/pki-core';
+import { ClusterChecker } from './checkers.ts';
+import { SimDisk } from './sim-storage.ts';
+import { SimNetwork } from './sim-network.ts';
+import { Scheduler, SimClock } from './virtual-time.ts';
+
+/** Certificates are dated from this virtual epoch (2026-01-01T00:00:00Z) plus virtual time. */
+const EPOCH_MS = Date.UTC(2026, 0, 1);
+/** A peer request to an unreachable or dead node fails after this long (the client's timeout). */
+const PEER_TIMEOUT_US = 300_000;
+const KEK = new Uint8Array(32).fill(0x5a);
+const CLUSTER_ID = '0b7c6f0e-3d1a-4c55-9e2f-6a8b9c0d1e2f';
+
+export interface PkiSimNode {
+  id: string;
+  az: string;
+  ordinal: number;
+  disk: SimDisk;
+  clock: SimClock | null;
+  node: PkiNode | null;
+  alive: boolean;
+  incarnation: number;
+  rate: number;
+}
+
+export interface PkiSimClusterOptions {
+  seed: number;
+  azCount?: number;
+  nodesPerAz?: number;
+  maxSkewPermille?: number;
+  snapshotEveryEntries?: number;
+}
+
+export class PkiSimCluster {
+  readonly scheduler: Scheduler;
+  readonly network: SimNetwork;
+  readonly checker: ClusterChecker;
+  readonly azs: AzSpec[];
+  readonly nodes = new Map<string, PkiSimNode>();
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'adrestia-pki-sim-'));
+  /** A client CSR (P-256) the clients submit with different requesters. */
+  readonly csrDer: Uint8Array;
+  readonly tickMs = 10;
+  readonly nodeErrors: string[] = [];
+
+  constructor(private readonly options: PkiSimClusterOptions) {
+    this.scheduler = new Scheduler(options.seed);
+    this.network = new SimNetwork(this.scheduler, this.scheduler.random.fork());
+    this.checker = new ClusterChecker(() => this.scheduler.nowUs);
+    this.azs = Array.from({ length: options.azCount ?? 3 }, (_, i) => ({ name: `az${i + 1}`, subnets: [`10.${i + 1}.0.0/16`], localVip: `10.${i + 1}.0.1` }));
+    const skew = options.maxSkewPermille ?? 0;
+    let ordinal = 10;
+    for (const [i, az] of this.azs.entries()) {
+      for (let k = 1; k <= (options.nodesPerAz ?? 3); k++) {
+        const id = `${String.fromCharCode(97 + i)}${k}`;
+        const rate = 1 + (this.scheduler.random.nextInt(2 * skew + 1) - skew) / 1000;
+        this.nodes.set(id, { id, az: az.name, ordinal: ordinal++, disk: new SimDisk(id), clock: null, node: null, alive: false, incarnation: 0, rate });
+      }
+    }
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    this.csrDer = buildCsr({ subject: 'CN=svc.sim.example', privateKey, sans: [{ type: 'dns', value: 'svc.sim.example' }] });
+    // Key files are written with fsync: virtual time waits for the real file system.
+    this.scheduler.holdWhile = () => process.getActiveResourcesInfo().some((r) => r.startsWith('FSReq'));
+    this.scheduler.onNodeError = (owner, label, error) => {
+      this.checker.observeHalted(owner, `threw while handling "${label}": ${error instanceof Error ? error.message : String(error)}`);
+      this.scheduler.after(0, `crash ${owner} after assertion`, () => this.crash(owner));
+    };
+  }
+
+  nowMs(): number {
+    return EPOCH_MS + Math.floor(this.scheduler.nowUs / 1000);
+  }
+
+  get(id: string): PkiSimNode {
+    const n = this.nodes.get(id);
+    if (!n) throw new TypeError(`no node ${id}`);
+    return n;
+  }
+
+  nodesOf(az: string): PkiSimNode[] {
+    return [...this.nodes.values()].filter((n) => n.az === az);
+  }
+
+  alive(): PkiSimNode[] {
+    return [...this.nodes.values()].filter((n) => n.alive && n.node);
+  }
+
+  localLeaderOf(az: string): PkiSimNode | null {
+    return this.nodesOf(az).find((n) => n.alive && n.node?.status().pkiLocalLeader) ?? null;
+  }
+
+  globalLeader(): PkiSimNode | null {
+    return this.alive().find((n) => n.node!.status().pkiGlobalLeader) ?? null;
+  }
+
+  /** Starts a PkiNode process for `id` in the given start mode (its disk and key files persist). */
+  async start(id: string, how: PkiNodeStart): Promise<PkiNode> {
+    const n = this.get(id);
+    if (n.alive) throw new Error(`start: ${id} is running`);
+    const incarnation = ++n.incarnation;
+    const clock = new SimClock(this.scheduler, id, n.rate);
+    const dir = join(this.dataDir, id);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    n.clock = clock;
+    n.alive = true;
+    const host = `127.0.0.${n.ordinal}`;
+    const node = await PkiNode.start(
+      {
+        nodeId: id,
+        az: n.az,
+        addresses: { api: `${host}:8443`, raft: `${host}:7000` },
+        dataDir: dir,
+        kek: KEK,
+        storage: n.disk.open(),
+        localTransport: this.network.endpoint('local', id, n.az),
+        seatTransport: this.network.endpoint('seat', id, n.az),
+        peers: this.peers(id),
+        clock,
+        nowMs: () => this.nowMs(),
+        random: this.scheduler.random.fork(),
+        tickMs: this.tickMs,
+        localRaft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 },
+        globalRaft: { electionTimeoutTicks: 40, heartbeatIntervalTicks: 4 },
+        maintenanceEveryTicks: 10,
+        crlNextUpdateSeconds: 3600,
+        ...(this.options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.options.snapshotEveryEntries } : {}),
+        onError: (e) => this.nodeErrors.push(`${id}: ${e instanceof Error ? e.message : String(e)}`),
+      },
+      how,
+    ).catch((e: unknown) => {
+      if (n.incarnation === incarnation) {
+        n.alive = false;
+        clock.stopAll();
+        this.network.disconnect(id);
+        n.disk.crash();
+      }
+      throw e;
+    });
+    if (n.incarnation !== incarnation || !n.alive) {
+      await node.stop(); // crashed while starting
+      throw new PkiError('ERR_STOPPED', `${id} crashed while starting`);
+    }
+    n.node = node;
+    node.consensus.onRoleChange((e) => {
+      if (!n.alive || n.incarnation !== incarnation || e.role !== 'leader') return;
+      this.scheduler.trace(`role ${id} ${e.tier} leader t${e.term}`);
+      if (e.tier === 'local') this.checker.observeLocalLeader(n.az, e.term, id);
+      else this.checker.observeGlobalLeader(e.term, id);
+    });
+    this.scheduler.trace(`start ${id}#${incarnation} ${how.mode}`);
+    return node;
+  }
+
+  /** Power cut, as SimCluster.crash: timers stop, endpoints close, unsynced writes are lost. */
+  async crash(id: string): Promise<void> {
+    const n = this.get(id);
+    if (!n.alive) return;
+    n.alive = false;
+    n.clock?.stopAll();
+    this.network.disconnect(id);
+    n.disk.crash();
+    this.scheduler.trace(`crash ${id}#${n.incarnation}`);
+    const node = n.node;
+    n.node = null;
+    await node?.stop();
+  }
+
+  async stopAll(): Promise<void> {
+    for (const n of this.nodes.values()) await this.crash(n.id);
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /**
+   * Peer requests travel as scheduler events over the same links as Raft traffic: a request to a
+   * node that is down or cut off, or whose answer is cut off, fails with ERR_TIMEOUT.
+   */
+  private peers(self: string): PeerClient {
+    return {
+      call: (to: string, request: PeerRequest): Promise<PeerResponse> =>
+        new Promise<PeerResponse>((resolve, reject) => {
+          const timeout = (): void => {
+            this.scheduler.after(PEER_TIMEOUT_US, `peer timeout ${self}>${to}`, () => reject(new PkiError('ERR_TIMEOUT', `peer ${to} did not answer ${self}`)));
+          };
+          if (!this.network.reachable(self, to)) return timeout();
+          this.scheduler.after(this.linkDelayUs(), `peer ${request.kind} ${self}>${to}`, () => {
+            const target = this.nodes.get(to);
+            if (!target?.alive || !target.node || !this.network.reachable(self, to)) return timeout();
+            void target.node.handlePeer(self, request).then((answer) => {
+              if (!this.network.reachable(to, self)) return timeout();
+              this.scheduler.after(this.linkDelayUs(), `peer answer ${to}>${self}`, () => resolve(answer));
+            });
+          });
+        }),
+    };
+  }
+
+  private linkDelayUs(): number {
+    const f = this.network.faults;
+    return f.minDelayUs + this.scheduler.random.nextInt(Math.max(1, f.maxDelayUs - f.minDelayUs + 1));
+  }
+
+  /**
+   * Forms the cluster as the product does: a1 founds it, the first node of every other AZ founds
+   * its AZ through the global leader, the others join through their local leaders; then waits
+   * until every node is ready, every AZ has 3 voters and every seat votes.
+   */
+  async form(boundUs: number): Promise<boolean> {
+    const [first, ...rest] = this.azs;
+    const deadline = this.scheduler.nowUs + boundUs;
+    await this.startAndWait('a1', { mode: 'foundCluster', clusterId: CLUSTER_ID, azSpec: first! }, deadline);
+    for (const az of rest) {
+      const founder = this.nodesOf(az.name)[0]!.id;
+      await this.startAndWait(founder, { mode: 'foundAz', azSpec: az, globalLeaderId: this.globalLeader()?.id ?? 'a1' }, deadline);
+    }
+    for (const az of this.azs) {
+      const [founder, ...joiners] = this.nodesOf(az.name);
+      for (const j of joiners) await this.startAndWait(j.id, { mode: 'join', localLeaderId: this.localLeaderOf(az.name)?.id ?? founder!.id }, deadline);
+    }
+    return this.scheduler.runUntilTrue(() => this.isFormed(), Math.max(0, deadline - this.scheduler.nowUs));
+  }
+
+  isFormed(): boolean {
+    const g = this.globalLeader();
+    const seat = g?.node?.consensus.status().seat;
+    if (!seat || seat.confState.voters.length !== this.azs.length) return false;
+    return this.azs.every((az) => {
+      const l = this.localLeaderOf(az.name);
+      return l !== null && l.node!.consensus.status().local.confState.voters.length === this.nodesOf(az.name).length;
+    }) && this.alive().every((n) => n.node!.status().ready);
+  }
+
+  private async startAndWait(id: string, how: PkiNodeStart, deadlineUs: number): Promise<void> {
+    let done = false;
+    let failure: unknown = null;
+    void this.start(id, how).then(
+      () => void (done = true),
+      (e: unknown) => {
+        failure = e;
+        done = true;
+      },
+    );
+    await this.scheduler.runUntilTrue(() => done, Math.max(0, deadlineUs - this.scheduler.nowUs));
+    if (failure !== null) throw failure instanceof Error ? failure : new Error(String(failure));
+    if (!done) throw new Error(`formation: ${id} (${how.mode}) did not start in time`);
+  }
+}
