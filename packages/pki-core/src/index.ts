@@ -104,3 +104,4 @@ export type { PeerClient, PeerRequest, PeerResponse } from './node/peer.ts';
 export { PkiApplication, tierOfEvent, type PkiApplyResult } from './node/pki-application.ts';
 export { VipManager, type VipHookLike, type VipSettings } from './node/vip-manager.ts';
 export { parseSans } from './node/node-services.ts';
+export { discover, type DiscoveryDecision, type DiscoveryOptions, type ProbeAnswer } from './node/discovery.ts';
