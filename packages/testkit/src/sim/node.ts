@@ -45,6 +45,8 @@ export class SimNode {
   private readWaiters = new Map<number, { key: string; reply: Reply }>();
   private applied = 0;
   private sinceCompact = 0;
+  /** Commit index this node advanced as leader in the Ready in flight (for Leader Completeness). */
+  private commitSeen: { term: number; commit: number } | null = null;
   /** Incremented on every crash so that stale events for an earlier incarnation are ignored. */
   incarnation = 0;
 
@@ -174,8 +176,6 @@ export class SimNode {
       if (inc === this.incarnation) this.finishReady(rd);
     });
   }
-
-  private commitSeen: { term: number; commit: number } | null = null;
 
   private finishReady(rd: Ready): void {
     const core = this.core!;

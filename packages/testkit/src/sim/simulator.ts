@@ -42,6 +42,7 @@ export interface RunOptions {
 }
 
 const MAX_STEPS_DEFAULT = 2_000_000;
+const LIN_REPORT_OPS = 40;
 
 export function runSimulation(seed: number, run: RunOptions = {}): SimResult {
   const sim = new Simulation(seed, run);
@@ -186,7 +187,13 @@ class Simulation {
   private checkHistory(): 'ok' | 'violation' | 'unknown' {
     const r = checkLinearizability(this.workload.history, kvModel, { maxStepsPerPartition: 200_000 });
     if (r.result === 'violation') {
-      this.linDetail = `key ${r.partition} not linearizable:\n  ${r.ops.join('\n  ')}`;
+      // The longest linearizable prefix locates the failure; show the operations around it.
+      const from = Math.max(0, r.longestLinearized.length - 10);
+      const shown = r.ops.slice(from, from + LIN_REPORT_OPS);
+      const more = r.ops.length - from - shown.length;
+      this.linDetail =
+        `key ${r.partition} not linearizable (${r.ops.length} ops, longest linearizable prefix ${r.longestLinearized.length}):\n  ` +
+        `${shown.join('\n  ')}${more > 0 ? `\n  … ${more} more` : ''}`;
     }
     return r.result;
   }

@@ -50,7 +50,7 @@ export class Workload {
 
   private next(client: number, leaderGuess: string | null): void {
     if (!this.running) return;
-    void this.invoke(client, this.randomInput(), leaderGuess, (guess) => this.next(client, guess));
+    this.invoke(client, this.randomInput(), leaderGuess, (guess) => this.next(client, guess));
   }
 
   /**
