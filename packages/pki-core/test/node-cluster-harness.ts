@@ -11,6 +11,37 @@ import type { PeerClient } from '../src/node/peer.ts';
 import { PkiNode, type PkiNodeStart } from '../src/node/pki-node.ts';
 
 export const KEK = new Uint8Array(32).fill(7);
+export const GLOBAL_VIP = '10.0.0.100';
+
+/**
+ * Who holds each VIP, as the network would see it: an acquire while another node holds the
+ * address is a violation (two holders), recorded rather than thrown so the test can report it.
+ */
+export class VipRegistry {
+  readonly holders = new Map<string, string>();
+  readonly violations: string[] = [];
+  readonly history: string[] = [];
+  hookFor(nodeId: string) {
+    return {
+      acquire: async ({ address }: { address: string }) => {
+        const holder = this.holders.get(address);
+        if (holder !== undefined && holder !== nodeId) this.violations.push(`${nodeId} acquired ${address} held by ${holder}`);
+        this.holders.set(address, nodeId);
+        this.history.push(`+${address}@${nodeId}`);
+      },
+      release: async ({ address }: { address: string }) => {
+        if (this.holders.get(address) === nodeId) {
+          this.holders.delete(address);
+          this.history.push(`-${address}@${nodeId}`);
+        }
+      },
+    };
+  }
+  /** A crashed node's addresses go with it (its host is down). */
+  dropAll(nodeId: string): void {
+    for (const [a, h] of this.holders) if (h === nodeId) this.holders.delete(a);
+  }
+}
 
 export class PkiTestCluster {
   readonly localNet = new MemoryNetwork();
@@ -18,6 +49,7 @@ export class PkiTestCluster {
   readonly nodes = new Map<string, PkiNode>();
   readonly storages = new Map<string, MemoryStorage>();
   readonly down = new Set<string>();
+  readonly vips = new VipRegistry();
   readonly dataDir = mkdtempSync(join(tmpdir(), 'adrestia-pki-node-'));
   private ordinal = 10;
 
@@ -53,6 +85,7 @@ export class PkiTestCluster {
         globalRaft: { electionTimeoutTicks: 40, heartbeatIntervalTicks: 4 },
         maintenanceEveryTicks: 10,
         crlNextUpdateSeconds: 3600,
+        vip: { hook: this.vips.hookFor(nodeId), globalVip: GLOBAL_VIP, localVip: azLocalVip(az) },
       },
       how,
     );
@@ -70,6 +103,7 @@ export class PkiTestCluster {
   async crash(nodeId: string): Promise<void> {
     this.down.add(nodeId);
     await this.nodes.get(nodeId)!.stop();
+    this.vips.dropAll(nodeId);
   }
 
   live(): PkiNode[] {
@@ -88,6 +122,10 @@ export class PkiTestCluster {
     for (const n of this.live()) await n.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
+}
+
+function azLocalVip(az: string): string {
+  return `10.${az.replace(/^az/, '')}.0.1`;
 }
 
 export function azSpec(n: number): AzSpec {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openssl } from './ca-fixtures.ts';
-import { PkiTestCluster, azSpec, eventually } from './node-cluster-harness.ts';
+import { GLOBAL_VIP, PkiTestCluster, azSpec, eventually } from './node-cluster-harness.ts';
 import type { PkiNode } from '../src/node/pki-node.ts';
 
 const CLUSTER_ID = '4f9a1c2e-7b3d-4e5f-8a9b-0c1d2e3f4a5b';
@@ -123,5 +123,21 @@ describe('PkiNode: a two-AZ cluster in one process', function () {
     await eventually('revoke after failover', () => next.revoke({ serialHex: leaf.serialHex, reason: 'superseded', requestedBy: 'test' }), 30_000);
     const b2 = c.nodes.get('b2')!;
     await eventually('revocation reached az2', async () => (await b2.app.store.getRevocation(leaf.issuerId, leaf.serialHex)) !== undefined);
+  });
+
+  it('VIPs follow the leaders through the failover, and no VIP ever had two holders', async () => {
+    await eventually('each VIP held by its current leader', () => {
+      const g = c.globalLeader();
+      const l1 = c.localLeader('az1');
+      const l2 = c.localLeader('az2');
+      return (
+        g && l1 && l2 &&
+        c.vips.holders.get(GLOBAL_VIP) === g.nodeId &&
+        c.vips.holders.get('10.1.0.1') === l1.nodeId &&
+        c.vips.holders.get('10.2.0.1') === l2.nodeId
+      );
+    }, 30_000);
+    expect(c.vips.violations, c.vips.history.join(' ')).to.deep.equal([]);
+    expect(c.vips.history.filter((h) => h.startsWith(`+${GLOBAL_VIP}`)).length, 'the global VIP moved').to.be.greaterThan(1);
   });
 });
