@@ -67,4 +67,10 @@ function main(): number {
   return violations === 0 ? 0 : 1;
 }
 
-process.exitCode = main();
+try {
+  process.exitCode = main();
+} catch (e) {
+  if (!(e instanceof TypeError)) throw e;
+  process.stderr.write(`sim: ${e.message}\n`);
+  process.exitCode = 2;
+}
