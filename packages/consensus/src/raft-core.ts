@@ -757,7 +757,8 @@ export class RaftCore {
     const entries = this.log.slice(pr.next, this.log.lastIndex() + 1, this.cfg.maxMsgBytes);
     if (prevLogTerm === undefined || entries === undefined) return this.startSnapshot(to, pr);
     if (entries.length === 0 && !sendIfEmpty) return false;
-    this.send({ ...this.env(to), type: 'append', prevLogIndex, prevLogTerm, entries, commit: this.log.committed });
+    const commit = this.log.committed;
+    this.send({ type: 'append', from: this.id, to, term: this.term, prevLogIndex, prevLogTerm, entries, commit });
     pr.sentEntries(entries.length, prevLogIndex + entries.length);
     return true;
   }
@@ -1019,7 +1020,7 @@ export class RaftCore {
   }
 
   private sendAppendResp(to: NodeId, success: boolean, index: number, rejectHint: number, rejectHintTerm: number): void {
-    this.send({ ...this.env(to), type: 'appendResp', success, index, rejectHint, rejectHintTerm });
+    this.send({ type: 'appendResp', from: this.id, to, term: this.term, success, index, rejectHint, rejectHintTerm });
   }
 
   private sendSnapshotResp(m: M.SnapshotChunk, nextOffset: number, reject: boolean): void {

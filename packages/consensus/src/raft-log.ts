@@ -1,4 +1,4 @@
-import { assertInvariant } from './errors.ts';
+import { assertInvariant, RaftInvariantError } from './errors.ts';
 import type { Entry, Snapshot } from './types.ts';
 
 // The replicated log as the core sees it (etcd log.go + log_unstable.go in one): the latest
@@ -82,12 +82,12 @@ export class RaftLog {
    */
   slice(lo: number, hi: number, maxBytes: number): Entry[] | undefined {
     if (lo < this.firstIndex()) return undefined;
-    assertInvariant(hi <= this.lastIndex() + 1, `slice beyond last index: ${hi}`);
+    if (hi > this.lastIndex() + 1) assertInvariant(false, `slice beyond last index: ${hi}`);
     const out: Entry[] = [];
     let bytes = 0;
     for (let i = lo; i < hi; i++) {
       const e = this.entryAt(i);
-      assertInvariant(e !== undefined, `missing entry ${i}`);
+      if (e === undefined) throw new RaftInvariantError(`missing entry ${i}`);
       bytes += e.data.byteLength;
       if (out.length > 0 && bytes > maxBytes) break;
       out.push(e);
