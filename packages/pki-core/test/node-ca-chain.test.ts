@@ -156,6 +156,10 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
         { type: 'dns', value: 'node-1.az1.example' },
       ]);
       nodeIca = { cert: signed.icaCertDer, signer: new KeyObjectSigner(keys.ica.privateKey), issuerId: signed.icaIssuerId };
+      // The node CA's key never entered the state: there is nothing to unwrap.
+      const icaRecord = (await state.store.getCa(signed.icaIssuerId))!;
+      expect(icaRecord).to.deep.include({ role: 'node', nodeId: NODE_ID, wrappedKey: null });
+      expect(() => caSignerFromRecord(icaRecord, kek)).to.throw().with.property('code', 'ERR_NOT_FOUND');
       files.nodeIca = writeFile(state.dir, 'node-ica.pem', toPem(signed.icaCertDer));
       const tls = writeFile(state.dir, 'node-tls.pem', toPem(signed.tlsCertDer));
       for (const purpose of ['sslserver', 'sslclient']) {

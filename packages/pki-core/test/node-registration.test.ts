@@ -139,7 +139,7 @@ describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, 
     expectCodeSync(() => readRegistrationResponse(answer, stranger.keys), 'ERR_SIGNER_MISMATCH');
   });
 
-  it('refuses a CA bundle whose proof was made with another PSK, or that was altered in transit (ERR_AUTH_PSK_PROOF)', async function () {
+  it('refuses a CA bundle whose proof was made with another PSK, altered in transit, of another cluster, or for another nonce (ERR_AUTH_PSK_PROOF)', async function () {
     const clientNonce = new Uint8Array(randomBytes(16));
     const serverNonce = new Uint8Array(randomBytes(16));
     const forged = await caBundleResponse({ store: state.store, psk: new Uint8Array(randomBytes(32)), nonce: clientNonce, serverNonce, nowMs: now });
@@ -147,6 +147,8 @@ describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, 
     const genuine = await caBundleResponse({ store: state.store, psk, nonce: clientNonce, serverNonce, nowMs: now });
     const swapped = { ...genuine, bundlePem: genuine.bundlePem.split('-----END CERTIFICATE-----\n')[0] + '-----END CERTIFICATE-----\n' };
     expectCodeSync(() => verifyCaBundle({ response: swapped, psk, clientNonce }), 'ERR_AUTH_PSK_PROOF');
+    // A bundle of another cluster than the one the node was told to join.
+    expectCodeSync(() => verifyCaBundle({ response: genuine, psk, clientNonce, expectedClusterId: randomUUID() }), 'ERR_AUTH_PSK_PROOF');
     // A replayed answer to another nonce fails too: the proof covers the client's nonce.
     expectCodeSync(() => verifyCaBundle({ response: genuine, psk, clientNonce: new Uint8Array(randomBytes(16)) }), 'ERR_AUTH_PSK_PROOF');
   });
