@@ -121,6 +121,11 @@ describe('PkiNode: a two-AZ cluster in one process', function () {
     expect(next.nodeId).not.to.equal(old.nodeId);
     const leaf = await issueVia(next, c, 'after-failover');
     await eventually('revoke after failover', () => next.revoke({ serialHex: leaf.serialHex, reason: 'superseded', requestedBy: 'test' }), 30_000);
+    const down = await eventually('the new local leader sees the crashed node down', async () => {
+      const d = await next.clusterMap(0);
+      return !d.unchanged && d.map.nodes.find((n) => n.nodeId === old.nodeId)?.health === 'down';
+    }, 30_000);
+    expect(down).to.equal(true);
     const b2 = c.nodes.get('b2')!;
     await eventually('revocation reached az2', async () => (await b2.app.store.getRevocation(leaf.issuerId, leaf.serialHex)) !== undefined);
   });

@@ -11,6 +11,7 @@ import {
   withCaCertificate,
   withLeaders,
   withNode,
+  withNodeHealth,
   withNodeRevoked,
   withoutAz,
   withoutCaCertificate,
@@ -55,6 +56,8 @@ async function currentMap(node: PkiNode, twoTier: TwoTierNode<PkiApplyResult>): 
     const membership = n.az === node.az && local.confState.learners.includes(n.nodeId) ? 'learner' : 'voter';
     const inGroup = n.az !== node.az || local.confState.voters.includes(n.nodeId) || local.confState.learners.includes(n.nodeId);
     if (inGroup) map = withRoles(map, n.nodeId, membership);
+    const health = n.az === node.az ? node.healthOf(n.nodeId) : null;
+    if (health) map = withNodeHealth(map, n.nodeId, health);
   }
   // Seed 001: a removed node stays listed, revoked, and cannot come back under its id.
   for (const ca of cas) {

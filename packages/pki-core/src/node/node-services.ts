@@ -11,6 +11,7 @@ import { KeyObjectSigner } from '../ca/signer.ts';
 import { PkiError, isPkiError } from '../errors.ts';
 import { decodeEvent } from '../state/event-codec.ts';
 import type { CertificateRecord } from '../state/records.ts';
+import { healthOf, newHealthRecord, recordProbe, type HealthPolicy, type HealthRecord, type HealthState } from '../cluster/node-health.ts';
 import { issuerChainPem } from './ca-chain.ts';
 import { caSignerFromRecord, type CaHandle } from './ca-common.ts';
 import { issueLeafFromCsr } from './ca-leaf.ts';
@@ -23,6 +24,8 @@ import type { PkiNode } from './pki-node.ts';
 import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeStatus, RevokeRequest, TierStatus } from './pki-node-api.ts';
 import type { PeerRequest, PeerResponse } from './peer.ts';
 
+const HEALTH_POLICY: HealthPolicy = { suspectAfterFailures: 2, downAfterFailures: 5, downAfterSilenceMs: 60_000 };
+
 const TRANSIENT = new Set(['ERR_NOT_LEADER', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM', 'ERR_TIMEOUT']);
 
 export class NodeServices {
@@ -32,6 +35,8 @@ export class NodeServices {
   private clusterId: string | null = null;
   /** Seats added as learners by this global leader, to promote once caught up. */
   private readonly pendingSeats = new Set<string>();
+  /** The local leader's health checks of its AZ's nodes (seed 000: "performs local health checks"). */
+  private readonly health = new Map<string, HealthRecord>();
 
   constructor(
     private readonly node: PkiNode,
@@ -255,7 +260,12 @@ export class NodeServices {
     this.maintaining = true;
     try {
       this.clusterId = (await this.node.app.store.cluster())?.clusterId ?? null;
-      if (this.twoTier.isLocalLeader()) this.promoteLearners();
+      if (this.twoTier.isLocalLeader()) {
+        this.promoteLearners();
+        await this.checkAzHealth();
+      } else {
+        this.health.clear();
+      }
       if (this.twoTier.isGlobalLeader()) this.promoteSeats();
       await this.refreshOwnCrl();
       if (this.twoTier.hasLocalLease()) await this.refreshAzCrl();
@@ -265,6 +275,27 @@ export class NodeServices {
     } finally {
       this.maintaining = false;
     }
+  }
+
+  private async checkAzHealth(): Promise<void> {
+    const now = this.node.options.nowMs();
+    const members = (await this.node.app.store.nodes()).filter((n) => n.az === this.node.az && n.nodeId !== this.node.nodeId);
+    await Promise.all(
+      members.map(async (n) => {
+        const ok = await this.node.options.peers.call(n.nodeId, { kind: 'ping' }).then(
+          (r) => r.kind === 'pong',
+          () => false,
+        );
+        this.health.set(n.nodeId, recordProbe(this.health.get(n.nodeId) ?? newHealthRecord(now), { ok, nowMs: now }));
+      }),
+    );
+  }
+
+  /** Health of a node of this AZ as its local leader sees it; null where this node does not check. */
+  healthOf(nodeId: string): HealthState | null {
+    if (nodeId === this.node.nodeId) return 'healthy';
+    const r = this.health.get(nodeId);
+    return r ? healthOf(r, this.node.options.nowMs(), HEALTH_POLICY) : null;
   }
 
   /** Thesis §4.2.1: a learner votes only once it has caught up with the leader's log. */

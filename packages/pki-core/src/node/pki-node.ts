@@ -259,6 +259,11 @@ export class PkiNode implements PkiNodeApi {
     return this.twoTier;
   }
 
+  /** Health of a node of this AZ, as checked by this node when it is the local leader. */
+  healthOf(nodeId: string) {
+    return this.services.healthOf(nodeId);
+  }
+
   nodeKeys(): NodeKeys | null {
     return this.keys;
   }
