@@ -1,0 +1,30 @@
+// `adrestia-pki serve --config FILE`: runs one node until SIGTERM/SIGINT, then stops gracefully
+// (listeners drain, the node releases its VIPs, storage closes).
+import { loadConfig } from '../config/load.ts';
+import { createLogger, type LogLevel } from '../log/logger.ts';
+import { createMetrics } from '../metrics/metrics.ts';
+import { serve } from '../serve/runtime.ts';
+
+export async function serveCommand(args: Map<string, string>): Promise<number> {
+  const path = args.get('config');
+  if (path === undefined) throw new UsageError('serve needs --config FILE');
+  const config = await loadConfig(path);
+  const logger = createLogger({ level: config.log.level as LogLevel, base: { nodeId: config.nodeId, az: config.az } });
+  const metrics = createMetrics({ processMetrics: true, defaultLabels: { node: config.nodeId } });
+  const handle = await serve(config, logger, metrics);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      logger.info({ signal }, 'stopping');
+      resolve();
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  await handle.stop();
+  logger.info('stopped');
+  return 0;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

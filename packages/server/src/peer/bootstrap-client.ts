@@ -1,0 +1,150 @@
+// Phase II from the newcomer's side (seed 000 §3.2, DESIGN.md start-up step 2). The node has no
+// certificate yet, so it:
+//  1. fetches the CA bundle over plain HTTP with a fresh nonce and trusts it only once the PSK
+//     proof verifies (the PSK never crosses the wire);
+//  2. sends its request over HTTPS pinned to that bundle's root, authenticated by the PSK proof
+//     over the exact body bytes with the server's nonce: `register` (CSRs; keys stay here) to its
+//     AZ's local VIP, or `foundAz` (the first node of an AZ) to the cluster VIP.
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  buildRegistrationRequest,
+  formatRegistrationProof,
+  PkiError,
+  signRegistration,
+  toPem,
+  verifyCaBundle,
+  type CaBundleResponseBody,
+  type PeerClient,
+  type PeerRequest,
+  type PeerResponse,
+  type RegistrationResponseBody,
+  type VerifiedCaBundle,
+} from '@adrestia/pki-core';
+import { encodeFoundAzBody, FOUND_AZ_BODY_VERSION } from '../api/found-az-body.ts';
+import { errorOf } from './https-peer-client.ts';
+import { httpCall, type HttpCallResult } from './http-request.ts';
+
+export interface BootstrapOptions {
+  psk: Uint8Array;
+  /** Our own address: 000_… routes by REMOTE_ADDR. */
+  localAddress: string;
+  clusterVip: string;
+  localVip: string;
+  ports: { http: number; https: number };
+  timeoutMs: number;
+  nowMs: () => number;
+}
+
+export interface Registered {
+  tlsCertDer: Uint8Array;
+  /** The AZ ICA (PEM) to send after our TLS certificate. */
+  chainPem: string;
+  rootPem: string;
+}
+
+const RESPONSE_BYTES_MAX = 1024 * 1024;
+const REDIRECTS_MAX = 2;
+
+export class BootstrapClient implements PeerClient {
+  /** Set once a registration succeeded: the TLS certificate and chain to serve with. */
+  registered: Registered | null = null;
+
+  constructor(private readonly options: BootstrapOptions) {}
+
+  async call(_nodeId: string, request: PeerRequest): Promise<PeerResponse> {
+    if (request.kind === 'register') return this.register(request);
+    if (request.kind === 'foundAz') return this.foundAz(request);
+    throw new PkiError('ERR_INPUT_INVALID', `bootstrap cannot send ${request.kind}`);
+  }
+
+  private async register(r: Extract<PeerRequest, { kind: 'register' }>): Promise<PeerResponse> {
+    const bundle = await this.fetchBundle(this.options.localVip);
+    const built = buildRegistrationRequest({
+      clusterId: bundle.clusterId,
+      nodeId: r.nodeId,
+      az: r.az,
+      addresses: r.addresses,
+      icaCsrDer: r.icaCsrDer,
+      tlsCsrDer: r.tlsCsrDer,
+      auth: { psk: this.options.psk, serverNonce: bundle.serverNonce },
+      nowMs: this.options.nowMs(),
+    });
+    const result = await this.post(this.options.localVip, '/api/v1/registrations', built.body, built.authorization, bundle);
+    if (result.status !== 201) return errorResponse(result);
+    const body = JSON.parse(result.body.toString('utf8')) as RegistrationResponseBody;
+    const icaCertDer = new Uint8Array(Buffer.from(body.icaCert, 'base64'));
+    const tlsCertDer = new Uint8Array(Buffer.from(body.tlsCert, 'base64'));
+    this.registered = { tlsCertDer, chainPem: body.chainPem, rootPem: toPem(bundle.rootDer) };
+    return { kind: 'registered', icaCertDer, tlsCertDer };
+  }
+
+  private async foundAz(r: Extract<PeerRequest, { kind: 'foundAz' }>): Promise<PeerResponse> {
+    const bundle = await this.fetchBundle(this.options.clusterVip);
+    const body = encodeFoundAzBody({ version: FOUND_AZ_BODY_VERSION, clusterId: bundle.clusterId, nodeId: r.nodeId, az: r.az });
+    const proof = signRegistration(this.options.psk, {
+      clusterId: bundle.clusterId,
+      nodeId: r.nodeId,
+      az: r.az.name,
+      timestampSeconds: Math.floor(this.options.nowMs() / 1000),
+      bodySha256: new Uint8Array(createHash('sha256').update(body).digest()),
+      serverNonce: bundle.serverNonce,
+    });
+    const result = await this.post(this.options.clusterVip, '/api/v1/azs', body, formatRegistrationProof(proof), bundle);
+    return result.status === 201 ? { kind: 'ok' } : errorResponse(result);
+  }
+
+  /** Step 1: the bundle and its PSK proof for our nonce, over plain HTTP. */
+  private async fetchBundle(vip: string): Promise<VerifiedCaBundle> {
+    const nonce = randomBytes(32);
+    let url = `http://${vip}:${this.options.ports.http}/api/v1/ca?nonce=${nonce.toString('base64url')}`;
+    for (let i = 0; ; i++) {
+      const result = await this.transient(() => httpCall(url, { timeoutMs: this.options.timeoutMs, maxResponseBytes: RESPONSE_BYTES_MAX, localAddress: this.options.localAddress }));
+      const location = result.headers.location;
+      if (result.status === 307 && location !== undefined && i < REDIRECTS_MAX) {
+        url = location;
+        continue;
+      }
+      if (result.status !== 200) {
+        const e = errorOf(result.body);
+        throw new PkiError('ERR_NO_LOCAL_QUORUM', `CA bundle from ${vip}: HTTP ${result.status} ${e.code}: ${e.message}`);
+      }
+      return verifyCaBundle({ response: JSON.parse(result.body.toString('utf8')) as CaBundleResponseBody, psk: this.options.psk, clientNonce: nonce });
+    }
+  }
+
+  /** Step 2: HTTPS pinned to the verified root; 307s (another node holds the role now) are followed. */
+  private async post(vip: string, path: string, body: Uint8Array, authorization: string, bundle: VerifiedCaBundle): Promise<HttpCallResult> {
+    let url = `https://${vip}:${this.options.ports.https}${path}`;
+    for (let i = 0; ; i++) {
+      const result = await this.transient(() =>
+        httpCall(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization },
+          body,
+          timeoutMs: this.options.timeoutMs,
+          maxResponseBytes: RESPONSE_BYTES_MAX,
+          localAddress: this.options.localAddress,
+          ca: toPem(bundle.rootDer),
+          // VIPs are not in node certificates; trust rests on the root the PSK proof vouched for.
+          anyServerName: true,
+        }),
+      );
+      const location = result.headers.location;
+      if (result.status !== 307 || location === undefined || i >= REDIRECTS_MAX) return result;
+      url = location;
+    }
+  }
+
+  private async transient<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (cause) {
+      throw new PkiError('ERR_TIMEOUT', (cause as Error).message, { cause });
+    }
+  }
+}
+
+function errorResponse(result: HttpCallResult): PeerResponse {
+  const e = errorOf(result.body);
+  return { kind: 'error', code: e.code, message: e.message, leaderId: null };
+}

@@ -1,0 +1,79 @@
+// The PeerClient of a server node: PKI requests to another node over HTTPS with mutual TLS (node
+// certificates chained to the cluster root), msgpack bodies, `POST /internal/v1/peer`. Before
+// this node has certificates (Phase II), `register` and `foundAz` go through the bootstrap
+// client instead (PSK-authenticated HTTPS to a VIP).
+import { X509Certificate } from 'node:crypto';
+import { PkiError, type PeerClient, type PeerRequest, type PeerResponse } from '@adrestia/pki-core';
+import { DEFAULT_NODE_URI_PREFIX, nodeIdOf } from '../transport/identity.ts';
+import { decodePeerResponse, encodePeer, PEER_BODY_BYTES_MAX, PEER_MEDIA_TYPE, PEER_PATH } from './codec.ts';
+import { httpCall } from './http-request.ts';
+
+export interface NodeTlsMaterial {
+  key: string;
+  /** Our TLS certificate followed by its chain up to (not including) the root. */
+  cert: string;
+  /** The cluster root. */
+  ca: string;
+}
+
+export interface HttpsPeerClientOptions {
+  /** The `host:port` of a node's HTTPS API (from the replicated node records). */
+  apiAddressOf: (nodeId: string) => string | undefined;
+  /** Our TLS material once we have it; null before registration. */
+  tls: () => NodeTlsMaterial | null;
+  /** Serves `register` / `foundAz` while `tls()` is null. */
+  bootstrap: PeerClient | null;
+  localAddress?: string;
+  /** A proposal waits for a commit on the other side: allow for a leader change. */
+  timeoutMs: number;
+}
+
+export class HttpsPeerClient implements PeerClient {
+  constructor(private readonly options: HttpsPeerClientOptions) {}
+
+  async call(nodeId: string, request: PeerRequest): Promise<PeerResponse> {
+    const tls = this.options.tls();
+    if (tls === null) {
+      if (this.options.bootstrap === null || (request.kind !== 'register' && request.kind !== 'foundAz')) {
+        throw new PkiError('ERR_NOT_FOUND', `no node certificate yet: cannot send ${request.kind} to ${nodeId}`);
+      }
+      return this.options.bootstrap.call(nodeId, request);
+    }
+    const address = this.options.apiAddressOf(nodeId);
+    if (address === undefined) throw new PkiError('ERR_TIMEOUT', `no address known for node ${nodeId}`);
+    const expected = nodeId.toLowerCase();
+    let result;
+    try {
+      result = await httpCall(`https://${address}${PEER_PATH}`, {
+        method: 'POST',
+        headers: { 'content-type': PEER_MEDIA_TYPE, accept: PEER_MEDIA_TYPE },
+        body: encodePeer(request),
+        timeoutMs: this.options.timeoutMs,
+        maxResponseBytes: PEER_BODY_BYTES_MAX,
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
+        // The node we meant to reach, whatever address it answers on (DESIGN: peers are nodes).
+        checkServer: (cert: X509Certificate) =>
+          nodeIdOf(cert, DEFAULT_NODE_URI_PREFIX) === expected ? undefined : new Error(`peer at ${address} is not node ${nodeId}`),
+        ...(this.options.localAddress === undefined ? {} : { localAddress: this.options.localAddress }),
+      });
+    } catch (cause) {
+      // Unreachable or slow peers are transient for the caller (it retries while leaders change).
+      throw new PkiError('ERR_TIMEOUT', `peer ${nodeId} at ${address}: ${(cause as Error).message}`, { cause });
+    }
+    if (result.status === 200) return decodePeerResponse(result.body);
+    const error = errorOf(result.body);
+    return { kind: 'error', code: error.code, message: error.message, leaderId: null };
+  }
+}
+
+export function errorOf(body: Buffer): { code: string; message: string } {
+  try {
+    const v = JSON.parse(body.toString('utf8')) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof v.error?.code === 'string') return { code: v.error.code, message: String(v.error.message ?? '') };
+  } catch {
+    // not JSON
+  }
+  return { code: 'ERR_INTERNAL', message: 'unexpected answer' };
+}

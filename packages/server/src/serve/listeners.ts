@@ -1,0 +1,92 @@
+// The node's HTTP (public) and HTTPS listeners, on its own address and, in `bind` VIP mode, on
+// each VIP it holds (DESIGN.md: holding a VIP = listening on it; on loopback any 127/8 address
+// can be bound). VIP listeners wait until the node serves: a VIP is acquired during start-up.
+import type { NodeConfig } from '../config/load.ts';
+import { HttpServer, type HttpLimits } from '../http/server.ts';
+import { Router } from '../http/router.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { NodeTlsMaterial } from '../peer/https-peer-client.ts';
+import { createVipHook } from '../vip/factory.ts';
+import type { VipHook } from '../vip/hook.ts';
+import type { VipListener } from '../vip/bind-hook.ts';
+import { addNodeRoutes } from '../api/node-routes.ts';
+import { addPublicRoutes } from '../api/public-routes.ts';
+import { addSecureRoutes } from '../api/secure-routes.ts';
+import type { ApiDeps } from '../api/deps.ts';
+
+interface Serving {
+  deps: ApiDeps;
+  tls: NodeTlsMaterial;
+}
+
+export class Listeners {
+  private readonly main: HttpServer[] = [];
+  private readonly vips = new Set<HttpServer>();
+  private serving: Serving | null = null;
+  private readonly waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly config: NodeConfig,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  vipHook(): VipHook {
+    return createVipHook(this.config.vip, { logger: this.logger, metrics: this.metrics, listenerFactory: (address) => this.listenVip(address) });
+  }
+
+  async start(deps: ApiDeps, tls: NodeTlsMaterial): Promise<void> {
+    this.serving = { deps, tls };
+    const [http, https] = this.servers(this.serving);
+    await http.listen(this.config.http.port, this.config.http.host);
+    await https.listen(this.config.https.port, this.config.https.host);
+    this.main.push(http, https);
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  async closeMain(deadlineMs: number): Promise<void> {
+    await Promise.all(this.main.map((s) => s.close(deadlineMs)));
+  }
+
+  async closeVips(): Promise<void> {
+    await Promise.all([...this.vips].map((s) => s.close(1_000)));
+  }
+
+  private servers(s: Serving): [HttpServer, HttpServer] {
+    const limits: HttpLimits = {
+      maxBodyBytes: this.config.limits.maxBodyBytes,
+      maxHeaderBytes: this.config.limits.maxHeaderBytes,
+      requestTimeoutMs: this.config.timeouts.requestMs,
+      headersTimeoutMs: this.config.timeouts.headersMs,
+      keepAliveTimeoutMs: this.config.timeouts.keepAliveMs,
+    };
+    const common = { logger: this.logger, metrics: this.metrics, limits, readiness: () => s.deps.node.status().ready, exposeMetrics: true };
+    const publicRouter = addPublicRoutes(new Router(), s.deps);
+    const secureRouter = addNodeRoutes(addSecureRoutes(addPublicRoutes(new Router(), s.deps), s.deps), s.deps, () => s.tls.cert);
+    return [
+      new HttpServer({ ...common, router: publicRouter }),
+      new HttpServer({ ...common, router: secureRouter, tls: { key: s.tls.key, cert: s.tls.cert, ca: s.tls.ca, requestClientCert: true } }),
+    ];
+  }
+
+  private async listenVip(address: string): Promise<VipListener> {
+    if (this.serving === null) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    const [http, https] = this.servers(this.serving as Serving);
+    await http.listen(this.config.http.port, address);
+    try {
+      await https.listen(this.config.https.port, address);
+    } catch (err) {
+      await http.close(0);
+      throw err;
+    }
+    this.vips.add(http).add(https);
+    return {
+      close: async () => {
+        this.vips.delete(http);
+        this.vips.delete(https);
+        await Promise.all([http.close(1_000), https.close(1_000)]);
+      },
+    };
+  }
+}

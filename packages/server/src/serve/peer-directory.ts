@@ -1,0 +1,83 @@
+// Where the other nodes are: node id → AZ, API and Raft addresses, refreshed from the replicated
+// node records (the cluster map's source), and pushed into the mesh as peers come and go.
+import type { PkiNode } from '@adrestia/pki-core';
+import type { MtlsMesh } from '../transport/mesh.ts';
+
+interface Entry {
+  az: string;
+  api: string;
+  raft: string;
+}
+
+export class PeerDirectory {
+  private entries = new Map<string, Entry>();
+  /** Nodes learnt from a fetched cluster map, kept until the replicated records list them. */
+  private seeds = new Map<string, Entry>();
+  /** Nodes whose identity was withdrawn (node CA revoked, or removed): never admitted again. */
+  private withdrawn = new Set<string>();
+  private mesh: MtlsMesh | null = null;
+
+  constructor(private readonly selfId: string) {}
+
+  attach(mesh: MtlsMesh): void {
+    this.mesh = mesh;
+    for (const [id, e] of this.entries) this.pushPeer(id, e);
+  }
+
+  async refresh(node: PkiNode): Promise<void> {
+    const next = new Map<string, Entry>();
+    const store = node.app.store;
+    for (const n of await store.nodes()) next.set(n.nodeId, { az: n.az, api: n.addresses.api, raft: n.addresses.raft });
+    const withdrawn = new Set<string>();
+    for (const ca of await store.cas()) {
+      if (ca.role === 'node' && ca.nodeId && (ca.revokedAt !== null || !next.has(ca.nodeId))) withdrawn.add(ca.nodeId);
+    }
+    this.withdrawn = withdrawn;
+    for (const [id, e] of this.seeds) {
+      if (next.has(id) || withdrawn.has(id)) this.seeds.delete(id);
+      else next.set(id, e);
+    }
+    for (const id of this.entries.keys()) if (!next.has(id) && id !== this.selfId) this.mesh?.removePeer(id);
+    for (const [id, e] of next) {
+      const old = this.entries.get(id);
+      if (old === undefined || old.raft !== e.raft) this.pushPeer(id, e);
+    }
+    this.entries = next;
+  }
+
+  /**
+   * A joining node knows nobody until its log catches up, yet must answer its local leader: it
+   * starts from the cluster map its AZ serves (public data, seed 001). Applied at the next refresh.
+   */
+  seed(nodes: readonly { nodeId: string; az: string; addresses: { api: string; raft: string } }[]): void {
+    for (const n of nodes) if (n.addresses.raft !== '') this.seeds.set(n.nodeId, { az: n.az, api: n.addresses.api, raft: n.addresses.raft });
+  }
+
+  /**
+   * Whether an authenticated peer (its certificate chains to our root and names a node) may talk
+   * to us. A node that is catching up does not know every registered node yet, so only withdrawn
+   * identities are refused (seed 001: a removed node cannot come back under its id).
+   */
+  isAdmitted(nodeId: string): boolean {
+    return !this.withdrawn.has(nodeId);
+  }
+
+  apiAddressOf(nodeId: string): string | undefined {
+    return this.entries.get(nodeId)?.api;
+  }
+
+  azOf(nodeId: string): string | undefined {
+    return this.entries.get(nodeId)?.az;
+  }
+
+  nodesOf(az: string): string[] {
+    return [...this.entries].filter(([, e]) => e.az === az).map(([id]) => id);
+  }
+
+  private pushPeer(id: string, e: Entry): void {
+    if (this.mesh === null || id === this.selfId) return;
+    const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(e.raft);
+    if (m === null) return;
+    this.mesh.setPeer(id, { host: m[1] ?? m[2] ?? '', port: Number(m[3]) });
+  }
+}

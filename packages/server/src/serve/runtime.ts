@@ -1,0 +1,189 @@
+// `adrestia-pki serve`: one process = one node (DESIGN.md "server"). Start-up order:
+//   1. configuration and secrets; Phase I discovery unless the node restarts from its dataDir;
+//   2. PkiNode.start (found the cluster, found the AZ, register, or restart) with Raft transports
+//      that attach to the mTLS mesh once this node holds a TLS certificate;
+//   3. the mesh, the HTTP (public) and HTTPS listeners, the VIP listeners (`bind`), the peer
+//      directory refresh; graceful stop on SIGTERM.
+import { randomBytes, randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { LevelStorage, systemRandom } from '@adrestia/consensus';
+import { clusterMapFromJson, NonceReplayGuard, PkiNode, type PkiNodeStart } from '@adrestia/pki-core';
+import type { NodeConfig } from '../config/load.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { BootstrapClient } from '../peer/bootstrap-client.ts';
+import { HttpsPeerClient, type NodeTlsMaterial } from '../peer/https-peer-client.ts';
+import { PEER_BODY_BYTES_MAX } from '../peer/codec.ts';
+import { httpCall } from '../peer/http-request.ts';
+import { discover } from './discovery.ts';
+import { LazyTransport } from './lazy-transport.ts';
+import { establishNodeTls, readNodeTls } from './node-tls.ts';
+import { PeerDirectory } from './peer-directory.ts';
+import { Listeners } from './listeners.ts';
+import { attachMesh } from './mesh-setup.ts';
+import type { MtlsMesh } from '../transport/mesh.ts';
+import type { ApiDeps } from '../api/deps.ts';
+
+export interface ServeHandle {
+  readonly nodeId: string;
+  readonly node: PkiNode;
+  stop(): Promise<void>;
+}
+
+const PEER_TIMEOUT_MS = 15_000;
+const DIRECTORY_REFRESH_MS = 500;
+
+export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics): Promise<ServeHandle> {
+  const host = advertisedHost(config);
+  const ports = { http: config.http.port, https: config.https.port };
+  const azConfig = config.azs?.find((a) => a.name === config.az);
+  const tlsRef: { current: NodeTlsMaterial | null } = { current: await readNodeTls(config.dataDir) };
+  const bootstrap = new BootstrapClient({
+    psk: config.secrets.authPsk.reveal(),
+    localAddress: host,
+    clusterVip: config.clusterVip,
+    localVip: azConfig?.localVip ?? config.clusterVip,
+    ports,
+    timeoutMs: config.timeouts.initRequestMs * 5,
+    nowMs: Date.now,
+  });
+  const directory = new PeerDirectory(config.nodeId);
+  const peers = new HttpsPeerClient({ apiAddressOf: (id) => directory.apiAddressOf(id), tls: () => tlsRef.current, bootstrap, localAddress: host, timeoutMs: PEER_TIMEOUT_MS });
+  const how = tlsRef.current !== null ? ({ mode: 'restart' } as const) : await chooseStart(config, host, logger);
+  logger.info({ mode: how.mode, nodeId: config.nodeId, az: config.az }, 'starting node');
+  const localTransport = new LazyTransport();
+  const seatTransport = new LazyTransport();
+  const listeners = new Listeners(config, logger, metrics);
+  const storage = await LevelStorage.open(join(config.dataDir, 'raft'));
+  const node = await PkiNode.start(
+    {
+      nodeId: config.nodeId,
+      az: config.az,
+      addresses: { api: `${host}:${ports.https}`, raft: `${host}:${config.raft.port}` },
+      dataDir: config.dataDir,
+      kek: config.secrets.kek.reveal(),
+      storage,
+      localTransport,
+      seatTransport,
+      peers,
+      nowMs: Date.now,
+      random: systemRandom,
+      tickMs: config.raft.tickMs,
+      localRaft: { electionTimeoutTicks: config.raft.electionTicks, heartbeatIntervalTicks: config.raft.heartbeatTicks },
+      vip: { hook: listeners.vipHook(), globalVip: config.clusterVip, localVip: azConfig?.localVip ?? null },
+      onError: (err) => logger.error({ err }, 'scheduled work failed'),
+    },
+    how,
+  );
+  try {
+    return await finishStart({ config, node, how, host, tlsRef, bootstrap, directory, peers, localTransport, seatTransport, listeners, storage, logger, metrics });
+  } catch (err) {
+    await node.stop();
+    await listeners.closeVips();
+    await storage.close();
+    throw err;
+  }
+}
+
+interface Started {
+  config: NodeConfig;
+  node: PkiNode;
+  how: PkiNodeStart;
+  host: string;
+  tlsRef: { current: NodeTlsMaterial | null };
+  bootstrap: BootstrapClient;
+  directory: PeerDirectory;
+  peers: HttpsPeerClient;
+  localTransport: LazyTransport;
+  seatTransport: LazyTransport;
+  listeners: Listeners;
+  storage: LevelStorage;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Step 3: TLS identity, mesh, listeners. */
+async function finishStart(s: Started): Promise<ServeHandle> {
+  const { config, node, how, host, bootstrap, directory, peers, localTransport, seatTransport, listeners, storage, logger, metrics } = s;
+  const ports = { http: config.http.port, https: config.https.port };
+  const azConfig = config.azs?.find((a) => a.name === config.az);
+  const tls = s.tlsRef.current ?? (await establishNodeTls(node, config.dataDir, bootstrap.registered));
+  s.tlsRef.current = tls;
+  if (how.mode === 'join' || how.mode === 'restart') await seedDirectory(directory, azConfig?.localVip ?? config.clusterVip, config.http.port, host, logger);
+  await directory.refresh(node);
+  const mesh: MtlsMesh = await attachMesh({ config, node, tls, directory, localTransport, seatTransport, logger, metrics });
+  const timer = setInterval(() => void directory.refresh(node).catch((err: unknown) => logger.warn({ err }, 'peer directory refresh failed')), DIRECTORY_REFRESH_MS);
+  const stopMesh = async (): Promise<void> => {
+    clearInterval(timer);
+    await mesh.close();
+  };
+  const deps: ApiDeps = {
+    node,
+    store: node.app.store,
+    peers,
+    globalVip: config.clusterVip,
+    ports,
+    psk: config.secrets.authPsk.reveal(),
+    adminToken: config.secrets.adminToken?.reveal(),
+    replayGuard: new NonceReplayGuard({ maxClockSkewSeconds: 300, maxEntries: 100_000 }),
+    nowMs: Date.now,
+    randomBytes: (n: number) => new Uint8Array(randomBytes(n)),
+    logger,
+    metrics,
+    maxPeerBodyBytes: PEER_BODY_BYTES_MAX,
+  };
+  try {
+    await listeners.start(deps, tls);
+  } catch (err) {
+    await listeners.closeMain(0);
+    await stopMesh();
+    throw err;
+  }
+  logger.info({ nodeId: node.nodeId, az: node.az, api: `${host}:${ports.https}`, http: `${host}:${ports.http}` }, 'node serving');
+  return {
+    nodeId: node.nodeId,
+    node,
+    stop: async () => {
+      await listeners.closeMain(config.timeouts.shutdownMs);
+      await node.stop();
+      await listeners.closeVips();
+      await stopMesh();
+      await storage.close();
+    },
+  };
+}
+
+/** Best effort: the cluster map from our AZ's local VIP (a restarted node may be alone). */
+async function seedDirectory(directory: PeerDirectory, vip: string, port: number, host: string, logger: Logger): Promise<void> {
+  try {
+    const result = await httpCall(`http://${vip}:${port}/api/v1/clusterMap?since=0`, { timeoutMs: 2_000, maxResponseBytes: 4 * 1024 * 1024, localAddress: host });
+    if (result.status !== 200) throw new Error(`HTTP ${result.status}`);
+    directory.seed(clusterMapFromJson(JSON.parse(result.body.toString('utf8'))).nodes);
+  } catch (err) {
+    logger.warn({ err: (err as Error).message, vip }, 'no cluster map from the local VIP; peers come from the log');
+  }
+}
+
+function advertisedHost(config: NodeConfig): string {
+  const host = config.advertiseAddress ?? config.https.host;
+  if (host === '0.0.0.0' || host === '::') throw new TypeError('advertiseAddress is required with a wildcard https.host');
+  return host;
+}
+
+async function chooseStart(config: NodeConfig, host: string, logger: Logger): Promise<PkiNodeStart> {
+  const found = await discover({
+    clusterVip: config.clusterVip,
+    httpPort: config.http.port,
+    localAddress: host,
+    retries: config.pkiInitRetry,
+    timeoutMs: config.timeouts.initRequestMs,
+    retryDelayMs: config.timeouts.initRequestMs,
+    logger,
+  });
+  if (found.kind === 'azLeader') return { mode: 'join', localLeaderId: found.localLeaderId };
+  const azSpec = config.azs?.find((a) => a.name === config.az);
+  if (azSpec === undefined) throw new TypeError(`azs must describe AZ ${config.az} for this node to found it`);
+  const spec = { name: azSpec.name, subnets: [...azSpec.subnets], localVip: azSpec.localVip };
+  if (found.kind === 'noAz') return { mode: 'foundAz', azSpec: spec, globalLeaderId: 'cluster-vip' };
+  return { mode: 'foundCluster', clusterId: randomUUID(), azSpec: spec };
+}
