@@ -1,19 +1,22 @@
 // Runs seeded two-tier cluster simulations from the command line.
 //   node --import tsx packages/testkit/src/cluster/cli.ts --seeds N [--start S] [--chaos-ms M] [--verbose]
 //   node --import tsx packages/testkit/src/cluster/cli.ts --seed S [--verbose]
+//   add --pki to drive PkiNodes (PKI invariants; seeded, but not replayable bit for bit)
 // Prints `seed=S` first for every run (so a run cut short still names its seed), then its outcome;
 // ends with `cluster-sim: N seeds, V violations` and exits non-zero on any violation.
 import { parseArgs } from 'node:util';
+import { runPkiSeed, type PkiRunResult } from './pki-run.ts';
 import { runSeed, type SeededRunResult } from './seeded-run.ts';
 
 interface CliOptions {
   seeds: number[];
   chaosMs: number;
   verbose: boolean;
+  pki: boolean;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: cli.ts --seeds N [--start S] | --seed S  [--chaos-ms M] [--verbose]\n`);
+  process.stderr.write(`${message}\nusage: cli.ts --seeds N [--start S] | --seed S  [--chaos-ms M] [--pki] [--verbose]\n`);
   process.exit(2);
 }
 
@@ -33,15 +36,17 @@ function parseCli(argv: string[]): CliOptions {
       seed: { type: 'string' },
       'chaos-ms': { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      pki: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (values.seed !== undefined && values.seeds !== undefined) usage('give --seed or --seeds, not both');
   const chaosMs = nonNegativeInt(values['chaos-ms'], '--chaos-ms', 3_000);
-  if (values.seed !== undefined) return { seeds: [nonNegativeInt(values.seed, '--seed', 0)], chaosMs, verbose: values.verbose };
+  const common = { chaosMs, verbose: values.verbose, pki: values.pki };
+  if (values.seed !== undefined) return { seeds: [nonNegativeInt(values.seed, '--seed', 0)], ...common };
   const count = nonNegativeInt(values.seeds, '--seeds', 10);
   const start = nonNegativeInt(values.start, '--start', 1);
-  return { seeds: Array.from({ length: count }, (_, i) => start + i), chaosMs, verbose: values.verbose };
+  return { seeds: Array.from({ length: count }, (_, i) => start + i), ...common };
 }
 
 function describe(r: SeededRunResult, realMs: number, verbose: boolean): string {
@@ -58,15 +63,38 @@ function describe(r: SeededRunResult, realMs: number, verbose: boolean): string 
   return lines.join('\n');
 }
 
+function describePki(r: PkiRunResult, realMs: number, verbose: boolean): string {
+  const lines = [
+    `  ${r.violations.length === 0 ? 'ok' : 'VIOLATIONS'} pki virtual=${Math.round(r.virtualMs)}ms real=${realMs}ms ` +
+      `issued=${r.issued} revoked=${r.revoked} faults=${r.faults.length - 1}`,
+  ];
+  for (const v of r.violations) lines.push(`  violation ${v.kind} at ${v.atUs / 1000}ms: ${v.message}`);
+  if (verbose || r.violations.length > 0) {
+    lines.push(`  failures ${JSON.stringify(r.failures)}`);
+    for (const f of r.faults) lines.push(`  fault ${f}`);
+    for (const e of r.nodeErrors) lines.push(`  node error ${e}`);
+  }
+  return lines.join('\n');
+}
+
+async function runOne(seed: number, options: CliOptions): Promise<number> {
+  const started = performance.now();
+  if (options.pki) {
+    const r = await runPkiSeed({ seed, chaosMs: options.chaosMs });
+    process.stdout.write(`${describePki(r, Math.round(performance.now() - started), options.verbose)}\n`);
+    return r.violations.length;
+  }
+  const r = await runSeed({ seed, chaosMs: options.chaosMs });
+  process.stdout.write(`${describe(r, Math.round(performance.now() - started), options.verbose)}\n`);
+  return r.violations.length;
+}
+
 async function main(): Promise<void> {
   const options = parseCli(process.argv.slice(2));
   let violations = 0;
   for (const seed of options.seeds) {
     process.stdout.write(`seed=${seed}\n`);
-    const started = performance.now();
-    const result = await runSeed({ seed, chaosMs: options.chaosMs });
-    violations += result.violations.length;
-    process.stdout.write(`${describe(result, Math.round(performance.now() - started), options.verbose)}\n`);
+    violations += await runOne(seed, options);
   }
   process.stdout.write(`cluster-sim: ${options.seeds.length} seeds, ${violations} violations\n`);
   process.exitCode = violations > 0 ? 1 : 0;

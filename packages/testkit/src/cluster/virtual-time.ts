@@ -147,11 +147,7 @@ export class Scheduler {
    */
   async step(untilUs = Number.POSITIVE_INFINITY): Promise<boolean> {
     for (let waited = 0; this.holdWhile?.() && waited < HOLD_MAX_MS; waited++) await new Promise((r) => setTimeout(r, 1));
-    let next = this.heap.peek();
-    while (next?.cancelled) {
-      this.heap.pop();
-      next = this.heap.peek();
-    }
+    const next = this.peekLive();
     if (!next || next.atUs > untilUs) {
       await this.drain();
       return false;
@@ -173,6 +169,16 @@ export class Scheduler {
     return true;
   }
 
+  /** The next event that was not cancelled (cancelled ones are dropped on the way). */
+  private peekLive(): QueuedEvent | undefined {
+    let next = this.heap.peek();
+    while (next?.cancelled) {
+      this.heap.pop();
+      next = this.heap.peek();
+    }
+    return next;
+  }
+
   private async drain(): Promise<void> {
     for (let i = 0; i < DRAIN_ROUNDS; i++) await drainRound();
   }
@@ -185,14 +191,20 @@ export class Scheduler {
 
   /**
    * Runs until `done()` holds (checked after each instant) or `maxUs` of virtual time pass. While
-   * the queue is empty, up to `IDLE_DRAINS_MAX` drains wait for work outside virtual time.
+   * the queue is empty (a process starting before its first timer), it waits up to
+   * `IDLE_WAIT_MAX_MS` of real time for that work before time jumps to the deadline.
    */
   async runUntilTrue(done: () => boolean, maxUs: number): Promise<boolean> {
     const deadline = this.nowUsValue + maxUs;
     let idle = 0;
     while (!done()) {
       if (await this.step(deadline)) continue;
-      if (this.heap.size === 0 && ++idle < IDLE_DRAINS_MAX) continue;
+      const next = this.peekLive();
+      if (next && next.atUs <= deadline) continue; // scheduled during the drain
+      if (!next && ++idle < IDLE_WAIT_MAX_MS) {
+        await new Promise((r) => setTimeout(r, 1));
+        continue;
+      }
       this.nowUsValue = Math.max(this.nowUsValue, deadline);
       return done();
     }
@@ -203,8 +215,8 @@ export class Scheduler {
 /** Real milliseconds one instant may wait for real I/O (holdWhile) before time moves anyway. */
 const HOLD_MAX_MS = 5_000;
 
-/** Drains allowed while nothing is scheduled (a process starting up before its first timer). */
-const IDLE_DRAINS_MAX = 1_000;
+/** Real milliseconds runUntilTrue waits while nothing is scheduled. */
+const IDLE_WAIT_MAX_MS = 5_000;
 
 /**
  * One node's clock on virtual time. `rate` models skew: a node whose clock runs at 1.05 fires its

@@ -1,0 +1,273 @@
+// One seeded run of PkiNodes under faults, with the PKI invariants (DESIGN "Tests"):
+//   - no issuer uses a serial twice: every record of (issuer, serial) is the same certificate on
+//     every node, and no two acknowledged certificates share an issuer and serial;
+//   - every acknowledged certificate is held, after recovery, by every node of its AZ;
+//   - every acknowledged revocation is held, after recovery, by every node of every AZ;
+// plus election safety in both tiers (ClusterChecker) and liveness after the heal (leaders, a
+// fresh issuance in every AZ and a fresh revocation commit).
+import type { IssuedLeafResult } from '@adrestia/pki-core';
+import { errorCode } from './sim-cluster.ts';
+import type { Violation } from './checkers.ts';
+import { PkiSimCluster } from './pki-cluster.ts';
+import { CALM_LINKS } from './sim-network.ts';
+
+export interface PkiIssued {
+  az: string;
+  requester: string;
+  issuerId: string;
+  serialHex: string;
+  der: string;
+}
+
+export class PkiLedger {
+  readonly issued: PkiIssued[] = [];
+  readonly revoked: { issuerId: string; serialHex: string; az: string }[] = [];
+  readonly failures = new Map<string, number>();
+
+  fail(code: string): void {
+    this.failures.set(code, (this.failures.get(code) ?? 0) + 1);
+  }
+}
+
+const POLL_US = 100_000;
+
+/** Issues one leaf through node `id` (any ready node signs with its own node ICA). */
+export async function issueVia(cluster: PkiSimCluster, id: string, requester: string, ledger: PkiLedger): Promise<PkiIssued | null> {
+  const n = cluster.get(id);
+  if (!n.alive || !n.node) return (ledger.fail('ERR_UNREACHABLE'), null);
+  try {
+    const leaf: IssuedLeafResult = await n.node.issue({ csr: cluster.csrDer, profile: 'serverLeaf', requester });
+    const rec: PkiIssued = { az: n.az, requester, issuerId: leaf.issuerId, serialHex: leaf.serialHex, der: Buffer.from(leaf.certificateDer).toString('hex') };
+    if (!leaf.duplicate) ledger.issued.push(rec);
+    cluster.scheduler.trace(`issued ${requester} ${leaf.issuerId}/${leaf.serialHex} via ${id}`);
+    return rec;
+  } catch (e) {
+    ledger.fail(errorCode(e));
+    return null;
+  }
+}
+
+export async function revokeVia(cluster: PkiSimCluster, id: string, cert: PkiIssued, ledger: PkiLedger): Promise<boolean> {
+  const n = cluster.get(id);
+  if (!n.alive || !n.node) return (ledger.fail('ERR_UNREACHABLE'), false);
+  try {
+    await n.node.revoke({ serialHex: cert.serialHex, issuerId: cert.issuerId, reason: 'keyCompromise', requestedBy: 'sim' });
+    ledger.revoked.push({ issuerId: cert.issuerId, serialHex: cert.serialHex, az: cert.az });
+    cluster.scheduler.trace(`revoked ${cert.issuerId}/${cert.serialHex} via ${id}`);
+    return true;
+  } catch (e) {
+    ledger.fail(errorCode(e));
+    return false;
+  }
+}
+
+/** Closed-loop clients per AZ: one issuing, one revoking what its AZ issued. */
+function startClients(cluster: PkiSimCluster, ledger: PkiLedger, running: () => boolean, busy: Set<string>): void {
+  const r = cluster.scheduler.random;
+  let requests = 0;
+  for (const az of cluster.azs.map((a) => a.name)) {
+    const loop = (kind: 'issue' | 'revoke'): void => {
+      cluster.scheduler.after(20_000 + r.nextInt(150_000), `pki client ${kind} ${az}`, () => {
+        if (!running()) return;
+        const nodes = cluster.nodesOf(az);
+        const target = nodes[r.nextInt(nodes.length)]!.id;
+        const key = `${kind}/${az}`;
+        busy.add(key);
+        const done = (): void => {
+          busy.delete(key);
+          loop(kind);
+        };
+        if (kind === 'issue') void issueVia(cluster, target, `client-${az}-${++requests}`, ledger).then(done);
+        else {
+          const candidates = ledger.issued.filter((c) => c.az === az && !ledger.revoked.some((v) => v.serialHex === c.serialHex && v.issuerId === c.issuerId));
+          if (candidates.length === 0) return done();
+          void revokeVia(cluster, target, candidates[r.nextInt(candidates.length)]!, ledger).then(done);
+        }
+      });
+    };
+    loop('issue');
+    loop('revoke');
+  }
+}
+
+/** Violations of the PKI invariants on the live nodes now (empty when everything is in place). */
+export async function pkiViolations(cluster: PkiSimCluster, ledger: PkiLedger): Promise<string[]> {
+  const out: string[] = [];
+  const acked = new Map<string, string>();
+  for (const c of ledger.issued) {
+    const key = `${c.issuerId}/${c.serialHex}`;
+    if (acked.has(key) && acked.get(key) !== c.der) out.push(`serial ${key} acknowledged for two different certificates`);
+    acked.set(key, c.der);
+  }
+  for (const n of cluster.alive()) {
+    const store = n.node!.app.store;
+    for (const c of ledger.issued.filter((x) => x.az === n.az)) {
+      const rec = await store.getCertificate(c.issuerId, c.serialHex);
+      if (!rec) out.push(`${n.id} lacks acknowledged certificate ${c.issuerId}/${c.serialHex}`);
+      else if (Buffer.from(rec.certDer).toString('hex') !== c.der) out.push(`${n.id} holds another certificate under ${c.issuerId}/${c.serialHex}`);
+    }
+    for (const v of ledger.revoked) {
+      if (!(await store.getRevocation(v.issuerId, v.serialHex))) out.push(`${n.id} lacks acknowledged revocation ${v.issuerId}/${v.serialHex}`);
+    }
+  }
+  return out;
+}
+
+/** Every (issuer, serial) held anywhere names one certificate (no serial used twice by an issuer). */
+export async function serialReuse(cluster: PkiSimCluster): Promise<string[]> {
+  const seen = new Map<string, string>();
+  const out: string[] = [];
+  for (const n of cluster.alive()) {
+    const store = n.node!.app.store;
+    for (const ca of await store.cas()) {
+      for (const rec of await store.listCertificates(ca.issuerId)) {
+        const key = `${ca.issuerId}/${rec.serialHex}`;
+        const der = Buffer.from(rec.certDer).toString('hex');
+        if (seen.has(key) && seen.get(key) !== der) out.push(`issuer ${ca.issuerId} used serial ${rec.serialHex} for two certificates (seen on ${n.id})`);
+        seen.set(key, der);
+      }
+    }
+  }
+  return out;
+}
+
+export interface PkiRunResult {
+  seed: number;
+  violations: Violation[];
+  issued: number;
+  revoked: number;
+  failures: Record<string, number>;
+  faults: string[];
+  virtualMs: number;
+  nodeErrors: string[];
+}
+
+export async function runPkiSeed(options: { seed: number; chaosMs?: number; recoveryBoundMs?: number }): Promise<PkiRunResult> {
+  const cluster = new PkiSimCluster({ seed: options.seed, maxSkewPermille: 50, snapshotEveryEntries: 60 });
+  const s = cluster.scheduler;
+  const ledger = new PkiLedger();
+  const faults: string[] = [];
+  const busy = new Set<string>();
+  let running = true;
+  try {
+    if (!(await cluster.form(60_000_000))) cluster.checker.report('liveness', 'the PKI cluster did not form within 60 s');
+    else {
+      startClients(cluster, ledger, () => running, busy);
+      await pkiChaos(cluster, (options.chaosMs ?? 3_000) * 1000, faults);
+      running = false;
+      await pkiHeal(cluster, faults);
+      await pkiRecovery(cluster, ledger, (options.recoveryBoundMs ?? 30_000) * 1000, busy);
+    }
+  } catch (error) {
+    cluster.checker.report('exception', error instanceof Error ? (error.stack ?? error.message) : String(error));
+  }
+  await cluster.stopAll().catch(() => {});
+  return {
+    seed: options.seed,
+    violations: cluster.checker.violations,
+    issued: ledger.issued.length,
+    revoked: ledger.revoked.length,
+    failures: Object.fromEntries([...ledger.failures].sort(([a], [b]) => a.localeCompare(b))),
+    faults,
+    virtualMs: s.nowMs,
+    nodeErrors: cluster.nodeErrors,
+  };
+}
+
+async function pkiChaos(cluster: PkiSimCluster, durationUs: number, faults: string[]): Promise<void> {
+  const s = cluster.scheduler;
+  const r = s.random;
+  const end = s.nowUs + durationUs;
+  cluster.network.faults = { lossPermille: r.nextInt(50), duplicatePermille: r.nextInt(30), minDelayUs: 300, maxDelayUs: 300 + r.nextInt(5_000), spikePermille: r.nextInt(10), spikeDelayUs: 50_000 };
+  while (s.nowUs < end) {
+    await s.runUntil(Math.min(end, s.nowUs + 200_000 + r.nextInt(500_000)));
+    if (s.nowUs >= end) break;
+    const nodes = [...cluster.nodes.values()];
+    const pick = <T>(xs: readonly T[]): T => xs[r.nextInt(xs.length)]!;
+    let what: string;
+    switch (r.nextInt(5)) {
+      case 0: {
+        const up = nodes.filter((n) => n.alive);
+        const victim = r.nextInt(2) === 0 ? (cluster.globalLeader() ?? pick(up)) : pick(up);
+        await cluster.crash(victim.id);
+        what = `crash ${victim.id}`;
+        break;
+      }
+      case 1: {
+        const down = nodes.filter((n) => !n.alive);
+        if (down.length === 0) what = 'none';
+        else {
+          const n = pick(down);
+          await cluster.start(n.id, { mode: 'restart' }).catch(() => {});
+          what = `restart ${n.id}`;
+        }
+        break;
+      }
+      case 2:
+        cluster.network.isolateNode(pick(nodes).id, r.nextInt(3) === 0);
+        what = 'isolate a node';
+        break;
+      case 3: {
+        const az = pick(cluster.azs).name;
+        cluster.network.isolateAz(az, cluster.azs.map((a) => a.name), r.nextInt(3) === 0);
+        what = `isolate AZ ${az}`;
+        break;
+      }
+      default:
+        cluster.network.heal();
+        what = 'heal network';
+    }
+    s.trace(`fault ${what}`);
+    faults.push(`${Math.round(s.nowMs)}ms ${what}`);
+  }
+}
+
+async function pkiHeal(cluster: PkiSimCluster, faults: string[]): Promise<void> {
+  cluster.network.faults = { ...CALM_LINKS };
+  cluster.network.heal();
+  for (const n of cluster.nodes.values()) if (!n.alive) await cluster.start(n.id, { mode: 'restart' });
+  faults.push(`${Math.round(cluster.scheduler.nowMs)}ms heal: links calm, network healed, all nodes up`);
+}
+
+/** Liveness (leaders, a fresh issuance per AZ, a fresh revocation), then the PKI invariants. */
+async function pkiRecovery(cluster: PkiSimCluster, ledger: PkiLedger, boundUs: number, busy: Set<string>): Promise<void> {
+  const s = cluster.scheduler;
+  const deadline = s.nowUs + boundUs;
+  const leadersUp = (): boolean => cluster.globalLeader() !== null && cluster.azs.every((az) => cluster.localLeaderOf(az.name) !== null);
+  if (!(await s.runUntilTrue(leadersUp, boundUs))) return cluster.checker.report('liveness', 'no full set of PKI leaders after heal');
+  let probe: PkiIssued | null = null;
+  for (const az of cluster.azs.map((a) => a.name)) {
+    probe = null;
+    for (let i = 0; probe === null && s.nowUs < deadline; i++) {
+      const target = cluster.localLeaderOf(az)?.id ?? cluster.nodesOf(az)[i % 3]!.id;
+      probe = await settle(cluster, issueVia(cluster, target, `probe-${az}-${i}`, ledger), deadline);
+      if (probe === null) await s.runUntil(Math.min(deadline, s.nowUs + 50_000));
+    }
+    if (probe === null) return cluster.checker.report('liveness', `no issuance in ${az} after heal`);
+  }
+  let revoked = false;
+  for (let i = 0; !revoked && s.nowUs < deadline; i++) {
+    const target = cluster.localLeaderOf(probe!.az)?.id ?? cluster.nodesOf(probe!.az)[i % 3]!.id;
+    revoked = (await settle(cluster, revokeVia(cluster, target, probe!, ledger), deadline)) === true;
+    if (!revoked) await s.runUntil(Math.min(deadline, s.nowUs + 50_000));
+  }
+  if (!revoked) return cluster.checker.report('liveness', 'no revocation committed after heal');
+  let missing = await pkiViolations(cluster, ledger);
+  while ((missing.length > 0 || busy.size > 0) && s.nowUs < deadline) {
+    await s.runUntil(Math.min(deadline, s.nowUs + POLL_US));
+    missing = await pkiViolations(cluster, ledger);
+  }
+  for (const m of missing) cluster.checker.report('durability', m);
+  for (const m of await serialReuse(cluster)) cluster.checker.report('durability', m);
+}
+
+async function settle<T>(cluster: PkiSimCluster, p: Promise<T>, deadlineUs: number): Promise<T | null> {
+  let done = false;
+  let value: T | null = null;
+  void p.then((v) => {
+    done = true;
+    value = v;
+  });
+  await cluster.scheduler.runUntilTrue(() => done, Math.max(0, deadlineUs - cluster.scheduler.nowUs));
+  return value;
+}
