@@ -2,9 +2,8 @@
 // unchanged) over a SimNetwork, each on its own SimDisk and skewed SimClock, all driven by one
 // seeded Scheduler. Crashing a node is a power cut (timers stop, endpoints close, unsynced writes
 // are lost); restarting it is a new process on the same disk.
-import { TwoTierError, validateRaftConfig } from '@adrestia/consensus';
-import type { ConfState, RaftConfig, TwoTierNode } from '@adrestia/consensus';
-import { TwoTierNode as TwoTierNodeClass } from '@adrestia/consensus';
+import { TwoTierError, TwoTierNode, validateRaftConfig } from '@adrestia/consensus';
+import type { ConfState, RaftConfig } from '@adrestia/consensus';
 import { ClusterChecker } from './checkers.ts';
 import { RecordingApp, type AppliedCommand } from './recording-app.ts';
 import { SimDisk } from './sim-storage.ts';
@@ -119,7 +118,7 @@ export class SimCluster {
     n.app = app;
     n.clock = clock;
     n.alive = true;
-    n.node = await TwoTierNodeClass.start<number>({
+    n.node = await TwoTierNode.start<number>({
       nodeId: id,
       az: n.az,
       storage: n.disk.open(),

@@ -157,6 +157,7 @@ export class Scheduler {
       const e = this.heap.pop()!;
       if (e.cancelled) continue;
       this.eventsRun++;
+      this.hash.update(`${e.atUs} ${e.label}\n`); // hashed, not kept: ticks would flood the recent lines
       try {
         await e.run();
       } catch (error) {
