@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { RaftError } from '../src/errors.ts';
 import { SeededRandom } from '../src/random.ts';
 import type { ConfChange } from '../src/types.ts';
-import { enc, Network } from './raft-harness.ts';
+import { dec, enc, Network } from './raft-harness.ts';
 
 // Seeded fault schedules over five voters: loss, duplication, reordering, partitions, crashes
 // with restart from disk, compaction, leadership transfers and reads. After every tick the
@@ -12,6 +12,7 @@ const IDS = ['a', 'b', 'c', 'd', 'e'];
 
 function runSeed(seed: number, finalTicks = 600): Network {
   const rng = new SeededRandom(seed);
+  readFloor.clear();
   // Every fourth seed runs each combination of pre-vote and check-quorum.
   const preVote = seed % 2 === 1;
   const checkQuorum = seed % 4 < 2;
@@ -26,6 +27,7 @@ function runSeed(seed: number, finalTicks = 600): Network {
     if (l) n = clientStep(net, rng, l, n);
     net.tick(1);
     net.checkSafety();
+    checkReads(net);
   }
   net.heal();
   net.filter = null;
@@ -62,12 +64,32 @@ function faultStep(net: Network, rng: SeededRandom): void {
   }
 }
 
+const readFloor = new Map<string, number>();
+
+function checkReads(net: Network): void {
+  for (const rs of net.reads.values()) {
+    for (const r of rs.splice(0)) {
+      const ctx = dec(r.requestCtx);
+      const floor = readFloor.get(ctx);
+      // A duplicated request may be answered twice; every answer must be linearizable.
+      if (floor === undefined) throw new Error(`read ${ctx} never asked`);
+      if (r.index < floor) throw new Error(`read ${ctx} at ${r.index} misses commit ${floor}`);
+    }
+  }
+}
+
 function clientStep(net: Network, rng: SeededRandom, leader: string, n: number): number {
   const r = rng.nextInt(10);
   try {
     if (r < 5) net.core(leader).propose(enc(`v${n++}`));
     else if (r === 5) net.core(leader).transferLeadership(IDS[rng.nextInt(IDS.length)]!);
-    else if (r === 6) net.core(IDS[rng.nextInt(IDS.length)]!).readIndex(enc(`r${n}`));
+    else if (r === 6) {
+      // Linearizable reads: the read point must cover every write committed anywhere before the
+      // read was asked (a client may have seen it acknowledged).
+      const ctx = `r${n++}`;
+      readFloor.set(ctx, Math.max(...IDS.map((id) => net.core(id).status().commit)));
+      net.core(IDS[rng.nextInt(IDS.length)]!).readIndex(enc(ctx));
+    }
     else if (r === 7 && rng.nextInt(3) === 0) net.core(leader).proposeConfChange(membershipStep(net, rng, leader));
   } catch (e) {
     if (!(e instanceof RaftError)) throw e;
