@@ -113,6 +113,22 @@ describe('two-tier cluster scenarios (3 AZs × 3 nodes, virtual time)', function
     await finish(w);
   });
 
+  it('a local leader that can no longer send to its AZ (one-way cut) is replaced; the AZ keeps both tiers working', async () => {
+    const w = await world(606);
+    const { cluster } = w;
+    const g = cluster.globalLeader()!;
+    const old = cluster.localLeaderOf(g.az)!; // the acting global seat too
+    for (const peer of cluster.nodesOf(g.az)) if (peer.id !== old.id) cluster.network.cutNodes(old.id, peer.id, true);
+    const ok = await cluster.scheduler.runUntilTrue(() => {
+      const l = cluster.localLeaderOf(g.az);
+      return l !== null && l.id !== old.id && l.node!.status().seat !== null;
+    }, 5_000 * MS);
+    expect(ok, `a new local leader in ${g.az}`).to.equal(true);
+    await mustCommit(w, g.az, 'local', 'after-one-way-cut');
+    await mustCommit(w, g.az, 'global', 'after-one-way-cut');
+    await finish(w);
+  });
+
   it('restart everything, one node after another: every acknowledged command survives and leaders return after each restart', async () => {
     const w = await world(404);
     for (const n of [...w.cluster.nodes.values()]) {

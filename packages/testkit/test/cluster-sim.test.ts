@@ -1,6 +1,8 @@
 // The simulator's own parts: virtual time, disks, network, checkers, and the property everything
 // else rests on — a run is a pure function of its seed.
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { Entry, Message, Transport } from '@adrestia/consensus';
 import {
   ClusterChecker,
@@ -218,6 +220,22 @@ describe('cluster sim: checkers', () => {
     expect(kinds).to.include('durability');
     // The seat's lost Raft state also trips RaftCore's own assertions on b's nodes.
     expect(kinds.every((k) => k === 'durability' || k === 'halted')).to.equal(true);
+  });
+});
+
+describe('cluster sim: command line', function () {
+  this.timeout(60_000);
+
+  it('prints seed=S first for every run and ends with the summary line; exit code 0 when clean', () => {
+    const cli = fileURLToPath(new URL('../src/cluster/cli.ts', import.meta.url));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', cli, '--seeds', '2', '--start', '5', '--chaos-ms', '500'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).to.equal(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).to.equal('seed=5');
+    expect(lines.filter((l) => l.startsWith('seed='))).to.deep.equal(['seed=5', 'seed=6']);
+    expect(lines.at(-1)).to.equal('cluster-sim: 2 seeds, 0 violations');
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', cli, '--seeds', 'many'], { encoding: 'utf8' });
+    expect(bad.status).to.equal(2);
   });
 });
 
