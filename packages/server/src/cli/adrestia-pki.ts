@@ -1,0 +1,49 @@
+// The `adrestia-pki` binary: `serve`, `dev`, and the client commands `status`, `issue`, `revoke`.
+import { parseArgs } from './args.ts';
+import { serveCommand, UsageError } from './serve-command.ts';
+
+const USAGE = `usage: adrestia-pki <command> [options]
+  serve  --config FILE                 run one node
+  dev    [--azs 3] [--nodes 3] [--dir DIR]   a local cluster of real processes on loopback
+  status [--url http://127.0.10.1:8080]      the cluster as a node sees it
+  issue  --url https://VIP:8443 --ca ROOT.pem --token-file F --profile P --out PREFIX
+         (--csr FILE | --cn NAME) [--san dns:x]...   write PREFIX.crt, PREFIX.chain.pem (and PREFIX.key 0600)
+  revoke --url https://VIP:8443 --ca ROOT.pem --token-file F --serial HEX [--reason R]`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const { options } = parseArgs(rest);
+  switch (command) {
+    case 'serve':
+      return serveCommand(options);
+    case 'dev': {
+      const { devCommand } = await import('../dev/dev-command.ts');
+      return devCommand(options);
+    }
+    case 'status':
+    case 'issue':
+    case 'revoke': {
+      const client = await import('./client-commands.ts');
+      return client.run(command, rest);
+    }
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n${USAGE}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    const e = err as { code?: string; message?: string };
+    process.stderr.write(`adrestia-pki: ${e.code ? `${e.code}: ` : ''}${e.message ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,62 @@
+// The dev cluster's directory: secrets (0600, generated once and reused on restart), one
+// configuration file per node, data directories and logs.
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEV_GLOBAL_VIP, DEV_PORTS, devAzs, type DevNode } from './layout.ts';
+
+export interface DevSecrets {
+  pskFile: string;
+  kekFile: string;
+  adminTokenFile: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function secretFile(path: string, make: () => string): Promise<string> {
+  if (!(await exists(path))) await writeFile(path, make(), { mode: 0o600, flag: 'wx' });
+  return path;
+}
+
+export async function writeSecrets(dir: string): Promise<DevSecrets> {
+  const secrets = join(dir, 'secrets');
+  await mkdir(secrets, { recursive: true, mode: 0o700 });
+  return {
+    pskFile: await secretFile(join(secrets, 'auth-psk'), () => randomBytes(32).toString('base64')),
+    kekFile: await secretFile(join(secrets, 'kek'), () => randomBytes(32).toString('hex')),
+    adminTokenFile: await secretFile(join(secrets, 'admin-token'), () => randomBytes(32).toString('base64url')),
+  };
+}
+
+/** Writes the node's configuration (JSON) and returns its path. */
+export async function writeNodeConfig(dir: string, node: DevNode, azCount: number, secrets: DevSecrets, logLevel: string): Promise<string> {
+  const dataDir = join(dir, 'data', node.name);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await mkdir(join(dir, 'config'), { recursive: true });
+  const config = {
+    clusterVip: DEV_GLOBAL_VIP,
+    az: node.az,
+    dataDir,
+    http: { host: node.host, port: DEV_PORTS.http },
+    https: { host: node.host, port: DEV_PORTS.https },
+    raft: { host: node.host, port: DEV_PORTS.raft, tickMs: 50, heartbeatTicks: 2, electionTicks: 20 },
+    azs: devAzs(azCount),
+    pkiInitRetry: 2,
+    timeouts: { initRequestMs: 500, shutdownMs: 3_000 },
+    vip: { mode: 'bind' },
+    log: { level: logLevel },
+    authPskFile: secrets.pskFile,
+    kekFile: secrets.kekFile,
+    adminTokenFile: secrets.adminTokenFile,
+  };
+  const path = join(dir, 'config', `${node.name}.json`);
+  await writeFile(path, `${JSON.stringify(config, null, 2)}\n`);
+  return path;
+}
