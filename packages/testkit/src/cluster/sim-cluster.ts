@@ -23,8 +23,6 @@ export interface SimClusterOptions {
   localRaft?: { electionTimeoutTicks: number; heartbeatIntervalTicks: number };
   globalRaft?: { electionTimeoutTicks: number; heartbeatIntervalTicks: number };
   globalRequestTimeoutTicks?: number;
-  /** Disks to start from (a cold start from existing storage); keyed by node id. */
-  disks?: ReadonlyMap<string, SimDisk>;
 }
 
 export interface SimNode {
@@ -67,8 +65,7 @@ export class SimCluster {
       for (let i = 1; i <= (options.nodesPerAz ?? 3); i++) {
         const id = `${az}${i}`;
         const rate = 1 + (this.scheduler.random.nextInt(2 * skew + 1) - skew) / 1000;
-        const disk = options.disks?.get(id)?.copy() ?? new SimDisk(id);
-        this.nodes.set(id, { id, az, disk, clock: null, node: null, app: null, alive: false, incarnation: 0, rate, halted: false });
+        this.nodes.set(id, { id, az, disk: new SimDisk(id), clock: null, node: null, app: null, alive: false, incarnation: 0, rate, halted: false });
       }
     }
     this.scheduler.afterInstant = () => this.checkInstant();

@@ -115,14 +115,6 @@ export class SimDisk {
     return this.durable.state();
   }
 
-  /** An independent copy of the disk (e.g. to start many runs from one formed cluster). */
-  copy(label = this.label): SimDisk {
-    const d = new SimDisk(label);
-    d.durable = this.durable.clone();
-    d.view = this.durable.clone();
-    return d;
-  }
-
   /** @internal */
   loadView(): StorageState {
     return this.view.state();
