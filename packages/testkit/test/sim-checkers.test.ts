@@ -115,3 +115,13 @@ describe('SimDisk: durability as the driver relies on it', () => {
     expect(d.termAt(5)).to.equal(3);
   });
 });
+
+describe('Simulator checkers: snapshots carry the same state on every node (§5.4.3, §7)', () => {
+  it('two different states snapshotted at one index are a state-machine-safety violation', () => {
+    const c = new SafetyChecker();
+    c.observeSnapshot('n1', 10, bytes('state-a'));
+    c.observeSnapshot('n2', 10, bytes('state-a'));
+    c.observeSnapshot('n2', 11, bytes('state-b'));
+    expect(violationOf(() => c.observeSnapshot('n3', 10, bytes('state-b'))).kind).to.equal('state-machine-safety');
+  });
+});

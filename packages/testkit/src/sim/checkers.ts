@@ -1,6 +1,7 @@
 // Raft's safety properties (Raft Figure 3), checked incrementally after every simulator step.
 // Each check keeps a registry across the whole history, so a violation is caught even when the
 // nodes involved have since crashed, compacted or been overwritten.
+import { createHash } from 'node:crypto';
 import type { Entry, NodeId } from '@adrestia/consensus';
 
 export type ViolationKind =
@@ -102,6 +103,21 @@ export class SafetyChecker {
       throw new SafetyViolation('state-machine-safety', `${node} applied index ${e.index} as ${key}, another node as ${prior}`);
     }
   }
+
+  /**
+   * State Machine Safety for snapshots: the state taken at (or installed as of) an index is the
+   * same on every node. Snapshot data is canonical (sorted), so equal states are equal bytes.
+   */
+  observeSnapshot(node: NodeId, index: number, data: Uint8Array): void {
+    const digest = createHash('sha256').update(data).digest('hex');
+    const prior = this.snapshots.get(index);
+    if (prior === undefined) this.snapshots.set(index, { node, digest });
+    else if (prior.digest !== digest) {
+      throw new SafetyViolation('state-machine-safety', `${node}'s state at index ${index} differs from ${prior.node}'s snapshot there`);
+    }
+  }
+
+  private readonly snapshots = new Map<number, { node: NodeId; digest: string }>();
 
   private checkHolds(l: ElectedLeader, index: number, term: number): void {
     if (index <= l.snapshotIndex) return;

@@ -185,6 +185,7 @@ export class SimNode {
     this.commitSeen = null;
     for (const m of rd.messages) this.host.send(m);
     if (rd.snapshot) {
+      this.host.checker.observeSnapshot(this.id, rd.snapshot.metadata.index, rd.snapshot.data);
       this.kv.restore(rd.snapshot.data);
       this.applied = rd.snapshot.metadata.index;
       this.host.trace(`${this.id} installed snapshot @${this.applied}`);
@@ -238,6 +239,7 @@ export class SimNode {
     const st = core.status();
     if (this.applied <= st.snapshotIndex || this.disk.termAt(this.applied) === undefined) return;
     const data = this.kv.snapshot();
+    this.host.checker.observeSnapshot(this.id, this.applied, data);
     core.compact(this.applied, data, this.opts.retainEntries);
     this.disk.compact({
       metadata: { index: this.applied, term: this.disk.termAt(this.applied)!, confState: st.confState },
