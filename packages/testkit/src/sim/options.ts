@@ -79,7 +79,7 @@ export function deriveOptions(seed: number): SimOptions {
     clients: range(r, 2, 4),
     keys: range(r, 1, 3),
     clientTimeoutMs: pick(r, [200, 500]),
-    faultPhaseMs: range(r, 2000, 5000),
+    faultPhaseMs: range(r, 3000, 8000),
     livenessBoundMs: 8000,
   };
 }
