@@ -73,6 +73,8 @@ export class PkiSimCluster {
     }
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     this.csrDer = buildCsr({ subject: 'CN=svc.sim.example', privateKey, sans: [{ type: 'dns', value: 'svc.sim.example' }] });
+    // Role events are subscribed once PkiNode.start returns; leaders during start-up are polled.
+    this.scheduler.afterInstant = () => this.pollLeaders();
     // Key files are written with fsync: virtual time waits for the real file system.
     this.scheduler.holdWhile = () => process.getActiveResourcesInfo().some((r) => r.startsWith('FSReq'));
     this.scheduler.onNodeError = (owner, label, error) => {
@@ -163,6 +165,14 @@ export class PkiSimCluster {
     });
     this.scheduler.trace(`start ${id}#${incarnation} ${how.mode}`);
     return node;
+  }
+
+  private pollLeaders(): void {
+    for (const n of this.alive()) {
+      const s = n.node!.consensus.status();
+      if (s.local.role === 'leader') this.checker.observeLocalLeader(n.az, s.local.term, n.id);
+      if (s.seat?.role === 'leader') this.checker.observeGlobalLeader(s.seat.term, n.id);
+    }
   }
 
   /** Power cut, as SimCluster.crash: timers stop, endpoints close, unsynced writes are lost. */
