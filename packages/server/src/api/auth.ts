@@ -17,7 +17,7 @@ export function hasAdminToken(ctx: RequestContext, adminToken: Uint8Array | unde
 }
 
 export function requireAdmin(ctx: RequestContext, adminToken: Uint8Array | undefined): void {
-  if (ctx.req.headers.authorization === undefined) throw new ServerError('ERR_UNAUTHORIZED', 'admin operations need Authorization: Bearer <admin token>');
+  if ((ctx.req.headers.authorization ?? '').trim() === '') throw new ServerError('ERR_UNAUTHORIZED', 'admin operations need Authorization: Bearer <admin token>');
   if (!hasAdminToken(ctx, adminToken)) throw new ServerError('ERR_FORBIDDEN', 'the admin token is not valid');
 }
 
@@ -28,6 +28,6 @@ export function requireAdmin(ctx: RequestContext, adminToken: Uint8Array | undef
 export function requireIssuer(ctx: RequestContext, adminToken: Uint8Array | undefined): string {
   if (hasAdminToken(ctx, adminToken)) return 'admin';
   if (ctx.peerCertificate !== null) return `cert:${ctx.peerCertificate.serialNumber.toLowerCase()}`;
-  if (ctx.req.headers.authorization !== undefined) throw new ServerError('ERR_FORBIDDEN', 'the admin token is not valid');
+  if ((ctx.req.headers.authorization ?? '').trim() !== '') throw new ServerError('ERR_FORBIDDEN', 'the admin token is not valid');
   throw new ServerError('ERR_UNAUTHORIZED', 'issuance needs the admin token or a client certificate of this cluster');
 }

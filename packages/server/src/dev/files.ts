@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DEV_GLOBAL_VIP, DEV_PORTS, devAzs, type DevNode } from './layout.ts';
+import { DEV_PORTS, devAzs, globalVipOf, type DevNode } from './layout.ts';
 
 export interface DevSecrets {
   pskFile: string;
@@ -36,18 +36,18 @@ export async function writeSecrets(dir: string): Promise<DevSecrets> {
 }
 
 /** Writes the node's configuration (JSON) and returns its path. */
-export async function writeNodeConfig(dir: string, node: DevNode, azCount: number, secrets: DevSecrets, logLevel: string): Promise<string> {
+export async function writeNodeConfig(dir: string, node: DevNode, azCount: number, base: number, secrets: DevSecrets, logLevel: string): Promise<string> {
   const dataDir = join(dir, 'data', node.name);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await mkdir(join(dir, 'config'), { recursive: true });
   const config = {
-    clusterVip: DEV_GLOBAL_VIP,
+    clusterVip: globalVipOf(base),
     az: node.az,
     dataDir,
     http: { host: node.host, port: DEV_PORTS.http },
     https: { host: node.host, port: DEV_PORTS.https },
     raft: { host: node.host, port: DEV_PORTS.raft, tickMs: 50, heartbeatTicks: 2, electionTicks: 20 },
-    azs: devAzs(azCount),
+    azs: devAzs(azCount, base),
     pkiInitRetry: 2,
     timeouts: { initRequestMs: 500, shutdownMs: 3_000 },
     vip: { mode: 'bind' },

@@ -1,0 +1,198 @@
+// End-to-end: real `adrestia-pki serve` processes on loopback (a 3-node AZ started as `dev` does),
+// certificates checked by OpenSSL, kill -9 of the node holding both leader roles under a steady
+// issuance load, bad inputs refused with their codes. Addresses: 127.71.0.0/16 (dev plan, base 70).
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { buildCsr, toPem } from '@adrestia/pki-core';
+import { startDevCluster, type DevCluster } from '../src/dev/cluster.ts';
+import { DEV_PORTS } from '../src/dev/layout.ts';
+import { httpCall, jsonOf, type HttpCallResult } from '../src/peer/http-request.ts';
+
+const BASE = 70;
+const LOCAL_VIP = '127.71.0.1';
+const GLOBAL_VIP = '127.70.10.1';
+const CLIENT = '127.71.0.200';
+const OUTSIDER = '127.99.0.200';
+
+interface Issued {
+  serialHex: string;
+  issuerId: string;
+  certificatePem: string;
+  chainPem: string;
+}
+
+describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
+  this.timeout(120_000);
+  let cluster: DevCluster;
+  let dir: string;
+  let rootPem: string;
+  let adminToken: string;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'adrestia-e2e-'));
+    cluster = await startDevCluster({ azCount: 1, perAz: 3, dir, base: BASE, logLevel: 'warn', readyTimeoutMs: 60_000 });
+    expect(cluster.ok, `nodes ready (logs in ${dir}/logs)`).to.equal(true);
+    rootPem = readFileSync(join(dir, 'data', 'az1-node1', 'cluster-root.crt'), 'utf8');
+    adminToken = readFileSync(cluster.secrets.adminTokenFile, 'utf8').trim();
+  });
+
+  after(async () => {
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const https = (host: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<HttpCallResult> =>
+    httpCall(`https://${host}:${DEV_PORTS.https}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}`, ...headers },
+      body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+      timeoutMs: 20_000,
+      maxResponseBytes: 1 << 20,
+      ca: rootPem,
+      anyServerName: true,
+      localAddress: CLIENT,
+    });
+  const get = (host: string, path: string, from = CLIENT): Promise<HttpCallResult> =>
+    httpCall(`http://${host}:${DEV_PORTS.http}${path}`, { timeoutMs: 5_000, maxResponseBytes: 4 << 20, localAddress: from });
+  const csr = (cn: string): string => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    return toPem(buildCsr({ subject: `CN=${cn}`, privateKey, sans: [{ type: 'dns', value: cn }] }), 'CERTIFICATE REQUEST');
+  };
+  const verify = (issued: Issued): string => {
+    const d = mkdtempSync(join(dir, 'verify-'));
+    writeFileSync(join(d, 'root.pem'), rootPem);
+    writeFileSync(join(d, 'leaf.pem'), issued.certificatePem);
+    writeFileSync(join(d, 'chain.pem'), issued.chainPem);
+    return execFileSync('openssl', ['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', join(d, 'root.pem'), '-untrusted', join(d, 'chain.pem'), join(d, 'leaf.pem')], { encoding: 'utf8' });
+  };
+
+  it('seed 000 §3.3: status answers clients of the AZ and tells a client of no AZ 404 ERR_AZ_UNKNOWN', async () => {
+    const inside = await get(GLOBAL_VIP, '/api/v1/status');
+    expect(inside.status).to.equal(200);
+    expect((jsonOf(inside) as { pkiGlobalLeader: boolean }).pkiGlobalLeader).to.equal(true);
+    const outside = await get(GLOBAL_VIP, '/api/v1/status', OUTSIDER);
+    expect(outside.status).to.equal(404);
+    expect((jsonOf(outside) as { error: { code: string } }).error.code).to.equal('ERR_AZ_UNKNOWN');
+    const map = jsonOf(await get(LOCAL_VIP, '/api/v1/clusterMap?since=0')) as { generation: number; nodes: unknown[] };
+    expect(map.nodes).to.have.length(3);
+    expect((await get(LOCAL_VIP, `/api/v1/clusterMap?since=${map.generation}`)).status).to.be.oneOf([304, 200]);
+  });
+
+  it('issues from openssl req CSRs, at the local VIP and at a follower; openssl verify -x509_strict accepts leaf → node ICA → AZ ICA → root', async () => {
+    const d = mkdtempSync(join(dir, 'req-'));
+    const opensslCsr = (name: string): string => {
+      execFileSync('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(d, `${name}.key`), '-subj', `/CN=${name}`, '-addext', `subjectAltName=DNS:${name}`, '-out', join(d, `${name}.csr`)], { stdio: 'ignore' });
+      return readFileSync(join(d, `${name}.csr`), 'utf8');
+    };
+    for (const [host, name] of [[LOCAL_VIP, 'vip.example'], ['127.71.0.12', 'follower.example']] as const) {
+      const r = await https(host, '/api/v1/certificates', { csr: opensslCsr(name), profile: 'serverLeaf' });
+      expect(r.status, r.body.toString()).to.be.oneOf([200, 201]);
+      expect(verify(jsonOf(r) as Issued)).to.contain('OK');
+    }
+    opensslCsr('der.example');
+    const der = execFileSync('openssl', ['req', '-in', join(d, 'der.example.csr'), '-outform', 'DER']);
+    const raw = await httpCall(`https://${LOCAL_VIP}:${DEV_PORTS.https}/api/v1/certificates?profile=serverLeaf`, {
+      method: 'POST', body: der, headers: { 'content-type': 'application/pkcs10', authorization: `Bearer ${adminToken}` },
+      timeoutMs: 20_000, maxResponseBytes: 1 << 20, ca: rootPem, anyServerName: true, localAddress: CLIENT,
+    });
+    expect(raw.status, raw.body.toString()).to.be.oneOf([200, 201]);
+  });
+
+  it('bad inputs get 4xx with their code and change nothing', async () => {
+    const before = jsonOf(await get(LOCAL_VIP, '/api/v1/clusterMap?since=0')) as { nodes: unknown[] };
+    const code = (r: HttpCallResult): [number, string] => [r.status, (jsonOf(r) as { error: { code: string } }).error.code];
+    expect(code(await https(LOCAL_VIP, '/api/v1/certificates', '{"csr":'))).to.deep.equal([400, 'ERR_BAD_JSON']);
+    expect(code(await https(LOCAL_VIP, '/api/v1/certificates', { csr: Buffer.from('not der').toString('base64'), profile: 'serverLeaf' }))).to.deep.equal([400, 'ERR_CSR_MALFORMED']);
+    expect(code(await https(LOCAL_VIP, '/api/v1/certificates', { csr: csr('a.example'), profile: 'noSuchProfile' }))).to.deep.equal([404, 'ERR_PROFILE_UNKNOWN']);
+    expect(code(await https(LOCAL_VIP, '/api/v1/certificates', { csr: 'x'.repeat(200_000), profile: 'serverLeaf' }))).to.deep.equal([413, 'ERR_BODY_TOO_LARGE']);
+    expect(code(await https(LOCAL_VIP, '/api/v1/certificates', { csr: csr('b.example'), profile: 'serverLeaf' }, { authorization: 'Bearer wrong-token' }))).to.deep.equal([403, 'ERR_FORBIDDEN']);
+    expect(code(await https(LOCAL_VIP, '/api/v1/revocations', { serialHex: '01' }, { authorization: '' }))).to.deep.equal([401, 'ERR_UNAUTHORIZED']);
+    const forged = await https(LOCAL_VIP, '/api/v1/registrations', '{}', { authorization: 'Adrestia-PSK v1.forged' });
+    expect(forged.status).to.equal(401);
+    expect(code(forged)[1]).to.match(/^ERR_AUTH_/);
+    expect(code(await https(LOCAL_VIP, '/internal/v1/peer', '{}', { 'content-type': 'application/msgpack' }))).to.deep.equal([401, 'ERR_CLIENT_CERT_REQUIRED']);
+    const after = jsonOf(await get(LOCAL_VIP, '/api/v1/clusterMap?since=0')) as { nodes: unknown[] };
+    expect(after.nodes).to.deep.equal(before.nodes);
+  });
+
+  it('kill -9 of the node holding both leader roles under issuance load: VIPs move, service resumes, nothing acknowledged is lost', async () => {
+    const acknowledged: Issued[] = [];
+    let stop = false;
+    let afterKill = 0;
+    let killed = false;
+    const client = async (n: number): Promise<void> => {
+      for (let i = 0; !stop; i++) {
+        const r = await https(LOCAL_VIP, '/api/v1/certificates', { csr: csr(`c${n}-${i}.example`), profile: 'serverLeaf' }).catch(() => null);
+        if (r !== null && (r.status === 201 || r.status === 200)) {
+          acknowledged.push(jsonOf(r) as Issued);
+          if (killed) afterKill++;
+        } else {
+          await new Promise((res) => setTimeout(res, 100));
+        }
+      }
+    };
+    // A revocation of a follower's certificate, acknowledged before the kill.
+    const victim = jsonOf(await https('127.71.0.13', '/api/v1/certificates', { csr: csr('victim.example'), profile: 'serverLeaf' })) as Issued;
+    const revoked = await https(GLOBAL_VIP, '/api/v1/revocations', { serialHex: victim.serialHex, reason: 'keyCompromise' });
+    expect(revoked.status, revoked.body.toString()).to.equal(200);
+    const load = [client(1), client(2)];
+    while (acknowledged.length < 5) await new Promise((res) => setTimeout(res, 50));
+    const leader = jsonOf(await get(LOCAL_VIP, '/api/v1/status')) as { nodeId: string };
+    const map = jsonOf(await get(LOCAL_VIP, '/api/v1/clusterMap?since=0')) as { nodes: { nodeId: string; addresses: { api: string } }[] };
+    const leaderHost = map.nodes.find((n) => n.nodeId === leader.nodeId)!.addresses.api.split(':')[0];
+    const proc = cluster.procs.find((p) => p.host === leaderHost)!;
+    proc.child!.kill('SIGKILL');
+    killed = true;
+    const deadline = Date.now() + 60_000;
+    while (afterKill < 5 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    stop = true;
+    await Promise.all(load);
+    expect(afterKill, 'issuances acknowledged after the kill').to.be.at.least(5);
+    // The seat moves to the new local leader, which then wins the global election and takes the global VIP.
+    let now = { nodeId: '', pkiGlobalLeader: false };
+    while (Date.now() < deadline + 30_000) {
+      now = jsonOf(await get(GLOBAL_VIP, '/api/v1/status').catch(() => get(LOCAL_VIP, '/api/v1/status'))) as typeof now;
+      if (now.pkiGlobalLeader && now.nodeId !== leader.nodeId) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(now.nodeId).to.not.equal(leader.nodeId);
+    expect(now.pkiGlobalLeader).to.equal(true);
+    expect((jsonOf(await get(LOCAL_VIP, '/api/v1/status')) as { nodeId: string }).nodeId).to.equal(now.nodeId);
+    for (const cert of acknowledged) {
+      const r = await httpCall(`https://${LOCAL_VIP}:${DEV_PORTS.https}/api/v1/certificates/${cert.serialHex}`, { timeoutMs: 10_000, maxResponseBytes: 1 << 20, ca: rootPem, anyServerName: true, localAddress: CLIENT });
+      expect(r.status, `certificate ${cert.serialHex}`).to.equal(200);
+    }
+    await expectRevokedInCrl(victim);
+  });
+
+  /** The follower's node ICA CRL lists the revoked serial: openssl crl -verify and verify -crl_check. */
+  async function expectRevokedInCrl(victim: Issued): Promise<void> {
+    const d = mkdtempSync(join(dir, 'crl-'));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const r = await get('127.71.0.13', `/crl/${victim.issuerId}.crl`);
+      if (r.status === 200) {
+        writeFileSync(join(d, 'crl.der'), r.body);
+        const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-in', join(d, 'crl.der'), '-noout', '-text'], { encoding: 'utf8' });
+        if (text.toUpperCase().includes(victim.serialHex.toUpperCase())) break;
+      }
+      if (Date.now() > deadline) throw new Error('the CRL never listed the revoked certificate');
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    execFileSync('openssl', ['crl', '-inform', 'DER', '-in', join(d, 'crl.der'), '-out', join(d, 'crl.pem')]);
+    writeFileSync(join(d, 'root.pem'), rootPem);
+    writeFileSync(join(d, 'leaf.pem'), victim.certificatePem);
+    writeFileSync(join(d, 'chain.pem'), victim.chainPem);
+    let out = '';
+    try {
+      execFileSync('openssl', ['verify', '-crl_check', '-CRLfile', join(d, 'crl.pem'), '-CAfile', join(d, 'root.pem'), '-untrusted', join(d, 'chain.pem'), join(d, 'leaf.pem')], { encoding: 'utf8', stdio: 'pipe' });
+    } catch (err) {
+      out = String((err as { stdout?: string }).stdout ?? '') + String((err as { stderr?: string }).stderr ?? '');
+    }
+    expect(out).to.match(/certificate revoked/);
+  }
+});
