@@ -175,4 +175,12 @@ describe('two-tier cluster: seeded fault schedules', function () {
     expect(failing).to.deep.equal([]);
     expect(acked).to.be.greaterThan(SEEDS * 50);
   });
+
+  it('a cluster grown as the product grows it (founders; learners promoted; seats joining the global group) survives fault schedules too', async () => {
+    for (const seed of [1, 2, 3]) {
+      const r = await runSeed({ seed, formation: 'grown' });
+      expect(r.violations, `seed=${seed}`).to.deep.equal([]);
+      expect(r.acked.global, `seed=${seed} global acknowledgements`).to.be.greaterThan(0);
+    }
+  });
 });

@@ -1,6 +1,7 @@
 // Runs seeded two-tier cluster simulations from the command line.
 //   node --import tsx packages/testkit/src/cluster/cli.ts --seeds N [--start S] [--chaos-ms M] [--verbose]
 //   node --import tsx packages/testkit/src/cluster/cli.ts --seed S [--verbose]
+//   add --grown to form the cluster as the product grows it (founders, learners, seat joins)
 //   add --pki to drive PkiNodes (PKI invariants; seeded, but not replayable bit for bit)
 // Prints `seed=S` first for every run (so a run cut short still names its seed), then its outcome;
 // ends with `cluster-sim: N seeds, V violations` and exits non-zero on any violation.
@@ -13,10 +14,11 @@ interface CliOptions {
   chaosMs: number;
   verbose: boolean;
   pki: boolean;
+  grown: boolean;
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: cli.ts --seeds N [--start S] | --seed S  [--chaos-ms M] [--pki] [--verbose]\n`);
+  process.stderr.write(`${message}\nusage: cli.ts --seeds N [--start S] | --seed S  [--chaos-ms M] [--grown | --pki] [--verbose]\n`);
   process.exit(2);
 }
 
@@ -37,12 +39,13 @@ function parseCli(argv: string[]): CliOptions {
       'chaos-ms': { type: 'string' },
       verbose: { type: 'boolean', default: false },
       pki: { type: 'boolean', default: false },
+      grown: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (values.seed !== undefined && values.seeds !== undefined) usage('give --seed or --seeds, not both');
   const chaosMs = nonNegativeInt(values['chaos-ms'], '--chaos-ms', 3_000);
-  const common = { chaosMs, verbose: values.verbose, pki: values.pki };
+  const common = { chaosMs, verbose: values.verbose, pki: values.pki, grown: values.grown };
   if (values.seed !== undefined) return { seeds: [nonNegativeInt(values.seed, '--seed', 0)], ...common };
   const count = nonNegativeInt(values.seeds, '--seeds', 10);
   const start = nonNegativeInt(values.start, '--start', 1);
@@ -84,7 +87,7 @@ async function runOne(seed: number, options: CliOptions): Promise<number> {
     process.stdout.write(`${describePki(r, Math.round(performance.now() - started), options.verbose)}\n`);
     return r.violations.length;
   }
-  const r = await runSeed({ seed, chaosMs: options.chaosMs });
+  const r = await runSeed({ seed, chaosMs: options.chaosMs, formation: options.grown ? 'grown' : 'static' });
   process.stdout.write(`${describe(r, Math.round(performance.now() - started), options.verbose)}\n`);
   return r.violations.length;
 }

@@ -7,6 +7,7 @@
 //   3. heal: faults stop, crashed nodes restart, links heal; liveness and durability are checked.
 import { Ledger, SimClient } from './clients.ts';
 import type { Violation } from './checkers.ts';
+import { growCluster } from './grow.ts';
 import { checkDurability, checkLiveness } from './recovery-checks.ts';
 import { SimCluster } from './sim-cluster.ts';
 import { CALM_LINKS, type LinkFaults } from './sim-network.ts';
@@ -17,6 +18,8 @@ export interface SeededRunOptions {
   chaosMs?: number;
   /** Virtual time allowed for leaders, probes and convergence after the heal. */
   recoveryBoundMs?: number;
+  /** How the cluster is formed (SimClusterOptions.formation); default 'static'. */
+  formation?: 'static' | 'grown';
 }
 
 export interface SeededRunResult {
@@ -99,15 +102,16 @@ async function strike(cluster: SimCluster): Promise<string> {
 
 export async function runSeed(options: SeededRunOptions): Promise<SeededRunResult> {
   const seed = options.seed;
-  const cluster = new SimCluster({ seed, ...clusterShape(seed) });
+  const formation = options.formation ?? 'static';
+  const cluster = new SimCluster({ seed, ...clusterShape(seed), formation });
   const s = cluster.scheduler;
   const ledger = new Ledger();
   const faults: string[] = [];
   const clients: SimClient[] = [];
   try {
-    await cluster.startAll();
-    if (!(await s.runUntilTrue(() => cluster.hasAllLeaders(), 20_000_000))) {
-      cluster.checker.report('liveness', 'no full set of leaders within 20 s of bootstrap');
+    const formed = formation === 'grown' ? await growCluster(cluster, 60_000_000) : await bootstrap(cluster);
+    if (!formed) {
+      cluster.checker.report('liveness', `no full set of leaders within the formation bound (${formation})`);
     } else {
       for (const az of cluster.azs) {
         for (const tier of ['local', 'global'] as const) clients.push(new SimClient(cluster, az, tier, s.random.fork(), ledger));
@@ -135,6 +139,11 @@ export async function runSeed(options: SeededRunOptions): Promise<SeededRunResul
     eventsRun: s.eventsRun,
     recentTrace: s.recentTrace(),
   };
+}
+
+async function bootstrap(cluster: SimCluster): Promise<boolean> {
+  await cluster.startAll();
+  return cluster.scheduler.runUntilTrue(() => cluster.hasAllLeaders(), 20_000_000);
 }
 
 /** Cluster parameters drawn from the seed (a separate stream, so they do not shift the run's). */

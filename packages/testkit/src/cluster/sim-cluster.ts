@@ -23,6 +23,12 @@ export interface SimClusterOptions {
   localRaft?: { electionTimeoutTicks: number; heartbeatIntervalTicks: number };
   globalRaft?: { electionTimeoutTicks: number; heartbeatIntervalTicks: number };
   globalRequestTimeoutTicks?: number;
+  /**
+   * 'static' (default): every node starts with the full membership (etcd-style bootstrap).
+   * 'grown': as the product grows a cluster — the first node of each AZ founds its local group,
+   * the first AZ's seat founds the global group; everything else joins (grow.ts).
+   */
+  formation?: 'static' | 'grown';
 }
 
 export interface SimNode {
@@ -86,12 +92,16 @@ export class SimCluster {
     return n;
   }
 
-  /** Every node's founding membership: its AZ's nodes as local voters, every AZ as a global voter. */
-  private bootstrapConf(az: string): { local: ConfState; global: ConfState } {
-    return {
-      local: { voters: this.nodesOf(az).map((n) => n.id), learners: [], votersOutgoing: [] },
-      global: { voters: [...this.azs], learners: [], votersOutgoing: [] },
-    };
+  /**
+   * A node's founding membership (RaftCore uses it only while its log holds no configuration).
+   * Static: its AZ's nodes as local voters, every AZ as a global voter. Grown: the first node of
+   * an AZ is its AZ's only voter, the first AZ the only seat; every other node starts empty.
+   */
+  private foundingConf(n: SimNode): { local: ConfState; global: ConfState } {
+    const conf = (voters: string[]): ConfState => ({ voters, learners: [], votersOutgoing: [] });
+    if (this.options.formation !== 'grown') return { local: conf(this.nodesOf(n.az).map((x) => x.id)), global: conf([...this.azs]) };
+    const founder = this.nodesOf(n.az)[0]!.id === n.id;
+    return { local: conf(founder ? [n.id] : []), global: conf(founder && n.az === this.azs[0] ? [n.az] : []) };
   }
 
   async startAll(): Promise<void> {
@@ -110,7 +120,7 @@ export class SimCluster {
       onReplace: (items) => this.onReplace(n, incarnation, items),
     });
     const clock = new SimClock(this.scheduler, id, n.rate);
-    const conf = this.bootstrapConf(n.az);
+    const conf = this.foundingConf(n);
     let requests = 0;
     n.app = app;
     n.clock = clock;
@@ -127,8 +137,6 @@ export class SimCluster {
       tickMs: this.tickMs,
       clock,
       random: this.scheduler.random.fork(),
-      // Founders (static bootstrap, as etcd's): every member starts with the same configuration;
-      // RaftCore uses it only while storage holds no configuration yet.
       localInitialConfState: conf.local,
       globalInitialConfState: conf.global,
       ...(this.options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.options.snapshotEveryEntries } : {}),
