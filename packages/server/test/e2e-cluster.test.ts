@@ -3,13 +3,14 @@
 // issuance load, bad inputs refused with their codes. Addresses: 127.71.0.0/16 (dev plan, base 70).
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { buildCsr, toPem } from '@adrestia/pki-core';
 import { startDevCluster, type DevCluster } from '../src/dev/cluster.ts';
 import { DEV_PORTS } from '../src/dev/layout.ts';
+import { CLI_PATH } from '../src/dev/processes.ts';
 import { httpCall, jsonOf, type HttpCallResult } from '../src/peer/http-request.ts';
 
 const BASE = 70;
@@ -23,6 +24,16 @@ interface Issued {
   issuerId: string;
   certificatePem: string;
   chainPem: string;
+}
+
+async function waitFor<T>(check: () => Promise<T | null>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== null) return v;
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((res) => setTimeout(res, 200));
+  }
 }
 
 describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
@@ -40,9 +51,15 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     adminToken = readFileSync(cluster.secrets.adminTokenFile, 'utf8').trim();
   });
 
+  let failed = false;
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') failed = true;
+  });
+
   after(async () => {
     await cluster?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    // Logs stay for a failed run (their path is in the failure message).
+    if (!failed && cluster?.ok === true) rmSync(dir, { recursive: true, force: true });
   });
 
   const https = (host: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<HttpCallResult> =>
@@ -77,6 +94,10 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     const outside = await get(GLOBAL_VIP, '/api/v1/status', OUTSIDER);
     expect(outside.status).to.equal(404);
     expect((jsonOf(outside) as { error: { code: string } }).error.code).to.equal('ERR_AZ_UNKNOWN');
+    // A public read from outside every AZ, at a node that is not the global leader: 307 to the global VIP.
+    const redirected = await get('127.71.0.12', '/api/v1/clusterMap?since=0', OUTSIDER);
+    expect(redirected.status).to.equal(307);
+    expect(redirected.headers.location).to.equal(`http://${GLOBAL_VIP}:${DEV_PORTS.http}/api/v1/clusterMap?since=0`);
     const map = jsonOf(await get(LOCAL_VIP, '/api/v1/clusterMap?since=0')) as { generation: number; nodes: unknown[] };
     expect(map.nodes).to.have.length(3);
     expect((await get(LOCAL_VIP, `/api/v1/clusterMap?since=${map.generation}`)).status).to.be.oneOf([304, 200]);
@@ -167,6 +188,27 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
       expect(r.status, `certificate ${cert.serialHex}`).to.equal(200);
     }
     await expectRevokedInCrl(victim);
+    // The killed node restarts from its data directory and rejoins as a follower.
+    cluster.restart(proc);
+    const back = await waitFor(async () => {
+      const r = await get(proc.host, '/api/v1/status').catch(() => null);
+      const s = r?.status === 200 ? (jsonOf(r) as { nodeId: string; ready: boolean; local: { leaderId: string | null } }) : null;
+      return s !== null && s.ready && s.local.leaderId === now.nodeId ? s : null;
+    }, 30_000);
+    expect(back.nodeId).to.equal(leader.nodeId);
+  });
+
+  it('the CLI issues with a key generated locally (0600) and shows the AZ with its local leader', async () => {
+    const out = join(dir, 'cli-leaf');
+    writeFileSync(join(dir, 'root.pem'), rootPem);
+    const cli = (args: string[]): string =>
+      execFileSync(process.execPath, ['--import', 'tsx', CLI_PATH, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const issued = cli(['issue', '--url', `https://${LOCAL_VIP}:${DEV_PORTS.https}`, '--ca', join(dir, 'root.pem'), '--token-file', cluster.secrets.adminTokenFile, '--profile', 'serverLeaf', '--cn', 'cli.example', '--san', 'dns:cli.example', '--out', out, '--from', CLIENT]);
+    expect(issued).to.match(/^issued serial [0-9a-f]+/);
+    expect(statSync(`${out}.key`).mode & 0o777).to.equal(0o600);
+    expect(verify({ serialHex: '', issuerId: '', certificatePem: readFileSync(`${out}.crt`, 'utf8'), chainPem: readFileSync(`${out}.chain.pem`, 'utf8') })).to.contain('OK');
+    const status = cli(['status', '--url', `http://${GLOBAL_VIP}:${DEV_PORTS.http}`, '--from', CLIENT]);
+    expect(status).to.match(/az1\s+local VIP 127\.71\.0\.1\s+local leader [0-9a-f-]{36} term \d+\s+\(global leader\)/);
   });
 
   /** The follower's node ICA CRL lists the revoked serial: openssl crl -verify and verify -crl_check. */
