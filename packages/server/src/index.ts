@@ -46,3 +46,19 @@ export { loadSecrets, readSecretFile, SECRET_DEFS, type Secrets } from './config
 export { ensureNodeId, NODE_ID_FILE } from './config/node-id.ts';
 export { cidrsOverlap } from './config/checks.ts';
 export { isCidr, type Issue } from './config/spec.ts';
+
+// The server runtime: API routes over a PkiNodeApi, the `serve` assembly, the node-to-node peer
+// client, and the dev cluster of real processes.
+export { addPublicRoutes } from './api/public-routes.ts';
+export { addSecureRoutes } from './api/secure-routes.ts';
+export { addNodeRoutes } from './api/node-routes.ts';
+export { routeContextOf, routeRequest } from './api/route-guard.ts';
+export type { ApiDeps } from './api/deps.ts';
+export { serve, type ServeHandle } from './serve/runtime.ts';
+export { discover, type Discovered, type DiscoveryOptions } from './serve/discovery.ts';
+export { HttpsPeerClient, type HttpsPeerClientOptions, type NodeTlsMaterial } from './peer/https-peer-client.ts';
+export { BootstrapClient, type BootstrapOptions } from './peer/bootstrap-client.ts';
+export { decodePeerRequest, decodePeerResponse, encodePeer, PEER_BODY_BYTES_MAX, PEER_PATH } from './peer/codec.ts';
+export { httpCall, HttpCallError, type HttpCallOptions, type HttpCallResult } from './peer/http-request.ts';
+export { startDevCluster, type DevCluster, type DevClusterOptions } from './dev/cluster.ts';
+export { DEV_GLOBAL_VIP, DEV_PORTS, devAzs, devNodes, globalVipOf } from './dev/layout.ts';
