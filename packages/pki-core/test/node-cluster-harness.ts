@@ -8,7 +8,7 @@ import { MemoryNetwork, MemorySeatNetwork, MemoryStorage, systemRandom } from '@
 import { PkiError } from '../src/errors.ts';
 import type { AzSpec } from '../src/state/events.ts';
 import type { PeerClient } from '../src/node/peer.ts';
-import { PkiNode, type PkiNodeStart } from '../src/node/pki-node.ts';
+import { PkiNode, type PkiNodeOptions, type PkiNodeStart } from '../src/node/pki-node.ts';
 
 export const KEK = new Uint8Array(32).fill(7);
 export const GLOBAL_VIP = '10.0.0.100';
@@ -64,11 +64,53 @@ export class PkiTestCluster {
   }
 
   async start(nodeId: string, az: string, how: PkiNodeStart): Promise<PkiNode> {
-    const storage = this.storages.get(nodeId)?.reopen() ?? new MemoryStorage();
+    const node = await PkiNode.start(this.options(nodeId, az), how);
+    this.nodes.set(nodeId, node);
+    this.down.delete(nodeId);
+    return node;
+  }
+
+  /**
+   * Seed 000 start-up through discovery: the probe plays the HTTP status request against the
+   * cluster VIP (answered by whoever holds it, redirected to the AZ's local VIP holder).
+   */
+  async bootstrap(nodeId: string, n: number, founder: boolean): Promise<PkiNode> {
+    const az = azSpec(n);
+    const node = await PkiNode.bootstrap(
+      async () => {
+        this.storages.delete(nodeId);
+        this.localNet.endpointOf(nodeId)?.close();
+        return this.options(nodeId, az.name, true);
+      },
+      {
+        probe: async () => this.probeStatus(az.name),
+        pkiInitRetry: 3,
+        mayFoundCluster: founder,
+        pause: () => new Promise((r) => setTimeout(r, 30)),
+        hasState: false,
+        clusterId: '4f9a1c2e-7b3d-4e5f-8a9b-0c1d2e3f4a5b',
+        azSpec: az,
+      },
+    );
+    this.nodes.set(nodeId, node);
+    return node;
+  }
+
+  private async probeStatus(az: string) {
+    const holderId = this.vips.holders.get(GLOBAL_VIP);
+    const holder = holderId === undefined ? undefined : this.nodes.get(holderId);
+    if (!holder || this.down.has(holder.nodeId)) return null;
+    const cluster = await holder.app.store.cluster();
+    if (!cluster) return null;
+    if (!(await holder.app.store.getAz(az))) return { kind: 'azUnknown' as const, clusterId: cluster.clusterId, globalLeaderId: holder.nodeId };
+    return { kind: 'azExists' as const, clusterId: cluster.clusterId, localLeaderId: this.vips.holders.get(azLocalVip(az)) ?? null };
+  }
+
+  private options(nodeId: string, az: string, fresh = false): PkiNodeOptions {
+    const storage = (!fresh && this.storages.get(nodeId)?.reopen()) || new MemoryStorage();
     this.storages.set(nodeId, storage);
     const host = `127.0.0.${this.ordinal++}`;
-    const node = await PkiNode.start(
-      {
+    return {
         nodeId,
         az,
         addresses: { api: `${host}:8443`, raft: `${host}:7000` },
@@ -86,12 +128,7 @@ export class PkiTestCluster {
         maintenanceEveryTicks: 10,
         crlNextUpdateSeconds: 3600,
         vip: { hook: this.vips.hookFor(nodeId), globalVip: GLOBAL_VIP, localVip: azLocalVip(az) },
-      },
-      how,
-    );
-    this.nodes.set(nodeId, node);
-    this.down.delete(nodeId);
-    return node;
+    };
   }
 
   nodeDir(nodeId: string): string {

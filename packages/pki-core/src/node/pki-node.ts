@@ -19,6 +19,7 @@ import type { PeerClient, PeerRequest, PeerResponse } from './peer.ts';
 import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RevokeRequest } from './pki-node-api.ts';
 import { NodeServices } from './node-services.ts';
 import { VipManager, type VipHookLike } from './vip-manager.ts';
+import { discover, type DiscoveryOptions } from './discovery.ts';
 import { buildClusterMap } from './cluster-map-view.ts';
 
 export interface PkiNodeOptions {
@@ -59,6 +60,23 @@ export type PkiNodeStart =
   /** A node restarting from its storage and key files. */
   | { mode: 'restart' };
 
+/** How `bootstrap` discovers and what it founds. */
+export interface BootstrapOptions {
+  /** One `GET /api/v1/status` against the cluster VIP (following the redirect to the local VIP). */
+  probe: DiscoveryOptions['probe'];
+  pkiInitRetry: number;
+  mayFoundCluster: boolean;
+  pause(attempt: number): Promise<void>;
+  /** The node already holds Raft state: it restarts instead of discovering. */
+  hasState: boolean;
+  /** Used when founding. */
+  clusterId: string;
+  azSpec: AzSpec;
+  rootSubject?: string;
+}
+
+const RACE_CODES = new Set(['ERR_ALREADY_EXISTS', 'ERR_NOT_LEADER', 'ERR_TIMEOUT', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM']);
+
 const EMPTY: ConfState = { voters: [], learners: [], votersOutgoing: [] };
 const DEFAULT_GLOBAL: Partial<RaftConfig> = { electionTimeoutTicks: 30, heartbeatIntervalTicks: 3 };
 
@@ -98,6 +116,36 @@ export class PkiNode implements PkiNodeApi {
     }
     node.services.start();
     return node;
+  }
+
+  /**
+   * Start-up as seed 000 describes, made safe (discovery.ts): discover, then found the cluster,
+   * found the AZ, or join — or restart when this node has joined before (`hasState`). Discovery
+   * repeats until it reaches a decision; a founding or joining attempt that loses a race (e.g. the
+   * AZ was founded meanwhile) goes back to discovery.
+   */
+  static async bootstrap(makeOptions: () => Promise<PkiNodeOptions>, b: BootstrapOptions): Promise<PkiNode> {
+    if (b.hasState) return PkiNode.start(await makeOptions(), { mode: 'restart' });
+    for (let round = 1; ; round++) {
+      const decision = await discover({ probe: b.probe, retries: b.pkiInitRetry, mayFoundCluster: b.mayFoundCluster, pause: b.pause });
+      if (decision.kind === 'retryLater') {
+        await b.pause(round);
+        continue;
+      }
+      const options = await makeOptions();
+      try {
+        if (decision.kind === 'foundCluster') {
+          return await PkiNode.start(options, { mode: 'foundCluster', clusterId: b.clusterId, azSpec: b.azSpec, ...(b.rootSubject ? { rootSubject: b.rootSubject } : {}) });
+        }
+        if (decision.kind === 'foundAz') return await PkiNode.start(options, { mode: 'foundAz', azSpec: b.azSpec, globalLeaderId: decision.globalLeaderId });
+        return await PkiNode.start(options, { mode: 'join', localLeaderId: decision.localLeaderId });
+      } catch (e) {
+        // Lost a race (AZ founded by another node, leader moved): nothing of this attempt is
+        // kept; `makeOptions` gives the next one fresh storage, transports and key directory.
+        if (!(e instanceof PkiError) || !RACE_CODES.has(e.code)) throw e;
+        await b.pause(round);
+      }
+    }
   }
 
   private async startTwoTier(local: ConfState | undefined, global: ConfState | undefined): Promise<void> {
