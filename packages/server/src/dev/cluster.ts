@@ -61,15 +61,21 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
  */
 async function startInOrder(procs: NodeProcess[], o: DevClusterOptions, onExit: (p: NodeProcess, c: number | null, s: string | null) => void): Promise<boolean> {
   const ready = (p: NodeProcess): Promise<boolean> => waitReady(p.host, DEV_PORTS.http, o.readyTimeoutMs, () => p.child !== null);
-  for (const f of procs.filter((_, i) => i % o.perAz === 0)) {
+  const founded = new Set<number>();
+  let ok = true;
+  for (let i = 0; i < procs.length; i += o.perAz) {
+    const f = procs[i] as NodeProcess;
     spawnServe(f, onExit);
     const r = await ready(f);
     o.onReady?.(f, r);
-    if (!r) return false;
+    if (r) founded.add(i);
+    else ok = false;
+    // Without a cluster no AZ can be founded; without its founder an AZ has nobody to join.
+    if (!r && i === 0) return false;
   }
-  const others = procs.filter((_, i) => i % o.perAz !== 0);
+  const others = procs.filter((_, i) => i % o.perAz !== 0 && founded.has(i - (i % o.perAz)));
   for (const p of others) spawnServe(p, onExit);
   const results = await Promise.all(others.map(async (p) => [p, await ready(p)] as const));
   for (const [p, r] of results) o.onReady?.(p, r);
-  return results.every(([, r]) => r);
+  return ok && results.every(([, r]) => r);
 }
