@@ -79,6 +79,7 @@ export class PkiSimCluster {
     this.scheduler.holdWhile = () => process.getActiveResourcesInfo().some((r) => r.startsWith('FSReq'));
     this.scheduler.onNodeError = (owner, label, error) => {
       this.checker.observeHalted(owner, `threw while handling "${label}": ${error instanceof Error ? error.message : String(error)}`);
+      this.nodeErrors.push(`at the assertion: ${this.describeSeats()}`);
       this.scheduler.after(0, `crash ${owner} after assertion`, () => this.crash(owner));
     };
   }
@@ -165,6 +166,17 @@ export class PkiSimCluster {
     });
     this.scheduler.trace(`start ${id}#${incarnation} ${how.mode}`);
     return node;
+  }
+
+  /** Every live node's view of both tiers, for the report of a failing run. */
+  describeSeats(): string {
+    return this.alive()
+      .map((n) => {
+        const s = n.node!.consensus.status();
+        const seat = s.seat ? `seat ${s.seat.role} t${s.seat.term} commit=${s.seat.commit} last=${s.seat.lastIndex} voters=${s.seat.confState.voters.join('+')}` : 'seat inactive';
+        return `${n.id}[local ${s.local.role} t${s.local.term}; ${seat}; globalApplied=${s.globalApplied}]`;
+      })
+      .join(' ');
   }
 
   private pollLeaders(): void {
