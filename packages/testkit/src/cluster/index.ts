@@ -11,3 +11,4 @@ export { checkDurability, checkLiveness, missingAcks } from './recovery-checks.t
 export { runSeed, type SeededRunOptions, type SeededRunResult } from './seeded-run.ts';
 export { PkiSimCluster, type PkiSimClusterOptions, type PkiSimNode } from './pki-cluster.ts';
 export { PkiLedger, issueVia, pkiViolations, revokeVia, runPkiSeed, serialReuse, type PkiIssued, type PkiRunResult } from './pki-run.ts';
+export { growCluster } from './grow.ts';
