@@ -3,7 +3,7 @@ import { parseArgs } from './args.ts';
 import { serveCommand, UsageError } from './serve-command.ts';
 
 const USAGE = `usage: adrestia-pki <command> [options]
-  serve  --config FILE                 run one node
+  serve  --config FILE [--init]        run one node (--init: it may found a new cluster)
   dev    [--azs 3] [--nodes 3] [--dir DIR]   a local cluster of real processes on loopback
   status [--url http://127.0.10.1:8080]      the cluster as a node sees it
   issue  --url https://VIP:8443 --ca ROOT.pem --token-file F --profile P --out PREFIX
@@ -12,7 +12,7 @@ const USAGE = `usage: adrestia-pki <command> [options]
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  const { options } = parseArgs(rest);
+  const { options } = parseArgs(rest, ['init']);
   switch (command) {
     case 'serve':
       return serveCommand(options);

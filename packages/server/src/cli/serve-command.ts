@@ -1,5 +1,6 @@
-// `adrestia-pki serve --config FILE`: runs one node until SIGTERM/SIGINT, then stops gracefully
-// (listeners drain, the node releases its VIPs, storage closes).
+// `adrestia-pki serve --config FILE [--init]`: runs one node until SIGTERM/SIGINT, then stops
+// gracefully (listeners drain, the node releases its VIPs, storage closes). `--init` lets this node
+// found the cluster when discovery finds none (exactly one node of a new cluster gets it).
 import { loadConfig } from '../config/load.ts';
 import { createLogger, type LogLevel } from '../log/logger.ts';
 import { createMetrics } from '../metrics/metrics.ts';
@@ -11,7 +12,7 @@ export async function serveCommand(args: Map<string, string>): Promise<number> {
   const config = await loadConfig(path);
   const logger = createLogger({ level: config.log.level as LogLevel, base: { nodeId: config.nodeId, az: config.az } });
   const metrics = createMetrics({ processMetrics: true, defaultLabels: { node: config.nodeId } });
-  const handle = await serve(config, logger, metrics);
+  const handle = await serve(config, logger, metrics, { mayFoundCluster: args.get('init') === 'true' });
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping');

@@ -35,7 +35,7 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
   const procs: NodeProcess[] = [];
   for (const n of devNodes(o.azCount, o.perAz, o.base)) {
     const configPath = await writeNodeConfig(o.dir, n, o.azCount, o.base, secrets, o.logLevel);
-    procs.push({ name: n.name, host: n.host, configPath, logPath: join(o.dir, 'logs', `${n.name}.log`), child: null });
+    procs.push({ name: n.name, host: n.host, configPath, logPath: join(o.dir, 'logs', `${n.name}.log`), child: null, init: procs.length === 0 });
   }
   let stopping = false;
   const onExit = (p: NodeProcess, code: number | null, signal: string | null): void => {

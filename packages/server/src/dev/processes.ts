@@ -13,11 +13,13 @@ export interface NodeProcess {
   configPath: string;
   logPath: string;
   child: ChildProcess | null;
+  /** `--init` for the node that founds the cluster. */
+  init: boolean;
 }
 
 export function spawnServe(p: NodeProcess, onExit: (p: NodeProcess, code: number | null, signal: string | null) => void): void {
   const fd = openSync(p.logPath, 'a');
-  const child = spawn(process.execPath, [...loaderArgs(), CLI_PATH, 'serve', '--config', p.configPath], { stdio: ['ignore', fd, fd] });
+  const child = spawn(process.execPath, [...loaderArgs(), CLI_PATH, 'serve', '--config', p.configPath, ...(p.init ? ['--init'] : [])], { stdio: ['ignore', fd, fd] });
   closeSync(fd);
   p.child = child;
   child.once('exit', (code, signal) => {

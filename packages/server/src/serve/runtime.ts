@@ -6,8 +6,8 @@
 //      directory refresh; graceful stop on SIGTERM.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { LevelStorage, systemRandom } from '@adrestia/consensus';
-import { clusterMapFromJson, NonceReplayGuard, PkiNode, type PkiNodeStart } from '@adrestia/pki-core';
+import type { LevelStorage } from '@adrestia/consensus';
+import { clusterMapFromJson, NonceReplayGuard, type PkiNode } from '@adrestia/pki-core';
 import type { NodeConfig } from '../config/load.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -15,8 +15,8 @@ import { BootstrapClient } from '../peer/bootstrap-client.ts';
 import { HttpsPeerClient, type NodeTlsMaterial } from '../peer/https-peer-client.ts';
 import { PEER_BODY_BYTES_MAX } from '../peer/codec.ts';
 import { httpCall } from '../peer/http-request.ts';
-import { discover } from './discovery.ts';
-import { LazyTransport } from './lazy-transport.ts';
+import { bootstrapNode } from './start-node.ts';
+import type { LazyTransport } from './lazy-transport.ts';
 import { establishNodeTls, readNodeTls } from './node-tls.ts';
 import { PeerDirectory } from './peer-directory.ts';
 import { Listeners } from './listeners.ts';
@@ -33,7 +33,12 @@ export interface ServeHandle {
 const PEER_TIMEOUT_MS = 15_000;
 const DIRECTORY_REFRESH_MS = 500;
 
-export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics): Promise<ServeHandle> {
+export interface ServeOptions {
+  /** `serve --init`: this node may found the cluster (exactly one node of a new cluster). */
+  mayFoundCluster: boolean;
+}
+
+export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics, options: ServeOptions): Promise<ServeHandle> {
   const host = advertisedHost(config);
   const ports = { http: config.http.port, https: config.https.port };
   const azConfig = config.azs?.find((a) => a.name === config.az);
@@ -49,34 +54,19 @@ export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics
   });
   const directory = new PeerDirectory(config.nodeId);
   const peers = new HttpsPeerClient({ apiAddressOf: (id) => directory.apiAddressOf(id), tls: () => tlsRef.current, bootstrap, localAddress: host, timeoutMs: PEER_TIMEOUT_MS });
-  const how = tlsRef.current !== null ? ({ mode: 'restart' } as const) : await chooseStart(config, host, logger);
-  logger.info({ mode: how.mode, nodeId: config.nodeId, az: config.az }, 'starting node');
-  const localTransport = new LazyTransport();
-  const seatTransport = new LazyTransport();
   const listeners = new Listeners(config, logger, metrics);
-  const storage = await LevelStorage.open(join(config.dataDir, 'raft'));
-  const node = await PkiNode.start(
-    {
-      nodeId: config.nodeId,
-      az: config.az,
-      addresses: { api: `${host}:${ports.https}`, raft: `${host}:${config.raft.port}` },
-      dataDir: config.dataDir,
-      kek: config.secrets.kek.reveal(),
-      storage,
-      localTransport,
-      seatTransport,
-      peers,
-      nowMs: Date.now,
-      random: systemRandom,
-      tickMs: config.raft.tickMs,
-      localRaft: { electionTimeoutTicks: config.raft.electionTicks, heartbeatIntervalTicks: config.raft.heartbeatTicks },
-      vip: { hook: listeners.vipHook(), globalVip: config.clusterVip, localVip: azConfig?.localVip ?? null },
-      onError: (err) => logger.error({ err }, 'scheduled work failed'),
-    },
-    how,
-  );
+  const { node, storage, localTransport, seatTransport } = await bootstrapNode({
+    config,
+    host,
+    peers,
+    vipHook: listeners.vipHook(),
+    hasState: tlsRef.current !== null,
+    mayFoundCluster: options.mayFoundCluster,
+    clusterId: randomUUID(),
+    logger,
+  });
   try {
-    return await finishStart({ config, node, how, host, tlsRef, bootstrap, directory, peers, localTransport, seatTransport, listeners, storage, logger, metrics });
+    return await finishStart({ config, node, host, tlsRef, bootstrap, directory, peers, localTransport, seatTransport, listeners, storage, logger, metrics });
   } catch (err) {
     await node.stop();
     await listeners.closeVips();
@@ -88,7 +78,6 @@ export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics
 interface Started {
   config: NodeConfig;
   node: PkiNode;
-  how: PkiNodeStart;
   host: string;
   tlsRef: { current: NodeTlsMaterial | null };
   bootstrap: BootstrapClient;
@@ -104,12 +93,12 @@ interface Started {
 
 /** Step 3: TLS identity, mesh, listeners. */
 async function finishStart(s: Started): Promise<ServeHandle> {
-  const { config, node, how, host, bootstrap, directory, peers, localTransport, seatTransport, listeners, storage, logger, metrics } = s;
+  const { config, node, host, bootstrap, directory, peers, localTransport, seatTransport, listeners, storage, logger, metrics } = s;
   const ports = { http: config.http.port, https: config.https.port };
   const azConfig = config.azs?.find((a) => a.name === config.az);
   const tls = s.tlsRef.current ?? (await establishNodeTls(node, config.dataDir, bootstrap.registered));
   s.tlsRef.current = tls;
-  if (how.mode === 'join' || how.mode === 'restart') await seedDirectory(directory, azConfig?.localVip ?? config.clusterVip, config.http.port, host, logger);
+  await seedDirectory(directory, azConfig?.localVip ?? config.clusterVip, config.http.port, host, logger);
   await directory.refresh(node);
   const mesh: MtlsMesh = await attachMesh({ config, node, tls, directory, localTransport, seatTransport, logger, metrics });
   const timer = setInterval(() => void directory.refresh(node).catch((err: unknown) => logger.warn({ err }, 'peer directory refresh failed')), DIRECTORY_REFRESH_MS);
@@ -168,22 +157,4 @@ function advertisedHost(config: NodeConfig): string {
   const host = config.advertiseAddress ?? config.https.host;
   if (host === '0.0.0.0' || host === '::') throw new TypeError('advertiseAddress is required with a wildcard https.host');
   return host;
-}
-
-async function chooseStart(config: NodeConfig, host: string, logger: Logger): Promise<PkiNodeStart> {
-  const found = await discover({
-    clusterVip: config.clusterVip,
-    httpPort: config.http.port,
-    localAddress: host,
-    retries: config.pkiInitRetry,
-    timeoutMs: config.timeouts.initRequestMs,
-    retryDelayMs: config.timeouts.initRequestMs,
-    logger,
-  });
-  if (found.kind === 'azLeader') return { mode: 'join', localLeaderId: found.localLeaderId };
-  const azSpec = config.azs?.find((a) => a.name === config.az);
-  if (azSpec === undefined) throw new TypeError(`azs must describe AZ ${config.az} for this node to found it`);
-  const spec = { name: azSpec.name, subnets: [...azSpec.subnets], localVip: azSpec.localVip };
-  if (found.kind === 'noAz') return { mode: 'foundAz', azSpec: spec, globalLeaderId: 'cluster-vip' };
-  return { mode: 'foundCluster', clusterId: randomUUID(), azSpec: spec };
 }

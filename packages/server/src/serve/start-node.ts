@@ -1,0 +1,107 @@
+// Step 2 of `serve`: PkiNode.bootstrap (pki-core node/discovery.ts: seed 000 start-up made safe)
+// with Phase I probes over plain HTTP from this node's own address. Only a node started with
+// `--init` may found the cluster; every other one keeps discovering until the cluster answers,
+// so nodes started at the same moment end up in one cluster. A restarted node (it holds a TLS
+// certificate in dataDir) skips discovery.
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { LevelStorage, systemRandom } from '@adrestia/consensus';
+import { NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE, PkiNode, type PkiNodeOptions, type ProbeAnswer } from '@adrestia/pki-core';
+import type { NodeConfig } from '../config/load.ts';
+import type { Logger } from '../log/logger.ts';
+import { httpCall, jsonOf } from '../peer/http-request.ts';
+import type { PeerClient } from '@adrestia/pki-core';
+import { LazyTransport } from './lazy-transport.ts';
+import type { VipHook } from '../vip/hook.ts';
+
+export interface StartInput {
+  config: NodeConfig;
+  host: string;
+  peers: PeerClient;
+  vipHook: VipHook;
+  hasState: boolean;
+  mayFoundCluster: boolean;
+  clusterId: string;
+  logger: Logger;
+}
+
+export interface StartedNode {
+  node: PkiNode;
+  storage: LevelStorage;
+  localTransport: LazyTransport;
+  seatTransport: LazyTransport;
+}
+
+export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
+  const { config } = s;
+  const azSpec = config.azs?.find((a) => a.name === config.az);
+  let current: StartedNode | null = null;
+  const makeOptions = async (): Promise<PkiNodeOptions> => {
+    // A lost race leaves nothing behind: fresh storage handle, transports and node keys.
+    if (current !== null) await current.storage.close();
+    if (!s.hasState) await Promise.all([NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE].map((f) => rm(join(config.dataDir, f), { force: true })));
+    const storage = await LevelStorage.open(join(config.dataDir, 'raft'));
+    current = { node: null as unknown as PkiNode, storage, localTransport: new LazyTransport(), seatTransport: new LazyTransport() };
+    return {
+      nodeId: config.nodeId,
+      az: config.az,
+      addresses: { api: `${s.host}:${config.https.port}`, raft: `${s.host}:${config.raft.port}` },
+      dataDir: config.dataDir,
+      kek: config.secrets.kek.reveal(),
+      storage,
+      localTransport: current.localTransport,
+      seatTransport: current.seatTransport,
+      peers: s.peers,
+      nowMs: Date.now,
+      random: systemRandom,
+      tickMs: config.raft.tickMs,
+      localRaft: { electionTimeoutTicks: config.raft.electionTicks, heartbeatIntervalTicks: config.raft.heartbeatTicks },
+      vip: { hook: s.vipHook, globalVip: config.clusterVip, localVip: azSpec?.localVip ?? null },
+      onError: (err) => s.logger.error({ err }, 'scheduled work failed'),
+    };
+  };
+  const node = await PkiNode.bootstrap(makeOptions, {
+    probe: () => probe(config, s.host, s.logger),
+    pkiInitRetry: Math.max(1, config.pkiInitRetry),
+    mayFoundCluster: s.mayFoundCluster,
+    pause: (attempt) => new Promise((r) => setTimeout(r, Math.min(config.timeouts.initRequestMs * attempt, 5_000))),
+    hasState: s.hasState,
+    clusterId: s.clusterId,
+    azSpec: azSpec === undefined ? { name: config.az, subnets: [], localVip: '' } : { name: azSpec.name, subnets: [...azSpec.subnets], localVip: azSpec.localVip },
+  });
+  const started = current as StartedNode | null;
+  if (started === null) throw new Error('assertion failed: bootstrap made options');
+  return { ...started, node };
+}
+
+/**
+ * One `GET /api/v1/status` at the cluster VIP, following the 307 to our AZ's local VIP. 200: our
+ * AZ answers (its local leader is in the status). 404 ERR_AZ_UNKNOWN: the cluster exists, our
+ * AZ does not; AZ founding goes to whoever holds the cluster VIP, so the leader id is that VIP.
+ */
+async function probe(config: NodeConfig, host: string, logger: Logger): Promise<ProbeAnswer | null> {
+  let url = `http://${config.clusterVip}:${config.http.port}/api/v1/status`;
+  for (let hop = 0; hop < 3; hop++) {
+    let r;
+    try {
+      r = await httpCall(url, { timeoutMs: config.timeouts.initRequestMs, maxResponseBytes: 64 * 1024, localAddress: host });
+    } catch {
+      logger.info({ url }, 'discovery: no answer');
+      return null;
+    }
+    const body = jsonOf(r) as { clusterId?: unknown; local?: { leaderId?: unknown }; error?: { code?: unknown } } | undefined;
+    if (r.status === 307 && typeof r.headers.location === 'string') {
+      url = r.headers.location;
+      continue;
+    }
+    if (r.status === 404 && body?.error?.code === 'ERR_AZ_UNKNOWN') return { kind: 'azUnknown', clusterId: '', globalLeaderId: CLUSTER_VIP_HOLDER };
+    // Any other answer (200, or 503 while the AZ elects) proves a cluster exists: never found one.
+    const leader = r.status === 200 ? body?.local?.leaderId : null;
+    if (typeof leader !== 'string') logger.info({ url, status: r.status, code: body?.error?.code }, 'discovery: no local leader yet');
+    return { kind: 'azExists', clusterId: typeof body?.clusterId === 'string' ? body.clusterId : '', localLeaderId: typeof leader === 'string' ? leader : null };
+  }
+  return null;
+}
+
+/** The BootstrapClient sends `foundAz` to the cluster VIP, whoever holds it. */
+export const CLUSTER_VIP_HOLDER = 'cluster-vip';
