@@ -2,12 +2,12 @@
 // certificates checked by OpenSSL, kill -9 of the node holding both leader roles under a steady
 // issuance load, bad inputs refused with their codes. Addresses: 127.71.0.0/16 (dev plan, base 70).
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { buildCsr, toPem } from '@adrestia/pki-core';
+import { buildCsr, buildRegistrationRequest, generateNodeKeys, makeNodeCsrs, toPem, verifyCaBundle, type CaBundleResponseBody } from '@adrestia/pki-core';
 import { startDevCluster, type DevCluster } from '../src/dev/cluster.ts';
 import { DEV_PORTS } from '../src/dev/layout.ts';
 import { CLI_PATH } from '../src/dev/processes.ts';
@@ -138,6 +138,33 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     expect(code(await https(LOCAL_VIP, '/internal/v1/peer', '{}', { 'content-type': 'application/msgpack' }))).to.deep.equal([401, 'ERR_CLIENT_CERT_REQUIRED']);
     const after = jsonOf(await get(LOCAL_VIP, '/api/v1/clusterMap?since=0')) as { nodes: unknown[] };
     expect(after.nodes).to.deep.equal(before.nodes);
+  });
+
+  it('seed 000 §3.2: a PSK-proven registration is single use — the replayed request is refused ERR_AUTH_PSK_PROOF', async () => {
+    // The server reads the PSK file's trimmed text as the key bytes (config/secrets.ts).
+    const psk = new Uint8Array(Buffer.from(readFileSync(cluster.secrets.pskFile, 'utf8').trim(), 'utf8'));
+    const nonce = randomBytes(32);
+    const bundleAnswer = await get(LOCAL_VIP, `/api/v1/ca?nonce=${nonce.toString('base64url')}`);
+    expect(bundleAnswer.status).to.equal(200);
+    const bundle = verifyCaBundle({ response: jsonOf(bundleAnswer) as CaBundleResponseBody, psk, clientNonce: nonce });
+    // A wrong PSK cannot verify the bundle's proof: the node would never trust it.
+    expect(() => verifyCaBundle({ response: jsonOf(bundleAnswer) as CaBundleResponseBody, psk: new Uint8Array(32).fill(1), clientNonce: nonce })).to.throw().with.property('code', 'ERR_AUTH_PSK_PROOF');
+    const map = jsonOf(await get(LOCAL_VIP, '/api/v1/clusterMap?since=0')) as { nodes: { nodeId: string }[] };
+    const keys = await generateNodeKeys({ dataDir: mkdtempSync(join(dir, 'keys-')) });
+    // An id already registered: the proof verifies (and its nonce is spent), the registration is refused.
+    const nodeId = map.nodes[0]!.nodeId;
+    const built = buildRegistrationRequest({
+      clusterId: bundle.clusterId, nodeId, az: 'az1', addresses: { api: '127.71.0.99:8443', raft: '127.71.0.99:7480' },
+      ...makeNodeCsrs({ keys, nodeId, az: 'az1', hosts: ['127.71.0.99'] }),
+      auth: { psk, serverNonce: bundle.serverNonce }, nowMs: Date.now(),
+    });
+    const body = Buffer.from(built.body).toString('utf8');
+    const first = await https(LOCAL_VIP, '/api/v1/registrations', body, { authorization: built.authorization });
+    expect((jsonOf(first) as { error: { code: string } }).error.code).to.equal('ERR_ALREADY_EXISTS');
+    const replay = await https(LOCAL_VIP, '/api/v1/registrations', body, { authorization: built.authorization });
+    expect([replay.status, (jsonOf(replay) as { error: { code: string } }).error.code]).to.deep.equal([401, 'ERR_AUTH_PSK_PROOF']);
+    const after = jsonOf(await get(LOCAL_VIP, '/api/v1/clusterMap?since=0')) as { nodes: unknown[] };
+    expect(after.nodes).to.deep.equal(map.nodes);
   });
 
   it('kill -9 of the node holding both leader roles under issuance load: VIPs move, service resumes, nothing acknowledged is lost', async () => {
