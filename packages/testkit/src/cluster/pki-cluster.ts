@@ -24,6 +24,9 @@ const EPOCH_MS = Date.UTC(2026, 0, 1);
 const PEER_TIMEOUT_US = 300_000;
 const KEK = new Uint8Array(32).fill(0x5a);
 const CLUSTER_ID = '0b7c6f0e-3d1a-4c55-9e2f-6a8b9c0d1e2f';
+const START_ATTEMPTS_MAX = 5;
+const START_RETRY_PAUSE_US = 300_000;
+const TRANSIENT_START_ERRORS = new Set(['ERR_NOT_LEADER', 'ERR_TIMEOUT', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM']);
 
 export interface PkiSimNode {
   id: string;
@@ -243,16 +246,35 @@ export class PkiSimCluster {
   async form(boundUs: number): Promise<boolean> {
     const [first, ...rest] = this.azs;
     const deadline = this.scheduler.nowUs + boundUs;
-    await this.startAndWait('a1', { mode: 'foundCluster', clusterId: CLUSTER_ID, azSpec: first! }, deadline);
+    await this.startWithRetry('a1', () => ({ mode: 'foundCluster', clusterId: CLUSTER_ID, azSpec: first! }), deadline);
     for (const az of rest) {
       const founder = this.nodesOf(az.name)[0]!.id;
-      await this.startAndWait(founder, { mode: 'foundAz', azSpec: az, globalLeaderId: this.globalLeader()?.id ?? 'a1' }, deadline);
+      await this.startWithRetry(founder, () => ({ mode: 'foundAz', azSpec: az, globalLeaderId: this.globalLeader()?.id ?? 'a1' }), deadline);
     }
     for (const az of this.azs) {
       const [founder, ...joiners] = this.nodesOf(az.name);
-      for (const j of joiners) await this.startAndWait(j.id, { mode: 'join', localLeaderId: this.localLeaderOf(az.name)?.id ?? founder!.id }, deadline);
+      for (const j of joiners) await this.startWithRetry(j.id, () => ({ mode: 'join', localLeaderId: this.localLeaderOf(az.name)?.id ?? founder!.id }), deadline);
     }
     return this.scheduler.runUntilTrue(() => this.isFormed(), Math.max(0, deadline - this.scheduler.nowUs));
+  }
+
+  /**
+   * A start refused for a transient reason (the leader it asked just lost its lease, a peer timed
+   * out) is tried again after a pause, against the leader known then — as the server's discovery
+   * loop retries (`pkiInitRetry`, seed 000).
+   */
+  private async startWithRetry(id: string, how: () => PkiNodeStart, deadlineUs: number): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startAndWait(id, how(), deadlineUs);
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (attempt >= START_ATTEMPTS_MAX || typeof code !== 'string' || !TRANSIENT_START_ERRORS.has(code)) throw e;
+        this.scheduler.trace(`start ${id} refused (${code}), retrying`);
+        await this.crash(id);
+        await this.scheduler.runUntil(this.scheduler.nowUs + START_RETRY_PAUSE_US);
+      }
+    }
   }
 
   isFormed(): boolean {
