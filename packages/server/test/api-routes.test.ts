@@ -1,0 +1,155 @@
+// The HTTP(S) API of one node, in process: `serve` with a real PkiNode (LevelDB on disk, real
+// sockets on 127.61.0.0/16), checked with OpenSSL where certificates and CRLs are involved.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { buildCsr, toPem } from '@adrestia/pki-core';
+import { loadConfig } from '../src/config/load.ts';
+import { writeNodeConfig, writeSecrets } from '../src/dev/files.ts';
+import { DEV_PORTS, devNodes } from '../src/dev/layout.ts';
+import { createLogger } from '../src/log/logger.ts';
+import { createMetrics } from '../src/metrics/metrics.ts';
+import { httpCall, jsonOf, type HttpCallOptions, type HttpCallResult } from '../src/peer/http-request.ts';
+import { serve, type ServeHandle } from '../src/serve/runtime.ts';
+
+const BASE = 60;
+const HOST = '127.61.0.11';
+const CLIENT = '127.61.0.200';
+
+interface Issued {
+  serialHex: string;
+  issuerId: string;
+  certificatePem: string;
+  chainPem: string;
+}
+
+describe('server API over a real PkiNode (one founding node)', function () {
+  this.timeout(60_000);
+  const dir = mkdtempSync(join(tmpdir(), 'adrestia-api-'));
+  let handle: ServeHandle;
+  let root: string;
+  let token: string;
+
+  before(async () => {
+    const secrets = await writeSecrets(dir);
+    const node = devNodes(1, 1, BASE)[0]!;
+    const config = await loadConfig(await writeNodeConfig(dir, node, 1, BASE, secrets, 'silent'));
+    handle = await serve(config, createLogger({ level: 'silent' }), createMetrics(), { mayFoundCluster: true });
+    root = readFileSync(join(config.dataDir, 'cluster-root.crt'), 'utf8');
+    token = readFileSync(secrets.adminTokenFile, 'utf8').trim();
+  });
+
+  after(async () => {
+    await handle?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const get = (path: string): Promise<HttpCallResult> =>
+    httpCall(`http://${HOST}:${DEV_PORTS.http}${path}`, { timeoutMs: 10_000, maxResponseBytes: 1 << 20, localAddress: CLIENT });
+  const post = (path: string, body: unknown, extra: Partial<HttpCallOptions> = {}): Promise<HttpCallResult> =>
+    httpCall(`https://${HOST}:${DEV_PORTS.https}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: Buffer.from(JSON.stringify(body)),
+      timeoutMs: 20_000,
+      maxResponseBytes: 1 << 20,
+      ca: root,
+      anyServerName: true,
+      localAddress: CLIENT,
+      ...extra,
+    });
+  const csr = (cn: string, key: KeyObject = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey): string =>
+    toPem(buildCsr({ subject: `CN=${cn}`, privateKey: key, sans: [{ type: 'dns', value: cn }] }), 'CERTIFICATE REQUEST');
+  const openssl = (args: string[]): string => execFileSync('openssl', args, { encoding: 'utf8', stdio: 'pipe' });
+  const file = (name: string, content: string | Buffer): string => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  it('seed 001: clusterMap?since=<current generation> is 304 with the generation as ETag; an older one gets the map', async () => {
+    const first = await get('/api/v1/clusterMap?since=0');
+    expect(first.status).to.equal(200);
+    const map = jsonOf(first) as { generation: number; azs: { name: string }[] };
+    expect(map.azs.map((a) => a.name)).to.deep.equal(['az1']);
+    const same = await get(`/api/v1/clusterMap?since=${map.generation}`);
+    expect(same.status).to.equal(304);
+    expect(same.headers.etag).to.equal(`"${map.generation}"`);
+    expect((jsonOf(await get('/api/v1/clusterMap?since=x')) as { error: { code: string } }).error.code).to.equal('ERR_INPUT_INVALID');
+  });
+
+  it('GET /api/v1/ca and /ca/<issuerId>.crt serve the root and ICAs that OpenSSL reads', async () => {
+    const bundle = jsonOf(await get('/api/v1/ca')) as { rootPem: string; azIcaPem: string; chainPem: string };
+    expect(bundle.rootPem).to.equal(root);
+    openssl(['verify', '-CAfile', file('root.pem', root), file('az.pem', bundle.azIcaPem)]);
+    const issued = jsonOf(await post('/api/v1/certificates', { csr: csr('dl.example'), profile: 'serverLeaf' })) as Issued;
+    const ca = await get(`/ca/${issued.issuerId}.crt`);
+    expect(ca.status).to.equal(200);
+    expect(ca.headers['content-type']).to.equal('application/pkix-cert');
+    expect(openssl(['x509', '-inform', 'DER', '-in', file('node-ica.der', ca.body), '-noout', '-subject'])).to.match(/ICA/);
+    expect((await get('/ca/nosuchissuer.crt')).status).to.equal(404);
+  });
+
+  it('RFC 5280 §5: a revocation is acknowledged once, the issuer CRL lists it (openssl crl -verify, verify -crl_check)', async () => {
+    const issued = jsonOf(await post('/api/v1/certificates', { csr: csr('rev.example'), profile: 'serverLeaf' })) as Issued;
+    const revoked = await post('/api/v1/revocations', { serialHex: issued.serialHex, reason: 'superseded' });
+    expect(revoked.status, revoked.body.toString()).to.equal(200);
+    const again = await post('/api/v1/revocations', { serialHex: issued.serialHex });
+    expect([again.status, (jsonOf(again) as { error: { code: string } }).error.code]).to.deep.equal([409, 'ERR_ALREADY_REVOKED']);
+    const deadline = Date.now() + 20_000;
+    let crlText = '';
+    while (!crlText.toUpperCase().includes(issued.serialHex.toUpperCase())) {
+      if (Date.now() > deadline) throw new Error('CRL never listed the serial');
+      await new Promise((r) => setTimeout(r, 200));
+      const crl = await get(`/crl/${issued.issuerId}.crl`);
+      if (crl.status !== 200) continue;
+      expect(crl.headers['content-type']).to.equal('application/pkix-crl');
+      file('crl.der', crl.body);
+      crlText = openssl(['crl', '-inform', 'DER', '-in', join(dir, 'crl.der'), '-noout', '-text']);
+    }
+    openssl(['crl', '-inform', 'DER', '-in', join(dir, 'crl.der'), '-out', join(dir, 'crl.pem')]);
+    const chain = file('chain.pem', issued.chainPem);
+    // `openssl crl -verify` reports on stderr.
+    const crlVerify = spawnSync('openssl', ['crl', '-in', join(dir, 'crl.pem'), '-noout', '-verify', '-CAfile', chain], { encoding: 'utf8' });
+    expect(crlVerify.stderr).to.contain('verify OK');
+    let out = '';
+    try {
+      openssl(['verify', '-crl_check', '-CRLfile', join(dir, 'crl.pem'), '-CAfile', file('root.pem', root), '-untrusted', chain, file('rev.pem', issued.certificatePem)]);
+    } catch (err) {
+      out = String((err as { stdout?: string }).stdout) + String((err as { stderr?: string }).stderr);
+    }
+    expect(out).to.match(/certificate revoked/);
+  });
+
+  it('seed 003 renewal: authenticated by the current certificate over mTLS, same profile and SANs, new key', async () => {
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const current = jsonOf(await post('/api/v1/certificates', { csr: csr('renew.example', key), profile: 'serverClientLeaf' })) as Issued;
+    const withoutCert = await post('/api/v1/certificates/renew', { csr: csr('renew.example') });
+    expect([withoutCert.status, (jsonOf(withoutCert) as { error: { code: string } }).error.code]).to.deep.equal([401, 'ERR_CLIENT_CERT_REQUIRED']);
+    const chainWithoutRoot = current.chainPem.replace(root, '');
+    const renewed = await post('/api/v1/certificates/renew', { csr: csr('other-name.example') }, {
+      headers: { 'content-type': 'application/json' },
+      cert: chainWithoutRoot,
+      key: key.export({ format: 'pem', type: 'pkcs8' }) as string,
+    });
+    expect(renewed.status, renewed.body.toString()).to.equal(201);
+    const next = jsonOf(renewed) as Issued;
+    expect(next.serialHex).to.not.equal(current.serialHex);
+    // The SANs come from the current certificate, not from the CSR.
+    expect(openssl(['x509', '-in', file('renewed.pem', next.certificatePem), '-noout', '-ext', 'subjectAltName'])).to.contain('DNS:renew.example');
+    openssl(['verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', file('root.pem', root), '-untrusted', file('renewed-chain.pem', next.chainPem), join(dir, 'renewed.pem')]);
+  });
+
+  it('GET /api/v1/certificates/<serial> finds an issued certificate; an unknown serial is 404, a malformed one 400', async () => {
+    const issued = jsonOf(await post('/api/v1/certificates', { csr: csr('find.example'), profile: 'serverLeaf' })) as Issued;
+    const lookup = (serial: string) => httpCall(`https://${HOST}:${DEV_PORTS.https}/api/v1/certificates/${serial}`, { timeoutMs: 10_000, maxResponseBytes: 1 << 20, ca: root, anyServerName: true, localAddress: CLIENT });
+    const found = jsonOf(await lookup(issued.serialHex)) as { certificates: { serialHex: string; profile: string; certificatePem: string }[] };
+    expect(found.certificates.map((c) => [c.serialHex, c.profile])).to.deep.equal([[issued.serialHex, 'serverLeaf']]);
+    expect(found.certificates[0]!.certificatePem).to.equal(issued.certificatePem);
+    expect((await lookup('0badc0de')).status).to.equal(404);
+    expect((jsonOf(await lookup('zz')) as { error: { code: string } }).error.code).to.equal('ERR_SERIAL_INVALID');
+  });
+});
