@@ -143,6 +143,17 @@ describe('server API over a real PkiNode (one founding node)', function () {
     openssl(['verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', file('root.pem', root), '-untrusted', file('renewed-chain.pem', next.chainPem), join(dir, 'renewed.pem')]);
   });
 
+  it('/metrics exports issuance counts and latency, Raft terms and commit indexes, leader changes and VIP moves', async () => {
+    await new Promise((r) => setTimeout(r, 600)); // one sampling period
+    const text = (await get('/metrics')).body.toString('utf8');
+    expect(text).to.match(/adrestia_issuance_total\{[^}]*profile="serverLeaf"[^}]*result="issued"[^}]*\} [1-9]/);
+    expect(text).to.match(/adrestia_issuance_duration_seconds_count\{/);
+    expect(text).to.match(/adrestia_raft_term\{group="local"\} [1-9]/);
+    expect(text).to.match(/adrestia_raft_commit_index\{group="global"\} [1-9]/);
+    expect(text).to.match(/adrestia_raft_leader_changes_total\{group="(local|global)"\} [1-9]/);
+    expect(text).to.match(/adrestia_vip_transitions_total\{vip="127\.61\.0\.1",action="acquire",result="ok"\} 1/);
+  });
+
   it('GET /api/v1/certificates/<serial> finds an issued certificate; an unknown serial is 404, a malformed one 400', async () => {
     const issued = jsonOf(await post('/api/v1/certificates', { csr: csr('find.example'), profile: 'serverLeaf' })) as Issued;
     const lookup = (serial: string) => httpCall(`https://${HOST}:${DEV_PORTS.https}/api/v1/certificates/${serial}`, { timeoutMs: 10_000, maxResponseBytes: 1 << 20, ca: root, anyServerName: true, localAddress: CLIENT });

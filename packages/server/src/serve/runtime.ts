@@ -21,6 +21,7 @@ import { establishNodeTls, readNodeTls } from './node-tls.ts';
 import { PeerDirectory } from './peer-directory.ts';
 import { Listeners } from './listeners.ts';
 import { attachMesh } from './mesh-setup.ts';
+import { countLeaderChanges, sampleNodeMetrics } from './node-metrics.ts';
 import type { MtlsMesh } from '../transport/mesh.ts';
 import type { ApiDeps } from '../api/deps.ts';
 
@@ -101,9 +102,14 @@ async function finishStart(s: Started): Promise<ServeHandle> {
   await seedDirectory(directory, azConfig?.localVip ?? config.clusterVip, config.http.port, host, logger);
   await directory.refresh(node);
   const mesh: MtlsMesh = await attachMesh({ config, node, tls, directory, localTransport, seatTransport, logger, metrics });
-  const timer = setInterval(() => void directory.refresh(node).catch((err: unknown) => logger.warn({ err }, 'peer directory refresh failed')), DIRECTORY_REFRESH_MS);
+  const unsubscribe = countLeaderChanges(node, metrics);
+  const timer = setInterval(() => {
+    sampleNodeMetrics(node, metrics);
+    void directory.refresh(node).catch((err: unknown) => logger.warn({ err }, 'peer directory refresh failed'));
+  }, DIRECTORY_REFRESH_MS);
   const stopMesh = async (): Promise<void> => {
     clearInterval(timer);
+    unsubscribe();
     await mesh.close();
   };
   const deps: ApiDeps = {
