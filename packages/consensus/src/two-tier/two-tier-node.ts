@@ -303,6 +303,11 @@ export class TwoTierNode<R> {
         return null;
       case 'seat': {
         if (e.record.az !== this.az) return null;
+        // Entries committed by a successor are applied before the driver reports our step-down
+        // (apply precedes advance): check the live role, so a deposed leader never sends the
+        // messages of a record it did not see committed as leader.
+        const live = this.driver.status();
+        if (this.seat.isActive() && (live.role !== 'leader' || live.term !== this.localTerm)) this.seat.deactivate();
         let committed;
         try {
           committed = this.seat.applyRecord(e.record, e.origin);

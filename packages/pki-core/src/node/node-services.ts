@@ -245,12 +245,14 @@ export class NodeServices {
     return { kind: 'registered', icaCertDer: signed.icaCertDer, tlsCertDer: signed.tlsCertDer };
   }
 
-  /** The global leader adds an AZ's seat as a learner; maintenance promotes it once caught up. */
+  /**
+   * The global leader adds an AZ's seat: learner first, voter once caught up (thesis §4.2.1).
+   * Membership changes go one at a time, so seats founded together queue here and maintenance
+   * moves each along as the previous change is applied.
+   */
   addSeat(az: string): void {
-    const seat = this.twoTier.status().seat;
-    if (seat?.confState.voters.includes(az)) return;
-    if (!seat?.confState.learners.includes(az)) this.twoTier.changeGlobalMembership({ changes: [{ op: 'addLearner', nodeId: az }] });
     this.pendingSeats.add(az);
+    this.advanceSeats();
   }
 
   // ---- scheduled work ----
@@ -266,7 +268,7 @@ export class NodeServices {
       } else {
         this.health.clear();
       }
-      if (this.twoTier.isGlobalLeader()) this.promoteSeats();
+      if (this.twoTier.isGlobalLeader()) this.advanceSeats();
       await this.refreshOwnCrl();
       if (this.twoTier.hasLocalLease()) await this.refreshAzCrl();
       if (this.twoTier.isGlobalLeader()) await this.refreshRootCrl();
@@ -310,23 +312,24 @@ export class NodeServices {
     }
   }
 
-  private promoteSeats(): void {
+  /** One global membership step for the queued seats: add a learner, or promote a caught-up one. */
+  private advanceSeats(): void {
     const s = this.twoTier.status().seat;
-    if (!s) return;
+    if (!s || s.role !== 'leader') return;
     for (const az of [...this.pendingSeats, ...s.confState.learners]) {
       if (s.confState.voters.includes(az)) {
         this.pendingSeats.delete(az);
         continue;
       }
+      const learner = s.confState.learners.includes(az);
       const p = s.progress?.[az];
-      if (p && p.match >= s.commit && s.confState.learners.includes(az)) {
-        try {
-          this.twoTier.changeGlobalMembership({ changes: [{ op: 'addVoter', nodeId: az }] });
-        } catch {
-          // a change already pending: next round
-        }
-        return;
+      if (learner && !(p && p.match >= s.commit)) continue;
+      try {
+        this.twoTier.changeGlobalMembership({ changes: [{ op: learner ? 'addVoter' : 'addLearner', nodeId: az }] });
+      } catch {
+        // Another change is pending: the next maintenance round tries again.
       }
+      return;
     }
   }
 
