@@ -1,5 +1,6 @@
 // `pnpm sim -- --seed S [--trace]` replays one seed; `pnpm sim -- --seeds N [--start S]` runs
 // N seeds (S, S+1, …), prints one line per failing seed and ends with `sim: N seeds, V violations`.
+// `pnpm sim -- --cluster --seeds N [--pki]` runs the two-tier cluster simulator.
 import { runSimulation, type SimResult } from './simulator.ts';
 
 interface CliArgs {
@@ -67,10 +68,20 @@ function main(): number {
   return violations === 0 ? 0 : 1;
 }
 
-try {
-  process.exitCode = main();
-} catch (e) {
-  if (!(e instanceof TypeError)) throw e;
-  process.stderr.write(`sim: ${e.message}\n`);
-  process.exitCode = 2;
+// `--cluster` runs the two-tier cluster simulator instead (3 AZs × 3 nodes; see cluster/cli.ts).
+if (process.argv.includes('--cluster')) {
+  process.argv = process.argv.filter((a) => a !== '--cluster' && a !== '--');
+  await import('../cluster/cli.ts');
+} else {
+  runRaftSim();
+}
+
+function runRaftSim(): void {
+  try {
+    process.exitCode = main();
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    process.stderr.write(`sim: ${e.message}\n`);
+    process.exitCode = 2;
+  }
 }
