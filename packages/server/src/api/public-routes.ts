@@ -15,6 +15,7 @@ export function addPublicRoutes(router: Router, deps: ApiDeps): Router {
   router.get('/api/v1/status', (ctx) => status(ctx, deps));
   router.get('/api/v1/ca', (ctx) => caBundle(ctx, deps));
   router.get('/api/v1/clusterMap', (ctx) => clusterMap(ctx, deps));
+  router.get('/api/v1/nodes', (ctx) => nodes(ctx, deps));
   router.get('/crl/:file', (ctx) => download(ctx, deps, '.crl'));
   router.get('/ca/:file', (ctx) => download(ctx, deps, '.crt'));
   return router;
@@ -64,6 +65,16 @@ async function clusterMap(ctx: RequestContext, deps: ApiDeps): Promise<void> {
     return;
   }
   sendJson(ctx.res, 200, diff.map, { etag: `"${diff.map.generation}"` });
+}
+
+/**
+ * The registered nodes and their addresses (the cluster map's node list, read from the state):
+ * a joining node learns here where its local group's members are before its log has caught up.
+ */
+async function nodes(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  if ((await routeRequest(ctx, deps, 'publicRead')).kind === 'done') return;
+  const list = await deps.store.nodes();
+  sendJson(ctx.res, 200, { nodes: list.map((n) => ({ nodeId: n.nodeId, az: n.az, addresses: { api: n.addresses.api, raft: n.addresses.raft } })) });
 }
 
 /**

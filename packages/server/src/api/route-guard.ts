@@ -13,32 +13,34 @@ import type { ApiDeps } from './deps.ts';
 /** A stand-in leader id for "some node leads there": routing needs only whether one is known. */
 const ELSEWHERE = 'elsewhere';
 
-/** The routing context from the node's cluster map and roles; null before the node holds its AZ. */
+/**
+ * The routing context from the replicated state (AZs and registered nodes) and the node's roles;
+ * null before the node holds its AZ. Read from the state itself rather than the derived cluster
+ * map, so routing depends on nothing but committed events.
+ */
 export async function routeContextOf(deps: ApiDeps): Promise<RouteContext | null> {
-  const diff = await deps.node.clusterMap(0);
-  if (diff.unchanged) throw new Error('assertion failed: clusterMap(0) always returns a map');
-  const map = diff.map;
+  const [azs, nodes] = await Promise.all([deps.store.azs(), deps.store.nodes()]);
   const status = deps.node.status();
-  if (!map.azs.some((az) => az.name === status.az)) return null;
-  const active = (az: string): boolean => map.nodes.some((n) => n.az === az && n.status === 'active');
+  if (!azs.some((az) => az.name === status.az)) return null;
+  const hasNodes = (az: string): boolean => nodes.some((n) => n.az === az);
   const localLeaders: Record<string, string> = {};
-  for (const az of map.azs) {
+  for (const az of azs) {
     if (az.name === status.az) {
       if (status.local.leaderId !== null) localLeaders[az.name] = status.local.leaderId;
-    } else if (active(az.name)) {
+    } else if (hasNodes(az.name)) {
       // Another AZ's local leader is not visible from here; its VIP is held while one leads, and a
       // client sent to an unheld VIP retries until its AZ elects one (000_… item 10.5).
       localLeaders[az.name] = ELSEWHERE;
     }
   }
   const leaders: KnownLeaders = {
-    globalLeader: status.pkiGlobalLeader ? status.nodeId : map.azs.length > 0 ? ELSEWHERE : null,
+    globalLeader: status.pkiGlobalLeader ? status.nodeId : ELSEWHERE,
     localLeaders,
   };
   return {
     table: parseRoutingTable({
       globalVip: deps.globalVip,
-      azs: map.azs.map((az) => ({ name: az.name, subnets: az.subnets, localVip: az.localVip, founded: active(az.name) || az.name === status.az })),
+      azs: azs.map((az) => ({ name: az.name, subnets: az.subnets, localVip: az.localVip, founded: hasNodes(az.name) || az.name === status.az })),
     }),
     receiver: { nodeId: status.nodeId, az: status.az, isGlobalLeader: status.pkiGlobalLeader, isLocalLeader: status.pkiLocalLeader },
     leaders,

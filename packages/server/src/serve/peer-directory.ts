@@ -9,6 +9,19 @@ interface Entry {
   raft: string;
 }
 
+type SeedNode = { nodeId: string; az: string; addresses: { api: string; raft: string } };
+
+/** The body of `GET /api/v1/nodes`, checked field by field. */
+export function nodeListFromJson(value: unknown): SeedNode[] {
+  const list = (value as { nodes?: unknown } | null)?.nodes;
+  if (!Array.isArray(list) || list.length > 10_000) throw new TypeError('node list: expected { nodes: [...] }');
+  const str = (v: unknown): v is string => typeof v === 'string' && v.length <= 300;
+  return list.filter((n): n is SeedNode => {
+    const o = n as Partial<SeedNode> | null;
+    return o !== null && typeof o === 'object' && str(o.nodeId) && str(o.az) && str(o.addresses?.api) && str(o.addresses?.raft);
+  });
+}
+
 export class PeerDirectory {
   private entries = new Map<string, Entry>();
   /** Nodes learnt from a fetched cluster map, kept until the replicated records list them. */
@@ -49,7 +62,7 @@ export class PeerDirectory {
    * A joining node knows nobody until its log catches up, yet must answer its local leader: it
    * starts from the cluster map its AZ serves (public data, seed 001). Applied at the next refresh.
    */
-  seed(nodes: readonly { nodeId: string; az: string; addresses: { api: string; raft: string } }[]): void {
+  seed(nodes: readonly SeedNode[]): void {
     for (const n of nodes) if (n.addresses.raft !== '') this.seeds.set(n.nodeId, { az: n.az, api: n.addresses.api, raft: n.addresses.raft });
   }
 

@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { LevelStorage } from '@adrestia/consensus';
-import { clusterMapFromJson, NonceReplayGuard, type PkiNode } from '@adrestia/pki-core';
+import { NonceReplayGuard, type PkiNode } from '@adrestia/pki-core';
 import type { NodeConfig } from '../config/load.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -18,7 +18,7 @@ import { httpCall } from '../peer/http-request.ts';
 import { bootstrapNode } from './start-node.ts';
 import type { LazyTransport } from './lazy-transport.ts';
 import { establishNodeTls, readNodeTls } from './node-tls.ts';
-import { PeerDirectory } from './peer-directory.ts';
+import { nodeListFromJson, PeerDirectory } from './peer-directory.ts';
 import { Listeners } from './listeners.ts';
 import { attachMesh } from './mesh-setup.ts';
 import { countLeaderChanges, sampleNodeMetrics } from './node-metrics.ts';
@@ -99,12 +99,20 @@ async function finishStart(s: Started): Promise<ServeHandle> {
   const azConfig = config.azs?.find((a) => a.name === config.az);
   const tls = s.tlsRef.current ?? (await establishNodeTls(node, config.dataDir, bootstrap.registered));
   s.tlsRef.current = tls;
-  await seedDirectory(directory, azConfig?.localVip ?? config.clusterVip, config.http.port, host, logger);
+  const vip = azConfig?.localVip ?? config.clusterVip;
+  const needsSeed = (): boolean => {
+    const leader = node.status().local.leaderId;
+    const peersKnown = directory.nodesOf(config.az).some((id) => id !== node.nodeId);
+    return !node.status().pkiLocalLeader && (!peersKnown || (leader !== null && leader !== node.nodeId && directory.apiAddressOf(leader) === undefined));
+  };
+  if (needsSeed()) await seedDirectory(directory, vip, config.http.port, host, logger);
   await directory.refresh(node);
   const mesh: MtlsMesh = await attachMesh({ config, node, tls, directory, localTransport, seatTransport, logger, metrics });
   const unsubscribe = countLeaderChanges(node, metrics);
   const timer = setInterval(() => {
     sampleNodeMetrics(node, metrics);
+    // A joiner answers its local leader only once it knows where the leader is.
+    if (needsSeed()) void seedDirectory(directory, vip, config.http.port, host, logger);
     void directory.refresh(node).catch((err: unknown) => logger.warn({ err }, 'peer directory refresh failed'));
   }, DIRECTORY_REFRESH_MS);
   const stopMesh = async (): Promise<void> => {
@@ -148,14 +156,16 @@ async function finishStart(s: Started): Promise<ServeHandle> {
   };
 }
 
-/** Best effort: the cluster map from our AZ's local VIP (a restarted node may be alone). */
-async function seedDirectory(directory: PeerDirectory, vip: string, port: number, host: string, logger: Logger): Promise<void> {
+/** Best effort: the node list from our AZ's local VIP (a restarted node may be alone). */
+async function seedDirectory(directory: PeerDirectory, vip: string, port: number, host: string, logger: Logger): Promise<boolean> {
   try {
-    const result = await httpCall(`http://${vip}:${port}/api/v1/clusterMap?since=0`, { timeoutMs: 2_000, maxResponseBytes: 4 * 1024 * 1024, localAddress: host });
+    const result = await httpCall(`http://${vip}:${port}/api/v1/nodes`, { timeoutMs: 2_000, maxResponseBytes: 4 * 1024 * 1024, localAddress: host });
     if (result.status !== 200) throw new Error(`HTTP ${result.status}`);
-    directory.seed(clusterMapFromJson(JSON.parse(result.body.toString('utf8'))).nodes);
+    directory.seed(nodeListFromJson(JSON.parse(result.body.toString('utf8'))));
+    return true;
   } catch (err) {
-    logger.warn({ err: (err as Error).message, vip }, 'no cluster map from the local VIP; peers come from the log');
+    logger.warn({ err: (err as Error).message, vip }, 'no node list from the local VIP yet');
+    return false;
   }
 }
 
