@@ -136,6 +136,12 @@ describe('server API over a real PkiNode (one founding node)', function () {
       key: key.export({ format: 'pem', type: 'pkcs8' }) as string,
     });
     expect(renewed.status, renewed.body.toString()).to.equal(201);
+    // The same certificate is no licence to issue for other names, nor to speak as a node.
+    const mtls = { headers: { 'content-type': 'application/json' }, cert: chainWithoutRoot, key: key.export({ format: 'pem', type: 'pkcs8' }) as string };
+    const issueWithCert = await post('/api/v1/certificates', { csr: csr('stolen.example'), profile: 'serverLeaf' }, mtls);
+    expect([issueWithCert.status, (jsonOf(issueWithCert) as { error: { code: string } }).error.code]).to.deep.equal([401, 'ERR_UNAUTHORIZED']);
+    const asNode = await post('/internal/v1/peer', {}, { ...mtls, headers: { 'content-type': 'application/msgpack' } });
+    expect([asNode.status, (jsonOf(asNode) as { error: { code: string } }).error.code]).to.deep.equal([403, 'ERR_FORBIDDEN']);
     const next = jsonOf(renewed) as Issued;
     expect(next.serialHex).to.not.equal(current.serialHex);
     // The SANs come from the current certificate, not from the CSR.

@@ -1,5 +1,5 @@
 // Caller authentication of HTTPS routes: the admin bearer token (RFC 6750 §2.1) compared in
-// constant time, or a client certificate the TLS layer verified against the cluster root.
+// constant time. (Client certificates authenticate renewal and node-to-node calls, elsewhere.)
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ServerError } from '../errors.ts';
 import type { RequestContext } from '../http/router.ts';
@@ -22,12 +22,11 @@ export function requireAdmin(ctx: RequestContext, adminToken: Uint8Array | undef
 }
 
 /**
- * Who asks, for issuance: the admin token's holder, or a client with a certificate of this
- * cluster (its subject and serial). Part of the idempotency key of an issuance.
+ * Who may issue: the admin token's holder (an operator or a provisioning service). A certificate
+ * of this cluster is no licence to issue others for any name; its holder renews it instead
+ * (mTLS on the renewal route). The requester is part of the idempotency key of an issuance.
  */
 export function requireIssuer(ctx: RequestContext, adminToken: Uint8Array | undefined): string {
-  if (hasAdminToken(ctx, adminToken)) return 'admin';
-  if (ctx.peerCertificate !== null) return `cert:${ctx.peerCertificate.serialNumber.toLowerCase()}`;
-  if ((ctx.req.headers.authorization ?? '').trim() !== '') throw new ServerError('ERR_FORBIDDEN', 'the admin token is not valid');
-  throw new ServerError('ERR_UNAUTHORIZED', 'issuance needs the admin token or a client certificate of this cluster');
+  requireAdmin(ctx, adminToken);
+  return 'admin';
 }

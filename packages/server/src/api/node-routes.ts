@@ -94,10 +94,18 @@ async function peer(ctx: RequestContext, deps: ApiDeps, ownCertPem: () => string
   } catch (err) {
     throw new ServerError('ERR_FORBIDDEN', (err as Error).message);
   }
+  if (await isWithdrawn(deps, from)) throw new ServerError('ERR_FORBIDDEN', `node ${from} was revoked or removed`);
   requireMediaType(ctx.req, [PEER_MEDIA_TYPE]);
   const request = decodePeerRequest(await readBody(ctx.req, deps.maxPeerBodyBytes));
   const response = await deps.node.handlePeer(from, request);
   sendBytes(ctx.res, 200, PEER_MEDIA_TYPE, encodePeer(response));
+}
+
+/** Seed 001: a node whose node CA was revoked, or that was removed, never speaks for the cluster again. */
+async function isWithdrawn(deps: ApiDeps, nodeId: string): Promise<boolean> {
+  const [cas, node] = await Promise.all([deps.store.cas(), deps.store.getNode(nodeId)]);
+  const own = cas.filter((ca) => ca.role === 'node' && ca.nodeId === nodeId);
+  return own.some((ca) => ca.revokedAt !== null) || (node === undefined && own.length > 0);
 }
 
 function expect<K extends PeerResponse['kind']>(answer: PeerResponse, kind: K): Extract<PeerResponse, { kind: K }> {
