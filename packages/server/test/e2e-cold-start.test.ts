@@ -15,7 +15,7 @@ const BASE = 80;
 
 describe('e2e: a cold start of three serve processes at once', function () {
   this.timeout(90_000);
-  const dir = mkdtempSync(join(tmpdir(), 'adrestia-cold-'));
+  let dir = '';
   const procs: NodeProcess[] = [];
   let failed = false;
 
@@ -25,10 +25,11 @@ describe('e2e: a cold start of three serve processes at once', function () {
 
   after(async () => {
     await Promise.all(procs.map((p) => stopProcess(p, 10_000)));
-    if (!failed) rmSync(dir, { recursive: true, force: true });
+    if (!failed && dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
   it('ends in one cluster: every node reports the same clusterId and the map lists all three', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'adrestia-cold-'));
     await mkdir(join(dir, 'logs'), { recursive: true });
     const secrets = await writeSecrets(dir);
     for (const n of devNodes(1, 3, BASE)) {
