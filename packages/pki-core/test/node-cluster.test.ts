@@ -50,14 +50,21 @@ describe('PkiNode: a two-AZ cluster in one process', function () {
       expect(map.caCertificates.map((x) => x.kind).sort()).to.deep.equal(['azIca', 'azIca', 'root']);
     }
     expect(c.globalLeader()?.nodeId).to.equal('a1');
+    // Seed 000: the global leader health-checks the other AZs and learns their local leaders.
+    const leaders = await eventually('the global leader sees both local leaders', async () => {
+      const d = await c.globalLeader()!.clusterMap(0);
+      return !d.unchanged && Object.keys(d.map.leaders.localLeaders).length === 2 ? d.map.leaders : null;
+    });
+    expect(leaders.localLeaders).to.deep.equal({ az1: 'a1', az2: c.localLeader('az2')!.nodeId });
   });
 
   it('a second node asking to found an existing AZ is refused and told to join (one local group per seat)', async () => {
     const g = c.globalLeader()!;
-    const answer = await g.handlePeer('intruder', { kind: 'foundAz', az: azSpec(2), nodeId: 'intruder' });
+    const csrs = { addresses: { api: '127.0.0.99:8443', raft: '127.0.0.99:7000' }, icaCsrDer: new Uint8Array([0x30, 0]), tlsCsrDer: new Uint8Array([0x30, 0]) };
+    const answer = await g.handlePeer('intruder', { kind: 'foundAz', az: azSpec(2), nodeId: 'intruder', ...csrs });
     expect(answer).to.include({ kind: 'error', code: 'ERR_ALREADY_EXISTS' });
-    const again = await g.handlePeer('b1', { kind: 'foundAz', az: azSpec(2), nodeId: 'b1' });
-    expect(again, 'the founder may retry').to.deep.equal({ kind: 'ok' });
+    const again = await g.handlePeer('b1', { kind: 'foundAz', az: azSpec(2), nodeId: 'b1', ...csrs });
+    expect(again.kind, 'the founder may retry and gets its certificates again').to.equal('registered');
   });
 
   it('a follower issues with its own node ICA; OpenSSL verifies leaf → node ICA → AZ ICA → root', async () => {

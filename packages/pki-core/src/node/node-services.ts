@@ -11,6 +11,7 @@ import { KeyObjectSigner } from '../ca/signer.ts';
 import { PkiError, isPkiError } from '../errors.ts';
 import { decodeEvent } from '../state/event-codec.ts';
 import type { CertificateRecord } from '../state/records.ts';
+import type { NodeAddresses } from '../state/events.ts';
 import { healthOf, newHealthRecord, recordProbe, type HealthPolicy, type HealthRecord, type HealthState } from '../cluster/node-health.ts';
 import { issuerChainPem } from './ca-chain.ts';
 import { caSignerFromRecord, type CaHandle } from './ca-common.ts';
@@ -37,6 +38,8 @@ export class NodeServices {
   private readonly pendingSeats = new Set<string>();
   /** The local leader's health checks of its AZ's nodes (seed 000: "performs local health checks"). */
   private readonly health = new Map<string, HealthRecord>();
+  /** The global leader's view of other AZs' local leaders, from its health checks of their nodes. */
+  private readonly remoteLeaders = new Map<string, string>();
 
   constructor(
     private readonly node: PkiNode,
@@ -101,25 +104,25 @@ export class NodeServices {
       serials: this.node.options.random,
       store,
     });
-    let certDer = built.certDer;
-    let serialHex = built.event.serialHex;
-    let notAfter = built.event.notAfter;
+    // For a retried request the earlier certificate answers, whichever node ICA signed it.
+    let { certDer } = built;
+    let { serialHex, notAfter, issuerId } = built.event;
     let duplicate = built.existing;
     if (!built.existing) {
       const outcome = await this.retryTransient(() => this.proposer.commit(built.event, 'local'));
       if (!outcome.ok) throw new PkiError(outcome.error.code, outcome.error.message);
       if (outcome.result.type === 'Issued' && outcome.result.duplicate) {
-        ({ certDer, serialHex, notAfter } = outcome.result.certificate);
+        ({ certDer, serialHex, notAfter, issuerId } = outcome.result.certificate);
         duplicate = true;
       }
     }
     const root = await this.rootPem();
     return {
       serialHex,
-      issuerId: nodeIca.issuerId,
+      issuerId,
       certificateDer: certDer,
       certificatePem: toPem(certDer),
-      chainPem: toPem(certDer) + (await issuerChainPem(store, nodeIca.issuerId)) + root,
+      chainPem: toPem(certDer) + (await issuerChainPem(store, issuerId)) + root,
       notAfter,
       duplicate,
     };
@@ -209,8 +212,7 @@ export class NodeServices {
       }
       case 'foundAz':
         if (!this.twoTier.isGlobalLeader()) throw new PkiError('ERR_NOT_LEADER', `${this.node.nodeId} is not the global leader`);
-        await this.node.createAz(request.az, request.nodeId);
-        return { kind: 'ok' };
+        return this.node.createAz(request);
       case 'register':
         return this.registerNode(request);
       case 'ping':
@@ -224,14 +226,26 @@ export class NodeServices {
   private async registerNode(r: Extract<PeerRequest, { kind: 'register' }>): Promise<PeerResponse> {
     if (!this.twoTier.isLocalLeader()) throw new PkiError('ERR_NOT_LEADER', `${this.node.nodeId} is not the local leader of ${this.node.az}`);
     if (r.az !== this.node.az) throw new PkiError('ERR_WRONG_AZ', `node ${r.nodeId} asks AZ ${this.node.az} to register it in ${r.az}`);
-    const store = this.node.app.store;
-    if ((await store.getNode(r.nodeId)) || (await store.cas()).some((c) => c.nodeId === r.nodeId)) {
-      throw new PkiError('ERR_NODE_REVOKED', `node id ${r.nodeId} is already registered or was removed; a node id registers once`);
-    }
-    const azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === this.node.az);
+    const azIcaRecord = (await this.node.app.store.cas()).find((c) => c.role === 'az' && c.az === this.node.az);
     if (!azIcaRecord) throw new PkiError('ERR_AZ_UNKNOWN', `AZ ${this.node.az} has no AZ ICA yet`);
+    const answer = await this.registerWith(caSignerFromRecord(azIcaRecord, this.node.options.kek), r);
+    await this.twoTier.changeLocalMembership({ changes: [{ op: 'addLearner', nodeId: r.nodeId }] });
+    return answer;
+  }
+
+  /**
+   * Signs a node's ICA and TLS certificates with its AZ ICA and commits them globally. A node id
+   * registers once; the founder of an AZ retrying a lost answer gets its certificates again.
+   */
+  async registerWith(azIca: CaHandle, r: { nodeId: string; az: string; addresses: NodeAddresses; icaCsrDer: Uint8Array; tlsCsrDer: Uint8Array }): Promise<PeerResponse> {
+    const store = this.node.app.store;
+    const known = await store.getNode(r.nodeId);
+    const nodeCa = (await store.cas()).find((c) => c.nodeId === r.nodeId);
+    const founder = (await store.getAz(r.az))?.founderNodeId === r.nodeId;
+    if (founder && known && nodeCa && nodeCa.revokedAt === null) return { kind: 'registered', icaCertDer: nodeCa.certDer, tlsCertDer: known.tlsCertDer };
+    if (known || nodeCa) throw new PkiError('ERR_NODE_REVOKED', `node id ${r.nodeId} is already registered or was removed; a node id registers once`);
     const signed = await signNodeRegistration({
-      azIca: caSignerFromRecord(azIcaRecord, this.node.options.kek),
+      azIca,
       icaCsrDer: r.icaCsrDer,
       tlsCsrDer: r.tlsCsrDer,
       nodeId: r.nodeId,
@@ -241,7 +255,6 @@ export class NodeServices {
       serials: this.node.options.random,
     });
     for (const ev of signed.events) await this.node.commitOk(ev, 'global');
-    await this.twoTier.changeLocalMembership({ changes: [{ op: 'addLearner', nodeId: r.nodeId }] });
     return { kind: 'registered', icaCertDer: signed.icaCertDer, tlsCertDer: signed.tlsCertDer };
   }
 
@@ -265,10 +278,15 @@ export class NodeServices {
       if (this.twoTier.isLocalLeader()) {
         this.promoteLearners();
         await this.checkAzHealth();
-      } else {
+      } else if (!this.twoTier.isGlobalLeader()) {
         this.health.clear();
       }
-      if (this.twoTier.isGlobalLeader()) this.advanceSeats();
+      if (this.twoTier.isGlobalLeader()) {
+        this.advanceSeats();
+        await this.checkOtherAzs();
+      } else {
+        this.remoteLeaders.clear();
+      }
       await this.refreshOwnCrl();
       if (this.twoTier.hasLocalLease()) await this.refreshAzCrl();
       if (this.twoTier.isGlobalLeader()) await this.refreshRootCrl();
@@ -280,17 +298,36 @@ export class NodeServices {
   }
 
   private async checkAzHealth(): Promise<void> {
-    const now = this.node.options.nowMs();
     const members = (await this.node.app.store.nodes()).filter((n) => n.az === this.node.az && n.nodeId !== this.node.nodeId);
+    await this.probe(members.map((n) => n.nodeId));
+  }
+
+  /** Seed 000: the global leader checks the other AZs; their answers name each AZ's local leader. */
+  private async checkOtherAzs(): Promise<void> {
+    const others = (await this.node.app.store.nodes()).filter((n) => n.az !== this.node.az);
+    const leaders = new Map<string, string>();
+    for (const [nodeId, pong] of await this.probe(others.map((n) => n.nodeId))) if (pong.localLeader) leaders.set(pong.az, nodeId);
+    this.remoteLeaders.clear();
+    for (const [az, id] of leaders) this.remoteLeaders.set(az, id);
+  }
+
+  /** Pings nodes, records their health, and returns the answers. */
+  private async probe(nodeIds: readonly string[]): Promise<Map<string, Extract<PeerResponse, { kind: 'pong' }>>> {
+    const now = this.node.options.nowMs();
+    const answers = new Map<string, Extract<PeerResponse, { kind: 'pong' }>>();
     await Promise.all(
-      members.map(async (n) => {
-        const ok = await this.node.options.peers.call(n.nodeId, { kind: 'ping' }).then(
-          (r) => r.kind === 'pong',
-          () => false,
-        );
-        this.health.set(n.nodeId, recordProbe(this.health.get(n.nodeId) ?? newHealthRecord(now), { ok, nowMs: now }));
+      nodeIds.map(async (id) => {
+        const r = await this.node.options.peers.call(id, { kind: 'ping' }).catch(() => null);
+        if (r?.kind === 'pong') answers.set(id, r);
+        this.health.set(id, recordProbe(this.health.get(id) ?? newHealthRecord(now), { ok: r?.kind === 'pong', nowMs: now }));
       }),
     );
+    return answers;
+  }
+
+  /** Local leaders of other AZs as the global leader last saw them. */
+  otherAzLeaders(): ReadonlyMap<string, string> {
+    return this.remoteLeaders;
   }
 
   /** Health of a node of this AZ as its local leader sees it; null where this node does not check. */

@@ -9,8 +9,19 @@ export type PeerRequest =
   | { kind: 'proposeLocal'; event: Uint8Array }
   /** To the local leader: propose this global event through the seat; answer once applied here. */
   | { kind: 'proposeGlobal'; event: Uint8Array }
-  /** To the global leader: found AZ `az` (AZ ICA, AzAdded, seat added to the global group). */
-  | { kind: 'foundAz'; az: { name: string; subnets: string[]; localVip: string }; nodeId: string }
+  /**
+   * To the global leader: found AZ `az` (AzAdded naming the founder, its AZ ICA, the seat added to
+   * the global group) and register the founder with that AZ ICA; answered `registered`.
+   */
+  | {
+      kind: 'foundAz';
+      az: { name: string; subnets: string[]; localVip: string };
+      nodeId: string;
+      /** The founder registers in the same request: it has no certificate to reach its seat with yet. */
+      addresses: NodeAddresses;
+      icaCsrDer: Uint8Array;
+      tlsCsrDer: Uint8Array;
+    }
   /**
    * To the local leader: register a new node of this AZ (its CSRs; keys stay on the node). The
    * server sends this one over PSK- or join-token-authenticated HTTPS (the newcomer has no

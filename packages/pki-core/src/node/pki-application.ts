@@ -83,12 +83,13 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
     return this.store.snapshot();
   }
 
+  /** In place: callers (the HTTP layer) hold on to `store`. */
   async restore(data: Uint8Array, seq: number): Promise<void> {
-    const store = await PkiStateStore.inMemory();
-    await store.restore(data, seq);
-    this.current = store;
+    if (!this.current) this.current = await PkiStateStore.inMemory();
+    await this.current.restore(data, seq);
   }
 
+  /** Called once, when the node starts from its Raft storage (before anyone reads the state). */
   async reset(): Promise<void> {
     this.current = await PkiStateStore.inMemory();
   }

@@ -203,16 +203,17 @@ export class PkiNode implements PkiNodeApi {
   }
 
   private async foundAz(how: Extract<PkiNodeStart, { mode: 'foundAz' }>): Promise<void> {
+    const o = this.options;
     this.twoTier.campaignLocal();
     await this.services.waitFor('local leader', () => this.twoTier.status().seat !== null);
-    const answer = await this.options.peers.call(how.globalLeaderId, { kind: 'foundAz', az: how.azSpec, nodeId: this.nodeId });
+    // The global leader signs this node's certificates with the new AZ ICA in the same request:
+    // over real transports the seat can learn the global log only once the node has them.
+    const keys = await generateNodeKeys({ dataDir: o.dataDir });
+    const csrs = makeNodeCsrs({ keys, nodeId: o.nodeId, az: o.az, hosts: hostsOf(o.addresses) });
+    const answer = await o.peers.call(how.globalLeaderId, { kind: 'foundAz', az: how.azSpec, nodeId: o.nodeId, addresses: o.addresses, ...csrs });
     if (answer.kind === 'error') throw new PkiError(asPkiCode(answer.code), `founding AZ ${how.azSpec.name} refused: ${answer.message}`);
-    // The seat learns the global log (AzAdded, the AZ ICA) once the global leader adds it.
-    const azIca = await this.services.waitFor('AZ ICA in the global state', async () => {
-      const cas = await this.app.store.cas();
-      return cas.find((c) => c.role === 'az' && c.az === this.az) ?? null;
-    });
-    await this.registerSelf(caSignerFromRecord(azIca, this.options.kek));
+    if (answer.kind !== 'registered') throw new PkiError('ERR_EVENT_REJECTED', `unexpected answer ${answer.kind} to foundAz`);
+    this.keys = keys;
   }
 
   /**
@@ -312,6 +313,11 @@ export class PkiNode implements PkiNodeApi {
     return this.services.healthOf(nodeId);
   }
 
+  /** Other AZs' local leaders, as this node sees them when it is the global leader. */
+  otherAzLeaders(): ReadonlyMap<string, string> {
+    return this.services.otherAzLeaders();
+  }
+
   nodeKeys(): NodeKeys | null {
     return this.keys;
   }
@@ -321,7 +327,8 @@ export class PkiNode implements PkiNodeApi {
    * seat as a learner. Idempotent for the founder (a lost answer is retried); any other node is
    * refused, so one AZ never has two local groups acting for its seat.
    */
-  async createAz(az: AzSpec, founderNodeId: string): Promise<void> {
+  async createAz(request: Extract<PeerRequest, { kind: 'foundAz' }>): Promise<PeerResponse> {
+    const { az, nodeId: founderNodeId } = request;
     const store = this.app.store;
     const cluster = await store.cluster();
     if (!cluster) throw new PkiError('ERR_NOT_FOUND', 'no cluster yet');
@@ -334,12 +341,15 @@ export class PkiNode implements PkiNodeApi {
       const now = await store.getAz(az.name);
       if (!outcome.ok && now?.founderNodeId !== founderNodeId) throw new PkiError(outcome.error.code, `AzAdded rejected: ${outcome.error.message}`);
     }
-    if (!(await store.cas()).some((c) => c.role === 'az' && c.az === az.name)) {
+    let azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name);
+    if (!azIcaRecord) {
       const root = caSignerFromRecord((await store.getCa(cluster.rootIssuerId))!, this.options.kek);
       const { event } = await createAzIntermediate({ root, az: az.name, clusterId: cluster.clusterId, kek: this.options.kek, nowMs: this.options.nowMs(), serials: this.options.random });
       await this.commitOk(event, 'global');
+      azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name)!;
     }
     this.services.addSeat(az.name);
+    return this.services.registerWith(caSignerFromRecord(azIcaRecord, this.options.kek), { ...request, az: az.name });
   }
 
   async stop(): Promise<void> {

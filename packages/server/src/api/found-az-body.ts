@@ -10,6 +10,20 @@ export interface FoundAzBody {
   clusterId: string;
   nodeId: string;
   az: { name: string; subnets: string[]; localVip: string };
+  /** The founder registers in the same request (it has no certificate to reach its seat yet). */
+  addresses: { api: string; raft: string };
+  /** Base64 DER CSRs of the founder's node ICA and TLS keys (generated on the node). */
+  icaCsr: string;
+  tlsCsr: string;
+}
+
+const CSR_B64_CHARS_MAX = 16 * 1024;
+
+function base64Der(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > CSR_B64_CHARS_MAX || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) {
+    throw invalid(field, 'base64 DER');
+  }
+  return value;
 }
 
 function invalid(field: string, why: string): PkiError {
@@ -34,7 +48,7 @@ export function parseFoundAzBody(bytes: Uint8Array): FoundAzBody {
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('body', 'an object');
   const o = v as Record<string, unknown>;
-  const extra = Object.keys(o).find((k) => !['version', 'clusterId', 'nodeId', 'az'].includes(k));
+  const extra = Object.keys(o).find((k) => !['version', 'clusterId', 'nodeId', 'az', 'addresses', 'icaCsr', 'tlsCsr'].includes(k));
   if (extra !== undefined) throw invalid(extra, 'unknown field');
   if (o['version'] !== FOUND_AZ_BODY_VERSION) throw invalid('version', `expected ${FOUND_AZ_BODY_VERSION}`);
   const az = o['az'];
@@ -42,8 +56,14 @@ export function parseFoundAzBody(bytes: Uint8Array): FoundAzBody {
   const a = az as Record<string, unknown>;
   const subnets = a['subnets'];
   if (!Array.isArray(subnets) || subnets.length === 0 || subnets.length > SUBNETS_MAX) throw invalid('az.subnets', `1..${SUBNETS_MAX} CIDRs`);
+  const addresses = o['addresses'];
+  if (typeof addresses !== 'object' || addresses === null || Array.isArray(addresses)) throw invalid('addresses', 'an object');
+  const ad = addresses as Record<string, unknown>;
   return {
     version: FOUND_AZ_BODY_VERSION,
+    addresses: { api: text(ad['api'], 'addresses.api'), raft: text(ad['raft'], 'addresses.raft') },
+    icaCsr: base64Der(o['icaCsr'], 'icaCsr'),
+    tlsCsr: base64Der(o['tlsCsr'], 'tlsCsr'),
     clusterId: text(o['clusterId'], 'clusterId'),
     nodeId: text(o['nodeId'], 'nodeId'),
     az: { name: text(a['name'], 'az.name'), localVip: text(a['localVip'], 'az.localVip'), subnets: subnets.map((s, i) => text(s, `az.subnets[${i}]`)) },

@@ -6,6 +6,7 @@ import {
   PkiError,
   parseRegistrationProof,
   registrationResponse,
+  toPem,
   verifyRegistration,
   verifyRegistrationRequest,
   type PeerRequest,
@@ -79,8 +80,18 @@ async function foundAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   if (parsed.nodeId !== claims.nodeId || parsed.az.name !== claims.az) {
     throw new PkiError('ERR_AUTH_PSK_PROOF', 'the body names another node or AZ than the proof', { field: 'body' });
   }
-  expect(await deps.node.handlePeer(parsed.nodeId, { kind: 'foundAz', az: parsed.az, nodeId: parsed.nodeId }), 'ok');
-  sendJson(ctx.res, 201, { az: parsed.az.name });
+  const answer = await deps.node.handlePeer(parsed.nodeId, {
+    kind: 'foundAz',
+    az: parsed.az,
+    nodeId: parsed.nodeId,
+    addresses: parsed.addresses,
+    icaCsrDer: new Uint8Array(Buffer.from(parsed.icaCsr, 'base64')),
+    tlsCsrDer: new Uint8Array(Buffer.from(parsed.tlsCsr, 'base64')),
+  });
+  const registered = expect(answer, 'registered');
+  const azIca = (await deps.store.cas()).find((c) => c.role === 'az' && c.az === parsed.az.name);
+  const chainPem = azIca ? toPem(azIca.certDer) : '';
+  sendJson(ctx.res, 201, registrationResponse({ icaCertDer: registered.icaCertDer, tlsCertDer: registered.tlsCertDer, chainPem }));
 }
 
 /** mTLS between nodes: the verified certificate names the calling node (SAN URI). */

@@ -71,8 +71,12 @@ async function clusterMap(ctx: RequestContext, deps: ApiDeps): Promise<void> {
  * The registered nodes and their addresses (the cluster map's node list, read from the state):
  * a joining node learns here where its local group's members are before its log has caught up.
  */
+/**
+ * Node addresses are public (seed 001 cluster map) and every node holds all of them (node
+ * registration is global), so any node answers, without routing: the first node of a new AZ asks
+ * the cluster VIP before its seat can reach anyone.
+ */
 async function nodes(ctx: RequestContext, deps: ApiDeps): Promise<void> {
-  if ((await routeRequest(ctx, deps, 'publicRead')).kind === 'done') return;
   const list = await deps.store.nodes();
   sendJson(ctx.res, 200, { nodes: list.map((n) => ({ nodeId: n.nodeId, az: n.az, addresses: { api: n.addresses.api, raft: n.addresses.raft } })) });
 }

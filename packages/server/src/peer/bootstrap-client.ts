@@ -71,16 +71,20 @@ export class BootstrapClient implements PeerClient {
     });
     const result = await this.post(this.options.localVip, '/api/v1/registrations', built.body, built.authorization, bundle);
     if (result.status !== 201) return errorResponse(result);
-    const body = JSON.parse(result.body.toString('utf8')) as RegistrationResponseBody;
-    const icaCertDer = new Uint8Array(Buffer.from(body.icaCert, 'base64'));
-    const tlsCertDer = new Uint8Array(Buffer.from(body.tlsCert, 'base64'));
-    this.registered = { tlsCertDer, chainPem: body.chainPem, rootPem: toPem(bundle.rootDer) };
-    return { kind: 'registered', icaCertDer, tlsCertDer };
+    return this.acceptRegistration(result.body, bundle);
   }
 
   private async foundAz(r: Extract<PeerRequest, { kind: 'foundAz' }>): Promise<PeerResponse> {
     const bundle = await this.fetchBundle(this.options.clusterVip);
-    const body = encodeFoundAzBody({ version: FOUND_AZ_BODY_VERSION, clusterId: bundle.clusterId, nodeId: r.nodeId, az: r.az });
+    const body = encodeFoundAzBody({
+      version: FOUND_AZ_BODY_VERSION,
+      clusterId: bundle.clusterId,
+      nodeId: r.nodeId,
+      az: r.az,
+      addresses: r.addresses,
+      icaCsr: Buffer.from(r.icaCsrDer).toString('base64'),
+      tlsCsr: Buffer.from(r.tlsCsrDer).toString('base64'),
+    });
     const proof = signRegistration(this.options.psk, {
       clusterId: bundle.clusterId,
       nodeId: r.nodeId,
@@ -90,7 +94,17 @@ export class BootstrapClient implements PeerClient {
       serverNonce: bundle.serverNonce,
     });
     const result = await this.post(this.options.clusterVip, '/api/v1/azs', body, formatRegistrationProof(proof), bundle);
-    return result.status === 201 ? { kind: 'ok' } : errorResponse(result);
+    if (result.status !== 201) return errorResponse(result);
+    return this.acceptRegistration(result.body, bundle);
+  }
+
+  /** A registration answer: the certificates, and the chain and root to serve with from now on. */
+  private acceptRegistration(bytes: Uint8Array, bundle: VerifiedCaBundle): PeerResponse {
+    const body = JSON.parse(Buffer.from(bytes).toString('utf8')) as RegistrationResponseBody;
+    const icaCertDer = new Uint8Array(Buffer.from(body.icaCert, 'base64'));
+    const tlsCertDer = new Uint8Array(Buffer.from(body.tlsCert, 'base64'));
+    this.registered = { tlsCertDer, chainPem: body.chainPem, rootPem: toPem(bundle.rootDer) };
+    return { kind: 'registered', icaCertDer, tlsCertDer };
   }
 
   /** Step 1: the bundle and its PSK proof for our nonce, over plain HTTP. */

@@ -45,7 +45,12 @@ export function decodePeerRequest(bytes: Uint8Array): PeerRequest {
         return isBytes(v['event']);
       case 'foundAz': {
         const az = v['az'] as Record<string, unknown> | null;
-        return isString(v['nodeId']) && typeof az === 'object' && az !== null && isString(az['name']) && isString(az['localVip']) && Array.isArray(az['subnets']) && az['subnets'].every(isString);
+        const a = v['addresses'] as Record<string, unknown> | null;
+        return (
+          isString(v['nodeId']) && typeof az === 'object' && az !== null && isString(az['name']) && isString(az['localVip']) &&
+          Array.isArray(az['subnets']) && az['subnets'].every(isString) && isBytes(v['icaCsrDer']) && isBytes(v['tlsCsrDer']) &&
+          typeof a === 'object' && a !== null && isString(a['api']) && isString(a['raft'])
+        );
       }
       case 'register': {
         const a = v['addresses'] as Record<string, unknown> | null;

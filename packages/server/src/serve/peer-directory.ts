@@ -75,6 +75,13 @@ export class PeerDirectory {
     return !this.withdrawn.has(nodeId);
   }
 
+  /** Whether any node of another AZ is known (seeded or from the replicated records). */
+  knowsNodeOutside(az: string): boolean {
+    for (const e of this.entries.values()) if (e.az !== az) return true;
+    for (const e of this.seeds.values()) if (e.az !== az) return true;
+    return false;
+  }
+
   apiAddressOf(nodeId: string): string | undefined {
     return this.entries.get(nodeId)?.api;
   }

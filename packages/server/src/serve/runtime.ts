@@ -105,7 +105,11 @@ async function finishStart(s: Started): Promise<ServeHandle> {
     const peersKnown = directory.nodesOf(config.az).some((id) => id !== node.nodeId);
     return !node.status().pkiLocalLeader && (!peersKnown || (leader !== null && leader !== node.nodeId && directory.apiAddressOf(leader) === undefined));
   };
+  // The first node of a new AZ learns the global log only through its seat, which must first
+  // reach the other AZs' nodes: it starts from the node list the cluster VIP serves.
+  const needsClusterSeed = (): boolean => !directory.knowsNodeOutside(config.az);
   if (needsSeed()) await seedDirectory(directory, vip, config.http.port, host, logger);
+  if (needsClusterSeed()) await seedDirectory(directory, config.clusterVip, config.http.port, host, logger);
   await directory.refresh(node);
   const mesh: MtlsMesh = await attachMesh({ config, node, tls, directory, localTransport, seatTransport, logger, metrics });
   const unsubscribe = countLeaderChanges(node, metrics);
@@ -113,6 +117,7 @@ async function finishStart(s: Started): Promise<ServeHandle> {
     sampleNodeMetrics(node, metrics);
     // A joiner answers its local leader only once it knows where the leader is.
     if (needsSeed()) void seedDirectory(directory, vip, config.http.port, host, logger);
+    if (needsClusterSeed()) void seedDirectory(directory, config.clusterVip, config.http.port, host, logger);
     void directory.refresh(node).catch((err: unknown) => logger.warn({ err }, 'peer directory refresh failed'));
   }, DIRECTORY_REFRESH_MS);
   const stopMesh = async (): Promise<void> => {
@@ -156,7 +161,7 @@ async function finishStart(s: Started): Promise<ServeHandle> {
   };
 }
 
-/** Best effort: the node list from our AZ's local VIP (a restarted node may be alone). */
+/** Best effort: the node list from a VIP (a restarted node may be alone; a new AZ knows no other). */
 async function seedDirectory(directory: PeerDirectory, vip: string, port: number, host: string, logger: Logger): Promise<boolean> {
   try {
     const result = await httpCall(`http://${vip}:${port}/api/v1/nodes`, { timeoutMs: 2_000, maxResponseBytes: 4 * 1024 * 1024, localAddress: host });
@@ -164,7 +169,7 @@ async function seedDirectory(directory: PeerDirectory, vip: string, port: number
     directory.seed(nodeListFromJson(JSON.parse(result.body.toString('utf8'))));
     return true;
   } catch (err) {
-    logger.warn({ err: (err as Error).message, vip }, 'no node list from the local VIP yet');
+    logger.warn({ err: (err as Error).message, vip }, 'no node list from the VIP yet');
     return false;
   }
 }
