@@ -25,9 +25,10 @@ export async function clusterStatus(url: string, from: string | undefined): Prom
   process.stdout.write(`cluster ${map.clusterId} generation ${map.generation} global VIP ${map.globalVip}\n`);
   for (const az of map.azs) {
     const s = await azStatus(az.localVip, port, az.subnets[0] ?? '', from);
-    const leader = s?.local.leaderId ?? null;
+    // The AZ's own answer first; else what the cluster map's source (the global leader) last saw.
+    const leader = s?.local.leaderId ?? map.leaders.localLeaders[az.name] ?? null;
     const global = s?.pkiGlobalLeader === true ? '  (global leader)' : '';
-    process.stdout.write(`${az.name.padEnd(8)} local VIP ${az.localVip.padEnd(15)} local leader ${leader ?? 'unknown'}${leader !== null ? ` term ${s?.local.term}` : ''}${global}\n`);
+    process.stdout.write(`${az.name.padEnd(8)} local VIP ${az.localVip.padEnd(15)} local leader ${leader ?? 'unknown'}${s ? ` term ${s.local.term}` : ''}${global}\n`);
     for (const n of map.nodes.filter((x) => x.az === az.name)) {
       const tag = n.nodeId === leader ? '*' : ' ';
       process.stdout.write(`  ${tag} ${n.nodeId}  ${n.addresses.api.padEnd(21)} ${n.status}\n`);
