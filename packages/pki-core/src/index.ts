@@ -99,6 +99,7 @@ export { CA_BUNDLE_CERTIFICATES_MAX, buildRegistrationRequest, readRegistrationR
 export type { BuildRegistrationInput, BuiltRegistrationRequest, VerifiedCaBundle } from './node/registration-client.ts';
 // The cluster node: PkiNode (library API), its application under the two tiers, peers, VIPs.
 export { PkiNode, type PkiNodeOptions, type PkiNodeStart } from './node/pki-node.ts';
+export type { IssuedJoinToken, JoinTokenRequest, RemovedNode } from './node/admin-services.ts';
 export type { CaBundle, IssuedLeaf as IssuedLeafResult, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RevokeRequest, TierStatus } from './node/pki-node-api.ts';
 export type { PeerClient, PeerRequest, PeerResponse } from './node/peer.ts';
 export { PkiApplication, tierOfEvent, type PkiApplyResult } from './node/pki-application.ts';

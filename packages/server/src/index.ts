@@ -50,6 +50,7 @@ export { isCidr, type Issue } from './config/spec.ts';
 // The server runtime: API routes over a PkiNodeApi, the `serve` assembly, the node-to-node peer
 // client, and the dev cluster of real processes.
 export { addPublicRoutes } from './api/public-routes.ts';
+export { addAdminRoutes } from './api/admin-routes.ts';
 export { addSecureRoutes } from './api/secure-routes.ts';
 export { addNodeRoutes } from './api/node-routes.ts';
 export { routeContextOf, routeRequest } from './api/route-guard.ts';

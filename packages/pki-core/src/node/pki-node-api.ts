@@ -4,6 +4,7 @@ import type { ClusterMapDiff } from '../cluster/cluster-map.ts';
 import type { CrlReason } from '../state/events.ts';
 import type { CertificateRecord } from '../state/records.ts';
 import type { PeerRequest, PeerResponse } from './peer.ts';
+import type { IssuedJoinToken, JoinTokenRequest, RemovedNode } from './admin-services.ts';
 
 export interface TierStatus {
   /** This node's role in the tier (for the global tier: this AZ's seat, when this node acts for it). */
@@ -87,6 +88,14 @@ export interface PkiNodeApi {
   getCaCertificate(issuerId: string): Promise<Uint8Array | null>;
   /** Serves a peer's request (the server's node-to-node endpoint calls this). */
   handlePeer(fromNodeId: string, request: PeerRequest): Promise<PeerResponse>;
+  /** Admin: revokes the node's ICA and TLS certificates, then `NodeRemoved` (all global). */
+  removeNode(nodeId: string, requestedBy: string): Promise<RemovedNode>;
+  /** Admin: validates and commits `ProfileSet` (global). */
+  setProfile(name: string, profile: unknown): Promise<void>;
+  /** Admin: commits `ProfileRemoved` (global). */
+  removeProfile(name: string): Promise<void>;
+  /** Admin: commits `JoinTokenIssued` (global) and returns the HS256 token signed with `key`. */
+  issueJoinToken(request: JoinTokenRequest, key: Uint8Array): Promise<IssuedJoinToken>;
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void;
   stop(): Promise<void>;
 }

@@ -18,6 +18,7 @@ import { PkiApplication, type PkiApplyResult } from './pki-application.ts';
 import type { PeerClient, PeerRequest, PeerResponse } from './peer.ts';
 import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RevokeRequest } from './pki-node-api.ts';
 import { NodeServices } from './node-services.ts';
+import { AdminServices, type IssuedJoinToken, type JoinTokenRequest, type RemovedNode } from './admin-services.ts';
 import { VipManager, type VipHookLike } from './vip-manager.ts';
 import { discover, type DiscoveryOptions } from './discovery.ts';
 import { buildClusterMap } from './cluster-map-view.ts';
@@ -90,6 +91,7 @@ export class PkiNode implements PkiNodeApi {
   private vip: VipManager | null = null;
   private readonly roleListeners = new Set<(e: PkiRoleEvent) => void>();
   private keys: NodeKeys | null = null;
+  private readonly admin = new AdminServices(this, (event, tier) => this.commitOk(event, tier));
 
   private constructor(readonly options: PkiNodeOptions) {
     this.nodeId = options.nodeId;
@@ -296,6 +298,22 @@ export class PkiNode implements PkiNodeApi {
       const code = err instanceof PkiError ? err.code : 'ERR_INTERNAL';
       return { kind: 'error', code, message: err.message, leaderId: this.twoTier.status().local.leaderId };
     }
+  }
+
+  removeNode(nodeId: string, requestedBy: string): Promise<RemovedNode> {
+    return this.admin.removeNode(nodeId, requestedBy);
+  }
+
+  setProfile(name: string, profile: unknown): Promise<void> {
+    return this.admin.setProfile(name, profile);
+  }
+
+  removeProfile(name: string): Promise<void> {
+    return this.admin.removeProfile(name);
+  }
+
+  issueJoinToken(request: JoinTokenRequest, key: Uint8Array): Promise<IssuedJoinToken> {
+    return this.admin.issueJoinToken(request, key);
   }
 
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void {

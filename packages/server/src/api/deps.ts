@@ -20,6 +20,8 @@ export interface ApiDeps {
   psk: Uint8Array;
   /** Bearer credential of admin operations; absent: admin routes refuse every caller. */
   adminToken: Uint8Array | undefined;
+  /** HS256 key of the join tokens minted by the admin route; absent: that route refuses. */
+  joinTokenKey?: Uint8Array | undefined;
   replayGuard: NonceReplayGuard;
   nowMs: () => number;
   randomBytes: (length: number) => Uint8Array;

@@ -77,6 +77,7 @@ export const CONFIG_SPEC = obj({
   kekFile: filePath(),
   adminTokenFile: filePath(),
   joinTokenFile: filePath(),
+  joinTokenKeyFile: filePath(),
 });
 
 export type ConfigFile = SpecType<typeof CONFIG_SPEC>;

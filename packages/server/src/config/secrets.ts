@@ -3,7 +3,7 @@
 // configuration body. A secret file must not be group- or world-accessible (mode 0600/0400), as
 // OpenSSH insists for private keys: a readable secret is treated as already leaked.
 import { open } from 'node:fs/promises';
-import { PSK_BYTES_MIN } from '@adrestia/pki-core';
+import { JOIN_TOKEN_KEY_BYTES_MIN, PSK_BYTES_MIN } from '@adrestia/pki-core';
 import { ServerError } from '../errors.ts';
 import { envName } from './env.ts';
 import { Secret } from './secret.ts';
@@ -12,7 +12,7 @@ import type { Issue } from './spec.ts';
 const SECRET_FILE_MAX_BYTES = 64 * 1024;
 
 export interface SecretDef {
-  name: 'authPsk' | 'kek' | 'adminToken' | 'joinToken';
+  name: 'authPsk' | 'kek' | 'adminToken' | 'joinToken' | 'joinTokenKey';
   required: boolean;
   /** Turns the file's or variable's content into the secret bytes, or returns an issue text. */
   decode: (raw: Buffer) => Buffer | string;
@@ -24,9 +24,11 @@ export const SECRET_DEFS: readonly SecretDef[] = [
   { name: 'adminToken', required: false, decode: (raw) => minBytes(trimmed(raw), 16, 'a token of at least 16 bytes') },
   // 001_…: the join token is a JWT (HS256) handed to one node in a file.
   { name: 'joinToken', required: false, decode: (raw) => minBytes(trimmed(raw), 16, 'a JWT') },
+  // The HS256 key that signs the join tokens this node mints (admin route); RFC 7518 §3.2 length.
+  { name: 'joinTokenKey', required: false, decode: (raw) => minBytes(trimmed(raw), JOIN_TOKEN_KEY_BYTES_MIN, `a key of at least ${JOIN_TOKEN_KEY_BYTES_MIN} bytes`) },
 ];
 
-export type Secrets = Record<'authPsk' | 'kek', Secret> & Partial<Record<'adminToken' | 'joinToken', Secret>>;
+export type Secrets = Record<'authPsk' | 'kek', Secret> & Partial<Record<'adminToken' | 'joinToken' | 'joinTokenKey', Secret>>;
 
 /** Reads a secret file, refusing anything but a regular file with no group/other permissions. */
 export async function readSecretFile(path: string): Promise<Buffer> {

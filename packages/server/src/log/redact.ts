@@ -34,7 +34,7 @@ export function isSecretKey(key: string): boolean {
 
 /** pino `redact.paths`: the secret keys at the top level and under any one or two parents. */
 export function redactPaths(): string[] {
-  const names = ['psk', 'authPsk', 'kek', 'token', 'adminToken', 'joinToken', 'key', 'privateKey', 'secret', 'password'];
+  const names = ['psk', 'authPsk', 'kek', 'token', 'adminToken', 'joinToken', 'joinTokenKey', 'key', 'privateKey', 'secret', 'password'];
   const paths: string[] = [];
   for (const n of names) paths.push(n, `*.${n}`, `*.*.${n}`);
   for (const h of ['authorization', 'cookie', '"proxy-authorization"', '"x-adrestia-psk"']) {

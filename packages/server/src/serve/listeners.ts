@@ -12,6 +12,7 @@ import type { VipHook } from '../vip/hook.ts';
 import type { VipListener } from '../vip/bind-hook.ts';
 import { addNodeRoutes } from '../api/node-routes.ts';
 import { addPublicRoutes } from '../api/public-routes.ts';
+import { addAdminRoutes } from '../api/admin-routes.ts';
 import { addSecureRoutes } from '../api/secure-routes.ts';
 import type { ApiDeps } from '../api/deps.ts';
 
@@ -63,7 +64,7 @@ export class Listeners {
     };
     const common = { logger: this.logger, metrics: this.metrics, limits, readiness: () => s.deps.node.status().ready, exposeMetrics: true };
     const publicRouter = addPublicRoutes(new Router(), s.deps);
-    const secureRouter = addNodeRoutes(addSecureRoutes(addPublicRoutes(new Router(), s.deps), s.deps), s.deps, () => s.tls.cert);
+    const secureRouter = addNodeRoutes(addAdminRoutes(addSecureRoutes(addPublicRoutes(new Router(), s.deps), s.deps), s.deps), s.deps, () => s.tls.cert);
     return [
       new HttpServer({ ...common, router: publicRouter }),
       new HttpServer({ ...common, router: secureRouter, tls: { key: s.tls.key, cert: s.tls.cert, ca: s.tls.ca, requestClientCert: true } }),

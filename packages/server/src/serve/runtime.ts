@@ -133,6 +133,7 @@ async function finishStart(s: Started): Promise<ServeHandle> {
     ports,
     psk: config.secrets.authPsk.reveal(),
     adminToken: config.secrets.adminToken?.reveal(),
+    joinTokenKey: config.secrets.joinTokenKey?.reveal(),
     replayGuard: new NonceReplayGuard({ maxClockSkewSeconds: 300, maxEntries: 100_000 }),
     nowMs: Date.now,
     randomBytes: (n: number) => new Uint8Array(randomBytes(n)),

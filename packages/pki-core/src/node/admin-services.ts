@@ -1,0 +1,103 @@
+// Admin operations of a PkiNode: withdraw a node, set or remove a certificate profile, mint a
+// join token. Each one is a global event (every AZ applies it) committed through the node's
+// EventProposer; an answer is given only after the commit.
+import { randomSerial } from '../ca/serial.ts';
+import { validateProfile } from '../ca/profile-validate.ts';
+import { encodeJoinToken, newJoinTokenClaims } from '../cluster/join-token.ts';
+import { PkiError } from '../errors.ts';
+import type { PkiEvent, PlainData } from '../state/events.ts';
+import { nodeRevocations } from './ca-revocation.ts';
+import type { PkiNode } from './pki-node.ts';
+
+export interface RemovedNode {
+  nodeId: string;
+  /** `issuerId:serialHex` of each certificate revoked by the removal. */
+  revoked: { issuerId: string; serialHex: string }[];
+}
+
+export interface JoinTokenRequest {
+  az: string;
+  ttlSeconds: number;
+  /** Optional: the node id the token is minted for (`sub`). */
+  nodeId?: string;
+}
+
+export interface IssuedJoinToken {
+  token: string;
+  tokenId: string;
+  az: string;
+  expiresAt: number;
+}
+
+const PROFILE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+export class AdminServices {
+  constructor(
+    private readonly node: PkiNode,
+    private readonly commit: (event: PkiEvent, tier: 'global') => Promise<unknown>,
+  ) {}
+
+  /**
+   * Withdraws a node's identity: its node ICA and TLS certificates are revoked
+   * (cessationOfOperation, RFC 5280 §5.3.1), then `NodeRemoved`. A registration under the same id
+   * is refused afterwards (its certificates stay revoked in the state). When the node is a member
+   * of this AZ's local group and this node leads it, it also leaves the group (Raft §4.1, one
+   * change at a time through the consensus layer).
+   */
+  async removeNode(nodeId: string, requestedBy: string): Promise<RemovedNode> {
+    const store = this.node.app.store;
+    const events = await nodeRevocations({ nodeId, reason: 'cessationOfOperation', nowMs: this.node.options.nowMs(), requestedBy, store });
+    for (const ev of events) await this.commit(ev, 'global');
+    await this.commit({ type: 'NodeRemoved', nodeId, reason: `removed by ${requestedBy}`, at: this.node.options.nowMs() }, 'global');
+    const consensus = this.node.consensus;
+    const conf = consensus.status().local.confState;
+    const member = [...conf.voters, ...conf.learners].includes(nodeId);
+    if (member && nodeId !== this.node.nodeId && consensus.isLocalLeader()) {
+      await consensus.changeLocalMembership({ changes: [{ op: 'removeNode', nodeId }] });
+    }
+    return { nodeId, revoked: events.map((e) => ({ issuerId: e.issuerId, serialHex: e.serialHex })) };
+  }
+
+  /** Validates the profile (ERR_PROFILE_INVALID) and commits `ProfileSet`; the log wins over a built-in. */
+  async setProfile(name: string, profile: unknown): Promise<void> {
+    if (!PROFILE_NAME.test(name)) throw new PkiError('ERR_INPUT_INVALID', 'profile name: 1–64 letters, digits, _ or -, starting with a letter', { field: 'name' });
+    const valid = validateProfile(profile);
+    if (valid.name !== name) throw new PkiError('ERR_PROFILE_INVALID', `profile.name ${JSON.stringify(valid.name)} differs from ${JSON.stringify(name)}`, { field: 'profile.name' });
+    // The validated copy holds only JSON values: it is plain data for the log.
+    const data = JSON.parse(JSON.stringify(valid)) as { [key: string]: PlainData };
+    await this.commit({ type: 'ProfileSet', name, profile: data }, 'global');
+  }
+
+  /** ERR_PROFILE_UNKNOWN when no profile of that name was set through the log. */
+  async removeProfile(name: string): Promise<void> {
+    if ((await this.node.app.store.getProfile(name)) === undefined) {
+      throw new PkiError('ERR_PROFILE_UNKNOWN', `no profile ${JSON.stringify(name)} was set`, { field: 'name' });
+    }
+    await this.commit({ type: 'ProfileRemoved', name }, 'global');
+  }
+
+  /**
+   * Records the token (`JoinTokenIssued`: its id, AZ and expiry, never the token) and returns the
+   * HS256 JWT (RFC 7519) signed with `key`. The id is 128 random bits, like a serial number.
+   */
+  async issueJoinToken(request: JoinTokenRequest, key: Uint8Array): Promise<IssuedJoinToken> {
+    const store = this.node.app.store;
+    const cluster = await store.cluster();
+    if (!cluster) throw new PkiError('ERR_NOT_FOUND', 'this node holds no cluster yet');
+    if ((await store.getAz(request.az)) === undefined) throw new PkiError('ERR_AZ_UNKNOWN', `AZ ${request.az} is not part of the cluster`, { field: 'az' });
+    const nowMs = this.node.options.nowMs();
+    const nowSeconds = Math.floor(nowMs / 1000);
+    const claims = newJoinTokenClaims({
+      jti: randomSerial(this.node.options.random),
+      az: request.az,
+      clusterId: cluster.clusterId,
+      nowSeconds,
+      ttlSeconds: request.ttlSeconds,
+      ...(request.nodeId === undefined ? {} : { sub: request.nodeId }),
+    });
+    const token = encodeJoinToken(claims, key);
+    const expiresAt = claims.exp * 1000;
+    await this.commit({ type: 'JoinTokenIssued', tokenId: claims.jti, az: request.az, expiresAt, at: nowSeconds * 1000 }, 'global');
+    return { token, tokenId: claims.jti, az: request.az, expiresAt };
+  }
+}

@@ -1,0 +1,76 @@
+// HTTPS admin routes (admin bearer token, routed to the global leader like revocations): withdraw
+// a node, set or remove a certificate profile, mint a join token. Each answer is sent after the
+// change committed globally (PkiNodeApi admin methods).
+import { JOIN_TOKEN_TTL_SECONDS_MAX, PkiError } from '@adrestia/pki-core';
+import { ServerError } from '../errors.ts';
+import { readJson } from '../http/body.ts';
+import type { RequestContext, Router } from '../http/router.ts';
+import { sendJson } from '../http/respond.ts';
+import { requireAdmin } from './auth.ts';
+import type { ApiDeps } from './deps.ts';
+import { field, optionalField } from './inputs.ts';
+import { routeRequest } from './route-guard.ts';
+
+const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const PROFILE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+const AZ_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 3600;
+
+export function addAdminRoutes(router: Router, deps: ApiDeps): Router {
+  router.add('DELETE', '/api/v1/nodes/:id', (ctx) => removeNode(ctx, deps));
+  router.add('PUT', '/api/v1/profiles/:name', (ctx) => setProfile(ctx, deps));
+  router.add('DELETE', '/api/v1/profiles/:name', (ctx) => removeProfile(ctx, deps));
+  router.post('/api/v1/join-tokens', (ctx) => issueJoinToken(ctx, deps));
+  return router;
+}
+
+/** Authenticates first (401/403 before anything else), then routes to the global leader. */
+async function admitted(ctx: RequestContext, deps: ApiDeps): Promise<boolean> {
+  requireAdmin(ctx, deps.adminToken);
+  return (await routeRequest(ctx, deps, 'admin')).kind !== 'done';
+}
+
+async function removeNode(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  if (!(await admitted(ctx, deps))) return;
+  const nodeId = param(ctx, 'id', NODE_ID, 'a node id');
+  const removed = await deps.node.removeNode(nodeId, `admin@${ctx.remoteAddr}`);
+  sendJson(ctx.res, 200, removed);
+}
+
+/** Body: the profile as JSON (pki-core `CertificateProfile`, `name` equal to the path's). */
+async function setProfile(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  if (!(await admitted(ctx, deps))) return;
+  const name = param(ctx, 'name', PROFILE_NAME, 'a profile name');
+  await deps.node.setProfile(name, await readJson(ctx.req, ctx.maxBodyBytes));
+  sendJson(ctx.res, 200, { name });
+}
+
+async function removeProfile(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  if (!(await admitted(ctx, deps))) return;
+  const name = param(ctx, 'name', PROFILE_NAME, 'a profile name');
+  await deps.node.removeProfile(name);
+  sendJson(ctx.res, 200, { name, removed: true });
+}
+
+/** Body `{ az, ttlSeconds?, nodeId? }`; the token is returned once and never stored or logged. */
+async function issueJoinToken(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  if (!(await admitted(ctx, deps))) return;
+  if (deps.joinTokenKey === undefined) throw new ServerError('ERR_FORBIDDEN', 'this node has no joinTokenKey configured: it mints no join tokens');
+  const body = await readJson(ctx.req, ctx.maxBodyBytes);
+  const az = field(body, 'az');
+  if (typeof az !== 'string' || !AZ_NAME.test(az)) throw new PkiError('ERR_INPUT_INVALID', 'az: an AZ name', { field: 'az' });
+  const ttl = optionalField(body, 'ttlSeconds') ?? DEFAULT_JOIN_TOKEN_TTL_SECONDS;
+  if (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < 1 || ttl > JOIN_TOKEN_TTL_SECONDS_MAX) {
+    throw new PkiError('ERR_INPUT_INVALID', `ttlSeconds: 1..${JOIN_TOKEN_TTL_SECONDS_MAX}`, { field: 'ttlSeconds' });
+  }
+  const nodeId = optionalField(body, 'nodeId');
+  if (nodeId !== undefined && (typeof nodeId !== 'string' || !NODE_ID.test(nodeId))) throw new PkiError('ERR_INPUT_INVALID', 'nodeId: a node id', { field: 'nodeId' });
+  const issued = await deps.node.issueJoinToken({ az, ttlSeconds: ttl, ...(nodeId === undefined ? {} : { nodeId }) }, deps.joinTokenKey);
+  sendJson(ctx.res, 201, { token: issued.token, tokenId: issued.tokenId, az: issued.az, expiresAt: new Date(issued.expiresAt).toISOString() });
+}
+
+function param(ctx: RequestContext, name: string, pattern: RegExp, what: string): string {
+  const value = ctx.params[name];
+  if (value === undefined || !pattern.test(value)) throw new PkiError('ERR_INPUT_INVALID', `${name}: ${what}`, { field: name });
+  return value;
+}

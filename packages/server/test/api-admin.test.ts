@@ -1,0 +1,183 @@
+// Admin operations over HTTPS, in process: `serve` with a real PkiNode (LevelDB on disk, real
+// sockets on 127.62.0.0/16). A node is registered through the real registration route (PSK proof),
+// then removed; CRLs are read back with OpenSSL.
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import {
+  BUILTIN_PROFILES,
+  buildCsr,
+  buildRegistrationRequest,
+  generateNodeKeys,
+  makeNodeCsrs,
+  toPem,
+  verifyCaBundle,
+  verifyJoinToken,
+  type CaBundleResponseBody,
+} from '@adrestia/pki-core';
+import { loadConfig } from '../src/config/load.ts';
+import { writeNodeConfig, writeSecrets } from '../src/dev/files.ts';
+import { DEV_PORTS, devNodes } from '../src/dev/layout.ts';
+import { createLogger } from '../src/log/logger.ts';
+import { createMetrics } from '../src/metrics/metrics.ts';
+import { httpCall, jsonOf, type HttpCallResult } from '../src/peer/http-request.ts';
+import { serve, type ServeHandle } from '../src/serve/runtime.ts';
+
+const BASE = 62; // dev layout: AZ az1 is 127.63.0.0/16, the node 127.63.0.11
+const CLIENT = '127.63.0.200';
+const EXTRA = '127.63.0.99';
+
+type ErrorBody = { error: { code: string } };
+const codeOf = (r: HttpCallResult): [number, string | undefined] => [r.status, (jsonOf(r) as ErrorBody | undefined)?.error?.code];
+
+describe('admin operations over HTTPS (remove node, profiles, join tokens)', function () {
+  this.timeout(60_000);
+  const dir = mkdtempSync(join(tmpdir(), 'adrestia-admin-'));
+  const joinKey = randomBytes(32).toString('base64url');
+  let handle: ServeHandle;
+  let root: string;
+  let token: string;
+  let psk: Uint8Array;
+  let clusterId: string;
+
+  before(async () => {
+    const secrets = await writeSecrets(dir);
+    const node = devNodes(1, 1, BASE)[0]!;
+    const configPath = await writeNodeConfig(dir, node, 1, BASE, secrets, 'silent');
+    const config = await loadConfig(configPath, { ...process.env, ADRESTIA_JOIN_TOKEN_KEY: joinKey });
+    handle = await serve(config, createLogger({ level: 'silent' }), createMetrics(), { mayFoundCluster: true });
+    root = readFileSync(join(config.dataDir, 'cluster-root.crt'), 'utf8');
+    token = readFileSync(secrets.adminTokenFile, 'utf8').trim();
+    psk = new Uint8Array(Buffer.from(readFileSync(secrets.pskFile, 'utf8').trim(), 'utf8'));
+  });
+
+  after(async () => {
+    await handle?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const host = (): string => devNodes(1, 1, BASE)[0]!.host;
+  const get = (path: string): Promise<HttpCallResult> =>
+    httpCall(`http://${host()}:${DEV_PORTS.http}${path}`, { timeoutMs: 10_000, maxResponseBytes: 1 << 20, localAddress: CLIENT });
+  const https = (method: 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, auth: string | null = `Bearer ${token}`): Promise<HttpCallResult> =>
+    httpCall(`https://${host()}:${DEV_PORTS.https}${path}`, {
+      method,
+      headers: { 'content-type': 'application/json', ...(auth === null ? {} : { authorization: auth }) },
+      ...(body === undefined ? {} : { body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) }),
+      timeoutMs: 20_000,
+      maxResponseBytes: 1 << 20,
+      ca: root,
+      anyServerName: true,
+      localAddress: CLIENT,
+    });
+  const file = (name: string, content: string | Buffer): string => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  /** A registration through the public route, as a joining node sends it (seed 000 Phase II). */
+  async function register(nodeId: string): Promise<HttpCallResult> {
+    const nonce = randomBytes(32);
+    const bundle = verifyCaBundle({ response: jsonOf(await get(`/api/v1/ca?nonce=${nonce.toString('base64url')}`)) as CaBundleResponseBody, psk, clientNonce: nonce });
+    clusterId = bundle.clusterId;
+    const keys = await generateNodeKeys({ dataDir: mkdtempSync(join(dir, 'keys-')) });
+    const built = buildRegistrationRequest({
+      clusterId: bundle.clusterId, nodeId, az: 'az1', addresses: { api: `${EXTRA}:8443`, raft: `${EXTRA}:7480` },
+      ...makeNodeCsrs({ keys, nodeId, az: 'az1', hosts: [EXTRA] }),
+      auth: { psk, serverNonce: bundle.serverNonce }, nowMs: Date.now(),
+    });
+    return https('POST', '/api/v1/registrations', Buffer.from(built.body).toString('utf8'), built.authorization);
+  }
+
+  async function crlText(issuerId: string, serials: string[]): Promise<string> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const crl = await get(`/crl/${issuerId}.crl`);
+      if (crl.status === 200) {
+        const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-in', file(`${issuerId}.crl`, crl.body), '-noout', '-text'], { encoding: 'utf8' });
+        if (serials.every((s) => text.toUpperCase().includes(s.toUpperCase()))) return text;
+      }
+      if (Date.now() > deadline) throw new Error(`CRL of ${issuerId} never listed ${serials.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  it('seed 001: every admin route without the admin token is 401 ERR_UNAUTHORIZED, with a wrong one 403 ERR_FORBIDDEN', async () => {
+    const routes: ['PUT' | 'DELETE' | 'POST', string][] = [
+      ['DELETE', '/api/v1/nodes/someone'],
+      ['PUT', '/api/v1/profiles/restricted'],
+      ['DELETE', '/api/v1/profiles/restricted'],
+      ['POST', '/api/v1/join-tokens'],
+    ];
+    for (const [method, path] of routes) {
+      expect(codeOf(await https(method, path, {}, null)), `${method} ${path}`).to.deep.equal([401, 'ERR_UNAUTHORIZED']);
+      expect(codeOf(await https(method, path, {}, 'Bearer not-the-admin-token')), `${method} ${path}`).to.deep.equal([403, 'ERR_FORBIDDEN']);
+    }
+  });
+
+  it('seed 001 node removal: ICA and TLS certificates revoked (CRL, openssl), map shows it revoked, its id cannot register again', async () => {
+    const registered = await register('n-extra');
+    expect(registered.status, registered.body.toString()).to.equal(201);
+    const members = (): string[] => { const c = handle.node.consensus.status().local.confState; return [...c.voters, ...c.learners]; };
+    expect(members()).to.include('n-extra');
+    const removed = await https('DELETE', '/api/v1/nodes/n-extra');
+    expect(removed.status, removed.body.toString()).to.equal(200);
+    const { revoked } = jsonOf(removed) as { revoked: { issuerId: string; serialHex: string }[] };
+    expect(revoked).to.have.length(2);
+    // The local leader took the removed node out of its group (it was a learner).
+    expect(members()).to.not.include('n-extra');
+    // Both are signed by the AZ ICA; its CRL (refreshed by the local leader) lists both serials.
+    for (const issuerId of new Set(revoked.map((r) => r.issuerId))) {
+      const text = await crlText(issuerId, revoked.filter((r) => r.issuerId === issuerId).map((r) => r.serialHex));
+      expect(text).to.match(/Cessation Of Operation/);
+    }
+    const map = jsonOf(await get('/api/v1/clusterMap?since=0')) as { nodes: { nodeId: string; status: string }[] };
+    expect(map.nodes.find((n) => n.nodeId === 'n-extra')?.status).to.equal('revoked');
+    expect(codeOf(await register('n-extra'))).to.deep.equal([403, 'ERR_NODE_REVOKED']);
+    expect(codeOf(await https('DELETE', '/api/v1/nodes/n-extra'))).to.deep.equal([404, 'ERR_NODE_UNKNOWN']);
+  });
+
+  it('profiles: a set profile that forbids a SAN domain refuses it with ERR_SAN_FORBIDDEN and stores nothing; removal restores the unknown profile', async () => {
+    const base = BUILTIN_PROFILES.serverLeaf;
+    const restricted = { ...base, name: 'restricted', san: { ...base.san, dns: { allowedDomains: ['.allowed.example'], allowWildcard: false } } };
+    const invalid = await https('PUT', '/api/v1/profiles/restricted', { ...restricted, keyUsage: [] });
+    expect(codeOf(invalid)[1]).to.equal('ERR_PROFILE_INVALID');
+    const set = await https('PUT', '/api/v1/profiles/restricted', restricted);
+    expect(set.status, set.body.toString()).to.equal(200);
+    const csr = (cn: string): string =>
+      toPem(buildCsr({ subject: `CN=${cn}`, privateKey: generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, sans: [{ type: 'dns', value: cn }] }), 'CERTIFICATE REQUEST');
+    const store = handle.node.app.store;
+    const ownIca = (await store.cas()).find((c) => c.role === 'node' && c.nodeId === handle.nodeId)!;
+    const stored = async (): Promise<number> => (await store.listCertificates(ownIca.issuerId)).length;
+    const before = await stored();
+    const refused = await https('POST', '/api/v1/certificates', { csr: csr('forbidden.example'), profile: 'restricted' });
+    const [status, code] = codeOf(refused);
+    expect(status).to.be.within(400, 499);
+    expect(code).to.equal('ERR_SAN_FORBIDDEN');
+    expect(await stored()).to.equal(before);
+    const ok = await https('POST', '/api/v1/certificates', { csr: csr('www.allowed.example'), profile: 'restricted' });
+    expect(ok.status, ok.body.toString()).to.equal(201);
+    const removed = await https('DELETE', '/api/v1/profiles/restricted');
+    expect(removed.status, removed.body.toString()).to.equal(200);
+    expect(codeOf(await https('DELETE', '/api/v1/profiles/restricted'))).to.deep.equal([404, 'ERR_PROFILE_UNKNOWN']);
+    expect(codeOf(await https('POST', '/api/v1/certificates', { csr: csr('www.allowed.example'), profile: 'restricted' }))).to.deep.equal([404, 'ERR_PROFILE_UNKNOWN']);
+  });
+
+  it('RFC 7519 join token: returned once, verifies with the configured key for its AZ and cluster; unknown AZ refused', async () => {
+    const answer = await https('POST', '/api/v1/join-tokens', { az: 'az1', ttlSeconds: 600 });
+    expect(answer.status, answer.body.toString()).to.equal(201);
+    const issued = jsonOf(answer) as { token: string; tokenId: string; expiresAt: string };
+    const claims = verifyJoinToken(issued.token, Buffer.from(joinKey, 'utf8'), { nowSeconds: Math.floor(Date.now() / 1000), az: 'az1', clusterId });
+    expect(claims.jti).to.equal(issued.tokenId);
+    expect(claims.exp - claims.iat).to.equal(600);
+    // The log records the token's id, AZ and expiry (never the token itself).
+    expect(await handle.node.app.store.getJoinToken(issued.tokenId)).to.include({ az: 'az1', expiresAt: Date.parse(issued.expiresAt) });
+    expect(() => verifyJoinToken(issued.token, randomBytes(32), { nowSeconds: Math.floor(Date.now() / 1000), az: 'az1', clusterId })).to.throw().with.property('code', 'ERR_AUTH_TOKEN_INVALID');
+    expect(codeOf(await https('POST', '/api/v1/join-tokens', { az: 'az9' }))).to.deep.equal([404, 'ERR_AZ_UNKNOWN']);
+    expect(codeOf(await https('POST', '/api/v1/join-tokens', { az: 'az1', ttlSeconds: 0 }))).to.deep.equal([400, 'ERR_INPUT_INVALID']);
+  });
+});
