@@ -1,7 +1,7 @@
 // Admin operations over HTTPS, in process: `serve` with a real PkiNode (LevelDB on disk, real
 // sockets on 127.62.0.0/16). A node is registered through the real registration route (PSK proof),
 // then removed; CRLs are read back with OpenSSL.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import {
 } from '@adrestia/pki-core';
 import { loadConfig } from '../src/config/load.ts';
 import { writeNodeConfig, writeSecrets } from '../src/dev/files.ts';
+import { CLI_PATH } from '../src/dev/processes.ts';
 import { DEV_PORTS, devNodes } from '../src/dev/layout.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
@@ -42,6 +43,7 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
   let token: string;
   let psk: Uint8Array;
   let clusterId: string;
+  let tokenFile: string;
 
   before(async () => {
     const secrets = await writeSecrets(dir);
@@ -50,7 +52,8 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     const config = await loadConfig(configPath, { ...process.env, ADRESTIA_JOIN_TOKEN_KEY: joinKey });
     handle = await serve(config, createLogger({ level: 'silent' }), createMetrics(), { mayFoundCluster: true });
     root = readFileSync(join(config.dataDir, 'cluster-root.crt'), 'utf8');
-    token = readFileSync(secrets.adminTokenFile, 'utf8').trim();
+    tokenFile = secrets.adminTokenFile;
+    token = readFileSync(tokenFile, 'utf8').trim();
     psk = new Uint8Array(Buffer.from(readFileSync(secrets.pskFile, 'utf8').trim(), 'utf8'));
   });
 
@@ -179,5 +182,32 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     expect(() => verifyJoinToken(issued.token, randomBytes(32), { nowSeconds: Math.floor(Date.now() / 1000), az: 'az1', clusterId })).to.throw().with.property('code', 'ERR_AUTH_TOKEN_INVALID');
     expect(codeOf(await https('POST', '/api/v1/join-tokens', { az: 'az9' }))).to.deep.equal([404, 'ERR_AZ_UNKNOWN']);
     expect(codeOf(await https('POST', '/api/v1/join-tokens', { az: 'az1', ttlSeconds: 0 }))).to.deep.equal([400, 'ERR_INPUT_INVALID']);
+  });
+
+  it('CLI `adrestia-pki cluster`: token, set-profile, remove-profile, map; a refused operation exits 1 naming its code', async () => {
+    const rootFile = file('cli-root.pem', root);
+    // Asynchronous: the server answering the CLI runs in this process.
+    const cli = (args: string[]): Promise<{ status: number; stdout: string; stderr: string }> =>
+      new Promise((resolve) => {
+        const argv = ['--import', 'tsx', CLI_PATH, 'cluster', ...args, '--url', `https://${host()}:${DEV_PORTS.https}`, '--ca', rootFile, '--token-file', tokenFile, '--from', CLIENT];
+        execFile(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
+          resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+        });
+      });
+    const minted = await cli(['token', '--az', 'az1', '--ttl', '120']);
+    expect(minted.status, minted.stderr).to.equal(0);
+    const claims = verifyJoinToken(minted.stdout.trim(), Buffer.from(joinKey, 'utf8'), { nowSeconds: Math.floor(Date.now() / 1000), az: 'az1', clusterId: (await handle.node.caBundle()).clusterId });
+    expect(claims.exp - claims.iat).to.equal(120);
+    const profile = { ...BUILTIN_PROFILES.serverLeaf, name: 'cliProfile' };
+    expect((await cli(['set-profile', 'cliProfile', file('cli-profile.json', JSON.stringify(profile))])).status).to.equal(0);
+    expect((await handle.node.app.store.getProfile('cliProfile'))?.name).to.equal('cliProfile');
+    expect((await cli(['remove-profile', 'cliProfile'])).status).to.equal(0);
+    expect(await handle.node.app.store.getProfile('cliProfile')).to.equal(undefined);
+    const map = await cli(['map']);
+    expect(map.status, map.stderr).to.equal(0);
+    expect((JSON.parse(map.stdout) as { nodes: { nodeId: string }[] }).nodes.map((n) => n.nodeId)).to.include(handle.nodeId);
+    const refused = await cli(['remove-node', 'no-such-node']);
+    expect([refused.status, refused.stderr]).to.satisfy(([status, stderr]: [number, string]) => status === 1 && stderr.includes('ERR_NODE_UNKNOWN'));
+    expect((await cli(['bogus'])).status).to.equal(2);
   });
 });

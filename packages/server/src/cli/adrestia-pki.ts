@@ -1,4 +1,4 @@
-// The `adrestia-pki` binary: `serve`, `dev`, and the client commands `status`, `issue`, `revoke`.
+// The `adrestia-pki` binary: `serve`, `dev`, and the client commands `status`, `issue`, `revoke`, `cluster`.
 import { parseArgs } from './args.ts';
 import { serveCommand, UsageError } from './serve-command.ts';
 
@@ -8,7 +8,9 @@ const USAGE = `usage: adrestia-pki <command> [options]
   status [--url http://127.0.10.1:8080]      the cluster as a node sees it
   issue  --url https://VIP:8443 --ca ROOT.pem --token-file F --profile P --out PREFIX
          (--csr FILE | --cn NAME) [--san dns:x]...   write PREFIX.crt, PREFIX.chain.pem (and PREFIX.key 0600)
-  revoke --url https://VIP:8443 --ca ROOT.pem --token-file F --serial HEX [--reason R]`;
+  revoke --url https://VIP:8443 --ca ROOT.pem --token-file F --serial HEX [--reason R]
+  cluster map|remove-node ID|set-profile NAME FILE|remove-profile NAME|token --az AZ [--ttl S] [--node ID]
+         --url https://VIP:8443 --ca ROOT.pem --token-file F   admin operations, answered once committed`;
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -25,6 +27,10 @@ async function main(argv: string[]): Promise<number> {
     case 'revoke': {
       const client = await import('./client-commands.ts');
       return client.run(command, rest);
+    }
+    case 'cluster': {
+      const { clusterCommand } = await import('./cluster-command.ts');
+      return clusterCommand(rest);
     }
     default:
       process.stderr.write(`${USAGE}\n`);

@@ -32,13 +32,13 @@ export async function call(url: string, o: Omit<HttpCallOptions, 'timeoutMs' | '
   }
 }
 
-function need(options: Map<string, string>, name: string): string {
+export function need(options: Map<string, string>, name: string): string {
   const v = options.get(name);
   if (v === undefined) throw new UsageError(`--${name} is required`);
   return v;
 }
 
-async function tlsOptions(options: Map<string, string>): Promise<Omit<HttpCallOptions, 'timeoutMs' | 'maxResponseBytes'>> {
+export async function tlsOptions(options: Map<string, string>): Promise<Omit<HttpCallOptions, 'timeoutMs' | 'maxResponseBytes'>> {
   const token = (await readFile(need(options, 'token-file'), 'utf8')).trim();
   const from = options.get('from');
   return {
@@ -49,7 +49,7 @@ async function tlsOptions(options: Map<string, string>): Promise<Omit<HttpCallOp
   };
 }
 
-function fail(r: HttpCallResult): number {
+export function fail(r: HttpCallResult): number {
   const body = jsonOf(r) as { error?: { code?: string; message?: string } } | undefined;
   process.stderr.write(`HTTP ${r.status} ${body?.error?.code ?? ''}: ${body?.error?.message ?? r.body.toString('utf8').slice(0, 200)}\n`);
   return 1;
