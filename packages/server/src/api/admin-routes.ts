@@ -1,7 +1,7 @@
 // HTTPS admin routes (admin bearer token, routed to the global leader like revocations): withdraw
 // a node, set or remove a certificate profile, mint a join token. Each answer is sent after the
 // change committed globally (PkiNodeApi admin methods).
-import { JOIN_TOKEN_TTL_SECONDS_MAX, PkiError } from '@adrestia/pki-core';
+import { AZ_NAME, JOIN_TOKEN_TTL_SECONDS_MAX, PkiError } from '@adrestia/pki-core';
 import { ServerError } from '../errors.ts';
 import { readJson } from '../http/body.ts';
 import type { RequestContext, Router } from '../http/router.ts';
@@ -11,9 +11,9 @@ import type { ApiDeps } from './deps.ts';
 import { field, optionalField } from './inputs.ts';
 import { routeRequest } from './route-guard.ts';
 
-const NODE_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+// pki-core state ids: 1..128 printable ASCII characters (state/fields.ts checkId).
+const NODE_ID = /^[\x21-\x7e]{1,128}$/;
 const PROFILE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
-const AZ_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 3600;
 
 export function addAdminRoutes(router: Router, deps: ApiDeps): Router {
