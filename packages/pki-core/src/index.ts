@@ -106,3 +106,4 @@ export { PkiApplication, tierOfEvent, type PkiApplyResult } from './node/pki-app
 export { VipManager, type VipHookLike, type VipSettings } from './node/vip-manager.ts';
 export { parseSans } from './node/node-services.ts';
 export { discover, type DiscoveryDecision, type DiscoveryOptions, type ProbeAnswer } from './node/discovery.ts';
+export { asPkiCode } from './node/event-proposer.ts';

@@ -4,6 +4,7 @@
 import { X509Certificate } from 'node:crypto';
 import {
   PkiError,
+  asPkiCode,
   parseRegistrationProof,
   registrationResponse,
   toPem,
@@ -125,8 +126,4 @@ function expect<K extends PeerResponse['kind']>(answer: PeerResponse, kind: K): 
   throw new ServerError('ERR_INTERNAL', `unexpected peer answer ${answer.kind}`);
 }
 
-function asPkiCode(code: string): ConstructorParameters<typeof PkiError>[0] {
-  return (PKI_CODES as readonly string[]).includes(code) ? (code as ConstructorParameters<typeof PkiError>[0]) : 'ERR_EVENT_REJECTED';
-}
 
-import { PKI_ERROR_CODES as PKI_CODES } from '@adrestia/pki-core';
