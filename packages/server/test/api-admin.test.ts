@@ -83,7 +83,7 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
   };
 
   /** A registration through the public route, as a joining node sends it (seed 000 Phase II). */
-  async function register(nodeId: string): Promise<HttpCallResult> {
+  async function register(nodeId: string, joinToken?: string): Promise<HttpCallResult> {
     const nonce = randomBytes(32);
     const bundle = verifyCaBundle({ response: jsonOf(await get(`/api/v1/ca?nonce=${nonce.toString('base64url')}`)) as CaBundleResponseBody, psk, clientNonce: nonce });
     clusterId = bundle.clusterId;
@@ -91,7 +91,7 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     const built = buildRegistrationRequest({
       clusterId: bundle.clusterId, nodeId, az: 'az1', addresses: { api: `${EXTRA}:8443`, raft: `${EXTRA}:7480` },
       ...makeNodeCsrs({ keys, nodeId, az: 'az1', hosts: [EXTRA] }),
-      auth: { psk, serverNonce: bundle.serverNonce }, nowMs: Date.now(),
+      auth: joinToken === undefined ? { psk, serverNonce: bundle.serverNonce } : { joinToken }, nowMs: Date.now(),
     });
     return https('POST', '/api/v1/registrations', Buffer.from(built.body).toString('utf8'), built.authorization);
   }
@@ -182,6 +182,16 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     expect(() => verifyJoinToken(issued.token, randomBytes(32), { nowSeconds: Math.floor(Date.now() / 1000), az: 'az1', clusterId })).to.throw().with.property('code', 'ERR_AUTH_TOKEN_INVALID');
     expect(codeOf(await https('POST', '/api/v1/join-tokens', { az: 'az9' }))).to.deep.equal([404, 'ERR_AZ_UNKNOWN']);
     expect(codeOf(await https('POST', '/api/v1/join-tokens', { az: 'az1', ttlSeconds: 0 }))).to.deep.equal([400, 'ERR_INPUT_INVALID']);
+  });
+
+  it('seed 001 join token: registers a node once; the same token again is ERR_AUTH_TOKEN_USED and registers nothing', async () => {
+    const minted = jsonOf(await https('POST', '/api/v1/join-tokens', { az: 'az1', ttlSeconds: 600 })) as { token: string };
+    const first = await register('joined-by-token-1', minted.token);
+    expect(first.status, first.body.toString()).to.equal(201);
+    const nodesBefore = (await handle.node.app.store.nodes()).length;
+    expect(codeOf(await register('joined-by-token-2', minted.token))).to.deep.equal([401, 'ERR_AUTH_TOKEN_USED']);
+    expect((await handle.node.app.store.nodes()).length).to.equal(nodesBefore);
+    expect(await handle.node.app.store.getNode('joined-by-token-2')).to.equal(undefined);
   });
 
   it('CLI `adrestia-pki cluster`: token, set-profile, remove-profile, map; a refused operation exits 1 naming its code', async () => {

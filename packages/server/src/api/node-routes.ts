@@ -5,6 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import {
   PkiError,
   asPkiCode,
+  encodeEvent,
   parseRegistrationProof,
   registrationResponse,
   toPem,
@@ -39,10 +40,18 @@ async function register(ctx: RequestContext, deps: ApiDeps): Promise<void> {
     body,
     proofHeader: ctx.req.headers.authorization ?? '',
     psk: deps.psk,
+    ...(deps.joinTokenKey === undefined ? {} : { joinTokenKey: deps.joinTokenKey }),
     store: deps.store,
     nowMs: deps.nowMs(),
     replayGuard: deps.replayGuard,
   });
+  if (accepted.joinTokenUsed) {
+    // Seed 001: a join token is single use, decided through the global log so two nodes racing
+    // with one token cannot both win.
+    const spend: PeerRequest = { kind: 'proposeGlobal', event: encodeEvent(accepted.joinTokenUsed) };
+    const spent = expect(routed.kind === 'forward' ? await deps.peers.call(routed.to, spend) : await deps.node.handlePeer(accepted.nodeId, spend), 'outcome');
+    if (!spent.outcome?.ok) throw new PkiError('ERR_AUTH_TOKEN_USED', 'this join token was already used');
+  }
   const request: PeerRequest = {
     kind: 'register',
     nodeId: accepted.nodeId,
