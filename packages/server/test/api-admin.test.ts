@@ -1,9 +1,9 @@
 // Admin operations over HTTPS, in process: `serve` with a real PkiNode (LevelDB on disk, real
 // sockets on 127.62.0.0/16). A node is registered through the real registration route (PSK proof),
 // then removed; CRLs are read back with OpenSSL.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -192,6 +192,27 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     expect(codeOf(await register('joined-by-token-2', minted.token))).to.deep.equal([401, 'ERR_AUTH_TOKEN_USED']);
     expect((await handle.node.app.store.nodes()).length).to.equal(nodesBefore);
     expect(await handle.node.app.store.getNode('joined-by-token-2')).to.equal(undefined);
+  });
+
+  it('seed 003 CLI `adrestia-pki renew`: new local key (0600), authenticated by the current certificate, same SANs; openssl verifies', async () => {
+    const rootFile = file('renew-root.pem', root);
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const csr = toPem(buildCsr({ subject: 'CN=renew-cli.example', privateKey: key, sans: [{ type: 'dns', value: 'renew-cli.example' }] }), 'CERTIFICATE REQUEST');
+    const current = jsonOf(await https('POST', '/api/v1/certificates', { csr, profile: 'serverClientLeaf' })) as { serialHex: string; chainPem: string };
+    const certFile = file('renew-current.chain.pem', current.chainPem);
+    const keyFile = file('renew-current.key', key.export({ format: 'pem', type: 'pkcs8' }) as string);
+    const out = join(dir, 'renewed-cli');
+    const argv = ['--import', 'tsx', CLI_PATH, 'renew', '--url', `https://${host()}:${DEV_PORTS.https}`, '--ca', rootFile, '--cert', certFile, '--key', keyFile, '--out', out, '--from', CLIENT];
+    const result = await new Promise<{ status: number; stderr: string }>((resolve) =>
+      execFile(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 }, (err, _stdout, stderr) => resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stderr })),
+    );
+    expect(result.status, result.stderr).to.equal(0);
+    expect(statSync(`${out}.key`).mode & 0o777).to.equal(0o600);
+    const v = spawnSync('openssl', ['verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', rootFile, '-untrusted', `${out}.chain.pem`, `${out}.crt`], { encoding: 'utf8' });
+    expect(v.stdout + v.stderr).to.include(': OK');
+    const san = spawnSync('openssl', ['x509', '-in', `${out}.crt`, '-noout', '-ext', 'subjectAltName', '-serial'], { encoding: 'utf8' }).stdout;
+    expect(san).to.include('DNS:renew-cli.example');
+    expect(san.toLowerCase()).not.to.include(current.serialHex);
   });
 
   it('CLI `adrestia-pki cluster`: token, set-profile, remove-profile, map; a refused operation exits 1 naming its code', async () => {

@@ -4,11 +4,15 @@ import { serveCommand, UsageError } from './serve-command.ts';
 
 const USAGE = `usage: adrestia-pki <command> [options]
   serve  --config FILE [--init]        run one node (--init: it may found a new cluster)
+  init   --config FILE                 found a new cluster with this node (serve --init)
+  join   --config FILE                 run a node that joins the cluster its config names (serve)
   dev    [--azs 3] [--nodes 3] [--dir DIR]   a local cluster of real processes on loopback
   status [--url http://127.0.10.1:8080]      the cluster as a node sees it
   issue  --url https://VIP:8443 --ca ROOT.pem --token-file F --profile P --out PREFIX
          (--csr FILE | --cn NAME) [--san dns:x]...   write PREFIX.crt, PREFIX.chain.pem (and PREFIX.key 0600)
   revoke --url https://VIP:8443 --ca ROOT.pem --token-file F --serial HEX [--reason R]
+  renew  --url https://VIP:8443 --ca ROOT.pem --cert PREFIX.chain.pem --key PREFIX.key --out NEWPREFIX
+         a new local key; authenticated by the current certificate (mTLS); same profile and SANs
   cluster map|remove-node ID|set-profile NAME FILE|remove-profile NAME|token --az AZ [--ttl S] [--node ID]
          --url https://VIP:8443 --ca ROOT.pem --token-file F   admin operations, answered once committed`;
 
@@ -18,6 +22,15 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serveCommand(options);
+    case 'init':
+      return serveCommand(new Map([...options, ['init', 'true']]));
+    case 'join':
+      if (options.has('init')) throw new UsageError('join: --init founds a cluster; use init');
+      return serveCommand(options);
+    case 'renew': {
+      const { renewCommand } = await import('./renew-command.ts');
+      return renewCommand(rest);
+    }
     case 'dev': {
       const { devCommand } = await import('../dev/dev-command.ts');
       return devCommand(options);
