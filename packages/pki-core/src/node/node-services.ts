@@ -229,7 +229,9 @@ export class NodeServices {
     const azIcaRecord = (await this.node.app.store.cas()).find((c) => c.role === 'az' && c.az === this.node.az);
     if (!azIcaRecord) throw new PkiError('ERR_AZ_UNKNOWN', `AZ ${this.node.az} has no AZ ICA yet`);
     const answer = await this.registerWith(caSignerFromRecord(azIcaRecord, this.node.options.kek), r);
-    await this.twoTier.changeLocalMembership({ changes: [{ op: 'addLearner', nodeId: r.nodeId }] });
+    // Membership changes go one at a time: the registered node joins the local group as a
+    // learner from maintenance (advanceLocalMembers), now if nothing else is pending.
+    await this.advanceLocalMembers(await this.node.app.store.nodes());
     return answer;
   }
 
@@ -276,7 +278,7 @@ export class NodeServices {
     try {
       this.clusterId = (await this.node.app.store.cluster())?.clusterId ?? null;
       if (this.twoTier.isLocalLeader()) {
-        this.promoteLearners();
+        await this.advanceLocalMembers(await this.node.app.store.nodes());
         await this.checkAzHealth();
       } else if (!this.twoTier.isGlobalLeader()) {
         this.health.clear();
@@ -337,16 +339,19 @@ export class NodeServices {
     return r ? healthOf(r, this.node.options.nowMs(), HEALTH_POLICY) : null;
   }
 
-  /** Thesis §4.2.1: a learner votes only once it has caught up with the leader's log. */
-  private promoteLearners(): void {
+  /**
+   * One local membership step (thesis §4.2.1): a registered node of this AZ not yet in the group
+   * joins as a learner; a learner that has caught up with the leader's log becomes a voter.
+   */
+  private async advanceLocalMembers(registered: readonly { nodeId: string; az: string }[]): Promise<void> {
     const s = this.twoTier.status().local;
-    for (const id of s.confState.learners) {
-      const p = s.progress?.[id];
-      if (p && p.match >= s.commit) {
-        this.twoTier.changeLocalMembership({ changes: [{ op: 'addVoter', nodeId: id }] }).catch(() => {});
-        return; // one membership change at a time
-      }
-    }
+    if (s.role !== 'leader') return;
+    const members = new Set([...s.confState.voters, ...s.confState.learners]);
+    const joining = registered.find((n) => n.az === this.node.az && !members.has(n.nodeId));
+    const caughtUp = s.confState.learners.find((id) => (s.progress?.[id]?.match ?? -1) >= s.commit);
+    const change = joining ? { op: 'addLearner' as const, nodeId: joining.nodeId } : caughtUp ? { op: 'addVoter' as const, nodeId: caughtUp } : null;
+    // A change already pending is refused by the core: the next maintenance round tries again.
+    if (change) await this.twoTier.changeLocalMembership({ changes: [change] }).catch(() => {});
   }
 
   /** One global membership step for the queued seats: add a learner, or promote a caught-up one. */

@@ -107,7 +107,7 @@ async function finishStart(s: Started): Promise<ServeHandle> {
   };
   // The first node of a new AZ learns the global log only through its seat, which must first
   // reach the other AZs' nodes: it starts from the node list the cluster VIP serves.
-  const needsClusterSeed = (): boolean => !directory.knowsNodeOutside(config.az);
+  const needsClusterSeed = (): boolean => node.status().clusterId === null && !directory.knowsNodeOutside(config.az);
   if (needsSeed()) await seedDirectory(directory, vip, config.http.port, host, logger);
   if (needsClusterSeed()) await seedDirectory(directory, config.clusterVip, config.http.port, host, logger);
   await directory.refresh(node);
