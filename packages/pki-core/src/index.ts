@@ -30,7 +30,7 @@ export { CertificateView, viewCertificate } from './ca/view.ts';
 export type { BasicConstraintsView } from './ca/view.ts';
 // Replicated PKI state machine: events, codec, applyEvent, LevelDB store (state/, state helper)
 export * from './state/index.ts';
-// Cluster building blocks: routing, PSK proofs, join tokens, cluster map, VIP fencing, seat log (cluster/)
+// Cluster building blocks: routing, PSK proofs, join tokens, cluster map, VIP fencing (cluster/)
 export { cidrContains, cidrsOverlap, formatCidr, formatIp, parseCidr, parseIp } from './cluster/ip-address.ts';
 export type { Cidr, IpAddress as ClusterIpAddress, IpFamily } from './cluster/ip-address.ts';
 export { azOfAddress, decideRoute, parseRoutingTable } from './cluster/routing.ts';
@@ -46,8 +46,6 @@ export { checkHealthPolicy, healthOf, newHealthRecord, recordProbe } from './clu
 export type { HealthPolicy, HealthRecord, HealthState } from './cluster/node-health.ts';
 export { INITIAL_VIP_FENCE, checkVipFenceConfig, clockDriftBoundMs, stepVipFence, vipFenceWakeAtMs } from './cluster/vip-fence.ts';
 export type { VipAction, VipFenceConfig, VipFenceInput, VipFenceState, VipFenceStep } from './cluster/vip-fence.ts';
-export { applySeatRecord, decodeSeatRecord, decodeSeatState, encodeSeatRecord, encodeSeatState, newSeatState, seatLastIndex, seatPersistFromReady, seatStorageState, seatTerm } from './cluster/seat-log.ts';
-export type { SeatCompact, SeatPersist, SeatRecord, SeatState } from './cluster/seat-log.ts';
 // CSR parsing, profiles as data, SAN and subject-name policy (ca/, CSR-and-profiles helper)
 export { csrMaxBytes, parseCsr } from './ca/csr.ts';
 export type { CsrKeyType, ParsedCsr } from './ca/csr.ts';

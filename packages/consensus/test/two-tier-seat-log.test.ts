@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { MemoryStorage, type Entry, type HardState, type Ready, type Snapshot } from '@adrestia/consensus';
-import { isPkiError, type PkiErrorCode } from '../src/errors.ts';
+import { MemoryStorage } from '../src/memory-storage.ts';
+import type { Ready } from '../src/ready.ts';
+import type { Entry, HardState, Snapshot } from '../src/types.ts';
 import {
   applySeatRecord,
   decodeSeatRecord,
@@ -15,7 +16,9 @@ import {
   seatTerm,
   type SeatRecord,
   type SeatState,
-} from '../src/cluster/seat-log.ts';
+  SeatLogError,
+  type SeatLogErrorCode,
+} from '../src/two-tier/seat-log.ts';
 
 const AZ = 'az-a';
 const entry = (index: number, term: number): Entry => ({ index, term, type: 'normal', data: new Uint8Array([index & 0xff, term & 0xff]) });
@@ -32,11 +35,11 @@ const persist = (over: Partial<Extract<SeatRecord, { kind: 'seatPersist' }>>): S
   ...over,
 });
 
-function expectRejected(fn: () => unknown, code: PkiErrorCode = 'ERR_EVENT_REJECTED'): void {
+function expectRejected(fn: () => unknown, code: SeatLogErrorCode = 'ERR_SEAT_RECORD_REJECTED'): void {
   try {
     fn();
   } catch (e) {
-    expect(isPkiError(e, code), String(e)).to.equal(true);
+    expect(e instanceof SeatLogError && e.code === code, String(e)).to.equal(true);
     return;
   }
   expect.fail(`expected ${code}`);
@@ -175,9 +178,9 @@ describe('seat persistence through the local log (DESIGN "Two tiers")', () => {
     });
 
     it('malformed bytes are ERR_EVENT_MALFORMED', () => {
-      expectRejected(() => decodeSeatRecord(new Uint8Array([0xc1])), 'ERR_EVENT_MALFORMED');
+      expectRejected(() => decodeSeatRecord(new Uint8Array([0xc1])), 'ERR_SEAT_RECORD_MALFORMED');
       const good = encodeSeatRecord(persist({ entries: [entry(1, 1)] }));
-      expectRejected(() => decodeSeatRecord(good.subarray(0, good.length - 3)), 'ERR_EVENT_MALFORMED');
+      expectRejected(() => decodeSeatRecord(good.subarray(0, good.length - 3)), 'ERR_SEAT_RECORD_MALFORMED');
     });
   });
 });
