@@ -101,13 +101,19 @@ export class MemoryNetwork {
   }
 }
 
+/** Where a MemoryTransport hands its outbound messages (a MemoryNetwork, or the seat network). */
+export interface MessageRouter {
+  route(messages: readonly Message[]): void;
+}
+
+/** An in-process endpoint: sends as `id` through its router, receives what the router delivers. */
 export class MemoryTransport implements Transport {
   private handler: MessageHandler | null = null;
   private closed = false;
 
   constructor(
     readonly id: NodeId,
-    private readonly network: MemoryNetwork,
+    private readonly network: MessageRouter,
   ) {}
 
   get isClosed(): boolean {
@@ -131,7 +137,7 @@ export class MemoryTransport implements Transport {
     this.handler = null;
   }
 
-  /** @internal Called by MemoryNetwork. */
+  /** @internal Called by the network that routes to this endpoint. */
   receive(message: Message): void {
     if (!this.closed) this.handler?.(message);
   }

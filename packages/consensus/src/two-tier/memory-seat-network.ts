@@ -3,18 +3,20 @@
 // others drop them). Delivery is asynchronous, through the same codec as the wire.
 import { decodeMessage, encodeMessage } from '../codec.ts';
 import type { Message } from '../messages.ts';
-import type { MessageHandler, Transport } from '../transport.ts';
+import { MemoryTransport } from '../memory-transport.ts';
+import type { Transport } from '../transport.ts';
 import type { NodeId } from '../types.ts';
 
 export class MemorySeatNetwork {
-  private readonly endpoints = new Map<NodeId, { az: string; transport: SeatEndpoint }>();
+  private readonly endpoints = new Map<NodeId, { az: string; transport: MemoryTransport }>();
   private readonly azSide = new Map<string, number>();
   private readonly isolated = new Set<NodeId>();
 
   endpoint(az: string, nodeId: NodeId): Transport {
     const existing = this.endpoints.get(nodeId);
     if (existing && !existing.transport.isClosed) throw new Error(`MemorySeatNetwork: ${nodeId} is already connected`);
-    const transport = new SeatEndpoint(az, nodeId, this);
+    // It sends as the seat (messages from the AZ name), routed as coming from this node.
+    const transport = new MemoryTransport(az, { route: (messages) => this.route(nodeId, messages) });
     this.endpoints.set(nodeId, { az, transport });
     return transport;
   }
@@ -46,39 +48,5 @@ export class MemorySeatNetwork {
         }
       }
     });
-  }
-}
-
-class SeatEndpoint implements Transport {
-  private handler: MessageHandler | null = null;
-  private closed = false;
-
-  constructor(
-    readonly az: string,
-    readonly nodeId: NodeId,
-    private readonly network: MemorySeatNetwork,
-  ) {}
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  send(messages: readonly Message[]): void {
-    if (this.closed || messages.length === 0) return;
-    for (const m of messages) if (m.from !== this.az) throw new Error(`seat endpoint ${this.az}: message from ${m.from}`);
-    this.network.route(this.nodeId, messages);
-  }
-
-  onMessage(handler: MessageHandler): void {
-    this.handler = handler;
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-    this.handler = null;
-  }
-
-  receive(message: Message): void {
-    if (!this.closed) this.handler?.(message);
   }
 }
