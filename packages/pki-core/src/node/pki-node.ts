@@ -38,6 +38,8 @@ export interface PkiNodeOptions {
   clock?: Clock;
   /** Wall-clock time for certificates and events (ms since epoch). */
   nowMs: () => number;
+  /** A monotonic clock in ms for lease timing (VIP fencing); default `performance.now()`. */
+  monotonicMs?: () => number;
   random: RandomSource;
   tickMs: number;
   localRaft?: Partial<RaftConfig>;
@@ -77,6 +79,8 @@ export interface BootstrapOptions {
 }
 
 const RACE_CODES = new Set(['ERR_ALREADY_EXISTS', 'ERR_NOT_LEADER', 'ERR_TIMEOUT', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM']);
+
+const performanceNow = (): number => performance.now();
 
 const EMPTY: ConfState = { voters: [], learners: [], votersOutgoing: [] };
 const DEFAULT_GLOBAL: Partial<RaftConfig> = { electionTimeoutTicks: 30, heartbeatIntervalTicks: 3 };
@@ -179,8 +183,12 @@ export class PkiNode implements PkiNodeApi {
     });
   }
 
+  /**
+   * The VIP fence compares lease times and refuses a clock that goes backwards, which a wall
+   * clock may do (NTP): it runs on a monotonic clock, the process's unless one is injected.
+   */
   private nowMonotonic(): number {
-    return this.options.nowMs();
+    return (this.options.monotonicMs ?? performanceNow)();
   }
 
   // ---- founding ----
