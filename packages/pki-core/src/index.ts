@@ -1,7 +1,7 @@
 export * from './errors.ts';
 // CA engine: keys, signers, certificate building, key wrapping (ca/, CA-engine helper)
 export { CA_KEY_TYPES, defaultCaKeyType, generateCaKeyPair, isCaKeyType, privateKeyPkcs8Der, spkiDerOf } from './ca/keys.ts';
-export type { CaKeyType, GeneratedKeyPair } from './ca/keys.ts';
+export type { CaKeyType, GeneratedKeyPair, KeyPairGenerator } from './ca/keys.ts';
 export { signatureAlgorithmForKey } from './ca/algorithms.ts';
 export type { SignatureAlgorithm } from './ca/algorithms.ts';
 export { KeyObjectSigner, loadPemFileSigner, offlineSigner, wrappedKeySigner } from './ca/signer.ts';
@@ -77,8 +77,8 @@ export { azCertificateFields, azInstalledEvent, clusterCreatedEvent, createAzInt
 export { completeOfflineAzIntermediate, prepareOfflineAzIntermediate } from './node/ca-offline-root.ts';
 export type { CompleteOfflineAzInput, PendingAzIntermediate, PrepareOfflineAzInput } from './node/ca-offline-root.ts';
 export type { CaLifetimes, CreateAzIntermediateInput, CreatedAzIntermediate, FoundClusterInput, FoundedCluster } from './node/ca-found.ts';
-export { NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE, buildCsr, endpointHost, generateNodeKeys, hostSan, loadNodeKeys, makeNodeCsrs, nodeUri } from './node/ca-node-keys.ts';
-export type { NodeCsrs, NodeKeys } from './node/ca-node-keys.ts';
+export { FileNodeKeyStore, NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE, buildCsr, endpointHost, generateNodeKeys, hostSan, loadNodeKeys, makeNodeCsrs, nodeUri } from './node/ca-node-keys.ts';
+export type { NodeCsrs, NodeKey, NodeKeys, NodeKeyStore } from './node/ca-node-keys.ts';
 export { NODE_ICA_RSA_MIN_BITS, signNodeRegistration } from './node/ca-node-registration.ts';
 export type { SignedNodeRegistration, SignNodeRegistrationInput } from './node/ca-node-registration.ts';
 export { loadProfiles, profileFor } from './node/ca-profiles.ts';

@@ -3,6 +3,7 @@
 // PkiStateStore, and every certificate, chain and CRL is checked by OpenSSL.
 import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { SeededRandom } from '@adrestia/consensus';
 import {
@@ -20,6 +21,8 @@ import {
   loadNodeKeys,
   loadProfiles,
   makeNodeCsrs,
+  NODE_ICA_KEY_FILE,
+  NODE_TLS_KEY_FILE,
   signNodeRegistration,
   toPem,
   viewCertificate,
@@ -129,8 +132,8 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
   describe('node registration (seed 003: keys made where they are used)', function () {
     it('writes the node ICA key 0400 and the TLS key 0600 and reads them back', async function () {
       const keys = await generateNodeKeys({ dataDir: state.dir });
-      expect(statSync(keys.ica.path).mode & 0o777).to.equal(0o400);
-      expect(statSync(keys.tls.path).mode & 0o777).to.equal(0o600);
+      expect(statSync(join(state.dir, NODE_ICA_KEY_FILE)).mode & 0o777).to.equal(0o400);
+      expect(statSync(join(state.dir, NODE_TLS_KEY_FILE)).mode & 0o777).to.equal(0o600);
       const again = await loadNodeKeys(state.dir);
       expect(Buffer.from(again.ica.spkiDer)).to.deep.equal(Buffer.from(keys.ica.spkiDer));
     });

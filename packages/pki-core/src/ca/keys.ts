@@ -19,6 +19,9 @@ export interface GeneratedKeyPair {
   readonly spkiDer: Uint8Array;
 }
 
+/** Makes a key pair: `generateCaKeyPair` (OS randomness) unless a caller injects another (the simulator). */
+export type KeyPairGenerator = (keyType: CaKeyType) => Promise<GeneratedKeyPair>;
+
 export function isCaKeyType(v: unknown): v is CaKeyType {
   return typeof v === 'string' && (CA_KEY_TYPES as readonly string[]).includes(v);
 }

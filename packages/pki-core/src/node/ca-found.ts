@@ -2,7 +2,7 @@
 // AZ ICA when a node founds the cluster, and an AZ ICA for each AZ founded later. Keys are
 // generated here and leave only wrapped under the operator's KEK (AES-256-GCM, key-wrap.ts),
 // inside the events; the caller gets the in-memory signers for the roles it now holds.
-import { generateCaKeyPair, defaultCaKeyType, type CaKeyType } from '../ca/keys.ts';
+import { generateCaKeyPair, defaultCaKeyType, type CaKeyType, type KeyPairGenerator } from '../ca/keys.ts';
 import { createRootCertificate, issueCertificate, type IssueCertificateInput } from '../ca/issue.ts';
 import { buildName, escapeValue } from '../ca/names.ts';
 import { randomSerial, type SerialRandomSource } from '../ca/serial.ts';
@@ -37,6 +37,8 @@ export interface FoundClusterInput {
   /** The founding node's AZ. */
   readonly azSpec: AzSpec;
   readonly keyType?: CaKeyType;
+  /** Makes the root and AZ ICA keys; default `generateCaKeyPair`. */
+  readonly generateKey?: KeyPairGenerator;
   /** The operator's 32-byte key-encryption key. */
   readonly kek: Uint8Array;
   readonly nowMs: number;
@@ -72,6 +74,7 @@ export async function foundCluster(input: FoundClusterInput): Promise<FoundedClu
     nowMs: input.nowMs,
     serials: input.serials,
     keyType,
+    ...(input.generateKey === undefined ? {} : { generateKey: input.generateKey }),
     ...(input.lifetimes?.azSeconds === undefined ? {} : { lifetimeSeconds: input.lifetimes.azSeconds }),
   });
   return { root, azIca: az.azIca, events: [clusterCreated, azAdded, az.event] };
@@ -79,7 +82,7 @@ export async function foundCluster(input: FoundClusterInput): Promise<FoundedClu
 
 async function makeRoot(input: FoundClusterInput, keyType: CaKeyType): Promise<{ root: CaHandle; wrappedRootKey: Uint8Array }> {
   const profile = BUILTIN_PROFILES.root;
-  const key = await generateCaKeyPair(keyType);
+  const key = await (input.generateKey ?? generateCaKeyPair)(keyType);
   const signer = new KeyObjectSigner(key.privateKey);
   const pathLen = profile.basicConstraints.pathLen;
   const cert = await createRootCertificate({
@@ -147,6 +150,8 @@ export interface CreateAzIntermediateInput {
   readonly nowMs: number;
   readonly serials: SerialRandomSource;
   readonly keyType?: CaKeyType;
+  /** Makes the AZ ICA key; default `generateCaKeyPair`. */
+  readonly generateKey?: KeyPairGenerator;
   readonly lifetimeSeconds?: number;
 }
 
@@ -162,7 +167,7 @@ export interface CreatedAzIntermediate {
  */
 export async function createAzIntermediate(input: CreateAzIntermediateInput): Promise<CreatedAzIntermediate> {
   checkNow(input.nowMs);
-  const key = await generateCaKeyPair(input.keyType ?? defaultCaKeyType);
+  const key = await (input.generateKey ?? generateCaKeyPair)(input.keyType ?? defaultCaKeyType);
   const cert = await issueCertificate({
     issuer: { certDer: input.root.cert, signer: input.root.signer },
     ...azCertificateFields({ ...input, rootCert: input.root.cert, spkiDer: key.spkiDer }),

@@ -8,7 +8,7 @@ import { bitString, implicitConstructed, integer, oid, sequence, setOf } from '.
 import { subjectAltNameExtension } from '../ca/extensions.ts';
 import type { GeneralNameInput } from '../ca/general-names.ts';
 import { readPrivateKeyFile, writePrivateKeyFile } from '../ca/key-file.ts';
-import { defaultCaKeyType, generateCaKeyPair, spkiDerOf, type CaKeyType, type GeneratedKeyPair } from '../ca/keys.ts';
+import { defaultCaKeyType, generateCaKeyPair, spkiDerOf, type CaKeyType, type GeneratedKeyPair, type KeyPairGenerator } from '../ca/keys.ts';
 import { buildName, escapeValue } from '../ca/names.ts';
 import { parseIp } from '../ca/ip-address.ts';
 
@@ -18,36 +18,63 @@ export const NODE_TLS_KEY_FILE = 'node-tls.key';
 const ICA_KEY_MODE = 0o400;
 const TLS_KEY_MODE = 0o600;
 
+export interface NodeKey {
+  readonly privateKey: KeyObject;
+  readonly spkiDer: Uint8Array;
+}
+
 export interface NodeKeys {
-  readonly ica: { readonly privateKey: KeyObject; readonly spkiDer: Uint8Array; readonly path: string };
-  readonly tls: { readonly privateKey: KeyObject; readonly spkiDer: Uint8Array; readonly path: string };
+  readonly ica: NodeKey;
+  readonly tls: NodeKey;
+}
+
+/**
+ * Where a node makes and keeps its own keys. The node ICA key is generated here and never leaves
+ * the node; `createNodeKeys` returns only once both keys are durable, before any CSR is sent, so a
+ * node that crashes after registering restarts with the keys its certificates name.
+ */
+export interface NodeKeyStore {
+  /** A fresh key pair for a CA this node creates (the root, an AZ ICA). */
+  readonly generateCaKey: KeyPairGenerator;
+  /** Generates the node ICA key and the TLS key and keeps them durably. */
+  createNodeKeys(keyType: CaKeyType): Promise<NodeKeys>;
+  /** The keys `createNodeKeys` kept (a restarted node). */
+  loadNodeKeys(): Promise<NodeKeys>;
+}
+
+/** The production store: key files in the node's data directory (ICA 0400, TLS 0600). */
+export class FileNodeKeyStore implements NodeKeyStore {
+  readonly generateCaKey: KeyPairGenerator = generateCaKeyPair;
+
+  constructor(private readonly dataDir: string) {}
+
+  createNodeKeys(keyType: CaKeyType): Promise<NodeKeys> {
+    return generateNodeKeys({ dataDir: this.dataDir, keyType });
+  }
+
+  loadNodeKeys(): Promise<NodeKeys> {
+    return loadNodeKeys(this.dataDir);
+  }
 }
 
 /** Generates the node ICA key and the TLS key and writes them (atomically, with their modes) into `dataDir`. */
 export async function generateNodeKeys(input: { dataDir: string; keyType?: CaKeyType }): Promise<NodeKeys> {
   const keyType = input.keyType ?? defaultCaKeyType;
   const [ica, tls] = await Promise.all([generateCaKeyPair(keyType), generateCaKeyPair(keyType)]);
-  const icaPath = join(input.dataDir, NODE_ICA_KEY_FILE);
-  const tlsPath = join(input.dataDir, NODE_TLS_KEY_FILE);
-  await writePrivateKeyFile(icaPath, ica.privateKey, ICA_KEY_MODE);
-  await writePrivateKeyFile(tlsPath, tls.privateKey, TLS_KEY_MODE);
-  return { ica: keyEntry(ica, icaPath), tls: keyEntry(tls, tlsPath) };
+  await writePrivateKeyFile(join(input.dataDir, NODE_ICA_KEY_FILE), ica.privateKey, ICA_KEY_MODE);
+  await writePrivateKeyFile(join(input.dataDir, NODE_TLS_KEY_FILE), tls.privateKey, TLS_KEY_MODE);
+  return { ica: nodeKeyOf(ica), tls: nodeKeyOf(tls) };
 }
 
-function keyEntry(pair: GeneratedKeyPair, path: string): NodeKeys['ica'] {
-  return { privateKey: pair.privateKey, spkiDer: pair.spkiDer, path };
+function nodeKeyOf(pair: GeneratedKeyPair): NodeKey {
+  return { privateKey: pair.privateKey, spkiDer: pair.spkiDer };
 }
 
 /** Reads back the keys `generateNodeKeys` wrote (a restarted node); refuses files readable by others. */
 export async function loadNodeKeys(dataDir: string): Promise<NodeKeys> {
-  const icaPath = join(dataDir, NODE_ICA_KEY_FILE);
-  const tlsPath = join(dataDir, NODE_TLS_KEY_FILE);
-  const ica = await readPrivateKeyFile(icaPath);
-  const tls = await readPrivateKeyFile(tlsPath);
-  return {
-    ica: { privateKey: ica, spkiDer: spkiDerOf(ica), path: icaPath },
-    tls: { privateKey: tls, spkiDer: spkiDerOf(tls), path: tlsPath },
-  };
+  const ica = await readPrivateKeyFile(join(dataDir, NODE_ICA_KEY_FILE));
+  const tls = await readPrivateKeyFile(join(dataDir, NODE_TLS_KEY_FILE));
+  return { ica: { privateKey: ica, spkiDer: spkiDerOf(ica) }, tls: { privateKey: tls, spkiDer: spkiDerOf(tls) } };
 }
 
 /** The URI SAN that names a node in its TLS certificate (mTLS peers are identified by it). */

@@ -6,12 +6,12 @@
 import { validateRaftConfig, TwoTierNode, type Clock, type ConfState, type RaftConfig, type RandomSource, type Storage, type Transport } from '@adrestia/consensus';
 import { PkiError } from '../errors.ts';
 import type { AzSpec, CrlReason } from '../state/events.ts';
-import type { CaKeyType } from '../ca/keys.ts';
+import { defaultCaKeyType, type CaKeyType } from '../ca/keys.ts';
 import type { NodeAddresses } from '../state/events.ts';
 import type { ClusterMapDiff } from '../cluster/cluster-map.ts';
 import { caSignerFromRecord, type CaHandle } from './ca-common.ts';
 import { createAzIntermediate, foundCluster } from './ca-found.ts';
-import { generateNodeKeys, loadNodeKeys, makeNodeCsrs, endpointHost, type NodeKeys } from './ca-node-keys.ts';
+import { FileNodeKeyStore, makeNodeCsrs, endpointHost, type NodeKeys, type NodeKeyStore } from './ca-node-keys.ts';
 import { signNodeRegistration } from './ca-node-registration.ts';
 import { asPkiCode, EventProposer, translate } from './event-proposer.ts';
 import { PkiApplication, type PkiApplyResult } from './pki-application.ts';
@@ -27,8 +27,12 @@ export interface PkiNodeOptions {
   nodeId: string;
   az: string;
   addresses: NodeAddresses;
-  /** Holds the node ICA key (0400) and TLS key (0600). */
-  dataDir: string;
+  /** Holds the node ICA key (0400) and TLS key (0600): a FileNodeKeyStore, unless `keyStore` is given. */
+  dataDir?: string;
+  /** Where the node makes and keeps its keys (the simulator keeps them on its virtual disk). */
+  keyStore?: NodeKeyStore;
+  /** Key type of the node ICA and TLS keys and of the AZ ICAs this node creates; default P-256. */
+  caKeyType?: CaKeyType;
   /** The operator's key-encryption key (32 bytes): unwraps root and AZ ICA keys in memory. */
   kek: Uint8Array;
   storage: Storage;
@@ -91,6 +95,8 @@ export class PkiNode implements PkiNodeApi {
   readonly app = new PkiApplication();
   private twoTier!: TwoTierNode<PkiApplyResult>;
   private readonly proposer: EventProposer;
+  private readonly keyStore: NodeKeyStore;
+  private readonly caKeyType: CaKeyType;
   private services!: NodeServices;
   private vip: VipManager | null = null;
   private readonly roleListeners = new Set<(e: PkiRoleEvent) => void>();
@@ -101,6 +107,9 @@ export class PkiNode implements PkiNodeApi {
     this.nodeId = options.nodeId;
     this.az = options.az;
     this.proposer = new EventProposer(options.nodeId, () => this.twoTier, options.peers);
+    if (options.keyStore === undefined && options.dataDir === undefined) throw new TypeError('PkiNode: give dataDir or keyStore');
+    this.keyStore = options.keyStore ?? new FileNodeKeyStore(options.dataDir!);
+    this.caKeyType = options.caKeyType ?? defaultCaKeyType;
   }
 
   static async start(options: PkiNodeOptions, how: PkiNodeStart): Promise<PkiNode> {
@@ -115,7 +124,7 @@ export class PkiNode implements PkiNodeApi {
       if (how.mode === 'foundCluster') await node.foundCluster(how);
       else if (how.mode === 'foundAz') await node.foundAz(how);
       else if (how.mode === 'join') await node.join(how);
-      else node.keys = await loadNodeKeys(options.dataDir);
+      else node.keys = await node.keyStore.loadNodeKeys();
     } catch (e) {
       await node.stop();
       throw e;
@@ -203,7 +212,8 @@ export class PkiNode implements PkiNodeApi {
       clusterId: how.clusterId,
       rootSubject: how.rootSubject ?? `CN=Adrestia Root CA,OU=${how.clusterId}`,
       azSpec: how.azSpec,
-      ...(how.keyType ? { keyType: how.keyType } : {}),
+      keyType: how.keyType ?? this.caKeyType,
+      generateKey: this.keyStore.generateCaKey,
       kek: o.kek,
       nowMs: o.nowMs(),
       serials: o.random,
@@ -218,7 +228,7 @@ export class PkiNode implements PkiNodeApi {
     await this.services.waitFor('local leader', () => this.twoTier.status().seat !== null);
     // The global leader signs this node's certificates with the new AZ ICA in the same request:
     // over real transports the seat can learn the global log only once the node has them.
-    const keys = await generateNodeKeys({ dataDir: o.dataDir });
+    const keys = await this.keyStore.createNodeKeys(this.caKeyType);
     const csrs = makeNodeCsrs({ keys, nodeId: o.nodeId, az: o.az, hosts: hostsOf(o.addresses) });
     const answer = await o.peers.call(how.globalLeaderId, { kind: 'foundAz', az: how.azSpec, nodeId: o.nodeId, addresses: o.addresses, ...csrs });
     if (answer.kind === 'error') throw new PkiError(asPkiCode(answer.code), `founding AZ ${how.azSpec.name} refused: ${answer.message}`);
@@ -232,7 +242,7 @@ export class PkiNode implements PkiNodeApi {
    */
   private async join(how: Extract<PkiNodeStart, { mode: 'join' }>): Promise<void> {
     const o = this.options;
-    const keys = await generateNodeKeys({ dataDir: o.dataDir });
+    const keys = await this.keyStore.createNodeKeys(this.caKeyType);
     const csrs = makeNodeCsrs({ keys, nodeId: o.nodeId, az: o.az, hosts: hostsOf(o.addresses) });
     const answer = await o.peers.call(how.localLeaderId, { kind: 'register', nodeId: o.nodeId, az: o.az, addresses: o.addresses, ...csrs });
     if (answer.kind === 'error') throw new PkiError(asPkiCode(answer.code), `registration refused: ${answer.message}`);
@@ -243,7 +253,7 @@ export class PkiNode implements PkiNodeApi {
   /** The founder of a cluster or AZ signs its own node ICA with the AZ ICA it holds. */
   private async registerSelf(azIca: CaHandle): Promise<void> {
     const o = this.options;
-    this.keys = await generateNodeKeys({ dataDir: o.dataDir });
+    this.keys = await this.keyStore.createNodeKeys(this.caKeyType);
     const csrs = makeNodeCsrs({ keys: this.keys, nodeId: o.nodeId, az: o.az, hosts: hostsOf(o.addresses) });
     const signed = await signNodeRegistration({
       azIca,
@@ -370,7 +380,16 @@ export class PkiNode implements PkiNodeApi {
     let azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name);
     if (!azIcaRecord) {
       const root = caSignerFromRecord((await store.getCa(cluster.rootIssuerId))!, this.options.kek);
-      const { event } = await createAzIntermediate({ root, az: az.name, clusterId: cluster.clusterId, kek: this.options.kek, nowMs: this.options.nowMs(), serials: this.options.random });
+      const { event } = await createAzIntermediate({
+        root,
+        az: az.name,
+        clusterId: cluster.clusterId,
+        kek: this.options.kek,
+        nowMs: this.options.nowMs(),
+        serials: this.options.random,
+        keyType: this.caKeyType,
+        generateKey: this.keyStore.generateCaKey,
+      });
       await this.commitOk(event, 'global');
       azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name)!;
     }

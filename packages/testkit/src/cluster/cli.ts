@@ -2,7 +2,7 @@
 //   node --import tsx packages/testkit/src/cluster/cli.ts --seeds N [--start S] [--chaos-ms M] [--verbose]
 //   node --import tsx packages/testkit/src/cluster/cli.ts --seed S [--verbose]
 //   add --grown to form the cluster as the product grows it (founders, learners, seat joins)
-//   add --pki to drive PkiNodes (PKI invariants; seeded, but not replayable bit for bit)
+//   add --pki to drive PkiNodes (PKI invariants)
 // Prints `seed=S` first for every run (so a run cut short still names its seed), then its outcome;
 // ends with `cluster-sim: N seeds, V violations` and exits non-zero on any violation.
 import { parseArgs } from 'node:util';
@@ -68,8 +68,8 @@ function describe(r: SeededRunResult, realMs: number, verbose: boolean): string 
 
 function describePki(r: PkiRunResult, realMs: number, verbose: boolean): string {
   const lines = [
-    `  ${r.violations.length === 0 ? 'ok' : 'VIOLATIONS'} pki virtual=${Math.round(r.virtualMs)}ms real=${realMs}ms ` +
-      `issued=${r.issued} revoked=${r.revoked} faults=${r.faults.length - 1}`,
+    `  ${r.violations.length === 0 ? 'ok' : 'VIOLATIONS'} pki trace=${r.traceHash.slice(0, 16)} virtual=${Math.round(r.virtualMs)}ms real=${realMs}ms ` +
+      `events=${r.eventsRun} issued=${r.issued} revoked=${r.revoked} faults=${r.faults.length - 1}`,
   ];
   for (const v of r.violations) lines.push(`  violation ${v.kind} at ${v.atUs / 1000}ms: ${v.message}`);
   if (verbose || r.violations.length > 0) {

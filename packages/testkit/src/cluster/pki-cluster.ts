@@ -4,17 +4,14 @@
 // leader, join every other node through its local leader: learner, then voter), with peer
 // requests delivered as scheduler events over the same faulty links.
 //
-// Unlike the bare two-tier runs, a PKI run is seeded but not replayable bit for bit: PkiNode
-// generates its node keys on libuv's thread pool and keeps them in real key files (0400), and
-// that real I/O completes at real times relative to the fixed drain rounds.
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+// A PKI run replays bit for bit like the bare two-tier runs: every key is an Ed25519 key drawn
+// from the seed and kept on the node's simulated disk (SimKeyStore), so no work leaves virtual
+// time (no key generation on libuv's thread pool, no key files).
 import { PkiError, PkiNode, buildCsr } from '@adrestia/pki-core';
 import type { AzSpec, PeerClient, PeerRequest, PeerResponse, PkiNodeStart } from '@adrestia/pki-core';
 import { ClusterChecker } from './checkers.ts';
 import { SimDisk } from './sim-storage.ts';
+import { SimKeyStore, seededEd25519KeyPair } from './sim-key-store.ts';
 import { SimNetwork } from './sim-network.ts';
 import { Scheduler, SimClock } from './virtual-time.ts';
 
@@ -33,6 +30,8 @@ export interface PkiSimNode {
   az: string;
   ordinal: number;
   disk: SimDisk;
+  /** The node's key files: they survive its crashes like its disk. */
+  keys: SimKeyStore;
   clock: SimClock | null;
   node: PkiNode | null;
   alive: boolean;
@@ -54,8 +53,7 @@ export class PkiSimCluster {
   readonly checker: ClusterChecker;
   readonly azs: AzSpec[];
   readonly nodes = new Map<string, PkiSimNode>();
-  readonly dataDir = mkdtempSync(join(tmpdir(), 'adrestia-pki-sim-'));
-  /** A client CSR (P-256) the clients submit with different requesters. */
+  /** A client CSR (Ed25519, from the seed) the clients submit with different requesters. */
   readonly csrDer: Uint8Array;
   readonly tickMs = 10;
   readonly nodeErrors: string[] = [];
@@ -71,15 +69,14 @@ export class PkiSimCluster {
       for (let k = 1; k <= (options.nodesPerAz ?? 3); k++) {
         const id = `${String.fromCharCode(97 + i)}${k}`;
         const rate = 1 + (this.scheduler.random.nextInt(2 * skew + 1) - skew) / 1000;
-        this.nodes.set(id, { id, az: az.name, ordinal: ordinal++, disk: new SimDisk(id), clock: null, node: null, alive: false, incarnation: 0, rate });
+        const keys = new SimKeyStore(this.scheduler.random.fork());
+        this.nodes.set(id, { id, az: az.name, ordinal: ordinal++, disk: new SimDisk(id), keys, clock: null, node: null, alive: false, incarnation: 0, rate });
       }
     }
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey } = seededEd25519KeyPair(this.scheduler.random.fork());
     this.csrDer = buildCsr({ subject: 'CN=svc.sim.example', privateKey, sans: [{ type: 'dns', value: 'svc.sim.example' }] });
     // Role events are subscribed once PkiNode.start returns; leaders during start-up are polled.
     this.scheduler.afterInstant = () => this.pollLeaders();
-    // Key files are written with fsync: virtual time waits for the real file system.
-    this.scheduler.holdWhile = () => process.getActiveResourcesInfo().some((r) => r.startsWith('FSReq'));
     this.scheduler.onNodeError = (owner, label, error) => {
       this.checker.observeHalted(owner, `threw while handling "${label}": ${error instanceof Error ? error.message : String(error)}`);
       this.nodeErrors.push(`at the assertion: ${this.describeSeats()}`);
@@ -119,8 +116,6 @@ export class PkiSimCluster {
     if (n.alive) throw new Error(`start: ${id} is running`);
     const incarnation = ++n.incarnation;
     const clock = new SimClock(this.scheduler, id, n.rate);
-    const dir = join(this.dataDir, id);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
     n.clock = clock;
     n.alive = true;
     const host = `127.0.0.${n.ordinal}`;
@@ -129,7 +124,8 @@ export class PkiSimCluster {
         nodeId: id,
         az: n.az,
         addresses: { api: `${host}:8443`, raft: `${host}:7000` },
-        dataDir: dir,
+        keyStore: n.keys,
+        caKeyType: 'ed25519',
         kek: KEK,
         storage: n.disk.open(),
         localTransport: this.network.endpoint('local', id, n.az),
@@ -206,7 +202,6 @@ export class PkiSimCluster {
 
   async stopAll(): Promise<void> {
     for (const n of this.nodes.values()) await this.crash(n.id);
-    rmSync(this.dataDir, { recursive: true, force: true });
   }
 
   /**
@@ -246,7 +241,7 @@ export class PkiSimCluster {
   async form(boundUs: number): Promise<boolean> {
     const [first, ...rest] = this.azs;
     const deadline = this.scheduler.nowUs + boundUs;
-    await this.startWithRetry('a1', () => ({ mode: 'foundCluster', clusterId: CLUSTER_ID, azSpec: first! }), deadline);
+    await this.startWithRetry('a1', () => ({ mode: 'foundCluster', clusterId: CLUSTER_ID, azSpec: first!, keyType: 'ed25519' }), deadline);
     for (const az of rest) {
       const founder = this.nodesOf(az.name)[0]!.id;
       await this.startWithRetry(founder, () => ({ mode: 'foundAz', azSpec: az, globalLeaderId: this.globalLeader()?.id ?? 'a1' }), deadline);

@@ -140,6 +140,13 @@ export interface PkiRunResult {
   faults: string[];
   virtualMs: number;
   nodeErrors: string[];
+  /** Every certificate acknowledged to a client (DER, hex), in acknowledgement order. */
+  issuedDer: string[];
+  /** The CA certificates a live node held at the end: the root first, then AZ and node ICAs. */
+  caCertsDer: Uint8Array[];
+  /** Hash of the run's trace: equal for every replay of the seed. */
+  traceHash: string;
+  eventsRun: number;
 }
 
 export async function runPkiSeed(options: { seed: number; chaosMs?: number; recoveryBoundMs?: number }): Promise<PkiRunResult> {
@@ -161,9 +168,12 @@ export async function runPkiSeed(options: { seed: number; chaosMs?: number; reco
   } catch (error) {
     cluster.checker.report('exception', error instanceof Error ? (error.stack ?? error.message) : String(error));
   }
+  const caCertsDer = await caCertificates(cluster).catch(() => []);
   await cluster.stopAll().catch(() => {});
   return {
     seed: options.seed,
+    issuedDer: ledger.issued.map((c) => c.der),
+    caCertsDer,
     violations: cluster.checker.violations,
     issued: ledger.issued.length,
     revoked: ledger.revoked.length,
@@ -171,7 +181,17 @@ export async function runPkiSeed(options: { seed: number; chaosMs?: number; reco
     faults,
     virtualMs: s.nowMs,
     nodeErrors: cluster.nodeErrors,
+    traceHash: s.traceHash(),
+    eventsRun: s.eventsRun,
   };
+}
+
+/** The root, then every other CA certificate, as a live node holds them. */
+async function caCertificates(cluster: PkiSimCluster): Promise<Uint8Array[]> {
+  const node = cluster.alive()[0];
+  if (!node) return [];
+  const cas = await node.node!.app.store.cas();
+  return [...cas.filter((c) => c.role === 'root'), ...cas.filter((c) => c.role !== 'root')].map((c) => c.certDer);
 }
 
 async function pkiChaos(cluster: PkiSimCluster, durationUs: number, faults: string[]): Promise<void> {

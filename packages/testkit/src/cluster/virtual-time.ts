@@ -95,12 +95,6 @@ export class Scheduler {
    * its process). Without a handler, or for an event without owner, the error ends the run.
    */
   onNodeError: ((owner: string, label: string, error: unknown) => void) | null = null;
-  /**
-   * While this returns true, virtual time does not advance: the harness waits (in real time) for
-   * real I/O the system under test started (PkiNode's key files, fsync'd). Unset for fully
-   * virtual runs, whose replay it would otherwise make depend on real time.
-   */
-  holdWhile: (() => boolean) | null = null;
   eventsRun = 0;
 
   constructor(seed: number, options: { recentTraceLines?: number } = {}) {
@@ -146,7 +140,6 @@ export class Scheduler {
    * event, e.g. a node starting, gets its rounds too).
    */
   async step(untilUs = Number.POSITIVE_INFINITY): Promise<boolean> {
-    for (let waited = 0; this.holdWhile?.() && waited < HOLD_MAX_MS; waited++) await new Promise((r) => setTimeout(r, 1));
     const next = this.peekLive();
     if (!next || next.atUs > untilUs) {
       await this.drain();
@@ -212,9 +205,6 @@ export class Scheduler {
     return true;
   }
 }
-
-/** Real milliseconds one instant may wait for real I/O (holdWhile) before time moves anyway. */
-const HOLD_MAX_MS = 5_000;
 
 /** Real milliseconds runUntilTrue waits while nothing is scheduled. */
 const IDLE_WAIT_MAX_MS = 5_000;
