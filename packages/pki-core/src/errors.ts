@@ -51,6 +51,12 @@ export const PKI_ERROR_CODES = [
   'ERR_IO',
   // CA engine (appended)
   'ERR_KEY_FILE_PERMISSIONS',
+  // AZ administration (appended): add/remove AZ
+  'ERR_AZ_REMOVING',
+  'ERR_AZ_LAST',
+  'ERR_AZ_GLOBAL_LEADER',
+  'ERR_AZ_MISMATCH',
+  'ERR_GLOBAL_MAJORITY',
 ] as const;
 
 export type PkiErrorCode = (typeof PKI_ERROR_CODES)[number];

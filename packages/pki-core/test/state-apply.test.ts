@@ -52,6 +52,8 @@ const crl = (crlNumber: number, issuerId = NODE1_ICA): PkiEvent => ({
   nextUpdate: T0 + 30 + DAY_MS,
 });
 
+const declared = (name: string, subnet: string, localVip: string): PkiEvent => ({ type: 'AzDeclared', az: { name, subnets: [subnet], localVip }, requestedBy: 'admin', at: T0 + 2 });
+
 function ok(outcome: ApplyOutcome): asserts outcome is Extract<ApplyOutcome, { ok: true }> {
   expect(outcome.ok, JSON.stringify(outcome)).to.equal(true);
 }
@@ -85,6 +87,36 @@ const ROWS: Record<PkiEvent['type'], Row> = {
     },
     // Seed 000_…: requests route by REMOTE_ADDR, so AZ subnets must not overlap.
     rejected: { setup: [clusterCreated(), azAdded()], event: azAdded('az2', '127.1.128.0/17', '127.1.128.1'), code: 'ERR_EVENT_REJECTED' },
+  },
+  AzDeclared: {
+    setup: [clusterCreated(), azAdded()],
+    event: declared('az2', '127.2.0.0/16', '127.2.0.1'),
+    check: async (s) => expect(await s.getAz('az2')).to.deep.include({ phase: 'declared', founderNodeId: null, localVip: '127.2.0.1' }),
+    // Two AZs sharing a local VIP could not both route to their own leader.
+    rejected: { setup: [clusterCreated(), azAdded()], event: declared('az2', '127.2.0.0/16', '127.1.0.1'), code: 'ERR_EVENT_REJECTED' },
+  },
+  AzFounded: {
+    setup: [clusterCreated(), azAdded(), declared('az2', '127.2.0.0/16', '127.2.0.1')],
+    event: { type: 'AzFounded', name: 'az2', founderNodeId: 'n-b1', at: T0 + 3 },
+    check: async (s) => expect(await s.getAz('az2')).to.deep.include({ phase: 'active', founderNodeId: 'n-b1' }),
+    // Exactly one founder: the first AzFounded in the log wins, a second is refused.
+    rejected: {
+      setup: [clusterCreated(), azAdded(), declared('az2', '127.2.0.0/16', '127.2.0.1'), { type: 'AzFounded', name: 'az2', founderNodeId: 'n-b1', at: T0 + 3 }],
+      event: { type: 'AzFounded', name: 'az2', founderNodeId: 'n-b2', at: T0 + 4 },
+      code: 'ERR_ALREADY_EXISTS',
+    },
+  },
+  AzRemovalStarted: {
+    setup: baseLog(),
+    event: { type: 'AzRemovalStarted', name: AZ1, requestedBy: 'admin', at: T0 + 9 },
+    check: async (s) => {
+      expect((await s.getAz(AZ1))?.phase).to.equal('removing');
+      // No node registers in an AZ being removed.
+      const outcomes = await s.applyEvents([{ event: nodeRegistered('n-late', NODE1_ICA), meta: { index: s.appliedIndex() + 1, term: 1 } }]);
+      expect(outcomes[0]).to.deep.include({ ok: false });
+      expect((outcomes[0] as { error: { code: string } }).error.code).to.equal('ERR_AZ_REMOVING');
+    },
+    rejected: { setup: baseLog(), event: { type: 'AzRemovalStarted', name: 'az9', requestedBy: 'admin', at: T0 + 9 }, code: 'ERR_AZ_UNKNOWN' },
   },
   AzRemoved: {
     setup: [clusterCreated(), azAdded()],

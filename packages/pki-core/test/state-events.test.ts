@@ -22,6 +22,9 @@ function examples(): PkiEvent[] {
     clusterCreated(),
     { type: 'ClusterSettingsSet', settings: { idempotencyWindowMs: 60_000 }, at: T0 },
     azAdded('az2', '2001:db8::/48', '2001:db8::1'),
+    { type: 'AzDeclared', az: { name: 'az3', subnets: ['10.3.0.0/16'], localVip: '10.3.0.1' }, requestedBy: 'admin@127.0.0.1', at: T0 },
+    { type: 'AzFounded', name: 'az3', founderNodeId: 'n3', at: T0 },
+    { type: 'AzRemovalStarted', name: 'az2', requestedBy: 'admin@127.0.0.1', at: T0 },
     { type: 'AzRemoved', name: 'az2', at: T0 },
     azCaInstalled(),
     nodeCaInstalled(),
@@ -58,7 +61,7 @@ describe('PKI events: MessagePack encoding', () => {
 
   it('round-trips one event of every type, byte for byte', () => {
     const all = examples();
-    expect(new Set(all.map((e) => e.type)).size).to.equal(16); // every type; CaCertificateInstalled twice
+    expect(new Set(all.map((e) => e.type)).size).to.equal(19); // every type; CaCertificateInstalled twice
     for (const event of all) {
       const bytes = encodeEvent(event);
       const decoded = decodeEvent(bytes);

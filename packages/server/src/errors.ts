@@ -88,6 +88,12 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   ERR_INPUT_INVALID: 400,
   ERR_IO: 500,
   ERR_KEY_FILE_PERMISSIONS: 500,
+  // AZ administration: refusals that leave the cluster as it was (the operator must act first).
+  ERR_AZ_REMOVING: 409,
+  ERR_AZ_LAST: 409,
+  ERR_AZ_GLOBAL_LEADER: 409,
+  ERR_AZ_MISMATCH: 409,
+  ERR_GLOBAL_MAJORITY: 409,
   // --- server: HTTP layer
   ERR_BODY_TOO_LARGE: 413,
   ERR_BAD_JSON: 400,

@@ -28,7 +28,11 @@ async function requireActiveCa(tx: StateTxn, issuerId: string, at: number): Prom
 
 async function checkCaParent(tx: StateTxn, ev: EventOf<'CaCertificateInstalled'>): Promise<void> {
   if (ev.role === 'root') return;
-  if (!(await tx.has('azs', ev.az!))) reject('ERR_AZ_UNKNOWN', `AZ ${ev.az} is unknown`);
+  const az = await tx.get('azs', ev.az!);
+  if (az === undefined) return reject('ERR_AZ_UNKNOWN', `AZ ${ev.az} is unknown`);
+  // No CA for an AZ that no node founded yet, nor for one being removed (apply-cluster.ts).
+  if (az.phase === 'declared') reject('ERR_EVENT_REJECTED', `AZ ${ev.az} is declared but not founded yet`);
+  if (az.phase === 'removing') reject('ERR_AZ_REMOVING', `AZ ${ev.az} is being removed`);
   const parent = await requireActiveCa(tx, ev.parentIssuerId!, ev.at);
   // DESIGN.md hierarchy: root → AZ ICA → node ICA of a node in that AZ.
   const expected = ev.role === 'az' ? 'root' : 'az';

@@ -3,7 +3,7 @@
 import { cidrsOverlap, parseCidr, type CidrBlock } from './cidr.ts';
 import type { EventOf } from './events.ts';
 import { reject, type ApplyMeta, type ApplyResult } from './outcome.ts';
-import type { AzRecord, NodeRecord } from './records.ts';
+import type { AzPhase, AzRecord, NodeRecord } from './records.ts';
 import { certKey, serialKey } from './tables.ts';
 import type { StateTxn } from './txn.ts';
 
@@ -75,15 +75,38 @@ export async function applyAzAdded(tx: StateTxn, ev: EventOf<'AzAdded'>): Promis
   await requireCluster(tx);
   if (await tx.has('azs', ev.az.name)) reject('ERR_ALREADY_EXISTS', `AZ ${ev.az.name} already exists`);
   await checkSubnetsDisjoint(tx, ev.az);
-  const record: AzRecord = {
-    name: ev.az.name,
-    subnets: ev.az.subnets,
-    localVip: ev.az.localVip,
-    founderNodeId: ev.founderNodeId ?? null,
-    addedAt: ev.at,
-  };
-  tx.put('azs', ev.az.name, record);
+  tx.put('azs', ev.az.name, azRecord(ev.az, ev.founderNodeId ?? null, ev.at, 'active'));
   return { type: 'AzAdded' };
+}
+
+/** An admin's AZ, ahead of its nodes: no founder, no seat (events.ts AzDeclaredEvent). */
+export async function applyAzDeclared(tx: StateTxn, ev: EventOf<'AzDeclared'>): Promise<ApplyResult> {
+  await requireCluster(tx);
+  if (await tx.has('azs', ev.az.name)) reject('ERR_ALREADY_EXISTS', `AZ ${ev.az.name} already exists`);
+  await checkSubnetsDisjoint(tx, ev.az);
+  for (const [, other] of await tx.range('azs', {})) {
+    if (other.localVip === ev.az.localVip) reject('ERR_EVENT_REJECTED', `local VIP ${ev.az.localVip} is AZ ${other.name}'s`);
+  }
+  tx.put('azs', ev.az.name, azRecord(ev.az, null, ev.at, 'declared'));
+  return { type: 'AzDeclared' };
+}
+
+/** Exactly one founder per declared AZ: the first `AzFounded` in the global log wins. */
+export async function applyAzFounded(tx: StateTxn, ev: EventOf<'AzFounded'>): Promise<ApplyResult> {
+  const az = await tx.get('azs', ev.name);
+  if (az === undefined) return reject('ERR_AZ_UNKNOWN', `AZ ${ev.name} is unknown`);
+  if (az.phase === 'removing') reject('ERR_AZ_REMOVING', `AZ ${ev.name} is being removed`);
+  if (az.phase !== 'declared') reject('ERR_ALREADY_EXISTS', `AZ ${ev.name} was founded already (by ${az.founderNodeId ?? 'the cluster founder'})`);
+  tx.put('azs', ev.name, { ...az, founderNodeId: ev.founderNodeId, phase: 'active' });
+  return { type: 'AzFounded' };
+}
+
+/** From any phase; repeating it changes nothing (a retried removal resumes). */
+export async function applyAzRemovalStarted(tx: StateTxn, ev: EventOf<'AzRemovalStarted'>): Promise<ApplyResult> {
+  const az = await tx.get('azs', ev.name);
+  if (az === undefined) return reject('ERR_AZ_UNKNOWN', `AZ ${ev.name} is unknown`);
+  if (az.phase !== 'removing') tx.put('azs', ev.name, { ...az, phase: 'removing' });
+  return { type: 'AzRemovalStarted' };
 }
 
 export async function applyAzRemoved(tx: StateTxn, ev: EventOf<'AzRemoved'>): Promise<ApplyResult> {
@@ -95,9 +118,15 @@ export async function applyAzRemoved(tx: StateTxn, ev: EventOf<'AzRemoved'>): Pr
   return { type: 'AzRemoved' };
 }
 
+function azRecord(az: { name: string; subnets: string[]; localVip: string }, founderNodeId: string | null, at: number, phase: AzPhase): AzRecord {
+  return { name: az.name, subnets: az.subnets, localVip: az.localVip, founderNodeId, addedAt: at, phase };
+}
+
 export async function applyNodeRegistered(tx: StateTxn, ev: EventOf<'NodeRegistered'>): Promise<ApplyResult> {
   if (await tx.has('nodes', ev.nodeId)) reject('ERR_ALREADY_EXISTS', `node ${ev.nodeId} is already registered`);
-  if (!(await tx.has('azs', ev.az))) reject('ERR_AZ_UNKNOWN', `AZ ${ev.az} is unknown`);
+  const az = await tx.get('azs', ev.az);
+  if (az === undefined) return reject('ERR_AZ_UNKNOWN', `AZ ${ev.az} is unknown`);
+  if (az.phase === 'removing') reject('ERR_AZ_REMOVING', `AZ ${ev.az} is being removed`);
   const ica = await tx.get('cas', ev.icaIssuerId);
   if (ica === undefined || ica.role !== 'node' || ica.nodeId !== ev.nodeId || ica.az !== ev.az) {
     reject('ERR_ISSUER_UNKNOWN', `no node CA ${ev.icaIssuerId} for node ${ev.nodeId} in AZ ${ev.az}`);

@@ -5,6 +5,9 @@
 import type { PkiEvent, PkiEventType } from './events.ts';
 import {
   applyAzAdded,
+  applyAzDeclared,
+  applyAzFounded,
+  applyAzRemovalStarted,
   applyAzRemoved,
   applyClusterCreated,
   applyClusterSettingsSet,
@@ -32,6 +35,9 @@ const HANDLERS: { [T in PkiEventType]: Handler<T> } = {
   ClusterCreated: applyClusterCreated,
   ClusterSettingsSet: applyClusterSettingsSet,
   AzAdded: applyAzAdded,
+  AzDeclared: applyAzDeclared,
+  AzFounded: applyAzFounded,
+  AzRemovalStarted: applyAzRemovalStarted,
   AzRemoved: applyAzRemoved,
   CaCertificateInstalled: applyCaCertificateInstalled,
   CaKeyRewrapped: applyCaKeyRewrapped,

@@ -118,6 +118,9 @@ const READERS: { [T in PkiEventType]: Reader } = {
     const founderNodeId = r.optional('founderNodeId', () => r.id('founderNodeId'));
     return { type: 'AzAdded', az: readAz(r.map('az')), ...(founderNodeId === undefined ? {} : { founderNodeId }), at: r.time('at') };
   },
+  AzDeclared: (r) => ({ type: 'AzDeclared', az: readAz(r.map('az')), requestedBy: r.text('requestedBy'), at: r.time('at') }),
+  AzFounded: (r) => ({ type: 'AzFounded', name: r.id('name'), founderNodeId: r.id('founderNodeId'), at: r.time('at') }),
+  AzRemovalStarted: (r) => ({ type: 'AzRemovalStarted', name: r.id('name'), requestedBy: r.text('requestedBy'), at: r.time('at') }),
   AzRemoved: (r) => ({ type: 'AzRemoved', name: r.id('name'), at: r.time('at') }),
   CaCertificateInstalled: readCaCertificateInstalled,
   CaKeyRewrapped: (r) => ({

@@ -88,6 +88,41 @@ export interface AzAddedEvent {
   at: number;
 }
 
+/**
+ * An admin declares an AZ ahead of its nodes (issue 5: "add AZ"). The AZ has no local group and
+ * no seat until its first node founds it (`AzFounded`); nodes of the AZ must be configured with
+ * exactly the declared subnets and local VIP.
+ */
+export interface AzDeclaredEvent {
+  type: 'AzDeclared';
+  az: AzSpec;
+  requestedBy: string;
+  at: number;
+}
+
+/**
+ * The first node of a declared AZ becomes its founder: its local group acts for the AZ's seat.
+ * Decided through the global log, so of two nodes racing to found it exactly one wins.
+ */
+export interface AzFoundedEvent {
+  type: 'AzFounded';
+  name: string;
+  founderNodeId: string;
+  at: number;
+}
+
+/**
+ * An admin removal of the AZ has begun: from here on no node registers in it, no CA is installed
+ * for it and its seat is not (re)added to the global group; the removal then takes the seat out,
+ * withdraws every node and ends with `AzRemoved`. A retried removal resumes from the state.
+ */
+export interface AzRemovalStartedEvent {
+  type: 'AzRemovalStarted';
+  name: string;
+  requestedBy: string;
+  at: number;
+}
+
 export interface AzRemovedEvent {
   type: 'AzRemoved';
   name: string;
@@ -232,6 +267,9 @@ export type PkiEvent =
   | ClusterCreatedEvent
   | ClusterSettingsSetEvent
   | AzAddedEvent
+  | AzDeclaredEvent
+  | AzFoundedEvent
+  | AzRemovalStartedEvent
   | AzRemovedEvent
   | CaCertificateInstalledEvent
   | CaKeyRewrappedEvent

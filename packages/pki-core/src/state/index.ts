@@ -12,6 +12,9 @@ export type {
   ClusterCreatedEvent,
   ClusterSettingsSetEvent,
   AzAddedEvent,
+  AzDeclaredEvent,
+  AzFoundedEvent,
+  AzRemovalStartedEvent,
   AzRemovedEvent,
   CaCertificateInstalledEvent,
   CaKeyRewrappedEvent,
@@ -33,6 +36,7 @@ export { applyEvent } from './apply-event.ts';
 export type { ApplyError, ApplyMeta, ApplyOutcome, ApplyResult, ExpiredPrunedResult, IssuedResult, PlainResult } from './outcome.ts';
 export type {
   AppliedRecord,
+  AzPhase,
   AzRecord,
   CaCertificateRecord,
   CaRecord,

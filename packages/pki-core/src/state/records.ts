@@ -86,10 +86,17 @@ export interface AzRecord {
   name: string;
   subnets: string[];
   localVip: string;
-  /** AzAddedEvent.founderNodeId; null for the cluster's first AZ. */
+  /** AzAddedEvent.founderNodeId or AzFoundedEvent's; null for the cluster's first AZ and a declared AZ. */
   founderNodeId: string | null;
   addedAt: number;
+  /**
+   * `declared`: added by an admin, waiting for its first node (no local group, no seat);
+   * `active`: founded; `removing`: an admin removal is under way (AzRemovalStarted).
+   */
+  phase: AzPhase;
 }
+
+export type AzPhase = 'declared' | 'active' | 'removing';
 
 export interface NodeRecord {
   nodeId: string;
