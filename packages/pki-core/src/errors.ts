@@ -55,6 +55,7 @@ export const PKI_ERROR_CODES = [
   'ERR_AZ_REMOVING',
   'ERR_AZ_LAST',
   'ERR_AZ_GLOBAL_LEADER',
+  'ERR_AZ_SELF',
   'ERR_AZ_MISMATCH',
   'ERR_GLOBAL_MAJORITY',
 ] as const;

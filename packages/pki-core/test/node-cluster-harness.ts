@@ -102,7 +102,9 @@ export class PkiTestCluster {
     if (!holder || this.down.has(holder.nodeId)) return null;
     const cluster = await holder.app.store.cluster();
     if (!cluster) return null;
-    if (!(await holder.app.store.getAz(az))) return { kind: 'azUnknown' as const, clusterId: cluster.clusterId, globalLeaderId: holder.nodeId };
+    // An AZ an admin declared but no node founded yet has no local group: its first node founds it.
+    const known = await holder.app.store.getAz(az);
+    if (!known || known.phase === 'declared') return { kind: 'azUnknown' as const, clusterId: cluster.clusterId, globalLeaderId: holder.nodeId };
     return { kind: 'azExists' as const, clusterId: cluster.clusterId, localLeaderId: this.vips.holders.get(azLocalVip(az)) ?? null };
   }
 

@@ -8,6 +8,8 @@ import { PkiError, isPkiError } from '../errors.ts';
 import type { PkiEvent, PlainData } from '../state/events.ts';
 import { nodeRevocations } from './ca-revocation.ts';
 import type { PkiNode } from './pki-node.ts';
+import { AzAdmin, type AzDeclaration, type RemovedAz } from './az-admin.ts';
+import type { AzRecord } from '../state/records.ts';
 
 export interface RemovedNode {
   nodeId: string;
@@ -32,17 +34,33 @@ export interface IssuedJoinToken {
 const PROFILE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 export class AdminServices {
+  private readonly azs: AzAdmin;
+
   constructor(
     private readonly node: PkiNode,
     private readonly commit: (event: PkiEvent, tier: 'global') => Promise<unknown>,
-  ) {}
+  ) {
+    this.azs = new AzAdmin(node, (event) => commit(event, 'global'), (nodeId, requestedBy) => this.removeNode(nodeId, requestedBy));
+  }
+
+  /** Declares an AZ ahead of its nodes (az-admin.ts). */
+  addAz(az: AzDeclaration, requestedBy: string): Promise<AzRecord> {
+    return this.azs.addAz(az, requestedBy);
+  }
+
+  /** Decommissions an AZ (az-admin.ts); `forwarded` for a peer's request (no second hop). */
+  removeAz(name: string, requestedBy: string, forwarded = false): Promise<RemovedAz> {
+    return this.azs.removeAz(name, requestedBy, forwarded);
+  }
 
   /**
    * Withdraws a node's identity: its node ICA and TLS certificates are revoked
    * (cessationOfOperation, RFC 5280 §5.3.1), then `NodeRemoved`. A registration under the same id
    * is refused afterwards (its certificates stay revoked in the state). When the node is a member
-   * of this AZ's local group and this node leads it, it also leaves the group (Raft §4.1, one
-   * change at a time through the consensus layer).
+   * of this AZ's local group and this node leads it, it also leaves the group now (Raft §4.1, one
+   * change at a time through the consensus layer); a node of another AZ leaves its group from
+   * that AZ's local leader's maintenance (NodeServices.advanceLocalMembers), which applies the
+   * same `NodeRemoved` from the global log.
    */
   async removeNode(nodeId: string, requestedBy: string): Promise<RemovedNode> {
     const store = this.node.app.store;
@@ -55,7 +73,8 @@ export class AdminServices {
     const conf = consensus.status().local.confState;
     const member = [...conf.voters, ...conf.learners].includes(nodeId);
     if (member && nodeId !== this.node.nodeId && consensus.isLocalLeader()) {
-      await consensus.changeLocalMembership({ changes: [{ op: 'removeNode', nodeId }] });
+      // A change already pending is refused by the core: maintenance takes the node out later.
+      await consensus.changeLocalMembership({ changes: [{ op: 'removeNode', nodeId }] }).catch(() => {});
     }
     return { nodeId, revoked: events.map((e) => ({ issuerId: e.issuerId, serialHex: e.serialHex })) };
   }

@@ -36,6 +36,8 @@ export class NodeServices {
   private clusterId: string | null = null;
   /** Seats added as learners by this global leader, to promote once caught up. */
   private readonly pendingSeats = new Set<string>();
+  /** AZs being removed, as of the last maintenance round: their seats are not promoted. */
+  private readonly retiringSeats = new Set<string>();
   /** The local leader's health checks of its AZ's nodes (seed 000: "performs local health checks"). */
   private readonly health = new Map<string, HealthRecord>();
   /** The global leader's view of other AZs' local leaders, from its health checks of their nodes. */
@@ -91,6 +93,7 @@ export class NodeServices {
   async issue(request: IssueRequest): Promise<IssuedLeaf> {
     await this.readBarrier(); // the idempotency check must see every committed issuance
     const store = this.node.app.store;
+    if ((await store.getAz(this.node.az))?.phase === 'removing') throw new PkiError('ERR_AZ_REMOVING', `AZ ${this.node.az} is being removed: it issues nothing more`);
     const nodeIca = await this.nodeIca();
     const csr = typeof request.csr === 'string' ? { csrPem: request.csr } : { csrDer: request.csr };
     const built = await issueLeafFromCsr({
@@ -197,6 +200,8 @@ export class NodeServices {
     const keys = this.keys();
     const ca = await this.ownCaRecord();
     if (!keys || !ca) throw new PkiError('ERR_NOT_FOUND', `node ${this.node.nodeId} has no node ICA yet`, { field: 'nodeIca' });
+    // A withdrawn node signs nothing more (its ICA is revoked: leaves under it would not validate).
+    if (ca.revokedAt !== null) throw new PkiError('ERR_NODE_REVOKED', `node ${this.node.nodeId} was withdrawn: its node ICA is revoked`);
     return { cert: ca.certDer, signer: new KeyObjectSigner(keys.ica.privateKey), issuerId: ca.issuerId };
   }
 
@@ -215,6 +220,8 @@ export class NodeServices {
         return this.node.createAz(request);
       case 'register':
         return this.registerNode(request);
+      case 'removeAz':
+        return { kind: 'azRemoved', removal: await this.node.removeAzForPeer(request.name, request.requestedBy) };
       case 'ping':
         return { kind: 'pong', nodeId: this.node.nodeId, az: this.node.az, localLeader: this.twoTier.isLocalLeader(), appliedSeq: this.twoTier.status().seq };
       default:
@@ -231,7 +238,7 @@ export class NodeServices {
     const answer = await this.registerWith(caSignerFromRecord(azIcaRecord, this.node.options.kek), r);
     // Membership changes go one at a time: the registered node joins the local group as a
     // learner from maintenance (advanceLocalMembers), now if nothing else is pending.
-    await this.advanceLocalMembers(await this.node.app.store.nodes());
+    await this.advanceLocalMembers();
     return answer;
   }
 
@@ -277,13 +284,20 @@ export class NodeServices {
     this.maintaining = true;
     try {
       this.clusterId = (await this.node.app.store.cluster())?.clusterId ?? null;
+      // A withdrawn node (removed, or its AZ decommissioned) stops acting: as local leader it only
+      // hands its role to another voter, which then takes it out of the group.
+      if (await this.selfWithdrawn()) {
+        if (this.twoTier.isLocalLeader()) await this.advanceLocalMembers();
+        return;
+      }
       if (this.twoTier.isLocalLeader()) {
-        await this.advanceLocalMembers(await this.node.app.store.nodes());
+        await this.advanceLocalMembers();
         await this.checkAzHealth();
       } else if (!this.twoTier.isGlobalLeader()) {
         this.health.clear();
       }
       if (this.twoTier.isGlobalLeader()) {
+        await this.pruneRemovedSeats();
         this.advanceSeats();
         await this.checkOtherAzs();
       } else {
@@ -340,18 +354,62 @@ export class NodeServices {
   }
 
   /**
-   * One local membership step (thesis §4.2.1): a registered node of this AZ not yet in the group
-   * joins as a learner; a learner that has caught up with the leader's log becomes a voter.
+   * One local membership step (thesis §4.2.1, one change at a time): a member recorded withdrawn
+   * in the state (`NodeRemoved` from any AZ's admin, through the global log) leaves the group —
+   * this leader itself only after handing its role to another voter (thesis §3.10); else a
+   * registered node of this AZ not yet in the group joins as a learner; else a learner that has
+   * caught up with the leader's log becomes a voter.
    */
-  private async advanceLocalMembers(registered: readonly { nodeId: string; az: string }[]): Promise<void> {
+  private async advanceLocalMembers(): Promise<void> {
     const s = this.twoTier.status().local;
     if (s.role !== 'leader') return;
-    const members = new Set([...s.confState.voters, ...s.confState.learners]);
-    const joining = registered.find((n) => n.az === this.node.az && !members.has(n.nodeId));
-    const caughtUp = s.confState.learners.find((id) => (s.progress?.[id]?.match ?? -1) >= s.commit);
-    const change = joining ? { op: 'addLearner' as const, nodeId: joining.nodeId } : caughtUp ? { op: 'addVoter' as const, nodeId: caughtUp } : null;
+    const store = this.node.app.store;
+    const [registered, withdrawn, ownAz] = await Promise.all([store.nodes(), this.withdrawnNodes(), store.getAz(this.node.az)]);
+    const members = [...s.confState.voters, ...s.confState.learners];
+    const leaving = members.find((id) => withdrawn.has(id) && id !== this.node.nodeId);
+    if (!leaving && withdrawn.has(this.node.nodeId)) return this.handOffLocalLeadership(s);
+    // An AZ being removed takes in no one (its seat is leaving the global group).
+    const accepting = ownAz !== undefined && ownAz.phase !== 'removing';
+    const joining = accepting ? registered.find((n) => n.az === this.node.az && !members.includes(n.nodeId)) : undefined;
+    const caughtUp = s.confState.learners.find((id) => !withdrawn.has(id) && (s.progress?.[id]?.match ?? -1) >= s.commit);
+    const change = leaving
+      ? { op: 'removeNode' as const, nodeId: leaving }
+      : joining
+        ? { op: 'addLearner' as const, nodeId: joining.nodeId }
+        : caughtUp
+          ? { op: 'addVoter' as const, nodeId: caughtUp }
+          : null;
     // A change already pending is refused by the core: the next maintenance round tries again.
     if (change) await this.twoTier.changeLocalMembership({ changes: [change] }).catch(() => {});
+  }
+
+  /** Node ids of this AZ whose node ICA is revoked and that are no longer registered (removeNode's end state). */
+  private async withdrawnNodes(): Promise<Set<string>> {
+    const store = this.node.app.store;
+    const [registered, cas] = await Promise.all([store.nodes(), store.cas()]);
+    const live = new Set(registered.map((n) => n.nodeId));
+    return new Set(cas.filter((c) => c.role === 'node' && c.nodeId !== null && c.revokedAt !== null && !live.has(c.nodeId)).map((c) => c.nodeId!));
+  }
+
+  private async selfWithdrawn(): Promise<boolean> {
+    return (await this.withdrawnNodes()).has(this.node.nodeId);
+  }
+
+  /** Thesis §3.10: to the most caught-up other voter; with no other voter the AZ has no one to hand to. */
+  private async handOffLocalLeadership(s: ReturnType<TwoTierNode<PkiApplyResult>['status']>['local']): Promise<void> {
+    const others = s.confState.voters.filter((id) => id !== this.node.nodeId);
+    const best = others.sort((a, b) => (s.progress?.[b]?.match ?? 0) - (s.progress?.[a]?.match ?? 0))[0];
+    if (best !== undefined) await this.twoTier.transferLocalLeadership(best).catch(() => {});
+  }
+
+  /** Seats of AZs being removed or gone are never (re)added: az-admin.ts takes them out. */
+  private async pruneRemovedSeats(): Promise<void> {
+    for (const az of [...this.pendingSeats]) {
+      const rec = await this.node.app.store.getAz(az);
+      if (!rec || rec.phase === 'removing') this.pendingSeats.delete(az);
+    }
+    this.retiringSeats.clear();
+    for (const rec of await this.node.app.store.azs()) if (rec.phase === 'removing') this.retiringSeats.add(rec.name);
   }
 
   /** One global membership step for the queued seats: add a learner, or promote a caught-up one. */
@@ -359,6 +417,7 @@ export class NodeServices {
     const s = this.twoTier.status().seat;
     if (!s || s.role !== 'leader') return;
     for (const az of [...this.pendingSeats, ...s.confState.learners]) {
+      if (this.retiringSeats.has(az)) continue;
       if (s.confState.voters.includes(az)) {
         this.pendingSeats.delete(az);
         continue;
@@ -378,7 +437,7 @@ export class NodeServices {
   private async refreshOwnCrl(): Promise<void> {
     if (!this.keys()) return;
     const ca = await this.ownCaRecord();
-    if (ca) await this.refreshCrl(await this.nodeIca(), 'local');
+    if (ca && ca.revokedAt === null) await this.refreshCrl(await this.nodeIca(), 'local');
   }
 
   private async refreshAzCrl(): Promise<void> {

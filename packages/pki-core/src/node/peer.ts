@@ -3,6 +3,7 @@
 // encoded (the state codec), so a peer validates them exactly as the log will.
 import type { NodeAddresses } from '../state/events.ts';
 import type { ApplyOutcome } from '../state/outcome.ts';
+import type { RemovedAz } from './az-admin.ts';
 
 export type PeerRequest =
   /** To the local leader: propose this local event and answer with its outcome once applied. */
@@ -28,6 +29,11 @@ export type PeerRequest =
    * certificate yet); inside the cluster it needs no more than the mTLS of peers.
    */
   | { kind: 'register'; nodeId: string; az: string; addresses: NodeAddresses; icaCsrDer: Uint8Array; tlsCsrDer: Uint8Array }
+  /**
+   * To the local leader: decommission AZ `name` (admin, node/az-admin.ts). It acts for its seat,
+   * which proposes the global membership change; answered `azRemoved` once `AzRemoved` committed.
+   */
+  | { kind: 'removeAz'; name: string; requestedBy: string }
   /** Health check. */
   | { kind: 'ping' };
 
@@ -36,6 +42,7 @@ export type PeerResponse =
   | { kind: 'ok' }
   | { kind: 'registered'; icaCertDer: Uint8Array; tlsCertDer: Uint8Array }
   | { kind: 'pong'; nodeId: string; az: string; localLeader: boolean; appliedSeq: number }
+  | { kind: 'azRemoved'; removal: RemovedAz }
   | { kind: 'error'; code: string; message: string; leaderId: string | null };
 
 export interface PeerClient {

@@ -19,6 +19,9 @@ import type { PeerClient, PeerRequest, PeerResponse } from './peer.ts';
 import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RevokeRequest } from './pki-node-api.ts';
 import { NodeServices } from './node-services.ts';
 import { AdminServices, type IssuedJoinToken, type JoinTokenRequest, type RemovedNode } from './admin-services.ts';
+import type { AzDeclaration, RemovedAz } from './az-admin.ts';
+import { checkAzMatches } from './az-spec.ts';
+import type { AzRecord } from '../state/records.ts';
 import { VipManager, type VipHookLike } from './vip-manager.ts';
 import { discover, type DiscoveryOptions } from './discovery.ts';
 import { buildClusterMap } from './cluster-map-view.ts';
@@ -334,6 +337,19 @@ export class PkiNode implements PkiNodeApi {
     return this.admin.issueJoinToken(request, key);
   }
 
+  addAz(az: AzDeclaration, requestedBy: string): Promise<AzRecord> {
+    return this.admin.addAz(az, requestedBy);
+  }
+
+  removeAz(name: string, requestedBy: string): Promise<RemovedAz> {
+    return this.admin.removeAz(name, requestedBy);
+  }
+
+  /** A peer's `removeAz` (this node should be its AZ's local leader; it does not forward again). */
+  removeAzForPeer(name: string, requestedBy: string): Promise<RemovedAz> {
+    return this.admin.removeAz(name, requestedBy, true);
+  }
+
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void {
     this.roleListeners.add(listener);
     return () => this.roleListeners.delete(listener);
@@ -359,42 +375,47 @@ export class PkiNode implements PkiNodeApi {
   }
 
   /**
-   * On the global leader (peer `foundAz`): AzAdded naming the founder, the AZ ICA, and the AZ's
-   * seat as a learner. Idempotent for the founder (a lost answer is retried); any other node is
-   * refused, so one AZ never has two local groups acting for its seat.
+   * On the global leader (peer `foundAz`): the AZ with this node as its founder — `AzAdded` for
+   * an AZ the cluster does not know, `AzFounded` for one an admin declared (the node must be
+   * configured as declared: ERR_AZ_MISMATCH) — then the AZ ICA, and the AZ's seat as a learner.
+   * Idempotent for the founder (a lost answer is retried); any other node is refused, so one AZ
+   * never has two local groups acting for its seat: the global log decides who founded it.
    */
   async createAz(request: Extract<PeerRequest, { kind: 'foundAz' }>): Promise<PeerResponse> {
     const { az, nodeId: founderNodeId } = request;
     const store = this.app.store;
     const cluster = await store.cluster();
     if (!cluster) throw new PkiError('ERR_NOT_FOUND', 'no cluster yet');
-    const existing = await store.getAz(az.name);
-    if (existing && existing.founderNodeId !== founderNodeId) {
-      throw new PkiError('ERR_ALREADY_EXISTS', `AZ ${az.name} exists (founded by ${existing.founderNodeId ?? 'the cluster founder'}); join it through its local leader`);
-    }
-    if (!existing) {
-      const outcome = await this.services.retryTransient(() => this.proposer.commit({ type: 'AzAdded', az, founderNodeId, at: this.options.nowMs() }, 'global'));
-      const now = await store.getAz(az.name);
-      if (!outcome.ok && now?.founderNodeId !== founderNodeId) throw new PkiError(outcome.error.code, `AzAdded rejected: ${outcome.error.message}`);
-    }
-    let azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name);
+    await this.claimFounder(az, founderNodeId);
+    // A removed AZ's ICA stays in the state, revoked; a later AZ of the same name gets its own.
+    let azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name && c.revokedAt === null);
     if (!azIcaRecord) {
       const root = caSignerFromRecord((await store.getCa(cluster.rootIssuerId))!, this.options.kek);
-      const { event } = await createAzIntermediate({
-        root,
-        az: az.name,
-        clusterId: cluster.clusterId,
-        kek: this.options.kek,
-        nowMs: this.options.nowMs(),
-        serials: this.options.random,
-        keyType: this.caKeyType,
-        generateKey: this.keyStore.generateCaKey,
-      });
+      const { event } = await createAzIntermediate({ root, az: az.name, clusterId: cluster.clusterId, kek: this.options.kek, nowMs: this.options.nowMs(), serials: this.options.random });
       await this.commitOk(event, 'global');
-      azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name)!;
+      azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name && c.revokedAt === null)!;
     }
     this.services.addSeat(az.name);
     return this.services.registerWith(caSignerFromRecord(azIcaRecord, this.options.kek), { ...request, az: az.name });
+  }
+
+  /** Commits `AzAdded` or `AzFounded` naming the founder, unless the state already names it. */
+  private async claimFounder(az: AzSpec, founderNodeId: string): Promise<void> {
+    const store = this.app.store;
+    const existing = await store.getAz(az.name);
+    if (existing?.phase === 'removing') throw new PkiError('ERR_AZ_REMOVING', `AZ ${az.name} is being removed`);
+    if (existing && existing.phase !== 'declared' && existing.founderNodeId !== founderNodeId) {
+      throw new PkiError('ERR_ALREADY_EXISTS', `AZ ${az.name} exists (founded by ${existing.founderNodeId ?? 'the cluster founder'}); join it through its local leader`);
+    }
+    if (existing) checkAzMatches(existing, az);
+    if (existing?.founderNodeId === founderNodeId) return;
+    const at = this.options.nowMs();
+    const event = existing ? { type: 'AzFounded' as const, name: az.name, founderNodeId, at } : { type: 'AzAdded' as const, az, founderNodeId, at };
+    const outcome = await this.services.retryTransient(() => this.proposer.commit(event, 'global'));
+    // A retried commit may find its own first attempt applied: the state names this founder.
+    if (!outcome.ok && (await store.getAz(az.name))?.founderNodeId !== founderNodeId) {
+      throw new PkiError(outcome.error.code, `${event.type} rejected: ${outcome.error.message}`);
+    }
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,6 @@
 // HTTPS admin routes (admin bearer token, routed to the global leader like revocations): withdraw
-// a node, set or remove a certificate profile, mint a join token. Each answer is sent after the
-// change committed globally (PkiNodeApi admin methods).
+// a node, declare or decommission an AZ, set or remove a certificate profile, mint a join token.
+// Each answer is sent after the change committed globally (PkiNodeApi admin methods).
 import { AZ_NAME, JOIN_TOKEN_TTL_SECONDS_MAX, PkiError } from '@adrestia/pki-core';
 import { ServerError } from '../errors.ts';
 import { readJson } from '../http/body.ts';
@@ -18,6 +18,8 @@ const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 3600;
 
 export function addAdminRoutes(router: Router, deps: ApiDeps): Router {
   router.add('DELETE', '/api/v1/nodes/:id', (ctx) => removeNode(ctx, deps));
+  router.add('PUT', '/api/v1/azs/:name', (ctx) => addAz(ctx, deps));
+  router.add('DELETE', '/api/v1/azs/:name', (ctx) => removeAz(ctx, deps));
   router.add('PUT', '/api/v1/profiles/:name', (ctx) => setProfile(ctx, deps));
   router.add('DELETE', '/api/v1/profiles/:name', (ctx) => removeProfile(ctx, deps));
   router.post('/api/v1/join-tokens', (ctx) => issueJoinToken(ctx, deps));
@@ -35,6 +37,25 @@ async function removeNode(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   const nodeId = param(ctx, 'id', NODE_ID, 'a node id');
   const removed = await deps.node.removeNode(nodeId, `admin@${ctx.remoteAddr}`);
   sendJson(ctx.res, 200, removed);
+}
+
+/**
+ * Body `{ subnets: [CIDR…], localVip }`: the AZ is declared ahead of its nodes (201); its first
+ * node, configured with the same subnets and VIP, founds it. Errors name the field.
+ */
+async function addAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  if (!(await admitted(ctx, deps))) return;
+  const name = param(ctx, 'name', AZ_NAME, 'an AZ name');
+  const body = await readJson(ctx.req, ctx.maxBodyBytes);
+  const az = await deps.node.addAz({ name, subnets: field(body, 'subnets') as string[], localVip: field(body, 'localVip') as string }, `admin@${ctx.remoteAddr}`);
+  sendJson(ctx.res, 201, { name: az.name, subnets: az.subnets, localVip: az.localVip, phase: az.phase });
+}
+
+/** Decommissions the AZ (pki-core az-admin.ts); a retried request completes a partial run. */
+async function removeAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  if (!(await admitted(ctx, deps))) return;
+  const name = param(ctx, 'name', AZ_NAME, 'an AZ name');
+  sendJson(ctx.res, 200, await deps.node.removeAz(name, `admin@${ctx.remoteAddr}`));
 }
 
 /** Body: the profile as JSON (pki-core `CertificateProfile`, `name` equal to the path's). */

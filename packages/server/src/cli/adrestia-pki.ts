@@ -14,6 +14,7 @@ const USAGE = `usage: adrestia-pki <command> [options]
   renew  --url https://VIP:8443 --ca ROOT.pem --cert PREFIX.chain.pem --key PREFIX.key --out NEWPREFIX
          a new local key; authenticated by the current certificate (mTLS); same profile and SANs
   cluster map|remove-node ID|set-profile NAME FILE|remove-profile NAME|token --az AZ [--ttl S] [--node ID]
+  cluster az add NAME --subnets CIDR[,CIDR] --vip IP | az remove NAME
          --url https://VIP:8443 --ca ROOT.pem --token-file F   admin operations, answered once committed`;
 
 async function main(argv: string[]): Promise<number> {

@@ -1,13 +1,15 @@
 // `adrestia-pki cluster …`: the cluster map and the admin operations (seed 001) over HTTPS with
 // the admin token — `map`, `remove-node ID`, `set-profile NAME FILE`, `remove-profile NAME`,
-// `token --az AZ [--ttl S] [--node ID]`. Trust is pinned to the cluster root (--ca), as for `issue`.
+// `token --az AZ [--ttl S] [--node ID]`, `az add NAME --subnets CIDR[,CIDR…] --vip IP`,
+// `az remove NAME`. Trust is pinned to the cluster root (--ca), as for `issue`.
 import { readFile } from 'node:fs/promises';
 import { jsonOf } from '../peer/http-request.ts';
 import { parseArgs } from './args.ts';
 import { call, fail, need, tlsOptions } from './client-commands.ts';
 import { UsageError } from './serve-command.ts';
 
-const SUBCOMMANDS: readonly string[] = ['map', 'remove-node', 'set-profile', 'remove-profile', 'token'];
+const SUBCOMMANDS: readonly string[] = ['map', 'remove-node', 'set-profile', 'remove-profile', 'token', 'az'];
+const AZ_ACTIONS: readonly string[] = ['add', 'remove'];
 
 export async function clusterCommand(argv: string[]): Promise<number> {
   const { options, positional } = parseArgs(argv);
@@ -51,6 +53,8 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     }
     case 'token':
       return joinToken(url, tls, options);
+    case 'az':
+      return azCommand(url, tls, options, args);
     default:
       throw new UsageError(`cluster: unknown subcommand ${JSON.stringify(sub)}`);
   }
@@ -68,5 +72,28 @@ async function joinToken(url: string, tls: Awaited<ReturnType<typeof tlsOptions>
   const issued = jsonOf(r) as { token: string; expiresAt: string };
   process.stdout.write(`${issued.token}\n`);
   process.stderr.write(`join token for AZ ${need(options, 'az')}, valid until ${issued.expiresAt}\n`);
+  return 0;
+}
+
+/** `az add NAME --subnets A,B --vip IP` declares an AZ; `az remove NAME` decommissions one. */
+async function azCommand(url: string, tls: Awaited<ReturnType<typeof tlsOptions>>, options: Map<string, string>, args: string[]): Promise<number> {
+  const [action, name] = args;
+  if (action === undefined || !AZ_ACTIONS.includes(action)) throw new UsageError(`cluster az: one of ${AZ_ACTIONS.join(', ')}`);
+  if (name === undefined) throw new UsageError(`cluster az ${action}: NAME is required`);
+  const path = `${url}/api/v1/azs/${encodeURIComponent(name)}`;
+  if (action === 'add') {
+    const subnets = need(options, 'subnets').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const body = JSON.stringify({ subnets, localVip: need(options, 'vip') });
+    const r = await call(path, { ...tls, method: 'PUT', body: Buffer.from(body) });
+    if (r.status !== 201) return fail(r);
+    const az = jsonOf(r) as { name: string; subnets: string[]; localVip: string };
+    process.stdout.write(`AZ ${az.name} declared (subnets ${az.subnets.join(', ')}, local VIP ${az.localVip}); its first node founds it\n`);
+    return 0;
+  }
+  const r = await call(path, { ...tls, method: 'DELETE' });
+  if (r.status !== 200) return fail(r);
+  const done = jsonOf(r) as { name: string; nodes: { nodeId: string }[]; revoked: { serialHex: string }[] };
+  const nodes = done.nodes.map((n) => n.nodeId).join(', ') || 'none left';
+  process.stdout.write(`AZ ${done.name} removed; nodes withdrawn: ${nodes}; AZ ICA revoked: ${done.revoked.map((c) => c.serialHex).join(', ') || 'already'}\n`);
   return 0;
 }

@@ -11,8 +11,8 @@ export const PEER_PATH = '/internal/v1/peer';
 export const PEER_BODY_BYTES_MAX = 1024 * 1024;
 
 const packr = new Packr({ useRecords: false });
-const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'ping']);
-const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'error']);
+const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'ping']);
+const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'azRemoved', 'error']);
 
 export function encodePeer(value: PeerRequest | PeerResponse): Buffer {
   return packr.pack(value);
@@ -52,6 +52,8 @@ export function decodePeerRequest(bytes: Uint8Array): PeerRequest {
           typeof a === 'object' && a !== null && isString(a['api']) && isString(a['raft'])
         );
       }
+      case 'removeAz':
+        return isString(v['name']) && isString(v['requestedBy']);
       case 'register': {
         const a = v['addresses'] as Record<string, unknown> | null;
         return isString(v['nodeId']) && isString(v['az']) && isBytes(v['icaCsrDer']) && isBytes(v['tlsCsrDer']) && typeof a === 'object' && a !== null && isString(a['api']) && isString(a['raft']);
