@@ -6,3 +6,18 @@ export async function waitFor(what: string, predicate: () => boolean, timeoutMs 
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Polls an async check until it yields a value (not null); the timeout only bounds a hung test. */
+export async function pollFor<T>(what: string, check: () => Promise<T | null>, timeoutMs: number, intervalMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== null) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
