@@ -61,10 +61,10 @@ export class AzAdmin {
     const store = this.node.app.store;
     if (!(await store.cluster())) throw new PkiError('ERR_NOT_FOUND', 'this node holds no cluster yet');
     const az = checkAzSpec(input, await store.azs());
-    await this.commit({ type: 'AzDeclared', az, requestedBy, at: this.node.options.nowMs() });
-    const record = await store.getAz(az.name);
-    if (!record) throw new Error(`assertion failed: AZ ${az.name} committed but not in the state`);
-    return record;
+    const at = this.node.options.nowMs();
+    await this.commit({ type: 'AzDeclared', az, requestedBy, at });
+    // Committed (and applied by the local leader that proposed it; this node may apply it later).
+    return { name: az.name, subnets: az.subnets, localVip: az.localVip, founderNodeId: null, addedAt: at, phase: 'declared' };
   }
 
   /** See the file comment; refusals are checked first and change nothing. */

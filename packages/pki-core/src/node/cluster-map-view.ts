@@ -48,6 +48,8 @@ async function mapFromState(node: PkiNode, twoTier: TwoTierNode<PkiApplyResult>)
   for (const a of azs) map = withAz(map, { name: a.name, subnets: a.subnets, localVip: a.localVip });
   for (const ca of cas) {
     if (ca.role === 'node') continue;
+    // A decommissioned AZ's ICA stays in the state, revoked (az-admin.ts); the map lists live AZs.
+    if (ca.role === 'az' && (ca.revokedAt !== null || ca.az === null || !azNames.has(ca.az))) continue;
     const fingerprintSha256 = createHash('sha256').update(ca.certDer).digest('hex');
     map = withCaCertificate(map, { kind: ca.role === 'root' ? 'root' : 'azIca', az: ca.role === 'root' ? null : (ca.az ?? null), fingerprintSha256, pem: toPem(ca.certDer) });
   }

@@ -73,8 +73,11 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
     if (want !== 'either') return want === tier ? null : `${event.type} belongs to the ${want} log`;
     if (event.type !== 'CrlPublished') return null;
     const ca = await this.store.getCa(event.issuerId);
-    const rootCrl = ca?.role === 'root';
-    return rootCrl === (tier === 'global') ? null : `the CRL of a ${ca?.role ?? 'unknown'} CA belongs to the ${rootCrl ? 'global' : 'local'} log`;
+    // The root's CRL is global; so is the final CRL of a decommissioned AZ's ICA (az-admin.ts),
+    // published by another AZ for every AZ once the AZ being removed no longer has a local log.
+    const retiring = ca?.role === 'az' && ca.az !== null && (await this.store.getAz(ca.az))?.phase !== 'active' && (await this.store.getAz(ca.az))?.phase !== 'declared';
+    const globalCrl = ca?.role === 'root' || retiring;
+    return globalCrl === (tier === 'global') ? null : `the CRL of a ${ca?.role ?? 'unknown'} CA belongs to the ${globalCrl ? 'global' : 'local'} log`;
   }
 
   /** A rejected command still takes its index, so the store's applied index tracks the counter. */
