@@ -98,7 +98,7 @@ export type { BuildRegistrationInput, BuiltRegistrationRequest, VerifiedCaBundle
 // The cluster node: PkiNode (library API), its application under the two tiers, peers, VIPs.
 export { PkiNode, type PkiNodeOptions, type PkiNodeStart } from './node/pki-node.ts';
 export type { IssuedJoinToken, JoinTokenRequest, RemovedNode } from './node/admin-services.ts';
-export type { AzDeclaration, RemovedAz } from './node/az-admin.ts';
+export type { AzDeclaration, DeclaredAz, RemovedAz } from './node/az-admin.ts';
 export { checkAzName, checkAzSpec } from './node/az-spec.ts';
 export type { CaBundle, IssuedLeaf as IssuedLeafResult, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RevokeRequest, TierStatus } from './node/pki-node-api.ts';
 export type { PeerClient, PeerRequest, PeerResponse } from './node/peer.ts';

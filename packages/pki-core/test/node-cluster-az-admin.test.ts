@@ -79,7 +79,11 @@ describe('Issue 5 admin: add and remove an AZ, remove a node of another AZ (3 AZ
     }
     expect(await mapOf(c)).to.deep.equal(before);
     const declared = await c.nodes.get('b2')!.addAz(AZ3, 'test'); // any node: the event is global
-    expect(declared).to.deep.include({ name: 'az3', phase: 'declared', founderNodeId: null });
+    expect(declared.created).to.equal(true);
+    expect(declared.az).to.deep.include({ name: 'az3', phase: 'declared', founderNodeId: null });
+    await eventually('az3 declared on a1', async () => (await a1.app.store.getAz('az3')) !== undefined);
+    expect((await a1.addAz({ ...AZ3, subnets: [...AZ3.subnets] }, 'test')).created, 'the same declaration again').to.equal(false);
+    expect(await codeOf(a1.addAz({ ...AZ3, localVip: '10.3.0.2' }, 'test'))).to.deep.equal({ code: 'ERR_ALREADY_EXISTS', field: 'name' });
     for (const n of c.live()) await eventually(`az3 declared on ${n.nodeId}`, async () => (await n.app.store.getAz('az3'))?.phase === 'declared');
   });
 

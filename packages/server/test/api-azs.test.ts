@@ -91,6 +91,9 @@ describe('admin AZ routes over HTTPS: PUT|DELETE /api/v1/azs/:name and `adrestia
     expect(declared.status, declared.body.toString()).to.equal(201);
     expect(jsonOf(declared)).to.deep.equal({ name: 'az9', subnets: ['10.9.0.0/16', '10.19.0.0/16'], localVip: '10.9.0.1', phase: 'declared' });
     expect(await azNames()).to.deep.equal(['az1', 'az9']);
+    const again = await https('PUT', '/api/v1/azs/az9', { subnets: ['10.19.0.0/16', '10.9.0.0/16'], localVip: '10.9.0.1' });
+    expect(again.status, 'a retried PUT of the same declaration').to.equal(200);
+    expect(codeOf(await https('PUT', '/api/v1/azs/az9', { subnets: ['10.9.0.0/16'], localVip: '10.9.0.1' }))).to.deep.equal([409, 'ERR_ALREADY_EXISTS', 'name']);
     expect(codeOf(await https('DELETE', '/api/v1/azs/az1'))).to.deep.equal([409, 'ERR_AZ_SELF', 'name']);
     const removed = await https('DELETE', '/api/v1/azs/az9');
     expect(removed.status, removed.body.toString()).to.equal(200);

@@ -8,8 +8,7 @@ import { PkiError, isPkiError } from '../errors.ts';
 import type { PkiEvent, PlainData } from '../state/events.ts';
 import { nodeRevocations } from './ca-revocation.ts';
 import type { PkiNode } from './pki-node.ts';
-import { AzAdmin, type AzDeclaration, type RemovedAz } from './az-admin.ts';
-import type { AzRecord } from '../state/records.ts';
+import { AzAdmin, type AzDeclaration, type DeclaredAz, type RemovedAz } from './az-admin.ts';
 
 export interface RemovedNode {
   nodeId: string;
@@ -44,7 +43,7 @@ export class AdminServices {
   }
 
   /** Declares an AZ ahead of its nodes (az-admin.ts). */
-  addAz(az: AzDeclaration, requestedBy: string): Promise<AzRecord> {
+  addAz(az: AzDeclaration, requestedBy: string): Promise<DeclaredAz> {
     return this.azs.addAz(az, requestedBy);
   }
 

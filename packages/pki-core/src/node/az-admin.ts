@@ -31,6 +31,12 @@ export interface AzDeclaration {
   localVip: string;
 }
 
+export interface DeclaredAz {
+  az: AzRecord;
+  /** False when the same declaration was already in the state (a retried request). */
+  created: boolean;
+}
+
 export interface RemovedAz {
   name: string;
   /** The AZ's nodes this call withdrew (a retried call lists those it withdrew itself). */
@@ -56,15 +62,35 @@ export class AzAdmin {
     private readonly removeNode: RemoveNode,
   ) {}
 
-  /** Commits `AzDeclared`; the AZ's first node then founds it (PkiNode.createAz). */
-  async addAz(input: AzDeclaration, requestedBy: string): Promise<AzRecord> {
+  /**
+   * Commits `AzDeclared`; the AZ's first node then founds it (PkiNode.createAz). Declaring again
+   * what is already declared (a retried request) answers the AZ with `created: false`.
+   */
+  async addAz(input: AzDeclaration, requestedBy: string): Promise<DeclaredAz> {
     const store = this.node.app.store;
     if (!(await store.cluster())) throw new PkiError('ERR_NOT_FOUND', 'this node holds no cluster yet');
+    const same = await this.sameDeclaration(input);
+    if (same) return { az: same, created: false };
     const az = checkAzSpec(input, await store.azs());
     const at = this.node.options.nowMs();
-    await this.commit({ type: 'AzDeclared', az, requestedBy, at });
+    try {
+      await this.commit({ type: 'AzDeclared', az, requestedBy, at });
+    } catch (e) {
+      // A retried commit may find its own first attempt applied.
+      const applied = isPkiError(e, 'ERR_ALREADY_EXISTS') ? await this.sameDeclaration(input) : undefined;
+      if (!applied) throw e;
+      return { az: applied, created: false };
+    }
     // Committed (and applied by the local leader that proposed it; this node may apply it later).
-    return { name: az.name, subnets: az.subnets, localVip: az.localVip, founderNodeId: null, addedAt: at, phase: 'declared' };
+    return { az: { name: az.name, subnets: az.subnets, localVip: az.localVip, founderNodeId: null, addedAt: at, phase: 'declared' }, created: true };
+  }
+
+  /** The AZ of that name when it was declared (or founded) with exactly these subnets and VIP. */
+  private async sameDeclaration(input: AzDeclaration): Promise<AzRecord | undefined> {
+    const existing = typeof input.name === 'string' ? await this.node.app.store.getAz(input.name) : undefined;
+    if (!existing || existing.phase === 'removing' || !Array.isArray(input.subnets)) return undefined;
+    const sorted = (xs: readonly string[]) => JSON.stringify([...xs].sort());
+    return sorted(existing.subnets) === sorted(input.subnets) && existing.localVip === input.localVip ? existing : undefined;
   }
 
   /** See the file comment; refusals are checked first and change nothing. */

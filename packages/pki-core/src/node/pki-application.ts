@@ -75,8 +75,8 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
     const ca = await this.store.getCa(event.issuerId);
     // The root's CRL is global; so is the final CRL of a decommissioned AZ's ICA (az-admin.ts),
     // published by another AZ for every AZ once the AZ being removed no longer has a local log.
-    const retiring = ca?.role === 'az' && ca.az !== null && (await this.store.getAz(ca.az))?.phase !== 'active' && (await this.store.getAz(ca.az))?.phase !== 'declared';
-    const globalCrl = ca?.role === 'root' || retiring;
+    const phase = ca?.role === 'az' && ca.az !== null ? ((await this.store.getAz(ca.az))?.phase ?? 'removed') : null;
+    const globalCrl = ca?.role === 'root' || phase === 'removing' || phase === 'removed';
     return globalCrl === (tier === 'global') ? null : `the CRL of a ${ca?.role ?? 'unknown'} CA belongs to the ${globalCrl ? 'global' : 'local'} log`;
   }
 

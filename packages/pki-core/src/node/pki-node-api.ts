@@ -5,8 +5,7 @@ import type { CrlReason } from '../state/events.ts';
 import type { CertificateRecord } from '../state/records.ts';
 import type { PeerRequest, PeerResponse } from './peer.ts';
 import type { IssuedJoinToken, JoinTokenRequest, RemovedNode } from './admin-services.ts';
-import type { AzDeclaration, RemovedAz } from './az-admin.ts';
-import type { AzRecord } from '../state/records.ts';
+import type { AzDeclaration, DeclaredAz, RemovedAz } from './az-admin.ts';
 
 export interface TierStatus {
   /** This node's role in the tier (for the global tier: this AZ's seat, when this node acts for it). */
@@ -99,7 +98,7 @@ export interface PkiNodeApi {
   /** Admin: commits `JoinTokenIssued` (global) and returns the HS256 token signed with `key`. */
   issueJoinToken(request: JoinTokenRequest, key: Uint8Array): Promise<IssuedJoinToken>;
   /** Admin: declares an AZ ahead of its nodes (`AzDeclared`, global); its first node founds it. */
-  addAz(az: AzDeclaration, requestedBy: string): Promise<AzRecord>;
+  addAz(az: AzDeclaration, requestedBy: string): Promise<DeclaredAz>;
   /** Admin: decommissions an AZ: seat out of the global group, nodes withdrawn, `AzRemoved`. */
   removeAz(name: string, requestedBy: string): Promise<RemovedAz>;
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void;

@@ -19,9 +19,8 @@ import type { PeerClient, PeerRequest, PeerResponse } from './peer.ts';
 import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RevokeRequest } from './pki-node-api.ts';
 import { NodeServices } from './node-services.ts';
 import { AdminServices, type IssuedJoinToken, type JoinTokenRequest, type RemovedNode } from './admin-services.ts';
-import type { AzDeclaration, RemovedAz } from './az-admin.ts';
+import type { AzDeclaration, DeclaredAz, RemovedAz } from './az-admin.ts';
 import { checkAzMatches } from './az-spec.ts';
-import type { AzRecord } from '../state/records.ts';
 import { VipManager, type VipHookLike } from './vip-manager.ts';
 import { discover, type DiscoveryOptions } from './discovery.ts';
 import { buildClusterMap } from './cluster-map-view.ts';
@@ -337,7 +336,7 @@ export class PkiNode implements PkiNodeApi {
     return this.admin.issueJoinToken(request, key);
   }
 
-  addAz(az: AzDeclaration, requestedBy: string): Promise<AzRecord> {
+  addAz(az: AzDeclaration, requestedBy: string): Promise<DeclaredAz> {
     return this.admin.addAz(az, requestedBy);
   }
 

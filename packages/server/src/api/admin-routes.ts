@@ -40,15 +40,17 @@ async function removeNode(ctx: RequestContext, deps: ApiDeps): Promise<void> {
 }
 
 /**
- * Body `{ subnets: [CIDR…], localVip }`: the AZ is declared ahead of its nodes (201); its first
- * node, configured with the same subnets and VIP, founds it. Errors name the field.
+ * Body `{ subnets: [CIDR…], localVip }`: the AZ is declared ahead of its nodes (201; 200 when the
+ * same declaration is already there, so a retried PUT is harmless); its first node, configured
+ * with the same subnets and VIP, founds it. Errors name the field.
  */
 async function addAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   if (!(await admitted(ctx, deps))) return;
   const name = param(ctx, 'name', AZ_NAME, 'an AZ name');
   const body = await readJson(ctx.req, ctx.maxBodyBytes);
-  const az = await deps.node.addAz({ name, subnets: field(body, 'subnets') as string[], localVip: field(body, 'localVip') as string }, `admin@${ctx.remoteAddr}`);
-  sendJson(ctx.res, 201, { name: az.name, subnets: az.subnets, localVip: az.localVip, phase: az.phase });
+  // checkAzSpec (pki-core) checks the types of both fields and names the one at fault.
+  const { az, created } = await deps.node.addAz({ name, subnets: field(body, 'subnets') as string[], localVip: field(body, 'localVip') as string }, `admin@${ctx.remoteAddr}`);
+  sendJson(ctx.res, created ? 201 : 200, { name: az.name, subnets: az.subnets, localVip: az.localVip, phase: az.phase });
 }
 
 /** Decommissions the AZ (pki-core az-admin.ts); a retried request completes a partial run. */

@@ -85,7 +85,7 @@ async function azCommand(url: string, tls: Awaited<ReturnType<typeof tlsOptions>
     const subnets = need(options, 'subnets').split(',').map((s) => s.trim()).filter((s) => s !== '');
     const body = JSON.stringify({ subnets, localVip: need(options, 'vip') });
     const r = await call(path, { ...tls, method: 'PUT', body: Buffer.from(body) });
-    if (r.status !== 201) return fail(r);
+    if (r.status !== 201 && r.status !== 200) return fail(r);
     const az = jsonOf(r) as { name: string; subnets: string[]; localVip: string };
     process.stdout.write(`AZ ${az.name} declared (subnets ${az.subnets.join(', ')}, local VIP ${az.localVip}); its first node founds it\n`);
     return 0;
