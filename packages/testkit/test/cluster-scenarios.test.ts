@@ -4,6 +4,9 @@
 // order per AZ and one global order), and ends with the recovery checks: after the heal every
 // AZ has a local leader, a global leader exists, fresh commands commit, and nothing
 // acknowledged is missing anywhere.
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import {
   Ledger,
@@ -160,20 +163,29 @@ describe('two-tier cluster scenarios (3 AZs × 3 nodes, virtual time)', function
 });
 
 describe('two-tier cluster: seeded fault schedules', function () {
-  // 50 seeds here (each ~3 s of chaos in virtual time); the CLI runs as many as wanted.
-  const SEEDS = 50;
-  this.timeout(180_000);
+  // 500 seeds (each ~3 s of chaos in virtual time) through the CLI, split across child processes
+  // (one per core, at most 4); the CLI runs as many more as wanted (`pnpm sim -- --cluster`).
+  const SEEDS = 500;
+  const JOBS = Math.max(2, Math.min(4, availableParallelism()));
+  this.timeout(900_000);
 
-  it(`${SEEDS} random fault schedules (crashes, restarts, partitions, loss, duplication, delay, skew) are all clean`, async () => {
-    const failing: string[] = [];
-    let acked = 0;
-    for (let seed = 1; seed <= SEEDS; seed++) {
-      const r = await runSeed({ seed });
-      acked += r.acked.local + r.acked.global;
-      if (r.violations.length > 0) failing.push(`seed=${r.seed}: ${r.violations.map((v) => `${v.kind}: ${v.message}`).join('; ')}`);
-    }
-    expect(failing).to.deep.equal([]);
-    expect(acked).to.be.greaterThan(SEEDS * 50);
+  it(`${SEEDS} random fault schedules (crashes, restarts, partitions, loss, duplication, delay, skew) are all clean`, () => {
+    const lines = runClusterCli(['--seeds', String(SEEDS), '--start', '1', '--jobs', String(JOBS)]);
+    expect(lines.filter((l) => /VIOLATIONS|violation |before its summary/.test(l))).to.deep.equal([]);
+    expect(lines.at(-1)).to.equal(`cluster-sim: ${SEEDS} seeds, 0 violations`);
+    const seeds = new Set(lines.map((l) => /\bseed=(\d+)$/.exec(l)?.[1]).filter((x) => x !== undefined));
+    expect(seeds.size, 'every seed ran').to.equal(SEEDS);
+    const acked = lines.map((l) => /acked=(\d+)L\/(\d+)G/.exec(l)).filter((m) => m !== null);
+    expect(acked.length, 'every seed reported').to.equal(SEEDS);
+    expect(acked.every((m) => Number(m[2]) > 0), 'every seed acknowledged global commands').to.equal(true);
+    expect(acked.reduce((sum, m) => sum + Number(m[1]) + Number(m[2]), 0)).to.be.greaterThan(SEEDS * 50);
+  });
+
+  it('PKI runs (PkiNode × 9 issuing and revoking under faults) keep the PKI invariants on 16 more seeds', () => {
+    const lines = runClusterCli(['--pki', '--seeds', '16', '--start', '1000', '--jobs', String(JOBS)]);
+    expect(lines.filter((l) => /VIOLATIONS|violation |before its summary/.test(l))).to.deep.equal([]);
+    expect(lines.at(-1)).to.equal('cluster-sim: 16 seeds, 0 violations');
+    expect(lines.filter((l) => / ok pki trace=/.test(l))).to.have.length(16);
   });
 
   it('a cluster grown as the product grows it (founders; learners promoted; seats joining the global group) survives fault schedules too', async () => {
@@ -184,3 +196,12 @@ describe('two-tier cluster: seeded fault schedules', function () {
     }
   });
 });
+
+const CLUSTER_CLI = fileURLToPath(new URL('../src/cluster/cli.ts', import.meta.url));
+
+/** Runs the cluster simulator's CLI in a child process; its output lines (it exits 1 on a violation). */
+function runClusterCli(args: string[]): string[] {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CLUSTER_CLI, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  if (r.error) throw r.error;
+  return r.stdout.trim().split('\n');
+}

@@ -390,7 +390,16 @@ export class PkiNode implements PkiNodeApi {
     let azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name && c.revokedAt === null);
     if (!azIcaRecord) {
       const root = caSignerFromRecord((await store.getCa(cluster.rootIssuerId))!, this.options.kek);
-      const { event } = await createAzIntermediate({ root, az: az.name, clusterId: cluster.clusterId, kek: this.options.kek, nowMs: this.options.nowMs(), serials: this.options.random });
+      const { event } = await createAzIntermediate({
+        root,
+        az: az.name,
+        clusterId: cluster.clusterId,
+        kek: this.options.kek,
+        nowMs: this.options.nowMs(),
+        serials: this.options.random,
+        keyType: this.caKeyType,
+        generateKey: this.keyStore.generateCaKey,
+      });
       await this.commitOk(event, 'global');
       azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name && c.revokedAt === null)!;
     }

@@ -9,7 +9,7 @@
 import type { AppliedCommand } from './recording-app.ts';
 
 export interface Violation {
-  kind: 'localLeaders' | 'globalLeaders' | 'localOrder' | 'globalOrder' | 'halted' | 'durability' | 'liveness' | 'exception';
+  kind: 'localLeaders' | 'globalLeaders' | 'localOrder' | 'globalOrder' | 'halted' | 'durability' | 'liveness' | 'exception' | 'vip';
   atUs: number;
   message: string;
 }

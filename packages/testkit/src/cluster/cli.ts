@@ -3,8 +3,12 @@
 //   node --import tsx packages/testkit/src/cluster/cli.ts --seed S [--verbose]
 //   add --grown to form the cluster as the product grows it (founders, learners, seat joins)
 //   add --pki to drive PkiNodes (PKI invariants)
+//   add --jobs J to split the seeds into J contiguous ranges run by J child processes (one per core)
 // Prints `seed=S` first for every run (so a run cut short still names its seed), then its outcome;
 // ends with `cluster-sim: N seeds, V violations` and exits non-zero on any violation.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runPkiSeed, type PkiRunResult } from './pki-run.ts';
 import { runSeed, type SeededRunResult } from './seeded-run.ts';
@@ -15,10 +19,13 @@ interface CliOptions {
   verbose: boolean;
   pki: boolean;
   grown: boolean;
+  jobs: number;
+  /** The arguments other than the seeds, passed on to child processes (--jobs). */
+  passOn: string[];
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: cli.ts --seeds N [--start S] | --seed S  [--chaos-ms M] [--grown | --pki] [--verbose]\n`);
+  process.stderr.write(`${message}\nusage: cli.ts --seeds N [--start S] [--jobs J] | --seed S  [--chaos-ms M] [--grown | --pki] [--verbose]\n`);
   process.exit(2);
 }
 
@@ -40,12 +47,16 @@ function parseCli(argv: string[]): CliOptions {
       verbose: { type: 'boolean', default: false },
       pki: { type: 'boolean', default: false },
       grown: { type: 'boolean', default: false },
+      jobs: { type: 'string' },
     },
     strict: true,
   });
   if (values.seed !== undefined && values.seeds !== undefined) usage('give --seed or --seeds, not both');
   const chaosMs = nonNegativeInt(values['chaos-ms'], '--chaos-ms', 3_000);
-  const common = { chaosMs, verbose: values.verbose, pki: values.pki, grown: values.grown };
+  const jobs = nonNegativeInt(values.jobs, '--jobs', 1);
+  if (jobs < 1) usage('--jobs must be at least 1');
+  const passOn = [`--chaos-ms=${chaosMs}`, ...(values.verbose ? ['--verbose'] : []), ...(values.pki ? ['--pki'] : []), ...(values.grown ? ['--grown'] : [])];
+  const common = { chaosMs, verbose: values.verbose, pki: values.pki, grown: values.grown, jobs, passOn };
   if (values.seed !== undefined) return { seeds: [nonNegativeInt(values.seed, '--seed', 0)], ...common };
   const count = nonNegativeInt(values.seeds, '--seeds', 10);
   const start = nonNegativeInt(values.start, '--start', 1);
@@ -69,7 +80,7 @@ function describe(r: SeededRunResult, realMs: number, verbose: boolean): string 
 function describePki(r: PkiRunResult, realMs: number, verbose: boolean): string {
   const lines = [
     `  ${r.violations.length === 0 ? 'ok' : 'VIOLATIONS'} pki trace=${r.traceHash.slice(0, 16)} virtual=${Math.round(r.virtualMs)}ms real=${realMs}ms ` +
-      `events=${r.eventsRun} issued=${r.issued} revoked=${r.revoked} faults=${r.faults.length - 1}`,
+      `events=${r.eventsRun} issued=${r.issued} revoked=${r.revoked} vips=${r.vipAcquisitions} faults=${r.faults.length - 1}`,
   ];
   for (const v of r.violations) lines.push(`  violation ${v.kind} at ${v.atUs / 1000}ms: ${v.message}`);
   if (verbose || r.violations.length > 0) {
@@ -92,8 +103,47 @@ async function runOne(seed: number, options: CliOptions): Promise<number> {
   return r.violations.length;
 }
 
+const SUMMARY = /^cluster-sim: (\d+) seeds, (\d+) violations$/;
+
+/**
+ * Runs `seeds` in `jobs` child processes (contiguous ranges), printing their lines as they come,
+ * each prefixed with its job; returns the violations their summaries count. A child that dies
+ * without a summary counts as a violation, so a crash never passes for a clean run.
+ */
+async function runJobs(options: CliOptions): Promise<number> {
+  const per = Math.ceil(options.seeds.length / options.jobs);
+  const ranges = Array.from({ length: options.jobs }, (_, j) => options.seeds.slice(j * per, (j + 1) * per)).filter((r) => r.length > 0);
+  const self = fileURLToPath(import.meta.url);
+  const results = await Promise.all(
+    ranges.map(
+      (range, j) =>
+        new Promise<number>((resolve) => {
+          const args = ['--import', 'tsx', self, `--seeds=${range.length}`, `--start=${range[0]}`, ...options.passOn];
+          const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+          let counted: number | null = null;
+          createInterface({ input: child.stdout }).on('line', (line) => {
+            const m = SUMMARY.exec(line);
+            if (m) counted = Number(m[2]);
+            process.stdout.write(`[job ${j + 1}] ${line}\n`);
+          });
+          child.on('close', (code) => {
+            if (counted === null) process.stdout.write(`[job ${j + 1}] exited with ${code} before its summary\n`);
+            resolve(counted ?? 1);
+          });
+        }),
+    ),
+  );
+  return results.reduce((a, b) => a + b, 0);
+}
+
 async function main(): Promise<void> {
   const options = parseCli(process.argv.slice(2));
+  if (options.jobs > 1 && options.seeds.length > 1) {
+    const violations = await runJobs(options);
+    process.stdout.write(`cluster-sim: ${options.seeds.length} seeds, ${violations} violations\n`);
+    process.exitCode = violations > 0 ? 1 : 0;
+    return;
+  }
   let violations = 0;
   for (const seed of options.seeds) {
     process.stdout.write(`seed=${seed}\n`);

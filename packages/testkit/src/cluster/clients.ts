@@ -6,6 +6,7 @@
 // acknowledged, which is all the durability check may rely on.
 import type { SeededRandom } from '@adrestia/consensus';
 import { errorCode, type SimCluster } from './sim-cluster.ts';
+import type { Scheduler } from './virtual-time.ts';
 
 export type Tier = 'local' | 'global';
 
@@ -151,7 +152,7 @@ export async function commitWithRetry(
 }
 
 /** Runs the scheduler until `p` settles; null if the deadline passes first. */
-export async function runUntilSettled<T>(cluster: SimCluster, p: Promise<T>, deadlineUs: number): Promise<T | null> {
+export async function runUntilSettled<T>(cluster: { readonly scheduler: Scheduler }, p: Promise<T>, deadlineUs: number): Promise<T | null> {
   let settled = false;
   let value: T | null = null;
   void p.then((v) => {

@@ -9,6 +9,6 @@ export { DEFAULT_AZS, SimCluster, errorCode, type SimClusterOptions, type SimNod
 export { Ledger, SimClient, commitWithRetry, runUntilSettled, sendCommand, type Ack, type ClientOptions, type Tier } from './clients.ts';
 export { checkDurability, checkLiveness, missingAcks } from './recovery-checks.ts';
 export { runSeed, type SeededRunOptions, type SeededRunResult } from './seeded-run.ts';
-export { PkiSimCluster, type PkiSimClusterOptions, type PkiSimNode } from './pki-cluster.ts';
+export { PkiSimCluster, SIM_GLOBAL_VIP, type PkiSimClusterOptions, type PkiSimNode } from './pki-cluster.ts';
 export { PkiLedger, issueVia, pkiViolations, revokeVia, runPkiSeed, serialReuse, type PkiIssued, type PkiRunResult } from './pki-run.ts';
 export { growCluster } from './grow.ts';

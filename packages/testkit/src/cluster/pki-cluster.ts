@@ -7,11 +7,12 @@
 // A PKI run replays bit for bit like the bare two-tier runs: every key is an Ed25519 key drawn
 // from the seed and kept on the node's simulated disk (SimKeyStore), so no work leaves virtual
 // time (no key generation on libuv's thread pool, no key files).
-import { PkiError, PkiNode, buildCsr } from '@adrestia/pki-core';
+import { PkiError, PkiNode, buildCsr, clockDriftBoundMs } from '@adrestia/pki-core';
 import type { AzSpec, PeerClient, PeerRequest, PeerResponse, PkiNodeStart } from '@adrestia/pki-core';
 import { ClusterChecker } from './checkers.ts';
 import { SimDisk } from './sim-storage.ts';
 import { SimKeyStore, seededEd25519KeyPair } from './sim-key-store.ts';
+import { SimVips } from './sim-vips.ts';
 import { SimNetwork } from './sim-network.ts';
 import { Scheduler, SimClock } from './virtual-time.ts';
 
@@ -22,6 +23,10 @@ const PEER_TIMEOUT_US = 300_000;
 const KEK = new Uint8Array(32).fill(0x5a);
 const CLUSTER_ID = '0b7c6f0e-3d1a-4c55-9e2f-6a8b9c0d1e2f';
 const START_ATTEMPTS_MAX = 5;
+/** The cluster's pkiGlobalVip (each AZ's pkiLocalVip is in its AzSpec). */
+export const SIM_GLOBAL_VIP = '10.0.10.1';
+const LOCAL_RAFT = { electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 };
+const GLOBAL_RAFT = { electionTimeoutTicks: 40, heartbeatIntervalTicks: 4 };
 const START_RETRY_PAUSE_US = 300_000;
 const TRANSIENT_START_ERRORS = new Set(['ERR_NOT_LEADER', 'ERR_TIMEOUT', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM']);
 
@@ -57,11 +62,17 @@ export class PkiSimCluster {
   readonly csrDer: Uint8Array;
   readonly tickMs = 10;
   readonly nodeErrors: string[] = [];
+  /** Who holds each VIP; acquiring one another node holds is reported as a 'vip' violation. */
+  readonly vips: SimVips;
+  /** The fences' allowance for clock disagreement over the longer (global) lease. */
+  private readonly maxClockDriftMs: number;
 
   constructor(private readonly options: PkiSimClusterOptions) {
     this.scheduler = new Scheduler(options.seed);
     this.network = new SimNetwork(this.scheduler, this.scheduler.random.fork());
     this.checker = new ClusterChecker(() => this.scheduler.nowUs);
+    this.vips = new SimVips(this.checker, (line) => this.scheduler.trace(line));
+    this.maxClockDriftMs = clockDriftBoundMs(this.tickMs * GLOBAL_RAFT.electionTimeoutTicks, (options.maxSkewPermille ?? 0) / 1000);
     this.azs = Array.from({ length: options.azCount ?? 3 }, (_, i) => ({ name: `az${i + 1}`, subnets: [`10.${i + 1}.0.0/16`], localVip: `10.${i + 1}.0.1` }));
     const skew = options.maxSkewPermille ?? 0;
     let ordinal = 10;
@@ -135,8 +146,11 @@ export class PkiSimCluster {
         nowMs: () => this.nowMs(),
         random: this.scheduler.random.fork(),
         tickMs: this.tickMs,
-        localRaft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 },
-        globalRaft: { electionTimeoutTicks: 40, heartbeatIntervalTicks: 4 },
+        localRaft: LOCAL_RAFT,
+        globalRaft: GLOBAL_RAFT,
+        // The node's own monotonic clock runs at its skewed rate, like its ticks.
+        monotonicMs: () => (this.scheduler.nowUs * n.rate) / 1000,
+        vip: { hook: this.vips.hookFor(id), globalVip: SIM_GLOBAL_VIP, localVip: this.azs.find((a) => a.name === n.az)!.localVip, maxClockDriftMs: this.maxClockDriftMs },
         maintenanceEveryTicks: 10,
         crlNextUpdateSeconds: 3600,
         ...(this.options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.options.snapshotEveryEntries } : {}),

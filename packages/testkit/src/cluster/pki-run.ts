@@ -6,9 +6,10 @@
 // plus election safety in both tiers (ClusterChecker) and liveness after the heal (leaders, a
 // fresh issuance in every AZ and a fresh revocation commit).
 import type { IssuedLeafResult } from '@adrestia/pki-core';
+import { runUntilSettled } from './clients.ts';
 import { errorCode } from './sim-cluster.ts';
 import type { Violation } from './checkers.ts';
-import { PkiSimCluster } from './pki-cluster.ts';
+import { PkiSimCluster, SIM_GLOBAL_VIP } from './pki-cluster.ts';
 import { CALM_LINKS } from './sim-network.ts';
 
 export interface PkiIssued {
@@ -144,6 +145,8 @@ export interface PkiRunResult {
   issuedDer: string[];
   /** The CA certificates a live node held at the end: the root first, then AZ and node ICAs. */
   caCertsDer: Uint8Array[];
+  /** VIP acquisitions over the run (each one checked against the current holder). */
+  vipAcquisitions: number;
   /** Hash of the run's trace: equal for every replay of the seed. */
   traceHash: string;
   eventsRun: number;
@@ -181,6 +184,7 @@ export async function runPkiSeed(options: { seed: number; chaosMs?: number; reco
     faults,
     virtualMs: s.nowMs,
     nodeErrors: cluster.nodeErrors,
+    vipAcquisitions: cluster.vips.acquisitions.length,
     traceHash: s.traceHash(),
     eventsRun: s.eventsRun,
   };
@@ -255,12 +259,15 @@ async function pkiRecovery(cluster: PkiSimCluster, ledger: PkiLedger, boundUs: n
   const deadline = s.nowUs + boundUs;
   const leadersUp = (): boolean => cluster.globalLeader() !== null && cluster.azs.every((az) => cluster.localLeaderOf(az.name) !== null);
   if (!(await s.runUntilTrue(leadersUp, boundUs))) return cluster.checker.report('liveness', 'no full set of PKI leaders after heal');
+  if (!(await s.runUntilTrue(() => vipsWithLeaders(cluster), Math.max(0, deadline - s.nowUs)))) {
+    return cluster.checker.report('liveness', `VIPs not held by the leaders after heal: ${vipHolders(cluster)}`);
+  }
   let probe: PkiIssued | null = null;
   for (const az of cluster.azs.map((a) => a.name)) {
     probe = null;
     for (let i = 0; probe === null && s.nowUs < deadline; i++) {
       const target = cluster.localLeaderOf(az)?.id ?? cluster.nodesOf(az)[i % 3]!.id;
-      probe = await settle(cluster, issueVia(cluster, target, `probe-${az}-${i}`, ledger), deadline);
+      probe = await runUntilSettled(cluster, issueVia(cluster, target, `probe-${az}-${i}`, ledger), deadline);
       if (probe === null) await s.runUntil(Math.min(deadline, s.nowUs + 50_000));
     }
     if (probe === null) return cluster.checker.report('liveness', `no issuance in ${az} after heal`);
@@ -268,7 +275,7 @@ async function pkiRecovery(cluster: PkiSimCluster, ledger: PkiLedger, boundUs: n
   let revoked = false;
   for (let i = 0; !revoked && s.nowUs < deadline; i++) {
     const target = cluster.localLeaderOf(probe!.az)?.id ?? cluster.nodesOf(probe!.az)[i % 3]!.id;
-    revoked = (await settle(cluster, revokeVia(cluster, target, probe!, ledger), deadline)) === true;
+    revoked = (await runUntilSettled(cluster, revokeVia(cluster, target, probe!, ledger), deadline)) === true;
     if (!revoked) await s.runUntil(Math.min(deadline, s.nowUs + 50_000));
   }
   if (!revoked) return cluster.checker.report('liveness', 'no revocation committed after heal');
@@ -281,13 +288,16 @@ async function pkiRecovery(cluster: PkiSimCluster, ledger: PkiLedger, boundUs: n
   for (const m of await serialReuse(cluster)) cluster.checker.report('durability', m);
 }
 
-async function settle<T>(cluster: PkiSimCluster, p: Promise<T>, deadlineUs: number): Promise<T | null> {
-  let done = false;
-  let value: T | null = null;
-  void p.then((v) => {
-    done = true;
-    value = v;
+/** The global VIP on the global leader, each local VIP on its AZ's local leader. */
+function vipsWithLeaders(cluster: PkiSimCluster): boolean {
+  const g = cluster.globalLeader();
+  if (g === null || cluster.vips.holder(SIM_GLOBAL_VIP) !== g.id) return false;
+  return cluster.azs.every((az) => {
+    const l = cluster.localLeaderOf(az.name);
+    return l !== null && cluster.vips.holder(az.localVip) === l.id;
   });
-  await cluster.scheduler.runUntilTrue(() => done, Math.max(0, deadlineUs - cluster.scheduler.nowUs));
-  return value;
+}
+
+function vipHolders(cluster: PkiSimCluster): string {
+  return [SIM_GLOBAL_VIP, ...cluster.azs.map((a) => a.localVip)].map((v) => `${v}=${cluster.vips.holder(v) ?? 'none'}`).join(' ');
 }
