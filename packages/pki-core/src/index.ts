@@ -103,7 +103,7 @@ export { checkAzName, checkAzSpec } from './node/az-spec.ts';
 export type { CaBundle, IssuedLeaf as IssuedLeafResult, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RevokeRequest, TierStatus } from './node/pki-node-api.ts';
 export type { PeerClient, PeerRequest, PeerResponse } from './node/peer.ts';
 export { PkiApplication, tierOfEvent, type PkiApplyResult } from './node/pki-application.ts';
-export { VipManager, type VipHookLike, type VipSettings } from './node/vip-manager.ts';
+export { DEFAULT_CLOCK_RATE_ERROR, DEFAULT_RELEASE_HOOK_MS, VipManager, type VipHookLike, type VipSettings } from './node/vip-manager.ts';
 export { parseSans } from './node/node-services.ts';
 export { discover, type DiscoveryDecision, type DiscoveryOptions, type ProbeAnswer } from './node/discovery.ts';
 export { asPkiCode } from './node/event-proposer.ts';

@@ -10,6 +10,8 @@ import type { AzSpec } from '../src/state/events.ts';
 import type { PeerClient } from '../src/node/peer.ts';
 import { PkiNode, type PkiNodeOptions, type PkiNodeStart } from '../src/node/pki-node.ts';
 
+const TICK_MS = 5;
+
 export const KEK = new Uint8Array(32).fill(7);
 export const GLOBAL_VIP = '10.0.0.100';
 
@@ -124,12 +126,13 @@ export class PkiTestCluster {
         peers: this.peers(nodeId),
         nowMs: () => Date.now(),
         random: systemRandom,
-        tickMs: 5,
+        tickMs: TICK_MS,
         localRaft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 },
         globalRaft: { electionTimeoutTicks: 40, heartbeatIntervalTicks: 4 },
         maintenanceEveryTicks: 10,
         crlNextUpdateSeconds: 3600,
-        vip: { hook: this.vips.hookFor(nodeId), globalVip: GLOBAL_VIP, localVip: azLocalVip(az) },
+        // In-memory hooks finish at once: the margin is the two fence steps a deposed holder needs.
+        vip: { hook: this.vips.hookFor(nodeId), globalVip: GLOBAL_VIP, localVip: azLocalVip(az), releaseMarginMs: 2 * TICK_MS },
     };
   }
 

@@ -50,7 +50,7 @@ export interface PkiNodeOptions {
   tickMs: number;
   localRaft?: Partial<RaftConfig>;
   globalRaft?: Partial<RaftConfig>;
-  vip?: { hook: VipHookLike; globalVip: string | null; localVip: string | null; maxClockDriftMs?: number };
+  vip?: { hook: VipHookLike; globalVip: string | null; localVip: string | null; maxClockDriftMs?: number; releaseMarginMs?: number };
   snapshotEveryEntries?: number;
   /** How often scheduled work (CRL refresh, learner promotion, expiry sweep) runs, in ticks. */
   maintenanceEveryTicks?: number;

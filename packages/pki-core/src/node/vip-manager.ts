@@ -4,7 +4,7 @@
 // holder's lease must have run out, so two nodes never hold one VIP.
 import type { ClockTimer, TwoTierNode } from '@adrestia/consensus';
 import { systemClock, type Clock } from '@adrestia/consensus';
-import { INITIAL_VIP_FENCE, stepVipFence, type VipFenceState } from '../cluster/vip-fence.ts';
+import { INITIAL_VIP_FENCE, clockDriftBoundMs, stepVipFence, type VipFenceState } from '../cluster/vip-fence.ts';
 import type { PkiApplyResult } from './pki-application.ts';
 
 /** The server's VipHook (exec | bind | none) has this shape. */
@@ -17,12 +17,29 @@ export interface VipSettings {
   hook: VipHookLike;
   globalVip: string | null;
   localVip: string | null;
-  /** Bound on clock disagreement over one lease (cluster/vip-fence.ts clockDriftBoundMs). */
+  /**
+   * Bound on clock disagreement over one lease (cluster/vip-fence.ts clockDriftBoundMs); default:
+   * the bound for clocks erring by {@link DEFAULT_CLOCK_RATE_ERROR} over the longer lease.
+   */
   maxClockDriftMs?: number;
+  /**
+   * What a deposed holder may need after its lease lapses before its `release` hook has finished:
+   * up to two fence steps to notice (its lease and its fence are both checked once a tick), then
+   * the hook itself. A new holder waits this much longer. Default: 2 ticks + {@link DEFAULT_RELEASE_HOOK_MS}.
+   */
+  releaseMarginMs?: number;
   clock?: Clock;
   /** Hook failures (logged by the caller; the fence retries on the next step). */
   onError?: (error: unknown, vip: string, action: 'acquire' | 'release') => void;
 }
+
+/**
+ * 500 ppm: the largest frequency correction NTP's clock discipline applies (MAXFREQ of RFC 5905's
+ * reference implementation), which CLOCK_MONOTONIC follows; hardware itself is specified at 15 ppm.
+ */
+export const DEFAULT_CLOCK_RATE_ERROR = 0.0005;
+/** Time allowed for a `release` hook (an `ip addr del` through the exec hook, a socket close). */
+export const DEFAULT_RELEASE_HOOK_MS = 250;
 
 interface Fenced {
   address: string;
@@ -37,6 +54,8 @@ interface Fenced {
 export class VipManager {
   private readonly vips: Fenced[] = [];
   private readonly timer: ClockTimer;
+  /** The fence's allowance on top of the lease: clock drift plus the release margin. */
+  private readonly waitBeyondLeaseMs: number;
 
   constructor(
     private readonly settings: VipSettings,
@@ -54,6 +73,9 @@ export class VipManager {
         fenced(settings.globalVip, tickMs * globalElectionTicks, () => twoTier.status().seat?.role === 'leader', () => twoTier.isGlobalLeader(), () => twoTier.status().seat?.term ?? 0),
       );
     }
+    const longestLeaseMs = tickMs * Math.max(localElectionTicks, globalElectionTicks);
+    const driftMs = settings.maxClockDriftMs ?? clockDriftBoundMs(longestLeaseMs, DEFAULT_CLOCK_RATE_ERROR);
+    this.waitBeyondLeaseMs = driftMs + (settings.releaseMarginMs ?? 2 * tickMs + DEFAULT_RELEASE_HOOK_MS);
     // A crashed holder may have left the address configured (start-up release, vip-fence.ts).
     for (const v of this.vips) void this.run(v, 'release');
     this.timer = (settings.clock ?? systemClock).setInterval(() => this.step(), tickMs);
@@ -65,7 +87,8 @@ export class VipManager {
       const { state, action } = stepVipFence(
         v.state,
         { isLeader: v.isLeader(), term: v.term(), leaseValid: v.leaseValid(), nowMs: this.nowMs() },
-        { leaseDurationMs: v.leaseMs, maxClockDriftMs: this.settings.maxClockDriftMs ?? 0 },
+        // The fence adds its drift allowance to the new holder's wait; the release margin rides on it.
+        { leaseDurationMs: v.leaseMs, maxClockDriftMs: this.waitBeyondLeaseMs },
       );
       v.state = state;
       if (action) void this.run(v, action);

@@ -27,6 +27,8 @@ const START_ATTEMPTS_MAX = 5;
 export const SIM_GLOBAL_VIP = '10.0.10.1';
 const LOCAL_RAFT = { electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 };
 const GLOBAL_RAFT = { electionTimeoutTicks: 40, heartbeatIntervalTicks: 4 };
+/** Hooks run at once here: the margin is the two fence steps a deposed holder needs to notice. */
+const VIP_RELEASE_MARGIN_TICKS = 2;
 const START_RETRY_PAUSE_US = 300_000;
 const TRANSIENT_START_ERRORS = new Set(['ERR_NOT_LEADER', 'ERR_TIMEOUT', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM']);
 
@@ -150,7 +152,7 @@ export class PkiSimCluster {
         globalRaft: GLOBAL_RAFT,
         // The node's own monotonic clock runs at its skewed rate, like its ticks.
         monotonicMs: () => (this.scheduler.nowUs * n.rate) / 1000,
-        vip: { hook: this.vips.hookFor(id), globalVip: SIM_GLOBAL_VIP, localVip: this.azs.find((a) => a.name === n.az)!.localVip, maxClockDriftMs: this.maxClockDriftMs },
+        vip: { hook: this.vips.hookFor(id), globalVip: SIM_GLOBAL_VIP, localVip: this.azs.find((a) => a.name === n.az)!.localVip, maxClockDriftMs: this.maxClockDriftMs, releaseMarginMs: VIP_RELEASE_MARGIN_TICKS * this.tickMs },
         maintenanceEveryTicks: 10,
         crlNextUpdateSeconds: 3600,
         ...(this.options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.options.snapshotEveryEntries } : {}),
