@@ -4,6 +4,7 @@
 // its issuer still held (RFC 5280 §3.3: entries leave after the certificate expires) under the
 // next CRL number (§5.2.3).
 import { buildCrl, type RevokedEntry } from '../ca/crl.ts';
+import { crlListedSerials } from '../ca/crl-entries.ts';
 import { normalizeSerialHex } from '../ca/serial.ts';
 import { truncateToSeconds } from '../ca/time.ts';
 import { PkiError } from '../errors.ts';
@@ -155,4 +156,31 @@ export async function buildCrlEvent(input: BuildCrlEventInput): Promise<BuiltCrl
     nextUpdate: nextUpdate.getTime(),
   };
   return { event, crlDer: crl.der, crlPem: crl.pem };
+}
+
+export interface CrlStalenessInput {
+  /** The issuer's latest published CRL, if any. */
+  readonly latest: { readonly crlDer: Uint8Array; readonly thisUpdate: number; readonly nextUpdate: number } | undefined;
+  /** The issuer's revocations the state holds (expired entries already left). */
+  readonly revoked: readonly { readonly serialHex: string }[];
+  readonly nowMs: number;
+}
+
+/**
+ * Whether the issuer needs a new CRL: none yet, a held revocation the latest CRL does not list,
+ * or half its validity gone (RFC 5280 §5.1.2.5: publish before nextUpdate).
+ *
+ * The CRL is compared by content, not by log position. A CRL is signed from the state its builder
+ * has applied and commits later, so a revocation that commits in between comes before it in the
+ * log without being listed — e.g. a restarted node still catching up signs its CRL, or a
+ * revocation lands while the CRL event is in flight. Judged by position, that CRL would look newer
+ * than the revocation, and the revocation would stay off every CRL until the periodic refresh.
+ */
+export function crlNeedsRefresh(input: CrlStalenessInput): boolean {
+  const { latest, revoked, nowMs } = input;
+  if (latest === undefined) return true;
+  if (nowMs >= latest.thisUpdate + (latest.nextUpdate - latest.thisUpdate) / 2) return true;
+  if (revoked.length === 0) return false;
+  const listed = crlListedSerials(latest.crlDer);
+  return revoked.some((r) => !listed.has(normalizeSerialHex(r.serialHex)));
 }
