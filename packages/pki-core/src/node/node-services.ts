@@ -18,7 +18,7 @@ import { caSignerFromRecord, type CaHandle } from './ca-common.ts';
 import { issueLeafFromCsr } from './ca-leaf.ts';
 import type { NodeKeys } from './ca-node-keys.ts';
 import { signNodeRegistration } from './ca-node-registration.ts';
-import { buildCrlEvent, buildRevocation } from './ca-revocation.ts';
+import { buildCrlEvent, buildRevocation, crlNeedsRefresh } from './ca-revocation.ts';
 import type { EventProposer } from './event-proposer.ts';
 import type { PkiApplyResult } from './pki-application.ts';
 import type { PkiNode } from './pki-node.ts';
@@ -452,14 +452,13 @@ export class NodeServices {
     if (root?.wrappedKey) await this.refreshCrl(caSignerFromRecord(root, this.node.options.kek), 'global');
   }
 
-  /** A new CRL when a revocation is newer than the latest CRL, or half its validity has passed. */
+  /** A new CRL when the latest misses a held revocation, or half its validity has passed (crlNeedsRefresh). */
   private async refreshCrl(issuer: CaHandle, tier: 'local' | 'global'): Promise<void> {
     const store = this.node.app.store;
     const now = this.node.options.nowMs();
     const latest = await store.latestCrl(issuer.issuerId);
     const revoked = await store.listRevoked(issuer.issuerId);
-    const stale = !latest || revoked.some((r) => r.index > latest.index) || now >= latest.thisUpdate + (latest.nextUpdate - latest.thisUpdate) / 2;
-    if (!stale) return;
+    if (!crlNeedsRefresh({ latest, revoked, nowMs: now })) return;
     const { event } = await buildCrlEvent({ issuer, store, nowMs: now, nextUpdateSeconds: this.node.options.crlNextUpdateSeconds ?? 24 * 3600 });
     await this.proposer.commit(event, tier);
   }
