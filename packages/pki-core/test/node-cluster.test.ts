@@ -2,34 +2,7 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openssl } from './ca-fixtures.ts';
-import { GLOBAL_VIP, PkiTestCluster, azSpec, eventually } from './node-cluster-harness.ts';
-import type { PkiNode } from '../src/node/pki-node.ts';
-
-const CLUSTER_ID = '4f9a1c2e-7b3d-4e5f-8a9b-0c1d2e3f4a5b';
-
-/** A P-256 key and CSR made by OpenSSL, as a client would. */
-function opensslCsr(dir: string, name: string, cn: string): { csrPem: string; keyPath: string } {
-  const keyPath = join(dir, `${name}.key`);
-  const csrPath = join(dir, `${name}.csr`);
-  const r1 = openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', keyPath]);
-  expect(r1.status, r1.stderr).to.equal(0);
-  const r2 = openssl(['req', '-new', '-key', keyPath, '-subj', `/CN=${cn}`, '-addext', `subjectAltName=DNS:${cn}`, '-out', csrPath]);
-  expect(r2.status, r2.stderr).to.equal(0);
-  return { csrPem: openssl(['req', '-in', csrPath]).stdout, keyPath };
-}
-
-async function buildTwoAzCluster(c: PkiTestCluster): Promise<void> {
-  await c.start('a1', 'az1', { mode: 'foundCluster', clusterId: CLUSTER_ID, azSpec: azSpec(1) });
-  await c.start('b1', 'az2', { mode: 'foundAz', azSpec: azSpec(2), globalLeaderId: 'a1' });
-  for (const id of ['a2', 'a3']) await c.start(id, 'az1', { mode: 'join', localLeaderId: 'a1' });
-  await c.start('b2', 'az2', { mode: 'join', localLeaderId: 'b1' });
-  await eventually('every node ready', () => c.live().every((n) => n.status().ready));
-}
-
-async function issueVia(node: PkiNode, c: PkiTestCluster, name: string) {
-  const { csrPem } = opensslCsr(c.dataDir, name, `${name}.svc.example`);
-  return eventually(`issue ${name}`, () => node.issue({ csr: csrPem, profile: 'serverLeaf', requester: `test:${name}` }));
-}
+import { CLUSTER_ID, GLOBAL_VIP, PkiTestCluster, azSpec, buildTwoAzCluster, eventually, issueVia, opensslCsr } from './node-cluster-harness.ts';
 
 describe('PkiNode: a two-AZ cluster in one process', function () {
   this.timeout(120_000);

@@ -19,6 +19,7 @@ import { issueLeafFromCsr } from './ca-leaf.ts';
 import type { NodeKeys } from './ca-node-keys.ts';
 import { signNodeRegistration } from './ca-node-registration.ts';
 import { buildCrlEvent, buildRevocation, crlNeedsRefresh } from './ca-revocation.ts';
+import { forwardRevocation, revocationTargetAzs } from './revocation-routing.ts';
 import type { EventProposer } from './event-proposer.ts';
 import type { PkiApplyResult } from './pki-application.ts';
 import type { PkiNode } from './pki-node.ts';
@@ -131,9 +132,17 @@ export class NodeServices {
     };
   }
 
-  async revoke(request: RevokeRequest): Promise<{ revokedAt: number }> {
+  /**
+   * Revokes a certificate of this AZ; one issued by another AZ is handed to that AZ (node/
+   * revocation-routing.ts), so a client may ask any AZ. `forwarded` requests come from another
+   * AZ and are never passed on again.
+   */
+  async revoke(request: RevokeRequest, forwarded = false): Promise<{ revokedAt: number }> {
     await this.readBarrier();
     const store = this.node.app.store;
+    const routing = { request, az: this.node.az, store, peers: this.node.options.peers };
+    const elsewhere = forwarded ? [] : await revocationTargetAzs(routing);
+    if (elsewhere.length > 0) return forwardRevocation(routing, elsewhere);
     const issuerId = request.issuerId ?? (await this.issuerOfSerial(request.serialHex));
     const event = await buildRevocation({
       issuerId,
@@ -148,12 +157,12 @@ export class NodeServices {
     return { revokedAt: event.revokedAt };
   }
 
-  /** The issuing AZ holds the certificate; another AZ must send the client there. */
+  /** The issuing AZ holds the certificate (another AZ hands revocations to it: revocation-routing.ts). */
   private async issuerOfSerial(serialHex: string): Promise<string> {
     const found = await this.node.app.store.findBySerial(serialHex);
     if (found.length === 1) return found[0]!.issuerId;
     if (found.length > 1) throw new PkiError('ERR_INPUT_INVALID', `serial ${serialHex} is used by several issuers: name the issuer`, { field: 'issuerId' });
-    throw new PkiError('ERR_NOT_FOUND', `no certificate ${serialHex} was issued in AZ ${this.node.az}; revoke it through the AZ that issued it`, { field: 'serialHex' });
+    throw new PkiError('ERR_NOT_FOUND', `no certificate ${serialHex} was issued in AZ ${this.node.az}`, { field: 'serialHex' });
   }
 
   async getCertificate(serialHex: string): Promise<CertificateRecord[]> {
@@ -222,6 +231,8 @@ export class NodeServices {
         return this.registerNode(request);
       case 'removeAz':
         return { kind: 'azRemoved', removal: await this.node.removeAzForPeer(request.name, request.requestedBy) };
+      case 'revoke':
+        return { kind: 'revoked', ...(await this.revoke(request, true)) };
       case 'ping':
         return { kind: 'pong', nodeId: this.node.nodeId, az: this.node.az, localLeader: this.twoTier.isLocalLeader(), appliedSeq: this.twoTier.status().seq };
       default:

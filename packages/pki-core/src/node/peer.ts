@@ -1,7 +1,7 @@
 // Node-to-node requests of the PKI layer (not Raft traffic, which has its own transports). The
 // server carries them over mTLS; the simulator calls the target node directly. Events travel
 // encoded (the state codec), so a peer validates them exactly as the log will.
-import type { NodeAddresses } from '../state/events.ts';
+import type { CrlReason, NodeAddresses } from '../state/events.ts';
 import type { ApplyOutcome } from '../state/outcome.ts';
 import type { RemovedAz } from './az-admin.ts';
 
@@ -34,6 +34,11 @@ export type PeerRequest =
    * which proposes the global membership change; answered `azRemoved` once `AzRemoved` committed.
    */
   | { kind: 'removeAz'; name: string; requestedBy: string }
+  /**
+   * To any node of the AZ that issued a certificate: revoke it (node/revocation-routing.ts). The
+   * AZ asked holds the certificate; answered `revoked` once `Revoked` committed globally.
+   */
+  | { kind: 'revoke'; serialHex: string; issuerId?: string; reason: CrlReason; requestedBy: string }
   /** Health check. */
   | { kind: 'ping' };
 
@@ -43,6 +48,7 @@ export type PeerResponse =
   | { kind: 'registered'; icaCertDer: Uint8Array; tlsCertDer: Uint8Array }
   | { kind: 'pong'; nodeId: string; az: string; localLeader: boolean; appliedSeq: number }
   | { kind: 'azRemoved'; removal: RemovedAz }
+  | { kind: 'revoked'; revokedAt: number }
   | { kind: 'error'; code: string; message: string; leaderId: string | null };
 
 export interface PeerClient {

@@ -11,8 +11,8 @@ export const PEER_PATH = '/internal/v1/peer';
 export const PEER_BODY_BYTES_MAX = 1024 * 1024;
 
 const packr = new Packr({ useRecords: false });
-const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'ping']);
-const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'azRemoved', 'error']);
+const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'revoke', 'ping']);
+const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'azRemoved', 'revoked', 'error']);
 
 export function encodePeer(value: PeerRequest | PeerResponse): Buffer {
   return packr.pack(value);
@@ -54,6 +54,9 @@ export function decodePeerRequest(bytes: Uint8Array): PeerRequest {
       }
       case 'removeAz':
         return isString(v['name']) && isString(v['requestedBy']);
+      case 'revoke':
+        // The reason and serial are checked by the node that builds the revocation.
+        return isString(v['serialHex']) && (v['issuerId'] === undefined || isString(v['issuerId'])) && isString(v['reason']) && isString(v['requestedBy']);
       case 'register': {
         const a = v['addresses'] as Record<string, unknown> | null;
         return isString(v['nodeId']) && isString(v['az']) && isBytes(v['icaCsrDer']) && isBytes(v['tlsCsrDer']) && typeof a === 'object' && a !== null && isString(a['api']) && isString(a['raft']);

@@ -62,7 +62,7 @@ export async function revokeVia(cluster: PkiSimCluster, id: string, cert: PkiIss
   }
 }
 
-/** Closed-loop clients per AZ: one issuing, one revoking what its AZ issued. */
+/** Closed-loop clients per AZ: one issuing, one revoking what any AZ issued. */
 function startClients(cluster: PkiSimCluster, ledger: PkiLedger, running: () => boolean, busy: Set<string>): void {
   const r = cluster.scheduler.random;
   let requests = 0;
@@ -80,7 +80,8 @@ function startClients(cluster: PkiSimCluster, ledger: PkiLedger, running: () => 
         };
         if (kind === 'issue') void issueVia(cluster, target, `client-${az}-${++requests}`, ledger).then(done);
         else {
-          const candidates = ledger.issued.filter((c) => c.az === az && !ledger.revoked.some((v) => v.serialHex === c.serialHex && v.issuerId === c.issuerId));
+          // Any AZ's certificate: one issued elsewhere is handed to its issuing AZ (revocation-routing).
+          const candidates = ledger.issued.filter((c) => !ledger.revoked.some((v) => v.serialHex === c.serialHex && v.issuerId === c.issuerId));
           if (candidates.length === 0) return done();
           void revokeVia(cluster, target, candidates[r.nextInt(candidates.length)]!, ledger).then(done);
         }
