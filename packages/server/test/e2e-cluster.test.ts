@@ -2,16 +2,19 @@
 // certificates checked by OpenSSL, kill -9 of the node holding both leader roles under a steady
 // issuance load, bad inputs refused with their codes. Addresses: 127.71.0.0/16 (dev plan, base 70).
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { buildCsr, buildRegistrationRequest, generateNodeKeys, makeNodeCsrs, toPem, verifyCaBundle, type CaBundleResponseBody } from '@adrestia/pki-core';
+import { buildRegistrationRequest, generateNodeKeys, makeNodeCsrs, verifyCaBundle, type CaBundleResponseBody } from '@adrestia/pki-core';
 import { startDevCluster, type DevCluster } from '../src/dev/cluster.ts';
 import { DEV_PORTS } from '../src/dev/layout.ts';
 import { CLI_PATH } from '../src/dev/processes.ts';
 import { httpCall, jsonOf, type HttpCallResult } from '../src/peer/http-request.ts';
+import { e2eClient, type E2eClient } from './helpers/e2e-http.ts';
+import { leafCsrPem as csr, normalSerial, opensslCrlSerials, opensslRevocationVerdict, opensslVerifyLeaf, type IssuedLeaf as Issued } from './helpers/e2e-openssl.ts';
+import { pollFor } from './helpers/wait.ts';
 
 const BASE = 70;
 const LOCAL_VIP = '127.71.0.1';
@@ -19,29 +22,14 @@ const GLOBAL_VIP = '127.70.10.1';
 const CLIENT = '127.71.0.200';
 const OUTSIDER = '127.99.0.200';
 
-interface Issued {
-  serialHex: string;
-  issuerId: string;
-  certificatePem: string;
-  chainPem: string;
-}
-
-async function waitFor<T>(check: () => Promise<T | null>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== null) return v;
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((res) => setTimeout(res, 200));
-  }
-}
-
 describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
   this.timeout(120_000);
   let cluster: DevCluster;
   let dir: string;
   let rootPem: string;
   let adminToken: string;
+  let client: E2eClient;
+  let outsider: E2eClient;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'adrestia-e2e-'));
@@ -49,6 +37,8 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     expect(cluster.ok, `nodes ready (logs in ${dir}/logs)`).to.equal(true);
     rootPem = readFileSync(join(dir, 'data', 'az1-node1', 'cluster-root.crt'), 'utf8');
     adminToken = readFileSync(cluster.secrets.adminTokenFile, 'utf8').trim();
+    client = e2eClient({ from: CLIENT, rootPem, adminToken });
+    outsider = e2eClient({ from: OUTSIDER, rootPem, adminToken });
   });
 
   let failed = false;
@@ -62,30 +52,9 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     if (!failed && cluster?.ok === true) rmSync(dir, { recursive: true, force: true });
   });
 
-  const https = (host: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<HttpCallResult> =>
-    httpCall(`https://${host}:${DEV_PORTS.https}${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}`, ...headers },
-      body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
-      timeoutMs: 20_000,
-      maxResponseBytes: 1 << 20,
-      ca: rootPem,
-      anyServerName: true,
-      localAddress: CLIENT,
-    });
-  const get = (host: string, path: string, from = CLIENT): Promise<HttpCallResult> =>
-    httpCall(`http://${host}:${DEV_PORTS.http}${path}`, { timeoutMs: 5_000, maxResponseBytes: 4 << 20, localAddress: from });
-  const csr = (cn: string): string => {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    return toPem(buildCsr({ subject: `CN=${cn}`, privateKey, sans: [{ type: 'dns', value: cn }] }), 'CERTIFICATE REQUEST');
-  };
-  const verify = (issued: Issued): string => {
-    const d = mkdtempSync(join(dir, 'verify-'));
-    writeFileSync(join(d, 'root.pem'), rootPem);
-    writeFileSync(join(d, 'leaf.pem'), issued.certificatePem);
-    writeFileSync(join(d, 'chain.pem'), issued.chainPem);
-    return execFileSync('openssl', ['verify', '-x509_strict', '-purpose', 'sslserver', '-CAfile', join(d, 'root.pem'), '-untrusted', join(d, 'chain.pem'), join(d, 'leaf.pem')], { encoding: 'utf8' });
-  };
+  const https = (host: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<HttpCallResult> => client.post(host, path, body, headers);
+  const get = (host: string, path: string, from = CLIENT): Promise<HttpCallResult> => (from === OUTSIDER ? outsider : client).get(host, path);
+  const verify = (issued: Issued): string => opensslVerifyLeaf(dir, rootPem, issued);
 
   it('seed 000 §3.3: status answers clients of the AZ and tells a client of no AZ 404 ERR_AZ_UNKNOWN', async () => {
     const inside = await get(GLOBAL_VIP, '/api/v1/status');
@@ -217,7 +186,7 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     await expectRevokedInCrl(victim);
     // The killed node restarts from its data directory and rejoins as a follower.
     cluster.restart(proc);
-    const back = await waitFor(async () => {
+    const back = await pollFor('the restarted node following the new local leader', async () => {
       const r = await get(proc.host, '/api/v1/status').catch(() => null);
       const s = r?.status === 200 ? (jsonOf(r) as { nodeId: string; ready: boolean; local: { leaderId: string | null } }) : null;
       return s !== null && s.ready && s.local.leaderId === now.nodeId ? s : null;
@@ -238,30 +207,12 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     expect(status).to.match(/az1\s+local VIP 127\.71\.0\.1\s+local leader [0-9a-f-]{36} term \d+\s+\(global leader\)/);
   });
 
-  /** The follower's node ICA CRL lists the revoked serial: openssl crl -verify and verify -crl_check. */
+  /** The follower's node ICA CRL lists the revoked serial, and openssl verify -crl_check refuses the leaf. */
   async function expectRevokedInCrl(victim: Issued): Promise<void> {
-    const d = mkdtempSync(join(dir, 'crl-'));
-    const deadline = Date.now() + 30_000;
-    for (;;) {
+    const crl = await pollFor('the CRL listing the revoked certificate', async () => {
       const r = await get('127.71.0.13', `/crl/${victim.issuerId}.crl`);
-      if (r.status === 200) {
-        writeFileSync(join(d, 'crl.der'), r.body);
-        const text = execFileSync('openssl', ['crl', '-inform', 'DER', '-in', join(d, 'crl.der'), '-noout', '-text'], { encoding: 'utf8' });
-        if (text.toUpperCase().includes(victim.serialHex.toUpperCase())) break;
-      }
-      if (Date.now() > deadline) throw new Error('the CRL never listed the revoked certificate');
-      await new Promise((res) => setTimeout(res, 250));
-    }
-    execFileSync('openssl', ['crl', '-inform', 'DER', '-in', join(d, 'crl.der'), '-out', join(d, 'crl.pem')]);
-    writeFileSync(join(d, 'root.pem'), rootPem);
-    writeFileSync(join(d, 'leaf.pem'), victim.certificatePem);
-    writeFileSync(join(d, 'chain.pem'), victim.chainPem);
-    let out = '';
-    try {
-      execFileSync('openssl', ['verify', '-crl_check', '-CRLfile', join(d, 'crl.pem'), '-CAfile', join(d, 'root.pem'), '-untrusted', join(d, 'chain.pem'), join(d, 'leaf.pem')], { encoding: 'utf8', stdio: 'pipe' });
-    } catch (err) {
-      out = String((err as { stdout?: string }).stdout ?? '') + String((err as { stderr?: string }).stderr ?? '');
-    }
-    expect(out).to.match(/certificate revoked/);
+      return r.status === 200 && opensslCrlSerials(dir, r.body, victim.chainPem + rootPem).has(normalSerial(victim.serialHex)) ? r.body : null;
+    }, 30_000, 250);
+    expect(opensslRevocationVerdict(dir, rootPem, crl, victim)).to.match(/certificate revoked/);
   }
 });

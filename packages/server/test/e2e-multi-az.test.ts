@@ -322,19 +322,37 @@ describe('e2e: 3 AZs × 3 real serve processes, kill -9 of a local leader then o
     const byIssuer = new Map<string, Acknowledged[]>();
     for (const { leaf } of load.revoked) byIssuer.set(leaf.issuerId, [...(byIssuer.get(leaf.issuerId) ?? []), leaf]);
     for (const [issuerId, leaves] of byIssuer) {
-      const az = azNamed((leaves[0] as Acknowledged).az);
-      const crl = await pollFor(`issuer ${issuerId}'s CRL listing its ${leaves.length} revocations`, async () => {
+      const crl = await crlListing(issuerId, leaves);
+      expect(opensslRevocationVerdict(dir, rootPem, crl, leaves[leaves.length - 1] as Acknowledged)).to.match(/certificate revoked/);
+    }
+  });
+
+  /** Polls the issuer's CRL at the nodes of its AZ until it lists every leaf; the failure names what is missing. */
+  async function crlListing(issuerId: string, leaves: readonly Acknowledged[]): Promise<Uint8Array> {
+    const az = azNamed((leaves[0] as Acknowledged).az);
+    let missing: readonly Acknowledged[] = leaves;
+    let seen = 'no CRL served';
+    try {
+      return await pollFor(`issuer ${issuerId}'s CRL listing its ${leaves.length} revocations`, async () => {
         for (const n of [...nodes.values()].filter((x) => x.az.name === az.name)) {
           const r = await clientOf(az.name).get(n.host, `/crl/${issuerId}.crl`).catch(() => null);
           if (r?.status !== 200) continue;
           const listed = opensslCrlSerials(dir, r.body, (leaves[0] as Acknowledged).chainPem + rootPem);
-          if (leaves.every((l) => listed.has(normalSerial(l.serialHex)))) return r.body;
+          missing = leaves.filter((l) => !listed.has(normalSerial(l.serialHex)));
+          seen = `${n.host} serves a CRL listing ${listed.size}`;
+          if (missing.length === 0) return r.body;
         }
         return null;
       }, FAILOVER_TIMEOUT_MS, 500);
-      expect(opensslRevocationVerdict(dir, rootPem, crl, leaves[leaves.length - 1] as Acknowledged)).to.match(/certificate revoked/);
+    } catch (err) {
+      const when = (ms: number): string => killed.map((k, i) => `kill ${i + 1}${ms >= k.atMs ? '+' : ''}${ms - k.atMs} ms`).join(', ');
+      const detail = missing.map((l) => {
+        const rev = load.revoked.find((r) => r.leaf === l);
+        return `${l.serialHex} (issued ${when(l.atMs)}; revocation sent ${rev ? when(rev.sentAtMs) : '?'}, acknowledged ${rev ? when(rev.atMs) : '?'})`;
+      });
+      throw new Error(`${(err as Error).message}; ${seen}; missing: ${detail.join('; ')}`);
     }
-  });
+  }
 
   it('no VIP ever had two holders: as sampled on the wire, and by the acquire/release/kill timeline of every node', () => {
     const strays = observations.filter((o) => o.status === 200 && !o.claimsRole);
