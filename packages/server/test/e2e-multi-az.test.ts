@@ -314,11 +314,19 @@ describe('e2e: 3 AZs × 3 real serve processes, kill -9 of a local leader then o
     expect(load.issued.filter((a) => !verified.has(a.serialHex)).map((a) => a.serialHex), 'refused by openssl verify').to.deep.equal([]);
   });
 
-  it('every acknowledged revocation is listed in its issuer CRL over HTTP (openssl crl -verify), once the killed issuers are back', async () => {
+  it('the killed nodes rejoin as followers, and every acknowledged revocation is listed in its issuer CRL over HTTP (openssl crl -verify)', async () => {
     // Only a node holds its node ICA key (DESIGN.md), so a killed issuer's CRL is refreshed when it returns.
     monitoring = false;
     await monitor;
     for (const k of killed) cluster.restart((nodes.get(k.nodeId) as ClusterNode).proc);
+    for (const k of killed) {
+      const node = nodes.get(k.nodeId) as ClusterNode;
+      await pollFor(`${node.proc.name} back, following its AZ's local leader`, async () => {
+        const [s, vip] = await Promise.all([statusAt(node.host, node.az.name), statusAt(node.az.localVip, node.az.name)]);
+        return s?.ready === true && !s.pkiLocalLeader && s.local.leaderId !== null && s.local.leaderId === vip?.nodeId ? s : null;
+      }, FAILOVER_TIMEOUT_MS);
+      node.killedAtMs = null;
+    }
     const byIssuer = new Map<string, Acknowledged[]>();
     for (const { leaf } of load.revoked) byIssuer.set(leaf.issuerId, [...(byIssuer.get(leaf.issuerId) ?? []), leaf]);
     for (const [issuerId, leaves] of byIssuer) {
