@@ -1,6 +1,7 @@
 // A client of a real cluster as the end-to-end tests need it: it speaks from a chosen source
 // address (seed 000 item 10 routes by REMOTE_ADDR), pins the cluster root over HTTPS (a VIP is not
 // in any node certificate), carries the admin token, and can follow 307s as a real client does.
+import type { X509Certificate } from 'node:crypto';
 import { DEV_PORTS } from '../../src/dev/layout.ts';
 import { httpCall, jsonOf, type HttpCallOptions, type HttpCallResult } from '../../src/peer/http-request.ts';
 
@@ -60,4 +61,25 @@ async function callFollowing(url: string, options: HttpCallOptions): Promise<Htt
 export function errorCodeOf(r: HttpCallResult): string | null {
   const body = jsonOf(r) as { error?: { code?: unknown } } | undefined;
   return typeof body?.error?.code === 'string' ? body.error.code : null;
+}
+
+const NODE_URI = /URI:urn:adrestia:node:([0-9a-fA-F-]{36})/;
+
+/**
+ * Who holds a VIP, as a client sees it: the node named in the TLS certificate answering there
+ * (node certificates carry `urn:adrestia:node:<id>`). Independent of routing and of the roles the
+ * holder believes it has; null when nothing listens.
+ */
+export async function vipHolder(vip: string, from: string, rootPem: string): Promise<string | null> {
+  let holder: string | null = null;
+  const checkServer = (cert: X509Certificate): undefined => {
+    holder = NODE_URI.exec(cert.subjectAltName ?? '')?.[1] ?? null;
+    return undefined;
+  };
+  try {
+    await httpCall(`https://${vip}:${DEV_PORTS.https}/api/v1/status`, { timeoutMs: 2_000, maxResponseBytes: RESPONSE_BYTES_MAX, ca: rootPem, checkServer, localAddress: from });
+  } catch {
+    // Nothing listening (between holders), or the holder died mid-answer: the handshake tells.
+  }
+  return holder;
 }
