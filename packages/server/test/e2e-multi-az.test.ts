@@ -27,6 +27,7 @@ const clientAddressOf = (az: DevAz): string => az.localVip.replace(/\.1$/, '.200
 /** Generous bounds for a loaded 2-core machine; nothing asserts on speed. */
 const FAILOVER_TIMEOUT_MS = 60_000;
 const MONITOR_INTERVAL_MS = 250;
+const READY_TIMEOUT_MS = 40_000;
 
 interface NodeStatus {
   nodeId: string;
@@ -96,11 +97,13 @@ describe('e2e: 3 AZs × 3 real serve processes, kill -9 of a local leader then o
   };
 
   before(async function () {
-    this.timeout(150_000);
+    // Above startDevCluster's worst case (each AZ founder, then the joiners, up to READY_TIMEOUT_MS
+    // each), so a hung start-up still returns the cluster and `after` stops every process.
+    this.timeout((AZS.length + 1) * READY_TIMEOUT_MS + 60_000);
     dir = mkdtempSync(join(tmpdir(), 'adrestia-e2e-multi-az-'));
     const startedMs = Date.now();
     // `info` keeps the VIP transitions in the logs: the holder timeline is read from them.
-    cluster = await startDevCluster({ azCount: AZS.length, perAz: PER_AZ, dir, base: BASE, logLevel: 'info', readyTimeoutMs: 90_000 });
+    cluster = await startDevCluster({ azCount: AZS.length, perAz: PER_AZ, dir, base: BASE, logLevel: 'info', readyTimeoutMs: READY_TIMEOUT_MS });
     expect(cluster.ok, `nodes ready (logs in ${dir}/logs)`).to.equal(true);
     rootPem = readFileSync(join(dir, 'data', 'az1-node1', 'cluster-root.crt'), 'utf8');
     const adminToken = readFileSync(cluster.secrets.adminTokenFile, 'utf8').trim();
