@@ -73,6 +73,8 @@ describe('Issue 5 admin: add and remove an AZ, remove a node of another AZ (3 AZ
       [{ name: 'az3', subnets: ['10.3.0.0/16', '10.2.128.0/17'], localVip: AZ3.localVip }, 'ERR_INPUT_INVALID', 'subnets[1]'],
       [{ name: 'az3', subnets: AZ3.subnets, localVip: '10.3.0.300' }, 'ERR_INPUT_INVALID', 'localVip'],
       [{ name: 'az3', subnets: AZ3.subnets, localVip: '10.4.0.1' }, 'ERR_INPUT_INVALID', 'localVip'],
+      [{ name: 'az3', subnets: AZ3.subnets, localVip: '10.3.255.255' }, 'ERR_INPUT_INVALID', 'localVip'],
+      [{ name: 'az3', subnets: ['10.3.0.0/16'], localVip: '10.2.0.1' }, 'ERR_INPUT_INVALID', 'localVip'],
     ] as const;
     for (const [spec, code, field] of refusals) {
       expect(await codeOf(a1.addAz(spec as never, 'test')), JSON.stringify(spec)).to.deep.equal({ code, field });

@@ -54,10 +54,19 @@ export function checkAzSpec(input: { name: unknown; subnets: unknown; localVip: 
   }
   const vip = typeof input.localVip === 'string' ? parseIpAddress(input.localVip) : undefined;
   if (vip === undefined || typeof input.localVip !== 'string') return invalid('localVip', 'an IPv4 or IPv6 address');
-  if (!blocks.some((b) => cidrContains(b, vip))) invalid('localVip', `must lie in one of the AZ's subnets (${texts.join(', ')})`);
+  const home = blocks.find((b) => cidrContains(b, vip));
+  if (!home) return invalid('localVip', `must lie in one of the AZ's subnets (${texts.join(', ')})`);
+  if (isNetworkOrBroadcast(home, vip.value)) invalid('localVip', 'is the network or broadcast address of its subnet, which no host can hold');
   const taken = others.find((az) => az.localVip === input.localVip);
   if (taken) invalid('localVip', `is the local VIP of AZ ${taken.name}`);
   return { name, subnets: texts, localVip: input.localVip };
+}
+
+/** RFC 919 / RFC 950: an IPv4 subnet of /30 or wider reserves its first and last addresses. */
+function isNetworkOrBroadcast(block: CidrBlock, value: bigint): boolean {
+  if (block.family !== 4 || block.prefixBits > 30) return false;
+  const last = block.base + (1n << BigInt(32 - block.prefixBits)) - 1n;
+  return value === block.base || value === last;
 }
 
 /**
