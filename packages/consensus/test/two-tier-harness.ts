@@ -61,7 +61,7 @@ export class TwoTierHarness {
   async startNode(
     id: string,
     az: string,
-    init: { local?: ConfState; global?: ConfState } = {},
+    init: { local?: ConfState; global?: ConfState; seatHeld?: boolean } = {},
     storage = new MemoryStorage(),
   ): Promise<HarnessNode> {
     const app = new ListApp();
@@ -80,6 +80,7 @@ export class TwoTierHarness {
       random: new SeededRandom(this.seed++),
       ...(init.local ? { localInitialConfState: init.local } : {}),
       ...(init.global ? { globalInitialConfState: init.global } : {}),
+      ...(init.seatHeld ? { seatHeld: true } : {}),
     });
     const h: HarnessNode = { id, az, node, app, storage, clock, alive: true };
     this.nodes.set(id, h);

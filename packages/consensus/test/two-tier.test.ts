@@ -78,6 +78,25 @@ describe('two tiers: seats persisted through local logs', function () {
     expect([...orders][0]!.split(',').sort()).to.deep.equal(['g1', 'g2', 'g3']);
   });
 
+  it('two nodes founding one AZ at once: a held seat never acts for the AZ; only the released founder joins the global group', async () => {
+    await foundAz(h, 'az1', true);
+    const [a, b] = await Promise.all(
+      ['az2a', 'az2b'].map((id) => h.startNode(id, 'az2', { local: { voters: [id], learners: [], votersOutgoing: [] }, global: EMPTY, seatHeld: true })),
+    );
+    for (const n of [a!, b!]) n.node.campaignLocal();
+    await waitUntil('both lead a local group of their own', () => a!.node.isLocalLeader() && b!.node.isLocalLeader());
+    await proposeGlobalFrom(h, 'az1', 'before-release');
+    expect(a!.node.status().seat, 'held: no seat').to.equal(null);
+    a!.node.releaseSeat(); // the global leader accepted az2a as the founder
+    await joinSeat(h, 'az2');
+    await waitUntil('az2a acts for the seat', () => a!.node.status().seat !== null);
+    await proposeGlobalFrom(h, 'az2', 'from-az2');
+    await waitUntil('az2a applied the global log', () => a!.app.globals().includes('before-release') && a!.app.globals().includes('from-az2'));
+    expect(b!.node.isSeatHeld()).to.equal(true);
+    expect(b!.node.status().seat, 'the refused founder never acted for the seat').to.equal(null);
+    expect(b!.app.globals(), 'nor received the global log').to.deep.equal([]);
+  });
+
   it('local commands stay in their AZ', async () => {
     await buildCluster(h, ['a', 'b'], 2);
     await retry('local in a', () => h.localLeaderOf('a')!.node.proposeLocal(text('only-a')));

@@ -188,6 +188,13 @@ describe('two-tier cluster: seeded fault schedules', function () {
     expect(lines.filter((l) => / ok pki trace=/.test(l))).to.have.length(16);
   });
 
+  it('seed 000 start-up: 9 nodes started at once through discovery, on lossy links, end in ONE cluster (24 seeds)', () => {
+    const lines = runClusterCli(['--cold-start', '--seeds', '24', '--start', '1', '--jobs', String(JOBS)]);
+    expect(lines.filter((l) => /VIOLATIONS|violation |before its summary/.test(l))).to.deep.equal([]);
+    expect(lines.at(-1)).to.equal('cluster-sim: 24 seeds, 0 violations');
+    expect(lines.filter((l) => / ok cold-start trace=/.test(l))).to.have.length(24);
+  });
+
   it('a cluster grown as the product grows it (founders; learners promoted; seats joining the global group) survives fault schedules too', async () => {
     for (const seed of [1, 2, 3]) {
       const r = await runSeed({ seed, formation: 'grown' });

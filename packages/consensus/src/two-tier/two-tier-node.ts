@@ -68,6 +68,13 @@ export interface TwoTierNodeOptions<R> {
   globalRequestTimeoutTicks?: number;
   /** Request ids (only for matching outcomes to local waiters; defaults to UUIDs). */
   newRequestId?: () => string;
+  /**
+   * Do not act for the AZ's seat until `releaseSeat()`. A node founding its AZ holds it until the
+   * global leader has accepted it as the founder: another node of the AZ may be founding at the
+   * same moment, and seat messages are addressed to the AZ, so only the accepted founder's local
+   * group may ever answer them (two groups answering would be two Raft members with one id).
+   */
+  seatHeld?: boolean;
 }
 
 export interface TwoTierStatus {
@@ -116,10 +123,12 @@ export class TwoTierNode<R> {
   private activating: number | null = null;
   private activateRetryTick = 0;
   private lastSeatRole: Role | null = null;
+  private seatHeld: boolean;
   private lastSeatLeader: NodeId | null = null;
   private stopped = false;
 
   private constructor(private readonly options: TwoTierNodeOptions<R>) {
+    this.seatHeld = options.seatHeld ?? false;
     this.nodeId = options.nodeId;
     this.az = options.az;
     this.seat = new SeatHost({
@@ -207,6 +216,18 @@ export class TwoTierNode<R> {
 
   campaignLocal(): void {
     this.driver.campaign();
+  }
+
+  /** True until `releaseSeat()` for a node started with `seatHeld` (its group may not be the AZ's). */
+  isSeatHeld(): boolean {
+    return this.seatHeld;
+  }
+
+  /** Ends `seatHeld`: this AZ's local group is the one that acts for its seat. */
+  releaseSeat(): void {
+    if (!this.seatHeld) return;
+    this.seatHeld = false;
+    if (this.localRole === 'leader' && !this.seat.isActive()) this.proposeActivate();
   }
 
   /** Starts a global election for this AZ's seat now (e.g. the founding seat). */
@@ -355,7 +376,7 @@ export class TwoTierNode<R> {
     if (role !== 'leader') {
       this.activating = null;
       this.seat.deactivate();
-    } else {
+    } else if (!this.seatHeld) {
       // Raft §8: entries of earlier terms are known committed only once one of this term is.
       // Activation waits for that, so the seat is rebuilt from everything ever committed.
       this.proposeActivate();
@@ -382,7 +403,7 @@ export class TwoTierNode<R> {
     this.ticks++;
     // A local leader that lost its quorum steps down by check-quorum (RaftCore), which
     // deactivates the seat through onLocalRole; records it proposes meanwhile cannot commit.
-    if (this.localRole === 'leader' && !this.seat.isActive() && this.ticks >= this.activateRetryTick) this.proposeActivate();
+    if (this.localRole === 'leader' && !this.seatHeld && !this.seat.isActive() && this.ticks >= this.activateRetryTick) this.proposeActivate();
     this.seat.tick();
     this.noteSeatRole();
     for (const [id, w] of this.globalWaiters) {

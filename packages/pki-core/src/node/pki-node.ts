@@ -121,6 +121,8 @@ export class PkiNode implements PkiNodeApi {
     await node.startTwoTier(
       how.mode === 'restart' ? undefined : firstInAz ? { voters: [options.nodeId], learners: [], votersOutgoing: [] } : EMPTY,
       how.mode === 'restart' ? undefined : founding ? { voters: [options.az], learners: [], votersOutgoing: [] } : EMPTY,
+      // The AZ's seat is ours only once the global leader accepts us as the AZ's founder (foundAz).
+      how.mode === 'foundAz',
     );
     try {
       if (how.mode === 'foundCluster') await node.foundCluster(how);
@@ -165,7 +167,7 @@ export class PkiNode implements PkiNodeApi {
     }
   }
 
-  private async startTwoTier(local: ConfState | undefined, global: ConfState | undefined): Promise<void> {
+  private async startTwoTier(local: ConfState | undefined, global: ConfState | undefined, seatHeld = false): Promise<void> {
     const o = this.options;
     this.twoTier = await TwoTierNode.start<PkiApplyResult>({
       nodeId: o.nodeId,
@@ -182,6 +184,7 @@ export class PkiNode implements PkiNodeApi {
       ...(local ? { localInitialConfState: local } : {}),
       ...(global ? { globalInitialConfState: global } : {}),
       ...(o.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: o.snapshotEveryEntries } : {}),
+      seatHeld,
     });
     this.services = new NodeServices(this, this.twoTier, this.proposer, () => this.keys);
     if (o.vip) {
@@ -227,15 +230,22 @@ export class PkiNode implements PkiNodeApi {
   private async foundAz(how: Extract<PkiNodeStart, { mode: 'foundAz' }>): Promise<void> {
     const o = this.options;
     this.twoTier.campaignLocal();
-    await this.services.waitFor('local leader', () => this.twoTier.status().seat !== null);
+    await this.services.waitFor('local leader', () => this.twoTier.isLocalLeader());
     // The global leader signs this node's certificates with the new AZ ICA in the same request:
-    // over real transports the seat can learn the global log only once the node has them.
+    // over real transports the seat can learn the global log only once the node has them. The
+    // seat stays held until then: a sibling founding the AZ at the same moment may be the one
+    // accepted, and the AZ's seat messages must reach one local group only.
     const keys = await this.keyStore.createNodeKeys(this.caKeyType);
     const csrs = makeNodeCsrs({ keys, nodeId: o.nodeId, az: o.az, hosts: hostsOf(o.addresses) });
     const answer = await o.peers.call(how.globalLeaderId, { kind: 'foundAz', az: how.azSpec, nodeId: o.nodeId, addresses: o.addresses, ...csrs });
     if (answer.kind === 'error') throw new PkiError(asPkiCode(answer.code), `founding AZ ${how.azSpec.name} refused: ${answer.message}`);
     if (answer.kind !== 'registered') throw new PkiError('ERR_EVENT_REJECTED', `unexpected answer ${answer.kind} to foundAz`);
     this.keys = keys;
+    this.twoTier.releaseSeat();
+    // Ready once the global log reached this AZ: its ICA, which signs the AZ's other nodes.
+    await this.services.waitFor('the AZ ICA applied here', async () =>
+      (await this.app.store.cas()).some((c) => c.role === 'az' && c.az === o.az && c.revokedAt === null),
+    );
   }
 
   /**

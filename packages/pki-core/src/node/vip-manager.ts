@@ -66,7 +66,10 @@ export class VipManager {
     globalElectionTicks: number,
   ) {
     if (settings.localVip) {
-      this.vips.push(fenced(settings.localVip, tickMs * localElectionTicks, () => twoTier.isLocalLeader(), () => twoTier.hasLocalLease(), () => twoTier.status().local.term));
+      // A node founding its AZ leads a group of its own until the global leader accepts it as the
+      // founder (TwoTierNode seatHeld): the AZ's VIP is not its to take before that.
+      const leadsTheAz = (): boolean => twoTier.isLocalLeader() && !twoTier.isSeatHeld();
+      this.vips.push(fenced(settings.localVip, tickMs * localElectionTicks, leadsTheAz, () => twoTier.hasLocalLease(), () => twoTier.status().local.term));
     }
     if (settings.globalVip) {
       this.vips.push(

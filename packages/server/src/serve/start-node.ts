@@ -32,15 +32,23 @@ export interface StartedNode {
   seatTransport: LazyTransport;
 }
 
+/** The node's Raft storage (LevelDB) inside its data directory. */
+const RAFT_DIR = 'raft';
+
 export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
   const { config } = s;
   const azSpec = config.azs?.find((a) => a.name === config.az);
   let current: StartedNode | null = null;
   const makeOptions = async (): Promise<PkiNodeOptions> => {
-    // A lost race leaves nothing behind: fresh storage handle, transports and node keys.
+    // A lost race leaves nothing behind: fresh storage, transports and node keys. The Raft log
+    // of a lost attempt goes too: a refused AZ founding leaves a local group of this node alone,
+    // which must not come back as the group of a node that now joins the AZ's real one.
     if (current !== null) await current.storage.close();
-    if (!s.hasState) await Promise.all([NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE].map((f) => rm(join(config.dataDir, f), { force: true })));
-    const storage = await LevelStorage.open(join(config.dataDir, 'raft'));
+    if (!s.hasState) {
+      await Promise.all([NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE].map((f) => rm(join(config.dataDir, f), { force: true })));
+      await rm(join(config.dataDir, RAFT_DIR), { recursive: true, force: true });
+    }
+    const storage = await LevelStorage.open(join(config.dataDir, RAFT_DIR));
     current = { node: null as unknown as PkiNode, storage, localTransport: new LazyTransport(), seatTransport: new LazyTransport() };
     return {
       nodeId: config.nodeId,

@@ -3,6 +3,7 @@
 //   node --import tsx packages/testkit/src/cluster/cli.ts --seed S [--verbose]
 //   add --grown to form the cluster as the product grows it (founders, learners, seat joins)
 //   add --pki to drive PkiNodes (PKI invariants)
+//   add --cold-start to start all 9 nodes at once through discovery (must end in ONE cluster)
 //   add --jobs J to split the seeds into J contiguous ranges run by J child processes (one per core)
 // Prints `seed=S` first for every run (so a run cut short still names its seed), then its outcome;
 // ends with `cluster-sim: N seeds, V violations` and exits non-zero on any violation.
@@ -10,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runColdStartSeed, type ColdStartResult } from './cold-start-run.ts';
 import { runPkiSeed, type PkiRunResult } from './pki-run.ts';
 import { runSeed, type SeededRunResult } from './seeded-run.ts';
 
@@ -19,13 +21,14 @@ interface CliOptions {
   verbose: boolean;
   pki: boolean;
   grown: boolean;
+  coldStart: boolean;
   jobs: number;
   /** The arguments other than the seeds, passed on to child processes (--jobs). */
   passOn: string[];
 }
 
 function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: cli.ts --seeds N [--start S] [--jobs J] | --seed S  [--chaos-ms M] [--grown | --pki] [--verbose]\n`);
+  process.stderr.write(`${message}\nusage: cli.ts --seeds N [--start S] [--jobs J] | --seed S  [--chaos-ms M] [--grown | --pki | --cold-start] [--verbose]\n`);
   process.exit(2);
 }
 
@@ -48,6 +51,7 @@ function parseCli(argv: string[]): CliOptions {
       pki: { type: 'boolean', default: false },
       grown: { type: 'boolean', default: false },
       jobs: { type: 'string' },
+      'cold-start': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -55,8 +59,8 @@ function parseCli(argv: string[]): CliOptions {
   const chaosMs = nonNegativeInt(values['chaos-ms'], '--chaos-ms', 3_000);
   const jobs = nonNegativeInt(values.jobs, '--jobs', 1);
   if (jobs < 1) usage('--jobs must be at least 1');
-  const passOn = [`--chaos-ms=${chaosMs}`, ...(values.verbose ? ['--verbose'] : []), ...(values.pki ? ['--pki'] : []), ...(values.grown ? ['--grown'] : [])];
-  const common = { chaosMs, verbose: values.verbose, pki: values.pki, grown: values.grown, jobs, passOn };
+  const passOn = [`--chaos-ms=${chaosMs}`, ...(values.verbose ? ['--verbose'] : []), ...(values.pki ? ['--pki'] : []), ...(values.grown ? ['--grown'] : []), ...(values['cold-start'] ? ['--cold-start'] : [])];
+  const common = { chaosMs, verbose: values.verbose, pki: values.pki, grown: values.grown, coldStart: values['cold-start'], jobs, passOn };
   if (values.seed !== undefined) return { seeds: [nonNegativeInt(values.seed, '--seed', 0)], ...common };
   const count = nonNegativeInt(values.seeds, '--seeds', 10);
   const start = nonNegativeInt(values.start, '--start', 1);
@@ -91,8 +95,22 @@ function describePki(r: PkiRunResult, realMs: number, verbose: boolean): string 
   return lines.join('\n');
 }
 
+function describeColdStart(r: ColdStartResult, realMs: number): string {
+  const lines = [
+    `  ${r.violations.length === 0 ? 'ok' : 'VIOLATIONS'} cold-start trace=${r.traceHash.slice(0, 16)} virtual=${Math.round(r.virtualMs)}ms real=${realMs}ms ` +
+      `failed-starts=${r.startFailures.length}`,
+  ];
+  for (const v of r.violations) lines.push(`  violation ${v.kind} at ${v.atUs / 1000}ms: ${v.message}`);
+  return lines.join('\n');
+}
+
 async function runOne(seed: number, options: CliOptions): Promise<number> {
   const started = performance.now();
+  if (options.coldStart) {
+    const r = await runColdStartSeed({ seed });
+    process.stdout.write(`${describeColdStart(r, Math.round(performance.now() - started))}\n`);
+    return r.violations.length;
+  }
   if (options.pki) {
     const r = await runPkiSeed({ seed, chaosMs: options.chaosMs });
     process.stdout.write(`${describePki(r, Math.round(performance.now() - started), options.verbose)}\n`);

@@ -12,3 +12,4 @@ export { runSeed, type SeededRunOptions, type SeededRunResult } from './seeded-r
 export { PkiSimCluster, SIM_GLOBAL_VIP, type PkiSimClusterOptions, type PkiSimNode } from './pki-cluster.ts';
 export { PkiLedger, issueVia, pkiViolations, revokeVia, runPkiSeed, serialReuse, type PkiIssued, type PkiRunResult } from './pki-run.ts';
 export { growCluster } from './grow.ts';
+export { oneClusterViolations, runColdStartSeed, type ColdStartResult } from './cold-start-run.ts';

@@ -8,7 +8,7 @@
 // from the seed and kept on the node's simulated disk (SimKeyStore), so no work leaves virtual
 // time (no key generation on libuv's thread pool, no key files).
 import { PkiError, PkiNode, buildCsr, clockDriftBoundMs } from '@adrestia/pki-core';
-import type { AzSpec, PeerClient, PeerRequest, PeerResponse, PkiNodeStart } from '@adrestia/pki-core';
+import type { AzSpec, PeerClient, PeerRequest, PeerResponse, PkiNodeOptions, PkiNodeStart, ProbeAnswer } from '@adrestia/pki-core';
 import { ClusterChecker } from './checkers.ts';
 import { SimDisk } from './sim-storage.ts';
 import { SimKeyStore, seededEd25519KeyPair } from './sim-key-store.ts';
@@ -23,6 +23,9 @@ const PEER_TIMEOUT_US = 300_000;
 const KEK = new Uint8Array(32).fill(0x5a);
 const CLUSTER_ID = '0b7c6f0e-3d1a-4c55-9e2f-6a8b9c0d1e2f';
 const START_ATTEMPTS_MAX = 5;
+/** Discovery (seed 000 `pkiInitRetry`) and its pause between probes, growing with the attempt. */
+const DISCOVERY_RETRIES = 3;
+const DISCOVERY_PAUSE_US = 200_000;
 /** The cluster's pkiGlobalVip (each AZ's pkiLocalVip is in its AzSpec). */
 export const SIM_GLOBAL_VIP = '10.0.10.1';
 const LOCAL_RAFT = { electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 };
@@ -92,7 +95,8 @@ export class PkiSimCluster {
     this.scheduler.afterInstant = () => this.pollLeaders();
     this.scheduler.onNodeError = (owner, label, error) => {
       this.checker.observeHalted(owner, `threw while handling "${label}": ${error instanceof Error ? error.message : String(error)}`);
-      this.nodeErrors.push(`at the assertion: ${this.describeSeats()}`);
+      const where = error instanceof Error ? (error.stack ?? '').split('\n').slice(1, 8).map((l) => l.trim()).join(' < ') : '';
+      this.nodeErrors.push(`at the assertion (${where}): ${this.describeSeats()}`);
       this.scheduler.after(0, `crash ${owner} after assertion`, () => this.crash(owner));
     };
   }
@@ -124,42 +128,75 @@ export class PkiSimCluster {
   }
 
   /** Starts a PkiNode process for `id` in the given start mode (its disk and key files persist). */
-  async start(id: string, how: PkiNodeStart): Promise<PkiNode> {
+  start(id: string, how: PkiNodeStart): Promise<PkiNode> {
+    return this.launch(id, how.mode, (options) => PkiNode.start(options(), how));
+  }
+
+  /**
+   * Starts `id` as an operator would start a fresh node: seed 000's discovery against the cluster
+   * VIP (`probeStatus`), then it founds the cluster (only when `mayFoundCluster`), founds its AZ,
+   * or joins. A lost race starts over with a wiped disk and new keys, as the server does.
+   */
+  bootstrap(id: string, mayFoundCluster: boolean): Promise<PkiNode> {
+    const n = this.get(id);
+    const az = this.azs.find((a) => a.name === n.az)!;
+    return this.launch(id, 'bootstrap', (options) =>
+      PkiNode.bootstrap(
+        () => {
+          // Nothing of a lost attempt is kept: endpoints, disk and keys are new.
+          this.network.disconnect(id);
+          n.disk = new SimDisk(id);
+          n.keys = new SimKeyStore(this.scheduler.random.fork());
+          return Promise.resolve(options());
+        },
+        {
+          probe: () => this.probeStatus(id),
+          pkiInitRetry: DISCOVERY_RETRIES,
+          mayFoundCluster,
+          pause: (attempt) => new Promise((resolve) => this.scheduler.after(Math.min(attempt, 5) * DISCOVERY_PAUSE_US, `discovery pause ${id}`, resolve)),
+          hasState: false,
+          clusterId: CLUSTER_ID,
+          azSpec: az,
+        },
+      ),
+    );
+  }
+
+  /**
+   * Seed 000's `GET /api/v1/status` at the cluster VIP, over the faulty links: answered by the
+   * VIP's holder (the global leader) — 404 for an AZ it does not hold as founded, else the AZ's
+   * local leader as the holder of its local VIP — or null after the client's timeout.
+   */
+  private probeStatus(self: string): Promise<ProbeAnswer | null> {
+    const az = this.get(self).az;
+    return new Promise((resolve) => {
+      const holderId = this.vips.holder(SIM_GLOBAL_VIP);
+      const holder = holderId === null ? undefined : this.nodes.get(holderId);
+      if (!holder?.alive || !holder.node || !this.network.reachable(self, holder.id)) {
+        return void this.scheduler.after(PEER_TIMEOUT_US, `status timeout ${self}`, () => resolve(null));
+      }
+      const node = holder.node;
+      this.scheduler.after(this.linkDelayUs(), `status ${self}>${holder.id}`, () => {
+        void (async (): Promise<ProbeAnswer | null> => {
+          const cluster = await node.app.store.cluster();
+          if (!cluster) return null;
+          const known = await node.app.store.getAz(az);
+          if (!known || known.phase === 'declared') return { kind: 'azUnknown', clusterId: cluster.clusterId, globalLeaderId: holder.id };
+          return { kind: 'azExists', clusterId: cluster.clusterId, localLeaderId: this.vips.holder(known.localVip) };
+        })().then((answer) => this.scheduler.after(this.linkDelayUs(), `status answer ${holder.id}>${self}`, () => resolve(answer)));
+      });
+    });
+  }
+
+  /** One process of `id`: options for this incarnation, role tracking, crash bookkeeping. */
+  private async launch(id: string, mode: string, run: (options: () => PkiNodeOptions) => Promise<PkiNode>): Promise<PkiNode> {
     const n = this.get(id);
     if (n.alive) throw new Error(`start: ${id} is running`);
     const incarnation = ++n.incarnation;
     const clock = new SimClock(this.scheduler, id, n.rate);
     n.clock = clock;
     n.alive = true;
-    const host = `127.0.0.${n.ordinal}`;
-    const node = await PkiNode.start(
-      {
-        nodeId: id,
-        az: n.az,
-        addresses: { api: `${host}:8443`, raft: `${host}:7000` },
-        keyStore: n.keys,
-        caKeyType: 'ed25519',
-        kek: KEK,
-        storage: n.disk.open(),
-        localTransport: this.network.endpoint('local', id, n.az),
-        seatTransport: this.network.endpoint('seat', id, n.az),
-        peers: this.peers(id),
-        clock,
-        nowMs: () => this.nowMs(),
-        random: this.scheduler.random.fork(),
-        tickMs: this.tickMs,
-        localRaft: LOCAL_RAFT,
-        globalRaft: GLOBAL_RAFT,
-        // The node's own monotonic clock runs at its skewed rate, like its ticks.
-        monotonicMs: () => (this.scheduler.nowUs * n.rate) / 1000,
-        vip: { hook: this.vips.hookFor(id), globalVip: SIM_GLOBAL_VIP, localVip: this.azs.find((a) => a.name === n.az)!.localVip, maxClockDriftMs: this.maxClockDriftMs, releaseMarginMs: VIP_RELEASE_MARGIN_TICKS * this.tickMs },
-        maintenanceEveryTicks: 10,
-        crlNextUpdateSeconds: 3600,
-        ...(this.options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.options.snapshotEveryEntries } : {}),
-        onError: (e) => this.nodeErrors.push(`${id}: ${e instanceof Error ? e.message : String(e)}`),
-      },
-      how,
-    ).catch((e: unknown) => {
+    const node = await run(() => this.nodeOptions(n, clock)).catch((e: unknown) => {
       if (n.incarnation === incarnation) {
         n.alive = false;
         clock.stopAll();
@@ -179,8 +216,37 @@ export class PkiSimCluster {
       if (e.tier === 'local') this.checker.observeLocalLeader(n.az, e.term, id);
       else this.checker.observeGlobalLeader(e.term, id);
     });
-    this.scheduler.trace(`start ${id}#${incarnation} ${how.mode}`);
+    this.scheduler.trace(`start ${id}#${incarnation} ${mode}`);
     return node;
+  }
+
+  private nodeOptions(n: PkiSimNode, clock: SimClock): PkiNodeOptions {
+    const host = `127.0.0.${n.ordinal}`;
+    return {
+      nodeId: n.id,
+      az: n.az,
+      addresses: { api: `${host}:8443`, raft: `${host}:7000` },
+      keyStore: n.keys,
+      caKeyType: 'ed25519',
+      kek: KEK,
+      storage: n.disk.open(),
+      localTransport: this.network.endpoint('local', n.id, n.az),
+      seatTransport: this.network.endpoint('seat', n.id, n.az),
+      peers: this.peers(n.id),
+      clock,
+      nowMs: () => this.nowMs(),
+      random: this.scheduler.random.fork(),
+      tickMs: this.tickMs,
+      localRaft: LOCAL_RAFT,
+      globalRaft: GLOBAL_RAFT,
+      // The node's own monotonic clock runs at its skewed rate, like its ticks.
+      monotonicMs: () => (this.scheduler.nowUs * n.rate) / 1000,
+      vip: { hook: this.vips.hookFor(n.id), globalVip: SIM_GLOBAL_VIP, localVip: this.azs.find((a) => a.name === n.az)!.localVip, maxClockDriftMs: this.maxClockDriftMs, releaseMarginMs: VIP_RELEASE_MARGIN_TICKS * this.tickMs },
+      maintenanceEveryTicks: 10,
+      crlNextUpdateSeconds: 3600,
+      ...(this.options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.options.snapshotEveryEntries } : {}),
+      onError: (e) => this.nodeErrors.push(`${n.id}: ${e instanceof Error ? e.message : String(e)}`),
+    };
   }
 
   /** Every live node's view of both tiers, for the report of a failing run. */
