@@ -123,14 +123,15 @@ export class AzAdmin {
   }
 
   /**
-   * The refusals: the last AZ; this node's own AZ (ERR_AZ_SELF: its seat would leave the group it
-   * must commit the rest through); the AZ whose seat leads the global group (it would have to commit its own
-   * removal: stop its nodes or wait until another AZ leads, then retry); a removal after which the
-   * global voters could not reach a majority.
+   * The refusals: the last founded AZ (ERR_AZ_LAST); this node's own AZ (ERR_AZ_SELF: its seat
+   * would leave the group it must commit the rest through); the AZ whose seat leads the global
+   * group (ERR_AZ_GLOBAL_LEADER: it would commit its own removal; stop its nodes or wait until
+   * another AZ leads, then retry); a removal after which the global voters could not reach a
+   * majority (ERR_GLOBAL_MAJORITY).
    */
   private async refuseUnsafe(name: string): Promise<void> {
-    const azs = await this.node.app.store.azs();
-    if (azs.length <= 1) throw new PkiError('ERR_AZ_LAST', `AZ ${name} is the cluster's last AZ; it cannot be removed`, { field: 'name' });
+    const others = (await this.node.app.store.azs()).filter((a) => a.name !== name && a.phase === 'active');
+    if (others.length === 0) throw new PkiError('ERR_AZ_LAST', `AZ ${name} is the cluster's last AZ; it cannot be removed`, { field: 'name' });
     if (name === this.node.az) {
       throw new PkiError('ERR_AZ_SELF', `node ${this.node.nodeId} belongs to AZ ${name}: ask a node of another AZ to remove it`, { field: 'name' });
     }
