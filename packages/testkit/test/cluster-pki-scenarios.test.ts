@@ -66,6 +66,16 @@ async function settledAndClean(w: PkiWorld): Promise<void> {
   expect(w.cluster.checker.violations).to.deep.equal([]);
 }
 
+/** Polls an async condition every 100 ms of virtual time, within the bound. */
+async function pollUntil(w: PkiWorld, what: string, condition: () => Promise<boolean>): Promise<void> {
+  const s = w.cluster.scheduler;
+  const deadline = s.nowUs + BOUND_US;
+  while (!(await condition())) {
+    if (s.nowUs >= deadline) throw new Error(`${what}: not within the bound`);
+    await s.runUntil(s.nowUs + 100 * MS);
+  }
+}
+
 async function waitFor(w: PkiWorld, what: string, condition: () => boolean): Promise<void> {
   expect(await w.cluster.scheduler.runUntilTrue(condition, BOUND_US), what).to.equal(true);
 }
@@ -144,6 +154,48 @@ describe('PKI scenarios on the simulated cluster (3 AZs × 3 PkiNodes)', functio
     for (const n of w.cluster.alive()) {
       expect(await n.node!.app.store.getRevocation(cert.issuerId, cert.serialHex), `${n.id} holds the revocation made after the heal`).to.not.equal(undefined);
     }
+  });
+
+  it('remove an AZ while the others serve: its seat leaves the global group, its nodes are withdrawn, the others issue and revoke', async () => {
+    w = await formed(25);
+    const g = w.cluster.globalLeader()!;
+    const names = w.cluster.azs.map((a) => a.name);
+    const [asking, removed] = names.filter((n) => n !== g.az).length >= 2 ? [g.az, names.filter((n) => n !== g.az)[0]!] : [names[0]!, names[1]!];
+    const kept = names.filter((n) => n !== removed);
+    const before = await mustIssue(w, kept[0]!, 'before-removal');
+    const s = w.cluster.scheduler;
+    let removal: unknown = null;
+    const done = (async () => {
+      for (;;) {
+        const via = w!.cluster.localLeaderOf(asking);
+        if (via) {
+          try {
+            return await via.node!.removeAz(removed, 'scenario');
+          } catch (e) {
+            removal = e;
+          }
+        }
+        await s.runUntil(s.nowUs + 200 * MS);
+      }
+    })();
+    expect(await runUntilSettled(w.cluster, done, s.nowUs + 60_000 * MS), `removal finished (${String(removal)})`).to.not.equal(null);
+    const leader = w.cluster.globalLeader()!;
+    const seat = leader.node!.consensus.status().seat!;
+    expect([...seat.confState.voters, ...seat.confState.learners], 'the seat left the global group').to.not.include(removed);
+    // The operator shuts the decommissioned AZ's machines down.
+    for (const n of w.cluster.nodesOf(removed)) await w.cluster.crash(n.id);
+    await pollUntil(w, `every remaining node applied the removal of ${removed}`, async () => {
+      for (const n of w!.cluster.alive()) {
+        const store = n.node!.app.store;
+        if ((await store.getAz(removed)) !== undefined || (await store.nodes()).some((x) => x.az === removed)) return false;
+      }
+      return true;
+    });
+    // The AZs that remain keep both tiers: issuance, and a revocation handed across AZs.
+    const after = await mustIssue(w, kept[1]!, 'after-removal');
+    await mustRevoke(w, kept[1]!, before);
+    await mustRevoke(w, kept[0]!, after);
+    await settledAndClean(w);
   });
 
   it('restart every node one after another, then cold-start all nine at once: nothing acknowledged is lost', async () => {
