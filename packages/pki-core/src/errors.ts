@@ -78,3 +78,9 @@ export class PkiError extends Error {
 export function isPkiError(e: unknown, code?: PkiErrorCode): e is PkiError {
   return e instanceof PkiError && (code === undefined || e.code === code);
 }
+
+/** Rethrows `e` unless it is the PkiError `code` (an outcome a retried step may meet: the goal is reached). */
+export function ignorePkiCode(e: unknown, code: PkiErrorCode): undefined {
+  if (!isPkiError(e, code)) throw e;
+  return undefined;
+}

@@ -4,7 +4,7 @@
 import { randomSerial } from '../ca/serial.ts';
 import { validateProfile } from '../ca/profile-validate.ts';
 import { encodeJoinToken, newJoinTokenClaims } from '../cluster/join-token.ts';
-import { PkiError, isPkiError } from '../errors.ts';
+import { PkiError, ignorePkiCode } from '../errors.ts';
 import type { PkiEvent, PlainData } from '../state/events.ts';
 import { nodeRevocations } from './ca-revocation.ts';
 import type { PkiNode } from './pki-node.ts';
@@ -66,7 +66,7 @@ export class AdminServices {
     const events = await nodeRevocations({ nodeId, reason: 'cessationOfOperation', nowMs: this.node.options.nowMs(), requestedBy, store });
     // A revocation that a retried commit (commitOk retries transient failures) finds already
     // applied was committed by the first attempt: the goal is reached, not refused.
-    for (const ev of events) await this.commit(ev, 'global').catch((e: unknown) => ignoreCode(e, 'ERR_ALREADY_REVOKED'));
+    for (const ev of events) await this.commit(ev, 'global').catch((e: unknown) => ignorePkiCode(e, 'ERR_ALREADY_REVOKED'));
     await this.commit({ type: 'NodeRemoved', nodeId, reason: `removed by ${requestedBy}`, at: this.node.options.nowMs() }, 'global');
     const consensus = this.node.consensus;
     const conf = consensus.status().local.confState;
@@ -122,6 +122,3 @@ export class AdminServices {
   }
 }
 
-function ignoreCode(e: unknown, code: string): void {
-  if (!isPkiError(e) || e.code !== code) throw e;
-}

@@ -12,10 +12,10 @@
 //      AZ ICA itself is revoked under the root (the global leader's root CRL lists it);
 //   4. `AzRemoved`.
 // Each step is skipped when the state shows it done, so a retried request completes a partial run.
-import { systemClock } from '@adrestia/consensus';
 import { buildCrl } from '../ca/crl.ts';
 import { truncateToSeconds } from '../ca/time.ts';
-import { PkiError, isPkiError } from '../errors.ts';
+import { sleepTicks } from './tick-sleep.ts';
+import { PkiError, ignorePkiCode, isPkiError } from '../errors.ts';
 import type { PkiEvent } from '../state/events.ts';
 import type { AzRecord } from '../state/records.ts';
 import { caSignerFromRecord } from './ca-common.ts';
@@ -210,9 +210,9 @@ export class AzAdmin {
         nowMs: this.node.options.nowMs(),
         requestedBy,
         store,
-      }).catch((e: unknown) => ignoreCode(e, 'ERR_ALREADY_REVOKED'));
+      }).catch((e: unknown) => ignorePkiCode(e, 'ERR_ALREADY_REVOKED'));
       if (!event) continue;
-      await this.commit(event).catch((e: unknown) => ignoreCode(e, 'ERR_ALREADY_REVOKED'));
+      await this.commit(event).catch((e: unknown) => ignorePkiCode(e, 'ERR_ALREADY_REVOKED'));
       revoked.push({ issuerId: event.issuerId, serialHex: event.serialHex });
     }
     return revoked;
@@ -236,17 +236,7 @@ export class AzAdmin {
   }
 
   private sleepTicks(n: number): Promise<void> {
-    const o = this.node.options;
-    return new Promise((resolve) => {
-      const t = (o.clock ?? systemClock).setInterval(() => {
-        t.cancel();
-        resolve();
-      }, o.tickMs * n);
-    });
+    return sleepTicks(this.node.options, n);
   }
 }
 
-function ignoreCode(e: unknown, code: string): undefined {
-  if (!isPkiError(e) || e.code !== code) throw e;
-  return undefined;
-}

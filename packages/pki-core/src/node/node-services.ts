@@ -8,6 +8,7 @@ import { systemClock } from '@adrestia/consensus';
 import { toPem } from '../ca/pem.ts';
 import { parseSanText, type SanEntry } from '../ca/san.ts';
 import { KeyObjectSigner } from '../ca/signer.ts';
+import { sleepTicks } from './tick-sleep.ts';
 import { PkiError, isPkiError } from '../errors.ts';
 import { decodeEvent } from '../state/event-codec.ts';
 import type { CertificateRecord } from '../state/records.ts';
@@ -499,13 +500,7 @@ export class NodeServices {
   }
 
   private sleepTicks(n: number): Promise<void> {
-    const o = this.node.options;
-    return new Promise((resolve) => {
-      const t = (o.clock ?? systemClock).setInterval(() => {
-        t.cancel();
-        resolve();
-      }, o.tickMs * n);
-    });
+    return sleepTicks(this.node.options, n);
   }
 }
 
