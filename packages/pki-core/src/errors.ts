@@ -45,6 +45,8 @@ export const PKI_ERROR_CODES = [
   'ERR_AUTH_TOKEN_USED',
   'ERR_AUTH_REQUIRED',
   'ERR_TIMEOUT',
+  /** The node is up but has not applied what the request needs yet (e.g. its AZ ICA from the global log): retry. */
+  'ERR_NOT_READY',
   'ERR_STOPPED',
   // Operator input (CLI, configuration)
   'ERR_INPUT_INVALID',

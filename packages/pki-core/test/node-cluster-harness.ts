@@ -6,13 +6,14 @@ import { expect } from 'chai';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemoryNetwork, MemorySeatNetwork, MemoryStorage, systemRandom } from '@adrestia/consensus';
-import { PkiError } from '../src/errors.ts';
+import { PkiError, isPkiError } from '../src/errors.ts';
 import type { AzSpec } from '../src/state/events.ts';
 import type { PeerClient } from '../src/node/peer.ts';
 import { PkiNode, type PkiNodeOptions, type PkiNodeStart } from '../src/node/pki-node.ts';
 import { openssl } from './ca-fixtures.ts';
 
 const TICK_MS = 5;
+const JOIN_ATTEMPTS_MAX = 20;
 
 export const KEK = new Uint8Array(32).fill(7);
 export const GLOBAL_VIP = '10.0.0.100';
@@ -67,11 +68,23 @@ export class PkiTestCluster {
     };
   }
 
+  /**
+   * Starts a node in the given mode. A joiner whose AZ founder has not received the AZ ICA from
+   * the global log yet is told ERR_NOT_READY and tries again from fresh storage, as the server does.
+   */
   async start(nodeId: string, az: string, how: PkiNodeStart): Promise<PkiNode> {
-    const node = await PkiNode.start(this.options(nodeId, az), how);
-    this.nodes.set(nodeId, node);
-    this.down.delete(nodeId);
-    return node;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const node = await PkiNode.start(this.options(nodeId, az, attempt > 1), how);
+        this.nodes.set(nodeId, node);
+        this.down.delete(nodeId);
+        return node;
+      } catch (e) {
+        if (how.mode !== 'join' || !isPkiError(e, 'ERR_NOT_READY') || attempt >= JOIN_ATTEMPTS_MAX) throw e;
+        this.localNet.endpointOf(nodeId)?.close();
+        await new Promise((r) => setTimeout(r, 20 * attempt));
+      }
+    }
   }
 
   /**

@@ -72,6 +72,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   // --- pki-core: cluster and node. "Not leader / no quorum" are retryable: 503 (+ Retry-After).
   ERR_NOT_LEADER: 503,
   ERR_NO_GLOBAL_QUORUM: 503,
+  ERR_NOT_READY: 503,
   ERR_NO_LOCAL_QUORUM: 503,
   // 000_… §10.5: an AZ never answers for another; the client must reach its own AZ.
   ERR_WRONG_AZ: 421,

@@ -29,7 +29,7 @@ import type { PeerRequest, PeerResponse } from './peer.ts';
 
 const HEALTH_POLICY: HealthPolicy = { suspectAfterFailures: 2, downAfterFailures: 5, downAfterSilenceMs: 60_000 };
 
-const TRANSIENT = new Set(['ERR_NOT_LEADER', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM', 'ERR_TIMEOUT']);
+const TRANSIENT = new Set(['ERR_NOT_LEADER', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM', 'ERR_TIMEOUT', 'ERR_NOT_READY']);
 
 export class NodeServices {
   private timer: ClockTimer | null = null;
@@ -246,7 +246,8 @@ export class NodeServices {
     if (!this.twoTier.isLocalLeader()) throw new PkiError('ERR_NOT_LEADER', `${this.node.nodeId} is not the local leader of ${this.node.az}`);
     if (r.az !== this.node.az) throw new PkiError('ERR_WRONG_AZ', `node ${r.nodeId} asks AZ ${this.node.az} to register it in ${r.az}`);
     const azIcaRecord = (await this.node.app.store.cas()).find((c) => c.role === 'az' && c.az === this.node.az);
-    if (!azIcaRecord) throw new PkiError('ERR_AZ_UNKNOWN', `AZ ${this.node.az} has no AZ ICA yet`);
+    // A founder answers before its AZ's state has the AZ ICA from the global log: not yet, not never.
+    if (!azIcaRecord) throw new PkiError('ERR_NOT_READY', `AZ ${this.node.az} has not received its AZ ICA from the global log yet; retry`);
     const answer = await this.registerWith(caSignerFromRecord(azIcaRecord, this.node.options.kek), r);
     // Membership changes go one at a time: the registered node joins the local group as a
     // learner from maintenance (advanceLocalMembers), now if nothing else is pending.

@@ -84,7 +84,7 @@ export interface BootstrapOptions {
   rootSubject?: string;
 }
 
-const RACE_CODES = new Set(['ERR_ALREADY_EXISTS', 'ERR_NOT_LEADER', 'ERR_TIMEOUT', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM']);
+const RACE_CODES = new Set(['ERR_ALREADY_EXISTS', 'ERR_NOT_LEADER', 'ERR_TIMEOUT', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM', 'ERR_NOT_READY']);
 
 const performanceNow = (): number => performance.now();
 
@@ -242,10 +242,10 @@ export class PkiNode implements PkiNodeApi {
     if (answer.kind !== 'registered') throw new PkiError('ERR_EVENT_REJECTED', `unexpected answer ${answer.kind} to foundAz`);
     this.keys = keys;
     this.twoTier.releaseSeat();
-    // Ready once the global log reached this AZ: its ICA, which signs the AZ's other nodes.
-    await this.services.waitFor('the AZ ICA applied here', async () =>
-      (await this.app.store.cas()).some((c) => c.role === 'az' && c.az === o.az && c.revokedAt === null),
-    );
+    // Start returns here, before the global log reached this AZ: over real transports the seat's
+    // messages flow only once the server has attached its mTLS mesh, which it does with the node
+    // start returns (server/serve/runtime.ts step 3), so waiting here for the AZ ICA deadlocked
+    // every new AZ's founder. The node reports ready (status) once the cluster's log has arrived.
   }
 
   /**

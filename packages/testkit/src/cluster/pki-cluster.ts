@@ -33,7 +33,7 @@ const GLOBAL_RAFT = { electionTimeoutTicks: 40, heartbeatIntervalTicks: 4 };
 /** Hooks run at once here: the margin is the two fence steps a deposed holder needs to notice. */
 const VIP_RELEASE_MARGIN_TICKS = 2;
 const START_RETRY_PAUSE_US = 300_000;
-const TRANSIENT_START_ERRORS = new Set(['ERR_NOT_LEADER', 'ERR_TIMEOUT', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM']);
+const TRANSIENT_START_ERRORS = new Set(['ERR_NOT_LEADER', 'ERR_TIMEOUT', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM', 'ERR_NOT_READY']);
 
 export interface PkiSimNode {
   id: string;
