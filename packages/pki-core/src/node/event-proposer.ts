@@ -59,7 +59,11 @@ function defaultTier(event: PkiEvent): 'local' | 'global' {
 export function translate(e: unknown, tier: 'local' | 'global'): Error {
   if (e instanceof PkiError) return e;
   if (e instanceof TwoTierError) {
-    if (e.code === 'ERR_GLOBAL_TIMEOUT') return new PkiError('ERR_NO_GLOBAL_QUORUM', 'no global quorum: the revocation or change was not committed; retry', { cause: e });
+    if (e.code === 'ERR_GLOBAL_TIMEOUT') {
+      // The proposal may still commit (a global leader that took it and died before answering):
+      // the outcome is unknown, not a refusal. A retried revocation that did commit answers ERR_ALREADY_REVOKED.
+      return new PkiError('ERR_NO_GLOBAL_QUORUM', 'no global commit confirmed in time: the change may or may not have been committed; retry', { cause: e });
+    }
     if (e.code === 'ERR_STOPPED') return new PkiError('ERR_STOPPED', 'node stopped', { cause: e });
     return new PkiError('ERR_NOT_LEADER', e.message, { cause: e });
   }
