@@ -259,6 +259,22 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
       await state.applyOk(issued.event);
     });
 
+    it('RFC 5280 §4.2.1.13 / §4.2.2.1: with a public base URL the leaf names its issuer CRL and certificate there (openssl reads both); without, neither', async function () {
+      const request = { nodeIca, csrPem, profileName: 'serverLeaf', lifetimeSeconds: 7 * 24 * 3600, nowMs: T0 + 5 * MINUTE_MS, serials, store: state.store };
+      const withUrls = await issueLeafFromCsr({ ...request, requester: 'tenant-urls', publicBaseUrl: 'http://127.1.0.1:8080/' });
+      const plain = await issueLeafFromCsr({ ...request, requester: 'tenant-plain' });
+      const text = (der: Uint8Array): string => openssl(['x509', '-inform', 'DER', '-in', writeFile(state.dir, `x-${der.length}-${der[der.length - 1]}.der`, der), '-noout', '-text']).stdout;
+      const t = text(withUrls.certDer);
+      expect(t).to.contain('X509v3 CRL Distribution Points');
+      expect(t).to.contain(`URI:http://127.1.0.1:8080/crl/${nodeIca.issuerId}.crl`);
+      expect(t).to.contain(`CA Issuers - URI:http://127.1.0.1:8080/ca/${nodeIca.issuerId}.crt`);
+      const p = text(plain.certDer);
+      expect(p).to.not.contain('CRL Distribution Points');
+      expect(p).to.not.contain('Authority Information Access');
+      const chain = writeFile(state.dir, 'urls-chain.pem', withUrls.chainPem);
+      expectVerifies(['-x509_strict', '-attime', attime(T0 + 6 * MINUTE_MS), '-CAfile', files.root, '-untrusted', chain, writeFile(state.dir, 'urls-leaf.pem', toPem(withUrls.certDer))]);
+    });
+
     it('refuses an unknown profile, a CA profile, a forbidden SAN and a lifetime beyond the profile (typed errors)', async function () {
       const base = { nodeIca, csrPem, requester: 'tenant-a', nowMs: T0 + 5 * MINUTE_MS, serials, store: state.store };
       await expectCode(issueLeafFromCsr({ ...base, profileName: 'noSuchProfile' }), 'ERR_PROFILE_UNKNOWN');

@@ -1,7 +1,7 @@
 // End-to-end: real `adrestia-pki serve` processes on loopback (a 3-node AZ started as `dev` does),
 // certificates checked by OpenSSL, kill -9 of the node holding both leader roles under a steady
 // issuance load, bad inputs refused with their codes. Addresses: 127.71.0.0/16 (dev plan, base 70).
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,6 +90,31 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
       timeoutMs: 20_000, maxResponseBytes: 1 << 20, ca: rootPem, anyServerName: true, localAddress: CLIENT,
     });
     expect(raw.status, raw.body.toString()).to.be.oneOf([200, 201]);
+  });
+
+  it('RFC 5280 §4.2.1.13 / §4.2.2.1: a leaf names its issuer CRL and certificate on the AZ local VIP; both answer there and the CRL verifies', async () => {
+    const r = await https(LOCAL_VIP, '/api/v1/certificates', { csr: csr('urls.example'), profile: 'serverLeaf' });
+    expect(r.status, r.body.toString()).to.be.oneOf([200, 201]);
+    const leaf = jsonOf(r) as Issued;
+    const d = mkdtempSync(join(dir, 'urls-'));
+    writeFileSync(join(d, 'leaf.pem'), leaf.certificatePem);
+    const ext = execFileSync('openssl', ['x509', '-in', join(d, 'leaf.pem'), '-noout', '-ext', 'crlDistributionPoints,authorityInfoAccess'], { encoding: 'utf8' });
+    const crlUrl = new URL(/URI:(http:\/\/\S+\.crl)/.exec(ext)?.[1] ?? 'http://missing/');
+    const caUrl = new URL(/CA Issuers - URI:(http:\/\/\S+\.crt)/.exec(ext)?.[1] ?? 'http://missing/');
+    expect(crlUrl.href).to.equal(`http://${LOCAL_VIP}:${DEV_PORTS.http}/crl/${leaf.issuerId}.crl`);
+    expect(caUrl.href).to.equal(`http://${LOCAL_VIP}:${DEV_PORTS.http}/ca/${leaf.issuerId}.crt`);
+    const ca = await get(caUrl.hostname, caUrl.pathname);
+    expect(ca.status).to.equal(200);
+    writeFileSync(join(d, 'issuer.der'), ca.body);
+    const issuerPem = execFileSync('openssl', ['x509', '-inform', 'DER', '-in', join(d, 'issuer.der')], { encoding: 'utf8' });
+    writeFileSync(join(d, 'issuer.pem'), issuerPem);
+    const crl = await pollFor('the issuer CRL at its URL', async () => {
+      const c = await get(crlUrl.hostname, crlUrl.pathname);
+      return c.status === 200 ? c.body : null;
+    }, 30_000, 250);
+    writeFileSync(join(d, 'issuer.crl'), crl);
+    const check = spawnSync('openssl', ['crl', '-inform', 'DER', '-in', join(d, 'issuer.crl'), '-CAfile', join(d, 'issuer.pem'), '-noout'], { encoding: 'utf8' });
+    expect(`${check.stdout}${check.stderr}`).to.match(/verify OK/);
   });
 
   it('bad inputs get 4xx with their code and change nothing', async () => {

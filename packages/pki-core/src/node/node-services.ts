@@ -108,6 +108,7 @@ export class NodeServices {
       nowMs: this.node.options.nowMs(),
       serials: this.node.options.random,
       store,
+      ...(this.node.options.publicBaseUrl === undefined ? {} : { publicBaseUrl: this.node.options.publicBaseUrl }),
     });
     // For a retried request the earlier certificate answers, whichever node ICA signed it.
     let { certDer } = built;

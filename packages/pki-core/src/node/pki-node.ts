@@ -55,6 +55,11 @@ export interface PkiNodeOptions {
   /** How often scheduled work (CRL refresh, learner promotion, expiry sweep) runs, in ticks. */
   maintenanceEveryTicks?: number;
   crlNextUpdateSeconds?: number;
+  /**
+   * The HTTP base URL of this AZ's public endpoints (e.g. `http://<local VIP>:80`): leaves name
+   * their issuer's CRL and certificate under it (CRL distribution points, AIA caIssuers).
+   */
+  publicBaseUrl?: string;
   /** Unexpected failures of scheduled work (logged by the server; never thrown at callers). */
   onError?: (error: unknown) => void;
 }
