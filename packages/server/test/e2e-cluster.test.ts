@@ -92,29 +92,51 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     expect(raw.status, raw.body.toString()).to.be.oneOf([200, 201]);
   });
 
-  it('RFC 5280 §4.2.1.13 / §4.2.2.1: a leaf names its issuer CRL and certificate on the AZ local VIP; both answer there and the CRL verifies', async () => {
+  it('RFC 5280 §4.2.1.13 / §4.2.2.1: every certificate of the chain names its issuer CRL and certificate on a VIP; with the CRLs fetched there, openssl verify -crl_check_all accepts the leaf', async () => {
     const r = await https(LOCAL_VIP, '/api/v1/certificates', { csr: csr('urls.example'), profile: 'serverLeaf' });
     expect(r.status, r.body.toString()).to.be.oneOf([200, 201]);
     const leaf = jsonOf(r) as Issued;
     const d = mkdtempSync(join(dir, 'urls-'));
-    writeFileSync(join(d, 'leaf.pem'), leaf.certificatePem);
-    const ext = execFileSync('openssl', ['x509', '-in', join(d, 'leaf.pem'), '-noout', '-ext', 'crlDistributionPoints,authorityInfoAccess'], { encoding: 'utf8' });
-    const crlUrl = new URL(/URI:(http:\/\/\S+\.crl)/.exec(ext)?.[1] ?? 'http://missing/');
-    const caUrl = new URL(/CA Issuers - URI:(http:\/\/\S+\.crt)/.exec(ext)?.[1] ?? 'http://missing/');
-    expect(crlUrl.href).to.equal(`http://${LOCAL_VIP}:${DEV_PORTS.http}/crl/${leaf.issuerId}.crl`);
-    expect(caUrl.href).to.equal(`http://${LOCAL_VIP}:${DEV_PORTS.http}/ca/${leaf.issuerId}.crt`);
-    const ca = await get(caUrl.hostname, caUrl.pathname);
-    expect(ca.status).to.equal(200);
-    writeFileSync(join(d, 'issuer.der'), ca.body);
-    const issuerPem = execFileSync('openssl', ['x509', '-inform', 'DER', '-in', join(d, 'issuer.der')], { encoding: 'utf8' });
-    writeFileSync(join(d, 'issuer.pem'), issuerPem);
-    const crl = await pollFor('the issuer CRL at its URL', async () => {
-      const c = await get(crlUrl.hostname, crlUrl.pathname);
-      return c.status === 200 ? c.body : null;
-    }, 30_000, 250);
-    writeFileSync(join(d, 'issuer.crl'), crl);
-    const check = spawnSync('openssl', ['crl', '-inform', 'DER', '-in', join(d, 'issuer.crl'), '-CAfile', join(d, 'issuer.pem'), '-noout'], { encoding: 'utf8' });
-    expect(`${check.stdout}${check.stderr}`).to.match(/verify OK/);
+    /** The CRL DP and AIA caIssuers URLs a certificate (PEM) carries. */
+    const urlsOf = (pem: string, name: string): { crl: URL; ca: URL } => {
+      writeFileSync(join(d, name), pem);
+      const ext = execFileSync('openssl', ['x509', '-in', join(d, name), '-noout', '-ext', 'crlDistributionPoints,authorityInfoAccess'], { encoding: 'utf8' });
+      return {
+        crl: new URL(/URI:(http:\/\/\S+\.crl)/.exec(ext)?.[1] ?? 'http://missing/'),
+        ca: new URL(/CA Issuers - URI:(http:\/\/\S+\.crt)/.exec(ext)?.[1] ?? 'http://missing/'),
+      };
+    };
+    const fetchDer = async (url: URL, what: string): Promise<Buffer> =>
+      pollFor(what, async () => {
+        const g = await get(url.hostname, url.pathname);
+        return g.status === 200 ? g.body : null;
+      }, 30_000, 250);
+    // Leaf → node ICA (its CRL and certificate on the AZ local VIP).
+    const leafUrls = urlsOf(leaf.certificatePem, 'leaf.pem');
+    expect(leafUrls.crl.href).to.equal(`http://${LOCAL_VIP}:${DEV_PORTS.http}/crl/${leaf.issuerId}.crl`);
+    expect(leafUrls.ca.href).to.equal(`http://${LOCAL_VIP}:${DEV_PORTS.http}/ca/${leaf.issuerId}.crt`);
+    const nodeIcaPem = execFileSync('openssl', ['x509', '-inform', 'DER'], { input: await fetchDer(leafUrls.ca, 'the node ICA at the AIA URL'), encoding: 'utf8' });
+    // Node ICA → AZ ICA (on the AZ local VIP); AZ ICA → root (its CRL on the cluster VIP).
+    const icaUrls = urlsOf(nodeIcaPem, 'node-ica.pem');
+    expect(icaUrls.crl.hostname).to.equal(LOCAL_VIP);
+    const azIcaPem = execFileSync('openssl', ['x509', '-inform', 'DER'], { input: await fetchDer(icaUrls.ca, 'the AZ ICA at the AIA URL'), encoding: 'utf8' });
+    const azUrls = urlsOf(azIcaPem, 'az-ica.pem');
+    expect(azUrls.crl.hostname).to.equal(GLOBAL_VIP);
+    const crls = [leafUrls.crl, icaUrls.crl, azUrls.crl];
+    const crlFiles: string[] = [];
+    for (const [i, url] of crls.entries()) {
+      const pem = execFileSync('openssl', ['crl', '-inform', 'DER', '-outform', 'PEM'], { input: await fetchDer(url, `the CRL at ${url.href}`), encoding: 'utf8' });
+      crlFiles.push(join(d, `${i}.crl.pem`));
+      writeFileSync(crlFiles[i]!, pem);
+    }
+    writeFileSync(join(d, 'root.pem'), rootPem);
+    writeFileSync(join(d, 'chain.pem'), nodeIcaPem + azIcaPem);
+    const check = spawnSync(
+      'openssl',
+      ['verify', '-x509_strict', '-crl_check_all', '-CAfile', join(d, 'root.pem'), '-untrusted', join(d, 'chain.pem'), ...crlFiles.flatMap((f) => ['-CRLfile', f]), join(d, 'leaf.pem')],
+      { encoding: 'utf8' },
+    );
+    expect(`${check.stdout}${check.stderr}`).to.match(/leaf\.pem: OK/);
   });
 
   it('bad inputs get 4xx with their code and change nothing', async () => {

@@ -14,6 +14,7 @@ import { wrapPrivateKey } from '../ca/key-wrap.ts';
 import { readCertificateFields } from '../ca/cert-fields.ts';
 import { BUILTIN_PROFILES } from '../ca/profiles.ts';
 import { DEFAULT_CLUSTER_SETTINGS, type AzAddedEvent, type AzSpec, type CaCertificateInstalledEvent, type ClusterCreatedEvent, type ClusterSettings } from '../state/events.ts';
+import { withIssuerUrls } from './issuer-urls.ts';
 import { caKeyBinding, caValidity, checkNow, issuerIdOf, notAfterMsOf, type CaHandle } from './ca-common.ts';
 import { profileExtensions } from '../ca/resolve-issuance.ts';
 
@@ -39,6 +40,8 @@ export interface FoundClusterInput {
   readonly keyType?: CaKeyType;
   /** Makes the root and AZ ICA keys; default `generateCaKeyPair`. */
   readonly generateKey?: KeyPairGenerator;
+  /** The cluster VIP's public HTTP base URL: the first AZ ICA names the root's CRL and certificate there. */
+  readonly rootPublicBaseUrl?: string;
   /** The operator's 32-byte key-encryption key. */
   readonly kek: Uint8Array;
   readonly nowMs: number;
@@ -75,6 +78,7 @@ export async function foundCluster(input: FoundClusterInput): Promise<FoundedClu
     serials: input.serials,
     keyType,
     ...(input.generateKey === undefined ? {} : { generateKey: input.generateKey }),
+    ...(input.rootPublicBaseUrl === undefined ? {} : { rootPublicBaseUrl: input.rootPublicBaseUrl }),
     ...(input.lifetimes?.azSeconds === undefined ? {} : { lifetimeSeconds: input.lifetimes.azSeconds }),
   });
   return { root, azIca: az.azIca, events: [clusterCreated, azAdded, az.event] };
@@ -153,6 +157,8 @@ export interface CreateAzIntermediateInput {
   /** Makes the AZ ICA key; default `generateCaKeyPair`. */
   readonly generateKey?: KeyPairGenerator;
   readonly lifetimeSeconds?: number;
+  /** The cluster VIP's public HTTP base URL: the AZ ICA then names the root's CRL and certificate there. */
+  readonly rootPublicBaseUrl?: string;
 }
 
 export interface CreatedAzIntermediate {
@@ -170,7 +176,7 @@ export async function createAzIntermediate(input: CreateAzIntermediateInput): Pr
   const key = await (input.generateKey ?? generateCaKeyPair)(input.keyType ?? defaultCaKeyType);
   const cert = await issueCertificate({
     issuer: { certDer: input.root.cert, signer: input.root.signer },
-    ...azCertificateFields({ ...input, rootCert: input.root.cert, spkiDer: key.spkiDer }),
+    ...azCertificateFields({ ...input, rootCert: input.root.cert, rootIssuerId: input.root.issuerId, spkiDer: key.spkiDer }),
   });
   const issuerId = issuerIdOf(key.spkiDer);
   const event = azInstalledEvent({
@@ -193,6 +199,8 @@ export function azCertificateFields(input: {
   nowMs: number;
   serials: SerialRandomSource;
   lifetimeSeconds?: number;
+  rootIssuerId?: string;
+  rootPublicBaseUrl?: string;
 }): Omit<IssueCertificateInput, 'issuer'> {
   const profile = BUILTIN_PROFILES.azIntermediate;
   const root = readCertificateFields(input.rootCert);
@@ -201,7 +209,8 @@ export function azCertificateFields(input: {
     spkiDer: input.spkiDer,
     serial: randomSerial(input.serials),
     ...caValidity(profile, input.nowMs, input.lifetimeSeconds, root.notAfter, root.notBefore),
-    extensions: profileExtensions(profile),
+    extensions:
+      input.rootIssuerId === undefined ? profileExtensions(profile) : withIssuerUrls(profileExtensions(profile), input.rootPublicBaseUrl, input.rootIssuerId),
   };
 }
 

@@ -26,7 +26,7 @@ import { checkNow, type CaHandle } from './ca-common.ts';
 import { issuerChainPem } from './ca-chain.ts';
 import { profileFor, type ProfileTable } from './ca-profiles.ts';
 import { prepareIssuer } from '../ca/issuer.ts';
-import type { ExtensionChoices } from '../ca/issue.ts';
+import { withIssuerUrls } from './issuer-urls.ts';
 
 export interface IssueLeafInput {
   /** This node's ICA (its key from the node's 0400 key file). */
@@ -102,7 +102,7 @@ export async function issueLeafFromCsr(input: IssueLeafInput): Promise<IssuedLea
     serial: randomSerial(input.serials),
     notBefore: plan.notBefore,
     notAfter: plan.notAfter,
-    extensions: input.publicBaseUrl === undefined ? plan.extensions : withIssuerUrls(plan.extensions, input.publicBaseUrl, input.nodeIca.issuerId),
+    extensions: withIssuerUrls(plan.extensions, input.publicBaseUrl, input.nodeIca.issuerId),
   });
   const event: IssuedEvent = {
     type: 'Issued',
@@ -156,27 +156,4 @@ async function retried(prior: LeafCertificateRecord, store: PkiStateQueries): Pr
     at: prior.issuedAt,
   };
   return { event, certDer: prior.certDer, chainPem: toPem(prior.certDer) + (await issuerChainPem(store, prior.issuerId)), existing: true };
-}
-
-/** The issuer's CRL and certificate URLs under `baseUrl` (the paths server/api/public-routes.ts serves). */
-export function issuerUrls(baseUrl: string, issuerId: string): { crl: string; caIssuers: string } {
-  const base = baseUrl.replace(/\/+$/, '');
-  return { crl: `${base}/crl/${issuerId}.crl`, caIssuers: `${base}/ca/${issuerId}.crt` };
-}
-
-// Extension choices are encoded once per choices object (ca/issue.ts): keep one merged object per
-// (profile choices, base URL, issuer), so leaves of one issuer and profile reuse the encoding.
-const withUrlsCache = new WeakMap<ExtensionChoices, Map<string, ExtensionChoices>>();
-
-function withIssuerUrls(choices: ExtensionChoices, baseUrl: string, issuerId: string): ExtensionChoices {
-  let byIssuer = withUrlsCache.get(choices);
-  if (byIssuer === undefined) withUrlsCache.set(choices, (byIssuer = new Map()));
-  const key = `${baseUrl} ${issuerId}`;
-  let merged = byIssuer.get(key);
-  if (merged === undefined) {
-    const urls = issuerUrls(baseUrl, issuerId);
-    merged = Object.freeze({ ...choices, crlDistributionPoints: [urls.crl], authorityInfoAccess: { caIssuers: [urls.caIssuers] } });
-    byIssuer.set(key, merged);
-  }
-  return merged;
 }

@@ -17,6 +17,7 @@ import { randomSerial, type SerialRandomSource } from '../ca/serial.ts';
 import { PkiError } from '../errors.ts';
 import type { CaCertificateInstalledEvent, NodeAddresses, NodeRegisteredEvent } from '../state/events.ts';
 import { caValidity, checkNow, issuerIdOf, notAfterMsOf, type CaHandle } from './ca-common.ts';
+import { withIssuerUrls } from './issuer-urls.ts';
 import { profileExtensions } from '../ca/resolve-issuance.ts';
 import { endpointHost, hostSan, nodeUri } from './ca-node-keys.ts';
 
@@ -35,6 +36,8 @@ export interface SignNodeRegistrationInput {
   readonly serials: SerialRandomSource;
   readonly icaLifetimeSeconds?: number;
   readonly tlsLifetimeSeconds?: number;
+  /** The node's AZ public HTTP base URL: both certificates then name the AZ ICA's CRL and certificate there. */
+  readonly publicBaseUrl?: string;
 }
 
 export interface SignedNodeRegistration {
@@ -67,7 +70,7 @@ export async function signNodeRegistration(input: SignNodeRegistrationInput): Pr
     spkiDer: icaCsr.spkiDer,
     serial: randomSerial(input.serials),
     ...caValidity(icaProfile, input.nowMs, input.icaLifetimeSeconds, azNotAfter, azNotBefore),
-    extensions: profileExtensions(icaProfile),
+    extensions: withIssuerUrls(profileExtensions(icaProfile), input.publicBaseUrl, input.azIca.issuerId),
   });
   const tls = await issueCertificate({
     issuer,
@@ -76,7 +79,7 @@ export async function signNodeRegistration(input: SignNodeRegistrationInput): Pr
     sans: tlsSans(tlsCsr, input.nodeId, input.addresses),
     serial: randomSerial(input.serials),
     ...caValidity(tlsProfile, input.nowMs, input.tlsLifetimeSeconds, azNotAfter, azNotBefore),
-    extensions: profileExtensions(tlsProfile),
+    extensions: withIssuerUrls(profileExtensions(tlsProfile), input.publicBaseUrl, input.azIca.issuerId),
   });
   const icaIssuerId = issuerIdOf(icaCsr.spkiDer);
   const installed: CaCertificateInstalledEvent = {

@@ -108,7 +108,7 @@ export class NodeServices {
       nowMs: this.node.options.nowMs(),
       serials: this.node.options.random,
       store,
-      ...(this.node.options.publicBaseUrl === undefined ? {} : { publicBaseUrl: this.node.options.publicBaseUrl }),
+      publicBaseUrl: await this.node.azPublicBaseUrl(this.node.az),
     });
     // For a retried request the earlier certificate answers, whichever node ICA signed it.
     let { certDer } = built;
@@ -276,6 +276,7 @@ export class NodeServices {
       addresses: r.addresses,
       nowMs: this.node.options.nowMs(),
       serials: this.node.options.random,
+      publicBaseUrl: await this.node.azPublicBaseUrl(r.az),
     });
     for (const ev of signed.events) await this.node.commitOk(ev, 'global');
     return { kind: 'registered', icaCertDer: signed.icaCertDer, tlsCertDer: signed.tlsCertDer };

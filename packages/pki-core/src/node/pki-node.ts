@@ -10,6 +10,7 @@ import { defaultCaKeyType, type CaKeyType } from '../ca/keys.ts';
 import type { NodeAddresses } from '../state/events.ts';
 import type { ClusterMapDiff } from '../cluster/cluster-map.ts';
 import { caSignerFromRecord, type CaHandle } from './ca-common.ts';
+import { httpBaseUrl } from './issuer-urls.ts';
 import { createAzIntermediate, foundCluster } from './ca-found.ts';
 import { FileNodeKeyStore, makeNodeCsrs, endpointHost, type NodeKeys, type NodeKeyStore } from './ca-node-keys.ts';
 import { signNodeRegistration } from './ca-node-registration.ts';
@@ -56,10 +57,11 @@ export interface PkiNodeOptions {
   maintenanceEveryTicks?: number;
   crlNextUpdateSeconds?: number;
   /**
-   * The HTTP base URL of this AZ's public endpoints (e.g. `http://<local VIP>:80`): leaves name
-   * their issuer's CRL and certificate under it (CRL distribution points, AIA caIssuers).
+   * The port of the public HTTP endpoints (the server's `http` listener, the same on every node).
+   * Certificates then name their issuer's CRL and certificate (CRL distribution points, AIA
+   * caIssuers) on the issuer's AZ local VIP, or on the cluster VIP for the root (issuer-urls.ts).
    */
-  publicBaseUrl?: string;
+  publicHttpPort?: number;
   /** Unexpected failures of scheduled work (logged by the server; never thrown at callers). */
   onError?: (error: unknown) => void;
 }
@@ -224,6 +226,7 @@ export class PkiNode implements PkiNodeApi {
       azSpec: how.azSpec,
       keyType: how.keyType ?? this.caKeyType,
       generateKey: this.keyStore.generateCaKey,
+      rootPublicBaseUrl: this.clusterPublicBaseUrl(),
       kek: o.kek,
       nowMs: o.nowMs(),
       serials: o.random,
@@ -280,6 +283,7 @@ export class PkiNode implements PkiNodeApi {
       addresses: o.addresses,
       nowMs: o.nowMs(),
       serials: o.random,
+      publicBaseUrl: await this.azPublicBaseUrl(o.az),
     });
     for (const ev of signed.events) await this.commitOk(ev, 'global');
   }
@@ -388,6 +392,20 @@ export class PkiNode implements PkiNodeApi {
     return this.keys;
   }
 
+  /** AZ `az`'s public HTTP base URL (its local VIP, from the state), when the HTTP port is known. */
+  async azPublicBaseUrl(az: string): Promise<string | undefined> {
+    const port = this.options.publicHttpPort;
+    const record = port === undefined ? undefined : await this.app.store.getAz(az);
+    return record === undefined || port === undefined ? undefined : httpBaseUrl(record.localVip, port);
+  }
+
+  /** The cluster VIP's public HTTP base URL (the root's CRL is in every AZ), when known. */
+  clusterPublicBaseUrl(): string | undefined {
+    const port = this.options.publicHttpPort;
+    const vip = this.options.vip?.globalVip;
+    return port === undefined || !vip ? undefined : httpBaseUrl(vip, port);
+  }
+
   /**
    * On the global leader (peer `foundAz`): the AZ with this node as its founder — `AzAdded` for
    * an AZ the cluster does not know, `AzFounded` for one an admin declared (the node must be
@@ -414,6 +432,7 @@ export class PkiNode implements PkiNodeApi {
         serials: this.options.random,
         keyType: this.caKeyType,
         generateKey: this.keyStore.generateCaKey,
+        rootPublicBaseUrl: this.clusterPublicBaseUrl(),
       });
       await this.commitOk(event, 'global');
       azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name && c.revokedAt === null)!;

@@ -32,11 +32,6 @@ export interface StartedNode {
   seatTransport: LazyTransport;
 }
 
-/** `http://host:port/` for an IPv4 or IPv6 address (RFC 3986 §3.2.2: IPv6 in brackets). */
-function httpBaseUrl(address: string, port: number): string {
-  return `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
-}
-
 /** The node's Raft storage (LevelDB) inside its data directory. */
 const RAFT_DIR = 'raft';
 
@@ -70,8 +65,8 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
       tickMs: config.raft.tickMs,
       localRaft: { electionTimeoutTicks: config.raft.electionTicks, heartbeatIntervalTicks: config.raft.heartbeatTicks },
       vip: { hook: s.vipHook, globalVip: config.clusterVip, localVip: azSpec?.localVip ?? null },
-      // Leaves point relying parties at their issuer's CRL and certificate on this AZ's local VIP.
-      ...(azSpec ? { publicBaseUrl: httpBaseUrl(azSpec.localVip, config.http.port) } : {}),
+      // Certificates point relying parties at their issuer's CRL and certificate on the VIPs.
+      publicHttpPort: config.http.port,
       onError: (err) => s.logger.error({ err }, 'scheduled work failed'),
     };
   };
