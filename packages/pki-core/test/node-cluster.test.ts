@@ -31,6 +31,16 @@ describe('PkiNode: a two-AZ cluster in one process', function () {
     expect(leaders.localLeaders).to.deep.equal({ az1: 'a1', az2: c.localLeader('az2')!.nodeId });
   });
 
+  it("the local leader of an AZ that does not lead globally also names every AZ's local leader and the global leader in its map", async () => {
+    const b = c.localLeader('az2')!;
+    const leaders = await eventually('az2 sees both local leaders and the global leader', async () => {
+      const d = await b.clusterMap(0);
+      return !d.unchanged && Object.keys(d.map.leaders.localLeaders).length === 2 && d.map.leaders.globalLeader !== null ? d.map.leaders : null;
+    });
+    expect(leaders.globalLeader).to.equal(c.globalLeader()!.nodeId);
+    expect(leaders.localLeaders).to.deep.equal({ az1: c.localLeader('az1')!.nodeId, az2: b.nodeId });
+  });
+
   it('a second node asking to found an existing AZ is refused and told to join (one local group per seat)', async () => {
     const g = c.globalLeader()!;
     const csrs = { addresses: { api: '127.0.0.99:8443', raft: '127.0.0.99:7000' }, icaCsrDer: new Uint8Array([0x30, 0]), tlsCsrDer: new Uint8Array([0x30, 0]) };

@@ -75,14 +75,17 @@ async function mapFromState(node: PkiNode, twoTier: TwoTierNode<PkiApplyResult>)
 }
 
 /**
- * What this node knows of leaders: its own AZ's local leader, itself if it leads globally, and —
- * on the global leader — the other AZs' local leaders its health checks found.
+ * What this node knows of leaders: its own AZ's local leader; on a local or global leader, the
+ * other AZs' local leaders its health checks found; and the global leader — itself, or the local
+ * leader of the AZ whose seat its own seat follows (the global leader acts for that seat).
  */
 function leadersSeenBy(node: PkiNode, twoTier: TwoTierNode<PkiApplyResult>, map: ClusterMap) {
-  const localLeader = twoTier.status().local.leaderId;
+  const status = twoTier.status();
   const known = (id: string | null | undefined, az: string): id is string => !!id && map.nodes.some((n) => n.nodeId === id && n.status === 'active' && n.az === az);
   const localLeaders: Record<string, string> = {};
-  if (known(localLeader, node.az)) localLeaders[node.az] = localLeader;
-  if (twoTier.isGlobalLeader()) for (const [az, id] of node.otherAzLeaders()) if (az !== node.az && known(id, az)) localLeaders[az] = id;
-  return { globalLeader: twoTier.isGlobalLeader() && known(node.nodeId, node.az) ? node.nodeId : null, localLeaders };
+  if (known(status.local.leaderId, node.az)) localLeaders[node.az] = status.local.leaderId;
+  for (const [az, id] of node.otherAzLeaders()) if (az !== node.az && known(id, az)) localLeaders[az] = id;
+  const leadingSeat = status.seat?.leaderId ?? null;
+  const globalLeader = twoTier.isGlobalLeader() ? node.nodeId : leadingSeat !== null ? (localLeaders[leadingSeat] ?? null) : null;
+  return { globalLeader: globalLeader !== null && map.nodes.some((n) => n.nodeId === globalLeader && n.status === 'active') ? globalLeader : null, localLeaders };
 }

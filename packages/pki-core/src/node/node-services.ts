@@ -314,10 +314,11 @@ export class NodeServices {
       if (this.twoTier.isGlobalLeader()) {
         await this.pruneRemovedSeats();
         this.advanceSeats();
-        await this.checkOtherAzs();
-      } else {
-        this.remoteLeaders.clear();
       }
+      // Seed 000: the global leader checks the AZ seats. Every local leader does too, so whichever
+      // AZ a client asks names every AZ's local leader and the global leader (its status and map).
+      if (this.twoTier.isGlobalLeader() || this.twoTier.isLocalLeader()) await this.checkOtherAzs();
+      else this.remoteLeaders.clear();
       await this.refreshOwnCrl();
       if (this.twoTier.hasLocalLease()) await this.refreshAzCrl();
       if (this.twoTier.isGlobalLeader()) await this.refreshRootCrl();
@@ -333,7 +334,7 @@ export class NodeServices {
     await this.probe(members.map((n) => n.nodeId));
   }
 
-  /** Seed 000: the global leader checks the other AZs; their answers name each AZ's local leader. */
+  /** The other AZs' nodes are pinged; their answers name each AZ's local leader. */
   private async checkOtherAzs(): Promise<void> {
     const others = (await this.node.app.store.nodes()).filter((n) => n.az !== this.node.az);
     const leaders = new Map<string, string>();
