@@ -1,11 +1,10 @@
 // RFC 5280 §4.2 extensions and §4.1.2.5 validity as OpenSSL reads them back, plus the issuance
 // rules the builder enforces (lifetime inside the issuer's, signer matches issuer, profile sanity).
 import { createHash } from 'node:crypto';
-import { SeededRandom } from '@adrestia/consensus';
 import { expect } from 'chai';
 import { toHex } from '../src/ca/der.ts';
 import { encodeKeyUsageBits, keyIdentifier } from '../src/ca/extensions.ts';
-import { createRootCertificate, issueCertificate, type ExtensionChoices, type IssueCertificateInput } from '../src/ca/issue.ts';
+import { issueCertificate, type ExtensionChoices, type IssueCertificateInput } from '../src/ca/issue.ts';
 import { generateCaKeyPair, type GeneratedKeyPair } from '../src/ca/keys.ts';
 import { randomSerial } from '../src/ca/serial.ts';
 import { KeyObjectSigner } from '../src/ca/signer.ts';

@@ -3,7 +3,6 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isPkiError, type PkiErrorCode } from '../src/errors.ts';
 import {
   JOIN_TOKEN_FILE_ENV,
   assertJoinTokenUnused,
@@ -15,6 +14,7 @@ import {
   verifyJoinToken,
   type JoinTokenClaims,
 } from '../src/cluster/join-token.ts';
+import { expectPkiCode, expectPkiRejects } from './expect-code.ts';
 
 function caught(fn: () => unknown): unknown {
   try {
@@ -23,21 +23,6 @@ function caught(fn: () => unknown): unknown {
     return e;
   }
   return expect.fail('expected an error');
-}
-
-function expectCode(fn: () => unknown, code: PkiErrorCode): void {
-  const e = caught(fn);
-  expect(isPkiError(e, code), String(e)).to.equal(true);
-}
-
-async function expectRejects(p: Promise<unknown>, code: PkiErrorCode): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isPkiError(e, code), String(e)).to.equal(true);
-    return;
-  }
-  expect.fail(`expected ${code}`);
 }
 
 const key = new Uint8Array(randomBytes(32));
@@ -77,47 +62,47 @@ describe('RFC 7515/7518 HS256 join tokens (seed 001)', () => {
   });
 
   it('accepts only alg HS256: none, HS512, RS256 and a missing alg are refused', () => {
-    expectCode(() => verifyJoinToken(handMade({ alg: 'none' }, claims, null).slice(0, -1), key, opts), 'ERR_AUTH_TOKEN_INVALID');
-    expectCode(() => verifyJoinToken(`${handMade({ alg: 'none' }, claims, null)}AA`, key, opts), 'ERR_AUTH_TOKEN_INVALID');
+    expectPkiCode(() => verifyJoinToken(handMade({ alg: 'none' }, claims, null).slice(0, -1), key, opts), 'ERR_AUTH_TOKEN_INVALID');
+    expectPkiCode(() => verifyJoinToken(`${handMade({ alg: 'none' }, claims, null)}AA`, key, opts), 'ERR_AUTH_TOKEN_INVALID');
     for (const alg of ['HS512', 'RS256', undefined, 'hs256']) {
-      expectCode(() => verifyJoinToken(handMade({ alg }, claims, key), key, opts), 'ERR_AUTH_TOKEN_INVALID');
+      expectPkiCode(() => verifyJoinToken(handMade({ alg }, claims, key), key, opts), 'ERR_AUTH_TOKEN_INVALID');
     }
-    expectCode(() => verifyJoinToken(handMade({ alg: 'HS256', crit: ['exp'] }, claims, key), key, opts), 'ERR_AUTH_TOKEN_INVALID');
+    expectPkiCode(() => verifyJoinToken(handMade({ alg: 'HS256', crit: ['exp'] }, claims, key), key, opts), 'ERR_AUTH_TOKEN_INVALID');
     expect(verifyJoinToken(handMade({ alg: 'HS256' }, claims, key), key, opts)).to.deep.equal(claims);
   });
 
   it('refuses another key, a changed payload, and malformed tokens', () => {
     const token = encodeJoinToken(claims, key);
-    expectCode(() => verifyJoinToken(token, new Uint8Array(randomBytes(32)), opts), 'ERR_AUTH_TOKEN_INVALID');
+    expectPkiCode(() => verifyJoinToken(token, new Uint8Array(randomBytes(32)), opts), 'ERR_AUTH_TOKEN_INVALID');
     const [h, , s] = token.split('.');
     const forged = `${h}.${b64({ ...claims, az: 'az-b' })}.${s}`;
-    expectCode(() => verifyJoinToken(forged, key, { ...opts, az: 'az-b' }), 'ERR_AUTH_TOKEN_INVALID');
+    expectPkiCode(() => verifyJoinToken(forged, key, { ...opts, az: 'az-b' }), 'ERR_AUTH_TOKEN_INVALID');
     for (const bad of ['', 'a.b', 'a.b.c.d', `${token}=`, token.replace('.', '.+'), 'x'.repeat(5000)]) {
-      expectCode(() => verifyJoinToken(bad, key, opts), 'ERR_AUTH_TOKEN_INVALID');
+      expectPkiCode(() => verifyJoinToken(bad, key, opts), 'ERR_AUTH_TOKEN_INVALID');
     }
-    expectCode(() => verifyJoinToken(handMade({ alg: 'HS256' }, 'not an object', key), key, opts), 'ERR_AUTH_TOKEN_INVALID');
-    expectCode(() => verifyJoinToken(handMade({ alg: 'HS256' }, { ...claims, iat: 1.5 }, key), key, opts), 'ERR_AUTH_TOKEN_INVALID');
+    expectPkiCode(() => verifyJoinToken(handMade({ alg: 'HS256' }, 'not an object', key), key, opts), 'ERR_AUTH_TOKEN_INVALID');
+    expectPkiCode(() => verifyJoinToken(handMade({ alg: 'HS256' }, { ...claims, iat: 1.5 }, key), key, opts), 'ERR_AUTH_TOKEN_INVALID');
   });
 
   it('RFC 7519 §4.1.4/§4.1.5: exp and nbf within the skew bound', () => {
     const token = encodeJoinToken(claims, key);
-    expectCode(() => verifyJoinToken(token, key, { ...opts, nowSeconds: claims.exp + 60 }), 'ERR_AUTH_TOKEN_EXPIRED');
+    expectPkiCode(() => verifyJoinToken(token, key, { ...opts, nowSeconds: claims.exp + 60 }), 'ERR_AUTH_TOKEN_EXPIRED');
     expect(verifyJoinToken(token, key, { ...opts, nowSeconds: claims.exp + 59 })).to.deep.equal(claims);
-    expectCode(() => verifyJoinToken(token, key, { ...opts, nowSeconds: claims.nbf - 61 }), 'ERR_AUTH_TOKEN_INVALID');
+    expectPkiCode(() => verifyJoinToken(token, key, { ...opts, nowSeconds: claims.nbf - 61 }), 'ERR_AUTH_TOKEN_INVALID');
     expect(verifyJoinToken(token, key, { ...opts, nowSeconds: claims.nbf - 60 })).to.deep.equal(claims);
-    expectCode(() => verifyJoinToken(token, key, { ...opts, nowSeconds: claims.exp, maxClockSkewSeconds: 0 }), 'ERR_AUTH_TOKEN_EXPIRED');
-    expectCode(() => encodeJoinToken({ ...claims, exp: claims.nbf }, key), 'ERR_AUTH_TOKEN_INVALID');
+    expectPkiCode(() => verifyJoinToken(token, key, { ...opts, nowSeconds: claims.exp, maxClockSkewSeconds: 0 }), 'ERR_AUTH_TOKEN_EXPIRED');
+    expectPkiCode(() => encodeJoinToken({ ...claims, exp: claims.nbf }, key), 'ERR_AUTH_TOKEN_INVALID');
   });
 
   it('is bound to its AZ and its cluster', () => {
     const token = encodeJoinToken(claims, key);
-    expectCode(() => verifyJoinToken(token, key, { ...opts, az: 'az-b' }), 'ERR_WRONG_AZ');
-    expectCode(() => verifyJoinToken(token, key, { ...opts, clusterId: 'another' }), 'ERR_AUTH_TOKEN_INVALID');
+    expectPkiCode(() => verifyJoinToken(token, key, { ...opts, az: 'az-b' }), 'ERR_WRONG_AZ');
+    expectPkiCode(() => verifyJoinToken(token, key, { ...opts, clusterId: 'another' }), 'ERR_AUTH_TOKEN_INVALID');
   });
 
   it('single use is the replicated state\'s: a used jti is refused with ERR_AUTH_TOKEN_USED', () => {
     const used = new Set(['tok-1']);
-    expectCode(() => assertJoinTokenUnused(claims, (jti) => used.has(jti)), 'ERR_AUTH_TOKEN_USED');
+    expectPkiCode(() => assertJoinTokenUnused(claims, (jti) => used.has(jti)), 'ERR_AUTH_TOKEN_USED');
     assertJoinTokenUnused({ ...claims, jti: 'tok-2' }, (jti) => used.has(jti));
   });
 
@@ -125,9 +110,9 @@ describe('RFC 7515/7518 HS256 join tokens (seed 001)', () => {
     const minted = newJoinTokenClaims({ jti: 'tok-9', az: 'az-a', clusterId, nowSeconds: now, ttlSeconds: 600, sub: 'n1' });
     expect(minted).to.deep.equal({ jti: 'tok-9', az: 'az-a', clusterId, iat: now, nbf: now, exp: now + 600, sub: 'n1' });
     const ttl = JOIN_TOKEN_TTL_SECONDS_MAX + 1;
-    expectCode(() => newJoinTokenClaims({ jti: 'x', az: 'az-a', clusterId, nowSeconds: now, ttlSeconds: ttl }), 'ERR_INPUT_INVALID');
-    expectCode(() => newJoinTokenClaims({ jti: 'x', az: 'az-a', clusterId, nowSeconds: now, ttlSeconds: 0 }), 'ERR_INPUT_INVALID');
-    expectCode(() => newJoinTokenClaims({ jti: '', az: 'az-a', clusterId, nowSeconds: now, ttlSeconds: 60 }), 'ERR_AUTH_TOKEN_INVALID');
+    expectPkiCode(() => newJoinTokenClaims({ jti: 'x', az: 'az-a', clusterId, nowSeconds: now, ttlSeconds: ttl }), 'ERR_INPUT_INVALID');
+    expectPkiCode(() => newJoinTokenClaims({ jti: 'x', az: 'az-a', clusterId, nowSeconds: now, ttlSeconds: 0 }), 'ERR_INPUT_INVALID');
+    expectPkiCode(() => newJoinTokenClaims({ jti: '', az: 'az-a', clusterId, nowSeconds: now, ttlSeconds: 60 }), 'ERR_AUTH_TOKEN_INVALID');
   });
 
   it('refuses keys shorter than the hash output (RFC 7518 §3.2) as API misuse', () => {
@@ -158,15 +143,15 @@ describe('join token file from ADRESTIA_JOIN_TOKEN_FILE', () => {
     const open = join(dir, 'token-0644');
     await writeFile(open, 'abc', { mode: 0o644 });
     await chmod(open, 0o644);
-    await expectRejects(readJoinTokenFile(open), 'ERR_INPUT_INVALID');
+    await expectPkiRejects(readJoinTokenFile(open), 'ERR_INPUT_INVALID');
     await chmod(open, 0o640);
-    await expectRejects(readJoinTokenFile(open), 'ERR_INPUT_INVALID');
+    await expectPkiRejects(readJoinTokenFile(open), 'ERR_INPUT_INVALID');
     const empty = join(dir, 'token-empty');
     await writeFile(empty, '\n', { mode: 0o600 });
-    await expectRejects(readJoinTokenFile(empty), 'ERR_INPUT_INVALID');
+    await expectPkiRejects(readJoinTokenFile(empty), 'ERR_INPUT_INVALID');
     const sub = join(dir, 'subdir');
     await mkdir(sub, { mode: 0o700 });
-    await expectRejects(readJoinTokenFile(sub), 'ERR_INPUT_INVALID');
-    await expectRejects(readJoinTokenFile(join(dir, 'missing')), 'ERR_IO');
+    await expectPkiRejects(readJoinTokenFile(sub), 'ERR_INPUT_INVALID');
+    await expectPkiRejects(readJoinTokenFile(join(dir, 'missing')), 'ERR_IO');
   });
 });

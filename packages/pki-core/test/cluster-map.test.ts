@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { isPkiError, type PkiErrorCode } from '../src/errors.ts';
+import { isPkiError } from '../src/errors.ts';
 import {
   diffSince,
   findNode,
@@ -20,16 +20,7 @@ import {
 } from '../src/cluster/cluster-map.ts';
 import { clusterMapFromJson } from '../src/cluster/cluster-map-codec.ts';
 import { healthOf, newHealthRecord, recordProbe, type HealthPolicy } from '../src/cluster/node-health.ts';
-
-function expectCode(fn: () => unknown, code: PkiErrorCode): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(isPkiError(e, code), String(e)).to.equal(true);
-    return;
-  }
-  expect.fail(`expected ${code}`);
-}
+import { expectPkiCode } from './expect-code.ts';
 
 const CLUSTER = '7d3c2f4e-0b1a-4c55-9a51-3f0e2b8d6c11';
 const addr = (host: string) => ({ api: `${host}:8443`, raft: `${host}:7000` });
@@ -79,10 +70,10 @@ describe('seed 001 generation-counted cluster map', () => {
     expect(findNode(m, 'b1')?.roles).to.deep.equal(['globalLeader', 'localLeader', 'voter']);
     expect(findNode(m, 'a1')?.roles).to.deep.equal(['localLeader', 'learner']);
     expect(findNode(m, 'a2')?.roles).to.deep.equal(['learner']);
-    expectCode(() => withLeaders(m, { globalLeader: 'a2', localLeaders: { 'az-a': 'a1' } }), 'ERR_INPUT_INVALID');
-    expectCode(() => withLeaders(m, { globalLeader: null, localLeaders: { 'az-b': 'a1' } }), 'ERR_WRONG_AZ');
-    expectCode(() => withLeaders(m, { globalLeader: null, localLeaders: { 'az-z': 'a1' } }), 'ERR_AZ_UNKNOWN');
-    expectCode(() => withLeaders(m, { globalLeader: 'zz', localLeaders: {} }), 'ERR_NODE_UNKNOWN');
+    expectPkiCode(() => withLeaders(m, { globalLeader: 'a2', localLeaders: { 'az-a': 'a1' } }), 'ERR_INPUT_INVALID');
+    expectPkiCode(() => withLeaders(m, { globalLeader: null, localLeaders: { 'az-b': 'a1' } }), 'ERR_WRONG_AZ');
+    expectPkiCode(() => withLeaders(m, { globalLeader: null, localLeaders: { 'az-z': 'a1' } }), 'ERR_AZ_UNKNOWN');
+    expectPkiCode(() => withLeaders(m, { globalLeader: 'zz', localLeaders: {} }), 'ERR_NODE_UNKNOWN');
   });
 
   it('revocation is final: the node stays listed, loses its leader roles, and cannot be changed back', () => {
@@ -91,17 +82,17 @@ describe('seed 001 generation-counted cluster map', () => {
     expect(findNode(m, 'a1')?.status).to.equal('revoked');
     expect(m.leaders).to.deep.equal({ globalLeader: null, localLeaders: { 'az-b': 'b1' } });
     expect(withNodeRevoked(m, 'a1')).to.equal(m);
-    expectCode(() => withRoles(m, 'a1', 'voter'), 'ERR_NODE_REVOKED');
-    expectCode(() => withNodeAddresses(m, 'a1', addr('10.1.1.99')), 'ERR_NODE_REVOKED');
-    expectCode(() => withLeaders(m, { globalLeader: null, localLeaders: { 'az-a': 'a1' } }), 'ERR_NODE_REVOKED');
-    expectCode(() => withNode(m, { nodeId: 'a1', az: 'az-a', addresses: addr('10.1.1.11') }), 'ERR_NODE_REVOKED');
+    expectPkiCode(() => withRoles(m, 'a1', 'voter'), 'ERR_NODE_REVOKED');
+    expectPkiCode(() => withNodeAddresses(m, 'a1', addr('10.1.1.99')), 'ERR_NODE_REVOKED');
+    expectPkiCode(() => withLeaders(m, { globalLeader: null, localLeaders: { 'az-a': 'a1' } }), 'ERR_NODE_REVOKED');
+    expectPkiCode(() => withNode(m, { nodeId: 'a1', az: 'az-a', addresses: addr('10.1.1.11') }), 'ERR_NODE_REVOKED');
   });
 
   it('nodes belong to one known AZ; AZs with nodes cannot be removed', () => {
     const m = twoAzMap();
-    expectCode(() => withNode(m, { nodeId: 'x', az: 'az-z', addresses: addr('10.9.9.9') }), 'ERR_AZ_UNKNOWN');
-    expectCode(() => withNode(m, { nodeId: 'a1', az: 'az-b', addresses: addr('10.1.1.11') }), 'ERR_WRONG_AZ');
-    expectCode(() => withoutAz(m, 'az-b'), 'ERR_EVENT_REJECTED');
+    expectPkiCode(() => withNode(m, { nodeId: 'x', az: 'az-z', addresses: addr('10.9.9.9') }), 'ERR_AZ_UNKNOWN');
+    expectPkiCode(() => withNode(m, { nodeId: 'a1', az: 'az-b', addresses: addr('10.1.1.11') }), 'ERR_WRONG_AZ');
+    expectPkiCode(() => withoutAz(m, 'az-b'), 'ERR_EVENT_REJECTED');
     const gone = withoutAz(withoutNode(m, 'b1'), 'az-b');
     expect(gone.azs.map((a) => a.name)).to.deep.equal(['az-a']);
     expect(withoutNode(gone, 'b1')).to.equal(gone);
@@ -114,8 +105,8 @@ describe('seed 001 generation-counted cluster map', () => {
     m = withCaCertificate(withCaCertificate(m, icaB), root);
     expect(m.caCertificates.map((c) => c.pem)).to.deep.equal(['ROOT', 'ICA-B']);
     expect(withCaCertificate(m, root)).to.equal(m);
-    expectCode(() => withCaCertificate(m, { ...root, fingerprintSha256: 'XYZ' }), 'ERR_INPUT_INVALID');
-    expectCode(() => withCaCertificate(m, { ...root, az: 'az-a' }), 'ERR_INPUT_INVALID');
+    expectPkiCode(() => withCaCertificate(m, { ...root, fingerprintSha256: 'XYZ' }), 'ERR_INPUT_INVALID');
+    expectPkiCode(() => withCaCertificate(m, { ...root, az: 'az-a' }), 'ERR_INPUT_INVALID');
     m = withoutAz(withoutNode(m, 'b1'), 'az-b');
     expect(m.caCertificates.map((c) => c.pem)).to.deep.equal(['ROOT']);
     expect(withoutCaCertificate(m, root.fingerprintSha256).caCertificates).to.deep.equal([]);

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { isPkiError, type PkiErrorCode } from '../src/errors.ts';
 import {
   NonceReplayGuard,
   computeCaBundleProof,
@@ -12,16 +11,7 @@ import {
   verifyRegistration,
   type RegistrationClaims,
 } from '../src/cluster/psk-proof.ts';
-
-function expectCode(fn: () => unknown, code: PkiErrorCode): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(isPkiError(e, code), String(e)).to.equal(true);
-    return;
-  }
-  expect.fail(`expected ${code}`);
-}
+import { expectPkiCode } from './expect-code.ts';
 
 const psk = new Uint8Array(randomBytes(32));
 const clusterId = '7d3c2f4e-0b1a-4c55-9a51-3f0e2b8d6c11';
@@ -50,19 +40,19 @@ describe('Phase II CA bundle proof (server proves the PSK; seed 000 §3.2)', () 
     const proof = computeCaBundleProof({ psk, clusterId, clientNonce, serverNonce, bundle });
     const base = { psk, clusterId, clientNonce, serverNonce, bundle, proof };
     const evil = new TextEncoder().encode('attacker bundle');
-    expectCode(() => verifyCaBundleProof({ ...base, bundle: evil }), 'ERR_AUTH_PSK_PROOF');
-    expectCode(() => verifyCaBundleProof({ ...base, psk: new Uint8Array(randomBytes(32)) }), 'ERR_AUTH_PSK_PROOF');
-    expectCode(() => verifyCaBundleProof({ ...base, clusterId: 'other' }), 'ERR_AUTH_PSK_PROOF');
-    expectCode(() => verifyCaBundleProof({ ...base, clientNonce: new Uint8Array(randomBytes(32)) }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyCaBundleProof({ ...base, bundle: evil }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyCaBundleProof({ ...base, psk: new Uint8Array(randomBytes(32)) }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyCaBundleProof({ ...base, clusterId: 'other' }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyCaBundleProof({ ...base, clientNonce: new Uint8Array(randomBytes(32)) }), 'ERR_AUTH_PSK_PROOF');
     const flipped = proof.slice();
     flipped[0]! ^= 1;
-    expectCode(() => verifyCaBundleProof({ ...base, proof: flipped }), 'ERR_AUTH_PSK_PROOF');
-    expectCode(() => verifyCaBundleProof({ ...base, proof: proof.subarray(0, 16) }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyCaBundleProof({ ...base, proof: flipped }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyCaBundleProof({ ...base, proof: proof.subarray(0, 16) }), 'ERR_AUTH_PSK_PROOF');
   });
 
   it('refuses a short PSK as operator input and short nonces as a bad proof', () => {
-    expectCode(() => computeCaBundleProof({ psk: psk.subarray(0, 8), clusterId, clientNonce, serverNonce, bundle }), 'ERR_INPUT_INVALID');
-    expectCode(
+    expectPkiCode(() => computeCaBundleProof({ psk: psk.subarray(0, 8), clusterId, clientNonce, serverNonce, bundle }), 'ERR_INPUT_INVALID');
+    expectPkiCode(
       () => computeCaBundleProof({ psk, clusterId, clientNonce: clientNonce.subarray(0, 4), serverNonce, bundle }),
       'ERR_AUTH_PSK_PROOF',
     );
@@ -96,7 +86,7 @@ describe('Phase II registration proof (node proves the PSK, single use within a 
     const reg = signRegistration(psk, c);
     const bundleProof = computeCaBundleProof({ psk, clusterId, clientNonce, serverNonce: c.serverNonce, bundle });
     expect(reg.mac).to.not.deep.equal(bundleProof);
-    expectCode(
+    expectPkiCode(
       () => verifyRegistration(psk, { ...reg, mac: bundleProof }, { clusterId, body, nowSeconds: now, replayGuard: guard() }),
       'ERR_AUTH_PSK_PROOF',
     );
@@ -106,24 +96,24 @@ describe('Phase II registration proof (node proves the PSK, single use within a 
     const g = guard();
     const proof = signRegistration(psk, claims());
     verifyRegistration(psk, proof, { clusterId, body, nowSeconds: now, replayGuard: g });
-    expectCode(() => verifyRegistration(psk, proof, { clusterId, body, nowSeconds: now + 1, replayGuard: g }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyRegistration(psk, proof, { clusterId, body, nowSeconds: now + 1, replayGuard: g }), 'ERR_AUTH_PSK_PROOF');
     const fresh = signRegistration(psk, claims());
     const opts = { clusterId, body, replayGuard: guard() };
-    expectCode(() => verifyRegistration(psk, fresh, { ...opts, nowSeconds: now + 31 }), 'ERR_AUTH_PSK_PROOF');
-    expectCode(() => verifyRegistration(psk, fresh, { ...opts, nowSeconds: now - 31 }), 'ERR_AUTH_PSK_PROOF');
-    expectCode(() => verifyRegistration(psk, fresh, { ...opts, nowSeconds: now, body: new Uint8Array([1]) }), 'ERR_AUTH_PSK_PROOF');
-    expectCode(() => verifyRegistration(psk, { ...fresh, nodeId: 'other' }, { ...opts, nowSeconds: now }), 'ERR_AUTH_PSK_PROOF');
-    expectCode(() => verifyRegistration(psk, { ...fresh, az: 'az-b' }, { ...opts, nowSeconds: now }), 'ERR_AUTH_PSK_PROOF');
-    expectCode(() => verifyRegistration(psk, fresh, { ...opts, clusterId: 'other', nowSeconds: now }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyRegistration(psk, fresh, { ...opts, nowSeconds: now + 31 }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyRegistration(psk, fresh, { ...opts, nowSeconds: now - 31 }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyRegistration(psk, fresh, { ...opts, nowSeconds: now, body: new Uint8Array([1]) }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyRegistration(psk, { ...fresh, nodeId: 'other' }, { ...opts, nowSeconds: now }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyRegistration(psk, { ...fresh, az: 'az-b' }, { ...opts, nowSeconds: now }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyRegistration(psk, fresh, { ...opts, clusterId: 'other', nowSeconds: now }), 'ERR_AUTH_PSK_PROOF');
     const wrongKey = new Uint8Array(randomBytes(32));
-    expectCode(() => verifyRegistration(wrongKey, fresh, { ...opts, nowSeconds: now }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyRegistration(wrongKey, fresh, { ...opts, nowSeconds: now }), 'ERR_AUTH_PSK_PROOF');
   });
 
   it('does not spend a nonce on a proof that fails', () => {
     const g = guard();
     const proof = signRegistration(psk, claims());
     const forged = { ...proof, mac: new Uint8Array(32) };
-    expectCode(() => verifyRegistration(psk, forged, { clusterId, body, nowSeconds: now, replayGuard: g }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyRegistration(psk, forged, { clusterId, body, nowSeconds: now, replayGuard: g }), 'ERR_AUTH_PSK_PROOF');
     expect(g.size).to.equal(0);
     verifyRegistration(psk, proof, { clusterId, body, nowSeconds: now, replayGuard: g });
     expect(g.size).to.equal(1);
@@ -132,7 +122,7 @@ describe('Phase II registration proof (node proves the PSK, single use within a 
   it('bounds the nonce set: full of live nonces it fails closed, and forgets nonces past the window', () => {
     const g = guard(); // 4 entries, ±30 s
     for (let i = 0; i < 4; i++) g.consume(new Uint8Array(randomBytes(16)), now, now);
-    expectCode(() => g.consume(new Uint8Array(randomBytes(16)), now, now), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => g.consume(new Uint8Array(randomBytes(16)), now, now), 'ERR_AUTH_PSK_PROOF');
     g.consume(new Uint8Array(randomBytes(16)), now + 31, now + 31); // the first four are now out of the window
     expect(g.size).to.equal(1);
   });
@@ -140,7 +130,7 @@ describe('Phase II registration proof (node proves the PSK, single use within a 
   it('rejects malformed Authorization headers', () => {
     const good = formatRegistrationProof(signRegistration(psk, claims()));
     for (const bad of ['', 'Bearer abc', good.replace('v1.', 'v2.'), `${good}.extra`, good.replace(/\.\d+\./, '.-1.')]) {
-      expectCode(() => parseRegistrationProof(bad), 'ERR_AUTH_PSK_PROOF');
+      expectPkiCode(() => parseRegistrationProof(bad), 'ERR_AUTH_PSK_PROOF');
     }
   });
 });

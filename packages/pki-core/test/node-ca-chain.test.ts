@@ -14,7 +14,6 @@ import {
   createAzIntermediate,
   foundCluster,
   generateNodeKeys,
-  isPkiError,
   issueLeafFromCsr,
   issuerIdOf,
   KeyObjectSigner,
@@ -27,25 +26,14 @@ import {
   toPem,
   viewCertificate,
   type CaHandle,
-  type PkiErrorCode,
 } from '../src/index.ts';
 import { attime, DAY_MS, expectVerifies, HOUR_MS, MINUTE_MS, openssl, opensslCsr, openTestState, T0, writeFile, type TestState } from './node-ca-fixtures.ts';
+import { expectPkiRejects } from './expect-code.ts';
 
 const CLUSTER_ID = '3c0d8a4e-59f2-4c1b-9f7e-2a6b8c1d0e3f';
 const NODE_ID = '9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d';
 const AZ1 = { name: 'az1', subnets: ['127.1.0.0/16'], localVip: '127.1.0.1' };
 const ADDRESSES = { api: '127.1.0.10:8443', raft: '127.1.0.10:7000' };
-
-async function expectCode(p: Promise<unknown>, code: PkiErrorCode): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isPkiError(e), String(e)).to.equal(true);
-    expect((e as { code: string }).code, String(e)).to.equal(code);
-    return;
-  }
-  expect.fail(`expected ${code}`);
-}
 
 describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a real state and checked by OpenSSL', function () {
   const kek = new Uint8Array(randomBytes(32));
@@ -177,15 +165,15 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
       const tampered = csrs.icaCsrDer.slice();
       tampered[tampered.length - 5]! ^= 0x01;
       const base = { azIca, nodeId: NODE_ID, az: 'az1', addresses: ADDRESSES, nowMs: T0, serials };
-      await expectCode(signNodeRegistration({ ...base, icaCsrDer: tampered, tlsCsrDer: csrs.tlsCsrDer }), 'ERR_CSR_SIGNATURE');
-      await expectCode(signNodeRegistration({ ...base, icaCsrDer: csrs.icaCsrDer, tlsCsrDer: csrs.icaCsrDer }), 'ERR_INPUT_INVALID');
+      await expectPkiRejects(signNodeRegistration({ ...base, icaCsrDer: tampered, tlsCsrDer: csrs.tlsCsrDer }), 'ERR_CSR_SIGNATURE');
+      await expectPkiRejects(signNodeRegistration({ ...base, icaCsrDer: csrs.icaCsrDer, tlsCsrDer: csrs.icaCsrDer }), 'ERR_INPUT_INVALID');
     });
 
     it("refuses a TLS CSR that asks for another node's identity URI", async function () {
       const keys = await loadNodeKeys(state.dir);
       const other = makeNodeCsrs({ keys, nodeId: '00000000-0000-4000-8000-000000000000', az: 'az1', hosts: [] });
       const mine = makeNodeCsrs({ keys, nodeId: NODE_ID, az: 'az1', hosts: [] });
-      await expectCode(
+      await expectPkiRejects(
         signNodeRegistration({ azIca, icaCsrDer: mine.icaCsrDer, tlsCsrDer: other.tlsCsrDer, nodeId: NODE_ID, az: 'az1', addresses: ADDRESSES, nowMs: T0, serials }),
         'ERR_SAN_FORBIDDEN',
       );
@@ -277,18 +265,18 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
 
     it('refuses an unknown profile, a CA profile, a forbidden SAN and a lifetime beyond the profile (typed errors)', async function () {
       const base = { nodeIca, csrPem, requester: 'tenant-a', nowMs: T0 + 5 * MINUTE_MS, serials, store: state.store };
-      await expectCode(issueLeafFromCsr({ ...base, profileName: 'noSuchProfile' }), 'ERR_PROFILE_UNKNOWN');
-      await expectCode(issueLeafFromCsr({ ...base, profileName: 'nodeIntermediate' }), 'ERR_PROFILE_INVALID');
-      await expectCode(issueLeafFromCsr({ ...base, profileName: 'serverLeaf', requestedSans: [{ type: 'email', value: 'a@b.example' }, { type: 'uri', value: 'ftp://x.example/' }] }), 'ERR_SAN_FORBIDDEN');
-      await expectCode(issueLeafFromCsr({ ...base, profileName: 'serverLeaf', lifetimeSeconds: BUILTIN_PROFILES.serverLeaf.lifetime.maxSeconds + 1 }), 'ERR_LIFETIME_INVALID');
+      await expectPkiRejects(issueLeafFromCsr({ ...base, profileName: 'noSuchProfile' }), 'ERR_PROFILE_UNKNOWN');
+      await expectPkiRejects(issueLeafFromCsr({ ...base, profileName: 'nodeIntermediate' }), 'ERR_PROFILE_INVALID');
+      await expectPkiRejects(issueLeafFromCsr({ ...base, profileName: 'serverLeaf', requestedSans: [{ type: 'email', value: 'a@b.example' }, { type: 'uri', value: 'ftp://x.example/' }] }), 'ERR_SAN_FORBIDDEN');
+      await expectPkiRejects(issueLeafFromCsr({ ...base, profileName: 'serverLeaf', lifetimeSeconds: BUILTIN_PROFILES.serverLeaf.lifetime.maxSeconds + 1 }), 'ERR_LIFETIME_INVALID');
     });
 
     it('revokes the leaf once (ERR_ALREADY_REVOKED after, ERR_NOT_FOUND for an unknown serial) and lists it in a CRL OpenSSL honours', async function () {
       const revoked = await buildRevocation({ issuerId: nodeIca.issuerId, serialHex: leaf.serialHex.toUpperCase(), reason: 'keyCompromise', nowMs: T0 + 10 * MINUTE_MS, requestedBy: 'operator', store: state.store });
       expect(revoked).to.deep.include({ serialHex: leaf.serialHex, notAfter: viewCertificate(leaf.certDer).notAfter.getTime() });
       await state.applyOk(revoked);
-      await expectCode(buildRevocation({ ...revoked, nowMs: T0 + 11 * MINUTE_MS, store: state.store }), 'ERR_ALREADY_REVOKED');
-      await expectCode(buildRevocation({ ...revoked, serialHex: '0badc0de', nowMs: T0 + 11 * MINUTE_MS, store: state.store }), 'ERR_NOT_FOUND');
+      await expectPkiRejects(buildRevocation({ ...revoked, nowMs: T0 + 11 * MINUTE_MS, store: state.store }), 'ERR_ALREADY_REVOKED');
+      await expectPkiRejects(buildRevocation({ ...revoked, serialHex: '0badc0de', nowMs: T0 + 11 * MINUTE_MS, store: state.store }), 'ERR_NOT_FOUND');
 
       const first = await buildCrlEvent({ issuer: nodeIca, store: state.store, nowMs: T0 + 12 * MINUTE_MS, nextUpdateSeconds: 3600 });
       expect(first.event.crlNumber).to.equal(1);

@@ -16,7 +16,6 @@ import {
   foundCluster,
   fromPem,
   generateNodeKeys,
-  isPkiError,
   issueLeafFromCsr,
   KeyObjectSigner,
   loadPemFileSigner,
@@ -26,23 +25,12 @@ import {
   toPem,
   viewCertificate,
   type CaHandle,
-  type PkiErrorCode,
 } from '../src/index.ts';
 import { attime, DAY_MS, expectVerifies, HOUR_MS, openssl, opensslCsr, openTestState, T0, writeFile, type TestState } from './node-ca-fixtures.ts';
+import { expectPkiRejects } from './expect-code.ts';
 
 const AZ1 = { name: 'az1', subnets: ['127.1.0.0/16'], localVip: '127.1.0.1' };
 const ADDRESSES = { api: '127.1.0.30:8443', raft: '127.1.0.30:7000' };
-
-async function expectCode(p: Promise<unknown>, code: PkiErrorCode): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isPkiError(e), String(e)).to.equal(true);
-    expect((e as { code: string }).code, String(e)).to.equal(code);
-    return;
-  }
-  expect.fail(`expected ${code}`);
-}
 
 /** A root made by `openssl req -x509` (its key stays in a 0600 PEM file, outside the state). */
 function opensslRoot(dir: string, pathLen: number | null): { certDer: Uint8Array; keyFile: string } {
@@ -118,13 +106,13 @@ describe('node CA services: external root, lifetimes cut to the issuer, withdraw
     const tight = opensslRoot(state.dir, 1);
     const nowMs = viewCertificate(tight.certDer).notBefore.getTime() + HOUR_MS;
     const base = { clusterId: randomUUID(), azSpec: AZ1, kek, nowMs, serials };
-    await expectCode(foundCluster({ ...base, externalRoot: { cert: tight.certDer, signer: await loadPemFileSigner(tight.keyFile) } }), 'ERR_INPUT_INVALID');
+    await expectPkiRejects(foundCluster({ ...base, externalRoot: { cert: tight.certDer, signer: await loadPemFileSigner(tight.keyFile) } }), 'ERR_INPUT_INVALID');
     const open = opensslRoot(state.dir, null);
-    await expectCode(foundCluster({ ...base, externalRoot: { cert: open.certDer, signer: await loadPemFileSigner(tight.keyFile) } }), 'ERR_SIGNER_MISMATCH');
+    await expectPkiRejects(foundCluster({ ...base, externalRoot: { cert: open.certDer, signer: await loadPemFileSigner(tight.keyFile) } }), 'ERR_SIGNER_MISMATCH');
   });
 
   it('cuts a node ICA to its AZ ICA, refuses a leaf that would outlive the node ICA, and bounds CA lifetimes by profile', async function () {
-    await expectCode(
+    await expectPkiRejects(
       foundCluster({ clusterId: randomUUID(), azSpec: AZ1, kek, nowMs: T0, serials, lifetimes: { rootSeconds: BUILTIN_PROFILES.root.lifetime.minSeconds - 1 } }),
       'ERR_LIFETIME_INVALID',
     );
@@ -140,7 +128,7 @@ describe('node CA services: external root, lifetimes cut to the issuer, withdraw
     expect(viewCertificate(signed.tlsCertDer).notAfter.getTime()).to.equal(azEnd);
     const nodeIca: CaHandle = { cert: signed.icaCertDer, signer: new KeyObjectSigner(keys.ica.privateKey), issuerId: signed.icaIssuerId };
     const { csrPem } = opensslCsr(state.dir, 'long', '/CN=long.example.com', 'DNS:long.example.com');
-    await expectCode(
+    await expectPkiRejects(
       issueLeafFromCsr({ nodeIca, csrPem, profileName: 'serverLeaf', lifetimeSeconds: 60 * 24 * 3600, requester: 'r', nowMs: T0, serials, store: state.store }),
       'ERR_LIFETIME_EXCEEDS_ISSUER',
     );
@@ -175,7 +163,7 @@ describe('node CA services: external root, lifetimes cut to the issuer, withdraw
 
     const nodeIca: CaHandle = { cert: signed.icaCertDer, signer: new KeyObjectSigner(keys.ica.privateKey), issuerId: signed.icaIssuerId };
     const { csrPem } = opensslCsr(state.dir, 'after', '/CN=after.example.com', 'DNS:after.example.com');
-    await expectCode(
+    await expectPkiRejects(
       issueLeafFromCsr({ nodeIca, csrPem, profileName: 'serverLeaf', lifetimeSeconds: 3600, requester: 'r', nowMs: T0 + 4 * HOUR_MS, serials, store: state.store }),
       'ERR_NODE_REVOKED',
     );

@@ -15,7 +15,6 @@ import {
   encodeJoinToken,
   foundCluster,
   generateNodeKeys,
-  isPkiError,
   issuerChainPem,
   makeNodeCsrs,
   newJoinTokenClaims,
@@ -31,34 +30,12 @@ import {
   type AcceptedRegistration,
   type CaHandle,
   type NodeKeys,
-  type PkiErrorCode,
 } from '../src/index.ts';
 import { attime, expectVerifies, HOUR_MS, MINUTE_MS, openTestState, T0, writeFile, type TestState } from './node-ca-fixtures.ts';
+import { expectPkiCode, expectPkiRejects } from './expect-code.ts';
 
 const CLUSTER_ID = '5d2e9b1a-7c3f-4e8d-a6b5-0f1e2d3c4b5a';
 const AZ1 = { name: 'az1', subnets: ['127.1.0.0/16'], localVip: '127.1.0.1' };
-
-function expectCodeSync(fn: () => unknown, code: PkiErrorCode): void {
-  try {
-    fn();
-  } catch (e) {
-    expect(isPkiError(e), String(e)).to.equal(true);
-    expect((e as { code: string }).code, String(e)).to.equal(code);
-    return;
-  }
-  expect.fail(`expected ${code}`);
-}
-
-async function expectCode(p: Promise<unknown>, code: PkiErrorCode): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    expect(isPkiError(e), String(e)).to.equal(true);
-    expect((e as { code: string }).code, String(e)).to.equal(code);
-    return;
-  }
-  expect.fail(`expected ${code}`);
-}
 
 describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, refusals', function () {
   const psk = new Uint8Array(randomBytes(32));
@@ -136,45 +113,45 @@ describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, 
     expectVerifies(['-x509_strict', '-attime', attime(now + HOUR_MS), '-purpose', 'sslclient', '-CAfile', rootFile, '-untrusted', chainFile, tlsFile]);
     // Another node's keys do not match this answer.
     const stranger = await newNode();
-    expectCodeSync(() => readRegistrationResponse(answer, stranger.keys), 'ERR_SIGNER_MISMATCH');
+    expectPkiCode(() => readRegistrationResponse(answer, stranger.keys), 'ERR_SIGNER_MISMATCH');
   });
 
   it('refuses a CA bundle whose proof was made with another PSK, altered in transit, of another cluster, or for another nonce (ERR_AUTH_PSK_PROOF)', async function () {
     const clientNonce = new Uint8Array(randomBytes(16));
     const serverNonce = new Uint8Array(randomBytes(16));
     const forged = await caBundleResponse({ store: state.store, psk: new Uint8Array(randomBytes(32)), nonce: clientNonce, serverNonce, nowMs: now });
-    expectCodeSync(() => verifyCaBundle({ response: forged, psk, clientNonce }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyCaBundle({ response: forged, psk, clientNonce }), 'ERR_AUTH_PSK_PROOF');
     const genuine = await caBundleResponse({ store: state.store, psk, nonce: clientNonce, serverNonce, nowMs: now });
     const swapped = { ...genuine, bundlePem: genuine.bundlePem.split('-----END CERTIFICATE-----\n')[0] + '-----END CERTIFICATE-----\n' };
-    expectCodeSync(() => verifyCaBundle({ response: swapped, psk, clientNonce }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyCaBundle({ response: swapped, psk, clientNonce }), 'ERR_AUTH_PSK_PROOF');
     // A bundle of another cluster than the one the node was told to join.
-    expectCodeSync(() => verifyCaBundle({ response: genuine, psk, clientNonce, expectedClusterId: randomUUID() }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyCaBundle({ response: genuine, psk, clientNonce, expectedClusterId: randomUUID() }), 'ERR_AUTH_PSK_PROOF');
     // A replayed answer to another nonce fails too: the proof covers the client's nonce.
-    expectCodeSync(() => verifyCaBundle({ response: genuine, psk, clientNonce: new Uint8Array(randomBytes(16)) }), 'ERR_AUTH_PSK_PROOF');
+    expectPkiCode(() => verifyCaBundle({ response: genuine, psk, clientNonce: new Uint8Array(randomBytes(16)) }), 'ERR_AUTH_PSK_PROOF');
   });
 
   it('refuses a registration signed with the wrong PSK, a replayed nonce, and a body changed after signing', async function () {
     const node = await newNode();
     const wrong = await pskRequest(node, 'az1', new Uint8Array(randomBytes(32)));
-    await expectCode(verifyRegistrationRequest({ body: wrong.body, proofHeader: wrong.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_PSK_PROOF');
+    await expectPkiRejects(verifyRegistrationRequest({ body: wrong.body, proofHeader: wrong.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_PSK_PROOF');
 
     const good = await pskRequest(node);
     const changed = new TextEncoder().encode(new TextDecoder().decode(good.body).replace('127.1.0.20:8443', '127.1.0.66:8443'));
-    await expectCode(verifyRegistrationRequest({ body: changed, proofHeader: good.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_PSK_PROOF');
+    await expectPkiRejects(verifyRegistrationRequest({ body: changed, proofHeader: good.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_PSK_PROOF');
     await verifyRegistrationRequest({ body: good.body, proofHeader: good.authorization, psk, store: state.store, nowMs: now, replayGuard: guard });
-    await expectCode(verifyRegistrationRequest({ body: good.body, proofHeader: good.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_PSK_PROOF');
+    await expectPkiRejects(verifyRegistrationRequest({ body: good.body, proofHeader: good.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_PSK_PROOF');
     // A proof from a skewed clock is refused as well.
     const late = await pskRequest(node);
-    await expectCode(verifyRegistrationRequest({ body: late.body, proofHeader: late.authorization, psk, store: state.store, nowMs: now + 10 * MINUTE_MS, replayGuard: guard }), 'ERR_AUTH_PSK_PROOF');
+    await expectPkiRejects(verifyRegistrationRequest({ body: late.body, proofHeader: late.authorization, psk, store: state.store, nowMs: now + 10 * MINUTE_MS, replayGuard: guard }), 'ERR_AUTH_PSK_PROOF');
   });
 
   it('refuses requests without a usable credential (ERR_AUTH_REQUIRED) and an unknown AZ (ERR_AZ_UNKNOWN)', async function () {
     const node = await newNode();
     const request = await pskRequest(node);
-    await expectCode(verifyRegistrationRequest({ body: request.body, proofHeader: '', psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_REQUIRED');
-    await expectCode(verifyRegistrationRequest({ body: request.body, proofHeader: request.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_REQUIRED');
+    await expectPkiRejects(verifyRegistrationRequest({ body: request.body, proofHeader: '', psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_REQUIRED');
+    await expectPkiRejects(verifyRegistrationRequest({ body: request.body, proofHeader: request.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_REQUIRED');
     const elsewhere = await pskRequest(node, 'az9');
-    await expectCode(verifyRegistrationRequest({ body: elsewhere.body, proofHeader: elsewhere.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AZ_UNKNOWN');
+    await expectPkiRejects(verifyRegistrationRequest({ body: elsewhere.body, proofHeader: elsewhere.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AZ_UNKNOWN');
   });
 
   it('refuses malformed bodies with ERR_INPUT_INVALID naming the field (unknown field, bad endpoint, non-canonical base64)', async function () {
@@ -189,7 +166,7 @@ describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, 
       [{ ...good, version: 2 }, 'body.version'],
     ];
     for (const [body, field] of cases) {
-      expectCodeSync(() => parseRegistrationBody(encode(body)), 'ERR_INPUT_INVALID');
+      expectPkiCode(() => parseRegistrationBody(encode(body)), 'ERR_INPUT_INVALID');
       try {
         parseRegistrationBody(encode(body));
       } catch (e) {
@@ -227,7 +204,7 @@ describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, 
       const other = await newNode();
       const again = await tokenRequest(other, token({ sub: other.nodeId }));
       const reuse = { ...again, authorization: `Bearer ${jwt}` };
-      await expectCode(verifyRegistrationRequest({ body: reuse.body, proofHeader: reuse.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_TOKEN_INVALID');
+      await expectPkiRejects(verifyRegistrationRequest({ body: reuse.body, proofHeader: reuse.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_TOKEN_INVALID');
       // Without a subject binding the reuse reaches the single-use check.
       const open = token();
       const first = await tokenRequest(other, open);
@@ -235,17 +212,17 @@ describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, 
       await state.applyOk(okFirst.joinTokenUsed!);
       const third = await newNode();
       const second = await tokenRequest(third, open);
-      await expectCode(verifyRegistrationRequest({ body: second.body, proofHeader: second.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_TOKEN_USED');
+      await expectPkiRejects(verifyRegistrationRequest({ body: second.body, proofHeader: second.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_TOKEN_USED');
     });
 
     it('refuses an expired token, a token signed with another key, and a token for another AZ', async function () {
       const node = await newNode();
       const expired = await tokenRequest(node, token({ nowMs: now - 2 * HOUR_MS, ttlSeconds: 600 }));
-      await expectCode(verifyRegistrationRequest({ body: expired.body, proofHeader: expired.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_TOKEN_EXPIRED');
+      await expectPkiRejects(verifyRegistrationRequest({ body: expired.body, proofHeader: expired.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_TOKEN_EXPIRED');
       const forged = await tokenRequest(node, token({ key: new Uint8Array(randomBytes(32)) }));
-      await expectCode(verifyRegistrationRequest({ body: forged.body, proofHeader: forged.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_TOKEN_INVALID');
+      await expectPkiRejects(verifyRegistrationRequest({ body: forged.body, proofHeader: forged.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_TOKEN_INVALID');
       const otherAz = await tokenRequest(node, token({ az: 'az2' }));
-      await expectCode(verifyRegistrationRequest({ body: otherAz.body, proofHeader: otherAz.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_WRONG_AZ');
+      await expectPkiRejects(verifyRegistrationRequest({ body: otherAz.body, proofHeader: otherAz.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_WRONG_AZ');
     });
   });
 
@@ -255,11 +232,11 @@ describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, 
       const first = await pskRequest(node);
       const { signed } = await complete(await verifyRegistrationRequest({ body: first.body, proofHeader: first.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }));
       const twice = await pskRequest(node);
-      await expectCode(verifyRegistrationRequest({ body: twice.body, proofHeader: twice.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_ALREADY_EXISTS');
+      await expectPkiRejects(verifyRegistrationRequest({ body: twice.body, proofHeader: twice.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_ALREADY_EXISTS');
       const serial = viewCertificate(signed.icaCertDer).serialHex;
       await state.applyOk(await buildRevocation({ issuerId: azIca.issuerId, serialHex: serial, reason: 'keyCompromise', nowMs: now, requestedBy: 'operator', store: state.store }));
       const after = await pskRequest(node);
-      await expectCode(verifyRegistrationRequest({ body: after.body, proofHeader: after.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_NODE_REVOKED');
+      await expectPkiRejects(verifyRegistrationRequest({ body: after.body, proofHeader: after.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_NODE_REVOKED');
     });
 
     it('refuses a node that was removed (ERR_NODE_REVOKED)', async function () {
@@ -268,7 +245,7 @@ describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, 
       await complete(await verifyRegistrationRequest({ body: first.body, proofHeader: first.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }));
       await state.applyOk({ type: 'NodeRemoved', nodeId: node.nodeId, reason: 'decommissioned', at: now });
       const again = await pskRequest(node);
-      await expectCode(verifyRegistrationRequest({ body: again.body, proofHeader: again.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_NODE_REVOKED');
+      await expectPkiRejects(verifyRegistrationRequest({ body: again.body, proofHeader: again.authorization, psk, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_NODE_REVOKED');
     });
   });
 });

@@ -2,17 +2,8 @@
 // local event), so another AZ hands the request to a node of the issuing AZ, which commits
 // Revoked globally; the answer comes back only after that commit (node/revocation-routing.ts).
 import { expect } from 'chai';
-import { isPkiError } from '../src/errors.ts';
 import { PkiTestCluster, buildTwoAzCluster, eventually, issueVia } from './node-cluster-harness.ts';
-
-async function refusal(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return isPkiError(e) ? e.code : String(e);
-  }
-  return 'accepted';
-}
+import { expectPkiRejects } from './expect-code.ts';
 
 describe('PkiNode: revocation asked of an AZ that did not issue the certificate', function () {
   this.timeout(120_000);
@@ -47,10 +38,10 @@ describe('PkiNode: revocation asked of an AZ that did not issue the certificate'
     const b1 = c.nodes.get('b1')!;
     const leaf = await issueVia(c.nodes.get('a1')!, c, 'routed-3');
     await eventually('first revocation via b1', () => b1.revoke({ serialHex: leaf.serialHex, reason: 'keyCompromise', requestedBy: 'test' }));
-    expect(await refusal(b1.revoke({ serialHex: leaf.serialHex, reason: 'keyCompromise', requestedBy: 'test' }))).to.equal('ERR_ALREADY_REVOKED');
+    await expectPkiRejects(b1.revoke({ serialHex: leaf.serialHex, reason: 'keyCompromise', requestedBy: 'test' }), 'ERR_ALREADY_REVOKED');
     const unknown = '7a5e0c1d2b3f4a5e6d7c8b9a0f1e2d3c';
-    expect(await refusal(b1.revoke({ serialHex: unknown, reason: 'keyCompromise', requestedBy: 'test' }))).to.equal('ERR_NOT_FOUND');
-    expect(await refusal(b1.revoke({ serialHex: unknown, issuerId: leaf.issuerId, reason: 'keyCompromise', requestedBy: 'test' }))).to.equal('ERR_NOT_FOUND');
+    await expectPkiRejects(b1.revoke({ serialHex: unknown, reason: 'keyCompromise', requestedBy: 'test' }), 'ERR_NOT_FOUND');
+    await expectPkiRejects(b1.revoke({ serialHex: unknown, issuerId: leaf.issuerId, reason: 'keyCompromise', requestedBy: 'test' }), 'ERR_NOT_FOUND');
     for (const n of c.live()) expect(await n.app.store.getRevocation(leaf.issuerId, unknown), n.nodeId).to.equal(undefined);
   });
 });

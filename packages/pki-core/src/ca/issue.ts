@@ -16,11 +16,8 @@ import {
   nameConstraintsExtension,
   subjectAltNameExtension,
   subjectKeyIdentifierExtension,
-  type AuthorityInfoAccessChoice,
   type BasicConstraintsChoice,
   type ExtensionChoices,
-  type ExtKeyUsage,
-  type KeyUsage,
   type NameConstraintsChoice,
 } from './extensions.ts';
 import type { GeneralNameInput } from './general-names.ts';

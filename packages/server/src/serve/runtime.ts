@@ -5,7 +5,6 @@
 //   3. the mesh, the HTTP (public) and HTTPS listeners, the VIP listeners (`bind`), the peer
 //      directory refresh; graceful stop on SIGTERM.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import type { LevelStorage } from '@adrestia/consensus';
 import { NonceReplayGuard, type PkiNode } from '@adrestia/pki-core';
 import type { NodeConfig } from '../config/load.ts';
