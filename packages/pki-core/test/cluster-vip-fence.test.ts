@@ -33,6 +33,17 @@ describe('VIP fencing by check-quorum lease (DESIGN "VIP hooks")', () => {
     expect(vipFenceWakeAtMs(run([lead(1000)]).state)).to.equal(1110);
   });
 
+  it('a release margin (the deposed holder noticing its lapsed lease and running its hook) adds to the wait', () => {
+    const withMargin: VipFenceConfig = { ...config, releaseMarginMs: 25 };
+    const lead = (nowMs: number): VipFenceInput => ({ isLeader: true, term: 3, leaseValid: true, nowMs });
+    let state = stepVipFence(INITIAL_VIP_FENCE, lead(1000), withMargin).state;
+    expect(vipFenceWakeAtMs(state)).to.equal(1135);
+    expect(stepVipFence(state, lead(1134), withMargin).action).to.equal(null);
+    state = stepVipFence(state, lead(1134), withMargin).state;
+    expect(stepVipFence(state, lead(1135), withMargin).action).to.equal('acquire');
+    expect(() => stepVipFence(INITIAL_VIP_FENCE, lead(0), { ...config, releaseMarginMs: -1 })).to.throw(TypeError);
+  });
+
   it('releases as soon as the lease lapses or leadership is lost, and re-acquires in the same term only with a valid lease', () => {
     const at = (nowMs: number, isLeader: boolean, leaseValid: boolean, term = 3): VipFenceInput => ({ isLeader, term, leaseValid, nowMs });
     const { actions } = run([at(0, true, true), at(110, true, true), at(120, true, false), at(130, true, false), at(140, true, true), at(150, false, false)]);

@@ -14,9 +14,9 @@
 // `maxClockDriftMs` bounds how much two nodes' clocks may disagree over one lease period
 // ({@link clockDriftBoundMs}). Elapsed times only: clocks must be monotonic, offsets are irrelevant.
 //
-// The server must step the fence on every tick (and on every role change), and run `release`
-// hooks to completion before the lease could be taken over — keep hook time well inside the
-// margin `maxClockDriftMs` leaves. On start-up the server runs `release` once before the first
+// A deposed holder notices its lapsed lease only at its next fence step and then runs its
+// `release` hook: the new leader also waits `releaseMarginMs`, which must cover both (a step is
+// one tick; keep hook time inside the rest). On start-up the server runs `release` once before the first
 // step: a holder that crashed may still have the address configured, and its fence state is gone.
 
 export interface VipFenceConfig {
@@ -24,6 +24,8 @@ export interface VipFenceConfig {
   leaseDurationMs: number;
   /** The most two nodes' clocks may disagree over one lease period, in ms. */
   maxClockDriftMs: number;
+  /** Time a deposed holder may take to notice its lapsed lease and finish `release`, in ms (default 0). */
+  releaseMarginMs?: number;
 }
 
 export interface VipFenceInput {
@@ -72,8 +74,8 @@ export function clockDriftBoundMs(leaseDurationMs: number, maxRateError: number)
 
 export function checkVipFenceConfig(config: VipFenceConfig): void {
   const ok = (n: number): boolean => Number.isFinite(n) && n >= 0;
-  if (!ok(config.leaseDurationMs) || config.leaseDurationMs === 0 || !ok(config.maxClockDriftMs)) {
-    throw new TypeError('vip fence: leaseDurationMs must be > 0 and maxClockDriftMs ≥ 0');
+  if (!ok(config.leaseDurationMs) || config.leaseDurationMs === 0 || !ok(config.maxClockDriftMs) || !ok(config.releaseMarginMs ?? 0)) {
+    throw new TypeError('vip fence: leaseDurationMs must be > 0, maxClockDriftMs and releaseMarginMs ≥ 0');
   }
 }
 
@@ -89,7 +91,7 @@ export function stepVipFence(state: VipFenceState, input: VipFenceInput, config:
   if (state.term !== input.term || state.eligibleAtMs === null) {
     // First sight of leadership in this term: any earlier holder's lease must run out first. A
     // holder from an older term of our own (no step-down observed) releases now.
-    const eligibleAtMs = input.nowMs + config.leaseDurationMs + config.maxClockDriftMs;
+    const eligibleAtMs = input.nowMs + config.leaseDurationMs + config.maxClockDriftMs + (config.releaseMarginMs ?? 0);
     const next: VipFenceState = { holding: false, term: input.term, eligibleAtMs, lastNowMs };
     return { state: next, action: state.holding ? 'release' : null };
   }

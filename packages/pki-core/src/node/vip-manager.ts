@@ -54,8 +54,8 @@ interface Fenced {
 export class VipManager {
   private readonly vips: Fenced[] = [];
   private readonly timer: ClockTimer;
-  /** The fence's allowance on top of the lease: clock drift plus the release margin. */
-  private readonly waitBeyondLeaseMs: number;
+  /** Drift allowance and release margin of every fence step (vip-fence.ts). */
+  private readonly fenceConfig: { maxClockDriftMs: number; releaseMarginMs: number };
 
   constructor(
     private readonly settings: VipSettings,
@@ -77,8 +77,10 @@ export class VipManager {
       );
     }
     const longestLeaseMs = tickMs * Math.max(localElectionTicks, globalElectionTicks);
-    const driftMs = settings.maxClockDriftMs ?? clockDriftBoundMs(longestLeaseMs, DEFAULT_CLOCK_RATE_ERROR);
-    this.waitBeyondLeaseMs = driftMs + (settings.releaseMarginMs ?? 2 * tickMs + DEFAULT_RELEASE_HOOK_MS);
+    this.fenceConfig = {
+      maxClockDriftMs: settings.maxClockDriftMs ?? clockDriftBoundMs(longestLeaseMs, DEFAULT_CLOCK_RATE_ERROR),
+      releaseMarginMs: settings.releaseMarginMs ?? 2 * tickMs + DEFAULT_RELEASE_HOOK_MS,
+    };
     // A crashed holder may have left the address configured (start-up release, vip-fence.ts).
     for (const v of this.vips) void this.run(v, 'release');
     this.timer = (settings.clock ?? systemClock).setInterval(() => this.step(), tickMs);
@@ -90,8 +92,7 @@ export class VipManager {
       const { state, action } = stepVipFence(
         v.state,
         { isLeader: v.isLeader(), term: v.term(), leaseValid: v.leaseValid(), nowMs: this.nowMs() },
-        // The fence adds its drift allowance to the new holder's wait; the release margin rides on it.
-        { leaseDurationMs: v.leaseMs, maxClockDriftMs: this.waitBeyondLeaseMs },
+        { leaseDurationMs: v.leaseMs, ...this.fenceConfig },
       );
       v.state = state;
       if (action) void this.run(v, action);
