@@ -10,6 +10,7 @@
 import { PkiError, PkiNode, buildCsr, clockDriftBoundMs } from '@adrestia/pki-core';
 import type { AzSpec, PeerClient, PeerRequest, PeerResponse, PkiNodeOptions, PkiNodeStart, ProbeAnswer } from '@adrestia/pki-core';
 import { ClusterChecker } from './checkers.ts';
+import { cutPower } from './power-cut.ts';
 import { SimDisk } from './sim-storage.ts';
 import { SimKeyStore, seededEd25519KeyPair } from './sim-key-store.ts';
 import { SimVips } from './sim-vips.ts';
@@ -271,12 +272,7 @@ export class PkiSimCluster {
   /** Power cut, as SimCluster.crash: timers stop, endpoints close, unsynced writes are lost. */
   async crash(id: string): Promise<void> {
     const n = this.get(id);
-    if (!n.alive) return;
-    n.alive = false;
-    n.clock?.stopAll();
-    this.network.disconnect(id);
-    n.disk.crash();
-    this.scheduler.trace(`crash ${id}#${n.incarnation}`);
+    if (!cutPower(n, this.network, this.scheduler)) return;
     const node = n.node;
     n.node = null;
     await node?.stop();

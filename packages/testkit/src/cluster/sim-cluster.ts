@@ -5,6 +5,7 @@
 import { TwoTierError, TwoTierNode, validateRaftConfig } from '@adrestia/consensus';
 import type { ConfState, RaftConfig } from '@adrestia/consensus';
 import { ClusterChecker } from './checkers.ts';
+import { cutPower } from './power-cut.ts';
 import { RecordingApp, type AppliedCommand } from './recording-app.ts';
 import { SimDisk } from './sim-storage.ts';
 import { SimNetwork } from './sim-network.ts';
@@ -151,12 +152,7 @@ export class SimCluster {
   /** Power cut: timers stop, endpoints close, unsynced writes are lost; pending requests fail. */
   async crash(id: string): Promise<void> {
     const n = this.get(id);
-    if (!n.alive) return;
-    n.alive = false;
-    n.clock?.stopAll();
-    this.network.disconnect(id);
-    n.disk.crash();
-    this.scheduler.trace(`crash ${id}#${n.incarnation}`);
+    if (!cutPower(n, this.network, this.scheduler)) return;
     const node = n.node;
     n.node = null;
     n.app = null;
