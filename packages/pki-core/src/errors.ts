@@ -60,6 +60,8 @@ export const PKI_ERROR_CODES = [
   'ERR_AZ_SELF',
   'ERR_AZ_MISMATCH',
   'ERR_GLOBAL_MAJORITY',
+  'ERR_REVOKED',
+  'ERR_EXPIRED',
 ] as const;
 
 export type PkiErrorCode = (typeof PKI_ERROR_CODES)[number];

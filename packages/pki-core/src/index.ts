@@ -100,7 +100,7 @@ export { PkiNode, type PkiNodeOptions, type PkiNodeStart } from './node/pki-node
 export type { IssuedJoinToken, JoinTokenRequest, RemovedNode } from './node/admin-services.ts';
 export type { AzDeclaration, DeclaredAz, RemovedAz } from './node/az-admin.ts';
 export { checkAzName, checkAzSpec } from './node/az-spec.ts';
-export type { CaBundle, IssuedLeaf as IssuedLeafResult, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RevokeRequest, TierStatus } from './node/pki-node-api.ts';
+export type { CaBundle, IssuedLeaf as IssuedLeafResult, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RenewRequest, RevokeRequest, TierStatus } from './node/pki-node-api.ts';
 export type { PeerClient, PeerRequest, PeerResponse } from './node/peer.ts';
 export { PkiApplication, tierOfEvent, type PkiApplyResult } from './node/pki-application.ts';
 export { DEFAULT_CLOCK_RATE_ERROR, DEFAULT_RELEASE_HOOK_MS, VipManager, type VipHookLike, type VipSettings } from './node/vip-manager.ts';

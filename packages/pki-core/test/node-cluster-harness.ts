@@ -56,6 +56,8 @@ export class PkiTestCluster {
   readonly down = new Set<string>();
   readonly vips = new VipRegistry();
   readonly dataDir = mkdtempSync(join(tmpdir(), 'adrestia-pki-node-'));
+  /** Added to every node's wall clock (`nowMs`): a test may move the cluster's time forward. */
+  clockOffsetMs = 0;
   private ordinal = 10;
 
   peers(self: string): PeerClient {
@@ -139,7 +141,7 @@ export class PkiTestCluster {
         localTransport: this.localNet.endpoint(nodeId),
         seatTransport: this.seatNet.endpoint(az, nodeId),
         peers: this.peers(nodeId),
-        nowMs: () => Date.now(),
+        nowMs: () => Date.now() + this.clockOffsetMs,
         random: systemRandom,
         tickMs: TICK_MS,
         localRaft: { electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 },

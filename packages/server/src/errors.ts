@@ -69,6 +69,9 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   ERR_ALREADY_REVOKED: 409,
   ERR_SERIAL_REUSED: 500,
   ERR_ISSUER_UNKNOWN: 404,
+  // A revoked or expired certificate authenticates nothing: it cannot renew itself.
+  ERR_REVOKED: 403,
+  ERR_EXPIRED: 403,
   // --- pki-core: cluster and node. "Not leader / no quorum" are retryable: 503 (+ Retry-After).
   ERR_NOT_LEADER: 503,
   ERR_NO_GLOBAL_QUORUM: 503,

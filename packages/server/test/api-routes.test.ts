@@ -149,6 +149,22 @@ describe('server API over a real PkiNode (one founding node)', function () {
     openssl(['verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', file('root.pem', root), '-untrusted', file('renewed-chain.pem', next.chainPem), join(dir, 'renewed.pem')]);
   });
 
+  it('a revoked certificate cannot renew itself: 403 ERR_REVOKED as soon as the revocation is acknowledged, nothing issued', async () => {
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    const current = jsonOf(await post('/api/v1/certificates', { csr: csr('revoked-renew.example', key), profile: 'serverClientLeaf' })) as Issued;
+    const revoked = await post('/api/v1/revocations', { serialHex: current.serialHex, reason: 'keyCompromise' });
+    expect(revoked.status, revoked.body.toString()).to.equal(200);
+    const before = (await get('/metrics')).body.toString('utf8');
+    const renewed = await post('/api/v1/certificates/renew', { csr: csr('revoked-renew.example') }, {
+      headers: { 'content-type': 'application/json' },
+      cert: current.chainPem.replace(root, ''),
+      key: key.export({ format: 'pem', type: 'pkcs8' }) as string,
+    });
+    expect([renewed.status, (jsonOf(renewed) as { error: { code: string } }).error.code]).to.deep.equal([403, 'ERR_REVOKED']);
+    const issuedCount = (text: string): string => /adrestia_issuance_total\{[^}]*profile="renewal"[^}]*result="renewed"[^}]*\} (\d+)/.exec(text)?.[1] ?? '0';
+    expect(issuedCount((await get('/metrics')).body.toString('utf8'))).to.equal(issuedCount(before));
+  });
+
   it('/metrics exports issuance counts and latency, Raft terms and commit indexes, leader changes and VIP moves', async () => {
     await new Promise((r) => setTimeout(r, 600)); // one sampling period
     const text = (await get('/metrics')).body.toString('utf8');

@@ -5,6 +5,10 @@
 //   - the global leader: seat promotion, the root's CRL.
 import type { ClockTimer, TwoTierNode } from '@adrestia/consensus';
 import { systemClock } from '@adrestia/consensus';
+import { readCertificateFields } from '../ca/cert-fields.ts';
+import { decodeSubjectAltNames } from '../ca/csr.ts';
+import { bytesEqual } from '../ca/der.ts';
+import { OID_EXT } from '../ca/oids.ts';
 import { toPem } from '../ca/pem.ts';
 import { parseSanText, type SanEntry } from '../ca/san.ts';
 import { KeyObjectSigner } from '../ca/signer.ts';
@@ -24,7 +28,7 @@ import { forwardRevocation, revocationTargetAzs } from './revocation-routing.ts'
 import type { EventProposer } from './event-proposer.ts';
 import type { PkiApplyResult } from './pki-application.ts';
 import type { PkiNode } from './pki-node.ts';
-import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeStatus, RevokeRequest, TierStatus } from './pki-node-api.ts';
+import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeStatus, RenewRequest, RevokeRequest, TierStatus } from './pki-node-api.ts';
 import type { PeerRequest, PeerResponse } from './peer.ts';
 
 const HEALTH_POLICY: HealthPolicy = { suspectAfterFailures: 2, downAfterFailures: 5, downAfterSilenceMs: 60_000 };
@@ -94,6 +98,41 @@ export class NodeServices {
 
   async issue(request: IssueRequest): Promise<IssuedLeaf> {
     await this.readBarrier(); // the idempotency check must see every committed issuance
+    const { sans, ...rest } = request;
+    return this.issueLeaf({ ...rest, ...(sans ? { requestedSans: parseSans(sans) } : {}) });
+  }
+
+  /**
+   * Renewal by the holder of a leaf of this AZ (leaves are local: only the issuing AZ holds the
+   * record). A revocation is acknowledged only once applied in the issuing AZ
+   * (revocation-routing.ts hands it there), and the read barrier makes every acknowledged
+   * revocation visible here, so a revoked certificate never renews, on any node.
+   */
+  async renew(request: RenewRequest): Promise<IssuedLeaf> {
+    await this.readBarrier();
+    const store = this.node.app.store;
+    const fields = readCertificateFields(request.currentCertDer);
+    const record = (await store.findBySerial(fields.serialHex)).find((r) => r.kind === 'leaf' && bytesEqual(r.certDer, request.currentCertDer));
+    if (record === undefined || record.kind !== 'leaf') {
+      throw new PkiError('ERR_NOT_FOUND', `certificate ${fields.serialHex} was not issued as a leaf in AZ ${this.node.az}`, { field: 'certificate' });
+    }
+    const revocation = await store.getRevocation(record.issuerId, record.serialHex);
+    if (revocation !== undefined) {
+      throw new PkiError('ERR_REVOKED', `certificate ${record.serialHex} is revoked (${revocation.reason}): it cannot be renewed; issue a new one`, { field: 'certificate' });
+    }
+    if (this.node.options.nowMs() > record.notAfter) {
+      throw new PkiError('ERR_EXPIRED', `certificate ${record.serialHex} expired at ${new Date(record.notAfter).toISOString()}: it cannot be renewed; issue a new one`, { field: 'certificate' });
+    }
+    const san = fields.extensions.get(OID_EXT.subjectAltName);
+    return this.issueLeaf({
+      csr: request.csr,
+      profile: record.profile,
+      requester: `renew:${record.issuerId}:${record.serialHex}`,
+      requestedSans: san === undefined ? [] : decodeSubjectAltNames(san.value).sans,
+    });
+  }
+
+  private async issueLeaf(request: Omit<IssueRequest, 'sans'> & { requestedSans?: SanEntry[] }): Promise<IssuedLeaf> {
     const store = this.node.app.store;
     if ((await store.getAz(this.node.az))?.phase === 'removing') throw new PkiError('ERR_AZ_REMOVING', `AZ ${this.node.az} is being removed: it issues nothing more`);
     const nodeIca = await this.nodeIca();
@@ -102,7 +141,7 @@ export class NodeServices {
       nodeIca,
       ...csr,
       profileName: request.profile,
-      ...(request.sans ? { requestedSans: parseSans(request.sans) } : {}),
+      ...(request.requestedSans ? { requestedSans: request.requestedSans } : {}),
       ...(request.lifetimeSeconds !== undefined ? { lifetimeSeconds: request.lifetimeSeconds } : {}),
       requester: request.requester,
       nowMs: this.node.options.nowMs(),

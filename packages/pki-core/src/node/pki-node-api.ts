@@ -53,6 +53,17 @@ export interface IssuedLeaf {
   duplicate: boolean;
 }
 
+/**
+ * Renewal of a leaf by its holder: the caller has authenticated the holder by `currentCertDer`
+ * (mTLS). The new certificate keeps the profile and the SANs of the current one (read from its
+ * DER); the CSR brings only the new key.
+ */
+export interface RenewRequest {
+  currentCertDer: Uint8Array;
+  /** PKCS#10, PEM or DER. */
+  csr: Uint8Array | string;
+}
+
 export interface RevokeRequest {
   serialHex: string;
   /** Needed only when the serial is not unique among the AZ's issuers. */
@@ -80,6 +91,11 @@ export interface PkiNodeApi {
   caBundle(): Promise<CaBundle>;
   /** Signs with this node's ICA; resolves after the `Issued` event is committed locally. */
   issue(request: IssueRequest): Promise<IssuedLeaf>;
+  /**
+   * Re-issues a leaf of this AZ to its holder; refuses a revoked (`ERR_REVOKED`) or expired
+   * (`ERR_EXPIRED`) certificate, and one this AZ did not issue as a leaf (`ERR_NOT_FOUND`).
+   */
+  renew(request: RenewRequest): Promise<IssuedLeaf>;
   /** Resolves after the `Revoked` event is committed globally (every AZ will apply it). */
   revoke(request: RevokeRequest): Promise<{ revokedAt: number }>;
   getCertificate(serialHex: string): Promise<CertificateRecord[]>;

@@ -17,7 +17,7 @@ import { signNodeRegistration } from './ca-node-registration.ts';
 import { asPkiCode, EventProposer, translate } from './event-proposer.ts';
 import { PkiApplication, type PkiApplyResult } from './pki-application.ts';
 import type { PeerClient, PeerRequest, PeerResponse } from './peer.ts';
-import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RevokeRequest } from './pki-node-api.ts';
+import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeApi, RenewRequest, PkiNodeStatus, PkiRoleEvent, RevokeRequest } from './pki-node-api.ts';
 import { NodeServices } from './node-services.ts';
 import { AdminServices, type IssuedJoinToken, type JoinTokenRequest, type RemovedNode } from './admin-services.ts';
 import type { AzDeclaration, DeclaredAz, RemovedAz } from './az-admin.ts';
@@ -311,6 +311,10 @@ export class PkiNode implements PkiNodeApi {
 
   issue(request: IssueRequest): Promise<IssuedLeaf> {
     return this.services.issue(request);
+  }
+
+  renew(request: RenewRequest): Promise<IssuedLeaf> {
+    return this.services.renew(request);
   }
 
   revoke(request: RevokeRequest): Promise<{ revokedAt: number }> {

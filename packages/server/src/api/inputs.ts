@@ -1,5 +1,4 @@
 // Strict readers of JSON request fields: each failure names the field (ERR_INPUT_INVALID).
-import type { X509Certificate } from 'node:crypto';
 import { PkiError } from '@adrestia/pki-core';
 
 const SANS_MAX = 100;
@@ -36,18 +35,3 @@ export function readCsr(value: unknown): string | Uint8Array {
   return new Uint8Array(Buffer.from(value, 'base64'));
 }
 
-/** The SANs of a certificate as `dns:`/`ip:`/`uri:`/`email:` texts (the issue request's syntax). */
-export function sanTextsOf(cert: X509Certificate): string[] {
-  const out: string[] = [];
-  for (const part of (cert.subjectAltName ?? '').split(/,\s*/)) {
-    const i = part.indexOf(':');
-    if (i < 0) continue;
-    const kind = part.slice(0, i);
-    const value = part.slice(i + 1).replace(/^"|"$/g, '');
-    if (kind === 'DNS') out.push(`dns:${value}`);
-    else if (kind === 'IP Address') out.push(`ip:${value}`);
-    else if (kind === 'URI') out.push(`uri:${value}`);
-    else if (kind === 'email') out.push(`email:${value}`);
-  }
-  return out;
-}

@@ -1,7 +1,7 @@
 // HTTPS routes: issuance from a CSR, renewal over mTLS, revocation and certificate lookup (seed
 // 004: a small public API). Every answer that reports a change is sent only after the change
 // committed (PkiNodeApi: `issue` after the local commit of `Issued`, `revoke` after the global one).
-import { PkiError, type IssueRequest } from '@adrestia/pki-core';
+import { PkiError, type IssuedLeafResult, type IssueRequest } from '@adrestia/pki-core';
 import { ServerError } from '../errors.ts';
 import { readBody, readJson, requireMediaType } from '../http/body.ts';
 import type { RequestContext, Router } from '../http/router.ts';
@@ -9,7 +9,7 @@ import { sendJson } from '../http/respond.ts';
 import { requireAdmin, requireIssuer } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import { routeRequest } from './route-guard.ts';
-import { field, optionalField, readCsr, sanTextsOf, stringArray } from './inputs.ts';
+import { field, optionalField, readCsr, stringArray } from './inputs.ts';
 
 /** RFC 5280 §5.3.1 reason names accepted by the revocation route. */
 const REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', 'privilegeWithdrawn', 'aACompromise'] as const;
@@ -68,40 +68,45 @@ async function issueAndSend(ctx: RequestContext, deps: ApiDeps, request: IssueRe
   try {
     const leaf = await deps.node.issue(request);
     result = leaf.duplicate ? 'duplicate' : 'issued';
-    sendJson(ctx.res, leaf.duplicate ? 200 : 201, {
-      serialHex: leaf.serialHex,
-      issuerId: leaf.issuerId,
-      certificatePem: leaf.certificatePem,
-      chainPem: leaf.chainPem,
-      notAfter: new Date(leaf.notAfter).toISOString(),
-      duplicate: leaf.duplicate,
-    });
+    sendLeaf(ctx, leaf);
   } finally {
     deps.metrics.issuanceTotal.inc({ profile: request.profile, result });
     deps.metrics.issuanceSeconds.observe({ profile: request.profile, result }, (performance.now() - startedMs) / 1000);
   }
 }
 
+function sendLeaf(ctx: RequestContext, leaf: IssuedLeafResult): void {
+  sendJson(ctx.res, leaf.duplicate ? 200 : 201, {
+    serialHex: leaf.serialHex,
+    issuerId: leaf.issuerId,
+    certificatePem: leaf.certificatePem,
+    chainPem: leaf.chainPem,
+    notAfter: new Date(leaf.notAfter).toISOString(),
+    duplicate: leaf.duplicate,
+  });
+}
+
 /**
- * Renewal (seed 003: at 2/3 of the lifetime, a new key): authenticated by the current certificate
- * over mTLS. The new certificate keeps the profile and the SANs of the current one; the CSR only
- * brings the new key.
+ * Renewal (at 2/3 of the lifetime, with a new key): authenticated by the current certificate over
+ * mTLS. The new certificate keeps the profile and the SANs of the current one; the CSR only brings
+ * the new key. A revoked or expired certificate is refused (PkiNodeApi.renew).
  */
 async function renew(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   const current = ctx.peerCertificate;
   if (current === null) throw new ServerError('ERR_CLIENT_CERT_REQUIRED', 'renewal is authenticated by the current certificate');
   if ((await routeRequest(ctx, deps, 'issue')).kind === 'done') return;
-  const serialHex = current.serialNumber.toLowerCase().replace(/^(00)+(?=.)/, '');
-  const records = await deps.node.getCertificate(serialHex);
-  const record = records.find((r) => r.kind === 'leaf' && Buffer.from(r.certDer).equals(current.raw));
-  if (record === undefined || record.kind !== 'leaf') throw new PkiError('ERR_NOT_FOUND', 'the client certificate was not issued by this cluster as a leaf');
   const body = await readJson(ctx.req, ctx.maxBodyBytes);
-  await issueAndSend(ctx, deps, {
-    csr: readCsr(field(body, 'csr')),
-    profile: record.profile,
-    sans: sanTextsOf(current),
-    requester: `renew:${record.issuerId}:${record.serialHex}`,
-  });
+  const csr = readCsr(field(body, 'csr'));
+  const startedMs = performance.now();
+  let result = 'error';
+  try {
+    const leaf = await deps.node.renew({ currentCertDer: new Uint8Array(current.raw), csr });
+    result = 'renewed';
+    sendLeaf(ctx, leaf);
+  } finally {
+    deps.metrics.issuanceTotal.inc({ profile: 'renewal', result });
+    deps.metrics.issuanceSeconds.observe({ profile: 'renewal', result }, (performance.now() - startedMs) / 1000);
+  }
 }
 
 /** Body `{ serialHex, issuerId?, reason? }`; acknowledged after the global commit. */

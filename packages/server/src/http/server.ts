@@ -6,11 +6,12 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { PkiError } from '@adrestia/pki-core';
 import { ServerError, toErrorResponse } from '../errors.ts';
 import { normalizeRemoteAddr } from './remote-addr.ts';
 import { sendBytes, sendJson } from './respond.ts';
 import type { RequestContext, Router } from './router.ts';
-import { verifiedPeerCertificate } from './tls.ts';
+import { expiredPeerCertificate, verifiedPeerCertificate } from './tls.ts';
 
 export interface HttpLimits {
   /** Default cap for request bodies read through the context. */
@@ -163,6 +164,7 @@ export class HttpServer {
         maxBodyBytes: this.limits.maxBodyBytes,
       };
       if (match.route.options.requireClientCert === true && ctx.peerCertificate === null) {
+        if (expiredPeerCertificate(req)) throw new PkiError('ERR_EXPIRED', 'the client certificate has expired: it authenticates nothing; issue a new one');
         throw new ServerError('ERR_CLIENT_CERT_REQUIRED', 'a verified client certificate is required');
       }
       await match.route.handler(ctx);

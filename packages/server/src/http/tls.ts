@@ -11,6 +11,19 @@ export function verifiedPeerCertificate(req: IncomingMessage): X509Certificate |
   return socket.getPeerX509Certificate() ?? null;
 }
 
+/**
+ * Why a client certificate was presented but not accepted, when the only fault is its age
+ * (OpenSSL's X509_V_ERR_CERT_HAS_EXPIRED): the route can then say "expired" instead of "no
+ * certificate". Any other verification failure stays a plain refusal.
+ */
+export function expiredPeerCertificate(req: IncomingMessage): boolean {
+  const socket = req.socket;
+  if (!(socket instanceof TLSSocket) || socket.authorized) return false;
+  const error = socket.authorizationError as unknown;
+  const code = typeof error === 'string' ? error : (error as { code?: string } | null)?.code;
+  return code === 'CERT_HAS_EXPIRED';
+}
+
 /** The URIs among a certificate's subjectAltNames (RFC 5280 §4.2.1.6 uniformResourceIdentifier). */
 export function sanUris(cert: X509Certificate): string[] {
   const san = cert.subjectAltName;
