@@ -194,7 +194,7 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
         requester: 'tenant-a',
         nowMs: T0 + 3 * MINUTE_MS,
         serials,
-        store: state.store,
+        store: state.store, reserved: new Set<string>(),
       });
       expect(issued.existing).to.equal(false);
       expect(issued.event).to.deep.include({ issuerId: nodeIca.issuerId, profile: 'serverClientLeaf', subject: 'CN=svc.example.com', requester: 'tenant-a' });
@@ -221,7 +221,7 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
         requester: 'tenant-a',
         nowMs: T0 + 4 * MINUTE_MS,
         serials,
-        store: state.store,
+        store: state.store, reserved: new Set<string>(),
       });
       expect(retry.existing).to.equal(true);
       expect(Buffer.from(retry.certDer)).to.deep.equal(Buffer.from(leaf.certDer));
@@ -240,7 +240,7 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
         lifetimeSeconds: 7 * 24 * 3600,
         nowMs: T0 + 4 * MINUTE_MS,
         serials,
-        store: state.store,
+        store: state.store, reserved: new Set<string>(),
       });
       expect(issued.existing).to.equal(false);
       expect(issued.event.serialHex).to.not.equal(leaf.serialHex);
@@ -248,7 +248,7 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
     });
 
     it('RFC 5280 §4.2.1.13 / §4.2.2.1: with a public base URL the leaf names its issuer CRL and certificate there (openssl reads both); without, neither', async function () {
-      const request = { nodeIca, csrPem, profileName: 'serverLeaf', lifetimeSeconds: 7 * 24 * 3600, nowMs: T0 + 5 * MINUTE_MS, serials, store: state.store };
+      const request = { nodeIca, csrPem, profileName: 'serverLeaf', lifetimeSeconds: 7 * 24 * 3600, nowMs: T0 + 5 * MINUTE_MS, serials, store: state.store, reserved: new Set<string>() };
       const withUrls = await issueLeafFromCsr({ ...request, requester: 'tenant-urls', publicBaseUrl: 'http://127.1.0.1:8080/' });
       const plain = await issueLeafFromCsr({ ...request, requester: 'tenant-plain' });
       const text = (der: Uint8Array): string => openssl(['x509', '-inform', 'DER', '-in', writeFile(state.dir, `x-${der.length}-${der[der.length - 1]}.der`, der), '-noout', '-text']).stdout;
@@ -264,7 +264,7 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
     });
 
     it('refuses an unknown profile, a CA profile, a forbidden SAN and a lifetime beyond the profile (typed errors)', async function () {
-      const base = { nodeIca, csrPem, requester: 'tenant-a', nowMs: T0 + 5 * MINUTE_MS, serials, store: state.store };
+      const base = { nodeIca, csrPem, requester: 'tenant-a', nowMs: T0 + 5 * MINUTE_MS, serials, store: state.store, reserved: new Set<string>() };
       await expectPkiRejects(issueLeafFromCsr({ ...base, profileName: 'noSuchProfile' }), 'ERR_PROFILE_UNKNOWN');
       await expectPkiRejects(issueLeafFromCsr({ ...base, profileName: 'nodeIntermediate' }), 'ERR_PROFILE_INVALID');
       await expectPkiRejects(issueLeafFromCsr({ ...base, profileName: 'serverLeaf', requestedSans: [{ type: 'email', value: 'a@b.example' }, { type: 'uri', value: 'ftp://x.example/' }] }), 'ERR_SAN_FORBIDDEN');
@@ -306,7 +306,7 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
         requester: 'tenant-a',
         nowMs: T0 + 14 * MINUTE_MS,
         serials,
-        store: state.store,
+        store: state.store, reserved: new Set<string>(),
       });
       expect(again.existing).to.equal(false);
       expect(again.event.serialHex).to.not.equal(leaf.serialHex);

@@ -129,7 +129,7 @@ describe('node CA services: external root, lifetimes cut to the issuer, withdraw
     const nodeIca: CaHandle = { cert: signed.icaCertDer, signer: new KeyObjectSigner(keys.ica.privateKey), issuerId: signed.icaIssuerId };
     const { csrPem } = opensslCsr(state.dir, 'long', '/CN=long.example.com', 'DNS:long.example.com');
     await expectPkiRejects(
-      issueLeafFromCsr({ nodeIca, csrPem, profileName: 'serverLeaf', lifetimeSeconds: 60 * 24 * 3600, requester: 'r', nowMs: T0, serials, store: state.store }),
+      issueLeafFromCsr({ nodeIca, csrPem, profileName: 'serverLeaf', lifetimeSeconds: 60 * 24 * 3600, requester: 'r', nowMs: T0, serials, store: state.store, reserved: new Set<string>() }),
       'ERR_LIFETIME_EXCEEDS_ISSUER',
     );
   });
@@ -164,7 +164,7 @@ describe('node CA services: external root, lifetimes cut to the issuer, withdraw
     const nodeIca: CaHandle = { cert: signed.icaCertDer, signer: new KeyObjectSigner(keys.ica.privateKey), issuerId: signed.icaIssuerId };
     const { csrPem } = opensslCsr(state.dir, 'after', '/CN=after.example.com', 'DNS:after.example.com');
     await expectPkiRejects(
-      issueLeafFromCsr({ nodeIca, csrPem, profileName: 'serverLeaf', lifetimeSeconds: 3600, requester: 'r', nowMs: T0 + 4 * HOUR_MS, serials, store: state.store }),
+      issueLeafFromCsr({ nodeIca, csrPem, profileName: 'serverLeaf', lifetimeSeconds: 3600, requester: 'r', nowMs: T0 + 4 * HOUR_MS, serials, store: state.store, reserved: new Set<string>() }),
       'ERR_NODE_REVOKED',
     );
   });

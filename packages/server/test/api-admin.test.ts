@@ -73,7 +73,7 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
       timeoutMs: 20_000,
       maxResponseBytes: 1 << 20,
       ca: root,
-      anyServerName: true,
+      serverNode: true,
       localAddress: CLIENT,
     });
   const file = (name: string, content: string | Buffer): string => {

@@ -57,7 +57,7 @@ describe('admin AZ routes over HTTPS: PUT|DELETE /api/v1/azs/:name and `adrestia
       timeoutMs: 20_000,
       maxResponseBytes: 1 << 20,
       ca: root,
-      anyServerName: true,
+      serverNode: true,
       localAddress: CLIENT,
     });
   const azNames = async (): Promise<string[]> => (await handle.node.app.store.azs()).map((a) => a.name).sort();

@@ -57,7 +57,7 @@ describe('server API over a real PkiNode (one founding node)', function () {
       timeoutMs: 20_000,
       maxResponseBytes: 1 << 20,
       ca: root,
-      anyServerName: true,
+      serverNode: true,
       localAddress: CLIENT,
       ...extra,
     });
@@ -178,7 +178,7 @@ describe('server API over a real PkiNode (one founding node)', function () {
 
   it('GET /api/v1/certificates/<serial> finds an issued certificate; an unknown serial is 404, a malformed one 400', async () => {
     const issued = jsonOf(await post('/api/v1/certificates', { csr: csr('find.example'), profile: 'serverLeaf' })) as Issued;
-    const lookup = (serial: string) => httpCall(`https://${HOST}:${DEV_PORTS.https}/api/v1/certificates/${serial}`, { timeoutMs: 10_000, maxResponseBytes: 1 << 20, ca: root, anyServerName: true, localAddress: CLIENT });
+    const lookup = (serial: string) => httpCall(`https://${HOST}:${DEV_PORTS.https}/api/v1/certificates/${serial}`, { timeoutMs: 10_000, maxResponseBytes: 1 << 20, ca: root, serverNode: true, localAddress: CLIENT });
     const found = jsonOf(await lookup(issued.serialHex)) as { certificates: { serialHex: string; profile: string; certificatePem: string }[] };
     expect(found.certificates.map((c) => [c.serialHex, c.profile])).to.deep.equal([[issued.serialHex, 'serverLeaf']]);
     expect(found.certificates[0]!.certificatePem).to.equal(issued.certificatePem);

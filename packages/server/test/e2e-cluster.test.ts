@@ -87,7 +87,7 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     const der = execFileSync('openssl', ['req', '-in', join(d, 'der.example.csr'), '-outform', 'DER']);
     const raw = await httpCall(`https://${LOCAL_VIP}:${DEV_PORTS.https}/api/v1/certificates?profile=serverLeaf`, {
       method: 'POST', body: der, headers: { 'content-type': 'application/pkcs10', authorization: `Bearer ${adminToken}` },
-      timeoutMs: 20_000, maxResponseBytes: 1 << 20, ca: rootPem, anyServerName: true, localAddress: CLIENT,
+      timeoutMs: 20_000, maxResponseBytes: 1 << 20, ca: rootPem, serverNode: true, localAddress: CLIENT,
     });
     expect(raw.status, raw.body.toString()).to.be.oneOf([200, 201]);
   });
@@ -227,7 +227,7 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     expect(now.pkiGlobalLeader).to.equal(true);
     expect((jsonOf(await get(LOCAL_VIP, '/api/v1/status')) as { nodeId: string }).nodeId).to.equal(now.nodeId);
     for (const cert of acknowledged) {
-      const r = await httpCall(`https://${LOCAL_VIP}:${DEV_PORTS.https}/api/v1/certificates/${cert.serialHex}`, { timeoutMs: 10_000, maxResponseBytes: 1 << 20, ca: rootPem, anyServerName: true, localAddress: CLIENT });
+      const r = await httpCall(`https://${LOCAL_VIP}:${DEV_PORTS.https}/api/v1/certificates/${cert.serialHex}`, { timeoutMs: 10_000, maxResponseBytes: 1 << 20, ca: rootPem, serverNode: true, localAddress: CLIENT });
       expect(r.status, `certificate ${cert.serialHex}`).to.equal(200);
     }
     await expectRevokedInCrl(victim);

@@ -82,6 +82,14 @@ export class AdminServices {
   async setProfile(name: string, profile: unknown): Promise<void> {
     if (!PROFILE_NAME.test(name)) throw new PkiError('ERR_INPUT_INVALID', 'profile name: 1–64 letters, digits, _ or -, starting with a letter', { field: 'name' });
     const valid = validateProfile(profile);
+    // CA certificates are made only by the cluster itself (root, AZ and node ICAs, with their own
+    // built-in profiles): a profile set through the API issues leaves, and never signs anything.
+    const caUsages = valid.keyUsage.filter((u) => u === 'keyCertSign' || u === 'cRLSign');
+    if (valid.basicConstraints.ca || caUsages.length > 0) {
+      throw new PkiError('ERR_PROFILE_INVALID', `profile ${name}: a profile set through the API issues leaves only (no basicConstraints.ca, no ${['keyCertSign', 'cRLSign'].join(' or ')})`, {
+        field: valid.basicConstraints.ca ? 'profile.basicConstraints.ca' : 'profile.keyUsage',
+      });
+    }
     if (valid.name !== name) throw new PkiError('ERR_PROFILE_INVALID', `profile.name ${JSON.stringify(valid.name)} differs from ${JSON.stringify(name)}`, { field: 'profile.name' });
     // The validated copy holds only JSON values: it is plain data for the log.
     const data = JSON.parse(JSON.stringify(valid)) as { [key: string]: PlainData };

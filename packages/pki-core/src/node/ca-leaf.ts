@@ -27,6 +27,7 @@ import { issuerChainPem } from './ca-chain.ts';
 import { profileFor, type ProfileTable } from './ca-profiles.ts';
 import { prepareIssuer } from '../ca/issuer.ts';
 import { withIssuerUrls } from './issuer-urls.ts';
+import { checkNoReservedSans, type ReservedNames } from './reserved-names.ts';
 
 export interface IssueLeafInput {
   /** This node's ICA (its key from the node's 0400 key file). */
@@ -53,6 +54,8 @@ export interface IssueLeafInput {
    * §4.2.2.1) under it, at the paths the server serves (`/crl/<issuer>.crl`, `/ca/<issuer>.crt`).
    */
   readonly publicBaseUrl?: string;
+  /** Hosts and VIPs of the cluster's nodes (`reservedNames`): a leaf naming one is refused. */
+  readonly reserved: ReservedNames;
 }
 
 export interface IssuedLeaf {
@@ -89,6 +92,7 @@ export async function issueLeafFromCsr(input: IssueLeafInput): Promise<IssuedLea
     { notAfter: issuer.notAfter, notBefore: issuer.fields.notBefore },
     new Date(input.nowMs),
   );
+  checkNoReservedSans(plan.sans, input.reserved);
   const sans = eventSans(plan);
   const publicKeyHash = createHash('sha256').update(plan.spkiDer).digest('hex');
   const key = idempotencyKey(input.requester, publicKeyHash, sans, plan.profileName);

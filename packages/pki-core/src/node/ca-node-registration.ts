@@ -38,6 +38,11 @@ export interface SignNodeRegistrationInput {
   readonly tlsLifetimeSeconds?: number;
   /** The node's AZ public HTTP base URL: both certificates then name the AZ ICA's CRL and certificate there. */
   readonly publicBaseUrl?: string;
+  /**
+   * The VIPs the node may hold (its AZ's local VIP, the cluster VIP): its TLS certificate names
+   * them as IP SANs, so a client that dials a VIP verifies the name it dialled (RFC 6125 §6).
+   */
+  readonly vips?: readonly string[];
 }
 
 export interface SignedNodeRegistration {
@@ -76,7 +81,7 @@ export async function signNodeRegistration(input: SignNodeRegistrationInput): Pr
     issuer,
     subjectDer: buildName(`CN=${id},OU=${az}`, 'nodeId'),
     spkiDer: tlsCsr.spkiDer,
-    sans: tlsSans(tlsCsr, input.nodeId, input.addresses),
+    sans: tlsSans(tlsCsr, input.nodeId, input.addresses, input.vips ?? []),
     serial: randomSerial(input.serials),
     ...caValidity(tlsProfile, input.nowMs, input.tlsLifetimeSeconds, azNotAfter, azNotBefore),
     extensions: withIssuerUrls(profileExtensions(tlsProfile), input.publicBaseUrl, input.azIca.issuerId),
@@ -116,11 +121,11 @@ function checkKey(csr: ParsedCsr, profile: CertificateProfile, field: string): v
 }
 
 /**
- * The TLS certificate's SANs: the node's URI, the hosts of its registered endpoints, and the
- * IP/DNS names its CSR asks for (a node authenticated by the cluster PSK or a join token may name
+ * The TLS certificate's SANs: the node's URI, the hosts of its registered endpoints, the VIPs it
+ * may hold, and the IP/DNS names its CSR asks for (a node authenticated by the cluster PSK or a join token may name
  * its own addresses, e.g. behind NAT). Any other URI, or an email, is refused.
  */
-function tlsSans(csr: ParsedCsr, nodeId: string, addresses: NodeAddresses): GeneralNameInput[] {
+function tlsSans(csr: ParsedCsr, nodeId: string, addresses: NodeAddresses, vips: readonly string[]): GeneralNameInput[] {
   const uri = nodeUri(nodeId);
   const out: GeneralNameInput[] = [{ type: 'uri', value: uri }];
   const seen = new Set<string>([`uri:${uri}`]);
@@ -132,6 +137,7 @@ function tlsSans(csr: ParsedCsr, nodeId: string, addresses: NodeAddresses): Gene
     }
   };
   for (const endpoint of [addresses.api, addresses.raft]) add(normalizeSan(hostSan(endpointHost(endpoint)), 'addresses'));
+  for (const vip of vips) add(normalizeSan({ type: 'ip', value: vip }, 'vips'));
   csr.requestedSans.forEach((san, i) => {
     const field = `tlsCsr.sans[${i}]`;
     if (san.type === 'uri' && san.value === uri) return;

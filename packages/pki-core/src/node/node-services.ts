@@ -25,6 +25,7 @@ import type { NodeKeys } from './ca-node-keys.ts';
 import { signNodeRegistration } from './ca-node-registration.ts';
 import { buildCrlEvent, buildRevocation, crlNeedsRefresh } from './ca-revocation.ts';
 import { forwardRevocation, revocationTargetAzs } from './revocation-routing.ts';
+import { reservedNames } from './reserved-names.ts';
 import type { EventProposer } from './event-proposer.ts';
 import type { PkiApplyResult } from './pki-application.ts';
 import type { PkiNode } from './pki-node.ts';
@@ -148,6 +149,7 @@ export class NodeServices {
       serials: this.node.options.random,
       store,
       publicBaseUrl: await this.node.azPublicBaseUrl(this.node.az),
+      reserved: await reservedNames(store, this.node.options.vip?.globalVip),
     });
     // For a retried request the earlier certificate answers, whichever node ICA signed it.
     let { certDer } = built;
@@ -316,6 +318,7 @@ export class NodeServices {
       nowMs: this.node.options.nowMs(),
       serials: this.node.options.random,
       publicBaseUrl: await this.node.azPublicBaseUrl(r.az),
+      vips: await this.node.vipsOf(r.az),
     });
     for (const ev of signed.events) await this.node.commitOk(ev, 'global');
     return { kind: 'registered', icaCertDer: signed.icaCertDer, tlsCertDer: signed.tlsCertDer };

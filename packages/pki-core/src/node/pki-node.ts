@@ -284,6 +284,7 @@ export class PkiNode implements PkiNodeApi {
       nowMs: o.nowMs(),
       serials: o.random,
       publicBaseUrl: await this.azPublicBaseUrl(o.az),
+      vips: await this.vipsOf(o.az),
     });
     for (const ev of signed.events) await this.commitOk(ev, 'global');
   }
@@ -401,6 +402,13 @@ export class PkiNode implements PkiNodeApi {
     const port = this.options.publicHttpPort;
     const record = port === undefined ? undefined : await this.app.store.getAz(az);
     return record === undefined || port === undefined ? undefined : httpBaseUrl(record.localVip, port);
+  }
+
+  /** The VIPs a node of `az` may hold: the AZ's local VIP (from the state) and the cluster VIP. */
+  async vipsOf(az: string): Promise<string[]> {
+    const local = (await this.app.store.getAz(az))?.localVip;
+    const cluster = this.options.vip?.globalVip;
+    return [...(local ? [local] : []), ...(cluster ? [cluster] : [])];
   }
 
   /** The cluster VIP's public HTTP base URL (the root's CRL is in every AZ), when known. */

@@ -1,10 +1,11 @@
 // Client commands against a running cluster: `status`, `issue`, `revoke`. HTTPS trust is pinned
-// to the cluster root given with --ca; the server may answer on a VIP that is not in its node
-// certificate (VIPs move), so the host name is not checked (trust rests on the pinned root).
+// to the cluster root given with --ca, and the server must be a node of the cluster answering for
+// the address dialled: node certificates name their addresses and the VIPs they may hold, and no
+// customer certificate can carry those names or a node identity (pki-core node/reserved-names.ts).
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { buildCsr, parseSanText, toPem } from '@adrestia/pki-core';
-import { httpCall, jsonOf, type HttpCallOptions, type HttpCallResult } from '../peer/http-request.ts';
+import { httpCallFollowing, jsonOf, type HttpCallOptions, type HttpCallResult } from '../peer/http-request.ts';
 import { parseArgs } from './args.ts';
 import { UsageError } from './serve-command.ts';
 import { clusterStatus } from './status-view.ts';
@@ -21,15 +22,22 @@ export async function run(command: 'status' | 'issue' | 'revoke', argv: string[]
   return revoke(options);
 }
 
-/** GET/POST following 307s (method and body kept, RFC 9110 §15.4.8). */
+/** GET/POST following 307s, https to https only, each hop verified as a node of this cluster. */
 export async function call(url: string, o: Omit<HttpCallOptions, 'timeoutMs' | 'maxResponseBytes'>): Promise<HttpCallResult> {
-  let target = url;
-  for (let hop = 0; ; hop++) {
-    const r = await httpCall(target, { ...o, timeoutMs: TIMEOUT_MS, maxResponseBytes: RESPONSE_BYTES_MAX });
-    const location = r.headers.location;
-    if (r.status !== 307 || location === undefined || hop >= REDIRECTS_MAX) return r;
-    target = location;
+  return httpCallFollowing(url, { ...o, timeoutMs: TIMEOUT_MS, maxResponseBytes: RESPONSE_BYTES_MAX }, REDIRECTS_MAX);
+}
+
+/** `--url`, which must be https: the token and client keys are never sent in clear. */
+export function httpsUrl(options: Map<string, string>): string {
+  const url = need(options, 'url');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--url: ${JSON.stringify(url)} is not a URL (e.g. https://127.1.0.1:8443)`);
   }
+  if (parsed.protocol !== 'https:') throw new UsageError(`--url must be https:// (credentials are never sent over plain HTTP): ${url}`);
+  return url.replace(/\/+$/, '');
 }
 
 export function need(options: Map<string, string>, name: string): string {
@@ -43,7 +51,7 @@ export async function tlsOptions(options: Map<string, string>): Promise<Omit<Htt
   const from = options.get('from');
   return {
     ca: await readFile(need(options, 'ca')),
-    anyServerName: true,
+    serverNode: true,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     ...(from === undefined ? {} : { localAddress: from }),
   };
@@ -70,7 +78,7 @@ async function issue(options: Map<string, string>, sans: string[]): Promise<numb
     keyPem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
   }
   const body = JSON.stringify({ csr: csrPem, profile: need(options, 'profile'), ...(sans.length > 0 ? { sans } : {}) });
-  const r = await call(`${need(options, 'url')}/api/v1/certificates`, { ...(await tlsOptions(options)), method: 'POST', body: Buffer.from(body) });
+  const r = await call(`${httpsUrl(options)}/api/v1/certificates`, { ...(await tlsOptions(options)), method: 'POST', body: Buffer.from(body) });
   if (r.status !== 201 && r.status !== 200) return fail(r);
   const issued = jsonOf(r) as { serialHex: string; certificatePem: string; chainPem: string; notAfter: string };
   if (keyPem !== null) await writeFile(`${out}.key`, keyPem, { mode: 0o600 });
@@ -82,7 +90,7 @@ async function issue(options: Map<string, string>, sans: string[]): Promise<numb
 
 async function revoke(options: Map<string, string>): Promise<number> {
   const body = JSON.stringify({ serialHex: need(options, 'serial'), reason: options.get('reason') ?? 'unspecified' });
-  const r = await call(`${need(options, 'url')}/api/v1/revocations`, { ...(await tlsOptions(options)), method: 'POST', body: Buffer.from(body) });
+  const r = await call(`${httpsUrl(options)}/api/v1/revocations`, { ...(await tlsOptions(options)), method: 'POST', body: Buffer.from(body) });
   if (r.status !== 200) return fail(r);
   const done = jsonOf(r) as { serialHex: string; revokedAt: string };
   process.stdout.write(`revoked ${done.serialHex} at ${done.revokedAt}\n`);

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { jsonOf } from '../peer/http-request.ts';
 import { parseArgs } from './args.ts';
-import { call, fail, need, tlsOptions } from './client-commands.ts';
+import { call, fail, httpsUrl, need, tlsOptions } from './client-commands.ts';
 import { UsageError } from './serve-command.ts';
 
 const SUBCOMMANDS: readonly string[] = ['map', 'remove-node', 'set-profile', 'remove-profile', 'token', 'az'];
@@ -15,7 +15,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   const { options, positional } = parseArgs(argv);
   const [sub, ...args] = positional;
   if (sub === undefined || !SUBCOMMANDS.includes(sub)) throw new UsageError(`cluster: one of ${SUBCOMMANDS.join(', ')}`);
-  const url = need(options, 'url');
+  const url = httpsUrl(options);
   const tls = await tlsOptions(options);
   const arg = (i: number, what: string): string => {
     const v = args[i];

@@ -6,7 +6,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { buildCsr, pemBlocks, toPem } from '@adrestia/pki-core';
 import { jsonOf } from '../peer/http-request.ts';
 import { parseArgs } from './args.ts';
-import { call, fail, need } from './client-commands.ts';
+import { call, fail, httpsUrl, need } from './client-commands.ts';
 
 export async function renewCommand(argv: string[]): Promise<number> {
   const { options } = parseArgs(argv);
@@ -22,12 +22,12 @@ export async function renewCommand(argv: string[]): Promise<number> {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const csr = toPem(buildCsr({ subject: `CN=${cn}`, privateKey }), 'CERTIFICATE REQUEST');
   const from = options.get('from');
-  const r = await call(`${need(options, 'url')}/api/v1/certificates/renew`, {
+  const r = await call(`${httpsUrl(options)}/api/v1/certificates/renew`, {
     method: 'POST',
     body: Buffer.from(JSON.stringify({ csr })),
     headers: { 'content-type': 'application/json' },
     ca: await readFile(need(options, 'ca')),
-    anyServerName: true,
+    serverNode: true,
     cert: presented,
     key: keyPem,
     ...(from === undefined ? {} : { localAddress: from }),

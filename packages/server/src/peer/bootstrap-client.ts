@@ -22,7 +22,7 @@ import {
 } from '@adrestia/pki-core';
 import { encodeFoundAzBody, FOUND_AZ_BODY_VERSION } from '../api/found-az-body.ts';
 import { errorOf } from './https-peer-client.ts';
-import { httpCall, type HttpCallResult } from './http-request.ts';
+import { httpCall, httpCallFollowing, type HttpCallResult } from './http-request.ts';
 
 export interface BootstrapOptions {
   psk: Uint8Array;
@@ -126,12 +126,17 @@ export class BootstrapClient implements PeerClient {
     }
   }
 
-  /** Step 2: HTTPS pinned to the verified root; 307s (another node holds the role now) are followed. */
+  /**
+   * Step 2: HTTPS pinned to the verified root, to a node of this cluster answering for the VIP
+   * dialled (node certificates name the VIPs they may hold); 307s (another node holds the role
+   * now) are followed, https to https only.
+   */
   private async post(vip: string, path: string, body: Uint8Array, authorization: string, bundle: VerifiedCaBundle): Promise<HttpCallResult> {
-    let url = `https://${vip}:${this.options.ports.https}${path}`;
-    for (let i = 0; ; i++) {
-      const result = await this.transient(() =>
-        httpCall(url, {
+    const url = `https://${vip}:${this.options.ports.https}${path}`;
+    return this.transient(() =>
+      httpCallFollowing(
+        url,
+        {
           method: 'POST',
           headers: { 'content-type': 'application/json', authorization },
           body,
@@ -139,14 +144,11 @@ export class BootstrapClient implements PeerClient {
           maxResponseBytes: RESPONSE_BYTES_MAX,
           localAddress: this.options.localAddress,
           ca: toPem(bundle.rootDer),
-          // VIPs are not in node certificates; trust rests on the root the PSK proof vouched for.
-          anyServerName: true,
-        }),
-      );
-      const location = result.headers.location;
-      if (result.status !== 307 || location === undefined || i >= REDIRECTS_MAX) return result;
-      url = location;
-    }
+          serverNode: true,
+        },
+        REDIRECTS_MAX,
+      ),
+    );
   }
 
   private async transient<T>(op: () => Promise<T>): Promise<T> {

@@ -5,7 +5,8 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { X509Certificate } from 'node:crypto';
-import type { PeerCertificate } from 'node:tls';
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { DEFAULT_NODE_URI_PREFIX, nodeIdOf } from '../transport/identity.ts';
 
 export interface HttpCallOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -21,11 +22,13 @@ export interface HttpCallOptions {
   cert?: string | Buffer;
   key?: string | Buffer;
   /**
-   * HTTPS: accept a server certificate for another host name. Nodes answer on VIPs that are not
-   * in their certificates (a VIP moves between nodes); trust then rests on the pinned cluster
-   * root, and `checkServer` may add a check of its own (e.g. "names a node of this cluster").
+   * HTTPS: the server must also be a node of this cluster: its certificate names a node identity
+   * (`urn:adrestia:node:<id>`, which no customer certificate may carry), any node (`true`) or the
+   * given node id. The chain (against `ca`) and the host dialled (RFC 6125 §6: DNS name or IP
+   * SAN; node certificates name their addresses and the VIPs they may hold) are always checked.
    */
-  anyServerName?: boolean;
+  serverNode?: true | string;
+  /** HTTPS: one more check of the server certificate, after the ones above. */
   checkServer?: (cert: X509Certificate) => Error | undefined;
 }
 
@@ -36,7 +39,7 @@ export interface HttpCallResult {
 }
 
 export class HttpCallError extends Error {
-  readonly code: 'ERR_HTTP_TIMEOUT' | 'ERR_HTTP_CONNECT' | 'ERR_HTTP_RESPONSE_TOO_LARGE';
+  readonly code: 'ERR_HTTP_TIMEOUT' | 'ERR_HTTP_CONNECT' | 'ERR_HTTP_RESPONSE_TOO_LARGE' | 'ERR_HTTP_REDIRECT_REFUSED';
   constructor(code: HttpCallError['code'], message: string, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = 'HttpCallError';
@@ -86,13 +89,39 @@ function tlsOptions(o: HttpCallOptions): Record<string, unknown> {
   if (o.ca !== undefined) out['ca'] = o.ca;
   if (o.cert !== undefined) out['cert'] = o.cert;
   if (o.key !== undefined) out['key'] = o.key;
-  if (o.anyServerName === true || o.checkServer !== undefined) {
-    out['checkServerIdentity'] = (_host: string, peer: PeerCertificate): Error | undefined => {
-      if (o.checkServer === undefined) return undefined;
-      return o.checkServer(new X509Certificate(peer.raw));
-    };
-  }
+  out['checkServerIdentity'] = (host: string, peer: PeerCertificate): Error | undefined => {
+    const nameError = checkServerIdentity(host, peer);
+    if (nameError !== undefined) return nameError;
+    const cert = new X509Certificate(peer.raw);
+    if (o.serverNode !== undefined) {
+      const id = nodeIdOf(cert, DEFAULT_NODE_URI_PREFIX);
+      if (id === undefined) return new Error(`the server at ${host} is not a node of this cluster (its certificate names no node identity)`);
+      if (o.serverNode !== true && id !== o.serverNode.toLowerCase()) return new Error(`the server at ${host} is node ${id}, not ${o.serverNode}`);
+    }
+    return o.checkServer?.(cert);
+  };
   return out;
+}
+
+/**
+ * `httpCall`, following 307/308 redirects (method, body and headers kept: RFC 9110 §15.4.8) up
+ * to `redirectsMax` times, only from https to https: a redirect to another scheme is refused
+ * (ERR_HTTP_REDIRECT_REFUSED), so credentials in `headers` never travel in clear. Every hop is
+ * verified as the first was (`ca`, the host dialled, `serverNode`), so a redirect can lead only
+ * to a server that proves it is what the caller was configured to trust.
+ */
+export async function httpCallFollowing(url: string, options: HttpCallOptions, redirectsMax: number): Promise<HttpCallResult> {
+  let target = new URL(url);
+  for (let hop = 0; ; hop++) {
+    const result = await httpCall(target.href, options);
+    const location = result.headers.location;
+    if ((result.status !== 307 && result.status !== 308) || location === undefined || hop >= redirectsMax) return result;
+    const next = new URL(location, target);
+    if (target.protocol !== 'https:' || next.protocol !== 'https:') {
+      throw new HttpCallError('ERR_HTTP_REDIRECT_REFUSED', `${target.href} redirects to ${next.href}: a redirect is followed only from https to https`);
+    }
+    target = next;
+  }
 }
 
 /** The JSON of a response body, or undefined when it is not JSON. */

@@ -2,9 +2,7 @@
 // certificates chained to the cluster root), msgpack bodies, `POST /internal/v1/peer`. Before
 // this node has certificates (Phase II), `register` and `foundAz` go through the bootstrap
 // client instead (PSK-authenticated HTTPS to a VIP).
-import { X509Certificate } from 'node:crypto';
 import { PkiError, type PeerClient, type PeerRequest, type PeerResponse } from '@adrestia/pki-core';
-import { DEFAULT_NODE_URI_PREFIX, nodeIdOf } from '../transport/identity.ts';
 import { decodePeerResponse, encodePeer, PEER_BODY_BYTES_MAX, PEER_MEDIA_TYPE, PEER_PATH } from './codec.ts';
 import { httpCall } from './http-request.ts';
 
@@ -41,7 +39,6 @@ export class HttpsPeerClient implements PeerClient {
     }
     const address = this.options.apiAddressOf(nodeId);
     if (address === undefined) throw new PkiError('ERR_TIMEOUT', `no address known for node ${nodeId}`);
-    const expected = nodeId.toLowerCase();
     let result;
     try {
       result = await httpCall(`https://${address}${PEER_PATH}`, {
@@ -53,9 +50,8 @@ export class HttpsPeerClient implements PeerClient {
         ca: tls.ca,
         cert: tls.cert,
         key: tls.key,
-        // The node we meant to reach, whatever address it answers on (DESIGN: peers are nodes).
-        checkServer: (cert: X509Certificate) =>
-          nodeIdOf(cert, DEFAULT_NODE_URI_PREFIX) === expected ? undefined : new Error(`peer at ${address} is not node ${nodeId}`),
+        // The node we meant to reach, answering for the address its registration names.
+        serverNode: nodeId,
         ...(this.options.localAddress === undefined ? {} : { localAddress: this.options.localAddress }),
       });
     } catch (cause) {

@@ -1,7 +1,7 @@
 // The outbound half of a connection to one peer: a bounded queue of encoded frames and a TLS
 // socket that is (re)dialled with backoff while there is something to send. Frames written to a
 // socket that then breaks are lost; Raft retries (§5.3), so the link never replays them.
-import { connect, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, connect, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { backoffDelayMs } from './backoff.ts';
 import { BoundedQueue } from './bounded-queue.ts';
@@ -70,9 +70,14 @@ export class PeerLink {
       ca: this.options.tls.ca,
       minVersion: 'TLSv1.3',
       rejectUnauthorized: true,
-      // The chain is verified by OpenSSL against the cluster root; instead of a host name we
-      // check the node identity, and refuse our own certificate (identity.ts).
-      checkServerIdentity: (_host, cert) => {
+      // The chain is verified by OpenSSL against the cluster root; the certificate must name the
+      // address dialled (RFC 6125 §6) and the node we meant to reach, and not be our own (identity.ts).
+      checkServerIdentity: (host, cert) => {
+        const nameError = checkServerIdentity(host, cert);
+        if (nameError !== undefined) {
+          this.options.onEvent?.('peerRefused');
+          return nameError;
+        }
         try {
           checkPeer(new X509Certificate(cert.raw), this.local, { uriPrefix: this.uriPrefix, expectedNodeId: this.nodeId });
           return undefined;

@@ -31,7 +31,7 @@ export interface E2eClient {
 
 export function e2eClient(o: E2eClientOptions): E2eClient {
   const timeoutMs = o.timeoutMs ?? 20_000;
-  const secure: HttpCallOptions = { timeoutMs, maxResponseBytes: RESPONSE_BYTES_MAX, ca: o.rootPem, anyServerName: true, localAddress: o.from };
+  const secure: HttpCallOptions = { timeoutMs, maxResponseBytes: RESPONSE_BYTES_MAX, ca: o.rootPem, serverNode: true, localAddress: o.from };
   const postOptions = (body: unknown, headers: Record<string, string>): HttpCallOptions => ({
     ...secure,
     method: 'POST',
