@@ -18,6 +18,7 @@ import {
   ServerError,
   type HttpServerOptions,
 } from '../src/index.ts';
+import { DEFAULT_HTTP_LIMITS } from '../src/http/server.ts';
 import { makeNodeCert, makeRootCa, makeTempDir, removeDir, type TestCa, type TestNodeCert } from './helpers/certs.ts';
 
 interface Reply {
@@ -90,7 +91,7 @@ describe('HTTP scaffolding over node:http', function () {
       metrics,
       exposeMetrics: true,
       readiness: () => ready,
-      limits: { maxBodyBytes: 128, maxHeaderBytes: 2048, requestTimeoutMs: 10_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 1_000 },
+      limits: { ...DEFAULT_HTTP_LIMITS, maxBodyBytes: 128, maxHeaderBytes: 2048, requestTimeoutMs: 10_000, headersTimeoutMs: 5_000, keepAliveTimeoutMs: 1_000 },
     };
     server = new HttpServer(options);
     port = (await server.listen(0, '127.0.0.1')).port;

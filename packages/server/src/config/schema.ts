@@ -51,16 +51,20 @@ export const CONFIG_SPEC = obj({
       requestMs: optional(int(1, 600_000), 30_000),
       headersMs: optional(int(1, 600_000), 10_000),
       keepAliveMs: optional(int(1, 600_000), 5_000),
+      idleMs: optional(int(1, 600_000), 30_000),
+      handshakeMs: optional(int(1, 600_000), 10_000),
       shutdownMs: optional(int(0, 600_000), 10_000),
     }),
-    { initRequestMs: 2_000, requestMs: 30_000, headersMs: 10_000, keepAliveMs: 5_000, shutdownMs: 10_000 },
+    { initRequestMs: 2_000, requestMs: 30_000, headersMs: 10_000, keepAliveMs: 5_000, idleMs: 30_000, handshakeMs: 10_000, shutdownMs: 10_000 },
   ),
   limits: optional(
     obj({
       maxBodyBytes: optional(int(1, 64 * 1024 * 1024), 64 * 1024),
       maxHeaderBytes: optional(int(1024, 1024 * 1024), 16 * 1024),
+      maxConnections: optional(int(1, 1_000_000), 1024),
+      maxConnectionsPerSource: optional(int(1, 1_000_000), 64),
     }),
-    { maxBodyBytes: 64 * 1024, maxHeaderBytes: 16 * 1024 },
+    { maxBodyBytes: 64 * 1024, maxHeaderBytes: 16 * 1024, maxConnections: 1024, maxConnectionsPerSource: 64 },
   ),
   vip: optional(
     obj({

@@ -8,6 +8,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { PkiError } from '@adrestia/pki-core';
 import { ServerError, toErrorResponse } from '../errors.ts';
+import { guardConnections } from './connection-guard.ts';
 import { normalizeRemoteAddr } from './remote-addr.ts';
 import { sendBytes, sendJson } from './respond.ts';
 import type { RequestContext, Router } from './router.ts';
@@ -24,6 +25,13 @@ export interface HttpLimits {
   headersTimeoutMs: number;
   /** Idle keep-alive connections close after this. */
   keepAliveTimeoutMs: number;
+  /** A connection with no traffic for this long is closed, also one that never sent a byte. */
+  idleTimeoutMs: number;
+  /** HTTPS: the TLS handshake must finish within this; the socket is closed otherwise. */
+  handshakeTimeoutMs: number;
+  /** Open connections on this listener, and per source address. */
+  maxConnections: number;
+  maxConnectionsPerSource: number;
 }
 
 export const DEFAULT_HTTP_LIMITS: HttpLimits = {
@@ -32,6 +40,10 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   requestTimeoutMs: 30_000,
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 30_000,
+  handshakeTimeoutMs: 10_000,
+  maxConnections: 1024,
+  maxConnectionsPerSource: 64,
 };
 
 export interface HttpsOptions {
@@ -87,6 +99,7 @@ export class HttpServer {
           requestCert: t.requestClientCert,
           rejectUnauthorized: false,
           minVersion: 'TLSv1.2',
+          handshakeTimeout: this.limits.handshakeTimeoutMs,
         },
         listener,
       );
@@ -94,6 +107,7 @@ export class HttpServer {
     this.server.headersTimeout = this.limits.headersTimeoutMs;
     this.server.keepAliveTimeout = this.limits.keepAliveTimeoutMs;
     this.server.requestTimeout = this.limits.requestTimeoutMs;
+    guardConnections(this.server, this.limits, (why) => options.metrics?.connectionsRefusedTotal.inc({ listener: options.tls === undefined ? 'http' : 'https', reason: why }));
   }
 
   async listen(port: number, host: string): Promise<AddressInfo> {

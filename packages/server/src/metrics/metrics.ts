@@ -12,6 +12,7 @@ export interface Metrics {
   raftLeaderChangesTotal: Counter<'group'>;
   vipTransitionsTotal: Counter<'vip' | 'action' | 'result'>;
   httpRequestsTotal: Counter<'route' | 'method' | 'status'>;
+  connectionsRefusedTotal: Counter<'listener' | 'reason'>;
   transportEventsTotal: Counter<'event'>;
 }
 
@@ -72,6 +73,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: 'adrestia_http_requests_total',
       help: 'HTTP requests by route pattern, method and status',
       labelNames: ['route', 'method', 'status'],
+      registers,
+    }),
+    connectionsRefusedTotal: new Counter({
+      name: 'adrestia_connections_closed_total',
+      help: 'Connections closed by the listener guard: over a cap (listenerFull, sourceFull), idle, or a failed TLS handshake',
+      labelNames: ['listener', 'reason'],
       registers,
     }),
     transportEventsTotal: new Counter({

@@ -61,6 +61,10 @@ export class Listeners {
       requestTimeoutMs: this.config.timeouts.requestMs,
       headersTimeoutMs: this.config.timeouts.headersMs,
       keepAliveTimeoutMs: this.config.timeouts.keepAliveMs,
+      idleTimeoutMs: this.config.timeouts.idleMs,
+      handshakeTimeoutMs: this.config.timeouts.handshakeMs,
+      maxConnections: this.config.limits.maxConnections,
+      maxConnectionsPerSource: this.config.limits.maxConnectionsPerSource,
     };
     const common = { logger: this.logger, metrics: this.metrics, limits, readiness: () => s.deps.node.status().ready, exposeMetrics: true };
     const publicRouter = addPublicRoutes(new Router(), s.deps);

@@ -9,6 +9,7 @@ import { ServerError } from '../errors.ts';
 import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
 import { encodeFrame, FrameDecoder } from './frame.ts';
 import { checkPeer, DEFAULT_NODE_URI_PREFIX, localIdentity, nodeIdOf, type LocalIdentity } from './identity.ts';
+import { guardConnections } from '../http/connection-guard.ts';
 import { PeerLink } from './peer-link.ts';
 import type { MtlsMeshOptions, PeerAddress } from './types.ts';
 
@@ -46,17 +47,18 @@ export class MtlsMesh {
       minVersion: 'TLSv1.3',
       handshakeTimeout: options.connectTimeoutMs,
     });
-    this.server.maxConnections = options.maxInboundConnections;
     this.server.on('connection', (socket: Socket) => {
       this.inbound.add(socket);
       socket.once('close', () => this.inbound.delete(socket));
     });
-    this.server.on('secureConnection', (socket) => this.acceptInbound(socket));
-    this.server.on('tlsClientError', (err) => {
-      this.options.onEvent?.('handshakeFailed');
-      this.options.logger?.debug({ err: err.message }, 'transport inbound handshake failed');
+    // A failed or timed-out handshake closes its socket; peers keep one link each, so a source
+    // address with many connections is not a peer. Authenticated links may be quiet for long
+    // (followers rarely talk to each other): no idle timeout once the handshake is done.
+    guardConnections(this.server, { maxConnections: options.maxInboundConnections, maxConnectionsPerSource: options.maxInboundPerSource, idleTimeoutMs: 0 }, (why, source) => {
+      this.options.onEvent?.(why === 'handshake' ? 'handshakeFailed' : 'inboundRejectedLimit');
+      this.options.logger?.debug({ source, why }, 'transport inbound connection closed');
     });
-    this.server.on('drop', () => this.options.onEvent?.('inboundRejectedLimit'));
+    this.server.on('secureConnection', (socket) => this.acceptInbound(socket));
   }
 
   async listen(port: number, host: string): Promise<AddressInfo> {

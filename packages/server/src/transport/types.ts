@@ -41,6 +41,8 @@ export interface MtlsMeshOptions {
   maxQueuedFrames: number;
   maxQueuedBytes: number;
   maxInboundConnections: number;
+  /** Inbound connections from one source address (a peer needs one; reconnects overlap briefly). */
+  maxInboundPerSource: number;
   /** TCP connect + TLS handshake must finish within this. */
   connectTimeoutMs: number;
   backoff: BackoffOptions;
@@ -56,6 +58,7 @@ export const DEFAULT_MESH_LIMITS = {
   maxQueuedFrames: 4096,
   maxQueuedBytes: 32 * 1024 * 1024,
   maxInboundConnections: 256,
+  maxInboundPerSource: 8,
   connectTimeoutMs: 5_000,
   backoff: { initialDelayMs: 50, maxDelayMs: 5_000 },
 } as const;
