@@ -6,18 +6,17 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { buildCsr, parseSanText, toPem } from '@adrestia/pki-core';
 import { httpCallFollowing, jsonOf, type HttpCallOptions, type HttpCallResult } from '../peer/http-request.ts';
-import { parseArgs } from './args.ts';
-import { UsageError } from './serve-command.ts';
+import { need, UsageError, type ParsedArgs } from './args.ts';
 import { clusterStatus } from './status-view.ts';
 
 const RESPONSE_BYTES_MAX = 4 * 1024 * 1024;
 const TIMEOUT_MS = 30_000;
 const REDIRECTS_MAX = 3;
 
-export async function run(command: 'status' | 'issue' | 'revoke', argv: string[]): Promise<number> {
-  const { options } = parseArgs(argv);
-  const sans = argv.flatMap((a, i) => (a === '--san' && argv[i + 1] !== undefined ? [argv[i + 1] as string] : []));
-  if (command === 'status') return clusterStatus(options.get('url') ?? 'http://127.0.10.1:8080', options.get('from'));
+export async function run(command: 'status' | 'issue' | 'revoke', args: ParsedArgs): Promise<number> {
+  const { options } = args;
+  const sans = args.lists.get('san') ?? [];
+  if (command === 'status') return clusterStatus(need(options, 'url'), options.get('from'));
   if (command === 'issue') return issue(options, sans);
   return revoke(options);
 }
@@ -40,11 +39,6 @@ export function httpsUrl(options: Map<string, string>): string {
   return url.replace(/\/+$/, '');
 }
 
-export function need(options: Map<string, string>, name: string): string {
-  const v = options.get(name);
-  if (v === undefined) throw new UsageError(`--${name} is required`);
-  return v;
-}
 
 export async function tlsOptions(options: Map<string, string>): Promise<Omit<HttpCallOptions, 'timeoutMs' | 'maxResponseBytes'>> {
   const token = (await readFile(need(options, 'token-file'), 'utf8')).trim();

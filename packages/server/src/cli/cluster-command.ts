@@ -1,96 +1,89 @@
-// `adrestia-pki cluster …`: the cluster map and the admin operations (seed 001) over HTTPS with
-// the admin token — `map`, `remove-node ID`, `set-profile NAME FILE`, `remove-profile NAME`,
+// `adrestia-pki cluster …`: the cluster map and the admin operations over HTTPS with the admin
+// token — `map`, `remove-node ID`, `set-profile NAME FILE`, `remove-profile NAME`,
 // `token --az AZ [--ttl S] [--node ID]`, `az add NAME --subnets CIDR[,CIDR…] --vip IP`,
-// `az remove NAME`. Trust is pinned to the cluster root (--ca), as for `issue`.
+// `az remove NAME` (their options: commands.ts). Trust is pinned to the cluster root (--ca), as for `issue`.
 import { readFile } from 'node:fs/promises';
-import { jsonOf } from '../peer/http-request.ts';
-import { parseArgs } from './args.ts';
-import { call, fail, httpsUrl, need, tlsOptions } from './client-commands.ts';
-import { UsageError } from './serve-command.ts';
+import { jsonOf, type HttpCallOptions, type HttpCallResult } from '../peer/http-request.ts';
+import { requiredOption, wholeNumber, type ParsedArgs } from './args.ts';
+import { call, fail, httpsUrl, tlsOptions } from './client-commands.ts';
 
-const SUBCOMMANDS: readonly string[] = ['map', 'remove-node', 'set-profile', 'remove-profile', 'token', 'az'];
-const AZ_ACTIONS: readonly string[] = ['add', 'remove'];
+type Method = NonNullable<HttpCallOptions['method']>;
 
-export async function clusterCommand(argv: string[]): Promise<number> {
-  const { options, positional } = parseArgs(argv);
-  const [sub, ...args] = positional;
-  if (sub === undefined || !SUBCOMMANDS.includes(sub)) throw new UsageError(`cluster: one of ${SUBCOMMANDS.join(', ')}`);
-  const url = httpsUrl(options);
-  const tls = await tlsOptions(options);
-  const arg = (i: number, what: string): string => {
-    const v = args[i];
-    if (v === undefined) throw new UsageError(`cluster ${sub}: ${what} is required`);
-    return v;
-  };
-  switch (sub) {
-    case 'map': {
-      const r = await call(`${url}/api/v1/clusterMap?since=0`, { ...tls, method: 'GET' });
-      if (r.status !== 200) return fail(r);
-      process.stdout.write(`${JSON.stringify(jsonOf(r), null, 2)}\n`);
-      return 0;
-    }
-    case 'remove-node': {
-      const r = await call(`${url}/api/v1/nodes/${encodeURIComponent(arg(0, 'ID'))}`, { ...tls, method: 'DELETE' });
-      if (r.status !== 200) return fail(r);
-      const done = jsonOf(r) as { nodeId: string; revoked: { serialHex: string }[] };
-      process.stdout.write(`removed ${done.nodeId}; revoked ${done.revoked.map((c) => c.serialHex).join(', ') || 'nothing more'}\n`);
-      return 0;
-    }
-    case 'set-profile': {
-      const name = arg(0, 'NAME');
-      const body = await readFile(arg(1, 'FILE'));
-      const r = await call(`${url}/api/v1/profiles/${encodeURIComponent(name)}`, { ...tls, method: 'PUT', body });
-      if (r.status !== 200) return fail(r);
-      process.stdout.write(`profile ${name} set\n`);
-      return 0;
-    }
-    case 'remove-profile': {
-      const name = arg(0, 'NAME');
-      const r = await call(`${url}/api/v1/profiles/${encodeURIComponent(name)}`, { ...tls, method: 'DELETE' });
-      if (r.status !== 200) return fail(r);
-      process.stdout.write(`profile ${name} removed\n`);
-      return 0;
-    }
-    case 'token':
-      return joinToken(url, tls, options);
-    case 'az':
-      return azCommand(url, tls, options, args);
-    default:
-      throw new UsageError(`cluster: unknown subcommand ${JSON.stringify(sub)}`);
-  }
+/** The admin request `method path` to the cluster `--url`, trusted and authenticated as `--ca`, `--token-file` say. */
+async function adminCall(args: ParsedArgs, method: Method, path: string, body?: Buffer): Promise<HttpCallResult> {
+  const tls = await tlsOptions(args.options);
+  return call(`${httpsUrl(args.options)}${path}`, { ...tls, method, ...(body === undefined ? {} : { body }) });
 }
 
-/** Prints only the token on stdout, so `… cluster token --az az2 > token-file` works. */
-async function joinToken(url: string, tls: Awaited<ReturnType<typeof tlsOptions>>, options: Map<string, string>): Promise<number> {
-  const ttl = options.get('ttl');
-  const ttlSeconds = ttl === undefined ? undefined : Number(ttl);
-  if (ttlSeconds !== undefined && !Number.isSafeInteger(ttlSeconds)) throw new UsageError('--ttl: whole seconds');
-  const node = options.get('node');
-  const body = JSON.stringify({ az: need(options, 'az'), ...(ttlSeconds === undefined ? {} : { ttlSeconds }), ...(node === undefined ? {} : { nodeId: node }) });
-  const r = await call(`${url}/api/v1/join-tokens`, { ...tls, method: 'POST', body: Buffer.from(body) });
-  if (r.status !== 201) return fail(r);
-  const issued = jsonOf(r) as { token: string; expiresAt: string };
-  process.stdout.write(`${issued.token}\n`);
-  process.stderr.write(`join token for AZ ${need(options, 'az')}, valid until ${issued.expiresAt}\n`);
+/** The positional argument `index`: commands.ts declares how many each subcommand takes. */
+function positional(args: ParsedArgs, index: number): string {
+  const v = args.positionals[index];
+  if (v === undefined) throw new TypeError(`positional argument ${index} was not parsed`);
+  return v;
+}
+
+export async function clusterMap(args: ParsedArgs): Promise<number> {
+  const r = await adminCall(args, 'GET', '/api/v1/clusterMap?since=0');
+  if (r.status !== 200) return fail(r);
+  process.stdout.write(`${JSON.stringify(jsonOf(r), null, 2)}\n`);
   return 0;
 }
 
-/** `az add NAME --subnets A,B --vip IP` declares an AZ; `az remove NAME` decommissions one. */
-async function azCommand(url: string, tls: Awaited<ReturnType<typeof tlsOptions>>, options: Map<string, string>, args: string[]): Promise<number> {
-  const [action, name] = args;
-  if (action === undefined || !AZ_ACTIONS.includes(action)) throw new UsageError(`cluster az: one of ${AZ_ACTIONS.join(', ')}`);
-  if (name === undefined) throw new UsageError(`cluster az ${action}: NAME is required`);
-  const path = `${url}/api/v1/azs/${encodeURIComponent(name)}`;
-  if (action === 'add') {
-    const subnets = need(options, 'subnets').split(',').map((s) => s.trim()).filter((s) => s !== '');
-    const body = JSON.stringify({ subnets, localVip: need(options, 'vip') });
-    const r = await call(path, { ...tls, method: 'PUT', body: Buffer.from(body) });
-    if (r.status !== 201 && r.status !== 200) return fail(r);
-    const az = jsonOf(r) as { name: string; subnets: string[]; localVip: string };
-    process.stdout.write(`AZ ${az.name} declared (subnets ${az.subnets.join(', ')}, local VIP ${az.localVip}); its first node founds it\n`);
-    return 0;
-  }
-  const r = await call(path, { ...tls, method: 'DELETE' });
+export async function removeNode(args: ParsedArgs): Promise<number> {
+  const r = await adminCall(args, 'DELETE', `/api/v1/nodes/${encodeURIComponent(positional(args, 0))}`);
+  if (r.status !== 200) return fail(r);
+  const done = jsonOf(r) as { nodeId: string; revoked: { serialHex: string }[] };
+  process.stdout.write(`removed ${done.nodeId}; revoked ${done.revoked.map((c) => c.serialHex).join(', ') || 'nothing more'}\n`);
+  return 0;
+}
+
+export async function setProfile(args: ParsedArgs): Promise<number> {
+  const name = positional(args, 0);
+  const body = await readFile(positional(args, 1));
+  const r = await adminCall(args, 'PUT', `/api/v1/profiles/${encodeURIComponent(name)}`, body);
+  if (r.status !== 200) return fail(r);
+  process.stdout.write(`profile ${name} set\n`);
+  return 0;
+}
+
+export async function removeProfile(args: ParsedArgs): Promise<number> {
+  const name = positional(args, 0);
+  const r = await adminCall(args, 'DELETE', `/api/v1/profiles/${encodeURIComponent(name)}`);
+  if (r.status !== 200) return fail(r);
+  process.stdout.write(`profile ${name} removed\n`);
+  return 0;
+}
+
+/** Prints only the token on stdout, so `… cluster token --az az2 > token-file` works. */
+export async function joinToken(args: ParsedArgs): Promise<number> {
+  const az = requiredOption(args, 'az');
+  const ttl = args.options.get('ttl');
+  // The range is the cluster's to judge (packages/server/src/api/admin-routes.ts).
+  const ttlSeconds = ttl === undefined ? undefined : wholeNumber(ttl, 'ttl', 0);
+  const node = args.options.get('node');
+  const body = JSON.stringify({ az, ...(ttlSeconds === undefined ? {} : { ttlSeconds }), ...(node === undefined ? {} : { nodeId: node }) });
+  const r = await adminCall(args, 'POST', '/api/v1/join-tokens', Buffer.from(body));
+  if (r.status !== 201) return fail(r);
+  const issued = jsonOf(r) as { token: string; expiresAt: string };
+  process.stdout.write(`${issued.token}\n`);
+  process.stderr.write(`join token for AZ ${az}, valid until ${issued.expiresAt}\n`);
+  return 0;
+}
+
+/** `az add NAME --subnets A,B --vip IP` declares an AZ ahead of its nodes. */
+export async function addAz(args: ParsedArgs): Promise<number> {
+  const subnets = requiredOption(args, 'subnets').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const body = JSON.stringify({ subnets, localVip: requiredOption(args, 'vip') });
+  const r = await adminCall(args, 'PUT', `/api/v1/azs/${encodeURIComponent(positional(args, 0))}`, Buffer.from(body));
+  if (r.status !== 201 && r.status !== 200) return fail(r);
+  const az = jsonOf(r) as { name: string; subnets: string[]; localVip: string };
+  process.stdout.write(`AZ ${az.name} declared (subnets ${az.subnets.join(', ')}, local VIP ${az.localVip}); its first node founds it\n`);
+  return 0;
+}
+
+/** `az remove NAME` decommissions an AZ. */
+export async function removeAz(args: ParsedArgs): Promise<number> {
+  const r = await adminCall(args, 'DELETE', `/api/v1/azs/${encodeURIComponent(positional(args, 0))}`);
   if (r.status !== 200) return fail(r);
   const done = jsonOf(r) as { name: string; nodes: { nodeId: string }[]; revoked: { serialHex: string }[] };
   const nodes = done.nodes.map((n) => n.nodeId).join(', ') || 'none left';

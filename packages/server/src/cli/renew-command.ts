@@ -5,11 +5,11 @@ import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { buildCsr, pemBlocks, toPem } from '@adrestia/pki-core';
 import { jsonOf } from '../peer/http-request.ts';
-import { parseArgs } from './args.ts';
-import { call, fail, httpsUrl, need } from './client-commands.ts';
+import { need, type ParsedArgs } from './args.ts';
+import { call, fail, httpsUrl } from './client-commands.ts';
 
-export async function renewCommand(argv: string[]): Promise<number> {
-  const { options } = parseArgs(argv);
+export async function renewCommand(args: ParsedArgs): Promise<number> {
+  const { options } = args;
   const certPem = await readFile(need(options, 'cert'), 'utf8');
   const keyPem = await readFile(need(options, 'key'));
   const out = need(options, 'out');

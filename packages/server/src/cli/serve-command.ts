@@ -6,13 +6,11 @@ import { createLogger, type LogLevel } from '../log/logger.ts';
 import { createMetrics } from '../metrics/metrics.ts';
 import { serve } from '../serve/runtime.ts';
 
-export async function serveCommand(args: Map<string, string>): Promise<number> {
-  const path = args.get('config');
-  if (path === undefined) throw new UsageError('serve needs --config FILE');
-  const config = await loadConfig(path);
+export async function serveCommand(args: { configPath: string; mayFoundCluster: boolean }): Promise<number> {
+  const config = await loadConfig(args.configPath);
   const logger = createLogger({ level: config.log.level as LogLevel, base: { nodeId: config.nodeId, az: config.az } });
   const metrics = createMetrics({ processMetrics: true, defaultLabels: { node: config.nodeId } });
-  const handle = await serve(config, logger, metrics, { mayFoundCluster: args.get('init') === 'true' });
+  const handle = await serve(config, logger, metrics, { mayFoundCluster: args.mayFoundCluster });
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       logger.info({ signal }, 'stopping');
@@ -24,8 +22,4 @@ export async function serveCommand(args: Map<string, string>): Promise<number> {
   await handle.stop();
   logger.info('stopped');
   return 0;
-}
-
-export class UsageError extends Error {
-  override name = 'UsageError';
 }

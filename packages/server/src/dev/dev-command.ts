@@ -1,20 +1,21 @@
-// `adrestia-pki dev [--azs 3] [--nodes 3] [--dir DIR]`: a local cluster of real `serve` processes
+// `adrestia-pki dev [--azs 3] [--nodes 3] [--dir DIR] [--base 0] [--log-level info]`: a local cluster of real `serve` processes
 // on loopback (layout.ts). The first node of AZ 1 founds the cluster; the first node of each
 // further AZ founds its AZ; the other nodes join. Ctrl-C / SIGTERM stops every node gracefully.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { UsageError } from '../cli/serve-command.ts';
+import { requiredOption, wholeNumber, type ParsedArgs } from '../cli/args.ts';
 import { startDevCluster, type DevCluster } from './cluster.ts';
 import { DEV_AZS_MAX, DEV_BASE_MAX, DEV_NODES_PER_AZ_MAX, DEV_PORTS, devAzs, globalVipOf } from './layout.ts';
 
 const READY_TIMEOUT_MS = 60_000;
 
-export async function devCommand(options: Map<string, string>): Promise<number> {
-  const azCount = count(options.get('azs') ?? '3', 'azs', 1, DEV_AZS_MAX);
-  const perAz = count(options.get('nodes') ?? '3', 'nodes', 1, DEV_NODES_PER_AZ_MAX);
-  const base = count(options.get('base') ?? '0', 'base', 0, DEV_BASE_MAX);
-  const dir = resolve(options.get('dir') ?? (await mkdtemp(join(tmpdir(), 'adrestia-dev-'))));
+/** `args` as commands.ts declares `dev`: `--azs`, `--nodes`, `--base` and `--log-level` have defaults. */
+export async function devCommand(args: ParsedArgs): Promise<number> {
+  const azCount = count(args, 'azs', 1, DEV_AZS_MAX);
+  const perAz = count(args, 'nodes', 1, DEV_NODES_PER_AZ_MAX);
+  const base = count(args, 'base', 0, DEV_BASE_MAX);
+  const dir = resolve(args.options.get('dir') ?? (await mkdtemp(join(tmpdir(), 'adrestia-dev-'))));
   process.stdout.write(`adrestia-pki dev: ${azCount} AZ(s) × ${perAz} node(s) in ${dir}\n`);
   let cluster: DevCluster | null = null;
   let interrupted = false;
@@ -32,7 +33,7 @@ export async function devCommand(options: Map<string, string>): Promise<number> 
     perAz,
     dir,
     base,
-    logLevel: options.get('log-level') ?? 'info',
+    logLevel: requiredOption(args, 'log-level'),
     readyTimeoutMs: READY_TIMEOUT_MS,
     onExit: (p, code, signal) => process.stdout.write(`! ${p.name} exited (${signal ?? `code ${code}`}); see ${p.logPath}\n`),
     onReady: (p, ready) => process.stdout.write(`${ready ? '✔' : '✘'} ${p.name} ${ready ? 'ready' : 'not ready'} (${p.host})\n`),
@@ -61,8 +62,6 @@ function printSummary(cluster: DevCluster, azCount: number, base: number): void 
   process.stdout.write(lines.join('\n'));
 }
 
-function count(text: string, name: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name}: a whole number ${min}..${max}`);
-  return n;
+function count(args: ParsedArgs, name: string, min: number, max: number): number {
+  return wholeNumber(requiredOption(args, name), name, min, max);
 }

@@ -8,12 +8,30 @@
 // Prints `seed=S` first for every run (so a run cut short still names its seed), then its outcome;
 // ends with `cluster-sim: N seeds, V violations` and exits non-zero on any violation.
 import { spawn } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { nonNegativeInt, runCli, UsageError, type CliSpec, type FlagValues } from '../cli-args.ts';
 import { runColdStartSeed, type ColdStartResult } from './cold-start-run.ts';
 import { runPkiSeed, type PkiRunResult } from './pki-run.ts';
 import { runSeed, type SeededRunResult } from './seeded-run.ts';
+
+const CLUSTER_SIM: CliSpec = {
+  program: 'sim --cluster',
+  synopsis: '--seeds N [--start S] [--jobs J] | --seed S  [--chaos-ms M] [--grown | --pki | --cold-start] [--verbose]',
+  summary: 'the two-tier cluster simulator (3 AZs × 3 nodes on virtual time); every run replays exactly from its seed',
+  flags: {
+    seeds: { type: 'string', value: 'N', help: 'run N seeds (default 10)' },
+    start: { type: 'string', value: 'S', help: 'the first of the N seeds (default 1)' },
+    seed: { type: 'string', value: 'S', help: 'run seed S alone' },
+    jobs: { type: 'string', value: 'J', help: 'split the seeds into J contiguous ranges run by J child processes (default 1)' },
+    'chaos-ms': { type: 'string', value: 'M', help: 'the virtual duration of the chaos phase, in ms (default 3000)' },
+    grown: { type: 'boolean', help: 'form the cluster as the product grows it (founders, learners, seat joins)' },
+    pki: { type: 'boolean', help: 'drive PkiNodes and check the PKI invariants and VIP holders' },
+    'cold-start': { type: 'boolean', help: 'start all 9 nodes at once through discovery (must end in ONE cluster)' },
+    verbose: { type: 'boolean', help: 'print each run\'s failures and faults' },
+  },
+};
 
 interface CliOptions {
   seeds: number[];
@@ -27,43 +45,17 @@ interface CliOptions {
   passOn: string[];
 }
 
-function usage(message: string): never {
-  process.stderr.write(`${message}\nusage: cli.ts --seeds N [--start S] [--jobs J] | --seed S  [--chaos-ms M] [--grown | --pki | --cold-start] [--verbose]\n`);
-  process.exit(2);
-}
-
-function nonNegativeInt(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 0) usage(`${name} must be a non-negative integer, got ${value}`);
-  return n;
-}
-
-function parseCli(argv: string[]): CliOptions {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      seeds: { type: 'string' },
-      start: { type: 'string' },
-      seed: { type: 'string' },
-      'chaos-ms': { type: 'string' },
-      verbose: { type: 'boolean', default: false },
-      pki: { type: 'boolean', default: false },
-      grown: { type: 'boolean', default: false },
-      jobs: { type: 'string' },
-      'cold-start': { type: 'boolean', default: false },
-    },
-    strict: true,
-  });
-  if (values.seed !== undefined && values.seeds !== undefined) usage('give --seed or --seeds, not both');
-  const chaosMs = nonNegativeInt(values['chaos-ms'], '--chaos-ms', 3_000);
-  const jobs = nonNegativeInt(values.jobs, '--jobs', 1);
-  if (jobs < 1) usage('--jobs must be at least 1');
-  const passOn = [`--chaos-ms=${chaosMs}`, ...(values.verbose ? ['--verbose'] : []), ...(values.pki ? ['--pki'] : []), ...(values.grown ? ['--grown'] : []), ...(values['cold-start'] ? ['--cold-start'] : [])];
-  const common = { chaosMs, verbose: values.verbose, pki: values.pki, grown: values.grown, coldStart: values['cold-start'], jobs, passOn };
-  if (values.seed !== undefined) return { seeds: [nonNegativeInt(values.seed, '--seed', 0)], ...common };
-  const count = nonNegativeInt(values.seeds, '--seeds', 10);
-  const start = nonNegativeInt(values.start, '--start', 1);
+function cliOptions(values: FlagValues): CliOptions {
+  if (values['seed'] !== undefined && values['seeds'] !== undefined) throw new UsageError('give --seed or --seeds, not both');
+  const chaosMs = nonNegativeInt(values, 'chaos-ms', 3_000);
+  const jobs = nonNegativeInt(values, 'jobs', 1);
+  if (jobs < 1) throw new UsageError('--jobs must be at least 1');
+  const on = (name: string): boolean => values[name] === true;
+  const passOn = [`--chaos-ms=${chaosMs}`, ...(['verbose', 'pki', 'grown', 'cold-start'] as const).filter(on).map((f) => `--${f}`)];
+  const common = { chaosMs, verbose: on('verbose'), pki: on('pki'), grown: on('grown'), coldStart: on('cold-start'), jobs, passOn };
+  if (values['seed'] !== undefined) return { seeds: [nonNegativeInt(values, 'seed', 0)], ...common };
+  const count = nonNegativeInt(values, 'seeds', 10);
+  const start = nonNegativeInt(values, 'start', 1);
   return { seeds: Array.from({ length: count }, (_, i) => start + i), ...common };
 }
 
@@ -154,13 +146,11 @@ async function runJobs(options: CliOptions): Promise<number> {
   return results.reduce((a, b) => a + b, 0);
 }
 
-async function main(): Promise<void> {
-  const options = parseCli(process.argv.slice(2));
+async function main(options: CliOptions): Promise<number> {
   if (options.jobs > 1 && options.seeds.length > 1) {
     const violations = await runJobs(options);
     process.stdout.write(`cluster-sim: ${options.seeds.length} seeds, ${violations} violations\n`);
-    process.exitCode = violations > 0 ? 1 : 0;
-    return;
+    return violations > 0 ? 1 : 0;
   }
   let violations = 0;
   for (const seed of options.seeds) {
@@ -168,7 +158,13 @@ async function main(): Promise<void> {
     violations += await runOne(seed, options);
   }
   process.stdout.write(`cluster-sim: ${options.seeds.length} seeds, ${violations} violations\n`);
-  process.exitCode = violations > 0 ? 1 : 0;
+  return violations > 0 ? 1 : 0;
 }
 
-await main();
+/** `argv`: the flags after `sim --cluster` (sim/cli.ts hands them on) or after this file's path. */
+export function clusterSimMain(argv: readonly string[]): Promise<number> {
+  return runCli(CLUSTER_SIM, argv, (flags) => main(cliOptions(flags)));
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+if (isEntry) process.exitCode = await clusterSimMain(process.argv.slice(2));

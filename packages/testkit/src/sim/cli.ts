@@ -1,7 +1,21 @@
 // `pnpm sim -- --seed S [--trace]` replays one seed; `pnpm sim -- --seeds N [--start S]` runs
 // N seeds (S, S+1, …), prints one line per failing seed and ends with `sim: N seeds, V violations`.
 // `pnpm sim -- --cluster --seeds N [--pki]` runs the two-tier cluster simulator.
+import { nonNegativeInt, runCli, type CliSpec, type FlagValues } from '../cli-args.ts';
 import { runSimulation, type SimResult } from './simulator.ts';
+
+const RAFT_SIM: CliSpec = {
+  program: 'sim',
+  synopsis: '[--seed S [--trace]] | [--seeds N [--start S]] | --cluster …',
+  summary: 'the Raft simulator (VOPR): replay one seed exactly, or run N seeds and print the failing ones',
+  flags: {
+    seed: { type: 'string', value: 'S', help: 'replay seed S and print its summary' },
+    trace: { type: 'boolean', help: 'with --seed: print every trace line' },
+    seeds: { type: 'string', value: 'N', help: 'run N seeds (default 1)' },
+    start: { type: 'string', value: 'S', help: 'the first of the N seeds (default 0)' },
+    cluster: { type: 'boolean', help: 'run the two-tier cluster simulator instead (sim --cluster --help)' },
+  },
+};
 
 interface CliArgs {
   seed: number | null;
@@ -10,24 +24,13 @@ interface CliArgs {
   trace: boolean;
 }
 
-function parseArgs(argv: string[]): CliArgs {
-  const args: CliArgs = { seed: null, seeds: 1, start: 0, trace: false };
-  const rest = argv[0] === '--' ? argv.slice(1) : argv;
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i];
-    const num = (): number => {
-      const v = Number(rest[++i]);
-      if (!Number.isSafeInteger(v) || v < 0) throw new TypeError(`${a} needs a non-negative integer`);
-      return v;
-    };
-    if (a === '--seed') args.seed = num();
-    else if (a === '--seeds') args.seeds = num();
-    else if (a === '--start') args.start = num();
-    else if (a === '--trace') args.trace = true;
-    else if (a === '--') continue;
-    else throw new TypeError(`unknown argument ${a}; usage: sim [--seed S [--trace]] | [--seeds N [--start S]]`);
-  }
-  return args;
+function cliArgs(flags: FlagValues): CliArgs {
+  return {
+    seed: flags['seed'] === undefined ? null : nonNegativeInt(flags, 'seed', 0),
+    seeds: nonNegativeInt(flags, 'seeds', 1),
+    start: nonNegativeInt(flags, 'start', 0),
+    trace: flags['trace'] === true,
+  };
 }
 
 function describe(r: SimResult): string {
@@ -45,8 +48,8 @@ function summary(r: SimResult): string {
   );
 }
 
-function main(): number {
-  const args = parseArgs(process.argv.slice(2));
+function main(flags: FlagValues): number {
+  const args = cliArgs(flags);
   if (args.seed !== null) {
     process.stdout.write(`seed=${args.seed}\n`);
     const r = runSimulation(args.seed, args.trace ? { onTrace: (l) => process.stdout.write(`${l}\n`) } : {});
@@ -68,20 +71,12 @@ function main(): number {
   return violations === 0 ? 0 : 1;
 }
 
+// `pnpm sim -- …` passes its `--` on; the simulators take no positional arguments, so a `--` says nothing.
+const argv = process.argv.slice(2).filter((a) => a !== '--');
 // `--cluster` runs the two-tier cluster simulator instead (3 AZs × 3 nodes; see cluster/cli.ts).
-if (process.argv.includes('--cluster')) {
-  process.argv = process.argv.filter((a) => a !== '--cluster' && a !== '--');
-  await import('../cluster/cli.ts');
+if (argv.includes('--cluster')) {
+  const { clusterSimMain } = await import('../cluster/cli.ts');
+  process.exitCode = await clusterSimMain(argv.filter((a) => a !== '--cluster'));
 } else {
-  runRaftSim();
-}
-
-function runRaftSim(): void {
-  try {
-    process.exitCode = main();
-  } catch (e) {
-    if (!(e instanceof TypeError)) throw e;
-    process.stderr.write(`sim: ${e.message}\n`);
-    process.exitCode = 2;
-  }
+  process.exitCode = await runCli(RAFT_SIM, argv, main);
 }

@@ -1,0 +1,149 @@
+// Every `adrestia-pki` command and subcommand: its options, positional arguments and usage lines,
+// declared once for the parser and the usage texts (args.ts, usage-text.ts). The implementations
+// are imported when their command runs, so `--help` and usage errors load none of them.
+import { requiredOption, type CommandGroup, type LeafCommand, type OptionSpecs, type ParsedArgs } from './args.ts';
+import { DEV_AZS_MAX, DEV_BASE_MAX, DEV_NODES_PER_AZ_MAX } from '../dev/layout.ts';
+import { LOG_LEVELS } from '../log/logger.ts';
+
+type Run = (args: ParsedArgs) => Promise<number>;
+
+const FROM: OptionSpecs = { from: { type: 'string', value: 'ADDRESS', help: 'the local address to send from' } };
+
+/** Where the cluster answers over HTTPS and the root it is trusted by. */
+const CLUSTER_HTTPS: OptionSpecs = {
+  url: { type: 'string', value: 'https://VIP:8443', required: true, help: "the cluster's HTTPS address" },
+  ca: { type: 'string', value: 'ROOT.pem', required: true, help: 'the cluster root certificate; HTTPS trust is pinned to it' },
+};
+
+/** `issue`, `revoke` and every `cluster` subcommand: the cluster, and the token they present. */
+const ADMIN_ACCESS: OptionSpecs = {
+  ...CLUSTER_HTTPS,
+  'token-file': { type: 'string', value: 'F', required: true, help: 'a file holding the API bearer token' },
+};
+
+function serveAs(mayFoundCluster: boolean): Run {
+  return async (args) => (await import('./serve-command.ts')).serveCommand({ configPath: requiredOption(args, 'config'), mayFoundCluster });
+}
+
+const CONFIG: OptionSpecs = { config: { type: 'string', value: 'FILE', required: true, help: "the node's configuration file: JSON, YAML or TOML" } };
+
+const serve: LeafCommand = {
+  summary: 'run one node until SIGTERM/SIGINT (--init: it may found a new cluster)',
+  options: { ...CONFIG, init: { type: 'boolean', help: 'this node may found a new cluster when discovery finds none (one node of a new cluster)' } },
+  run: async (args) => serveAs(args.switches.has('init'))(args),
+};
+
+const dev: LeafCommand = {
+  summary: 'a local cluster of real serve processes on loopback (AZ n on 127.n.0.0/16); Ctrl-C stops it',
+  options: {
+    azs: { type: 'string', value: 'N', default: '3', help: `how many AZs, 1..${DEV_AZS_MAX}` },
+    nodes: { type: 'string', value: 'N', default: '3', help: `nodes per AZ, 1..${DEV_NODES_PER_AZ_MAX}` },
+    dir: { type: 'string', value: 'DIR', help: 'where configs, data and logs go (a new temporary directory when not given)' },
+    base: { type: 'string', value: 'B', default: '0', help: `put AZ n on 127.(B+n).0.0/16 and the global VIP on 127.B.10.1; 0..${DEV_BASE_MAX}` },
+    'log-level': { type: 'string', value: 'LEVEL', default: 'info', help: `the nodes' log level: ${LOG_LEVELS.join(', ')}` },
+  },
+  run: async (args) => (await import('../dev/dev-command.ts')).devCommand(args),
+};
+
+function client(command: 'status' | 'issue' | 'revoke'): Run {
+  return async (args) => (await import('./client-commands.ts')).run(command, args);
+}
+
+const status: LeafCommand = {
+  summary: "the cluster map and each AZ's local leader, as the cluster serves them",
+  options: { url: { type: 'string', value: 'URL', default: 'http://127.0.10.1:8080', help: "a node's or a VIP's HTTP address" }, ...FROM },
+  run: client('status'),
+};
+
+const issue: LeafCommand = {
+  summary: 'issue a certificate: write PREFIX.crt, PREFIX.chain.pem (and PREFIX.key 0600)',
+  options: {
+    ...ADMIN_ACCESS,
+    profile: { type: 'string', value: 'P', required: true, help: 'the certificate profile' },
+    out: { type: 'string', value: 'PREFIX', required: true, help: 'the files to write: PREFIX.crt, PREFIX.chain.pem, PREFIX.key' },
+    csr: { type: 'string', value: 'FILE', help: 'send this CSR (else --cn: a new P-256 key is made here and never leaves this machine)' },
+    cn: { type: 'string', value: 'NAME', help: 'the subject CN of the key made here (required without --csr)' },
+    san: { type: 'string', value: 'dns:x', multiple: true, help: 'a subject alternative name: dns:, ip:, uri:, email: or a bare name' },
+    ...FROM,
+  },
+  run: client('issue'),
+};
+
+const revoke: LeafCommand = {
+  summary: 'revoke a certificate by serial number',
+  options: {
+    ...ADMIN_ACCESS,
+    serial: { type: 'string', value: 'HEX', required: true, help: "the certificate's serial number in hex" },
+    reason: { type: 'string', value: 'R', help: 'an RFC 5280 §5.3.1 reason name, e.g. keyCompromise, superseded (unspecified when not given)' },
+    ...FROM,
+  },
+  run: client('revoke'),
+};
+
+const renew: LeafCommand = {
+  summary: 'a new local key; authenticated by the current certificate (mTLS); same profile and SANs',
+  options: {
+    ...CLUSTER_HTTPS,
+    cert: { type: 'string', value: 'PREFIX.chain.pem', required: true, help: 'the current certificate chain, as issue wrote it' },
+    key: { type: 'string', value: 'PREFIX.key', required: true, help: "the current certificate's private key" },
+    out: { type: 'string', value: 'NEWPREFIX', required: true, help: 'write NEWPREFIX.key (0600), NEWPREFIX.crt and NEWPREFIX.chain.pem' },
+    ...FROM,
+  },
+  run: async (args) => (await import('./renew-command.ts')).renewCommand(args),
+};
+
+type ClusterModule = typeof import('./cluster-command.ts');
+
+function admin(summary: string, pick: (m: ClusterModule) => Run, extra: { options?: OptionSpecs; positionals?: readonly string[] } = {}): LeafCommand {
+  return {
+    summary,
+    options: { ...extra.options, ...ADMIN_ACCESS, ...FROM },
+    ...(extra.positionals === undefined ? {} : { positionals: extra.positionals }),
+    run: async (args) => pick(await import('./cluster-command.ts'))(args),
+  };
+}
+
+const cluster: CommandGroup = {
+  summary: 'admin operations over HTTPS with the admin token, answered once committed',
+  subcommands: {
+    map: admin('print the cluster map as JSON', (m) => m.clusterMap),
+    'remove-node': admin('remove a node from the cluster and revoke its certificates', (m) => m.removeNode, { positionals: ['ID'] }),
+    'set-profile': admin('create or replace the certificate profile NAME from a JSON FILE', (m) => m.setProfile, { positionals: ['NAME', 'FILE'] }),
+    'remove-profile': admin('remove the certificate profile NAME', (m) => m.removeProfile, { positionals: ['NAME'] }),
+    token: admin('mint a join token for a node of an AZ (only the token goes to stdout)', (m) => m.joinToken, {
+      options: {
+        az: { type: 'string', value: 'AZ', required: true, help: 'the AZ the new node joins' },
+        ttl: { type: 'string', value: 'S', help: "how long the token is valid, in seconds (the cluster's default when not given)" },
+        node: { type: 'string', value: 'ID', help: 'the node ID the token is bound to' },
+      },
+    }),
+    az: {
+      summary: 'declare or decommission an AZ',
+      subcommands: {
+        add: admin('declare an AZ ahead of its nodes (its first node founds it)', (m) => m.addAz, {
+          positionals: ['NAME'],
+          options: {
+            subnets: { type: 'string', value: 'CIDR[,CIDR]', required: true, help: "the AZ's subnets, comma-separated" },
+            vip: { type: 'string', value: 'IP', required: true, help: "the AZ's local VIP" },
+          },
+        }),
+        remove: admin('decommission an AZ: withdraw its nodes and revoke its AZ intermediate', (m) => m.removeAz, { positionals: ['NAME'] }),
+      },
+    },
+  },
+};
+
+export const ADRESTIA_PKI: CommandGroup = {
+  summary: 'a Raft-replicated certificate authority: run nodes, issue, renew and revoke certificates, administer the cluster',
+  subcommands: {
+    serve,
+    init: { summary: 'found a new cluster with this node (serve --init)', options: CONFIG, run: serveAs(true) },
+    join: { summary: 'run a node that joins the cluster its config names (serve)', options: CONFIG, run: serveAs(false) },
+    dev,
+    status,
+    issue,
+    revoke,
+    renew,
+    cluster,
+  },
+};
