@@ -17,6 +17,7 @@ export const SERVER_ERROR_CODES = [
   'ERR_UNAVAILABLE',
   'ERR_CLIENT_CERT_REQUIRED',
   'ERR_REQUEST_TIMEOUT',
+  'ERR_CLIENT_ABORTED',
   // Configuration and secrets (start-up; never sent to a client, mapped for completeness)
   'ERR_CONFIG_INVALID',
   'ERR_CONFIG_READ',
@@ -112,6 +113,8 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   ERR_UNAVAILABLE: 503,
   ERR_CLIENT_CERT_REQUIRED: 401,
   ERR_REQUEST_TIMEOUT: 408,
+  // Never seen by the client (it is gone); a status only for the logs and metrics.
+  ERR_CLIENT_ABORTED: 400,
   // --- server: start-up and background parts
   ERR_CONFIG_INVALID: 500,
   ERR_CONFIG_READ: 500,

@@ -120,6 +120,11 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
       expect(codeOf(await https(method, path, {}, null)), `${method} ${path}`).to.deep.equal([401, 'ERR_UNAUTHORIZED']);
       expect(codeOf(await https(method, path, {}, 'Bearer not-the-admin-token')), `${method} ${path}`).to.deep.equal([403, 'ERR_FORBIDDEN']);
     }
+    // RFC 7235 §2.1: the scheme is case-insensitive; the token is not.
+    const bad = { name: 'x' };
+    expect(codeOf(await https('PUT', '/api/v1/profiles/x', bad, `bearer ${token}`))[1], 'lower-case scheme authenticates').to.equal('ERR_PROFILE_INVALID');
+    expect(codeOf(await https('PUT', '/api/v1/profiles/x', bad, `BEARER ${token}`))[1]).to.equal('ERR_PROFILE_INVALID');
+    expect(codeOf(await https('PUT', '/api/v1/profiles/x', bad, `Bearer ${token.toUpperCase() === token ? token.toLowerCase() : token.toUpperCase()}`))).to.deep.equal([403, 'ERR_FORBIDDEN']);
   });
 
   it('seed 001 node removal: ICA and TLS certificates revoked (CRL, openssl), map shows it revoked, its id cannot register again', async () => {

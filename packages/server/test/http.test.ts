@@ -154,6 +154,18 @@ describe('HTTP scaffolding over node:http', function () {
     expect(r.headers['location']).to.equal('http://127.1.0.1/api/v1/status');
   });
 
+  it('a client that goes away mid-body is no server fault: nothing is logged as an error', async function () {
+    const failedBefore = logLines.filter((l) => l.includes('request failed')).length;
+    const socket = connect({ host: '127.0.0.1', port });
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('POST /api/v1/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"a":');
+    await new Promise((r) => setTimeout(r, 50));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(logLines.filter((l) => l.includes('request failed')).length).to.equal(failedBefore);
+    expect((await call(port, { path: '/healthz' })).status, 'the server still serves').to.equal(200);
+  });
+
   it('maps typed errors through the table and hides unknown ones (500, cause logged)', async function () {
     const typed = await call(port, { path: '/typed' });
     expect([typed.status, json(typed)]).to.deep.equal([403, { error: { code: 'ERR_FORBIDDEN', message: 'not for you', field: 'az' } }]);

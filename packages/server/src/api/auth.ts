@@ -4,7 +4,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { ServerError } from '../errors.ts';
 import type { RequestContext } from '../http/router.ts';
 
-const BEARER = /^Bearer ([\x21-\x7e]{1,4096})$/;
+// RFC 7235 §2.1: the auth-scheme is case-insensitive; RFC 6750 §2.1: `Bearer 1*SP b64token`.
+const BEARER = /^bearer +([\x21-\x7e]{1,4096}) *$/i;
 
 /** Whether the request carries the admin token. Hashing first makes the comparison length-blind. */
 export function hasAdminToken(ctx: RequestContext, adminToken: Uint8Array | undefined): boolean {

@@ -11,13 +11,19 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
   }
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    total += buf.length;
-    if (total > maxBytes) {
-      throw new ServerError('ERR_BODY_TOO_LARGE', `body exceeds ${maxBytes} bytes`);
+  try {
+    for await (const chunk of req) {
+      const buf = chunk as Buffer;
+      total += buf.length;
+      if (total > maxBytes) {
+        throw new ServerError('ERR_BODY_TOO_LARGE', `body exceeds ${maxBytes} bytes`);
+      }
+      chunks.push(buf);
     }
-    chunks.push(buf);
+  } catch (err) {
+    // The client went away mid-body: an expected event, not a server fault worth a stack trace.
+    if (err instanceof ServerError || !req.destroyed) throw err;
+    throw new ServerError('ERR_CLIENT_ABORTED', 'the client closed the connection before the body arrived');
   }
   return Buffer.concat(chunks, total);
 }
