@@ -14,7 +14,7 @@ const LOG_ENTRIES = 8000;
 /** Runs the child until it has acknowledged `killAfterLines` batches, then SIGKILLs it. */
 function runAndKill(location: string, seed: number, killAfterLines: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, location, String(seed), String(LOG_ENTRIES)], {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CHILD, location, String(seed), String(LOG_ENTRIES)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let acknowledged = 0;
