@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { statSync } from 'node:fs';
-import { isPkiError, PkiStateStore } from '../src/index.ts';
+import { isPkiError } from '../src/errors.ts';
+import { PkiStateStore } from '../src/state/index.ts';
 import { hexDump, openStore, removeTempDirs, tempDir } from './state-fixtures.ts';
 import { generateLog } from './state-loggen.ts';
 

@@ -7,17 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import {
-  BUILTIN_PROFILES,
-  buildCsr,
-  buildRegistrationRequest,
-  generateNodeKeys,
-  makeNodeCsrs,
-  toPem,
-  verifyCaBundle,
-  verifyJoinToken,
-  type CaBundleResponseBody,
-} from '@adrestia/pki-core';
+import { BUILTIN_PROFILES, buildCsr, toPem } from '@adrestia/pki-core';
+import { generateNodeKeys, makeNodeCsrs } from '@adrestia/pki-core/node';
+import { buildRegistrationRequest, verifyCaBundle, verifyJoinToken, type CaBundleResponseBody } from '@adrestia/pki-core/registration';
 import { loadConfig } from '../src/config/load.ts';
 import { writeNodeConfig, writeSecrets } from '../src/dev/files.ts';
 import { CLI_PATH } from '../src/dev/processes.ts';

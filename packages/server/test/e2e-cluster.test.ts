@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { buildRegistrationRequest, generateNodeKeys, makeNodeCsrs, verifyCaBundle, type CaBundleResponseBody } from '@adrestia/pki-core';
+import { generateNodeKeys, makeNodeCsrs } from '@adrestia/pki-core/node';
+import { buildRegistrationRequest, verifyCaBundle, type CaBundleResponseBody } from '@adrestia/pki-core/registration';
 import { startDevCluster, type DevCluster } from '../src/dev/cluster.ts';
 import { DEV_PORTS } from '../src/dev/layout.ts';
 import { CLI_PATH } from '../src/dev/processes.ts';
