@@ -34,6 +34,7 @@ export { PKI_ERROR_CODES, PkiError, isPkiError, type PkiErrorCode } from './erro
 // CA engine: keys and CSRs, PEM, a read-only view of a certificate, SANs, certificate profiles.
 export { generateCaKeyPair, spkiDerOf, type CaKeyType, type GeneratedKeyPair } from './ca/keys.ts';
 export { buildCsr } from './node/ca-node-keys.ts';
+export type { GeneralNameInput } from './ca/general-names.ts';
 export { parseCsr, type ParsedCsr } from './ca/csr.ts';
 export { fromPem, pemBlocks, toPem, type PemBlock } from './ca/pem.ts';
 export { CertificateView, viewCertificate } from './ca/view.ts';
