@@ -4,7 +4,7 @@
 //   * certificates/s and latency p50/p99 at 1 and 16 concurrent clients (a certificate counts
 //     once the server answered: after its `Issued` event committed), and
 //   * failover: kill -9 of the local leader → first acknowledged issuance, clients retrying.
-// Run: `node --import tsx bench/https.bench.ts` or `pnpm bench --only https`.
+// Run: `node --conditions=source --import tsx bench/https.bench.ts` or `pnpm bench --only https`.
 // Writes bench/results/https.json (or $BENCH_RESULTS_DIR/https.json).
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';

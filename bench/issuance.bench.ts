@@ -3,7 +3,7 @@
 // prepared issuer). Compared against raw node:crypto.sign P-256 on the same run, which bounds
 // what any issuance path could reach. Target: ≥ 2,000 leaves/s/core (TOOLCHAIN.md).
 //
-// Run alone: `node --import tsx bench/issuance.bench.ts` (or via `pnpm bench --only issuance`).
+// Run alone: `node --conditions=source --import tsx bench/issuance.bench.ts` (or via `pnpm bench --only issuance`).
 // Writes bench/results/issuance.json (or $BENCH_RESULTS_DIR/issuance.json).
 import { generateKeyPairSync, randomBytes, sign as nodeSign } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -3,7 +3,7 @@
 //   * commits/s and commit latency p50/p99 with 1 and with 64 concurrent proposers, and
 //   * leader failover: crash the leader → first proposal committed by its successor,
 //     with heartbeat 100 ms / election timeout 1000 ms.
-// Run: `node --import tsx bench/raft.bench.ts` or `pnpm bench --only raft`.
+// Run: `node --conditions=source --import tsx bench/raft.bench.ts` or `pnpm bench --only raft`.
 // Writes bench/results/raft.json (or $BENCH_RESULTS_DIR/raft.json).
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';

@@ -41,7 +41,7 @@ async function runOne(name: string): Promise<Outcome> {
   const results = join(RESULTS_DIR, `${name}.json`);
   const started = Date.now();
   console.log(`\n=== bench ${name} ===`);
-  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', file], {
     cwd: ROOT,
     stdio: 'inherit',
     env: { ...process.env, BENCH_RESULTS_DIR: RESULTS_DIR },

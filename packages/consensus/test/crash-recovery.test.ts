@@ -129,7 +129,7 @@ describe('Crash recovery of a whole process (SIGKILL) on LevelDB', function () {
     const dir = await mkdtemp(join(tmpdir(), 'adrestia-kill-driver-'));
     try {
       const writer = fileURLToPath(new URL('./crash-recovery-writer.ts', import.meta.url));
-      const child = spawn(process.execPath, ['--import', 'tsx', writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
       const acked: string[] = [];
       let buffered = '';
       await new Promise<void>((resolve, reject) => {

@@ -177,7 +177,7 @@ describe('LevelStorage: one batch per Ready survives SIGKILL all-or-nothing', ()
     const dir = await mkdtemp(join(tmpdir(), 'adrestia-kill-'));
     try {
       const writer = fileURLToPath(new URL('./storage-crash-writer.ts', import.meta.url));
-      const child = spawn(process.execPath, ['--import', 'tsx', writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', writer, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
       let acked = 0;
       let buffered = '';
       await new Promise<void>((resolve, reject) => {

@@ -19,7 +19,7 @@ interface Run {
 function cli(args: readonly string[], env: Record<string, string> = {}): Run {
   const childEnv = { ...process.env, ...env };
   if (!('ADRESTIA_KEK_FILE' in env)) delete childEnv['ADRESTIA_KEK_FILE'];
-  const r = spawnSync(process.execPath, ['--import', 'tsx', cliPath, ...args], { encoding: 'utf8', env: childEnv, timeout: 60_000 });
+  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', cliPath, ...args], { encoding: 'utf8', env: childEnv, timeout: 60_000 });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

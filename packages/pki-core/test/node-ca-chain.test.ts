@@ -6,27 +6,17 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { SeededRandom } from '@adrestia/consensus';
-import {
-  BUILTIN_PROFILES,
-  buildCrlEvent,
-  buildRevocation,
-  caSignerFromRecord,
-  createAzIntermediate,
-  foundCluster,
-  generateNodeKeys,
-  issueLeafFromCsr,
-  issuerIdOf,
-  KeyObjectSigner,
-  loadNodeKeys,
-  loadProfiles,
-  makeNodeCsrs,
-  NODE_ICA_KEY_FILE,
-  NODE_TLS_KEY_FILE,
-  signNodeRegistration,
-  toPem,
-  viewCertificate,
-  type CaHandle,
-} from '../src/index.ts';
+import { toPem } from '../src/ca/pem.ts';
+import { BUILTIN_PROFILES } from '../src/ca/profiles.ts';
+import { KeyObjectSigner } from '../src/ca/signer.ts';
+import { viewCertificate } from '../src/ca/view.ts';
+import { caSignerFromRecord, issuerIdOf, type CaHandle } from '../src/node/ca-common.ts';
+import { createAzIntermediate, foundCluster } from '../src/node/ca-found.ts';
+import { issueLeafFromCsr } from '../src/node/ca-leaf.ts';
+import { generateNodeKeys, loadNodeKeys, makeNodeCsrs, NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE } from '../src/node/ca-node-keys.ts';
+import { signNodeRegistration } from '../src/node/ca-node-registration.ts';
+import { loadProfiles } from '../src/node/ca-profiles.ts';
+import { buildCrlEvent, buildRevocation } from '../src/node/ca-revocation.ts';
 import { attime, DAY_MS, expectVerifies, HOUR_MS, MINUTE_MS, openssl, opensslCsr, openTestState, T0, writeFile, type TestState } from './node-ca-fixtures.ts';
 import { expectPkiRejects } from './expect-code.ts';
 

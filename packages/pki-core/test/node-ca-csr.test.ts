@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { buildCsr, endpointHost, generateNodeKeys, hostSan, makeNodeCsrs, parseCsr, spkiDerOf } from '../src/index.ts';
+import { parseCsr } from '../src/ca/csr.ts';
+import { spkiDerOf } from '../src/ca/keys.ts';
+import { buildCsr, endpointHost, generateNodeKeys, hostSan, makeNodeCsrs } from '../src/node/ca-node-keys.ts';
 import { openssl, writeFile } from './node-ca-fixtures.ts';
 
 describe('RFC 2986 §4 node CSRs (buildCsr, makeNodeCsrs)', function () {

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { PkiStateStore, type ApplyOutcome, type PkiEvent } from '../src/index.ts';
+import { PkiStateStore, type ApplyOutcome, type PkiEvent } from '../src/state/index.ts';
 
 /** A fixed instant: every validity window is reproducible; OpenSSL checks at `-attime`. */
 export const T0 = Date.UTC(2026, 2, 1, 12, 0, 0);

@@ -6,26 +6,17 @@ import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { SeededRandom } from '@adrestia/consensus';
-import {
-  BUILTIN_PROFILES,
-  buildCrlEvent,
-  caSignerFromRecord,
-  clusterCreatedEvent,
-  completeOfflineAzIntermediate,
-  prepareOfflineAzIntermediate,
-  foundCluster,
-  fromPem,
-  generateNodeKeys,
-  issueLeafFromCsr,
-  KeyObjectSigner,
-  loadPemFileSigner,
-  makeNodeCsrs,
-  nodeRevocations,
-  signNodeRegistration,
-  toPem,
-  viewCertificate,
-  type CaHandle,
-} from '../src/index.ts';
+import { fromPem, toPem } from '../src/ca/pem.ts';
+import { BUILTIN_PROFILES } from '../src/ca/profiles.ts';
+import { KeyObjectSigner, loadPemFileSigner } from '../src/ca/signer.ts';
+import { viewCertificate } from '../src/ca/view.ts';
+import { caSignerFromRecord, type CaHandle } from '../src/node/ca-common.ts';
+import { clusterCreatedEvent, foundCluster } from '../src/node/ca-found.ts';
+import { issueLeafFromCsr } from '../src/node/ca-leaf.ts';
+import { generateNodeKeys, makeNodeCsrs } from '../src/node/ca-node-keys.ts';
+import { signNodeRegistration } from '../src/node/ca-node-registration.ts';
+import { completeOfflineAzIntermediate, prepareOfflineAzIntermediate } from '../src/node/ca-offline-root.ts';
+import { buildCrlEvent, nodeRevocations } from '../src/node/ca-revocation.ts';
 import { attime, DAY_MS, expectVerifies, HOUR_MS, openssl, opensslCsr, openTestState, T0, writeFile, type TestState } from './node-ca-fixtures.ts';
 import { expectPkiRejects } from './expect-code.ts';
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import type { ApplyOutcome, EventOf, PkiErrorCode, PkiEvent, PkiStateStore } from '../src/index.ts';
+import type { PkiErrorCode } from '../src/errors.ts';
+import type { ApplyOutcome, EventOf, PkiEvent, PkiStateStore } from '../src/state/index.ts';
 import {
   applyAll,
   AZ1,

@@ -1,6 +1,6 @@
 // Child process for the crash-atomicity test: applies a generated log to a store in random
 // batches, printing each acknowledged applied index, until its parent kills it with SIGKILL.
-import { PkiStateStore } from '../src/index.ts';
+import { PkiStateStore } from '../src/state/index.ts';
 import { generateLog, TestRandom } from './state-loggen.ts';
 
 const [location, seedText, countText] = process.argv.slice(2);

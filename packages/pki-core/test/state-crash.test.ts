@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { statSync } from 'node:fs';
-import { isPkiError, PkiStateStore } from '../src/index.ts';
+import { isPkiError } from '../src/errors.ts';
+import { PkiStateStore } from '../src/state/index.ts';
 import { hexDump, openStore, removeTempDirs, tempDir } from './state-fixtures.ts';
 import { generateLog } from './state-loggen.ts';
 
@@ -14,7 +15,7 @@ const LOG_ENTRIES = 8000;
 /** Runs the child until it has acknowledged `killAfterLines` batches, then SIGKILLs it. */
 function runAndKill(location: string, seed: number, killAfterLines: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, location, String(seed), String(LOG_ENTRIES)], {
+    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CHILD, location, String(seed), String(LOG_ENTRIES)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let acknowledged = 0;

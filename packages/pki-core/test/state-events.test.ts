@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
-import { decodeEvent, encodeEvent, isPkiError, type PkiEvent } from '../src/index.ts';
+import { isPkiError } from '../src/errors.ts';
+import { decodeEvent, encodeEvent, type PkiEvent } from '../src/state/index.ts';
 import {
   azAdded,
   azCaInstalled,

@@ -5,12 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import {
-  idempotencyKey,
-  PkiStateStore,
-  type EventOf,
-  type PkiEvent,
-} from '../src/index.ts';
+import { idempotencyKey, PkiStateStore, type EventOf, type PkiEvent } from '../src/state/index.ts';
 
 export const T0 = Date.UTC(2026, 0, 1);
 export const DAY_MS = 24 * 3600 * 1000;

@@ -2,7 +2,7 @@
 // mostly valid events built from what earlier events created, with deliberate rejects (reused
 // serials, double revocations, stale CRL numbers, overlapping subnets, reused join tokens) and
 // some undecodable entries, so every code path of applyEvent runs in a replicated order.
-import { encodeEvent, type CommittedEntry, type PkiEvent } from '../src/index.ts';
+import { encodeEvent, type CommittedEntry, type PkiEvent } from '../src/state/index.ts';
 import { azCaInstalled, clusterCreated, DAY_MS, fakeDer, issued, nodeCaInstalled, nodeRegistered, pkh, T0 } from './state-fixtures.ts';
 
 /** mulberry32: tiny, seedable, good enough to pick test events. */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { isPkiError, PkiStateMachine, PkiStateStore, type ApplyOutcome, type CommittedEntry } from '../src/index.ts';
+import { isPkiError } from '../src/errors.ts';
+import { PkiStateMachine, PkiStateStore, type ApplyOutcome, type CommittedEntry } from '../src/state/index.ts';
 import { hexDump, openStore, removeTempDirs } from './state-fixtures.ts';
 import { generateLog, TestRandom } from './state-loggen.ts';
 

@@ -7,17 +7,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import {
-  BUILTIN_PROFILES,
-  buildCsr,
-  buildRegistrationRequest,
-  generateNodeKeys,
-  makeNodeCsrs,
-  toPem,
-  verifyCaBundle,
-  verifyJoinToken,
-  type CaBundleResponseBody,
-} from '@adrestia/pki-core';
+import { BUILTIN_PROFILES, buildCsr, toPem } from '@adrestia/pki-core';
+import { generateNodeKeys, makeNodeCsrs } from '@adrestia/pki-core/node';
+import { buildRegistrationRequest, verifyCaBundle, verifyJoinToken, type CaBundleResponseBody } from '@adrestia/pki-core/registration';
 import { loadConfig } from '../src/config/load.ts';
 import { writeNodeConfig, writeSecrets } from '../src/dev/files.ts';
 import { CLI_PATH } from '../src/dev/processes.ts';
@@ -207,7 +199,7 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     const certFile = file('renew-current.chain.pem', current.chainPem);
     const keyFile = file('renew-current.key', key.export({ format: 'pem', type: 'pkcs8' }) as string);
     const out = join(dir, 'renewed-cli');
-    const argv = ['--import', 'tsx', CLI_PATH, 'renew', '--url', `https://${host()}:${DEV_PORTS.https}`, '--ca', rootFile, '--cert', certFile, '--key', keyFile, '--out', out, '--from', CLIENT];
+    const argv = ['--conditions=source', '--import', 'tsx', CLI_PATH, 'renew', '--url', `https://${host()}:${DEV_PORTS.https}`, '--ca', rootFile, '--cert', certFile, '--key', keyFile, '--out', out, '--from', CLIENT];
     const result = await new Promise<{ status: number; stderr: string }>((resolve) =>
       execFile(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 }, (err, _stdout, stderr) => resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stderr })),
     );
@@ -225,7 +217,7 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     // Asynchronous: the server answering the CLI runs in this process.
     const cli = (args: string[]): Promise<{ status: number; stdout: string; stderr: string }> =>
       new Promise((resolve) => {
-        const argv = ['--import', 'tsx', CLI_PATH, 'cluster', ...args, '--url', `https://${host()}:${DEV_PORTS.https}`, '--ca', rootFile, '--token-file', tokenFile, '--from', CLIENT];
+        const argv = ['--conditions=source', '--import', 'tsx', CLI_PATH, 'cluster', ...args, '--url', `https://${host()}:${DEV_PORTS.https}`, '--ca', rootFile, '--token-file', tokenFile, '--from', CLIENT];
         execFile(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
           resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
         });

@@ -108,7 +108,7 @@ describe('admin AZ routes over HTTPS: PUT|DELETE /api/v1/azs/:name and `adrestia
     writeFileSync(rootFile, root);
     const cli = (args: string[]): Promise<{ status: number; stdout: string; stderr: string }> =>
       new Promise((resolve) => {
-        const argv = ['--import', 'tsx', CLI_PATH, 'cluster', 'az', ...args, '--url', `https://${host()}:${DEV_PORTS.https}`, '--ca', rootFile, '--token-file', tokenFile, '--from', CLIENT];
+        const argv = ['--conditions=source', '--import', 'tsx', CLI_PATH, 'cluster', 'az', ...args, '--url', `https://${host()}:${DEV_PORTS.https}`, '--ca', rootFile, '--token-file', tokenFile, '--from', CLIENT];
         execFile(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
           resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
         });

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import { CLI_PATH } from '../src/dev/processes.ts';
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLI_PATH, ...args], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] ?? '' } });
+  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', CLI_PATH, ...args], { encoding: 'utf8', timeout: 30_000, env: { PATH: process.env['PATH'] ?? '' } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

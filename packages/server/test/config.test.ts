@@ -2,7 +2,11 @@ import { expect } from 'chai';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { ConfigError, envName, isServerError, loadConfig, NODE_ID_FILE, validateConfig, type Issue } from '../src/index.ts';
+import { envName } from '../src/config/env.ts';
+import { ConfigError, loadConfig, validateConfig } from '../src/config/load.ts';
+import { NODE_ID_FILE } from '../src/config/node-id.ts';
+import type { Issue } from '../src/config/spec.ts';
+import { isServerError } from '../src/errors.ts';
 import { makeTempDir, removeDir } from './helpers/certs.ts';
 
 const NODE_ID = '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b';

@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { buildRegistrationRequest, generateNodeKeys, makeNodeCsrs, verifyCaBundle, type CaBundleResponseBody } from '@adrestia/pki-core';
+import { generateNodeKeys, makeNodeCsrs } from '@adrestia/pki-core/node';
+import { buildRegistrationRequest, verifyCaBundle, type CaBundleResponseBody } from '@adrestia/pki-core/registration';
 import { startDevCluster, type DevCluster } from '../src/dev/cluster.ts';
 import { DEV_PORTS } from '../src/dev/layout.ts';
 import { CLI_PATH } from '../src/dev/processes.ts';
@@ -245,7 +246,7 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     const out = join(dir, 'cli-leaf');
     writeFileSync(join(dir, 'root.pem'), rootPem);
     const cli = (args: string[]): string =>
-      execFileSync(process.execPath, ['--import', 'tsx', CLI_PATH, ...args], { encoding: 'utf8', timeout: 60_000 });
+      execFileSync(process.execPath, ['--conditions=source', '--import', 'tsx', CLI_PATH, ...args], { encoding: 'utf8', timeout: 60_000 });
     const issued = cli(['issue', '--url', `https://${LOCAL_VIP}:${DEV_PORTS.https}`, '--ca', join(dir, 'root.pem'), '--token-file', cluster.secrets.adminTokenFile, '--profile', 'serverLeaf', '--cn', 'cli.example', '--san', 'dns:cli.example', '--out', out, '--from', CLIENT]);
     expect(issued).to.match(/^issued serial [0-9a-f]+/);
     expect(statSync(`${out}.key`).mode & 0o777).to.equal(0o600);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { PKI_ERROR_CODES, PkiError } from '@adrestia/pki-core';
-import { ERROR_CODES, HTTP_STATUS_BY_CODE, SERVER_ERROR_CODES, ServerError, toErrorResponse } from '../src/index.ts';
+import { ERROR_CODES, HTTP_STATUS_BY_CODE, SERVER_ERROR_CODES, ServerError, toErrorResponse } from '../src/errors.ts';
 
 describe('error code → HTTP status table', function () {
   it('maps every PKI and server code to a 4xx/5xx status, and nothing else', function () {

@@ -4,21 +4,15 @@ import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import {
-  createLogger,
-  createMetrics,
-  HttpServer,
-  normalizeRemoteAddr,
-  readDerOrPem,
-  readJson,
-  Router,
-  sanUris,
-  sendJson,
-  sendRedirect,
-  ServerError,
-  type HttpServerOptions,
-} from '../src/index.ts';
-import { DEFAULT_HTTP_LIMITS } from '../src/http/server.ts';
+import { ServerError } from '../src/errors.ts';
+import { readDerOrPem, readJson } from '../src/http/body.ts';
+import { normalizeRemoteAddr } from '../src/http/remote-addr.ts';
+import { sendJson, sendRedirect } from '../src/http/respond.ts';
+import { Router } from '../src/http/router.ts';
+import { DEFAULT_HTTP_LIMITS, HttpServer, type HttpServerOptions } from '../src/http/server.ts';
+import { sanUris } from '../src/http/tls.ts';
+import { createLogger } from '../src/log/logger.ts';
+import { createMetrics } from '../src/metrics/metrics.ts';
 import { makeNodeCert, makeRootCa, makeTempDir, removeDir, type TestCa, type TestNodeCert } from './helpers/certs.ts';
 
 interface Reply {

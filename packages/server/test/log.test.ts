@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
-import { createLogger, Secret } from '../src/index.ts';
+import { Secret } from '../src/config/secret.ts';
+import { createLogger } from '../src/log/logger.ts';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[]; text: () => string } {
   const chunks: string[] = [];

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createMetrics } from '../src/index.ts';
+import { createMetrics } from '../src/metrics/metrics.ts';
 
 describe('metrics registry', function () {
   it('exposes issuance, Raft, VIP and HTTP series in Prometheus text format', async function () {

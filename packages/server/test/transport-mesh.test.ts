@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import { connect } from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { SeededRandom, type Message } from '@adrestia/consensus';
-import { countTransportEvents, createMetrics, DEFAULT_MESH_LIMITS, GroupTransport, MtlsMesh, type TransportEvent } from '../src/index.ts';
+import { countTransportEvents, createMetrics } from '../src/metrics/metrics.ts';
+import { GroupTransport } from '../src/transport/group-transport.ts';
+import { MtlsMesh } from '../src/transport/mesh.ts';
+import { DEFAULT_MESH_LIMITS, type TransportEvent } from '../src/transport/types.ts';
 import { makeIntermediateCa, makeNodeCert, makeRootCa, makeTempDir, removeDir, type TestCa, type TestNodeCert } from './helpers/certs.ts';
 import { waitFor } from './helpers/wait.ts';
 

@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { SeededRandom } from '@adrestia/consensus';
-import { backoffDelayMs, encodeFrame, FrameDecoder, isServerError } from '../src/index.ts';
+import { isServerError } from '../src/errors.ts';
+import { backoffDelayMs } from '../src/transport/backoff.ts';
+import { encodeFrame, FrameDecoder } from '../src/transport/frame.ts';
 import { BoundedQueue } from '../src/transport/bounded-queue.ts';
 import { decodeEnvelope, encodeEnvelope } from '../src/transport/envelope.ts';
 

@@ -4,7 +4,14 @@ import { connect } from 'node:net';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { BindVipHook, createLogger, createMetrics, createVipHook, ExecVipHook, instrumentVipHook, isServerError, NoneVipHook, type ServerErrorCode } from '../src/index.ts';
+import { isServerError, type ServerErrorCode } from '../src/errors.ts';
+import { createLogger } from '../src/log/logger.ts';
+import { createMetrics } from '../src/metrics/metrics.ts';
+import { BindVipHook } from '../src/vip/bind-hook.ts';
+import { ExecVipHook } from '../src/vip/exec-hook.ts';
+import { createVipHook } from '../src/vip/factory.ts';
+import { NoneVipHook } from '../src/vip/hook.ts';
+import { instrumentVipHook } from '../src/vip/instrumented.ts';
 import { makeTempDir, removeDir } from './helpers/certs.ts';
 
 async function rejectsWith(p: Promise<unknown>, code: ServerErrorCode): Promise<Error> {

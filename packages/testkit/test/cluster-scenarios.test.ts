@@ -208,7 +208,7 @@ const CLUSTER_CLI = fileURLToPath(new URL('../src/cluster/cli.ts', import.meta.u
 
 /** Runs the cluster simulator's CLI in a child process; its output lines (it exits 1 on a violation). */
 function runClusterCli(args: string[]): string[] {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CLUSTER_CLI, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
+  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', CLUSTER_CLI, ...args], { encoding: 'utf8', maxBuffer: 256 << 20 });
   if (r.error) throw r.error;
   return r.stdout.trim().split('\n');
 }

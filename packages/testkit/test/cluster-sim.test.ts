@@ -228,13 +228,13 @@ describe('cluster sim: command line', function () {
 
   it('prints seed=S first for every run and ends with the summary line; exit code 0 when clean', () => {
     const cli = fileURLToPath(new URL('../src/cluster/cli.ts', import.meta.url));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', cli, '--seeds', '2', '--start', '5', '--chaos-ms', '500'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', cli, '--seeds', '2', '--start', '5', '--chaos-ms', '500'], { encoding: 'utf8' });
     expect(r.status, r.stderr).to.equal(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).to.equal('seed=5');
     expect(lines.filter((l) => l.startsWith('seed='))).to.deep.equal(['seed=5', 'seed=6']);
     expect(lines.at(-1)).to.equal('cluster-sim: 2 seeds, 0 violations');
-    const bad = spawnSync(process.execPath, ['--import', 'tsx', cli, '--seeds', 'many'], { encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', cli, '--seeds', 'many'], { encoding: 'utf8' });
     expect(bad.status).to.equal(2);
   });
 });

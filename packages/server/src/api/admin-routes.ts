@@ -1,7 +1,9 @@
 // HTTPS admin routes (admin bearer token, routed to the global leader like revocations): withdraw
 // a node, declare or decommission an AZ, set or remove a certificate profile, mint a join token.
 // Each answer is sent after the change committed globally (PkiNodeApi admin methods).
-import { AZ_NAME, JOIN_TOKEN_TTL_SECONDS_MAX, PkiError } from '@adrestia/pki-core';
+import { PkiError } from '@adrestia/pki-core';
+import { AZ_NAME } from '@adrestia/pki-core/cluster';
+import { JOIN_TOKEN_TTL_SECONDS_MAX } from '@adrestia/pki-core/registration';
 import { ServerError } from '../errors.ts';
 import { readJson } from '../http/body.ts';
 import type { RequestContext, Router } from '../http/router.ts';

@@ -1,7 +1,8 @@
 // What the API handlers need: the node (through its public PkiNodeApi), read access to the
 // replicated state for registration checks, the peer client for requests that must reach the
 // AZ's local leader, and the secrets that authenticate callers.
-import type { NonceReplayGuard, PeerClient, PkiNode, PkiNodeApi } from '@adrestia/pki-core';
+import type { PeerClient, PkiNode, PkiNodeApi } from '@adrestia/pki-core';
+import type { NonceReplayGuard } from '@adrestia/pki-core/registration';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 

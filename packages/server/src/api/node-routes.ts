@@ -2,18 +2,14 @@
 // proof, because the newcomer has no certificate yet: seed 000 §3.2), and the node-to-node PKI
 // endpoint (mTLS with node certificates) that calls PkiNode.handlePeer.
 import { X509Certificate } from 'node:crypto';
+import { PkiError, toPem, type PeerRequest, type PeerResponse } from '@adrestia/pki-core';
+import { asPkiCode, encodeEvent } from '@adrestia/pki-core/node';
 import {
-  PkiError,
-  asPkiCode,
-  encodeEvent,
   parseRegistrationProof,
   registrationResponse,
-  toPem,
   verifyRegistration,
   verifyRegistrationRequest,
-  type PeerRequest,
-  type PeerResponse,
-} from '@adrestia/pki-core';
+} from '@adrestia/pki-core/registration';
 import { ServerError } from '../errors.ts';
 import { readBody, requireMediaType } from '../http/body.ts';
 import type { RequestContext, Router } from '../http/router.ts';

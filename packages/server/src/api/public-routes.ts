@@ -2,7 +2,8 @@
 // discovery (seed 000 §3.3), the CA bundle with a PSK proof drives Phase II, the cluster map is
 // polled with `since=<generation>` (seed 001), and CRLs and CA certificates are downloaded at the
 // URLs the certificates carry.
-import { caBundleResponse, NONCE_BYTES_MAX, NONCE_BYTES_MIN, PkiError } from '@adrestia/pki-core';
+import { PkiError } from '@adrestia/pki-core';
+import { caBundleResponse, NONCE_BYTES_MAX, NONCE_BYTES_MIN } from '@adrestia/pki-core/registration';
 import type { RequestContext, Router } from '../http/router.ts';
 import { sendBytes, sendJson } from '../http/respond.ts';
 import type { ApiDeps } from './deps.ts';

@@ -5,7 +5,8 @@
 // EventProposer already forwards the resulting event to the AZ's local leader (or, through the
 // seat, to the global log) over the peer client, and a certificate is returned only after its
 // event committed. Forwarding the HTTP request itself would add a hop and nothing else.
-import { decideRoute, parseRoutingTable, PkiError, type KnownLeaders, type RequestClass, type RouteContext } from '@adrestia/pki-core';
+import { PkiError } from '@adrestia/pki-core';
+import { decideRoute, parseRoutingTable, type KnownLeaders, type RequestClass, type RouteContext } from '@adrestia/pki-core/cluster';
 import type { RequestContext } from '../http/router.ts';
 import { sendRedirect } from '../http/respond.ts';
 import type { ApiDeps } from './deps.ts';

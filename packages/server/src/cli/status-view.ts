@@ -2,7 +2,8 @@
 // local VIP reports it. 000_… answers status only to clients of a founded AZ (others get 404, the
 // Phase I signal), so each AZ is asked from an address of its own subnet when that subnet is
 // loopback (the dev cluster); elsewhere from --from or the default route.
-import { clusterMapFromJson, type ClusterMap } from '@adrestia/pki-core';
+import type { ClusterMap } from '@adrestia/pki-core';
+import { clusterMapFromJson } from '@adrestia/pki-core/cluster';
 import { httpCall, jsonOf } from '../peer/http-request.ts';
 import { call } from './client-commands.ts';
 

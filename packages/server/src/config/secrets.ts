@@ -3,7 +3,7 @@
 // configuration body. A secret file must not be group- or world-accessible (mode 0600/0400), as
 // OpenSSH insists for private keys: a readable secret is treated as already leaked.
 import { open } from 'node:fs/promises';
-import { JOIN_TOKEN_KEY_BYTES_MIN, PSK_BYTES_MIN } from '@adrestia/pki-core';
+import { JOIN_TOKEN_KEY_BYTES_MIN, PSK_BYTES_MIN } from '@adrestia/pki-core/registration';
 import { ServerError } from '../errors.ts';
 import { envName } from './env.ts';
 import { Secret } from './secret.ts';

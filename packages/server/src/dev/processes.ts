@@ -1,11 +1,15 @@
-// Real `serve` processes: spawned with this process's Node and loader flags (tsx), output to a log
-// file each, stopped with SIGTERM (graceful) and SIGKILL after a deadline.
+// Real `serve` processes: spawned with this process's Node (running the TypeScript sources through
+// tsx in the workspace, or the built JavaScript of an installed package), output to a log file
+// each, stopped with SIGTERM (graceful) and SIGKILL after a deadline.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { httpCall } from '../peer/http-request.ts';
 
-export const CLI_PATH = fileURLToPath(new URL('../cli/adrestia-pki.ts', import.meta.url));
+/** This module runs from `src/` (TypeScript, workspace) or from `dist/` (built JavaScript). */
+const RUNS_SOURCES = import.meta.url.endsWith('.ts');
+
+export const CLI_PATH = fileURLToPath(new URL(RUNS_SOURCES ? '../cli/adrestia-pki.ts' : '../cli/adrestia-pki.js', import.meta.url));
 
 export interface NodeProcess {
   name: string;
@@ -28,10 +32,13 @@ export function spawnServe(p: NodeProcess, onExit: (p: NodeProcess, code: number
   });
 }
 
-/** `--import tsx` (or whatever loader runs us), so children run the TypeScript sources too. */
+/**
+ * From the sources, children run them as the workspace does: tsx, and the `source` export condition
+ * so imports of the sibling packages resolve to their `src/` (each package.json `exports`). The built
+ * JavaScript needs no flags.
+ */
 function loaderArgs(): string[] {
-  const args = process.execArgv.filter((a) => a.startsWith('--import') || a === 'tsx' || a.startsWith('--loader'));
-  return args.length > 0 ? args : ['--import', 'tsx'];
+  return RUNS_SOURCES ? ['--conditions=source', '--import', 'tsx'] : [];
 }
 
 export async function stopProcess(p: NodeProcess, deadlineMs: number): Promise<void> {

@@ -6,20 +6,16 @@
 //     over the exact body bytes with the server's nonce: `register` (CSRs; keys stay here) to its
 //     AZ's local VIP, or `foundAz` (the first node of an AZ) to the cluster VIP.
 import { createHash, randomBytes } from 'node:crypto';
+import { PkiError, toPem, type PeerClient, type PeerRequest, type PeerResponse } from '@adrestia/pki-core';
 import {
   buildRegistrationRequest,
   formatRegistrationProof,
-  PkiError,
   signRegistration,
-  toPem,
   verifyCaBundle,
   type CaBundleResponseBody,
-  type PeerClient,
-  type PeerRequest,
-  type PeerResponse,
   type RegistrationResponseBody,
   type VerifiedCaBundle,
-} from '@adrestia/pki-core';
+} from '@adrestia/pki-core/registration';
 import { encodeFoundAzBody, FOUND_AZ_BODY_VERSION } from '../api/found-az-body.ts';
 import { errorOf } from './https-peer-client.ts';
 import { httpCall, httpCallFollowing, type HttpCallResult } from './http-request.ts';

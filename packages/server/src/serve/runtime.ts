@@ -6,7 +6,8 @@
 //      directory refresh; graceful stop on SIGTERM.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { LevelStorage } from '@adrestia/consensus';
-import { NonceReplayGuard, type PkiNode } from '@adrestia/pki-core';
+import type { PkiNode } from '@adrestia/pki-core';
+import { NonceReplayGuard } from '@adrestia/pki-core/registration';
 import type { NodeConfig } from '../config/load.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';

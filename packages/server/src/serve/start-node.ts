@@ -6,7 +6,8 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LevelStorage, systemRandom } from '@adrestia/consensus';
-import { NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE, PkiNode, type PkiNodeOptions, type ProbeAnswer } from '@adrestia/pki-core';
+import { PkiNode, type PkiNodeOptions, type ProbeAnswer } from '@adrestia/pki-core';
+import { NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE } from '@adrestia/pki-core/node';
 import type { NodeConfig } from '../config/load.ts';
 import type { Logger } from '../log/logger.ts';
 import { httpCall, jsonOf } from '../peer/http-request.ts';

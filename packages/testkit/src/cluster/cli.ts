@@ -1,6 +1,6 @@
 // Runs seeded two-tier cluster simulations from the command line.
-//   node --import tsx packages/testkit/src/cluster/cli.ts --seeds N [--start S] [--chaos-ms M] [--verbose]
-//   node --import tsx packages/testkit/src/cluster/cli.ts --seed S [--verbose]
+//   node --conditions=source --import tsx packages/testkit/src/cluster/cli.ts --seeds N [--start S] [--chaos-ms M] [--verbose]
+//   node --conditions=source --import tsx packages/testkit/src/cluster/cli.ts --seed S [--verbose]
 //   add --grown to form the cluster as the product grows it (founders, learners, seat joins)
 //   add --pki to drive PkiNodes (PKI invariants)
 //   add --cold-start to start all 9 nodes at once through discovery (must end in ONE cluster)
@@ -128,7 +128,7 @@ async function runJobs(options: CliOptions): Promise<number> {
     ranges.map(
       (range, j) =>
         new Promise<number>((resolve) => {
-          const args = ['--import', 'tsx', self, `--seeds=${range.length}`, `--start=${range[0]}`, ...options.passOn];
+          const args = ['--conditions=source', '--import', 'tsx', self, `--seeds=${range.length}`, `--start=${range[0]}`, ...options.passOn];
           const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
           let counted: number | null = null;
           createInterface({ input: child.stdout }).on('line', (line) => {

@@ -7,7 +7,8 @@
 // A PKI run replays bit for bit like the bare two-tier runs: every key is an Ed25519 key drawn
 // from the seed and kept on the node's simulated disk (SimKeyStore), so no work leaves virtual
 // time (no key generation on libuv's thread pool, no key files).
-import { PkiError, PkiNode, buildCsr, clockDriftBoundMs } from '@adrestia/pki-core';
+import { PkiError, PkiNode, buildCsr } from '@adrestia/pki-core';
+import { clockDriftBoundMs } from '@adrestia/pki-core/cluster';
 import type { AzSpec, PeerClient, PeerRequest, PeerResponse, PkiNodeOptions, PkiNodeStart, ProbeAnswer } from '@adrestia/pki-core';
 import { ClusterChecker } from './checkers.ts';
 import { cutPower } from './power-cut.ts';
