@@ -27,6 +27,7 @@ export function joinPath(parent: string, key: string | number): string {
 
 function describe(value: unknown): string {
   if (value === undefined) return 'missing';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- JSON.stringify is undefined only for a function or a symbol, which String() renders
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
