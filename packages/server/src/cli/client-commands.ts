@@ -4,14 +4,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { buildCsr, parseSanText, toPem } from '@adrestia/pki-core';
-import { httpCall, jsonOf, type HttpCallOptions, type HttpCallResult } from '../peer/http-request.ts';
+import { jsonOf, type HttpCallOptions, type HttpCallResult } from '../peer/http-request.ts';
 import { parseArgs } from './args.ts';
+import { call } from './cluster-call.ts';
 import { UsageError } from './serve-command.ts';
 import { clusterStatus } from './status-view.ts';
-
-const RESPONSE_BYTES_MAX = 4 * 1024 * 1024;
-const TIMEOUT_MS = 30_000;
-const REDIRECTS_MAX = 3;
 
 export async function run(command: 'status' | 'issue' | 'revoke', argv: string[]): Promise<number> {
   const { options } = parseArgs(argv);
@@ -19,17 +16,6 @@ export async function run(command: 'status' | 'issue' | 'revoke', argv: string[]
   if (command === 'status') return clusterStatus(options.get('url') ?? 'http://127.0.10.1:8080', options.get('from'));
   if (command === 'issue') return issue(options, sans);
   return revoke(options);
-}
-
-/** GET/POST following 307s (method and body kept, RFC 9110 §15.4.8). */
-export async function call(url: string, o: Omit<HttpCallOptions, 'timeoutMs' | 'maxResponseBytes'>): Promise<HttpCallResult> {
-  let target = url;
-  for (let hop = 0; ; hop++) {
-    const r = await httpCall(target, { ...o, timeoutMs: TIMEOUT_MS, maxResponseBytes: RESPONSE_BYTES_MAX });
-    const location = r.headers.location;
-    if (r.status !== 307 || location === undefined || hop >= REDIRECTS_MAX) return r;
-    target = location;
-  }
 }
 
 export function need(options: Map<string, string>, name: string): string {

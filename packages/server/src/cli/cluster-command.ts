@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { jsonOf } from '../peer/http-request.ts';
 import { parseArgs } from './args.ts';
-import { call, fail, need, tlsOptions } from './client-commands.ts';
+import { fail, need, tlsOptions } from './client-commands.ts';
+import { call } from './cluster-call.ts';
 import { UsageError } from './serve-command.ts';
 
 const SUBCOMMANDS: readonly string[] = ['map', 'remove-node', 'set-profile', 'remove-profile', 'token', 'az'];

@@ -6,7 +6,8 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { buildCsr, pemBlocks, toPem } from '@adrestia/pki-core';
 import { jsonOf } from '../peer/http-request.ts';
 import { parseArgs } from './args.ts';
-import { call, fail, need } from './client-commands.ts';
+import { fail, need } from './client-commands.ts';
+import { call } from './cluster-call.ts';
 
 export async function renewCommand(argv: string[]): Promise<number> {
   const { options } = parseArgs(argv);

@@ -4,7 +4,7 @@
 // loopback (the dev cluster); elsewhere from --from or the default route.
 import { clusterMapFromJson, type ClusterMap } from '@adrestia/pki-core';
 import { httpCall, jsonOf } from '../peer/http-request.ts';
-import { call } from './client-commands.ts';
+import { call } from './cluster-call.ts';
 
 interface NodeStatusJson {
   nodeId: string;
