@@ -15,14 +15,14 @@ import { openssl } from './ca-fixtures.ts';
 const TICK_MS = 5;
 const JOIN_ATTEMPTS_MAX = 20;
 
-export const KEK = new Uint8Array(32).fill(7);
+const KEK = new Uint8Array(32).fill(7);
 export const GLOBAL_VIP = '10.0.0.100';
 
 /**
  * Who holds each VIP, as the network would see it: an acquire while another node holds the
  * address is a violation (two holders), recorded rather than thrown so the test can report it.
  */
-export class VipRegistry {
+class VipRegistry {
   readonly holders = new Map<string, string>();
   readonly violations: string[] = [];
   readonly history: string[] = [];

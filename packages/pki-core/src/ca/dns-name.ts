@@ -5,8 +5,8 @@
 // profile allows one at all is policy, not syntax.
 
 /** RFC 1035 §2.3.4. */
-export const dnsNameMaxChars = 253;
-export const dnsLabelMaxChars = 63;
+const dnsNameMaxChars = 253;
+const dnsLabelMaxChars = 63;
 
 const ldhLabelRe = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 

@@ -167,7 +167,7 @@ export function checkText(v: unknown, path: string, minChars: number, maxChars: 
   return v;
 }
 
-export function checkTime(v: unknown, path: string): number {
+function checkTime(v: unknown, path: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
     throw new FieldError(path, 'expected a time in integer milliseconds since the epoch');
   }

@@ -11,7 +11,7 @@ import { decodeRecord, TABLE_NAMES, type MetaRecords, type TableName } from './t
 export const SNAPSHOT_FORMAT = 'adrestia-pki-state';
 export const SNAPSHOT_FORMAT_VERSION = 1;
 
-export type TableEntries = [string, Uint8Array][];
+type TableEntries = [string, Uint8Array][];
 export type SnapshotTables = Map<TableName, TableEntries>;
 
 const packr = new Packr({ useRecords: false });

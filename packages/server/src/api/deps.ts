@@ -5,7 +5,7 @@ import type { NonceReplayGuard, PeerClient, PkiNode, PkiNodeApi } from '@adresti
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
-export type PkiStateStore = PkiNode['app']['store'];
+type PkiStateStore = PkiNode['app']['store'];
 
 export interface ApiDeps {
   node: PkiNodeApi;

@@ -61,10 +61,6 @@ export function int(min: number, max: number): Spec<number> {
   );
 }
 
-export function bool(): Spec<boolean> {
-  return scalar('a boolean', (v): v is boolean => typeof v === 'boolean', (raw) => (raw === 'true' ? true : raw === 'false' ? false : raw));
-}
-
 export function oneOf<const V extends string>(values: readonly V[]): Spec<V> {
   return scalar(`one of ${values.join('|')}`, (v): v is V => typeof v === 'string' && (values as readonly string[]).includes(v));
 }
@@ -98,7 +94,7 @@ export function isCidr(v: string): boolean {
   return false;
 }
 
-export function ipv4Bytes(addr: string): number[] {
+function ipv4Bytes(addr: string): number[] {
   return addr.split('.').map(Number);
 }
 
