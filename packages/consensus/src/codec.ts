@@ -78,7 +78,7 @@ function entryType(v: unknown): Entry['type'] {
   return v as Entry['type'];
 }
 
-export function toEntry(v: unknown): Entry {
+function toEntry(v: unknown): Entry {
   const r = record(v, 'entry');
   return {
     term: uint(r.term, 'entry term'),
@@ -88,7 +88,7 @@ export function toEntry(v: unknown): Entry {
   };
 }
 
-export function toHardState(v: unknown): HardState {
+function toHardState(v: unknown): HardState {
   const r = record(v, 'hard state');
   const vote = r.vote === null || r.vote === undefined ? null : str(r.vote, 'hard state vote');
   return { term: uint(r.term, 'hard state term'), vote, commit: uint(r.commit, 'hard state commit') };
@@ -112,7 +112,7 @@ function toSnapshotMetadata(v: unknown): SnapshotMetadata {
   };
 }
 
-export function toSnapshot(v: unknown): Snapshot {
+function toSnapshot(v: unknown): Snapshot {
   const r = record(v, 'snapshot');
   return { metadata: toSnapshotMetadata(r.metadata), data: bytes(r.data, 'snapshot data') };
 }
@@ -176,7 +176,7 @@ function field(kind: FieldKind, v: unknown, name: string): unknown {
   }
 }
 
-export function toMessage(v: unknown): Message {
+function toMessage(v: unknown): Message {
   const r = record(v, 'message');
   const type = str(r.type, 'message type');
   if (!Object.hasOwn(MESSAGE_FIELDS, type)) fail(`message type ${JSON.stringify(type)}`);

@@ -93,10 +93,6 @@ export function bootstrapConfChange(cs: ConfState): ConfChange {
   };
 }
 
-export function isMember(cs: ConfState, id: string): boolean {
-  return cs.voters.includes(id) || cs.learners.includes(id) || cs.votersOutgoing.includes(id);
-}
-
 function symmetricDifference(a: Set<string>, b: Set<string>): number {
   let n = 0;
   for (const x of a) if (!b.has(x)) n++;

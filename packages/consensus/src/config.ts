@@ -76,5 +76,5 @@ export function validateRaftConfig(c: Partial<RaftConfig>): RaftConfig {
 function definedOnly(c: Partial<RaftConfig>): Partial<RaftConfig> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(c)) if (v !== undefined) out[k] = v;
-  return out as Partial<RaftConfig>;
+  return out;
 }

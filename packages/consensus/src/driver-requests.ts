@@ -177,7 +177,7 @@ export class ApplyWaiters {
   wait(index: number, appliedIndex: number): Promise<void> {
     if (index <= appliedIndex) return Promise.resolve();
     const d = deferred<void>();
-    this.waiters.push({ index, resolve: () => d.resolve(), reject: d.reject });
+    this.waiters.push({ index, resolve: () => d.resolve(), reject: (e) => d.reject(e) });
     return d.promise;
   }
 

@@ -33,7 +33,7 @@ const ENTRY_PREFIX = 'e';
 const INDEX_HEX_DIGITS = 16;
 const GROUP_NAME = /^[A-Za-z0-9._:-]{1,128}$/; // no '/': prefixes never nest
 
-export function entryKey(index: number): string {
+function entryKey(index: number): string {
   if (!Number.isSafeInteger(index) || index < 1) throw new Error(`entryKey: bad index ${index}`);
   return ENTRY_PREFIX + index.toString(16).padStart(INDEX_HEX_DIGITS, '0');
 }

@@ -86,8 +86,8 @@ class Emitter<E> {
   on<K extends keyof E>(name: K, listener: Listener<E[K]>): () => void {
     let set = this.listeners.get(name);
     if (!set) this.listeners.set(name, (set = new Set()));
-    set.add(listener as Listener<never>);
-    return () => set.delete(listener as Listener<never>);
+    set.add(listener);
+    return () => set.delete(listener);
   }
   emit<K extends keyof E>(name: K, event: E[K]): void {
     for (const l of this.listeners.get(name) ?? []) (l as Listener<E[K]>)(event);

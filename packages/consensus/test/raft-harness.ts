@@ -23,7 +23,7 @@ export interface Applied {
 export const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
-export const TEST_CONFIG: RaftConfig = {
+const TEST_CONFIG: RaftConfig = {
   ...DEFAULT_RAFT_CONFIG,
   electionTimeoutTicks: 10,
   heartbeatIntervalTicks: 1,

@@ -10,7 +10,7 @@ import { TwoTierNode, type CommandMeta, type TwoTierApplication } from '../src/t
 import type { ConfState } from '../src/types.ts';
 import { StoppableClock } from './driver-cluster.ts';
 
-export interface AppliedCommand {
+interface AppliedCommand {
   seq: number;
   tier: 'local' | 'global';
   az: string;
@@ -18,7 +18,7 @@ export interface AppliedCommand {
 }
 
 /** Records every command in apply order; its snapshot is the whole list. */
-export class ListApp implements TwoTierApplication<number> {
+class ListApp implements TwoTierApplication<number> {
   items: AppliedCommand[] = [];
   apply(data: Uint8Array, meta: CommandMeta): number {
     this.items.push({ seq: meta.seq, tier: meta.tier, az: meta.az, text: new TextDecoder().decode(data) });
@@ -48,7 +48,7 @@ export interface HarnessNode {
   alive: boolean;
 }
 
-export const TICK_MS = 5;
+const TICK_MS = 5;
 const GLOBAL_RAFT = validateRaftConfig({ electionTimeoutTicks: 40, heartbeatIntervalTicks: 4 });
 const LOCAL_RAFT = { electionTimeoutTicks: 10, heartbeatIntervalTicks: 1 };
 

@@ -95,7 +95,7 @@ async function applyToReference(storage: MemoryStorage, r: SeatRecord): Promise<
 describe('seat persistence through the local log (DESIGN "Two tiers")', () => {
   it('rebuilds exactly what a consensus MemoryStorage holds, under random append/truncate/snapshot/compact (property)', async () => {
     const stepArb = fc.record({
-      op: fc.constantFrom('append', 'append', 'hardState', 'install', 'compact') as fc.Arbitrary<Step['op']>,
+      op: fc.constantFrom<Step['op']>('append', 'append', 'hardState', 'install', 'compact'),
       a: fc.nat(1000),
       b: fc.nat(1000),
       c: fc.nat(1000),

@@ -19,7 +19,7 @@ const KEY_ARGS: Record<CsrFixtureName, string[]> = {
   p256nosan: ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'],
 };
 
-export const FIXTURE_SANS = 'DNS:Node-1.Example.com,IP:10.1.2.3,IP:2001:db8::7,URI:spiffe://adrestia.test/node/1,email:ops@example.com';
+const FIXTURE_SANS = 'DNS:Node-1.Example.com,IP:10.1.2.3,IP:2001:db8::7,URI:spiffe://adrestia.test/node/1,email:ops@example.com';
 
 export interface CsrFixture {
   readonly pem: string;

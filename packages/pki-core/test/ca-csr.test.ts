@@ -134,7 +134,7 @@ describe('RFC 2986 CSR parsing and signature check (parseCsr)', function () {
       try {
         parseCsr(input);
       } catch (e) {
-        if (!(e instanceof PkiError)) throw new Error(`non-PkiError for ${Buffer.from(input).toString('hex')}: ${String(e)}`);
+        if (!(e instanceof PkiError)) throw new Error(`non-PkiError for ${Buffer.from(input).toString('hex')}: ${String(e)}`, { cause: e });
         expect(known.has(e.code) && csrCodes.has(e.code), e.code).to.equal(true);
       }
     }

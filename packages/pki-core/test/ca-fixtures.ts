@@ -68,7 +68,7 @@ export const CLIENT_LEAF: ExtensionChoices = {
   extKeyUsage: ['clientAuth'],
 };
 
-export interface Level {
+interface Level {
   readonly key: GeneratedKeyPair;
   readonly signer: KeyObjectSigner;
   readonly cert: IssuedCertificate;

@@ -23,6 +23,8 @@ function errorOf(fn: () => unknown): { code: string; field: string | undefined }
   return { code: 'no error', field: undefined };
 }
 
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
+   `edited` and its cases write deliberately ill-typed fields into a JSON copy of a profile. */
 /** A deep, mutable copy of a built-in profile with `edit` applied. */
 function edited(name: keyof typeof BUILTIN_PROFILES, edit: (p: any) => void): unknown {
   const copy = JSON.parse(JSON.stringify(BUILTIN_PROFILES[name]));
@@ -75,6 +77,7 @@ describe('Certificate profiles as data', () => {
       const p = validateProfile(edited('azIntermediate', (x) => (x.nameConstraints = { permittedDns: ['az1.adrestia.test'], excludedDns: [] })));
       expect(profileExtensions(p).nameConstraints).to.deep.equal({ permittedDns: ['az1.adrestia.test'], excludedDns: [] });
     });
+    /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return */
   });
 });
 

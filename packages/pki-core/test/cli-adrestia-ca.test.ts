@@ -52,7 +52,7 @@ describe('adrestia-ca offline CLI (spawned, checked with OpenSSL)', function () 
       expect(text).to.include('CA:TRUE');
       expect(text).to.match(/ASN1 OID: secp384r1/);
       expect(JSON.parse(readFileSync(join(ca, 'index.json'), 'utf8'))).to.deep.equal([]);
-      expect(JSON.parse(readFileSync(join(ca, 'state.json'), 'utf8')).crlNumber).to.equal('0');
+      expect((JSON.parse(readFileSync(join(ca, 'state.json'), 'utf8')) as { crlNumber: unknown }).crlNumber).to.equal('0');
     });
 
     it('refuses a directory that is not empty (ERR_ALREADY_EXISTS)', () => {
@@ -183,7 +183,12 @@ describe('adrestia-ca offline CLI (spawned, checked with OpenSSL)', function () 
     it('DIR/profiles.json replaces the built-ins: its policy applies and a typo in it names the field', () => {
       const customCa = join(tmp, 'custom-ca');
       ok(cli(['init', '--dir', customCa, '--days', '400']));
-      const serverLeaf = JSON.parse(JSON.stringify(BUILTIN_PROFILES.serverLeaf));
+      // A JSON copy to edit, typo field included: the fields this test writes.
+      const serverLeaf = JSON.parse(JSON.stringify(BUILTIN_PROFILES.serverLeaf)) as {
+        name: string;
+        san: { dns: { allowedDomains: string[] } };
+        lifetime: Record<string, number>;
+      };
       serverLeaf.name = 'internalServer';
       serverLeaf.san.dns.allowedDomains = ['.svc.internal'];
       writeFileSync(join(customCa, 'profiles.json'), JSON.stringify({ internalServer: serverLeaf }));

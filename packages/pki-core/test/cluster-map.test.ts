@@ -170,6 +170,8 @@ describe('seed 004 versioned peer updates: reading a received cluster map', () =
   });
 
   it('refuses bad fields and broken invariants, naming the field', () => {
+    /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return --
+       each case writes a deliberately ill-typed field into a JSON copy of the map. */
     const bad = (mutate: (j: Record<string, any>) => void, field: string): void => {
       const j = JSON.parse(JSON.stringify(full())) as Record<string, any>;
       mutate(j);
@@ -191,6 +193,7 @@ describe('seed 004 versioned peer updates: reading a received cluster map', () =
     bad((j) => (j['caCertificates'][0]['fingerprintSha256'] = 'C'.repeat(64)), 'caCertificates[0].fingerprintSha256');
     bad((j) => j['nodes'].push(j['nodes'][0]), 'nodes');
     bad((j) => delete j['clusterId'], 'clusterId');
+    /* eslint-enable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return */
   });
 });
 

@@ -15,14 +15,14 @@ import { openssl } from './ca-fixtures.ts';
 const TICK_MS = 5;
 const JOIN_ATTEMPTS_MAX = 20;
 
-export const KEK = new Uint8Array(32).fill(7);
+const KEK = new Uint8Array(32).fill(7);
 export const GLOBAL_VIP = '10.0.0.100';
 
 /**
  * Who holds each VIP, as the network would see it: an acquire while another node holds the
  * address is a violation (two holders), recorded rather than thrown so the test can report it.
  */
-export class VipRegistry {
+class VipRegistry {
   readonly holders = new Map<string, string>();
   readonly violations: string[] = [];
   readonly history: string[] = [];
@@ -83,7 +83,7 @@ export class PkiTestCluster {
         return node;
       } catch (e) {
         if (how.mode !== 'join' || !isPkiError(e, 'ERR_NOT_READY') || attempt >= JOIN_ATTEMPTS_MAX) throw e;
-        this.localNet.endpointOf(nodeId)?.close();
+        void this.localNet.endpointOf(nodeId)?.close();
         await new Promise((r) => setTimeout(r, 20 * attempt));
       }
     }
@@ -98,7 +98,7 @@ export class PkiTestCluster {
     const node = await PkiNode.bootstrap(
       async () => {
         this.storages.delete(nodeId);
-        this.localNet.endpointOf(nodeId)?.close();
+        void this.localNet.endpointOf(nodeId)?.close();
         return this.options(nodeId, az.name, true);
       },
       {
@@ -193,15 +193,15 @@ export function azSpec(n: number): AzSpec {
 
 export async function eventually<T>(what: string, fn: () => T | null | undefined | false | Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  let last: unknown = null;
+  let last: string | null = null;
   for (;;) {
     try {
       const v = await fn();
       if (v) return v;
     } catch (e) {
-      last = e;
+      last = String(e);
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last !== null ? `: ${last}` : ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

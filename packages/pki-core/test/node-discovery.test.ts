@@ -42,7 +42,7 @@ describe('seed 000 Phase I: leader discovery (made safe)', () => {
 
   it('an answer from another cluster is refused', async () => {
     const s = script([{ kind: 'azExists', clusterId: CID, localLeaderId: 'n7' }]);
-    const err = await discover({ ...s, retries: 1, mayFoundCluster: false, expectedClusterId: '00000000-0000-4000-8000-000000000000' }).catch((e) => e);
+    const err = await discover({ ...s, retries: 1, mayFoundCluster: false, expectedClusterId: '00000000-0000-4000-8000-000000000000' }).catch((e: unknown) => e);
     expect(err).to.have.property('code', 'ERR_INPUT_INVALID');
   });
 });

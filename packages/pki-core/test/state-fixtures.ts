@@ -34,7 +34,7 @@ export async function openStore(dir = tempDir()): Promise<PkiStateStore> {
 let rootDer: Uint8Array | undefined;
 
 /** A real self-signed P-256 root made by OpenSSL, so the DER the events carry is genuine. */
-export function realRootDer(): Uint8Array {
+function realRootDer(): Uint8Array {
   if (rootDer !== undefined) return rootDer;
   const dir = tempDir('pki-root-');
   execFileSync('openssl', [

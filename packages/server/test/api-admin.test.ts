@@ -197,7 +197,7 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     const csr = toPem(buildCsr({ subject: 'CN=renew-cli.example', privateKey: key, sans: [{ type: 'dns', value: 'renew-cli.example' }] }), 'CERTIFICATE REQUEST');
     const current = jsonOf(await https('POST', '/api/v1/certificates', { csr, profile: 'serverClientLeaf' })) as { serialHex: string; chainPem: string };
     const certFile = file('renew-current.chain.pem', current.chainPem);
-    const keyFile = file('renew-current.key', key.export({ format: 'pem', type: 'pkcs8' }) as string);
+    const keyFile = file('renew-current.key', key.export({ format: 'pem', type: 'pkcs8' }));
     const out = join(dir, 'renewed-cli');
     const argv = ['--conditions=source', '--import', 'tsx', CLI_PATH, 'renew', '--url', `https://${host()}:${DEV_PORTS.https}`, '--ca', rootFile, '--cert', certFile, '--key', keyFile, '--out', out, '--from', CLIENT];
     const result = await new Promise<{ status: number; stderr: string }>((resolve) =>

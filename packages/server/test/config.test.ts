@@ -169,7 +169,7 @@ describe('configuration: files, secrets and the persisted nodeId', function () {
     const c = await loadConfig(path, env);
     expect(c.nodeId).to.equal(NODE_ID);
     expect(c.secrets.kek.byteLength).to.equal(32);
-    const printed = JSON.stringify(c) + inspect(c, { depth: 10 }) + `${c.secrets.authPsk}`;
+    const printed = JSON.stringify(c) + inspect(c, { depth: 10 }) + String(c.secrets.authPsk);
     expect(printed).not.to.contain('env-pre-shared-key');
     expect(printed).to.contain('[REDACTED]');
     const psk = await secretFile(dir, 'psk', 'a-very-long-pre-shared-key');

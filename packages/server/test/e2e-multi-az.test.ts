@@ -362,7 +362,7 @@ describe('e2e: 3 AZs × 3 real serve processes, kill -9 of a local leader then o
         const rev = load.revoked.find((r) => r.leaf === l);
         return `${l.serialHex} (issued ${when(l.atMs)}; revocation sent ${rev ? when(rev.sentAtMs) : '?'}, acknowledged ${rev ? when(rev.atMs) : '?'})`;
       });
-      throw new Error(`${(err as Error).message}; ${seen}; missing: ${detail.join('; ')}`);
+      throw new Error(`${(err as Error).message}; ${seen}; missing: ${detail.join('; ')}`, { cause: err });
     }
   }
 

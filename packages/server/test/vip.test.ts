@@ -20,7 +20,8 @@ async function rejectsWith(p: Promise<unknown>, code: ServerErrorCode): Promise<
   return err as Error;
 }
 
-function tryConnect(host: string, port: number): Promise<'connected' | string> {
+/** 'connected', or the error code the connection attempt failed with. */
+function tryConnect(host: string, port: number): Promise<string> {
   return new Promise((resolve) => {
     const s = connect({ host, port });
     s.once('connect', () => {

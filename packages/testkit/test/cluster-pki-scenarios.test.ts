@@ -167,7 +167,7 @@ describe('PKI scenarios on the simulated cluster (3 AZs × 3 PkiNodes)', functio
     let removal: unknown = null;
     const done = (async () => {
       for (;;) {
-        const via = w!.cluster.localLeaderOf(asking);
+        const via = w.cluster.localLeaderOf(asking);
         if (via) {
           try {
             return await via.node!.removeAz(removed, 'scenario');

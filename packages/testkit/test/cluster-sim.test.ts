@@ -86,7 +86,7 @@ describe('cluster sim: disk (Storage contract, crash loses only unsynced writes)
     await st.load();
     await st.save({ entries: [entry(1, 1), entry(2, 1), entry(3, 1)] }, { sync: true });
     await st.save({ entries: [entry(2, 2)] }, { sync: true });
-    expect((await disk.durableState()).entries.map((e) => `${e.index}@${e.term}`)).to.deep.equal(['1@1', '2@2']);
+    expect(disk.durableState().entries.map((e) => `${e.index}@${e.term}`)).to.deep.equal(['1@1', '2@2']);
     const snapshot = { metadata: { index: 5, term: 2, confState: { voters: ['n1'], learners: [], votersOutgoing: [] } }, data: new Uint8Array([1]) };
     await st.save({ snapshot, entries: [entry(6, 2)] }, { sync: true });
     const s = disk.durableState();

@@ -69,7 +69,7 @@ export function decodeGlobalEntry(bytes: Uint8Array): GlobalEntry | null {
     if (typeof m !== 'object' || m === null || m['v'] !== FORMAT_VERSION) return null;
     if (!(m['d'] instanceof Uint8Array) || typeof m['az'] !== 'string') return null;
     if (m['r'] !== null && typeof m['r'] !== 'string') return null;
-    return { reqId: m['r'] as string | null, az: m['az'], data: m['d'] };
+    return { reqId: m['r'], az: m['az'], data: m['d'] };
   } catch {
     return null;
   }

@@ -42,7 +42,7 @@ export function signatureAlgorithmInfo(name: SignatureAlgorithm): SignatureAlgor
 }
 
 /** Smallest RSA modulus the engine will sign with (NIST SP 800-57 Part 1 Rev. 5, 112-bit strength). */
-export const rsaMinModulusBits = 2048;
+const rsaMinModulusBits = 2048;
 
 /**
  * The signature algorithm the CA uses with `key` (private or public): ecdsa-with-SHA256 for P-256,

@@ -9,7 +9,7 @@ import { OID_EXT } from './oids.ts';
 import { serialHexFromContent } from './serial.ts';
 import { decodeTime } from './time.ts';
 
-export interface RawExtension {
+interface RawExtension {
   readonly critical: boolean;
   /** The content of extnValue (the DER of the extension's own structure). */
   readonly value: Uint8Array;
@@ -120,10 +120,6 @@ export function basicConstraintsOf(fields: CertificateFields): { ca: boolean; pa
   const len = parts.find((t) => t.tag === Tag.INTEGER);
   const pathLen = len === undefined ? undefined : content(ext.value, len).reduce((n, b) => n * 256 + b, 0);
   return { ca, pathLen };
-}
-
-export function isCaCertificate(fields: CertificateFields): boolean {
-  return basicConstraintsOf(fields).ca;
 }
 
 /** The keyUsage bits asserted (RFC 5280 §4.2.1.3), or undefined when the extension is absent. */

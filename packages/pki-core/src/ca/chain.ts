@@ -10,7 +10,7 @@ import { OID_EXT } from './oids.ts';
 import { toPem } from './pem.ts';
 
 /** Longest chain assembled: root → AZ ICA → node ICA → leaf is 4; leave room for cross-signing. */
-export const chainMaxCertificates = 8;
+const chainMaxCertificates = 8;
 
 interface Candidate {
   readonly fields: CertificateFields;

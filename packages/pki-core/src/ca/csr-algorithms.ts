@@ -48,7 +48,7 @@ function describe(oid: string): string {
 }
 
 /** The algorithm OID and the raw parameters TLV (or null) of an AlgorithmIdentifier DER. */
-export function readAlgorithmIdentifier(der: Uint8Array): { oid: string; params: Uint8Array | null } {
+function readAlgorithmIdentifier(der: Uint8Array): { oid: string; params: Uint8Array | null } {
   const parts = children(der, readTop(der, Tag.SEQUENCE));
   const [id, params, extra] = parts;
   if (id === undefined || id.tag !== Tag.OID || extra !== undefined) throw new DerError('AlgorithmIdentifier: not {OID, params?}');

@@ -75,13 +75,3 @@ export function readTop(buf: Uint8Array, expectedTag: number): Tlv {
   if (t.end !== buf.length) throw new DerError('DER: trailing bytes after the top-level structure');
   return t;
 }
-
-/** Child `i` of `parent`, asserting its tag. */
-export function child(buf: Uint8Array, parent: Tlv, i: number, expectedTag?: number): Tlv {
-  const c = children(buf, parent)[i];
-  if (c === undefined) throw new DerError(`DER: missing element ${i}`);
-  if (expectedTag !== undefined && c.tag !== expectedTag) {
-    throw new DerError(`DER: element ${i} has tag 0x${c.tag.toString(16)}, expected 0x${expectedTag.toString(16)}`);
-  }
-  return c;
-}

@@ -180,7 +180,7 @@ export function ia5String(text: string): Uint8Array {
   return tlv(Tag.IA5_STRING, ia5Bytes(text));
 }
 
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;

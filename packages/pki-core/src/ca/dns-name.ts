@@ -5,8 +5,8 @@
 // profile allows one at all is policy, not syntax.
 
 /** RFC 1035 §2.3.4. */
-export const dnsNameMaxChars = 253;
-export const dnsLabelMaxChars = 63;
+const dnsNameMaxChars = 253;
+const dnsLabelMaxChars = 63;
 
 const ldhLabelRe = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -16,7 +16,6 @@ export type DnsNameCheck = { readonly ok: true; readonly name: string; readonly 
 export function checkDnsName(text: string, options: { allowWildcardLabel: boolean }): DnsNameCheck {
   if (text.length === 0) return { ok: false, reason: 'is empty' };
   if (text.length > dnsNameMaxChars) return { ok: false, reason: `is longer than ${dnsNameMaxChars} characters` };
-  // eslint-disable-next-line no-control-regex
   if (!/^[\x21-\x7e]+$/.test(text)) return { ok: false, reason: 'has characters outside printable ASCII (use A-labels)' };
   const name = text.toLowerCase();
   const labels = name.split('.');

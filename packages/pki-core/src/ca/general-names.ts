@@ -53,7 +53,6 @@ export function encodeGeneralName(name: GeneralNameInput, field = 'generalName')
 export function parseIpAddress(text: string, field = 'ip'): Uint8Array {
   if (isIPv4(text)) return Uint8Array.from(text.split('.').map(Number));
   if (!isIPv6(text) || text.includes('%')) throw invalid(field, `${field}: ${JSON.stringify(text)} is not an IP address`);
-  let groups: number[] = [];
   let tail = text;
   const v4 = /:(\d+\.\d+\.\d+\.\d+)$/.exec(text);
   let v4Bytes: number[] = [];
@@ -66,7 +65,7 @@ export function parseIpAddress(text: string, field = 'ip'): Uint8Array {
   const left = parse(head);
   const right = rest === undefined ? [] : parse(rest);
   const fill = rest === undefined ? 0 : 8 - left.length - right.length;
-  groups = [...left, ...new Array<number>(fill).fill(0), ...right];
+  const groups = [...left, ...new Array<number>(fill).fill(0), ...right];
   const out = new Uint8Array(16);
   groups.forEach((g, i) => {
     out[2 * i] = g >>> 8;

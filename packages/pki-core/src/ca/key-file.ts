@@ -48,7 +48,7 @@ async function syncDirectory(dir: string): Promise<void> {
 }
 
 /** Permission bits a private-key file may have: owner read (0400) or owner read-write (0600). */
-export const privateKeyFileModes: readonly number[] = [0o400, 0o600];
+const privateKeyFileModes: readonly number[] = [0o400, 0o600];
 
 /** Refuses a key file readable or writable by group or others (seed 003: keys are mode 0400). */
 export async function assertPrivateKeyFileMode(path: string): Promise<void> {

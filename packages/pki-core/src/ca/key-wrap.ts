@@ -15,7 +15,7 @@ import { createCipheriv, createDecipheriv, createPrivateKey, randomBytes, type K
 import { PkiError } from '../errors.ts';
 import { privateKeyPkcs8Der } from './keys.ts';
 
-export const keyWrapVersion = 1;
+const keyWrapVersion = 1;
 export const kekBytes = 32;
 const nonceBytes = 12;
 const tagBytes = 16;

@@ -5,7 +5,7 @@
 // as in RFC 1779. The RDNs come back in string order: most specific (e.g. CN) first.
 import { PkiError } from '../errors.ts';
 
-export type ParsedValue = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'hex'; readonly der: Uint8Array };
+type ParsedValue = { readonly kind: 'text'; readonly text: string } | { readonly kind: 'hex'; readonly der: Uint8Array };
 
 export interface ParsedAttribute {
   /** A short name (`CN`) or a dotted OID (`2.5.4.3`), as written. */
@@ -14,7 +14,7 @@ export interface ParsedAttribute {
 }
 
 /** Longest subject string accepted: far beyond any real name, it bounds the work. */
-export const subjectStringMaxChars = 4096;
+const subjectStringMaxChars = 4096;
 
 const descrRe = /^[A-Za-z][A-Za-z0-9-]*$/;
 const numericOidRe = /^(0|[1-9]\d*)(\.(0|[1-9]\d*))+$/;

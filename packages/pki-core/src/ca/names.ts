@@ -24,7 +24,7 @@ export interface NameAttribute {
 export type NameRdns = readonly (readonly NameAttribute[])[];
 
 /** Largest Name DER we read or build: bounds work on hostile input. */
-export const nameMaxBytes = 8192;
+const nameMaxBytes = 8192;
 
 // Control characters make names ambiguous in logs and UIs; RFC 5280 names never need them.
 // eslint-disable-next-line no-control-regex

@@ -12,11 +12,11 @@ import { profileFormatVersion, type CertificateProfile, type DomainRules, type P
 import { SAN_TYPES, type SanType } from './san.ts';
 
 /** Longest lifetime any profile may allow: 100 years, far past any sane root. */
-export const profileLifetimeMaxSeconds = 100 * 365 * 24 * 3600;
+const profileLifetimeMaxSeconds = 100 * 365 * 24 * 3600;
 /** Most SANs a profile may allow in one certificate. */
-export const profileMaxSansLimit = 1000;
+const profileMaxSansLimit = 1000;
 /** Deepest pathLenConstraint a profile may set. */
-export const profilePathLenMax = 16;
+const profilePathLenMax = 16;
 
 type Obj = Record<string, unknown>;
 

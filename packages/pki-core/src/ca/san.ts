@@ -19,10 +19,10 @@ export function isSanType(v: unknown): v is SanType {
 }
 
 /** SPIFFE ID limit (SPIFFE-ID spec §2.3) and a general bound on URIs we put in certificates. */
-export const uriMaxBytes = 2048;
+const uriMaxBytes = 2048;
 /** RFC 5321 §4.5.3.1.1 (local part) and §4.5.3.1.3 (path, less the angle brackets). */
-export const emailLocalMaxChars = 64;
-export const emailMaxChars = 254;
+const emailLocalMaxChars = 64;
+const emailMaxChars = 254;
 
 /**
  * The canonical form of `entry` after its syntax check, or ERR_SAN_INVALID naming `field`.
@@ -91,7 +91,7 @@ export function uriAuthority(value: string): { host: string } | null {
  * [a-z0-9.-_], no port, user info, query or fragment; path segments non-empty, of
  * [A-Za-z0-9.-_], never `.` or `..`, no trailing slash.
  */
-export function checkSpiffeId(value: string): string | null {
+function checkSpiffeId(value: string): string | null {
   if (!value.startsWith('spiffe://')) return 'is not a SPIFFE ID (scheme must be lower-case spiffe://)';
   const rest = value.slice('spiffe://'.length);
   const slash = rest.indexOf('/');

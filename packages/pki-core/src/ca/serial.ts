@@ -13,9 +13,9 @@ export interface SerialRandomSource {
   nextInt(maxExclusive: number): number;
 }
 
-export const serialRandomBytes = 16;
+const serialRandomBytes = 16;
 /** RFC 5280 §4.1.2.2: conforming CAs MUST NOT use serials longer than 20 octets. */
-export const serialMaxBytes = 20;
+const serialMaxBytes = 20;
 
 /** A fresh, non-zero 128-bit serial as its canonical hex. */
 export function randomSerial(random: SerialRandomSource): string {

@@ -57,8 +57,10 @@ export class CertificateView {
     this.signatureAlgorithmOid = cert.signatureAlgorithm.algorithmId;
     const ext = new Map((cert.extensions ?? []).map((e) => [e.extnID, e]));
     this.subjectKeyIdHex = hexOf(ext.get(OID_EXT.subjectKeyIdentifier)?.parsedValue);
-    this.authorityKeyIdHex = hexOf(ext.get(OID_EXT.authorityKeyIdentifier)?.parsedValue?.keyIdentifier);
-    this.sans = sansOf(ext.get(OID_EXT.subjectAltName)?.parsedValue);
+    this.authorityKeyIdHex = hexOf(
+      (ext.get(OID_EXT.authorityKeyIdentifier)?.parsedValue as pkijs.AuthorityKeyIdentifier | undefined)?.keyIdentifier,
+    );
+    this.sans = sansOf(ext.get(OID_EXT.subjectAltName)?.parsedValue as pkijs.AltName | undefined);
     const bc = ext.get(OID_EXT.basicConstraints)?.parsedValue as pkijs.BasicConstraints | undefined;
     this.basicConstraints = bc === undefined ? undefined : basicConstraintsOf(bc);
     this.keyUsage = keyUsageOf(ext.get(OID_EXT.keyUsage)?.parsedValue);

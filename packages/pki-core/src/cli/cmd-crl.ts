@@ -9,7 +9,7 @@ import { loadCa } from './ca-signer.ts';
 import type { CliContext } from './context.ts';
 
 /** nextUpdate defaults to a week: an offline root publishes rarely (RFC 5280 §5.1.2.5). */
-export const defaultCrlValidityDays = 7;
+const defaultCrlValidityDays = 7;
 
 export async function cmdCrl(args: readonly string[], ctx: CliContext): Promise<void> {
   const flags = parseFlags(args, { dir: { type: 'string' }, out: { type: 'string' }, der: { type: 'boolean' }, days: { type: 'string' } });

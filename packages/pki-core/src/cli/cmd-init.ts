@@ -25,7 +25,7 @@ const KEY_TYPES: Record<string, CaKeyType> = {
   ed25519: 'ed25519',
 };
 
-export const defaultRootSubject = 'CN=Adrestia Offline Root CA,O=Adrestia';
+const defaultRootSubject = 'CN=Adrestia Offline Root CA,O=Adrestia';
 
 export async function cmdInit(args: readonly string[], ctx: CliContext): Promise<void> {
   const flags = parseFlags(args, { dir: { type: 'string' }, 'key-type': { type: 'string' }, subject: { type: 'string' }, days: { type: 'string' } });

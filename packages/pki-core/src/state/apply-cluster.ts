@@ -7,7 +7,7 @@ import type { AzPhase, AzRecord, NodeRecord } from './records.ts';
 import { certKey, serialKey } from './tables.ts';
 import type { StateTxn } from './txn.ts';
 
-export async function requireCluster(tx: StateTxn): Promise<void> {
+async function requireCluster(tx: StateTxn): Promise<void> {
   if ((await tx.getMeta('cluster')) === undefined) reject('ERR_EVENT_REJECTED', 'the cluster has not been created');
 }
 

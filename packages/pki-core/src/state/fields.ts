@@ -31,6 +31,7 @@ export class FieldError extends Error {
 }
 
 const ID = /^[\x21-\x7e]+$/;
+// eslint-disable-next-line no-control-regex -- control characters are what a text field refuses
 const TEXT_FORBIDDEN = /[\x00-\x1f\x7f]/;
 // The CA engine's canonical serialHex (ca/serial.ts): lowercase, even length, no leading 00 octet.
 const HEX_SERIAL = /^(?!00)(?:[0-9a-f]{2}){1,20}$/;
@@ -38,7 +39,7 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 
@@ -166,7 +167,7 @@ export function checkText(v: unknown, path: string, minChars: number, maxChars: 
   return v;
 }
 
-export function checkTime(v: unknown, path: string): number {
+function checkTime(v: unknown, path: string): number {
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
     throw new FieldError(path, 'expected a time in integer milliseconds since the epoch');
   }
@@ -184,7 +185,7 @@ const DNS_NAME = /^(?=.{1,253}$)[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?(?:
 
 /** `host:port` with an IPv4 address, a bracketed IPv6 address or a DNS name, port 1..65535. */
 export function checkEndpoint(v: unknown, path: string): string {
-  const m = typeof v === 'string' ? /^(?:\[([0-9a-fA-F:.]+)\]|([^:\[\]]+)):([1-9][0-9]{0,4})$/.exec(v) : null;
+  const m = typeof v === 'string' ? /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([1-9][0-9]{0,4})$/.exec(v) : null;
   const ok =
     m !== null &&
     Number(m[3]) <= 65535 &&

@@ -54,7 +54,7 @@ export class LevelBackend implements StateBackend {
   async get(table: TableName, key: string): Promise<Uint8Array | undefined> {
     if (!CACHED_TABLES.has(table)) return this.sub(table).get(key);
     let cached = this.cache.get(table);
-    if (cached === undefined) this.cache.set(table, (cached = new Map()));
+    if (cached === undefined) this.cache.set(table, (cached = new Map<string, Uint8Array | null>()));
     const hit = cached.get(key);
     if (hit !== undefined) return hit ?? undefined;
     const generation = this.writeGeneration;

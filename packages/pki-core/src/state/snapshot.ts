@@ -11,7 +11,7 @@ import { decodeRecord, TABLE_NAMES, type MetaRecords, type TableName } from './t
 export const SNAPSHOT_FORMAT = 'adrestia-pki-state';
 export const SNAPSHOT_FORMAT_VERSION = 1;
 
-export type TableEntries = [string, Uint8Array][];
+type TableEntries = [string, Uint8Array][];
 export type SnapshotTables = Map<TableName, TableEntries>;
 
 const packr = new Packr({ useRecords: false });
@@ -35,6 +35,7 @@ function readEntries(name: string, value: unknown): TableEntries {
   return value.map((entry: unknown) => {
     if (!Array.isArray(entry) || entry.length !== 2) throw corrupt(`table ${name}: bad entry`);
     const [key, val] = entry as unknown[];
+    // eslint-disable-next-line no-control-regex -- a key is any ASCII string, NUL included (state/txn.ts)
     if (typeof key !== 'string' || !/^[\x00-\x7f]+$/.test(key)) throw corrupt(`table ${name}: bad key`);
     if (!(val instanceof Uint8Array)) throw corrupt(`table ${name}: bad value`);
     // Strict key order: a snapshot we wrote is sorted and duplicate-free.

@@ -19,7 +19,7 @@ import type {
   SerialRecord,
 } from './records.ts';
 
-export interface ExpiryRecord {
+interface ExpiryRecord {
   issuerId: string;
   serialHex: string;
 }
@@ -68,7 +68,7 @@ export const TABLE_NAMES: readonly TableName[] = Object.freeze([
   'idem',
 ] as const);
 
-export const SEP = '\x00';
+const SEP = '\x00';
 
 /** certs, revoked: one certificate of one issuer. */
 export function certKey(issuerId: string, serialHex: string): string {

@@ -8,7 +8,7 @@ import type { RequestContext } from '../http/router.ts';
 const BEARER = /^bearer +([\x21-\x7e]{1,4096}) *$/i;
 
 /** Whether the request carries the admin token. Hashing first makes the comparison length-blind. */
-export function hasAdminToken(ctx: RequestContext, adminToken: Uint8Array | undefined): boolean {
+function hasAdminToken(ctx: RequestContext, adminToken: Uint8Array | undefined): boolean {
   if (adminToken === undefined) return false;
   const m = BEARER.exec(ctx.req.headers.authorization ?? '');
   if (m === null || m[1] === undefined) return false;

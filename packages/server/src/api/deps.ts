@@ -6,7 +6,7 @@ import type { NonceReplayGuard } from '@adrestia/pki-core/registration';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
-export type PkiStateStore = PkiNode['app']['store'];
+type PkiStateStore = PkiNode['app']['store'];
 
 export interface ApiDeps {
   node: PkiNodeApi;

@@ -3,7 +3,10 @@
 // value or a stray word is a UsageError naming it (exit 2), and `--help`/`-h` prints the usage
 // rendered from the same declaration (usage-text.ts).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Command, CommandGroup, LeafCommand, ParsedArgs } from './command-spec.ts';
 import { groupUsage, leafUsage } from './usage-text.ts';
+
+export type { Command, CommandGroup, LeafCommand, OptionSpec, OptionSpecs, ParsedArgs } from './command-spec.ts';
 
 /** How the command was typed is wrong (exit 2), as opposed to a refusal (exit 1). */
 export class UsageError extends Error {
@@ -16,44 +19,6 @@ export class UsageError extends Error {
     this.command = command;
   }
 }
-
-export interface OptionSpec {
-  readonly type: 'string' | 'boolean';
-  /** The value's placeholder in the usage (string options). */
-  readonly value?: string;
-  readonly help: string;
-  readonly required?: boolean;
-  /** May be given more than once; every value is kept, in order. */
-  readonly multiple?: boolean;
-  readonly default?: string;
-}
-
-export type OptionSpecs = Readonly<Record<string, OptionSpec>>;
-
-export interface ParsedArgs {
-  /** The string options given (or defaulted), by name without the dashes; `multiple` ones are in `lists`. */
-  readonly options: Map<string, string>;
-  /** Every value of each `multiple` option given. */
-  readonly lists: Map<string, string[]>;
-  /** The boolean options given. */
-  readonly switches: Set<string>;
-  readonly positionals: string[];
-}
-
-export interface LeafCommand {
-  readonly summary: string;
-  readonly options: OptionSpecs;
-  /** Names of the positional arguments, each required (`ID`, `NAME`). */
-  readonly positionals?: readonly string[];
-  readonly run: (args: ParsedArgs) => Promise<number>;
-}
-
-export interface CommandGroup {
-  readonly summary: string;
-  readonly subcommands: Readonly<Record<string, Command>>;
-}
-
-export type Command = LeafCommand | CommandGroup;
 
 function isGroup(command: Command): command is CommandGroup {
   return 'subcommands' in command;

@@ -5,13 +5,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { buildCsr, parseSanText, toPem } from '@adrestia/pki-core';
-import { httpCallFollowing, jsonOf, type HttpCallOptions, type HttpCallResult } from '../peer/http-request.ts';
-import { need, UsageError, type ParsedArgs } from './args.ts';
+import { jsonOf, type HttpCallOptions, type HttpCallResult } from '../peer/http-request.ts';
+import { need, type ParsedArgs } from './args.ts';
+import { call, httpsUrl } from './cluster-call.ts';
 import { clusterStatus } from './status-view.ts';
-
-const RESPONSE_BYTES_MAX = 4 * 1024 * 1024;
-const TIMEOUT_MS = 30_000;
-const REDIRECTS_MAX = 3;
 
 export async function run(command: 'status' | 'issue' | 'revoke', args: ParsedArgs): Promise<number> {
   const { options } = args;
@@ -20,25 +17,6 @@ export async function run(command: 'status' | 'issue' | 'revoke', args: ParsedAr
   if (command === 'issue') return issue(options, sans);
   return revoke(options);
 }
-
-/** GET/POST following 307s, https to https only, each hop verified as a node of this cluster. */
-export async function call(url: string, o: Omit<HttpCallOptions, 'timeoutMs' | 'maxResponseBytes'>): Promise<HttpCallResult> {
-  return httpCallFollowing(url, { ...o, timeoutMs: TIMEOUT_MS, maxResponseBytes: RESPONSE_BYTES_MAX }, REDIRECTS_MAX);
-}
-
-/** `--url`, which must be https: the token and client keys are never sent in clear. */
-export function httpsUrl(options: Map<string, string>): string {
-  const url = need(options, 'url');
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UsageError(`--url: ${JSON.stringify(url)} is not a URL (e.g. https://127.1.0.1:8443)`);
-  }
-  if (parsed.protocol !== 'https:') throw new UsageError(`--url must be https:// (credentials are never sent over plain HTTP): ${url}`);
-  return url.replace(/\/+$/, '');
-}
-
 
 export async function tlsOptions(options: Map<string, string>): Promise<Omit<HttpCallOptions, 'timeoutMs' | 'maxResponseBytes'>> {
   const token = (await readFile(need(options, 'token-file'), 'utf8')).trim();

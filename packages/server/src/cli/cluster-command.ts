@@ -5,7 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { jsonOf, type HttpCallOptions, type HttpCallResult } from '../peer/http-request.ts';
 import { requiredOption, wholeNumber, type ParsedArgs } from './args.ts';
-import { call, fail, httpsUrl, tlsOptions } from './client-commands.ts';
+import { fail, tlsOptions } from './client-commands.ts';
+import { call, httpsUrl } from './cluster-call.ts';
 
 type Method = NonNullable<HttpCallOptions['method']>;
 

@@ -6,7 +6,8 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { buildCsr, pemBlocks, toPem } from '@adrestia/pki-core';
 import { jsonOf } from '../peer/http-request.ts';
 import { need, type ParsedArgs } from './args.ts';
-import { call, fail, httpsUrl } from './client-commands.ts';
+import { fail } from './client-commands.ts';
+import { call, httpsUrl } from './cluster-call.ts';
 
 export async function renewCommand(args: ParsedArgs): Promise<number> {
   const { options } = args;

@@ -5,7 +5,7 @@
 import type { ClusterMap } from '@adrestia/pki-core';
 import { clusterMapFromJson } from '@adrestia/pki-core/cluster';
 import { httpCall, jsonOf } from '../peer/http-request.ts';
-import { call } from './client-commands.ts';
+import { call } from './cluster-call.ts';
 
 interface NodeStatusJson {
   nodeId: string;

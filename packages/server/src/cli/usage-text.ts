@@ -1,6 +1,6 @@
 // Usage texts rendered from the commands' declarations (commands.ts), so a text cannot list a flag
 // the parser does not take, nor leave one out.
-import type { CommandGroup, LeafCommand, OptionSpec } from './args.ts';
+import type { CommandGroup, LeafCommand, OptionSpec } from './command-spec.ts';
 
 const HELP_LINE: readonly [string, string] = ['-h, --help', 'print this usage'];
 

@@ -13,7 +13,7 @@ const filePath = () => optional(str({ what: 'a file path', maxLength: 4096 }));
 const listener = (defaultPort: number) =>
   optional(obj({ host: optional(ip(), '0.0.0.0'), port: port(defaultPort) }), { host: '0.0.0.0', port: defaultPort });
 
-export const AZ_SPEC = obj({
+const AZ_SPEC = obj({
   name: str({ pattern: AZ_NAME, what: 'an AZ name (lower-case letters, digits, -)' }),
   subnets: arr(cidr(), 1, 64),
   localVip: ip(),

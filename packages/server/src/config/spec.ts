@@ -27,6 +27,7 @@ export function joinPath(parent: string, key: string | number): string {
 
 function describe(value: unknown): string {
   if (value === undefined) return 'missing';
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- JSON.stringify is undefined only for a function or a symbol, which String() renders
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
@@ -58,10 +59,6 @@ export function int(min: number, max: number): Spec<number> {
     (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max,
     (raw) => (/^-?\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw),
   );
-}
-
-export function bool(): Spec<boolean> {
-  return scalar('a boolean', (v): v is boolean => typeof v === 'boolean', (raw) => (raw === 'true' ? true : raw === 'false' ? false : raw));
 }
 
 export function oneOf<const V extends string>(values: readonly V[]): Spec<V> {
@@ -97,7 +94,7 @@ export function isCidr(v: string): boolean {
   return false;
 }
 
-export function ipv4Bytes(addr: string): number[] {
+function ipv4Bytes(addr: string): number[] {
   return addr.split('.').map(Number);
 }
 

@@ -67,6 +67,7 @@ export class HttpsPeerClient implements PeerClient {
 export function errorOf(body: Buffer): { code: string; message: string } {
   try {
     const v = JSON.parse(body.toString('utf8')) as { error?: { code?: unknown; message?: unknown } };
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a peer sends a string message; any other JSON value is shown as String() shows it
     if (typeof v.error?.code === 'string') return { code: v.error.code, message: String(v.error.message ?? '') };
   } catch {
     // not JSON

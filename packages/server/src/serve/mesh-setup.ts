@@ -13,7 +13,7 @@ import type { LazyTransport } from './lazy-transport.ts';
 import type { PeerDirectory } from './peer-directory.ts';
 import { SeatTransport } from './seat-transport.ts';
 
-export const LOCAL_GROUP = 'local';
+const LOCAL_GROUP = 'local';
 
 export interface MeshSetup {
   config: NodeConfig;

@@ -8,8 +8,8 @@ import type { PkiNode } from '@adrestia/pki-core';
 import type { NodeTlsMaterial } from '../peer/https-peer-client.ts';
 import type { Registered } from '../peer/bootstrap-client.ts';
 
-export const NODE_TLS_CERT_FILE = 'node-tls.crt';
-export const CLUSTER_ROOT_FILE = 'cluster-root.crt';
+const NODE_TLS_CERT_FILE = 'node-tls.crt';
+const CLUSTER_ROOT_FILE = 'cluster-root.crt';
 const NODE_TLS_KEY_FILE = 'node-tls.key';
 
 export async function readNodeTls(dataDir: string): Promise<NodeTlsMaterial | null> {

@@ -6,7 +6,7 @@ import type { Message, MessageHandler, Transport } from '@adrestia/consensus';
 import { decodeMessage, encodeMessage } from '@adrestia/consensus';
 import type { MtlsMesh } from '../transport/mesh.ts';
 
-export const SEAT_GROUP = 'seat';
+const SEAT_GROUP = 'seat';
 
 export class SeatTransport implements Transport {
   private handler: MessageHandler | null = null;

@@ -115,4 +115,4 @@ async function probe(config: NodeConfig, host: string, logger: Logger): Promise<
 }
 
 /** The BootstrapClient sends `foundAz` to the cluster VIP, whoever holds it. */
-export const CLUSTER_VIP_HOLDER = 'cluster-vip';
+const CLUSTER_VIP_HOLDER = 'cluster-vip';

@@ -6,7 +6,7 @@ import { Packr } from 'msgpackr';
 const packr = new Packr({ useRecords: false });
 
 /** Group names are short identifiers; anything longer is a malformed frame. */
-export const GROUP_NAME_MAX_CHARS = 128;
+const GROUP_NAME_MAX_CHARS = 128;
 
 export interface Envelope {
   group: string;

@@ -100,7 +100,7 @@ export class PeerLink {
       this.writable = true;
       this.flush();
     });
-    socket.once('error', (err) => {
+    socket.once('error', (err: Error) => {
       this.options.logger?.debug({ peer: this.nodeId, err: err.message }, 'transport link error');
     });
     socket.once('close', () => this.onClosed(socket));

@@ -363,16 +363,16 @@ export class PkiSimCluster {
 
   private async startAndWait(id: string, how: PkiNodeStart, deadlineUs: number): Promise<void> {
     let done = false;
-    let failure: unknown = null;
+    let failure: Error | undefined;
     void this.start(id, how).then(
       () => void (done = true),
       (e: unknown) => {
-        failure = e;
+        failure = e instanceof Error ? e : new Error(String(e));
         done = true;
       },
     );
     await this.scheduler.runUntilTrue(() => done, Math.max(0, deadlineUs - this.scheduler.nowUs));
-    if (failure !== null) throw failure instanceof Error ? failure : new Error(String(failure));
+    if (failure !== undefined) throw failure;
     if (!done) throw new Error(`formation: ${id} (${how.mode}) did not start in time`);
   }
 }

@@ -77,7 +77,7 @@ function before(x: QueuedEvent, y: QueuedEvent): boolean {
   return x.atUs < y.atUs || (x.atUs === y.atUs && x.seq < y.seq);
 }
 
-export const drainRound = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const drainRound = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The event queue, the virtual clock (microseconds) and the run's trace hash. */
 export class Scheduler {

@@ -27,7 +27,7 @@ export interface Model<S, I, O> {
   key(state: S): string;
   /** P-compositionality (Herlihy & Wing §3.3): ops on independent objects check separately. */
   partition?(ops: readonly HistoryOp<I, O>[]): Map<string, HistoryOp<I, O>[]>;
-  describe?(op: HistoryOp<I, O>): string;
+  describe?: (op: HistoryOp<I, O>) => string;
 }
 
 export type LinearizabilityResult =

@@ -239,7 +239,7 @@ class Simulation {
     if ((roll -= o.crashWeight) < 0) return this.crashSome();
     if ((roll -= o.partitionWeight) < 0) return this.partitionSome();
     if ((roll -= o.transferWeight) < 0) return this.transferSome();
-    if ((roll -= o.membershipWeight) < 0) return this.changeMembership();
+    if (roll - o.membershipWeight < 0) return this.changeMembership();
     this.net.heal();
     this.trace('heal partitions');
   }
