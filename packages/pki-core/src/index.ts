@@ -30,9 +30,10 @@ export { CertificateView, viewCertificate } from './ca/view.ts';
 export type { BasicConstraintsView } from './ca/view.ts';
 // Replicated PKI state machine: events, codec, applyEvent, LevelDB store (state/, state helper)
 export * from './state/index.ts';
+// IP addresses and CIDR blocks: the one parser for AZ subnets, routing, IP SANs and config (net/ip.ts)
+export { cidrContains, cidrsOverlap, formatCidr, formatIpAddress, parseCidr, parseIpAddress, unmapIpv4 } from './net/ip.ts';
+export type { CidrBlock, IpAddress, IpFamily } from './net/ip.ts';
 // Cluster building blocks: routing, PSK proofs, join tokens, cluster map, VIP fencing (cluster/)
-export { cidrContains, cidrsOverlap, formatCidr, formatIp, parseCidr, parseIp } from './cluster/ip-address.ts';
-export type { Cidr, IpAddress as ClusterIpAddress, IpFamily } from './cluster/ip-address.ts';
 export { azOfAddress, decideRoute, parseRoutingTable } from './cluster/routing.ts';
 export type { AzRoute, AzRouteInput, KnownLeaders, Receiver, RequestClass, RouteContext, RouteDecision, RouteRequest, RoutingTable } from './cluster/routing.ts';
 export { NONCE_BYTES_MAX, NONCE_BYTES_MIN, NonceReplayGuard, PSK_BYTES_MIN, computeCaBundleProof, formatRegistrationProof, parseRegistrationProof, signRegistration, verifyCaBundleProof, verifyRegistration } from './cluster/psk-proof.ts';

@@ -5,7 +5,6 @@ import fc from 'fast-check';
 import { decodeOid } from '../src/ca/cert-fields.ts';
 import { children, DerError, readTlv, readTop } from '../src/ca/der-reader.ts';
 import { bitString, boolean, integer, octetString, oid, sequence, setOf, Tag, toHex, utf8String } from '../src/ca/der.ts';
-import { formatIpAddress, parseIpAddress } from '../src/ca/general-names.ts';
 import { openssl, tempDir, writeFile } from './ca-fixtures.ts';
 
 describe('X.690 §8/§10 DER encoding', () => {
@@ -67,31 +66,5 @@ describe('X.690 §8/§10 DER encoding', () => {
     expect(() => readTop(Uint8Array.of(0x05, 0x00, 0x00), Tag.NULL)).to.throw(DerError);
     const s = sequence(integer(1), integer(2));
     expect(children(s, readTop(s, Tag.SEQUENCE)).map((t) => t.tag)).to.deep.equal([2, 2]);
-  });
-});
-
-describe('RFC 5280 §4.2.1.6 iPAddress octets', () => {
-  it('parses IPv4 and IPv6 (compressed, embedded IPv4) and formats per RFC 5952', () => {
-    expect(toHex(parseIpAddress('127.1.0.10'))).to.equal('7f01000a');
-    expect(toHex(parseIpAddress('::1'))).to.equal('00000000000000000000000000000001');
-    expect(toHex(parseIpAddress('2001:db8::8:800:200c:417a'))).to.equal('20010db80000000000080800200c417a');
-    expect(toHex(parseIpAddress('::ffff:192.0.2.1'))).to.equal('00000000000000000000ffffc0000201');
-    expect(formatIpAddress(parseIpAddress('2001:db8:0:0:1:0:0:1'))).to.equal('2001:db8::1:0:0:1');
-    expect(formatIpAddress(parseIpAddress('fe80::'))).to.equal('fe80::');
-    expect(() => parseIpAddress('1.2.3')).to.throw();
-    expect(() => parseIpAddress('fe80::1%eth0')).to.throw();
-  });
-
-  it('round-trips any 16 octets, formatted as the WHATWG URL parser compresses them', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.boolean(), (octets, sparse) => {
-        // Sparse inputs exercise the zero-run compression.
-        const bytes = sparse ? octets.map((b, i) => (i % 4 < 2 ? 0 : b)) : octets;
-        const text = formatIpAddress(bytes);
-        expect(toHex(parseIpAddress(text))).to.equal(toHex(bytes));
-        expect(`[${text}]`).to.equal(new URL(`http://[${text}]/`).hostname);
-      }),
-      { numRuns: 500 },
-    );
   });
 });

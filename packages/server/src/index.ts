@@ -44,8 +44,7 @@ export { applyEnvOverrides, envName, ENV_PREFIX } from './config/env.ts';
 export { Secret } from './config/secret.ts';
 export { loadSecrets, readSecretFile, SECRET_DEFS, type Secrets } from './config/secrets.ts';
 export { ensureNodeId, NODE_ID_FILE } from './config/node-id.ts';
-export { cidrsOverlap } from './config/checks.ts';
-export { isCidr, type Issue } from './config/spec.ts';
+export type { Issue } from './config/spec.ts';
 
 // The server runtime: API routes over a PkiNodeApi, the `serve` assembly, the node-to-node peer
 // client, and the dev cluster of real processes.
