@@ -7,6 +7,8 @@ export type { SignatureAlgorithm } from './ca/algorithms.ts';
 export { KeyObjectSigner, loadPemFileSigner, offlineSigner, wrappedKeySigner } from './ca/signer.ts';
 export type { Signer } from './ca/signer.ts';
 export { assertPrivateKeyFileMode, privateKeyFileMode, readPrivateKeyFile, writePrivateKeyFile } from './ca/key-file.ts';
+// Files: whole-file writes that leave the old file or the new one, never a partial one (fs/)
+export { writeFileAtomic } from './fs/atomic-file.ts';
 export { decodeKek, kekBytes, readKeyWrapBinding, unwrapPrivateKey, wrapPrivateKey } from './ca/key-wrap.ts';
 export type { KeyWrapBinding } from './ca/key-wrap.ts';
 export { normalizeSerialHex, randomSerial } from './ca/serial.ts';

@@ -2,8 +2,8 @@
 // machine); the request is authenticated by the current certificate over mTLS, and the cluster
 // keeps the profile and SANs of the certificate being renewed.
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
-import { buildCsr, pemBlocks, toPem } from '@adrestia/pki-core';
+import { readFile } from 'node:fs/promises';
+import { buildCsr, pemBlocks, toPem, writeFileAtomic as writeAtomic } from '@adrestia/pki-core';
 import { jsonOf } from '../peer/http-request.ts';
 import { parseArgs } from './args.ts';
 import { call, fail, need } from './client-commands.ts';
@@ -40,10 +40,4 @@ export async function renewCommand(argv: string[]): Promise<number> {
   await writeAtomic(`${out}.chain.pem`, issued.chainPem, 0o644);
   process.stdout.write(`renewed: serial ${issued.serialHex}, valid until ${issued.notAfter}: ${out}.crt, ${out}.chain.pem, ${out}.key (0600)\n`);
   return 0;
-}
-
-async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode });
-  await rename(tmp, path);
 }
