@@ -2,7 +2,7 @@
 // ordering, and the reader's refusal of non-DER input. Cross-checked with `openssl asn1parse`.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decodeOid } from '../src/ca/cert-fields.ts';
+import { decodeOid } from '../src/ca/asn1-values.ts';
 import { children, DerError, readTlv, readTop } from '../src/ca/der-reader.ts';
 import { bitString, boolean, integer, octetString, oid, sequence, setOf, Tag, toHex, utf8String } from '../src/ca/der.ts';
 import { openssl, tempDir, writeFile } from './ca-fixtures.ts';
@@ -38,6 +38,16 @@ describe('X.690 §8/§10 DER encoding', () => {
         expect(decodeOid(der.subarray(2))).to.equal(dotted);
       }),
     );
+  });
+
+  it('§8.19.2 refuses non-minimal sub-identifiers, truncated and empty OIDs, and over-long ones', () => {
+    expect(decodeOid(Uint8Array.of(0x55, 0x1d, 0x11))).to.equal('2.5.29.17');
+    expect(decodeOid(Uint8Array.of(0x88, 0x37))).to.equal('2.999');
+    expect(() => decodeOid(Uint8Array.of(0x55, 0x80, 0x1d))).to.throw(DerError, 'non-minimal');
+    expect(() => decodeOid(Uint8Array.of(0x80, 0x55))).to.throw(DerError, 'non-minimal');
+    expect(() => decodeOid(Uint8Array.of(0x55, 0x9d))).to.throw(DerError, 'truncated');
+    expect(() => decodeOid(new Uint8Array(0))).to.throw(DerError);
+    expect(() => decodeOid(new Uint8Array(65).fill(0x01))).to.throw(DerError, 'length');
   });
 
   it('§11.6 SET OF sorts its elements; §11.1 TRUE is 0xFF', () => {
