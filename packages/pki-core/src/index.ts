@@ -24,8 +24,11 @@ export type { AuthorityInfoAccessChoice, BasicConstraintsChoice, ExtKeyUsage, Ke
 export type { GeneralNameInput, GeneralNameType } from './ca/general-names.ts';
 export { fromPem, pemBlocks, toPem } from './ca/pem.ts';
 export type { PemBlock, PemLabel } from './ca/pem.ts';
-export { buildCrl, CRL_REASONS } from './ca/crl.ts';
-export type { BuildCrlInput, BuiltCrl, CrlReason, RevokedEntry } from './ca/crl.ts';
+export { buildCrl } from './ca/crl.ts';
+export type { BuildCrlInput, BuiltCrl, RevokedEntry } from './ca/crl.ts';
+// RFC 5280 §5.3.1 CRL reasons: the one table (ca/crl-reasons.ts); CRL_REASON_NAMES comes through state/
+export { CRL_REASONS, REVOCATION_REASONS } from './ca/crl-reasons.ts';
+export type { CrlReason } from './ca/crl-reasons.ts';
 export { assembleChain, assembleChainPem, chainToPem } from './ca/chain.ts';
 export type { ChainOptions } from './ca/chain.ts';
 export { CertificateView, viewCertificate } from './ca/view.ts';
