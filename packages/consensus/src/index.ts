@@ -16,6 +16,7 @@ export {
   encodeMessage,
   encodeSnapshot,
   encodeValue,
+  plainMessagePack,
   type CodecErrorCode,
 } from './codec.ts';
 export {
