@@ -16,17 +16,22 @@ export class CodecError extends Error {
   }
 }
 
-// useRecords: false keeps the bytes plain MessagePack (no msgpackr record extension), so any
-// MessagePack implementation can read our disk and wire formats (TOOLCHAIN notes).
-const packr = new Packr({ useRecords: false });
+/**
+ * The one MessagePack codec of every package: consensus's entries and messages, the PKI events,
+ * state tables and snapshots, the server's peer and transport frames, the simulators' machines.
+ * useRecords: false keeps the bytes plain MessagePack (no msgpackr record extension), so any
+ * MessagePack implementation can read our disk and wire formats (TOOLCHAIN notes). `pack`
+ * returns a Buffer over memory msgpackr may reuse on a later `pack`: copy what is kept.
+ */
+export const plainMessagePack: Packr = new Packr({ useRecords: false });
 
 export function encodeValue(value: unknown): Uint8Array {
-  return packr.pack(value);
+  return plainMessagePack.pack(value);
 }
 
 export function decodeValue(bytes: Uint8Array): unknown {
   try {
-    return packr.unpack(bytes);
+    return plainMessagePack.unpack(bytes);
   } catch (cause) {
     throw new CodecError('malformed MessagePack', { cause });
   }

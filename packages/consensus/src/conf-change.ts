@@ -1,4 +1,4 @@
-import { Packr } from 'msgpackr';
+import { plainMessagePack } from './codec.ts';
 import { RaftError } from './errors.ts';
 import type { ConfChange, ConfState } from './types.ts';
 
@@ -11,18 +11,17 @@ import type { ConfChange, ConfState } from './types.ts';
 // applied leniently ('apply') so that every member reaches the same configuration. The group's
 // first entry is the founding configuration (bootstrapConfChange), applied to the empty one.
 
-const packr = new Packr({ useRecords: false });
 const OPS = new Set(['addVoter', 'addLearner', 'removeNode']);
 
 export function encodeConfChange(cc: ConfChange): Uint8Array {
-  return packr.pack({ changes: cc.changes.map((c) => ({ op: c.op, nodeId: c.nodeId })) });
+  return plainMessagePack.pack({ changes: cc.changes.map((c) => ({ op: c.op, nodeId: c.nodeId })) });
 }
 
 /** Decodes and checks the shape; throws ERR_CONF_CHANGE_INVALID on anything else. */
 export function decodeConfChange(data: Uint8Array): ConfChange {
   let raw: unknown;
   try {
-    raw = packr.unpack(data);
+    raw = plainMessagePack.unpack(data);
   } catch (e) {
     throw new RaftError('ERR_CONF_CHANGE_INVALID', `undecodable conf change: ${(e as Error).message}`);
   }

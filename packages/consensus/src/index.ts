@@ -49,7 +49,7 @@ export { MemoryStorage } from './memory-storage.ts';
 // Transports: the interface, the message and value codec a network transport carries, and
 // in-memory networks for the local groups and for the seats.
 export type { MessageHandler, Transport } from './transport.ts';
-export { CodecError, decodeMessage, decodeValue, encodeMessage, encodeValue, type CodecErrorCode } from './codec.ts';
+export { CodecError, decodeMessage, decodeValue, encodeMessage, encodeValue, plainMessagePack, type CodecErrorCode } from './codec.ts';
 export { MemoryNetwork, MemoryTransport, type DropFilter, type MemoryNetworkOptions } from './memory-transport.ts';
 export { MemorySeatNetwork } from './two-tier/memory-seat-network.ts';
 

@@ -6,6 +6,7 @@
 // The node: how it starts (found a cluster, found an AZ, join, restart) and what it is given.
 export { PkiNode, type BootstrapOptions, type PkiNodeOptions, type PkiNodeStart } from './node/pki-node.ts';
 export { CRL_REASON_NAMES, type AzSpec, type CrlReason, type NodeAddresses } from './state/events.ts';
+export { REVOCATION_REASONS } from './ca/crl-reasons.ts';
 export type { NodeKey, NodeKeys, NodeKeyStore } from './node/ca-node-keys.ts';
 export type { PeerClient, PeerRequest, PeerResponse } from './node/peer.ts';
 export type { ProbeAnswer } from './node/discovery.ts';

@@ -2,6 +2,7 @@
 // for unspecified), revocation dates, thisUpdate/nextUpdate, signature by the issuer.
 import { expect } from 'chai';
 import { buildCrl, type RevokedEntry } from '../src/ca/crl.ts';
+import { CRL_REASON_NAMES, CRL_REASONS, REVOCATION_REASONS } from '../src/ca/crl-reasons.ts';
 import { toHex } from '../src/ca/der.ts';
 import { keyIdentifier } from '../src/ca/extensions.ts';
 import { issueCertificate } from '../src/ca/issue.ts';
@@ -108,3 +109,22 @@ async function expectTypeError(p: Promise<unknown>): Promise<void> {
   );
   expect(e).to.be.instanceOf(TypeError);
 }
+
+describe('RFC 5280 §5.3.1 CRLReason table', () => {
+  it('lists every reason in value order, 7 unused; a revocation may give all but removeFromCRL', () => {
+    expect(CRL_REASON_NAMES.map((r) => CRL_REASONS[r])).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 8, 9, 10]);
+    expect(CRL_REASON_NAMES[1]).to.equal('keyCompromise');
+    // What the server's revocation API accepts (and lists in its error).
+    expect(REVOCATION_REASONS).to.deep.equal([
+      'unspecified',
+      'keyCompromise',
+      'cACompromise',
+      'affiliationChanged',
+      'superseded',
+      'cessationOfOperation',
+      'certificateHold',
+      'privilegeWithdrawn',
+      'aACompromise',
+    ]);
+  });
+});

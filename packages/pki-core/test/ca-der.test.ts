@@ -2,10 +2,9 @@
 // ordering, and the reader's refusal of non-DER input. Cross-checked with `openssl asn1parse`.
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { decodeOid } from '../src/ca/cert-fields.ts';
+import { decodeOid } from '../src/ca/asn1-values.ts';
 import { children, DerError, readTlv, readTop } from '../src/ca/der-reader.ts';
 import { bitString, boolean, integer, octetString, oid, sequence, setOf, Tag, toHex, utf8String } from '../src/ca/der.ts';
-import { formatIpAddress, parseIpAddress } from '../src/ca/general-names.ts';
 import { openssl, tempDir, writeFile } from './ca-fixtures.ts';
 
 describe('X.690 §8/§10 DER encoding', () => {
@@ -41,6 +40,16 @@ describe('X.690 §8/§10 DER encoding', () => {
     );
   });
 
+  it('§8.19.2 refuses non-minimal sub-identifiers, truncated and empty OIDs, and over-long ones', () => {
+    expect(decodeOid(Uint8Array.of(0x55, 0x1d, 0x11))).to.equal('2.5.29.17');
+    expect(decodeOid(Uint8Array.of(0x88, 0x37))).to.equal('2.999');
+    expect(() => decodeOid(Uint8Array.of(0x55, 0x80, 0x1d))).to.throw(DerError, 'non-minimal');
+    expect(() => decodeOid(Uint8Array.of(0x80, 0x55))).to.throw(DerError, 'non-minimal');
+    expect(() => decodeOid(Uint8Array.of(0x55, 0x9d))).to.throw(DerError, 'truncated');
+    expect(() => decodeOid(new Uint8Array(0))).to.throw(DerError);
+    expect(() => decodeOid(new Uint8Array(65).fill(0x01))).to.throw(DerError, 'length');
+  });
+
   it('§11.6 SET OF sorts its elements; §11.1 TRUE is 0xFF', () => {
     expect(toHex(setOf(utf8String('b'), utf8String('a')))).to.equal('31060c01610c0162');
     expect(toHex(boolean(true))).to.equal('0101ff');
@@ -67,31 +76,5 @@ describe('X.690 §8/§10 DER encoding', () => {
     expect(() => readTop(Uint8Array.of(0x05, 0x00, 0x00), Tag.NULL)).to.throw(DerError);
     const s = sequence(integer(1), integer(2));
     expect(children(s, readTop(s, Tag.SEQUENCE)).map((t) => t.tag)).to.deep.equal([2, 2]);
-  });
-});
-
-describe('RFC 5280 §4.2.1.6 iPAddress octets', () => {
-  it('parses IPv4 and IPv6 (compressed, embedded IPv4) and formats per RFC 5952', () => {
-    expect(toHex(parseIpAddress('127.1.0.10'))).to.equal('7f01000a');
-    expect(toHex(parseIpAddress('::1'))).to.equal('00000000000000000000000000000001');
-    expect(toHex(parseIpAddress('2001:db8::8:800:200c:417a'))).to.equal('20010db80000000000080800200c417a');
-    expect(toHex(parseIpAddress('::ffff:192.0.2.1'))).to.equal('00000000000000000000ffffc0000201');
-    expect(formatIpAddress(parseIpAddress('2001:db8:0:0:1:0:0:1'))).to.equal('2001:db8::1:0:0:1');
-    expect(formatIpAddress(parseIpAddress('fe80::'))).to.equal('fe80::');
-    expect(() => parseIpAddress('1.2.3')).to.throw();
-    expect(() => parseIpAddress('fe80::1%eth0')).to.throw();
-  });
-
-  it('round-trips any 16 octets, formatted as the WHATWG URL parser compresses them', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.boolean(), (octets, sparse) => {
-        // Sparse inputs exercise the zero-run compression.
-        const bytes = sparse ? octets.map((b, i) => (i % 4 < 2 ? 0 : b)) : octets;
-        const text = formatIpAddress(bytes);
-        expect(toHex(parseIpAddress(text))).to.equal(toHex(bytes));
-        expect(`[${text}]`).to.equal(new URL(`http://[${text}]/`).hostname);
-      }),
-      { numRuns: 500 },
-    );
   });
 });

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { isPkiError } from '../src/errors.ts';
-import { cidrContains, formatCidr, formatIp, parseCidr, parseIp } from '../src/cluster/ip-address.ts';
 import {
   decideRoute,
   parseRoutingTable,
@@ -23,74 +22,31 @@ function expectInvalid(fn: () => unknown, field: string): void {
   expect.fail('expected ERR_INPUT_INVALID');
 }
 
-describe('RFC 4632 / RFC 4291 CIDR subnets for AZ routing', () => {
-  it('parses IPv4 and IPv6 subnets and matches addresses inside them only', () => {
-    const v4 = parseCidr('10.1.1.0/24');
-    expect(cidrContains(v4, parseIp('10.1.1.100'))).to.equal(true);
-    expect(cidrContains(v4, parseIp('10.1.2.1'))).to.equal(false);
-    const v6 = parseCidr('fd00:1:2::/48');
-    expect(cidrContains(v6, parseIp('fd00:1:2:ffff::1'))).to.equal(true);
-    expect(cidrContains(v6, parseIp('fd00:1:3::1'))).to.equal(false);
-    expect(cidrContains(v6, parseIp('10.1.1.1'))).to.equal(false);
-    expect(cidrContains(parseCidr('0.0.0.0/0'), parseIp('203.0.113.9'))).to.equal(true);
+describe('routing table subnets and client addresses (net/ip.ts rules)', () => {
+  it('refuses a subnet with host bits set, naming its field', () => {
+    const azs = [{ name: 'az-a', subnets: ['10.1.1.0/24', '10.1.2.7/24'], localVip: '10.1.1.10', founded: true }];
+    expectInvalid(() => parseRoutingTable({ globalVip: '10.0.0.1', azs }), 'azs[0].subnets[1]');
   });
 
-  it('normalizes IPv4-mapped IPv6 (RFC 4291 §2.5.5.2) to IPv4, for addresses and subnets', () => {
-    expect(parseIp('::ffff:10.1.1.100')).to.deep.equal(parseIp('10.1.1.100'));
-    expect(parseIp('::FFFF:0a01:0164')).to.deep.equal(parseIp('10.1.1.100'));
-    expect(formatCidr(parseCidr('::ffff:10.1.1.0/120'))).to.equal('10.1.1.0/24');
-    expectInvalid(() => parseCidr('::ffff:10.0.0.0/80', 'azs[0].subnets[0]'), 'azs[0].subnets[0]');
+  it('keeps an IPv4-mapped subnet IPv6, as the state machine does: it overlaps no IPv4 subnet', () => {
+    const table = parseRoutingTable({
+      globalVip: '10.0.0.1',
+      azs: [
+        { name: 'az-a', subnets: ['10.1.1.0/24'], localVip: '10.1.1.10', founded: true },
+        { name: 'az-b', subnets: ['::ffff:10.1.1.0/120'], localVip: '10.1.1.11', founded: true },
+      ],
+    });
+    expect(table.azs[1]!.subnets[0]!.family).to.equal(6);
   });
 
-  it('drops a zone index, which names an interface and not a host', () => {
-    expect(parseIp('fe80::1%eth0')).to.deep.equal(parseIp('fe80::1'));
-  });
-
-  it('refuses malformed input with errors naming the field', () => {
-    expectInvalid(() => parseCidr('10.1.1.0', 'azs[2].subnets[1]'), 'azs[2].subnets[1]');
-    expectInvalid(() => parseCidr('10.1.1.7/24', 'sub'), 'sub'); // host bits set
-    expectInvalid(() => parseCidr('10.1.1.0/33', 'sub'), 'sub');
-    expectInvalid(() => parseCidr('10.1.1.0/2x', 'sub'), 'sub');
-    expectInvalid(() => parseCidr('10.01.1.0/24', 'sub'), 'sub'); // leading zero is ambiguous
-    expectInvalid(() => parseCidr('fd00::1::/64', 'sub'), 'sub');
-    expectInvalid(() => parseCidr('10.1.1.0/024', 'sub'), 'sub');
-    expectInvalid(() => parseIp('10.1.1.1%eth0', 'clientAddress'), 'clientAddress'); // zones are IPv6 only
-    expectInvalid(() => parseIp('10.1.1', 'clientAddress'), 'clientAddress');
-    expectInvalid(() => parseIp('example.com', 'clientAddress'), 'clientAddress');
-  });
-
-  it('formats IPv6 per RFC 5952 §4.2 (longest zero run compressed, lowercase)', () => {
-    expect(formatIp(parseIp('2001:DB8:0:0:1:0:0:1'))).to.equal('2001:db8::1:0:0:1');
-    expect(formatIp(parseIp('2001:db8:0:1:1:1:1:1'))).to.equal('2001:db8:0:1:1:1:1:1');
-    expect(formatIp(parseIp('::1'))).to.equal('::1');
-    expect(formatIp(parseIp('::'))).to.equal('::');
-  });
-
-  it('round-trips every IPv6 address through format and parse (property)', () => {
-    fc.assert(
-      fc.property(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), (value) => {
-        const a = { family: 6 as const, value };
-        const back = parseIp(formatIp(a));
-        // IPv4-mapped values come back as IPv4 by design.
-        const mapped = value >> 32n === 0xffffn;
-        expect(back).to.deep.equal(mapped ? { family: 4, value: value & 0xffff_ffffn } : a);
-      }),
-      { numRuns: 300 },
-    );
-  });
-
-  it('matches exactly the addresses that share the prefix bits (property)', () => {
-    fc.assert(
-      fc.property(fc.nat(0xffff_ffff), fc.nat(0xffff_ffff), fc.integer({ min: 0, max: 32 }), (net, addr, len) => {
-        const mask = len === 0 ? 0 : (0xffff_ffff << (32 - len)) >>> 0;
-        const network = (net & mask) >>> 0;
-        const text = formatIp({ family: 4, value: BigInt(network) });
-        const cidr = parseCidr(`${text}/${len}`);
-        const inside = ((addr & mask) >>> 0) === network;
-        expect(cidrContains(cidr, { family: 4, value: BigInt(addr) })).to.equal(inside);
-      }),
-      { numRuns: 300 },
-    );
+  it('refuses a client address that is not an IP address, or carries a zone id', () => {
+    const table = parseRoutingTable({ globalVip: '10.0.0.1', azs: [{ name: 'az-a', subnets: ['fe80::/64'], localVip: 'fe80::10', founded: true }] });
+    const receiver: Receiver = { nodeId: 'a1', az: 'az-a', isGlobalLeader: true, isLocalLeader: true };
+    const leaders: KnownLeaders = { globalLeader: 'a1', localLeaders: { 'az-a': 'a1' } };
+    for (const clientAddress of ['fe80::1%eth0', 'example.com', ' 10.1.1.1']) {
+      expectInvalid(() => decideRoute({ clientAddress, requestClass: 'status' }, { table, receiver, leaders }), 'clientAddress');
+    }
+    expect(decideRoute({ clientAddress: 'fe80::1', requestClass: 'status' }, { table, receiver, leaders })).to.deep.equal({ kind: 'answer' });
   });
 });
 

@@ -171,7 +171,7 @@ describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, 
   });
 
   describe('join tokens (seed 001: single-use HS256 JWT bound to an AZ)', function () {
-    function token(over: { ttlSeconds?: number; az?: string; nowMs?: number; key?: Uint8Array; sub?: string } = {}): string {
+    async function token(over: { ttlSeconds?: number; az?: string; nowMs?: number; key?: Uint8Array; sub?: string } = {}): Promise<string> {
       const claims = newJoinTokenClaims({
         jti: randomUUID(),
         az: over.az ?? 'az1',
@@ -189,18 +189,18 @@ describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, 
 
     it('registers with a fresh token and spends it through the log: a second use is ERR_AUTH_TOKEN_USED', async function () {
       const node = await newNode();
-      const jwt = token({ sub: node.nodeId });
+      const jwt = await token({ sub: node.nodeId });
       const request = await tokenRequest(node, jwt);
       const accepted = await verifyRegistrationRequest({ body: request.body, proofHeader: request.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard });
       expect(accepted.auth).to.equal('joinToken');
       expect(accepted.joinTokenUsed).to.deep.include({ type: 'JoinTokenUsed', az: 'az1', nodeId: node.nodeId });
       await complete(accepted);
       const other = await newNode();
-      const again = await tokenRequest(other, token({ sub: other.nodeId }));
+      const again = await tokenRequest(other, await token({ sub: other.nodeId }));
       const reuse = { ...again, authorization: `Bearer ${jwt}` };
       await expectPkiRejects(verifyRegistrationRequest({ body: reuse.body, proofHeader: reuse.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_TOKEN_INVALID');
       // Without a subject binding the reuse reaches the single-use check.
-      const open = token();
+      const open = await token();
       const first = await tokenRequest(other, open);
       const okFirst = await verifyRegistrationRequest({ body: first.body, proofHeader: first.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard });
       await state.applyOk(okFirst.joinTokenUsed!);
@@ -211,11 +211,11 @@ describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, 
 
     it('refuses an expired token, a token signed with another key, and a token for another AZ', async function () {
       const node = await newNode();
-      const expired = await tokenRequest(node, token({ nowMs: now - 2 * HOUR_MS, ttlSeconds: 600 }));
+      const expired = await tokenRequest(node, await token({ nowMs: now - 2 * HOUR_MS, ttlSeconds: 600 }));
       await expectPkiRejects(verifyRegistrationRequest({ body: expired.body, proofHeader: expired.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_TOKEN_EXPIRED');
-      const forged = await tokenRequest(node, token({ key: new Uint8Array(randomBytes(32)) }));
+      const forged = await tokenRequest(node, await token({ key: new Uint8Array(randomBytes(32)) }));
       await expectPkiRejects(verifyRegistrationRequest({ body: forged.body, proofHeader: forged.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_AUTH_TOKEN_INVALID');
-      const otherAz = await tokenRequest(node, token({ az: 'az2' }));
+      const otherAz = await tokenRequest(node, await token({ az: 'az2' }));
       await expectPkiRejects(verifyRegistrationRequest({ body: otherAz.body, proofHeader: otherAz.authorization, joinTokenKey: tokenKey, store: state.store, nowMs: now, replayGuard: guard }), 'ERR_WRONG_AZ');
     });
   });

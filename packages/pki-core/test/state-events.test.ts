@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { Packr } from 'msgpackr';
+import { plainMessagePack } from '@adrestia/consensus';
 import { isPkiError } from '../src/errors.ts';
 import { decodeEvent, encodeEvent, type PkiEvent } from '../src/state/index.ts';
 import {
@@ -14,8 +14,6 @@ import {
   removeTempDirs,
   T0,
 } from './state-fixtures.ts';
-
-const packr = new Packr({ useRecords: false });
 
 /** One valid example of every event type. */
 function examples(): PkiEvent[] {
@@ -54,7 +52,7 @@ function expectMalformed(bytes: Uint8Array): void {
 }
 
 function encodeRaw(value: unknown): Uint8Array {
-  return new Uint8Array(packr.pack(value));
+  return new Uint8Array(plainMessagePack.pack(value));
 }
 
 describe('PKI events: MessagePack encoding', () => {
@@ -72,7 +70,7 @@ describe('PKI events: MessagePack encoding', () => {
   });
 
   it('is plain MessagePack with a format version field', () => {
-    const raw = packr.unpack(encodeEvent(issued('01aa'))) as Record<string, unknown>;
+    const raw = plainMessagePack.unpack(encodeEvent(issued('01aa'))) as Record<string, unknown>;
     expect(raw['v']).to.equal(1);
     expect(raw['type']).to.equal('Issued');
   });

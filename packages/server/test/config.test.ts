@@ -71,6 +71,18 @@ describe('configuration: schema validation with field paths', function () {
     ]);
   });
 
+  it('reads subnets and addresses as the state machine does (pki-core net/ip.ts)', function () {
+    const raw = base(dir);
+    raw['azs'] = [
+      // Host bits set in IPv6 too, a zero-padded prefix, a zone id: all refused.
+      { name: 'az1', subnets: ['10.1.1.0/24', 'fd00::1/64', '10.1.2.0/024'], localVip: 'fe80::1%eth0' },
+      // An IPv4-mapped block stays IPv6, so it overlaps no IPv4 subnet of another AZ.
+      { name: 'az2', subnets: ['::ffff:10.1.1.0/120'], localVip: '::ffff:10.1.1.1' },
+    ];
+    const paths = issuesOf(() => validateConfig(raw, {})).map((i) => `${i.path}: ${i.message.split(' (')[0]}`);
+    expect(paths).to.have.members(['azs[0].subnets[1]: not a CIDR', 'azs[0].subnets[2]: not a CIDR', 'azs[0].localVip: not an IP address']);
+  });
+
   it('refuses overlapping subnets across AZs, duplicate names and an AZ not listed', function () {
     const raw = base(dir);
     raw['az'] = 'az9';

@@ -235,6 +235,8 @@ describe('HTTP scaffolding over node:http', function () {
   it('normalizes IPv4-mapped IPv6 remote addresses', function () {
     expect(normalizeRemoteAddr('::ffff:10.1.1.100')).to.equal('10.1.1.100');
     expect(normalizeRemoteAddr('::FFFF:127.0.0.1')).to.equal('127.0.0.1');
+    expect(normalizeRemoteAddr('0:0:0:0:0:ffff:a01:164')).to.equal('10.1.1.100');
+    expect(normalizeRemoteAddr('::10.1.1.100')).to.equal('::10.1.1.100'); // IPv4-compatible, not mapped
     expect(normalizeRemoteAddr('2001:DB8::1')).to.equal('2001:db8::1');
     expect(normalizeRemoteAddr(undefined)).to.equal('');
   });

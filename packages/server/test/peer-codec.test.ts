@@ -1,11 +1,9 @@
 // Node-to-node PKI requests on the wire (peer/codec.ts): what a peer sends is shape-checked on
 // receipt, so a malformed or unknown request is refused before it reaches PkiNode.handlePeer.
 import { expect } from 'chai';
-import { Packr } from 'msgpackr';
+import { plainMessagePack } from '@adrestia/consensus';
 import type { PeerRequest } from '@adrestia/pki-core';
 import { decodePeerRequest, decodePeerResponse, encodePeer, PEER_BODY_BYTES_MAX } from '../src/peer/codec.ts';
-
-const raw = new Packr({ useRecords: false });
 
 function codeOf(fn: () => unknown): string {
   try {
@@ -26,9 +24,9 @@ describe('peer codec: node-to-node PKI requests', () => {
   });
 
   it('refuses malformed requests with ERR_BAD_BODY and oversized ones with ERR_BODY_TOO_LARGE', () => {
-    expect(codeOf(() => decodePeerRequest(raw.pack({ kind: 'revoke', serialHex: 7, reason: 'keyCompromise', requestedBy: 'x' })))).to.equal('ERR_BAD_BODY');
-    expect(codeOf(() => decodePeerRequest(raw.pack({ kind: 'revoke', serialHex: '0a', issuerId: 5, reason: 'keyCompromise', requestedBy: 'x' })))).to.equal('ERR_BAD_BODY');
-    expect(codeOf(() => decodePeerRequest(raw.pack({ kind: 'launchMissiles' })))).to.equal('ERR_BAD_BODY');
+    expect(codeOf(() => decodePeerRequest(plainMessagePack.pack({ kind: 'revoke', serialHex: 7, reason: 'keyCompromise', requestedBy: 'x' })))).to.equal('ERR_BAD_BODY');
+    expect(codeOf(() => decodePeerRequest(plainMessagePack.pack({ kind: 'revoke', serialHex: '0a', issuerId: 5, reason: 'keyCompromise', requestedBy: 'x' })))).to.equal('ERR_BAD_BODY');
+    expect(codeOf(() => decodePeerRequest(plainMessagePack.pack({ kind: 'launchMissiles' })))).to.equal('ERR_BAD_BODY');
     expect(codeOf(() => decodePeerRequest(Buffer.from([0xc1])))).to.equal('ERR_BAD_BODY');
     expect(codeOf(() => decodePeerRequest(new Uint8Array(PEER_BODY_BYTES_MAX + 1)))).to.equal('ERR_BODY_TOO_LARGE');
   });

@@ -1,5 +1,5 @@
-// Decoders for the primitive ASN.1 values found in names, CSRs and GeneralNames: OBJECT
-// IDENTIFIER (X.690 §8.19) and the character string types RFC 5280 §4.1.2.4 lets a Name use.
+// Decoders for the primitive ASN.1 values found in certificates, names, CSRs and GeneralNames:
+// OBJECT IDENTIFIER (X.690 §8.19) and the character string types RFC 5280 §4.1.2.4 lets a Name use.
 // Every failure is a DerError, which the callers turn into their own PkiError code.
 import { DerError } from './der-reader.ts';
 import { Tag } from './der.ts';

@@ -2,6 +2,7 @@
 // no pkijs object graph — so preparing an issuer or checking a chain link costs microseconds.
 // The full, read-only inspection view is CertificateView (view.ts).
 import { PkiError } from '../errors.ts';
+import { decodeOid } from './asn1-values.ts';
 import { DerError, children, content, readTop, whole, type Tlv } from './der-reader.ts';
 import { Tag } from './der.ts';
 import { KEY_USAGES, type KeyUsage } from './extensions.ts';
@@ -28,23 +29,6 @@ export interface CertificateFields {
   /** Keyed by dotted OID. */
   readonly extensions: ReadonlyMap<string, RawExtension>;
   readonly signatureValue: Uint8Array;
-}
-
-/** Dotted text of an OBJECT IDENTIFIER's content octets (X.690 §8.19). */
-export function decodeOid(c: Uint8Array): string {
-  const subs: bigint[] = [];
-  let v = 0n;
-  for (const b of c) {
-    v = (v << 7n) | BigInt(b & 0x7f);
-    if ((b & 0x80) === 0) {
-      subs.push(v);
-      v = 0n;
-    }
-  }
-  if (subs.length === 0 || (c[c.length - 1]! & 0x80) !== 0) throw new DerError('DER: truncated OID');
-  const first = subs[0]!;
-  const head = first < 80n ? [first / 40n, first % 40n] : [2n, first - 80n];
-  return [...head, ...subs.slice(1)].map(String).join('.');
 }
 
 function readExtensions(der: Uint8Array, wrapper: Tlv): Map<string, RawExtension> {

@@ -5,6 +5,7 @@
 //                              revokedCertificates SEQUENCE OF ... OPTIONAL, crlExtensions [0] }
 import { signatureAlgorithmInfo } from './algorithms.ts';
 import { keyUsageOf } from './cert-fields.ts';
+import { CRL_REASONS, type CrlReason } from './crl-reasons.ts';
 import { bitString, explicit, integer, sequence, Tag } from './der.ts';
 import { extension } from './extensions.ts';
 import { prepareIssuer, signChecked, type PreparedIssuer } from './issuer.ts';
@@ -13,21 +14,6 @@ import { toPem } from './pem.ts';
 import { encodeSerial, normalizeSerialHex } from './serial.ts';
 import type { Signer } from './signer.ts';
 import { encodeTime, truncateToSeconds } from './time.ts';
-
-/** RFC 5280 §5.3.1 CRLReason; the index is the ENUMERATED value (7 is unused). */
-export const CRL_REASONS = {
-  unspecified: 0,
-  keyCompromise: 1,
-  cACompromise: 2,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-  certificateHold: 6,
-  removeFromCRL: 8,
-  privilegeWithdrawn: 9,
-  aACompromise: 10,
-} as const;
-export type CrlReason = keyof typeof CRL_REASONS;
 
 export interface RevokedEntry {
   readonly serialHex: string;

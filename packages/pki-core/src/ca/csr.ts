@@ -6,11 +6,11 @@
 // independent of pkijs. The input is hostile: every failure is a PkiError, never another throw.
 import { verify, type KeyObject } from 'node:crypto';
 import { PkiError } from '../errors.ts';
+import { formatIpAddress, ipAddressFromOctets } from '../net/ip.ts';
 import { decodeOid } from './asn1-values.ts';
 import { csrSignatureAlgorithm, importCsrKey, type CsrKeyType } from './csr-algorithms.ts';
 import { children, content, DerError, readTop, whole, type Tlv } from './der-reader.ts';
 import { Tag } from './der.ts';
-import { formatIp } from './ip-address.ts';
 import { readNameTlv, readTree, renderRdns, type NameRdns } from './names.ts';
 import { OID_EXT } from './oids.ts';
 import { pemBlocks } from './pem.ts';
@@ -183,9 +183,9 @@ function readGeneralNames(valueDer: Uint8Array, out: RequestedSans): void {
         out.requested.push({ type: 'uri', value: latin1() });
         break;
       case 0x87: {
-        const ip = formatIp(c);
-        if (ip === null) throw new DerError('iPAddress is neither 4 nor 16 octets');
-        out.requested.push({ type: 'ip', value: ip });
+        const ip = ipAddressFromOctets(c);
+        if (ip === undefined) throw new DerError('iPAddress is neither 4 nor 16 octets');
+        out.requested.push({ type: 'ip', value: formatIpAddress(ip) });
         break;
       }
       default:

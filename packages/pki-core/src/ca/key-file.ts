@@ -1,49 +1,25 @@
 // Private key files (node ICA and TLS keys): PKCS#8 PEM, mode 0400 (seed 003), written atomically
 // so a crash leaves either the old file or the complete new one — never a partial key or a key
 // that was briefly readable by others.
-import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import { PkiError } from '../errors.ts';
+import { writeFileAtomic } from '../fs/atomic-file.ts';
 
 export const privateKeyFileMode = 0o400;
 
 /**
- * Writes `privateKey` as PKCS#8 PEM to `path`: a temporary file created exclusively with the final
- * mode (so it is never more permissive), fsync'd, renamed over `path`, then the directory fsync'd
- * so the rename itself survives a crash.
+ * Writes `privateKey` as PKCS#8 PEM to `path` through writeFileAtomic (fs/atomic-file.ts): the
+ * temporary file is created with the final mode, so the key is never more readable than `mode`.
  */
 export async function writePrivateKeyFile(path: string, privateKey: KeyObject, mode: number = privateKeyFileMode): Promise<void> {
   if (privateKey.type !== 'private') throw new TypeError('writePrivateKeyFile: not a private key');
   if (mode !== 0o400 && mode !== 0o600) throw new TypeError('writePrivateKeyFile: mode must be 0o400 or 0o600');
   const pem = Buffer.from(privateKey.export({ format: 'pem', type: 'pkcs8' }));
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const fh = await open(tmp, 'wx', mode);
-    try {
-      await fh.writeFile(pem);
-      // umask may only clear bits; chmod makes the mode exact regardless.
-      await fh.chmod(mode);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-    await syncDirectory(dirname(path));
-  } catch (cause) {
-    await unlink(tmp).catch(() => undefined);
-    throw new PkiError('ERR_IO', `cannot write key file ${path}`, { field: 'keyFile', cause });
+    await writeFileAtomic(path, pem, mode, 'keyFile');
   } finally {
     pem.fill(0);
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

@@ -2,10 +2,10 @@
 // checked for type and range, unknown fields are refused (a typo must not silently weaken policy),
 // and the cross-field rules of RFC 5280 hold. Errors are ERR_PROFILE_INVALID naming the field.
 import { PkiError } from '../errors.ts';
+import { parseCidr } from '../net/ip.ts';
 import { CSR_KEY_TYPES, type CsrKeyType } from './csr-algorithms.ts';
 import { checkDomainRule } from './dns-name.ts';
 import { KEY_USAGES, type ExtKeyUsage, type KeyUsage } from './extensions.ts';
-import { parseCidr } from './ip-address.ts';
 import { KNOWN_NAME_ATTRIBUTES } from './name-attributes.ts';
 import { OID_KP } from './oids.ts';
 import { profileFormatVersion, type CertificateProfile, type DomainRules, type ProfileSet, type SanPolicy, type SubjectPolicy } from './profiles.ts';
@@ -135,7 +135,7 @@ function validateSanPolicy(v: unknown, field: string): SanPolicy {
     requireSan,
     maxSans,
     dns: { allowedDomains: domainRules(dns['allowedDomains'], `${field}.dns.allowedDomains`), allowWildcard: bool(dns['allowWildcard'], `${field}.dns.allowWildcard`) },
-    ip: { allowedCidrs: list(ip['allowedCidrs'], `${field}.ip.allowedCidrs`, (c, f) => (parseCidr(c) === null ? fail(f, `${JSON.stringify(c)} is not a CIDR range with host bits zero`) : c)) },
+    ip: { allowedCidrs: list(ip['allowedCidrs'], `${field}.ip.allowedCidrs`, (c, f) => (parseCidr(c) === undefined ? fail(f, `${JSON.stringify(c)} is not a CIDR range with host bits zero`) : c)) },
     uri: {
       allowedSchemes: list(uri['allowedSchemes'], `${field}.uri.allowedSchemes`, (c, f) => (/^[a-z][a-z0-9+.-]*$/.test(c) ? c : fail(f, `${JSON.stringify(c)} is not a lower-case URI scheme`))),
       allowedHosts: domainRules(uri['allowedHosts'], `${field}.uri.allowedHosts`),

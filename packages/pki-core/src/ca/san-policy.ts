@@ -2,8 +2,8 @@
 // already be syntax-checked and canonical (san.ts normalizeSan); refusals are ERR_SAN_FORBIDDEN
 // naming the SAN's field.
 import { PkiError } from '../errors.ts';
+import { cidrContains, parseCidr, parseIpAddress } from '../net/ip.ts';
 import { domainRuleMatches } from './dns-name.ts';
-import { cidrContains, parseCidr, parseIp } from './ip-address.ts';
 import type { DomainRules, SanPolicy } from './profiles.ts';
 import { spiffeTrustDomain, uriAuthority, type SanEntry } from './san.ts';
 
@@ -19,8 +19,8 @@ export function sanRefusal(policy: SanPolicy, san: SanEntry): string | null {
       if (san.value.startsWith('*.') && !policy.dns.allowWildcard) return 'wildcard DNS names are not allowed by this profile';
       return admitted(policy.dns.allowedDomains, san.value) ? null : 'is outside the allowed DNS domains';
     case 'ip': {
-      const address = parseIp(san.value);
-      const ok = address !== null && policy.ip.allowedCidrs.some((c) => cidrContains(parseCidr(c)!, address));
+      const address = parseIpAddress(san.value);
+      const ok = address !== undefined && policy.ip.allowedCidrs.some((c) => cidrContains(parseCidr(c)!, address));
       return ok ? null : 'is outside the allowed IP ranges';
     }
     case 'uri':

@@ -2,8 +2,8 @@
 // forms. Policy (which names a profile admits) lives in san-policy.ts; syntax lives here, so a
 // malformed name is ERR_SAN_INVALID whatever the profile says.
 import { PkiError } from '../errors.ts';
+import { formatIpAddress, parseIpAddress } from '../net/ip.ts';
 import { checkDnsName } from './dns-name.ts';
-import { formatIp, parseIp } from './ip-address.ts';
 
 export const SAN_TYPES = ['dns', 'ip', 'uri', 'email'] as const;
 export type SanType = (typeof SAN_TYPES)[number];
@@ -42,8 +42,8 @@ export function normalizeSan(entry: SanEntry, field: string): SanEntry {
       return check.ok ? { type: 'dns', value: check.name } : invalid(check.reason);
     }
     case 'ip': {
-      const bytes = parseIp(entry.value);
-      return bytes === null ? invalid('is not an IPv4 or IPv6 address') : { type: 'ip', value: formatIp(bytes)! };
+      const ip = parseIpAddress(entry.value);
+      return ip === undefined ? invalid('is not an IPv4 or IPv6 address') : { type: 'ip', value: formatIpAddress(ip) };
     }
     case 'uri': {
       const reason = checkUri(entry.value);
@@ -140,7 +140,7 @@ export function parseSanText(text: string, field: string): SanEntry {
   if (m !== null) {
     return normalizeSan({ type: m[1]!.toLowerCase() as SanType, value: m[2]! }, field);
   }
-  if (parseIp(text) !== null) return normalizeSan({ type: 'ip', value: text }, field);
+  if (parseIpAddress(text) !== undefined) return normalizeSan({ type: 'ip', value: text }, field);
   if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(text) && (text.includes('://') || /^spiffe:/i.test(text))) {
     return normalizeSan({ type: 'uri', value: text }, field);
   }

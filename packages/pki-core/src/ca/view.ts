@@ -3,10 +3,11 @@
 // the issuance hot path.
 import * as pkijs from 'pkijs';
 import { PkiError } from '../errors.ts';
+import { formatIpAddress, ipAddressFromOctets } from '../net/ip.ts';
 import { toHex } from './der.ts';
 import type { KeyUsage } from './extensions.ts';
 import { KEY_USAGES } from './extensions.ts';
-import { formatIpAddress, type GeneralNameInput } from './general-names.ts';
+import type { GeneralNameInput } from './general-names.ts';
 import { renderName } from './names.ts';
 import { OID_EXT, OID_KP } from './oids.ts';
 import { serialHexFromContent } from './serial.ts';
@@ -96,13 +97,19 @@ function basicConstraintsOf(bc: pkijs.BasicConstraints): BasicConstraintsView {
   return n === undefined ? { ca: bc.cA } : { ca: bc.cA, pathLen: n };
 }
 
+/** An iPAddress SAN as text; octets of another length (malformed) as hex, to show what is there. */
+function ipAddressText(octets: Uint8Array): string {
+  const ip = ipAddressFromOctets(octets);
+  return ip === undefined ? toHex(octets) : formatIpAddress(ip);
+}
+
 function sansOf(altName: pkijs.AltName | undefined): GeneralNameInput[] {
   const out: GeneralNameInput[] = [];
   for (const n of altName?.altNames ?? []) {
     if (n.type === 1) out.push({ type: 'email', value: String(n.value) });
     else if (n.type === 2) out.push({ type: 'dns', value: String(n.value) });
     else if (n.type === 6) out.push({ type: 'uri', value: String(n.value) });
-    else if (n.type === 7) out.push({ type: 'ip', value: formatIpAddress((n.value as { valueBlock: { valueHexView: Uint8Array } }).valueBlock.valueHexView) });
+    else if (n.type === 7) out.push({ type: 'ip', value: ipAddressText((n.value as { valueBlock: { valueHexView: Uint8Array } }).valueBlock.valueHexView) });
   }
   return out;
 }

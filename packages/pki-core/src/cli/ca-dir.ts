@@ -13,8 +13,8 @@ import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PkiError } from '../errors.ts';
 import { decodeKek } from '../ca/key-wrap.ts';
-import { CRL_REASONS, type CrlReason } from '../ca/crl.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { CRL_REASONS, type CrlReason } from '../ca/crl-reasons.ts';
+import { writeFileAtomic } from '../fs/atomic-file.ts';
 
 export const caDirFormatVersion = 1;
 export const KEK_FILE_ENV = 'ADRESTIA_KEK_FILE';

@@ -3,7 +3,7 @@
 import { buildCrl } from '../ca/crl.ts';
 import { truncateToSeconds } from '../ca/time.ts';
 import { optionalDays, parseFlags, requiredString } from './args.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomic } from '../fs/atomic-file.ts';
 import { readIndex, readState, withCaLock, writeState } from './ca-dir.ts';
 import { loadCa } from './ca-signer.ts';
 import type { CliContext } from './context.ts';

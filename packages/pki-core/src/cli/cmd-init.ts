@@ -12,7 +12,7 @@ import { randomSerial } from '../ca/serial.ts';
 import { KeyObjectSigner } from '../ca/signer.ts';
 import { truncateToSeconds } from '../ca/time.ts';
 import { optionalDays, optionalString, parseFlags, requiredString } from './args.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomic } from '../fs/atomic-file.ts';
 import { caDirFormatVersion, caFiles, caPath, readKekFromEnv, withCaLock, writeIndex, writeState } from './ca-dir.ts';
 import { rootKeyBinding } from './ca-signer.ts';
 import type { CliContext } from './context.ts';

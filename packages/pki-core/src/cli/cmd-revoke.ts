@@ -1,15 +1,14 @@
 // `adrestia-ca revoke`: mark an issued certificate revoked in the index (the next `crl` lists it).
 import { PkiError } from '../errors.ts';
-import { CRL_REASONS, type CrlReason } from '../ca/crl.ts';
+import { REVOCATION_REASONS, type CrlReason } from '../ca/crl-reasons.ts';
 import { normalizeSerialHex } from '../ca/serial.ts';
 import { truncateToSeconds } from '../ca/time.ts';
 import { optionalString, parseFlags, requiredString } from './args.ts';
 import { readIndex, readState, withCaLock, writeIndex } from './ca-dir.ts';
 import type { CliContext } from './context.ts';
 
-// RFC 5280 §5.3.1: removeFromCRL only appears in delta CRLs, and certificateHold is not final;
-// an offline root revokes for good.
-const REVOKE_REASONS: readonly CrlReason[] = (Object.keys(CRL_REASONS) as CrlReason[]).filter((r) => r !== 'removeFromCRL' && r !== 'certificateHold');
+// RFC 5280 §5.3.1: certificateHold is not final; an offline root revokes for good.
+const REVOKE_REASONS: readonly CrlReason[] = REVOCATION_REASONS.filter((r) => r !== 'certificateHold');
 
 export async function cmdRevoke(args: readonly string[], ctx: CliContext): Promise<void> {
   const flags = parseFlags(args, { dir: { type: 'string' }, serial: { type: 'string' }, reason: { type: 'string' } });

@@ -10,7 +10,7 @@ import { resolveIssuance } from '../ca/resolve-issuance.ts';
 import { parseSanText } from '../ca/san.ts';
 import { randomSerial } from '../ca/serial.ts';
 import { optionalDays, optionalString, parseFlags, requiredString } from './args.ts';
-import { writeFileAtomic } from './atomic-file.ts';
+import { writeFileAtomic } from '../fs/atomic-file.ts';
 import { caFiles, caPath, readIndex, readState, withCaLock, writeIndex } from './ca-dir.ts';
 import { loadCa } from './ca-signer.ts';
 import type { CliContext } from './context.ts';

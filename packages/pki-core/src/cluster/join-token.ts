@@ -1,11 +1,13 @@
 // Single-use, expiring join tokens bound to one AZ of one cluster (seed 001 "KRC token": an HS256
 // JWT read from a file named by an environment variable). A compact JWS (RFC 7515 §7.1) with
-// HMAC-SHA256 (RFC 7518 §3.2), written here over node:crypto so the verifier is small enough to
-// read whole. Single use is a property of the replicated state (a `JoinTokenUsed` event): the
-// caller checks the `jti` against it — see {@link assertJoinTokenUnused}.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+// HMAC-SHA256 (RFC 7518 §3.2), signed and verified by `jose` (SignJWT, jwtVerify); this module
+// adds what a join token demands on top: a key of at least 32 bytes, the one algorithm, a bounded
+// canonical encoding, the claims' shapes and the AZ and cluster binding. Single use is a property
+// of the replicated state (a `JoinTokenUsed` event): the caller checks the `jti` against it —
+// see {@link assertJoinTokenUnused}.
 import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyResult } from 'jose';
 import { PkiError } from '../errors.ts';
 
 export interface JoinTokenClaims {
@@ -36,6 +38,8 @@ export const JOIN_TOKEN_FILE_ENV = 'ADRESTIA_JOIN_TOKEN_FILE';
 const DEFAULT_MAX_CLOCK_SKEW_SECONDS = 60;
 const CLAIM_STRING_CHARS_MAX = 256;
 const B64URL_SEGMENT = /^[A-Za-z0-9_-]+$/;
+// RFC 8725 §3.1: accept exactly the one algorithm we use; never `none`, never one the token picks.
+const JOIN_TOKEN_ALGORITHM = 'HS256';
 
 function tokenInvalid(message: string, field?: string): PkiError {
   return new PkiError('ERR_AUTH_TOKEN_INVALID', message, field === undefined ? undefined : { field });
@@ -47,43 +51,38 @@ function checkKey(key: Uint8Array): void {
   }
 }
 
-function hs256(key: Uint8Array, signingInput: string): Buffer {
-  return createHmac('sha256', key).update(signingInput, 'ascii').digest();
-}
-
-function b64json(value: unknown): string {
-  return Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
-}
-
-export function encodeJoinToken(claims: JoinTokenClaims, key: Uint8Array): string {
+/** The compact JWS of `claims`: header `{"alg":"HS256","typ":"JWT"}`, the claims as given. */
+export async function encodeJoinToken(claims: JoinTokenClaims, key: Uint8Array): Promise<string> {
   checkKey(key);
   checkClaims(claims);
-  const signingInput = `${b64json({ alg: 'HS256', typ: 'JWT' })}.${b64json(claims)}`;
-  return `${signingInput}.${hs256(key, signingInput).toString('base64url')}`;
+  return new SignJWT({ ...claims }).setProtectedHeader({ alg: JOIN_TOKEN_ALGORITHM, typ: 'JWT' }).sign(key);
 }
 
 /**
- * Verifies signature, algorithm, time and binding, in that order, and returns the claims. It does
- * not know whether the token was used: check `claims.jti` against the replicated state.
+ * Verifies form, algorithm, signature, claims, time and binding, in that order, and returns the
+ * claims. It does not know whether the token was used: check `claims.jti` against the replicated
+ * state.
  */
-export function verifyJoinToken(token: string, key: Uint8Array, options: JoinTokenVerifyOptions): JoinTokenClaims {
+export async function verifyJoinToken(token: string, key: Uint8Array, options: JoinTokenVerifyOptions): Promise<JoinTokenClaims> {
   checkKey(key);
-  if (token.length > JOIN_TOKEN_BYTES_MAX) throw tokenInvalid('join token is too long');
-  const segments = token.split('.');
-  if (segments.length !== 3 || !segments.every((s) => B64URL_SEGMENT.test(s))) {
-    throw tokenInvalid('join token is not a compact JWS');
+  checkCompactForm(token);
+  const skewSeconds = options.maxClockSkewSeconds ?? DEFAULT_MAX_CLOCK_SKEW_SECONDS;
+  let verified: JWTVerifyResult;
+  try {
+    // RFC 7519 §4.1.4/§4.1.5 with the skew bound for clocks that disagree; the time is the caller's.
+    verified = await jwtVerify(token, key, {
+      algorithms: [JOIN_TOKEN_ALGORITHM],
+      currentDate: new Date(options.nowSeconds * 1000),
+      clockTolerance: skewSeconds,
+    });
+  } catch (e) {
+    throw refusalOf(e);
   }
-  const [headerText, payloadText, signatureText] = segments as [string, string, string];
-  checkHeader(decodeJson(headerText, 'header'));
-  // Verify before trusting any claim; RFC 7515 §5.2 step 8 uses the exact received segments.
-  const expected = hs256(key, `${headerText}.${payloadText}`);
-  const signature = Buffer.from(signatureText, 'base64url');
-  if (signature.length !== expected.length || !timingSafeEqual(signature, expected)) {
-    throw tokenInvalid('join token signature does not verify');
-  }
-  const claims = decodeJson(payloadText, 'payload');
+  checkHeader(verified.protectedHeader);
+  const claims: unknown = verified.payload;
   checkClaims(claims);
-  checkTime(claims, options.nowSeconds, options.maxClockSkewSeconds ?? DEFAULT_MAX_CLOCK_SKEW_SECONDS);
+  // jose checks iat only against a maximum age; one from the future is refused here.
+  if (options.nowSeconds + skewSeconds < claims.iat) throw tokenInvalid('join token was issued in the future', 'iat');
   if (claims.clusterId !== options.clusterId) throw tokenInvalid('join token is for another cluster', 'clusterId');
   if (claims.az !== options.az) {
     throw new PkiError('ERR_WRONG_AZ', `join token is bound to AZ ${claims.az}, not ${options.az}`, { field: 'az' });
@@ -91,27 +90,40 @@ export function verifyJoinToken(token: string, key: Uint8Array, options: JoinTok
   return claims;
 }
 
-function decodeJson(segment: string, what: string): unknown {
-  const bytes = Buffer.from(segment, 'base64url');
+/** Bounded length, three base64url segments, header and payload canonically encoded. */
+function checkCompactForm(token: string): void {
+  if (token.length > JOIN_TOKEN_BYTES_MAX) throw tokenInvalid('join token is too long');
+  const segments = token.split('.');
+  if (segments.length !== 3 || !segments.every((s) => B64URL_SEGMENT.test(s))) {
+    throw tokenInvalid('join token is not a compact JWS');
+  }
   // Only canonical base64url (no stray bits) so one token has exactly one encoding.
-  if (bytes.toString('base64url') !== segment) throw tokenInvalid(`join token ${what} is not canonical base64url`);
-  try {
-    return JSON.parse(bytes.toString('utf8')) as unknown;
-  } catch (cause) {
-    throw new PkiError('ERR_AUTH_TOKEN_INVALID', `join token ${what} is not JSON`, { cause });
+  for (const [i, what] of ['header', 'payload'].entries()) {
+    const segment = segments[i]!;
+    if (Buffer.from(segment, 'base64url').toString('base64url') !== segment) throw tokenInvalid(`join token ${what} is not canonical base64url`);
   }
 }
 
-// RFC 8725 §3.1: accept exactly the one algorithm we use; never `none`, never one the token picks.
-// RFC 7515 §4.1.11: we implement no extensions, so a `crit` header must be refused.
-function checkHeader(header: unknown): void {
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) {
-    throw tokenInvalid('join token header is not an object');
+/** A jose refusal as a typed one; anything that is not jose's passes through unchanged. */
+function refusalOf(e: unknown): unknown {
+  if (e instanceof joseErrors.JWTExpired || e instanceof joseErrors.JWTClaimValidationFailed) {
+    // The signature verified; claims of the wrong shape are refused as such (checkClaims throws),
+    // before any time check.
+    checkClaims(e.payload);
+    if (e instanceof joseErrors.JWTExpired) return new PkiError('ERR_AUTH_TOKEN_EXPIRED', 'join token has expired');
+    return e.claim === 'nbf' ? tokenInvalid('join token is not valid yet', 'nbf') : tokenInvalid(`join token: ${e.message}`, e.claim);
   }
-  const h = header as Record<string, unknown>;
-  if (h['alg'] !== 'HS256') throw tokenInvalid(`join token alg must be HS256, got ${JSON.stringify(h['alg'])}`);
-  if (h['typ'] !== undefined && h['typ'] !== 'JWT') throw tokenInvalid('join token typ must be JWT');
-  if (h['crit'] !== undefined) throw tokenInvalid('join token has unsupported critical headers');
+  if (e instanceof joseErrors.JWSSignatureVerificationFailed) return tokenInvalid('join token signature does not verify');
+  if (e instanceof joseErrors.JOSEAlgNotAllowed) return tokenInvalid(`join token alg must be ${JOIN_TOKEN_ALGORITHM}`);
+  if (e instanceof joseErrors.JOSEError) return tokenInvalid(`join token: ${e.message}`);
+  return e;
+}
+
+// RFC 7515 §4.1.11: we implement no extensions, so a `crit` header must be refused (jose accepts
+// `crit: ["b64"]`); `typ`, when present, names a JWT (RFC 7519 §5.1).
+function checkHeader(header: { typ?: unknown; crit?: unknown } | undefined): void {
+  if (header?.typ !== undefined && header.typ !== 'JWT') throw tokenInvalid('join token typ must be JWT');
+  if (header?.crit !== undefined) throw tokenInvalid('join token has unsupported critical headers');
 }
 
 function checkClaims(value: unknown): asserts value is JoinTokenClaims {
@@ -135,13 +147,6 @@ function checkString(v: unknown, name: string, required: boolean): void {
   if (typeof v !== 'string' || v.length === 0 || v.length > CLAIM_STRING_CHARS_MAX) {
     throw tokenInvalid(`join token ${name} must be a non-empty string`, name);
   }
-}
-
-// RFC 7519 §4.1.4/§4.1.5, with a small skew bound for clocks that disagree.
-function checkTime(c: JoinTokenClaims, nowSeconds: number, skewSeconds: number): void {
-  if (nowSeconds - skewSeconds >= c.exp) throw new PkiError('ERR_AUTH_TOKEN_EXPIRED', 'join token has expired');
-  if (nowSeconds + skewSeconds < c.nbf) throw tokenInvalid('join token is not valid yet', 'nbf');
-  if (nowSeconds + skewSeconds < c.iat) throw tokenInvalid('join token was issued in the future', 'iat');
 }
 
 /** The longest lifetime a join token may be minted with: a join token is a short-lived secret. */

@@ -21,7 +21,7 @@
 import type { NodeId } from '@adrestia/consensus';
 import { PkiError, type PkiErrorCode } from '../errors.ts';
 import { AZ_NAME } from './cluster-map.ts';
-import { cidrContains, cidrsOverlap, formatCidr, parseCidr, parseIp, type Cidr, type IpAddress } from './ip-address.ts';
+import { cidrContains, cidrsOverlap, formatCidr, parseCidr, parseIpAddress, unmapIpv4, type CidrBlock, type IpAddress } from '../net/ip.ts';
 
 export type RequestClass = 'status' | 'publicRead' | 'issue' | 'register' | 'revoke' | 'admin';
 
@@ -35,7 +35,7 @@ export interface AzRouteInput {
 
 export interface AzRoute {
   readonly name: string;
-  readonly subnets: readonly Cidr[];
+  readonly subnets: readonly CidrBlock[];
   readonly localVip: string;
   readonly founded: boolean;
 }
@@ -95,11 +95,24 @@ export function parseRoutingTable(input: { azs: readonly AzRouteInput[]; globalV
     names.add(az.name);
     if (az.localVip.trim() === '') throw invalid(`azs[${i}].localVip`, 'must not be empty');
     if (az.subnets.length === 0) throw invalid(`azs[${i}].subnets`, 'an AZ needs at least one subnet');
-    const subnets = az.subnets.map((s, j) => parseCidr(s, `azs[${i}].subnets[${j}]`));
+    const subnets = az.subnets.map((s, j) => parseSubnet(s, `azs[${i}].subnets[${j}]`));
     azs.push({ name: az.name, subnets, localVip: az.localVip, founded: az.founded });
   });
   assertNoOverlap(azs);
   return { azs, globalVip: input.globalVip };
+}
+
+function parseSubnet(text: string, field: string): CidrBlock {
+  const block = parseCidr(text);
+  if (block === undefined) throw invalid(field, `${JSON.stringify(text)} is not a CIDR block with its host bits zero`);
+  return block;
+}
+
+/** The client's address; an IPv4 peer of a dual-stack listener (`::ffff:a.b.c.d`) as IPv4. */
+function parseClientAddress(text: string): IpAddress {
+  const address = parseIpAddress(text);
+  if (address === undefined) throw invalid('clientAddress', `not an IPv4 or IPv6 address: ${JSON.stringify(text)}`);
+  return unmapIpv4(address);
 }
 
 // Overlapping subnets of two AZs would make a client's AZ ambiguous, and two AZs could then both
@@ -136,7 +149,7 @@ export function decideRoute(request: RouteRequest, context: RouteContext): Route
   if (receiver.isGlobalLeader && !receiver.isLocalLeader) {
     throw new Error('routing: a global leader is always its AZ local leader');
   }
-  const clientAz = azOfAddress(table, parseIp(request.clientAddress, 'clientAddress'));
+  const clientAz = azOfAddress(table, parseClientAddress(request.clientAddress));
   if (clientAz === null || !clientAz.founded) return routeWithoutLocalGroup(request.requestClass, context);
   if (clientAz.name !== receiver.az) return routeToOtherAz(clientAz, context.leaders);
   return routeInOwnAz(request.requestClass, context);

@@ -123,7 +123,7 @@ export class AdminServices {
       ttlSeconds: request.ttlSeconds,
       ...(request.nodeId === undefined ? {} : { sub: request.nodeId }),
     });
-    const token = encodeJoinToken(claims, key);
+    const token = await encodeJoinToken(claims, key);
     const expiresAt = claims.exp * 1000;
     await this.commit({ type: 'JoinTokenIssued', tokenId: claims.jti, az: request.az, expiresAt, at: nowSeconds * 1000 }, 'global');
     return { token, tokenId: claims.jti, az: request.az, expiresAt };

@@ -3,7 +3,7 @@
 // is authoritative, but answers only ERR_EVENT_REJECTED.
 import { AZ_NAME } from '../cluster/cluster-map.ts';
 import { PkiError } from '../errors.ts';
-import { cidrContains, cidrsOverlap, parseCidr, parseIpAddress, type CidrBlock } from '../state/cidr.ts';
+import { cidrContains, cidrsOverlap, parseCidr, parseIpAddress, type CidrBlock } from '../net/ip.ts';
 import type { AzSpec } from '../state/events.ts';
 import { LIMITS } from '../state/fields.ts';
 import type { AzRecord } from '../state/records.ts';

@@ -10,7 +10,7 @@ import type { GeneralNameInput } from '../ca/general-names.ts';
 import { readPrivateKeyFile, writePrivateKeyFile } from '../ca/key-file.ts';
 import { defaultCaKeyType, generateCaKeyPair, spkiDerOf, type CaKeyType, type GeneratedKeyPair, type KeyPairGenerator } from '../ca/keys.ts';
 import { buildName, escapeValue } from '../ca/names.ts';
-import { parseIp } from '../ca/ip-address.ts';
+import { parseIpAddress } from '../net/ip.ts';
 
 /** File names inside the node's data directory. */
 export const NODE_ICA_KEY_FILE = 'node-ica.key';
@@ -91,7 +91,7 @@ export function endpointHost(endpoint: string): string {
 
 /** An IP address or DNS name as a SAN entry. */
 export function hostSan(host: string): GeneralNameInput {
-  return parseIp(host) === null ? { type: 'dns', value: host.toLowerCase() } : { type: 'ip', value: host };
+  return parseIpAddress(host) === undefined ? { type: 'dns', value: host.toLowerCase() } : { type: 'ip', value: host };
 }
 
 const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14'; // PKCS#9 (RFC 2985 §5.4.2)
@@ -133,5 +133,5 @@ export function makeNodeCsrs(input: { keys: NodeKeys; nodeId: string; az: string
 }
 
 function uniqueHosts(hosts: readonly string[]): string[] {
-  return [...new Set(hosts.map((h) => (parseIp(h) === null ? h.toLowerCase() : h)))];
+  return [...new Set(hosts.map((h) => (parseIpAddress(h) === undefined ? h.toLowerCase() : h)))];
 }

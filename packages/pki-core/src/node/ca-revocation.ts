@@ -5,10 +5,11 @@
 // next CRL number (§5.2.3).
 import { buildCrl, type RevokedEntry } from '../ca/crl.ts';
 import { crlListedSerials } from '../ca/crl-entries.ts';
+import { REVOCATION_REASONS } from '../ca/crl-reasons.ts';
 import { normalizeSerialHex } from '../ca/serial.ts';
 import { truncateToSeconds } from '../ca/time.ts';
 import { PkiError } from '../errors.ts';
-import { CRL_REASON_NAMES, type CrlPublishedEvent, type CrlReason, type RevokedEvent } from '../state/events.ts';
+import type { CrlPublishedEvent, CrlReason, RevokedEvent } from '../state/events.ts';
 import type { PkiStateQueries } from '../state/queries.ts';
 import { checkNow, type CaHandle } from './ca-common.ts';
 import { readCertificateFields, type CertificateFields } from '../ca/cert-fields.ts';
@@ -34,7 +35,7 @@ export interface BuildRevocationInput {
  */
 export async function buildRevocation(input: BuildRevocationInput): Promise<RevokedEvent> {
   checkNow(input.nowMs);
-  if (!(CRL_REASON_NAMES as readonly string[]).includes(input.reason) || input.reason === 'removeFromCRL') {
+  if (!(REVOCATION_REASONS as readonly string[]).includes(input.reason)) {
     throw new PkiError('ERR_INPUT_INVALID', `reason ${JSON.stringify(input.reason)} is not a revocation reason`, { field: 'reason' });
   }
   const serialHex = normalizeSerialHex(input.serialHex);

@@ -166,7 +166,7 @@ async function verifyToken(
   parsed: ParsedRegistrationBody,
 ): Promise<JoinTokenUsedEvent> {
   const { nodeId, az } = parsed.body;
-  const claims = verifyJoinToken(token, key, {
+  const claims = await verifyJoinToken(token, key, {
     nowSeconds: Math.floor(input.nowMs / 1000),
     az,
     clusterId,

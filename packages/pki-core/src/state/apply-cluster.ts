@@ -1,6 +1,6 @@
 // Apply handlers for the cluster map: cluster, settings, AZs, nodes, profiles, join tokens.
 // Each checks every precondition before its first write (a rejection must change nothing).
-import { cidrsOverlap, parseCidr, type CidrBlock } from './cidr.ts';
+import { cidrsOverlap, parseCidr, type CidrBlock } from '../net/ip.ts';
 import type { EventOf } from './events.ts';
 import { reject, type ApplyMeta, type ApplyResult } from './outcome.ts';
 import type { AzPhase, AzRecord, NodeRecord } from './records.ts';

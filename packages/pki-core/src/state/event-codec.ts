@@ -2,7 +2,7 @@
 // `{ v, type, ...fields }`. `decodeEvent` is the strict gate between the replicated log and
 // `applyEvent`: any bytes at all yield either a well-formed event or ERR_EVENT_MALFORMED, never a
 // crash. `encodeEvent` runs the same checks first, so nothing malformed enters the log from us.
-import { Packr } from 'msgpackr';
+import { plainMessagePack } from '@adrestia/consensus';
 import { PkiError } from '../errors.ts';
 import {
   EVENT_FORMAT_VERSION,
@@ -17,8 +17,6 @@ import { checkCidr, checkEndpoint, checkId, checkIp, checkPlainData, checkText, 
 
 /** Upper bound on one encoded event; a CRL is the largest thing an event carries. */
 export const MAX_EVENT_BYTES = LIMITS.maxCrlDerBytes + 64 * 1024;
-
-const packr = new Packr({ useRecords: false });
 
 type Reader = (r: FieldReader) => PkiEvent;
 
@@ -211,7 +209,7 @@ export function decodeEvent(bytes: Uint8Array): PkiEvent {
   }
   let value: unknown;
   try {
-    value = packr.unpack(bytes);
+    value = plainMessagePack.unpack(bytes);
   } catch (e) {
     throw malformed(e);
   }
@@ -230,7 +228,7 @@ export function encodeEvent(event: PkiEvent): Uint8Array {
   } catch (e) {
     throw malformed(e);
   }
-  const bytes: Uint8Array = packr.pack({ v: EVENT_FORMAT_VERSION, ...canonical });
+  const bytes: Uint8Array = plainMessagePack.pack({ v: EVENT_FORMAT_VERSION, ...canonical });
   if (bytes.byteLength > MAX_EVENT_BYTES) {
     throw new PkiError('ERR_EVENT_MALFORMED', `event of ${bytes.byteLength} bytes exceeds ${MAX_EVENT_BYTES}`);
   }

@@ -10,25 +10,15 @@
 //   hex of the serial's magnitude, even length, no leading zero octet (RFC 5280 §4.1.2.2);
 // - binary fields are DER or opaque sealed blobs, never parsed by `applyEvent`.
 
+import type { CrlReason } from '../ca/crl-reasons.ts';
+
 /** Bumped when the encoding changes incompatibly; the decoder accepts only versions it knows. */
 export const EVENT_FORMAT_VERSION = 1;
 
 export type CaRole = 'root' | 'az' | 'node';
 
-/** RFC 5280 §5.3.1 CRLReason, by name (value 7 is unused in the RFC). */
-export const CRL_REASON_NAMES = [
-  'unspecified',
-  'keyCompromise',
-  'cACompromise',
-  'affiliationChanged',
-  'superseded',
-  'cessationOfOperation',
-  'certificateHold',
-  'removeFromCRL',
-  'privilegeWithdrawn',
-  'aACompromise',
-] as const;
-export type CrlReason = (typeof CRL_REASON_NAMES)[number];
+// RFC 5280 §5.3.1 CRLReason, by name: the CA engine's table.
+export { CRL_REASON_NAMES, type CrlReason } from '../ca/crl-reasons.ts';
 
 /** Plain data, as MessagePack carries it (profiles are stored as given, keys sorted). */
 export type PlainData = null | boolean | number | string | Uint8Array | PlainData[] | { [key: string]: PlainData };

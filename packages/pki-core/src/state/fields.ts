@@ -4,7 +4,7 @@
 // to canonical bytes). Failures throw `FieldError`, which the codec turns into
 // ERR_EVENT_MALFORMED.
 import { CRL_REASON_NAMES, type CrlReason, type PlainData } from './events.ts';
-import { parseCidr, parseIpAddress } from './cidr.ts';
+import { parseCidr, parseIpAddress } from '../net/ip.ts';
 
 export const LIMITS = Object.freeze({
   maxIdChars: 128,

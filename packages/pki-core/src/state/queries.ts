@@ -1,7 +1,7 @@
 // Read-only queries over the committed PKI state. They read what LevelDB holds, i.e. the state
 // through `appliedIndex()`; a linearizable read waits for its ReadIndex to be applied first
 // (Raft §6.4), which is the caller's duty.
-import { cidrContains, parseCidr, parseIpAddress, unmapIpv4 } from './cidr.ts';
+import { cidrContains, parseCidr, parseIpAddress, unmapIpv4 } from '../net/ip.ts';
 import { DEFAULT_CLUSTER_SETTINGS, type ClusterSettings } from './events.ts';
 import type {
   AzRecord,

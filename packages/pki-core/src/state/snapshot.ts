@@ -3,7 +3,7 @@
 // makes snapshots comparable across replicas (testkit's state-machine safety check) and lets
 // Raft ship them as opaque `Snapshot.data` (InstallSnapshot, Raft §7).
 import { createHash } from 'node:crypto';
-import { Packr } from 'msgpackr';
+import { plainMessagePack } from '@adrestia/consensus';
 import { PkiError } from '../errors.ts';
 import { isPlainObject } from './fields.ts';
 import { decodeRecord, TABLE_NAMES, type MetaRecords, type TableName } from './tables.ts';
@@ -14,15 +14,13 @@ export const SNAPSHOT_FORMAT_VERSION = 1;
 type TableEntries = [string, Uint8Array][];
 export type SnapshotTables = Map<TableName, TableEntries>;
 
-const packr = new Packr({ useRecords: false });
-
 function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
 export function encodeSnapshot(tables: SnapshotTables): Uint8Array {
-  const body = new Uint8Array(packr.pack(TABLE_NAMES.map((name) => [name, tables.get(name) ?? []])));
-  return new Uint8Array(packr.pack({ format: SNAPSHOT_FORMAT, v: SNAPSHOT_FORMAT_VERSION, sha256: sha256Hex(body), body }));
+  const body = new Uint8Array(plainMessagePack.pack(TABLE_NAMES.map((name) => [name, tables.get(name) ?? []])));
+  return new Uint8Array(plainMessagePack.pack({ format: SNAPSHOT_FORMAT, v: SNAPSHOT_FORMAT_VERSION, sha256: sha256Hex(body), body }));
 }
 
 function corrupt(message: string, cause?: unknown): PkiError {
@@ -49,7 +47,7 @@ function readEntries(name: string, value: unknown): TableEntries {
 export function decodeSnapshot(bytes: Uint8Array): SnapshotTables {
   let outer: unknown;
   try {
-    outer = packr.unpack(bytes);
+    outer = plainMessagePack.unpack(bytes);
   } catch (e) {
     throw corrupt('not MessagePack', e);
   }
@@ -59,7 +57,7 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotTables {
   if (!(body instanceof Uint8Array) || outer['sha256'] !== sha256Hex(body)) throw corrupt('checksum mismatch');
   let list: unknown;
   try {
-    list = packr.unpack(body);
+    list = plainMessagePack.unpack(body);
   } catch (e) {
     throw corrupt('body is not MessagePack', e);
   }

@@ -2,7 +2,7 @@
 // strings: ids and hex are printable ASCII by the decoder's rules, and NUL separates the parts of
 // a compound key, so prefix ranges (all serials of one issuer, all issuers of one serial) are
 // exact and string order equals LevelDB byte order.
-import { Packr } from 'msgpackr';
+import { plainMessagePack } from '@adrestia/consensus';
 import type {
   AppliedRecord,
   AzRecord,
@@ -94,15 +94,13 @@ export function prefixRange(prefix: string): { gte: string; lt: string } {
   return { gte: prefix + SEP, lt: prefix + '\x01' };
 }
 
-const packr = new Packr({ useRecords: false });
-
 export function encodeRecord(value: unknown): Uint8Array {
   // Copy: msgpackr may reuse the memory behind what it returned on a later pack.
-  return new Uint8Array(packr.pack(value));
+  return new Uint8Array(plainMessagePack.pack(value));
 }
 
 export function decodeRecord<T>(bytes: Uint8Array): T {
-  return plainBytes(packr.unpack(bytes)) as T;
+  return plainBytes(plainMessagePack.unpack(bytes)) as T;
 }
 
 /** msgpackr returns Buffers; callers get plain Uint8Arrays, as the events carried them. */

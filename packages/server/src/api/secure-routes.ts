@@ -1,7 +1,7 @@
 // HTTPS routes: issuance from a CSR, renewal over mTLS, revocation and certificate lookup (seed
 // 004: a small public API). Every answer that reports a change is sent only after the change
 // committed (PkiNodeApi: `issue` after the local commit of `Issued`, `revoke` after the global one).
-import { PkiError, type IssuedLeafResult, type IssueRequest } from '@adrestia/pki-core';
+import { PkiError, REVOCATION_REASONS, type IssuedLeafResult, type IssueRequest } from '@adrestia/pki-core';
 import { ServerError } from '../errors.ts';
 import { readBody, readJson, requireMediaType } from '../http/body.ts';
 import type { RequestContext, Router } from '../http/router.ts';
@@ -11,8 +11,6 @@ import type { ApiDeps } from './deps.ts';
 import { routeRequest } from './route-guard.ts';
 import { field, optionalField, readCsr, stringArray } from './inputs.ts';
 
-/** RFC 5280 §5.3.1 reason names accepted by the revocation route. */
-const REASONS = ['unspecified', 'keyCompromise', 'cACompromise', 'affiliationChanged', 'superseded', 'cessationOfOperation', 'certificateHold', 'privilegeWithdrawn', 'aACompromise'] as const;
 const SERIAL_HEX = /^[0-9a-f]{2,40}$/;
 
 export function addSecureRoutes(router: Router, deps: ApiDeps): Router {
@@ -117,8 +115,8 @@ async function revoke(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   const serialHex = serialOf(field(body, 'serialHex'));
   const issuerId = optionalField(body, 'issuerId');
   const reasonValue = optionalField(body, 'reason') ?? 'unspecified';
-  const reason = REASONS.find((r) => r === reasonValue);
-  if (reason === undefined) throw new PkiError('ERR_INPUT_INVALID', `reason: one of ${REASONS.join(', ')}`, { field: 'reason' });
+  const reason = REVOCATION_REASONS.find((r) => r === reasonValue);
+  if (reason === undefined) throw new PkiError('ERR_INPUT_INVALID', `reason: one of ${REVOCATION_REASONS.join(', ')}`, { field: 'reason' });
   if (issuerId !== undefined && typeof issuerId !== 'string') throw new PkiError('ERR_INPUT_INVALID', 'issuerId: a string', { field: 'issuerId' });
   const { revokedAt } = await deps.node.revoke({
     serialHex,

@@ -3,8 +3,9 @@
 // the address dialled: node certificates name their addresses and the VIPs they may hold, and no
 // customer certificate can carry those names or a node identity (pki-core node/reserved-names.ts).
 import { generateKeyPairSync } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { buildCsr, parseSanText, toPem } from '@adrestia/pki-core';
+import { writeFileAtomic } from '@adrestia/pki-core/support';
 import { jsonOf, type HttpCallOptions, type HttpCallResult } from '../peer/http-request.ts';
 import { need, type ParsedArgs } from './args.ts';
 import { call, httpsUrl } from './cluster-call.ts';
@@ -53,9 +54,10 @@ async function issue(options: Map<string, string>, sans: string[]): Promise<numb
   const r = await call(`${httpsUrl(options)}/api/v1/certificates`, { ...(await tlsOptions(options)), method: 'POST', body: Buffer.from(body) });
   if (r.status !== 201 && r.status !== 200) return fail(r);
   const issued = jsonOf(r) as { serialHex: string; certificatePem: string; chainPem: string; notAfter: string };
-  if (keyPem !== null) await writeFile(`${out}.key`, keyPem, { mode: 0o600 });
-  await writeFile(`${out}.crt`, issued.certificatePem);
-  await writeFile(`${out}.chain.pem`, issued.chainPem);
+  // As renew does: the key first (0600), each file written whole then renamed.
+  if (keyPem !== null) await writeFileAtomic(`${out}.key`, keyPem, 0o600, '--out');
+  await writeFileAtomic(`${out}.crt`, issued.certificatePem, 0o644, '--out');
+  await writeFileAtomic(`${out}.chain.pem`, issued.chainPem, 0o644, '--out');
   process.stdout.write(`issued serial ${issued.serialHex}, valid until ${issued.notAfter}: ${out}.crt, ${out}.chain.pem${keyPem !== null ? `, ${out}.key (0600)` : ''}\n`);
   return 0;
 }

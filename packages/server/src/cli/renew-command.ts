@@ -2,8 +2,9 @@
 // machine); the request is authenticated by the current certificate over mTLS, and the cluster
 // keeps the profile and SANs of the certificate being renewed.
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { buildCsr, pemBlocks, toPem } from '@adrestia/pki-core';
+import { writeFileAtomic } from '@adrestia/pki-core/support';
 import { jsonOf } from '../peer/http-request.ts';
 import { need, type ParsedArgs } from './args.ts';
 import { fail } from './client-commands.ts';
@@ -36,15 +37,9 @@ export async function renewCommand(args: ParsedArgs): Promise<number> {
   if (r.status !== 201 && r.status !== 200) return fail(r);
   const issued = jsonOf(r) as { serialHex: string; certificatePem: string; chainPem: string; notAfter: string };
   // The new key first (0600), each file written whole then renamed, so a crash leaves no mix.
-  await writeAtomic(`${out}.key`, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600);
-  await writeAtomic(`${out}.crt`, issued.certificatePem, 0o644);
-  await writeAtomic(`${out}.chain.pem`, issued.chainPem, 0o644);
+  await writeFileAtomic(`${out}.key`, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600, '--out');
+  await writeFileAtomic(`${out}.crt`, issued.certificatePem, 0o644, '--out');
+  await writeFileAtomic(`${out}.chain.pem`, issued.chainPem, 0o644, '--out');
   process.stdout.write(`renewed: serial ${issued.serialHex}, valid until ${issued.notAfter}: ${out}.crt, ${out}.chain.pem, ${out}.key (0600)\n`);
   return 0;
-}
-
-async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode });
-  await rename(tmp, path);
 }

@@ -1,5 +1,5 @@
 // Rules that span fields, run after every field parsed.
-import { BlockList, isIP } from 'node:net';
+import { cidrsOverlap, parseCidr, type CidrBlock } from '@adrestia/pki-core/support';
 import type { ConfigFile } from './schema.ts';
 import type { Issue } from './spec.ts';
 
@@ -41,27 +41,20 @@ function azIssues(azs: NonNullable<ConfigFile['azs']>, ownAz: string): Issue[] {
     vips.set(az.localVip, i);
   });
   if (!names.has(ownAz)) issues.push({ path: 'az', message: `not one of the AZs listed in azs` });
-  const subnets = azs.flatMap((az, i) => az.subnets.map((s, j) => ({ az: i, path: `azs[${i}].subnets[${j}]`, cidr: s })));
+  const subnets = azs.flatMap((az, i) => az.subnets.map((s, j) => ({ az: i, path: `azs[${i}].subnets[${j}]`, block: parsedCidr(s) })));
   for (let x = 0; x < subnets.length; x++) {
     for (let y = x + 1; y < subnets.length; y++) {
       const a = subnets[x]!;
       const b = subnets[y]!;
-      if (a.az !== b.az && cidrsOverlap(a.cidr, b.cidr)) issues.push({ path: b.path, message: `overlaps ${a.path} of another AZ` });
+      if (a.az !== b.az && cidrsOverlap(a.block, b.block)) issues.push({ path: b.path, message: `overlaps ${a.path} of another AZ` });
     }
   }
   return issues;
 }
 
-/** Two prefixes overlap iff one contains the other's network address. */
-export function cidrsOverlap(a: string, b: string): boolean {
-  const [aAddr, aBits] = a.split('/') as [string, string];
-  const [bAddr, bBits] = b.split('/') as [string, string];
-  const family = isIP(aAddr);
-  if (family !== isIP(bAddr)) return false;
-  const type = family === 4 ? 'ipv4' : 'ipv6';
-  const la = new BlockList();
-  la.addSubnet(aAddr, Number(aBits), type);
-  const lb = new BlockList();
-  lb.addSubnet(bAddr, Number(bBits), type);
-  return la.check(bAddr, type) || lb.check(aAddr, type);
+/** A subnet the `cidr()` spec already accepted (cross-field checks run only on a parsed file). */
+function parsedCidr(text: string): CidrBlock {
+  const block = parseCidr(text);
+  if (block === undefined) throw new Error(`config checks: subnet ${JSON.stringify(text)} passed the cidr() spec but does not parse`);
+  return block;
 }

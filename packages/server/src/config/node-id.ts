@@ -1,9 +1,10 @@
 // A node's identity (nodeId UUID) must survive restarts: it names the node in the cluster map,
 // its certificates and the Raft groups. When the configuration does not fix it, it is generated
-// once and persisted in dataDir (written to a temporary file, fsynced, renamed, directory fsynced).
+// once and persisted in dataDir (pki-core writeFileAtomic: temporary file, fsync, rename, directory fsync).
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@adrestia/pki-core/support';
 import { ServerError } from '../errors.ts';
 import { isUuid } from './spec.ts';
 
@@ -21,7 +22,7 @@ export async function ensureNodeId(dataDir: string, configured: string | undefin
     return persisted;
   }
   const nodeId = configured ?? randomUUID();
-  await writeDurably(file, `${nodeId}\n`);
+  await writeFileAtomic(file, `${nodeId}\n`, 0o600, 'dataDir');
   return nodeId;
 }
 
@@ -36,22 +37,4 @@ async function readNodeId(file: string): Promise<string | undefined> {
   const id = text.trim();
   if (!isUuid(id)) throw new ServerError('ERR_CONFIG_INVALID', `${file} does not hold a UUID`, { field: 'nodeId' });
   return id;
-}
-
-async function writeDurably(file: string, content: string): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const handle = await open(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
-  const dir = await open(join(file, '..'), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
 }

@@ -2,7 +2,7 @@
 // value or records issues naming the exact field path (`azs[1].subnets[0]: not a CIDR`); all
 // issues are collected so an operator fixes a file in one pass. Object specs list their fields,
 // which also drives the ADRESTIA_<PATH> environment overrides (env.ts).
-import { isIP } from 'node:net';
+import { parseCidr, parseIpAddress } from '@adrestia/pki-core/support';
 
 export interface Issue {
   path: string;
@@ -66,12 +66,12 @@ export function oneOf<const V extends string>(values: readonly V[]): Spec<V> {
 }
 
 export function ip(): Spec<string> {
-  return scalar('an IP address', (v): v is string => typeof v === 'string' && isIP(v) !== 0);
+  return scalar('an IP address', (v): v is string => typeof v === 'string' && parseIpAddress(v) !== undefined);
 }
 
 /** RFC 4632 / RFC 4291 §2.3 prefix notation; host bits must be zero so the intent is clear. */
 export function cidr(): Spec<string> {
-  return scalar('a CIDR', (v): v is string => typeof v === 'string' && isCidr(v));
+  return scalar('a CIDR', (v): v is string => typeof v === 'string' && parseCidr(v) !== undefined);
 }
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -82,27 +82,6 @@ export function uuid(): Spec<string> {
 
 export function isUuid(v: string): boolean {
   return UUID_RE.test(v);
-}
-
-export function isCidr(v: string): boolean {
-  const [addr, bits, ...rest] = v.split('/');
-  if (addr === undefined || bits === undefined || rest.length > 0 || !/^\d{1,3}$/.test(bits)) return false;
-  const family = isIP(addr);
-  const prefix = Number(bits);
-  if (family === 4) return prefix <= 32 && hostBitsZero(ipv4Bytes(addr), prefix);
-  if (family === 6) return prefix <= 128;
-  return false;
-}
-
-function ipv4Bytes(addr: string): number[] {
-  return addr.split('.').map(Number);
-}
-
-function hostBitsZero(bytes: number[], prefix: number): boolean {
-  return bytes.every((b, i) => {
-    const keep = Math.max(0, Math.min(8, prefix - i * 8));
-    return (b & (0xff >> keep)) === 0;
-  });
 }
 
 /** The field may be absent; absent becomes `fallback`. */

@@ -1,8 +1,9 @@
 // The dev cluster's directory: secrets (0600, generated once and reused on restart), one
 // configuration file per node, data directories and logs.
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile, access } from 'node:fs/promises';
+import { mkdir, access } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@adrestia/pki-core/support';
 import { DEV_PORTS, devAzs, globalVipOf, type DevNode } from './layout.ts';
 
 export interface DevSecrets {
@@ -21,7 +22,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 async function secretFile(path: string, make: () => string): Promise<string> {
-  if (!(await exists(path))) await writeFile(path, make(), { mode: 0o600, flag: 'wx' });
+  if (!(await exists(path))) await writeFileAtomic(path, make(), 0o600, 'secrets');
   return path;
 }
 
@@ -57,6 +58,6 @@ export async function writeNodeConfig(dir: string, node: DevNode, azCount: numbe
     adminTokenFile: secrets.adminTokenFile,
   };
   const path = join(dir, 'config', `${node.name}.json`);
-  await writeFile(path, `${JSON.stringify(config, null, 2)}\n`);
+  await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`, 0o644, '--dir');
   return path;
 }

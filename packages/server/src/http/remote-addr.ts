@@ -1,14 +1,16 @@
-// 000_… routes requests by REMOTE_ADDR (the client's IP). A dual-stack listener reports IPv4
-// clients as IPv4-mapped IPv6 (`::ffff:10.1.1.100`, RFC 4291 §2.5.5.2); subnet matching needs the
-// plain IPv4 form, so it is normalized here once.
-import { isIP } from 'node:net';
-
-const MAPPED_V4 = /^::ffff:(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/i;
+// Requests are routed by REMOTE_ADDR (the client's IP; pki-core cluster/routing.ts). A dual-stack
+// listener reports IPv4 clients as IPv4-mapped IPv6 (`::ffff:10.1.1.100`, RFC 4291 §2.5.5.2);
+// subnet matching and the audit text (`admin@10.1.1.100`) use the plain IPv4 form, so it is
+// normalized here once.
+import { formatIpAddress, parseIpAddress, unmapIpv4 } from '@adrestia/pki-core/support';
 
 /** The socket's remote address with IPv4-mapped IPv6 turned into IPv4; '' when unknown. */
 export function normalizeRemoteAddr(address: string | undefined): string {
   if (address === undefined) return '';
-  const mapped = MAPPED_V4.exec(address);
-  if (mapped !== null && isIP(mapped[1] ?? '') === 4) return mapped[1] ?? '';
+  const ip = parseIpAddress(address);
+  if (ip !== undefined && ip.family === 6) {
+    const unmapped = unmapIpv4(ip);
+    if (unmapped.family === 4) return formatIpAddress(unmapped);
+  }
   return address.toLowerCase();
 }

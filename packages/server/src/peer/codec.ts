@@ -1,7 +1,7 @@
 // Node-to-node PKI requests on the wire: plain MessagePack (msgpackr without records, so the
 // bytes are standard and carry no schema of ours), size-limited, shape-checked on receipt
 // before they reach PkiNode.handlePeer (which validates the events inside once more).
-import { Packr } from 'msgpackr';
+import { plainMessagePack } from '@adrestia/consensus';
 import type { PeerRequest, PeerResponse } from '@adrestia/pki-core';
 import { ServerError } from '../errors.ts';
 
@@ -10,19 +10,18 @@ export const PEER_PATH = '/internal/v1/peer';
 /** Two CSRs or one encoded event with room to spare; far above what a healthy peer sends. */
 export const PEER_BODY_BYTES_MAX = 1024 * 1024;
 
-const packr = new Packr({ useRecords: false });
 const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'revoke', 'ping']);
 const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'azRemoved', 'revoked', 'error']);
 
 export function encodePeer(value: PeerRequest | PeerResponse): Buffer {
-  return packr.pack(value);
+  return plainMessagePack.pack(value);
 }
 
 function decode(bytes: Uint8Array, kinds: Set<string>, what: string): Record<string, unknown> {
   if (bytes.byteLength > PEER_BODY_BYTES_MAX) throw new ServerError('ERR_BODY_TOO_LARGE', `${what} exceeds ${PEER_BODY_BYTES_MAX} bytes`);
   let value: unknown;
   try {
-    value = packr.unpack(bytes);
+    value = plainMessagePack.unpack(bytes);
   } catch {
     throw new ServerError('ERR_BAD_BODY', `${what} is not MessagePack`);
   }

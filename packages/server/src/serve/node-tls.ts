@@ -1,9 +1,10 @@
 // This node's TLS identity (its TLS certificate, the AZ ICA above it, the cluster root), kept in
 // dataDir so a restarted node serves and dials before it has replayed its log. The private key
 // is the 0600 file pki-core wrote at registration (ca-node-keys.ts); certificates are public.
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toPem } from '@adrestia/pki-core';
+import { writeFileAtomic } from '@adrestia/pki-core/support';
 import type { PkiNode } from '@adrestia/pki-core';
 import type { NodeTlsMaterial } from '../peer/https-peer-client.ts';
 import type { Registered } from '../peer/bootstrap-client.ts';
@@ -44,13 +45,7 @@ export async function establishNodeTls(node: PkiNode, dataDir: string, registere
     rootPem = bundle.rootPem;
   }
   const material: NodeTlsMaterial = { key: keys.tls.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, cert: certPem + chainPem, ca: rootPem };
-  await writeAtomically(join(dataDir, NODE_TLS_CERT_FILE), material.cert);
-  await writeAtomically(join(dataDir, CLUSTER_ROOT_FILE), material.ca);
+  await writeFileAtomic(join(dataDir, NODE_TLS_CERT_FILE), material.cert, 0o644, 'dataDir');
+  await writeFileAtomic(join(dataDir, CLUSTER_ROOT_FILE), material.ca, 0o644, 'dataDir');
   return material;
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode: 0o644 });
-  await rename(tmp, path);
 }

@@ -1,9 +1,7 @@
 // The frame payload: plain MessagePack (msgpackr, useRecords: false) of `{ group, message }`.
 // `group` names the Raft group ("local:<az>", "global") so both tiers share one connection;
 // `message` is the group's own encoded message, kept opaque here and validated by its codec.
-import { Packr } from 'msgpackr';
-
-const packr = new Packr({ useRecords: false });
+import { plainMessagePack } from '@adrestia/consensus';
 
 /** Group names are short identifiers; anything longer is a malformed frame. */
 const GROUP_NAME_MAX_CHARS = 128;
@@ -14,14 +12,14 @@ export interface Envelope {
 }
 
 export function encodeEnvelope(envelope: Envelope): Buffer {
-  return packr.pack({ group: envelope.group, message: envelope.message });
+  return plainMessagePack.pack({ group: envelope.group, message: envelope.message });
 }
 
 /** The envelope, or undefined when the payload is not one (the caller closes the connection). */
 export function decodeEnvelope(payload: Uint8Array): Envelope | undefined {
   let value: unknown;
   try {
-    value = packr.unpack(payload);
+    value = plainMessagePack.unpack(payload);
   } catch {
     return undefined;
   }

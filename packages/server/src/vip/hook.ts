@@ -1,7 +1,7 @@
 // A VIP hook moves a virtual IP (pkiGlobalVip / pkiLocalVip) on role changes. DESIGN.md: a
 // deposed leader releases before a new one acquires; hooks are therefore idempotent, and a hook
 // failure is a typed error reported to the caller (which retries), never a process crash.
-import { isIP } from 'node:net';
+import { parseIpAddress } from '@adrestia/pki-core/support';
 import { ServerError } from '../errors.ts';
 
 export interface Vip {
@@ -24,7 +24,7 @@ const IFACE_RE = /^[A-Za-z0-9_.:][A-Za-z0-9_.:@-]{0,14}$/;
  * interface token are accepted, so nothing can be read as an option or a shell word.
  */
 export function checkVip(vip: Vip): void {
-  if (isIP(vip.address) === 0) {
+  if (parseIpAddress(vip.address) === undefined) {
     throw new ServerError('ERR_VIP_INVALID', `not an IP address: ${JSON.stringify(vip.address)}`, { field: 'address' });
   }
   if (vip.interface !== undefined && !IFACE_RE.test(vip.interface)) {

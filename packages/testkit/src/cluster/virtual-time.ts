@@ -9,6 +9,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { Clock, ClockTimer } from '@adrestia/consensus';
 import { SeededRandom } from '@adrestia/consensus';
+import { EventHeap } from '../sim/event-heap.ts';
 
 /** setImmediate rounds run after each instant: enough for a Ready round trip; the rest carries over. */
 export const DRAIN_ROUNDS = 8;
@@ -27,64 +28,15 @@ export interface EventHandle {
   cancel(): void;
 }
 
-/** A binary min-heap ordered by (atUs, seq): equal times run in the order they were scheduled. */
-class EventHeap {
-  private readonly items: QueuedEvent[] = [];
-
-  get size(): number {
-    return this.items.length;
-  }
-
-  peek(): QueuedEvent | undefined {
-    return this.items[0];
-  }
-
-  push(e: QueuedEvent): void {
-    const a = this.items;
-    a.push(e);
-    let i = a.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!before(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
-      i = p;
-    }
-  }
-
-  pop(): QueuedEvent | undefined {
-    const a = this.items;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last) {
-      a[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < a.length && before(a[l]!, a[m]!)) m = l;
-        if (r < a.length && before(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-function before(x: QueuedEvent, y: QueuedEvent): boolean {
-  return x.atUs < y.atUs || (x.atUs === y.atUs && x.seq < y.seq);
-}
-
-const drainRound = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export const drainRound = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The event queue, the virtual clock (microseconds) and the run's trace hash. */
 export class Scheduler {
   readonly random: SeededRandom;
   private nowUsValue = 0;
   private nextSeq = 0;
-  private readonly heap = new EventHeap();
+  /** Equal times run in the order they were scheduled. */
+  private readonly heap = new EventHeap<QueuedEvent>((e) => e.atUs);
   private readonly hash: Hash = createHash('sha256');
   private readonly recent: string[] = [];
   private readonly recentMax: number;

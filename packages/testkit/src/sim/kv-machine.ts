@@ -1,9 +1,7 @@
 // The replicated key-value map each simulated node applies: put/get/cas commands carried in
 // normal entries, encoded with msgpackr as plain MessagePack.
-import { Packr } from 'msgpackr';
+import { plainMessagePack } from '@adrestia/consensus';
 import { applyKvInput, type KvInput, type KvOutput } from '../linearizability/kv-model.ts';
-
-const packr = new Packr({ useRecords: false });
 
 export interface KvCommand {
   /** Request id: unique per client invocation, so the node that proposed it can answer. */
@@ -12,11 +10,11 @@ export interface KvCommand {
 }
 
 export function encodeCommand(c: KvCommand): Uint8Array {
-  return packr.pack(c);
+  return plainMessagePack.pack(c);
 }
 
 export function decodeCommand(data: Uint8Array): KvCommand {
-  const c = packr.unpack(data) as KvCommand;
+  const c = plainMessagePack.unpack(data) as KvCommand;
   if (typeof c?.rid !== 'number' || typeof c.input?.kind !== 'string') throw new Error('bad KV command');
   return c;
 }
@@ -36,10 +34,10 @@ export class KvMachine {
   }
 
   snapshot(): Uint8Array {
-    return packr.pack([...this.map.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+    return plainMessagePack.pack([...this.map.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
   }
 
   restore(data: Uint8Array): void {
-    this.map = new Map(packr.unpack(data) as [string, string][]);
+    this.map = new Map(plainMessagePack.unpack(data) as [string, string][]);
   }
 }
