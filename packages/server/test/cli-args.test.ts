@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { expect } from 'chai';
 import { parseCommandLine, type LeafCommand } from '../src/cli/args.ts';
 import { ADRESTIA_PKI } from '../src/cli/commands.ts';
-import { CLI_PATH } from '../src/dev/processes.ts';
+import { CLI_PATH, loaderArgs } from '../src/dev/processes.ts';
 
 interface Run {
   status: number | null;
@@ -16,7 +16,7 @@ interface Run {
 
 function cli(args: readonly string[]): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', CLI_PATH, ...args], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env['PATH'] ?? '' } }, (err, stdout, stderr) => {
+    execFile(process.execPath, [...loaderArgs(), CLI_PATH, ...args], { encoding: 'utf8', timeout: 60_000, env: { PATH: process.env['PATH'] ?? '' } }, (err, stdout, stderr) => {
       resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr });
     });
   });

@@ -15,7 +15,7 @@ import { expect } from 'chai';
 import { BUILTIN_PROFILES, buildCsr, toPem } from '@adrestia/pki-core';
 import { loadConfig } from '../src/config/load.ts';
 import { writeNodeConfig, writeSecrets } from '../src/dev/files.ts';
-import { CLI_PATH } from '../src/dev/processes.ts';
+import { CLI_PATH, loaderArgs } from '../src/dev/processes.ts';
 import { DEV_PORTS, devAzs, devNodes, globalVipOf } from '../src/dev/layout.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
@@ -41,7 +41,7 @@ interface Seen {
 
 function cli(args: string[]): Promise<{ status: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_PATH, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...loaderArgs(), CLI_PATH, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
     child.on('close', (status) => resolve({ status, stderr }));

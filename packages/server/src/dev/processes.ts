@@ -37,7 +37,7 @@ export function spawnServe(p: NodeProcess, onExit: (p: NodeProcess, code: number
  * so imports of the sibling packages resolve to their `src/` (each package.json `exports`). The built
  * JavaScript needs no flags.
  */
-function loaderArgs(): string[] {
+export function loaderArgs(): string[] {
   return RUNS_SOURCES ? ['--conditions=source', '--import', 'tsx'] : [];
 }
 
