@@ -141,7 +141,7 @@ describe('configuration: files, secrets and the persisted nodeId', function () {
     ].join('\n'));
     const first = await loadConfig(yamlPath, {});
     expect(first.raft.tickMs).to.equal(20);
-    expect(first.secrets.authPsk.reveal().toString()).to.equal('a-very-long-pre-shared-key');
+    expect(first.secrets.authPsk?.reveal().toString()).to.equal('a-very-long-pre-shared-key');
     expect(first.secrets.kek.reveal().toString('hex')).to.equal(KEK_HEX);
     expect((await readFile(join(dir, 'data', NODE_ID_FILE), 'utf8')).trim()).to.equal(first.nodeId);
     const tomlPath = join(dir, 'node.toml');

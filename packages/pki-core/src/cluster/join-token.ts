@@ -7,7 +7,7 @@
 // see {@link assertJoinTokenUnused}.
 import { constants as fsConstants } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyResult } from 'jose';
+import { decodeJwt, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyResult } from 'jose';
 import { PkiError } from '../errors.ts';
 
 export interface JoinTokenClaims {
@@ -21,6 +21,12 @@ export interface JoinTokenClaims {
   exp: number;
   /** Optional: the node id the token was minted for. */
   sub?: string;
+  /**
+   * SHA-256 (hex) of the cluster root certificate's DER: a node that holds only the token trusts
+   * the CA bundle it fetches over plain HTTP only if its root has this hash (registration-client.ts
+   * `verifyCaBundlePinned`), as a PSK-holding node trusts it by the PSK proof.
+   */
+  rootSha256?: string;
 }
 
 export interface JoinTokenVerifyOptions {
@@ -133,6 +139,9 @@ function checkClaims(value: unknown): asserts value is JoinTokenClaims {
   const c = value as Record<string, unknown>;
   for (const name of ['jti', 'az', 'clusterId'] as const) checkString(c[name], name, true);
   checkString(c['sub'], 'sub', false);
+  if (c['rootSha256'] !== undefined && (typeof c['rootSha256'] !== 'string' || !/^[0-9a-f]{64}$/.test(c['rootSha256']))) {
+    throw tokenInvalid('join token rootSha256 must be 64 lower-case hex digits', 'rootSha256');
+  }
   for (const name of ['iat', 'nbf', 'exp'] as const) {
     const t = c[name];
     if (typeof t !== 'number' || !Number.isSafeInteger(t) || t < 0) {
@@ -149,6 +158,23 @@ function checkString(v: unknown, name: string, required: boolean): void {
   }
 }
 
+/**
+ * The claims of a token as it reads, without checking its signature: for the node that holds the
+ * token (it has no key; the cluster verifies the token when it is presented). ERR_AUTH_TOKEN_INVALID
+ * when it is not a join token's compact form and claims.
+ */
+export function readJoinTokenClaims(token: string): JoinTokenClaims {
+  checkCompactForm(token);
+  let claims: unknown;
+  try {
+    claims = decodeJwt(token);
+  } catch (cause) {
+    throw new PkiError('ERR_AUTH_TOKEN_INVALID', 'join token payload is not a JWT claims set', { cause });
+  }
+  checkClaims(claims);
+  return claims;
+}
+
 /** The longest lifetime a join token may be minted with: a join token is a short-lived secret. */
 export const JOIN_TOKEN_TTL_SECONDS_MAX = 7 * 24 * 3600;
 
@@ -163,6 +189,7 @@ export function newJoinTokenClaims(input: {
   nowSeconds: number;
   ttlSeconds: number;
   sub?: string;
+  rootSha256?: string;
 }): JoinTokenClaims {
   const { ttlSeconds, nowSeconds } = input;
   if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > JOIN_TOKEN_TTL_SECONDS_MAX) {
@@ -177,6 +204,7 @@ export function newJoinTokenClaims(input: {
     exp: nowSeconds + ttlSeconds,
   };
   if (input.sub !== undefined) claims.sub = input.sub;
+  if (input.rootSha256 !== undefined) claims.rootSha256 = input.rootSha256;
   checkClaims(claims);
   return claims;
 }

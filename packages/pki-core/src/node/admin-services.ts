@@ -1,6 +1,7 @@
 // Admin operations of a PkiNode: withdraw a node, set or remove a certificate profile, mint a
 // join token. Each one is a global event (every AZ applies it) committed through the node's
 // EventProposer; an answer is given only after the commit.
+import { createHash } from 'node:crypto';
 import { randomSerial } from '../ca/serial.ts';
 import { validateProfile } from '../ca/profile-validate.ts';
 import { encodeJoinToken, newJoinTokenClaims } from '../cluster/join-token.ts';
@@ -122,11 +123,19 @@ export class AdminServices {
       nowSeconds,
       ttlSeconds: request.ttlSeconds,
       ...(request.nodeId === undefined ? {} : { sub: request.nodeId }),
+      rootSha256: await this.rootSha256(cluster.rootIssuerId),
     });
     const token = await encodeJoinToken(claims, key);
     const expiresAt = claims.exp * 1000;
     await this.commit({ type: 'JoinTokenIssued', tokenId: claims.jti, az: request.az, expiresAt, at: nowSeconds * 1000 }, 'global');
     return { token, tokenId: claims.jti, az: request.az, expiresAt };
+  }
+
+  /** The pin a token-only node trusts the root by (join-token.ts `rootSha256`). */
+  private async rootSha256(rootIssuerId: string): Promise<string> {
+    const root = await this.node.app.store.getCa(rootIssuerId);
+    if (root === undefined) throw new PkiError('ERR_NOT_FOUND', 'this node holds no cluster root yet');
+    return createHash('sha256').update(root.certDer).digest('hex');
   }
 }
 

@@ -53,6 +53,30 @@ export function verifyCaBundle(input: { response: CaBundleResponseBody; psk: Uin
     proof: new Uint8Array(Buffer.from(String(response.proof), 'base64url')),
   });
   // Authenticated from here on; still check the structure before trusting it as a root.
+  return bundleOf(response, serverNonce);
+}
+
+/**
+ * Trusts a CA bundle fetched by a node that holds a join token and no PSK: the token names the
+ * SHA-256 of the cluster root's certificate (`rootSha256`, minted by the cluster), and the bundle's
+ * root must be exactly that one (ERR_AUTH_TOKEN_INVALID otherwise), with the structure checked as
+ * for a PSK-proven bundle. The token came over the operator's channel, so its claims need no
+ * signature check here; the cluster checks the signature when the token is presented.
+ */
+export function verifyCaBundlePinned(input: { response: CaBundleResponseBody; rootSha256: string; expectedClusterId: string }): VerifiedCaBundle {
+  const { response } = input;
+  if (typeof response.bundlePem !== 'string' || typeof response.clusterId !== 'string') throw bundleError('malformed response');
+  if (response.clusterId !== input.expectedClusterId) {
+    throw new PkiError('ERR_AUTH_TOKEN_INVALID', `CA bundle is for cluster ${response.clusterId}, not ${input.expectedClusterId} (the join token's)`, { field: 'clusterId' });
+  }
+  const bundle = bundleOf(response, new Uint8Array(Buffer.from(String(response.serverNonce), 'base64url')));
+  if (Buffer.from(sha256(bundle.rootDer)).toString('hex') !== input.rootSha256.toLowerCase()) {
+    throw new PkiError('ERR_AUTH_TOKEN_INVALID', 'the cluster root served is not the one the join token names', { field: 'rootSha256' });
+  }
+  return bundle;
+}
+
+function bundleOf(response: CaBundleResponseBody, serverNonce: Uint8Array): VerifiedCaBundle {
   const ders = pemBlocks(response.bundlePem).filter((b) => b.label === 'CERTIFICATE').map((b) => b.der);
   if (ders.length === 0 || ders.length > CA_BUNDLE_CERTIFICATES_MAX) throw bundleError(`expected 1..${CA_BUNDLE_CERTIFICATES_MAX} certificates`);
   const [rootDer, ...azIcaDers] = ders as [Uint8Array, ...Uint8Array[]];

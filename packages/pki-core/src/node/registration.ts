@@ -50,7 +50,8 @@ function compare(a: string, b: string): number {
 
 export interface CaBundleResponseInput {
   readonly store: PkiStateQueries;
-  readonly psk: Uint8Array;
+  /** Absent on a node that joined with a join token only: the bundle then carries no proof. */
+  readonly psk: Uint8Array | undefined;
   /** The node's fresh nonce from its request. */
   readonly nonce: Uint8Array;
   /** Drawn by the server for this answer (NONCE_BYTES_MIN..MAX bytes); the node echoes it when registering. */
@@ -63,6 +64,11 @@ export async function caBundleResponse(input: CaBundleResponseInput): Promise<Ca
   checkNow(input.nowMs);
   const clusterId = await requireClusterId(input.store);
   const bundlePem = await caBundlePem(input.store, input.nowMs);
+  const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
+  // A node started with a join token holds no PSK: it serves the bundle without a proof, which
+  // token-holding newcomers do not need (they pin the root by the token's rootSha256) and
+  // PSK-holding ones refuse (they retry until a node with the PSK answers).
+  if (input.psk === undefined) return { clusterId, bundlePem, serverNonce: b64(input.serverNonce), proof: '' };
   const proof = computeCaBundleProof({
     psk: input.psk,
     clusterId,
@@ -70,7 +76,6 @@ export async function caBundleResponse(input: CaBundleResponseInput): Promise<Ca
     serverNonce: input.serverNonce,
     bundle: new TextEncoder().encode(bundlePem),
   });
-  const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
   return { clusterId, bundlePem, serverNonce: b64(input.serverNonce), proof: b64(proof) };
 }
 

@@ -18,7 +18,8 @@ export interface ApiDeps {
   /** The ports every node and VIP listens on (redirects keep the scheme's port). */
   ports: { http: number; https: number };
   /** The pre-shared key (Phase II proofs); never logged, never sent. */
-  psk: Uint8Array;
+  /** Absent on a node that joined with a join token only (it proves nothing with a PSK). */
+  psk: Uint8Array | undefined;
   /** Bearer credential of admin operations; absent: admin routes refuse every caller. */
   adminToken: Uint8Array | undefined;
   /** HS256 key of the join tokens minted by the admin route; absent: that route refuses. */

@@ -75,6 +75,7 @@ async function foundAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   const cluster = await deps.store.cluster();
   if (cluster === undefined) throw new PkiError('ERR_NOT_FOUND', 'the cluster has not been founded yet');
   const proof = parseRegistrationProof((ctx.req.headers.authorization ?? '').trim());
+  if (deps.psk === undefined) throw new ServerError('ERR_UNAVAILABLE', 'this node holds no cluster PSK (it joined with a join token): it cannot check a founding proof; retry on a node that holds it');
   const claims = verifyRegistration(deps.psk, proof, {
     clusterId: cluster.clusterId,
     body,

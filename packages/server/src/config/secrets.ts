@@ -19,7 +19,8 @@ export interface SecretDef {
 }
 
 export const SECRET_DEFS: readonly SecretDef[] = [
-  { name: 'authPsk', required: true, decode: (raw) => minBytes(trimmed(raw), PSK_BYTES_MIN, `a pre-shared key of at least ${PSK_BYTES_MIN} bytes`) },
+  // Required unless the node joins with a join token instead (checked after the loop).
+  { name: 'authPsk', required: false, decode: (raw) => minBytes(trimmed(raw), PSK_BYTES_MIN, `a pre-shared key of at least ${PSK_BYTES_MIN} bytes`) },
   { name: 'kek', required: true, decode: decodeKek },
   { name: 'adminToken', required: false, decode: (raw) => minBytes(trimmed(raw), 16, 'a token of at least 16 bytes') },
   // 001_…: the join token is a JWT (HS256) handed to one node in a file.
@@ -28,7 +29,7 @@ export const SECRET_DEFS: readonly SecretDef[] = [
   { name: 'joinTokenKey', required: false, decode: (raw) => minBytes(trimmed(raw), JOIN_TOKEN_KEY_BYTES_MIN, `a key of at least ${JOIN_TOKEN_KEY_BYTES_MIN} bytes`) },
 ];
 
-export type Secrets = Record<'authPsk' | 'kek', Secret> & Partial<Record<'adminToken' | 'joinToken' | 'joinTokenKey', Secret>>;
+export type Secrets = Record<'kek', Secret> & Partial<Record<'authPsk' | 'adminToken' | 'joinToken' | 'joinTokenKey', Secret>>;
 
 /** Reads a secret file, refusing anything but a regular file with no group/other permissions. */
 export async function readSecretFile(path: string): Promise<Buffer> {
@@ -85,6 +86,10 @@ export async function loadSecrets(
     raw.fill(0);
     if (typeof decoded === 'string') issues.push({ path: file !== undefined ? fileField : variable, message: `not ${decoded}` });
     else out[def.name] = new Secret(decoded);
+  }
+  // A node proves it belongs with the cluster PSK, or once with a join token (which pins the root).
+  if (out.authPsk === undefined && out.joinToken === undefined && !issues.some((i) => i.path === 'authPskFile' || i.path === 'joinTokenFile')) {
+    issues.push({ path: 'authPskFile', message: `required unless a join token is given: a file path, or the secret in ${envName(['authPsk'])} (or a join token: joinTokenFile, ${envName(['joinTokenFile'])})` });
   }
   return out;
 }

@@ -36,8 +36,11 @@ export async function writeSecrets(dir: string): Promise<DevSecrets> {
   };
 }
 
-/** Writes the node's configuration (JSON) and returns its path. */
-export async function writeNodeConfig(dir: string, node: DevNode, azCount: number, base: number, secrets: DevSecrets, logLevel: string): Promise<string> {
+/**
+ * Writes the node's configuration (JSON) and returns its path. With `joinTokenFile` the node
+ * holds no PSK: it registers once with that join token (which pins the cluster root).
+ */
+export async function writeNodeConfig(dir: string, node: DevNode, azCount: number, base: number, secrets: DevSecrets, logLevel: string, joinTokenFile?: string): Promise<string> {
   const dataDir = join(dir, 'data', node.name);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await mkdir(join(dir, 'config'), { recursive: true });
@@ -53,7 +56,7 @@ export async function writeNodeConfig(dir: string, node: DevNode, azCount: numbe
     timeouts: { initRequestMs: 500, shutdownMs: 3_000 },
     vip: { mode: 'bind' },
     log: { level: logLevel },
-    authPskFile: secrets.pskFile,
+    ...(joinTokenFile === undefined ? { authPskFile: secrets.pskFile } : { joinTokenFile }),
     kekFile: secrets.kekFile,
     adminTokenFile: secrets.adminTokenFile,
   };

@@ -1,18 +1,22 @@
-// Phase II from the newcomer's side (seed 000 §3.2, DESIGN.md start-up step 2). The node has no
-// certificate yet, so it:
+// Registration from the newcomer's side (docs/spec.md §3.2). The node has no certificate yet, so it:
 //  1. fetches the CA bundle over plain HTTP with a fresh nonce and trusts it only once the PSK
-//     proof verifies (the PSK never crosses the wire);
+//     proof verifies (the PSK never crosses the wire) — or, holding a join token instead of the
+//     PSK, only if its root is the one the token names (rootSha256);
 //  2. sends its request over HTTPS pinned to that bundle's root, authenticated by the PSK proof
-//     over the exact body bytes with the server's nonce: `register` (CSRs; keys stay here) to its
-//     AZ's local VIP, or `foundAz` (the first node of an AZ) to the cluster VIP.
+//     over the exact body bytes with the server's nonce, or by the join token: `register` (CSRs;
+//     keys stay here) to its AZ's local VIP, or `foundAz` (the first node of an AZ, PSK only) to
+//     the cluster VIP.
 import { createHash, randomBytes } from 'node:crypto';
 import { PkiError, toPem, type PeerClient, type PeerRequest, type PeerResponse } from '@adrestia/pki-core';
 import {
   buildRegistrationRequest,
   formatRegistrationProof,
+  readJoinTokenClaims,
   signRegistration,
   verifyCaBundle,
+  verifyCaBundlePinned,
   type CaBundleResponseBody,
+  type JoinTokenClaims,
   type RegistrationResponseBody,
   type VerifiedCaBundle,
 } from '@adrestia/pki-core/registration';
@@ -21,7 +25,10 @@ import { errorOf } from './https-peer-client.ts';
 import { httpCall, httpCallFollowing, type HttpCallResult } from './http-request.ts';
 
 export interface BootstrapOptions {
-  psk: Uint8Array;
+  /** The cluster PSK; absent when the node joins with `joinToken` only. */
+  psk?: Uint8Array;
+  /** A join token (single use, bound to this node's AZ): used instead of the PSK when given. */
+  joinToken?: string;
   /** Our own address: 000_… routes by REMOTE_ADDR. */
   localAddress: string;
   clusterVip: string;
@@ -54,7 +61,11 @@ export class BootstrapClient implements PeerClient {
   }
 
   private async register(r: Extract<PeerRequest, { kind: 'register' }>): Promise<PeerResponse> {
-    const bundle = await this.fetchBundle(this.options.localVip);
+    const { joinToken, psk } = this.options;
+    // A join token pins the root by its hash; the PSK proves the bundle by an HMAC proof.
+    const tokenClaims = joinToken === undefined ? null : readJoinTokenClaims(joinToken);
+    const bundle = await this.fetchBundle(this.options.localVip, tokenClaims);
+    const auth = joinToken !== undefined ? { joinToken } : { psk: this.requirePsk('registration', psk), serverNonce: bundle.serverNonce };
     const built = buildRegistrationRequest({
       clusterId: bundle.clusterId,
       nodeId: r.nodeId,
@@ -62,7 +73,7 @@ export class BootstrapClient implements PeerClient {
       addresses: r.addresses,
       icaCsrDer: r.icaCsrDer,
       tlsCsrDer: r.tlsCsrDer,
-      auth: { psk: this.options.psk, serverNonce: bundle.serverNonce },
+      auth,
       nowMs: this.options.nowMs(),
     });
     const result = await this.post(this.options.localVip, '/api/v1/registrations', built.body, built.authorization, bundle);
@@ -70,8 +81,14 @@ export class BootstrapClient implements PeerClient {
     return this.acceptRegistration(result.body, bundle);
   }
 
+  private requirePsk(what: string, psk: Uint8Array | undefined): Uint8Array {
+    if (psk === undefined) throw new PkiError('ERR_AUTH_REQUIRED', `${what} needs the cluster PSK (authPskFile): a join token only registers a node in an AZ that already exists`);
+    return psk;
+  }
+
   private async foundAz(r: Extract<PeerRequest, { kind: 'foundAz' }>): Promise<PeerResponse> {
-    const bundle = await this.fetchBundle(this.options.clusterVip);
+    const psk = this.requirePsk(`founding AZ ${r.az.name}`, this.options.psk);
+    const bundle = await this.fetchBundle(this.options.clusterVip, null);
     const body = encodeFoundAzBody({
       version: FOUND_AZ_BODY_VERSION,
       clusterId: bundle.clusterId,
@@ -81,7 +98,7 @@ export class BootstrapClient implements PeerClient {
       icaCsr: Buffer.from(r.icaCsrDer).toString('base64'),
       tlsCsr: Buffer.from(r.tlsCsrDer).toString('base64'),
     });
-    const proof = signRegistration(this.options.psk, {
+    const proof = signRegistration(psk, {
       clusterId: bundle.clusterId,
       nodeId: r.nodeId,
       az: r.az.name,
@@ -104,7 +121,7 @@ export class BootstrapClient implements PeerClient {
   }
 
   /** Step 1: the bundle and its PSK proof for our nonce, over plain HTTP. */
-  private async fetchBundle(vip: string): Promise<VerifiedCaBundle> {
+  private async fetchBundle(vip: string, token: JoinTokenClaims | null): Promise<VerifiedCaBundle> {
     const nonce = randomBytes(32);
     let url = `http://${vip}:${this.options.ports.http}/api/v1/ca?nonce=${nonce.toString('base64url')}`;
     for (let i = 0; ; i++) {
@@ -118,7 +135,12 @@ export class BootstrapClient implements PeerClient {
         const e = errorOf(result.body);
         throw new PkiError('ERR_NO_LOCAL_QUORUM', `CA bundle from ${vip}: HTTP ${result.status} ${e.code}: ${e.message}`);
       }
-      return verifyCaBundle({ response: JSON.parse(result.body.toString('utf8')) as CaBundleResponseBody, psk: this.options.psk, clientNonce: nonce });
+      const response = JSON.parse(result.body.toString('utf8')) as CaBundleResponseBody;
+      if (token !== null) {
+        if (token.rootSha256 === undefined) throw new PkiError('ERR_AUTH_TOKEN_INVALID', 'the join token names no root (rootSha256): mint a new one', { field: 'joinToken' });
+        return verifyCaBundlePinned({ response, rootSha256: token.rootSha256, expectedClusterId: token.clusterId });
+      }
+      return verifyCaBundle({ response, psk: this.requirePsk('trusting the CA bundle', this.options.psk), clientNonce: nonce });
     }
   }
 

@@ -7,7 +7,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { LevelStorage } from '@adrestia/consensus';
 import type { PkiNode } from '@adrestia/pki-core';
-import { NonceReplayGuard } from '@adrestia/pki-core/registration';
+import { NonceReplayGuard, readJoinTokenClaims } from '@adrestia/pki-core/registration';
+import { ServerError } from '../errors.ts';
 import type { NodeConfig } from '../config/load.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -44,8 +45,14 @@ export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics
   const ports = { http: config.http.port, https: config.https.port };
   const azConfig = config.azs?.find((a) => a.name === config.az);
   const tlsRef: { current: NodeTlsMaterial | null } = { current: await readNodeTls(config.dataDir) };
+  const joinToken = config.secrets.joinToken?.reveal().toString('utf8');
+  // A join token is bound to one AZ: a node of another AZ would only be refused at registration.
+  if (joinToken !== undefined && readJoinTokenClaims(joinToken).az !== config.az) {
+    throw new ServerError('ERR_CONFIG_INVALID', `joinTokenFile: the join token is for AZ ${readJoinTokenClaims(joinToken).az}; this node is in AZ ${config.az}`);
+  }
   const bootstrap = new BootstrapClient({
-    psk: config.secrets.authPsk.reveal(),
+    ...(config.secrets.authPsk === undefined ? {} : { psk: config.secrets.authPsk.reveal() }),
+    ...(joinToken === undefined ? {} : { joinToken }),
     localAddress: host,
     clusterVip: config.clusterVip,
     localVip: azConfig?.localVip ?? config.clusterVip,
@@ -131,7 +138,7 @@ async function finishStart(s: Started): Promise<ServeHandle> {
     peers,
     globalVip: config.clusterVip,
     ports,
-    psk: config.secrets.authPsk.reveal(),
+    psk: config.secrets.authPsk?.reveal(),
     adminToken: config.secrets.adminToken?.reveal(),
     joinTokenKey: config.secrets.joinTokenKey?.reveal(),
     replayGuard: new NonceReplayGuard({ maxClockSkewSeconds: 300, maxEntries: 100_000 }),
