@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { buildCrl, type RevokedEntry } from '../src/ca/crl.ts';
 import { crlListedSerials } from '../src/ca/crl-entries.ts';
-import { crlNeedsRefresh } from '../src/node/ca-revocation.ts';
+import { crlNeedsRefresh } from '../src/node/ca/ca-revocation.ts';
 import { at, buildHierarchy, days, openssl, T0, tempDir, writeFile, type Hierarchy } from './ca-fixtures.ts';
 
 describe('RFC 5280 §5.1.2.6 CRL refresh: a CRL is judged by the serials it lists', function () {

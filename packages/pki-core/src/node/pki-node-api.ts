@@ -3,9 +3,9 @@
 import type { ClusterMapDiff } from '../cluster/cluster-map.ts';
 import type { CrlReason } from '../state/events.ts';
 import type { CertificateRecord } from '../state/records.ts';
-import type { PeerRequest, PeerResponse } from './peer.ts';
-import type { IssuedJoinToken, JoinTokenRequest, RemovedNode } from './admin-services.ts';
-import type { AzDeclaration, DeclaredAz, RemovedAz } from './az-admin.ts';
+import type { PeerRequest, PeerResponse } from './peer/protocol.ts';
+import type { IssuedJoinToken, JoinTokenRequest, RemovedNode } from './admin/admin-services.ts';
+import type { AzDeclaration, DeclaredAz, RemovedAz } from './admin/az-admin.ts';
 
 export interface TierStatus {
   /** This node's role in the tier (for the global tier: this AZ's seat, when this node acts for it). */

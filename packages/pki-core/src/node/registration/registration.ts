@@ -8,15 +8,15 @@
 //     or a single-use join token) and checks it against the state, returning what the AZ local
 //     leader passes to `signNodeRegistration` — and, for a token, the `JoinTokenUsed` event that
 //     spends it through the log (single use is decided there, apply-cluster.ts).
-import { parseCsr } from '../ca/csr.ts';
-import { toPem } from '../ca/pem.ts';
-import { verifyJoinToken } from '../cluster/join-token.ts';
-import { computeCaBundleProof, parseRegistrationProof, verifyRegistration, type NonceReplayGuard } from '../cluster/psk-proof.ts';
-import { PkiError } from '../errors.ts';
-import type { JoinTokenUsedEvent, NodeAddresses } from '../state/events.ts';
-import type { PkiStateQueries } from '../state/queries.ts';
-import type { CaRecord } from '../state/records.ts';
-import { checkNow } from './ca-common.ts';
+import { parseCsr } from '../../ca/csr.ts';
+import { toPem } from '../../ca/pem.ts';
+import { verifyJoinToken } from '../../cluster/join-token.ts';
+import { computeCaBundleProof, parseRegistrationProof, verifyRegistration, type NonceReplayGuard } from '../../cluster/psk-proof.ts';
+import { PkiError } from '../../errors.ts';
+import type { JoinTokenUsedEvent, NodeAddresses } from '../../state/events.ts';
+import type { PkiStateQueries } from '../../state/queries.ts';
+import type { CaRecord } from '../../state/records.ts';
+import { checkNow } from '../ca/ca-common.ts';
 import { parseRegistrationBody, type CaBundleResponseBody, type ParsedRegistrationBody } from './registration-body.ts';
 
 /** `Authorization` schemes: the PSK proof (psk-proof.ts) or a join token (RFC 6750 bearer syntax). */

@@ -3,7 +3,7 @@
 // versioned per node: the generation moves only when the content changes (cluster-map.ts).
 import { createHash } from 'node:crypto';
 import type { TwoTierNode } from '@adrestia/consensus';
-import { toPem } from '../ca/pem.ts';
+import { toPem } from '../../ca/pem.ts';
 import {
   diffSince,
   newClusterMap,
@@ -17,9 +17,9 @@ import {
   withRoles,
   type ClusterMap,
   type ClusterMapDiff,
-} from '../cluster/cluster-map.ts';
-import type { PkiApplyResult } from './pki-application.ts';
-import type { PkiNode } from './pki-node.ts';
+} from '../../cluster/cluster-map.ts';
+import type { PkiApplyResult } from '../core/pki-application.ts';
+import type { PkiNode } from '../pki-node.ts';
 
 const lastMap = new WeakMap<PkiNode, ClusterMap>();
 

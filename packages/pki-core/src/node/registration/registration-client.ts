@@ -2,15 +2,15 @@
 // HTTP against its PSK proof and its own structure, build the authenticated registration request,
 // and check the certificates that come back carry the node's own keys.
 import { X509Certificate } from 'node:crypto';
-import { readCertificateFields } from '../ca/cert-fields.ts';
-import { bytesEqual } from '../ca/der.ts';
-import { csrMaxBytes } from '../ca/csr.ts';
-import { pemBlocks } from '../ca/pem.ts';
-import { sha256, signRegistration, verifyCaBundleProof, formatRegistrationProof } from '../cluster/psk-proof.ts';
-import { PkiError } from '../errors.ts';
-import type { NodeAddresses } from '../state/events.ts';
-import { checkNow } from './ca-common.ts';
-import type { NodeKeys } from './ca-node-keys.ts';
+import { readCertificateFields } from '../../ca/cert-fields.ts';
+import { bytesEqual } from '../../ca/der.ts';
+import { csrMaxBytes } from '../../ca/csr.ts';
+import { pemBlocks } from '../../ca/pem.ts';
+import { sha256, signRegistration, verifyCaBundleProof, formatRegistrationProof } from '../../cluster/psk-proof.ts';
+import { PkiError } from '../../errors.ts';
+import type { NodeAddresses } from '../../state/events.ts';
+import { checkNow } from '../ca/ca-common.ts';
+import type { NodeKeys } from '../ca/ca-node-keys.ts';
 import { base64Der, encodeRegistrationBody, REGISTRATION_BODY_VERSION, type CaBundleResponseBody, type RegistrationResponseBody } from './registration-body.ts';
 import { TOKEN_AUTH_SCHEME } from './registration.ts';
 

@@ -2,7 +2,7 @@
 // points, §4.2.2.1 AIA caIssuers): under a public HTTP base URL, at the paths the server serves
 // (`/crl/<issuer>.crl`, `/ca/<issuer>.crt`). A CRL of a node or AZ ICA lives in its AZ, so its URL
 // is that AZ's local VIP; the root's CRL is in every AZ, so its URL is the cluster VIP.
-import type { ExtensionChoices } from '../ca/issue.ts';
+import type { ExtensionChoices } from '../../ca/issue.ts';
 
 /** `http://host:port` for an IPv4 or IPv6 address (RFC 3986 §3.2.2: IPv6 in brackets). */
 export function httpBaseUrl(host: string, port: number): string {

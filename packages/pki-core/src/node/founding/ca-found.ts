@@ -2,21 +2,21 @@
 // AZ ICA when a node founds the cluster, and an AZ ICA for each AZ founded later. Keys are
 // generated here and leave only wrapped under the operator's KEK (AES-256-GCM, key-wrap.ts),
 // inside the events; the caller gets the in-memory signers for the roles it now holds.
-import { generateCaKeyPair, defaultCaKeyType, type CaKeyType, type KeyPairGenerator } from '../ca/keys.ts';
-import { createRootCertificate, issueCertificate, type IssueCertificateInput } from '../ca/issue.ts';
-import { buildName, escapeValue } from '../ca/names.ts';
-import { randomSerial, type SerialRandomSource } from '../ca/serial.ts';
-import { KeyObjectSigner, type Signer } from '../ca/signer.ts';
-import { prepareIssuer } from '../ca/issuer.ts';
-import { bytesEqual } from '../ca/der.ts';
-import { PkiError } from '../errors.ts';
-import { wrapPrivateKey } from '../ca/key-wrap.ts';
-import { readCertificateFields } from '../ca/cert-fields.ts';
-import { BUILTIN_PROFILES } from '../ca/profiles.ts';
-import { DEFAULT_CLUSTER_SETTINGS, type AzAddedEvent, type AzSpec, type CaCertificateInstalledEvent, type ClusterCreatedEvent, type ClusterSettings } from '../state/events.ts';
-import { withIssuerUrls } from './issuer-urls.ts';
-import { caKeyBinding, caValidity, checkNow, issuerIdOf, notAfterMsOf, type CaHandle } from './ca-common.ts';
-import { profileExtensions } from '../ca/resolve-issuance.ts';
+import { generateCaKeyPair, defaultCaKeyType, type CaKeyType, type KeyPairGenerator } from '../../ca/keys.ts';
+import { createRootCertificate, issueCertificate, type IssueCertificateInput } from '../../ca/issue.ts';
+import { buildName, escapeValue } from '../../ca/names.ts';
+import { randomSerial, type SerialRandomSource } from '../../ca/serial.ts';
+import { KeyObjectSigner, type Signer } from '../../ca/signer.ts';
+import { prepareIssuer } from '../../ca/issuer.ts';
+import { bytesEqual } from '../../ca/der.ts';
+import { PkiError } from '../../errors.ts';
+import { wrapPrivateKey } from '../../ca/key-wrap.ts';
+import { readCertificateFields } from '../../ca/cert-fields.ts';
+import { BUILTIN_PROFILES } from '../../ca/profiles.ts';
+import { DEFAULT_CLUSTER_SETTINGS, type AzAddedEvent, type AzSpec, type CaCertificateInstalledEvent, type ClusterCreatedEvent, type ClusterSettings } from '../../state/events.ts';
+import { withIssuerUrls } from '../ca/issuer-urls.ts';
+import { caKeyBinding, caValidity, checkNow, issuerIdOf, notAfterMsOf, type CaHandle } from '../ca/ca-common.ts';
+import { profileExtensions } from '../../ca/resolve-issuance.ts';
 
 /** Lifetimes of the founding CA certificates; each defaults to its built-in profile's default. */
 export interface CaLifetimes {

@@ -1,9 +1,9 @@
 // The issuer chain served with a leaf: node ICA → AZ ICA, as TLS servers send it (RFC 8446
 // §4.4.2), the root left out (relying parties hold it). Built from the CA records' parent links,
 // so no certificate is parsed or verified on the issuance path.
-import { toPem } from '../ca/pem.ts';
-import { PkiError } from '../errors.ts';
-import type { PkiStateQueries } from '../state/queries.ts';
+import { toPem } from '../../ca/pem.ts';
+import { PkiError } from '../../errors.ts';
+import type { PkiStateQueries } from '../../state/queries.ts';
 
 /** Root → AZ ICA → node ICA is 3 deep; a longer parent walk means a cycle in the state. */
 const CHAIN_DEPTH_MAX = 8;

@@ -2,13 +2,13 @@
 // leader, otherwise by asking the local leader it knows of (peer request). Outcomes are the
 // state machine's: `{ ok: false }` is a deterministic rejection every replica agrees on.
 import { TwoTierError, type TwoTierNode } from '@adrestia/consensus';
-import { PKI_ERROR_CODES, PkiError, type PkiErrorCode } from '../errors.ts';
-import { encodeEvent } from '../state/event-codec.ts';
-import type { PkiEvent } from '../state/events.ts';
-import type { ApplyOutcome } from '../state/outcome.ts';
+import { PKI_ERROR_CODES, PkiError, type PkiErrorCode } from '../../errors.ts';
+import { encodeEvent } from '../../state/event-codec.ts';
+import type { PkiEvent } from '../../state/events.ts';
+import type { ApplyOutcome } from '../../state/outcome.ts';
 import type { PkiApplyResult } from './pki-application.ts';
 import { tierOfEvent } from './pki-application.ts';
-import type { PeerClient, PeerRequest } from './peer.ts';
+import type { PeerClient, PeerRequest } from '../peer/protocol.ts';
 
 export class EventProposer {
   constructor(

@@ -5,21 +5,21 @@
 // The CSRs contribute only their public keys and, for TLS, the IP/DNS names the node claims for
 // itself: subjects and extensions are decided here, so a node cannot ask for a CA certificate of
 // another shape or for another node's identity URI.
-import { parseCsr, type ParsedCsr } from '../ca/csr.ts';
-import { bytesEqual } from '../ca/der.ts';
-import type { GeneralNameInput } from '../ca/general-names.ts';
-import { issueCertificate } from '../ca/issue.ts';
-import { readCertificateFields } from '../ca/cert-fields.ts';
-import { buildName, escapeValue } from '../ca/names.ts';
-import { BUILTIN_PROFILES, type CertificateProfile } from '../ca/profiles.ts';
-import { normalizeSan } from '../ca/san.ts';
-import { randomSerial, type SerialRandomSource } from '../ca/serial.ts';
-import { PkiError } from '../errors.ts';
-import type { CaCertificateInstalledEvent, NodeAddresses, NodeRegisteredEvent } from '../state/events.ts';
-import { caValidity, checkNow, issuerIdOf, notAfterMsOf, type CaHandle } from './ca-common.ts';
-import { withIssuerUrls } from './issuer-urls.ts';
-import { profileExtensions } from '../ca/resolve-issuance.ts';
-import { endpointHost, hostSan, nodeUri } from './ca-node-keys.ts';
+import { parseCsr, type ParsedCsr } from '../../ca/csr.ts';
+import { bytesEqual } from '../../ca/der.ts';
+import type { GeneralNameInput } from '../../ca/general-names.ts';
+import { issueCertificate } from '../../ca/issue.ts';
+import { readCertificateFields } from '../../ca/cert-fields.ts';
+import { buildName, escapeValue } from '../../ca/names.ts';
+import { BUILTIN_PROFILES, type CertificateProfile } from '../../ca/profiles.ts';
+import { normalizeSan } from '../../ca/san.ts';
+import { randomSerial, type SerialRandomSource } from '../../ca/serial.ts';
+import { PkiError } from '../../errors.ts';
+import type { CaCertificateInstalledEvent, NodeAddresses, NodeRegisteredEvent } from '../../state/events.ts';
+import { caValidity, checkNow, issuerIdOf, notAfterMsOf, type CaHandle } from '../ca/ca-common.ts';
+import { withIssuerUrls } from '../ca/issuer-urls.ts';
+import { profileExtensions } from '../../ca/resolve-issuance.ts';
+import { endpointHost, hostSan, nodeUri } from '../ca/ca-node-keys.ts';
 
 /** NIST SP 800-57 Part 1 Rev. 5: RSA keys that sign certificates past 2030 need ≥ 3072 bits. */
 export const NODE_ICA_RSA_MIN_BITS = 3072;

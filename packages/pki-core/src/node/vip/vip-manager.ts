@@ -4,8 +4,8 @@
 // holder's lease must have run out, so two nodes never hold one VIP.
 import type { ClockTimer, TwoTierNode } from '@adrestia/consensus';
 import { systemClock, type Clock } from '@adrestia/consensus';
-import { INITIAL_VIP_FENCE, clockDriftBoundMs, stepVipFence, type VipFenceState } from '../cluster/vip-fence.ts';
-import type { PkiApplyResult } from './pki-application.ts';
+import { INITIAL_VIP_FENCE, clockDriftBoundMs, stepVipFence, type VipFenceState } from '../../cluster/vip-fence.ts';
+import type { PkiApplyResult } from '../core/pki-application.ts';
 
 /** The server's VipHook (exec | bind | none) has this shape. */
 export interface VipHookLike {

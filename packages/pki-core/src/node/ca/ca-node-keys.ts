@@ -3,14 +3,14 @@
 // never leaves it (DESIGN.md); the TLS key is 0600 (it is replaced on renewal).
 import { sign as nodeSign, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
-import { signatureAlgorithmForKey, signatureAlgorithmInfo } from '../ca/algorithms.ts';
-import { bitString, implicitConstructed, integer, oid, sequence, setOf } from '../ca/der.ts';
-import { subjectAltNameExtension } from '../ca/extensions.ts';
-import type { GeneralNameInput } from '../ca/general-names.ts';
-import { readPrivateKeyFile, writePrivateKeyFile } from '../ca/key-file.ts';
-import { defaultCaKeyType, generateCaKeyPair, spkiDerOf, type CaKeyType, type GeneratedKeyPair, type KeyPairGenerator } from '../ca/keys.ts';
-import { buildName, escapeValue } from '../ca/names.ts';
-import { parseIp } from '../ca/ip-address.ts';
+import { signatureAlgorithmForKey, signatureAlgorithmInfo } from '../../ca/algorithms.ts';
+import { bitString, implicitConstructed, integer, oid, sequence, setOf } from '../../ca/der.ts';
+import { subjectAltNameExtension } from '../../ca/extensions.ts';
+import type { GeneralNameInput } from '../../ca/general-names.ts';
+import { readPrivateKeyFile, writePrivateKeyFile } from '../../ca/key-file.ts';
+import { defaultCaKeyType, generateCaKeyPair, spkiDerOf, type CaKeyType, type GeneratedKeyPair, type KeyPairGenerator } from '../../ca/keys.ts';
+import { buildName, escapeValue } from '../../ca/names.ts';
+import { parseIp } from '../../ca/ip-address.ts';
 
 /** File names inside the node's data directory. */
 export const NODE_ICA_KEY_FILE = 'node-ica.key';

@@ -9,7 +9,7 @@
 // nodes into several clusters. Here exactly one node may found (operator's `init`, or the
 // configured founder); every other node keeps discovering until the cluster answers, so nodes
 // started at the same moment against an empty cluster end up in one cluster.
-import { PkiError } from '../errors.ts';
+import { PkiError } from '../../errors.ts';
 
 export type ProbeAnswer =
   /** A node of the prober's AZ answered; `localLeaderId` is the AZ's local leader it knows of. */

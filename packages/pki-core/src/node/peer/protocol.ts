@@ -1,9 +1,9 @@
 // Node-to-node requests of the PKI layer (not Raft traffic, which has its own transports). The
 // server carries them over mTLS; the simulator calls the target node directly. Events travel
 // encoded (the state codec), so a peer validates them exactly as the log will.
-import type { CrlReason, NodeAddresses } from '../state/events.ts';
-import type { ApplyOutcome } from '../state/outcome.ts';
-import type { RemovedAz } from './az-admin.ts';
+import type { CrlReason, NodeAddresses } from '../../state/events.ts';
+import type { ApplyOutcome } from '../../state/outcome.ts';
+import type { RemovedAz } from '../admin/az-admin.ts';
 
 export type PeerRequest =
   /** To the local leader: propose this local event and answer with its outcome once applied. */

@@ -10,23 +10,23 @@
 // Fast path: the CSR is read and verified with the DER reader and node:crypto, the certificate
 // is concatenated from memoized pieces (issue.ts), and the chain comes from a cache.
 import { createHash } from 'node:crypto';
-import { parseCsr } from '../ca/csr.ts';
-import { issueCertificate } from '../ca/issue.ts';
-import { toPem } from '../ca/pem.ts';
-import { resolveIssuance, type IssuancePlan } from '../ca/resolve-issuance.ts';
-import type { SanEntry } from '../ca/san.ts';
-import { randomSerial, type SerialRandomSource } from '../ca/serial.ts';
-import { PkiError } from '../errors.ts';
-import type { IssuedEvent } from '../state/events.ts';
-import { LIMITS } from '../state/fields.ts';
-import { idempotencyKey } from '../state/idempotency.ts';
-import type { PkiStateQueries } from '../state/queries.ts';
-import type { LeafCertificateRecord } from '../state/records.ts';
-import { checkNow, type CaHandle } from './ca-common.ts';
-import { issuerChainPem } from './ca-chain.ts';
+import { parseCsr } from '../../ca/csr.ts';
+import { issueCertificate } from '../../ca/issue.ts';
+import { toPem } from '../../ca/pem.ts';
+import { resolveIssuance, type IssuancePlan } from '../../ca/resolve-issuance.ts';
+import type { SanEntry } from '../../ca/san.ts';
+import { randomSerial, type SerialRandomSource } from '../../ca/serial.ts';
+import { PkiError } from '../../errors.ts';
+import type { IssuedEvent } from '../../state/events.ts';
+import { LIMITS } from '../../state/fields.ts';
+import { idempotencyKey } from '../../state/idempotency.ts';
+import type { PkiStateQueries } from '../../state/queries.ts';
+import type { LeafCertificateRecord } from '../../state/records.ts';
+import { checkNow, type CaHandle } from '../ca/ca-common.ts';
+import { issuerChainPem } from '../ca/ca-chain.ts';
 import { profileFor, type ProfileTable } from './ca-profiles.ts';
-import { prepareIssuer } from '../ca/issuer.ts';
-import { withIssuerUrls } from './issuer-urls.ts';
+import { prepareIssuer } from '../../ca/issuer.ts';
+import { withIssuerUrls } from '../ca/issuer-urls.ts';
 
 export interface IssueLeafInput {
   /** This node's ICA (its key from the node's 0400 key file). */

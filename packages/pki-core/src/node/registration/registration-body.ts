@@ -1,9 +1,9 @@
 // The wire shapes of Phase II registration (seed 000 §3.2) as plain JSON-able data: binary
 // fields are base64 DER, so the HTTP layer carries them as they are. Parsing is strict — exact
 // keys, types and sizes — because the body arrives from a node not yet authenticated by TLS.
-import { PkiError } from '../errors.ts';
-import { csrMaxBytes } from '../ca/csr.ts';
-import { checkEndpoint } from '../state/fields.ts';
+import { PkiError } from '../../errors.ts';
+import { csrMaxBytes } from '../../ca/csr.ts';
+import { checkEndpoint } from '../../state/fields.ts';
 
 export const REGISTRATION_BODY_VERSION = 1;
 /** Two CSRs of at most `csrMaxBytes` each, base64 (4/3), plus small fields. */

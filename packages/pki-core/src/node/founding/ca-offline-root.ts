@@ -9,14 +9,14 @@
 //  3. `completeOfflineAzIntermediate` checks the signature against the root's key and returns the
 //     `CaCertificateInstalled` event (and, for a new cluster, `clusterCreatedEvent` makes the
 //     keyless `ClusterCreated`).
-import { buildUnsignedCertificate, completeCertificate } from '../ca/issue.ts';
-import { readCertificateFields } from '../ca/cert-fields.ts';
-import { defaultCaKeyType, generateCaKeyPair, type CaKeyType } from '../ca/keys.ts';
-import { unwrapPrivateKey, wrapPrivateKey } from '../ca/key-wrap.ts';
-import type { SerialRandomSource } from '../ca/serial.ts';
-import { KeyObjectSigner, offlineSigner } from '../ca/signer.ts';
-import { PkiError } from '../errors.ts';
-import { caKeyBinding, checkNow, issuerIdOf } from './ca-common.ts';
+import { buildUnsignedCertificate, completeCertificate } from '../../ca/issue.ts';
+import { readCertificateFields } from '../../ca/cert-fields.ts';
+import { defaultCaKeyType, generateCaKeyPair, type CaKeyType } from '../../ca/keys.ts';
+import { unwrapPrivateKey, wrapPrivateKey } from '../../ca/key-wrap.ts';
+import type { SerialRandomSource } from '../../ca/serial.ts';
+import { KeyObjectSigner, offlineSigner } from '../../ca/signer.ts';
+import { PkiError } from '../../errors.ts';
+import { caKeyBinding, checkNow, issuerIdOf } from '../ca/ca-common.ts';
 import { azCertificateFields, azInstalledEvent, type CreatedAzIntermediate } from './ca-found.ts';
 
 /** Step 1's result: plain, serializable data (the AZ key inside is sealed under the KEK). */

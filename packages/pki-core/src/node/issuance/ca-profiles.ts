@@ -2,10 +2,10 @@
 // log stores plain data), else a built-in one. Callers that issue many leaves load the set once
 // with `loadProfiles` and refresh it when a profile event applies; profile objects must be reused
 // because encoded extensions are memoized per profile object (resolve-issuance.ts).
-import { validateProfile } from '../ca/profile-validate.ts';
-import { BUILTIN_PROFILES, builtinProfile, type CertificateProfile } from '../ca/profiles.ts';
-import { PkiError } from '../errors.ts';
-import type { PkiStateQueries } from '../state/queries.ts';
+import { validateProfile } from '../../ca/profile-validate.ts';
+import { BUILTIN_PROFILES, builtinProfile, type CertificateProfile } from '../../ca/profiles.ts';
+import { PkiError } from '../../errors.ts';
+import type { PkiStateQueries } from '../../state/queries.ts';
 
 export type ProfileTable = Readonly<Record<string, CertificateProfile>>;
 

@@ -1,14 +1,14 @@
 // What every CA operation of a node shares: how a CA is named in the replicated state (its
 // `issuerId`), how its wrapped key is bound, and how CA validity windows are chosen. Pure functions; time comes in as `nowMs`.
-import { toHex } from '../ca/der.ts';
-import { keyIdentifier } from '../ca/extensions.ts';
-import { readCertificateFields } from '../ca/cert-fields.ts';
-import { unwrapPrivateKey, type KeyWrapBinding } from '../ca/key-wrap.ts';
-import { KeyObjectSigner, type Signer } from '../ca/signer.ts';
-import type { CertificateProfile } from '../ca/profiles.ts';
-import { PkiError } from '../errors.ts';
-import type { CaRole } from '../state/events.ts';
-import type { CaRecord } from '../state/records.ts';
+import { toHex } from '../../ca/der.ts';
+import { keyIdentifier } from '../../ca/extensions.ts';
+import { readCertificateFields } from '../../ca/cert-fields.ts';
+import { unwrapPrivateKey, type KeyWrapBinding } from '../../ca/key-wrap.ts';
+import { KeyObjectSigner, type Signer } from '../../ca/signer.ts';
+import type { CertificateProfile } from '../../ca/profiles.ts';
+import { PkiError } from '../../errors.ts';
+import type { CaRole } from '../../state/events.ts';
+import type { CaRecord } from '../../state/records.ts';
 
 /**
  * A CA this node can sign with: its certificate, a signer for its key, and its id in the state.

@@ -3,18 +3,18 @@
 // before proposing"); the state machine decides again on apply. A CRL lists every revocation of
 // its issuer still held (RFC 5280 §3.3: entries leave after the certificate expires) under the
 // next CRL number (§5.2.3).
-import { buildCrl, type RevokedEntry } from '../ca/crl.ts';
-import { crlListedSerials } from '../ca/crl-entries.ts';
-import { normalizeSerialHex } from '../ca/serial.ts';
-import { truncateToSeconds } from '../ca/time.ts';
-import { PkiError } from '../errors.ts';
-import { CRL_REASON_NAMES, type CrlPublishedEvent, type CrlReason, type RevokedEvent } from '../state/events.ts';
-import type { PkiStateQueries } from '../state/queries.ts';
+import { buildCrl, type RevokedEntry } from '../../ca/crl.ts';
+import { crlListedSerials } from '../../ca/crl-entries.ts';
+import { normalizeSerialHex } from '../../ca/serial.ts';
+import { truncateToSeconds } from '../../ca/time.ts';
+import { PkiError } from '../../errors.ts';
+import { CRL_REASON_NAMES, type CrlPublishedEvent, type CrlReason, type RevokedEvent } from '../../state/events.ts';
+import type { PkiStateQueries } from '../../state/queries.ts';
 import { checkNow, type CaHandle } from './ca-common.ts';
-import { readCertificateFields, type CertificateFields } from '../ca/cert-fields.ts';
-import { children, content, readTop } from '../ca/der-reader.ts';
-import { Tag, toHex } from '../ca/der.ts';
-import { OID_EXT } from '../ca/oids.ts';
+import { readCertificateFields, type CertificateFields } from '../../ca/cert-fields.ts';
+import { children, content, readTop } from '../../ca/der-reader.ts';
+import { Tag, toHex } from '../../ca/der.ts';
+import { OID_EXT } from '../../ca/oids.ts';
 
 export interface BuildRevocationInput {
   readonly issuerId: string;

@@ -4,11 +4,11 @@
 // The issuer names its AZ (node ICA records are global); a request without an issuer asks every
 // other AZ in turn, since serials are 128 random bits and unique across the cluster in practice.
 // One hop only: a node answering a forwarded request never forwards it again.
-import { PkiError, isPkiError, type PkiErrorCode } from '../errors.ts';
-import type { PkiStateQueries } from '../state/queries.ts';
-import { asPkiCode } from './event-proposer.ts';
-import type { PeerClient, PeerRequest } from './peer.ts';
-import type { RevokeRequest } from './pki-node-api.ts';
+import { PkiError, isPkiError, type PkiErrorCode } from '../../errors.ts';
+import type { PkiStateQueries } from '../../state/queries.ts';
+import { asPkiCode } from '../core/event-proposer.ts';
+import type { PeerClient, PeerRequest } from '../peer/protocol.ts';
+import type { RevokeRequest } from '../pki-node-api.ts';
 
 /** Answers that settle the request: any other failure of one node lets the next one try. */
 const FINAL_CODES: ReadonlySet<PkiErrorCode> = new Set(['ERR_ALREADY_REVOKED', 'ERR_INPUT_INVALID', 'ERR_SERIAL_INVALID']);

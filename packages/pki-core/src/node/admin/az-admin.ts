@@ -12,17 +12,17 @@
 //      AZ ICA itself is revoked under the root (the global leader's root CRL lists it);
 //   4. `AzRemoved`.
 // Each step is skipped when the state shows it done, so a retried request completes a partial run.
-import { buildCrl } from '../ca/crl.ts';
-import { truncateToSeconds } from '../ca/time.ts';
-import { sleepTicks } from './tick-sleep.ts';
-import { PkiError, ignorePkiCode, isPkiError } from '../errors.ts';
-import type { PkiEvent } from '../state/events.ts';
-import type { AzRecord } from '../state/records.ts';
-import { caSignerFromRecord } from './ca-common.ts';
-import { buildRevocation } from './ca-revocation.ts';
-import { asPkiCode } from './event-proposer.ts';
+import { buildCrl } from '../../ca/crl.ts';
+import { truncateToSeconds } from '../../ca/time.ts';
+import { sleepTicks } from '../core/tick-sleep.ts';
+import { PkiError, ignorePkiCode, isPkiError } from '../../errors.ts';
+import type { PkiEvent } from '../../state/events.ts';
+import type { AzRecord } from '../../state/records.ts';
+import { caSignerFromRecord } from '../ca/ca-common.ts';
+import { buildRevocation } from '../ca/ca-revocation.ts';
+import { asPkiCode } from '../core/event-proposer.ts';
 import { checkAzName, checkAzSpec } from './az-spec.ts';
-import type { PkiNode } from './pki-node.ts';
+import type { PkiNode } from '../pki-node.ts';
 import type { RemovedNode } from './admin-services.ts';
 
 export interface AzDeclaration {

@@ -1,13 +1,13 @@
 // Admin operations of a PkiNode: withdraw a node, set or remove a certificate profile, mint a
 // join token. Each one is a global event (every AZ applies it) committed through the node's
 // EventProposer; an answer is given only after the commit.
-import { randomSerial } from '../ca/serial.ts';
-import { validateProfile } from '../ca/profile-validate.ts';
-import { encodeJoinToken, newJoinTokenClaims } from '../cluster/join-token.ts';
-import { PkiError, ignorePkiCode } from '../errors.ts';
-import type { PkiEvent, PlainData } from '../state/events.ts';
-import { nodeRevocations } from './ca-revocation.ts';
-import type { PkiNode } from './pki-node.ts';
+import { randomSerial } from '../../ca/serial.ts';
+import { validateProfile } from '../../ca/profile-validate.ts';
+import { encodeJoinToken, newJoinTokenClaims } from '../../cluster/join-token.ts';
+import { PkiError, ignorePkiCode } from '../../errors.ts';
+import type { PkiEvent, PlainData } from '../../state/events.ts';
+import { nodeRevocations } from '../ca/ca-revocation.ts';
+import type { PkiNode } from '../pki-node.ts';
 import { AzAdmin, type AzDeclaration, type DeclaredAz, type RemovedAz } from './az-admin.ts';
 
 export interface RemovedNode {

@@ -1,12 +1,12 @@
 // What an operator may declare as an AZ (issue 5 "add AZ"), checked before anything is proposed
 // so each refusal names its field: the state machine checks subnet overlap again on apply, which
 // is authoritative, but answers only ERR_EVENT_REJECTED.
-import { AZ_NAME } from '../cluster/cluster-map.ts';
-import { PkiError } from '../errors.ts';
-import { cidrContains, cidrsOverlap, parseCidr, parseIpAddress, type CidrBlock } from '../state/cidr.ts';
-import type { AzSpec } from '../state/events.ts';
-import { LIMITS } from '../state/fields.ts';
-import type { AzRecord } from '../state/records.ts';
+import { AZ_NAME } from '../../cluster/cluster-map.ts';
+import { PkiError } from '../../errors.ts';
+import { cidrContains, cidrsOverlap, parseCidr, parseIpAddress, type CidrBlock } from '../../state/cidr.ts';
+import type { AzSpec } from '../../state/events.ts';
+import { LIMITS } from '../../state/fields.ts';
+import type { AzRecord } from '../../state/records.ts';
 
 function invalid(field: string, message: string): never {
   throw new PkiError('ERR_INPUT_INVALID', `${field}: ${message}`, { field });

@@ -8,11 +8,11 @@
 // Local (the AZ that issued them): leaves, CRLs of node and AZ CAs, expiry sweeps. The root's CRL
 // is published globally. The durable copy of this state is the Raft log and its snapshots.
 import type { CommandMeta, TwoTierApplication } from '@adrestia/consensus';
-import { isPkiError } from '../errors.ts';
-import { decodeEvent } from '../state/event-codec.ts';
-import type { PkiEvent, PkiEventType } from '../state/events.ts';
-import type { ApplyOutcome } from '../state/outcome.ts';
-import { PkiStateStore } from '../state/store.ts';
+import { isPkiError } from '../../errors.ts';
+import { decodeEvent } from '../../state/event-codec.ts';
+import type { PkiEvent, PkiEventType } from '../../state/events.ts';
+import type { ApplyOutcome } from '../../state/outcome.ts';
+import { PkiStateStore } from '../../state/store.ts';
 
 const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   ClusterCreated: 'global',
