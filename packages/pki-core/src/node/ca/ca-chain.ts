@@ -32,3 +32,11 @@ export async function issuerChainPem(store: PkiStateQueries, issuerId: string): 
   chainCache.set(issuerId, pem);
   return pem;
 }
+
+/** PEM of the cluster's root (answers that carry the whole chain end with it): ERR_NOT_FOUND before this node holds it. */
+export async function rootPem(store: PkiStateQueries): Promise<string> {
+  const cluster = await store.cluster();
+  const root = cluster ? await store.getCa(cluster.rootIssuerId) : undefined;
+  if (!root) throw new PkiError('ERR_NOT_FOUND', 'this node holds no root CA yet');
+  return toPem(root.certDer);
+}
