@@ -97,11 +97,11 @@ export { CA_BUNDLE_CERTIFICATES_MAX, buildRegistrationRequest, readRegistrationR
 export type { BuildRegistrationInput, BuiltRegistrationRequest, VerifiedCaBundle } from './node/registration/registration-client.ts';
 // The cluster node: PkiNode (library API), its application under the two tiers, peers, VIPs.
 export { PkiNode, type PkiNodeOptions, type PkiNodeStart } from './node/pki-node.ts';
-export type { IssuedJoinToken, JoinTokenRequest, RemovedNode } from './node/admin/admin-services.ts';
-export type { AzDeclaration, DeclaredAz, RemovedAz } from './node/admin/az-admin.ts';
+export type { IssuedJoinToken, JoinTokenRequest } from './node/admin/admin-services.ts';
+export type { AzDeclaration, DeclaredAz } from './node/admin/az-admin.ts';
 export { checkAzName, checkAzSpec } from './node/admin/az-spec.ts';
 export type { CaBundle, IssuedLeaf as IssuedLeafResult, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RenewRequest, RevokeRequest, TierStatus } from './node/pki-node-api.ts';
-export type { PeerClient, PeerRequest, PeerResponse } from './node/peer/protocol.ts';
+export type { PeerClient, PeerRequest, PeerResponse, RemovedAz, RemovedNode } from './node/peer/protocol.ts';
 export { PkiApplication, tierOfEvent, type PkiApplyResult } from './node/core/pki-application.ts';
 export { DEFAULT_CLOCK_RATE_ERROR, DEFAULT_RELEASE_HOOK_MS, VipManager, type VipHookLike, type VipSettings } from './node/vip/vip-manager.ts';
 export { parseSans } from './node/issuance/issuance.ts';

@@ -1,5 +1,5 @@
-// When an issuer publishes a new CRL (node-services.ts refreshCrl → crlNeedsRefresh): judged by the
-// serials its latest CRL lists, read back from the DER and checked against OpenSSL's reading.
+// When an issuer publishes a new CRL (node/revocation/crl-refresh.ts refreshCrl → crlNeedsRefresh):
+// judged by the serials its latest CRL lists, read back from the DER and checked against OpenSSL's reading.
 import { expect } from 'chai';
 import { buildCrl, type RevokedEntry } from '../src/ca/crl.ts';
 import { crlListedSerials } from '../src/ca/crl-entries.ts';

@@ -1,11 +1,14 @@
 // The public face of a running PKI node (`PkiNode` implements it): what the HTTP server, the CLI
-// and other Adrestia services call. Everything here is transport-neutral.
+// and other Adrestia services call, and the only way they reach the node's state. Everything here
+// is transport-neutral. A read either waits for the read barrier (core/read-view.ts: it sees
+// whatever the AZ acknowledged) or says why a local, possibly stale read is right for its callers.
 import type { ClusterMapDiff } from '../cluster/cluster-map.ts';
 import type { CrlReason } from '../state/events.ts';
-import type { CertificateRecord } from '../state/records.ts';
-import type { PeerRequest, PeerResponse } from './peer/protocol.ts';
-import type { IssuedJoinToken, JoinTokenRequest, RemovedNode } from './admin/admin-services.ts';
-import type { AzDeclaration, DeclaredAz, RemovedAz } from './admin/az-admin.ts';
+import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
+import type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest } from './admin/index.ts';
+import type { NodeKeys } from './ca/ca-node-keys.ts';
+import type { PeerRequest, PeerResponse, RemovedAz, RemovedNode } from './peer/protocol.ts';
+import type { AcceptedRegistration, CaBundleResponseBody, CaBundleResponseInput, VerifyRegistrationInput } from './registration/index.ts';
 
 export interface TierStatus {
   /** This node's role in the tier (for the global tier: this AZ's seat, when this node acts for it). */
@@ -83,6 +86,8 @@ export interface CaBundle {
 
 export type PkiRoleEvent = { tier: 'local' | 'global'; leader: boolean; term: number };
 
+export type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest, RemovedAz, RemovedNode };
+
 export interface PkiNodeApi {
   readonly nodeId: string;
   readonly az: string;
@@ -103,6 +108,51 @@ export interface PkiNodeApi {
   getCrl(issuerId: string): Promise<Uint8Array | null>;
   /** A CA certificate (DER) by issuer id. */
   getCaCertificate(issuerId: string): Promise<Uint8Array | null>;
+  /**
+   * The cluster's AZs as applied here: local, possibly stale. The server routes every request by
+   * its client address with them (cluster/routing.ts); a barrier would put a quorum round in front
+   * of every answer and leave clients unredirected while the AZ elects, whereas an AZ applied a
+   * moment late only routes the next request.
+   */
+  listAzs(): Promise<AzRecord[]>;
+  /**
+   * The registered nodes as applied here: local, possibly stale. Node addresses are public and
+   * every node holds them all (registration is global). They serve routing, the server's peer
+   * directory and `GET /api/v1/nodes`, which must be answered without the AZ's quorum (the first
+   * node of a new AZ asks the cluster VIP before its seat reaches anyone); a node registered a
+   * moment ago appears at the next refresh.
+   */
+  listNodes(): Promise<NodeRecord[]>;
+  /**
+   * Ids of nodes whose node CA was revoked or that were removed (they never speak for the
+   * cluster again), as applied here: local, possibly stale. Checked on every peer request and
+   * mesh connection; a barrier there would make the peer traffic a quorum depends on (proposals
+   * forwarded to the local leader, health pings) wait for that quorum. A withdrawal takes effect
+   * here once applied here, as every other AZ's does.
+   */
+  withdrawnNodeIds(): Promise<ReadonlySet<string>>;
+  /** A registered node's record, behind the read barrier. */
+  getNode(nodeId: string): Promise<NodeRecord | undefined>;
+  /** The cluster's id (null before `ClusterCreated`), behind the read barrier. */
+  clusterId(): Promise<string | null>;
+  /** The AZ ICA certificate (DER) of AZ `az` (null when the state holds none), behind the read barrier. */
+  azIcaCertificate(az: string): Promise<Uint8Array | null>;
+  /**
+   * Phase II over plain HTTP: the CA bundle with its HMAC proof under the PSK for the node's nonce
+   * (registration/registration.ts `caBundleResponse`), as applied here like `caBundle`. The joiner
+   * needs the root from it; a bundle applied a moment late lacks at most an AZ ICA committed
+   * meanwhile, and a barrier would make the first request of every new node fail while the AZ of
+   * the node that holds the VIP elects.
+   */
+  caBundleProof(input: Omit<CaBundleResponseInput, 'store'>): Promise<CaBundleResponseBody>;
+  /**
+   * Phase II over HTTPS: authenticates and checks a registration request (PSK proof or join
+   * token; registration/registration.ts `verifyRegistrationRequest`) behind the read barrier, so
+   * the once-only checks see every registration and token use the AZ acknowledged.
+   */
+  acceptRegistration(input: Omit<VerifyRegistrationInput, 'store'>): Promise<AcceptedRegistration>;
+  /** This node's ICA and TLS keys (the server serves TLS with the TLS key); null until start-up made or loaded them. */
+  nodeKeys(): NodeKeys | null;
   /** Serves a peer's request (the server's node-to-node endpoint calls this). */
   handlePeer(fromNodeId: string, request: PeerRequest): Promise<PeerResponse>;
   /** Admin: revokes the node's ICA and TLS certificates, then `NodeRemoved` (all global). */

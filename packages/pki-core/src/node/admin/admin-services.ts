@@ -1,20 +1,17 @@
 // Admin operations of a PkiNode: withdraw a node, set or remove a certificate profile, mint a
 // join token. Each one is a global event (every AZ applies it) committed through the node's
-// EventProposer; an answer is given only after the commit.
+// committer; an answer is given only after the commit.
 import { randomSerial } from '../../ca/serial.ts';
 import { validateProfile } from '../../ca/profile-validate.ts';
 import { encodeJoinToken, newJoinTokenClaims } from '../../cluster/join-token.ts';
 import { PkiError, ignorePkiCode } from '../../errors.ts';
 import type { PkiEvent, PlainData } from '../../state/events.ts';
 import { nodeRevocations } from '../ca/ca-revocation.ts';
-import type { PkiNode } from '../pki-node.ts';
-import { AzAdmin, type AzDeclaration, type DeclaredAz, type RemovedAz } from './az-admin.ts';
-
-export interface RemovedNode {
-  nodeId: string;
-  /** `issuerId:serialHex` of each certificate revoked by the removal. */
-  revoked: { issuerId: string; serialHex: string }[];
-}
+import type { PkiStateQueries } from '../../state/queries.ts';
+import type { NodeContext } from '../core/context.ts';
+import type { PkiTwoTier } from '../core/roles.ts';
+import type { PeerRequest, PeerResponse, RemovedAz, RemovedNode } from '../peer/protocol.ts';
+import { AzAdmin, type AzAdminTwoTier, type AzDeclaration, type DeclaredAz } from './az-admin.ts';
 
 export interface JoinTokenRequest {
   az: string;
@@ -36,10 +33,15 @@ export class AdminServices {
   private readonly azs: AzAdmin;
 
   constructor(
-    private readonly node: PkiNode,
+    private readonly ctx: Pick<NodeContext, 'nodeId' | 'az' | 'kek' | 'nowMs' | 'random' | 'peers' | 'sleepTicks'>,
+    private readonly twoTier: AzAdminTwoTier & Pick<PkiTwoTier, 'changeLocalMembership'>,
+    private readonly state: () => PkiStateQueries,
     private readonly commit: (event: PkiEvent, tier: 'global') => Promise<unknown>,
+    /** The other AZs' local leaders this node's health checks found (membership/). */
+    otherAzLeaders: () => ReadonlyMap<string, string>,
   ) {
-    this.azs = new AzAdmin(node, (event) => commit(event, 'global'), (nodeId, requestedBy) => this.removeNode(nodeId, requestedBy));
+    const removeNode = (nodeId: string, requestedBy: string): Promise<RemovedNode> => this.removeNode(nodeId, requestedBy);
+    this.azs = new AzAdmin(ctx, twoTier, state, (event) => commit(event, 'global'), removeNode, otherAzLeaders);
   }
 
   /** Declares an AZ ahead of its nodes (az-admin.ts). */
@@ -52,26 +54,31 @@ export class AdminServices {
     return this.azs.removeAz(name, requestedBy, forwarded);
   }
 
+  /** A peer's `removeAz` (this node should be its AZ's local leader; it does not forward again). */
+  async answerRemoveAz(request: Extract<PeerRequest, { kind: 'removeAz' }>): Promise<PeerResponse> {
+    return { kind: 'azRemoved', removal: await this.removeAz(request.name, request.requestedBy, true) };
+  }
+
   /**
    * Withdraws a node's identity: its node ICA and TLS certificates are revoked
    * (cessationOfOperation, RFC 5280 §5.3.1), then `NodeRemoved`. A registration under the same id
    * is refused afterwards (its certificates stay revoked in the state). When the node is a member
    * of this AZ's local group and this node leads it, it also leaves the group now (Raft §4.1, one
    * change at a time through the consensus layer); a node of another AZ leaves its group from
-   * that AZ's local leader's maintenance (NodeServices.advanceLocalMembers), which applies the
+   * that AZ's local leader's maintenance (membership/local-members.ts advanceLocalMembers), which applies the
    * same `NodeRemoved` from the global log.
    */
   async removeNode(nodeId: string, requestedBy: string): Promise<RemovedNode> {
-    const store = this.node.app.store;
-    const events = await nodeRevocations({ nodeId, reason: 'cessationOfOperation', nowMs: this.node.options.nowMs(), requestedBy, store });
+    const store = this.state();
+    const events = await nodeRevocations({ nodeId, reason: 'cessationOfOperation', nowMs: this.ctx.nowMs(), requestedBy, store });
     // A revocation that a retried commit (commitOk retries transient failures) finds already
     // applied was committed by the first attempt: the goal is reached, not refused.
     for (const ev of events) await this.commit(ev, 'global').catch((e: unknown) => ignorePkiCode(e, 'ERR_ALREADY_REVOKED'));
-    await this.commit({ type: 'NodeRemoved', nodeId, reason: `removed by ${requestedBy}`, at: this.node.options.nowMs() }, 'global');
-    const consensus = this.node.consensus;
+    await this.commit({ type: 'NodeRemoved', nodeId, reason: `removed by ${requestedBy}`, at: this.ctx.nowMs() }, 'global');
+    const consensus = this.twoTier;
     const conf = consensus.status().local.confState;
     const member = [...conf.voters, ...conf.learners].includes(nodeId);
-    if (member && nodeId !== this.node.nodeId && consensus.isLocalLeader()) {
+    if (member && nodeId !== this.ctx.nodeId && consensus.isLocalLeader()) {
       // A change already pending is refused by the core: maintenance takes the node out later.
       await consensus.changeLocalMembership({ changes: [{ op: 'removeNode', nodeId }] }).catch(() => {});
     }
@@ -90,7 +97,7 @@ export class AdminServices {
 
   /** ERR_PROFILE_UNKNOWN when no profile of that name was set through the log. */
   async removeProfile(name: string): Promise<void> {
-    if ((await this.node.app.store.getProfile(name)) === undefined) {
+    if ((await this.state().getProfile(name)) === undefined) {
       throw new PkiError('ERR_PROFILE_UNKNOWN', `no profile ${JSON.stringify(name)} was set`, { field: 'name' });
     }
     await this.commit({ type: 'ProfileRemoved', name }, 'global');
@@ -101,14 +108,14 @@ export class AdminServices {
    * HS256 JWT (RFC 7519) signed with `key`. The id is 128 random bits, like a serial number.
    */
   async issueJoinToken(request: JoinTokenRequest, key: Uint8Array): Promise<IssuedJoinToken> {
-    const store = this.node.app.store;
+    const store = this.state();
     const cluster = await store.cluster();
     if (!cluster) throw new PkiError('ERR_NOT_FOUND', 'this node holds no cluster yet');
     if ((await store.getAz(request.az)) === undefined) throw new PkiError('ERR_AZ_UNKNOWN', `AZ ${request.az} is not part of the cluster`, { field: 'az' });
-    const nowMs = this.node.options.nowMs();
+    const nowMs = this.ctx.nowMs();
     const nowSeconds = Math.floor(nowMs / 1000);
     const claims = newJoinTokenClaims({
-      jti: randomSerial(this.node.options.random),
+      jti: randomSerial(this.ctx.random),
       az: request.az,
       clusterId: cluster.clusterId,
       nowSeconds,

@@ -14,7 +14,6 @@
 // Each step is skipped when the state shows it done, so a retried request completes a partial run.
 import { buildCrl } from '../../ca/crl.ts';
 import { truncateToSeconds } from '../../ca/time.ts';
-import { sleepTicks } from '../core/tick-sleep.ts';
 import { PkiError, ignorePkiCode, isPkiError } from '../../errors.ts';
 import type { PkiEvent } from '../../state/events.ts';
 import type { AzRecord } from '../../state/records.ts';
@@ -22,8 +21,10 @@ import { caSignerFromRecord } from '../ca/ca-common.ts';
 import { buildRevocation } from '../ca/ca-revocation.ts';
 import { asPkiCode } from '../core/event-proposer.ts';
 import { checkAzName, checkAzSpec } from './az-spec.ts';
-import type { PkiNode } from '../pki-node.ts';
-import type { RemovedNode } from './admin-services.ts';
+import type { PkiStateQueries } from '../../state/queries.ts';
+import type { NodeContext } from '../core/context.ts';
+import type { PkiTwoTier } from '../core/roles.ts';
+import type { RemovedAz, RemovedNode } from '../peer/protocol.ts';
 
 export interface AzDeclaration {
   name: string;
@@ -37,14 +38,6 @@ export interface DeclaredAz {
   created: boolean;
 }
 
-export interface RemovedAz {
-  name: string;
-  /** The AZ's nodes this call withdrew (a retried call lists those it withdrew itself). */
-  nodes: RemovedNode[];
-  /** The AZ ICA's certificate, revoked under the root (empty when a retried call found it revoked). */
-  revoked: { issuerId: string; serialHex: string }[];
-}
-
 /** How often (in ticks) a membership change not yet applied is proposed again (a forwarded one may be lost). */
 const SEAT_CHANGE_RETRY_TICKS = 40;
 /** How long a removal waits for the seat change to apply, in ticks. */
@@ -55,24 +48,32 @@ const FINAL_CRL_NEXT_UPDATE_SECONDS = 7 * 24 * 3600;
 type Commit = (event: PkiEvent) => Promise<unknown>;
 type RemoveNode = (nodeId: string, requestedBy: string) => Promise<RemovedNode>;
 
+/** What AZ removal asks of the consensus node: roles, the seat's view, the seat's membership change. */
+export type AzAdminTwoTier = Pick<PkiTwoTier, 'isLocalLeader' | 'status' | 'changeGlobalMembership'>;
+
 export class AzAdmin {
   constructor(
-    private readonly node: PkiNode,
+    private readonly ctx: Pick<NodeContext, 'nodeId' | 'az' | 'kek' | 'nowMs' | 'peers' | 'sleepTicks'>,
+    private readonly twoTier: AzAdminTwoTier,
+    private readonly state: () => PkiStateQueries,
     private readonly commit: Commit,
     private readonly removeNode: RemoveNode,
+    /** The other AZs' local leaders this node's health checks found (membership/). */
+    private readonly otherAzLeaders: () => ReadonlyMap<string, string>,
   ) {}
 
   /**
-   * Commits `AzDeclared`; the AZ's first node then founds it (PkiNode.createAz). Declaring again
-   * what is already declared (a retried request) answers the AZ with `created: false`.
+   * Commits `AzDeclared`; the AZ's first node then founds it (founding/founding.ts createAz).
+   * Declaring again what is already declared (a retried request) answers the AZ with
+   * `created: false`.
    */
   async addAz(input: AzDeclaration, requestedBy: string): Promise<DeclaredAz> {
-    const store = this.node.app.store;
+    const store = this.state();
     if (!(await store.cluster())) throw new PkiError('ERR_NOT_FOUND', 'this node holds no cluster yet');
     const same = await this.sameDeclaration(input);
     if (same) return { az: same, created: false };
     const az = checkAzSpec(input, await store.azs());
-    const at = this.node.options.nowMs();
+    const at = this.ctx.nowMs();
     try {
       await this.commit({ type: 'AzDeclared', az, requestedBy, at });
     } catch (e) {
@@ -87,7 +88,7 @@ export class AzAdmin {
 
   /** The AZ of that name when it was declared (or founded) with exactly these subnets and VIP. */
   private async sameDeclaration(input: AzDeclaration): Promise<AzRecord | undefined> {
-    const existing = typeof input.name === 'string' ? await this.node.app.store.getAz(input.name) : undefined;
+    const existing = typeof input.name === 'string' ? await this.state().getAz(input.name) : undefined;
     if (!existing || existing.phase === 'removing' || !Array.isArray(input.subnets)) return undefined;
     const sorted = (xs: readonly string[]) => JSON.stringify([...xs].sort());
     return sorted(existing.subnets) === sorted(input.subnets) && existing.localVip === input.localVip ? existing : undefined;
@@ -96,27 +97,27 @@ export class AzAdmin {
   /** See the file comment; refusals are checked first and change nothing. */
   async removeAz(name: string, requestedBy: string, forwarded = false): Promise<RemovedAz> {
     checkAzName(name);
-    const twoTier = this.node.consensus;
+    const twoTier = this.twoTier;
     if (!twoTier.isLocalLeader()) {
-      if (forwarded) throw new PkiError('ERR_NOT_LEADER', `${this.node.nodeId} is not the local leader of ${this.node.az}; retry`);
+      if (forwarded) throw new PkiError('ERR_NOT_LEADER', `${this.ctx.nodeId} is not the local leader of ${this.ctx.az}; retry`);
       return this.forward(name, requestedBy);
     }
-    const az = await this.node.app.store.getAz(name);
+    const az = await this.state().getAz(name);
     if (!az) throw new PkiError('ERR_AZ_UNKNOWN', `AZ ${name} is not part of the cluster`, { field: 'name' });
     await this.refuseUnsafe(name);
-    if (az.phase !== 'removing') await this.commit({ type: 'AzRemovalStarted', name, requestedBy, at: this.node.options.nowMs() });
+    if (az.phase !== 'removing') await this.commit({ type: 'AzRemovalStarted', name, requestedBy, at: this.ctx.nowMs() });
     await this.removeSeat(name);
     const nodes: RemovedNode[] = [];
-    for (const n of (await this.node.app.store.nodes()).filter((x) => x.az === name)) nodes.push(await this.removeNode(n.nodeId, requestedBy));
+    for (const n of (await this.state().nodes()).filter((x) => x.az === name)) nodes.push(await this.removeNode(n.nodeId, requestedBy));
     const revoked = await this.retireAzIca(name, requestedBy);
-    await this.commit({ type: 'AzRemoved', name, at: this.node.options.nowMs() });
+    await this.commit({ type: 'AzRemoved', name, at: this.ctx.nowMs() });
     return { name, nodes, revoked };
   }
 
   private async forward(name: string, requestedBy: string): Promise<RemovedAz> {
-    const leaderId = this.node.consensus.status().local.leaderId;
-    if (leaderId === null || leaderId === this.node.nodeId) throw new PkiError('ERR_NO_LOCAL_QUORUM', `AZ ${this.node.az} has no local leader now; retry`);
-    const answer = await this.node.options.peers.call(leaderId, { kind: 'removeAz', name, requestedBy });
+    const leaderId = this.twoTier.status().local.leaderId;
+    if (leaderId === null || leaderId === this.ctx.nodeId) throw new PkiError('ERR_NO_LOCAL_QUORUM', `AZ ${this.ctx.az} has no local leader now; retry`);
+    const answer = await this.ctx.peers.call(leaderId, { kind: 'removeAz', name, requestedBy });
     if (answer.kind === 'azRemoved') return answer.removal;
     if (answer.kind === 'error') throw new PkiError(asPkiCode(answer.code), answer.message);
     throw new PkiError('ERR_EVENT_REJECTED', `unexpected answer ${answer.kind} to removeAz from ${leaderId}`);
@@ -130,13 +131,13 @@ export class AzAdmin {
    * majority (ERR_GLOBAL_MAJORITY).
    */
   private async refuseUnsafe(name: string): Promise<void> {
-    const others = (await this.node.app.store.azs()).filter((a) => a.name !== name && a.phase === 'active');
+    const others = (await this.state().azs()).filter((a) => a.name !== name && a.phase === 'active');
     if (others.length === 0) throw new PkiError('ERR_AZ_LAST', `AZ ${name} is the cluster's last AZ; it cannot be removed`, { field: 'name' });
-    if (name === this.node.az) {
-      throw new PkiError('ERR_AZ_SELF', `node ${this.node.nodeId} belongs to AZ ${name}: ask a node of another AZ to remove it`, { field: 'name' });
+    if (name === this.ctx.az) {
+      throw new PkiError('ERR_AZ_SELF', `node ${this.ctx.nodeId} belongs to AZ ${name}: ask a node of another AZ to remove it`, { field: 'name' });
     }
-    const seat = this.node.consensus.status().seat;
-    if (!seat) throw new PkiError('ERR_NOT_LEADER', `the seat of AZ ${this.node.az} is not active on ${this.node.nodeId} yet; retry`);
+    const seat = this.twoTier.status().seat;
+    if (!seat) throw new PkiError('ERR_NOT_LEADER', `the seat of AZ ${this.ctx.az} is not active on ${this.ctx.nodeId} yet; retry`);
     if (seat.leaderId === name) {
       throw new PkiError('ERR_AZ_GLOBAL_LEADER', `AZ ${name}'s seat leads the global group: stop its nodes (or wait until another AZ leads), then retry`, { field: 'name' });
     }
@@ -164,19 +165,19 @@ export class AzAdmin {
    * leaders, or the seat's own replication progress); null elsewhere, where only counts are checked.
    */
   private liveSeats(): Set<string> | null {
-    const seat = this.node.consensus.status().seat;
+    const seat = this.twoTier.status().seat;
     if (!seat || seat.role !== 'leader' || !seat.progress) return null;
-    const live = new Set<string>([this.node.az, ...this.node.otherAzLeaders().keys()]);
+    const live = new Set<string>([this.ctx.az, ...this.otherAzLeaders().keys()]);
     for (const [id, p] of Object.entries(seat.progress)) if (p.recentActive) live.add(id);
     return live;
   }
 
   /** One membership change, proposed again until applied in this seat (lost forwards are retried). */
   private async removeSeat(name: string): Promise<void> {
-    const twoTier = this.node.consensus;
+    const twoTier = this.twoTier;
     for (let tick = 0; tick < SEAT_CHANGE_WAIT_TICKS; tick++) {
       const seat = twoTier.status().seat;
-      if (!seat) throw new PkiError('ERR_NOT_LEADER', `${this.node.nodeId} stopped acting for its seat; retry the removal`);
+      if (!seat) throw new PkiError('ERR_NOT_LEADER', `${this.ctx.nodeId} stopped acting for its seat; retry the removal`);
       const cs = seat.confState;
       if (![...cs.voters, ...cs.learners, ...cs.votersOutgoing].includes(name)) return;
       if (tick % SEAT_CHANGE_RETRY_TICKS === 0) {
@@ -186,7 +187,7 @@ export class AzAdmin {
           // Another change is pending or no leader is known: proposed again on a later round.
         }
       }
-      await this.sleepTicks(1);
+      await this.ctx.sleepTicks(1);
     }
     throw new PkiError('ERR_NO_GLOBAL_QUORUM', `the global group did not apply the removal of seat ${name} in time; retry`);
   }
@@ -197,7 +198,7 @@ export class AzAdmin {
    * the operator's KEK, as any node of the cluster can.
    */
   private async retireAzIca(name: string, requestedBy: string): Promise<{ issuerId: string; serialHex: string }[]> {
-    const store = this.node.app.store;
+    const store = this.state();
     const cluster = await store.cluster();
     const revoked: { issuerId: string; serialHex: string }[] = [];
     for (const ica of (await store.cas()).filter((c) => c.role === 'az' && c.az === name && c.revokedAt === null)) {
@@ -207,7 +208,7 @@ export class AzAdmin {
         issuerId: ica.parentIssuerId,
         serialHex: ica.serialHex,
         reason: 'cessationOfOperation',
-        nowMs: this.node.options.nowMs(),
+        nowMs: this.ctx.nowMs(),
         requestedBy,
         store,
       }).catch((e: unknown) => ignorePkiCode(e, 'ERR_ALREADY_REVOKED'));
@@ -224,19 +225,15 @@ export class AzAdmin {
    * asks CRL numbers to increase per issuer.
    */
   private async finalCrl(issuerId: string): Promise<PkiEvent> {
-    const store = this.node.app.store;
+    const store = this.state();
     const rec = (await store.getCa(issuerId))!;
-    const issuer = caSignerFromRecord(rec, this.node.options.kek);
-    const thisUpdate = truncateToSeconds(new Date(this.node.options.nowMs()));
+    const issuer = caSignerFromRecord(rec, this.ctx.kek);
+    const thisUpdate = truncateToSeconds(new Date(this.ctx.nowMs()));
     const nextUpdate = new Date(thisUpdate.getTime() + FINAL_CRL_NEXT_UPDATE_SECONDS * 1000);
     const crlNumber = Math.max(await store.nextCrlNumber(issuerId), Math.floor(thisUpdate.getTime() / 1000));
     const entries = (await store.listRevoked(issuerId)).map((r) => ({ serialHex: r.serialHex, revokedAt: new Date(r.revokedAt), reason: r.reason }));
     const crl = await buildCrl({ issuer: issuer.cert, signer: issuer.signer, crlNumber, thisUpdate, nextUpdate, revoked: entries });
     return { type: 'CrlPublished', issuerId, crlNumber, crlDer: crl.der, thisUpdate: thisUpdate.getTime(), nextUpdate: nextUpdate.getTime() };
-  }
-
-  private sleepTicks(n: number): Promise<void> {
-    return sleepTicks(this.node.options, n);
   }
 }
 

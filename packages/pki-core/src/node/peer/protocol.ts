@@ -3,7 +3,22 @@
 // encoded (the state codec), so a peer validates them exactly as the log will.
 import type { CrlReason, NodeAddresses } from '../../state/events.ts';
 import type { ApplyOutcome } from '../../state/outcome.ts';
-import type { RemovedAz } from '../admin/az-admin.ts';
+
+/** What withdrawing a node did (admin/admin-services.ts `removeNode`). */
+export interface RemovedNode {
+  nodeId: string;
+  /** `issuerId:serialHex` of each certificate revoked by the removal. */
+  revoked: { issuerId: string; serialHex: string }[];
+}
+
+/** What decommissioning an AZ did (admin/az-admin.ts); the `removeAz` answer carries it back. */
+export interface RemovedAz {
+  name: string;
+  /** The AZ's nodes this call withdrew (a retried call lists those it withdrew itself). */
+  nodes: RemovedNode[];
+  /** The AZ ICA's certificate, revoked under the root (empty when a retried call found it revoked). */
+  revoked: { issuerId: string; serialHex: string }[];
+}
 
 export type PeerRequest =
   /** To the local leader: propose this local event and answer with its outcome once applied. */
@@ -30,13 +45,14 @@ export type PeerRequest =
    */
   | { kind: 'register'; nodeId: string; az: string; addresses: NodeAddresses; icaCsrDer: Uint8Array; tlsCsrDer: Uint8Array }
   /**
-   * To the local leader: decommission AZ `name` (admin, node/az-admin.ts). It acts for its seat,
+   * To the local leader: decommission AZ `name` (node/admin/az-admin.ts). It acts for its seat,
    * which proposes the global membership change; answered `azRemoved` once `AzRemoved` committed.
    */
   | { kind: 'removeAz'; name: string; requestedBy: string }
   /**
-   * To any node of the AZ that issued a certificate: revoke it (node/revocation-routing.ts). The
-   * AZ asked holds the certificate; answered `revoked` once `Revoked` committed globally.
+   * To any node of the AZ that issued a certificate: revoke it (node/revocation/
+   * revocation-routing.ts). The AZ asked holds the certificate; answered `revoked` once
+   * `Revoked` committed globally.
    */
   | { kind: 'revoke'; serialHex: string; issuerId?: string; reason: CrlReason; requestedBy: string }
   /** Health check. */
