@@ -86,13 +86,12 @@ export interface CaBundle {
 
 export type PkiRoleEvent = { tier: 'local' | 'global'; leader: boolean; term: number };
 
-export type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest, RemovedAz, RemovedNode };
-
 export interface PkiNodeApi {
   readonly nodeId: string;
   readonly az: string;
   status(): PkiNodeStatus;
   clusterMap(sinceGeneration?: number): Promise<ClusterMapDiff>;
+  /** The root, this AZ's ICA and this node's chain, as applied here (CA certificates change only when a CA is created). */
   caBundle(): Promise<CaBundle>;
   /** Signs with this node's ICA; resolves after the `Issued` event is committed locally. */
   issue(request: IssueRequest): Promise<IssuedLeaf>;
@@ -103,10 +102,14 @@ export interface PkiNodeApi {
   renew(request: RenewRequest): Promise<IssuedLeaf>;
   /** Resolves after the `Revoked` event is committed globally (every AZ will apply it). */
   revoke(request: RevokeRequest): Promise<{ revokedAt: number }>;
+  /** The certificates of this AZ with that serial (any issuer), behind the read barrier. */
   getCertificate(serialHex: string): Promise<CertificateRecord[]>;
-  /** The latest CRL (DER) of a CA of this cluster, by issuer id. */
+  /**
+   * The latest CRL (DER) of a CA of this cluster, by issuer id, as applied here: relying parties
+   * fetch it from any node, and a CRL says itself how fresh it is (RFC 5280 §5.1.2.4 thisUpdate).
+   */
   getCrl(issuerId: string): Promise<Uint8Array | null>;
-  /** A CA certificate (DER) by issuer id. */
+  /** A CA certificate (DER) by issuer id, as applied here (a CA's certificate never changes under its issuer id). */
   getCaCertificate(issuerId: string): Promise<Uint8Array | null>;
   /**
    * The cluster's AZs as applied here: local, possibly stale. The server routes every request by

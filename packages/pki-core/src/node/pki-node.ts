@@ -1,10 +1,10 @@
 // PkiNode: one node of the PKI cluster, the library entry point, and the composition root of
-// node/ (README "Design: the node"). It starts the node's two tiers (TwoTierNode: the AZ's local
-// group and, while this node is the AZ's local leader, the AZ's global seat) over the state
-// machine (core/pki-application.ts), builds the shared parts — context, role view, read view,
-// committer — and the features over them, and implements PkiNodeApi by delegating to them. Time,
-// randomness, storage, transports, peers and VIPs are injected, so the very same code runs under
-// the server and the simulator.
+// node/ (README "The node: feature folders over a few shared parts" and "Adding a capability").
+// It starts the node's two tiers (TwoTierNode: the AZ's local group and, while this node is the
+// AZ's local leader, the AZ's global seat) over the state machine (core/pki-application.ts),
+// builds the shared parts — context, role view, read view, committer — and the features over
+// them, and implements PkiNodeApi by delegating to them. Time, randomness, storage, transports,
+// peers and VIPs are injected, so the very same code runs under the server and the simulator.
 import { systemClock, validateRaftConfig, TwoTierNode, type Clock, type ConfState, type RaftConfig, type RandomSource, type Storage, type Transport } from '@adrestia/consensus';
 import { defaultCaKeyType, type CaKeyType } from '../ca/keys.ts';
 import type { ClusterMapDiff } from '../cluster/cluster-map.ts';
