@@ -4,7 +4,7 @@
 // the wire). Only what is used outside this package is listed here.
 
 // Node keys: the file names under the data directory, key generation, the node's two CSRs.
-export { NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE, generateNodeKeys, makeNodeCsrs } from './node/ca-node-keys.ts';
+export { NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE, generateNodeKeys, makeNodeCsrs } from './node/ca/ca-node-keys.ts';
 // Peer protocol: a PKI event as a `proposeGlobal` request carries it, and a code read off the wire.
 export { encodeEvent } from './state/event-codec.ts';
-export { asPkiCode } from './node/event-proposer.ts';
+export { asPkiCode } from './node/core/event-proposer.ts';

@@ -17,6 +17,6 @@ export {
 // Join tokens: HS256 JWTs (RFC 7515, RFC 7518 §3.2), single use, bounded lifetime.
 export { JOIN_TOKEN_KEY_BYTES_MIN, JOIN_TOKEN_TTL_SECONDS_MAX, readJoinTokenClaims, verifyJoinToken, type JoinTokenClaims } from './cluster/join-token.ts';
 // The exchange: its JSON bodies, the server's CA bundle and checks, the joining node's request.
-export type { CaBundleResponseBody, RegistrationResponseBody } from './node/registration-body.ts';
-export { caBundleResponse, verifyRegistrationRequest } from './node/registration.ts';
-export { buildRegistrationRequest, registrationResponse, verifyCaBundle, verifyCaBundlePinned, type VerifiedCaBundle } from './node/registration-client.ts';
+export type { CaBundleResponseBody, RegistrationResponseBody } from './node/registration/registration-body.ts';
+export { caBundleResponse, verifyRegistrationRequest } from './node/registration/registration.ts';
+export { buildRegistrationRequest, registrationResponse, verifyCaBundle, verifyCaBundlePinned, type VerifiedCaBundle } from './node/registration/registration-client.ts';

@@ -7,10 +7,10 @@
 export { PkiNode, type BootstrapOptions, type PkiNodeOptions, type PkiNodeStart } from './node/pki-node.ts';
 export { CRL_REASON_NAMES, type AzSpec, type CrlReason, type NodeAddresses } from './state/events.ts';
 export { REVOCATION_REASONS } from './ca/crl-reasons.ts';
-export type { NodeKey, NodeKeys, NodeKeyStore } from './node/ca-node-keys.ts';
-export type { PeerClient, PeerRequest, PeerResponse } from './node/peer.ts';
-export type { ProbeAnswer } from './node/discovery.ts';
-export type { VipHookLike } from './node/vip-manager.ts';
+export type { NodeKey, NodeKeys, NodeKeyStore } from './node/ca/ca-node-keys.ts';
+export type { PeerClient, PeerRequest, PeerResponse } from './node/peer/protocol.ts';
+export type { ProbeAnswer } from './node/founding/discovery.ts';
+export type { VipHookLike } from './node/vip/vip-manager.ts';
 
 // What a running node answers (PkiNodeApi), with its requests and results.
 export type {
@@ -24,8 +24,9 @@ export type {
   RevokeRequest,
   TierStatus,
 } from './node/pki-node-api.ts';
-export type { IssuedJoinToken, JoinTokenRequest, RemovedNode } from './node/admin-services.ts';
-export type { AzDeclaration, DeclaredAz, RemovedAz } from './node/az-admin.ts';
+export type { IssuedJoinToken, JoinTokenRequest } from './node/admin/admin-services.ts';
+export type { AzDeclaration, DeclaredAz } from './node/admin/az-admin.ts';
+export type { RemovedAz, RemovedNode } from './node/peer/protocol.ts';
 export type { CertificateRecord } from './state/records.ts';
 export type { ClusterMap, ClusterMapDiff } from './cluster/cluster-map.ts';
 
@@ -34,7 +35,7 @@ export { PKI_ERROR_CODES, PkiError, isPkiError, type PkiErrorCode } from './erro
 
 // CA engine: keys and CSRs, PEM, a read-only view of a certificate, SANs, certificate profiles.
 export { generateCaKeyPair, spkiDerOf, type CaKeyType, type GeneratedKeyPair } from './ca/keys.ts';
-export { buildCsr } from './node/ca-node-keys.ts';
+export { buildCsr } from './node/ca/ca-node-keys.ts';
 export type { GeneralNameInput } from './ca/general-names.ts';
 export { parseCsr, type ParsedCsr } from './ca/csr.ts';
 export { fromPem, pemBlocks, toPem, type PemBlock } from './ca/pem.ts';

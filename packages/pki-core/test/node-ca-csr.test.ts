@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parseCsr } from '../src/ca/csr.ts';
 import { spkiDerOf } from '../src/ca/keys.ts';
-import { buildCsr, endpointHost, generateNodeKeys, hostSan, makeNodeCsrs } from '../src/node/ca-node-keys.ts';
+import { buildCsr, endpointHost, generateNodeKeys, hostSan, makeNodeCsrs } from '../src/node/ca/ca-node-keys.ts';
 import { openssl, writeFile } from './node-ca-fixtures.ts';
 
 describe('RFC 2986 §4 node CSRs (buildCsr, makeNodeCsrs)', function () {

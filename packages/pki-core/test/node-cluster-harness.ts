@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { MemoryNetwork, MemorySeatNetwork, MemoryStorage, systemRandom } from '@adrestia/consensus';
 import { PkiError, isPkiError } from '../src/errors.ts';
 import type { AzSpec } from '../src/state/events.ts';
-import type { PeerClient } from '../src/node/peer.ts';
+import type { PeerClient } from '../src/node/peer/protocol.ts';
 import { PkiNode, type PkiNodeOptions, type PkiNodeStart } from '../src/node/pki-node.ts';
 import { openssl } from './ca-fixtures.ts';
 

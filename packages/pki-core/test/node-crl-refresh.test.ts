@@ -1,9 +1,9 @@
-// When an issuer publishes a new CRL (node-services.ts refreshCrl → crlNeedsRefresh): judged by the
-// serials its latest CRL lists, read back from the DER and checked against OpenSSL's reading.
+// When an issuer publishes a new CRL (node/revocation/crl-refresh.ts refreshCrl → crlNeedsRefresh):
+// judged by the serials its latest CRL lists, read back from the DER and checked against OpenSSL's reading.
 import { expect } from 'chai';
 import { buildCrl, type RevokedEntry } from '../src/ca/crl.ts';
 import { crlListedSerials } from '../src/ca/crl-entries.ts';
-import { crlNeedsRefresh } from '../src/node/ca-revocation.ts';
+import { crlNeedsRefresh } from '../src/node/ca/ca-revocation.ts';
 import { at, buildHierarchy, days, openssl, T0, tempDir, writeFile, type Hierarchy } from './ca-fixtures.ts';
 
 describe('RFC 5280 §5.1.2.6 CRL refresh: a CRL is judged by the serials it lists', function () {

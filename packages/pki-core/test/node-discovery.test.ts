@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { discover, type ProbeAnswer } from '../src/node/discovery.ts';
+import { discover, type ProbeAnswer } from '../src/node/founding/discovery.ts';
 
 const CID = '4f9a1c2e-7b3d-4e5f-8a9b-0c1d2e3f4a5b';
 

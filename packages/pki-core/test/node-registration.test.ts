@@ -11,20 +11,20 @@ import { toPem } from '../src/ca/pem.ts';
 import { viewCertificate } from '../src/ca/view.ts';
 import { encodeJoinToken, newJoinTokenClaims } from '../src/cluster/join-token.ts';
 import { NonceReplayGuard } from '../src/cluster/psk-proof.ts';
-import { issuerChainPem } from '../src/node/ca-chain.ts';
-import { caSignerFromRecord, type CaHandle } from '../src/node/ca-common.ts';
-import { foundCluster } from '../src/node/ca-found.ts';
-import { generateNodeKeys, makeNodeCsrs, type NodeKeys } from '../src/node/ca-node-keys.ts';
-import { signNodeRegistration } from '../src/node/ca-node-registration.ts';
-import { buildRevocation } from '../src/node/ca-revocation.ts';
-import { parseRegistrationBody } from '../src/node/registration-body.ts';
+import { issuerChainPem } from '../src/node/ca/ca-chain.ts';
+import { caSignerFromRecord, type CaHandle } from '../src/node/ca/ca-common.ts';
+import { foundCluster } from '../src/node/founding/ca-found.ts';
+import { generateNodeKeys, makeNodeCsrs, type NodeKeys } from '../src/node/ca/ca-node-keys.ts';
+import { signNodeRegistration } from '../src/node/registration/ca-node-registration.ts';
+import { buildRevocation } from '../src/node/ca/ca-revocation.ts';
+import { parseRegistrationBody } from '../src/node/registration/registration-body.ts';
 import {
   buildRegistrationRequest,
   readRegistrationResponse,
   registrationResponse,
   verifyCaBundle,
-} from '../src/node/registration-client.ts';
-import { caBundleResponse, verifyRegistrationRequest, type AcceptedRegistration } from '../src/node/registration.ts';
+} from '../src/node/registration/registration-client.ts';
+import { caBundleResponse, verifyRegistrationRequest, type AcceptedRegistration } from '../src/node/registration/registration.ts';
 import { attime, expectVerifies, HOUR_MS, MINUTE_MS, openTestState, T0, writeFile, type TestState } from './node-ca-fixtures.ts';
 import { expectPkiCode, expectPkiRejects } from './expect-code.ts';
 

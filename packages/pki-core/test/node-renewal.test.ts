@@ -3,7 +3,7 @@
 // node of the issuing AZ, from the moment the revocation is acknowledged, wherever it was asked.
 import { X509Certificate, generateKeyPairSync } from 'node:crypto';
 import { expect } from 'chai';
-import { buildCsr } from '../src/node/ca-node-keys.ts';
+import { buildCsr } from '../src/node/ca/ca-node-keys.ts';
 import { toPem } from '../src/ca/pem.ts';
 import { PkiTestCluster, buildTwoAzCluster, eventually } from './node-cluster-harness.ts';
 import { expectPkiRejects } from './expect-code.ts';

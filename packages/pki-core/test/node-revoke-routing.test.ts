@@ -1,6 +1,6 @@
 // A revocation may be asked of any AZ: the AZ that issued the certificate holds it (Issued is a
 // local event), so another AZ hands the request to a node of the issuing AZ, which commits
-// Revoked globally; the answer comes back only after that commit (node/revocation-routing.ts).
+// Revoked globally; the answer comes back only after that commit (node/revocation/revocation-routing.ts).
 import { expect } from 'chai';
 import { PkiTestCluster, buildTwoAzCluster, eventually, issueVia } from './node-cluster-harness.ts';
 import { expectPkiRejects } from './expect-code.ts';

@@ -1,11 +1,14 @@
 // The public face of a running PKI node (`PkiNode` implements it): what the HTTP server, the CLI
-// and other Adrestia services call. Everything here is transport-neutral.
+// and other Adrestia services call, and the only way they reach the node's state. Everything here
+// is transport-neutral. A read either waits for the read barrier (core/read-view.ts: it sees
+// whatever the AZ acknowledged) or says why a local, possibly stale read is right for its callers.
 import type { ClusterMapDiff } from '../cluster/cluster-map.ts';
 import type { CrlReason } from '../state/events.ts';
-import type { CertificateRecord } from '../state/records.ts';
-import type { PeerRequest, PeerResponse } from './peer.ts';
-import type { IssuedJoinToken, JoinTokenRequest, RemovedNode } from './admin-services.ts';
-import type { AzDeclaration, DeclaredAz, RemovedAz } from './az-admin.ts';
+import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
+import type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest } from './admin/index.ts';
+import type { NodeKeys } from './ca/ca-node-keys.ts';
+import type { PeerRequest, PeerResponse, RemovedAz, RemovedNode } from './peer/protocol.ts';
+import type { AcceptedRegistration, CaBundleResponseBody, CaBundleResponseInput, VerifyRegistrationInput } from './registration/index.ts';
 
 export interface TierStatus {
   /** This node's role in the tier (for the global tier: this AZ's seat, when this node acts for it). */
@@ -88,6 +91,7 @@ export interface PkiNodeApi {
   readonly az: string;
   status(): PkiNodeStatus;
   clusterMap(sinceGeneration?: number): Promise<ClusterMapDiff>;
+  /** The root, this AZ's ICA and this node's chain, as applied here (CA certificates change only when a CA is created). */
   caBundle(): Promise<CaBundle>;
   /** Signs with this node's ICA; resolves after the `Issued` event is committed locally. */
   issue(request: IssueRequest): Promise<IssuedLeaf>;
@@ -98,11 +102,60 @@ export interface PkiNodeApi {
   renew(request: RenewRequest): Promise<IssuedLeaf>;
   /** Resolves after the `Revoked` event is committed globally (every AZ will apply it). */
   revoke(request: RevokeRequest): Promise<{ revokedAt: number }>;
+  /** The certificates of this AZ with that serial (any issuer), behind the read barrier. */
   getCertificate(serialHex: string): Promise<CertificateRecord[]>;
-  /** The latest CRL (DER) of a CA of this cluster, by issuer id. */
+  /**
+   * The latest CRL (DER) of a CA of this cluster, by issuer id, as applied here: relying parties
+   * fetch it from any node, and a CRL says itself how fresh it is (RFC 5280 §5.1.2.4 thisUpdate).
+   */
   getCrl(issuerId: string): Promise<Uint8Array | null>;
-  /** A CA certificate (DER) by issuer id. */
+  /** A CA certificate (DER) by issuer id, as applied here (a CA's certificate never changes under its issuer id). */
   getCaCertificate(issuerId: string): Promise<Uint8Array | null>;
+  /**
+   * The cluster's AZs as applied here: local, possibly stale. The server routes every request by
+   * its client address with them (cluster/routing.ts); a barrier would put a quorum round in front
+   * of every answer and leave clients unredirected while the AZ elects, whereas an AZ applied a
+   * moment late only routes the next request.
+   */
+  listAzs(): Promise<AzRecord[]>;
+  /**
+   * The registered nodes as applied here: local, possibly stale. Node addresses are public and
+   * every node holds them all (registration is global). They serve routing, the server's peer
+   * directory and `GET /api/v1/nodes`, which must be answered without the AZ's quorum (the first
+   * node of a new AZ asks the cluster VIP before its seat reaches anyone); a node registered a
+   * moment ago appears at the next refresh.
+   */
+  listNodes(): Promise<NodeRecord[]>;
+  /**
+   * Ids of nodes whose node CA was revoked or that were removed (they never speak for the
+   * cluster again), as applied here: local, possibly stale. Checked on every peer request and
+   * mesh connection; a barrier there would make the peer traffic a quorum depends on (proposals
+   * forwarded to the local leader, health pings) wait for that quorum. A withdrawal takes effect
+   * here once applied here, as every other AZ's does.
+   */
+  withdrawnNodeIds(): Promise<ReadonlySet<string>>;
+  /** A registered node's record, behind the read barrier. */
+  getNode(nodeId: string): Promise<NodeRecord | undefined>;
+  /** The cluster's id (null before `ClusterCreated`), behind the read barrier. */
+  clusterId(): Promise<string | null>;
+  /** The AZ ICA certificate (DER) of AZ `az` (null when the state holds none), behind the read barrier. */
+  azIcaCertificate(az: string): Promise<Uint8Array | null>;
+  /**
+   * Phase II over plain HTTP: the CA bundle with its HMAC proof under the PSK for the node's nonce
+   * (registration/registration.ts `caBundleResponse`), as applied here like `caBundle`. The joiner
+   * needs the root from it; a bundle applied a moment late lacks at most an AZ ICA committed
+   * meanwhile, and a barrier would make the first request of every new node fail while the AZ of
+   * the node that holds the VIP elects.
+   */
+  caBundleProof(input: Omit<CaBundleResponseInput, 'store'>): Promise<CaBundleResponseBody>;
+  /**
+   * Phase II over HTTPS: authenticates and checks a registration request (PSK proof or join
+   * token; registration/registration.ts `verifyRegistrationRequest`) behind the read barrier, so
+   * the once-only checks see every registration and token use the AZ acknowledged.
+   */
+  acceptRegistration(input: Omit<VerifyRegistrationInput, 'store'>): Promise<AcceptedRegistration>;
+  /** This node's ICA and TLS keys (the server serves TLS with the TLS key); null until start-up made or loaded them. */
+  nodeKeys(): NodeKeys | null;
   /** Serves a peer's request (the server's node-to-node endpoint calls this). */
   handlePeer(fromNodeId: string, request: PeerRequest): Promise<PeerResponse>;
   /** Admin: revokes the node's ICA and TLS certificates, then `NodeRemoved` (all global). */

@@ -1,30 +1,40 @@
-// PkiNode: one node of the PKI cluster, the library entry point (DESIGN "pki-core"). It runs the
-// node's AZ local group and, when it is the AZ's local leader, the AZ's global seat (TwoTierNode),
-// applies the PKI events of both tiers to its state (PkiApplication), signs leaves with its own
-// node ICA, and commits every result before it answers. Time, randomness, storage, transports,
+// PkiNode: one node of the PKI cluster, the library entry point, and the composition root of
+// node/ (README "The node: feature folders over a few shared parts" and "Adding a capability").
+// It starts the node's two tiers (TwoTierNode: the AZ's local group and, while this node is the
+// AZ's local leader, the AZ's global seat) over the state machine (core/pki-application.ts),
+// builds the shared parts — context, role view, read view, committer — and the features over
+// them, and implements PkiNodeApi by delegating to them. Time, randomness, storage, transports,
 // peers and VIPs are injected, so the very same code runs under the server and the simulator.
-import { validateRaftConfig, TwoTierNode, type Clock, type ConfState, type RaftConfig, type RandomSource, type Storage, type Transport } from '@adrestia/consensus';
-import { PkiError } from '../errors.ts';
-import type { AzSpec, CrlReason } from '../state/events.ts';
+import { systemClock, validateRaftConfig, TwoTierNode, type Clock, type ConfState, type RaftConfig, type RandomSource, type Storage, type Transport } from '@adrestia/consensus';
 import { defaultCaKeyType, type CaKeyType } from '../ca/keys.ts';
-import type { NodeAddresses } from '../state/events.ts';
 import type { ClusterMapDiff } from '../cluster/cluster-map.ts';
-import { caSignerFromRecord, type CaHandle } from './ca-common.ts';
-import { httpBaseUrl } from './issuer-urls.ts';
-import { createAzIntermediate, foundCluster } from './ca-found.ts';
-import { FileNodeKeyStore, makeNodeCsrs, endpointHost, type NodeKeys, type NodeKeyStore } from './ca-node-keys.ts';
-import { signNodeRegistration } from './ca-node-registration.ts';
-import { asPkiCode, EventProposer, translate } from './event-proposer.ts';
-import { PkiApplication, type PkiApplyResult } from './pki-application.ts';
-import type { PeerClient, PeerRequest, PeerResponse } from './peer.ts';
-import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeApi, RenewRequest, PkiNodeStatus, PkiRoleEvent, RevokeRequest } from './pki-node-api.ts';
-import { NodeServices } from './node-services.ts';
-import { AdminServices, type IssuedJoinToken, type JoinTokenRequest, type RemovedNode } from './admin-services.ts';
-import type { AzDeclaration, DeclaredAz, RemovedAz } from './az-admin.ts';
-import { checkAzMatches } from './az-spec.ts';
-import { VipManager, type VipHookLike } from './vip-manager.ts';
-import { discover, type DiscoveryOptions } from './discovery.ts';
-import { buildClusterMap } from './cluster-map-view.ts';
+import type { HealthState } from '../cluster/node-health.ts';
+import { PkiError } from '../errors.ts';
+import type { AzSpec, CrlReason, NodeAddresses } from '../state/events.ts';
+import type { PkiStateQueries } from '../state/queries.ts';
+import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
+import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToken, type JoinTokenRequest } from './admin/index.ts';
+import { FileNodeKeyStore, type NodeKeys, type NodeKeyStore } from './ca/ca-node-keys.ts';
+import { OwnCa } from './ca/own-ca.ts';
+import { PublicBaseUrls } from './ca/public-base-urls.ts';
+import { Committer } from './core/committer.ts';
+import { OwnKeys, type NodeContext } from './core/context.ts';
+import { EventProposer } from './core/event-proposer.ts';
+import { PkiApplication, type PkiApplyResult } from './core/pki-application.ts';
+import { ReadView } from './core/read-view.ts';
+import { RoleView, type PkiTwoTier } from './core/roles.ts';
+import { sleepTicks } from './core/tick-sleep.ts';
+import { Founding, discover, type DiscoveryOptions, type PkiNodeStart } from './founding/index.ts';
+import { Issuance } from './issuance/index.ts';
+import { MaintenanceScheduler } from './maintenance/index.ts';
+import { Membership } from './membership/index.ts';
+import { PeerDispatch } from './peer/dispatch.ts';
+import type { PeerClient, PeerRequest, PeerResponse, RemovedAz, RemovedNode } from './peer/protocol.ts';
+import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RenewRequest, RevokeRequest } from './pki-node-api.ts';
+import { NodeRegistration, type AcceptedRegistration, type CaBundleResponseBody, type CaBundleResponseInput, type VerifyRegistrationInput } from './registration/index.ts';
+import { Revocation } from './revocation/index.ts';
+import { ClusterMapView, ClusterReads, NodeStatus } from './status/index.ts';
+import { VipManager, type VipHookLike } from './vip/index.ts';
 
 export interface PkiNodeOptions {
   nodeId: string;
@@ -66,16 +76,6 @@ export interface PkiNodeOptions {
   onError?: (error: unknown) => void;
 }
 
-export type PkiNodeStart =
-  /** The first node of a new cluster: root, first AZ, both leader roles. */
-  | { mode: 'foundCluster'; clusterId: string; azSpec: AzSpec; rootSubject?: string; keyType?: CaKeyType }
-  /** The first node of a new AZ: asks the global leader to add the AZ, then registers itself. */
-  | { mode: 'foundAz'; azSpec: AzSpec; globalLeaderId: string }
-  /** A node whose registration the AZ's local leader accepted (`register` peer request or HTTPS). */
-  | { mode: 'join'; localLeaderId: string }
-  /** A node restarting from its storage and key files. */
-  | { mode: 'restart' };
-
 /** How `bootstrap` discovers and what it founds. */
 export interface BootstrapOptions {
   /** One `GET /api/v1/status` against the cluster VIP (following the redirect to the local VIP). */
@@ -97,50 +97,134 @@ const performanceNow = (): number => performance.now();
 
 const EMPTY: ConfState = { voters: [], learners: [], votersOutgoing: [] };
 const DEFAULT_GLOBAL: Partial<RaftConfig> = { electionTimeoutTicks: 30, heartbeatIntervalTicks: 3 };
+/** How often scheduled work runs when the options do not say (maintenance/). */
+const DEFAULT_MAINTENANCE_EVERY_TICKS = 20;
+/** A day: how far ahead a CRL promises its successor when the options do not say. */
+const DEFAULT_CRL_NEXT_UPDATE_SECONDS = 24 * 3600;
+
+export type { PkiNodeStart };
 
 export class PkiNode implements PkiNodeApi {
   readonly nodeId: string;
   readonly az: string;
-  readonly app = new PkiApplication();
-  private twoTier!: TwoTierNode<PkiApplyResult>;
-  private readonly proposer: EventProposer;
-  private readonly keyStore: NodeKeyStore;
-  private readonly caKeyType: CaKeyType;
-  private services!: NodeServices;
-  private vip: VipManager | null = null;
+  /**
+   * The state machine and, through `app.store`, the state as applied here — for inspection only:
+   * tests and the simulator's checkers read it to check invariants. Everything else, the server
+   * included, reads through PkiNodeApi (behind the read barrier where it must be).
+   */
+  readonly app: PkiApplication;
+  private readonly twoTier: PkiTwoTier;
+  private readonly ctx: NodeContext;
+  private readonly committer: Committer;
+  private readonly maintenance: MaintenanceScheduler;
+  private readonly nodeStatus: NodeStatus;
+  private readonly membership: Membership;
+  private readonly clusterMapView: ClusterMapView;
+  private readonly clusterReads: ClusterReads;
+  private readonly issuance: Issuance;
+  private readonly revocation: Revocation;
+  private readonly registration: NodeRegistration;
+  private readonly founding: Founding;
+  private readonly admin: AdminServices;
+  private readonly peerDispatch: PeerDispatch;
+  private readonly vip: VipManager | null;
   private readonly roleListeners = new Set<(e: PkiRoleEvent) => void>();
-  private keys: NodeKeys | null = null;
-  private readonly admin = new AdminServices(this, (event, tier) => this.commitOk(event, tier));
+  private stopped = false;
 
-  private constructor(readonly options: PkiNodeOptions) {
+  private constructor(options: PkiNodeOptions, keyStore: NodeKeyStore, app: PkiApplication, twoTier: PkiTwoTier) {
     this.nodeId = options.nodeId;
     this.az = options.az;
-    this.proposer = new EventProposer(options.nodeId, () => this.twoTier, options.peers);
-    if (options.keyStore === undefined && options.dataDir === undefined) throw new TypeError('PkiNode: give dataDir or keyStore');
-    this.keyStore = options.keyStore ?? new FileNodeKeyStore(options.dataDir!);
-    this.caKeyType = options.caKeyType ?? defaultCaKeyType;
+    this.app = app;
+    this.twoTier = twoTier;
+    const ctx = (this.ctx = this.contextOf(options, keyStore));
+    const roles = new RoleView(twoTier);
+    const reads = new ReadView(ctx.az, () => app.store, () => twoTier.readIndex());
+    const state = (): PkiStateQueries => reads.applied();
+    const committer = (this.committer = new Committer(new EventProposer(ctx.nodeId, () => twoTier, ctx.peers), ctx));
+    const ownCa = new OwnCa(ctx, state);
+    const urls = new PublicBaseUrls(ctx, state);
+    // Features with scheduled work add their tasks as they are built: this order is the order of
+    // a maintenance round (the cluster id status reports, then membership, then CRLs).
+    const maintenance = (this.maintenance = new MaintenanceScheduler(ctx));
+    this.nodeStatus = new NodeStatus(ctx, twoTier, state, maintenance);
+    const membership = (this.membership = new Membership(ctx, roles, twoTier, state, maintenance));
+    const revocation = (this.revocation = new Revocation(ctx, roles, reads, ownCa, committer, maintenance));
+    this.clusterMapView = new ClusterMapView(ctx, twoTier, state, membership);
+    this.clusterReads = new ClusterReads(ctx, reads, ownCa);
+    this.issuance = new Issuance(ctx, reads, ownCa, urls, committer);
+    const registration = (this.registration = new NodeRegistration(ctx, roles, reads, urls, committer, () => membership.advanceLocalMembers()));
+    const founding = (this.founding = new Founding(ctx, twoTier, state, urls, committer, (azIca, r) => registration.registerWith(azIca, r), (az) => membership.addSeat(az)));
+    const admin = (this.admin = new AdminServices(ctx, twoTier, state, (event, tier) => committer.commitOk(event, tier), () => membership.otherAzLeaders()));
+    // Every peer request kind and the feature that answers it.
+    this.peerDispatch = new PeerDispatch(
+      {
+        proposeLocal: { tier: 'local', handle: (_from, r) => committer.answerProposal(r) },
+        proposeGlobal: { tier: 'global', handle: (_from, r) => committer.answerProposal(r) },
+        foundAz: { tier: 'global', handle: (_from, r) => founding.answerFoundAz(r) },
+        register: { tier: 'local', handle: (_from, r) => registration.registerNode(r) },
+        removeAz: { tier: 'local', handle: (_from, r) => admin.answerRemoveAz(r) },
+        revoke: { tier: 'local', handle: (_from, r) => revocation.answerForwarded(r) },
+        ping: { tier: 'local', handle: () => membership.answerPing() },
+      },
+      () => roles.localLeaderId(),
+    );
+    this.vip = options.vip ? vipManagerOf(options, options.vip, twoTier, ctx.monotonicMs) : null;
+    twoTier.onRoleChange((e) => {
+      for (const l of this.roleListeners) l({ tier: e.tier, leader: e.role === 'leader', term: e.term });
+    });
+  }
+
+  /** The context every feature reads its part of (core/context.ts), from the options. */
+  private contextOf(o: PkiNodeOptions, keyStore: NodeKeyStore): NodeContext {
+    const ticks = { ...(o.clock ? { clock: o.clock } : {}), tickMs: o.tickMs };
+    return {
+      nodeId: o.nodeId,
+      az: o.az,
+      addresses: o.addresses,
+      kek: o.kek,
+      caKeyType: o.caKeyType ?? defaultCaKeyType,
+      keyStore,
+      ownKeys: new OwnKeys(),
+      peers: o.peers,
+      random: o.random,
+      nowMs: o.nowMs,
+      // The VIP fence compares lease times and refuses a clock that goes backwards, which a wall
+      // clock may do (NTP): it runs on a monotonic clock, the process's unless one is injected.
+      monotonicMs: () => (o.monotonicMs ?? performanceNow)(),
+      clock: o.clock ?? systemClock,
+      tickMs: o.tickMs,
+      globalVip: o.vip?.globalVip ?? null,
+      publicHttpPort: o.publicHttpPort,
+      maintenanceEveryTicks: o.maintenanceEveryTicks ?? DEFAULT_MAINTENANCE_EVERY_TICKS,
+      crlNextUpdateSeconds: o.crlNextUpdateSeconds ?? DEFAULT_CRL_NEXT_UPDATE_SECONDS,
+      onError: (error) => o.onError?.(error),
+      isStopped: () => this.stopped,
+      sleepTicks: (n) => sleepTicks(ticks, n),
+    };
   }
 
   static async start(options: PkiNodeOptions, how: PkiNodeStart): Promise<PkiNode> {
-    const node = new PkiNode(options);
+    if (options.keyStore === undefined && options.dataDir === undefined) throw new TypeError('PkiNode: give dataDir or keyStore');
+    const keyStore = options.keyStore ?? new FileNodeKeyStore(options.dataDir!);
+    const app = new PkiApplication();
     const founding = how.mode === 'foundCluster';
     const firstInAz = founding || how.mode === 'foundAz';
-    await node.startTwoTier(
+    const twoTier = await startTwoTier(
+      options,
+      app,
       how.mode === 'restart' ? undefined : firstInAz ? { voters: [options.nodeId], learners: [], votersOutgoing: [] } : EMPTY,
       how.mode === 'restart' ? undefined : founding ? { voters: [options.az], learners: [], votersOutgoing: [] } : EMPTY,
       // The AZ's seat is ours only once the global leader accepts us as the AZ's founder (foundAz).
       how.mode === 'foundAz',
     );
+    const node = new PkiNode(options, keyStore, app, twoTier);
     try {
-      if (how.mode === 'foundCluster') await node.foundCluster(how);
-      else if (how.mode === 'foundAz') await node.foundAz(how);
-      else if (how.mode === 'join') await node.join(how);
-      else node.keys = await node.keyStore.loadNodeKeys();
+      await node.founding.begin(how);
     } catch (e) {
       await node.stop();
       throw e;
     }
-    node.services.start();
+    node.maintenance.start();
     return node;
   }
 
@@ -174,174 +258,83 @@ export class PkiNode implements PkiNodeApi {
     }
   }
 
-  private async startTwoTier(local: ConfState | undefined, global: ConfState | undefined, seatHeld = false): Promise<void> {
-    const o = this.options;
-    this.twoTier = await TwoTierNode.start<PkiApplyResult>({
-      nodeId: o.nodeId,
-      az: o.az,
-      storage: o.storage,
-      localTransport: o.localTransport,
-      seatTransport: o.seatTransport,
-      app: this.app,
-      ...(o.localRaft ? { localRaft: o.localRaft } : {}),
-      globalRaft: validateRaftConfig({ ...DEFAULT_GLOBAL, ...o.globalRaft }),
-      tickMs: o.tickMs,
-      ...(o.clock ? { clock: o.clock } : {}),
-      random: o.random,
-      ...(local ? { localInitialConfState: local } : {}),
-      ...(global ? { globalInitialConfState: global } : {}),
-      ...(o.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: o.snapshotEveryEntries } : {}),
-      seatHeld,
-    });
-    this.services = new NodeServices(this, this.twoTier, this.proposer, () => this.keys);
-    if (o.vip) {
-      const localTicks = validateRaftConfig(o.localRaft ?? {}).electionTimeoutTicks;
-      const globalTicks = validateRaftConfig({ ...DEFAULT_GLOBAL, ...o.globalRaft }).electionTimeoutTicks;
-      this.vip = new VipManager({ ...o.vip, ...(o.clock ? { clock: o.clock } : {}) }, this.twoTier, o.tickMs, () => this.nowMonotonic(), localTicks, globalTicks);
-    }
-    this.twoTier.onRoleChange((e) => {
-      for (const l of this.roleListeners) l({ tier: e.tier, leader: e.role === 'leader', term: e.term });
-    });
-  }
-
-  /**
-   * The VIP fence compares lease times and refuses a clock that goes backwards, which a wall
-   * clock may do (NTP): it runs on a monotonic clock, the process's unless one is injected.
-   */
-  private nowMonotonic(): number {
-    return (this.options.monotonicMs ?? performanceNow)();
-  }
-
-  // ---- founding ----
-
-  private async foundCluster(how: Extract<PkiNodeStart, { mode: 'foundCluster' }>): Promise<void> {
-    const o = this.options;
-    this.twoTier.campaignLocal();
-    await this.services.waitFor('seat active', () => this.twoTier.status().seat !== null);
-    this.twoTier.campaignGlobal();
-    await this.services.waitFor('global leader', () => this.twoTier.isGlobalLeader());
-    const founded = await foundCluster({
-      clusterId: how.clusterId,
-      rootSubject: how.rootSubject ?? `CN=Adrestia Root CA,OU=${how.clusterId}`,
-      azSpec: how.azSpec,
-      keyType: how.keyType ?? this.caKeyType,
-      generateKey: this.keyStore.generateCaKey,
-      rootPublicBaseUrl: this.clusterPublicBaseUrl(),
-      kek: o.kek,
-      nowMs: o.nowMs(),
-      serials: o.random,
-    });
-    for (const ev of founded.events) await this.commitOk(ev, 'global');
-    await this.registerSelf(founded.azIca);
-  }
-
-  private async foundAz(how: Extract<PkiNodeStart, { mode: 'foundAz' }>): Promise<void> {
-    const o = this.options;
-    this.twoTier.campaignLocal();
-    await this.services.waitFor('local leader', () => this.twoTier.isLocalLeader());
-    // The global leader signs this node's certificates with the new AZ ICA in the same request:
-    // over real transports the seat can learn the global log only once the node has them. The
-    // seat stays held until then: a sibling founding the AZ at the same moment may be the one
-    // accepted, and the AZ's seat messages must reach one local group only.
-    const keys = await this.keyStore.createNodeKeys(this.caKeyType);
-    const csrs = makeNodeCsrs({ keys, nodeId: o.nodeId, az: o.az, hosts: hostsOf(o.addresses) });
-    const answer = await o.peers.call(how.globalLeaderId, { kind: 'foundAz', az: how.azSpec, nodeId: o.nodeId, addresses: o.addresses, ...csrs });
-    if (answer.kind === 'error') throw new PkiError(asPkiCode(answer.code), `founding AZ ${how.azSpec.name} refused: ${answer.message}`);
-    if (answer.kind !== 'registered') throw new PkiError('ERR_EVENT_REJECTED', `unexpected answer ${answer.kind} to foundAz`);
-    this.keys = keys;
-    this.twoTier.releaseSeat();
-    // Start returns here, before the global log reached this AZ: over real transports the seat's
-    // messages flow only once the server has attached its mTLS mesh, which it does with the node
-    // start returns (server/serve/runtime.ts step 3), so waiting here for the AZ ICA deadlocked
-    // every new AZ's founder. The node reports ready (status) once the cluster's log has arrived.
-  }
-
-  /**
-   * Phase II for a node of an existing AZ: keys made here (the ICA key never leaves the node),
-   * CSRs to the local leader, which commits the registration and adds this node as a learner.
-   */
-  private async join(how: Extract<PkiNodeStart, { mode: 'join' }>): Promise<void> {
-    const o = this.options;
-    const keys = await this.keyStore.createNodeKeys(this.caKeyType);
-    const csrs = makeNodeCsrs({ keys, nodeId: o.nodeId, az: o.az, hosts: hostsOf(o.addresses) });
-    const answer = await o.peers.call(how.localLeaderId, { kind: 'register', nodeId: o.nodeId, az: o.az, addresses: o.addresses, ...csrs });
-    if (answer.kind === 'error') throw new PkiError(asPkiCode(answer.code), `registration refused: ${answer.message}`);
-    if (answer.kind !== 'registered') throw new PkiError('ERR_EVENT_REJECTED', `unexpected registration answer ${answer.kind}`);
-    this.keys = keys;
-  }
-
-  /** The founder of a cluster or AZ signs its own node ICA with the AZ ICA it holds. */
-  private async registerSelf(azIca: CaHandle): Promise<void> {
-    const o = this.options;
-    this.keys = await this.keyStore.createNodeKeys(this.caKeyType);
-    const csrs = makeNodeCsrs({ keys: this.keys, nodeId: o.nodeId, az: o.az, hosts: hostsOf(o.addresses) });
-    const signed = await signNodeRegistration({
-      azIca,
-      ...csrs,
-      nodeId: o.nodeId,
-      az: o.az,
-      addresses: o.addresses,
-      nowMs: o.nowMs(),
-      serials: o.random,
-      publicBaseUrl: await this.azPublicBaseUrl(o.az),
-      vips: await this.vipsOf(o.az),
-    });
-    for (const ev of signed.events) await this.commitOk(ev, 'global');
-  }
-
-  /** Commits an event this node built and requires it to be accepted. */
-  async commitOk(event: Parameters<EventProposer['commit']>[0], tier?: 'local' | 'global'): Promise<PkiApplyResult> {
-    const outcome = await this.services.retryTransient(() => this.proposer.commit(event, tier));
-    if (!outcome.ok) throw new PkiError(outcome.error.code, `${event.type} rejected: ${outcome.error.message}`);
-    return outcome;
+  /** Commits an event this node built and requires it to be accepted (tests commit events through it). */
+  commitOk(event: Parameters<Committer['commitOk']>[0], tier?: 'local' | 'global'): Promise<PkiApplyResult> {
+    return this.committer.commitOk(event, tier);
   }
 
   // ---- PkiNodeApi ----
 
   status(): PkiNodeStatus {
-    return this.services.status();
+    return this.nodeStatus.status();
   }
 
   clusterMap(sinceGeneration = 0): Promise<ClusterMapDiff> {
-    return buildClusterMap(this, this.twoTier, sinceGeneration);
+    return this.clusterMapView.clusterMap(sinceGeneration);
   }
 
   caBundle(): Promise<CaBundle> {
-    return this.services.caBundle();
+    return this.clusterReads.caBundle();
   }
 
   issue(request: IssueRequest): Promise<IssuedLeaf> {
-    return this.services.issue(request);
+    return this.issuance.issue(request);
   }
 
   renew(request: RenewRequest): Promise<IssuedLeaf> {
-    return this.services.renew(request);
+    return this.issuance.renew(request);
   }
 
   revoke(request: RevokeRequest): Promise<{ revokedAt: number }> {
-    return this.services.revoke(request);
+    return this.revocation.revoke(request);
   }
 
-  getCertificate(serialHex: string) {
-    return this.services.getCertificate(serialHex);
+  getCertificate(serialHex: string): Promise<CertificateRecord[]> {
+    return this.issuance.getCertificate(serialHex);
   }
 
-  async getCrl(issuerId: string): Promise<Uint8Array | null> {
-    return (await this.app.store.latestCrl(issuerId))?.crlDer ?? null;
+  getCrl(issuerId: string): Promise<Uint8Array | null> {
+    return this.revocation.getCrl(issuerId);
   }
 
-  async getCaCertificate(issuerId: string): Promise<Uint8Array | null> {
-    return (await this.app.store.getCa(issuerId))?.certDer ?? null;
+  getCaCertificate(issuerId: string): Promise<Uint8Array | null> {
+    return this.clusterReads.getCaCertificate(issuerId);
   }
 
-  async handlePeer(fromNodeId: string, request: PeerRequest): Promise<PeerResponse> {
-    try {
-      return await this.services.handlePeer(fromNodeId, request);
-    } catch (e) {
-      const err = translate(e, request.kind === 'proposeGlobal' || request.kind === 'foundAz' ? 'global' : 'local');
-      const code = err instanceof PkiError ? err.code : 'ERR_INTERNAL';
-      return { kind: 'error', code, message: err.message, leaderId: this.twoTier.status().local.leaderId };
-    }
+  listAzs(): Promise<AzRecord[]> {
+    return this.clusterReads.listAzs();
+  }
+
+  listNodes(): Promise<NodeRecord[]> {
+    return this.clusterReads.listNodes();
+  }
+
+  withdrawnNodeIds(): Promise<ReadonlySet<string>> {
+    return this.clusterReads.withdrawnNodeIds();
+  }
+
+  getNode(nodeId: string): Promise<NodeRecord | undefined> {
+    return this.clusterReads.getNode(nodeId);
+  }
+
+  clusterId(): Promise<string | null> {
+    return this.clusterReads.clusterId();
+  }
+
+  azIcaCertificate(az: string): Promise<Uint8Array | null> {
+    return this.clusterReads.azIcaCertificate(az);
+  }
+
+  caBundleProof(input: Omit<CaBundleResponseInput, 'store'>): Promise<CaBundleResponseBody> {
+    return this.registration.caBundleProof(input);
+  }
+
+  acceptRegistration(input: Omit<VerifyRegistrationInput, 'store'>): Promise<AcceptedRegistration> {
+    return this.registration.acceptRegistration(input);
+  }
+
+  handlePeer(fromNodeId: string, request: PeerRequest): Promise<PeerResponse> {
+    return this.peerDispatch.handle(fromNodeId, request);
   }
 
   removeNode(nodeId: string, requestedBy: string): Promise<RemovedNode> {
@@ -368,15 +361,16 @@ export class PkiNode implements PkiNodeApi {
     return this.admin.removeAz(name, requestedBy);
   }
 
-  /** A peer's `removeAz` (this node should be its AZ's local leader; it does not forward again). */
-  removeAzForPeer(name: string, requestedBy: string): Promise<RemovedAz> {
-    return this.admin.removeAz(name, requestedBy, true);
-  }
-
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void {
     this.roleListeners.add(listener);
     return () => this.roleListeners.delete(listener);
   }
+
+  nodeKeys(): NodeKeys | null {
+    return this.ctx.ownKeys.get();
+  }
+
+  // ---- inspection (status views, tests, the simulator's checkers) ----
 
   /** The consensus node underneath (status, tests, the simulator's checkers). */
   get consensus(): TwoTierNode<PkiApplyResult> {
@@ -384,104 +378,48 @@ export class PkiNode implements PkiNodeApi {
   }
 
   /** Health of a node of this AZ, as checked by this node when it is the local leader. */
-  healthOf(nodeId: string) {
-    return this.services.healthOf(nodeId);
+  healthOf(nodeId: string): HealthState | null {
+    return this.membership.healthOf(nodeId);
   }
 
-  /** Other AZs' local leaders, as this node sees them when it is the global leader. */
+  /** Other AZs' local leaders, as this node's health checks last saw them. */
   otherAzLeaders(): ReadonlyMap<string, string> {
-    return this.services.otherAzLeaders();
-  }
-
-  nodeKeys(): NodeKeys | null {
-    return this.keys;
-  }
-
-  /** AZ `az`'s public HTTP base URL (its local VIP, from the state), when the HTTP port is known. */
-  async azPublicBaseUrl(az: string): Promise<string | undefined> {
-    const port = this.options.publicHttpPort;
-    const record = port === undefined ? undefined : await this.app.store.getAz(az);
-    return record === undefined || port === undefined ? undefined : httpBaseUrl(record.localVip, port);
-  }
-
-  /** The VIPs a node of `az` may hold: the AZ's local VIP (from the state) and the cluster VIP. */
-  async vipsOf(az: string): Promise<string[]> {
-    const local = (await this.app.store.getAz(az))?.localVip;
-    const cluster = this.options.vip?.globalVip;
-    return [...(local ? [local] : []), ...(cluster ? [cluster] : [])];
-  }
-
-  /** The cluster VIP's public HTTP base URL (the root's CRL is in every AZ), when known. */
-  clusterPublicBaseUrl(): string | undefined {
-    const port = this.options.publicHttpPort;
-    const vip = this.options.vip?.globalVip;
-    return port === undefined || !vip ? undefined : httpBaseUrl(vip, port);
-  }
-
-  /**
-   * On the global leader (peer `foundAz`): the AZ with this node as its founder — `AzAdded` for
-   * an AZ the cluster does not know, `AzFounded` for one an admin declared (the node must be
-   * configured as declared: ERR_AZ_MISMATCH) — then the AZ ICA, and the AZ's seat as a learner.
-   * Idempotent for the founder (a lost answer is retried); any other node is refused, so one AZ
-   * never has two local groups acting for its seat: the global log decides who founded it.
-   */
-  async createAz(request: Extract<PeerRequest, { kind: 'foundAz' }>): Promise<PeerResponse> {
-    const { az, nodeId: founderNodeId } = request;
-    const store = this.app.store;
-    const cluster = await store.cluster();
-    if (!cluster) throw new PkiError('ERR_NOT_FOUND', 'no cluster yet');
-    await this.claimFounder(az, founderNodeId);
-    // A removed AZ's ICA stays in the state, revoked; a later AZ of the same name gets its own.
-    let azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name && c.revokedAt === null);
-    if (!azIcaRecord) {
-      const root = caSignerFromRecord((await store.getCa(cluster.rootIssuerId))!, this.options.kek);
-      const { event } = await createAzIntermediate({
-        root,
-        az: az.name,
-        clusterId: cluster.clusterId,
-        kek: this.options.kek,
-        nowMs: this.options.nowMs(),
-        serials: this.options.random,
-        keyType: this.caKeyType,
-        generateKey: this.keyStore.generateCaKey,
-        rootPublicBaseUrl: this.clusterPublicBaseUrl(),
-      });
-      await this.commitOk(event, 'global');
-      azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name && c.revokedAt === null)!;
-    }
-    this.services.addSeat(az.name);
-    return this.services.registerWith(caSignerFromRecord(azIcaRecord, this.options.kek), { ...request, az: az.name });
-  }
-
-  /** Commits `AzAdded` or `AzFounded` naming the founder, unless the state already names it. */
-  private async claimFounder(az: AzSpec, founderNodeId: string): Promise<void> {
-    const store = this.app.store;
-    const existing = await store.getAz(az.name);
-    if (existing?.phase === 'removing') throw new PkiError('ERR_AZ_REMOVING', `AZ ${az.name} is being removed`);
-    if (existing && existing.phase !== 'declared' && existing.founderNodeId !== founderNodeId) {
-      throw new PkiError('ERR_ALREADY_EXISTS', `AZ ${az.name} exists (founded by ${existing.founderNodeId ?? 'the cluster founder'}); join it through its local leader`);
-    }
-    if (existing) checkAzMatches(existing, az);
-    if (existing?.founderNodeId === founderNodeId) return;
-    const at = this.options.nowMs();
-    const event = existing ? { type: 'AzFounded' as const, name: az.name, founderNodeId, at } : { type: 'AzAdded' as const, az, founderNodeId, at };
-    const outcome = await this.services.retryTransient(() => this.proposer.commit(event, 'global'));
-    // A retried commit may find its own first attempt applied: the state names this founder.
-    if (!outcome.ok && (await store.getAz(az.name))?.founderNodeId !== founderNodeId) {
-      throw new PkiError(outcome.error.code, `${event.type} rejected: ${outcome.error.message}`);
-    }
+    return this.membership.otherAzLeaders();
   }
 
   async stop(): Promise<void> {
-    this.services?.stop();
+    this.stopped = true;
+    this.maintenance.stop();
     await this.vip?.stop();
-    await this.twoTier?.stop();
+    await this.twoTier.stop();
   }
-
 }
 
-function hostsOf(addresses: NodeAddresses): string[] {
-  return [...new Set([endpointHost(addresses.api), endpointHost(addresses.raft)])];
+function startTwoTier(o: PkiNodeOptions, app: PkiApplication, local: ConfState | undefined, global: ConfState | undefined, seatHeld: boolean): Promise<PkiTwoTier> {
+  return TwoTierNode.start<PkiApplyResult>({
+    nodeId: o.nodeId,
+    az: o.az,
+    storage: o.storage,
+    localTransport: o.localTransport,
+    seatTransport: o.seatTransport,
+    app,
+    ...(o.localRaft ? { localRaft: o.localRaft } : {}),
+    globalRaft: validateRaftConfig({ ...DEFAULT_GLOBAL, ...o.globalRaft }),
+    tickMs: o.tickMs,
+    ...(o.clock ? { clock: o.clock } : {}),
+    random: o.random,
+    ...(local ? { localInitialConfState: local } : {}),
+    ...(global ? { globalInitialConfState: global } : {}),
+    ...(o.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: o.snapshotEveryEntries } : {}),
+    seatHeld,
+  });
+}
+
+/** The VIP fences of both leader roles (vip/vip-manager.ts), on the monotonic clock. */
+function vipManagerOf(o: PkiNodeOptions, vip: NonNullable<PkiNodeOptions['vip']>, twoTier: PkiTwoTier, monotonicMs: () => number): VipManager {
+  const localTicks = validateRaftConfig(o.localRaft ?? {}).electionTimeoutTicks;
+  const globalTicks = validateRaftConfig({ ...DEFAULT_GLOBAL, ...o.globalRaft }).electionTimeoutTicks;
+  return new VipManager({ ...vip, ...(o.clock ? { clock: o.clock } : {}) }, twoTier, o.tickMs, monotonicMs, localTicks, globalTicks);
 }
 
 export type { CrlReason };

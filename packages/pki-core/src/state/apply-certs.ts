@@ -145,7 +145,7 @@ export async function applyRevoked(tx: StateTxn, ev: EventOf<'Revoked'>, meta: A
   const cert = await tx.get('certs', key);
   // Revocations are global and every AZ records them, but only the issuing AZ holds the
   // certificate (leaves are local), and node CAs are known in every AZ. Existence is therefore
-  // checked by the proposer in the issuing AZ (node/ca-revocation.ts buildRevocation), not here.
+  // checked by the proposer in the issuing AZ (node/ca/ca-revocation.ts buildRevocation), not here.
   // The certificate, when held here, is authoritative for notAfter.
   const notAfter = cert?.notAfter ?? ev.notAfter;
   tx.put('revoked', key, {

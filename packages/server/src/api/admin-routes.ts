@@ -55,7 +55,7 @@ async function addAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   sendJson(ctx.res, created ? 201 : 200, { name: az.name, subnets: az.subnets, localVip: az.localVip, phase: az.phase });
 }
 
-/** Decommissions the AZ (pki-core az-admin.ts); a retried request completes a partial run. */
+/** Decommissions the AZ (pki-core node/admin/az-admin.ts); a retried request completes a partial run. */
 async function removeAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   if (!(await admitted(ctx, deps))) return;
   const name = param(ctx, 'name', AZ_NAME, 'an AZ name');

@@ -1,17 +1,13 @@
-// What the API handlers need: the node (through its public PkiNodeApi), read access to the
-// replicated state for registration checks, the peer client for requests that must reach the
-// AZ's local leader, and the secrets that authenticate callers.
-import type { PeerClient, PkiNode, PkiNodeApi } from '@adrestia/pki-core';
+// What the API handlers need: the node, through its public PkiNodeApi only (its reads of the
+// replicated state included: each says whether it waits for the read barrier), the peer client
+// for requests that must reach the AZ's local leader, and the secrets that authenticate callers.
+import type { PeerClient, PkiNodeApi } from '@adrestia/pki-core';
 import type { NonceReplayGuard } from '@adrestia/pki-core/registration';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 
-type PkiStateStore = PkiNode['app']['store'];
-
 export interface ApiDeps {
   node: PkiNodeApi;
-  /** The node's replicated state (registration and AZ founding are checked against it). */
-  store: PkiStateStore;
   peers: PeerClient;
   /** 000_… pkiGlobalVip: where clients outside every founded AZ are sent. */
   globalVip: string;

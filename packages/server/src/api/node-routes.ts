@@ -8,7 +8,6 @@ import {
   parseRegistrationProof,
   registrationResponse,
   verifyRegistration,
-  verifyRegistrationRequest,
 } from '@adrestia/pki-core/registration';
 import { ServerError } from '../errors.ts';
 import { readBody, requireMediaType } from '../http/body.ts';
@@ -32,12 +31,11 @@ async function register(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   const routed = await routeRequest(ctx, deps, 'register');
   if (routed.kind === 'done') return;
   const body = await readBody(ctx.req, deps.maxPeerBodyBytes);
-  const accepted = await verifyRegistrationRequest({
+  const accepted = await deps.node.acceptRegistration({
     body,
     proofHeader: ctx.req.headers.authorization ?? '',
     psk: deps.psk,
     ...(deps.joinTokenKey === undefined ? {} : { joinTokenKey: deps.joinTokenKey }),
-    store: deps.store,
     nowMs: deps.nowMs(),
     replayGuard: deps.replayGuard,
   });
@@ -72,18 +70,18 @@ async function foundAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   requireMediaType(ctx.req, ['application/json']);
   if ((await routeRequest(ctx, deps, 'admin')).kind === 'done') return;
   const body = await readBody(ctx.req, deps.maxPeerBodyBytes);
-  const cluster = await deps.store.cluster();
-  if (cluster === undefined) throw new PkiError('ERR_NOT_FOUND', 'the cluster has not been founded yet');
+  const clusterId = await deps.node.clusterId();
+  if (clusterId === null) throw new PkiError('ERR_NOT_FOUND', 'the cluster has not been founded yet');
   const proof = parseRegistrationProof((ctx.req.headers.authorization ?? '').trim());
   if (deps.psk === undefined) throw new ServerError('ERR_UNAVAILABLE', 'this node holds no cluster PSK (it joined with a join token): it cannot check a founding proof; retry on a node that holds it');
   const claims = verifyRegistration(deps.psk, proof, {
-    clusterId: cluster.clusterId,
+    clusterId,
     body,
     nowSeconds: Math.floor(deps.nowMs() / 1000),
     replayGuard: deps.replayGuard,
   });
   const parsed = parseFoundAzBody(body);
-  if (parsed.clusterId !== cluster.clusterId) throw new PkiError('ERR_INPUT_INVALID', 'body names another cluster', { field: 'clusterId' });
+  if (parsed.clusterId !== clusterId) throw new PkiError('ERR_INPUT_INVALID', 'body names another cluster', { field: 'clusterId' });
   if (parsed.nodeId !== claims.nodeId || parsed.az.name !== claims.az) {
     throw new PkiError('ERR_AUTH_PSK_PROOF', 'the body names another node or AZ than the proof', { field: 'body' });
   }
@@ -96,8 +94,8 @@ async function foundAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
     tlsCsrDer: new Uint8Array(Buffer.from(parsed.tlsCsr, 'base64')),
   });
   const registered = expect(answer, 'registered');
-  const azIca = (await deps.store.cas()).find((c) => c.role === 'az' && c.az === parsed.az.name);
-  const chainPem = azIca ? toPem(azIca.certDer) : '';
+  const azIca = await deps.node.azIcaCertificate(parsed.az.name);
+  const chainPem = azIca ? toPem(azIca) : '';
   sendJson(ctx.res, 201, registrationResponse({ icaCertDer: registered.icaCertDer, tlsCertDer: registered.tlsCertDer, chainPem }));
 }
 
@@ -121,9 +119,7 @@ async function peer(ctx: RequestContext, deps: ApiDeps, ownCertPem: () => string
 
 /** Seed 001: a node whose node CA was revoked, or that was removed, never speaks for the cluster again. */
 async function isWithdrawn(deps: ApiDeps, nodeId: string): Promise<boolean> {
-  const [cas, node] = await Promise.all([deps.store.cas(), deps.store.getNode(nodeId)]);
-  const own = cas.filter((ca) => ca.role === 'node' && ca.nodeId === nodeId);
-  return own.some((ca) => ca.revokedAt !== null) || (node === undefined && own.length > 0);
+  return (await deps.node.withdrawnNodeIds()).has(nodeId);
 }
 
 function expect<K extends PeerResponse['kind']>(answer: PeerResponse, kind: K): Extract<PeerResponse, { kind: K }> {

@@ -3,7 +3,7 @@
 // polled with `since=<generation>` (seed 001), and CRLs and CA certificates are downloaded at the
 // URLs the certificates carry.
 import { PkiError } from '@adrestia/pki-core';
-import { caBundleResponse, NONCE_BYTES_MAX, NONCE_BYTES_MIN } from '@adrestia/pki-core/registration';
+import { NONCE_BYTES_MAX, NONCE_BYTES_MIN } from '@adrestia/pki-core/registration';
 import type { RequestContext, Router } from '../http/router.ts';
 import { sendBytes, sendJson } from '../http/respond.ts';
 import type { ApiDeps } from './deps.ts';
@@ -42,8 +42,7 @@ async function caBundle(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   if (nonce.length < NONCE_BYTES_MIN || nonce.length > NONCE_BYTES_MAX || nonce.toString('base64url') !== nonceText) {
     throw new PkiError('ERR_INPUT_INVALID', `nonce: ${NONCE_BYTES_MIN}..${NONCE_BYTES_MAX} bytes, base64url`, { field: 'nonce' });
   }
-  const body = await caBundleResponse({
-    store: deps.store,
+  const body = await deps.node.caBundleProof({
     psk: deps.psk,
     nonce,
     serverNonce: deps.randomBytes(32),
@@ -71,14 +70,13 @@ async function clusterMap(ctx: RequestContext, deps: ApiDeps): Promise<void> {
 /**
  * The registered nodes and their addresses (the cluster map's node list, read from the state):
  * a joining node learns here where its local group's members are before its log has caught up.
- */
-/**
  * Node addresses are public (seed 001 cluster map) and every node holds all of them (node
- * registration is global), so any node answers, without routing: the first node of a new AZ asks
- * the cluster VIP before its seat can reach anyone.
+ * registration is global), so any node answers, without routing and without the read barrier
+ * (PkiNodeApi.listNodes): the first node of a new AZ asks the cluster VIP before its seat can
+ * reach anyone.
  */
 async function nodes(ctx: RequestContext, deps: ApiDeps): Promise<void> {
-  const list = await deps.store.nodes();
+  const list = await deps.node.listNodes();
   sendJson(ctx.res, 200, { nodes: list.map((n) => ({ nodeId: n.nodeId, az: n.az, addresses: { api: n.addresses.api, raft: n.addresses.raft } })) });
 }
 

@@ -15,12 +15,13 @@ import type { ApiDeps } from './deps.ts';
 const ELSEWHERE = 'elsewhere';
 
 /**
- * The routing context from the replicated state (AZs and registered nodes) and the node's roles;
- * null before the node holds its AZ. Read from the state itself rather than the derived cluster
- * map, so routing depends on nothing but committed events.
+ * The routing context from the replicated state (AZs and registered nodes, as applied here:
+ * PkiNodeApi.listAzs says why no read barrier) and the node's roles; null before the node holds
+ * its AZ. Read from the state itself rather than the derived cluster map, so routing depends on
+ * nothing but committed events.
  */
 export async function routeContextOf(deps: ApiDeps): Promise<RouteContext | null> {
-  const [azs, nodes] = await Promise.all([deps.store.azs(), deps.store.nodes()]);
+  const [azs, nodes] = await Promise.all([deps.node.listAzs(), deps.node.listNodes()]);
   const status = deps.node.status();
   if (!azs.some((az) => az.name === status.az)) return null;
   const hasNodes = (az: string): boolean => nodes.some((n) => n.az === az);

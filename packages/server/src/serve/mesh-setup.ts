@@ -1,7 +1,7 @@
 // The node-to-node mTLS mesh of a started node and the two Raft groups on it: group `local`
 // (node-addressed, sender must be the node it claims) and group `seat` (AZ-addressed).
 import { systemRandom } from '@adrestia/consensus';
-import type { PkiNode } from '@adrestia/pki-core';
+import type { PkiNodeApi } from '@adrestia/pki-core';
 import type { NodeConfig } from '../config/load.ts';
 import type { Logger } from '../log/logger.ts';
 import { countTransportEvents, type Metrics } from '../metrics/metrics.ts';
@@ -17,7 +17,7 @@ const LOCAL_GROUP = 'local';
 
 export interface MeshSetup {
   config: NodeConfig;
-  node: PkiNode;
+  node: PkiNodeApi;
   tls: NodeTlsMaterial;
   directory: PeerDirectory;
   localTransport: LazyTransport;

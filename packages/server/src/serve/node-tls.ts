@@ -1,11 +1,10 @@
 // This node's TLS identity (its TLS certificate, the AZ ICA above it, the cluster root), kept in
 // dataDir so a restarted node serves and dials before it has replayed its log. The private key
-// is the 0600 file pki-core wrote at registration (ca-node-keys.ts); certificates are public.
+// is the 0600 file pki-core wrote at registration (pki-core node/ca/ca-node-keys.ts); certificates are public.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toPem } from '@adrestia/pki-core';
+import { toPem, type PkiNodeApi } from '@adrestia/pki-core';
 import { writeFileAtomic } from '@adrestia/pki-core/support';
-import type { PkiNode } from '@adrestia/pki-core';
 import type { NodeTlsMaterial } from '../peer/https-peer-client.ts';
 import type { Registered } from '../peer/bootstrap-client.ts';
 
@@ -26,7 +25,7 @@ export async function readNodeTls(dataDir: string): Promise<NodeTlsMaterial | nu
 }
 
 /** After start-up: from the registration answer (a joiner) or from our own node record (a founder). */
-export async function establishNodeTls(node: PkiNode, dataDir: string, registered: Registered | null): Promise<NodeTlsMaterial> {
+export async function establishNodeTls(node: PkiNodeApi, dataDir: string, registered: Registered | null): Promise<NodeTlsMaterial> {
   const keys = node.nodeKeys();
   if (keys === null) throw new Error('assertion failed: a started node has its keys');
   let certPem: string;
@@ -37,7 +36,7 @@ export async function establishNodeTls(node: PkiNode, dataDir: string, registere
     chainPem = registered.chainPem;
     rootPem = registered.rootPem;
   } else {
-    const record = await node.app.store.getNode(node.nodeId);
+    const record = await node.getNode(node.nodeId);
     if (record === undefined) throw new Error(`assertion failed: founder ${node.nodeId} has no node record`);
     const bundle = await node.caBundle();
     certPem = toPem(record.tlsCertDer);

@@ -1,6 +1,6 @@
 // Where the other nodes are: node id → AZ, API and Raft addresses, refreshed from the replicated
 // node records (the cluster map's source), and pushed into the mesh as peers come and go.
-import type { PkiNode } from '@adrestia/pki-core';
+import type { PkiNodeApi } from '@adrestia/pki-core';
 import type { MtlsMesh } from '../transport/mesh.ts';
 
 interface Entry {
@@ -27,7 +27,7 @@ export class PeerDirectory {
   /** Nodes learnt from a fetched cluster map, kept until the replicated records list them. */
   private seeds = new Map<string, Entry>();
   /** Nodes whose identity was withdrawn (node CA revoked, or removed): never admitted again. */
-  private withdrawn = new Set<string>();
+  private withdrawn: ReadonlySet<string> = new Set<string>();
   private mesh: MtlsMesh | null = null;
 
   constructor(private readonly selfId: string) {}
@@ -37,14 +37,11 @@ export class PeerDirectory {
     for (const [id, e] of this.entries) this.pushPeer(id, e);
   }
 
-  async refresh(node: PkiNode): Promise<void> {
+  /** From the node's records as applied there (PkiNodeApi.listNodes, withdrawnNodeIds: no read barrier). */
+  async refresh(node: PkiNodeApi): Promise<void> {
     const next = new Map<string, Entry>();
-    const store = node.app.store;
-    for (const n of await store.nodes()) next.set(n.nodeId, { az: n.az, api: n.addresses.api, raft: n.addresses.raft });
-    const withdrawn = new Set<string>();
-    for (const ca of await store.cas()) {
-      if (ca.role === 'node' && ca.nodeId && (ca.revokedAt !== null || !next.has(ca.nodeId))) withdrawn.add(ca.nodeId);
-    }
+    for (const n of await node.listNodes()) next.set(n.nodeId, { az: n.az, api: n.addresses.api, raft: n.addresses.raft });
+    const withdrawn = await node.withdrawnNodeIds();
     this.withdrawn = withdrawn;
     for (const [id, e] of this.seeds) {
       if (next.has(id) || withdrawn.has(id)) this.seeds.delete(id);

@@ -134,7 +134,6 @@ async function finishStart(s: Started): Promise<ServeHandle> {
   };
   const deps: ApiDeps = {
     node,
-    store: node.app.store,
     peers,
     globalVip: config.clusterVip,
     ports,

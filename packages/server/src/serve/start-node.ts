@@ -1,4 +1,4 @@
-// Step 2 of `serve`: PkiNode.bootstrap (pki-core node/discovery.ts: seed 000 start-up made safe)
+// Step 2 of `serve`: PkiNode.bootstrap (pki-core node/founding/discovery.ts: seed 000 start-up made safe)
 // with Phase I probes over plain HTTP from this node's own address. Only a node started with
 // `--init` may found the cluster; every other one keeps discovering until the cluster answers,
 // so nodes started at the same moment end up in one cluster. A restarted node (it holds a TLS

@@ -1,0 +1,187 @@
+// Revocations and CRLs as events. A revocation is checked against the state the proposer holds
+// (the issuing AZ: state/README.md "a revoke API should check the certificate in the issuing AZ
+// before proposing"); the state machine decides again on apply. A CRL lists every revocation of
+// its issuer still held (RFC 5280 §3.3: entries leave after the certificate expires) under the
+// next CRL number (§5.2.3).
+import { buildCrl, type RevokedEntry } from '../../ca/crl.ts';
+import { crlListedSerials } from '../../ca/crl-entries.ts';
+import { REVOCATION_REASONS } from '../../ca/crl-reasons.ts';
+import { normalizeSerialHex } from '../../ca/serial.ts';
+import { truncateToSeconds } from '../../ca/time.ts';
+import { PkiError } from '../../errors.ts';
+import type { CrlPublishedEvent, CrlReason, RevokedEvent } from '../../state/events.ts';
+import type { PkiStateQueries } from '../../state/queries.ts';
+import { checkNow, type CaHandle } from './ca-common.ts';
+import { readCertificateFields, type CertificateFields } from '../../ca/cert-fields.ts';
+import { children, content, readTop } from '../../ca/der-reader.ts';
+import { Tag, toHex } from '../../ca/der.ts';
+import { OID_EXT } from '../../ca/oids.ts';
+
+export interface BuildRevocationInput {
+  readonly issuerId: string;
+  /** Any hex form (`normalizeSerialHex`): colons, `0x`, upper case. */
+  readonly serialHex: string;
+  readonly reason: CrlReason;
+  readonly nowMs: number;
+  /** Who asked (an account, a node id, `operator`), recorded with the revocation. */
+  readonly requestedBy: string;
+  readonly store: PkiStateQueries;
+}
+
+/**
+ * A `Revoked` event for a certificate the state holds and has not revoked: ERR_NOT_FOUND for an
+ * unknown certificate, ERR_ALREADY_REVOKED for a second revocation, ERR_INPUT_INVALID for an
+ * unknown reason. `removeFromCRL` is refused: it only undoes a hold in delta CRLs (RFC 5280 §5.3.1).
+ */
+export async function buildRevocation(input: BuildRevocationInput): Promise<RevokedEvent> {
+  checkNow(input.nowMs);
+  if (!(REVOCATION_REASONS as readonly string[]).includes(input.reason)) {
+    throw new PkiError('ERR_INPUT_INVALID', `reason ${JSON.stringify(input.reason)} is not a revocation reason`, { field: 'reason' });
+  }
+  const serialHex = normalizeSerialHex(input.serialHex);
+  const notAfter = (await input.store.getCertificate(input.issuerId, serialHex))?.notAfter ?? (await nodeTlsNotAfter(input.store, input.issuerId, serialHex));
+  if (notAfter === undefined) {
+    throw new PkiError('ERR_NOT_FOUND', `no certificate ${serialHex} from issuer ${input.issuerId}`, { field: 'serialHex' });
+  }
+  if ((await input.store.getRevocation(input.issuerId, serialHex)) !== undefined) {
+    throw new PkiError('ERR_ALREADY_REVOKED', `certificate ${serialHex} is already revoked`, { field: 'serialHex' });
+  }
+  return {
+    type: 'Revoked',
+    issuerId: input.issuerId,
+    serialHex,
+    reason: input.reason,
+    // CRLs carry whole seconds; recording the same value keeps event and CRL in agreement.
+    revokedAt: truncateToSeconds(new Date(input.nowMs)).getTime(),
+    requestedBy: input.requestedBy,
+    notAfter,
+  };
+}
+
+/**
+ * A node's TLS certificate is recorded only in its `NodeRegistered` event (it is not a leaf of
+ * the node's own CA), so it is found among the registered nodes: same serial, and signed by
+ * `issuerId` (its AKI is the issuer's key identifier, which is the issuerId, ca-common.ts).
+ */
+async function nodeTlsNotAfter(store: PkiStateQueries, issuerId: string, serialHex: string): Promise<number | undefined> {
+  for (const node of await store.nodes()) {
+    const fields = readCertificateFields(node.tlsCertDer);
+    if (fields.serialHex === serialHex && authorityKeyIdHex(fields) === issuerId) return fields.notAfter.getTime();
+  }
+  return undefined;
+}
+
+export interface NodeRevocationsInput {
+  readonly nodeId: string;
+  readonly reason: CrlReason;
+  readonly nowMs: number;
+  readonly requestedBy: string;
+  readonly store: PkiStateQueries;
+}
+
+/**
+ * The revocations that withdraw a node's identity: its node ICA certificate (so it signs nothing
+ * more, and every leaf under it fails path validation) and its TLS certificate (so peers refuse
+ * it). Certificates already revoked are left out; ERR_NODE_UNKNOWN for a node not registered.
+ */
+export async function nodeRevocations(input: NodeRevocationsInput): Promise<RevokedEvent[]> {
+  const node = await input.store.getNode(input.nodeId);
+  if (node === undefined) throw new PkiError('ERR_NODE_UNKNOWN', `node ${input.nodeId} is not registered`, { field: 'nodeId' });
+  const ica = await input.store.getCa(node.icaIssuerId);
+  if (ica === undefined || ica.parentIssuerId === null) throw new Error(`assertion failed: node ${input.nodeId} has no node CA record`);
+  const tls = readCertificateFields(node.tlsCertDer);
+  const targets = [
+    { issuerId: ica.parentIssuerId, serialHex: ica.serialHex },
+    { issuerId: authorityKeyIdHex(tls) ?? ica.parentIssuerId, serialHex: tls.serialHex },
+  ];
+  const events: RevokedEvent[] = [];
+  for (const t of targets) {
+    if ((await input.store.getRevocation(t.issuerId, t.serialHex)) !== undefined) continue;
+    events.push(await buildRevocation({ ...input, ...t }));
+  }
+  return events;
+}
+
+function authorityKeyIdHex(fields: CertificateFields): string | undefined {
+  const ext = fields.extensions.get(OID_EXT.authorityKeyIdentifier);
+  if (ext === undefined) return undefined;
+  const keyId = children(ext.value, readTop(ext.value, Tag.SEQUENCE)).find((t) => t.tag === 0x80);
+  return keyId === undefined ? undefined : toHex(content(ext.value, keyId));
+}
+
+/** Bounds on how far ahead a CRL promises its successor (RFC 5280 §5.1.2.5 nextUpdate). */
+export const CRL_NEXT_UPDATE_SECONDS_MIN = 60;
+export const CRL_NEXT_UPDATE_SECONDS_MAX = 31 * 24 * 3600;
+
+export interface BuildCrlEventInput {
+  readonly issuer: CaHandle;
+  readonly store: PkiStateQueries;
+  readonly nowMs: number;
+  readonly nextUpdateSeconds: number;
+}
+
+export interface BuiltCrlEvent {
+  readonly event: CrlPublishedEvent;
+  readonly crlDer: Uint8Array;
+  readonly crlPem: string;
+}
+
+/** Signs the issuer's next CRL and returns the `CrlPublished` event that carries it. */
+export async function buildCrlEvent(input: BuildCrlEventInput): Promise<BuiltCrlEvent> {
+  checkNow(input.nowMs);
+  const seconds = input.nextUpdateSeconds;
+  if (!Number.isSafeInteger(seconds) || seconds < CRL_NEXT_UPDATE_SECONDS_MIN || seconds > CRL_NEXT_UPDATE_SECONDS_MAX) {
+    throw new PkiError('ERR_INPUT_INVALID', `nextUpdateSeconds must be ${CRL_NEXT_UPDATE_SECONDS_MIN}..${CRL_NEXT_UPDATE_SECONDS_MAX}`, {
+      field: 'nextUpdateSeconds',
+    });
+  }
+  const { issuerId } = input.issuer;
+  if ((await input.store.getCa(issuerId)) === undefined) {
+    throw new PkiError('ERR_ISSUER_UNKNOWN', `issuer ${issuerId} is unknown`, { field: 'issuer' });
+  }
+  const crlNumber = await input.store.nextCrlNumber(issuerId);
+  const revoked: RevokedEntry[] = (await input.store.listRevoked(issuerId)).map((r) => ({
+    serialHex: r.serialHex,
+    revokedAt: new Date(r.revokedAt),
+    reason: r.reason,
+  }));
+  const thisUpdate = truncateToSeconds(new Date(input.nowMs));
+  const nextUpdate = new Date(thisUpdate.getTime() + seconds * 1000);
+  const crl = await buildCrl({ issuer: input.issuer.cert, signer: input.issuer.signer, crlNumber, thisUpdate, nextUpdate, revoked });
+  const event: CrlPublishedEvent = {
+    type: 'CrlPublished',
+    issuerId,
+    crlNumber,
+    crlDer: crl.der,
+    thisUpdate: thisUpdate.getTime(),
+    nextUpdate: nextUpdate.getTime(),
+  };
+  return { event, crlDer: crl.der, crlPem: crl.pem };
+}
+
+export interface CrlStalenessInput {
+  /** The issuer's latest published CRL, if any. */
+  readonly latest: { readonly crlDer: Uint8Array; readonly thisUpdate: number; readonly nextUpdate: number } | undefined;
+  /** The issuer's revocations the state holds (expired entries already left). */
+  readonly revoked: readonly { readonly serialHex: string }[];
+  readonly nowMs: number;
+}
+
+/**
+ * Whether the issuer needs a new CRL: none yet, a held revocation the latest CRL does not list,
+ * or half its validity gone (RFC 5280 §5.1.2.5: publish before nextUpdate).
+ *
+ * The CRL is compared by content, not by log position. A CRL is signed from the state its builder
+ * has applied and commits later, so a revocation that commits in between comes before it in the
+ * log without being listed — e.g. a restarted node still catching up signs its CRL, or a
+ * revocation lands while the CRL event is in flight. Judged by position, that CRL would look newer
+ * than the revocation, and the revocation would stay off every CRL until the periodic refresh.
+ */
+export function crlNeedsRefresh(input: CrlStalenessInput): boolean {
+  const { latest, revoked, nowMs } = input;
+  if (latest === undefined) return true;
+  if (nowMs >= latest.thisUpdate + (latest.nextUpdate - latest.thisUpdate) / 2) return true;
+  if (revoked.length === 0) return false;
+  const listed = crlListedSerials(latest.crlDer);
+  return revoked.some((r) => !listed.has(normalizeSerialHex(r.serialHex)));
+}

@@ -1,0 +1,35 @@
+// Where relying parties find an issuer's CRL and certificate (RFC 5280 §4.2.1.13 CRL distribution
+// points, §4.2.2.1 AIA caIssuers): under a public HTTP base URL, at the paths the server serves
+// (`/crl/<issuer>.crl`, `/ca/<issuer>.crt`). A CRL of a node or AZ ICA lives in its AZ, so its URL
+// is that AZ's local VIP; the root's CRL is in every AZ, so its URL is the cluster VIP.
+import type { ExtensionChoices } from '../../ca/issue.ts';
+
+/** `http://host:port` for an IPv4 or IPv6 address (RFC 3986 §3.2.2: IPv6 in brackets). */
+export function httpBaseUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** The issuer's CRL and certificate URLs under `baseUrl`. */
+export function issuerUrls(baseUrl: string, issuerId: string): { crl: string; caIssuers: string } {
+  const base = baseUrl.replace(/\/+$/, '');
+  return { crl: `${base}/crl/${issuerId}.crl`, caIssuers: `${base}/ca/${issuerId}.crt` };
+}
+
+// Extension choices are encoded once per choices object (ca/issue.ts): keep one merged object per
+// (profile choices, base URL, issuer), so certificates of one issuer and profile reuse the encoding.
+const withUrlsCache = new WeakMap<ExtensionChoices, Map<string, ExtensionChoices>>();
+
+/** `choices` plus the issuer's CRL DP and AIA caIssuers; `choices` itself when there is no base URL. */
+export function withIssuerUrls(choices: ExtensionChoices, baseUrl: string | undefined, issuerId: string): ExtensionChoices {
+  if (baseUrl === undefined) return choices;
+  let byIssuer = withUrlsCache.get(choices);
+  if (byIssuer === undefined) withUrlsCache.set(choices, (byIssuer = new Map()));
+  const key = `${baseUrl} ${issuerId}`;
+  let merged = byIssuer.get(key);
+  if (merged === undefined) {
+    const urls = issuerUrls(baseUrl, issuerId);
+    merged = Object.freeze({ ...choices, crlDistributionPoints: [urls.crl], authorityInfoAccess: { caIssuers: [urls.caIssuers] } });
+    byIssuer.set(key, merged);
+  }
+  return merged;
+}

@@ -1,0 +1,102 @@
+// The PKI state under the two tiers: a TwoTierApplication that decodes each command as a PKI
+// event and applies it to an in-memory PkiStateStore, indexed by the two-tier command counter.
+//
+// Which tier an event belongs to is decided here, deterministically, so every replica rejects a
+// misplaced event alike. Global (every AZ holds them): the cluster, AZs, root/AZ/node CA
+// certificates, node registrations and removals (the cluster map and the refusal of a revoked
+// node must hold in every AZ), revocations (the authoritative list), profiles, join tokens.
+// Local (the AZ that issued them): leaves, CRLs of node and AZ CAs, expiry sweeps. The root's CRL
+// is published globally. The durable copy of this state is the Raft log and its snapshots.
+import type { CommandMeta, TwoTierApplication } from '@adrestia/consensus';
+import { isPkiError } from '../../errors.ts';
+import { decodeEvent } from '../../state/event-codec.ts';
+import type { PkiEvent, PkiEventType } from '../../state/events.ts';
+import type { ApplyOutcome } from '../../state/outcome.ts';
+import { PkiStateStore } from '../../state/store.ts';
+
+const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
+  ClusterCreated: 'global',
+  ClusterSettingsSet: 'global',
+  AzAdded: 'global',
+  AzDeclared: 'global',
+  AzFounded: 'global',
+  AzRemovalStarted: 'global',
+  AzRemoved: 'global',
+  CaCertificateInstalled: 'global',
+  CaKeyRewrapped: 'global',
+  NodeRegistered: 'global',
+  NodeRemoved: 'global',
+  Revoked: 'global',
+  ProfileSet: 'global',
+  ProfileRemoved: 'global',
+  JoinTokenIssued: 'global',
+  JoinTokenUsed: 'global',
+  Issued: 'local',
+  ExpiredPruned: 'local',
+  CrlPublished: 'either',
+};
+
+export function tierOfEvent(type: PkiEventType): 'global' | 'local' | 'either' {
+  return TIER_OF[type];
+}
+
+export type PkiApplyResult = ApplyOutcome | null;
+
+export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
+  private current: PkiStateStore | null = null;
+
+  /** The state as applied so far (replaced wholesale by reset and restore). */
+  get store(): PkiStateStore {
+    if (!this.current) throw new TypeError('PkiApplication: not started');
+    return this.current;
+  }
+
+  async apply(data: Uint8Array, meta: CommandMeta): Promise<PkiApplyResult> {
+    let event: PkiEvent;
+    try {
+      event = decodeEvent(data);
+    } catch (e) {
+      if (!isPkiError(e)) throw e;
+      await this.skip(meta.seq);
+      return { ok: false, error: { code: e.code, message: e.message } };
+    }
+    const misplaced = await this.misplaced(event, meta.tier);
+    if (misplaced) {
+      await this.skip(meta.seq);
+      return { ok: false, error: { code: 'ERR_EVENT_REJECTED', message: misplaced } };
+    }
+    return this.store.apply(event, { index: meta.seq });
+  }
+
+  private async misplaced(event: PkiEvent, tier: 'local' | 'global'): Promise<string | null> {
+    const want = TIER_OF[event.type];
+    if (want !== 'either') return want === tier ? null : `${event.type} belongs to the ${want} log`;
+    if (event.type !== 'CrlPublished') return null;
+    const ca = await this.store.getCa(event.issuerId);
+    // The root's CRL is global; so is the final CRL of a decommissioned AZ's ICA (az-admin.ts),
+    // published by another AZ for every AZ once the AZ being removed no longer has a local log.
+    const phase = ca?.role === 'az' && ca.az !== null ? ((await this.store.getAz(ca.az))?.phase ?? 'removed') : null;
+    const globalCrl = ca?.role === 'root' || phase === 'removing' || phase === 'removed';
+    return globalCrl === (tier === 'global') ? null : `the CRL of a ${ca?.role ?? 'unknown'} CA belongs to the ${globalCrl ? 'global' : 'local'} log`;
+  }
+
+  /** A rejected command still takes its index, so the store's applied index tracks the counter. */
+  private async skip(seq: number): Promise<void> {
+    await this.store.applyEntries([{ index: seq, data: new Uint8Array(0) }]);
+  }
+
+  snapshot(): Promise<Uint8Array> {
+    return this.store.snapshot();
+  }
+
+  /** In place: callers (the HTTP layer) hold on to `store`. */
+  async restore(data: Uint8Array, seq: number): Promise<void> {
+    if (!this.current) this.current = await PkiStateStore.inMemory();
+    await this.current.restore(data, seq);
+  }
+
+  /** Called once, when the node starts from its Raft storage (before anyone reads the state). */
+  async reset(): Promise<void> {
+    this.current = await PkiStateStore.inMemory();
+  }
+}

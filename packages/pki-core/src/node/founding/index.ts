@@ -1,0 +1,2 @@
+export { Founding, type PkiNodeStart } from './founding.ts';
+export { discover, type DiscoveryOptions } from './discovery.ts';

@@ -1,0 +1,1 @@
+export { Issuance, parseSans } from './issuance.ts';

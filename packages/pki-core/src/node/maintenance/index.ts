@@ -1,0 +1,1 @@
+export { MaintenanceScheduler, type MaintenanceRegistry, type MaintenanceTask } from './scheduler.ts';

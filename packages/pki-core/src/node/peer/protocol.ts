@@ -1,0 +1,73 @@
+// Node-to-node requests of the PKI layer (not Raft traffic, which has its own transports). The
+// server carries them over mTLS; the simulator calls the target node directly. Events travel
+// encoded (the state codec), so a peer validates them exactly as the log will.
+import type { CrlReason, NodeAddresses } from '../../state/events.ts';
+import type { ApplyOutcome } from '../../state/outcome.ts';
+
+/** What withdrawing a node did (admin/admin-services.ts `removeNode`). */
+export interface RemovedNode {
+  nodeId: string;
+  /** `issuerId:serialHex` of each certificate revoked by the removal. */
+  revoked: { issuerId: string; serialHex: string }[];
+}
+
+/** What decommissioning an AZ did (admin/az-admin.ts); the `removeAz` answer carries it back. */
+export interface RemovedAz {
+  name: string;
+  /** The AZ's nodes this call withdrew (a retried call lists those it withdrew itself). */
+  nodes: RemovedNode[];
+  /** The AZ ICA's certificate, revoked under the root (empty when a retried call found it revoked). */
+  revoked: { issuerId: string; serialHex: string }[];
+}
+
+export type PeerRequest =
+  /** To the local leader: propose this local event and answer with its outcome once applied. */
+  | { kind: 'proposeLocal'; event: Uint8Array }
+  /** To the local leader: propose this global event through the seat; answer once applied here. */
+  | { kind: 'proposeGlobal'; event: Uint8Array }
+  /**
+   * To the global leader: found AZ `az` (AzAdded naming the founder, its AZ ICA, the seat added to
+   * the global group) and register the founder with that AZ ICA; answered `registered`.
+   */
+  | {
+      kind: 'foundAz';
+      az: { name: string; subnets: string[]; localVip: string };
+      nodeId: string;
+      /** The founder registers in the same request: it has no certificate to reach its seat with yet. */
+      addresses: NodeAddresses;
+      icaCsrDer: Uint8Array;
+      tlsCsrDer: Uint8Array;
+    }
+  /**
+   * To the local leader: register a new node of this AZ (its CSRs; keys stay on the node). The
+   * server sends this one over PSK- or join-token-authenticated HTTPS (the newcomer has no
+   * certificate yet); inside the cluster it needs no more than the mTLS of peers.
+   */
+  | { kind: 'register'; nodeId: string; az: string; addresses: NodeAddresses; icaCsrDer: Uint8Array; tlsCsrDer: Uint8Array }
+  /**
+   * To the local leader: decommission AZ `name` (node/admin/az-admin.ts). It acts for its seat,
+   * which proposes the global membership change; answered `azRemoved` once `AzRemoved` committed.
+   */
+  | { kind: 'removeAz'; name: string; requestedBy: string }
+  /**
+   * To any node of the AZ that issued a certificate: revoke it (node/revocation/
+   * revocation-routing.ts). The AZ asked holds the certificate; answered `revoked` once
+   * `Revoked` committed globally.
+   */
+  | { kind: 'revoke'; serialHex: string; issuerId?: string; reason: CrlReason; requestedBy: string }
+  /** Health check. */
+  | { kind: 'ping' };
+
+export type PeerResponse =
+  | { kind: 'outcome'; outcome: ApplyOutcome | null }
+  | { kind: 'ok' }
+  | { kind: 'registered'; icaCertDer: Uint8Array; tlsCertDer: Uint8Array }
+  | { kind: 'pong'; nodeId: string; az: string; localLeader: boolean; appliedSeq: number }
+  | { kind: 'azRemoved'; removal: RemovedAz }
+  | { kind: 'revoked'; revokedAt: number }
+  | { kind: 'error'; code: string; message: string; leaderId: string | null };
+
+export interface PeerClient {
+  /** Sends `request` to node `nodeId`; rejects on transport failure or timeout. */
+  call(nodeId: string, request: PeerRequest): Promise<PeerResponse>;
+}

@@ -1,0 +1,155 @@
+// The AZ local leader's half of node registration (DESIGN.md start-up step 2): from the node's two
+// CSRs, its node ICA certificate (profile nodeIntermediate, pathLen 0) and its TLS certificate
+// (profile serverClientLeaf), both signed by the AZ ICA, and the events that record them.
+//
+// The CSRs contribute only their public keys and, for TLS, the IP/DNS names the node claims for
+// itself: subjects and extensions are decided here, so a node cannot ask for a CA certificate of
+// another shape or for another node's identity URI.
+import { parseCsr, type ParsedCsr } from '../../ca/csr.ts';
+import { bytesEqual } from '../../ca/der.ts';
+import type { GeneralNameInput } from '../../ca/general-names.ts';
+import { issueCertificate } from '../../ca/issue.ts';
+import { readCertificateFields } from '../../ca/cert-fields.ts';
+import { buildName, escapeValue } from '../../ca/names.ts';
+import { BUILTIN_PROFILES, type CertificateProfile } from '../../ca/profiles.ts';
+import { normalizeSan } from '../../ca/san.ts';
+import { randomSerial, type SerialRandomSource } from '../../ca/serial.ts';
+import { PkiError } from '../../errors.ts';
+import type { CaCertificateInstalledEvent, NodeAddresses, NodeRegisteredEvent } from '../../state/events.ts';
+import { caValidity, checkNow, issuerIdOf, notAfterMsOf, type CaHandle } from '../ca/ca-common.ts';
+import { withIssuerUrls } from '../ca/issuer-urls.ts';
+import { profileExtensions } from '../../ca/resolve-issuance.ts';
+import { endpointHost, hostSan, nodeUri } from '../ca/ca-node-keys.ts';
+
+/** NIST SP 800-57 Part 1 Rev. 5: RSA keys that sign certificates past 2030 need ≥ 3072 bits. */
+export const NODE_ICA_RSA_MIN_BITS = 3072;
+
+export interface SignNodeRegistrationInput {
+  /** The AZ ICA of the node's AZ, its key unwrapped by the local leader (`caSignerFromRecord`). */
+  readonly azIca: CaHandle;
+  readonly icaCsrDer: Uint8Array;
+  readonly tlsCsrDer: Uint8Array;
+  readonly nodeId: string;
+  readonly az: string;
+  readonly addresses: NodeAddresses;
+  readonly nowMs: number;
+  readonly serials: SerialRandomSource;
+  readonly icaLifetimeSeconds?: number;
+  readonly tlsLifetimeSeconds?: number;
+  /** The node's AZ public HTTP base URL: both certificates then name the AZ ICA's CRL and certificate there. */
+  readonly publicBaseUrl?: string;
+  /**
+   * The VIPs the node may hold (its AZ's local VIP, the cluster VIP): its TLS certificate names
+   * them as IP SANs, so a client that dials a VIP verifies the name it dialled (RFC 6125 §6).
+   */
+  readonly vips?: readonly string[];
+}
+
+export interface SignedNodeRegistration {
+  readonly icaCertDer: Uint8Array;
+  readonly icaIssuerId: string;
+  readonly tlsCertDer: Uint8Array;
+  /** In log order: the node CA, then the node that uses it. */
+  readonly events: readonly [CaCertificateInstalledEvent, NodeRegisteredEvent];
+}
+
+export async function signNodeRegistration(input: SignNodeRegistrationInput): Promise<SignedNodeRegistration> {
+  checkNow(input.nowMs);
+  const icaProfile = BUILTIN_PROFILES.nodeIntermediate;
+  const tlsProfile = BUILTIN_PROFILES.serverClientLeaf;
+  const icaCsr = parseCsr(input.icaCsrDer);
+  const tlsCsr = parseCsr(input.tlsCsrDer);
+  checkKey(icaCsr, icaProfile, 'icaCsr');
+  checkKey(tlsCsr, tlsProfile, 'tlsCsr');
+  // One key, one job: a TLS key that could also sign certificates would widen what a leaked TLS key gives.
+  if (bytesEqual(icaCsr.spkiDer, tlsCsr.spkiDer)) {
+    throw new PkiError('ERR_INPUT_INVALID', 'the node ICA and TLS CSRs carry the same key', { field: 'tlsCsr' });
+  }
+  const { notAfter: azNotAfter, notBefore: azNotBefore } = readCertificateFields(input.azIca.cert);
+  const issuer = { certDer: input.azIca.cert, signer: input.azIca.signer };
+  const id = escapeValue(input.nodeId);
+  const az = escapeValue(input.az);
+  const ica = await issueCertificate({
+    issuer,
+    subjectDer: buildName(`CN=Adrestia node ${id} ICA,OU=${az}`, 'nodeId'),
+    spkiDer: icaCsr.spkiDer,
+    serial: randomSerial(input.serials),
+    ...caValidity(icaProfile, input.nowMs, input.icaLifetimeSeconds, azNotAfter, azNotBefore),
+    extensions: withIssuerUrls(profileExtensions(icaProfile), input.publicBaseUrl, input.azIca.issuerId),
+  });
+  const tls = await issueCertificate({
+    issuer,
+    subjectDer: buildName(`CN=${id},OU=${az}`, 'nodeId'),
+    spkiDer: tlsCsr.spkiDer,
+    sans: tlsSans(tlsCsr, input.nodeId, input.addresses, input.vips ?? []),
+    serial: randomSerial(input.serials),
+    ...caValidity(tlsProfile, input.nowMs, input.tlsLifetimeSeconds, azNotAfter, azNotBefore),
+    extensions: withIssuerUrls(profileExtensions(tlsProfile), input.publicBaseUrl, input.azIca.issuerId),
+  });
+  const icaIssuerId = issuerIdOf(icaCsr.spkiDer);
+  const installed: CaCertificateInstalledEvent = {
+    type: 'CaCertificateInstalled',
+    issuerId: icaIssuerId,
+    parentIssuerId: input.azIca.issuerId,
+    role: 'node',
+    az: input.az,
+    nodeId: input.nodeId,
+    certDer: ica.der,
+    serialHex: ica.serialHex,
+    notAfter: notAfterMsOf(ica.der),
+    at: input.nowMs,
+  };
+  const registered: NodeRegisteredEvent = {
+    type: 'NodeRegistered',
+    nodeId: input.nodeId,
+    az: input.az,
+    addresses: { api: input.addresses.api, raft: input.addresses.raft },
+    tlsCertDer: tls.der,
+    icaIssuerId,
+    at: input.nowMs,
+  };
+  return { icaCertDer: ica.der, icaIssuerId, tlsCertDer: tls.der, events: [installed, registered] };
+}
+
+function checkKey(csr: ParsedCsr, profile: CertificateProfile, field: string): void {
+  if (!profile.allowedKeyTypes.includes(csr.keyType)) {
+    throw new PkiError('ERR_KEY_UNSUPPORTED', `${field}: ${csr.keyType} keys are not allowed by profile ${profile.name}`, { field });
+  }
+  if (profile.basicConstraints.ca && csr.keyType === 'rsa' && (csr.rsaBits ?? 0) < NODE_ICA_RSA_MIN_BITS) {
+    throw new PkiError('ERR_KEY_TOO_WEAK', `${field}: a CA key needs RSA ≥ ${NODE_ICA_RSA_MIN_BITS} bits`, { field });
+  }
+}
+
+/**
+ * The TLS certificate's SANs: the node's URI, the hosts of its registered endpoints, the VIPs it
+ * may hold, and the IP/DNS names its CSR asks for (a node authenticated by the cluster PSK or a join token may name
+ * its own addresses, e.g. behind NAT). Any other URI, or an email, is refused.
+ */
+function tlsSans(csr: ParsedCsr, nodeId: string, addresses: NodeAddresses, vips: readonly string[]): GeneralNameInput[] {
+  const uri = nodeUri(nodeId);
+  const out: GeneralNameInput[] = [{ type: 'uri', value: uri }];
+  const seen = new Set<string>([`uri:${uri}`]);
+  const add = (san: GeneralNameInput): void => {
+    const key = `${san.type}:${san.value}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(san);
+    }
+  };
+  for (const endpoint of [addresses.api, addresses.raft]) add(normalizeSan(hostSan(endpointHost(endpoint)), 'addresses'));
+  for (const vip of vips) add(normalizeSan({ type: 'ip', value: vip }, 'vips'));
+  csr.requestedSans.forEach((san, i) => {
+    const field = `tlsCsr.sans[${i}]`;
+    if (san.type === 'uri' && san.value === uri) return;
+    if (san.type !== 'dns' && san.type !== 'ip') {
+      throw new PkiError('ERR_SAN_FORBIDDEN', `${field}: a node TLS certificate names the node only by ${uri}`, { field });
+    }
+    const normalized = normalizeSan(san, field);
+    if (normalized.value.startsWith('*.')) throw new PkiError('ERR_SAN_FORBIDDEN', `${field}: no wildcard names for a node`, { field });
+    add(normalized);
+  });
+  if (csr.unsupportedSanTypes.length > 0) {
+    throw new PkiError('ERR_SAN_FORBIDDEN', `tlsCsr: SAN forms ${csr.unsupportedSanTypes.join(', ')} are not issued`, { field: 'tlsCsr.sans' });
+  }
+  return out;
+}

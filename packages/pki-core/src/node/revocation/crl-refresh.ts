@@ -1,0 +1,56 @@
+// CRLs kept current, each by the one owner that may sign it (README "Scheduled work runs once per
+// owner"): a node ICA's by its node (only it holds the key), the AZ ICA's by the local leader
+// under its lease, the root's by the global leader. CRL numbers are checked on apply, so a stale
+// owner's publication is rejected alike everywhere.
+import type { PkiStateQueries } from '../../state/queries.ts';
+import { caSignerFromRecord, type CaHandle } from '../ca/ca-common.ts';
+import { buildCrlEvent, crlNeedsRefresh } from '../ca/ca-revocation.ts';
+import type { OwnCa } from '../ca/own-ca.ts';
+import type { Committer } from '../core/committer.ts';
+import type { NodeContext } from '../core/context.ts';
+import type { RoleView } from '../core/roles.ts';
+import type { MaintenanceRegistry } from '../maintenance/index.ts';
+
+export class CrlRefresh {
+  constructor(
+    private readonly ctx: Pick<NodeContext, 'az' | 'kek' | 'nowMs' | 'ownKeys' | 'crlNextUpdateSeconds'>,
+    private readonly roles: RoleView,
+    private readonly state: () => PkiStateQueries,
+    private readonly ownCa: OwnCa,
+    private readonly committer: Committer,
+    maintenance: MaintenanceRegistry,
+  ) {
+    maintenance.add({ name: 'node ICA CRL', run: () => this.refreshOwnCrl() });
+    maintenance.add({ name: 'AZ ICA CRL', run: async () => (this.roles.hasLocalLease() ? this.refreshAzCrl() : undefined) });
+    maintenance.add({ name: 'root CRL', run: async () => (this.roles.isGlobalLeader() ? this.refreshRootCrl() : undefined) });
+  }
+
+  private async refreshOwnCrl(): Promise<void> {
+    if (!this.ctx.ownKeys.get()) return;
+    const ca = await this.ownCa.record();
+    if (ca && ca.revokedAt === null) await this.refreshCrl(await this.ownCa.signer(), 'local');
+  }
+
+  private async refreshAzCrl(): Promise<void> {
+    const rec = (await this.state().cas()).find((c) => c.role === 'az' && c.az === this.ctx.az);
+    if (rec) await this.refreshCrl(caSignerFromRecord(rec, this.ctx.kek), 'local');
+  }
+
+  private async refreshRootCrl(): Promise<void> {
+    const store = this.state();
+    const cluster = await store.cluster();
+    const root = cluster ? await store.getCa(cluster.rootIssuerId) : undefined;
+    if (root?.wrappedKey) await this.refreshCrl(caSignerFromRecord(root, this.ctx.kek), 'global');
+  }
+
+  /** A new CRL when the latest misses a held revocation, or half its validity has passed (crlNeedsRefresh). */
+  private async refreshCrl(issuer: CaHandle, tier: 'local' | 'global'): Promise<void> {
+    const store = this.state();
+    const now = this.ctx.nowMs();
+    const latest = await store.latestCrl(issuer.issuerId);
+    const revoked = await store.listRevoked(issuer.issuerId);
+    if (!crlNeedsRefresh({ latest, revoked, nowMs: now })) return;
+    const { event } = await buildCrlEvent({ issuer, store, nowMs: now, nextUpdateSeconds: this.ctx.crlNextUpdateSeconds });
+    await this.committer.commit(event, tier);
+  }
+}

@@ -1,0 +1,1 @@
+export { Revocation } from './revocation.ts';

@@ -1,0 +1,69 @@
+// What a node answers about the cluster from the replicated state, beyond its own status: the CA
+// bundle and CA certificates, and the records its server routes and admits peers by. Which reads
+// wait for the read barrier and why the others may not is said at each method of PkiNodeApi.
+import { toPem } from '../../ca/pem.ts';
+import { PkiError } from '../../errors.ts';
+import type { AzRecord, NodeRecord } from '../../state/records.ts';
+import { issuerChainPem, rootPem } from '../ca/ca-chain.ts';
+import type { OwnCa } from '../ca/own-ca.ts';
+import type { NodeContext } from '../core/context.ts';
+import type { ReadView } from '../core/read-view.ts';
+import type { CaBundle } from '../pki-node-api.ts';
+
+export class ClusterReads {
+  constructor(
+    private readonly ctx: Pick<NodeContext, 'az'>,
+    private readonly reads: ReadView,
+    private readonly ownCa: OwnCa,
+  ) {}
+
+  async caBundle(): Promise<CaBundle> {
+    const store = this.reads.applied();
+    const cluster = await store.cluster();
+    if (!cluster) throw new PkiError('ERR_NOT_FOUND', 'this node holds no cluster yet');
+    const azIca = (await store.cas()).find((c) => c.role === 'az' && c.az === this.ctx.az);
+    const root = await rootPem(store);
+    const own = await this.ownCa.record();
+    const chain = own ? await issuerChainPem(store, own.issuerId) : azIca ? toPem(azIca.certDer) : '';
+    return { clusterId: cluster.clusterId, rootPem: root, azIcaPem: azIca ? toPem(azIca.certDer) : null, chainPem: chain + root };
+  }
+
+  async getCaCertificate(issuerId: string): Promise<Uint8Array | null> {
+    return (await this.reads.applied().getCa(issuerId))?.certDer ?? null;
+  }
+
+  listAzs(): Promise<AzRecord[]> {
+    return this.reads.applied().azs();
+  }
+
+  listNodes(): Promise<NodeRecord[]> {
+    return this.reads.applied().nodes();
+  }
+
+  /** Node ids whose node CA was revoked, or that were removed (a node CA without a node record). */
+  async withdrawnNodeIds(): Promise<ReadonlySet<string>> {
+    const store = this.reads.applied();
+    const [nodes, cas] = await Promise.all([store.nodes(), store.cas()]);
+    const registered = new Set(nodes.map((n) => n.nodeId));
+    const withdrawn = new Set<string>();
+    for (const ca of cas) {
+      if (ca.role === 'node' && ca.nodeId && (ca.revokedAt !== null || !registered.has(ca.nodeId))) withdrawn.add(ca.nodeId);
+    }
+    return withdrawn;
+  }
+
+  async getNode(nodeId: string): Promise<NodeRecord | undefined> {
+    const store = await this.reads.linearizable();
+    return store.getNode(nodeId);
+  }
+
+  async clusterId(): Promise<string | null> {
+    const store = await this.reads.linearizable();
+    return (await store.cluster())?.clusterId ?? null;
+  }
+
+  async azIcaCertificate(az: string): Promise<Uint8Array | null> {
+    const store = await this.reads.linearizable();
+    return (await store.cas()).find((c) => c.role === 'az' && c.az === az)?.certDer ?? null;
+  }
+}

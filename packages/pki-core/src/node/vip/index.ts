@@ -1,0 +1,1 @@
+export { VipManager, type VipHookLike } from './vip-manager.ts';
