@@ -3,9 +3,7 @@
 // tooling) may use all three; each package's public face is its name (`@adrestia/...`, whose
 // `exports` resolve to `src/` through the `source` condition).
 //
-// Known violations are listed in `.dependency-cruiser-known-violations.json` and let through by
-// `--ignore-known`; anything not in that file fails. Regenerate it only to remove entries:
-// `pnpm exec depcruise packages --output-type baseline > .dependency-cruiser-known-violations.json`.
+// No violation is let through: there is no known-violations baseline.
 //
 // packages/testkit/test/boundaries.test.ts runs this config on a fixture tree that breaks each
 // rule, so a rule that silently stops matching fails a test.

@@ -22,11 +22,7 @@
 // - `require-await`: storage, transport and VIP-hook implementations keep `async` on methods
 //   that happen not to await, so they match their interface and a throw becomes a rejection.
 //
-// Known findings: `eslint-suppressions.json` (ESLint's bulk suppressions, read by every run)
-// lists by file, rule and count the three findings in `packages/pki-core/src/node/`, which is
-// being restructured; any other finding, or one more there, fails. When they are fixed, ESLint
-// asks for `pnpm exec eslint packages/*/src packages/*/test --prune-suppressions`; delete the
-// file once it is empty.
+// No finding is suppressed in bulk: a finding fails the run.
 import js from "@eslint/js";
 import { defineConfig } from "eslint/config";
 import tseslint from "typescript-eslint";

@@ -10,7 +10,6 @@ import { expect } from 'chai';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const CONFIG = join(ROOT, '.dependency-cruiser.cjs');
-const KNOWN = join(ROOT, '.dependency-cruiser-known-violations.json');
 const DEPCRUISE = join(ROOT, 'node_modules', '.bin', 'depcruise');
 const PACKAGES = ['consensus', 'pki-core', 'server', 'testkit'] as const;
 
@@ -110,15 +109,9 @@ describe('import boundaries (.dependency-cruiser.cjs)', function () {
     for (const [rule, from] of cases) expect(r.output).to.include(`error ${rule}: ${from}`);
   });
 
-  it('the repository passes, with known violations only for cycles inside pki-core/src/node/', () => {
-    const r = cruise(ROOT, '--ignore-known', KNOWN);
+  it('the repository passes with no known violations allowed', () => {
+    const r = cruise(ROOT);
     expect(r.status, r.output).to.equal(0);
     expect(r.output).to.include('no dependency violations found');
-    const known = JSON.parse(readFileSync(KNOWN, 'utf8')) as Array<{ rule: { name: string }; from: string; to: string }>;
-    for (const v of known) {
-      expect(v.rule.name, JSON.stringify(v)).to.equal('no-circular');
-      expect(v.from, JSON.stringify(v)).to.match(/^packages\/pki-core\/src\/node\//);
-      expect(v.to, JSON.stringify(v)).to.match(/^packages\/pki-core\/src\/node\//);
-    }
   });
 });

@@ -237,7 +237,7 @@ export class PkiNode implements PkiNodeApi {
   static async bootstrap(makeOptions: () => Promise<PkiNodeOptions>, b: BootstrapOptions): Promise<PkiNode> {
     if (b.hasState) return PkiNode.start(await makeOptions(), { mode: 'restart' });
     for (let round = 1; ; round++) {
-      const decision = await discover({ probe: b.probe, retries: b.pkiInitRetry, mayFoundCluster: b.mayFoundCluster, pause: b.pause });
+      const decision = await discover({ probe: b.probe, retries: b.pkiInitRetry, mayFoundCluster: b.mayFoundCluster, pause: (attempt) => b.pause(attempt) });
       if (decision.kind === 'retryLater') {
         await b.pause(round);
         continue;

@@ -23,7 +23,7 @@ const withUrlsCache = new WeakMap<ExtensionChoices, Map<string, ExtensionChoices
 export function withIssuerUrls(choices: ExtensionChoices, baseUrl: string | undefined, issuerId: string): ExtensionChoices {
   if (baseUrl === undefined) return choices;
   let byIssuer = withUrlsCache.get(choices);
-  if (byIssuer === undefined) withUrlsCache.set(choices, (byIssuer = new Map()));
+  if (byIssuer === undefined) withUrlsCache.set(choices, (byIssuer = new Map<string, ExtensionChoices>()));
   const key = `${baseUrl} ${issuerId}`;
   let merged = byIssuer.get(key);
   if (merged === undefined) {

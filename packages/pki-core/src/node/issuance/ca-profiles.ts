@@ -23,7 +23,7 @@ export async function loadProfiles(store: PkiStateQueries): Promise<ProfileTable
 export async function profileFor(name: string, store: PkiStateQueries, profiles?: ProfileTable): Promise<CertificateProfile> {
   if (profiles !== undefined) {
     const found = Object.hasOwn(profiles, name) ? profiles[name] : undefined;
-    if (found === undefined) throw unknown(name);
+    if (found === undefined) return unknown(name);
     return found;
   }
   const record = await store.getProfile(name);
