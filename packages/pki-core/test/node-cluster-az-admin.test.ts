@@ -118,6 +118,7 @@ describe('Issue 5 admin: add and remove an AZ, remove a node of another AZ (3 AZ
       return l && !localMembers(l).includes(victim.nodeId) ? l : null;
     });
     expect(localMembers(next)).to.have.lengthOf(2);
+    await eventually('the removed node no longer reports ready', () => !victim.status().ready);
     await issueVia(next, c, 'after-node-removal');
     await c.crash(victim.nodeId); // its host is gone; the tests below use the rest
   });

@@ -1,6 +1,6 @@
 // What a node reports about itself (GET /api/v1/status, Phase I discovery): its roles in both
-// tiers and whether it is ready. The cluster id is refreshed once a maintenance round, so
-// `status()` stays synchronous and cheap.
+// tiers and whether it is ready (a removed node never is again: /readyz answers 503). The cluster
+// id and the removal are refreshed once a maintenance round, so `status()` stays synchronous and cheap.
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { NodeContext } from '../core/context.ts';
 import type { PkiTwoTier } from '../core/roles.ts';
@@ -9,6 +9,8 @@ import type { PkiNodeStatus, TierStatus } from '../pki-node-api.ts';
 
 export class NodeStatus {
   private clusterId: string | null = null;
+  /** This node was removed from the cluster (its node CA is revoked): it is never ready again. */
+  private removed = false;
 
   constructor(
     private readonly ctx: Pick<NodeContext, 'nodeId' | 'az' | 'ownKeys'>,
@@ -20,7 +22,9 @@ export class NodeStatus {
   }
 
   private async refreshClusterId(): Promise<void> {
-    this.clusterId = (await this.state().cluster())?.clusterId ?? null;
+    const state = this.state();
+    this.clusterId = (await state.cluster())?.clusterId ?? null;
+    this.removed = (await state.cas()).some((c) => c.role === 'node' && c.nodeId === this.ctx.nodeId && c.revokedAt !== null);
   }
 
   status(): PkiNodeStatus {
@@ -44,7 +48,7 @@ export class NodeStatus {
       pkiGlobalLeader: this.twoTier.isGlobalLeader(),
       local,
       global,
-      ready: this.ctx.ownKeys.get() !== null && this.clusterId !== null && !learner,
+      ready: this.ctx.ownKeys.get() !== null && this.clusterId !== null && !learner && !this.removed,
     };
   }
 }
