@@ -139,27 +139,29 @@ describe('seed 000 item 10 request routing by REMOTE_ADDR', () => {
     expect(route('10.1.1.100', 'issue', followerA2, staleSelf)).to.deep.include({ kind: 'refuse', retryable: true });
   });
 
-  it('clients in no AZ: status is 404-style ERR_AZ_UNKNOWN (Phase I "found the AZ"), issuance refused', () => {
+  it('docs/spec.md §4: a client in no AZ is served by the AZ it reached, as a client of that AZ; registration is refused', () => {
+    // Before, 127.0.0.1 or a workstation outside every subnet got ERR_AZ_UNKNOWN for status and issuance.
     for (const receiver of [globalLeaderB1, localLeaderA1, followerA2]) {
-      expect(route('192.0.2.5', 'status', receiver)).to.deep.include({ code: 'ERR_AZ_UNKNOWN', retryable: false });
-      expect(route('192.0.2.5', 'issue', receiver)).to.deep.include({ code: 'ERR_AZ_UNKNOWN', retryable: false });
+      for (const cls of ['status', 'publicRead', 'issue', 'revoke', 'admin'] as const) {
+        expect(route('192.0.2.5', cls, receiver), `${cls} at ${receiver.nodeId}`).to.deep.equal(route(receiver.az === 'az-a' ? '10.1.1.77' : '10.2.1.77', cls, receiver));
+      }
       expect(route('192.0.2.5', 'register', receiver)).to.deep.include({ code: 'ERR_AZ_UNKNOWN', retryable: false });
     }
+    expect(route('192.0.2.5', 'issue', followerA2)).to.deep.equal({ kind: 'forward', to: 'a1', target: 'localLeader' });
+    expect(route('192.0.2.5', 'status', followerA2)).to.deep.equal(answer);
   });
 
-  it('clients in no AZ: the global leader serves public reads, revocation and admin; others redirect to the global VIP', () => {
-    for (const cls of ['publicRead', 'revoke', 'admin'] as const) {
-      expect(route('192.0.2.5', cls, globalLeaderB1)).to.deep.equal(answer);
-      expect(route('192.0.2.5', cls, localLeaderA1)).to.deep.equal(toVip(GLOBAL_VIP, null));
+  it('docs/spec.md §3.3.3: a discovering node naming an AZ that is unknown or not founded gets ERR_AZ_UNKNOWN for status, whatever its address', () => {
+    for (const receiver of [globalLeaderB1, localLeaderA1, followerA2]) {
+      for (const [address, az] of [['192.0.2.5', 'az-new'], ['10.4.1.20', 'az-d'], ['192.0.2.5', 'az-d']] as const) {
+        expect(decideRoute({ clientAddress: address, requestClass: 'status', claimedAz: az }, { table, receiver, leaders })).to.deep.include({ code: 'ERR_AZ_UNKNOWN', retryable: false });
+      }
+      // A founded AZ: routed as usual by the address.
+      expect(decideRoute({ clientAddress: '10.1.1.5', requestClass: 'status', claimedAz: 'az-a' }, { table, receiver, leaders })).to.deep.equal(route('10.1.1.5', 'status', receiver));
     }
-    const none: KnownLeaders = { globalLeader: null, localLeaders: { 'az-a': 'a1' } };
-    expect(route('192.0.2.5', 'publicRead', localLeaderA1, none)).to.deep.include({
-      code: 'ERR_NO_GLOBAL_QUORUM',
-      retryable: true,
-    });
   });
 
-  it('a client of an AZ not founded yet is treated as in no AZ (its first node founds it)', () => {
+  it('a client of a declared AZ not founded yet: status ERR_AZ_UNKNOWN (its first node founds it), public reads served', () => {
     expect(route('10.4.1.20', 'status', globalLeaderB1)).to.deep.include({ code: 'ERR_AZ_UNKNOWN', retryable: false });
     expect(route('10.4.1.20', 'publicRead', globalLeaderB1)).to.deep.equal(answer);
   });

@@ -165,6 +165,15 @@ describe('server API over a real PkiNode (one founding node)', function () {
     expect(issuedCount((await get('/metrics')).body.toString('utf8'))).to.equal(issuedCount(before));
   });
 
+  it('docs/spec.md §4: a client in no AZ (127.0.0.1) is served by the AZ it reached: status, issuance', async () => {
+    const status = await httpCall(`http://${HOST}:${DEV_PORTS.http}/api/v1/status`, { timeoutMs: 10_000, maxResponseBytes: 1 << 20, localAddress: '127.0.0.1' });
+    expect(status.status, status.body.toString()).to.equal(200);
+    const issued = await post('/api/v1/certificates', { csr: csr('no-az.example'), profile: 'serverLeaf' }, { localAddress: '127.0.0.1' });
+    expect(issued.status, issued.body.toString()).to.equal(201);
+    const discovering = await httpCall(`http://${HOST}:${DEV_PORTS.http}/api/v1/status?az=az9`, { timeoutMs: 10_000, maxResponseBytes: 1 << 20, localAddress: '127.0.0.1' });
+    expect([discovering.status, (jsonOf(discovering) as { error: { code: string } }).error.code]).to.deep.equal([404, 'ERR_AZ_UNKNOWN']);
+  });
+
   it('/metrics exports issuance counts and latency, Raft terms and commit indexes, leader changes and VIP moves', async () => {
     await new Promise((r) => setTimeout(r, 600)); // one sampling period
     const text = (await get('/metrics')).body.toString('utf8');

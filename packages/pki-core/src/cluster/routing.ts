@@ -12,12 +12,18 @@
 //     AZ-local-log operations: the local leader answers, other nodes forward to it. Revocation
 //     and admin operations are global-log operations (a revocation is acknowledged only after its
 //     global commit): the global leader answers, other nodes forward to it.
-//  4. A client in no AZ, or in an AZ that has no local group yet (not founded): `status` is
-//     refused with ERR_AZ_UNKNOWN (HTTP 404), which is exactly Phase I's signal "found the AZ"
-//     (seed 000 §3.3.5). Public reads, revocation and admin are served by the global leader (other
-//     nodes redirect to the global VIP): they are cluster-wide and an operator's workstation
-//     need not sit in an AZ. Issuance and registration are refused with ERR_AZ_UNKNOWN: both are
-//     bound to an AZ and no AZ may answer for another.
+//  4. A client in no AZ (its address in no AZ's subnets: a workstation, 127.0.0.1, an ACME client
+//     elsewhere) is served by the AZ it reached, as if it were a client of that AZ: no AZ answers
+//     for a client *of another AZ*, and such a client belongs to none. Registration is refused
+//     (ERR_AZ_UNKNOWN): a node must sit in its AZ's subnets.
+//  5. A client of an AZ that has no local group yet (declared, not founded): `status` is refused
+//     with ERR_AZ_UNKNOWN (HTTP 404), which is exactly the start-up signal "found the AZ"
+//     (docs/spec.md §3.3.3). Public reads, revocation and admin are served by the global leader
+//     (other nodes redirect to the global VIP). Issuance and registration are refused with
+//     ERR_AZ_UNKNOWN: both are bound to an AZ and no AZ may answer for another.
+//  6. A discovering node names its AZ (`claimedAz`): when that AZ is unknown or not founded, its
+//     `status` is ERR_AZ_UNKNOWN whatever its address, so a node of a new AZ, whose subnets the
+//     cluster does not know yet, is told to found it rather than served as a client in no AZ.
 import type { NodeId } from '@adrestia/consensus';
 import { PkiError, type PkiErrorCode } from '../errors.ts';
 import { AZ_NAME } from './cluster-map.ts';
@@ -70,6 +76,8 @@ export type RouteDecision =
 export interface RouteRequest {
   clientAddress: string;
   requestClass: RequestClass;
+  /** A discovering node's own AZ (rule 6): its `status` depends on that AZ being founded. */
+  claimedAz?: string;
 }
 
 export interface RouteContext {
@@ -149,8 +157,16 @@ export function decideRoute(request: RouteRequest, context: RouteContext): Route
   if (receiver.isGlobalLeader && !receiver.isLocalLeader) {
     throw new Error('routing: a global leader is always its AZ local leader');
   }
+  if (request.claimedAz !== undefined && request.requestClass === 'status') {
+    const claimed = table.azs.find((az) => az.name === request.claimedAz);
+    if (claimed === undefined || !claimed.founded) return refuse('ERR_AZ_UNKNOWN', false, `AZ ${request.claimedAz} is not founded`);
+  }
   const clientAz = azOfAddress(table, parseClientAddress(request.clientAddress));
-  if (clientAz === null || !clientAz.founded) return routeWithoutLocalGroup(request.requestClass, context);
+  if (clientAz === null) {
+    if (request.requestClass === 'register') return refuse('ERR_AZ_UNKNOWN', false, "the node is in no AZ's subnets");
+    return routeInOwnAz(request.requestClass, context);
+  }
+  if (!clientAz.founded) return routeWithoutLocalGroup(request.requestClass, context);
   if (clientAz.name !== receiver.az) return routeToOtherAz(clientAz, context.leaders);
   return routeInOwnAz(request.requestClass, context);
 }
@@ -183,10 +199,10 @@ function routeWithoutLocalGroup(requestClass: RequestClass, context: RouteContex
   const { receiver, leaders, table } = context;
   switch (requestClass) {
     case 'status':
-      return refuse('ERR_AZ_UNKNOWN', false, 'the client is in no founded AZ');
+      return refuse('ERR_AZ_UNKNOWN', false, "the client's AZ is not founded");
     case 'issue':
     case 'register':
-      return refuse('ERR_AZ_UNKNOWN', false, 'the client is in no founded AZ; no AZ answers for another');
+      return refuse('ERR_AZ_UNKNOWN', false, "the client's AZ is not founded; no AZ answers for another");
     case 'publicRead':
     case 'revoke':
     case 'admin':

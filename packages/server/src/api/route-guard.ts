@@ -58,7 +58,9 @@ export type Routed = { kind: 'answer' } | { kind: 'forward'; to: string } | { ki
 export async function routeRequest(ctx: RequestContext, deps: ApiDeps, requestClass: RequestClass): Promise<Routed> {
   const context = await routeContextOf(deps);
   if (context === null) throw new PkiError('ERR_NO_LOCAL_QUORUM', 'this node does not hold its AZ yet; retry');
-  const decision = decideRoute({ clientAddress: ctx.remoteAddr, requestClass }, context);
+  // A discovering node names its own AZ (GET /api/v1/status?az=NAME): routing rule 6.
+  const claimedAz = requestClass === 'status' ? ctx.query.get('az') : null;
+  const decision = decideRoute({ clientAddress: ctx.remoteAddr, requestClass, ...(claimedAz === null ? {} : { claimedAz }) }, context);
   switch (decision.kind) {
     case 'answer':
       return { kind: 'answer' };

@@ -105,23 +105,32 @@ function tlsOptions(o: HttpCallOptions): Record<string, unknown> {
 
 /**
  * `httpCall`, following 307/308 redirects (method, body and headers kept: RFC 9110 §15.4.8) up
- * to `redirectsMax` times, only from https to https: a redirect to another scheme is refused
- * (ERR_HTTP_REDIRECT_REFUSED), so credentials in `headers` never travel in clear. Every hop is
+ * to `redirectsMax` times, to the same scheme only, and with credentials (an Authorization
+ * header or a client certificate) only over https: anything else is refused
+ * (ERR_HTTP_REDIRECT_REFUSED), so credentials never travel in clear. Every hop is
  * verified as the first was (`ca`, the host dialled, `serverNode`), so a redirect can lead only
  * to a server that proves it is what the caller was configured to trust.
  */
 export async function httpCallFollowing(url: string, options: HttpCallOptions, redirectsMax: number): Promise<HttpCallResult> {
   let target = new URL(url);
+  if (target.protocol !== 'https:' && carriesCredentials(options)) {
+    throw new HttpCallError('ERR_HTTP_REDIRECT_REFUSED', `${target.href}: credentials are never sent over plain HTTP`);
+  }
   for (let hop = 0; ; hop++) {
     const result = await httpCall(target.href, options);
     const location = result.headers.location;
     if ((result.status !== 307 && result.status !== 308) || location === undefined || hop >= redirectsMax) return result;
     const next = new URL(location, target);
-    if (target.protocol !== 'https:' || next.protocol !== 'https:') {
-      throw new HttpCallError('ERR_HTTP_REDIRECT_REFUSED', `${target.href} redirects to ${next.href}: a redirect is followed only from https to https`);
+    if (next.protocol !== target.protocol || (next.protocol !== 'https:' && carriesCredentials(options))) {
+      throw new HttpCallError('ERR_HTTP_REDIRECT_REFUSED', `${target.href} redirects to ${next.href}: a redirect is followed only to the same scheme, and with credentials only from https to https`);
     }
     target = next;
   }
+}
+
+function carriesCredentials(o: HttpCallOptions): boolean {
+  const auth = Object.entries(o.headers ?? {}).some(([name]) => name.toLowerCase() === 'authorization');
+  return auth || o.cert !== undefined || o.key !== undefined;
 }
 
 /** The JSON of a response body, or undefined when it is not JSON. */

@@ -91,7 +91,9 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
  * AZ does not; AZ founding goes to whoever holds the cluster VIP, so the leader id is that VIP.
  */
 async function probe(config: NodeConfig, host: string, logger: Logger): Promise<ProbeAnswer | null> {
-  let url = `http://${config.clusterVip}:${config.http.port}/api/v1/status`;
+  // Naming our AZ: a node of an AZ the cluster does not know yet is in no AZ's subnets, and would
+  // otherwise be answered as a client in no AZ instead of being told to found its AZ.
+  let url = `http://${config.clusterVip}:${config.http.port}/api/v1/status?az=${encodeURIComponent(config.az)}`;
   for (let hop = 0; hop < 3; hop++) {
     let r;
     try {
