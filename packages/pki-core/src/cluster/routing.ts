@@ -1,4 +1,4 @@
-// Request routing by client address (seed 000 item 10), as a pure decision: the server supplies
+// Request routing by client address (docs/spec.md §4), as a pure decision: the server supplies
 // REMOTE_ADDR, the AZ table, who it is and which leaders it knows, and carries out the result.
 //
 // The rules, in order:
@@ -14,8 +14,8 @@
 //     global commit): the global leader answers, other nodes forward to it.
 //  4. A client in no AZ, or in an AZ that has no local group yet (not founded): `status` is
 //     refused with ERR_AZ_UNKNOWN (HTTP 404), which is exactly Phase I's signal "found the AZ"
-//     (seed 000 §3.3.5). Public reads, revocation and admin are served by the global leader (other
-//     nodes redirect to the global VIP): they are cluster-wide and an operator's workstation
+//     (docs/spec.md §3.3.3). Public reads, revocation and admin are served by the global leader
+//     (other nodes redirect to the global VIP): they are cluster-wide and an operator's workstation
 //     need not sit in an AZ. Issuance and registration are refused with ERR_AZ_UNKNOWN: both are
 //     bound to an AZ and no AZ may answer for another.
 import type { NodeId } from '@adrestia/consensus';
