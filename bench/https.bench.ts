@@ -1,4 +1,4 @@
-// HTTPS issuance benchmark (issue 5 item 8): a 3-node AZ of real `adrestia-pki serve` processes
+// HTTPS issuance benchmark: a 3-node AZ of real `adrestia-pki serve` processes
 // on loopback (the dev layout, heartbeat 100 ms / election timeout 1000 ms, LevelDB with synced
 // writes), clients over HTTPS with keep-alive to the AZ's local VIP, measuring
 //   * certificates/s and latency p50/p99 at 1 and 16 concurrent clients (a certificate counts

@@ -1,4 +1,4 @@
-// Raft benchmark (issue 2 item 6): a 3-node group in one process — real LevelDB per node in a tmp
+// Raft benchmark: a 3-node group in one process — real LevelDB per node in a tmp
 // dir with synced writes, the in-memory transport (through the wire codec) — measuring
 //   * commits/s and commit latency p50/p99 with 1 and with 64 concurrent proposers, and
 //   * leader failover: crash the leader → first proposal committed by its successor,

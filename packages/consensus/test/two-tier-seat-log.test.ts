@@ -92,7 +92,7 @@ async function applyToReference(storage: MemoryStorage, r: SeatRecord): Promise<
   return storage.save({ hardState: r.hardState, entries: r.entries, snapshot: r.snapshot }, { sync: true });
 }
 
-describe('seat persistence through the local log (DESIGN "Two tiers")', () => {
+describe('seat persistence through the local log (docs/architecture.md §3.2)', () => {
   it('rebuilds exactly what a consensus MemoryStorage holds, under random append/truncate/snapshot/compact (property)', async () => {
     const stepArb = fc.record({
       op: fc.constantFrom<Step['op']>('append', 'append', 'hardState', 'install', 'compact'),

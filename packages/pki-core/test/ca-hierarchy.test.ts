@@ -1,5 +1,5 @@
-// The whole hierarchy of DESIGN.md (root → AZ ICA → node ICA → leaves) for every CA key type,
-// checked by OpenSSL as the independent verifier: path validation in strict mode with TLS
+// The whole hierarchy of docs/architecture.md §4.2 (root → AZ ICA → node ICA → leaves) for every CA
+// key type, checked by OpenSSL as the independent verifier: path validation in strict mode with TLS
 // purposes, CRL signatures and revocation checking, and the algorithms OpenSSL reads back.
 import { expect } from 'chai';
 import { assembleChain, chainToPem } from '../src/ca/chain.ts';

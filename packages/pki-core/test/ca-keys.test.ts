@@ -56,7 +56,7 @@ describe('CA key generation and signers', function () {
   });
 });
 
-describe('Private key files (seed 003: mode 0400, never looser)', function () {
+describe('Private key files (docs/spec.md §5.2.1: mode 0400, never looser)', function () {
   this.timeout(30_000);
   let dir: string;
   let cleanup: () => void;

@@ -1,4 +1,4 @@
-// Offline and external roots (DESIGN.md: "an externally signed root must also be possible"): the
+// Offline and external roots (docs/spec.md §5.4, docs/architecture.md §4.2): the
 // root key lives only in files OpenSSL uses; this process sees its public key alone. Certificates
 // are built here, signed out of band by `openssl dgst -sign`, and completed here.
 import { spawn } from 'node:child_process';

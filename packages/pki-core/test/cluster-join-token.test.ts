@@ -37,7 +37,7 @@ function handMade(header: unknown, payload: unknown, signWith: Uint8Array | null
   return `${input}.${sig}`;
 }
 
-describe('RFC 7515/7518 HS256 join tokens (seed 001)', () => {
+describe('RFC 7515/7518 HS256 join tokens (docs/spec.md §3.9)', () => {
   it('round-trips claims, with an optional sub', async () => {
     expect(await verifyJoinToken(await encodeJoinToken(claims, key), key, opts)).to.deep.equal(claims);
     const withSub = { ...claims, sub: 'node-7' };

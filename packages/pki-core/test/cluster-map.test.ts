@@ -35,7 +35,7 @@ function twoAzMap(): ClusterMap {
   return m;
 }
 
-describe('seed 001 generation-counted cluster map', () => {
+describe('docs/spec.md §7.2 generation-counted cluster map', () => {
   it('every change bumps the generation by one; a no-op returns the same map', () => {
     const m0 = newClusterMap(CLUSTER, '10.0.0.1');
     expect(m0.generation).to.equal(1);
@@ -156,7 +156,7 @@ describe('seed 001 generation-counted cluster map', () => {
   });
 });
 
-describe('seed 004 versioned peer updates: reading a received cluster map', () => {
+describe('docs/spec.md §7.2.2 versioned peer updates: reading a received cluster map', () => {
   const full = (): ClusterMap => {
     let m = withRoles(twoAzMap(), 'b1', 'voter');
     m = withLeaders(m, { globalLeader: 'b1', localLeaders: { 'az-a': 'a1', 'az-b': 'b1' } });

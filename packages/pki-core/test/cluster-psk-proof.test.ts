@@ -19,7 +19,7 @@ const bundle = new TextEncoder().encode('-----BEGIN CERTIFICATE-----\nMIIB...\n-
 const clientNonce = new Uint8Array(randomBytes(32));
 const serverNonce = new Uint8Array(randomBytes(32));
 
-describe('Phase II CA bundle proof (server proves the PSK; seed 000 §3.2)', () => {
+describe('Phase II CA bundle proof (server proves the PSK; docs/spec.md §3.2)', () => {
   it('verifies for the same PSK, cluster, nonces and bundle', () => {
     const proof = computeCaBundleProof({ psk, clusterId, clientNonce, serverNonce, bundle });
     expect(proof.length).to.equal(32);

@@ -82,7 +82,7 @@ function route(
 const answer: RouteDecision = { kind: 'answer' };
 const toVip = (location: string, az: string | null): RouteDecision => ({ kind: 'redirect', status: 307, location, az });
 
-describe('seed 000 item 10 request routing by REMOTE_ADDR', () => {
+describe('docs/spec.md §4 request routing by REMOTE_ADDR', () => {
   it('10.3: the global leader redirects a client of AZ a to AZ a local leader instead of answering', () => {
     for (const cls of ['status', 'publicRead', 'issue', 'register', 'revoke', 'admin'] as const) {
       expect(route('10.1.1.100', cls, globalLeaderB1), cls).to.deep.equal(toVip('10.1.1.10', 'az-a'));

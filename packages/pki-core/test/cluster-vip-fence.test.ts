@@ -24,7 +24,7 @@ function run(inputs: VipFenceInput[]): { actions: (string | null)[]; state: VipF
   return { actions, state };
 }
 
-describe('VIP fencing by check-quorum lease (DESIGN "VIP hooks")', () => {
+describe('VIP fencing by check-quorum lease (docs/architecture.md §6)', () => {
   it('a new leader acquires only after lease + max drift from first seeing itself leader', () => {
     const lead = (nowMs: number, leaseValid = true): VipFenceInput => ({ isLeader: true, term: 3, leaseValid, nowMs });
     const { actions, state } = run([lead(1000), lead(1050), lead(1109), lead(1110), lead(1200)]);

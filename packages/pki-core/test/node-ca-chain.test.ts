@@ -54,7 +54,7 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
     await state?.close();
   });
 
-  describe('foundCluster (RFC 5280 §4.2.1.9 basic constraints, DESIGN.md hierarchy)', function () {
+  describe('foundCluster (RFC 5280 §4.2.1.9 basic constraints, docs/architecture.md §4.2 hierarchy)', function () {
     it('records the root and the first AZ ICA under their key identifiers', async function () {
       const cluster = await state.store.cluster();
       expect(cluster).to.deep.include({ clusterId: CLUSTER_ID, rootIssuerId: root.issuerId, createdAt: T0 });
@@ -107,7 +107,7 @@ describe('node CA services: root → AZ ICA → node ICA → leaf, applied to a 
     });
   });
 
-  describe('node registration (seed 003: keys made where they are used)', function () {
+  describe('node registration (docs/spec.md §5.2.1: keys made where they are used)', function () {
     it('writes the node ICA key 0400 and the TLS key 0600 and reads them back', async function () {
       const keys = await generateNodeKeys({ dataDir: state.dir });
       expect(statSync(join(state.dir, NODE_ICA_KEY_FILE)).mode & 0o777).to.equal(0o400);

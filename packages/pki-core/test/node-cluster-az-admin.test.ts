@@ -48,7 +48,7 @@ async function mapOf(c: PkiTestCluster): Promise<string[]> {
   return [...new Set(views)];
 }
 
-describe('Issue 5 admin: add and remove an AZ, remove a node of another AZ (3 AZs in one process)', function () {
+describe('admin (docs/spec.md §9): add and remove an AZ, remove a node of another AZ (3 AZs in one process)', function () {
   this.timeout(120_000);
   let c: PkiTestCluster;
   before(async () => {

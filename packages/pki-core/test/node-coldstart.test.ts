@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { PkiTestCluster, eventually } from './node-cluster-harness.ts';
 
-describe('seed 000 start-up: a cold start of every node at the same moment makes ONE cluster', function () {
+describe('docs/spec.md §3.7 start-up: a cold start of every node at the same moment makes ONE cluster', function () {
   this.timeout(120_000);
   let c: PkiTestCluster;
   before(() => (c = new PkiTestCluster()));

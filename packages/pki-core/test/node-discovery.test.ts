@@ -13,7 +13,7 @@ function script(answers: (ProbeAnswer | null)[]) {
   };
 }
 
-describe('seed 000 Phase I: leader discovery (made safe)', () => {
+describe('docs/spec.md §3.1 Phase I: leader discovery (made safe)', () => {
   it('no answer after pkiInitRetry probes: the allowed founder founds the cluster', async () => {
     const s = script([null]);
     expect(await discover({ ...s, retries: 3, mayFoundCluster: true })).to.deep.equal({ kind: 'foundCluster' });

@@ -1,4 +1,4 @@
-// Phase II registration (seed 000 §3.2) end to end in process: the CA bundle fetched over plain
+// Phase II registration (docs/spec.md §3.2) end to end in process: the CA bundle fetched over plain
 // HTTP and checked against its PSK proof, the PSK- or token-authenticated registration request,
 // the AZ local leader's signing, and every refusal with its stable code. Events go to a real
 // LevelDB state; the node's certificates are checked by OpenSSL against the fetched bundle.
@@ -31,7 +31,7 @@ import { expectPkiCode, expectPkiRejects } from './expect-code.ts';
 const CLUSTER_ID = '5d2e9b1a-7c3f-4e8d-a6b5-0f1e2d3c4b5a';
 const AZ1 = { name: 'az1', subnets: ['127.1.0.0/16'], localVip: '127.1.0.1' };
 
-describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, refusals', function () {
+describe('Phase II node registration (docs/spec.md §3.2): PSK proofs, join tokens, refusals', function () {
   const psk = new Uint8Array(randomBytes(32));
   const tokenKey = new Uint8Array(randomBytes(32));
   const kek = new Uint8Array(randomBytes(32));
@@ -170,7 +170,7 @@ describe('Phase II node registration (seed 000 §3.2): PSK proofs, join tokens, 
     expect(parseRegistrationBody(encode(good)).body.nodeId).to.equal(node.nodeId);
   });
 
-  describe('join tokens (seed 001: single-use HS256 JWT bound to an AZ)', function () {
+  describe('join tokens (docs/spec.md §3.9: single-use HS256 JWT bound to an AZ)', function () {
     async function token(over: { ttlSeconds?: number; az?: string; nowMs?: number; key?: Uint8Array; sub?: string } = {}): Promise<string> {
       const claims = newJoinTokenClaims({
         jti: randomUUID(),

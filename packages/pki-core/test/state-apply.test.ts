@@ -86,7 +86,7 @@ const ROWS: Record<PkiEvent['type'], Row> = {
       expect((await s.azForAddress('::ffff:127.1.2.3'))?.name).to.equal(AZ1);
       expect(await s.azForAddress('127.2.0.1')).to.equal(undefined);
     },
-    // Seed 000_…: requests route by REMOTE_ADDR, so AZ subnets must not overlap.
+    // docs/spec.md §2.2.2: requests route by REMOTE_ADDR, so AZ subnets must not overlap.
     rejected: { setup: [clusterCreated(), azAdded()], event: azAdded('az2', '127.1.128.0/17', '127.1.128.1'), code: 'ERR_EVENT_REJECTED' },
   },
   AzDeclared: {

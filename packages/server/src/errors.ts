@@ -78,7 +78,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   ERR_NO_GLOBAL_QUORUM: 503,
   ERR_NOT_READY: 503,
   ERR_NO_LOCAL_QUORUM: 503,
-  // 000_… §10.5: an AZ never answers for another; the client must reach its own AZ.
+  // docs/spec.md §4.3: an AZ never answers for another; the client must reach its own AZ.
   ERR_WRONG_AZ: 421,
   ERR_AZ_UNKNOWN: 404,
   ERR_NODE_UNKNOWN: 404,

@@ -74,7 +74,7 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     return path;
   };
 
-  /** A registration through the public route, as a joining node sends it (seed 000 Phase II). */
+  /** A registration through the public route, as a joining node sends it (docs/spec.md §3.2). */
   async function register(nodeId: string, joinToken?: string): Promise<HttpCallResult> {
     const nonce = randomBytes(32);
     const bundle = verifyCaBundle({ response: jsonOf(await get(`/api/v1/ca?nonce=${nonce.toString('base64url')}`)) as CaBundleResponseBody, psk, clientNonce: nonce });
@@ -101,7 +101,7 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     }
   }
 
-  it('seed 001: every admin route without the admin token is 401 ERR_UNAUTHORIZED, with a wrong one 403 ERR_FORBIDDEN', async () => {
+  it('docs/spec.md §8.5: every admin route without the admin token is 401 ERR_UNAUTHORIZED, with a wrong one 403 ERR_FORBIDDEN', async () => {
     const routes: ['PUT' | 'DELETE' | 'POST', string][] = [
       ['DELETE', '/api/v1/nodes/someone'],
       ['PUT', '/api/v1/profiles/restricted'],
@@ -119,7 +119,7 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     expect(codeOf(await https('PUT', '/api/v1/profiles/x', bad, `Bearer ${token.toUpperCase() === token ? token.toLowerCase() : token.toUpperCase()}`))).to.deep.equal([403, 'ERR_FORBIDDEN']);
   });
 
-  it('seed 001 node removal: ICA and TLS certificates revoked (CRL, openssl), map shows it revoked, its id cannot register again', async () => {
+  it('docs/spec.md §9.1 node removal: ICA and TLS certificates revoked (CRL, openssl), map shows it revoked, its id cannot register again', async () => {
     const registered = await register('n-extra');
     expect(registered.status, registered.body.toString()).to.equal(201);
     const members = (): string[] => { const c = handle.node.consensus.status().local.confState; return [...c.voters, ...c.learners]; };
@@ -185,7 +185,7 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     expect(codeOf(await https('POST', '/api/v1/join-tokens', { az: 'az1', ttlSeconds: 0 }))).to.deep.equal([400, 'ERR_INPUT_INVALID']);
   });
 
-  it('seed 001 join token: registers a node once; the same token again is ERR_AUTH_TOKEN_USED and registers nothing', async () => {
+  it('docs/spec.md §3.9.2 join token: registers a node once; the same token again is ERR_AUTH_TOKEN_USED and registers nothing', async () => {
     const minted = jsonOf(await https('POST', '/api/v1/join-tokens', { az: 'az1', ttlSeconds: 600 })) as { token: string };
     const first = await register('joined-by-token-1', minted.token);
     expect(first.status, first.body.toString()).to.equal(201);
@@ -195,7 +195,7 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     expect(await handle.node.app.store.getNode('joined-by-token-2')).to.equal(undefined);
   });
 
-  it('seed 003 CLI `adrestia-pki renew`: new local key (0600), authenticated by the current certificate, same SANs; openssl verifies', async () => {
+  it('docs/spec.md §5.8 CLI `adrestia-pki renew`: new local key (0600), authenticated by the current certificate, same SANs; openssl verifies', async () => {
     const rootFile = file('renew-root.pem', root);
     const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const csr = toPem(buildCsr({ subject: 'CN=renew-cli.example', privateKey: key, sans: [{ type: 'dns', value: 'renew-cli.example' }] }), 'CERTIFICATE REQUEST');

@@ -62,7 +62,7 @@ describe('admin AZ routes over HTTPS: PUT|DELETE /api/v1/azs/:name and `adrestia
     });
   const azNames = async (): Promise<string[]> => (await handle.node.app.store.azs()).map((a) => a.name).sort();
 
-  it('seed 001: without the admin token 401 ERR_UNAUTHORIZED, with a wrong one 403 ERR_FORBIDDEN', async () => {
+  it('docs/spec.md §8.5: without the admin token 401 ERR_UNAUTHORIZED, with a wrong one 403 ERR_FORBIDDEN', async () => {
     for (const method of ['PUT', 'DELETE'] as const) {
       expect(codeOf(await https(method, '/api/v1/azs/az9', {}, null)).slice(0, 2)).to.deep.equal([401, 'ERR_UNAUTHORIZED']);
       expect(codeOf(await https(method, '/api/v1/azs/az9', {}, 'Bearer wrong')).slice(0, 2)).to.deep.equal([403, 'ERR_FORBIDDEN']);

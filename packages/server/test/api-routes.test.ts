@@ -70,7 +70,7 @@ describe('server API over a real PkiNode (one founding node)', function () {
     return path;
   };
 
-  it('seed 001: clusterMap?since=<current generation> is 304 with the generation as ETag; an older one gets the map', async () => {
+  it('docs/spec.md §7.2: clusterMap?since=<current generation> is 304 with the generation as ETag; an older one gets the map', async () => {
     const first = await get('/api/v1/clusterMap?since=0');
     expect(first.status).to.equal(200);
     const map = jsonOf(first) as { generation: number; azs: { name: string }[] };
@@ -124,7 +124,7 @@ describe('server API over a real PkiNode (one founding node)', function () {
     expect(out).to.match(/certificate revoked/);
   });
 
-  it('seed 003 renewal: authenticated by the current certificate over mTLS, same profile and SANs, new key', async () => {
+  it('docs/spec.md §5.8 renewal: authenticated by the current certificate over mTLS, same profile and SANs, new key', async () => {
     const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const current = jsonOf(await post('/api/v1/certificates', { csr: csr('renew.example', key), profile: 'serverClientLeaf' })) as Issued;
     const withoutCert = await post('/api/v1/certificates/renew', { csr: csr('renew.example') });

@@ -190,7 +190,7 @@ describe('configuration: files, secrets and the persisted nodeId', function () {
     expect(err.issues.map((i) => `${i.path}: ${i.message}`)).to.deep.equal(['authPskFile: set either authPskFile or ADRESTIA_AUTH_PSK, not both']);
   });
 
-  it('reads the join token from the file named by ADRESTIA_JOIN_TOKEN_FILE (001_…)', async function () {
+  it('reads the join token from the file named by ADRESTIA_JOIN_TOKEN_FILE (docs/spec.md §3.9.4)', async function () {
     const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJub2RlIn0.c2lnbmF0dXJl';
     const tokenFile = await secretFile(dir, 'join.jwt', `${token}\n`);
     const path = join(dir, 'node.json');

@@ -57,7 +57,7 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
   const get = (host: string, path: string, from = CLIENT): Promise<HttpCallResult> => (from === OUTSIDER ? outsider : client).get(host, path);
   const verify = (issued: Issued): string => opensslVerifyLeaf(dir, rootPem, issued);
 
-  it('seed 000 §3.3: status answers clients of the AZ and tells a client of no AZ 404 ERR_AZ_UNKNOWN', async () => {
+  it('docs/spec.md §3.3: status answers clients of the AZ and tells a client of no AZ 404 ERR_AZ_UNKNOWN', async () => {
     const inside = await get(GLOBAL_VIP, '/api/v1/status');
     expect(inside.status).to.equal(200);
     expect((jsonOf(inside) as { pkiGlobalLeader: boolean }).pkiGlobalLeader).to.equal(true);
@@ -157,7 +157,7 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     expect(after.nodes).to.deep.equal(before.nodes);
   });
 
-  it('seed 000 §3.2: a PSK-proven registration is single use — the replayed request is refused ERR_AUTH_PSK_PROOF', async () => {
+  it('docs/spec.md §3.2: a PSK-proven registration is single use — the replayed request is refused ERR_AUTH_PSK_PROOF', async () => {
     // The server reads the PSK file's trimmed text as the key bytes (config/secrets.ts).
     const psk = new Uint8Array(Buffer.from(readFileSync(cluster.secrets.pskFile, 'utf8').trim(), 'utf8'));
     const nonce = randomBytes(32);

@@ -1,6 +1,7 @@
-// DESIGN.md "Node start-up": nodes started at the same moment against an empty cluster end up in
-// one cluster. Three real `serve` processes of one AZ start together; only the `--init` one may
-// found; the others keep discovering and join it. Addresses: 127.81.0.0/16 (dev plan, base 80).
+// docs/spec.md §3.7, docs/architecture.md §5.2: nodes started at the same moment against an empty
+// cluster end up in one cluster. Three real `serve` processes of one AZ start together; only the
+// `--init` one may found; the others keep discovering and join it. Addresses: 127.81.0.0/16 (dev
+// plan, base 80).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

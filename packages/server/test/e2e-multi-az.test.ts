@@ -1,8 +1,8 @@
-// End-to-end across AZs (issue 5 item 7): 3 AZs × 3 real `serve` processes on loopback, clients
-// inside every AZ issuing and revoking over HTTPS without pause; kill -9 of the local leader of an
-// AZ that does not hold the global role, then kill -9 of the global leader. Checked: each AZ elects
-// again, the VIPs move to the new leaders (and never have two holders), service resumes, and every
-// acknowledged certificate and revocation is still there, as OpenSSL sees it.
+// End-to-end across AZs (docs/spec.md §2.7, §4, §11): 3 AZs × 3 real `serve` processes on loopback,
+// clients inside every AZ issuing and revoking over HTTPS without pause; kill -9 of the local
+// leader of an AZ that does not hold the global role, then kill -9 of the global leader. Checked:
+// each AZ elects again, the VIPs move to the new leaders (and never have two holders), service
+// resumes, and every acknowledged certificate and revocation is still there, as OpenSSL sees it.
 // Addresses (dev layout, base 90): AZ n on 127.(90+n).0.0/16, global VIP 127.90.10.1.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -294,7 +294,7 @@ describe('e2e: 3 AZs × 3 real serve processes, kill -9 of a local leader then o
     figure(`global leader killed → first acknowledged revocation after it`, revocation.atMs - killedAtMs);
     figure(`global leader killed → first acknowledged issuance in ${az.name}`, issued.atMs - killedAtMs);
     expect((await statusAt(az.localVip, az.name))?.nodeId, `${az.name}'s local VIP moved`).to.equal(localSuccessor.nodeId);
-    // A client of an AZ without the global role is sent on to its own AZ (seed 000 item 10.6).
+    // A client of an AZ without the global role is sent on to its own AZ (docs/spec.md §4.2).
     const other = AZS.find((a) => a.name !== successor.az.name) as DevAz;
     const redirected = await clientOf(other.name).get(GLOBAL_VIP, '/api/v1/status');
     expect([redirected.status, redirected.headers.location]).to.deep.equal([307, `http://${other.localVip}:8080/api/v1/status`]);
@@ -319,7 +319,8 @@ describe('e2e: 3 AZs × 3 real serve processes, kill -9 of a local leader then o
   });
 
   it('the killed nodes rejoin as followers, and every acknowledged revocation is listed in its issuer CRL over HTTP (openssl crl -verify)', async () => {
-    // Only a node holds its node ICA key (DESIGN.md), so a killed issuer's CRL is refreshed when it returns.
+    // Only a node holds its node ICA key (docs/architecture.md §4.2), so a killed issuer's CRL is
+    // refreshed when it returns.
     monitoring = false;
     await monitor;
     for (const k of killed) cluster.restart((nodes.get(k.nodeId) as ClusterNode).proc);

@@ -1,5 +1,5 @@
 // Public entry of @adrestia/testkit: the deterministic Raft simulator and the linearizability
-// checker. (The PKI cluster simulator lives in ./cluster/ and has its own entry.)
+// checker. (The PKI cluster simulator lives in ./cluster/ and is exported here as `cluster`.)
 export * from './linearizability/index.ts';
 export * as cluster from './cluster/index.ts';
 export { runSimulation, type RunOptions, type SimResult, type SimViolation } from './sim/simulator.ts';

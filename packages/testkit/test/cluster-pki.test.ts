@@ -1,6 +1,6 @@
 // PkiNodes (pki-core's library entry point) on the cluster simulator: 3 AZs × 3 nodes formed as
 // the product forms a cluster, clients issuing and revoking under crashes, restarts, partitions
-// and lossy links, and the PKI invariants of DESIGN "Tests" checked after recovery.
+// and lossy links, and the PKI invariants of docs/architecture.md §11 checked after recovery.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

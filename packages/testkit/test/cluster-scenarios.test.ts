@@ -1,4 +1,4 @@
-// Scenario tests of the two-tier design (DESIGN "Two tiers") on the deterministic simulator:
+// Scenario tests of the two-tier design (docs/architecture.md §3) on the deterministic simulator:
 // 3 AZs × 3 TwoTierNodes on virtual time. Every scenario runs with clients sending local and
 // global commands, the checkers watching every instant (election safety per tier, one command
 // order per AZ and one global order), and ends with the recovery checks: after the heal every
@@ -188,7 +188,7 @@ describe('two-tier cluster: seeded fault schedules', function () {
     expect(lines.filter((l) => / ok pki trace=/.test(l))).to.have.length(16);
   });
 
-  it('seed 000 start-up: 9 nodes started at once through discovery, on lossy links, end in ONE cluster (24 seeds)', () => {
+  it('docs/spec.md §3.7 start-up: 9 nodes started at once through discovery, on lossy links, end in ONE cluster (24 seeds)', () => {
     const lines = runClusterCli(['--cold-start', '--seeds', '24', '--start', '1', '--jobs', String(JOBS)]);
     expect(lines.filter((l) => /VIOLATIONS|violation |before its summary/.test(l))).to.deep.equal([]);
     expect(lines.at(-1)).to.equal('cluster-sim: 24 seeds, 0 violations');

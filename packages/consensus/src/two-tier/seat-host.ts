@@ -1,4 +1,4 @@
-// SeatHost: one AZ's seat in the global Raft group (DESIGN "Two tiers").
+// SeatHost: one AZ's seat in the global Raft group (docs/architecture.md §3).
 //
 // Every node of an AZ runs a SeatHost. All of them fold the AZ's committed seat records into the
 // seat's durable state (`SeatState`, seat-log.ts) and apply the global entries that state marks

@@ -1,5 +1,5 @@
-// A global-group seat keeps its Raft state in its AZ's local log (DESIGN "Two tiers"): the AZ's
-// local leader runs the seat's RaftCore, proposes each seat Ready's durable part as a
+// A global-group seat keeps its Raft state in its AZ's local log (docs/architecture.md §3.2): the
+// AZ's local leader runs the seat's RaftCore, proposes each seat Ready's durable part as a
 // `SeatPersist` record to the local group, and sends the seat's messages only after that record
 // commits — the local log is the seat's stable storage (Raft Figure 2, "updated on stable storage
 // before responding to RPCs"). Every node of the AZ folds the committed records into a

@@ -1,4 +1,4 @@
-// TwoTierNode: one node of one AZ in the two-tier design (DESIGN "Two tiers").
+// TwoTierNode: one node of one AZ in the two-tier design (docs/architecture.md §3).
 //
 // It runs the AZ's local group through a NodeDriver and the AZ's global seat through a SeatHost,
 // and feeds the application (the PKI state machine, for us) two ordered streams, both derived from

@@ -1,6 +1,6 @@
 // A small DER writer (ITU-T X.690 §8, §10, §11) for the certificate hot path. Every encoder returns
 // a finished TLV; composite encoders allocate once and copy their children in. Nothing here knows
-// about X.509: the structure lives in tbs.ts, extensions.ts and crl.ts.
+// about X.509: the structure lives in certificate.ts, extensions.ts and crl.ts.
 
 /** Universal and context tags used by RFC 5280 structures (X.680 §8.4). */
 export const Tag = {

@@ -1,6 +1,7 @@
 // Certificate issuance (RFC 5280 §4): roots, intermediates and leaves, from DER pieces. The
 // caller supplies every input — subject, key, SANs, serial, validity, extension choices and the
-// signer — so issuance is a pure function of its inputs plus the signature (DESIGN.md).
+// signer — so issuance is a pure function of its inputs plus the signature
+// (docs/architecture.md §4).
 import { PkiError } from '../errors.ts';
 import { assembleCertificate, buildTbsCertificate, checkValidity } from './certificate.ts';
 import { readTop } from './der-reader.ts';

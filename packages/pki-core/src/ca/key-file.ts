@@ -1,6 +1,6 @@
-// Private key files (node ICA and TLS keys): PKCS#8 PEM, mode 0400 (seed 003), written atomically
-// so a crash leaves either the old file or the complete new one — never a partial key or a key
-// that was briefly readable by others.
+// Private key files (node ICA and TLS keys): PKCS#8 PEM, mode 0400 (docs/spec.md §5.2.1), written
+// atomically so a crash leaves either the old file or the complete new one — never a partial key or
+// a key that was briefly readable by others.
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { PkiError } from '../errors.ts';
@@ -26,7 +26,7 @@ export async function writePrivateKeyFile(path: string, privateKey: KeyObject, m
 /** Permission bits a private-key file may have: owner read (0400) or owner read-write (0600). */
 const privateKeyFileModes: readonly number[] = [0o400, 0o600];
 
-/** Refuses a key file readable or writable by group or others (seed 003: keys are mode 0400). */
+/** Refuses a key file readable or writable by group or others (docs/spec.md §5.2.1: keys are mode 0400). */
 export async function assertPrivateKeyFileMode(path: string): Promise<void> {
   let mode: number;
   try {

@@ -1,6 +1,7 @@
-// Wrapping of CA private keys (root, AZ ICA) for storage in the replicated state (DESIGN.md): the
-// PKCS#8 DER is encrypted with AES-256-GCM (NIST SP 800-38D) under a 32-byte key-encryption key
-// (KEK) that the operator supplies. Only the node currently holding the role unwraps, in memory.
+// Wrapping of CA private keys (root, AZ ICA) for storage in the replicated state
+// (docs/architecture.md §4.2): the PKCS#8 DER is encrypted with AES-256-GCM (NIST SP 800-38D) under
+// a 32-byte key-encryption key (KEK) that the operator supplies. Only the node currently holding
+// the role unwraps, in memory.
 //
 // Blob layout (all integers big-endian):
 //   0      version            u8  = 1

@@ -1,5 +1,6 @@
 // Key generation for CA keys (node ICA, AZ ICA, root): the key is generated where it is used
-// (seed 003) and leaves this module only as a KeyObject or a PKCS#8 DER the caller protects.
+// (docs/spec.md §5.2) and leaves this module only as a KeyObject or a PKCS#8 DER the caller
+// protects.
 import { createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 

@@ -1,7 +1,8 @@
 // Certificate profiles as plain, serializable data (they travel in the replicated log as
 // `ProfileSet` events): lifetime bounds, key usages, basic constraints, SAN and subject policy.
-// The built-in set follows the hierarchy of DESIGN.md: root → azIntermediate → nodeIntermediate →
-// leaves. Lifetime defaults follow seed 003 (leaves: 2 years by default, 3 at most, 1 hour at least).
+// The built-in set follows the hierarchy of docs/architecture.md §4.2: root → azIntermediate →
+// nodeIntermediate → leaves. Lifetime defaults follow docs/spec.md §5.5.2 (leaves: 2 years by
+// default, 3 at most, 1 hour at least).
 import type { CsrKeyType } from './csr-algorithms.ts';
 import type { ExtKeyUsage, KeyUsage } from './extensions.ts';
 import type { SanType } from './san.ts';

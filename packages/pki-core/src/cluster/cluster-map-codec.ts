@@ -1,7 +1,7 @@
-// Reading a cluster map received from a peer (the `clusterMap?since=` poll, seed 004). The map is
-// plain JSON-safe data; what arrives is checked field by field, with errors naming the field
-// (`nodes[2].health`), and must satisfy the same invariants the update functions keep, so a map
-// a node adopts is always one the update functions could have produced.
+// Reading a cluster map received from a peer (the `clusterMap?since=` poll, docs/spec.md §7.2.2).
+// The map is plain JSON-safe data; what arrives is checked field by field, with errors naming the
+// field (`nodes[2].health`), and must satisfy the same invariants the update functions keep, so a
+// map a node adopts is always one the update functions could have produced.
 import { PkiError } from '../errors.ts';
 import { sameData, type ClusterMap, type MapAz, type MapCaCertificate, type MapNode, type NodeRole } from './cluster-map.ts';
 

@@ -1,9 +1,9 @@
-// The cluster map (DESIGN "Words"): AZs, nodes, leaders and CA certificates, versioned by a
-// `generation` that every change bumps (seed 001: "any change ... will increment the generation
-// counter"), so nodes poll `clusterMap?since=<generation>` and get "no change" or the whole new
-// map (seed 004: versioned peer updates, full peer info). Values are immutable plain data; every
-// update function returns the same object when nothing changed, and a copy with generation + 1
-// otherwise. Arrays are kept sorted so equal maps encode to equal bytes.
+// The cluster map (docs/architecture.md §1): AZs, nodes, leaders and CA certificates, versioned by
+// a `generation` that every change bumps (docs/spec.md §7.2.1: every change of content increments
+// the generation), so nodes poll `clusterMap?since=<generation>` and get "no change" or the whole
+// new map (docs/spec.md §7.2: versioned peer updates, full peer info). Values are immutable plain
+// data; every update function returns the same object when nothing changed, and a copy with
+// generation + 1 otherwise. Arrays are kept sorted so equal maps encode to equal bytes.
 import type { NodeId } from '@adrestia/consensus';
 import { PkiError } from '../errors.ts';
 import type { NodeAddresses } from '../state/events.ts';
@@ -33,7 +33,7 @@ export interface MapNode {
   /** Derived from `membership` and the map's leaders; kept here for map readers. */
   readonly roles: readonly NodeRole[];
   readonly health: HealthState;
-  /** `revoked` is final: the node stays listed but may take part in nothing (seed 001). */
+  /** `revoked` is final: the node stays listed but may take part in nothing (docs/spec.md §7.4). */
   readonly status: NodeStatus;
 }
 
@@ -230,7 +230,7 @@ export function withNodeRevoked(map: ClusterMap, nodeId: NodeId): ClusterMap {
   });
 }
 
-/** Forgets a node entirely (seed 001: removal after inactivity). */
+/** Forgets a node entirely (docs/spec.md §7.5: removal after inactivity). */
 export function withoutNode(map: ClusterMap, nodeId: NodeId): ClusterMap {
   if (findNode(map, nodeId) === undefined) return map;
   const localLeaders = Object.fromEntries(Object.entries(map.leaders.localLeaders).filter(([, id]) => id !== nodeId));
@@ -244,7 +244,8 @@ export function withoutNode(map: ClusterMap, nodeId: NodeId): ClusterMap {
 
 /**
  * Sets the leaders. Each must be an active node of the map, a local leader must belong to its AZ,
- * and the global leader is its AZ's local leader (DESIGN: the leader seat's local leader).
+ * and the global leader is its AZ's local leader (docs/spec.md §2.3.2: the leader seat's local
+ * leader).
  */
 export function withLeaders(map: ClusterMap, leaders: MapLeaders): ClusterMap {
   for (const [az, nodeId] of Object.entries(leaders.localLeaders)) {

@@ -1,4 +1,4 @@
-// Single-use, expiring join tokens bound to one AZ of one cluster (seed 001 "KRC token": an HS256
+// Single-use, expiring join tokens bound to one AZ of one cluster (docs/spec.md §3.9: an HS256
 // JWT read from a file named by an environment variable). A compact JWS (RFC 7515 §7.1) with
 // HMAC-SHA256 (RFC 7518 §3.2), signed and verified by `jose` (SignJWT, jwtVerify); this module
 // adds what a join token demands on top: a key of at least 32 bytes, the one algorithm, a bounded

@@ -1,8 +1,8 @@
-// Health of a node as seen by the leader that checks it (seed 000 item 8: the global leader checks
-// AZ leaders, local leaders check their AZ's nodes). The probe bookkeeping (last seen, consecutive
-// failures) changes on every probe, so it lives here, outside the cluster map; only the derived
-// state (healthy / suspect / down) goes into the map, which then changes — and bumps its
-// generation — only when a node's state does.
+// Health of a node as seen by the leader that checks it (docs/spec.md §2.4.2, §2.5.3: the global
+// leader checks AZ leaders, local leaders check their AZ's nodes). The probe bookkeeping (last
+// seen, consecutive failures) changes on every probe, so it lives here, outside the cluster map;
+// only the derived state (healthy / suspect / down) goes into the map, which then changes — and
+// bumps its generation — only when a node's state does.
 
 export type HealthState = 'healthy' | 'suspect' | 'down';
 

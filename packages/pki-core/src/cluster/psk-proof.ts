@@ -1,6 +1,6 @@
-// Phase II authentication with the pre-shared key `authPsk` (seed 000 §3.2) without the key ever
-// crossing the wire. Two proofs, one per direction, each under its own HKDF-derived key (RFC 5869)
-// so a proof made in one direction can never be replayed as the other:
+// Phase II authentication with the pre-shared key `authPsk` (docs/spec.md §3.2) without the key
+// ever crossing the wire. Two proofs, one per direction, each under its own HKDF-derived key
+// (RFC 5869) so a proof made in one direction can never be replayed as the other:
 //
 //  1. Server → node, over plain HTTP. The node asks for the CA bundle with a fresh `clientNonce`;
 //     the server returns the bundle, a `serverNonce`, and

@@ -1,4 +1,4 @@
-// Request routing by client address (seed 000 item 10), as a pure decision: the server supplies
+// Request routing by client address (docs/spec.md §4), as a pure decision: the server supplies
 // REMOTE_ADDR, the AZ table, who it is and which leaders it knows, and carries out the result.
 //
 // The rules, in order:

@@ -1,6 +1,6 @@
 // Who may hold a VIP (pkiGlobalVip, pkiLocalVip), as a pure state machine: two nodes answering on
 // one address would split clients between two leaders, so a deposed leader must release before a
-// new one acquires (DESIGN "VIP hooks").
+// new one acquires (docs/architecture.md §6).
 //
 // The fence rests on the check-quorum lease (Raft thesis §6.4.1, etcd's CheckQuorum): a leader
 // may hold the VIP only while its lease is valid. The lease starts when the leader SENDS a

@@ -1,5 +1,5 @@
 // PkiNode: one node of the PKI cluster, the library entry point, and the composition root of
-// node/ (README "The node: feature folders over a few shared parts" and "Adding a capability").
+// node/ (docs/architecture.md §12, §12.3).
 // It starts the node's two tiers (TwoTierNode: the AZ's local group and, while this node is the
 // AZ's local leader, the AZ's global seat) over the state machine (core/pki-application.ts),
 // builds the shared parts — context, role view, read view, committer — and the features over
@@ -229,10 +229,10 @@ export class PkiNode implements PkiNodeApi {
   }
 
   /**
-   * Start-up as seed 000 describes, made safe (discovery.ts): discover, then found the cluster,
-   * found the AZ, or join — or restart when this node has joined before (`hasState`). Discovery
-   * repeats until it reaches a decision; a founding or joining attempt that loses a race (e.g. the
-   * AZ was founded meanwhile) goes back to discovery.
+   * Start-up as docs/spec.md §3 describes, made safe (discovery.ts; docs/architecture.md §5):
+   * discover, then found the cluster, found the AZ, or join — or restart when this node has joined
+   * before (`hasState`). Discovery repeats until it reaches a decision; a founding or joining
+   * attempt that loses a race (e.g. the AZ was founded meanwhile) goes back to discovery.
    */
   static async bootstrap(makeOptions: () => Promise<PkiNodeOptions>, b: BootstrapOptions): Promise<PkiNode> {
     if (b.hasState) return PkiNode.start(await makeOptions(), { mode: 'restart' });

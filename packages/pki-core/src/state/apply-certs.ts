@@ -34,7 +34,7 @@ async function checkCaParent(tx: StateTxn, ev: EventOf<'CaCertificateInstalled'>
   if (az.phase === 'declared') reject('ERR_EVENT_REJECTED', `AZ ${ev.az} is declared but not founded yet`);
   if (az.phase === 'removing') reject('ERR_AZ_REMOVING', `AZ ${ev.az} is being removed`);
   const parent = await requireActiveCa(tx, ev.parentIssuerId!, ev.at);
-  // DESIGN.md hierarchy: root → AZ ICA → node ICA of a node in that AZ.
+  // docs/architecture.md §4.2 hierarchy: root → AZ ICA → node ICA of a node in that AZ.
   const expected = ev.role === 'az' ? 'root' : 'az';
   if (parent.role !== expected || (ev.role === 'node' && parent.az !== ev.az)) {
     reject('ERR_EVENT_REJECTED', `a ${ev.role} CA must be signed by ${expected === 'root' ? 'a root' : 'its AZ'} CA`);
@@ -79,7 +79,7 @@ export async function applyCaCertificateInstalled(tx: StateTxn, ev: EventOf<'CaC
 export async function applyCaKeyRewrapped(tx: StateTxn, ev: EventOf<'CaKeyRewrapped'>): Promise<ApplyResult> {
   const ca = await tx.get('cas', ev.issuerId);
   if (ca === undefined) return reject('ERR_ISSUER_UNKNOWN', `CA ${ev.issuerId} is unknown`);
-  // DESIGN.md: a node ICA key is generated on its node and never leaves it.
+  // docs/architecture.md §4.2: a node ICA key is generated on its node and never leaves it.
   if (ca.role === 'node') reject('ERR_EVENT_REJECTED', `the key of node CA ${ev.issuerId} is never stored in the state`);
   tx.put('cas', ev.issuerId, { ...ca, wrappedKey: ev.wrappedKey });
   return { type: 'CaKeyRewrapped' };

@@ -52,7 +52,7 @@ export async function applyClusterSettingsSet(tx: StateTxn, ev: EventOf<'Cluster
   return { type: 'ClusterSettingsSet' };
 }
 
-/** Subnets route requests by REMOTE_ADDR (seed 000_…), so no address may belong to two AZs. */
+/** Subnets route requests by REMOTE_ADDR (docs/spec.md §2.2.2, §4.1), so no address may belong to two AZs. */
 async function checkSubnetsDisjoint(tx: StateTxn, az: { name: string; subnets: string[] }): Promise<void> {
   const blocks = (subnets: string[]): CidrBlock[] => subnets.map((s) => parseCidr(s) ?? reject('ERR_EVENT_REJECTED', `bad CIDR ${s}`));
   const mine = blocks(az.subnets);

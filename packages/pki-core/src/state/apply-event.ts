@@ -1,6 +1,6 @@
 // applyEvent: the replicated PKI state machine's transition function. Deterministic by
 // construction: its only inputs are the state view, the event and the entry's index; it never
-// reads a clock, draws randomness or signs (DESIGN.md, pki-core). Each event runs in its own
+// reads a clock, draws randomness or signs (docs/architecture.md §4). Each event runs in its own
 // overlay, so a rejected event leaves the batch exactly as it found it.
 import type { PkiEvent, PkiEventType } from './events.ts';
 import {

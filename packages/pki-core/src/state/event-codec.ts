@@ -57,7 +57,7 @@ function readCaCertificateInstalled(r: FieldReader): PkiEvent {
     notAfter: r.time('notAfter'),
     at: r.time('at'),
   };
-  // The shape each role must have (DESIGN.md hierarchy: root → AZ ICA → node ICA).
+  // The shape each role must have (docs/architecture.md §4.2 hierarchy: root → AZ ICA → node ICA).
   const isRoot = ev.role === 'root';
   if (isRoot !== (ev.parentIssuerId === undefined)) throw new FieldError('parentIssuerId', 'required exactly for non-root CAs');
   if (isRoot !== (ev.az === undefined)) throw new FieldError('az', 'required exactly for AZ and node CAs');

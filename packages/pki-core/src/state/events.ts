@@ -1,7 +1,7 @@
 // The events of the replicated PKI state machine. Every change to PKI state is one of these,
 // proposed to a Raft log and applied by `applyEvent` on every replica. They carry the results of
 // all non-deterministic work (signatures, serials, times, DER) so applying needs no clock, no
-// randomness and no key (DESIGN.md, pki-core: "whoever signs does so before proposing").
+// randomness and no key (docs/architecture.md §4: "whoever signs does so before proposing").
 //
 // Conventions, checked by the decoder:
 // - times are integers, milliseconds since the Unix epoch, chosen by the proposer;
@@ -34,7 +34,7 @@ export const DEFAULT_CLUSTER_SETTINGS: Readonly<ClusterSettings> = Object.freeze
 
 export interface AzSpec {
   name: string;
-  /** Client subnets in CIDR notation (IPv4 or IPv6); they route requests by REMOTE_ADDR (000_…). */
+  /** Client subnets in CIDR notation (IPv4 or IPv6); they route requests by REMOTE_ADDR (docs/spec.md §2.2.2). */
   subnets: string[];
   /** The AZ's `pkiLocalVip`. */
   localVip: string;
@@ -79,7 +79,7 @@ export interface AzAddedEvent {
 }
 
 /**
- * An admin declares an AZ ahead of its nodes (issue 5: "add AZ"). The AZ has no local group and
+ * An admin declares an AZ ahead of its nodes (docs/spec.md §9.2). The AZ has no local group and
  * no seat until its first node founds it (`AzFounded`); nodes of the AZ must be configured with
  * exactly the declared subnets and local VIP.
  */
@@ -183,8 +183,8 @@ export interface IssuedEvent {
 
 /**
  * A revocation. It carries the certificate's notAfter so it is complete without the certificate:
- * revocations are cluster-wide (DESIGN.md: the global log holds the authoritative list) while a
- * leaf is recorded only where it was issued.
+ * revocations are cluster-wide (docs/architecture.md §4.1, §4.4: the global log holds the
+ * authoritative list) while a leaf is recorded only where it was issued.
  */
 export interface RevokedEvent {
   type: 'Revoked';
@@ -237,9 +237,10 @@ export interface JoinTokenIssuedEvent {
 
 /**
  * A join token spent by a registering node. Single use is decided here, through the log, so two
- * nodes racing with one token cannot both win. The token (e.g. an HS256 JWT minted offline, seed
- * 001_…) is verified by the proposer; a token never issued through the log is recorded as used
- * with the `expiresAt` it carries, and forgotten by the expiry sweep once it can no longer verify.
+ * nodes racing with one token cannot both win. The token (e.g. an HS256 JWT minted offline,
+ * docs/spec.md §3.9) is verified by the proposer; a token never issued through the log is recorded
+ * as used with the `expiresAt` it carries, and forgotten by the expiry sweep once it can no longer
+ * verify.
  */
 export interface JoinTokenUsedEvent {
   type: 'JoinTokenUsed';

@@ -1,4 +1,5 @@
-// The replicated PKI state machine: events, their codec, applyEvent, and the LevelDB store.
+// The replicated PKI state machine: events, their codec, applyEvent, and the store (in production
+// the PKI state is kept in memory, rebuilt from the Raft snapshot + log on start).
 export { EVENT_FORMAT_VERSION, CRL_REASON_NAMES, DEFAULT_CLUSTER_SETTINGS } from './events.ts';
 export type {
   AzSpec,

@@ -139,7 +139,7 @@ export class PkiStateQueries {
     return this.values('azs');
   }
 
-  /** The AZ whose client subnets contain `address` (request routing by REMOTE_ADDR, seed 000_…). */
+  /** The AZ whose client subnets contain `address` (request routing by REMOTE_ADDR, docs/spec.md §4.1). */
   async azForAddress(address: string): Promise<AzRecord | undefined> {
     const parsed = parseIpAddress(address);
     if (parsed === undefined) return undefined;

@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 export interface ApiDeps {
   node: PkiNodeApi;
   peers: PeerClient;
-  /** 000_… pkiGlobalVip: where clients outside every founded AZ are sent. */
+  /** pkiGlobalVip: where clients outside every founded AZ are sent (docs/spec.md §4.5). */
   globalVip: string;
   /** The ports every node and VIP listens on (redirects keep the scheme's port). */
   ports: { http: number; https: number };

@@ -1,5 +1,5 @@
 // Routes between nodes: Phase II registration and AZ founding (HTTPS authenticated by the PSK
-// proof, because the newcomer has no certificate yet: seed 000 §3.2), and the node-to-node PKI
+// proof, because the newcomer has no certificate yet: docs/spec.md §3.2), and the node-to-node PKI
 // endpoint (mTLS with node certificates) that calls PkiNode.handlePeer.
 import { X509Certificate } from 'node:crypto';
 import { PkiError, toPem, type PeerRequest, type PeerResponse } from '@adrestia/pki-core';

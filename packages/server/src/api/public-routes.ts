@@ -1,7 +1,7 @@
-// Plain-HTTP routes: public information only (DESIGN.md "server"). Status drives Phase I
-// discovery (seed 000 §3.3), the CA bundle with a PSK proof drives Phase II, the cluster map is
-// polled with `since=<generation>` (seed 001), and CRLs and CA certificates are downloaded at the
-// URLs the certificates carry.
+// Plain-HTTP routes: public information only (docs/architecture.md §10). Status drives Phase I
+// discovery (docs/spec.md §3.1, §3.3), the CA bundle with a PSK proof drives Phase II, the cluster
+// map is polled with `since=<generation>` (docs/spec.md §7.2), and CRLs and CA certificates are
+// downloaded at the URLs the certificates carry.
 import { PkiError } from '@adrestia/pki-core';
 import { NONCE_BYTES_MAX, NONCE_BYTES_MIN } from '@adrestia/pki-core/registration';
 import type { RequestContext, Router } from '../http/router.ts';
@@ -70,7 +70,7 @@ async function clusterMap(ctx: RequestContext, deps: ApiDeps): Promise<void> {
 /**
  * The registered nodes and their addresses (the cluster map's node list, read from the state):
  * a joining node learns here where its local group's members are before its log has caught up.
- * Node addresses are public (seed 001 cluster map) and every node holds all of them (node
+ * Node addresses are public (docs/spec.md §7.3) and every node holds all of them (node
  * registration is global), so any node answers, without routing and without the read barrier
  * (PkiNodeApi.listNodes): the first node of a new AZ asks the cluster VIP before its seat can
  * reach anyone.

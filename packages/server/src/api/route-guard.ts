@@ -1,4 +1,4 @@
-// Applies seed 000 item 10 routing (pki-core cluster/routing.ts `decideRoute`) to one request:
+// Applies docs/spec.md §4 routing (pki-core cluster/routing.ts `decideRoute`) to one request:
 // answer here, 307 to the client's AZ local VIP (or the global VIP), or a typed refusal.
 //
 // A `forward` decision is answered here: the node signs with its own node ICA and its
@@ -31,7 +31,7 @@ export async function routeContextOf(deps: ApiDeps): Promise<RouteContext | null
       if (status.local.leaderId !== null) localLeaders[az.name] = status.local.leaderId;
     } else if (hasNodes(az.name)) {
       // Another AZ's local leader is not visible from here; its VIP is held while one leads, and a
-      // client sent to an unheld VIP retries until its AZ elects one (000_… item 10.5).
+      // client sent to an unheld VIP retries until its AZ elects one (docs/spec.md §4.3).
       localLeaders[az.name] = ELSEWHERE;
     }
   }

@@ -1,5 +1,5 @@
-// `adrestia-pki renew`: seed 003 renewal. A new key is generated here (it never leaves this
-// machine); the request is authenticated by the current certificate over mTLS, and the cluster
+// `adrestia-pki renew`: renewal (docs/spec.md §5.8). A new key is generated here (it never leaves
+// this machine); the request is authenticated by the current certificate over mTLS, and the cluster
 // keeps the profile and SANs of the certificate being renewed.
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

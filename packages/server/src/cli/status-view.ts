@@ -1,7 +1,7 @@
 // `adrestia-pki status`: the cluster map as the cluster serves it, and each AZ's status as its
-// local VIP reports it. 000_… answers status only to clients of a founded AZ (others get 404, the
-// Phase I signal), so each AZ is asked from an address of its own subnet when that subnet is
-// loopback (the dev cluster); elsewhere from --from or the default route.
+// local VIP reports it. Status is answered only to clients of a founded AZ (docs/spec.md §3.3.3)
+// (others get 404, the Phase I signal), so each AZ is asked from an address of its own subnet when
+// that subnet is loopback (the dev cluster); elsewhere from --from or the default route.
 import type { ClusterMap } from '@adrestia/pki-core';
 import { clusterMapFromJson } from '@adrestia/pki-core/cluster';
 import { httpCall, jsonOf } from '../peer/http-request.ts';

@@ -27,8 +27,9 @@ function isWildcard(host: string): boolean {
 }
 
 /**
- * 000_… §10 routes a client to its AZ by REMOTE_ADDR: every subnet must belong to exactly one
- * AZ, so overlapping subnets across AZs are refused, as are duplicate names and local VIPs.
+ * docs/spec.md §4.1 routes a client to its AZ by REMOTE_ADDR (§2.2.2): every subnet must belong to
+ * exactly one AZ, so overlapping subnets across AZs are refused, as are duplicate names and local
+ * VIPs.
  */
 function azIssues(azs: NonNullable<ConfigFile['azs']>, ownAz: string): Issue[] {
   const issues: Issue[] = [];

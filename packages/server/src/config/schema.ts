@@ -20,7 +20,7 @@ const AZ_SPEC = obj({
 });
 
 export const CONFIG_SPEC = obj({
-  /** 000_… pkiClusterVip / pkiGlobalVip: where discovery asks first. */
+  /** pkiClusterVip / pkiGlobalVip: where discovery asks first (docs/spec.md §3.1.1). */
   clusterVip: ip(),
   /** Generated and persisted in dataDir when absent. */
   nodeId: optional(uuid()),

@@ -23,7 +23,7 @@ export const SECRET_DEFS: readonly SecretDef[] = [
   { name: 'authPsk', required: false, decode: (raw) => minBytes(trimmed(raw), PSK_BYTES_MIN, `a pre-shared key of at least ${PSK_BYTES_MIN} bytes`) },
   { name: 'kek', required: true, decode: decodeKek },
   { name: 'adminToken', required: false, decode: (raw) => minBytes(trimmed(raw), 16, 'a token of at least 16 bytes') },
-  // 001_…: the join token is a JWT (HS256) handed to one node in a file.
+  // docs/spec.md §3.9.4: the join token is a JWT (HS256) handed to one node in a file.
   { name: 'joinToken', required: false, decode: (raw) => minBytes(trimmed(raw), 16, 'a JWT') },
   // The HS256 key that signs the join tokens this node mints (admin route); RFC 7518 §3.2 length.
   { name: 'joinTokenKey', required: false, decode: (raw) => minBytes(trimmed(raw), JOIN_TOKEN_KEY_BYTES_MIN, `a key of at least ${JOIN_TOKEN_KEY_BYTES_MIN} bytes`) },

@@ -56,8 +56,9 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
 }
 
 /**
- * Founders one by one, each once the previous is ready (no race to found: DESIGN.md asks that
- * simultaneous starts end in one cluster; this order does not rely on it), then the other nodes.
+ * Founders one by one, each once the previous is ready (no race to found: docs/spec.md §3.7 asks
+ * that simultaneous starts end in one cluster; this order does not rely on it), then the other
+ * nodes.
  */
 async function startInOrder(procs: NodeProcess[], o: DevClusterOptions, onExit: (p: NodeProcess, c: number | null, s: string | null) => void): Promise<boolean> {
   const ready = (p: NodeProcess): Promise<boolean> => waitReady(p.host, DEV_PORTS.http, o.readyTimeoutMs, () => p.child !== null);

@@ -13,7 +13,7 @@ export interface RequestContext {
   path: string;
   params: Record<string, string>;
   query: URLSearchParams;
-  /** The client's IP (000_… REMOTE_ADDR), IPv4-mapped IPv6 normalized to IPv4. */
+  /** The client's IP (REMOTE_ADDR, docs/spec.md §4.1), IPv4-mapped IPv6 normalized to IPv4. */
   remoteAddr: string;
   /** The route pattern that matched (bounded-cardinality label for metrics). */
   route: string;

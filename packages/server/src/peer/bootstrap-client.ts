@@ -29,7 +29,7 @@ export interface BootstrapOptions {
   psk?: Uint8Array;
   /** A join token (single use, bound to this node's AZ): used instead of the PSK when given. */
   joinToken?: string;
-  /** Our own address: 000_… routes by REMOTE_ADDR. */
+  /** Our own address: requests route by REMOTE_ADDR (docs/spec.md §4.6). */
   localAddress: string;
   clusterVip: string;
   localVip: string;

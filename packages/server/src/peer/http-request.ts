@@ -1,7 +1,7 @@
 // A small HTTP(S) client for node-to-node calls, discovery and the CLI: explicit timeout, bounded
-// response size, optional source address (000_… routes by REMOTE_ADDR, so a node must speak from
-// its own address) and optional client certificate. Redirects are never followed here: the
-// caller decides (discovery must see the 307 to learn its AZ's local VIP).
+// response size, optional source address (docs/spec.md §4.6: requests route by REMOTE_ADDR, so a
+// node must speak from its own address) and optional client certificate. Redirects are never
+// followed here: the caller decides (discovery must see the 307 to learn its AZ's local VIP).
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { X509Certificate } from 'node:crypto';

@@ -1,6 +1,7 @@
 // The node's HTTP (public) and HTTPS listeners, on its own address and, in `bind` VIP mode, on
-// each VIP it holds (DESIGN.md: holding a VIP = listening on it; on loopback any 127/8 address
-// can be bound). VIP listeners wait until the node serves: a VIP is acquired during start-up.
+// each VIP it holds (docs/architecture.md §6: holding a VIP = listening on it; on loopback any
+// 127/8 address can be bound). VIP listeners wait until the node serves: a VIP is acquired during
+// start-up.
 import type { NodeConfig } from '../config/load.ts';
 import { HttpServer, type HttpLimits } from '../http/server.ts';
 import { Router } from '../http/router.ts';

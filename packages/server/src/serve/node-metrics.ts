@@ -1,5 +1,5 @@
-// Raft figures of the node for /metrics (issue 5 item 5): term, commit and applied index per tier
-// (sampled by the caller's periodic timer), and leader changes counted from the role events.
+// Raft figures of the node for /metrics (docs/spec.md §12.4): term, commit and applied index per
+// tier (sampled by the caller's periodic timer), and leader changes counted from the role events.
 import type { PkiNodeApi } from '@adrestia/pki-core';
 import type { Metrics } from '../metrics/metrics.ts';
 

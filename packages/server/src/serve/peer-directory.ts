@@ -57,7 +57,8 @@ export class PeerDirectory {
 
   /**
    * A joining node knows nobody until its log catches up, yet must answer its local leader: it
-   * starts from the cluster map its AZ serves (public data, seed 001). Applied at the next refresh.
+   * starts from the cluster map its AZ serves (public data, docs/spec.md §7.3). Applied at the next
+   * refresh.
    */
   seed(nodes: readonly SeedNode[]): void {
     for (const n of nodes) if (n.addresses.raft !== '') this.seeds.set(n.nodeId, { az: n.az, api: n.addresses.api, raft: n.addresses.raft });
@@ -66,7 +67,7 @@ export class PeerDirectory {
   /**
    * Whether an authenticated peer (its certificate chains to our root and names a node) may talk
    * to us. A node that is catching up does not know every registered node yet, so only withdrawn
-   * identities are refused (seed 001: a removed node cannot come back under its id).
+   * identities are refused (docs/spec.md §8.3: a removed node cannot come back under its id).
    */
   isAdmitted(nodeId: string): boolean {
     return !this.withdrawn.has(nodeId);

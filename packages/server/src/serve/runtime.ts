@@ -1,4 +1,4 @@
-// `adrestia-pki serve`: one process = one node (DESIGN.md "server"). Start-up order:
+// `adrestia-pki serve`: one process = one node (docs/architecture.md §10). Start-up order:
 //   1. configuration and secrets; Phase I discovery unless the node restarts from its dataDir;
 //   2. PkiNode.start (found the cluster, found the AZ, register, or restart) with Raft transports
 //      that attach to the mTLS mesh once this node holds a TLS certificate;

@@ -1,8 +1,8 @@
-// Step 2 of `serve`: PkiNode.bootstrap (pki-core node/founding/discovery.ts: seed 000 start-up made safe)
-// with Phase I probes over plain HTTP from this node's own address. Only a node started with
-// `--init` may found the cluster; every other one keeps discovering until the cluster answers,
-// so nodes started at the same moment end up in one cluster. A restarted node (it holds a TLS
-// certificate in dataDir) skips discovery.
+// Step 2 of `serve`: PkiNode.bootstrap (pki-core node/founding/discovery.ts; docs/spec.md §3,
+// docs/architecture.md §5) with Phase I probes over plain HTTP from this node's own address. Only a
+// node started with `--init` may found the cluster; every other one keeps discovering until the
+// cluster answers, so nodes started at the same moment end up in one cluster. A restarted node (it
+// holds a TLS certificate in dataDir) skips discovery.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LevelStorage, systemRandom } from '@adrestia/consensus';

@@ -1,6 +1,6 @@
-// A VIP hook moves a virtual IP (pkiGlobalVip / pkiLocalVip) on role changes. DESIGN.md: a
-// deposed leader releases before a new one acquires; hooks are therefore idempotent, and a hook
-// failure is a typed error reported to the caller (which retries), never a process crash.
+// A VIP hook moves a virtual IP (pkiGlobalVip / pkiLocalVip) on role changes. docs/architecture.md
+// §6: a deposed leader releases before a new one acquires; hooks are therefore idempotent, and a
+// hook failure is a typed error reported to the caller (which retries), never a process crash.
 import { parseIpAddress } from '@adrestia/pki-core/support';
 import { ServerError } from '../errors.ts';
 

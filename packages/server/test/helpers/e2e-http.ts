@@ -1,6 +1,7 @@
 // A client of a real cluster as the end-to-end tests need it: it speaks from a chosen source
-// address (seed 000 item 10 routes by REMOTE_ADDR), pins the cluster root over HTTPS (a VIP is not
-// in any node certificate), carries the admin token, and can follow 307s as a real client does.
+// address (docs/spec.md §4.1: requests route by REMOTE_ADDR), pins the cluster root over HTTPS (a
+// VIP is not in any node certificate), carries the admin token, and can follow 307s as a real
+// client does.
 import type { X509Certificate } from 'node:crypto';
 import { DEV_PORTS } from '../../src/dev/layout.ts';
 import { httpCall, jsonOf, type HttpCallOptions, type HttpCallResult } from '../../src/peer/http-request.ts';

@@ -1,4 +1,4 @@
-// OpenSSL as the independent judge of what a real cluster hands out (DESIGN.md "Tests"): leaf
+// OpenSSL as the independent judge of what a real cluster hands out (docs/spec.md §5.11): leaf
 // chains by `openssl verify -x509_strict`, CRLs by `openssl crl -verify`, revocation by
 // `openssl verify -crl_check`. Work files go to fresh directories under the test's own.
 import { execFileSync, spawnSync } from 'node:child_process';

@@ -1,10 +1,10 @@
-// Seed 000's start-up, made safe (DESIGN "Node start-up"), on the simulator: every node of a new
-// cluster (3 AZs × 3) is started at nearly the same virtual instant against an empty cluster,
-// each through discovery at the cluster VIP, over lossy, duplicating, delaying links. Exactly one
-// node may found the cluster. The run must end in ONE cluster: one cluster id and one root on
-// every node, every AZ founded once with one local group, every node registered and a voter of
-// its AZ's group, every AZ a voter of the global group, a certificate issued in every AZ, and the
-// checkers clean (one leader per tier and term, never two holders of a VIP).
+// Start-up (docs/spec.md §3.7), made safe (docs/architecture.md §5.2), on the simulator: every node
+// of a new cluster (3 AZs × 3) is started at nearly the same virtual instant against an empty
+// cluster, each through discovery at the cluster VIP, over lossy, duplicating, delaying links.
+// Exactly one node may found the cluster. The run must end in ONE cluster: one cluster id and one
+// root on every node, every AZ founded once with one local group, every node registered and a voter
+// of its AZ's group, every AZ a voter of the global group, a certificate issued in every AZ, and
+// the checkers clean (one leader per tier and term, never two holders of a VIP).
 import type { Violation } from './checkers.ts';
 import { runUntilSettled } from './clients.ts';
 import { PkiSimCluster } from './pki-cluster.ts';

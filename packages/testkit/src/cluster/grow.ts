@@ -1,4 +1,4 @@
-// Grows a cluster the way the product does (DESIGN "Node start-up", consensus two-tier tests):
+// Grows a cluster the way the product does (docs/architecture.md §5, consensus two-tier tests):
 // the first node of the first AZ founds its local group and the global group; the first node of
 // every other AZ founds its local group and its seat joins the global group (learner, then voter);
 // every other node joins its AZ's local group as a learner and is promoted once it caught up

@@ -25,7 +25,7 @@ const PEER_TIMEOUT_US = 300_000;
 const KEK = new Uint8Array(32).fill(0x5a);
 const CLUSTER_ID = '0b7c6f0e-3d1a-4c55-9e2f-6a8b9c0d1e2f';
 const START_ATTEMPTS_MAX = 5;
-/** Discovery (seed 000 `pkiInitRetry`) and its pause between probes, growing with the attempt. */
+/** Discovery (`pkiInitRetry`, docs/spec.md §3.1.1) and its pause between probes, growing with the attempt. */
 const DISCOVERY_RETRIES = 3;
 const DISCOVERY_PAUSE_US = 200_000;
 /** The cluster's pkiGlobalVip (each AZ's pkiLocalVip is in its AzSpec). */
@@ -135,9 +135,9 @@ export class PkiSimCluster {
   }
 
   /**
-   * Starts `id` as an operator would start a fresh node: seed 000's discovery against the cluster
-   * VIP (`probeStatus`), then it founds the cluster (only when `mayFoundCluster`), founds its AZ,
-   * or joins. A lost race starts over with a wiped disk and new keys, as the server does.
+   * Starts `id` as an operator would start a fresh node: discovery (docs/spec.md §3.1) against the
+   * cluster VIP (`probeStatus`), then it founds the cluster (only when `mayFoundCluster`), founds
+   * its AZ, or joins. A lost race starts over with a wiped disk and new keys, as the server does.
    */
   bootstrap(id: string, mayFoundCluster: boolean): Promise<PkiNode> {
     const n = this.get(id);
@@ -335,7 +335,7 @@ export class PkiSimCluster {
   /**
    * A start refused for a transient reason (the leader it asked just lost its lease, a peer timed
    * out) is tried again after a pause, against the leader known then — as the server's discovery
-   * loop retries (`pkiInitRetry`, seed 000).
+   * loop retries (`pkiInitRetry`, docs/spec.md §3.1.1).
    */
   private async startWithRetry(id: string, how: () => PkiNodeStart, deadlineUs: number): Promise<void> {
     for (let attempt = 1; ; attempt++) {

@@ -1,4 +1,4 @@
-// One seeded run of PkiNodes under faults, with the PKI invariants (DESIGN "Tests"):
+// One seeded run of PkiNodes under faults, with the PKI invariants (docs/architecture.md §11):
 //   - no issuer uses a serial twice: every record of (issuer, serial) is the same certificate on
 //     every node, and no two acknowledged certificates share an issuer and serial;
 //   - every acknowledged certificate is held, after recovery, by every node of its AZ;

@@ -2,8 +2,8 @@
 //   liveness   — within a virtual-time bound every AZ has a local leader acting for its seat, a
 //                global leader exists, and fresh local and global commands commit;
 //   durability — every acknowledged local command is applied by every node of its AZ, and every
-//                acknowledged global command by every node of every AZ (DESIGN: never lose what
-//                was acknowledged).
+//                acknowledged global command by every node of every AZ (docs/spec.md §11:
+//                never lose what was acknowledged).
 import { commitWithRetry, type Ledger } from './clients.ts';
 import type { SimCluster } from './sim-cluster.ts';
 

@@ -1,7 +1,8 @@
-// The VIPs of a simulated PKI cluster (seed 000: pkiGlobalVip, one pkiLocalVip per AZ) as one
-// shared table of who holds each address, updated by every node's VIP hook at the virtual instant
-// the hook runs. Acquiring an address another node still holds is the violation DESIGN names:
-// "never two holders of a VIP" (clients would be split between two leaders).
+// The VIPs of a simulated PKI cluster (docs/spec.md §2.6: pkiGlobalVip, one pkiLocalVip per AZ) as
+// one shared table of who holds each address, updated by every node's VIP hook at the virtual
+// instant the hook runs. Acquiring an address another node still holds is the violation
+// docs/spec.md §2.6.2 forbids: no VIP ever has two holders (clients would be split between two
+// leaders).
 import type { VipHookLike } from '@adrestia/pki-core';
 import type { ClusterChecker } from './checkers.ts';
 

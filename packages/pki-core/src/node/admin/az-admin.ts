@@ -1,4 +1,4 @@
-// Admin AZ operations (issue 5 "add/remove AZ"): declare an AZ ahead of its nodes, and
+// Admin AZ operations (docs/spec.md §9.2, §9.3): declare an AZ ahead of its nodes, and
 // decommission one. Every step is a global commit, so every AZ sees the same map.
 //
 // Removal runs on the local leader of an AZ other than the one removed (it acts for its own seat,

@@ -1,4 +1,4 @@
-// What an operator may declare as an AZ (issue 5 "add AZ"), checked before anything is proposed
+// What an operator may declare as an AZ (docs/spec.md §9.2), checked before anything is proposed
 // so each refusal names its field: the state machine checks subnet overlap again on apply, which
 // is authoritative, but answers only ERR_EVENT_REJECTED.
 import { AZ_NAME } from '../../cluster/cluster-map.ts';
@@ -38,8 +38,8 @@ function checkSubnets(value: unknown): { texts: string[]; blocks: CidrBlock[] } 
 
 /**
  * A declared AZ: a valid name not in use; subnets that overlap neither each other nor another
- * AZ's (seed 000_… routes each client by REMOTE_ADDR to exactly one AZ); a local VIP that lies
- * in one of its own subnets (its nodes hold it there) and is no other AZ's.
+ * AZ's (docs/spec.md §2.2.2: each client routes by REMOTE_ADDR to exactly one AZ); a local VIP that
+ * lies in one of its own subnets (its nodes hold it there) and is no other AZ's.
  */
 export function checkAzSpec(input: { name: unknown; subnets: unknown; localVip: unknown }, others: readonly AzRecord[]): AzSpec {
   const name = checkAzName(input.name);

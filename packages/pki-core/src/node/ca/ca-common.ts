@@ -44,7 +44,8 @@ const WRAP_PURPOSE: Record<Exclude<CaRole, 'node'>, string> = { root: 'root', az
  * cannot be unwrapped as another CA's key (key-wrap.ts puts the binding in the AAD).
  */
 export function caKeyBinding(role: CaRole, issuerId: string): KeyWrapBinding {
-  // DESIGN.md: a node ICA key never leaves its node, so it is never wrapped into the state.
+  // docs/architecture.md §4.2: a node ICA key never leaves its node, so it is never wrapped into
+  // the state.
   if (role === 'node') throw new TypeError('caKeyBinding: node CA keys are never wrapped');
   return { purpose: WRAP_PURPOSE[role], keyId: issuerId };
 }

@@ -1,6 +1,7 @@
-// A node's own keys and certification requests (seed 003: keys are generated where they are used
-// and only CSRs travel). The node ICA key is written mode 0400 into the node's data directory and
-// never leaves it (DESIGN.md); the TLS key is 0600 (it is replaced on renewal).
+// A node's own keys and certification requests (docs/spec.md §5.2.1: keys are generated where they
+// are used and only CSRs travel). The node ICA key is written mode 0400 into the node's data
+// directory and never leaves it (docs/architecture.md §4.2); the TLS key is 0600 (it is replaced on
+// renewal).
 import { sign as nodeSign, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import { signatureAlgorithmForKey, signatureAlgorithmInfo } from '../../ca/algorithms.ts';

@@ -1,7 +1,8 @@
-// Founding the hierarchy (DESIGN.md: root → AZ ICA → node ICA → leaves): the root and the first
-// AZ ICA when a node founds the cluster, and an AZ ICA for each AZ founded later. Keys are
-// generated here and leave only wrapped under the operator's KEK (AES-256-GCM, key-wrap.ts),
-// inside the events; the caller gets the in-memory signers for the roles it now holds.
+// Founding the hierarchy (docs/architecture.md §4.2: root → AZ ICA → node ICA → leaves): the root
+// and the first AZ ICA when a node founds the cluster, and an AZ ICA for each AZ founded later.
+// Keys are generated here and leave only wrapped under the operator's KEK (AES-256-GCM,
+// key-wrap.ts), inside the events; the caller gets the in-memory signers for the roles it now
+// holds.
 import { generateCaKeyPair, defaultCaKeyType, type CaKeyType, type KeyPairGenerator } from '../../ca/keys.ts';
 import { createRootCertificate, issueCertificate, type IssueCertificateInput } from '../../ca/issue.ts';
 import { buildName, escapeValue } from '../../ca/names.ts';
@@ -31,8 +32,8 @@ export interface FoundClusterInput {
   readonly rootSubject?: string;
   /**
    * A root whose key is held outside the cluster (an HSM, another process: any `Signer`). Its
-   * certificate is installed without a key (DESIGN.md: an externally signed root must be
-   * possible); only this call uses the signer, to sign the first AZ ICA.
+   * certificate is installed without a key (docs/architecture.md §4.2, docs/spec.md §5.4: an
+   * externally signed root is possible); only this call uses the signer, to sign the first AZ ICA.
    */
   readonly externalRoot?: { readonly cert: Uint8Array; readonly signer: Signer };
   /** The founding node's AZ. */

@@ -1,5 +1,5 @@
-// AZ ICAs under a root kept fully offline (DESIGN.md: "an externally signed root must also be
-// possible"; ca/README.md "Offline and external roots"). No root key exists in the cluster, so an
+// AZ ICAs under a root kept fully offline (docs/spec.md §5.4, docs/architecture.md §4.2;
+// ca/README.md "Offline and external roots"). No root key exists in the cluster, so an
 // AZ ICA is made in two steps with the operator's offline signing in between:
 //
 //  1. `prepareOfflineAzIntermediate` generates the AZ key, wraps it under the KEK at once (the

@@ -1,4 +1,4 @@
-// Phase I of node start-up (seed 000 "Leader Discovery", DESIGN "Node start-up, made safe").
+// Phase I of node start-up (docs/spec.md §3.1, docs/architecture.md §5.1, §5.2).
 // A node asks the cluster VIP for `/api/v1/status`, retrying `pkiInitRetry` times:
 //   - 200 (answered, possibly after a redirect to its AZ's local VIP): its AZ exists — join it
 //     through the local leader named in the answer;

@@ -1,4 +1,4 @@
-// How a node comes to be part of the cluster (README "Start-up made safe"; discovery.ts decides):
+// How a node comes to be part of the cluster (docs/architecture.md §5.2; discovery.ts decides):
 // it founds the cluster (root, first AZ, both leader roles), founds a new AZ through the global
 // leader, joins an existing AZ through its local leader, or restarts from its storage and keys.
 // On the global leader it also answers a founder's `foundAz`: the AZ, its AZ ICA and its seat.

@@ -1,6 +1,6 @@
-// Leaf issuance from a CSR on a node (DESIGN.md: each node signs leaves with its own node ICA,
-// so issuance needs no shared key). The result is an `Issued` event to propose; the certificate
-// goes back to its requester only once that event is committed.
+// Leaf issuance from a CSR on a node (docs/architecture.md §4.3: each node signs leaves with its
+// own node ICA, so issuance needs no shared key). The result is an `Issued` event to propose; the
+// certificate goes back to its requester only once that event is committed.
 //
 // Idempotent retries: the request's identity (requester, key, SANs, profile) gives the
 // idempotency key; a certificate already issued under it inside the cluster's window is returned
@@ -75,7 +75,8 @@ export async function issueLeafFromCsr(input: IssueLeafInput): Promise<IssuedLea
   if (ca === undefined) throw new PkiError('ERR_ISSUER_UNKNOWN', `node CA ${input.nodeIca.issuerId} is not in the state`, { field: 'nodeIca' });
   if (ca.revokedAt !== null) throw new PkiError('ERR_NODE_REVOKED', `node CA ${ca.issuerId} is revoked and signs nothing`, { field: 'nodeIca' });
   const profile = await profileFor(input.profileName, input.store, input.profiles);
-  // DESIGN.md: node ICAs sign leaves only (pathLen 0); CA certificates come from the AZ ICA.
+  // docs/architecture.md §4.2: node ICAs sign leaves only (pathLen 0); CA certificates come from
+  // the AZ ICA.
   if (profile.basicConstraints.ca) {
     throw new PkiError('ERR_PROFILE_INVALID', `profile ${profile.name} makes CA certificates; a node issues leaves only`, { field: 'profile' });
   }

@@ -1,4 +1,4 @@
-// Leaf issuance and renewal on a node (README "Issuance needs no shared key": each node signs
+// Leaf issuance and renewal on a node (docs/architecture.md §4.3: each node signs
 // leaves with its own node ICA). A certificate goes back to its requester only once its `Issued`
 // event is committed locally; the read barrier first makes every committed issuance visible, so a
 // retried request gets the certificate issued to it before (ca-leaf.ts).

@@ -1,4 +1,4 @@
-// Scheduled work of a node (README "Scheduled work runs once per owner"): one round every
+// Scheduled work of a node (docs/spec.md §10.1, docs/architecture.md §4.5): one round every
 // `maintenanceEveryTicks` ticks runs the tasks the features added, in the order they were added;
 // each task checks the role it needs when it runs. A round never overlaps the previous one. A
 // failure ends the round: a transient one (leader change, lost quorum) is expected and dropped,

@@ -1,4 +1,4 @@
-// The AZ local leader's half of node registration (DESIGN.md start-up step 2): from the node's two
+// The AZ local leader's half of node registration (docs/architecture.md §5.4): from the node's two
 // CSRs, its node ICA certificate (profile nodeIntermediate, pathLen 0) and its TLS certificate
 // (profile serverClientLeaf), both signed by the AZ ICA, and the events that record them.
 //

@@ -1,4 +1,4 @@
-// The wire shapes of Phase II registration (seed 000 §3.2) as plain JSON-able data: binary
+// The wire shapes of Phase II registration (docs/spec.md §3.2) as plain JSON-able data: binary
 // fields are base64 DER, so the HTTP layer carries them as they are. Parsing is strict — exact
 // keys, types and sizes — because the body arrives from a node not yet authenticated by TLS.
 import { PkiError } from '../../errors.ts';

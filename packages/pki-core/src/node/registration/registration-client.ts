@@ -1,6 +1,6 @@
-// The registering node's side of Phase II (seed 000 §3.2): check the CA bundle fetched over plain
-// HTTP against its PSK proof and its own structure, build the authenticated registration request,
-// and check the certificates that come back carry the node's own keys.
+// The registering node's side of Phase II (docs/spec.md §3.2): check the CA bundle fetched over
+// plain HTTP against its PSK proof and its own structure, build the authenticated registration
+// request, and check the certificates that come back carry the node's own keys.
 import { X509Certificate } from 'node:crypto';
 import { readCertificateFields } from '../../ca/cert-fields.ts';
 import { bytesEqual } from '../../ca/der.ts';

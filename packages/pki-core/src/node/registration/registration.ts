@@ -1,5 +1,5 @@
-// The server side of Phase II registration (seed 000 §3.2, DESIGN.md start-up step 2), as pure
-// functions over the replicated state and the proofs of cluster/psk-proof.ts and
+// The server side of Phase II registration (docs/spec.md §3.2, docs/architecture.md §5.4, §5.5), as
+// pure functions over the replicated state and the proofs of cluster/psk-proof.ts and
 // cluster/join-token.ts:
 //
 //  1. plain HTTP: `caBundleResponse` serves the CA bundle with an HMAC proof under the PSK, so the

@@ -1,7 +1,7 @@
-// CRLs kept current, each by the one owner that may sign it (README "Scheduled work runs once per
-// owner"): a node ICA's by its node (only it holds the key), the AZ ICA's by the local leader
-// under its lease, the root's by the global leader. CRL numbers are checked on apply, so a stale
-// owner's publication is rejected alike everywhere.
+// CRLs kept current, each by the one owner that may sign it (docs/architecture.md §4.5,
+// docs/spec.md §10.1): a node ICA's by its node (only it holds the key), the AZ ICA's by the local
+// leader under its lease, the root's by the global leader. CRL numbers are checked on apply, so a
+// stale owner's publication is rejected alike everywhere.
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { caSignerFromRecord, type CaHandle } from '../ca/ca-common.ts';
 import { buildCrlEvent, crlNeedsRefresh } from '../ca/ca-revocation.ts';

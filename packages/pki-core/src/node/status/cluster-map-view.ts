@@ -1,4 +1,4 @@
-// The cluster map a node serves (seed 000 "Cluster Map", seed 001 generation counting): derived
+// The cluster map a node serves (docs/spec.md §7.1, generation counting §7.2): derived
 // from the replicated state (AZs, nodes, CA certificates) and the roles this node can see, and
 // versioned per node: the generation moves only when the content changes (cluster-map.ts).
 import { createHash } from 'node:crypto';

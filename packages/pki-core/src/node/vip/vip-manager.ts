@@ -1,5 +1,5 @@
-// VIP ownership for both leader roles (seed 000: pkiLocalVip, pkiGlobalVip). Each tick the fence
-// (cluster/vip-fence.ts) decides from the role and its check-quorum lease: a deposed leader
+// VIP ownership for both leader roles (docs/spec.md §2.6: pkiLocalVip, pkiGlobalVip). Each tick the
+// fence (cluster/vip-fence.ts) decides from the role and its check-quorum lease: a deposed leader
 // releases as soon as its lease lapses, and a new leader acquires only after any earlier
 // holder's lease must have run out, so two nodes never hold one VIP.
 import type { ClockTimer, TwoTierNode } from '@adrestia/consensus';
