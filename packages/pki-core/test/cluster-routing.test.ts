@@ -50,7 +50,7 @@ describe('routing table subnets and client addresses (net/ip.ts rules)', () => {
   });
 });
 
-// Seed 000 item 10: AZs on 10.1.1.0/24, 10.2.1.0/24 and 10.3.1.0/24, local leaders on .10, the
+// docs/spec.md §4: AZs on 10.1.1.0/24, 10.2.1.0/24 and 10.3.1.0/24, local leaders on .10, the
 // global leader on 10.2.1.10 (so it is also AZ b's local leader).
 const GLOBAL_VIP = '10.0.0.1';
 const table: RoutingTable = parseRoutingTable({

@@ -4,7 +4,7 @@
 // The rules, in order:
 //  1. The client's AZ is the AZ whose subnet contains its address (subnets of different AZs may
 //     not overlap, so there is at most one).
-//  2. A node never acts for a client of another AZ (item 10.5): it redirects (307, method and
+//  2. A node never acts for a client of another AZ (docs/spec.md §4.3): it redirects (307, method and
 //     body kept) to that AZ's local VIP, or, when that AZ has no known local leader, refuses with
 //     a retryable ERR_NO_LOCAL_QUORUM: the client retries until its own AZ elects one.
 //  3. Inside the client's AZ: status and public reads are answered by any node (public,
@@ -124,7 +124,7 @@ function parseClientAddress(text: string): IpAddress {
 }
 
 // Overlapping subnets of two AZs would make a client's AZ ambiguous, and two AZs could then both
-// claim it (item 10.5); refuse the table instead of picking one.
+// claim it (docs/spec.md §4.3); refuse the table instead of picking one.
 function assertNoOverlap(azs: readonly AzRoute[]): void {
   for (let i = 0; i < azs.length; i++) {
     for (let j = i + 1; j < azs.length; j++) {
