@@ -7,9 +7,21 @@
 //   - no driver halts itself (a RaftInvariantError or a storage fault stops it).
 // Violations are collected, not thrown, so one run reports all it found.
 import type { AppliedCommand } from './recording-app.ts';
+import { RunBudgetExceeded } from './virtual-time.ts';
 
 export interface Violation {
-  kind: 'localLeaders' | 'globalLeaders' | 'localOrder' | 'globalOrder' | 'halted' | 'durability' | 'liveness' | 'exception' | 'vip';
+  kind:
+    | 'localLeaders'
+    | 'globalLeaders'
+    | 'localOrder'
+    | 'globalOrder'
+    | 'halted'
+    | 'durability'
+    | 'sent-before-sync'
+    | 'liveness'
+    | 'exception'
+    | 'hung'
+    | 'vip';
   atUs: number;
   message: string;
 }
@@ -37,6 +49,12 @@ export class ClusterChecker {
     const n = this.perKind.get(kind) ?? 0;
     this.perKind.set(kind, n + 1);
     if (n < MAX_VIOLATIONS_PER_KIND) this.violations.push({ kind, atUs: this.now(), message });
+  }
+
+  /** An error that ended a run: over its budget (`hung`, with the replay command) or an exception. */
+  reportFailure(error: unknown, replay: string): void {
+    if (error instanceof RunBudgetExceeded) this.report('hung', `${error.message}; replay: ${replay}`);
+    else this.report('exception', error instanceof Error ? (error.stack ?? error.message) : String(error));
   }
 
   get clean(): boolean {

@@ -11,6 +11,8 @@ export type ViolationKind =
   | 'state-machine-safety'
   | 'liveness'
   | 'linearizability'
+  | 'linearizability-unknown'
+  | 'hung'
   | 'invariant';
 
 export class SafetyViolation extends Error {

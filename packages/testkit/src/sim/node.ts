@@ -31,6 +31,8 @@ export interface NodeHost {
   random: SeededRandom;
   send(m: Message): void;
   trace(line: string): void;
+  /** The node applied the client command of request `rid`, producing `output`. */
+  applied(rid: number, output: KvOutput): void;
 }
 
 type Reply = (r: NodeReply) => void;
@@ -208,6 +210,7 @@ export class SimNode {
     if (e.type !== 'normal' || e.data.length === 0) return;
     const cmd = decodeCommand(e.data);
     const output = this.kv.apply(cmd.input);
+    this.host.applied(cmd.rid, output);
     const reply = this.pendingWrites.get(cmd.rid);
     if (reply) {
       this.pendingWrites.delete(cmd.rid);
