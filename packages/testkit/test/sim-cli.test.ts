@@ -8,7 +8,7 @@ import { expect } from 'chai';
 const SIM_CLI = fileURLToPath(new URL('../src/sim/cli.ts', import.meta.url));
 
 function sim(args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', SIM_CLI, '--', ...args], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', SIM_CLI, '--', ...args], { encoding: 'utf8', timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
