@@ -6,6 +6,7 @@ import { SeededRandom, validateRaftConfig, type ConfChange, type Message } from 
 import { kvModel, type KvOutput } from '../linearizability/kv-model.ts';
 import { checkLinearizability } from '../linearizability/wgl.ts';
 import { SafetyChecker, SafetyViolation, type ViolationKind } from './checkers.ts';
+import { RuleChecker } from './rule-checkers.ts';
 import { EventQueue } from './event-queue.ts';
 import { SimNetwork } from './network.ts';
 import { SimNode } from './node.ts';
@@ -61,6 +62,7 @@ class Simulation {
   readonly opts: SimOptions;
   readonly queue = new EventQueue();
   readonly checker = new SafetyChecker();
+  readonly rules = new RuleChecker();
   readonly nodes: SimNode[] = [];
   readonly net: SimNetwork;
   readonly workload: Workload;
@@ -90,8 +92,12 @@ class Simulation {
     const host = {
       queue: this.queue,
       checker: this.checker,
+      rules: this.rules,
       random: master.fork(),
-      send: (m: Message) => this.net.send(m),
+      send: (m: Message) => {
+        this.rules.sending(m, this.node(m.from).disk, (id) => this.nodes.find((n) => n.id === id)?.disk);
+        this.net.send(m);
+      },
       trace: (l: string) => this.trace(l),
       applied: (rid: number, output: KvOutput) => this.workload.recordApplied(rid, output),
     };
@@ -133,7 +139,9 @@ class Simulation {
 
   private deliver(m: Message): void {
     const node = this.node(m.to);
-    if (!node.alive) return;
+    const st = node.core?.status();
+    if (st === undefined) return;
+    this.rules.received(m, st.role, st.term);
     node.step(m);
     this.observe(node);
   }
