@@ -77,6 +77,7 @@ export class SimCluster {
         this.nodes.set(id, { id, az, disk: new SimDisk(id), clock: null, node: null, app: null, alive: false, incarnation: 0, rate, halted: false });
       }
     }
+    this.network.onLocalSend = (id, m) => this.checker.observeSend(m, this.nodes.get(id)!.disk.durableHardState());
     this.scheduler.afterInstant = () => this.checkInstant();
     this.scheduler.onNodeError = (owner, label, error) => this.onNodeError(owner, label, error);
   }
