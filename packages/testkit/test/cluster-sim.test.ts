@@ -218,8 +218,10 @@ describe('cluster sim: checkers', () => {
     await cluster.stopAll();
     const kinds = cluster.checker.violations.map((v) => v.kind);
     expect(kinds).to.include('durability');
+    // The rule itself: b's nodes send terms and votes their disks never made durable (Raft §5.1).
+    expect(kinds).to.include('sent-before-sync');
     // The seat's lost Raft state also trips RaftCore's own assertions on b's nodes.
-    expect(kinds.every((k) => k === 'durability' || k === 'halted')).to.equal(true);
+    expect(kinds.every((k) => k === 'durability' || k === 'halted' || k === 'sent-before-sync')).to.equal(true);
   });
 });
 

@@ -6,10 +6,23 @@
 //   - the same across AZs for global commands: every AZ applies them in one order;
 //   - no driver halts itself (a RaftInvariantError or a storage fault stops it).
 // Violations are collected, not thrown, so one run reports all it found.
+import type { Message } from '@adrestia/consensus';
 import type { AppliedCommand } from './recording-app.ts';
+import { RunBudgetExceeded } from './virtual-time.ts';
 
 export interface Violation {
-  kind: 'localLeaders' | 'globalLeaders' | 'localOrder' | 'globalOrder' | 'halted' | 'durability' | 'liveness' | 'exception' | 'vip';
+  kind:
+    | 'localLeaders'
+    | 'globalLeaders'
+    | 'localOrder'
+    | 'globalOrder'
+    | 'halted'
+    | 'durability'
+    | 'sent-before-sync'
+    | 'liveness'
+    | 'exception'
+    | 'hung'
+    | 'vip';
   atUs: number;
   message: string;
 }
@@ -37,6 +50,24 @@ export class ClusterChecker {
     const n = this.perKind.get(kind) ?? 0;
     this.perKind.set(kind, n + 1);
     if (n < MAX_VIOLATIONS_PER_KIND) this.violations.push({ kind, atUs: this.now(), message });
+  }
+
+  /** An error that ended a run: over its budget (`hung`, with the replay command) or an exception. */
+  reportFailure(error: unknown, replay: string): void {
+    if (error instanceof RunBudgetExceeded) this.report('hung', `${error.message}; replay: ${replay}`);
+    else this.report('exception', error instanceof Error ? (error.stack ?? error.message) : String(error));
+  }
+
+  /**
+   * Raft §5.1 / Figure 2: a node sends a term or a vote only once it is durable (`durable`: the
+   * sender's synced term and vote). Pre-votes carry the term a campaign would take (thesis §9.6).
+   */
+  observeSend(m: Message, durable: { term: number; vote: string | null }): void {
+    if (m.type === 'preVote' || m.type === 'preVoteResp') return;
+    const what = `${m.from} sent ${m.type} (term ${m.term}) to ${m.to} with durable vote ${durable.vote}@${durable.term}`;
+    if (m.term > durable.term) this.report('sent-before-sync', what);
+    else if (m.type === 'vote' && (durable.term !== m.term || durable.vote !== m.from)) this.report('sent-before-sync', what);
+    else if (m.type === 'voteResp' && m.granted && (durable.term !== m.term || durable.vote !== m.to)) this.report('sent-before-sync', what);
   }
 
   get clean(): boolean {

@@ -47,7 +47,7 @@ export async function runColdStartSeed(options: { seed: number }): Promise<ColdS
       }
     }
   } catch (error) {
-    cluster.checker.report('exception', error instanceof Error ? (error.stack ?? error.message) : String(error));
+    cluster.checker.reportFailure(error, `pnpm sim -- --cluster --cold-start --seed ${options.seed}`);
   }
   const result = { seed: options.seed, violations: cluster.checker.violations, traceHash: s.traceHash(), virtualMs: s.nowMs, startFailures };
   await cluster.stopAll().catch(() => {});

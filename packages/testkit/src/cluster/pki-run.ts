@@ -170,7 +170,7 @@ export async function runPkiSeed(options: { seed: number; chaosMs?: number; reco
       await pkiRecovery(cluster, ledger, (options.recoveryBoundMs ?? 30_000) * 1000, busy);
     }
   } catch (error) {
-    cluster.checker.report('exception', error instanceof Error ? (error.stack ?? error.message) : String(error));
+    cluster.checker.reportFailure(error, `pnpm sim -- --cluster --pki --seed ${options.seed}`);
   }
   const caCertsDer = await caCertificates(cluster).catch(() => []);
   await cluster.stopAll().catch(() => {});

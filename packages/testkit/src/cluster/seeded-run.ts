@@ -11,6 +11,7 @@ import { growCluster } from './grow.ts';
 import { checkDurability, checkLiveness } from './recovery-checks.ts';
 import { SimCluster } from './sim-cluster.ts';
 import { CALM_LINKS, type LinkFaults } from './sim-network.ts';
+import type { RunBudget } from './virtual-time.ts';
 
 export interface SeededRunOptions {
   seed: number;
@@ -20,6 +21,8 @@ export interface SeededRunOptions {
   recoveryBoundMs?: number;
   /** How the cluster is formed (SimClusterOptions.formation); default 'static'. */
   formation?: 'static' | 'grown';
+  /** Events and virtual time the run may take; past it the run is reported `hung`. */
+  budget?: RunBudget;
 }
 
 export interface SeededRunResult {
@@ -103,7 +106,7 @@ async function strike(cluster: SimCluster): Promise<string> {
 export async function runSeed(options: SeededRunOptions): Promise<SeededRunResult> {
   const seed = options.seed;
   const formation = options.formation ?? 'static';
-  const cluster = new SimCluster({ seed, ...clusterShape(seed), formation });
+  const cluster = new SimCluster({ seed, ...clusterShape(seed), formation, ...(options.budget ? { budget: options.budget } : {}) });
   const s = cluster.scheduler;
   const ledger = new Ledger();
   const faults: string[] = [];
@@ -124,7 +127,7 @@ export async function runSeed(options: SeededRunOptions): Promise<SeededRunResul
       if (await checkLiveness(cluster, ledger, boundUs)) await checkDurability(cluster, ledger, boundUs, () => clients.every((c) => !c.busy));
     }
   } catch (error) {
-    cluster.checker.report('exception', error instanceof Error ? (error.stack ?? error.message) : String(error));
+    cluster.checker.reportFailure(error, `pnpm sim -- --cluster --seed ${seed}${formation === 'grown' ? ' --grown' : ''}`);
   }
   await cluster.stopAll().catch(() => {});
   return {

@@ -9,7 +9,7 @@ import { cutPower } from './power-cut.ts';
 import { RecordingApp, type AppliedCommand } from './recording-app.ts';
 import { SimDisk } from './sim-storage.ts';
 import { SimNetwork } from './sim-network.ts';
-import { Scheduler, SimClock } from './virtual-time.ts';
+import { Scheduler, SimClock, type RunBudget } from './virtual-time.ts';
 
 export interface SimClusterOptions {
   seed: number;
@@ -30,6 +30,8 @@ export interface SimClusterOptions {
    * the first AZ's seat founds the global group; everything else joins (grow.ts).
    */
   formation?: 'static' | 'grown';
+  /** Events and virtual time the run may take (default DEFAULT_RUN_BUDGET); past it: `hung`. */
+  budget?: RunBudget;
 }
 
 export interface SimNode {
@@ -59,7 +61,7 @@ export class SimCluster {
   private readonly localRaft: { electionTimeoutTicks: number; heartbeatIntervalTicks: number };
 
   constructor(private readonly options: SimClusterOptions) {
-    this.scheduler = new Scheduler(options.seed);
+    this.scheduler = new Scheduler(options.seed, options.budget ? { budget: options.budget } : {});
     this.network = new SimNetwork(this.scheduler, this.scheduler.random.fork());
     this.checker = new ClusterChecker(() => this.scheduler.nowUs);
     this.azs = options.azs ?? DEFAULT_AZS;
@@ -75,6 +77,7 @@ export class SimCluster {
         this.nodes.set(id, { id, az, disk: new SimDisk(id), clock: null, node: null, app: null, alive: false, incarnation: 0, rate, halted: false });
       }
     }
+    this.network.onLocalSend = (id, m) => this.checker.observeSend(m, this.nodes.get(id)!.disk.durableHardState());
     this.scheduler.afterInstant = () => this.checkInstant();
     this.scheduler.onNodeError = (owner, label, error) => this.onNodeError(owner, label, error);
   }

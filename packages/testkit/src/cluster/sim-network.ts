@@ -48,6 +48,9 @@ export class SimNetwork {
   private readonly nodeCuts = new Set<string>();
   private readonly azCuts = new Set<string>();
 
+  /** Sees every message a node's local-tier Raft sends, before the network takes it. */
+  onLocalSend: ((nodeId: NodeId, m: Message) => void) | null = null;
+
   constructor(
     private readonly scheduler: Scheduler,
     private readonly random: SeededRandom,
@@ -109,6 +112,7 @@ export class SimNetwork {
   /** @internal Called by SimEndpoint.send. */
   route(sender: SimEndpoint, messages: readonly Message[]): void {
     for (const m of messages) {
+      if (sender.tier === 'local') this.onLocalSend?.(sender.nodeId, m);
       this.stats.sent++;
       // Through the wire codec: receivers never share objects with senders.
       const wire = encodeMessage(m);

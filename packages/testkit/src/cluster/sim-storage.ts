@@ -110,6 +110,11 @@ export class SimDisk {
     this.unsynced = [];
   }
 
+  /** Term, vote and commit a process starting now would read (no copy: do not modify). */
+  durableHardState(): Readonly<HardState> {
+    return this.durable.hardState;
+  }
+
   /** What a process starting now would read. */
   durableState(): StorageState {
     return this.durable.state();

@@ -28,6 +28,27 @@ export interface EventHandle {
   cancel(): void;
 }
 
+/** A run's budget: past either limit the run stops and is reported `hung` (it replays from its seed). */
+export interface RunBudget {
+  eventsMax: number;
+  virtualUsMax: number;
+}
+
+/** Generous for every formation: the grown one's 60 s bound plus chaos and two 20 s recovery bounds. */
+export const DEFAULT_RUN_BUDGET: RunBudget = { eventsMax: 1_000_000, virtualUsMax: 150_000_000 };
+
+/** Thrown by the scheduler once a run is over its budget; every later step throws it again. */
+export class RunBudgetExceeded extends Error {
+  constructor(
+    readonly budget: RunBudget,
+    readonly eventsRun: number,
+    readonly atUs: number,
+  ) {
+    super(`run over its budget (${budget.eventsMax} events, ${budget.virtualUsMax / 1e6} virtual s) at ${eventsRun} events, ${atUs / 1000} ms`);
+    this.name = 'RunBudgetExceeded';
+  }
+}
+
 export const drainRound = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The event queue, the virtual clock (microseconds) and the run's trace hash. */
@@ -48,10 +69,12 @@ export class Scheduler {
    */
   onNodeError: ((owner: string, label: string, error: unknown) => void) | null = null;
   eventsRun = 0;
+  readonly budget: RunBudget;
 
-  constructor(seed: number, options: { recentTraceLines?: number } = {}) {
+  constructor(seed: number, options: { recentTraceLines?: number; budget?: RunBudget } = {}) {
     this.random = new SeededRandom(seed);
     this.recentMax = options.recentTraceLines ?? 200;
+    this.budget = options.budget ?? DEFAULT_RUN_BUDGET;
   }
 
   get nowUs(): number {
@@ -97,8 +120,10 @@ export class Scheduler {
       await this.drain();
       return false;
     }
+    if (next.atUs > this.budget.virtualUsMax) throw new RunBudgetExceeded(this.budget, this.eventsRun, next.atUs);
     this.nowUsValue = next.atUs;
     while (this.heap.peek()?.atUs === this.nowUsValue) {
+      if (this.eventsRun >= this.budget.eventsMax) throw new RunBudgetExceeded(this.budget, this.eventsRun, this.nowUsValue);
       const e = this.heap.pop()!;
       if (e.cancelled) continue;
       this.eventsRun++;

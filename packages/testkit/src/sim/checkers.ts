@@ -9,8 +9,14 @@ export type ViolationKind =
   | 'log-matching'
   | 'leader-completeness'
   | 'state-machine-safety'
+  | 'commit-term'
+  | 'read-quorum'
+  | 'conf-change-pending'
+  | 'sent-before-sync'
   | 'liveness'
   | 'linearizability'
+  | 'linearizability-unknown'
+  | 'hung'
   | 'invariant';
 
 export class SafetyViolation extends Error {

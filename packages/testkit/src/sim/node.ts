@@ -14,10 +14,13 @@ import {
 } from '@adrestia/consensus';
 import type { KvInput, KvOutput } from '../linearizability/kv-model.ts';
 import type { SafetyChecker } from './checkers.ts';
+import type { RuleChecker } from './rule-checkers.ts';
 import { SimDisk } from './disk.ts';
 import type { EventQueue } from './event-queue.ts';
 import { KvMachine, decodeCommand, encodeCommand } from './kv-machine.ts';
 import type { SimOptions } from './options.ts';
+
+const ridOfRead = (ctx: Uint8Array): number => decodeCommand(ctx).rid;
 
 /** What the node answers a client. */
 export type NodeReply =
@@ -28,9 +31,12 @@ export type NodeReply =
 export interface NodeHost {
   queue: EventQueue;
   checker: SafetyChecker;
+  rules: RuleChecker;
   random: SeededRandom;
   send(m: Message): void;
   trace(line: string): void;
+  /** The node applied the client command of request `rid`, producing `output`. */
+  applied(rid: number, output: KvOutput): void;
 }
 
 type Reply = (r: NodeReply) => void;
@@ -74,6 +80,7 @@ export class SimNode {
     if (storage.snapshot) this.kv.restore(storage.snapshot.data);
     this.applied = storage.snapshot?.metadata.index ?? 0;
     this.sinceCompact = 0;
+    this.lastSeen = null;
     this.core = new RaftCore({
       id: this.id,
       config: this.config,
@@ -98,14 +105,29 @@ export class SimNode {
   }
 
   tick(): void {
-    this.core?.tick();
+    this.watchCommit((core) => core.tick());
     this.pump();
   }
 
   step(m: Message): void {
-    this.core?.step(m);
+    this.watchCommit((core) => core.step(m));
     this.pump();
   }
+
+  /** Runs `fn` on the core; a leader's commit advance inside it goes to the §5.4.2 check. */
+  private watchCommit(fn: (core: RaftCore) => void): void {
+    const core = this.core;
+    if (core === null) return;
+    fn(core);
+    const before = this.lastSeen;
+    const after = core.status();
+    this.lastSeen = { role: after.role, term: after.term, commit: after.commit };
+    if (before?.role !== 'leader' || after.role !== 'leader' || after.term !== before.term || after.commit <= before.commit) return;
+    this.host.rules.leaderCommitted(this.id, after.term, before.commit, after.commit, this.disk.termAt(after.commit));
+  }
+
+  /** Role, term and commit after the last core call (every call that can move them goes through watchCommit). */
+  private lastSeen: { role: string; term: number; commit: number } | null = null;
 
   /** A client request arriving at this node. */
   handle(rid: number, input: KvInput, reply: Reply): void {
@@ -116,6 +138,7 @@ export class SimNode {
     try {
       if (input.kind === 'get') {
         // Linearizable read through ReadIndex (thesis §6.4); the context carries the request id.
+        this.host.rules.readArrived(rid, this.id, st.term);
         core.readIndex(encodeCommand({ rid, input }));
         this.readWaiters.set(rid, { key: input.key, reply });
       } else {
@@ -133,12 +156,14 @@ export class SimNode {
   proposeConfChange(cc: ConfChange): boolean {
     const core = this.core;
     if (core === null || core.status().role !== 'leader') return false;
+    const st = core.status();
     try {
       core.proposeConfChange(cc);
     } catch (e) {
       if (!(e instanceof RaftError)) throw e;
       return false;
     }
+    this.host.rules.confProposed(this.id, st.term, st.lastIndex + 1, st.applied);
     this.pump();
     return true;
   }
@@ -168,6 +193,8 @@ export class SimNode {
     if (rd.hardState && st.role === 'leader' && rd.hardState.term === st.term) {
       this.commitSeen = { term: st.term, commit: rd.hardState.commit };
     }
+    const leader = st.role === 'leader' ? { id: this.id, term: st.term, applied: st.applied, confState: st.confState } : null;
+    this.host.rules.readyTaken(this.id, rd, leader, this.disk, ridOfRead);
     this.disk.write({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
     const inc = this.incarnation;
     const span = this.opts.maxSyncMs - this.opts.minSyncMs + 1;
@@ -178,7 +205,6 @@ export class SimNode {
   }
 
   private finishReady(rd: Ready): void {
-    const core = this.core!;
     const written = this.disk.sync();
     this.host.checker.observeDurable(this.id, written, this.disk);
     if (this.commitSeen) this.host.checker.observeCommit(this.commitSeen.term, this.commitSeen.commit, this.disk);
@@ -192,7 +218,7 @@ export class SimNode {
     }
     for (const e of rd.committedEntries) this.applyEntry(e);
     for (const rs of rd.readStates) this.queueRead(rs.index, rs.requestCtx);
-    core.advance(rd);
+    this.watchCommit((c) => c.advance(rd));
     this.inFlight = null;
     this.serveReads();
     this.maybeCompact();
@@ -208,6 +234,7 @@ export class SimNode {
     if (e.type !== 'normal' || e.data.length === 0) return;
     const cmd = decodeCommand(e.data);
     const output = this.kv.apply(cmd.input);
+    this.host.applied(cmd.rid, output);
     const reply = this.pendingWrites.get(cmd.rid);
     if (reply) {
       this.pendingWrites.delete(cmd.rid);

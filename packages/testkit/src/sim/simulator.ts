@@ -3,9 +3,10 @@
 // step, then a liveness phase and a linearizability check of the client history.
 import { createHash } from 'node:crypto';
 import { SeededRandom, validateRaftConfig, type ConfChange, type Message } from '@adrestia/consensus';
-import { kvModel } from '../linearizability/kv-model.ts';
+import { kvModel, type KvOutput } from '../linearizability/kv-model.ts';
 import { checkLinearizability } from '../linearizability/wgl.ts';
 import { SafetyChecker, SafetyViolation, type ViolationKind } from './checkers.ts';
+import { RuleChecker } from './rule-checkers.ts';
 import { EventQueue } from './event-queue.ts';
 import { SimNetwork } from './network.ts';
 import { SimNode } from './node.ts';
@@ -28,21 +29,29 @@ export interface SimResult {
   steps: number;
   virtualMs: number;
   stats: { messages: number; dropped: number; ops: number; completed: number; timedOut: number; leaders: number; crashes: number };
-  /** Linearizability verdict of the client history ("unknown" when the search hit its bound). */
-  linearizability: 'ok' | 'violation' | 'unknown' | 'skipped';
+  /**
+   * Linearizability verdict of the client history, checked on every run (a run that failed
+   * otherwise too). "unknown" means the search hit its bound: the run counts as failed.
+   */
+  linearizability: 'ok' | 'violation' | 'unknown';
 }
 
 export interface RunOptions {
   /** Receive every trace line (the CLI's --trace). */
   onTrace?: (line: string) => void;
-  /** Safety-check step budget, a guard against runaway runs. */
+  /** Event budget of the run: past it the run is reported `hung`. */
   maxSteps?: number;
+  /** Virtual-time budget of the run in ms (default: fault phase + liveness bound + 2 s). */
+  maxVirtualMs?: number;
   /** Override derived options (tests: force a scenario). */
   override?: Partial<SimOptions>;
 }
 
 const MAX_STEPS_DEFAULT = 2_000_000;
+/** Virtual time a run may take past its fault phase and liveness bound before it counts as hung. */
+const VIRTUAL_SLACK_MS = 2_000;
 const LIN_REPORT_OPS = 40;
+const LIN_STEPS_PER_KEY_MAX = 2_000_000;
 
 export function runSimulation(seed: number, run: RunOptions = {}): SimResult {
   const sim = new Simulation(seed, run);
@@ -53,6 +62,7 @@ class Simulation {
   readonly opts: SimOptions;
   readonly queue = new EventQueue();
   readonly checker = new SafetyChecker();
+  readonly rules = new RuleChecker();
   readonly nodes: SimNode[] = [];
   readonly net: SimNetwork;
   readonly workload: Workload;
@@ -82,9 +92,14 @@ class Simulation {
     const host = {
       queue: this.queue,
       checker: this.checker,
+      rules: this.rules,
       random: master.fork(),
-      send: (m: Message) => this.net.send(m),
+      send: (m: Message) => {
+        this.rules.sending(m, this.node(m.from).disk, (id) => this.nodes.find((n) => n.id === id)?.disk);
+        this.net.send(m);
+      },
       trace: (l: string) => this.trace(l),
+      applied: (rid: number, output: KvOutput) => this.workload.recordApplied(rid, output),
     };
     // Every node starts from the founding configuration (as a joiner replaying the log from
     // index 1 must); spares are outside it until a membership change adds them.
@@ -124,7 +139,9 @@ class Simulation {
 
   private deliver(m: Message): void {
     const node = this.node(m.to);
-    if (!node.alive) return;
+    const st = node.core?.status();
+    if (st === undefined) return;
+    this.rules.received(m, st.role, st.term);
     node.step(m);
     this.observe(node);
   }
@@ -158,21 +175,33 @@ class Simulation {
     this.scheduleChaos();
     this.queue.schedule(this.opts.faultPhaseMs, 'heal', () => this.startLiveness());
     const maxSteps = this.runOpts.maxSteps ?? MAX_STEPS_DEFAULT;
+    const maxVirtualMs = this.runOpts.maxVirtualMs ?? this.opts.faultPhaseMs + this.opts.livenessBoundMs + VIRTUAL_SLACK_MS;
     try {
       while (!this.probeDone) {
         const ev = this.queue.pop();
         if (ev === undefined) throw new SafetyViolation('liveness', 'no events left');
         this.steps++;
         this.traceEvent(ev.time, ev.label);
-        if (this.steps > maxSteps) throw new SafetyViolation('liveness', `step budget ${maxSteps} exhausted`);
+        if (this.steps > maxSteps || ev.time > maxVirtualMs) throw this.hung(maxSteps, maxVirtualMs);
         ev.run();
       }
     } catch (e) {
       violation = this.toViolation(e);
     }
-    const lin = violation === null ? this.checkHistory() : 'skipped';
-    if (lin === 'violation') violation = { kind: 'linearizability', detail: this.linDetail, step: this.steps, timeMs: this.queue.now };
+    // The history is checked whatever else happened: a failed run's history is evidence too.
+    const lin = this.checkHistory();
+    if (lin !== 'ok' && violation === null) {
+      violation = { kind: lin === 'violation' ? 'linearizability' : 'linearizability-unknown', detail: this.linDetail, step: this.steps, timeMs: this.queue.now };
+    }
     return this.result(violation, lin);
+  }
+
+  private hung(maxSteps: number, maxVirtualMs: number): SafetyViolation {
+    return new SafetyViolation(
+      'hung',
+      `seed ${this.seed} exceeded its budget (${maxSteps} events, ${maxVirtualMs} virtual ms) at ${this.steps} events, ` +
+        `${this.queue.now} ms; replay: pnpm sim -- --seed ${this.seed} --trace`,
+    );
   }
 
   private toViolation(e: unknown): SimViolation {
@@ -185,7 +214,8 @@ class Simulation {
   private linDetail = '';
 
   private checkHistory(): 'ok' | 'violation' | 'unknown' {
-    const r = checkLinearizability(this.workload.history, kvModel, { maxStepsPerPartition: 200_000 });
+    const r = checkLinearizability(this.workload.closedHistory(), kvModel, { maxStepsPerPartition: LIN_STEPS_PER_KEY_MAX });
+    if (r.result === 'unknown') this.linDetail = `key ${r.partition}: linearizability search gave up (${r.reason})`;
     if (r.result === 'violation') {
       // The longest linearizable prefix locates the failure; show the operations around it.
       const from = Math.max(0, r.longestLinearized.length - 10);

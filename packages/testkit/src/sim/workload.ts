@@ -2,7 +2,7 @@
 // redirects, retries refusals, and gives up after a timeout — recording the operation as pending
 // ("unknown": it may or may not take effect). The history feeds the linearizability checker.
 import type { SeededRandom } from '@adrestia/consensus';
-import type { KvHistoryOp, KvInput } from '../linearizability/kv-model.ts';
+import type { KvHistoryOp, KvInput, KvOutput } from '../linearizability/kv-model.ts';
 import type { EventQueue } from './event-queue.ts';
 import type { NodeReply } from './node.ts';
 import type { SimOptions } from './options.ts';
@@ -18,6 +18,10 @@ const RETRY_BACKOFF_MS = 15;
 
 export class Workload {
   readonly history: KvHistoryOp[] = [];
+  /** Request id of every operation, by history id. */
+  private readonly ridOf = new Map<number, number>();
+  /** The first application of each write anywhere in the cluster: when, and with what output. */
+  private readonly firstApplied = new Map<number, { time: number; output: KvOutput }>();
   private nextRid = 1;
   private valueSeq = 0;
   running = true;
@@ -61,6 +65,7 @@ export class Workload {
     const op: KvHistoryOp = { id: this.history.length, clientId: client, input, callTime: this.queue.now, returnTime: null, output: undefined };
     this.history.push(op);
     const rid = this.nextRid++;
+    this.ridOf.set(op.id, rid);
     let finished = false;
     const ids = this.target.nodeIds();
     const attempt = (nodeId: string): void => {
@@ -88,6 +93,30 @@ export class Workload {
       this.trace(`client ${client} op #${op.id} timed out`);
       done(ids[this.random.nextInt(ids.length)]!);
     });
+  }
+
+  /** A node applied the command of request `rid` (state machine safety makes the output unique). */
+  recordApplied(rid: number, output: KvOutput): void {
+    if (!this.firstApplied.has(rid)) this.firstApplied.set(rid, { time: this.queue.now, output });
+  }
+
+  /**
+   * The history to check, every operation closed. A timed-out write that some node applied took
+   * effect between its call and that first application (its commit came before), with the output
+   * the state machine gave it; one never applied had no effect, and a timed-out read has none
+   * either: both are left out. Without open operations WGL's search stays small on every seed.
+   */
+  closedHistory(): KvHistoryOp[] {
+    const closed: KvHistoryOp[] = [];
+    for (const op of this.history) {
+      if (op.returnTime !== null) {
+        closed.push(op);
+        continue;
+      }
+      const applied = op.input.kind === 'get' ? undefined : this.firstApplied.get(this.ridOf.get(op.id)!);
+      if (applied !== undefined) closed.push({ ...op, returnTime: applied.time, output: applied.output });
+    }
+    return closed;
   }
 
   static readonly delayMs = CLIENT_DELAY_MS;

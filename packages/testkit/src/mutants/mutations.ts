@@ -1,0 +1,121 @@
+// Planted one-line bugs the simulators must catch: each is an exact text patch (search string →
+// replacement, the search string occurring exactly once) applied to a scratch copy of packages/.
+export type SimKind = 'raft' | 'cluster';
+
+export interface Mutation {
+  name: string;
+  /** What the bug breaks, with its source. */
+  rule: string;
+  /** Path under packages/. */
+  file: string;
+  search: string;
+  replace: string;
+  /** The simulator expected to catch it. */
+  sim: SimKind;
+}
+
+const CORE = 'consensus/src/raft-core.ts';
+const LOG = 'consensus/src/raft-log.ts';
+const DRIVER = 'consensus/src/node-driver.ts';
+
+export const MUTATIONS: readonly Mutation[] = [
+  {
+    name: 'figure8-commit-old-term',
+    rule: 'Raft §5.4.2: a leader commits a previous-term entry by counting replicas',
+    file: CORE,
+    search: 'if (idx <= this.log.committed || this.log.term(idx) !== this.term) return false;',
+    replace: 'if (idx <= this.log.committed) return false;',
+    sim: 'raft',
+  },
+  {
+    name: 'read-without-quorum',
+    rule: 'thesis §6.4: a leader serves a ReadIndex read without a quorum round',
+    file: CORE,
+    search: 'if (voters.length === 1 && voters[0] === this.id) {',
+    replace: 'if (voters.length >= 1) {',
+    sim: 'raft',
+  },
+  {
+    name: 'two-conf-changes-pending',
+    rule: 'thesis §4.1: a second membership change while one is unapplied',
+    file: CORE,
+    search: 'this.pendingConfIndex = idx;',
+    replace: 'this.pendingConfIndex = 0 * idx;',
+    sim: 'raft',
+  },
+  {
+    name: 'stable-to-rewritten-entry',
+    rule: 'Raft §5.3: stableTo marks a truncated-and-rewritten entry durable',
+    file: LOG,
+    search: 'if (this.matchTerm(index, term) && index > this.stabled) this.stabled = index;',
+    replace: 'if (index > this.stabled) this.stabled = index;',
+    sim: 'raft',
+  },
+  {
+    name: 'vote-without-up-to-date-check',
+    rule: 'Raft §5.4.1: a vote granted without the election restriction',
+    file: CORE,
+    search: 'if (canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {',
+    replace: 'if (canVote) {',
+    sim: 'raft',
+  },
+  {
+    name: 'vote-not-persisted',
+    rule: 'Raft Figure 2: votedFor is persistent state',
+    file: CORE,
+    search: 'return { term: this.term, vote: this.vote, commit: this.log.committed };',
+    replace: 'return { term: this.term, vote: null, commit: this.log.committed };',
+    sim: 'raft',
+  },
+  {
+    name: 'no-prev-log-term-check',
+    rule: 'Raft §5.3: AppendEntries accepted without the prevLogTerm check',
+    file: LOG,
+    search: 'if (!this.matchTerm(prevIndex, prevTerm)) return undefined;',
+    replace: 'if (prevIndex > this.lastIndex()) return undefined;',
+    sim: 'raft',
+  },
+  {
+    name: 'snapshot-keeps-conflicting-suffix',
+    rule: 'Raft §7: a snapshot whose last entry conflicts must replace the log',
+    file: CORE,
+    search: 'if (this.log.matchTerm(md.index, md.term)) {',
+    replace: 'if (this.log.lastIndex() >= md.index) {',
+    sim: 'raft',
+  },
+  {
+    name: 'read-before-own-term-commit',
+    rule: 'thesis §6.4: ReadIndex before the leader has committed an entry of its term',
+    file: CORE,
+    search: "if (!this.committedInTerm()) {\n        throw new RaftError('ERR_READ_NOT_READY'",
+    replace: "if (this.term < 0) {\n        throw new RaftError('ERR_READ_NOT_READY'",
+    sim: 'raft',
+  },
+  {
+    name: 'driver-no-sync',
+    rule: 'Raft §5.1: the driver writes without fsync',
+    file: DRIVER,
+    search: '{ sync: rd.mustSync },',
+    replace: '{ sync: false },',
+    sim: 'cluster',
+  },
+  {
+    name: 'driver-send-before-persist',
+    rule: 'Raft §5.1 / Figure 2: the driver sends before persisting',
+    file: DRIVER,
+    search: '    if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {\n      await this.options.storage.save(',
+    replace:
+      '    if (rd.messages.length > 0) this.options.transport.send(rd.messages);\n    rd = { ...rd, messages: [] };\n' +
+      '    if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {\n      await this.options.storage.save(',
+    sim: 'cluster',
+  },
+];
+
+/** Applies `m` to the text of its file; throws unless the search string occurs exactly once. */
+export function applyMutation(m: Mutation, text: string): string {
+  const at = text.indexOf(m.search);
+  if (at < 0 || text.indexOf(m.search, at + 1) >= 0) {
+    throw new Error(`mutation ${m.name}: the search string must occur exactly once in ${m.file}`);
+  }
+  return text.slice(0, at) + m.replace + text.slice(at + m.search.length);
+}

@@ -1,0 +1,166 @@
+// Checks of the rules Raft's safety rests on, asserted where each rule applies rather than through
+// its rare consequences (a lost entry, a stale read) that a run may never show:
+//   - Raft §5.4.2: a leader advances its commit index only to an entry of its current term;
+//   - thesis §6.4: a read is answered only after a quorum round that started after it arrived;
+//   - thesis §4.1: a leader appends a membership change only when none is unapplied in its log;
+//   - Raft §5.1 / Figure 2: nothing a node sends depends on state it has not made durable.
+import type { ConfState, Entry, Message, NodeId, Ready } from '@adrestia/consensus';
+import { SafetyViolation } from './checkers.ts';
+
+/** A node's durable state as the checks need it (SimDisk's synced part). */
+export interface DurableView {
+  hardState: { term: number; vote: NodeId | null };
+  snapshotIndex: number;
+  lastIndex: number;
+  termAt(index: number): number | undefined;
+}
+
+/** What a leader's status says when it hands out a Ready. */
+export interface LeaderView {
+  id: NodeId;
+  term: number;
+  applied: number;
+  confState: ConfState;
+}
+
+function isMajority(voters: readonly NodeId[], has: (id: NodeId) => boolean): boolean {
+  if (voters.length === 0) return true;
+  return voters.filter(has).length * 2 > voters.length;
+}
+
+function sentBeforeSync(m: Message, what: string): never {
+  throw new SafetyViolation('sent-before-sync', `${m.from} sent ${m.type} (term ${m.term}) to ${m.to} ${what}`);
+}
+
+export class RuleChecker {
+  /** A logical clock over sends and read arrivals: "after" means a larger number. */
+  private clock = 0;
+  private readonly sentAt = new WeakMap<Message, number>();
+  /** Per node, per leader: the term and latest send-clock of a leader message the node received. */
+  private readonly heard = new Map<NodeId, Map<NodeId, { term: number; sent: number }>>();
+  /** Per response: the `heard` value of its sender towards its addressee when it was handed out. */
+  private readonly respondsTo = new WeakMap<Message, number>();
+  /** Per leader and term: the latest `respondsTo` each peer's answers carried. */
+  private readonly acked = new Map<string, number>();
+  /** Read request id → leader, its term and the clock when the read arrived. */
+  private readonly reads = new Map<number, { leader: NodeId; term: number; at: number }>();
+  /** Conf-change entry index proposed by a leader (per leader/term) → its applied index then. */
+  private readonly confProposals = new Map<string, number>();
+
+  /** A read arrived at leader `leader` of `term`. */
+  readArrived(rid: number, leader: NodeId, term: number): void {
+    this.reads.set(rid, { leader, term, at: ++this.clock });
+  }
+
+  /** A leader accepted a membership change that will sit at `index`, having applied `applied`. */
+  confProposed(leader: NodeId, term: number, index: number, applied: number): void {
+    this.confProposals.set(`${leader}/${term}/${index}`, applied);
+  }
+
+  /** A node is about to send `m` (its Ready has been persisted). */
+  sending(m: Message, disk: DurableView, leaderDisk: (id: NodeId) => DurableView | undefined): void {
+    this.clock++;
+    if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') this.sentAt.set(m, this.clock);
+    this.checkDurable(m, disk, leaderDisk);
+  }
+
+  /** A node received `m`. */
+  received(m: Message, role: string, term: number): void {
+    if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') {
+      const sent = this.sentAt.get(m);
+      if (sent === undefined) return;
+      let byLeader = this.heard.get(m.to);
+      if (byLeader === undefined) this.heard.set(m.to, (byLeader = new Map<NodeId, { term: number; sent: number }>()));
+      const h = byLeader.get(m.from);
+      if (h === undefined || h.term < m.term) byLeader.set(m.from, { term: m.term, sent });
+      else if (h.term === m.term && h.sent < sent) h.sent = sent;
+    } else if (role === 'leader' && m.term === term && (m.type === 'heartbeatResp' || m.type === 'appendResp' || m.type === 'snapshotResp')) {
+      const r = this.respondsTo.get(m);
+      if (r === undefined) return;
+      const k = `${m.to}/${term}/${m.from}`;
+      this.acked.set(k, Math.max(this.acked.get(k) ?? 0, r));
+    }
+  }
+
+  /**
+   * A leader's commit index moved from `from` to `to` within its term `term`; `termAt` is the
+   * term of the entry at `to` (durable: a leader counts its own copy only once it is synced).
+   */
+  leaderCommitted(node: NodeId, term: number, from: number, to: number, termAt: number | undefined): void {
+    // Raft §5.4.2: entries of earlier terms commit only through a later entry of the current term.
+    if (termAt !== term) {
+      throw new SafetyViolation('commit-term', `leader ${node} of term ${term} advanced its commit ${from} → ${to}, an entry of term ${termAt ?? 'unknown'}`);
+    }
+  }
+
+  /** A node handed out Ready `rd` (not yet written to `disk`); `leader` is set when the node leads. */
+  readyTaken(node: NodeId, rd: Ready, leader: LeaderView | null, disk: { entryAt(i: number): Entry | undefined }, ridOf: (ctx: Uint8Array) => number): void {
+    const byLeader = this.heard.get(node);
+    if (byLeader !== undefined) {
+      for (const m of rd.messages) {
+        if (m.type !== 'heartbeatResp' && m.type !== 'appendResp' && m.type !== 'snapshotResp') continue;
+        const h = byLeader.get(m.to);
+        if (h !== undefined && h.term === m.term) this.respondsTo.set(m, h.sent);
+      }
+    }
+    if (leader === null) return;
+    for (const rs of rd.readStates) this.checkReadQuorum(leader, ridOf(rs.requestCtx));
+    const first = rd.entries[0]?.index ?? Number.POSITIVE_INFINITY;
+    const log = (i: number): Entry | undefined => (i >= first ? rd.entries[i - first] : disk.entryAt(i));
+    for (const e of rd.entries) if (e.type === 'confChange' && e.term === leader.term) this.checkOneConfChange(leader, e, log);
+  }
+
+  /** Thesis §6.4: every voter quorum (each half of a joint one) answered a round started after the read. */
+  private checkReadQuorum(leader: LeaderView, rid: number): void {
+    const read = this.reads.get(rid);
+    if (read === undefined || read.leader !== leader.id) return;
+    this.reads.delete(rid);
+    const confirmed = (id: NodeId): boolean => id === leader.id || (this.acked.get(`${leader.id}/${read.term}/${id}`) ?? 0) > read.at;
+    const cs = leader.confState;
+    if (!isMajority(cs.voters, confirmed) || !isMajority(cs.votersOutgoing, confirmed)) {
+      const who = [...new Set([...cs.voters, ...cs.votersOutgoing])].filter(confirmed);
+      throw new SafetyViolation(
+        'read-quorum',
+        `leader ${leader.id} of term ${read.term} answered read ${rid} confirmed only by [${who.join(',')}] of voters [${cs.voters.join(',')}]` +
+          (cs.votersOutgoing.length > 0 ? ` / [${cs.votersOutgoing.join(',')}]` : ''),
+      );
+    }
+  }
+
+  /** Thesis §4.1 (etcd's rule too): no second membership change while one is unapplied. */
+  private checkOneConfChange(leader: LeaderView, e: Entry, log: (i: number) => Entry | undefined): void {
+    const key = `${leader.id}/${leader.term}/${e.index}`;
+    const applied = this.confProposals.get(key);
+    if (applied === undefined) return; // the bootstrap configuration, written by becomeLeader
+    this.confProposals.delete(key);
+    for (let i = applied + 1; i < e.index; i++) {
+      if (log(i)?.type === 'confChange') {
+        throw new SafetyViolation(
+          'conf-change-pending',
+          `leader ${leader.id} of term ${leader.term} appended a membership change at ${e.index} while the one at ${i} was unapplied (applied ${applied})`,
+        );
+      }
+    }
+  }
+
+  /** Raft §5.1 / Figure 2: a term, a vote or an acknowledged entry is durable before it is sent. */
+  private checkDurable(m: Message, disk: DurableView, leaderDisk: (id: NodeId) => DurableView | undefined): void {
+    const hs = disk.hardState;
+    if (m.type === 'heartbeat' || m.type === 'append' || m.type === 'heartbeatResp' || m.type === 'snapshot') {
+      if (m.term > hs.term) sentBeforeSync(m, `with durable term ${hs.term}`);
+      return;
+    }
+    const fail = (what: string): never => sentBeforeSync(m, what);
+    // A pre-vote and a granted pre-vote answer carry the term a campaign would take (thesis §9.6).
+    if (m.type !== 'preVote' && m.type !== 'preVoteResp' && m.term > hs.term) fail(`with durable term ${hs.term}`);
+    if (m.type === 'vote' && (hs.term !== m.term || hs.vote !== m.from)) fail(`with durable vote ${hs.vote}@${hs.term}`);
+    if (m.type === 'voteResp' && m.granted && (hs.term !== m.term || hs.vote !== m.to)) fail(`with durable vote ${hs.vote}@${hs.term}`);
+    if (m.type !== 'appendResp' || !m.success || m.index <= disk.snapshotIndex) return;
+    if (disk.lastIndex < m.index) fail(`acknowledging ${m.index} with durable log through ${disk.lastIndex}`);
+    // The acknowledged entry is the leader's own: the leader's disk holds it once it sent it.
+    const ld = leaderDisk(m.to);
+    const mine = disk.termAt(m.index);
+    const theirs = ld !== undefined && ld.hardState.term === m.term ? ld.termAt(m.index) : undefined;
+    if (theirs !== undefined && mine !== theirs) fail(`acknowledging ${m.index}: durable term ${mine}, the leader's entry has term ${theirs}`);
+  }
+}
