@@ -29,7 +29,7 @@ const codeOf = (r: HttpCallResult): [number, string | undefined] => [r.status, (
 describe('admin operations over HTTPS (remove node, profiles, join tokens)', function () {
   this.timeout(60_000);
   const dir = mkdtempSync(join(tmpdir(), 'adrestia-admin-'));
-  const joinKey = randomBytes(32).toString('base64url');
+  let joinKey = '';
   let handle: ServeHandle;
   let root: string;
   let token: string;
@@ -41,7 +41,8 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     const secrets = await writeSecrets(dir);
     const node = devNodes(1, 1, BASE)[0]!;
     const configPath = await writeNodeConfig(dir, node, 1, BASE, secrets, 'silent');
-    const config = await loadConfig(configPath, { ...process.env, ADRESTIA_JOIN_TOKEN_KEY: joinKey });
+    const config = await loadConfig(configPath, { ...process.env });
+    joinKey = readFileSync(secrets.joinTokenKeyFile, 'utf8').trim();
     handle = await serve(config, createLogger({ level: 'silent' }), createMetrics(), { mayFoundCluster: true });
     root = readFileSync(join(config.dataDir, 'cluster-root.crt'), 'utf8');
     tokenFile = secrets.adminTokenFile;

@@ -2,7 +2,7 @@
 // CA bundle only if its root has the hash the token names, registers once with the token, bound
 // to the token's AZ; a second node presenting the same token is refused. Real `serve` runtimes
 // (LevelDB on disk, real sockets on 127.75.0.0/16, the cluster VIP 127.74.10.1).
-import { createHash, randomBytes, X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +24,7 @@ describe('join tokens end to end: a node with a token and no PSK registers once'
   this.timeout(90_000);
   const dir = mkdtempSync(join(tmpdir(), 'adrestia-token-node-'));
   const [founderNode, joinerNode, thirdNode] = devNodes(1, 3, BASE) as [ReturnType<typeof devNodes>[0], ReturnType<typeof devNodes>[0], ReturnType<typeof devNodes>[0]];
-  const env = { ...process.env, ADRESTIA_JOIN_TOKEN_KEY: randomBytes(32).toString('base64url') };
+  const env = { ...process.env };
   const handles: ServeHandle[] = [];
   let root: string;
   let token: string;

@@ -41,6 +41,7 @@ const dev: LeafCommand = {
     dir: { type: 'string', value: 'DIR', help: 'where configs, data and logs go (a new temporary directory when not given)' },
     base: { type: 'string', value: 'B', default: '0', help: `put AZ n on 127.(B+n).0.0/16 and the global VIP on 127.B.10.1; 0..${DEV_BASE_MAX}` },
     'log-level': { type: 'string', value: 'LEVEL', default: 'info', help: `the nodes' log level: ${LOG_LEVELS.join(', ')}` },
+    'join-tokens': { type: 'boolean', help: 'joiners register with a join token minted for each (and hold no PSK)' },
   },
   run: async (args) => (await import('../dev/dev-command.ts')).devCommand(args),
 };

@@ -1,7 +1,8 @@
 // `adrestia-pki status`: the cluster map as the cluster serves it, and each AZ's status as its
-// local VIP reports it. Status is answered only to clients of a founded AZ (docs/spec.md §3.3.3)
-// (others get 404, the Phase I signal), so each AZ is asked from an address of its own subnet when
-// that subnet is loopback (the dev cluster); elsewhere from --from or the default route.
+// local VIP reports it. A client in no AZ is answered by the AZ it reaches (docs/spec.md §4), so
+// the default source address works; each AZ is still asked from an address of its own subnet when
+// that subnet is loopback (the dev cluster), or from --from, so the answer is the one its own
+// clients get.
 import type { ClusterMap } from '@adrestia/pki-core';
 import { clusterMapFromJson } from '@adrestia/pki-core/cluster';
 import { httpCall, jsonOf } from '../peer/http-request.ts';

@@ -1,10 +1,14 @@
 // A dev cluster as a value: its directory, secrets and node processes, started in founding order
 // and stopped gracefully. `adrestia-pki dev` and the end-to-end tests both use it.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeNodeConfig, writeSecrets, type DevSecrets } from './files.ts';
-import { DEV_PORTS, devNodes } from './layout.ts';
+import { httpCall, jsonOf } from '../peer/http-request.ts';
+import { writeJoinToken, writeNodeConfig, writeSecrets, type DevSecrets } from './files.ts';
+import { DEV_PORTS, devNodes, type DevNode } from './layout.ts';
 import { spawnServe, stopProcess, waitReady, type NodeProcess } from './processes.ts';
+
+/** A dev joiner starts within seconds of its token being minted. */
+const JOIN_TOKEN_TTL_SECONDS = 3600;
 
 export interface DevClusterOptions {
   azCount: number;
@@ -14,6 +18,11 @@ export interface DevClusterOptions {
   base: number;
   logLevel: string;
   readyTimeoutMs: number;
+  /**
+   * Joiners register with a join token minted for each through the admin route, and hold no
+   * PSK; the founders of the cluster and of each AZ still use the PSK (founding needs it).
+   */
+  joinTokens?: boolean;
   onExit?: (p: NodeProcess, code: number | null, signal: string | null) => void;
   onReady?: (p: NodeProcess, ready: boolean) => void;
 }
@@ -33,7 +42,8 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
   await mkdir(join(o.dir, 'logs'), { recursive: true });
   const secrets = await writeSecrets(o.dir);
   const procs: NodeProcess[] = [];
-  for (const n of devNodes(o.azCount, o.perAz, o.base)) {
+  const nodes = devNodes(o.azCount, o.perAz, o.base);
+  for (const n of nodes) {
     const configPath = await writeNodeConfig(o.dir, n, o.azCount, o.base, secrets, o.logLevel);
     procs.push({ name: n.name, host: n.host, configPath, logPath: join(o.dir, 'logs', `${n.name}.log`), child: null, init: procs.length === 0 });
   }
@@ -41,7 +51,8 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
   const onExit = (p: NodeProcess, code: number | null, signal: string | null): void => {
     if (!stopping) o.onExit?.(p, code, signal);
   };
-  const ok = await startInOrder(procs, o, onExit);
+  const beforeJoiners = o.joinTokens === true ? (joiners: NodeProcess[]) => giveJoinTokens(o, secrets, nodes, procs, joiners) : undefined;
+  const ok = await startInOrder(procs, o, onExit, beforeJoiners);
   return {
     dir: o.dir,
     secrets,
@@ -60,7 +71,12 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
  * that simultaneous starts end in one cluster; this order does not rely on it), then the other
  * nodes.
  */
-async function startInOrder(procs: NodeProcess[], o: DevClusterOptions, onExit: (p: NodeProcess, c: number | null, s: string | null) => void): Promise<boolean> {
+async function startInOrder(
+  procs: NodeProcess[],
+  o: DevClusterOptions,
+  onExit: (p: NodeProcess, c: number | null, s: string | null) => void,
+  beforeJoiners?: (joiners: NodeProcess[]) => Promise<void>,
+): Promise<boolean> {
   const ready = (p: NodeProcess): Promise<boolean> => waitReady(p.host, DEV_PORTS.http, o.readyTimeoutMs, () => p.child !== null);
   const founded = new Set<number>();
   let ok = true;
@@ -75,8 +91,38 @@ async function startInOrder(procs: NodeProcess[], o: DevClusterOptions, onExit: 
     if (!r && i === 0) return false;
   }
   const others = procs.filter((_, i) => i % o.perAz !== 0 && founded.has(i - (i % o.perAz)));
+  await beforeJoiners?.(others);
   for (const p of others) spawnServe(p, onExit);
   const results = await Promise.all(others.map(async (p) => [p, await ready(p)] as const));
   for (const [p, r] of results) o.onReady?.(p, r);
   return ok && results.every(([, r]) => r);
+}
+
+/**
+ * Mints one join token per joiner through the cluster's admin route (the founder of the cluster
+ * answers or forwards it to the global leader) and rewrites the joiner's configuration to use it
+ * instead of the PSK. The request comes from the joiner's own address, so it is routed in its AZ.
+ */
+async function giveJoinTokens(o: DevClusterOptions, secrets: DevSecrets, nodes: readonly DevNode[], procs: readonly NodeProcess[], joiners: readonly NodeProcess[]): Promise<void> {
+  const founder = nodes[0] as DevNode;
+  const root = await readFile(join(o.dir, 'data', founder.name, 'cluster-root.crt'), 'utf8');
+  const adminToken = (await readFile(secrets.adminTokenFile, 'utf8')).trim();
+  for (const p of joiners) {
+    const node = nodes[procs.indexOf(p)] as DevNode;
+    const minted = await httpCall(`https://${founder.host}:${DEV_PORTS.https}/api/v1/join-tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: Buffer.from(JSON.stringify({ az: node.az, ttlSeconds: JOIN_TOKEN_TTL_SECONDS })),
+      timeoutMs: 30_000,
+      maxResponseBytes: 64 * 1024,
+      ca: root,
+      serverNode: true,
+      localAddress: node.host,
+    });
+    const token = (jsonOf(minted) as { token?: unknown } | undefined)?.token;
+    if (minted.status !== 201 || typeof token !== 'string') {
+      throw new Error(`dev --join-tokens: minting a token for ${node.name} failed: HTTP ${minted.status} ${minted.body.toString('utf8').slice(0, 200)}`);
+    }
+    await writeNodeConfig(o.dir, node, o.azCount, o.base, secrets, o.logLevel, await writeJoinToken(o.dir, node, token));
+  }
 }

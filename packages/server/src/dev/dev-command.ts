@@ -1,6 +1,7 @@
-// `adrestia-pki dev [--azs 3] [--nodes 3] [--dir DIR] [--base 0] [--log-level info]`: a local cluster of real `serve` processes
-// on loopback (layout.ts). The first node of AZ 1 founds the cluster; the first node of each
-// further AZ founds its AZ; the other nodes join. Ctrl-C / SIGTERM stops every node gracefully.
+// `adrestia-pki dev [--azs 3] [--nodes 3] [--dir DIR] [--base 0] [--log-level info] [--join-tokens]`:
+// a local cluster of real `serve` processes on loopback (layout.ts). The first node of AZ 1 founds
+// the cluster; the first node of each further AZ founds its AZ; the other nodes join (with the PSK,
+// or with a join token each and no PSK under --join-tokens). Ctrl-C / SIGTERM stops every node gracefully.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -35,6 +36,7 @@ export async function devCommand(args: ParsedArgs): Promise<number> {
     base,
     logLevel: requiredOption(args, 'log-level'),
     readyTimeoutMs: READY_TIMEOUT_MS,
+    joinTokens: args.switches.has('join-tokens'),
     onExit: (p, code, signal) => process.stdout.write(`! ${p.name} exited (${signal ?? `code ${code}`}); see ${p.logPath}\n`),
     onReady: (p, ready) => process.stdout.write(`${ready ? '✔' : '✘'} ${p.name} ${ready ? 'ready' : 'not ready'} (${p.host})\n`),
   });
@@ -55,7 +57,7 @@ function printSummary(cluster: DevCluster, azCount: number, base: number): void 
     `configs      ${join(cluster.dir, 'config')}`,
     `admin token  ${cluster.secrets.adminTokenFile}`,
     `cluster root ${join(cluster.dir, 'data', cluster.procs[0]?.name ?? '', 'cluster-root.crt')}`,
-    `status       pnpm adrestia-pki status --url http://${vip}:${DEV_PORTS.http} --from 127.${base + 1}.0.100`,
+    `status       pnpm adrestia-pki status --url http://${vip}:${DEV_PORTS.http}`,
     'Ctrl-C stops every node.',
     '',
   ];

@@ -10,6 +10,8 @@ export interface DevSecrets {
   pskFile: string;
   kekFile: string;
   adminTokenFile: string;
+  /** The HS256 key every node verifies join tokens with (and mints them with, on the admin route). */
+  joinTokenKeyFile: string;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -33,6 +35,7 @@ export async function writeSecrets(dir: string): Promise<DevSecrets> {
     pskFile: await secretFile(join(secrets, 'auth-psk'), () => randomBytes(32).toString('base64')),
     kekFile: await secretFile(join(secrets, 'kek'), () => randomBytes(32).toString('hex')),
     adminTokenFile: await secretFile(join(secrets, 'admin-token'), () => randomBytes(32).toString('base64url')),
+    joinTokenKeyFile: await secretFile(join(secrets, 'join-token-key'), () => randomBytes(32).toString('base64url')),
   };
 }
 
@@ -59,8 +62,16 @@ export async function writeNodeConfig(dir: string, node: DevNode, azCount: numbe
     ...(joinTokenFile === undefined ? { authPskFile: secrets.pskFile } : { joinTokenFile }),
     kekFile: secrets.kekFile,
     adminTokenFile: secrets.adminTokenFile,
+    joinTokenKeyFile: secrets.joinTokenKeyFile,
   };
   const path = join(dir, 'config', `${node.name}.json`);
   await writeFileAtomic(path, `${JSON.stringify(config, null, 2)}\n`, 0o644, '--dir');
+  return path;
+}
+
+/** Writes a join token minted for `node` (0600, beside the other secrets) and returns its path. */
+export async function writeJoinToken(dir: string, node: DevNode, token: string): Promise<string> {
+  const path = join(dir, 'secrets', `join-token-${node.name}`);
+  await writeFileAtomic(path, `${token}\n`, 0o600, 'secrets');
   return path;
 }
