@@ -1,10 +1,12 @@
 import { expect } from 'chai';
 import { connect } from 'node:tls';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
 import { SeededRandom, type Message } from '@adrestia/consensus';
 import { countTransportEvents, createMetrics } from '../src/metrics/metrics.ts';
 import { GroupTransport } from '../src/transport/group-transport.ts';
+import { certSha256Hex } from '../src/transport/identity.ts';
 import { MtlsMesh } from '../src/transport/mesh.ts';
+import { PeerPins } from '../src/transport/peer-pins.ts';
 import { DEFAULT_MESH_LIMITS, type TransportEvent } from '../src/transport/types.ts';
 import { makeIntermediateCa, makeNodeCert, makeRootCa, makeTempDir, removeDir, type TestCa, type TestNodeCert } from './helpers/certs.ts';
 import { waitFor } from './helpers/wait.ts';
@@ -16,7 +18,9 @@ interface Node {
   received: { from: string; group: string; text: string }[];
 }
 
-async function startNode(cert: TestNodeCert, ca: TestCa, opts: { nodeId?: string; port?: number; maxFrameBytes?: number } = {}): Promise<Node> {
+type NodeOptions = { nodeId?: string; port?: number; maxFrameBytes?: number; admitPeer?: (nodeId: string, certSha256: string) => void };
+
+async function startNode(cert: TestNodeCert, ca: TestCa, opts: NodeOptions = {}): Promise<Node> {
   const events: TransportEvent[] = [];
   const received: Node['received'] = [];
   const mesh = new MtlsMesh({
@@ -27,6 +31,7 @@ async function startNode(cert: TestNodeCert, ca: TestCa, opts: { nodeId?: string
     tls: { key: cert.key, cert: cert.cert, ca: ca.certPem },
     random: new SeededRandom(7),
     onEvent: (e) => events.push(e),
+    ...(opts.admitPeer === undefined ? {} : { admitPeer: opts.admitPeer }),
   });
   for (const group of ['local:az1', 'global']) {
     mesh.onGroup(group, (from, payload) => received.push({ from, group, text: payload.toString('utf8') }));
@@ -177,6 +182,43 @@ describe('node-to-node mTLS transport', function () {
     expect(a.received).to.deep.equal([]);
     expect(foreign.received).to.deep.equal([]);
     expect(a.mesh.isConnected(foreignB.nodeId)).to.equal(false);
+  });
+
+  it('pins each peer to its registered certificate: another one naming the same node and chained to the root is refused, inbound and outbound', async function () {
+    const impostorB = makeNodeCert(root, certB.nodeId);
+    const fingerprint = (c: TestNodeCert): string => certSha256Hex(new X509Certificate(c.cert));
+    const registered = new Map([[certA.nodeId, fingerprint(certA)], [certB.nodeId, fingerprint(certB)]]);
+    const pinsOf = (self: string): PeerPins => {
+      const pins = new PeerPins(self);
+      pins.update(registered, new Set());
+      return pins;
+    };
+    const pinsA = pinsOf(certA.nodeId);
+    const a = await node(certA, root, { admitPeer: (id, sha) => pinsA.admitMeshPeer(id, sha) });
+    const impostor = await node(impostorB, root);
+    // Inbound: the impostor dials A as B.
+    impostor.mesh.setPeer(certA.nodeId, { host: '127.0.0.1', port: a.port });
+    impostor.mesh.send(certA.nodeId, 'global', Buffer.from('impostor→a'));
+    await waitFor('inbound refusal', () => a.events.includes('peerRefused'));
+    // Outbound: A dials the impostor's address expecting B.
+    a.mesh.setPeer(certB.nodeId, { host: '127.0.0.1', port: impostor.port });
+    a.mesh.send(certB.nodeId, 'global', Buffer.from('a→impostor'));
+    await waitFor('outbound refusal', () => a.events.filter((e) => e === 'peerRefused').length >= 2 && a.events.includes('connectFailed'));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.received).to.deep.equal([]);
+    expect(impostor.received).to.deep.equal([]);
+    expect(a.mesh.isConnected(certB.nodeId)).to.equal(false);
+    // The registered certificate of the same node id passes the same check, both ways.
+    const pinsB = pinsOf(certB.nodeId);
+    const b = await node(certB, root, { admitPeer: (id, sha) => pinsB.admitMeshPeer(id, sha) });
+    a.mesh.setPeer(certB.nodeId, { host: '127.0.0.1', port: b.port });
+    b.mesh.setPeer(certA.nodeId, { host: '127.0.0.1', port: a.port });
+    a.mesh.send(certB.nodeId, 'global', Buffer.from('a→b'));
+    b.mesh.send(certA.nodeId, 'global', Buffer.from('b→a'));
+    // A's frame queued while it was refused goes to the real B first (a link never drops its queue on a refusal).
+    await waitFor('registered peers exchange', () => a.received.length === 1 && b.received.some((r) => r.text === 'a→b'));
+    expect(a.received).to.deep.equal([{ from: certB.nodeId, group: 'global', text: 'b→a' }]);
+    expect(b.received.map((r) => r.from)).to.deep.equal(b.received.map(() => certA.nodeId));
   });
 
   it('closes the connection on an oversize frame and counts it', async function () {

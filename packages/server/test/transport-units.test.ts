@@ -6,6 +6,7 @@ import { backoffDelayMs } from '../src/transport/backoff.ts';
 import { encodeFrame, FrameDecoder } from '../src/transport/frame.ts';
 import { BoundedQueue } from '../src/transport/bounded-queue.ts';
 import { decodeEnvelope, encodeEnvelope } from '../src/transport/envelope.ts';
+import { PeerPins } from '../src/transport/peer-pins.ts';
 
 describe('transport framing (u32 BE length prefix)', function () {
   it('reassembles frames split at any byte boundary', function () {
@@ -77,5 +78,46 @@ describe('reconnect backoff (exponential, equal jitter)', function () {
       return [0, 1, 2, 3, 4, 5].map((a) => backoffDelayMs(a, opts, r));
     };
     expect(run()).to.deep.equal(run());
+  });
+});
+
+describe('peer pins (the registered TLS certificate of each node)', function () {
+  const [self, peer, removed, stranger] = ['self', 'peer', 'removed', 'stranger'];
+  const refusedCode = (f: () => void): string | undefined => {
+    try {
+      f();
+      return undefined;
+    } catch (err) {
+      return isServerError(err) ? err.code : 'not a ServerError';
+    }
+  };
+
+  it('once this node applied its own registration: only the registered certificate, for mesh and peer endpoint alike', function () {
+    const pins = new PeerPins(self);
+    pins.update(new Map([[self, 'aa'], [peer, 'bb']]), new Set([removed]));
+    expect(pins.knowsItself).to.equal(true);
+    for (const check of [pins.requirePinned.bind(pins), pins.admitMeshPeer.bind(pins)]) {
+      expect(refusedCode(() => check(peer, 'bb'))).to.equal(undefined);
+      expect(refusedCode(() => check(peer, 'cc')), 'another certificate').to.equal('ERR_TRANSPORT_PEER_REFUSED');
+      expect(refusedCode(() => check(stranger, 'dd')), 'unregistered id').to.equal('ERR_TRANSPORT_PEER_REFUSED');
+      expect(refusedCode(() => check(removed, 'ee')), 'withdrawn id').to.equal('ERR_TRANSPORT_PEER_REFUSED');
+    }
+  });
+
+  it('before it: the mesh admits a peer it does not know yet, but pins one it knows and refuses a withdrawn one; the peer endpoint stays strict', function () {
+    const pins = new PeerPins(self);
+    pins.update(new Map([[peer, 'bb']]), new Set([removed]));
+    expect(pins.knowsItself).to.equal(false);
+    expect(refusedCode(() => pins.admitMeshPeer(stranger, 'dd'))).to.equal(undefined);
+    expect(refusedCode(() => pins.admitMeshPeer(peer, 'cc'))).to.equal('ERR_TRANSPORT_PEER_REFUSED');
+    expect(refusedCode(() => pins.admitMeshPeer(removed, 'ee'))).to.equal('ERR_TRANSPORT_PEER_REFUSED');
+    expect(refusedCode(() => pins.requirePinned(stranger, 'dd'))).to.equal('ERR_TRANSPORT_PEER_REFUSED');
+  });
+
+  it('a node that was itself removed does not fall back to admitting strangers', function () {
+    const pins = new PeerPins(self);
+    pins.update(new Map([[peer, 'bb']]), new Set([self]));
+    expect(pins.knowsItself).to.equal(true);
+    expect(refusedCode(() => pins.admitMeshPeer(stranger, 'dd'))).to.equal('ERR_TRANSPORT_PEER_REFUSED');
   });
 });

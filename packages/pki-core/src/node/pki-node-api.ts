@@ -134,6 +134,15 @@ export interface PkiNodeApi {
    * here once applied here, as every other AZ's does.
    */
   withdrawnNodeIds(): Promise<ReadonlySet<string>>;
+  /**
+   * For each registered node whose node CA and TLS certificate are unrevoked, the SHA-256 (hex)
+   * of that TLS certificate's DER, as applied here: local, possibly stale, like
+   * `withdrawnNodeIds` and for the same reason. A peer naming a node id is admitted on the mesh
+   * and the peer endpoint only with exactly this certificate; a removed or withdrawn node, or an
+   * id never registered, has no entry. A renewed certificate is registered the same way and
+   * replaces the entry once applied.
+   */
+  nodeTlsPins(): Promise<ReadonlyMap<string, string>>;
   /** A registered node's record, behind the read barrier. */
   getNode(nodeId: string): Promise<NodeRecord | undefined>;
   /** The cluster's id (null before `ClusterCreated`), behind the read barrier. */

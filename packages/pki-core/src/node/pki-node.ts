@@ -313,6 +313,10 @@ export class PkiNode implements PkiNodeApi {
     return this.clusterReads.withdrawnNodeIds();
   }
 
+  nodeTlsPins(): Promise<ReadonlyMap<string, string>> {
+    return this.clusterReads.nodeTlsPins();
+  }
+
   getNode(nodeId: string): Promise<NodeRecord | undefined> {
     return this.clusterReads.getNode(nodeId);
   }

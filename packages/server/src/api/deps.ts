@@ -5,6 +5,7 @@ import type { PeerClient, PkiNodeApi } from '@adrestia/pki-core';
 import type { NonceReplayGuard } from '@adrestia/pki-core/registration';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { PeerPins } from '../transport/peer-pins.ts';
 
 export interface ApiDeps {
   node: PkiNodeApi;
@@ -25,6 +26,8 @@ export interface ApiDeps {
   randomBytes: (length: number) => Uint8Array;
   logger: Logger;
   metrics: Metrics;
+  /** The certificate each node may present on the peer endpoint (refreshed with the peer directory). */
+  peerPins: Pick<PeerPins, 'requirePinned'>;
   /** Cap of a node-to-node request body (registration CSRs, encoded events). */
   maxPeerBodyBytes: number;
 }

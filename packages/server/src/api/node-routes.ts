@@ -14,7 +14,7 @@ import { readBody, requireMediaType } from '../http/body.ts';
 import type { RequestContext, Router } from '../http/router.ts';
 import { sendBytes, sendJson } from '../http/respond.ts';
 import { decodePeerRequest, encodePeer, PEER_MEDIA_TYPE, PEER_PATH } from '../peer/codec.ts';
-import { checkPeer, DEFAULT_NODE_URI_PREFIX, localIdentity } from '../transport/identity.ts';
+import { certSha256Hex, checkPeer, DEFAULT_NODE_URI_PREFIX, localIdentity } from '../transport/identity.ts';
 import type { ApiDeps } from './deps.ts';
 import { routeRequest } from './route-guard.ts';
 import { parseFoundAzBody } from './found-az-body.ts';
@@ -99,17 +99,25 @@ async function foundAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   sendJson(ctx.res, 201, registrationResponse({ icaCertDer: registered.icaCertDer, tlsCertDer: registered.tlsCertDer, chainPem }));
 }
 
-/** mTLS between nodes: the verified certificate names the calling node (SAN URI). */
+/**
+ * mTLS between nodes: the verified certificate names the calling node (SAN URI) and is the one
+ * registered for it (transport/peer-pins.ts): a revoked, removed or unregistered node, or another
+ * certificate naming a registered one, is refused; the request may carry `proposeGlobal`.
+ */
 async function peer(ctx: RequestContext, deps: ApiDeps, ownCertPem: () => string | null): Promise<void> {
   const cert = ctx.peerCertificate;
   const own = ownCertPem();
   if (cert === null || own === null) throw new ServerError('ERR_CLIENT_CERT_REQUIRED', 'node-to-node requests need a node certificate');
   let from: string;
   try {
-    from = checkPeer(new X509Certificate(cert.raw), localIdentity(deps.node.nodeId, own), { uriPrefix: DEFAULT_NODE_URI_PREFIX });
+    const presented = new X509Certificate(cert.raw);
+    from = checkPeer(presented, localIdentity(deps.node.nodeId, own), { uriPrefix: DEFAULT_NODE_URI_PREFIX });
+    deps.peerPins.requirePinned(from, certSha256Hex(presented));
   } catch (err) {
     throw new ServerError('ERR_FORBIDDEN', (err as Error).message);
   }
+  // The pins are as fresh as the directory's last poll; a withdrawal is refused from the moment it
+  // is applied here (PkiNodeApi.withdrawnNodeIds), as before pinning.
   if (await isWithdrawn(deps, from)) throw new ServerError('ERR_FORBIDDEN', `node ${from} was revoked or removed`);
   requireMediaType(ctx.req, [PEER_MEDIA_TYPE]);
   const request = decodePeerRequest(await readBody(ctx.req, deps.maxPeerBodyBytes));

@@ -35,7 +35,7 @@ export async function attachMesh(s: MeshSetup): Promise<MtlsMesh> {
     random: systemRandom,
     logger: s.logger,
     onEvent: countTransportEvents(s.metrics),
-    isPeerAllowed: (id) => s.directory.isAdmitted(id),
+    admitPeer: (id, certSha256) => s.directory.pins.admitMeshPeer(id, certSha256),
   });
   s.directory.attach(mesh);
   s.localTransport.attach(

@@ -1,7 +1,9 @@
 // Where the other nodes are: node id → AZ, API and Raft addresses, refreshed from the replicated
-// node records (the cluster map's source), and pushed into the mesh as peers come and go.
+// node records (the cluster map's source), and pushed into the mesh as peers come and go; with
+// them, the certificate each node may present (transport/peer-pins.ts), from the same poll.
 import type { PkiNodeApi } from '@adrestia/pki-core';
 import type { MtlsMesh } from '../transport/mesh.ts';
+import { PeerPins } from '../transport/peer-pins.ts';
 
 interface Entry {
   az: string;
@@ -26,23 +28,28 @@ export class PeerDirectory {
   private entries = new Map<string, Entry>();
   /** Nodes learnt from a fetched cluster map, kept until the replicated records list them. */
   private seeds = new Map<string, Entry>();
-  /** Nodes whose identity was withdrawn (node CA revoked, or removed): never admitted again. */
-  private withdrawn: ReadonlySet<string> = new Set<string>();
   private mesh: MtlsMesh | null = null;
+  /** Who may speak for each node id on the mesh and the peer endpoint. */
+  readonly pins: PeerPins;
 
-  constructor(private readonly selfId: string) {}
+  constructor(private readonly selfId: string) {
+    this.pins = new PeerPins(selfId);
+  }
 
   attach(mesh: MtlsMesh): void {
     this.mesh = mesh;
     for (const [id, e] of this.entries) this.pushPeer(id, e);
   }
 
-  /** From the node's records as applied there (PkiNodeApi.listNodes, withdrawnNodeIds: no read barrier). */
+  /**
+   * From the node's records as applied there (PkiNodeApi.listNodes, withdrawnNodeIds,
+   * nodeTlsPins: no read barrier); the mesh then closes connections the pins no longer admit.
+   */
   async refresh(node: PkiNodeApi): Promise<void> {
+    const [nodes, withdrawn, pins] = await Promise.all([node.listNodes(), node.withdrawnNodeIds(), node.nodeTlsPins()]);
+    this.pins.update(pins, withdrawn);
     const next = new Map<string, Entry>();
-    for (const n of await node.listNodes()) next.set(n.nodeId, { az: n.az, api: n.addresses.api, raft: n.addresses.raft });
-    const withdrawn = await node.withdrawnNodeIds();
-    this.withdrawn = withdrawn;
+    for (const n of nodes) next.set(n.nodeId, { az: n.az, api: n.addresses.api, raft: n.addresses.raft });
     for (const [id, e] of this.seeds) {
       if (next.has(id) || withdrawn.has(id)) this.seeds.delete(id);
       else next.set(id, e);
@@ -53,6 +60,7 @@ export class PeerDirectory {
       if (old === undefined || old.raft !== e.raft) this.pushPeer(id, e);
     }
     this.entries = next;
+    this.mesh?.recheckPeers();
   }
 
   /**
@@ -62,15 +70,6 @@ export class PeerDirectory {
    */
   seed(nodes: readonly SeedNode[]): void {
     for (const n of nodes) if (n.addresses.raft !== '') this.seeds.set(n.nodeId, { az: n.az, api: n.addresses.api, raft: n.addresses.raft });
-  }
-
-  /**
-   * Whether an authenticated peer (its certificate chains to our root and names a node) may talk
-   * to us. A node that is catching up does not know every registered node yet, so only withdrawn
-   * identities are refused (docs/spec.md §8.3: a removed node cannot come back under its id).
-   */
-  isAdmitted(nodeId: string): boolean {
-    return !this.withdrawn.has(nodeId);
   }
 
   /** Whether any node of another AZ is known (seeded or from the replicated records). */

@@ -145,6 +145,7 @@ async function finishStart(s: Started): Promise<ServeHandle> {
     randomBytes: (n: number) => new Uint8Array(randomBytes(n)),
     logger,
     metrics,
+    peerPins: directory.pins,
     maxPeerBodyBytes: PEER_BODY_BYTES_MAX,
   };
   try {

@@ -2,7 +2,8 @@
 // peer's chain against the cluster root (rejectUnauthorized); here we check that the certificate
 // names a node (SAN URI `<prefix><nodeId>`), the node we meant to reach when we dialled, and that
 // it is not our own certificate: a node must never "peer" with itself through a VIP or a stale
-// address (same SPKI or same certificate fingerprint).
+// address (same SPKI or same certificate fingerprint). Which certificate a named node may present
+// is peer-pins.ts's check, made after this one.
 import { createHash, X509Certificate } from 'node:crypto';
 import { ServerError } from '../errors.ts';
 import { sanUris } from '../http/tls.ts';
@@ -21,6 +22,11 @@ export interface LocalIdentity {
 
 export function spkiSha256(cert: X509Certificate): string {
   return createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+/** SHA-256 (hex) of a certificate's DER: what peer-pins.ts compares with the registered certificate. */
+export function certSha256Hex(cert: X509Certificate): string {
+  return createHash('sha256').update(cert.raw).digest('hex');
 }
 
 /** The identity of our own certificate (the first PEM block of `certPem`). */

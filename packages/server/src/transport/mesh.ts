@@ -1,16 +1,17 @@
 // Node-to-node transport over mutually authenticated TLS 1.3. Each node listens for inbound
 // connections (frames in) and dials one outbound connection per peer (frames out); every Raft
 // group of the node (the AZ's local group, the global seat group) shares those connections, the
-// frame naming its group. Peers are authenticated by chain (cluster root) and node id (SAN URI).
+// frame naming its group. Peers are authenticated by chain (cluster root) and node id (SAN URI),
+// then admitted by `admitPeer` (peer-pins.ts: the node's registered certificate, exactly).
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { X509Certificate } from 'node:crypto';
 import { ServerError } from '../errors.ts';
 import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
 import { encodeFrame, FrameDecoder } from './frame.ts';
-import { checkPeer, DEFAULT_NODE_URI_PREFIX, localIdentity, nodeIdOf, type LocalIdentity } from './identity.ts';
+import { certSha256Hex, checkPeer, DEFAULT_NODE_URI_PREFIX, localIdentity, nodeIdOf, type LocalIdentity } from './identity.ts';
 import { guardConnections } from '../http/connection-guard.ts';
-import { PeerLink } from './peer-link.ts';
+import { PeerLink, refusal } from './peer-link.ts';
 import type { MtlsMeshOptions, PeerAddress } from './types.ts';
 
 /** Receives one group's inbound payloads, with the authenticated sending node. */
@@ -27,6 +28,8 @@ export class MtlsMesh {
   private readonly handlers = new Map<string, FrameHandler>();
   /** Every inbound socket, from TCP accept on (handshakes included), so close() ends them all. */
   private readonly inbound = new Set<Socket>();
+  /** The admitted inbound connections and who they speak for, so `recheckPeers` can close them. */
+  private readonly admitted = new Map<TLSSocket, { peerId: string; certSha256: string }>();
   private closed = false;
 
   constructor(options: MtlsMeshOptions) {
@@ -124,6 +127,22 @@ export class MtlsMesh {
     link.enqueue(frame);
   }
 
+  /**
+   * Runs `admitPeer` again over every open connection, inbound and outbound, and closes those it
+   * now refuses: a node withdrawn, or whose registered certificate changed, after its handshake.
+   */
+  recheckPeers(): void {
+    const admit = this.options.admitPeer;
+    if (admit === undefined) return;
+    for (const [socket, peer] of this.admitted) {
+      if (refusal(admit, peer.peerId, peer.certSha256) === undefined) continue;
+      this.options.onEvent?.('peerRefused');
+      this.options.logger?.warn({ peer: peer.peerId }, 'transport peer no longer admitted; closing');
+      socket.destroy();
+    }
+    for (const link of this.links.values()) link.recheck();
+  }
+
   /** Whether the outbound connection to `nodeId` is up (for status and tests). */
   isConnected(nodeId: string): boolean {
     return this.links.get(nodeId.toLowerCase())?.isConnected ?? false;
@@ -138,6 +157,7 @@ export class MtlsMesh {
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.inbound) socket.destroy();
     this.inbound.clear();
+    this.admitted.clear();
     if (this.server.listening) await stopped;
   }
 
@@ -147,19 +167,21 @@ export class MtlsMesh {
       return;
     }
     let peerId: string;
+    let certSha256: string;
     try {
       const cert = socket.getPeerX509Certificate();
       if (cert === undefined || !socket.authorized) throw new ServerError('ERR_TRANSPORT_PEER_REFUSED', 'no verified peer certificate');
       peerId = checkPeer(cert, this.local, { uriPrefix: this.uriPrefix });
-      if (this.options.isPeerAllowed !== undefined && !this.options.isPeerAllowed(peerId)) {
-        throw new ServerError('ERR_TRANSPORT_PEER_REFUSED', `node ${peerId} is not admitted`);
-      }
+      certSha256 = certSha256Hex(cert);
+      this.options.admitPeer?.(peerId, certSha256);
     } catch (err) {
       this.options.onEvent?.('peerRefused');
       this.options.logger?.warn({ err: (err as Error).message, remote: socket.remoteAddress }, 'transport peer refused');
       socket.destroy();
       return;
     }
+    this.admitted.set(socket, { peerId, certSha256 });
+    socket.once('close', () => this.admitted.delete(socket));
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 1_000);
     const decoder = new FrameDecoder(this.options.maxFrameBytes);

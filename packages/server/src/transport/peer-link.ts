@@ -1,11 +1,11 @@
 // The outbound half of a connection to one peer: a bounded queue of encoded frames and a TLS
 // socket that is (re)dialled with backoff while there is something to send. Frames written to a
 // socket that then breaks are lost; Raft retries (§5.3), so the link never replays them.
-import { checkServerIdentity, connect, type TLSSocket } from 'node:tls';
+import { checkServerIdentity, connect, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { backoffDelayMs } from './backoff.ts';
 import { BoundedQueue } from './bounded-queue.ts';
-import { checkPeer, type LocalIdentity } from './identity.ts';
+import { certSha256Hex, checkPeer, type LocalIdentity } from './identity.ts';
 import type { MtlsMeshOptions, PeerAddress } from './types.ts';
 
 type LinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
@@ -16,6 +16,8 @@ export class PeerLink {
   private timer: NodeJS.Timeout | null = null;
   private attempt = 0;
   private writable = true;
+  /** SHA-256 (hex) of the certificate the current socket's peer presented, once checked. */
+  private peerCertSha256: string | null = null;
   private readonly queue: BoundedQueue<Buffer>;
 
   constructor(
@@ -43,6 +45,16 @@ export class PeerLink {
     this.socket?.destroy();
   }
 
+  /** Closes the connection when `admitPeer` now refuses the certificate it was admitted with (MtlsMesh.recheckPeers). */
+  recheck(): void {
+    const admit = this.options.admitPeer;
+    if (admit === undefined || this.socket === null || this.peerCertSha256 === null) return;
+    if (refusal(admit, this.nodeId, this.peerCertSha256) === undefined) return;
+    this.options.onEvent?.('peerRefused');
+    this.options.logger?.warn({ peer: this.nodeId }, 'transport peer no longer admitted; closing');
+    this.socket.destroy();
+  }
+
   enqueue(frame: Buffer): void {
     if (this.state === 'closed') return;
     const dropped = this.queue.push(frame);
@@ -62,7 +74,7 @@ export class PeerLink {
 
   private dial(): void {
     this.state = 'connecting';
-    const socket = connect({
+    const socket: TLSSocket = connect({
       host: this.address.host,
       port: this.address.port,
       key: this.options.tls.key,
@@ -71,20 +83,12 @@ export class PeerLink {
       minVersion: 'TLSv1.3',
       rejectUnauthorized: true,
       // The chain is verified by OpenSSL against the cluster root; the certificate must name the
-      // address dialled (RFC 6125 §6) and the node we meant to reach, and not be our own (identity.ts).
-      checkServerIdentity: (host, cert) => {
-        const nameError = checkServerIdentity(host, cert);
-        if (nameError !== undefined) {
-          this.options.onEvent?.('peerRefused');
-          return nameError;
-        }
-        try {
-          checkPeer(new X509Certificate(cert.raw), this.local, { uriPrefix: this.uriPrefix, expectedNodeId: this.nodeId });
-          return undefined;
-        } catch (err) {
-          this.options.onEvent?.('peerRefused');
-          return err as Error;
-        }
+      // address dialled (RFC 6125 §6) and the node we meant to reach, not be our own (identity.ts),
+      // and be the one that node may present (`admitPeer`: peer-pins.ts).
+      checkServerIdentity: (host: string, cert: PeerCertificate): Error | undefined => {
+        const error = checkServerIdentity(host, cert) ?? this.checkDialled(socket, new X509Certificate(cert.raw));
+        if (error !== undefined) this.options.onEvent?.('peerRefused');
+        return error;
       },
     });
     this.socket = socket;
@@ -106,6 +110,18 @@ export class PeerLink {
     socket.once('close', () => this.onClosed(socket));
   }
 
+  private checkDialled(socket: TLSSocket, cert: X509Certificate): Error | undefined {
+    try {
+      checkPeer(cert, this.local, { uriPrefix: this.uriPrefix, expectedNodeId: this.nodeId });
+    } catch (err) {
+      return err as Error;
+    }
+    const certSha256 = certSha256Hex(cert);
+    const refused = this.options.admitPeer === undefined ? undefined : refusal(this.options.admitPeer, this.nodeId, certSha256);
+    if (refused === undefined && this.socket === socket) this.peerCertSha256 = certSha256;
+    return refused;
+  }
+
   private onConnected(socket: TLSSocket): void {
     if (this.socket !== socket || this.state === 'closed') return;
     socket.setTimeout(0);
@@ -121,6 +137,7 @@ export class PeerLink {
   private onClosed(socket: TLSSocket): void {
     if (this.socket !== socket) return;
     this.socket = null;
+    this.peerCertSha256 = null;
     if (this.state === 'closed') return;
     this.options.onEvent?.(this.state === 'connected' ? 'disconnected' : 'connectFailed');
     this.state = 'backoff';
@@ -141,5 +158,15 @@ export class PeerLink {
       const frame = this.queue.shift() as Buffer;
       this.writable = socket.write(frame);
     }
+  }
+}
+
+/** Why `admit` refuses the peer now, or undefined when it admits it. */
+export function refusal(admit: (nodeId: string, certSha256: string) => void, nodeId: string, certSha256: string): Error | undefined {
+  try {
+    admit(nodeId, certSha256);
+    return undefined;
+  } catch (err) {
+    return err as Error;
   }
 }

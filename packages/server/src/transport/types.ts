@@ -49,8 +49,12 @@ export interface MtlsMeshOptions {
   random: RandomSource;
   logger?: Logger;
   onEvent?: (event: TransportEvent) => void;
-  /** Extra admission check for an authenticated inbound peer (e.g. "is in the cluster map"). */
-  isPeerAllowed?: (nodeId: string) => boolean;
+  /**
+   * Admission of a peer whose chain and node id checked out (identity.ts), on accept and on dial,
+   * and again on `recheckPeers`: throws ERR_TRANSPORT_PEER_REFUSED unless the certificate
+   * (SHA-256 of its DER, hex) may speak for that node (peer-pins.ts: the registered one).
+   */
+  admitPeer?: (nodeId: string, certSha256: string) => void;
 }
 
 export const DEFAULT_MESH_LIMITS = {

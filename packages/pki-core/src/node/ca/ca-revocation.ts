@@ -11,6 +11,7 @@ import { truncateToSeconds } from '../../ca/time.ts';
 import { PkiError } from '../../errors.ts';
 import type { CrlPublishedEvent, CrlReason, RevokedEvent } from '../../state/events.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
+import type { CaRecord, NodeRecord } from '../../state/records.ts';
 import { checkNow, type CaHandle } from './ca-common.ts';
 import { readCertificateFields, type CertificateFields } from '../../ca/cert-fields.ts';
 import { children, content, readTop } from '../../ca/der-reader.ts';
@@ -89,17 +90,24 @@ export async function nodeRevocations(input: NodeRevocationsInput): Promise<Revo
   if (node === undefined) throw new PkiError('ERR_NODE_UNKNOWN', `node ${input.nodeId} is not registered`, { field: 'nodeId' });
   const ica = await input.store.getCa(node.icaIssuerId);
   if (ica === undefined || ica.parentIssuerId === null) throw new Error(`assertion failed: node ${input.nodeId} has no node CA record`);
-  const tls = readCertificateFields(node.tlsCertDer);
-  const targets = [
-    { issuerId: ica.parentIssuerId, serialHex: ica.serialHex },
-    { issuerId: authorityKeyIdHex(tls) ?? ica.parentIssuerId, serialHex: tls.serialHex },
-  ];
+  const targets = [{ issuerId: ica.parentIssuerId, serialHex: ica.serialHex }, nodeTlsCertificateId(node, ica)];
   const events: RevokedEvent[] = [];
   for (const t of targets) {
     if ((await input.store.getRevocation(t.issuerId, t.serialHex)) !== undefined) continue;
     events.push(await buildRevocation({ ...input, ...t }));
   }
   return events;
+}
+
+/**
+ * Where the revocation of a node's TLS certificate is recorded: its serial under its issuer, the
+ * AZ ICA (named by the certificate's AKI; else the issuer of the node's ICA, which signed both).
+ */
+export function nodeTlsCertificateId(node: NodeRecord, ica: CaRecord): { issuerId: string; serialHex: string } {
+  const tls = readCertificateFields(node.tlsCertDer);
+  const issuerId = authorityKeyIdHex(tls) ?? ica.parentIssuerId;
+  if (issuerId === null) throw new Error(`assertion failed: node ${node.nodeId} has no issuer above its node CA`);
+  return { issuerId, serialHex: tls.serialHex };
 }
 
 function authorityKeyIdHex(fields: CertificateFields): string | undefined {

@@ -1,10 +1,12 @@
 // What a node answers about the cluster from the replicated state, beyond its own status: the CA
 // bundle and CA certificates, and the records its server routes and admits peers by. Which reads
 // wait for the read barrier and why the others may not is said at each method of PkiNodeApi.
+import { createHash } from 'node:crypto';
 import { toPem } from '../../ca/pem.ts';
 import { PkiError } from '../../errors.ts';
 import type { AzRecord, NodeRecord } from '../../state/records.ts';
 import { issuerChainPem, rootPem } from '../ca/ca-chain.ts';
+import { nodeTlsCertificateId } from '../ca/ca-revocation.ts';
 import type { OwnCa } from '../ca/own-ca.ts';
 import type { NodeContext } from '../core/context.ts';
 import type { ReadView } from '../core/read-view.ts';
@@ -50,6 +52,23 @@ export class ClusterReads {
       if (ca.role === 'node' && ca.nodeId && (ca.revokedAt !== null || !registered.has(ca.nodeId))) withdrawn.add(ca.nodeId);
     }
     return withdrawn;
+  }
+
+  /**
+   * SHA-256 (hex) of the DER of each registered node's TLS certificate, unless its node CA or
+   * that certificate is revoked: the one certificate a peer claiming that node id may present.
+   */
+  async nodeTlsPins(): Promise<ReadonlyMap<string, string>> {
+    const store = this.reads.applied();
+    const pins = new Map<string, string>();
+    for (const node of await store.nodes()) {
+      const ica = await store.getCa(node.icaIssuerId);
+      if (ica === undefined || ica.revokedAt !== null) continue;
+      const tls = nodeTlsCertificateId(node, ica);
+      if ((await store.getRevocation(tls.issuerId, tls.serialHex)) !== undefined) continue;
+      pins.set(node.nodeId, createHash('sha256').update(node.tlsCertDer).digest('hex'));
+    }
+    return pins;
   }
 
   async getNode(nodeId: string): Promise<NodeRecord | undefined> {
