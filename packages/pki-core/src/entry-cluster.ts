@@ -7,5 +7,7 @@ export { decideRoute, parseRoutingTable, type KnownLeaders, type RequestClass, t
 // The cluster map: AZ name syntax, and the map read back from the JSON a node serves.
 export { AZ_NAME } from './cluster/cluster-map.ts';
 export { clusterMapFromJson } from './cluster/cluster-map-codec.ts';
+// `clusterMap?since=`: a generation number or an ETag (map-generation.ts).
+export { parseClusterMapSince } from './cluster/map-generation.ts';
 // VIP fencing: the clock-drift allowance for clocks whose rates err by at most a bound.
 export { clockDriftBoundMs } from './cluster/vip-fence.ts';

@@ -28,7 +28,8 @@ export type { IssuedJoinToken, JoinTokenRequest } from './node/admin/admin-servi
 export type { AzDeclaration, DeclaredAz } from './node/admin/az-admin.ts';
 export type { RemovedAz, RemovedNode } from './node/peer/protocol.ts';
 export type { CertificateRecord } from './state/records.ts';
-export type { ClusterMap, ClusterMapDiff } from './cluster/cluster-map.ts';
+export type { ClusterMap } from './cluster/cluster-map.ts';
+export type { ClusterMapDiff, ClusterMapSince } from './cluster/map-generation.ts';
 
 // Expected failures: typed, with stable codes callers switch on.
 export { PKI_ERROR_CODES, PkiError, isPkiError, type PkiErrorCode } from './errors.ts';

@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { isPkiError } from '../src/errors.ts';
 import {
-  diffSince,
   findNode,
   newClusterMap,
   withAz,
@@ -19,6 +18,16 @@ import {
   type ClusterMap,
 } from '../src/cluster/cluster-map.ts';
 import { clusterMapFromJson } from '../src/cluster/cluster-map-codec.ts';
+import {
+  GENERATION_HASH_BITS,
+  clusterMapEtag,
+  diffSince,
+  generationOf,
+  mapContentSha256,
+  parseClusterMapSince,
+  servedMap,
+} from '../src/cluster/map-generation.ts';
+import { MAP_VERSION_MAX } from '../src/state/map-version.ts';
 import { healthOf, newHealthRecord, recordProbe, type HealthPolicy } from '../src/cluster/node-health.ts';
 import { expectPkiCode } from './expect-code.ts';
 
@@ -35,7 +44,7 @@ function twoAzMap(): ClusterMap {
   return m;
 }
 
-describe('docs/spec.md §7.2 generation-counted cluster map', () => {
+describe('cluster map builder (cluster-map.ts)', () => {
   it('every change bumps the generation by one; a no-op returns the same map', () => {
     const m0 = newClusterMap(CLUSTER, '10.0.0.1');
     expect(m0.generation).to.equal(1);
@@ -51,17 +60,6 @@ describe('docs/spec.md §7.2 generation-counted cluster map', () => {
     expect(findNode(m3, 'a1')?.health).to.equal('suspect');
     expect(withRoles(m3, 'a1', 'learner')).to.equal(m3);
     expect(withRoles(m3, 'a1', 'voter').generation).to.equal(5);
-  });
-
-  it('diffSince answers "unchanged" for the current generation of the same cluster, else the whole map', () => {
-    const m = twoAzMap();
-    expect(diffSince(m, { generation: m.generation, clusterId: CLUSTER })).to.deep.equal({
-      unchanged: true,
-      generation: m.generation,
-    });
-    expect(diffSince(m, { generation: 0 })).to.deep.equal({ unchanged: false, map: m });
-    expect(diffSince(m, { generation: m.generation - 1 })).to.deep.equal({ unchanged: false, map: m });
-    expect(diffSince(m, { generation: m.generation, clusterId: 'another' })).to.deep.equal({ unchanged: false, map: m });
   });
 
   it('roles follow membership and leaders; the global leader must be its AZ local leader', () => {
@@ -156,7 +154,66 @@ describe('docs/spec.md §7.2 generation-counted cluster map', () => {
   });
 });
 
-describe('docs/spec.md §7.2.2 versioned peer updates: reading a received cluster map', () => {
+describe('docs/spec.md §7.2.1 served generation: replicated version and content hash (map-generation.ts)', () => {
+  const SPAN = 2 ** GENERATION_HASH_BITS;
+
+  it('the generation is (version + 1) · 2^21 plus 21 bits of the content hash; the ETag names generation and hash', () => {
+    const m = twoAzMap();
+    const served = servedMap(m, 7);
+    const sha = mapContentSha256(m);
+    expect(Math.floor(served.map.generation / SPAN)).to.equal(8);
+    expect(served.map.generation % SPAN).to.equal(Number.parseInt(sha.slice(0, 6), 16) >>> 3);
+    expect(served.etag).to.equal(`${served.map.generation}.${sha}`);
+    expect(clusterMapEtag(served.map), 'a client computes the ETag from the map it holds').to.equal(served.etag);
+    expect(servedMap(newClusterMap(CLUSTER, '10.0.0.1'), 0).map.generation, 'before the cluster exists').to.be.at.least(SPAN);
+    expect(generationOf(MAP_VERSION_MAX, 'f'.repeat(64))).to.equal(Number.MAX_SAFE_INTEGER);
+    expect(() => generationOf(MAP_VERSION_MAX + 1, sha)).to.throw(TypeError);
+    expect(() => generationOf(1, 'F'.repeat(64))).to.throw(TypeError);
+  });
+
+  it('equal content gives equal generation and ETag whatever the builder generation or key order; other content another ETag', () => {
+    const m = twoAzMap();
+    const reordered = JSON.parse(JSON.stringify({ ...m, leaders: { localLeaders: {}, globalLeader: null }, generation: 99 })) as ClusterMap;
+    expect(servedMap(reordered, 3)).to.deep.equal(servedMap(m, 3));
+    const other = withNodeHealth(m, 'a1', 'down');
+    expect(servedMap(other, 3).etag).to.not.equal(servedMap(m, 3).etag);
+    expect(Math.floor(servedMap(other, 3).map.generation / SPAN), 'a view change keeps the replicated part').to.equal(4);
+    expect(Math.floor(servedMap(m, 4).map.generation / SPAN), 'a newer version has a larger generation').to.equal(5);
+  });
+
+  it('"no change" only for the same generation or exactly the same ETag; since=0 always gets the map', () => {
+    const served = servedMap(twoAzMap(), 2);
+    const other = servedMap(withNodeHealth(twoAzMap(), 'b1', 'suspect'), 2);
+    expect(diffSince(served, served.map.generation)).to.deep.equal({ unchanged: true, generation: served.map.generation, etag: served.etag });
+    expect(diffSince(served, served.etag).unchanged).to.equal(true);
+    expect(diffSince(served, 0)).to.deep.equal({ unchanged: false, map: served.map, etag: served.etag });
+    expect(diffSince(served, other.etag).unchanged).to.equal(false);
+    // Same replicated version and, by construction here, the same low bits: the ETag still tells them apart.
+    const collided = { ...other, map: { ...other.map, generation: served.map.generation } };
+    expect(diffSince(collided, served.etag).unchanged).to.equal(false);
+    expect(diffSince(servedMap(twoAzMap(), 3), served.map.generation).unchanged, 'a newer replicated version').to.equal(false);
+  });
+
+  it('since is a generation number or an ETag, quoted or not; anything else is ERR_INPUT_INVALID naming since', () => {
+    const served = servedMap(twoAzMap(), 2);
+    expect(parseClusterMapSince('0')).to.equal(0);
+    expect(parseClusterMapSince(String(served.map.generation))).to.equal(served.map.generation);
+    expect(parseClusterMapSince(served.etag)).to.equal(served.etag);
+    expect(parseClusterMapSince(`"${served.etag}"`)).to.equal(served.etag);
+    for (const bad of ['', 'x', '-1', '1.5', '99999999999999999', `${served.etag}0`, `"${served.etag}`, served.etag.toUpperCase(), 'W/"1.ab"']) {
+      try {
+        parseClusterMapSince(bad);
+      } catch (e) {
+        expect(isPkiError(e, 'ERR_INPUT_INVALID'), bad).to.equal(true);
+        expect((e as { field?: string }).field).to.equal('since');
+        continue;
+      }
+      expect.fail(`accepted since=${bad}`);
+    }
+  });
+});
+
+describe('docs/spec.md §7.2.3 reading a received cluster map', () => {
   const full = (): ClusterMap => {
     let m = withRoles(twoAzMap(), 'b1', 'voter');
     m = withLeaders(m, { globalLeader: 'b1', localLeaders: { 'az-a': 'a1', 'az-b': 'b1' } });

@@ -237,6 +237,33 @@ const ROWS: Record<PkiEvent['type'], Row> = {
   },
 };
 
+/**
+ * How much each row's accepted event raises the cluster map's replicated version
+ * (state/map-version.ts): 1 when it changes what the map reads from the state, else 0. The row's
+ * CaCertificateInstalled installs an AZ ICA; its Revoked revokes a leaf.
+ */
+const MAP_VERSION_STEP: Record<PkiEvent['type'], 0 | 1> = {
+  ClusterCreated: 1,
+  ClusterSettingsSet: 0,
+  AzAdded: 1,
+  AzDeclared: 1,
+  AzFounded: 0,
+  AzRemovalStarted: 0,
+  AzRemoved: 1,
+  CaCertificateInstalled: 1,
+  CaKeyRewrapped: 0,
+  NodeRegistered: 1,
+  NodeRemoved: 1,
+  Issued: 0,
+  Revoked: 0,
+  CrlPublished: 0,
+  ProfileSet: 0,
+  ProfileRemoved: 0,
+  ExpiredPruned: 0,
+  JoinTokenIssued: 0,
+  JoinTokenUsed: 0,
+};
+
 describe('applyEvent: one row per event type (accepted, and a rejected variant that changes nothing)', () => {
   after(removeTempDirs);
 
@@ -246,11 +273,13 @@ describe('applyEvent: one row per event type (accepted, and a rejected variant t
       try {
         await applyAll(store, row.setup);
         const index = row.setup.length + 1;
+        const mapVersion = await store.mapVersion();
         const outcome = await store.apply(row.event, { index, term: 2 });
         expect(outcome).to.not.equal(null);
         ok(outcome!);
         expect(outcome.result.type).to.equal(type);
         expect(store.appliedIndex()).to.equal(index);
+        expect(await store.mapVersion(), 'the map version').to.equal(mapVersion + MAP_VERSION_STEP[row.event.type]);
         await row.check(store, outcome);
       } finally {
         await store.close();
@@ -306,6 +335,23 @@ describe('applyEvent: preconditions every replica checks the same way', () => {
     await applyAll(store, [{ type: 'ExpiredPruned', before: T0 + 91 * DAY_MS, limit: 10 }]);
     expect(await store.getRevocation(AZ1_ICA, '0b01')).to.equal(undefined);
     await expectRejected(issued('02aa', { at: T0 + 100 }), 'ERR_EVENT_REJECTED');
+  });
+  it('the map version: node CAs count only when revoked, once, also after the sweep dropped the revocation', async () => {
+    const base = await store.mapVersion();
+    expect(base, 'cluster, AZ, AZ ICA and node registration; not the node CA').to.equal(4);
+    await applyAll(store, [nodeCaInstalled('n2-ica', 'n2', '0b02'), revoke('01aa')]);
+    expect(await store.mapVersion(), 'a node CA installed, a leaf revoked').to.equal(base);
+    await applyAll(store, [{ ...revoke('0b01', AZ1_ICA), notAfter: T0 }]);
+    expect(await store.mapVersion(), 'node CA revoked').to.equal(base + 1);
+    await applyAll(store, [{ type: 'ExpiredPruned', before: T0 + 91 * DAY_MS, limit: 10 }, { ...revoke('0b01', AZ1_ICA), notAfter: T0, revokedAt: T0 + 99 }]);
+    expect(await store.mapVersion(), 'the CA record was revoked already').to.equal(base + 1);
+    const copy = await openStore();
+    try {
+      await copy.restore(await store.snapshot());
+      expect(await copy.mapVersion(), 'a snapshot carries it').to.equal(base + 1);
+    } finally {
+      await copy.close();
+    }
   });
   it('an expired CA issues nothing: ERR_EVENT_REJECTED', () =>
     expectRejected(issued('02aa', { at: T0 + 90 * DAY_MS, notAfter: T0 + 90 * DAY_MS }), 'ERR_EVENT_REJECTED'));

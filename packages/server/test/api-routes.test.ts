@@ -70,15 +70,29 @@ describe('server API over a real PkiNode (one founding node)', function () {
     return path;
   };
 
-  it('docs/spec.md §7.2: clusterMap?since=<current generation> is 304 with the generation as ETag; an older one gets the map', async () => {
+  it('docs/spec.md §7.2: clusterMap?since=<generation> or <ETag> of the current map is 304 with the ETag; another one gets the map', async () => {
     const first = await get('/api/v1/clusterMap?since=0');
     expect(first.status).to.equal(200);
     const map = jsonOf(first) as { generation: number; azs: { name: string }[] };
     expect(map.azs.map((a) => a.name)).to.deep.equal(['az1']);
+    const etag = String(first.headers.etag);
+    expect(etag).to.match(new RegExp(`^"${map.generation}\\.[0-9a-f]{64}"$`));
     const same = await get(`/api/v1/clusterMap?since=${map.generation}`);
     expect(same.status).to.equal(304);
-    expect(same.headers.etag).to.equal(`"${map.generation}"`);
-    expect((jsonOf(await get('/api/v1/clusterMap?since=x')) as { error: { code: string } }).error.code).to.equal('ERR_INPUT_INVALID');
+    expect(same.headers.etag).to.equal(etag);
+    const byEtag = await get(`/api/v1/clusterMap?since=${etag.slice(1, -1)}`);
+    expect(byEtag.status).to.equal(304);
+    expect(byEtag.headers.etag).to.equal(etag);
+    expect((await get(`/api/v1/clusterMap?since=${encodeURIComponent(etag)}`)).status, 'the ETag with its quotes').to.equal(304);
+    const otherContent = `${map.generation}.${'0'.repeat(64)}`;
+    const stale = await get(`/api/v1/clusterMap?since=${otherContent}`);
+    expect(stale.status, 'the same generation with other content').to.equal(200);
+    expect(jsonOf(stale)).to.deep.equal(map);
+    expect((await get(`/api/v1/clusterMap?since=${map.generation - 1}`)).status).to.equal(200);
+    for (const bad of ['x', `${map.generation}.abc`, '1.5']) {
+      const r = jsonOf(await get(`/api/v1/clusterMap?since=${bad}`)) as { error: { code: string; field?: string } };
+      expect(r.error.code, bad).to.equal('ERR_INPUT_INVALID');
+    }
   });
 
   it('GET /api/v1/ca and /ca/<issuerId>.crt serve the root and ICAs that OpenSSL reads', async () => {

@@ -80,7 +80,7 @@ describe('node identity pinned to the registered TLS certificate (peer endpoint 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Registers `nodeId` as a joining node does (seed 000 Phase II): its registered TLS certificate, and its node ICA as a CA the test can sign with. */
+  /** Registers `nodeId` as a joining node does (docs/spec.md §3.2): its registered TLS certificate, and its node ICA as a CA the test can sign with. */
   async function register(nodeId: string): Promise<{ tls: Presented; ica: TestCa }> {
     const nonce = randomBytes(32);
     const bundle = verifyCaBundle({ response: jsonOf(await get(`/api/v1/ca?nonce=${nonce.toString('base64url')}`)) as CaBundleResponseBody, psk, clientNonce: nonce });

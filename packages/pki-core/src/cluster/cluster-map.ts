@@ -1,9 +1,8 @@
-// The cluster map (docs/architecture.md §1): AZs, nodes, leaders and CA certificates, versioned by
-// a `generation` that every change bumps (docs/spec.md §7.2.1: every change of content increments
-// the generation), so nodes poll `clusterMap?since=<generation>` and get "no change" or the whole
-// new map (docs/spec.md §7.2: versioned peer updates, full peer info). Values are immutable plain
-// data; every update function returns the same object when nothing changed, and a copy with
-// generation + 1 otherwise. Arrays are kept sorted so equal maps encode to equal bytes.
+// The cluster map (docs/architecture.md §1 and §8): AZs, nodes, leaders and CA certificates.
+// Values are immutable plain data; every update function returns the same object when nothing
+// changed, and a copy with generation + 1 otherwise. Arrays are kept sorted so equal maps encode
+// to equal bytes. The generation counted here numbers one builder's updates only; the generation
+// a node serves, the same on every node for the same content, is set by map-generation.ts.
 import type { NodeId } from '@adrestia/consensus';
 import { PkiError } from '../errors.ts';
 import type { NodeAddresses } from '../state/events.ts';
@@ -62,9 +61,7 @@ export interface ClusterMap {
   readonly caCertificates: readonly MapCaCertificate[];
 }
 
-export type ClusterMapDiff = { unchanged: true; generation: number } | { unchanged: false; map: ClusterMap };
-
-/** Generation 1 is the first map: a poller without a map asks `since=0` and always gets one. */
+/** Generation 1 is the first map of a builder. */
 export function newClusterMap(clusterId: string, globalVip: string): ClusterMap {
   return {
     clusterId,
@@ -75,13 +72,6 @@ export function newClusterMap(clusterId: string, globalVip: string): ClusterMap 
     leaders: { globalLeader: null, localLeaders: {} },
     caCertificates: [],
   };
-}
-
-/** Seed 001: compare cluster id and generation; a different cluster or generation gets the map. */
-export function diffSince(map: ClusterMap, since: { generation: number; clusterId?: string }): ClusterMapDiff {
-  const sameCluster = since.clusterId === undefined || since.clusterId === map.clusterId;
-  if (sameCluster && since.generation === map.generation) return { unchanged: true, generation: map.generation };
-  return { unchanged: false, map };
 }
 
 function byKey<T>(key: (t: T) => string): (a: T, b: T) => number {

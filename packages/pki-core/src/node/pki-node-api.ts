@@ -2,7 +2,7 @@
 // and other Adrestia services call, and the only way they reach the node's state. Everything here
 // is transport-neutral. A read either waits for the read barrier (core/read-view.ts: it sees
 // whatever the AZ acknowledged) or says why a local, possibly stale read is right for its callers.
-import type { ClusterMapDiff } from '../cluster/cluster-map.ts';
+import type { ClusterMapDiff, ClusterMapSince } from '../cluster/map-generation.ts';
 import type { CrlReason } from '../state/events.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
 import type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest } from './admin/index.ts';
@@ -90,7 +90,11 @@ export interface PkiNodeApi {
   readonly nodeId: string;
   readonly az: string;
   status(): PkiNodeStatus;
-  clusterMap(sinceGeneration?: number): Promise<ClusterMapDiff>;
+  /**
+   * The map this node serves, or "no change" when `since` (a generation, or an ETag as served;
+   * default 0, no map) names exactly this content (cluster/map-generation.ts).
+   */
+  clusterMap(since?: ClusterMapSince): Promise<ClusterMapDiff>;
   /** The root, this AZ's ICA and this node's chain, as applied here (CA certificates change only when a CA is created). */
   caBundle(): Promise<CaBundle>;
   /** Signs with this node's ICA; resolves after the `Issued` event is committed locally. */

@@ -7,7 +7,7 @@
 // peers and VIPs are injected, so the very same code runs under the server and the simulator.
 import { systemClock, validateRaftConfig, TwoTierNode, type Clock, type ConfState, type RaftConfig, type RandomSource, type Storage, type Transport } from '@adrestia/consensus';
 import { defaultCaKeyType, type CaKeyType } from '../ca/keys.ts';
-import type { ClusterMapDiff } from '../cluster/cluster-map.ts';
+import type { ClusterMapDiff, ClusterMapSince } from '../cluster/map-generation.ts';
 import type { HealthState } from '../cluster/node-health.ts';
 import { PkiError } from '../errors.ts';
 import type { AzSpec, CrlReason, NodeAddresses } from '../state/events.ts';
@@ -269,8 +269,8 @@ export class PkiNode implements PkiNodeApi {
     return this.nodeStatus.status();
   }
 
-  clusterMap(sinceGeneration = 0): Promise<ClusterMapDiff> {
-    return this.clusterMapView.clusterMap(sinceGeneration);
+  clusterMap(since: ClusterMapSince = 0): Promise<ClusterMapDiff> {
+    return this.clusterMapView.clusterMap(since);
   }
 
   caBundle(): Promise<CaBundle> {

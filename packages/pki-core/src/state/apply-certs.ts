@@ -2,6 +2,7 @@
 // revocation, CRL publication and the replicated expiry sweep.
 import { DEFAULT_CLUSTER_SETTINGS, type EventOf } from './events.ts';
 import { idempotencyKey } from './idempotency.ts';
+import { raiseMapVersion } from './map-version.ts';
 import { reject, type ApplyMeta, type ApplyResult } from './outcome.ts';
 import type { CaRecord, LeafCertificateRecord } from './records.ts';
 import { certKey, expiryKey, expiryPrefix, serialKey } from './tables.ts';
@@ -73,6 +74,8 @@ export async function applyCaCertificateInstalled(tx: StateTxn, ev: EventOf<'CaC
     index: meta.index,
   });
   tx.put('serials', serialKey(ev.serialHex, signer), { issuerId: signer, serialHex: ev.serialHex, pruned: false });
+  // The map lists root and AZ CA certificates; a node CA shows only once revoked (map-version.ts).
+  if (ev.role !== 'node') await raiseMapVersion(tx);
   return { type: 'CaCertificateInstalled' };
 }
 
@@ -162,10 +165,16 @@ export async function applyRevoked(tx: StateTxn, ev: EventOf<'Revoked'>, meta: A
   return { type: 'Revoked' };
 }
 
+/**
+ * The first revocation mark of an AZ or node CA changes the map (the AZ ICA leaves it, the node
+ * shows as revoked). CA records are global and never pruned, so every AZ decides this alike even
+ * where a local sweep removed an old revocation entry and a later `Revoked` marks the CA again.
+ */
 async function markCaRevoked(tx: StateTxn, caIssuerId: string, revokedAt: number): Promise<void> {
   const ca = await tx.get('cas', caIssuerId);
   if (ca === undefined) throw new Error(`assertion failed: CA certificate without CA record ${caIssuerId}`);
   tx.put('cas', caIssuerId, { ...ca, revokedAt });
+  if (ca.revokedAt === null && ca.role !== 'root') await raiseMapVersion(tx);
 }
 
 export async function applyCrlPublished(tx: StateTxn, ev: EventOf<'CrlPublished'>, meta: ApplyMeta): Promise<ApplyResult> {

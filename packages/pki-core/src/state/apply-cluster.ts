@@ -3,6 +3,7 @@
 import { cidrsOverlap, parseCidr, type CidrBlock } from '../net/ip.ts';
 import type { EventOf } from './events.ts';
 import { reject, type ApplyMeta, type ApplyResult } from './outcome.ts';
+import { raiseMapVersion } from './map-version.ts';
 import type { AzPhase, AzRecord, NodeRecord } from './records.ts';
 import { certKey, serialKey } from './tables.ts';
 import type { StateTxn } from './txn.ts';
@@ -43,6 +44,7 @@ export async function applyClusterCreated(tx: StateTxn, ev: EventOf<'ClusterCrea
     index: meta.index,
   });
   tx.put('serials', serialKey(ev.rootSerialHex, ev.rootIssuerId), { issuerId: ev.rootIssuerId, serialHex: ev.rootSerialHex, pruned: false });
+  await raiseMapVersion(tx);
   return { type: 'ClusterCreated' };
 }
 
@@ -76,6 +78,7 @@ export async function applyAzAdded(tx: StateTxn, ev: EventOf<'AzAdded'>): Promis
   if (await tx.has('azs', ev.az.name)) reject('ERR_ALREADY_EXISTS', `AZ ${ev.az.name} already exists`);
   await checkSubnetsDisjoint(tx, ev.az);
   tx.put('azs', ev.az.name, azRecord(ev.az, ev.founderNodeId ?? null, ev.at, 'active'));
+  await raiseMapVersion(tx);
   return { type: 'AzAdded' };
 }
 
@@ -88,6 +91,7 @@ export async function applyAzDeclared(tx: StateTxn, ev: EventOf<'AzDeclared'>): 
     if (other.localVip === ev.az.localVip) reject('ERR_EVENT_REJECTED', `local VIP ${ev.az.localVip} is AZ ${other.name}'s`);
   }
   tx.put('azs', ev.az.name, azRecord(ev.az, null, ev.at, 'declared'));
+  await raiseMapVersion(tx);
   return { type: 'AzDeclared' };
 }
 
@@ -115,6 +119,7 @@ export async function applyAzRemoved(tx: StateTxn, ev: EventOf<'AzRemoved'>): Pr
   const remaining = nodes.filter(([, n]) => n.az === ev.name).length;
   if (remaining > 0) reject('ERR_EVENT_REJECTED', `AZ ${ev.name} still has ${remaining} registered nodes`);
   tx.del('azs', ev.name);
+  await raiseMapVersion(tx);
   return { type: 'AzRemoved' };
 }
 
@@ -140,12 +145,14 @@ export async function applyNodeRegistered(tx: StateTxn, ev: EventOf<'NodeRegiste
     registeredAt: ev.at,
   };
   tx.put('nodes', ev.nodeId, record);
+  await raiseMapVersion(tx);
   return { type: 'NodeRegistered' };
 }
 
 export async function applyNodeRemoved(tx: StateTxn, ev: EventOf<'NodeRemoved'>): Promise<ApplyResult> {
   if (!(await tx.has('nodes', ev.nodeId))) reject('ERR_NODE_UNKNOWN', `node ${ev.nodeId} is not registered`);
   tx.del('nodes', ev.nodeId);
+  await raiseMapVersion(tx);
   return { type: 'NodeRemoved' };
 }
 

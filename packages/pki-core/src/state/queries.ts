@@ -38,6 +38,11 @@ export class PkiStateQueries {
     return this.view().getMeta('cluster');
   }
 
+  /** The cluster map's replicated version (map-version.ts); 0 before the cluster exists. */
+  async mapVersion(): Promise<number> {
+    return (await this.view().getMeta('mapVersion')) ?? 0;
+  }
+
   async settings(): Promise<ClusterSettings> {
     return (await this.view().getMeta('settings')) ?? { ...DEFAULT_CLUSTER_SETTINGS };
   }

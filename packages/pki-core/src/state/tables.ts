@@ -30,6 +30,8 @@ export interface MetaRecords {
   settings: ClusterSettings;
   /** The highest `before` of an applied `ExpiredPruned`. */
   prunedBefore: number;
+  /** Accepted events that changed the cluster map's replicated inputs (map-version.ts). */
+  mapVersion: number;
 }
 
 export interface TableRecords {

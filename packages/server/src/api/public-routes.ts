@@ -1,15 +1,15 @@
 // Plain-HTTP routes: public information only (docs/architecture.md §10). Status drives Phase I
 // discovery (docs/spec.md §3.1, §3.3), the CA bundle with a PSK proof drives Phase II, the cluster
-// map is polled with `since=<generation>` (docs/spec.md §7.2), and CRLs and CA certificates are
+// map is polled with `since=<generation or ETag>` (docs/spec.md §7.2), and CRLs and CA certificates are
 // downloaded at the URLs the certificates carry.
 import { PkiError } from '@adrestia/pki-core';
+import { parseClusterMapSince } from '@adrestia/pki-core/cluster';
 import { NONCE_BYTES_MAX, NONCE_BYTES_MIN } from '@adrestia/pki-core/registration';
 import type { RequestContext, Router } from '../http/router.ts';
 import { sendBytes, sendJson } from '../http/respond.ts';
 import type { ApiDeps } from './deps.ts';
 import { routeRequest } from './route-guard.ts';
 
-const GENERATION_MAX = Number.MAX_SAFE_INTEGER;
 const ISSUER_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export function addPublicRoutes(router: Router, deps: ApiDeps): Router {
@@ -51,20 +51,21 @@ async function caBundle(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   sendJson(ctx.res, 200, body);
 }
 
-/** Seed 001: "no change" (304, no body) or the whole new map. */
+/**
+ * docs/spec.md §7.2: "no change" (304, no body) when `since` names this node's map — its ETag
+ * exactly, or its generation — else the whole map. Either way the ETag
+ * (`"<generation>.<content SHA-256>"`) names what this node serves.
+ */
 async function clusterMap(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   if ((await routeRequest(ctx, deps, 'publicRead')).kind === 'done') return;
-  const sinceText = ctx.query.get('since') ?? '0';
-  if (!/^\d{1,16}$/.test(sinceText) || Number(sinceText) > GENERATION_MAX) {
-    throw new PkiError('ERR_INPUT_INVALID', 'since: a generation number', { field: 'since' });
-  }
-  const diff = await deps.node.clusterMap(Number(sinceText));
+  const diff = await deps.node.clusterMap(parseClusterMapSince(ctx.query.get('since') ?? '0'));
+  const etag = `"${diff.etag}"`;
   if (diff.unchanged) {
-    ctx.res.writeHead(304, { etag: `"${diff.generation}"`, 'cache-control': 'no-store' });
+    ctx.res.writeHead(304, { etag, 'cache-control': 'no-store' });
     ctx.res.end();
     return;
   }
-  sendJson(ctx.res, 200, diff.map, { etag: `"${diff.map.generation}"` });
+  sendJson(ctx.res, 200, diff.map, { etag });
 }
 
 /**

@@ -1,12 +1,13 @@
-// The cluster map a node serves (docs/spec.md §7.1, generation counting §7.2): derived
-// from the replicated state (AZs, nodes, CA certificates) and the roles this node can see, and
-// versioned per node: the generation moves only when the content changes (cluster-map.ts).
+// The cluster map a node serves (docs/spec.md §7): derived from the replicated state (AZs, nodes,
+// CA certificates, withdrawn nodes) and what this node sees (memberships, health, leaders). Its
+// generation and ETag come from cluster/map-generation.ts — the state's map version and a hash of
+// the content — so every node serving the same content serves the same generation; nothing about
+// it is kept here. The state reads below are exactly the inputs state/map-version.ts counts: a new
+// input here needs its events to raise the version there.
 import { createHash } from 'node:crypto';
 import { toPem } from '../../ca/pem.ts';
 import {
-  diffSince,
   newClusterMap,
-  sameData,
   withAz,
   withCaCertificate,
   withLeaders,
@@ -15,9 +16,10 @@ import {
   withNodeRevoked,
   withRoles,
   type ClusterMap,
-  type ClusterMapDiff,
 } from '../../cluster/cluster-map.ts';
+import { diffSince, servedMap, type ClusterMapDiff, type ClusterMapSince, type ServedClusterMap } from '../../cluster/map-generation.ts';
 import type { HealthState } from '../../cluster/node-health.ts';
+import { PkiError } from '../../errors.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { NodeContext } from '../core/context.ts';
 import type { PkiTwoTier } from '../core/roles.ts';
@@ -33,10 +35,11 @@ type MapSource = Pick<NodeContext, 'nodeId' | 'az' | 'globalVip'> & HealthView &
 
 type MapTwoTier = Pick<PkiTwoTier, 'status' | 'isGlobalLeader'>;
 
+/** Reads of the map's state inputs that an apply may interleave with, before giving up. */
+const READ_ATTEMPTS_MAX = 8;
+
 export class ClusterMapView {
   private readonly node: MapSource;
-  /** The map last served: its generation moves only when its content does. */
-  private lastMap: ClusterMap | null = null;
 
   constructor(ctx: Pick<NodeContext, 'nodeId' | 'az' | 'globalVip'>, private readonly twoTier: MapTwoTier, state: () => PkiStateQueries, health: HealthView) {
     this.node = {
@@ -49,25 +52,28 @@ export class ClusterMapView {
     };
   }
 
-  async clusterMap(since: number): Promise<ClusterMapDiff> {
-    const map = await this.currentMap();
-    return diffSince(map, { generation: since });
+  async clusterMap(since: ClusterMapSince): Promise<ClusterMapDiff> {
+    return diffSince(await this.currentMap(), since);
   }
 
-  private async currentMap(): Promise<ClusterMap> {
-    const previous = this.lastMap;
-    const fresh = await mapFromState(this.node, this.twoTier);
-    // Seed 001: the generation moves only when the content does.
-    if (previous && previous.clusterId === fresh.clusterId && sameData({ ...fresh, generation: 0 }, { ...previous, generation: 0 })) return previous;
-    const map = { ...fresh, generation: (previous?.generation ?? 0) + 1 };
-    this.lastMap = map;
-    return map;
+  /**
+   * The state is read table by table while events may apply in between, so the map version is
+   * read before and after: equal (it only grows) means no map input changed in between, and the
+   * content read belongs to that version — which the generation's exactness relies on.
+   */
+  private async currentMap(): Promise<ServedClusterMap> {
+    for (let attempt = 1; attempt <= READ_ATTEMPTS_MAX; attempt++) {
+      const store = this.node.state();
+      const version = await store.mapVersion();
+      const content = await mapFromState(this.node, this.twoTier, store);
+      if (this.node.state() === store && (await store.mapVersion()) === version) return servedMap(content, version);
+    }
+    throw new PkiError('ERR_NOT_READY', `the cluster map changed during ${READ_ATTEMPTS_MAX} reads in a row; ask again`);
   }
 }
 
 /** The map rebuilt from the replicated state and the roles this node sees (generation unset). */
-async function mapFromState(node: MapSource, twoTier: MapTwoTier): Promise<ClusterMap> {
-  const store = node.state();
+async function mapFromState(node: MapSource, twoTier: MapTwoTier, store: PkiStateQueries): Promise<ClusterMap> {
   const cluster = await store.cluster();
   let map = newClusterMap(cluster?.clusterId ?? '00000000-0000-0000-0000-000000000000', node.globalVip ?? '');
   const [azs, nodes, cas] = await Promise.all([store.azs(), store.nodes(), store.cas()]);
@@ -90,8 +96,8 @@ async function mapFromState(node: MapSource, twoTier: MapTwoTier): Promise<Clust
     const health = node.healthOf(n.nodeId);
     if (health) map = withNodeHealth(map, n.nodeId, health);
   }
-  // Seed 001: a removed node (its CA revoked) stays listed, revoked, and cannot come back under
-  // its id. A node CA without a node record and not revoked is a registration under way.
+  // docs/spec.md §7.4: a removed node (its CA revoked) stays listed, revoked, and cannot come
+  // back under its id. A node CA without a node record and not revoked is a registration under way.
   for (const ca of cas) {
     if (ca.role !== 'node' || !ca.nodeId || !ca.az || !azNames.has(ca.az) || ca.revokedAt === null) continue;
     const known = nodes.find((n) => n.nodeId === ca.nodeId);
