@@ -2,8 +2,8 @@
 // and stopped gracefully. `adrestia-pki dev` and the end-to-end tests both use it.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeNodeConfig, writeSecrets, type DevSecrets } from './files.ts';
-import { DEV_PORTS, devNodes } from './layout.ts';
+import { writeNodeConfig, writeSecrets, type DevSecrets, type DevVipConfig } from './files.ts';
+import { DEV_PORTS, devNodes, type DevNode } from './layout.ts';
 import { spawnServe, stopProcess, waitReady, type NodeProcess } from './processes.ts';
 
 export interface DevClusterOptions {
@@ -14,6 +14,8 @@ export interface DevClusterOptions {
   base: number;
   logLevel: string;
   readyTimeoutMs: number;
+  /** Each node's `vip` section (default `bind`: the node listens on the VIPs it holds). */
+  vip?: (node: DevNode) => DevVipConfig;
   onExit?: (p: NodeProcess, code: number | null, signal: string | null) => void;
   onReady?: (p: NodeProcess, ready: boolean) => void;
 }
@@ -34,7 +36,7 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
   const secrets = await writeSecrets(o.dir);
   const procs: NodeProcess[] = [];
   for (const n of devNodes(o.azCount, o.perAz, o.base)) {
-    const configPath = await writeNodeConfig(o.dir, n, o.azCount, o.base, secrets, o.logLevel);
+    const configPath = await writeNodeConfig(o.dir, n, o.azCount, o.base, secrets, o.logLevel, undefined, o.vip?.(n));
     procs.push({ name: n.name, host: n.host, configPath, logPath: join(o.dir, 'logs', `${n.name}.log`), child: null, init: procs.length === 0 });
   }
   let stopping = false;
