@@ -39,11 +39,27 @@ export async function writeSecrets(dir: string): Promise<DevSecrets> {
   };
 }
 
+/** The configuration's `vip` section (config/schema.ts); the dev cluster's default is `bind`. */
+export interface DevVipConfig {
+  mode: 'exec' | 'bind' | 'none';
+  command?: string[];
+  timeoutMs?: number;
+}
+
 /**
  * Writes the node's configuration (JSON) and returns its path. With `joinTokenFile` the node
  * holds no PSK: it registers once with that join token (which pins the cluster root).
  */
-export async function writeNodeConfig(dir: string, node: DevNode, azCount: number, base: number, secrets: DevSecrets, logLevel: string, joinTokenFile?: string): Promise<string> {
+export async function writeNodeConfig(
+  dir: string,
+  node: DevNode,
+  azCount: number,
+  base: number,
+  secrets: DevSecrets,
+  logLevel: string,
+  joinTokenFile?: string,
+  vip: DevVipConfig = { mode: 'bind' },
+): Promise<string> {
   const dataDir = join(dir, 'data', node.name);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await mkdir(join(dir, 'config'), { recursive: true });
@@ -57,7 +73,7 @@ export async function writeNodeConfig(dir: string, node: DevNode, azCount: numbe
     azs: devAzs(azCount, base),
     pkiInitRetry: 2,
     timeouts: { initRequestMs: 500, shutdownMs: 3_000 },
-    vip: { mode: 'bind' },
+    vip,
     log: { level: logLevel },
     ...(joinTokenFile === undefined ? { authPskFile: secrets.pskFile } : { joinTokenFile }),
     kekFile: secrets.kekFile,
