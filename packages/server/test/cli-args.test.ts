@@ -40,7 +40,7 @@ const LEAF_FLAGS: Readonly<Record<string, readonly string[]>> = {
   serve: ['--config', '--init'],
   init: ['--config'],
   join: ['--config'],
-  dev: ['--azs', '--nodes', '--dir', '--base', '--log-level'],
+  dev: ['--azs', '--nodes', '--dir', '--base', '--log-level', '--join-tokens'],
   status: ['--url', '--from'],
   issue: [...ADMIN, '--profile', '--out', '--csr', '--cn', '--san'],
   revoke: [...ADMIN, '--serial', '--reason'],

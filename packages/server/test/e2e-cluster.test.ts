@@ -57,17 +57,19 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
   const get = (host: string, path: string, from = CLIENT): Promise<HttpCallResult> => (from === OUTSIDER ? outsider : client).get(host, path);
   const verify = (issued: Issued): string => opensslVerifyLeaf(dir, rootPem, issued);
 
-  it('docs/spec.md §3.3: status answers clients of the AZ and tells a client of no AZ 404 ERR_AZ_UNKNOWN', async () => {
+  it('docs/spec.md §3.3, §4: status answers clients of the AZ and clients of no AZ alike; a node naming an unfounded AZ gets 404 ERR_AZ_UNKNOWN', async () => {
     const inside = await get(GLOBAL_VIP, '/api/v1/status');
     expect(inside.status).to.equal(200);
     expect((jsonOf(inside) as { pkiGlobalLeader: boolean }).pkiGlobalLeader).to.equal(true);
+    // A client in no AZ is served by the AZ it reached, at any of its nodes.
     const outside = await get(GLOBAL_VIP, '/api/v1/status', OUTSIDER);
-    expect(outside.status).to.equal(404);
-    expect((jsonOf(outside) as { error: { code: string } }).error.code).to.equal('ERR_AZ_UNKNOWN');
-    // A public read from outside every AZ, at a node that is not the global leader: 307 to the global VIP.
-    const redirected = await get('127.71.0.12', '/api/v1/clusterMap?since=0', OUTSIDER);
-    expect(redirected.status).to.equal(307);
-    expect(redirected.headers.location).to.equal(`http://${GLOBAL_VIP}:${DEV_PORTS.http}/api/v1/clusterMap?since=0`);
+    expect(outside.status).to.equal(200);
+    const atFollower = await get('127.71.0.12', '/api/v1/clusterMap?since=0', OUTSIDER);
+    expect(atFollower.status).to.equal(200);
+    // Discovery names its AZ: an AZ the cluster has not founded is told to found it.
+    const discovering = await get(GLOBAL_VIP, '/api/v1/status?az=az9', OUTSIDER);
+    expect(discovering.status).to.equal(404);
+    expect((jsonOf(discovering) as { error: { code: string } }).error.code).to.equal('ERR_AZ_UNKNOWN');
     const map = jsonOf(await get(LOCAL_VIP, '/api/v1/clusterMap?since=0')) as { generation: number; nodes: unknown[] };
     expect(map.nodes).to.have.length(3);
     expect((await get(LOCAL_VIP, `/api/v1/clusterMap?since=${map.generation}`)).status).to.be.oneOf([304, 200]);
