@@ -23,8 +23,8 @@
 // and ticks come from setInterval, which skips the periods an event loop missed instead of catching
 // up: after a stall of the holder's process (a GC pause, a starved or paused VM) its lease is
 // short by one tick only, while in monotonic milliseconds — the new leader's wait — it ran out long
-// ago. The stall watch ({@link stepStallWatch}) closes that gap: a step that comes two periods or
-// more after the previous one means ticks were skipped, so a lease reported valid may be backed by
+// ago. The stall watch ({@link stepStallWatch}) closes that gap: a step that comes more than a
+// period plus the release margin after the previous one means ticks were skipped, so a lease reported valid may be backed by
 // a round sent before the stall; it is not trusted (the holder releases at that first step) until
 // a full lease has passed on the monotonic clock, by when any round sent before the stall has run
 // out in ticks too and a valid lease is backed by a round sent after it. A holder cannot release
@@ -120,6 +120,12 @@ export function stepVipFence(state: VipFenceState, input: VipFenceInput, config:
 export interface StallWatchConfig {
   /** The period of the steps (the Raft tick), in ms. */
   stepMs: number;
+  /**
+   * Lateness of a step that is not taken for a stall: the release margin the new leader waits on
+   * top of the lease (a skip shorter than it stretches the lease by less than that wait has
+   * spare); real event loops jitter by more than a tick under load, so zero would make VIPs flap.
+   */
+  toleranceMs: number;
   /** How long a lease is not trusted after a stall: the longest lease of the fences it guards, in ms. */
   leaseDurationMs: number;
 }
@@ -137,13 +143,13 @@ export const INITIAL_STALL_WATCH: StallWatchState = Object.freeze({ lastStepMs: 
  * `leaseTrusted` false means every fence must treat its lease as lapsed now (see the file header).
  */
 export function stepStallWatch(state: StallWatchState, nowMs: number, config: StallWatchConfig): { state: StallWatchState; leaseTrusted: boolean } {
-  if (!(Number.isFinite(config.stepMs) && config.stepMs > 0 && Number.isFinite(config.leaseDurationMs) && config.leaseDurationMs > 0)) {
-    throw new TypeError('stall watch: stepMs and leaseDurationMs must be > 0');
+  if (!(Number.isFinite(config.stepMs) && config.stepMs > 0 && Number.isFinite(config.leaseDurationMs) && config.leaseDurationMs > 0 && Number.isFinite(config.toleranceMs) && config.toleranceMs >= 0)) {
+    throw new TypeError('stall watch: stepMs and leaseDurationMs must be > 0, toleranceMs ≥ 0');
   }
   if (state.lastStepMs !== null && nowMs < state.lastStepMs) {
     throw new Error(`stall watch: clock went backwards (${nowMs} < ${state.lastStepMs}); use a monotonic clock`);
   }
-  const skipped = state.lastStepMs !== null && nowMs - state.lastStepMs >= 2 * config.stepMs;
+  const skipped = state.lastStepMs !== null && nowMs - state.lastStepMs > config.stepMs + config.toleranceMs;
   const until = skipped ? nowMs + config.leaseDurationMs : state.distrustUntilMs;
   const distrustUntilMs = until !== null && nowMs < until ? until : null;
   return { state: { lastStepMs: nowMs, distrustUntilMs }, leaseTrusted: distrustUntilMs === null };

@@ -66,7 +66,7 @@ export class VipManager {
   private readonly fenceConfig: { maxClockDriftMs: number; releaseMarginMs: number };
   /** Skipped ticks (a stall of this process) void the tick-counted leases (vip-fence.ts). */
   private stallWatch: StallWatchState = INITIAL_STALL_WATCH;
-  private readonly stallWatchConfig: { stepMs: number; leaseDurationMs: number };
+  private readonly stallWatchConfig: { stepMs: number; leaseDurationMs: number; toleranceMs: number };
 
   constructor(
     private readonly settings: VipSettings,
@@ -88,11 +88,11 @@ export class VipManager {
       );
     }
     const longestLeaseMs = tickMs * Math.max(localElectionTicks, globalElectionTicks);
-    this.stallWatchConfig = { stepMs: tickMs, leaseDurationMs: longestLeaseMs };
     this.fenceConfig = {
       maxClockDriftMs: settings.maxClockDriftMs ?? clockDriftBoundMs(longestLeaseMs, DEFAULT_CLOCK_RATE_ERROR),
       releaseMarginMs: settings.releaseMarginMs ?? 2 * tickMs + DEFAULT_RELEASE_HOOK_MS,
     };
+    this.stallWatchConfig = { stepMs: tickMs, leaseDurationMs: longestLeaseMs, toleranceMs: this.fenceConfig.releaseMarginMs };
     // A crashed holder may have left the address configured (start-up release, vip-fence.ts).
     for (const v of this.vips) void this.run(v, 'release');
     this.timer = (settings.clock ?? systemClock).setInterval(() => this.step(), tickMs);
