@@ -2,8 +2,10 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { SeededRandom } from '@adrestia/consensus';
 import {
+  INITIAL_STALL_WATCH,
   INITIAL_VIP_FENCE,
   clockDriftBoundMs,
+  stepStallWatch,
   stepVipFence,
   vipFenceWakeAtMs,
   type VipFenceConfig,
@@ -288,6 +290,79 @@ function optionsArb(fence: (rateError: number) => VipFenceConfig): fc.Arbitrary<
       };
     });
 }
+
+describe('VIP fencing across a stall of the holder\'s process (skipped ticks)', () => {
+  // Lease 100 ms = 10 ticks of 10 ms; the new leader waits lease + drift + margin = 130 ms.
+  const fence: VipFenceConfig = { leaseDurationMs: 100, maxClockDriftMs: 10, releaseMarginMs: 20 };
+  const watchConfig = { stepMs: 10, leaseDurationMs: 100, toleranceMs: 20 };
+
+  /**
+   * The old holder steps every 10 ms up to 500, then its process stalls until 650; the lease
+   * round it last sent was at 500, so in ticks its lease is still valid at 650 (one tick later,
+   * setInterval skipped the rest). The new leader first sees itself leader at 560 and acquires at
+   * 690. Returns when the old holder releases (null: still holding at 700).
+   */
+  function oldHolderReleaseMs(watched: boolean): number | null {
+    let state = INITIAL_VIP_FENCE;
+    let watch = INITIAL_STALL_WATCH;
+    const times = [...Array.from({ length: 51 }, (_, i) => i * 10), 650, 660, 670, 680, 690, 700];
+    for (const nowMs of times) {
+      let leaseValid = true; // RaftCore.hasQuorumLease(): ticks since the round < 10
+      if (watched) {
+        const w = stepStallWatch(watch, nowMs, watchConfig);
+        watch = w.state;
+        leaseValid &&= w.leaseTrusted;
+      }
+      const step = stepVipFence(state, { isLeader: true, term: 2, leaseValid, nowMs }, fence);
+      state = step.state;
+      if (step.action === 'release') return nowMs;
+    }
+    return null;
+  }
+
+  it('the new leader acquires at 690: its wait is in milliseconds', () => {
+    let state = INITIAL_VIP_FENCE;
+    const acquired: number[] = [];
+    for (let nowMs = 560; nowMs <= 700; nowMs += 10) {
+      const step = stepVipFence(state, { isLeader: true, term: 3, leaseValid: true, nowMs }, fence);
+      state = step.state;
+      if (step.action === 'acquire') acquired.push(nowMs);
+    }
+    expect(acquired).to.deep.equal([690]);
+  });
+
+  it('without the stall watch the old holder still holds then: two holders (the lease counted in ticks outlived the wait)', () => {
+    expect(oldHolderReleaseMs(false)).to.equal(null);
+  });
+
+  it('with it, the old holder releases at its first step after the stall, before the new leader acquires', () => {
+    expect(oldHolderReleaseMs(true)).to.equal(650);
+  });
+
+  it('distrusts the lease for one lease after the stall, then trusts it again; lateness within the tolerance is no stall', () => {
+    let watch = INITIAL_STALL_WATCH;
+    const trusted: [number, boolean][] = [];
+    const times = [0, 10, 29, 40, ...Array.from({ length: 13 }, (_, i) => 300 + i * 10)];
+    for (const nowMs of times) {
+      const w = stepStallWatch(watch, nowMs, watchConfig);
+      watch = w.state;
+      trusted.push([nowMs, w.leaseTrusted]);
+    }
+    // 29 and 40 come late, but within a period plus the tolerance. 300 comes after 260 ms.
+    expect(trusted.filter(([, t]) => !t).map(([ms]) => ms)).to.deep.equal([300, 310, 320, 330, 340, 350, 360, 370, 380, 390]);
+    expect(trusted.filter(([, t]) => t).map(([ms]) => ms)).to.deep.equal([0, 10, 29, 40, 400, 410, 420]);
+  });
+
+  it('a second stall inside the window extends it; the clock must be monotonic; bad config is refused', () => {
+    let watch = stepStallWatch(INITIAL_STALL_WATCH, 0, watchConfig).state;
+    watch = stepStallWatch(watch, 100, watchConfig).state;
+    watch = stepStallWatch(watch, 150, watchConfig).state;
+    expect(watch.distrustUntilMs).to.equal(250);
+    expect(stepStallWatch(watch, 249, watchConfig).leaseTrusted).to.equal(false);
+    expect(() => stepStallWatch(watch, 140, watchConfig)).to.throw(/monotonic/);
+    expect(() => stepStallWatch(watch, 200, { stepMs: 0, leaseDurationMs: 100, toleranceMs: 0 })).to.throw(TypeError, /stepMs/);
+  });
+});
 
 describe('VIP fencing under leader changes, partitions and clock drift (simulation)', () => {
   it('two holders never overlap in time when maxClockDriftMs covers the clock rate error (fast-check)', () => {

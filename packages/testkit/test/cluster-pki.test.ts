@@ -55,6 +55,17 @@ describe('PKI invariants on the simulated cluster (PkiNode × 9)', function () {
     });
   }
 
+  // Seeds whose chaos stalls a VIP holder past the new leader's wait (PkiSimCluster.stall): the
+  // stalled holder must release at its first step after resuming (vip-fence.ts stepStallWatch).
+  for (const seed of [4, 10]) {
+    it(`seed ${seed}: a VIP holder stalled past the new leader's wait releases as it resumes`, async () => {
+      const r = await runPkiSeed({ seed });
+      expect(r.faults.some((f) => / stall /.test(f)), JSON.stringify(r.faults)).to.equal(true);
+      expect(r.vipStallOverlaps, 'acquisitions over a stalled holder').to.be.greaterThan(0);
+      expect(r.violations, JSON.stringify(r.faults)).to.deep.equal([]);
+    });
+  }
+
   it('a seed replays bit for bit: the same trace, the same certificates (DER) in the same order', async () => {
     const a = await runPkiSeed({ seed: 7, chaosMs: 1_500 });
     const b = await runPkiSeed({ seed: 7, chaosMs: 1_500 });

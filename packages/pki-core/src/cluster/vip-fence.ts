@@ -18,6 +18,19 @@
 // `release` hook: the new leader also waits `releaseMarginMs`, which must cover both (a step is
 // one tick; keep hook time inside the rest). On start-up the server runs `release` once before the first
 // step: a holder that crashed may still have the address configured, and its fence state is gone.
+//
+// The lease is counted in Raft ticks (RaftCore.hasQuorumLease(): ticks since the round was sent),
+// and ticks come from setInterval, which skips the periods an event loop missed instead of catching
+// up: after a stall of the holder's process (a GC pause, a starved or paused VM) its lease is
+// short by one tick only, while in monotonic milliseconds — the new leader's wait — it ran out long
+// ago. The stall watch ({@link stepStallWatch}) closes that gap: a step that comes more than a
+// period plus the release margin after the previous one means ticks were skipped, so a lease reported valid may be backed by
+// a round sent before the stall; it is not trusted (the holder releases at that first step) until
+// a full lease has passed on the monotonic clock, by when any round sent before the stall has run
+// out in ticks too and a valid lease is backed by a round sent after it. A holder cannot release
+// while its process does not run at all: a stall longer than the new leader's wait still overlaps
+// (no lease bounds a paused holder); the watch bounds the overlap by the stall itself. Lateness
+// below one period skips no tick and is, as before, what the drift allowance and margin absorb.
 
 export interface VipFenceConfig {
   /** The check-quorum lease (the election timeout), in ms. */
@@ -102,6 +115,44 @@ export function stepVipFence(state: VipFenceState, input: VipFenceInput, config:
     return { state: { ...state, holding: true, lastNowMs }, action: 'acquire' };
   }
   return { state: { ...state, lastNowMs }, action: null };
+}
+
+export interface StallWatchConfig {
+  /** The period of the steps (the Raft tick), in ms. */
+  stepMs: number;
+  /**
+   * Lateness of a step that is not taken for a stall: the release margin the new leader waits on
+   * top of the lease (a skip shorter than it stretches the lease by less than that wait has
+   * spare); real event loops jitter by more than a tick under load, so zero would make VIPs flap.
+   */
+  toleranceMs: number;
+  /** How long a lease is not trusted after a stall: the longest lease of the fences it guards, in ms. */
+  leaseDurationMs: number;
+}
+
+export interface StallWatchState {
+  readonly lastStepMs: number | null;
+  /** Until then a lease reported valid is not trusted; null: trusted. */
+  readonly distrustUntilMs: number | null;
+}
+
+export const INITIAL_STALL_WATCH: StallWatchState = Object.freeze({ lastStepMs: null, distrustUntilMs: null });
+
+/**
+ * One step of the stall watch at `nowMs` (a monotonic clock), once per step of the VIP manager:
+ * `leaseTrusted` false means every fence must treat its lease as lapsed now (see the file header).
+ */
+export function stepStallWatch(state: StallWatchState, nowMs: number, config: StallWatchConfig): { state: StallWatchState; leaseTrusted: boolean } {
+  if (!(Number.isFinite(config.stepMs) && config.stepMs > 0 && Number.isFinite(config.leaseDurationMs) && config.leaseDurationMs > 0 && Number.isFinite(config.toleranceMs) && config.toleranceMs >= 0)) {
+    throw new TypeError('stall watch: stepMs and leaseDurationMs must be > 0, toleranceMs ≥ 0');
+  }
+  if (state.lastStepMs !== null && nowMs < state.lastStepMs) {
+    throw new Error(`stall watch: clock went backwards (${nowMs} < ${state.lastStepMs}); use a monotonic clock`);
+  }
+  const skipped = state.lastStepMs !== null && nowMs - state.lastStepMs > config.stepMs + config.toleranceMs;
+  const until = skipped ? nowMs + config.leaseDurationMs : state.distrustUntilMs;
+  const distrustUntilMs = until !== null && nowMs < until ? until : null;
+  return { state: { lastStepMs: nowMs, distrustUntilMs }, leaseTrusted: distrustUntilMs === null };
 }
 
 /** The next time a step could acquire without any other input changing, or null. */

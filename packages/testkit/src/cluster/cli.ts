@@ -76,7 +76,7 @@ function describe(r: SeededRunResult, realMs: number, verbose: boolean): string 
 function describePki(r: PkiRunResult, realMs: number, verbose: boolean): string {
   const lines = [
     `  ${r.violations.length === 0 ? 'ok' : 'VIOLATIONS'} pki trace=${r.traceHash.slice(0, 16)} virtual=${Math.round(r.virtualMs)}ms real=${realMs}ms ` +
-      `events=${r.eventsRun} issued=${r.issued} revoked=${r.revoked} vips=${r.vipAcquisitions} faults=${r.faults.length - 1}`,
+      `events=${r.eventsRun} issued=${r.issued} revoked=${r.revoked} vips=${r.vipAcquisitions} stall-overlaps=${r.vipStallOverlaps} faults=${r.faults.length - 1}`,
   ];
   for (const v of r.violations) lines.push(`  violation ${v.kind} at ${v.atUs / 1000}ms: ${v.message}`);
   if (verbose || r.violations.length > 0) {

@@ -49,6 +49,8 @@ export interface PkiSimNode {
   alive: boolean;
   incarnation: number;
   rate: number;
+  /** Set while the process is stalled ({@link PkiSimCluster.stall}): peer requests wait on it. */
+  stalled: { incarnation: number; resumed: Promise<void>; resume: () => void } | null;
 }
 
 export interface PkiSimClusterOptions {
@@ -68,6 +70,8 @@ export class PkiSimCluster {
   /** A client CSR (Ed25519, from the seed) the clients submit with different requesters. */
   readonly csrDer: Uint8Array;
   readonly tickMs = 10;
+  /** Election timeouts of the two tiers (the check-quorum leases), in ms. */
+  readonly electionTimeoutMs = { local: this.tickMs * LOCAL_RAFT.electionTimeoutTicks, global: this.tickMs * GLOBAL_RAFT.electionTimeoutTicks };
   readonly nodeErrors: string[] = [];
   /** Who holds each VIP; acquiring one another node holds is reported as a 'vip' violation. */
   readonly vips: SimVips;
@@ -78,7 +82,9 @@ export class PkiSimCluster {
     this.scheduler = new Scheduler(options.seed);
     this.network = new SimNetwork(this.scheduler, this.scheduler.random.fork());
     this.checker = new ClusterChecker(() => this.scheduler.nowUs);
-    this.vips = new SimVips(this.checker, (line) => this.scheduler.trace(line));
+    this.vips = new SimVips(this.checker, (line) => this.scheduler.trace(line), (id) => this.nodes.get(id)?.stalled != null,
+      (id) => this.nodes.get(id)?.alive === true,
+    );
     this.maxClockDriftMs = clockDriftBoundMs(this.tickMs * GLOBAL_RAFT.electionTimeoutTicks, (options.maxSkewPermille ?? 0) / 1000);
     this.azs = Array.from({ length: options.azCount ?? 3 }, (_, i) => ({ name: `az${i + 1}`, subnets: [`10.${i + 1}.0.0/16`], localVip: `10.${i + 1}.0.1` }));
     const skew = options.maxSkewPermille ?? 0;
@@ -88,13 +94,16 @@ export class PkiSimCluster {
         const id = `${String.fromCharCode(97 + i)}${k}`;
         const rate = 1 + (this.scheduler.random.nextInt(2 * skew + 1) - skew) / 1000;
         const keys = new SimKeyStore(this.scheduler.random.fork());
-        this.nodes.set(id, { id, az: az.name, ordinal: ordinal++, disk: new SimDisk(id), keys, clock: null, node: null, alive: false, incarnation: 0, rate });
+        this.nodes.set(id, { id, az: az.name, ordinal: ordinal++, disk: new SimDisk(id), keys, clock: null, node: null, alive: false, incarnation: 0, rate, stalled: null });
       }
     }
     const { privateKey } = seededEd25519KeyPair(this.scheduler.random.fork());
     this.csrDer = buildCsr({ subject: 'CN=svc.sim.example', privateKey, sans: [{ type: 'dns', value: 'svc.sim.example' }] });
     // Role events are subscribed once PkiNode.start returns; leaders during start-up are polled.
-    this.scheduler.afterInstant = () => this.pollLeaders();
+    this.scheduler.afterInstant = () => {
+      this.pollLeaders();
+      this.vips.checkResumed();
+    };
     this.scheduler.onNodeError = (owner, label, error) => {
       this.checker.observeHalted(owner, `threw while handling "${label}": ${error instanceof Error ? error.message : String(error)}`);
       const where = error instanceof Error ? (error.stack ?? '').split('\n').slice(1, 8).map((l) => l.trim()).join(' < ') : '';
@@ -274,9 +283,43 @@ export class PkiSimCluster {
   async crash(id: string): Promise<void> {
     const n = this.get(id);
     if (!cutPower(n, this.network, this.scheduler)) return;
+    this.endStall(n); // peer requests waiting on the stall find the node down
     const node = n.node;
     n.node = null;
     await node?.stop();
+  }
+
+  /**
+   * A process stall of `durationUs` (a GC pause, a VM paused or starved of CPU): the node's timers
+   * and its message handling stop while the rest of the cluster runs on, then it resumes with the
+   * ticks it missed skipped (SimClock.thaw) and what it was sent waiting in its sockets. A stalled
+   * process keeps every address it has configured: its VIPs stay held. False when it is down.
+   */
+  stall(id: string, durationUs: number): boolean {
+    const n = this.get(id);
+    if (!n.alive || !n.clock || n.stalled) return false;
+    const incarnation = n.incarnation;
+    let resume = (): void => {};
+    const resumed = new Promise<void>((r) => (resume = r));
+    n.stalled = { incarnation, resumed, resume };
+    n.clock.freeze();
+    this.network.stall(id);
+    this.scheduler.trace(`stall ${id}#${incarnation} ${durationUs}us`);
+    this.scheduler.after(durationUs, `stall end ${id}`, () => {
+      if (n.stalled?.incarnation !== incarnation) return;
+      // As the event loop resumes: late timers first, then what the sockets hold.
+      n.clock?.thaw();
+      this.network.resume(id);
+      this.endStall(n);
+      this.scheduler.trace(`resume ${id}#${incarnation}`);
+    });
+    return true;
+  }
+
+  private endStall(n: PkiSimNode): void {
+    const s = n.stalled;
+    n.stalled = null;
+    s?.resume();
   }
 
   async stopAll(): Promise<void> {
@@ -298,10 +341,16 @@ export class PkiSimCluster {
           this.scheduler.after(this.linkDelayUs(), `peer ${request.kind} ${self}>${to}`, () => {
             const target = this.nodes.get(to);
             if (!target?.alive || !target.node || !this.network.reachable(self, to)) return timeout();
-            void target.node.handlePeer(self, request).then((answer) => {
+            const handle = (node: PkiNode): void =>
+              void node.handlePeer(self, request).then((answer) => {
               if (!this.network.reachable(to, self)) return timeout();
               this.scheduler.after(this.linkDelayUs(), `peer answer ${to}>${self}`, () => resolve(answer));
             });
+            // A stalled node reads the request once it runs again (after its late ticks), if still up.
+            if (target.stalled === null) return handle(target.node);
+            void target.stalled.resumed.then(() =>
+              this.scheduler.after(0, `peer ${request.kind} ${self}>${to} held`, () => (target.alive && target.node ? handle(target.node) : timeout()), to),
+            );
           });
         }),
     };

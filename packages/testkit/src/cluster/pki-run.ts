@@ -148,6 +148,8 @@ export interface PkiRunResult {
   caCertsDer: Uint8Array[];
   /** VIP acquisitions over the run (each one checked against the current holder). */
   vipAcquisitions: number;
+  /** Acquisitions while the previous holder was stalled (it must release as it resumes). */
+  vipStallOverlaps: number;
   /** Hash of the run's trace: equal for every replay of the seed. */
   traceHash: string;
   eventsRun: number;
@@ -186,6 +188,7 @@ export async function runPkiSeed(options: { seed: number; chaosMs?: number; reco
     virtualMs: s.nowMs,
     nodeErrors: cluster.nodeErrors,
     vipAcquisitions: cluster.vips.acquisitions.length,
+    vipStallOverlaps: cluster.vips.stallOverlaps,
     traceHash: s.traceHash(),
     eventsRun: s.eventsRun,
   };
@@ -210,7 +213,7 @@ async function pkiChaos(cluster: PkiSimCluster, durationUs: number, faults: stri
     const nodes = [...cluster.nodes.values()];
     const pick = <T>(xs: readonly T[]): T => xs[r.nextInt(xs.length)]!;
     let what: string;
-    switch (r.nextInt(5)) {
+    switch (r.nextInt(6)) {
       case 0: {
         const up = nodes.filter((n) => n.alive);
         const victim = r.nextInt(2) === 0 ? (cluster.globalLeader() ?? pick(up)) : pick(up);
@@ -238,13 +241,33 @@ async function pkiChaos(cluster: PkiSimCluster, durationUs: number, faults: stri
         what = `isolate AZ ${az}`;
         break;
       }
-      default:
+      case 4:
         cluster.network.heal();
         what = 'heal network';
+        break;
+      default:
+        what = stallSomeNode(cluster);
     }
     s.trace(`fault ${what}`);
     faults.push(`${Math.round(s.nowMs)}ms ${what}`);
   }
+}
+
+/**
+ * A process stall (PkiSimCluster.stall) of 0.5–4 election timeouts of the tier the node leads:
+ * half the time a VIP holder (the global leader or a local leader), else any live node.
+ */
+function stallSomeNode(cluster: PkiSimCluster): string {
+  const r = cluster.scheduler.random;
+  const up = cluster.alive();
+  if (up.length === 0) return 'none';
+  const holders = [cluster.globalLeader(), ...cluster.azs.map((az) => cluster.localLeaderOf(az.name))].filter((n) => n !== null);
+  const pool = r.nextInt(2) === 0 && holders.length > 0 ? holders : up;
+  const victim = pool[r.nextInt(pool.length)]!;
+  const timeoutMs = victim === cluster.globalLeader() ? cluster.electionTimeoutMs.global : cluster.electionTimeoutMs.local;
+  const durationUs = Math.round(timeoutMs * 1000 * (0.5 + r.nextInt(3501) / 1000));
+  cluster.stall(victim.id, durationUs);
+  return `stall ${victim.id} ${Math.round(durationUs / 1000)}ms`;
 }
 
 async function pkiHeal(cluster: PkiSimCluster, faults: string[]): Promise<void> {

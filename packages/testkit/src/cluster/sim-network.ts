@@ -47,6 +47,8 @@ export class SimNetwork {
   /** Directed cuts `from>to` between nodes and between AZs. */
   private readonly nodeCuts = new Set<string>();
   private readonly azCuts = new Set<string>();
+  /** Messages that reached a stalled node, waiting in its sockets for the process to run again. */
+  private readonly held = new Map<NodeId, { tier: Tier; wire: Uint8Array; label: string }[]>();
 
   /** Sees every message a node's local-tier Raft sends, before the network takes it. */
   onLocalSend: ((nodeId: NodeId, m: Message) => void) | null = null;
@@ -70,6 +72,7 @@ export class SimNetwork {
   /** Closes both endpoints of a node at once (a crash). */
   disconnect(nodeId: NodeId): void {
     for (const tier of ['local', 'seat'] as const) this.endpoints.get(`${tier}/${nodeId}`)?.kill();
+    this.dropHeld(nodeId);
   }
 
   /** Cuts traffic from `from` to `to` (and back unless `oneWay`). */
@@ -97,6 +100,35 @@ export class SimNetwork {
   heal(): void {
     this.nodeCuts.clear();
     this.azCuts.clear();
+  }
+
+  /**
+   * Node `nodeId` stops reading its sockets (a process stall): messages that arrive for it are
+   * kept, in order, as the kernel keeps them in a socket buffer, until {@link resume}.
+   */
+  stall(nodeId: NodeId): void {
+    if (!this.held.has(nodeId)) this.held.set(nodeId, []);
+  }
+
+  /** The stalled node reads again: what it was sent is handed over now, after what is queued. */
+  resume(nodeId: NodeId): void {
+    const held = this.held.get(nodeId);
+    if (!held) return;
+    this.held.delete(nodeId);
+    for (const { tier, wire, label } of held) {
+      this.scheduler.after(0, `${label} held`, () => {
+        const target = this.endpoints.get(`${tier}/${nodeId}`);
+        if (!target || target.isClosed) return void this.stats.dropped++;
+        this.stats.delivered++;
+        target.receive(decodeMessage(wire));
+      }, nodeId);
+    }
+  }
+
+  /** A stalled node that loses power loses what its sockets held. */
+  private dropHeld(nodeId: NodeId): void {
+    this.stats.dropped += this.held.get(nodeId)?.length ?? 0;
+    this.held.delete(nodeId);
   }
 
   hasCuts(): boolean {
@@ -139,16 +171,18 @@ export class SimNetwork {
       let delayUs = f.minDelayUs + this.random.nextInt(Math.max(1, f.maxDelayUs - f.minDelayUs + 1));
       if (this.random.nextInt(1000) < f.spikePermille) delayUs += f.spikeDelayUs;
       const label = `${sender.tier} ${m.type} ${sender.nodeId}>${to} t${m.term}`;
-      this.scheduler.after(delayUs, label, () => this.deliver(sender, to, wire), to);
+      this.scheduler.after(delayUs, label, () => this.deliver(sender, to, wire, label), to);
     }
   }
 
-  private deliver(sender: SimEndpoint, to: NodeId, wire: Uint8Array): void {
+  private deliver(sender: SimEndpoint, to: NodeId, wire: Uint8Array, label: string): void {
     const target = this.endpoints.get(`${sender.tier}/${to}`);
     if (!target || target.isClosed || !this.reachable(sender.nodeId, to)) {
       this.stats.dropped++;
       return;
     }
+    const held = this.held.get(to);
+    if (held) return void held.push({ tier: sender.tier, wire, label });
     this.stats.delivered++;
     target.receive(decodeMessage(wire));
   }

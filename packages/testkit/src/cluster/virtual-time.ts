@@ -190,10 +190,16 @@ const IDLE_WAIT_MAX_MS = 5_000;
  * One node's clock on virtual time. `rate` models skew: a node whose clock runs at 1.05 fires its
  * intervals 5% sooner in virtual time (timeouts are all measured in local ticks, Raft §5.2/§9.3).
  * `stopAll()` is the power cord: every timer stops and later ones never start.
+ *
+ * `freeze()` / `thaw()` model a process stall (a GC pause, a starved or paused VM): while frozen no
+ * timer callback runs. On thaw every interval that came due runs ONCE, at once, in creation order,
+ * and then keeps its period from there: the ticks it missed are skipped, as Node's setInterval
+ * skips them (lib/internal/timers.js reschedules a late interval from when it ran).
  */
 export class SimClock implements Clock {
-  private readonly timers = new Set<EventHandle>();
+  private readonly timers = new Set<SimInterval>();
   private stopped = false;
+  private frozen = false;
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -203,37 +209,68 @@ export class SimClock implements Clock {
     if (!(rate > 0)) throw new TypeError(`SimClock: rate must be positive, got ${rate}`);
   }
 
+  get isFrozen(): boolean {
+    return this.frozen;
+  }
+
   setInterval(callback: () => void, intervalMs: number): ClockTimer {
     if (!(intervalMs > 0)) throw new TypeError(`setInterval: intervalMs must be positive, got ${intervalMs}`);
     if (this.stopped) return { cancel: () => {} };
-    const periodUs = Math.max(1, Math.round((intervalMs * 1000) / this.rate));
-    let handle: EventHandle;
-    const arm = (): void => {
-      handle = this.scheduler.after(
-        periodUs,
-        `tick ${this.label}`,
-        () => {
-          this.timers.delete(handle);
-          if (this.stopped) return;
-          arm();
-          callback();
-        },
-        this.label,
-      );
-      this.timers.add(handle);
-    };
-    arm();
+    const t: SimInterval = { callback, periodUs: Math.max(1, Math.round((intervalMs * 1000) / this.rate)), handle: null, due: false };
+    this.timers.add(t);
+    this.arm(t, t.periodUs);
     return {
       cancel: () => {
-        handle.cancel();
-        this.timers.delete(handle);
+        t.handle?.cancel();
+        this.timers.delete(t);
       },
     };
   }
 
+  private arm(t: SimInterval, delayUs: number): void {
+    t.handle = this.scheduler.after(
+      delayUs,
+      `tick ${this.label}`,
+      () => {
+        t.handle = null;
+        if (this.stopped) return;
+        if (this.frozen) return void (t.due = true);
+        this.arm(t, t.periodUs);
+        t.callback();
+      },
+      this.label,
+    );
+  }
+
+  /** The process stops running: timers that come due wait for {@link thaw}. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  /** The process runs again: each interval that came due fires once now, then every period. */
+  thaw(): void {
+    if (!this.frozen) return;
+    this.frozen = false;
+    if (this.stopped) return;
+    for (const t of this.timers) {
+      if (!t.due) continue;
+      t.due = false;
+      this.arm(t, 0);
+    }
+  }
+
   stopAll(): void {
     this.stopped = true;
-    for (const t of this.timers) t.cancel();
+    for (const t of this.timers) t.handle?.cancel();
     this.timers.clear();
   }
+}
+
+interface SimInterval {
+  callback: () => void;
+  periodUs: number;
+  /** The pending tick; null while a frozen clock owes it. */
+  handle: EventHandle | null;
+  /** It came due while the clock was frozen. */
+  due: boolean;
 }

@@ -4,7 +4,15 @@
 // holder's lease must have run out, so two nodes never hold one VIP.
 import type { ClockTimer, TwoTierNode } from '@adrestia/consensus';
 import { systemClock, type Clock } from '@adrestia/consensus';
-import { INITIAL_VIP_FENCE, clockDriftBoundMs, stepVipFence, type VipFenceState } from '../../cluster/vip-fence.ts';
+import {
+  INITIAL_STALL_WATCH,
+  INITIAL_VIP_FENCE,
+  clockDriftBoundMs,
+  stepStallWatch,
+  stepVipFence,
+  type StallWatchState,
+  type VipFenceState,
+} from '../../cluster/vip-fence.ts';
 import type { PkiApplyResult } from '../core/pki-application.ts';
 
 /** The server's VipHook (exec | bind | none) has this shape. */
@@ -56,6 +64,9 @@ export class VipManager {
   private readonly timer: ClockTimer;
   /** Drift allowance and release margin of every fence step (vip-fence.ts). */
   private readonly fenceConfig: { maxClockDriftMs: number; releaseMarginMs: number };
+  /** Skipped ticks (a stall of this process) void the tick-counted leases (vip-fence.ts). */
+  private stallWatch: StallWatchState = INITIAL_STALL_WATCH;
+  private readonly stallWatchConfig: { stepMs: number; leaseDurationMs: number; toleranceMs: number };
 
   constructor(
     private readonly settings: VipSettings,
@@ -81,17 +92,22 @@ export class VipManager {
       maxClockDriftMs: settings.maxClockDriftMs ?? clockDriftBoundMs(longestLeaseMs, DEFAULT_CLOCK_RATE_ERROR),
       releaseMarginMs: settings.releaseMarginMs ?? 2 * tickMs + DEFAULT_RELEASE_HOOK_MS,
     };
+    this.stallWatchConfig = { stepMs: tickMs, leaseDurationMs: longestLeaseMs, toleranceMs: this.fenceConfig.releaseMarginMs };
     // A crashed holder may have left the address configured (start-up release, vip-fence.ts).
     for (const v of this.vips) void this.run(v, 'release');
     this.timer = (settings.clock ?? systemClock).setInterval(() => this.step(), tickMs);
   }
 
   private step(): void {
+    const nowMs = this.nowMs();
+    // First, before any fence: after a stall this step releases every VIP held (vip-fence.ts).
+    const watch = stepStallWatch(this.stallWatch, nowMs, this.stallWatchConfig);
+    this.stallWatch = watch.state;
     for (const v of this.vips) {
       if (v.busy) continue;
       const { state, action } = stepVipFence(
         v.state,
-        { isLeader: v.isLeader(), term: v.term(), leaseValid: v.leaseValid(), nowMs: this.nowMs() },
+        { isLeader: v.isLeader(), term: v.term(), leaseValid: watch.leaseTrusted && v.leaseValid(), nowMs },
         { leaseDurationMs: v.leaseMs, ...this.fenceConfig },
       );
       v.state = state;
