@@ -148,8 +148,11 @@ export class PkiTestCluster {
         globalRaft: { electionTimeoutTicks: 40, heartbeatIntervalTicks: 4 },
         maintenanceEveryTicks: 10,
         crlNextUpdateSeconds: 3600,
-        // In-memory hooks finish at once: the margin is the two fence steps a deposed holder needs.
-        vip: { hook: this.vips.hookFor(nodeId), globalVip: GLOBAL_VIP, localVip: azLocalVip(az), releaseMarginMs: 2 * TICK_MS },
+        // In-memory hooks finish at once (two fence steps would do for them), but the margin also
+        // bounds the stall watch (vip-fence.ts stepStallWatch: a step later than one
+        // tick plus the margin voids the lease): these real 5 ms timers run beside other tests on
+        // shared cores, so it is far above the two fence steps in-memory hooks would need.
+        vip: { hook: this.vips.hookFor(nodeId), globalVip: GLOBAL_VIP, localVip: azLocalVip(az), releaseMarginMs: 40 * TICK_MS },
     };
   }
 
