@@ -37,7 +37,7 @@ export async function renewCommand(args: ParsedArgs): Promise<number> {
   if (r.status !== 201 && r.status !== 200) return fail(r);
   const issued = jsonOf(r) as { serialHex: string; certificatePem: string; chainPem: string; notAfter: string };
   // The new key first (0600), each file written whole then renamed, so a crash leaves no mix.
-  await writeFileAtomic(`${out}.key`, privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, 0o600, '--out');
+  await writeFileAtomic(`${out}.key`, privateKey.export({ format: 'pem', type: 'pkcs8' }), 0o600, '--out');
   await writeFileAtomic(`${out}.crt`, issued.certificatePem, 0o644, '--out');
   await writeFileAtomic(`${out}.chain.pem`, issued.chainPem, 0o644, '--out');
   process.stdout.write(`renewed: serial ${issued.serialHex}, valid until ${issued.notAfter}: ${out}.crt, ${out}.chain.pem, ${out}.key (0600)\n`);
