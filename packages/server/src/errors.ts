@@ -148,7 +148,7 @@ export function isServerError(e: unknown, code?: ServerErrorCode): e is ServerEr
 }
 
 /** The JSON body of every error response. */
-export interface ErrorBody {
+interface ErrorBody {
   error: { code: ErrorCode; message: string; field?: string };
 }
 

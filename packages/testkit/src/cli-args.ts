@@ -8,7 +8,7 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export interface FlagSpec {
+interface FlagSpec {
   readonly type: 'string' | 'boolean';
   /** The value's placeholder in the usage (string flags). */
   readonly value?: string;
@@ -26,7 +26,7 @@ export interface CliSpec {
 
 export type FlagValues = Readonly<Record<string, string | boolean | undefined>>;
 
-export function usageText(cli: CliSpec): string {
+function usageText(cli: CliSpec): string {
   const rows: [string, string][] = Object.entries(cli.flags).map(([key, f]) => [f.type === 'boolean' ? `--${key}` : `--${key} ${f.value ?? 'VALUE'}`, f.help]);
   rows.push(['-h, --help', 'print this usage']);
   const width = Math.max(...rows.map(([left]) => left.length));
@@ -34,7 +34,7 @@ export function usageText(cli: CliSpec): string {
 }
 
 /** `argv` parsed strictly against `cli.flags`; 'help' when `--help`/`-h` was given. */
-export function parseFlags(cli: CliSpec, argv: readonly string[]): FlagValues | 'help' {
+function parseFlags(cli: CliSpec, argv: readonly string[]): FlagValues | 'help' {
   const options: NonNullable<ParseArgsConfig['options']> = { help: { type: 'boolean', short: 'h' } };
   for (const [key, f] of Object.entries(cli.flags)) options[key] = { type: f.type };
   try {

@@ -36,7 +36,7 @@ export interface SeatPersist {
   snapshot: Snapshot | null;
 }
 
-export interface SeatCompact {
+interface SeatCompact {
   kind: 'seatCompact';
   az: string;
   /** A snapshot of the seat's applied global state; entries up to its index are dropped. */

@@ -12,9 +12,9 @@ export type CsrKeyType = 'ecdsa-p256' | 'ecdsa-p384' | 'rsa' | 'ed25519';
 export const CSR_KEY_TYPES: readonly CsrKeyType[] = ['ecdsa-p256', 'ecdsa-p384', 'rsa', 'ed25519'];
 
 /** NIST SP 800-57 Part 1 Rev. 5: 112-bit security at the least. */
-export const csrRsaMinBits = 2048;
+const csrRsaMinBits = 2048;
 /** Larger moduli buy nothing and make verification a denial-of-service lever. */
-export const csrRsaMaxBits = 8192;
+const csrRsaMaxBits = 8192;
 
 const OID = {
   ecPublicKey: '1.2.840.10045.2.1',

@@ -16,7 +16,6 @@ import { OID_EXT } from './oids.ts';
 import { pemBlocks } from './pem.ts';
 import type { SanEntry } from './san.ts';
 
-export type { CsrKeyType } from './csr-algorithms.ts';
 
 /** Largest CSR accepted (DER bytes): an RSA-8192 CSR with many SANs stays far below it. */
 export const csrMaxBytes = 64 * 1024;

@@ -5,7 +5,7 @@ import { PkiError } from '../errors.ts';
 import { ipAddressOctets, parseIpAddress } from '../net/ip.ts';
 import { ia5Bytes, implicitPrimitive } from './der.ts';
 
-export type GeneralNameType = 'dns' | 'ip' | 'uri' | 'email';
+type GeneralNameType = 'dns' | 'ip' | 'uri' | 'email';
 
 export interface GeneralNameInput {
   readonly type: GeneralNameType;

@@ -29,7 +29,7 @@ import type { Signer } from './signer.ts';
 
 export type { ExtensionChoices };
 
-export type IssuerRef =
+type IssuerRef =
   | { readonly certDer: Uint8Array; readonly signer: Signer }
   | { readonly selfSigned: true; readonly signer: Signer }
   | PreparedIssuer;

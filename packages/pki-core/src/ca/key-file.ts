@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { PkiError } from '../errors.ts';
 import { writeFileAtomic } from '../fs/atomic-file.ts';
 
-export const privateKeyFileMode = 0o400;
+const privateKeyFileMode = 0o400;
 
 /**
  * Writes `privateKey` as PKCS#8 PEM to `path` through writeFileAtomic (fs/atomic-file.ts): the

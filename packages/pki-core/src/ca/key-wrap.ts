@@ -17,7 +17,7 @@ import { PkiError } from '../errors.ts';
 import { privateKeyPkcs8Der } from './keys.ts';
 
 const keyWrapVersion = 1;
-export const kekBytes = 32;
+const kekBytes = 32;
 const nonceBytes = 12;
 const tagBytes = 16;
 const bindingPartMaxBytes = 255;

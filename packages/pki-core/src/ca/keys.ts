@@ -23,7 +23,7 @@ export interface GeneratedKeyPair {
 /** Makes a key pair: `generateCaKeyPair` (OS randomness) unless a caller injects another (the simulator). */
 export type KeyPairGenerator = (keyType: CaKeyType) => Promise<GeneratedKeyPair>;
 
-export function isCaKeyType(v: unknown): v is CaKeyType {
+function isCaKeyType(v: unknown): v is CaKeyType {
   return typeof v === 'string' && (CA_KEY_TYPES as readonly string[]).includes(v);
 }
 

@@ -8,7 +8,7 @@ import { oid, sequence, setOf, Tag, tlv, toHex } from './der.ts';
 import { attributeShortName, attributeTypeByName, attributeTypeByOid } from './name-attributes.ts';
 import { parseDnString, type ParsedAttribute } from './name-string.ts';
 
-export interface NameAttribute {
+interface NameAttribute {
   readonly oid: string;
   /** Short name (`CN`) when known, else the dotted OID. */
   readonly type: string;

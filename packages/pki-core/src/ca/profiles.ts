@@ -13,13 +13,13 @@ export type BuiltinProfileName = (typeof PROFILE_NAMES)[number];
 /** Format version of profile data, so a later format can be told apart in an old log. */
 export const profileFormatVersion = 1;
 
-export interface LifetimePolicy {
+interface LifetimePolicy {
   readonly defaultSeconds: number;
   readonly minSeconds: number;
   readonly maxSeconds: number;
 }
 
-export interface BasicConstraintsPolicy {
+interface BasicConstraintsPolicy {
   readonly ca: boolean;
   /** RFC 5280 §4.2.1.9 pathLenConstraint; null: none (or not a CA). */
   readonly pathLen: number | null;
@@ -55,7 +55,7 @@ export interface SubjectPolicy {
   readonly commonNameInSans: boolean;
 }
 
-export interface NameConstraintsPolicy {
+interface NameConstraintsPolicy {
   /** DNS subtrees (RFC 5280 §4.2.1.10): `example.com` covers it and every name below it. */
   readonly permittedDns: readonly string[];
   readonly excludedDns: readonly string[];

@@ -12,7 +12,7 @@ function admitted(rules: DomainRules, name: string): boolean {
 }
 
 /** The reason `san` is refused by `policy`, or null when it is admitted. */
-export function sanRefusal(policy: SanPolicy, san: SanEntry): string | null {
+function sanRefusal(policy: SanPolicy, san: SanEntry): string | null {
   if (!policy.allowedTypes.includes(san.type)) return `${san.type} SANs are not allowed by this profile`;
   switch (san.type) {
     case 'dns':

@@ -14,10 +14,6 @@ export interface SanEntry {
   readonly value: string;
 }
 
-export function isSanType(v: unknown): v is SanType {
-  return typeof v === 'string' && (SAN_TYPES as readonly string[]).includes(v);
-}
-
 /** SPIFFE ID limit (SPIFFE-ID spec §2.3) and a general bound on URIs we put in certificates. */
 const uriMaxBytes = 2048;
 /** RFC 5321 §4.5.3.1.1 (local part) and §4.5.3.1.3 (path, less the angle brackets). */
@@ -146,15 +142,4 @@ export function parseSanText(text: string, field: string): SanEntry {
   }
   if (text.includes('@')) return normalizeSan({ type: 'email', value: text }, field);
   return normalizeSan({ type: 'dns', value: text }, field);
-}
-
-/** The same SAN twice (after canonicalization) is dropped, keeping the first. */
-export function dedupeSans(sans: readonly SanEntry[]): SanEntry[] {
-  const seen = new Set<string>();
-  return sans.filter((s) => {
-    const key = `${s.type}\u0000${s.value}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

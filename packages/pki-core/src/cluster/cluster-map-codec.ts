@@ -5,9 +5,9 @@
 import { PkiError } from '../errors.ts';
 import { sameData, type ClusterMap, type MapAz, type MapCaCertificate, type MapNode, type NodeRole } from './cluster-map.ts';
 
-export const CLUSTER_MAP_NODES_MAX = 10_000;
-export const CLUSTER_MAP_AZS_MAX = 256;
-export const CLUSTER_MAP_CA_CERTIFICATES_MAX = 1_024;
+const CLUSTER_MAP_NODES_MAX = 10_000;
+const CLUSTER_MAP_AZS_MAX = 256;
+const CLUSTER_MAP_CA_CERTIFICATES_MAX = 1_024;
 const STRING_CHARS_MAX = 256;
 const PEM_CHARS_MAX = 64 * 1024;
 

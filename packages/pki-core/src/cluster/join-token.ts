@@ -39,7 +39,7 @@ export interface JoinTokenVerifyOptions {
 
 // RFC 7518 §3.2: the HMAC key must be at least as long as the hash output.
 export const JOIN_TOKEN_KEY_BYTES_MIN = 32;
-export const JOIN_TOKEN_BYTES_MAX = 4096;
+const JOIN_TOKEN_BYTES_MAX = 4096;
 export const JOIN_TOKEN_FILE_ENV = 'ADRESTIA_JOIN_TOKEN_FILE';
 const DEFAULT_MAX_CLOCK_SKEW_SECONDS = 60;
 const CLAIM_STRING_CHARS_MAX = 256;

@@ -22,7 +22,7 @@ export interface HealthRecord {
   readonly consecutiveFailures: number;
 }
 
-export function checkHealthPolicy(p: HealthPolicy): void {
+function checkHealthPolicy(p: HealthPolicy): void {
   const ok =
     Number.isSafeInteger(p.suspectAfterFailures) &&
     Number.isSafeInteger(p.downAfterFailures) &&

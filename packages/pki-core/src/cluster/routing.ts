@@ -39,7 +39,7 @@ export interface AzRouteInput {
   founded: boolean;
 }
 
-export interface AzRoute {
+interface AzRoute {
   readonly name: string;
   readonly subnets: readonly CidrBlock[];
   readonly localVip: string;
@@ -142,7 +142,7 @@ function assertNoOverlap(azs: readonly AzRoute[]): void {
 }
 
 /** The AZ whose subnets contain the address, or null. */
-export function azOfAddress(table: RoutingTable, address: IpAddress): AzRoute | null {
+function azOfAddress(table: RoutingTable, address: IpAddress): AzRoute | null {
   return table.azs.find((az) => az.subnets.some((s) => cidrContains(s, address))) ?? null;
 }
 

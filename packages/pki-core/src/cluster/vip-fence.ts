@@ -60,7 +60,7 @@ export interface VipFenceState {
   readonly lastNowMs: number | null;
 }
 
-export type VipAction = 'acquire' | 'release';
+type VipAction = 'acquire' | 'release';
 
 export interface VipFenceStep {
   state: VipFenceState;
@@ -85,7 +85,7 @@ export function clockDriftBoundMs(leaseDurationMs: number, maxRateError: number)
   return Math.ceil((leaseDurationMs * 2 * maxRateError) / (1 - maxRateError));
 }
 
-export function checkVipFenceConfig(config: VipFenceConfig): void {
+function checkVipFenceConfig(config: VipFenceConfig): void {
   const ok = (n: number): boolean => Number.isFinite(n) && n >= 0;
   if (!ok(config.leaseDurationMs) || config.leaseDurationMs === 0 || !ok(config.maxClockDriftMs) || !ok(config.releaseMarginMs ?? 0)) {
     throw new TypeError('vip fence: leaseDurationMs must be > 0, maxClockDriftMs and releaseMarginMs ≥ 0');

@@ -6,7 +6,7 @@
 // An IPv4-mapped IPv6 address (RFC 4291 §2.5.5.2) stays IPv6 when parsed; `unmapIpv4` turns a
 // client's address into IPv4 where a dual-stack socket reports it mapped.
 
-export type IpFamily = 4 | 6;
+type IpFamily = 4 | 6;
 
 export interface IpAddress {
   readonly family: IpFamily;
@@ -104,7 +104,7 @@ export function parseCidr(text: string): CidrBlock | undefined {
   return { family: ip.family, base: ip.value, prefixBits };
 }
 
-export function cidrLastAddress(block: CidrBlock): bigint {
+function cidrLastAddress(block: CidrBlock): bigint {
   return block.base + ((1n << BigInt(widthBitsOf(block.family) - block.prefixBits)) - 1n);
 }
 

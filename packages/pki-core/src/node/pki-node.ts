@@ -10,7 +10,7 @@ import { defaultCaKeyType, type CaKeyType } from '../ca/keys.ts';
 import type { ClusterMapDiff, ClusterMapSince } from '../cluster/map-generation.ts';
 import type { HealthState } from '../cluster/node-health.ts';
 import { PkiError } from '../errors.ts';
-import type { AzSpec, CrlReason, NodeAddresses } from '../state/events.ts';
+import type { AzSpec, NodeAddresses } from '../state/events.ts';
 import type { PkiStateQueries } from '../state/queries.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
 import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToken, type JoinTokenRequest } from './admin/index.ts';
@@ -425,5 +425,3 @@ function vipManagerOf(o: PkiNodeOptions, vip: NonNullable<PkiNodeOptions['vip']>
   const globalTicks = validateRaftConfig({ ...DEFAULT_GLOBAL, ...o.globalRaft }).electionTimeoutTicks;
   return new VipManager({ ...vip, ...(o.clock ? { clock: o.clock } : {}) }, twoTier, o.tickMs, monotonicMs, localTicks, globalTicks);
 }
-
-export type { CrlReason };

@@ -13,10 +13,10 @@ import {
   type PkiEvent,
   type PkiEventType,
 } from './events.ts';
-import { checkCidr, checkEndpoint, checkId, checkIp, checkPlainData, checkText, FieldError, FieldReader, LIMITS } from './fields.ts';
+import { checkCidr, checkEndpoint, checkIp, checkPlainData, checkText, FieldError, FieldReader, LIMITS } from './fields.ts';
 
 /** Upper bound on one encoded event; a CRL is the largest thing an event carries. */
-export const MAX_EVENT_BYTES = LIMITS.maxCrlDerBytes + 64 * 1024;
+const MAX_EVENT_BYTES = LIMITS.maxCrlDerBytes + 64 * 1024;
 
 type Reader = (r: FieldReader) => PkiEvent;
 
@@ -234,14 +234,4 @@ export function encodeEvent(event: PkiEvent): Uint8Array {
   }
   // Copy: msgpackr may reuse the memory behind what it returned on a later pack.
   return new Uint8Array(bytes);
-}
-
-/** True when the text names a valid id (AZ name, node id, issuer id, profile name, …). */
-export function isValidId(text: string): boolean {
-  try {
-    checkId(text, 'id');
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -60,7 +60,7 @@ export interface ClusterCreatedEvent {
   createdAt: number;
 }
 
-export interface ClusterSettingsSetEvent {
+interface ClusterSettingsSetEvent {
   type: 'ClusterSettingsSet';
   settings: ClusterSettings;
   at: number;
@@ -83,7 +83,7 @@ export interface AzAddedEvent {
  * no seat until its first node founds it (`AzFounded`); nodes of the AZ must be configured with
  * exactly the declared subnets and local VIP.
  */
-export interface AzDeclaredEvent {
+interface AzDeclaredEvent {
   type: 'AzDeclared';
   az: AzSpec;
   requestedBy: string;
@@ -94,7 +94,7 @@ export interface AzDeclaredEvent {
  * The first node of a declared AZ becomes its founder: its local group acts for the AZ's seat.
  * Decided through the global log, so of two nodes racing to found it exactly one wins.
  */
-export interface AzFoundedEvent {
+interface AzFoundedEvent {
   type: 'AzFounded';
   name: string;
   founderNodeId: string;
@@ -106,14 +106,14 @@ export interface AzFoundedEvent {
  * for it and its seat is not (re)added to the global group; the removal then takes the seat out,
  * withdraws every node and ends with `AzRemoved`. A retried removal resumes from the state.
  */
-export interface AzRemovalStartedEvent {
+interface AzRemovalStartedEvent {
   type: 'AzRemovalStarted';
   name: string;
   requestedBy: string;
   at: number;
 }
 
-export interface AzRemovedEvent {
+interface AzRemovedEvent {
   type: 'AzRemoved';
   name: string;
   at: number;
@@ -139,7 +139,7 @@ export interface CaCertificateInstalledEvent {
 }
 
 /** The sealed key of a root or AZ CA under a new key-encryption key (operator KEK rotation). */
-export interface CaKeyRewrappedEvent {
+interface CaKeyRewrappedEvent {
   type: 'CaKeyRewrapped';
   issuerId: string;
   wrappedKey: Uint8Array;
@@ -157,7 +157,7 @@ export interface NodeRegisteredEvent {
   at: number;
 }
 
-export interface NodeRemovedEvent {
+interface NodeRemovedEvent {
   type: 'NodeRemoved';
   nodeId: string;
   reason: string;
@@ -207,18 +207,18 @@ export interface CrlPublishedEvent {
   nextUpdate: number;
 }
 
-export interface ProfileSetEvent {
+interface ProfileSetEvent {
   type: 'ProfileSet';
   name: string;
   profile: { [key: string]: PlainData };
 }
 
-export interface ProfileRemovedEvent {
+interface ProfileRemovedEvent {
   type: 'ProfileRemoved';
   name: string;
 }
 
-export interface ExpiredPrunedEvent {
+interface ExpiredPrunedEvent {
   type: 'ExpiredPruned';
   /** Leaves with notAfter < before leave the state, with their revocations (RFC 5280 §3.3). */
   before: number;
@@ -227,7 +227,7 @@ export interface ExpiredPrunedEvent {
 }
 
 /** A join token minted by the cluster (recorded so it can be listed and revoked by expiry). */
-export interface JoinTokenIssuedEvent {
+interface JoinTokenIssuedEvent {
   type: 'JoinTokenIssued';
   tokenId: string;
   az: string;

@@ -153,7 +153,7 @@ export class FieldReader {
   }
 }
 
-export function checkId(v: unknown, path: string): string {
+function checkId(v: unknown, path: string): string {
   if (typeof v !== 'string' || v.length > LIMITS.maxIdChars || !ID.test(v)) {
     throw new FieldError(path, `expected an id of 1..${LIMITS.maxIdChars} printable ASCII characters`);
   }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
  * for other SAN types a case-only difference is treated as the same request), deduplicated and
  * sorted by code unit.
  */
-export function normalizeSans(sans: readonly string[]): string[] {
+function normalizeSans(sans: readonly string[]): string[] {
   const set = new Set(sans.map((s) => s.trim().toLowerCase()));
   return [...set].sort();
 }

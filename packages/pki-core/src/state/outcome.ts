@@ -10,19 +10,19 @@ export interface ApplyMeta {
   term?: number;
 }
 
-export interface ApplyError {
+interface ApplyError {
   code: PkiErrorCode;
   message: string;
 }
 
-export interface IssuedResult {
+interface IssuedResult {
   type: 'Issued';
   certificate: LeafCertificateRecord;
   /** True when an earlier certificate answered a retried request within the idempotency window. */
   duplicate: boolean;
 }
 
-export interface ExpiredPrunedResult {
+interface ExpiredPrunedResult {
   type: 'ExpiredPruned';
   prunedCertificates: number;
   prunedRevocations: number;
@@ -31,7 +31,7 @@ export interface ExpiredPrunedResult {
   more: boolean;
 }
 
-export interface PlainResult {
+interface PlainResult {
   type: Exclude<PkiEventType, 'Issued' | 'ExpiredPruned'>;
 }
 

@@ -19,7 +19,7 @@ import { certKey, expiryPrefix, prefixRange } from './tables.ts';
 import { Overlay, StateTxn, type KvReader } from './txn.ts';
 
 /** Default bound on the certificate lists (callers page with their own limit). */
-export const MAX_LIST_ITEMS = 100_000;
+const MAX_LIST_ITEMS = 100_000;
 
 export class PkiStateQueries {
   constructor(private readonly reader: KvReader) {}

@@ -31,7 +31,7 @@ export interface LeafCertificateRecord {
 }
 
 /** A CA certificate, filed under the CA that signed it (a root under itself). */
-export interface CaCertificateRecord {
+interface CaCertificateRecord {
   kind: 'ca';
   issuerId: string;
   serialHex: string;

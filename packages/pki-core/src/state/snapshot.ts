@@ -8,8 +8,8 @@ import { PkiError } from '../errors.ts';
 import { isPlainObject } from './fields.ts';
 import { decodeRecord, TABLE_NAMES, type MetaRecords, type TableName } from './tables.ts';
 
-export const SNAPSHOT_FORMAT = 'adrestia-pki-state';
-export const SNAPSHOT_FORMAT_VERSION = 1;
+const SNAPSHOT_FORMAT = 'adrestia-pki-state';
+const SNAPSHOT_FORMAT_VERSION = 1;
 
 type TableEntries = [string, Uint8Array][];
 export type SnapshotTables = Map<TableName, TableEntries>;

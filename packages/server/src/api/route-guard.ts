@@ -20,7 +20,7 @@ const ELSEWHERE = 'elsewhere';
  * its AZ. Read from the state itself rather than the derived cluster map, so routing depends on
  * nothing but committed events.
  */
-export async function routeContextOf(deps: ApiDeps): Promise<RouteContext | null> {
+async function routeContextOf(deps: ApiDeps): Promise<RouteContext | null> {
   const [azs, nodes] = await Promise.all([deps.node.listAzs(), deps.node.listNodes()]);
   const status = deps.node.status();
   if (!azs.some((az) => az.name === status.az)) return null;

@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Command, CommandGroup, LeafCommand, ParsedArgs } from './command-spec.ts';
 import { groupUsage, leafUsage } from './usage-text.ts';
 
-export type { Command, CommandGroup, LeafCommand, OptionSpec, OptionSpecs, ParsedArgs } from './command-spec.ts';
+export type { Command, CommandGroup, LeafCommand, OptionSpecs, ParsedArgs } from './command-spec.ts';
 
 /** How the command was typed is wrong (exit 2), as opposed to a refusal (exit 1). */
 export class UsageError extends Error {

@@ -4,7 +4,7 @@
 import type { Spec } from './spec.ts';
 import { joinPath } from './spec.ts';
 
-export const ENV_PREFIX = 'ADRESTIA_';
+const ENV_PREFIX = 'ADRESTIA_';
 
 export function envName(path: readonly string[]): string {
   return ENV_PREFIX + path.map((p) => p.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase()).join('_');

@@ -13,7 +13,7 @@ import { CONFIG_SPEC, type ConfigFile } from './schema.ts';
 import { loadSecrets, SECRET_DEFS, type Secrets } from './secrets.ts';
 import type { Issue } from './spec.ts';
 
-export type ConfigFormat = 'json' | 'yaml' | 'toml';
+type ConfigFormat = 'json' | 'yaml' | 'toml';
 
 export interface NodeConfig extends Omit<ConfigFile, 'nodeId'> {
   nodeId: string;
@@ -32,7 +32,7 @@ export class ConfigError extends ServerError {
   }
 }
 
-export function formatOf(path: string): ConfigFormat {
+function formatOf(path: string): ConfigFormat {
   const ext = extname(path).toLowerCase();
   if (ext === '.json') return 'json';
   if (ext === '.yaml' || ext === '.yml') return 'yaml';
@@ -40,7 +40,7 @@ export function formatOf(path: string): ConfigFormat {
   throw new ServerError('ERR_CONFIG_INVALID', `unknown configuration format "${ext}" (use .json, .yaml, .yml or .toml)`);
 }
 
-export function parseConfigText(text: string, format: ConfigFormat): Record<string, unknown> {
+function parseConfigText(text: string, format: ConfigFormat): Record<string, unknown> {
   let value: unknown;
   try {
     if (format === 'json') value = JSON.parse(text);

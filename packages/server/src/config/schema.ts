@@ -85,4 +85,3 @@ export const CONFIG_SPEC = obj({
 });
 
 export type ConfigFile = SpecType<typeof CONFIG_SPEC>;
-export type AzConfig = SpecType<typeof AZ_SPEC>;

@@ -32,7 +32,7 @@ export const SECRET_DEFS: readonly SecretDef[] = [
 export type Secrets = Record<'kek', Secret> & Partial<Record<'authPsk' | 'adminToken' | 'joinToken' | 'joinTokenKey', Secret>>;
 
 /** Reads a secret file, refusing anything but a regular file with no group/other permissions. */
-export async function readSecretFile(path: string): Promise<Buffer> {
+async function readSecretFile(path: string): Promise<Buffer> {
   let handle;
   try {
     handle = await open(path, 'r');

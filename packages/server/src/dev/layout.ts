@@ -1,7 +1,6 @@
 // The dev cluster's address plan (`adrestia-pki dev`, docs/spec.md §12.2): AZ n on 127.n.0.0/16,
 // node k of AZ n on 127.n.0.(10+k), AZ n's local VIP 127.n.0.1, the global VIP 127.0.10.1. Every
 // node uses the same ports, since a VIP moves between nodes and clients keep the port.
-export const DEV_GLOBAL_VIP = '127.0.10.1';
 /**
  * Tests run a cluster of their own beside a dev cluster: with `base` b, AZ n lives on
  * 127.(b+n).0.0/16 and the global VIP is 127.b.10.1 (b = 0 is the documented dev plan).

@@ -29,7 +29,7 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
 }
 
 /** The media type of the request without parameters, lower-cased ('' when absent). */
-export function mediaType(req: IncomingMessage): string {
+function mediaType(req: IncomingMessage): string {
   const raw = req.headers['content-type'] ?? '';
   return (raw.split(';')[0] ?? '').trim().toLowerCase();
 }
@@ -72,7 +72,7 @@ export async function readDerOrPem(
 }
 
 /** RFC 7468 §2: one textual encoding block with the expected label. */
-export function pemToDer(text: string, label: string): Buffer {
+function pemToDer(text: string, label: string): Buffer {
   const re = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+)-----END ${label}-----`);
   const m = re.exec(text);
   if (m === null || m[1] === undefined) {

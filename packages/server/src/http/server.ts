@@ -46,7 +46,7 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   maxConnectionsPerSource: 64,
 };
 
-export interface HttpsOptions {
+interface HttpsOptions {
   key: string | Buffer;
   /** Server certificate, followed by its intermediates (PEM). */
   cert: string | Buffer;

@@ -28,7 +28,7 @@ const SECRET_KEYS = new Set([
 
 const MAX_DEPTH = 8;
 
-export function isSecretKey(key: string): boolean {
+function isSecretKey(key: string): boolean {
   return SECRET_KEYS.has(key.toLowerCase().replace(/[-_]/g, ''));
 }
 

@@ -38,7 +38,7 @@ export interface HttpCallResult {
   body: Buffer;
 }
 
-export class HttpCallError extends Error {
+class HttpCallError extends Error {
   readonly code: 'ERR_HTTP_TIMEOUT' | 'ERR_HTTP_CONNECT' | 'ERR_HTTP_RESPONSE_TOO_LARGE' | 'ERR_HTTP_REDIRECT_REFUSED';
   constructor(code: HttpCallError['code'], message: string, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });

@@ -2,7 +2,7 @@
 // before any payload byte is buffered, so an oversize frame is refused without allocating it.
 import { ServerError } from '../errors.ts';
 
-export const FRAME_HEADER_BYTES = 4;
+const FRAME_HEADER_BYTES = 4;
 
 export function encodeFrame(payload: Uint8Array, maxFrameBytes: number): Buffer {
   if (payload.byteLength > maxFrameBytes) {

@@ -20,7 +20,7 @@ export interface LocalIdentity {
   certSha256: string;
 }
 
-export function spkiSha256(cert: X509Certificate): string {
+function spkiSha256(cert: X509Certificate): string {
   return createHash('sha256').update(cert.publicKey.export({ type: 'spki', format: 'der' })).digest('hex');
 }
 

@@ -21,7 +21,7 @@ export type TransportEvent =
   | 'noRoute'
   | 'unknownGroup';
 
-export interface MtlsTlsMaterial {
+interface MtlsTlsMaterial {
   /** Our private key (PEM). */
   key: string | Buffer;
   /** Our node certificate followed by its intermediates up to (not including) the root (PEM). */

@@ -15,7 +15,7 @@ export interface ExecVipEvent {
   kind: 'acquire' | 'release' | 'kill';
 }
 
-export interface ExecVipHolding {
+interface ExecVipHolding {
   vip: string;
   nodeId: string;
   fromNs: bigint;

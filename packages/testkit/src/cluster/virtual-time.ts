@@ -35,7 +35,7 @@ export interface RunBudget {
 }
 
 /** Generous for every formation: the grown one's 60 s bound plus chaos and two 20 s recovery bounds. */
-export const DEFAULT_RUN_BUDGET: RunBudget = { eventsMax: 1_000_000, virtualUsMax: 150_000_000 };
+const DEFAULT_RUN_BUDGET: RunBudget = { eventsMax: 1_000_000, virtualUsMax: 150_000_000 };
 
 /** Thrown by the scheduler once a run is over its budget; every later step throws it again. */
 export class RunBudgetExceeded extends Error {
@@ -49,7 +49,7 @@ export class RunBudgetExceeded extends Error {
   }
 }
 
-export const drainRound = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const drainRound = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** The event queue, the virtual clock (microseconds) and the run's trace hash. */
 export class Scheduler {

@@ -1,6 +1,6 @@
 // Planted one-line bugs the simulators must catch: each is an exact text patch (search string →
 // replacement, the search string occurring exactly once) applied to a scratch copy of packages/.
-export type SimKind = 'raft' | 'cluster';
+type SimKind = 'raft' | 'cluster';
 
 export interface Mutation {
   name: string;

@@ -1,3 +1,3 @@
 export { AdminServices, type IssuedJoinToken, type JoinTokenRequest } from './admin-services.ts';
 export type { AzDeclaration, DeclaredAz } from './az-admin.ts';
-export { checkAzMatches, checkAzName, checkAzSpec } from './az-spec.ts';
+export { checkAzMatches } from './az-spec.ts';

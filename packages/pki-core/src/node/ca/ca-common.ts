@@ -21,7 +21,7 @@ export interface CaHandle {
 }
 
 /** Seconds a new certificate's notBefore is set back, so peers with slightly slow clocks accept it at once. */
-export const CA_BACKDATE_SECONDS = 60;
+const CA_BACKDATE_SECONDS = 60;
 
 /**
  * The id of a CA in the replicated state: the hex of its key identifier (RFC 5280 §4.2.1.2
@@ -30,11 +30,6 @@ export const CA_BACKDATE_SECONDS = 60;
  */
 export function issuerIdOf(spkiDer: Uint8Array): string {
   return toHex(keyIdentifier(spkiDer));
-}
-
-/** The issuer id of a CA certificate (from its key, whatever its SKI says). */
-export function issuerIdOfCertificate(certDer: Uint8Array): string {
-  return issuerIdOf(readCertificateFields(certDer).spkiDer);
 }
 
 const WRAP_PURPOSE: Record<Exclude<CaRole, 'node'>, string> = { root: 'root', az: 'azIntermediate' };

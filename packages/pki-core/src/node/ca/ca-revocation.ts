@@ -118,8 +118,8 @@ function authorityKeyIdHex(fields: CertificateFields): string | undefined {
 }
 
 /** Bounds on how far ahead a CRL promises its successor (RFC 5280 §5.1.2.5 nextUpdate). */
-export const CRL_NEXT_UPDATE_SECONDS_MIN = 60;
-export const CRL_NEXT_UPDATE_SECONDS_MAX = 31 * 24 * 3600;
+const CRL_NEXT_UPDATE_SECONDS_MIN = 60;
+const CRL_NEXT_UPDATE_SECONDS_MAX = 31 * 24 * 3600;
 
 export interface BuildCrlEventInput {
   readonly issuer: CaHandle;

@@ -10,7 +10,7 @@ export function httpBaseUrl(host: string, port: number): string {
 }
 
 /** The issuer's CRL and certificate URLs under `baseUrl`. */
-export function issuerUrls(baseUrl: string, issuerId: string): { crl: string; caIssuers: string } {
+function issuerUrls(baseUrl: string, issuerId: string): { crl: string; caIssuers: string } {
   const base = baseUrl.replace(/\/+$/, '');
   return { crl: `${base}/crl/${issuerId}.crl`, caIssuers: `${base}/ca/${issuerId}.crt` };
 }

@@ -10,7 +10,7 @@ import type { PkiStateQueries } from '../../state/queries.ts';
 import { endpointHost, hostSan } from './ca-node-keys.ts';
 
 /** The URI namespace of the cluster's own identities (node ids today). */
-export const RESERVED_URI_PREFIX = 'urn:adrestia:';
+const RESERVED_URI_PREFIX = 'urn:adrestia:';
 
 /** Canonical `type:value` keys of the hosts and VIPs the cluster's nodes answer on. */
 export type ReservedNames = ReadonlySet<string>;

@@ -20,7 +20,7 @@ import { caKeyBinding, caValidity, checkNow, issuerIdOf, notAfterMsOf, type CaHa
 import { profileExtensions } from '../../ca/resolve-issuance.ts';
 
 /** Lifetimes of the founding CA certificates; each defaults to its built-in profile's default. */
-export interface CaLifetimes {
+interface CaLifetimes {
   readonly rootSeconds?: number;
   readonly azSeconds?: number;
 }
@@ -106,7 +106,7 @@ async function makeRoot(input: FoundClusterInput, keyType: CaKeyType): Promise<{
 const ROOT_PATH_LEN_MIN = 2;
 
 /** Checks a root held outside the cluster; its id is its key identifier like any CA's. */
-export function externalRoot(root: { cert: Uint8Array; signer: Signer }): CaHandle {
+function externalRoot(root: { cert: Uint8Array; signer: Signer }): CaHandle {
   // Checks the signer's key is the certificate's and that it is a CA (ERR_SIGNER_MISMATCH, TypeError).
   const prepared = prepareIssuer(root.cert, root.signer);
   if (!bytesEqual(prepared.fields.issuerNameDer, prepared.fields.subjectNameDer)) {

@@ -1,1 +1,1 @@
-export { Issuance, parseSans } from './issuance.ts';
+export { Issuance } from './issuance.ts';

@@ -116,6 +116,6 @@ export class Issuance {
 }
 
 /** `dns:a.example`, `ip:10.0.0.1`, `uri:spiffe://…`, `email:a@b`, or a bare value. */
-export function parseSans(texts: readonly string[]): SanEntry[] {
+function parseSans(texts: readonly string[]): SanEntry[] {
   return texts.map((t, i) => parseSanText(t, `sans[${i}]`));
 }

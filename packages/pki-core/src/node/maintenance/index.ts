@@ -1,1 +1,1 @@
-export { MaintenanceScheduler, type MaintenanceRegistry, type MaintenanceTask } from './scheduler.ts';
+export { MaintenanceScheduler, type MaintenanceRegistry } from './scheduler.ts';

@@ -5,7 +5,7 @@ import { PkiError } from '../../errors.ts';
 import { translate } from '../core/event-proposer.ts';
 import type { PeerRequest, PeerResponse } from './protocol.ts';
 
-export interface PeerHandler<R extends PeerRequest> {
+interface PeerHandler<R extends PeerRequest> {
   /** The tier whose consensus failures the handler's errors are translated for (event-proposer.ts `translate`). */
   readonly tier: 'local' | 'global';
   handle(fromNodeId: string, request: R): Promise<PeerResponse>;

@@ -22,7 +22,7 @@ import { profileExtensions } from '../../ca/resolve-issuance.ts';
 import { endpointHost, hostSan, nodeUri } from '../ca/ca-node-keys.ts';
 
 /** NIST SP 800-57 Part 1 Rev. 5: RSA keys that sign certificates past 2030 need ≥ 3072 bits. */
-export const NODE_ICA_RSA_MIN_BITS = 3072;
+const NODE_ICA_RSA_MIN_BITS = 3072;
 
 export interface SignNodeRegistrationInput {
   /** The AZ ICA of the node's AZ, its key unwrapped by the local leader (`caSignerFromRecord`). */

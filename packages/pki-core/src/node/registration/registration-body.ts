@@ -7,7 +7,7 @@ import { checkEndpoint } from '../../state/fields.ts';
 
 export const REGISTRATION_BODY_VERSION = 1;
 /** Two CSRs of at most `csrMaxBytes` each, base64 (4/3), plus small fields. */
-export const REGISTRATION_BODY_BYTES_MAX = Math.ceil((2 * csrMaxBytes * 4) / 3) + 4096;
+const REGISTRATION_BODY_BYTES_MAX = Math.ceil((2 * csrMaxBytes * 4) / 3) + 4096;
 const ID_CHARS_MAX = 128;
 const ENDPOINT_CHARS_MAX = 300;
 

@@ -15,7 +15,7 @@ import { base64Der, encodeRegistrationBody, REGISTRATION_BODY_VERSION, type CaBu
 import { TOKEN_AUTH_SCHEME } from './registration.ts';
 
 /** Root, AZ ICAs: a bundle with more is not ours (CLUSTER_MAP_AZS_MAX is far below). */
-export const CA_BUNDLE_CERTIFICATES_MAX = 1024;
+const CA_BUNDLE_CERTIFICATES_MAX = 1024;
 const CERT_BYTES_MAX = 64 * 1024;
 
 export interface VerifiedCaBundle {

@@ -20,7 +20,7 @@ import { checkNow } from '../ca/ca-common.ts';
 import { parseRegistrationBody, type CaBundleResponseBody, type ParsedRegistrationBody } from './registration-body.ts';
 
 /** `Authorization` schemes: the PSK proof (psk-proof.ts) or a join token (RFC 6750 bearer syntax). */
-export const PSK_AUTH_SCHEME = 'Adrestia-PSK';
+const PSK_AUTH_SCHEME = 'Adrestia-PSK';
 export const TOKEN_AUTH_SCHEME = 'Bearer';
 
 async function requireClusterId(store: PkiStateQueries): Promise<string> {
@@ -33,7 +33,7 @@ async function requireClusterId(store: PkiStateQueries): Promise<string> {
  * The CA bundle: the root, then every AZ ICA that may still sign (not revoked, not expired at
  * `nowMs`), ordered by AZ name and id so every replica serves the same bytes.
  */
-export async function caBundlePem(store: PkiStateQueries, nowMs: number): Promise<string> {
+async function caBundlePem(store: PkiStateQueries, nowMs: number): Promise<string> {
   const cluster = await store.cluster();
   if (cluster === undefined) throw new PkiError('ERR_NOT_FOUND', 'the cluster has not been founded yet');
   const root = await store.getCa(cluster.rootIssuerId);

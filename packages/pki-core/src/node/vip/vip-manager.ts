@@ -45,9 +45,9 @@ export interface VipSettings {
  * 500 ppm: the largest frequency correction NTP's clock discipline applies (MAXFREQ of RFC 5905's
  * reference implementation), which CLOCK_MONOTONIC follows; hardware itself is specified at 15 ppm.
  */
-export const DEFAULT_CLOCK_RATE_ERROR = 0.0005;
+const DEFAULT_CLOCK_RATE_ERROR = 0.0005;
 /** Time allowed for a `release` hook (an `ip addr del` through the exec hook, a socket close). */
-export const DEFAULT_RELEASE_HOOK_MS = 250;
+const DEFAULT_RELEASE_HOOK_MS = 250;
 
 interface Fenced {
   address: string;
