@@ -152,7 +152,7 @@ export class PkiTestCluster {
         // bounds the stall watch (vip-fence.ts stepStallWatch: a step later than one
         // tick plus the margin voids the lease): these real 5 ms timers run beside other tests on
         // shared cores, so it is far above the two fence steps in-memory hooks would need.
-        vip: { hook: this.vips.hookFor(nodeId), globalVip: GLOBAL_VIP, localVip: azLocalVip(az), releaseMarginMs: 40 * TICK_MS },
+        vip: { hook: this.vips.hookFor(nodeId), globalVip: GLOBAL_VIP, localVip: azLocalVip(az), releaseMarginMs: 100 * TICK_MS },
     };
   }
 

@@ -133,6 +133,11 @@ describe('PkiNode: a two-AZ cluster in one process', function () {
       );
     }, 30_000);
     expect(c.vips.violations, c.vips.history.join(' ')).to.deep.equal([]);
-    expect(c.vips.history.filter((h) => h.startsWith(`+${GLOBAL_VIP}`)).length, 'the global VIP moved').to.be.greaterThan(1);
+    // The global VIP went to the global leader that now leads, by an acquisition of its own; a
+    // holder whose steps came late (the stall watch, vip-fence.ts) may have let it go and taken it
+    // again in between, so the count of acquisitions says nothing more.
+    const g = c.globalLeader()!;
+    expect(c.vips.history, 'the current global leader acquired the global VIP').to.include(`+${GLOBAL_VIP}@${g.nodeId}`);
+    expect(c.down.has(c.vips.holders.get(GLOBAL_VIP) ?? ''), 'no crashed node holds it').to.equal(false);
   });
 });

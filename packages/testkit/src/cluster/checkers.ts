@@ -64,10 +64,12 @@ export class ClusterChecker {
    */
   observeSend(m: Message, durable: { term: number; vote: string | null }): void {
     if (m.type === 'preVote' || m.type === 'preVoteResp') return;
-    const what = `${m.from} sent ${m.type} (term ${m.term}) to ${m.to} with durable vote ${durable.vote}@${durable.term}`;
-    if (m.term > durable.term) this.report('sent-before-sync', what);
-    else if (m.type === 'vote' && (durable.term !== m.term || durable.vote !== m.from)) this.report('sent-before-sync', what);
-    else if (m.type === 'voteResp' && m.granted && (durable.term !== m.term || durable.vote !== m.to)) this.report('sent-before-sync', what);
+    const early =
+      m.term > durable.term ||
+      (m.type === 'vote' && (durable.term !== m.term || durable.vote !== m.from)) ||
+      (m.type === 'voteResp' && m.granted && (durable.term !== m.term || durable.vote !== m.to));
+    // The message text is built only for a violation: this runs for every local-tier message.
+    if (early) this.report('sent-before-sync', `${m.from} sent ${m.type} (term ${m.term}) to ${m.to} with durable vote ${durable.vote}@${durable.term}`);
   }
 
   get clean(): boolean {
