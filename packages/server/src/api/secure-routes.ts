@@ -29,7 +29,7 @@ async function issue(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   const requester = requireIssuer(ctx, deps.adminToken);
   if ((await routeRequest(ctx, deps, 'issue')).kind === 'done') return;
   const request = await readIssueRequest(ctx, `${requester}@${ctx.remoteAddr}`);
-  await issueAndSend(ctx, deps, request);
+  await sendIssued(ctx, deps, request.profile, () => deps.node.issue(request), (leaf) => (leaf.duplicate ? 'duplicate' : 'issued'));
 }
 
 async function readIssueRequest(ctx: RequestContext, requester: string): Promise<IssueRequest> {
@@ -60,16 +60,20 @@ async function readIssueRequest(ctx: RequestContext, requester: string): Promise
   };
 }
 
-async function issueAndSend(ctx: RequestContext, deps: ApiDeps, request: IssueRequest): Promise<void> {
+/**
+ * Answers with the leaf `produce` makes, counting the request under `profile` with the result
+ * `resultOf(leaf)` (or `error`) and its latency.
+ */
+async function sendIssued(ctx: RequestContext, deps: ApiDeps, profile: string, produce: () => Promise<IssuedLeafResult>, resultOf: (leaf: IssuedLeafResult) => string): Promise<void> {
   const startedMs = performance.now();
   let result = 'error';
   try {
-    const leaf = await deps.node.issue(request);
-    result = leaf.duplicate ? 'duplicate' : 'issued';
+    const leaf = await produce();
+    result = resultOf(leaf);
     sendLeaf(ctx, leaf);
   } finally {
-    deps.metrics.issuanceTotal.inc({ profile: request.profile, result });
-    deps.metrics.issuanceSeconds.observe({ profile: request.profile, result }, (performance.now() - startedMs) / 1000);
+    deps.metrics.issuanceTotal.inc({ profile, result });
+    deps.metrics.issuanceSeconds.observe({ profile, result }, (performance.now() - startedMs) / 1000);
   }
 }
 
@@ -95,16 +99,7 @@ async function renew(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   if ((await routeRequest(ctx, deps, 'issue')).kind === 'done') return;
   const body = await readJson(ctx.req, ctx.maxBodyBytes);
   const csr = readCsr(field(body, 'csr'));
-  const startedMs = performance.now();
-  let result = 'error';
-  try {
-    const leaf = await deps.node.renew({ currentCertDer: new Uint8Array(current.raw), csr });
-    result = 'renewed';
-    sendLeaf(ctx, leaf);
-  } finally {
-    deps.metrics.issuanceTotal.inc({ profile: 'renewal', result });
-    deps.metrics.issuanceSeconds.observe({ profile: 'renewal', result }, (performance.now() - startedMs) / 1000);
-  }
+  await sendIssued(ctx, deps, 'renewal', () => deps.node.renew({ currentCertDer: new Uint8Array(current.raw), csr }), () => 'renewed');
 }
 
 /** Body `{ serialHex, issuerId?, reason? }`; acknowledged after the global commit. */

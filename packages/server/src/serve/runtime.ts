@@ -47,8 +47,9 @@ export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics
   const tlsRef: { current: NodeTlsMaterial | null } = { current: await readNodeTls(config.dataDir) };
   const joinToken = config.secrets.joinToken?.reveal().toString('utf8');
   // A join token is bound to one AZ: a node of another AZ would only be refused at registration.
-  if (joinToken !== undefined && readJoinTokenClaims(joinToken).az !== config.az) {
-    throw new ServerError('ERR_CONFIG_INVALID', `joinTokenFile: the join token is for AZ ${readJoinTokenClaims(joinToken).az}; this node is in AZ ${config.az}`);
+  const tokenAz = joinToken === undefined ? undefined : readJoinTokenClaims(joinToken).az;
+  if (tokenAz !== undefined && tokenAz !== config.az) {
+    throw new ServerError('ERR_CONFIG_INVALID', `joinTokenFile: the join token is for AZ ${tokenAz}; this node is in AZ ${config.az}`);
   }
   const bootstrap = new BootstrapClient({
     ...(config.secrets.authPsk === undefined ? {} : { psk: config.secrets.authPsk.reveal() }),
