@@ -19,11 +19,18 @@ import type { NodeContext } from '../core/context.ts';
 import type { ReadView } from '../core/read-view.ts';
 import type { IssuedLeaf, IssueRequest, RenewRequest } from '../pki-node-api.ts';
 import { issueLeafFromCsr } from './ca-leaf.ts';
-import { reservedNames } from '../ca/reserved-names.ts';
+import { reservedNames, type ReservedNames } from '../ca/reserved-names.ts';
 
 type LeafRequest = Omit<IssueRequest, 'sans'> & { requestedSans?: SanEntry[] };
 
 export class Issuance {
+  /**
+   * The names only nodes may carry, as of a map version of the state: they change only with
+   * events that change the cluster map (state/map-version.ts), so they are read once per version,
+   * not on every issuance.
+   */
+  private reserved: { mapVersion: number; names: ReservedNames } | null = null;
+
   constructor(
     private readonly ctx: Pick<NodeContext, 'az' | 'nowMs' | 'random' | 'globalVip'>,
     private readonly reads: ReadView,
@@ -82,7 +89,7 @@ export class Issuance {
       serials: this.ctx.random,
       store,
       publicBaseUrl: await this.urls.ofAz(this.ctx.az),
-      reserved: await reservedNames(store, this.ctx.globalVip),
+      reserved: await this.reservedNames(store),
     });
     // For a retried request the earlier certificate answers, whichever node ICA signed it.
     let { certDer } = built;
@@ -106,6 +113,12 @@ export class Issuance {
       notAfter,
       duplicate,
     };
+  }
+
+  private async reservedNames(store: PkiStateQueries): Promise<ReservedNames> {
+    const mapVersion = await store.mapVersion();
+    if (this.reserved?.mapVersion !== mapVersion) this.reserved = { mapVersion, names: await reservedNames(store, this.ctx.globalVip) };
+    return this.reserved.names;
   }
 
   /** Every certificate this AZ holds with the serial, behind the read barrier. */
