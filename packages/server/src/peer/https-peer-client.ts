@@ -1,8 +1,12 @@
 // The PeerClient of a server node: PKI requests to another node over HTTPS with mutual TLS (node
-// certificates chained to the cluster root), msgpack bodies, `POST /internal/v1/peer`. Before
+// certificates chained to the cluster root; the node called must present the certificate
+// registered for it, transport/peer-pins.ts), msgpack bodies, `POST /internal/v1/peer`. Before
 // this node has certificates (Phase II), `register` and `foundAz` go through the bootstrap
 // client instead (PSK-authenticated HTTPS to a VIP).
+import type { X509Certificate } from 'node:crypto';
 import { PkiError, type PeerClient, type PeerRequest, type PeerResponse } from '@adrestia/pki-core';
+import type { PeerPins } from '../transport/peer-pins.ts';
+import { certSha256Hex } from '../transport/identity.ts';
 import { decodePeerResponse, encodePeer, PEER_BODY_BYTES_MAX, PEER_MEDIA_TYPE, PEER_PATH } from './codec.ts';
 import { httpCall } from './http-request.ts';
 
@@ -21,6 +25,11 @@ export interface HttpsPeerClientOptions {
   tls: () => NodeTlsMaterial | null;
   /** Serves `register` / `foundAz` while `tls()` is null. */
   bootstrap: PeerClient | null;
+  /**
+   * The registered TLS certificate of each node (transport/peer-pins.ts): the node called must
+   * present exactly that one, as on the Raft mesh, not merely a chain to the root naming its id.
+   */
+  pins: Pick<PeerPins, 'admitMeshPeer'>;
   localAddress?: string;
   /** A proposal waits for a commit on the other side: allow for a leader change. */
   timeoutMs: number;
@@ -52,6 +61,7 @@ export class HttpsPeerClient implements PeerClient {
         key: tls.key,
         // The node we meant to reach, answering for the address its registration names.
         serverNode: nodeId,
+        checkServer: (cert) => pinError(this.options.pins, nodeId, cert),
         ...(this.options.localAddress === undefined ? {} : { localAddress: this.options.localAddress }),
       });
     } catch (cause) {
@@ -61,6 +71,15 @@ export class HttpsPeerClient implements PeerClient {
     if (result.status === 200) return decodePeerResponse(result.body);
     const error = errorOf(result.body);
     return { kind: 'error', code: error.code, message: error.message, leaderId: null };
+  }
+}
+
+function pinError(pins: Pick<PeerPins, 'admitMeshPeer'>, nodeId: string, cert: X509Certificate): Error | undefined {
+  try {
+    pins.admitMeshPeer(nodeId, certSha256Hex(cert));
+    return undefined;
+  } catch (refused) {
+    return refused as Error;
   }
 }
 

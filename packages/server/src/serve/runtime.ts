@@ -62,7 +62,7 @@ export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics
     nowMs: Date.now,
   });
   const directory = new PeerDirectory(config.nodeId);
-  const peers = new HttpsPeerClient({ apiAddressOf: (id) => directory.apiAddressOf(id), tls: () => tlsRef.current, bootstrap, localAddress: host, timeoutMs: PEER_TIMEOUT_MS });
+  const peers = new HttpsPeerClient({ apiAddressOf: (id) => directory.apiAddressOf(id), tls: () => tlsRef.current, bootstrap, pins: directory.pins, localAddress: host, timeoutMs: PEER_TIMEOUT_MS });
   const listeners = new Listeners(config, logger, metrics);
   const { node, storage, localTransport, seatTransport } = await bootstrapNode({
     config,
