@@ -61,6 +61,11 @@ export interface NodeDriverOptions<R> {
   retainEntriesAfterSnapshot?: number;
   /** Proposals and reads not completed after this many ticks reject (default 5 election timeouts). */
   requestTimeoutTicks?: number;
+  /**
+   * Runs the Ready loop on a later turn of the event loop (default `setImmediate`). A simulator
+   * passes its own queue, so the loop runs at a point of virtual time it controls.
+   */
+  defer?: (run: () => void) => void;
 }
 
 export interface DriverStatus extends RaftStatus {
@@ -299,7 +304,7 @@ export class NodeDriver<R = unknown> extends Emitter<DriverEvents> {
   private scheduleLoop(): void {
     if (this.loopScheduled || this.loopRunning || this.stopped) return;
     this.loopScheduled = true;
-    setImmediate(() => {
+    (this.options.defer ?? setImmediate)(() => {
       this.loopScheduled = false;
       if (!this.loopRunning && !this.stopped) this.loopIdle = this.runLoop();
     });

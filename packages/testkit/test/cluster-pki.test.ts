@@ -66,6 +66,15 @@ describe('PKI invariants on the simulated cluster (PkiNode × 9)', function () {
     });
   }
 
+  // A seed whose chaos stalls an AZ's local leader until a successor takes over: as it resumes it
+  // steps the successor's higher term behind a slow disk, and its seat must stop acting at once
+  // (two-tier-node.ts seatActsLive), not when the driver reports the step-down.
+  it('seed 12: a local leader deposed during a stall stops acting for its seat before the driver reports it', async () => {
+    const r = await runPkiSeed({ seed: 12 });
+    expect(r.faults.some((f) => /stall c1/.test(f)), JSON.stringify(r.faults)).to.equal(true);
+    expect(r.violations, JSON.stringify(r.faults)).to.deep.equal([]);
+  });
+
   it('a seed replays bit for bit: the same trace, the same certificates (DER) in the same order', async () => {
     const a = await runPkiSeed({ seed: 7, chaosMs: 1_500 });
     const b = await runPkiSeed({ seed: 7, chaosMs: 1_500 });

@@ -6,18 +6,18 @@ import { runSimulation } from '../src/sim/simulator.ts';
 // Every simulator run has a budget of events and virtual time: a seed that would run on forever
 // stops and is reported `hung`, naming the command that replays it.
 describe('Simulator run budget: a run over its events or virtual time is reported hung', () => {
-  it('the Raft simulator reports hung with the seed and its replay command', () => {
-    const r = runSimulation(7, { maxSteps: 500 });
+  it('the Raft simulator reports hung with the seed and its replay command', async () => {
+    const r = await runSimulation(7, { maxSteps: 500 });
     expect(r.violation?.kind).to.equal('hung');
     expect(r.violation?.detail).to.contain('pnpm sim -- --seed 7');
     expect(r.steps).to.equal(501);
-    const t = runSimulation(7, { maxVirtualMs: 300 });
+    const t = await runSimulation(7, { maxVirtualMs: 300 });
     expect(t.violation?.kind).to.equal('hung');
     expect(t.virtualMs).to.be.within(300, 330);
   });
 
-  it('the Raft simulator checks linearizability on every run, a hung one too', () => {
-    const r = runSimulation(7, { maxSteps: 20_000 });
+  it('the Raft simulator checks linearizability on every run, a hung one too', async () => {
+    const r = await runSimulation(7, { maxSteps: 20_000 });
     expect(r.violation?.kind).to.equal('hung');
     expect(r.linearizability).to.equal('ok');
   });

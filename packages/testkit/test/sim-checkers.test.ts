@@ -83,8 +83,8 @@ describe('Simulator checkers catch hand-made violations (Raft Figure 3 propertie
     expect(violationOf(() => c.observeApply('n3', entry(1, 2, 'other'))).kind).to.equal('state-machine-safety');
   });
 
-  it('liveness: a bound too short for any commit after healing is reported as a violation', () => {
-    const r = runSimulation(3, { override: { livenessBoundMs: 1 } });
+  it('liveness: a bound too short for any commit after healing is reported as a violation', async () => {
+    const r = await runSimulation(3, { override: { livenessBoundMs: 1 } });
     expect(r.violation?.kind).to.equal('liveness');
     expect(r.violation?.detail).to.contain('within 1 ms');
   });

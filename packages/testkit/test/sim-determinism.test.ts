@@ -3,10 +3,10 @@ import { deriveOptions } from '../src/sim/options.ts';
 import { runSimulation } from '../src/sim/simulator.ts';
 
 describe('Simulator replay: one seed determines the whole run', () => {
-  it('the same seed yields an identical trace hash, history and outcome', () => {
+  it('the same seed yields an identical trace hash, history and outcome', async () => {
     const lines: string[] = [];
-    const a = runSimulation(11, { onTrace: (l) => lines.push(l) });
-    const b = runSimulation(11);
+    const a = await runSimulation(11, { onTrace: (l) => lines.push(l) });
+    const b = await runSimulation(11);
     expect(a.traceHash).to.equal(b.traceHash);
     expect(a.steps).to.equal(b.steps);
     expect(a.stats).to.deep.equal(b.stats);
@@ -14,8 +14,8 @@ describe('Simulator replay: one seed determines the whole run', () => {
     expect(lines[0]).to.match(/^0 seed=11 /);
   });
 
-  it('different seeds yield different runs', () => {
-    expect(runSimulation(12).traceHash).to.not.equal(runSimulation(13).traceHash);
+  it('different seeds yield different runs', async () => {
+    expect((await runSimulation(12)).traceHash).to.not.equal((await runSimulation(13)).traceHash);
   });
 
   it('every option derives from the seed alone', () => {
@@ -24,13 +24,13 @@ describe('Simulator replay: one seed determines the whole run', () => {
     expect([...sizes].sort()).to.deep.equal([3, 5]);
   });
 
-  it('runs exercise faults: crashes, leader changes, dropped messages and client timeouts', () => {
+  it('runs exercise faults: crashes, leader changes, dropped messages and client timeouts', async () => {
     let crashes = 0;
     let leaders = 0;
     let dropped = 0;
     let completed = 0;
     for (let s = 100; s < 110; s++) {
-      const r = runSimulation(s);
+      const r = await runSimulation(s);
       crashes += r.stats.crashes;
       leaders += r.stats.leaders;
       dropped += r.stats.dropped;

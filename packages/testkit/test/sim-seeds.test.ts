@@ -9,11 +9,11 @@ const SEEDS_PER_TEST = 40;
 
 describe('Raft simulator: seeded fault runs keep every safety, liveness and linearizability property', () => {
   for (let start = 0; start < SEEDS_TOTAL; start += SEEDS_PER_TEST) {
-    it(`seeds ${start}..${start + SEEDS_PER_TEST - 1}`, function () {
+    it(`seeds ${start}..${start + SEEDS_PER_TEST - 1}`, async function () {
       this.timeout(120_000);
       const failures: string[] = [];
       for (let s = start; s < start + SEEDS_PER_TEST; s++) {
-        const r = runSimulation(s);
+        const r = await runSimulation(s);
         const v = r.violation;
         if (v !== null) failures.push(`seed=${s} ${v.kind} at step ${v.step}, ${v.timeMs} ms: ${v.detail}`);
         else expect(r.linearizability).to.equal('ok');

@@ -181,7 +181,7 @@ export class TwoTierNode<R> {
    */
   proposeGlobal(data: Uint8Array): Promise<R> {
     if (this.stopped) return Promise.reject(new TwoTierError('ERR_STOPPED', 'node stopped'));
-    if (!this.seat.isActive()) {
+    if (!this.seatActsLive()) {
       return Promise.reject(
         new TwoTierError('ERR_SEAT_INACTIVE', `${this.nodeId} does not act for seat ${this.az}`, this.driver.status().leaderId),
       );
@@ -206,6 +206,7 @@ export class TwoTierNode<R> {
 
   /** Global membership (AZ seats). Acting seat only; the change is forwarded to the global leader. */
   changeGlobalMembership(cc: ConfChange): void {
+    this.seatActsLive();
     this.seat.proposeConfChange(cc);
   }
 
@@ -232,7 +233,7 @@ export class TwoTierNode<R> {
 
   /** Starts a global election for this AZ's seat now (e.g. the founding seat). */
   campaignGlobal(): void {
-    if (this.seat.isActive()) this.seat.campaign();
+    if (this.seatActsLive()) this.seat.campaign();
   }
 
   transferLocalLeadership(to: NodeId): Promise<void> {
@@ -316,7 +317,7 @@ export class TwoTierNode<R> {
       case 'app':
         return this.options.app.apply(e.data, { seq: ++this.seq, tier: 'local', az: this.az });
       case 'activate':
-        if (e.localTerm === this.activating && this.localRole === 'leader' && this.localTerm === e.localTerm) {
+        if (e.localTerm === this.activating && this.localRole === 'leader' && this.localTerm === e.localTerm && this.isLiveLocalLeader()) {
           this.activating = null;
           this.seat.activate(e.localTerm);
           this.noteSeatRole();
@@ -325,10 +326,9 @@ export class TwoTierNode<R> {
       case 'seat': {
         if (e.record.az !== this.az) return null;
         // Entries committed by a successor are applied before the driver reports our step-down
-        // (apply precedes advance): check the live role, so a deposed leader never sends the
-        // messages of a record it did not see committed as leader.
-        const live = this.driver.status();
-        if (this.seat.isActive() && (live.role !== 'leader' || live.term !== this.localTerm)) this.seat.deactivate();
+        // (apply precedes advance): a deposed leader never sends the messages of a record it did
+        // not see committed as leader.
+        this.seatActsLive();
         let committed;
         try {
           committed = this.seat.applyRecord(e.record, e.origin);
@@ -385,6 +385,27 @@ export class TwoTierNode<R> {
     this.noteSeatRole();
   }
 
+  /**
+   * True while the seat is active and this node's Raft core still leads the local term the seat
+   * was activated in; otherwise deactivates it. The driver reports a step-down only after the Ready
+   * carrying it is persisted and applied (node-driver.ts handleReady), while its core is a follower
+   * from the moment it stepped the higher-term message; a seat stepped or ticked in between would
+   * act for the AZ next to its successor's seat: two members of the global group with one id.
+   * Every seat input checks here first.
+   */
+  private seatActsLive(): boolean {
+    if (!this.seat.isActive()) return false;
+    if (this.isLiveLocalLeader()) return true;
+    this.seat.deactivate();
+    this.noteSeatRole();
+    return false;
+  }
+
+  private isLiveLocalLeader(): boolean {
+    const live = this.driver.status();
+    return live.role === 'leader' && live.term === this.localTerm;
+  }
+
   /** The marker may be lost (e.g. proposed as leadership moves): retried from onTick. */
   private proposeActivate(): void {
     this.activating = this.localTerm;
@@ -393,7 +414,7 @@ export class TwoTierNode<R> {
   }
 
   private onSeatMessage(message: Message): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.seatActsLive()) return;
     this.seat.step(message);
     this.noteSeatRole();
   }
@@ -404,7 +425,7 @@ export class TwoTierNode<R> {
     // A local leader that lost its quorum steps down by check-quorum (RaftCore), which
     // deactivates the seat through onLocalRole; records it proposes meanwhile cannot commit.
     if (this.localRole === 'leader' && !this.seatHeld && !this.seat.isActive() && this.ticks >= this.activateRetryTick) this.proposeActivate();
-    this.seat.tick();
+    if (this.seatActsLive()) this.seat.tick();
     this.noteSeatRole();
     for (const [id, w] of this.globalWaiters) {
       if (this.ticks >= w.deadlineTick) {

@@ -4,7 +4,7 @@ import { runSeed } from '../cluster/seeded-run.ts';
 import { runSimulation } from '../sim/simulator.ts';
 
 async function firstFailure(sim: string, seed: number): Promise<string | null> {
-  if (sim === 'raft') return runSimulation(seed).violation?.kind ?? null;
+  if (sim === 'raft') return (await runSimulation(seed)).violation?.kind ?? null;
   const r = await runSeed({ seed });
   return r.violations[0]?.kind ?? null;
 }

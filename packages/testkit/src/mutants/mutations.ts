@@ -109,6 +109,24 @@ export const MUTATIONS: readonly Mutation[] = [
       '    if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {\n      await this.options.storage.save(',
     sim: 'cluster',
   },
+  {
+    name: 'driver-send-before-persist-raft',
+    rule: 'Raft §5.1 / Figure 2: the driver sends before persisting (the Raft VOPR runs NodeDriver)',
+    file: DRIVER,
+    search: '    if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {\n      await this.options.storage.save(',
+    replace:
+      '    if (rd.messages.length > 0) this.options.transport.send(rd.messages);\n    rd = { ...rd, messages: [] };\n' +
+      '    if (rd.snapshot || rd.entries.length > 0 || rd.hardState) {\n      await this.options.storage.save(',
+    sim: 'raft',
+  },
+  {
+    name: 'read-confirmed-by-earlier-round',
+    rule: 'thesis §6.4: a (possibly deposed) leader answers a read on acknowledgements of a round sent before it arrived',
+    file: CORE,
+    search: 'this.readOnly.add({ round: this.heartbeatRound + 1, index, requestCtx, from });',
+    replace: 'this.readOnly.add({ round: this.heartbeatRound, index, requestCtx, from });',
+    sim: 'raft',
+  },
 ];
 
 /** Applies `m` to the text of its file; throws unless the search string occurs exactly once. */

@@ -48,18 +48,18 @@ function summary(r: SimResult): string {
   );
 }
 
-function main(flags: FlagValues): number {
+async function main(flags: FlagValues): Promise<number> {
   const args = cliArgs(flags);
   if (args.seed !== null) {
     process.stdout.write(`seed=${args.seed}\n`);
-    const r = runSimulation(args.seed, args.trace ? { onTrace: (l) => process.stdout.write(`${l}\n`) } : {});
+    const r = await runSimulation(args.seed, args.trace ? { onTrace: (l) => process.stdout.write(`${l}\n`) } : {});
     process.stdout.write(`${summary(r)}\n${describe(r)}\n`);
     return r.violation === null ? 0 : 1;
   }
   let violations = 0;
   const t0 = process.hrtime.bigint();
   for (let s = args.start; s < args.start + args.seeds; s++) {
-    const r = runSimulation(s);
+    const r = await runSimulation(s);
     if (r.violation !== null) {
       violations++;
       process.stdout.write(`${describe(r)}\n`);

@@ -1,26 +1,34 @@
-// One simulated node: the real RaftCore, a SimDisk and a KvMachine, driven by the same Ready
-// protocol as the production driver (ready.ts): persist (fsync after a seeded virtual delay) →
-// send → apply (snapshot first, then committed entries) → advance.
+// One simulated node: the production NodeDriver (persist → send → apply → advance, node-driver.ts
+// handleReady) over a SimDisk (DiskStorage: seeded fsync latencies), the simulated network and a
+// tick clock the simulator fires, with a KvMachine as its state machine. A driver bug is therefore
+// visible to the simulator. The checkers watch at the driver's edges: every write it hands to the
+// disk, every message it sends, every entry it applies, every read it answers.
 import {
-  RaftCore,
+  DriverError,
+  NodeDriver,
   RaftError,
+  type Clock,
+  type ClockTimer,
   type ConfChange,
   type ConfState,
   type Entry,
   type Message,
+  type MessageHandler,
   type RaftConfig,
-  type Ready,
+  type RaftStatus,
   type SeededRandom,
+  type StateMachine,
+  type StorageWrite,
+  type Transport,
 } from '@adrestia/consensus';
 import type { KvInput, KvOutput } from '../linearizability/kv-model.ts';
 import type { SafetyChecker } from './checkers.ts';
 import type { RuleChecker } from './rule-checkers.ts';
 import { SimDisk } from './disk.ts';
+import { DiskStorage } from './disk-storage.ts';
 import type { EventQueue } from './event-queue.ts';
 import { KvMachine, decodeCommand, encodeCommand } from './kv-machine.ts';
 import type { SimOptions } from './options.ts';
-
-const ridOfRead = (ctx: Uint8Array): number => decodeCommand(ctx).rid;
 
 /** What the node answers a client. */
 export type NodeReply =
@@ -37,23 +45,68 @@ export interface NodeHost {
   trace(line: string): void;
   /** The node applied the client command of request `rid`, producing `output`. */
   applied(rid: number, output: KvOutput): void;
+  /** The node's power was cut right after a write became durable, before the driver went on. */
+  cutAfterSync(node: SimNode): void;
 }
 
 type Reply = (r: NodeReply) => void;
 
+/** Intervals fired by the simulator's tick events (every driver timer runs on the tick). */
+class TickClock implements Clock {
+  private readonly callbacks = new Map<number, () => void>();
+  private nextId = 0;
+  setInterval(callback: () => void): ClockTimer {
+    const id = this.nextId++;
+    this.callbacks.set(id, callback);
+    return { cancel: () => this.callbacks.delete(id) };
+  }
+  fire(): void {
+    for (const cb of [...this.callbacks.values()]) cb();
+  }
+  clear(): void {
+    this.callbacks.clear();
+  }
+}
+
+/** The driver's transport: sends go through the simulator's checkers and network. */
+class NodeTransport implements Transport {
+  handler: MessageHandler | null = null;
+  closed = false;
+  constructor(private readonly host: NodeHost) {}
+  send(messages: readonly Message[]): void {
+    if (this.closed) return;
+    for (const m of messages) this.host.send(m);
+  }
+  onMessage(handler: MessageHandler): void {
+    this.handler = handler;
+  }
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
+
+interface Incarnation {
+  driver: NodeDriver<KvOutput | null> | null;
+  storage: DiskStorage;
+  clock: TickClock;
+  transport: NodeTransport;
+}
+
 export class SimNode {
   readonly disk = new SimDisk();
-  core: RaftCore | null = null;
+  private life: Incarnation | null = null;
   private kv = new KvMachine();
-  private inFlight: Ready | null = null;
-  private pendingWrites = new Map<number, Reply>();
-  private pendingReads: { index: number; rid: number; key: string; reply: Reply }[] = [];
-  private readWaiters = new Map<number, { key: string; reply: Reply }>();
   private applied = 0;
-  private sinceCompact = 0;
-  /** Commit index this node advanced as leader in the Ready in flight (for Leader Completeness). */
+  /** Commit index of the last hard state handed to the disk (a leader's commit advance). */
+  private commitWritten = 0;
+  /** Commit a leader advanced in the write in flight: recorded for Leader Completeness at its fsync. */
   private commitSeen: { term: number; commit: number } | null = null;
-  /** Incremented on every crash so that stale events for an earlier incarnation are ignored. */
+  /** Power cut at the next completed fsync (between persist and send). */
+  private cutAtNextSync = false;
+  /** An invariant the driver (or a checker at its edges) broke: it stopped itself. */
+  failure: unknown = null;
+  /** Incremented on every crash so that stale callbacks of an earlier incarnation are ignored. */
   incarnation = 0;
 
   constructor(
@@ -65,214 +118,214 @@ export class SimNode {
     private readonly random: SeededRandom,
   ) {}
 
+  /** Powered on (its driver may still be recovering). */
   get alive(): boolean {
-    return this.core !== null;
+    return this.life !== null;
   }
 
   get appliedIndex(): number {
     return this.applied;
   }
 
-  /** Start (or restart) from the synced disk, exactly as the driver recovers. */
+  /** The driver's Raft status; null while down or starting. */
+  status(): RaftStatus | null {
+    return this.life?.driver?.status() ?? null;
+  }
+
+  /** Start (or restart) from the synced disk through the driver's own recovery. */
   start(): void {
-    const storage = this.disk.load();
+    const inc = this.incarnation;
+    const transport = new NodeTransport(this.host);
+    const clock = new TickClock();
+    const storage = new DiskStorage(this.id, this.disk, this.host.queue, () => this.fsyncMs(), {
+      writing: (w) => this.onWriting(w),
+      synced: (written) => this.onSynced(written),
+    });
+    const life: Incarnation = { driver: null, storage, clock, transport };
+    this.life = life;
     this.kv = new KvMachine();
-    if (storage.snapshot) this.kv.restore(storage.snapshot.data);
-    this.applied = storage.snapshot?.metadata.index ?? 0;
-    this.sinceCompact = 0;
-    this.lastSeen = null;
-    this.core = new RaftCore({
+    this.applied = 0;
+    this.commitWritten = this.disk.hardState.commit;
+    this.commitSeen = null;
+    void NodeDriver.start<KvOutput | null>({
       id: this.id,
-      config: this.config,
-      random: this.random.fork(),
       storage,
+      transport,
+      stateMachine: this.stateMachine(),
+      raft: this.config,
+      tickMs: this.opts.baseTickMs,
+      clock,
+      random: this.random.fork(),
       initialConfState: this.voters,
-      appliedIndex: this.applied,
+      snapshotEveryEntries: this.opts.compactEveryEntries,
+      retainEntriesAfterSnapshot: this.opts.retainEntries,
+      defer: (run) => this.host.queue.schedule(0, `ready ${this.id}`, () => inc === this.incarnation && run()),
+    }).then((driver) => {
+      if (inc !== this.incarnation) return;
+      life.driver = driver;
+      driver.on('fatal', (e) => (this.failure ??= e.error));
+      driver.on('roleChange', (e) => this.host.trace(`${this.id} is ${e.role} at term ${e.term}`));
+      driver.on('leaderChange', (e) => this.host.trace(`${this.id} follows ${e.leaderId ?? 'unknown'} at term ${e.term}`));
     });
   }
 
   /** Power loss: in-memory state is gone, an unsynced batch is lost (or kept whole). */
   crash(keepUnsynced: boolean): void {
-    this.incarnation++;
-    this.core = null;
-    this.inFlight = null;
-    this.pendingWrites.clear();
-    this.pendingReads = [];
-    this.readWaiters.clear();
-    const before = this.disk.hasUnsynced;
-    const written = before && keepUnsynced ? this.disk.sync() : (this.disk.crash(false), []);
+    this.powerOff();
+    const written = this.disk.hasUnsynced && keepUnsynced ? this.disk.sync() : (this.disk.crash(false), []);
     if (written.length > 0) this.host.checker.observeDurable(this.id, written, this.disk);
   }
 
+  /** The next completed fsync cuts the power before the driver sends what it persisted for. */
+  armCutAfterSync(): void {
+    this.cutAtNextSync = true;
+  }
+
+  disarmCutAfterSync(): void {
+    this.cutAtNextSync = false;
+  }
+
+  private powerOff(): void {
+    this.incarnation++;
+    this.cutAtNextSync = false;
+    const life = this.life;
+    this.life = null;
+    if (life === null) return;
+    life.storage.cut();
+    life.clock.clear();
+    void life.transport.close();
+  }
+
   tick(): void {
-    this.watchCommit((core) => core.tick());
-    this.pump();
+    this.life?.clock.fire();
   }
 
   step(m: Message): void {
-    this.watchCommit((core) => core.step(m));
-    this.pump();
+    if (this.life?.driver) this.life.transport.handler?.(m);
   }
-
-  /** Runs `fn` on the core; a leader's commit advance inside it goes to the §5.4.2 check. */
-  private watchCommit(fn: (core: RaftCore) => void): void {
-    const core = this.core;
-    if (core === null) return;
-    fn(core);
-    const before = this.lastSeen;
-    const after = core.status();
-    this.lastSeen = { role: after.role, term: after.term, commit: after.commit };
-    if (before?.role !== 'leader' || after.role !== 'leader' || after.term !== before.term || after.commit <= before.commit) return;
-    this.host.rules.leaderCommitted(this.id, after.term, before.commit, after.commit, this.disk.termAt(after.commit));
-  }
-
-  /** Role, term and commit after the last core call (every call that can move them goes through watchCommit). */
-  private lastSeen: { role: string; term: number; commit: number } | null = null;
 
   /** A client request arriving at this node. */
   handle(rid: number, input: KvInput, reply: Reply): void {
-    const core = this.core;
-    if (core === null) return;
-    const st = core.status();
+    const driver = this.life?.driver;
+    if (!driver) return;
+    const st = driver.status();
     if (st.role !== 'leader') return reply({ kind: 'redirect', leaderHint: st.leaderId });
-    try {
-      if (input.kind === 'get') {
-        // Linearizable read through ReadIndex (thesis §6.4); the context carries the request id.
-        this.host.rules.readArrived(rid, this.id, st.term);
-        core.readIndex(encodeCommand({ rid, input }));
-        this.readWaiters.set(rid, { key: input.key, reply });
-      } else {
-        core.propose(encodeCommand({ rid, input }));
-        this.pendingWrites.set(rid, reply);
-      }
-    } catch (e) {
-      if (!(e instanceof RaftError)) throw e;
-      reply({ kind: 'refused', code: e.code });
+    const inc = this.incarnation;
+    const live = (): boolean => inc === this.incarnation;
+    if (input.kind === 'get') {
+      // Linearizable read through ReadIndex (thesis §6.4).
+      this.host.rules.readArrived(rid, this.id, st.term);
+      driver.readIndex().then(
+        () => {
+          if (!live()) return;
+          const now = driver.status();
+          try {
+            this.host.rules.readServed({ id: this.id, term: now.term, applied: now.applied, confState: now.confState }, rid);
+          } catch (e) {
+            this.failure ??= e; // the simulator ends the run with it once the event settles
+            return;
+          }
+          reply({ kind: 'done', output: { kind: 'get', value: this.kv.read(input.key) }, index: this.applied });
+        },
+        (e: unknown) => live() && reply({ kind: 'refused', code: errorCode(e) }),
+      );
+      return;
     }
-    this.pump();
+    driver.propose(encodeCommand({ rid, input })).then(
+      (a) => live() && a.result && reply({ kind: 'done', output: a.result, index: a.index }),
+      (e: unknown) => {
+        if (!live()) return;
+        // Refused before it was appended: certain not to apply. Any later failure (overwritten,
+        // timed out) leaves the outcome unknown: the client's timeout records it as pending.
+        if (e instanceof DriverError && e.code === 'ERR_NOT_LEADER') reply({ kind: 'redirect', leaderHint: e.leaderId });
+        else if (e instanceof RaftError) reply({ kind: 'refused', code: e.code });
+      },
+    );
   }
 
   /** Membership change through the log (thesis §4.1); refusals (one pending, invalid) are expected. */
   proposeConfChange(cc: ConfChange): boolean {
-    const core = this.core;
-    if (core === null || core.status().role !== 'leader') return false;
-    const st = core.status();
-    try {
-      core.proposeConfChange(cc);
-    } catch (e) {
-      if (!(e instanceof RaftError)) throw e;
-      return false;
-    }
-    this.host.rules.confProposed(this.id, st.term, st.lastIndex + 1, st.applied);
-    this.pump();
-    return true;
+    const driver = this.life?.driver;
+    const st = driver?.status();
+    if (!driver || st?.role !== 'leader') return false;
+    driver.changeMembership(cc).catch(() => {});
+    const accepted = driver.status().lastIndex === st.lastIndex + 1;
+    if (accepted) this.host.rules.confProposed(this.id, st.term, st.lastIndex + 1, st.applied);
+    return accepted;
   }
 
   transferLeadership(to: string): void {
-    const core = this.core;
-    if (core === null || core.status().role !== 'leader') return;
-    try {
-      core.transferLeadership(to);
-    } catch (e) {
-      if (!(e instanceof RaftError)) throw e;
-    }
-    this.pump();
+    const driver = this.life?.driver;
+    if (driver?.status().role === 'leader') driver.transferLeadership(to).catch(() => {});
   }
 
-  /** Take the next Ready if none is in flight: write it, and finish once its fsync completes. */
-  pump(): void {
-    const core = this.core;
-    if (core === null || this.inFlight !== null || !core.hasReady()) return;
-    const rd = core.ready();
-    this.inFlight = rd;
-    if (rd.softState) {
-      const ss = rd.softState;
-      this.host.trace(`${this.id} is ${ss.role} at term ${ss.term} (leader ${ss.leaderId ?? 'unknown'})`);
-    }
-    const st = core.status();
-    if (rd.hardState && st.role === 'leader' && rd.hardState.term === st.term) {
-      this.commitSeen = { term: st.term, commit: rd.hardState.commit };
-    }
-    const leader = st.role === 'leader' ? { id: this.id, term: st.term, applied: st.applied, confState: st.confState } : null;
-    this.host.rules.readyTaken(this.id, rd, leader, this.disk, ridOfRead);
-    this.disk.write({ hardState: rd.hardState, entries: rd.entries, snapshot: rd.snapshot });
-    const inc = this.incarnation;
-    const span = this.opts.maxSyncMs - this.opts.minSyncMs + 1;
-    const delay = rd.mustSync ? this.opts.minSyncMs + this.host.random.nextInt(span) : 0;
-    this.host.queue.schedule(delay, `fsync ${this.id}`, () => {
-      if (inc === this.incarnation) this.finishReady(rd);
-    });
+  // ---- the driver's edges ----
+
+  private stateMachine(): StateMachine<KvOutput | null> {
+    return {
+      apply: (entries) => entries.map((e) => this.applyEntry(e)),
+      snapshot: () => {
+        const data = this.kv.snapshot();
+        this.host.checker.observeSnapshot(this.id, this.applied, data);
+        this.host.trace(`${this.id} compacted @${this.applied}`);
+        return data;
+      },
+      restore: (data, metadata) => {
+        this.host.checker.observeSnapshot(this.id, metadata.index, data);
+        this.kv.restore(data);
+        this.applied = metadata.index;
+        this.host.trace(`${this.id} installed snapshot @${this.applied}`);
+      },
+    };
   }
 
-  private finishReady(rd: Ready): void {
-    const written = this.disk.sync();
-    this.host.checker.observeDurable(this.id, written, this.disk);
-    if (this.commitSeen) this.host.checker.observeCommit(this.commitSeen.term, this.commitSeen.commit, this.disk);
-    this.commitSeen = null;
-    for (const m of rd.messages) this.host.send(m);
-    if (rd.snapshot) {
-      this.host.checker.observeSnapshot(this.id, rd.snapshot.metadata.index, rd.snapshot.data);
-      this.kv.restore(rd.snapshot.data);
-      this.applied = rd.snapshot.metadata.index;
-      this.host.trace(`${this.id} installed snapshot @${this.applied}`);
-    }
-    for (const e of rd.committedEntries) this.applyEntry(e);
-    for (const rs of rd.readStates) this.queueRead(rs.index, rs.requestCtx);
-    this.watchCommit((c) => c.advance(rd));
-    this.inFlight = null;
-    this.serveReads();
-    this.maybeCompact();
-    this.pump();
-  }
-
-  private applyEntry(e: Entry): void {
-    if (e.index <= this.applied) return; // covered by a snapshot installed in this Ready
+  private applyEntry(e: Entry): KvOutput | null {
     if (e.index !== this.applied + 1) throw new Error(`${this.id}: applying ${e.index} after ${this.applied}`);
     this.host.checker.observeApply(this.id, e);
     this.applied = e.index;
-    this.sinceCompact++;
-    if (e.type !== 'normal' || e.data.length === 0) return;
+    if (e.type !== 'normal' || e.data.length === 0) return null;
     const cmd = decodeCommand(e.data);
     const output = this.kv.apply(cmd.input);
     this.host.applied(cmd.rid, output);
-    const reply = this.pendingWrites.get(cmd.rid);
-    if (reply) {
-      this.pendingWrites.delete(cmd.rid);
-      reply({ kind: 'done', output, index: e.index });
-    }
+    return output;
   }
 
-  private queueRead(index: number, ctx: Uint8Array): void {
-    const rid = decodeCommand(ctx).rid;
-    const w = this.readWaiters.get(rid);
-    if (w === undefined) return;
-    this.readWaiters.delete(rid);
-    this.pendingReads.push({ index, rid, key: w.key, reply: w.reply });
+  /** The driver hands a Ready's durable part to the disk: a leader's commit and appends are checked. */
+  private onWriting(w: StorageWrite): void {
+    const st = this.life?.driver?.status();
+    const hs = w.hardState;
+    if (st === undefined || hs == null) return;
+    const from = this.commitWritten;
+    this.commitWritten = hs.commit;
+    if (st.role !== 'leader' || hs.term !== st.term) return;
+    const entries = w.entries ?? [];
+    this.host.rules.leaderAppending({ id: this.id, term: st.term, applied: st.applied, confState: st.confState }, entries, this.disk);
+    if (hs.commit <= from) return;
+    const first = entries[0]?.index ?? Number.POSITIVE_INFINITY;
+    const termAt = hs.commit >= first ? entries[hs.commit - first]?.term : this.disk.termAt(hs.commit);
+    this.host.rules.leaderCommitted(this.id, st.term, from, hs.commit, termAt);
+    this.commitSeen = { term: st.term, commit: hs.commit };
   }
 
-  /** Serve reads whose read point is applied (thesis §6.4 step 4). */
-  private serveReads(): void {
-    const ready = this.pendingReads.filter((r) => r.index <= this.applied);
-    if (ready.length === 0) return;
-    this.pendingReads = this.pendingReads.filter((r) => r.index > this.applied);
-    for (const r of ready) r.reply({ kind: 'done', output: { kind: 'get', value: this.kv.read(r.key) }, index: r.index });
+  private onSynced(written: readonly Entry[]): boolean {
+    this.host.checker.observeDurable(this.id, written, this.disk);
+    if (this.commitSeen) this.host.checker.observeCommit(this.commitSeen.term, this.commitSeen.commit, this.disk);
+    this.commitSeen = null;
+    if (!this.cutAtNextSync) return true;
+    this.powerOff();
+    this.host.cutAfterSync(this);
+    return false;
   }
 
-  /** Periodic snapshot + compaction (Raft §7), so lagging nodes need InstallSnapshot. */
-  private maybeCompact(): void {
-    const core = this.core!;
-    if (this.sinceCompact < this.opts.compactEveryEntries || this.applied <= this.disk.snapshotIndex) return;
-    // The core may already hold a newer snapshot from the leader that is not yet in a Ready.
-    const st = core.status();
-    if (this.applied <= st.snapshotIndex || this.disk.termAt(this.applied) === undefined) return;
-    const data = this.kv.snapshot();
-    this.host.checker.observeSnapshot(this.id, this.applied, data);
-    core.compact(this.applied, data, this.opts.retainEntries);
-    this.disk.compact({
-      metadata: { index: this.applied, term: this.disk.termAt(this.applied)!, confState: st.confState },
-      data,
-    });
-    this.sinceCompact = 0;
-    this.host.trace(`${this.id} compacted @${this.applied}`);
+  /** Seeded fsync latency with a long tail: most writes take min..max, a few take far longer. */
+  private fsyncMs(): number {
+    const r = this.host.random;
+    const o = this.opts;
+    const base = o.minSyncMs + r.nextInt(o.maxSyncMs - o.minSyncMs + 1);
+    return r.nextInt(1000) < o.syncTailPermille ? base + 1 + r.nextInt(o.syncTailMs) : base;
   }
+}
+
+function errorCode(e: unknown): string {
+  return e instanceof DriverError || e instanceof RaftError ? e.code : 'ERR_UNKNOWN';
 }

@@ -20,6 +20,9 @@ export interface SimOptions {
   /** Disk fsync latency range. */
   minSyncMs: number;
   maxSyncMs: number;
+  /** Per mille of synced writes whose fsync takes a long tail of up to syncTailMs more. */
+  syncTailPermille: number;
+  syncTailMs: number;
   /** Mean virtual time between chaos actions (crash, restart, partition, heal, transfer). */
   chaosIntervalMs: number;
   crashWeight: number;
@@ -68,6 +71,8 @@ export function deriveOptions(seed: number): SimOptions {
     maxDelayMs: pick(r, [3, 10, 30, 60]),
     minSyncMs: 0,
     maxSyncMs: pick(r, [0, 2, 8]),
+    syncTailPermille: pick(r, [0, 10, 50]),
+    syncTailMs: pick(r, [20, 100, 400]),
     chaosIntervalMs: pick(r, [100, 250, 600]),
     crashWeight: pick(r, [0, 1, 3]),
     partitionWeight: pick(r, [0, 1, 3]),

@@ -4,7 +4,7 @@
 //   - thesis §6.4: a read is answered only after a quorum round that started after it arrived;
 //   - thesis §4.1: a leader appends a membership change only when none is unapplied in its log;
 //   - Raft §5.1 / Figure 2: nothing a node sends depends on state it has not made durable.
-import type { ConfState, Entry, Message, NodeId, Ready } from '@adrestia/consensus';
+import type { ConfState, Entry, Message, NodeId } from '@adrestia/consensus';
 import { SafetyViolation } from './checkers.ts';
 
 /** A node's durable state as the checks need it (SimDisk's synced part). */
@@ -61,6 +61,11 @@ export class RuleChecker {
   sending(m: Message, disk: DurableView, leaderDisk: (id: NodeId) => DurableView | undefined): void {
     this.clock++;
     if (m.type === 'append' || m.type === 'heartbeat' || m.type === 'snapshot') this.sentAt.set(m, this.clock);
+    if (m.type === 'heartbeatResp' || m.type === 'appendResp' || m.type === 'snapshotResp') {
+      // The latest leader message its sender had received: a response confirms no later round.
+      const h = this.heard.get(m.from)?.get(m.to);
+      if (h !== undefined && h.term === m.term) this.respondsTo.set(m, h.sent);
+    }
     this.checkDurable(m, disk, leaderDisk);
   }
 
@@ -93,21 +98,16 @@ export class RuleChecker {
     }
   }
 
-  /** A node handed out Ready `rd` (not yet written to `disk`); `leader` is set when the node leads. */
-  readyTaken(node: NodeId, rd: Ready, leader: LeaderView | null, disk: { entryAt(i: number): Entry | undefined }, ridOf: (ctx: Uint8Array) => number): void {
-    const byLeader = this.heard.get(node);
-    if (byLeader !== undefined) {
-      for (const m of rd.messages) {
-        if (m.type !== 'heartbeatResp' && m.type !== 'appendResp' && m.type !== 'snapshotResp') continue;
-        const h = byLeader.get(m.to);
-        if (h !== undefined && h.term === m.term) this.respondsTo.set(m, h.sent);
-      }
-    }
-    if (leader === null) return;
-    for (const rs of rd.readStates) this.checkReadQuorum(leader, ridOf(rs.requestCtx));
-    const first = rd.entries[0]?.index ?? Number.POSITIVE_INFINITY;
-    const log = (i: number): Entry | undefined => (i >= first ? rd.entries[i - first] : disk.entryAt(i));
-    for (const e of rd.entries) if (e.type === 'confChange' && e.term === leader.term) this.checkOneConfChange(leader, e, log);
+  /** Leader `leader` answers read `rid` (its read point is applied). */
+  readServed(leader: LeaderView, rid: number): void {
+    this.checkReadQuorum(leader, rid);
+  }
+
+  /** Leader `leader` writes `entries` to its log, which holds `log(i)` before them. */
+  leaderAppending(leader: LeaderView, entries: readonly Entry[], disk: { entryAt(i: number): Entry | undefined }): void {
+    const first = entries[0]?.index ?? Number.POSITIVE_INFINITY;
+    const log = (i: number): Entry | undefined => (i >= first ? entries[i - first] : disk.entryAt(i));
+    for (const e of entries) if (e.type === 'confChange' && e.term === leader.term) this.checkOneConfChange(leader, e, log);
   }
 
   /** Thesis §6.4: every voter quorum (each half of a joint one) answered a round started after the read. */

@@ -53,10 +53,17 @@ const VIRTUAL_SLACK_MS = 2_000;
 const LIN_REPORT_OPS = 40;
 const LIN_STEPS_PER_KEY_MAX = 2_000_000;
 
-export function runSimulation(seed: number, run: RunOptions = {}): SimResult {
+export function runSimulation(seed: number, run: RunOptions = {}): Promise<SimResult> {
   const sim = new Simulation(seed, run);
   return sim.run();
 }
+
+/**
+ * The driver's work between two events runs in promise continuations (storage saves resolve from
+ * fsync events, the Ready loop from queued events): one setImmediate turn runs all of them, and
+ * nothing else (no real timers, no real I/O) runs in it, so a run stays a function of its seed.
+ */
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 class Simulation {
   readonly opts: SimOptions;
@@ -100,6 +107,7 @@ class Simulation {
       },
       trace: (l: string) => this.trace(l),
       applied: (rid: number, output: KvOutput) => this.workload.recordApplied(rid, output),
+      cutAfterSync: (node: SimNode) => this.afterCut(node, 'after its fsync, before sending'),
     };
     // Every node starts from the founding configuration (as a joiner replaying the log from
     // index 1 must); spares are outside it until a membership change adds them.
@@ -139,8 +147,8 @@ class Simulation {
 
   private deliver(m: Message): void {
     const node = this.node(m.to);
-    const st = node.core?.status();
-    if (st === undefined) return;
+    const st = node.status();
+    if (st === null) return;
     this.rules.received(m, st.role, st.term);
     node.step(m);
     this.observe(node);
@@ -148,8 +156,8 @@ class Simulation {
 
   /** Election Safety bookkeeping after a node acted: register it if it now leads. */
   observe(node: SimNode): void {
-    const st = node.core?.status();
-    if (st === undefined || st.role !== 'leader') return;
+    const st = node.status();
+    if (st === null || st.role !== 'leader') return;
     this.checker.observeLeader(node.id, st.term, node.disk, node.disk.lastIndex);
   }
 
@@ -164,7 +172,7 @@ class Simulation {
     });
   }
 
-  run(): SimResult {
+  async run(): Promise<SimResult> {
     let violation: SimViolation | null = null;
     this.trace(`seed=${this.seed} ${JSON.stringify(this.opts)}`);
     this.nodes.forEach((n, i) => {
@@ -177,6 +185,7 @@ class Simulation {
     const maxSteps = this.runOpts.maxSteps ?? MAX_STEPS_DEFAULT;
     const maxVirtualMs = this.runOpts.maxVirtualMs ?? this.opts.faultPhaseMs + this.opts.livenessBoundMs + VIRTUAL_SLACK_MS;
     try {
+      await this.settleNodes();
       while (!this.probeDone) {
         const ev = this.queue.pop();
         if (ev === undefined) throw new SafetyViolation('liveness', 'no events left');
@@ -184,6 +193,7 @@ class Simulation {
         this.traceEvent(ev.time, ev.label);
         if (this.steps > maxSteps || ev.time > maxVirtualMs) throw this.hung(maxSteps, maxVirtualMs);
         ev.run();
+        await this.settleNodes();
       }
     } catch (e) {
       violation = this.toViolation(e);
@@ -194,6 +204,17 @@ class Simulation {
       violation = { kind: lin === 'violation' ? 'linearizability' : 'linearizability-unknown', detail: this.linDetail, step: this.steps, timeMs: this.queue.now };
     }
     return this.result(violation, lin);
+  }
+
+  /** Lets the drivers finish what the event started; an invariant a driver broke ends the run. */
+  private async settleNodes(): Promise<void> {
+    await settle();
+    for (const n of this.nodes) {
+      if (n.failure === null) continue;
+      if (n.failure instanceof SafetyViolation) throw n.failure;
+      const err = n.failure as Error;
+      throw new SafetyViolation('invariant', `${n.id}'s driver stopped itself: ${err.name}: ${err.message}`);
+    }
   }
 
   private hung(maxSteps: number, maxVirtualMs: number): SafetyViolation {
@@ -279,11 +300,24 @@ class Simulation {
     const alive = this.nodes.filter((n) => n.alive);
     if (alive.length === 0) return;
     const victim = alive[r.nextInt(alive.length)]!;
-    const keep = r.nextInt(2) === 0;
+    const mode = r.nextInt(3);
+    if (mode === 2) {
+      // The crash falls between persist and send: the next write is durable, nothing after it runs.
+      victim.armCutAfterSync();
+      this.trace(`crash ${victim.id} armed for its next fsync`);
+      return;
+    }
+    const keep = mode === 0;
     victim.crash(keep);
+    this.afterCut(victim, `unsynced batch ${keep ? 'kept' : 'lost'}`);
+  }
+
+  /** A node lost its power: count it and bring it back after a seeded down time. */
+  private afterCut(victim: SimNode, how: string): void {
     this.crashes++;
-    this.trace(`crash ${victim.id} (unsynced batch ${keep ? 'kept' : 'lost'})`);
-    const downMs = 20 + r.nextInt(4 * this.opts.chaosIntervalMs);
+    this.trace(`crash ${victim.id} (${how})`);
+    if (!this.faultsOn) return this.restart(victim);
+    const downMs = 20 + this.chaosRandom.nextInt(4 * this.opts.chaosIntervalMs);
     this.queue.schedule(downMs, `restart ${victim.id}`, () => this.restart(victim));
   }
 
@@ -308,7 +342,7 @@ class Simulation {
 
   private transferSome(): void {
     const r = this.chaosRandom;
-    const leader = this.nodes.find((n) => n.core?.status().role === 'leader');
+    const leader = this.nodes.find((n) => n.status()?.role === 'leader');
     if (leader === undefined) return;
     const others = this.nodes.filter((n) => n !== leader);
     const to = others[r.nextInt(others.length)]!;
@@ -320,9 +354,9 @@ class Simulation {
   /** Add a spare as learner, promote a caught-up learner, or remove a voter (maybe the leader). */
   private changeMembership(): void {
     const r = this.chaosRandom;
-    const leader = this.nodes.find((n) => n.core?.status().role === 'leader');
-    const st = leader?.core?.status();
-    if (leader === undefined || st === undefined) return;
+    const leader = this.nodes.find((n) => n.status()?.role === 'leader');
+    const st = leader?.status();
+    if (leader === undefined || st == null) return;
     const cs = st.confState;
     const spares = this.nodes.filter((n) => !cs.voters.includes(n.id) && !cs.learners.includes(n.id) && !this.removed.has(n.id));
     const caughtUp = cs.learners.filter((id) => (st.progress?.[id]?.match ?? 0) >= st.commit);
@@ -348,13 +382,16 @@ class Simulation {
     this.faultsOn = false;
     this.net.faultsEnabled = false;
     this.net.heal();
-    for (const n of this.nodes) if (!n.alive) this.restart(n);
+    for (const n of this.nodes) {
+      n.disarmCutAfterSync();
+      if (!n.alive) this.restart(n);
+    }
     this.workload.running = false;
     this.trace('liveness phase: network healed, faults stopped, all nodes up');
     const deadline = this.queue.now + this.opts.livenessBoundMs;
     this.queue.schedule(this.opts.livenessBoundMs, 'liveness deadline', () => {
       if (this.probeDone) return;
-      const st = this.nodes.map((n) => `${n.id}:${n.core?.status().role}@${n.core?.status().term} applied ${n.appliedIndex}`);
+      const st = this.nodes.map((n) => `${n.id}:${n.status()?.role}@${n.status()?.term} applied ${n.appliedIndex}`);
       throw new SafetyViolation('liveness', `no proposal committed and applied everywhere within ${this.opts.livenessBoundMs} ms after healing (${st.join(', ')})`);
     });
     this.probe(deadline, 0);
@@ -376,8 +413,8 @@ class Simulation {
 
   /** Progress means: applied on every member of the configuration the current leader holds. */
   private awaitApplied(index: number): void {
-    const leader = this.nodes.find((n) => n.core?.status().role === 'leader');
-    const cs = leader?.core?.status().confState;
+    const leader = this.nodes.find((n) => n.status()?.role === 'leader');
+    const cs = leader?.status()?.confState;
     const members = cs ? this.nodes.filter((n) => cs.voters.includes(n.id) || cs.learners.includes(n.id)) : null;
     if (members !== null && members.every((n) => n.appliedIndex >= index)) {
       this.probeDone = true;
