@@ -9,19 +9,22 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:https';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { buildCsr, toPem } from '../packages/pki-core/src/index.ts';
 import { startDevCluster, type DevCluster } from '../packages/server/src/dev/cluster.ts';
-import { DEV_PORTS } from '../packages/server/src/dev/layout.ts';
+import { DEV_BASE_MAX, DEV_PORTS } from '../packages/server/src/dev/layout.ts';
 import { waitReady } from '../packages/server/src/dev/processes.ts';
 import { httpCall } from '../packages/server/src/peer/http-request.ts';
+import { cpuDelta, cpuSnapshot, processRssMiB } from '../scripts/bench-usage.ts';
 
-const BASE = 90;
-const LOCAL_VIP = '127.91.0.1';
-const CLIENT = '127.91.0.200';
+/** Dev address plan offset (packages/server/src/dev/layout.ts): AZ 1 on 127.(BASE+1).0.0/16. */
+const BASE = Number(process.env.HTTPS_BENCH_BASE ?? 90);
+if (!Number.isSafeInteger(BASE) || BASE < 0 || BASE >= DEV_BASE_MAX) throw new TypeError(`HTTPS_BENCH_BASE must be an integer in 0..${DEV_BASE_MAX - 1}, got ${process.env.HTTPS_BENCH_BASE}`);
+const LOCAL_VIP = `127.${BASE + 1}.0.1`;
+const CLIENT = `127.${BASE + 1}.0.200`;
 const REQUESTS = { 1: Number(process.env.HTTPS_BENCH_REQUESTS_1 ?? 200), 16: Number(process.env.HTTPS_BENCH_REQUESTS_16 ?? 800) } as const;
 const FAILOVER_TRIALS = Number(process.env.HTTPS_BENCH_FAILOVER_TRIALS ?? 3);
 
@@ -75,20 +78,51 @@ async function throughput(ctx: Ctx, concurrency: 1 | 16) {
   const pending = csrs(REQUESTS[concurrency], `c${concurrency}`);
   const latencies: number[] = [];
   let failures = 0;
+  const failedStatuses: Record<string, number> = {};
+  const pids = nodePids(ctx);
+  const cpuBefore = cpuSnapshot(pids);
+  const clientBefore = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       for (let csr = pending.pop(); csr !== undefined; csr = pending.pop()) {
         const t = performance.now();
-        const status = await issue(ctx, csr).catch(() => 0);
+        const status = await issue(ctx, csr).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
         if (status === 201 || status === 200) latencies.push(performance.now() - t);
-        else failures++;
+        else {
+          failures++;
+          failedStatuses[status] = (failedStatuses[status] ?? 0) + 1;
+        }
       }
     }),
   );
   const seconds = (performance.now() - started) / 1000;
+  const cpu = cpuDelta(cpuBefore, cpuSnapshot(pids));
+  const clientCpu = process.cpuUsage(clientBefore);
+  const leader = await localLeaderProc(ctx).then((p) => p.name, () => null); // the VIP may not be held yet during the warm-up
   latencies.sort((a, b) => a - b);
-  return { concurrency, requests: REQUESTS[concurrency], issued: latencies.length, failures, certsPerSecond: latencies.length / seconds, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+  const perCert = (ms: number | null): number | null => (ms === null || latencies.length === 0 ? null : ms / latencies.length);
+  return {
+    concurrency,
+    requests: REQUESTS[concurrency],
+    issued: latencies.length,
+    failures,
+    failedStatuses,
+    certsPerSecond: latencies.length / seconds,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    // CPU per certificate summed over the AZ's nodes (the figure to compare across runs on a shared machine).
+    cpuMsPerCert: perCert(cpu.totalMs),
+    cpuMsPerCertByNode: Object.fromEntries(Object.entries(cpu.byName).map(([n, ms]) => [`${n}${n === leader ? ' (local leader)' : ''}`, perCert(ms)])),
+    clientCpuMsPerCert: perCert((clientCpu.user + clientCpu.system) / 1000),
+    rssMiBByNode: Object.fromEntries(ctx.cluster.procs.map((p) => [p.name, p.child?.pid === undefined ? null : processRssMiB(p.child.pid)])),
+    loadAverage1m: loadavg()[0] ?? null,
+  };
+}
+
+/** Live node processes by name. */
+function nodePids(ctx: Ctx): Map<string, number> {
+  return new Map(ctx.cluster.procs.flatMap((p) => (p.child?.pid === undefined ? [] : [[p.name, p.child.pid] as const])));
 }
 
 async function localLeaderProc(ctx: Ctx) {
@@ -122,7 +156,28 @@ async function failover(ctx: Ctx): Promise<number> {
   return ms;
 }
 
+/**
+ * `HTTPS_BENCH_CPU_PROF_DIR=<dir>`: every node process writes a V8 CPU profile of the 16-client
+ * round there (scripts/bench-cpu-profile.cjs, toggled by SIGUSR2); the bench's own process is not
+ * profiled.
+ */
+const PROFILE_DIR = process.env.HTTPS_BENCH_CPU_PROF_DIR || null;
+
+function profileNodesInto(dir: string | null): void {
+  if (dir === null) return;
+  const hook = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'bench-cpu-profile.cjs');
+  process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --require ${hook}`.trim();
+  process.env.BENCH_CPU_PROF_DIR = dir;
+}
+
+/** Starts or stops the profile of every live node (no-op without HTTPS_BENCH_CPU_PROF_DIR). */
+function toggleProfiles(ctx: Ctx): void {
+  if (PROFILE_DIR === null) return;
+  for (const p of ctx.cluster.procs) p.child?.kill('SIGUSR2');
+}
+
 async function main(): Promise<void> {
+  profileNodesInto(PROFILE_DIR);
   const dir = await mkdtemp(join(tmpdir(), 'adrestia-https-bench-'));
   const cluster = await startDevCluster({ azCount: 1, perAz: 3, dir, base: BASE, logLevel: 'warn', readyTimeoutMs: 60_000 });
   try {
@@ -134,8 +189,17 @@ async function main(): Promise<void> {
       token: (await readFile(cluster.secrets.adminTokenFile, 'utf8')).trim(),
     };
     await throughput(ctx, 1); // warm-up (JIT, connections, CRL work after start-up)
-    const runs = [await throughput(ctx, 1), await throughput(ctx, 16)];
-    for (const r of runs) console.log(`issuance over HTTPS, ${r.concurrency} client(s): ${r.certsPerSecond.toFixed(1)} certs/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms (${r.issued}/${r.requests} issued)`);
+    const one = await throughput(ctx, 1);
+    toggleProfiles(ctx);
+    const sixteen = await throughput(ctx, 16);
+    toggleProfiles(ctx);
+    const runs = [one, sixteen];
+    for (const r of runs) {
+      console.log(
+        `issuance over HTTPS, ${r.concurrency} client(s): ${r.certsPerSecond.toFixed(1)} certs/s, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms (${r.issued}/${r.requests} issued); ` +
+          `CPU ${r.cpuMsPerCert?.toFixed(2) ?? '?'} ms/cert over the nodes ${JSON.stringify(r.cpuMsPerCertByNode, (_k, v: unknown) => (typeof v === 'number' ? Number(v.toFixed(2)) : v))}, client ${r.clientCpuMsPerCert?.toFixed(2) ?? '?'} ms/cert; load ${r.loadAverage1m?.toFixed(2)}`,
+      );
+    }
     const failovers: number[] = [];
     for (let i = 0; i < FAILOVER_TRIALS; i++) {
       ctx.agent.destroy();

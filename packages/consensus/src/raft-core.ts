@@ -111,6 +111,11 @@ export class RaftCore {
   private uncommittedBytes = 0;
   private readonly readOnly = new ReadOnlyQueue();
   private heartbeatRound = 0;
+  /**
+   * Reads wait for round heartbeatRound + 1, not yet sent: every read that arrives before the next
+   * Ready shares that one round (thesis §6.4: one quorum confirmation serves a batch of reads).
+   */
+  private readRoundPending = false;
   private readonly roundSentTick = new Map<number, number>();
   private readonly snapshotReceiver = new SnapshotReceiver();
 
@@ -238,6 +243,7 @@ export class RaftCore {
   hasReady(): boolean {
     if (this.readyOutstanding) return false;
     return (
+      this.readRoundPending ||
       this.msgs.length > 0 ||
       this.readStates.length > 0 ||
       this.log.unstableSnapshot !== null ||
@@ -251,6 +257,7 @@ export class RaftCore {
   /** The next batch of work for the caller (see ready.ts); advance() must follow before the next. */
   ready(): Ready {
     if (this.readyOutstanding) throw new TypeError('RaftCore.ready: the previous Ready was not advanced');
+    if (this.readRoundPending) this.bcastHeartbeat();
     const hs = this.hardState();
     const ss = this.softState();
     const entries = this.log.unstableEntries();
@@ -400,6 +407,7 @@ export class RaftCore {
     this.progress.clear();
     this.readOnly.clear();
     this.heartbeatRound = 0;
+    this.readRoundPending = false;
     this.roundSentTick.clear();
     this.uncommittedBytes = 0;
   }
@@ -765,6 +773,7 @@ export class RaftCore {
 
   private bcastHeartbeat(): void {
     const round = ++this.heartbeatRound;
+    this.readRoundPending = false; // this round is sent after every waiting read arrived
     this.roundSentTick.set(round, this.ticks);
     for (const [r, t] of this.roundSentTick) {
       if (this.ticks - t >= this.cfg.electionTimeoutTicks) this.roundSentTick.delete(r);
@@ -901,7 +910,10 @@ export class RaftCore {
     this.serveRead(m.requestCtx, m.from);
   }
 
-  /** Records the read at the current commit index, then confirms leadership with a heartbeat round. */
+  /**
+   * Records the read at the current commit index; the next heartbeat round, sent at the latest
+   * with the next Ready, confirms leadership for it and every other read recorded before it.
+   */
   private serveRead(requestCtx: Uint8Array, from: NodeId | null): void {
     const index = this.log.committed;
     const voters = allVoters(this.confState);
@@ -910,7 +922,7 @@ export class RaftCore {
       return;
     }
     this.readOnly.add({ round: this.heartbeatRound + 1, index, requestCtx, from });
-    this.bcastHeartbeat();
+    this.readRoundPending = true;
   }
 
   private confirmedRound(): number {

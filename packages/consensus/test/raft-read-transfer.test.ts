@@ -18,6 +18,24 @@ describe('Raft ReadIndex (thesis §6.4)', () => {
     expect(reads(net, 'a')).to.deep.equal([{ index: commit, ctx: 'r1' }]);
   });
 
+  it('reads that arrive before the next Ready share one heartbeat round, and a read after it waits for the next', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.propose('a', 'x');
+    net.stabilize();
+    const heartbeatsToB = (): number => net.delivered.filter((m) => m.type === 'heartbeat' && m.to === 'b').length;
+    const before = heartbeatsToB();
+    for (const r of ['r1', 'r2', 'r3']) net.core('a').readIndex(enc(r));
+    net.stabilize();
+    expect(heartbeatsToB() - before).to.equal(1);
+    const commit = net.core('a').status().commit;
+    expect(reads(net, 'a')).to.deep.equal(['r1', 'r2', 'r3'].map((ctx) => ({ index: commit, ctx })));
+    net.core('a').readIndex(enc('r4'));
+    net.stabilize();
+    expect(heartbeatsToB() - before).to.equal(2);
+    expect(reads(net, 'a').map((r) => r.ctx)).to.deep.equal(['r1', 'r2', 'r3', 'r4']);
+  });
+
   it('refuses before the leader committed an entry of its term (ERR_READ_NOT_READY)', () => {
     const net = new Network(['a', 'b', 'c']);
     net.filter = (m) => m.type !== 'appendResp';
