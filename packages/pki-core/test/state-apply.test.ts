@@ -53,6 +53,25 @@ const crl = (crlNumber: number, issuerId = NODE1_ICA): PkiEvent => ({
   nextUpdate: T0 + 30 + DAY_MS,
 });
 
+const ocspKey = (az = AZ1, keyId = 'ocsp-key-1'): EventOf<'OcspResponderKeyInstalled'> => ({
+  type: 'OcspResponderKeyInstalled',
+  az,
+  keyId,
+  spkiDer: fakeDer(`spki:${keyId}`),
+  wrappedKey: fakeDer(`wrapped:${keyId}`),
+  at: T0 + 8,
+});
+const ocspCert = (serialHex: string, notAfter: number, keyId = 'ocsp-key-1'): EventOf<'OcspResponderCertified'> => ({
+  type: 'OcspResponderCertified',
+  issuerId: NODE1_ICA,
+  az: AZ1,
+  keyId,
+  serialHex,
+  certDer: fakeDer(`responder:${serialHex}`),
+  notAfter,
+  at: T0 + 9,
+});
+
 const declared = (name: string, subnet: string, localVip: string): PkiEvent => ({ type: 'AzDeclared', az: { name, subnets: [subnet], localVip }, requestedBy: 'admin', at: T0 + 2 });
 
 function ok(outcome: ApplyOutcome): asserts outcome is Extract<ApplyOutcome, { ok: true }> {
@@ -235,6 +254,23 @@ const ROWS: Record<PkiEvent['type'], Row> = {
       code: 'ERR_AUTH_TOKEN_USED',
     },
   },
+  OcspResponderKeyInstalled: {
+    setup: [clusterCreated(), azAdded()],
+    event: ocspKey(),
+    check: async (s) => expect((await s.ocspResponderKey(AZ1))?.keyId).to.equal('ocsp-key-1'),
+    // One key per AZ: a racing second leader's key is refused.
+    rejected: { setup: [clusterCreated(), azAdded(), ocspKey()], event: ocspKey(AZ1, 'ocsp-key-2'), code: 'ERR_ALREADY_EXISTS' },
+  },
+  OcspResponderCertified: {
+    setup: [...baseLog(), ocspKey()],
+    event: ocspCert('0c01', T0 + 7 * DAY_MS),
+    check: async (s) => {
+      expect((await s.ocspResponderCert(NODE1_ICA, AZ1))?.serialHex).to.equal('0c01');
+      expect(await s.isSerialUsed(NODE1_ICA, '0c01')).to.equal(true);
+    },
+    // A late proposal never replaces a longer-lived renewal.
+    rejected: { setup: [...baseLog(), ocspKey(), ocspCert('0c02', T0 + 8 * DAY_MS)], event: ocspCert('0c01', T0 + 7 * DAY_MS), code: 'ERR_EVENT_REJECTED' },
+  },
 };
 
 /**
@@ -262,6 +298,8 @@ const MAP_VERSION_STEP: Record<PkiEvent['type'], 0 | 1> = {
   ExpiredPruned: 0,
   JoinTokenIssued: 0,
   JoinTokenUsed: 0,
+  OcspResponderKeyInstalled: 0,
+  OcspResponderCertified: 0,
 };
 
 describe('applyEvent: one row per event type (accepted, and a rejected variant that changes nothing)', () => {

@@ -65,7 +65,7 @@ export function keyIdentifier(spkiDer: Uint8Array): Uint8Array {
 }
 
 /** The subjectPublicKey bits of a SubjectPublicKeyInfo (the BIT STRING content after its first octet). */
-function subjectPublicKeyBits(spkiDer: Uint8Array): Uint8Array {
+export function subjectPublicKeyBits(spkiDer: Uint8Array): Uint8Array {
   try {
     const spki = readTop(spkiDer, 0x30);
     const alg = readTlv(spkiDer, spki.contentStart, spki.end);

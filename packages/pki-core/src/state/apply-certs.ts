@@ -9,7 +9,7 @@ import { certKey, expiryKey, expiryPrefix, serialKey } from './tables.ts';
 import type { StateTxn } from './txn.ts';
 
 /** RFC 5280 §4.1.2.2: a serial is unique per issuer, for good, so pruned serials stay reserved. */
-async function requireFreshSerial(tx: StateTxn, issuerId: string, serialHex: string): Promise<void> {
+export async function requireFreshSerial(tx: StateTxn, issuerId: string, serialHex: string): Promise<void> {
   if (await tx.has('serials', serialKey(serialHex, issuerId))) {
     reject('ERR_SERIAL_REUSED', `serial ${serialHex} was already used by issuer ${issuerId}`);
   }
@@ -19,7 +19,7 @@ async function requireFreshSerial(tx: StateTxn, issuerId: string, serialHex: str
  * A CA that may sign at `at`: known, never revoked (the mark on its record outlives the CRL
  * entry, which the sweep removes after expiry), and not expired.
  */
-async function requireActiveCa(tx: StateTxn, issuerId: string, at: number): Promise<CaRecord> {
+export async function requireActiveCa(tx: StateTxn, issuerId: string, at: number): Promise<CaRecord> {
   const ca = await tx.get('cas', issuerId);
   if (ca === undefined) return reject('ERR_ISSUER_UNKNOWN', `issuer ${issuerId} is unknown`);
   if (ca.revokedAt !== null) reject('ERR_EVENT_REJECTED', `issuer ${issuerId} is revoked`);
@@ -101,7 +101,7 @@ async function findRetried(tx: StateTxn, ev: EventOf<'Issued'>): Promise<LeafCer
 }
 
 /** RFC 5280 §6.1.3: a certificate outliving its issuer fails path validation after the issuer expires. */
-function requireWithinIssuer(issuer: CaRecord, notAfter: number): void {
+export function requireWithinIssuer(issuer: CaRecord, notAfter: number): void {
   if (notAfter > issuer.notAfter) reject('ERR_LIFETIME_EXCEEDS_ISSUER', `notAfter ${notAfter} is after issuer ${issuer.issuerId} expires`);
 }
 

@@ -26,6 +26,7 @@ import {
   applyIssued,
   applyRevoked,
 } from './apply-certs.ts';
+import { applyOcspResponderCertified, applyOcspResponderKeyInstalled } from './apply-ocsp.ts';
 import { Rejection, type ApplyMeta, type ApplyOutcome, type ApplyResult } from './outcome.ts';
 import { Overlay, StateTxn } from './txn.ts';
 
@@ -51,6 +52,8 @@ const HANDLERS: { [T in PkiEventType]: Handler<T> } = {
   ExpiredPruned: applyExpiredPruned,
   JoinTokenIssued: applyJoinTokenIssued,
   JoinTokenUsed: applyJoinTokenUsed,
+  OcspResponderKeyInstalled: applyOcspResponderKeyInstalled,
+  OcspResponderCertified: applyOcspResponderCertified,
 };
 
 /**

@@ -176,6 +176,24 @@ const READERS: { [T in PkiEventType]: Reader } = {
     expiresAt: r.time('expiresAt'),
     at: r.time('at'),
   }),
+  OcspResponderKeyInstalled: (r) => ({
+    type: 'OcspResponderKeyInstalled',
+    az: r.id('az'),
+    keyId: r.id('keyId'),
+    spkiDer: r.bytes('spkiDer', LIMITS.maxDerBytes),
+    wrappedKey: r.bytes('wrappedKey', LIMITS.maxWrappedKeyBytes),
+    at: r.time('at'),
+  }),
+  OcspResponderCertified: (r) => ({
+    type: 'OcspResponderCertified',
+    issuerId: r.id('issuerId'),
+    az: r.id('az'),
+    keyId: r.id('keyId'),
+    serialHex: r.serialHex('serialHex'),
+    certDer: r.bytes('certDer', LIMITS.maxDerBytes),
+    notAfter: r.time('notAfter'),
+    at: r.time('at'),
+  }),
 };
 
 function dropUndefined<T extends object>(obj: T): T {

@@ -254,6 +254,37 @@ export interface JoinTokenUsedEvent {
   at: number;
 }
 
+/**
+ * An AZ's OCSP responder key (docs/architecture.md §14): made by the AZ's local leader, sealed
+ * under the operator's KEK like an AZ ICA key, so every node of the AZ can sign OCSP answers.
+ * Global, so the CAs of every AZ can certify it. One per AZ.
+ */
+export interface OcspResponderKeyInstalledEvent {
+  type: 'OcspResponderKeyInstalled';
+  az: string;
+  /** Hex SHA-1 of the public key bits (RFC 5280 §4.2.1.2 method 1), as in the certificates naming it. */
+  keyId: string;
+  spkiDer: Uint8Array;
+  wrappedKey: Uint8Array;
+  at: number;
+}
+
+/**
+ * A CA delegates OCSP signing to AZ `az`'s responder key (RFC 6960 §4.2.2.2): the responder
+ * certificate it issued, signed before proposing by whoever holds the CA key (a node ICA by its
+ * node). Global, so the responder's AZ holds it whichever AZ the CA lives in.
+ */
+export interface OcspResponderCertifiedEvent {
+  type: 'OcspResponderCertified';
+  issuerId: string;
+  az: string;
+  keyId: string;
+  serialHex: string;
+  certDer: Uint8Array;
+  notAfter: number;
+  at: number;
+}
+
 export type PkiEvent =
   | ClusterCreatedEvent
   | ClusterSettingsSetEvent
@@ -273,7 +304,9 @@ export type PkiEvent =
   | ProfileRemovedEvent
   | ExpiredPrunedEvent
   | JoinTokenIssuedEvent
-  | JoinTokenUsedEvent;
+  | JoinTokenUsedEvent
+  | OcspResponderKeyInstalledEvent
+  | OcspResponderCertifiedEvent;
 
 export type PkiEventType = PkiEvent['type'];
 

@@ -12,6 +12,8 @@ import type {
   JoinTokenRecord,
   LeafCertificateRecord,
   NodeRecord,
+  OcspResponderCertRecord,
+  OcspResponderKeyRecord,
   ProfileRecord,
   RevocationRecord,
 } from './records.ts';
@@ -174,5 +176,15 @@ export class PkiStateQueries {
 
   async joinTokens(): Promise<JoinTokenRecord[]> {
     return this.values('tokens');
+  }
+
+  /** AZ `az`'s OCSP responder key (docs/architecture.md §14), once installed. */
+  async ocspResponderKey(az: string): Promise<OcspResponderKeyRecord | undefined> {
+    return this.view().get('ocspKeys', az);
+  }
+
+  /** The latest responder certificate issuer `issuerId` gave AZ `az`'s responder key. */
+  async ocspResponderCert(issuerId: string, az: string): Promise<OcspResponderCertRecord | undefined> {
+    return this.view().get('ocspCerts', certKey(issuerId, az));
   }
 }

@@ -82,6 +82,28 @@ export interface CrlRecord {
   index: number;
 }
 
+/** An AZ's OCSP responder key (OcspResponderKeyInstalled). */
+export interface OcspResponderKeyRecord {
+  az: string;
+  keyId: string;
+  spkiDer: Uint8Array;
+  wrappedKey: Uint8Array;
+  installedAt: number;
+  index: number;
+}
+
+/** The latest responder certificate a CA issued to an AZ's responder key (OcspResponderCertified). */
+export interface OcspResponderCertRecord {
+  issuerId: string;
+  az: string;
+  keyId: string;
+  serialHex: string;
+  certDer: Uint8Array;
+  notAfter: number;
+  issuedAt: number;
+  index: number;
+}
+
 export interface AzRecord {
   name: string;
   subnets: string[];

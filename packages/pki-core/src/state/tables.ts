@@ -14,6 +14,8 @@ import type {
   IdempotencyRecord,
   JoinTokenRecord,
   NodeRecord,
+  OcspResponderCertRecord,
+  OcspResponderKeyRecord,
   ProfileRecord,
   RevocationRecord,
   SerialRecord,
@@ -49,6 +51,10 @@ export interface TableRecords {
   cas: CaRecord;
   tokens: JoinTokenRecord;
   idem: IdempotencyRecord;
+  /** By AZ: its OCSP responder key. */
+  ocspKeys: OcspResponderKeyRecord;
+  /** By issuer + AZ: the responder certificate the issuer gave that AZ's key. */
+  ocspCerts: OcspResponderCertRecord;
 }
 
 export type TableName = keyof TableRecords;
@@ -68,6 +74,8 @@ export const TABLE_NAMES: readonly TableName[] = Object.freeze([
   'cas',
   'tokens',
   'idem',
+  'ocspKeys',
+  'ocspCerts',
 ] as const);
 
 const SEP = '\x00';

@@ -31,6 +31,8 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   ProfileRemoved: 'global',
   JoinTokenIssued: 'global',
   JoinTokenUsed: 'global',
+  OcspResponderKeyInstalled: 'global',
+  OcspResponderCertified: 'global',
   Issued: 'local',
   ExpiredPruned: 'local',
   CrlPublished: 'either',
