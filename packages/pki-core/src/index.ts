@@ -28,6 +28,7 @@ export type { IssuedJoinToken, JoinTokenRequest } from './node/admin/admin-servi
 export type { AzDeclaration, DeclaredAz } from './node/admin/az-admin.ts';
 export type { RemovedAz, RemovedNode } from './node/peer/protocol.ts';
 export type { CertificateRecord } from './state/records.ts';
+export type { CaExpiry, CrlReport, MemberReplication, OperatorReport, RecentRevocation, TierReport, VipHolding } from './node/status/index.ts';
 export type { ClusterMap } from './cluster/cluster-map.ts';
 export type { ClusterMapDiff, ClusterMapSince } from './cluster/map-generation.ts';
 

@@ -7,6 +7,7 @@ import type { CrlReason } from '../state/events.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
 import type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest } from './admin/index.ts';
 import type { NodeKeys } from './ca/ca-node-keys.ts';
+import type { OperatorReport, RecentRevocation } from './status/operator-report.ts';
 import type { PeerRequest, PeerResponse, RemovedAz, RemovedNode } from './peer/protocol.ts';
 import type { AcceptedRegistration, CaBundleResponseBody, CaBundleResponseInput, VerifyRegistrationInput } from './registration/index.ts';
 
@@ -90,6 +91,14 @@ export interface PkiNodeApi {
   readonly nodeId: string;
   readonly az: string;
   status(): PkiNodeStatus;
+  /**
+   * What an operator watches on this node (status/operator-report.ts): each tier's membership and
+   * replication lag (on its leader), the VIPs it holds, CA expiry, CRLs and revocation counts, as
+   * applied here: local, possibly stale, so that it answers while the AZ has no quorum.
+   */
+  operatorReport(): Promise<OperatorReport>;
+  /** Admin only: the latest revocations (with who asked), newest first, at most `countMax`, as applied here. */
+  recentRevocations(countMax: number): Promise<RecentRevocation[]>;
   /**
    * The map this node serves, or "no change" when `since` (a generation, or an ETag as served;
    * default 0, no map) names exactly this content (cluster/map-generation.ts).

@@ -33,7 +33,7 @@ import type { PeerClient, PeerRequest, PeerResponse, RemovedAz, RemovedNode } fr
 import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RenewRequest, RevokeRequest } from './pki-node-api.ts';
 import { NodeRegistration, type AcceptedRegistration, type CaBundleResponseBody, type CaBundleResponseInput, type VerifyRegistrationInput } from './registration/index.ts';
 import { Revocation } from './revocation/index.ts';
-import { ClusterMapView, ClusterReads, NodeStatus } from './status/index.ts';
+import { ClusterMapView, ClusterReads, NodeStatus, OperatorReports, type OperatorReport, type RecentRevocation } from './status/index.ts';
 import { VipManager, type VipHookLike } from './vip/index.ts';
 
 export interface PkiNodeOptions {
@@ -128,6 +128,7 @@ export class PkiNode implements PkiNodeApi {
   private readonly admin: AdminServices;
   private readonly peerDispatch: PeerDispatch;
   private readonly vip: VipManager | null;
+  private readonly operatorReports: OperatorReports;
   private readonly roleListeners = new Set<(e: PkiRoleEvent) => void>();
   private stopped = false;
 
@@ -169,6 +170,7 @@ export class PkiNode implements PkiNodeApi {
       () => roles.localLeaderId(),
     );
     this.vip = options.vip ? vipManagerOf(options, options.vip, twoTier, ctx.monotonicMs) : null;
+    this.operatorReports = new OperatorReports(twoTier, state, { settings: { localVip: options.vip?.localVip ?? null, globalVip: options.vip?.globalVip ?? null }, holdings: this.vip });
     twoTier.onRoleChange((e) => {
       for (const l of this.roleListeners) l({ tier: e.tier, leader: e.role === 'leader', term: e.term });
     });
@@ -267,6 +269,14 @@ export class PkiNode implements PkiNodeApi {
 
   status(): PkiNodeStatus {
     return this.nodeStatus.status();
+  }
+
+  operatorReport(): Promise<OperatorReport> {
+    return this.operatorReports.report();
+  }
+
+  recentRevocations(countMax: number): Promise<RecentRevocation[]> {
+    return this.operatorReports.recentRevocations(countMax);
   }
 
   clusterMap(since: ClusterMapSince = 0): Promise<ClusterMapDiff> {

@@ -16,10 +16,12 @@ import { addPublicRoutes } from '../api/public-routes.ts';
 import { addAdminRoutes } from '../api/admin-routes.ts';
 import { addSecureRoutes } from '../api/secure-routes.ts';
 import type { ApiDeps } from '../api/deps.ts';
+import { addDashboardRoutes, type DashboardDeps } from '../dashboard/routes.ts';
 
 interface Serving {
   deps: ApiDeps;
   tls: NodeTlsMaterial;
+  dashboard: DashboardDeps;
 }
 
 export class Listeners {
@@ -38,8 +40,8 @@ export class Listeners {
     return createVipHook(this.config.vip, { logger: this.logger, metrics: this.metrics, listenerFactory: (address) => this.listenVip(address) });
   }
 
-  async start(deps: ApiDeps, tls: NodeTlsMaterial): Promise<void> {
-    this.serving = { deps, tls };
+  async start(deps: ApiDeps, tls: NodeTlsMaterial, dashboard: DashboardDeps): Promise<void> {
+    this.serving = { deps, tls, dashboard };
     const [http, https] = this.servers(this.serving);
     await http.listen(this.config.http.port, this.config.http.host);
     await https.listen(this.config.https.port, this.config.https.host);
@@ -68,8 +70,8 @@ export class Listeners {
       maxConnectionsPerSource: this.config.limits.maxConnectionsPerSource,
     };
     const common = { logger: this.logger, metrics: this.metrics, limits, readiness: () => s.deps.node.status().ready, exposeMetrics: true };
-    const publicRouter = addPublicRoutes(new Router(), s.deps);
-    const secureRouter = addNodeRoutes(addAdminRoutes(addSecureRoutes(addPublicRoutes(new Router(), s.deps), s.deps), s.deps), s.deps, () => s.tls.cert);
+    const publicRouter = addDashboardRoutes(addPublicRoutes(new Router(), s.deps), s.dashboard);
+    const secureRouter = addDashboardRoutes(addNodeRoutes(addAdminRoutes(addSecureRoutes(addPublicRoutes(new Router(), s.deps), s.deps), s.deps), s.deps, () => s.tls.cert), s.dashboard);
     return [
       new HttpServer({ ...common, router: publicRouter }),
       new HttpServer({ ...common, router: secureRouter, tls: { key: s.tls.key, cert: s.tls.cert, ca: s.tls.ca, requestClientCert: true } }),

@@ -25,6 +25,7 @@ import { attachMesh } from './mesh-setup.ts';
 import { countLeaderChanges, sampleNodeMetrics } from './node-metrics.ts';
 import type { MtlsMesh } from '../transport/mesh.ts';
 import type { ApiDeps } from '../api/deps.ts';
+import { startDashboard } from '../dashboard/dashboard.ts';
 
 export interface ServeHandle {
   readonly nodeId: string;
@@ -149,9 +150,11 @@ async function finishStart(s: Started): Promise<ServeHandle> {
     peerPins: directory.pins,
     maxPeerBodyBytes: PEER_BODY_BYTES_MAX,
   };
+  const dashboard = startDashboard({ node, metrics, host, httpPort: ports.http, adminToken: deps.adminToken, logger });
   try {
-    await listeners.start(deps, tls);
+    await listeners.start(deps, tls, dashboard.deps);
   } catch (err) {
+    dashboard.stop();
     await listeners.closeMain(0);
     await stopMesh();
     throw err;
@@ -161,6 +164,8 @@ async function finishStart(s: Started): Promise<ServeHandle> {
     nodeId: node.nodeId,
     node,
     stop: async () => {
+      // Open dashboard streams never finish by themselves: end them before the listeners drain.
+      dashboard.stop();
       await listeners.closeMain(config.timeouts.shutdownMs);
       await node.stop();
       await listeners.closeVips();
