@@ -262,7 +262,8 @@ describe('resolveIssuance: profile + CSR → issueCertificate inputs', function 
 
   const refusals: Array<[string, () => unknown, string, string]> = [
     ['lifetime under the minimum', () => resolveIssuance(BUILTIN_PROFILES.serverLeaf, { csr, lifetimeSeconds: 60 }, issuer, now), 'ERR_LIFETIME_INVALID', 'lifetimeSeconds'],
-    ['lifetime past the issuer', () => resolveIssuance(BUILTIN_PROFILES.serverLeaf, { csr, lifetimeSeconds: 3 * 365 * 86_400 }, { notAfter: new Date('2027-01-01T00:00:00Z') }, now), 'ERR_LIFETIME_EXCEEDS_ISSUER', 'lifetimeSeconds'],
+    ['lifetime past the issuer under notAfterBehavior error', () => resolveIssuance({ ...BUILTIN_PROFILES.serverLeaf, notAfterBehavior: 'error' }, { csr, lifetimeSeconds: 3 * 365 * 86_400 }, { notAfter: new Date('2027-01-01T00:00:00Z') }, now), 'ERR_LIFETIME_EXCEEDS_ISSUER', 'lifetimeSeconds'],
+    ['an issuer already expired, even under truncate', () => resolveIssuance(BUILTIN_PROFILES.serverLeaf, { csr }, { notAfter: new Date(now.getTime() - 1000) }, now), 'ERR_LIFETIME_EXCEEDS_ISSUER', 'issuer'],
     ['no SAN where the profile requires one', () => resolveIssuance(BUILTIN_PROFILES.serverLeaf, { csr: bare }, issuer, now), 'ERR_SAN_FORBIDDEN', 'csr.subjectAltName'],
     ['a SAN type the profile forbids', () => resolveIssuance(withSan((s) => ({ ...s, allowedTypes: ['dns'] })), { csr }, issuer, now), 'ERR_SAN_FORBIDDEN', 'csr.subjectAltName[1]'],
     ['a key type the profile forbids', () => resolveIssuance({ ...BUILTIN_PROFILES.serverLeaf, allowedKeyTypes: ['rsa'] }, { csr }, issuer, now), 'ERR_KEY_UNSUPPORTED', 'csr.publicKey'],
@@ -273,6 +274,22 @@ describe('resolveIssuance: profile + CSR → issueCertificate inputs', function 
   for (const [what, fn, code, field] of refusals) {
     it(`${what} → ${code} at ${field}`, () => expect(errorOf(fn)).to.deep.equal({ code, field }));
   }
+
+  it('a lifetime past the issuer is cut to the issuer\'s end by default (notAfterBehavior truncate)', () => {
+    const issuerEnd = new Date('2027-01-01T00:00:00Z');
+    const plan = resolveIssuance(BUILTIN_PROFILES.serverLeaf, { csr, lifetimeSeconds: 3 * 365 * 86_400 }, { notAfter: issuerEnd }, now);
+    expect(plan.notAfter.toISOString()).to.equal(issuerEnd.toISOString());
+    const within = resolveIssuance(BUILTIN_PROFILES.serverLeaf, { csr, lifetimeSeconds: 3600 }, { notAfter: issuerEnd }, now);
+    expect(within.notAfter.getTime()).to.equal(Math.floor(now.getTime() / 1000) * 1000 + 3600_000);
+  });
+
+  it('notAfterBehavior: truncate and error validate, anything else is ERR_PROFILE_INVALID naming the field', () => {
+    for (const behavior of ['truncate', 'error'] as const) {
+      expect(validateProfile({ ...BUILTIN_PROFILES.serverLeaf, notAfterBehavior: behavior }).notAfterBehavior).to.equal(behavior);
+    }
+    expect(validateProfile({ ...BUILTIN_PROFILES.serverLeaf }).notAfterBehavior).to.equal(undefined);
+    expect(errorOf(() => validateProfile({ ...BUILTIN_PROFILES.serverLeaf, notAfterBehavior: 'clip' }))).to.deep.equal({ code: 'ERR_PROFILE_INVALID', field: 'profile.notAfterBehavior' });
+  });
 
   it('the plan issues leaves and a node ICA that openssl verify -x509_strict accepts', async () => {
     const nodeIssuer = { certDer: h.node.cert.der, signer: h.node.signer };

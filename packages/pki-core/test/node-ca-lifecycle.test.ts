@@ -102,7 +102,7 @@ describe('node CA services: external root, lifetimes cut to the issuer, withdraw
     await expectPkiRejects(foundCluster({ ...base, externalRoot: { cert: open.certDer, signer: await loadPemFileSigner(tight.keyFile) } }), 'ERR_SIGNER_MISMATCH');
   });
 
-  it('cuts a node ICA to its AZ ICA, refuses a leaf that would outlive the node ICA, and bounds CA lifetimes by profile', async function () {
+  it('cuts a node ICA to its AZ ICA, cuts (or by policy refuses) a leaf that would outlive the node ICA, and bounds CA lifetimes by profile', async function () {
     await expectPkiRejects(
       foundCluster({ clusterId: randomUUID(), azSpec: AZ1, kek, nowMs: T0, serials, lifetimes: { rootSeconds: BUILTIN_PROFILES.root.lifetime.minSeconds - 1 } }),
       'ERR_LIFETIME_INVALID',
@@ -119,8 +119,13 @@ describe('node CA services: external root, lifetimes cut to the issuer, withdraw
     expect(viewCertificate(signed.tlsCertDer).notAfter.getTime()).to.equal(azEnd);
     const nodeIca: CaHandle = { cert: signed.icaCertDer, signer: new KeyObjectSigner(keys.ica.privateKey), issuerId: signed.icaIssuerId };
     const { csrPem } = opensslCsr(state.dir, 'long', '/CN=long.example.com', 'DNS:long.example.com');
+    // Default policy (truncate): the leaf ends with its node ICA; `error` refuses it.
+    const cut = await issueLeafFromCsr({ nodeIca, csrPem, profileName: 'serverLeaf', lifetimeSeconds: 60 * 24 * 3600, requester: 'r', nowMs: T0, serials, store: state.store, reserved: new Set<string>() });
+    expect(cut.event.notAfter).to.equal(azEnd);
+    expect(viewCertificate(cut.certDer).notAfter.getTime()).to.equal(azEnd);
+    const strict = { serverLeaf: { ...BUILTIN_PROFILES.serverLeaf, notAfterBehavior: 'error' as const } };
     await expectPkiRejects(
-      issueLeafFromCsr({ nodeIca, csrPem, profileName: 'serverLeaf', lifetimeSeconds: 60 * 24 * 3600, requester: 'r', nowMs: T0, serials, store: state.store, reserved: new Set<string>() }),
+      issueLeafFromCsr({ nodeIca, csrPem, profileName: 'serverLeaf', profiles: strict, lifetimeSeconds: 60 * 24 * 3600, requester: 'r2', nowMs: T0, serials, store: state.store, reserved: new Set<string>() }),
       'ERR_LIFETIME_EXCEEDS_ISSUER',
     );
   });

@@ -168,6 +168,22 @@ const ROWS: Record<PkiEvent['type'], Row> = {
     check: async (s) => expect((await s.getNode(NODE1))?.icaIssuerId).to.equal(NODE1_ICA),
     rejected: { setup: [clusterCreated(), azAdded(), azCaInstalled()], event: nodeRegistered(), code: 'ERR_ISSUER_UNKNOWN' },
   },
+  NodeRenewed: {
+    // A second node CA of node 1 (its renewal), then the node record moves to it with a new TLS certificate.
+    setup: [...baseLog(), nodeCaInstalled('n1-ica-2', NODE1, '0b09')],
+    event: { type: 'NodeRenewed', nodeId: NODE1, icaIssuerId: 'n1-ica-2', tlsCertDer: fakeDer('tls:n1:2'), at: T0 + 60 },
+    check: async (s) => {
+      expect(await s.getNode(NODE1)).to.deep.include({ icaIssuerId: 'n1-ica-2', tlsCertDer: fakeDer('tls:n1:2') });
+      // The earlier node CA stays: its CRLs still answer for what it signed.
+      expect((await s.getCa(NODE1_ICA))?.revokedAt).to.equal(null);
+    },
+    // Another node's CA is not this node's to sign with.
+    rejected: {
+      setup: [...baseLog(), nodeCaInstalled('n2-ica', 'n2', '0b02')],
+      event: { type: 'NodeRenewed', nodeId: NODE1, icaIssuerId: 'n2-ica', tlsCertDer: fakeDer('tls:n1:2'), at: T0 + 60 },
+      code: 'ERR_ISSUER_UNKNOWN',
+    },
+  },
   NodeRemoved: {
     setup: baseLog(),
     event: { type: 'NodeRemoved', nodeId: NODE1, reason: 'decommissioned', at: T0 + 50 },
@@ -289,6 +305,7 @@ const MAP_VERSION_STEP: Record<PkiEvent['type'], 0 | 1> = {
   CaCertificateInstalled: 1,
   CaKeyRewrapped: 0,
   NodeRegistered: 1,
+  NodeRenewed: 1,
   NodeRemoved: 1,
   Issued: 0,
   Revoked: 0,

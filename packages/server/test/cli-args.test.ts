@@ -4,7 +4,8 @@
 // request: each stops at parsing, before any file is read.
 import { execFile } from 'node:child_process';
 import { expect } from 'chai';
-import { parseCommandLine, type LeafCommand } from '../src/cli/args.ts';
+import { parseCommandLine, UsageError, type LeafCommand } from '../src/cli/args.ts';
+import { lifetimeSeconds } from '../src/cli/client-commands.ts';
 import { ADRESTIA_PKI } from '../src/cli/commands.ts';
 import { CLI_PATH, loaderArgs } from '../src/dev/processes.ts';
 
@@ -42,7 +43,7 @@ const LEAF_FLAGS: Readonly<Record<string, readonly string[]>> = {
   join: ['--config'],
   dev: ['--azs', '--nodes', '--dir', '--base', '--log-level', '--join-tokens'],
   status: ['--url', '--from'],
-  issue: [...ADMIN, '--profile', '--out', '--csr', '--cn', '--san'],
+  issue: [...ADMIN, '--profile', '--out', '--csr', '--cn', '--san', '--lifetime'],
   revoke: [...ADMIN, '--serial', '--reason'],
   renew: ['--url', '--ca', '--cert', '--key', '--out', '--from'],
   'cluster map': ADMIN,
@@ -169,5 +170,15 @@ describe('adrestia-pki parsing in process (args.ts parseCommandLine)', () => {
     const set = parseCommandLine('cluster set-profile', leaf(['cluster', 'set-profile']), ['p1', '--url', 'u', 'p.json', '--ca', 'c', '--token-file', 't']);
     if (set === 'help') throw new Error('set-profile parsed as help');
     expect(set.positionals).to.deep.equal(['p1', 'p.json']);
+  });
+});
+
+describe('adrestia-pki issue --lifetime (client-commands.ts lifetimeSeconds)', () => {
+  it('takes seconds, or minutes, hours and days with a unit', () => {
+    expect([lifetimeSeconds('3600'), lifetimeSeconds('90s'), lifetimeSeconds('15m'), lifetimeSeconds('12h'), lifetimeSeconds('30d')]).to.deep.equal([3600, 90, 900, 43_200, 2_592_000]);
+  });
+
+  it('refuses zero, fractions, negative numbers and unknown units with a UsageError naming --lifetime', () => {
+    for (const bad of ['0', '1.5d', '-3', '30w', 'd', '']) expect(() => lifetimeSeconds(bad), bad).to.throw(UsageError, '--lifetime');
   });
 });

@@ -8,7 +8,7 @@ import { checkDomainRule } from './dns-name.ts';
 import { KEY_USAGES, type ExtKeyUsage, type KeyUsage } from './extensions.ts';
 import { KNOWN_NAME_ATTRIBUTES } from './name-attributes.ts';
 import { OID_KP } from './oids.ts';
-import { profileFormatVersion, type CertificateProfile, type DomainRules, type ProfileSet, type SanPolicy, type SubjectPolicy } from './profiles.ts';
+import { NOT_AFTER_BEHAVIORS, profileFormatVersion, type CertificateProfile, type DomainRules, type ProfileSet, type SanPolicy, type SubjectPolicy } from './profiles.ts';
 import { SAN_TYPES, type SanType } from './san.ts';
 
 /** Longest lifetime any profile may allow: 100 years, far past any sane root. */
@@ -65,7 +65,9 @@ function domainRules(v: unknown, field: string): DomainRules {
 
 /** Checks `data` as a profile and returns a frozen copy of it. */
 export function validateProfile(data: unknown, field = 'profile'): CertificateProfile {
-  const p = object(data, field, [
+  // `notAfterBehavior` is the one optional field (profiles stored before it existed have none).
+  const { notAfterBehavior, rest } = splitNotAfterBehavior(data, field);
+  const p = object(rest, field, [
     'formatVersion', 'name', 'lifetime', 'keyUsage', 'extKeyUsage', 'basicConstraints', 'nameConstraints', 'allowedKeyTypes', 'san', 'subject',
   ]);
   if (p['formatVersion'] !== profileFormatVersion) fail(`${field}.formatVersion`, `must be ${profileFormatVersion}`);
@@ -100,8 +102,17 @@ export function validateProfile(data: unknown, field = 'profile'): CertificatePr
   const profile: CertificateProfile = {
     formatVersion: profileFormatVersion, name: p['name'], lifetime, keyUsage, extKeyUsage,
     basicConstraints: { ca, pathLen }, nameConstraints, allowedKeyTypes, san, subject,
+    ...(notAfterBehavior === undefined ? {} : { notAfterBehavior }),
   };
   return structuredFreeze(profile);
+}
+
+function splitNotAfterBehavior(data: unknown, field: string): { notAfterBehavior: CertificateProfile['notAfterBehavior']; rest: unknown } {
+  if (data === null || typeof data !== 'object' || Array.isArray(data) || !('notAfterBehavior' in data)) return { notAfterBehavior: undefined, rest: data };
+  const { notAfterBehavior, ...rest } = data as Obj;
+  const f = `${field}.notAfterBehavior`;
+  if (typeof notAfterBehavior !== 'string') fail(f, 'must be a string');
+  return { notAfterBehavior: oneOf(NOT_AFTER_BEHAVIORS)(notAfterBehavior, f), rest };
 }
 
 function validateNameConstraints(v: unknown, field: string, ca: boolean): CertificateProfile['nameConstraints'] {

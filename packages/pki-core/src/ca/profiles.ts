@@ -61,6 +61,16 @@ interface NameConstraintsPolicy {
   readonly excludedDns: readonly string[];
 }
 
+/**
+ * What a request for more than the issuer can give gets (the issuer's certificate ends first):
+ * `truncate` — the certificate ends with its issuer and the answer carries that notAfter;
+ * `error` — ERR_LIFETIME_EXCEEDS_ISSUER. Vault's `leaf_not_after_behavior` makes the same choice.
+ */
+export const NOT_AFTER_BEHAVIORS = ['truncate', 'error'] as const;
+export type NotAfterBehavior = (typeof NOT_AFTER_BEHAVIORS)[number];
+/** A profile that does not say truncates (node/ca/ca-renewal.ts keeps issuers ahead of default lifetimes). */
+export const DEFAULT_NOT_AFTER_BEHAVIOR: NotAfterBehavior = 'truncate';
+
 export interface CertificateProfile {
   readonly formatVersion: number;
   readonly name: string;
@@ -74,6 +84,8 @@ export interface CertificateProfile {
   readonly allowedKeyTypes: readonly CsrKeyType[];
   readonly san: SanPolicy;
   readonly subject: SubjectPolicy;
+  /** Absent: DEFAULT_NOT_AFTER_BEHAVIOR. */
+  readonly notAfterBehavior?: NotAfterBehavior;
 }
 
 /** Name → profile; what a `ProfileSet` event carries. */

@@ -6,7 +6,7 @@ import type { CsrKeyType } from './csr-algorithms.ts';
 import type { ParsedCsr } from './csr.ts';
 import type { ExtensionChoices } from './issue.ts';
 import { attributeValues, buildName, readName, renderRdns, type NameRdns } from './names.ts';
-import type { CertificateProfile, SubjectPolicy } from './profiles.ts';
+import { DEFAULT_NOT_AFTER_BEHAVIOR, type CertificateProfile, type SubjectPolicy } from './profiles.ts';
 import { checkSanPolicy } from './san-policy.ts';
 import { normalizeSan, type SanEntry } from './san.ts';
 import { truncateToSeconds } from './time.ts';
@@ -146,7 +146,14 @@ function resolveValidity(profile: CertificateProfile, requested: number | undefi
   const start = truncateToSeconds(now).getTime();
   let notBefore = new Date(start - notBeforeBackdateSeconds * 1000);
   if (issuer.notBefore !== undefined && notBefore.getTime() < issuer.notBefore.getTime()) notBefore = truncateToSeconds(issuer.notBefore);
-  const notAfter = new Date(start + seconds * 1000);
+  let notAfter = new Date(start + seconds * 1000);
+  if (notAfter.getTime() > issuer.notAfter.getTime() && (profile.notAfterBehavior ?? DEFAULT_NOT_AFTER_BEHAVIOR) === 'truncate') {
+    // RFC 5280 §6.1.3: nothing validates past the issuer's end, so the certificate ends with it.
+    notAfter = truncateToSeconds(issuer.notAfter);
+  }
+  if (notAfter.getTime() <= start) {
+    throw new PkiError('ERR_LIFETIME_EXCEEDS_ISSUER', `the issuer expires at ${issuer.notAfter.toISOString()}`, { field: 'issuer' });
+  }
   if (notAfter.getTime() > issuer.notAfter.getTime()) {
     throw new PkiError('ERR_LIFETIME_EXCEEDS_ISSUER', `notAfter ${notAfter.toISOString()} would be after the issuer's ${issuer.notAfter.toISOString()}`, {
       field: 'lifetimeSeconds',

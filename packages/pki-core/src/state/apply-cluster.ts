@@ -149,6 +149,23 @@ export async function applyNodeRegistered(tx: StateTxn, ev: EventOf<'NodeRegiste
   return { type: 'NodeRegistered' };
 }
 
+/**
+ * A registered node's renewed credentials: the node CA must be one of its own, unrevoked; the
+ * TLS certificate changes the node's pin in the cluster map (map-version.ts).
+ */
+export async function applyNodeRenewed(tx: StateTxn, ev: EventOf<'NodeRenewed'>): Promise<ApplyResult> {
+  const node = await tx.get('nodes', ev.nodeId);
+  if (node === undefined) return reject('ERR_NODE_UNKNOWN', `node ${ev.nodeId} is not registered`);
+  const ica = await tx.get('cas', ev.icaIssuerId);
+  if (ica === undefined || ica.role !== 'node' || ica.nodeId !== ev.nodeId) {
+    reject('ERR_ISSUER_UNKNOWN', `no node CA ${ev.icaIssuerId} for node ${ev.nodeId}`);
+  }
+  if (ica.revokedAt !== null) reject('ERR_NODE_REVOKED', `node CA ${ev.icaIssuerId} is revoked`);
+  tx.put('nodes', ev.nodeId, { ...node, tlsCertDer: ev.tlsCertDer, icaIssuerId: ev.icaIssuerId });
+  await raiseMapVersion(tx);
+  return { type: 'NodeRenewed' };
+}
+
 export async function applyNodeRemoved(tx: StateTxn, ev: EventOf<'NodeRemoved'>): Promise<ApplyResult> {
   if (!(await tx.has('nodes', ev.nodeId))) reject('ERR_NODE_UNKNOWN', `node ${ev.nodeId} is not registered`);
   tx.del('nodes', ev.nodeId);

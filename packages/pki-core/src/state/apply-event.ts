@@ -15,6 +15,7 @@ import {
   applyJoinTokenUsed,
   applyNodeRegistered,
   applyNodeRemoved,
+  applyNodeRenewed,
   applyProfileRemoved,
   applyProfileSet,
 } from './apply-cluster.ts';
@@ -43,6 +44,7 @@ const HANDLERS: { [T in PkiEventType]: Handler<T> } = {
   CaCertificateInstalled: applyCaCertificateInstalled,
   CaKeyRewrapped: applyCaKeyRewrapped,
   NodeRegistered: applyNodeRegistered,
+  NodeRenewed: applyNodeRenewed,
   NodeRemoved: applyNodeRemoved,
   Issued: applyIssued,
   Revoked: applyRevoked,

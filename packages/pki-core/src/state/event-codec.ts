@@ -136,6 +136,13 @@ const READERS: { [T in PkiEventType]: Reader } = {
     icaIssuerId: r.id('icaIssuerId'),
     at: r.time('at'),
   }),
+  NodeRenewed: (r) => ({
+    type: 'NodeRenewed',
+    nodeId: r.id('nodeId'),
+    icaIssuerId: r.id('icaIssuerId'),
+    tlsCertDer: r.bytes('tlsCertDer', LIMITS.maxDerBytes),
+    at: r.time('at'),
+  }),
   NodeRemoved: (r) => ({ type: 'NodeRemoved', nodeId: r.id('nodeId'), reason: r.text('reason'), at: r.time('at') }),
   Issued: readIssued,
   Revoked: (r) => ({

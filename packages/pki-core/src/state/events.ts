@@ -157,6 +157,21 @@ export interface NodeRegisteredEvent {
   at: number;
 }
 
+/**
+ * A node's credentials renewed before they expire (node/ca/ca-renewal.ts): the node CA it now
+ * signs with (installed by the `CaCertificateInstalled` before this; the same one when only the
+ * TLS certificate was renewed) and its new TLS certificate, signed by its AZ ICA. The node's
+ * earlier node CAs stay in the state until they expire: their CRLs still answer for what they
+ * signed.
+ */
+interface NodeRenewedEvent {
+  type: 'NodeRenewed';
+  nodeId: string;
+  icaIssuerId: string;
+  tlsCertDer: Uint8Array;
+  at: number;
+}
+
 interface NodeRemovedEvent {
   type: 'NodeRemoved';
   nodeId: string;
@@ -296,6 +311,7 @@ export type PkiEvent =
   | CaCertificateInstalledEvent
   | CaKeyRewrappedEvent
   | NodeRegisteredEvent
+  | NodeRenewedEvent
   | NodeRemovedEvent
   | IssuedEvent
   | RevokedEvent

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { buildCsr, parseSanText, toPem } from '@adrestia/pki-core';
 import { writeFileAtomic } from '@adrestia/pki-core/support';
 import { jsonOf, type HttpCallOptions, type HttpCallResult } from '../peer/http-request.ts';
-import { need, type ParsedArgs } from './args.ts';
+import { need, UsageError, type ParsedArgs } from './args.ts';
 import { call, httpsUrl } from './cluster-call.ts';
 import { clusterStatus } from './status-view.ts';
 
@@ -50,7 +50,13 @@ async function issue(options: Map<string, string>, sans: string[]): Promise<numb
     csrPem = toPem(buildCsr({ subject: `CN=${cn}`, privateKey, sans: sans.map((s, i) => parseSanText(s, `san[${i}]`)) }), 'CERTIFICATE REQUEST');
     keyPem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
   }
-  const body = JSON.stringify({ csr: csrPem, profile: need(options, 'profile'), ...(sans.length > 0 ? { sans } : {}) });
+  const lifetime = options.get('lifetime');
+  const body = JSON.stringify({
+    csr: csrPem,
+    profile: need(options, 'profile'),
+    ...(sans.length > 0 ? { sans } : {}),
+    ...(lifetime === undefined ? {} : { lifetimeSeconds: lifetimeSeconds(lifetime) }),
+  });
   const r = await call(`${httpsUrl(options)}/api/v1/certificates`, { ...(await tlsOptions(options)), method: 'POST', body: Buffer.from(body) });
   if (r.status !== 201 && r.status !== 200) return fail(r);
   const issued = jsonOf(r) as { serialHex: string; certificatePem: string; chainPem: string; notAfter: string };
@@ -60,6 +66,16 @@ async function issue(options: Map<string, string>, sans: string[]): Promise<numb
   await writeFileAtomic(`${out}.chain.pem`, issued.chainPem, 0o644, '--out');
   process.stdout.write(`issued serial ${issued.serialHex}, valid until ${issued.notAfter}: ${out}.crt, ${out}.chain.pem${keyPem !== null ? `, ${out}.key (0600)` : ''}\n`);
   return 0;
+}
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `--lifetime`: a whole number of seconds, or of minutes, hours or days with `m`, `h`, `d`. */
+export function lifetimeSeconds(text: string): number {
+  const m = /^(\d{1,12})([smhd]?)$/.exec(text);
+  const seconds = m === null ? Number.NaN : Number(m[1]) * UNIT_SECONDS[m[2]!]!;
+  if (!Number.isSafeInteger(seconds) || seconds < 1) throw new UsageError('--lifetime: a whole number ≥ 1 of seconds, or with a unit s, m, h or d (e.g. 30d)');
+  return seconds;
 }
 
 async function revoke(options: Map<string, string>): Promise<number> {

@@ -65,6 +65,7 @@ const issue: LeafCommand = {
     csr: { type: 'string', value: 'FILE', help: 'send this CSR (else --cn: a new P-256 key is made here and never leaves this machine)' },
     cn: { type: 'string', value: 'NAME', help: 'the subject CN of the key made here (required without --csr)' },
     san: { type: 'string', value: 'dns:x', multiple: true, help: 'a subject alternative name: dns:, ip:, uri:, email: or a bare name' },
+    lifetime: { type: 'string', value: 'N[s|m|h|d]', help: "the certificate's lifetime (seconds unless a unit is given; the profile's default when not given)" },
     ...FROM,
   },
   run: client('issue'),

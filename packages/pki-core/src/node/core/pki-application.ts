@@ -25,6 +25,7 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   CaCertificateInstalled: 'global',
   CaKeyRewrapped: 'global',
   NodeRegistered: 'global',
+  NodeRenewed: 'global',
   NodeRemoved: 'global',
   Revoked: 'global',
   ProfileSet: 'global',
