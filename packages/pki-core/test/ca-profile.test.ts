@@ -39,6 +39,12 @@ describe('Certificate profiles as data', () => {
     expect(validateProfileSet(plainMessagePack.unpack(plainMessagePack.pack(BUILTIN_PROFILES)))).to.deep.equal(BUILTIN_PROFILES);
   });
 
+  it('docs/spec.md §5.5.2: leaves live 30 days by default (renewed automatically), up to 3 years, at least an hour', () => {
+    for (const name of ['serverLeaf', 'clientLeaf', 'serverClientLeaf'] as const) {
+      expect(BUILTIN_PROFILES[name].lifetime, name).to.deep.equal({ defaultSeconds: 30 * 86_400, minSeconds: 3600, maxSeconds: 3 * 365 * 86_400 });
+    }
+  });
+
   it('RFC 5280 §4.2.1.9 path lengths: azIntermediate 1, nodeIntermediate 0, root unlimited, leaves not CAs', () => {
     expect(BUILTIN_PROFILES.azIntermediate.basicConstraints).to.deep.equal({ ca: true, pathLen: 1 });
     expect(BUILTIN_PROFILES.nodeIntermediate.basicConstraints).to.deep.equal({ ca: true, pathLen: 0 });

@@ -1,8 +1,8 @@
 // Certificate profiles as plain, serializable data (they travel in the replicated log as
 // `ProfileSet` events): lifetime bounds, key usages, basic constraints, SAN and subject policy.
 // The built-in set follows the hierarchy of docs/architecture.md §4.2: root → azIntermediate →
-// nodeIntermediate → leaves. Lifetime defaults follow docs/spec.md §5.5.2 (leaves: 2 years by
-// default, 3 at most, 1 hour at least).
+// nodeIntermediate → leaves. Lifetime defaults follow docs/spec.md §5.5.2 (leaves: 30 days by
+// default, now that renewal is automatic (`renew --daemon`); 3 years at most, 1 hour at least).
 import type { CsrKeyType } from './csr-algorithms.ts';
 import type { ExtKeyUsage, KeyUsage } from './extensions.ts';
 import type { SanType } from './san.ts';
@@ -143,7 +143,7 @@ function leafProfile(name: string, extKeyUsage: readonly ExtKeyUsage[], subject 
   return {
     formatVersion: profileFormatVersion,
     name,
-    lifetime: { defaultSeconds: 2 * year, minSeconds: hour, maxSeconds: 3 * year },
+    lifetime: { defaultSeconds: 30 * day, minSeconds: hour, maxSeconds: 3 * year },
     // digitalSignature for (EC)DHE handshakes; keyEncipherment only matters for RSA key transport,
     // which TLS 1.3 dropped, so it is not asserted (it would be wrong for EC and Ed25519 keys).
     keyUsage: ['digitalSignature'],

@@ -88,10 +88,21 @@ const renew: LeafCommand = {
     ...CLUSTER_HTTPS,
     cert: { type: 'string', value: 'PREFIX.chain.pem', required: true, help: 'the current certificate chain, as issue wrote it' },
     key: { type: 'string', value: 'PREFIX.key', required: true, help: "the current certificate's private key" },
-    out: { type: 'string', value: 'NEWPREFIX', required: true, help: 'write NEWPREFIX.key (0600), NEWPREFIX.crt and NEWPREFIX.chain.pem' },
+    out: { type: 'string', value: 'NEWPREFIX', help: 'write NEWPREFIX.key (0600), NEWPREFIX.crt and NEWPREFIX.chain.pem (else --key and --cert are replaced)' },
+    daemon: { type: 'boolean', help: 'keep renewing at 2/3 of each lifetime (less a jitter) until SIGTERM; SIGHUP renews at once' },
+    exec: { type: 'string', value: 'CMD', help: 'after each renewal, run CMD with /bin/sh (ADRESTIA_CERT, ADRESTIA_KEY, ADRESTIA_SERIAL set)' },
+    'pid-file': { type: 'string', value: 'F', help: 'after each renewal, signal the process whose id F holds' },
+    signal: { type: 'string', value: 'SIG', help: 'the signal for --pid-file (default HUP)' },
     ...FROM,
   },
   run: async (args) => (await import('./renew-command.ts')).renewCommand(args),
+};
+
+const needsRenewal: LeafCommand = {
+  summary: 'exit 0 if the certificate is past 2/3 of its lifetime (due for renewal), 1 if not (systemd ExecCondition=)',
+  options: {},
+  positionals: ['CERT'],
+  run: async (args) => (await import('./needs-renewal-command.ts')).needsRenewalCommand(args),
 };
 
 type ClusterModule = typeof import('./cluster-command.ts');
@@ -146,6 +157,7 @@ export const ADRESTIA_PKI: CommandGroup = {
     issue,
     revoke,
     renew,
+    'needs-renewal': needsRenewal,
     cluster,
   },
 };
