@@ -53,6 +53,13 @@ export interface SignedNodeRegistration {
   readonly events: readonly [CaCertificateInstalledEvent, NodeRegisteredEvent];
 }
 
+/**
+ * A node TLS certificate lives 2 years unless the caller asks otherwise: it is a CA-held
+ * credential the node renews itself (node/ca), not a customer leaf, so the short customer-leaf
+ * default of its profile (ca/profiles.ts serverClientLeaf) does not apply to it.
+ */
+const NODE_TLS_LIFETIME_SECONDS = 2 * 365 * 24 * 3600;
+
 export async function signNodeRegistration(input: SignNodeRegistrationInput): Promise<SignedNodeRegistration> {
   checkNow(input.nowMs);
   const icaProfile = BUILTIN_PROFILES.nodeIntermediate;
@@ -83,7 +90,7 @@ export async function signNodeRegistration(input: SignNodeRegistrationInput): Pr
     spkiDer: tlsCsr.spkiDer,
     sans: tlsSans(tlsCsr, input.nodeId, input.addresses, input.vips ?? []),
     serial: randomSerial(input.serials),
-    ...caValidity(tlsProfile, input.nowMs, input.tlsLifetimeSeconds, azNotAfter, azNotBefore),
+    ...caValidity(tlsProfile, input.nowMs, input.tlsLifetimeSeconds ?? NODE_TLS_LIFETIME_SECONDS, azNotAfter, azNotBefore),
     extensions: withIssuerUrls(profileExtensions(tlsProfile), input.publicBaseUrl, input.azIca.issuerId),
   });
   const icaIssuerId = issuerIdOf(icaCsr.spkiDer);
