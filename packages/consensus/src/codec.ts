@@ -131,14 +131,14 @@ export const decodeSnapshot = (b: Uint8Array): Snapshot => toSnapshot(decodeValu
 
 // ---- messages ----
 
-type FieldKind = 'uint' | 'bool' | 'bytes' | 'entries' | 'proposals' | 'metadata';
+type FieldKind = 'uint' | 'optionalUint' | 'bool' | 'bytes' | 'entries' | 'proposals' | 'metadata';
 
 /** The fields each message type carries beyond the envelope {type, from, to, term}. */
 const MESSAGE_FIELDS: Record<MessageType, Record<string, FieldKind>> = {
   preVote: { lastLogIndex: 'uint', lastLogTerm: 'uint' },
   vote: { lastLogIndex: 'uint', lastLogTerm: 'uint', transfer: 'bool' },
   preVoteResp: { granted: 'bool' },
-  voteResp: { granted: 'bool' },
+  voteResp: { granted: 'bool', leaderContactAgoTicks: 'optionalUint' },
   append: { prevLogIndex: 'uint', prevLogTerm: 'uint', entries: 'entries', commit: 'uint' },
   appendResp: { success: 'bool', index: 'uint', rejectHint: 'uint', rejectHintTerm: 'uint' },
   heartbeat: { commit: 'uint', readCtxSeq: 'uint' },
@@ -166,6 +166,8 @@ function field(kind: FieldKind, v: unknown, name: string): unknown {
   switch (kind) {
     case 'uint':
       return uint(v, name);
+    case 'optionalUint':
+      return v === undefined ? undefined : uint(v, name);
     case 'bool':
       return bool(v, name);
     case 'bytes':
@@ -192,7 +194,10 @@ function toMessage(v: unknown): Message {
     to: str(r.to, 'message to'),
     term: uint(r.term, 'message term'),
   };
-  for (const [name, kind] of Object.entries(fields)) out[name] = field(kind, r[name], `${type}.${name}`);
+  for (const [name, kind] of Object.entries(fields)) {
+    const value = field(kind, r[name], `${type}.${name}`);
+    if (value !== undefined) out[name] = value;
+  }
   return out as unknown as Message;
 }
 

@@ -25,6 +25,11 @@ export interface VoteRequest extends Envelope {
 export interface VoteResponse extends Envelope {
   type: 'preVoteResp' | 'voteResp';
   granted: boolean;
+  /**
+   * A granted `voteResp`: ticks since the voter last heard from a leader (or started, if it has
+   * not since). Absent (a peer that does not send it) counts as 0: contact just now.
+   */
+  leaderContactAgoTicks?: number;
 }
 export interface AppendRequest extends Envelope {
   type: 'append';

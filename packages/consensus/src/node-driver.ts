@@ -247,6 +247,11 @@ export class NodeDriver<R = unknown> extends Emitter<DriverEvents> {
     return !this.stopped && this.core.hasQuorumLease();
   }
 
+  /** Leader: ticks until every earlier leader's lease has provably lapsed (RaftCore.priorLeaseRemainingTicks). */
+  priorLeaseRemainingTicks(): number | null {
+    return this.stopped ? null : this.core.priorLeaseRemainingTicks();
+  }
+
   /**
    * Stops ticking and receiving, rejects waiting requests with ERR_STOPPED, waits for a storage
    * write in progress (the rest of that Ready is dropped, as a crash would), then closes the

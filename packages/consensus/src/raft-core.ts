@@ -104,6 +104,15 @@ export class RaftCore {
   private ticks = 0;
   /** After a restart we may have acknowledged a leader whose lease is still running. */
   private readonly restartGraceTicks: number;
+  /**
+   * Tick at which this node last heard from a leader of its term; construction counts as such a
+   * contact, since contacts before a restart are not known.
+   */
+  private leaderContactTick = 0;
+  /** Candidate: per voter that granted its vote, the latest tick (ours) it may have heard from a leader. */
+  private readonly voterContactTicks = new Map<NodeId, number>();
+  /** Leader: from this tick on, every earlier leader's check-quorum lease has lapsed. */
+  private priorLeaseEndTick = 0;
 
   private leadTransferee: NodeId | null = null;
   /** Index of the latest conf change in the log; no new one until it is applied. */
@@ -348,6 +357,19 @@ export class RaftCore {
     return sent !== undefined && this.ticks - sent < this.cfg.electionTimeoutTicks;
   }
 
+  /**
+   * Leader: ticks from now until every earlier leader's check-quorum lease has provably lapsed
+   * (negative: lapsed that long ago); null on other roles. A lease is backed by a heartbeat round
+   * a quorum acknowledged, and lasts electionTimeoutTicks from when the round was SENT; the voters
+   * that elected us form a quorum, which holds a member of every quorum that acknowledged an
+   * earlier leader's round, and each voter reported how long before its vote it last heard from
+   * any leader (it acknowledges nothing of an older term after voting: Raft §5.1). So the latest
+   * such contact bounds the send time of every round still backing an earlier lease.
+   */
+  priorLeaseRemainingTicks(): number | null {
+    return this.role === 'leader' ? this.priorLeaseEndTick - this.ticks : null;
+  }
+
   // ---------------------------------------------------------------- role switches
 
   private becomeFollower(term: number, leaderId: NodeId | null): void {
@@ -374,7 +396,11 @@ export class RaftCore {
 
   private becomeLeader(): void {
     assertInvariant(this.role === 'candidate', `only a candidate becomes leader, not a ${this.role}`);
+    // A voter that reported no contact time (an older peer) counted as contact when its answer arrived.
+    const latestContactTick = Math.max(...this.voterContactTicks.values());
+    assertInvariant(Number.isFinite(latestContactTick), 'elected without any granted vote on record');
     this.reset(this.term);
+    this.priorLeaseEndTick = latestContactTick + this.cfg.electionTimeoutTicks;
     this.role = 'leader';
     this.leaderId = this.id;
     for (const id of members(this.confState)) this.progress.set(id, this.newProgress(id));
@@ -404,6 +430,7 @@ export class RaftCore {
     this.resetRandomizedElectionTimeout();
     this.leadTransferee = null;
     this.votes.clear();
+    this.voterContactTicks.clear();
     this.progress.clear();
     this.readOnly.clear();
     this.heartbeatRound = 0;
@@ -473,6 +500,7 @@ export class RaftCore {
 
   private requestVotes(type: 'preVote' | 'vote', term: number, transfer: boolean): void {
     this.votes.set(this.id, true);
+    this.voterContactTicks.set(this.id, this.leaderContactTick);
     if (this.pollVotes()) return;
     const lastLogIndex = this.log.lastIndex();
     const lastLogTerm = this.log.lastTerm();
@@ -550,7 +578,8 @@ export class RaftCore {
     // Raft §5.4.1 election restriction.
     if (canVote && this.log.isUpToDate(m.lastLogIndex, m.lastLogTerm)) {
       // A granted pre-vote answers at the proposed term so the pre-candidate counts it.
-      this.send({ from: this.id, to: m.from, term: m.term, type: respType, granted: true });
+      const granted = { from: this.id, to: m.from, term: m.term, type: respType, granted: true } as const;
+      this.send(m.type === 'vote' ? { ...granted, leaderContactAgoTicks: this.ticks - this.leaderContactTick } : granted);
       if (m.type === 'vote') {
         this.electionElapsed = 0;
         this.vote = m.from;
@@ -595,6 +624,8 @@ export class RaftCore {
       case 'voteResp':
         if ((m.type === 'preVoteResp') !== (this.role === 'preCandidate')) return;
         this.votes.set(m.from, m.granted);
+        // The voter's last contact came before its answer, so before now on our clock.
+        if (m.type === 'voteResp' && m.granted) this.voterContactTicks.set(m.from, this.ticks - (m.leaderContactAgoTicks ?? 0));
         this.pollVotes();
         return;
       default:
@@ -608,6 +639,7 @@ export class RaftCore {
       case 'heartbeat':
       case 'snapshot':
         this.electionElapsed = 0;
+        this.leaderContactTick = this.ticks;
         this.leaderId = m.from;
         if (m.type === 'append') this.handleAppend(m);
         else if (m.type === 'heartbeat') this.handleHeartbeat(m);

@@ -280,6 +280,40 @@ describe('Raft check-quorum (thesis §6.2)', () => {
     expect(net.core('b').hasQuorumLease()).to.equal(false);
   });
 
+  it('a new leader knows when the deposed leader\'s lease lapsed: counted from its voters\' last contact, not from its election', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.tick(30);
+    net.isolate('a');
+    let lapsedAt: number | null = null;
+    for (let t = 1; t <= 200; t++) {
+      net.tick(1);
+      if (lapsedAt === null && !net.core('a').hasQuorumLease()) lapsedAt = t;
+      const winner = ['b', 'c'].find((id) => net.core(id).status().role === 'leader');
+      if (winner === undefined) continue;
+      const remaining = net.core(winner).priorLeaseRemainingTicks();
+      expect(remaining).to.be.a('number');
+      // The old lease ran out no later than the new leader says (the fence's safety) …
+      expect(lapsedAt).to.not.equal(null);
+      expect(lapsedAt! - t).to.be.at.most(remaining!);
+      // … and its voters waited out an election timeout since their last contact, so it has lapsed already.
+      expect(remaining!).to.be.at.most(0);
+      return;
+    }
+    expect.fail('no new leader');
+  });
+
+  it('after a leadership transfer, whose voters heard the old leader just now, the new leader waits about a whole lease', () => {
+    const net = new Network(['a', 'b', 'c']);
+    net.elect('a');
+    net.tick(5);
+    net.core('a').transferLeadership('b');
+    net.stabilize();
+    expect(net.core('b').status().role).to.equal('leader');
+    expect(net.core('b').priorLeaseRemainingTicks()).to.be.within(net.config.electionTimeoutTicks - 1, net.config.electionTimeoutTicks);
+    expect(net.core('a').priorLeaseRemainingTicks()).to.equal(null);
+  });
+
   it('a restarted voter refuses to help elect a new leader for an election timeout (its acks may back a lease)', () => {
     const net = new Network(['a', 'b', 'c']);
     net.elect('a');

@@ -46,6 +46,17 @@ describe('VIP fencing by check-quorum lease (docs/architecture.md §6)', () => {
     expect(() => stepVipFence(INITIAL_VIP_FENCE, lead(0), { ...config, releaseMarginMs: -1 })).to.throw(TypeError);
   });
 
+  it('with a dated prior lease the wait counts from its lapse (plus drift and margin), never below now nor beyond a whole lease', () => {
+    const withMargin: VipFenceConfig = { ...config, releaseMarginMs: 25 };
+    const wakeAt = (priorLeaseRemainingMs: number | null): number | null =>
+      vipFenceWakeAtMs(stepVipFence(INITIAL_VIP_FENCE, { isLeader: true, term: 3, leaseValid: true, nowMs: 1000, priorLeaseRemainingMs }, withMargin).state);
+    expect(wakeAt(40)).to.equal(1075); // lapses at 1040, + 10 drift + 25 margin
+    expect(wakeAt(-20)).to.equal(1015); // lapsed at 980: the margin runs from then
+    expect(wakeAt(-500)).to.equal(1000); // long lapsed: at once
+    expect(wakeAt(5000)).to.equal(1135); // never more than a whole lease
+    expect(wakeAt(null)).to.equal(1135); // unknown: a whole lease
+  });
+
   it('releases as soon as the lease lapses or leadership is lost, and re-acquires in the same term only with a valid lease', () => {
     const at = (nowMs: number, isLeader: boolean, leaseValid: boolean, term = 3): VipFenceInput => ({ isLeader, term, leaseValid, nowMs });
     const { actions } = run([at(0, true, true), at(110, true, true), at(120, true, false), at(130, true, false), at(140, true, true), at(150, false, false)]);

@@ -264,6 +264,11 @@ export class TwoTierNode<R> {
     return this.isLocalLeader() && this.driver.hasQuorumLease();
   }
 
+  /** Local leader: ticks until every earlier local leader's lease has provably lapsed (RaftCore.priorLeaseRemainingTicks). */
+  localPriorLeaseRemainingTicks(): number | null {
+    return this.driver.priorLeaseRemainingTicks();
+  }
+
   /** Role and leader changes of either tier. */
   onRoleChange(listener: Listener): () => void {
     this.listeners.add(listener);

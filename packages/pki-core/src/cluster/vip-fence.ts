@@ -13,6 +13,11 @@
 // maxClockDriftMs` on its own clock from when it first sees itself leader, where
 // `maxClockDriftMs` bounds how much two nodes' clocks may disagree over one lease period
 // ({@link clockDriftBoundMs}). Elapsed times only: clocks must be monotonic, offsets are irrelevant.
+// The intersecting voter's acknowledgement can be dated too: each voter reports how long before
+// its vote it last heard from any leader, so the round was sent no later than the latest such
+// contact among the voters that elected us (RaftCore.priorLeaseRemainingTicks). Given that bound
+// (`priorLeaseRemainingMs`), the wait counts from it instead of from the election: after a crash
+// the followers' election timeout has usually outlasted the old lease already.
 //
 // A deposed holder notices its lapsed lease only at its next fence step and then runs its
 // `release` hook: the new leader also waits `releaseMarginMs`, which must cover both (a step is
@@ -47,6 +52,13 @@ export interface VipFenceInput {
   term: number;
   /** RaftCore.hasQuorumLease() at `nowMs`. */
   leaseValid: boolean;
+  /**
+   * While leader: ms from `nowMs` until every earlier holder's lease has provably lapsed
+   * (RaftCore.priorLeaseRemainingTicks: counted from the last leader contact of the voters that
+   * elected this leader; negative when it lapsed before). Absent: assume a lease may have been
+   * granted just before the election, and wait a whole lease.
+   */
+  priorLeaseRemainingMs?: number | null;
   /** A monotonic clock. */
   nowMs: number;
 }
@@ -102,9 +114,11 @@ export function stepVipFence(state: VipFenceState, input: VipFenceInput, config:
     return { state: { holding: false, term: null, eligibleAtMs: null, lastNowMs }, action: state.holding ? 'release' : null };
   }
   if (state.term !== input.term || state.eligibleAtMs === null) {
-    // First sight of leadership in this term: any earlier holder's lease must run out first. A
-    // holder from an older term of our own (no step-down observed) releases now.
-    const eligibleAtMs = input.nowMs + config.leaseDurationMs + config.maxClockDriftMs + (config.releaseMarginMs ?? 0);
+    // First sight of leadership in this term: any earlier holder's lease must run out first, and
+    // its holder then needs the release margin. A holder from an older term of our own (no
+    // step-down observed) releases now.
+    const leaseLeftMs = Math.min(config.leaseDurationMs, input.priorLeaseRemainingMs ?? config.leaseDurationMs);
+    const eligibleAtMs = input.nowMs + Math.max(0, leaseLeftMs + config.maxClockDriftMs + (config.releaseMarginMs ?? 0));
     const next: VipFenceState = { holding: false, term: input.term, eligibleAtMs, lastNowMs };
     return { state: next, action: state.holding ? 'release' : null };
   }

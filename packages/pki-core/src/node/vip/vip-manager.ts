@@ -57,6 +57,8 @@ interface Fenced {
   leaseValid: () => boolean;
   term: () => number;
   leaseMs: number;
+  /** Ms until earlier holders' leases have provably lapsed (vip-fence.ts), or null: unknown. */
+  priorLeaseRemainingMs: () => number | null;
 }
 
 export class VipManager {
@@ -80,11 +82,17 @@ export class VipManager {
       // A node founding its AZ leads a group of its own until the global leader accepts it as the
       // founder (TwoTierNode seatHeld): the AZ's VIP is not its to take before that.
       const leadsTheAz = (): boolean => twoTier.isLocalLeader() && !twoTier.isSeatHeld();
-      this.vips.push(fenced(settings.localVip, tickMs * localElectionTicks, leadsTheAz, () => twoTier.hasLocalLease(), () => twoTier.status().local.term));
+      const priorLeaseRemainingMs = (): number | null => {
+        const ticks = twoTier.localPriorLeaseRemainingTicks();
+        return ticks === null ? null : ticks * tickMs;
+      };
+      this.vips.push(fenced(settings.localVip, tickMs * localElectionTicks, leadsTheAz, () => twoTier.hasLocalLease(), () => twoTier.status().local.term, priorLeaseRemainingMs));
     }
     if (settings.globalVip) {
       this.vips.push(
-        fenced(settings.globalVip, tickMs * globalElectionTicks, () => twoTier.status().seat?.role === 'leader', () => twoTier.isGlobalLeader(), () => twoTier.status().seat?.term ?? 0),
+        // The seat's core is rebuilt whenever another node of the AZ acts for it, so its contact
+        // record would not cover the acting node before it: the global VIP waits a whole lease.
+        fenced(settings.globalVip, tickMs * globalElectionTicks, () => twoTier.status().seat?.role === 'leader', () => twoTier.isGlobalLeader(), () => twoTier.status().seat?.term ?? 0, () => null),
       );
     }
     const longestLeaseMs = tickMs * Math.max(localElectionTicks, globalElectionTicks);
@@ -107,7 +115,7 @@ export class VipManager {
       if (v.busy) continue;
       const { state, action } = stepVipFence(
         v.state,
-        { isLeader: v.isLeader(), term: v.term(), leaseValid: watch.leaseTrusted && v.leaseValid(), nowMs },
+        { isLeader: v.isLeader(), term: v.term(), leaseValid: watch.leaseTrusted && v.leaseValid(), priorLeaseRemainingMs: v.priorLeaseRemainingMs(), nowMs },
         { leaseDurationMs: v.leaseMs, ...this.fenceConfig },
       );
       v.state = state;
@@ -138,6 +146,6 @@ export class VipManager {
   }
 }
 
-function fenced(address: string, leaseMs: number, isLeader: () => boolean, leaseValid: () => boolean, term: () => number): Fenced {
-  return { address, state: INITIAL_VIP_FENCE, busy: false, isLeader, leaseValid, term, leaseMs };
+function fenced(address: string, leaseMs: number, isLeader: () => boolean, leaseValid: () => boolean, term: () => number, priorLeaseRemainingMs: () => number | null): Fenced {
+  return { address, state: INITIAL_VIP_FENCE, busy: false, isLeader, leaseValid, term, leaseMs, priorLeaseRemainingMs };
 }
