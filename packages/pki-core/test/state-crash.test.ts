@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -7,35 +6,11 @@ import { isPkiError } from '../src/errors.ts';
 import { PkiStateStore } from '../src/state/index.ts';
 import { hexDump, openStore, removeTempDirs, tempDir } from './state-fixtures.ts';
 import { generateLog } from './state-loggen.ts';
+import { runAndKill } from './kill-child.ts';
 
 const CHILD = join(fileURLToPath(new URL('.', import.meta.url)), 'state-crash-child.ts');
 // Long enough that the child is still writing when the kill lands, even on a loaded machine.
 const LOG_ENTRIES = 8000;
-
-/** Runs the child until it has acknowledged `killAfterLines` batches, then SIGKILLs it. */
-function runAndKill(location: string, seed: number, killAfterLines: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', CHILD, location, String(seed), String(LOG_ENTRIES)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let acknowledged = 0;
-    let lines = 0;
-    let buffered = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (chunk: string) => {
-      buffered += chunk;
-      const parts = buffered.split('\n');
-      buffered = parts.pop() ?? '';
-      for (const line of parts) {
-        if (line === 'done') continue;
-        acknowledged = Number(line);
-        if (++lines === killAfterLines) child.kill('SIGKILL');
-      }
-    });
-    child.on('error', reject);
-    child.on('exit', () => resolve(acknowledged));
-  });
-}
 
 describe('PkiStateStore on disk', () => {
   after(removeTempDirs);
@@ -63,7 +38,7 @@ describe('Crash atomicity: a SIGKILLed apply leaves exactly the entries through 
   for (const [seed, killAfterLines] of [[101, 3], [202, 25], [303, 60]] as const) {
     it(`seed ${seed}: killed after ${killAfterLines} acknowledged batches, reopened state equals a clean replay`, async () => {
       const location = join(tempDir(), 'state');
-      const acknowledged = await runAndKill(location, seed, killAfterLines);
+      const { acknowledged } = await runAndKill(CHILD, [location, String(seed), String(LOG_ENTRIES)], killAfterLines);
       expect(acknowledged).to.be.greaterThan(0);
       expect(acknowledged, 'the child finished before it was killed').to.be.lessThan(LOG_ENTRIES);
       const crashed = await PkiStateStore.open(location, { syncWrites: false });

@@ -42,6 +42,18 @@ export interface TwoTierApplication<R> {
   restore(data: Uint8Array, seq: number): void | Promise<void>;
   /** Forget everything (a node starting from an empty local log). */
   reset(): void | Promise<void>;
+  /**
+   * For an application that keeps its state on disk: the `seq` of the last command it holds.
+   * A local snapshot at or below it is not restored (the state on disk is at least as new), and
+   * the commands replayed from the log up to it are the application's to skip. Without it, the
+   * application is restored from every snapshot.
+   */
+  appliedSeq?(): number;
+  /**
+   * Called after each batch of applied commands (one local Ready's committed entries, before the
+   * driver reports them applied): an application on disk writes them here, in one write.
+   */
+  flush?(): void | Promise<void>;
 }
 
 export interface TwoTierNodeOptions<R> {
@@ -301,7 +313,8 @@ export class TwoTierNode<R> {
         }),
       restore: async (data: Uint8Array, _metadata: SnapshotMetadata) => {
         const m = decodeValue(data) as { seq: number; app: Uint8Array; seat: Uint8Array; globalApplied: number };
-        await this.options.app.restore(m.app, m.seq);
+        const durableSeq = this.options.app.appliedSeq?.() ?? null;
+        if (durableSeq === null || durableSeq < m.seq) await this.options.app.restore(m.app, m.seq);
         this.seq = m.seq;
         this.seat.restoreSeatState(decodeSeatState(m.seat), m.globalApplied);
       },
@@ -311,6 +324,8 @@ export class TwoTierNode<R> {
   private async applyLocalEntries(entries: readonly Entry[]): Promise<(R | null)[]> {
     const results: (R | null)[] = [];
     for (const entry of entries) results.push(await this.applyLocalEntry(entry));
+    const flushed = this.options.app.flush?.();
+    if (flushed !== undefined) await flushed;
     return results;
   }
 

@@ -49,6 +49,12 @@ export interface PkiNodeOptions {
   /** The operator's key-encryption key (32 bytes): unwraps root and AZ ICA keys in memory. */
   kek: Uint8Array;
   storage: Storage;
+  /**
+   * The LevelDB directory of the PKI state (core/pki-application.ts): a restart then replays only
+   * the log after what it holds. It belongs with `storage`: a fresh Raft log needs a fresh state.
+   * Left out, the state is kept in memory and rebuilt from the Raft snapshot and log (simulator).
+   */
+  stateDir?: string;
   localTransport: Transport;
   seatTransport: Transport;
   peers: PeerClient;
@@ -208,17 +214,23 @@ export class PkiNode implements PkiNodeApi {
   static async start(options: PkiNodeOptions, how: PkiNodeStart): Promise<PkiNode> {
     if (options.keyStore === undefined && options.dataDir === undefined) throw new TypeError('PkiNode: give dataDir or keyStore');
     const keyStore = options.keyStore ?? new FileNodeKeyStore(options.dataDir!);
-    const app = new PkiApplication();
+    const app = new PkiApplication(options.stateDir ?? null);
     const founding = how.mode === 'foundCluster';
     const firstInAz = founding || how.mode === 'foundAz';
-    const twoTier = await startTwoTier(
-      options,
-      app,
-      how.mode === 'restart' ? undefined : firstInAz ? { voters: [options.nodeId], learners: [], votersOutgoing: [] } : EMPTY,
-      how.mode === 'restart' ? undefined : founding ? { voters: [options.az], learners: [], votersOutgoing: [] } : EMPTY,
-      // The AZ's seat is ours only once the global leader accepts us as the AZ's founder (foundAz).
-      how.mode === 'foundAz',
-    );
+    let twoTier: PkiTwoTier;
+    try {
+      twoTier = await startTwoTier(
+        options,
+        app,
+        how.mode === 'restart' ? undefined : firstInAz ? { voters: [options.nodeId], learners: [], votersOutgoing: [] } : EMPTY,
+        how.mode === 'restart' ? undefined : founding ? { voters: [options.az], learners: [], votersOutgoing: [] } : EMPTY,
+        // The AZ's seat is ours only once the global leader accepts us as the AZ's founder (foundAz).
+        how.mode === 'foundAz',
+      );
+    } catch (e) {
+      await app.close();
+      throw e;
+    }
     const node = new PkiNode(options, keyStore, app, twoTier);
     try {
       await node.founding.begin(how);
@@ -406,6 +418,7 @@ export class PkiNode implements PkiNodeApi {
     this.maintenance.stop();
     await this.vip?.stop();
     await this.twoTier.stop();
+    await this.app.close();
   }
 }
 

@@ -9,7 +9,7 @@ import type { PkiEvent } from './events.ts';
 import type { ApplyMeta, ApplyOutcome } from './outcome.ts';
 import { decodeSnapshot, encodeSnapshot, snapshotAppliedIndex, type SnapshotTables } from './snapshot.ts';
 import { TABLE_NAMES } from './tables.ts';
-import { Overlay, StateTxn } from './txn.ts';
+import { Overlay, StateTxn, type KvReader } from './txn.ts';
 import type { StateBackend } from './backend.ts';
 import { LevelBackend } from './level-backend.ts';
 import { MemoryBackend } from './memory-backend.ts';
@@ -19,6 +19,12 @@ import { isPkiError, PkiError } from '../errors.ts';
 export interface PkiStateStoreOptions {
   /** fsync each applied batch (default true): the Raft log may be compacted up to what we report applied. */
   syncWrites?: boolean;
+  /**
+   * Write each applied batch at once (default true). False holds applied batches, readable, until
+   * `flush()` writes them all with the applied index in one atomic write: a caller applying one
+   * command at a time (node/core/pki-application.ts) pays one write per Raft Ready, not per command.
+   */
+  writeOnApply?: boolean;
 }
 
 /**
@@ -38,13 +44,25 @@ export const MAX_BATCH_EVENTS = 4096;
 
 export class PkiStateStore extends PkiStateQueries {
   private tail: Promise<unknown> = Promise.resolve();
+  /** The applied index queries see; on disk once `staged` is written. */
   private applied = { index: 0, term: 0 };
+  /** Applied batches not yet written (`writeOnApply: false`); queries read through them. */
+  private readonly staged: Overlay;
+  private stagedEvents = 0;
+  /** What applies and queries read: the backend, through `staged` when batches are held back. */
+  private readonly applyReader: KvReader;
 
   private constructor(
     private readonly backend: StateBackend,
     private readonly syncWrites: boolean,
+    private readonly writeOnApply: boolean,
   ) {
-    super(backend);
+    const staged = new Overlay(backend);
+    // Writing on apply, nothing is ever staged: reads go straight to the backend.
+    const reader = writeOnApply ? backend : staged;
+    super(reader);
+    this.staged = staged;
+    this.applyReader = reader;
   }
 
   /** Opens (creating if needed) the state in a LevelDB directory. */
@@ -58,13 +76,28 @@ export class PkiStateStore extends PkiStateQueries {
   }
 
   static async over(backend: StateBackend, options: PkiStateStoreOptions = {}): Promise<PkiStateStore> {
-    const store = new PkiStateStore(backend, options.syncWrites ?? true);
+    const store = new PkiStateStore(backend, options.syncWrites ?? true, options.writeOnApply ?? true);
     await store.loadApplied();
     return store;
   }
 
   async close(): Promise<void> {
-    await this.exclusive(() => this.backend.close());
+    await this.exclusive(async () => {
+      await this.writeStaged();
+      await this.backend.close();
+    });
+  }
+
+  /** Writes every applied batch held back (`writeOnApply: false`) in one atomic write. */
+  flush(): Promise<void> {
+    return this.exclusive(() => this.writeStaged());
+  }
+
+  private async writeStaged(): Promise<void> {
+    if (this.staged.writes.size === 0) return;
+    await this.backend.commit(this.staged.writes, { sync: this.syncWrites });
+    this.staged.writes.clear();
+    this.stagedEvents = 0;
   }
 
   private async loadApplied(): Promise<void> {
@@ -121,7 +154,7 @@ export class PkiStateStore extends PkiStateQueries {
       if (items[i]!.meta.index <= items[i - 1]!.meta.index) throw new TypeError('entry indexes must increase within a batch');
     }
     return this.exclusive(async () => {
-      const batch = new StateTxn(new Overlay(this.backend));
+      const batch = new StateTxn(new Overlay(this.applyReader));
       const outcomes: (ApplyOutcome | null)[] = [];
       let last = this.applied;
       for (const { meta, decode } of items) {
@@ -134,7 +167,13 @@ export class PkiStateStore extends PkiStateQueries {
       }
       if (last === this.applied) return outcomes;
       batch.putMeta('applied', { index: last.index, term: last.term });
-      await this.backend.commit(batch.overlay.writes, { sync: this.syncWrites });
+      if (this.writeOnApply) {
+        await this.backend.commit(batch.overlay.writes, { sync: this.syncWrites });
+      } else {
+        batch.overlay.mergeInto(this.staged);
+        this.stagedEvents += items.length;
+        if (this.stagedEvents >= MAX_BATCH_EVENTS) await this.writeStaged();
+      }
       this.applied = last;
       return outcomes;
     });
@@ -143,6 +182,7 @@ export class PkiStateStore extends PkiStateQueries {
   /** The whole state as deterministic bytes: equal states give identical snapshots. */
   snapshot(): Promise<Uint8Array> {
     return this.exclusive(async () => {
+      await this.writeStaged();
       const tables: SnapshotTables = new Map();
       for (const name of TABLE_NAMES) tables.set(name, await this.backend.range(name, {}));
       return encodeSnapshot(tables);
@@ -159,6 +199,9 @@ export class PkiStateStore extends PkiStateQueries {
       throw new PkiError('ERR_INPUT_INVALID', `snapshot holds index ${snapshotAppliedIndex(tables)}, expected ${expectedIndex}`);
     }
     await this.exclusive(async () => {
+      // What the snapshot replaces needs no writing: it is dropped with the rest.
+      this.staged.writes.clear();
+      this.stagedEvents = 0;
       await this.backend.replaceAll(tables, { sync: this.syncWrites });
       await this.loadApplied();
     });
@@ -166,7 +209,10 @@ export class PkiStateStore extends PkiStateQueries {
 
   /** Every raw entry (`!table!key`, LevelDB layout) in key order: for comparing replicas byte for byte. */
   dump(): Promise<[string, Uint8Array][]> {
-    return this.exclusive(() => this.backend.dump());
+    return this.exclusive(async () => {
+      await this.writeStaged();
+      return this.backend.dump();
+    });
   }
 }
 

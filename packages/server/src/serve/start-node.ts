@@ -35,6 +35,8 @@ export interface StartedNode {
 
 /** The node's Raft storage (LevelDB) inside its data directory. */
 const RAFT_DIR = 'raft';
+/** The PKI state (LevelDB) as of the Raft log in RAFT_DIR: created and removed with it. */
+const STATE_DIR = 'state';
 
 export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
   const { config } = s;
@@ -48,6 +50,7 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
     if (!s.hasState) {
       await Promise.all([NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE].map((f) => rm(join(config.dataDir, f), { force: true })));
       await rm(join(config.dataDir, RAFT_DIR), { recursive: true, force: true });
+      await rm(join(config.dataDir, STATE_DIR), { recursive: true, force: true });
     }
     const storage = await LevelStorage.open(join(config.dataDir, RAFT_DIR));
     current = { node: null as unknown as PkiNode, storage, localTransport: new LazyTransport(), seatTransport: new LazyTransport() };
@@ -58,6 +61,7 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
       dataDir: config.dataDir,
       kek: config.secrets.kek.reveal(),
       storage,
+      stateDir: join(config.dataDir, STATE_DIR),
       localTransport: current.localTransport,
       seatTransport: current.seatTransport,
       peers: s.peers,

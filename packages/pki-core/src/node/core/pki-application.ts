@@ -1,12 +1,18 @@
 // The PKI state under the two tiers: a TwoTierApplication that decodes each command as a PKI
-// event and applies it to an in-memory PkiStateStore, indexed by the two-tier command counter.
+// event and applies it to a PkiStateStore, indexed by the two-tier command counter. With a state
+// directory the store is LevelDB (state/level-backend.ts): the commands of each applied batch (one
+// local Raft Ready, `flush`) and the last one's `seq` are one atomic, synced write, so a restart
+// opens the store and the commands the log replays up to that `seq` are skipped
+// (TwoTierApplication.appliedSeq). A kill before the write loses only commands the log still
+// holds: the log is compacted only into a snapshot, which writes the state first. Without one (simulator, tests) the state
+// is in memory and is rebuilt from the Raft snapshot and log at every start.
 //
 // Which tier an event belongs to is decided here, deterministically, so every replica rejects a
 // misplaced event alike. Global (every AZ holds them): the cluster, AZs, root/AZ/node CA
 // certificates, node registrations and removals (the cluster map and the refusal of a revoked
 // node must hold in every AZ), revocations (the authoritative list), profiles, join tokens.
 // Local (the AZ that issued them): leaves, CRLs of node and AZ CAs, expiry sweeps. The root's CRL
-// is published globally. The durable copy of this state is the Raft log and its snapshots.
+// is published globally.
 import type { CommandMeta, TwoTierApplication } from '@adrestia/consensus';
 import { isPkiError } from '../../errors.ts';
 import { decodeEvent } from '../../state/event-codec.ts';
@@ -48,6 +54,9 @@ export type PkiApplyResult = ApplyOutcome | null;
 export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
   private current: PkiStateStore | null = null;
 
+  /** `stateDir`: the LevelDB directory of the PKI state; null keeps the state in memory. */
+  constructor(private readonly stateDir: string | null = null) {}
+
   /** The state as applied so far (replaced wholesale by reset and restore). */
   get store(): PkiStateStore {
     if (!this.current) throw new TypeError('PkiApplication: not started');
@@ -55,6 +64,8 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
   }
 
   async apply(data: Uint8Array, meta: CommandMeta): Promise<PkiApplyResult> {
+    // Replayed after a restart, and already in the state on disk: applied before, nobody waits.
+    if (meta.seq <= this.store.appliedIndex()) return null;
     let event: PkiEvent;
     try {
       event = decodeEvent(data);
@@ -94,12 +105,42 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
 
   /** In place: callers (the HTTP layer) hold on to `store`. */
   async restore(data: Uint8Array, seq: number): Promise<void> {
-    if (!this.current) this.current = await PkiStateStore.inMemory();
+    if (!this.current) this.current = await this.openStore();
     await this.current.restore(data, seq);
   }
 
-  /** Called once, when the node starts from its Raft storage (before anyone reads the state). */
+  /**
+   * Called once, when the node starts from its Raft storage (before anyone reads the state). A
+   * state on disk is kept: it holds exactly the commands through `appliedSeq()` of this node's
+   * log, which the replay then skips.
+   */
   async reset(): Promise<void> {
-    this.current = await PkiStateStore.inMemory();
+    if (this.current) throw new TypeError('PkiApplication: already started');
+    this.current = await this.openStore();
+  }
+
+  /** On disk: writes the commands applied since the last flush with their `seq`, in one write. */
+  flush(): Promise<void> | undefined {
+    return this.stateDir === null ? undefined : this.store.flush();
+  }
+
+  /** The `seq` of the last command in the state (0 before the node started). */
+  appliedSeq(): number {
+    return this.current?.appliedIndex() ?? 0;
+  }
+
+  /**
+   * Releases the state on disk (its directory may then be opened again). A state in memory holds
+   * nothing to release and stays readable: the simulator's checks read stopped nodes.
+   */
+  async close(): Promise<void> {
+    if (this.stateDir === null) return;
+    const store = this.current;
+    this.current = null;
+    await store?.close();
+  }
+
+  private openStore(): Promise<PkiStateStore> {
+    return this.stateDir === null ? PkiStateStore.inMemory() : PkiStateStore.open(this.stateDir, { writeOnApply: false });
   }
 }

@@ -1,0 +1,176 @@
+// One size of the scale benchmark (bench/scale.bench.ts), on one node's PKI state as production
+// keeps it (node/core/pki-application.ts: LevelDB, applied batches held until one write per
+// Ready): N `Issued` events and N/10 `Revoked` ones through the real apply path (the event codec
+// and applyEvent, generated in bulk instead of signed over HTTPS), then restart to ready, the
+// follower's catch-up by snapshot, a real signed CRL of every revocation, and RSS.
+import { createHash, randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { oid, sequence, setOf, utf8String } from '../packages/pki-core/src/ca/der.ts';
+import { createRootCertificate, issueCertificate } from '../packages/pki-core/src/ca/issue.ts';
+import { generateCaKeyPair } from '../packages/pki-core/src/ca/keys.ts';
+import { KeyObjectSigner } from '../packages/pki-core/src/ca/signer.ts';
+import type { CaHandle } from '../packages/pki-core/src/node/ca/ca-common.ts';
+import { buildCrlEvent } from '../packages/pki-core/src/node/ca/ca-revocation.ts';
+import { idempotencyKey, PkiStateStore, type PkiEvent } from '../packages/pki-core/src/state/index.ts';
+
+/** Events per applied batch: about what one local Raft Ready carries under load. */
+const EVENTS_PER_BATCH = 256;
+const REVOKED_FRACTION = 0.1;
+/** A leaf certificate's DER is about this size (bench/issuance.bench.ts leaves: ~650–750 bytes). */
+const LEAF_DER_BYTES = 700;
+const DAY_MS = 24 * 3600 * 1000;
+const T0 = Date.UTC(2026, 0, 1);
+const ROOT_ID = 'root-1';
+const AZ = 'az1';
+const AZ_ICA_ID = 'az1-ica';
+const NODE_ID = '6f1c7a3e-8a51-4f7e-9a55-1a2b3c4d5e6f';
+const NODE_ICA_ID = 'node1-ica';
+
+export interface ScaleFigures {
+  certificates: number;
+  revoked: number;
+  issuedAppliedPerSecond: number;
+  revokedAppliedPerSecond: number;
+  restartToReadySeconds: number;
+  snapshotBytes: number;
+  snapshotBuildSeconds: number;
+  followerInstallSeconds: number;
+  crlBuildSeconds: number;
+  crlBytes: number;
+  rssMiB: number;
+}
+
+function subject(cn: string): Uint8Array {
+  return sequence(setOf(sequence(oid('2.5.4.10'), utf8String('Adrestia'))), setOf(sequence(oid('2.5.4.3'), utf8String(cn))));
+}
+
+/** A real root and node ICA (the CRL is signed for real); the state's AZ ICA is a stand-in. */
+async function hierarchy(): Promise<{ events: PkiEvent[]; nodeIca: CaHandle }> {
+  const rootKey = await generateCaKeyPair('ecdsa-p256');
+  const rootSigner = new KeyObjectSigner(rootKey.privateKey);
+  const notBefore = new Date(T0);
+  const root = await createRootCertificate({ signer: rootSigner, subjectDer: subject('Scale Root'), serial: '1a2b', notBefore, notAfter: new Date(T0 + 3650 * DAY_MS), pathLen: 2 });
+  const icaKey = await generateCaKeyPair('ecdsa-p256');
+  const icaSigner = new KeyObjectSigner(icaKey.privateKey);
+  const ica = await issueCertificate({
+    issuer: { certDer: root.der, signer: rootSigner },
+    subjectDer: subject('Scale Node ICA'),
+    spkiDer: icaKey.spkiDer,
+    serial: '0b01',
+    notBefore,
+    notAfter: new Date(T0 + 300 * DAY_MS),
+    extensions: { basicConstraints: { ca: true, pathLen: 0 }, keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'] },
+  });
+  const events: PkiEvent[] = [
+    { type: 'ClusterCreated', clusterId: '0b7e2a9c-1d3f-4e5a-8b6c-7d8e9f0a1b2c', rootIssuerId: ROOT_ID, rootCertDer: root.der, rootSerialHex: '1a2b', rootNotAfter: T0 + 3650 * DAY_MS, wrappedRootKey: randomBytes(96), settings: { idempotencyWindowMs: 10 * 60 * 1000 }, createdAt: T0 },
+    { type: 'AzAdded', az: { name: AZ, subnets: ['127.170.0.0/16'], localVip: '127.170.0.1' }, at: T0 + 1 },
+    { type: 'CaCertificateInstalled', issuerId: AZ_ICA_ID, parentIssuerId: ROOT_ID, role: 'az', az: AZ, certDer: randomBytes(LEAF_DER_BYTES), wrappedKey: randomBytes(96), serialHex: '0a01', notAfter: T0 + 365 * DAY_MS, at: T0 + 2 },
+    { type: 'CaCertificateInstalled', issuerId: NODE_ICA_ID, parentIssuerId: AZ_ICA_ID, role: 'node', az: AZ, nodeId: NODE_ID, certDer: ica.der, serialHex: '0b01', notAfter: T0 + 300 * DAY_MS, at: T0 + 3 },
+    { type: 'NodeRegistered', nodeId: NODE_ID, az: AZ, addresses: { api: '127.170.0.11:8443', raft: '127.170.0.11:7443' }, tlsCertDer: randomBytes(LEAF_DER_BYTES), icaIssuerId: NODE_ICA_ID, at: T0 + 4 },
+  ];
+  return { events, nodeIca: { cert: ica.der, signer: icaSigner, issuerId: NODE_ICA_ID } };
+}
+
+/** Positive, canonical (state/README.md "Serials"), distinct per certificate. */
+function serialOf(i: number): string {
+  return `1${i.toString(16).padStart(31, '0')}`;
+}
+
+function issuedEvent(i: number): PkiEvent {
+  const publicKeyHash = createHash('sha256').update(`key:${i}`).digest('hex');
+  const sans = [`dns:leaf-${i}.az1.adrestia.test`];
+  return {
+    type: 'Issued',
+    issuerId: NODE_ICA_ID,
+    serialHex: serialOf(i),
+    certDer: randomBytes(LEAF_DER_BYTES),
+    notAfter: T0 + 90 * DAY_MS,
+    subject: `CN=leaf-${i}.az1.adrestia.test`,
+    sans,
+    profile: 'serverLeaf',
+    requester: 'bench',
+    publicKeyHash,
+    idempotencyKey: idempotencyKey('bench', publicKeyHash, sans, 'serverLeaf'),
+    at: T0 + 10 + i,
+  };
+}
+
+function revokedEvent(i: number, n: number): PkiEvent {
+  return { type: 'Revoked', issuerId: NODE_ICA_ID, serialHex: serialOf(i), reason: 'keyCompromise', revokedAt: T0 + 20 + n + i, requestedBy: 'bench', notAfter: T0 + 90 * DAY_MS };
+}
+
+/** Applies `count` events made by `make`, EVENTS_PER_BATCH per atomic write; returns events/s. */
+async function applyInBatches(store: PkiStateStore, count: number, make: (i: number) => PkiEvent): Promise<number> {
+  const started = performance.now();
+  for (let i = 0; i < count; i += EVENTS_PER_BATCH) {
+    const first = store.appliedIndex() + 1;
+    const events = Array.from({ length: Math.min(EVENTS_PER_BATCH, count - i) }, (_, k) => make(i + k));
+    const outcomes = await store.applyEvents(events.map((event, k) => ({ event, meta: { index: first + k } })));
+    const refused = outcomes.find((o) => o === null || !o.ok);
+    if (refused !== undefined) throw new Error(`bench: event refused: ${JSON.stringify(refused)}`);
+    await store.flush();
+  }
+  return count / ((performance.now() - started) / 1000);
+}
+
+function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
+}
+
+export async function measureScale(dir: string, n: number): Promise<ScaleFigures> {
+  const revoked = Math.round(n * REVOKED_FRACTION);
+  const { events, nodeIca } = await hierarchy();
+  const options = { writeOnApply: false } as const;
+  const stateDir = join(dir, 'state');
+  let store = await PkiStateStore.open(stateDir, options);
+  let rssMax = 0;
+  const sampleRss = (): void => void (rssMax = Math.max(rssMax, process.memoryUsage().rss));
+  const sampler = setInterval(sampleRss, 200);
+  try {
+    await applyInBatches(store, events.length, (i) => events[i]!);
+    const issuedAppliedPerSecond = await applyInBatches(store, n, issuedEvent);
+    // Spread over the serial space: every tenth certificate.
+    const revokedAppliedPerSecond = await applyInBatches(store, revoked, (i) => revokedEvent(Math.floor(i / REVOKED_FRACTION), n));
+
+    await store.close();
+    let t = performance.now();
+    store = await PkiStateStore.open(stateDir, options);
+    // Ready: the applied index is known and the first queries answer from the state on disk.
+    if ((await store.cluster()) === undefined || (await store.getCertificate(NODE_ICA_ID, serialOf(n - 1))) === undefined) {
+      throw new Error('bench: the reopened state lost data');
+    }
+    const restartToReadySeconds = seconds(t);
+
+    t = performance.now();
+    const crl = await buildCrlEvent({ issuer: nodeIca, store, nowMs: T0 + 30 * DAY_MS, nextUpdateSeconds: 24 * 3600 });
+    const crlBuildSeconds = seconds(t);
+
+    t = performance.now();
+    const snapshot = await store.snapshot();
+    const snapshotBuildSeconds = seconds(t);
+    t = performance.now();
+    const follower = await PkiStateStore.open(join(dir, 'follower'), options);
+    await follower.restore(snapshot, store.appliedIndex());
+    const followerInstallSeconds = seconds(t);
+    await follower.close();
+    sampleRss();
+    return {
+      certificates: n,
+      revoked,
+      issuedAppliedPerSecond,
+      revokedAppliedPerSecond,
+      restartToReadySeconds,
+      snapshotBytes: snapshot.byteLength,
+      snapshotBuildSeconds,
+      followerInstallSeconds,
+      crlBuildSeconds,
+      crlBytes: crl.crlDer.byteLength,
+      rssMiB: rssMax / (1024 * 1024),
+    };
+  } finally {
+    clearInterval(sampler);
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
