@@ -24,6 +24,8 @@ export type {
   RevokeRequest,
   TierStatus,
 } from './node/pki-node-api.ts';
+export type { OcspAnswer, OcspOutcome } from './node/ocsp/index.ts';
+export { OCSP_REQUEST_BYTES_MAX } from './ca/ocsp-request.ts';
 export type { IssuedJoinToken, JoinTokenRequest } from './node/admin/admin-services.ts';
 export type { AzDeclaration, DeclaredAz } from './node/admin/az-admin.ts';
 export type { RemovedAz, RemovedNode } from './node/peer/protocol.ts';

@@ -60,6 +60,9 @@ export class PkiTestCluster {
   clockOffsetMs = 0;
   private ordinal = 10;
 
+  /** `extraOptions` are given to every node (e.g. `publicHttpPort`, which turns on URLs in certificates and OCSP responders). */
+  constructor(private readonly extraOptions: Partial<PkiNodeOptions> = {}) {}
+
   peers(self: string): PeerClient {
     return {
       call: async (nodeId, request) => {
@@ -153,6 +156,7 @@ export class PkiTestCluster {
         // tick plus the margin voids the lease): these real 5 ms timers run beside other tests on
         // shared cores, so it is far above the two fence steps in-memory hooks would need.
         vip: { hook: this.vips.hookFor(nodeId), globalVip: GLOBAL_VIP, localVip: azLocalVip(az), releaseMarginMs: 100 * TICK_MS },
+        ...this.extraOptions,
     };
   }
 

@@ -72,6 +72,16 @@ const ocspCert = (serialHex: string, notAfter: number, keyId = 'ocsp-key-1'): Ev
   at: T0 + 9,
 });
 
+const delta = (crlNumber: number, baseCrlNumber: number): PkiEvent => ({
+  type: 'DeltaCrlPublished',
+  issuerId: NODE1_ICA,
+  crlNumber,
+  baseCrlNumber,
+  crlDer: fakeDer(`delta:${crlNumber}`),
+  thisUpdate: T0 + 40,
+  nextUpdate: T0 + 40 + DAY_MS,
+});
+
 const declared = (name: string, subnet: string, localVip: string): PkiEvent => ({ type: 'AzDeclared', az: { name, subnets: [subnet], localVip }, requestedBy: 'admin', at: T0 + 2 });
 
 function ok(outcome: ApplyOutcome): asserts outcome is Extract<ApplyOutcome, { ok: true }> {
@@ -270,6 +280,17 @@ const ROWS: Record<PkiEvent['type'], Row> = {
       code: 'ERR_AUTH_TOKEN_USED',
     },
   },
+  DeltaCrlPublished: {
+    setup: [...baseLog(), crl(1)],
+    event: delta(2, 1),
+    check: async (s) => {
+      expect((await s.latestDeltaCrl(NODE1_ICA))?.baseCrlNumber).to.equal(1);
+      // RFC 5280 §5.2.4: one number sequence for complete and delta CRLs.
+      expect(await s.nextCrlNumber(NODE1_ICA)).to.equal(3);
+    },
+    // A delta only updates the latest complete CRL.
+    rejected: { setup: [...baseLog(), crl(1), crl(2)], event: delta(3, 1), code: 'ERR_EVENT_REJECTED' },
+  },
   OcspResponderKeyInstalled: {
     setup: [clusterCreated(), azAdded()],
     event: ocspKey(),
@@ -317,6 +338,7 @@ const MAP_VERSION_STEP: Record<PkiEvent['type'], 0 | 1> = {
   JoinTokenUsed: 0,
   OcspResponderKeyInstalled: 0,
   OcspResponderCertified: 0,
+  DeltaCrlPublished: 0,
 };
 
 describe('applyEvent: one row per event type (accepted, and a rejected variant that changes nothing)', () => {
@@ -552,5 +574,19 @@ describe('ExpiredPruned: the replicated expiry sweep is bounded by its limit', (
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('RFC 5280 §5.2.4 delta CRLs share the CRL number sequence', () => {
+  after(removeTempDirs);
+
+  it('a complete CRL numbered at or below the latest delta is refused; the next one is accepted', async () => {
+    const store = await openStore();
+    await applyAll(store, [...baseLog(), crl(1), delta(2, 1)]);
+    const [stale] = await store.applyEvents([{ event: crl(2), meta: { index: store.appliedIndex() + 1 } }]);
+    expect(stale?.ok === false ? stale.error.code : 'accepted').to.equal('ERR_EVENT_REJECTED');
+    const [next] = await store.applyEvents([{ event: crl(3), meta: { index: store.appliedIndex() + 1 } }]);
+    expect(next?.ok).to.equal(true);
+    await store.close();
   });
 });

@@ -7,7 +7,7 @@ import { signatureAlgorithmInfo } from './algorithms.ts';
 import { keyUsageOf } from './cert-fields.ts';
 import { CRL_REASONS, type CrlReason } from './crl-reasons.ts';
 import { bitString, explicit, integer, sequence, Tag } from './der.ts';
-import { extension } from './extensions.ts';
+import { extension, freshestCrlExtension } from './extensions.ts';
 import { prepareIssuer, signChecked, type PreparedIssuer } from './issuer.ts';
 import { OID_EXT } from './oids.ts';
 import { toPem } from './pem.ts';
@@ -31,6 +31,13 @@ export interface BuildCrlInput {
   readonly thisUpdate: Date;
   readonly nextUpdate: Date;
   readonly revoked: readonly RevokedEntry[];
+  /**
+   * RFC 5280 §5.2.4: a delta CRL against the complete CRL with this number (critical
+   * deltaCRLIndicator); it lists what changed since that CRL, and shares its number sequence.
+   */
+  readonly deltaOf?: bigint | number;
+  /** RFC 5280 §5.2.6: where this complete CRL's delta CRLs are fetched (Freshest CRL); not in a delta. */
+  readonly freshestCrlUrl?: string;
 }
 
 export interface BuiltCrl {
@@ -71,7 +78,18 @@ function checkInput(input: BuildCrlInput): bigint {
   return n;
 }
 
-/** Builds and signs a v2 CRL with CRL number and AKI (RFC 5280 §5.2.1, §5.2.3). */
+/** deltaCRLIndicator for a delta CRL (§5.2.4), Freshest CRL for a complete one that has deltas (§5.2.6). */
+function deltaExtensions(input: BuildCrlInput, crlNumber: bigint): Uint8Array[] {
+  if (input.deltaOf !== undefined) {
+    const base = BigInt(input.deltaOf);
+    if (input.freshestCrlUrl !== undefined) throw new TypeError('buildCrl: a delta CRL carries no Freshest CRL (RFC 5280 §5.2.6)');
+    if (base < 0n || base >= crlNumber) throw new TypeError('buildCrl: a delta CRL\'s base must have a lower CRL number (RFC 5280 §5.2.4)');
+    return [extension(OID_EXT.deltaCrlIndicator, true, integer(base))];
+  }
+  return input.freshestCrlUrl === undefined ? [] : [freshestCrlExtension([input.freshestCrlUrl])];
+}
+
+/** Builds and signs a v2 CRL with CRL number and AKI (RFC 5280 §5.2.1, §5.2.3), complete or delta (§5.2.4). */
 export async function buildCrl(input: BuildCrlInput): Promise<BuiltCrl> {
   const crlNumber = checkInput(input);
   const issuer = input.issuer instanceof Uint8Array ? prepareIssuer(input.issuer, input.signer) : input.issuer;
@@ -92,7 +110,7 @@ export async function buildCrl(input: BuildCrlInput): Promise<BuiltCrl> {
   // RFC 5280 §5.1.2.6: with no revoked certificates the list MUST be absent, not empty.
   if (input.revoked.length > 0) parts.push(sequence(...input.revoked.map(revokedCertificate)));
   const crlNumberExt = extension(OID_EXT.crlNumber, false, integer(crlNumber));
-  parts.push(explicit(0, sequence(issuer.akiExtension, crlNumberExt)));
+  parts.push(explicit(0, sequence(issuer.akiExtension, crlNumberExt, ...deltaExtensions(input, crlNumber))));
   const tbs = sequence(...parts);
   const signature = await signChecked(input.signer, tbs);
   const der = sequence(tbs, algorithmId, bitString(signature));

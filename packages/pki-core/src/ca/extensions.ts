@@ -162,11 +162,18 @@ export function nameConstraintsExtension(choice: NameConstraintsChoice): Uint8Ar
  * `fullName [0]` (DistributionPointName is a CHOICE, so its tag is explicit). Non-critical.
  */
 export function crlDistributionPointsExtension(uris: readonly string[]): Uint8Array {
-  if (uris.length === 0) throw new TypeError('crlDistributionPoints: at least one URI is required');
-  const points = uris.map((u, i) =>
-    sequence(explicit(0, implicitConstructed(0, encodeGeneralName({ type: 'uri', value: u }, `crlDistributionPoints[${i}]`)))),
-  );
-  return extension(OID_EXT.crlDistributionPoints, false, sequence(...points));
+  return extension(OID_EXT.crlDistributionPoints, false, distributionPoints(uris, 'crlDistributionPoints'));
+}
+
+/** RFC 5280 §5.2.6 (§4.2.1.15): where delta CRLs are, with the syntax of CRL distribution points. Non-critical. */
+export function freshestCrlExtension(uris: readonly string[]): Uint8Array {
+  return extension(OID_EXT.freshestCrl, false, distributionPoints(uris, 'freshestCrl'));
+}
+
+function distributionPoints(uris: readonly string[], field: string): Uint8Array {
+  if (uris.length === 0) throw new TypeError(`${field}: at least one URI is required`);
+  const points = uris.map((u, i) => sequence(explicit(0, implicitConstructed(0, encodeGeneralName({ type: 'uri', value: u }, `${field}[${i}]`)))));
+  return sequence(...points);
 }
 
 /** RFC 5280 §4.2.2.1: AccessDescription ::= SEQUENCE { accessMethod, accessLocation }; MUST be non-critical. */

@@ -22,10 +22,10 @@ export type OcspHash = (typeof OCSP_HASHES)[keyof typeof OCSP_HASHES];
 /** A request larger than this is refused before parsing (RFC 5019 §2.1: one small request). */
 export const OCSP_REQUEST_BYTES_MAX = 8 * 1024;
 /** RFC 5019 §2.1.1 asks for one Request per OCSPRequest; a few are accepted, all for one issuer. */
-export const OCSP_REQUESTS_MAX = 8;
+const OCSP_REQUESTS_MAX = 8;
 /** RFC 8954 §2.1: a nonce is 1 to 32 octets. */
-export const OCSP_NONCE_BYTES_MIN = 1;
-export const OCSP_NONCE_BYTES_MAX = 32;
+const OCSP_NONCE_BYTES_MIN = 1;
+const OCSP_NONCE_BYTES_MAX = 32;
 
 export class OcspRequestError extends Error {
   readonly code = 'ERR_OCSP_REQUEST_MALFORMED';

@@ -19,7 +19,7 @@ import { normalizeSerialHex } from './serial.ts';
 import type { Signer } from './signer.ts';
 
 /** RFC 6960 §4.2.2.2.1 id-pkix-ocsp-nocheck. */
-export const OID_OCSP_NOCHECK = '1.3.6.1.5.5.7.48.1.5';
+const OID_OCSP_NOCHECK = '1.3.6.1.5.5.7.48.1.5';
 
 export interface OcspResponderCertificateInput {
   /** The CA that delegates: its certificate and signer, or both prepared. */

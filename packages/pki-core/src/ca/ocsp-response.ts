@@ -20,7 +20,7 @@ import { OID_OCSP_NONCE } from './ocsp-request.ts';
 import type { Signer } from './signer.ts';
 
 /** RFC 6960 §4.2.1 OCSPResponseStatus (4 is unused). */
-export const OCSP_RESPONSE_STATUS = {
+const OCSP_RESPONSE_STATUS = {
   successful: 0,
   malformedRequest: 1,
   internalError: 2,
@@ -28,7 +28,7 @@ export const OCSP_RESPONSE_STATUS = {
   sigRequired: 5,
   unauthorized: 6,
 } as const;
-export type OcspResponseStatus = keyof typeof OCSP_RESPONSE_STATUS;
+type OcspResponseStatus = keyof typeof OCSP_RESPONSE_STATUS;
 /** The statuses sent without a signed body (RFC 6960 §2.3). */
 export type OcspErrorStatus = Exclude<OcspResponseStatus, 'successful'>;
 
@@ -40,7 +40,7 @@ export type OcspCertStatus =
   | { readonly kind: 'revoked'; readonly revokedAt: Date; readonly reason: CrlReason }
   | { readonly kind: 'unknown' };
 
-export interface OcspSingleAnswer {
+interface OcspSingleAnswer {
   /** The request's CertID, repeated byte for byte. */
   readonly certIdDer: Uint8Array;
   readonly status: OcspCertStatus;

@@ -13,6 +13,8 @@ export const OID_EXT = {
   authorityKeyIdentifier: '2.5.29.35', // §4.2.1.1
   extKeyUsage: '2.5.29.37', // §4.2.1.12
   authorityInfoAccess: '1.3.6.1.5.5.7.1.1', // §4.2.2.1
+  deltaCrlIndicator: '2.5.29.27', // §5.2.4
+  freshestCrl: '2.5.29.46', // §5.2.6 (§4.2.1.15 in certificates)
 } as const;
 
 /** RFC 5280 §4.2.1.12 key purposes (id-kp). */

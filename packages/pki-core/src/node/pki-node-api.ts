@@ -7,6 +7,7 @@ import type { CrlReason } from '../state/events.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
 import type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest } from './admin/index.ts';
 import type { NodeKeys } from './ca/ca-node-keys.ts';
+import type { OcspAnswer } from './ocsp/index.ts';
 import type { OperatorReport, RecentRevocation } from './status/operator-report.ts';
 import type { PeerRequest, PeerResponse, RemovedAz, RemovedNode } from './peer/protocol.ts';
 import type { AcceptedRegistration, CaBundleResponseBody, CaBundleResponseInput, VerifyRegistrationInput } from './registration/index.ts';
@@ -122,6 +123,14 @@ export interface PkiNodeApi {
    * fetch it from any node, and a CRL says itself how fresh it is (RFC 5280 §5.1.2.4 thisUpdate).
    */
   getCrl(issuerId: string): Promise<Uint8Array | null>;
+  /** The delta CRL (RFC 5280 §5.2.4) updating that latest CRL, as applied here; null when there is none current. */
+  getDeltaCrl(issuerId: string): Promise<Uint8Array | null>;
+  /**
+   * Answers a DER OCSPRequest (RFC 6960) for any certificate of the cluster; never throws: a
+   * failure is an OCSP error status. Statuses come from the issuing AZ after a linearizable read
+   * there (node/ocsp/ocsp-status.ts), so an acknowledged revocation shows at once.
+   */
+  answerOcsp(requestDer: Uint8Array): Promise<OcspAnswer>;
   /** A CA certificate (DER) by issuer id, as applied here (a CA's certificate never changes under its issuer id). */
   getCaCertificate(issuerId: string): Promise<Uint8Array | null>;
   /**

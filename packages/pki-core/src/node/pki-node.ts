@@ -31,6 +31,7 @@ import { Membership } from './membership/index.ts';
 import { PeerDispatch } from './peer/dispatch.ts';
 import type { PeerClient, PeerRequest, PeerResponse, RemovedAz, RemovedNode } from './peer/protocol.ts';
 import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RenewRequest, RevokeRequest } from './pki-node-api.ts';
+import { Ocsp, type OcspAnswer } from './ocsp/index.ts';
 import { NodeRegistration, type AcceptedRegistration, type CaBundleResponseBody, type CaBundleResponseInput, type VerifyRegistrationInput } from './registration/index.ts';
 import { Revocation } from './revocation/index.ts';
 import { ClusterMapView, ClusterReads, NodeStatus, OperatorReports, type OperatorReport, type RecentRevocation } from './status/index.ts';
@@ -73,11 +74,21 @@ export interface PkiNodeOptions {
   maintenanceEveryTicks?: number;
   crlNextUpdateSeconds?: number;
   /**
+   * Where certificates name public URLs: a complete CRL at least this large (default 64 KiB) is
+   * updated by delta CRLs (RFC 5280 §5.2.4) between re-signings; a smaller one is re-signed for
+   * every revocation (docs/architecture.md §4.5).
+   */
+  crlDeltaAboveBytes?: number;
+  /**
    * The port of the public HTTP endpoints (the server's `http` listener, the same on every node).
    * Certificates then name their issuer's CRL and certificate (CRL distribution points, AIA
    * caIssuers) on the issuer's AZ local VIP, or on the cluster VIP for the root (issuer-urls.ts).
    */
   publicHttpPort?: number;
+  /** How long an OCSP answer is valid (nextUpdate − thisUpdate); default 10 minutes (docs/architecture.md §14). */
+  ocspValiditySeconds?: number;
+  /** Lifetime of the delegated OCSP responder certificates; default 7 days, renewed at half life. */
+  ocspResponderLifetimeSeconds?: number;
   /** Unexpected failures of scheduled work (logged by the server; never thrown at callers). */
   onError?: (error: unknown) => void;
 }
@@ -107,6 +118,14 @@ const DEFAULT_GLOBAL: Partial<RaftConfig> = { electionTimeoutTicks: 30, heartbea
 const DEFAULT_MAINTENANCE_EVERY_TICKS = 20;
 /** A day: how far ahead a CRL promises its successor when the options do not say. */
 const DEFAULT_CRL_NEXT_UPDATE_SECONDS = 24 * 3600;
+/** Complete CRLs below 64 KiB (about 1,100 entries) are re-signed for each revocation; larger ones get deltas. */
+const DEFAULT_CRL_DELTA_ABOVE_BYTES = 64 * 1024;
+/** OCSP answers valid 10 minutes: how long a cached "good" may outlive a revocation (docs/architecture.md §14). */
+const DEFAULT_OCSP_VALIDITY_SECONDS = 600;
+/** A week: short-lived, since clients never check a responder certificate's status (id-pkix-ocsp-nocheck). */
+const DEFAULT_OCSP_RESPONDER_LIFETIME_SECONDS = 7 * 24 * 3600;
+/** Signed nonce-less OCSP answers kept for reuse per node. */
+const OCSP_CACHED_ANSWERS_MAX = 10_000;
 
 export type { PkiNodeStart };
 
@@ -129,6 +148,7 @@ export class PkiNode implements PkiNodeApi {
   private readonly clusterReads: ClusterReads;
   private readonly issuance: Issuance;
   private readonly revocation: Revocation;
+  private readonly ocsp: Ocsp;
   private readonly registration: NodeRegistration;
   private readonly founding: Founding;
   private readonly admin: AdminServices;
@@ -155,7 +175,8 @@ export class PkiNode implements PkiNodeApi {
     const maintenance = (this.maintenance = new MaintenanceScheduler(ctx));
     this.nodeStatus = new NodeStatus(ctx, twoTier, state, maintenance);
     const membership = (this.membership = new Membership(ctx, roles, twoTier, state, maintenance));
-    const revocation = (this.revocation = new Revocation(ctx, roles, reads, ownCa, committer, maintenance));
+    const revocation = (this.revocation = new Revocation(ctx, roles, reads, ownCa, urls, committer, maintenance));
+    const ocsp = (this.ocsp = new Ocsp(ctx, roles, reads, ownCa, committer, () => membership.otherAzLeaders(), ocspLimitsOf(options), maintenance));
     this.clusterMapView = new ClusterMapView(ctx, twoTier, state, membership);
     this.clusterReads = new ClusterReads(ctx, reads, ownCa);
     this.issuance = new Issuance(ctx, reads, ownCa, urls, committer);
@@ -172,6 +193,7 @@ export class PkiNode implements PkiNodeApi {
         removeAz: { tier: 'local', handle: (_from, r) => admin.answerRemoveAz(r) },
         revoke: { tier: 'local', handle: (_from, r) => revocation.answerForwarded(r) },
         ping: { tier: 'local', handle: () => membership.answerPing() },
+        ocspStatus: { tier: 'local', handle: (_from, r) => ocsp.answerStatus(r) },
       },
       () => roles.localLeaderId(),
     );
@@ -205,6 +227,7 @@ export class PkiNode implements PkiNodeApi {
       publicHttpPort: o.publicHttpPort,
       maintenanceEveryTicks: o.maintenanceEveryTicks ?? DEFAULT_MAINTENANCE_EVERY_TICKS,
       crlNextUpdateSeconds: o.crlNextUpdateSeconds ?? DEFAULT_CRL_NEXT_UPDATE_SECONDS,
+      crlDeltaAboveBytes: o.crlDeltaAboveBytes ?? DEFAULT_CRL_DELTA_ABOVE_BYTES,
       onError: (error) => o.onError?.(error),
       isStopped: () => this.stopped,
       sleepTicks: (n) => sleepTicks(ticks, n),
@@ -317,6 +340,14 @@ export class PkiNode implements PkiNodeApi {
 
   getCrl(issuerId: string): Promise<Uint8Array | null> {
     return this.revocation.getCrl(issuerId);
+  }
+
+  getDeltaCrl(issuerId: string): Promise<Uint8Array | null> {
+    return this.revocation.getDeltaCrl(issuerId);
+  }
+
+  answerOcsp(requestDer: Uint8Array): Promise<OcspAnswer> {
+    return this.ocsp.answer(requestDer);
   }
 
   getCaCertificate(issuerId: string): Promise<Uint8Array | null> {
@@ -447,4 +478,12 @@ function vipManagerOf(o: PkiNodeOptions, vip: NonNullable<PkiNodeOptions['vip']>
   const localTicks = validateRaftConfig(o.localRaft ?? {}).electionTimeoutTicks;
   const globalTicks = validateRaftConfig({ ...DEFAULT_GLOBAL, ...o.globalRaft }).electionTimeoutTicks;
   return new VipManager({ ...vip, ...(o.clock ? { clock: o.clock } : {}) }, twoTier, o.tickMs, monotonicMs, localTicks, globalTicks);
+}
+
+function ocspLimitsOf(o: PkiNodeOptions) {
+  return {
+    validitySeconds: o.ocspValiditySeconds ?? DEFAULT_OCSP_VALIDITY_SECONDS,
+    responderLifetimeSeconds: o.ocspResponderLifetimeSeconds ?? DEFAULT_OCSP_RESPONDER_LIFETIME_SECONDS,
+    cachedAnswersMax: OCSP_CACHED_ANSWERS_MAX,
+  };
 }

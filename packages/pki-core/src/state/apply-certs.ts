@@ -184,6 +184,9 @@ export async function applyCrlPublished(tx: StateTxn, ev: EventOf<'CrlPublished'
   if (latest !== undefined && ev.crlNumber <= latest.crlNumber) {
     reject('ERR_EVENT_REJECTED', `CRL number ${ev.crlNumber} does not exceed ${latest.crlNumber}`);
   }
+  // RFC 5280 §5.2.4: complete and delta CRLs share the number sequence (apply-crl-delta.ts).
+  const delta = await tx.get('deltaCrls', ev.issuerId);
+  if (delta !== undefined && ev.crlNumber <= delta.crlNumber) reject('ERR_EVENT_REJECTED', `CRL number ${ev.crlNumber} does not exceed delta ${delta.crlNumber}`);
   tx.put('crls', ev.issuerId, {
     issuerId: ev.issuerId,
     crlNumber: ev.crlNumber,

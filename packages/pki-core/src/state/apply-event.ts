@@ -27,6 +27,7 @@ import {
   applyIssued,
   applyRevoked,
 } from './apply-certs.ts';
+import { applyDeltaCrlPublished } from './apply-crl-delta.ts';
 import { applyOcspResponderCertified, applyOcspResponderKeyInstalled } from './apply-ocsp.ts';
 import { Rejection, type ApplyMeta, type ApplyOutcome, type ApplyResult } from './outcome.ts';
 import { Overlay, StateTxn } from './txn.ts';
@@ -56,6 +57,7 @@ const HANDLERS: { [T in PkiEventType]: Handler<T> } = {
   JoinTokenUsed: applyJoinTokenUsed,
   OcspResponderKeyInstalled: applyOcspResponderKeyInstalled,
   OcspResponderCertified: applyOcspResponderCertified,
+  DeltaCrlPublished: applyDeltaCrlPublished,
 };
 
 /**

@@ -84,6 +84,22 @@ function readIssued(r: FieldReader): PkiEvent {
   };
 }
 
+function readDeltaCrlPublished(r: FieldReader): PkiEvent {
+  const ev = {
+    type: 'DeltaCrlPublished' as const,
+    issuerId: r.id('issuerId'),
+    crlNumber: r.int('crlNumber', 1, Number.MAX_SAFE_INTEGER),
+    baseCrlNumber: r.int('baseCrlNumber', 0, Number.MAX_SAFE_INTEGER),
+    crlDer: r.bytes('crlDer', LIMITS.maxCrlDerBytes),
+    thisUpdate: r.time('thisUpdate'),
+    nextUpdate: r.time('nextUpdate'),
+  };
+  // RFC 5280 §5.2.4: a delta is numbered after its base.
+  if (ev.crlNumber <= ev.baseCrlNumber) throw new FieldError('crlNumber', 'must exceed baseCrlNumber');
+  if (ev.nextUpdate <= ev.thisUpdate) throw new FieldError('nextUpdate', 'must be later than thisUpdate');
+  return ev;
+}
+
 function readCrlPublished(r: FieldReader): PkiEvent {
   const ev = {
     type: 'CrlPublished' as const,
@@ -191,6 +207,7 @@ const READERS: { [T in PkiEventType]: Reader } = {
     wrappedKey: r.bytes('wrappedKey', LIMITS.maxWrappedKeyBytes),
     at: r.time('at'),
   }),
+  DeltaCrlPublished: readDeltaCrlPublished,
   OcspResponderCertified: (r) => ({
     type: 'OcspResponderCertified',
     issuerId: r.id('issuerId'),

@@ -222,6 +222,21 @@ export interface CrlPublishedEvent {
   nextUpdate: number;
 }
 
+/**
+ * A delta CRL (RFC 5280 §5.2.4) against the issuer's latest complete CRL: what was revoked since
+ * it. Complete and delta CRLs share one CRL number sequence per issuer. Same tiers as CrlPublished.
+ */
+export interface DeltaCrlPublishedEvent {
+  type: 'DeltaCrlPublished';
+  issuerId: string;
+  crlNumber: number;
+  /** The complete CRL this delta updates: the issuer's latest when applied. */
+  baseCrlNumber: number;
+  crlDer: Uint8Array;
+  thisUpdate: number;
+  nextUpdate: number;
+}
+
 interface ProfileSetEvent {
   type: 'ProfileSet';
   name: string;
@@ -274,7 +289,7 @@ export interface JoinTokenUsedEvent {
  * under the operator's KEK like an AZ ICA key, so every node of the AZ can sign OCSP answers.
  * Global, so the CAs of every AZ can certify it. One per AZ.
  */
-export interface OcspResponderKeyInstalledEvent {
+interface OcspResponderKeyInstalledEvent {
   type: 'OcspResponderKeyInstalled';
   az: string;
   /** Hex SHA-1 of the public key bits (RFC 5280 §4.2.1.2 method 1), as in the certificates naming it. */
@@ -289,7 +304,7 @@ export interface OcspResponderKeyInstalledEvent {
  * certificate it issued, signed before proposing by whoever holds the CA key (a node ICA by its
  * node). Global, so the responder's AZ holds it whichever AZ the CA lives in.
  */
-export interface OcspResponderCertifiedEvent {
+interface OcspResponderCertifiedEvent {
   type: 'OcspResponderCertified';
   issuerId: string;
   az: string;
@@ -322,7 +337,8 @@ export type PkiEvent =
   | JoinTokenIssuedEvent
   | JoinTokenUsedEvent
   | OcspResponderKeyInstalledEvent
-  | OcspResponderCertifiedEvent;
+  | OcspResponderCertifiedEvent
+  | DeltaCrlPublishedEvent;
 
 export type PkiEventType = PkiEvent['type'];
 

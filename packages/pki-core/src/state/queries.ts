@@ -9,6 +9,7 @@ import type {
   CertificateRecord,
   ClusterRecord,
   CrlRecord,
+  DeltaCrlRecord,
   JoinTokenRecord,
   LeafCertificateRecord,
   NodeRecord,
@@ -93,10 +94,16 @@ export class PkiStateQueries {
     return this.view().get('crls', issuerId);
   }
 
-  /** RFC 5280 §5.2.3: the number the issuer's next CRL must carry. */
+  /** RFC 5280 §5.2.3: the number the issuer's next CRL must carry (complete and delta CRLs share the sequence, §5.2.4). */
   async nextCrlNumber(issuerId: string): Promise<number> {
     const latest = await this.latestCrl(issuerId);
-    return latest === undefined ? 1 : latest.crlNumber + 1;
+    const delta = await this.latestDeltaCrl(issuerId);
+    return Math.max(latest?.crlNumber ?? 0, delta?.crlNumber ?? 0) + 1;
+  }
+
+  /** The issuer's latest delta CRL (RFC 5280 §5.2.4), whatever complete CRL it updates. */
+  async latestDeltaCrl(issuerId: string): Promise<DeltaCrlRecord | undefined> {
+    return this.view().get('deltaCrls', issuerId);
   }
 
   /** Leaves with notAfter < t, soonest first (renewal and the expiry sweep). */
@@ -181,6 +188,11 @@ export class PkiStateQueries {
   /** AZ `az`'s OCSP responder key (docs/architecture.md §14), once installed. */
   async ocspResponderKey(az: string): Promise<OcspResponderKeyRecord | undefined> {
     return this.view().get('ocspKeys', az);
+  }
+
+  /** Every AZ's OCSP responder key, by AZ. */
+  async ocspResponderKeys(): Promise<OcspResponderKeyRecord[]> {
+    return this.values('ocspKeys');
   }
 
   /** The latest responder certificate issuer `issuerId` gave AZ `az`'s responder key. */

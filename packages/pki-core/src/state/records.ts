@@ -104,6 +104,17 @@ export interface OcspResponderCertRecord {
   index: number;
 }
 
+/** The issuer's latest delta CRL (DeltaCrlPublished). */
+export interface DeltaCrlRecord {
+  issuerId: string;
+  crlNumber: number;
+  baseCrlNumber: number;
+  crlDer: Uint8Array;
+  thisUpdate: number;
+  nextUpdate: number;
+  index: number;
+}
+
 export interface AzRecord {
   name: string;
   subnets: string[];

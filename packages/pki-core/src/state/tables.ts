@@ -11,6 +11,7 @@ import type {
   ClusterRecord,
   ClusterSettings,
   CrlRecord,
+  DeltaCrlRecord,
   IdempotencyRecord,
   JoinTokenRecord,
   NodeRecord,
@@ -55,6 +56,8 @@ export interface TableRecords {
   ocspKeys: OcspResponderKeyRecord;
   /** By issuer + AZ: the responder certificate the issuer gave that AZ's key. */
   ocspCerts: OcspResponderCertRecord;
+  /** By issuer: its latest delta CRL. */
+  deltaCrls: DeltaCrlRecord;
 }
 
 export type TableName = keyof TableRecords;
@@ -76,6 +79,7 @@ export const TABLE_NAMES: readonly TableName[] = Object.freeze([
   'idem',
   'ocspKeys',
   'ocspCerts',
+  'deltaCrls',
 ] as const);
 
 const SEP = '\x00';

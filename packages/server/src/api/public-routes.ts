@@ -8,9 +8,12 @@ import { NONCE_BYTES_MAX, NONCE_BYTES_MIN } from '@adrestia/pki-core/registratio
 import type { RequestContext, Router } from '../http/router.ts';
 import { sendBytes, sendJson } from '../http/respond.ts';
 import type { ApiDeps } from './deps.ts';
+import { addOcspRoutes } from './ocsp-routes.ts';
 import { routeRequest } from './route-guard.ts';
 
 const ISSUER_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** Where a complete CRL's delta CRL is served (node/ca/issuer-urls.ts deltaCrlUrl). */
+const DELTA_SUFFIX = '-delta';
 
 export function addPublicRoutes(router: Router, deps: ApiDeps): Router {
   router.get('/api/v1/status', (ctx) => status(ctx, deps));
@@ -19,6 +22,7 @@ export function addPublicRoutes(router: Router, deps: ApiDeps): Router {
   router.get('/api/v1/nodes', (ctx) => nodes(ctx, deps));
   router.get('/crl/:file', (ctx) => download(ctx, deps, '.crl'));
   router.get('/ca/:file', (ctx) => download(ctx, deps, '.crt'));
+  addOcspRoutes(router, deps);
   return router;
 }
 
@@ -89,8 +93,13 @@ async function download(ctx: RequestContext, deps: ApiDeps, ext: '.crl' | '.crt'
   const file = ctx.params['file'] ?? '';
   const issuerId = file.endsWith(ext) ? file.slice(0, -ext.length) : '';
   if (!ISSUER_ID.test(issuerId)) throw new PkiError('ERR_NOT_FOUND', `no ${ext} file ${file}`, { field: 'file' });
-  const der = ext === '.crl' ? await deps.node.getCrl(issuerId) : await deps.node.getCaCertificate(issuerId);
+  const der = ext === '.crl' ? await crlOf(deps, issuerId) : await deps.node.getCaCertificate(issuerId);
   if (der === null) throw new PkiError('ERR_ISSUER_UNKNOWN', `no ${ext === '.crl' ? 'CRL' : 'CA certificate'} for issuer ${issuerId}`);
   const type = ext === '.crl' ? 'application/pkix-crl' : 'application/pkix-cert';
   sendBytes(ctx.res, 200, type, der, { 'cache-control': 'public, max-age=60' });
+}
+
+/** `<issuer>.crl` is the latest complete CRL, `<issuer>-delta.crl` its delta (RFC 5280 §5.2.6 Freshest CRL). */
+function crlOf(deps: ApiDeps, name: string): Promise<Uint8Array | null> {
+  return name.endsWith(DELTA_SUFFIX) ? deps.node.getDeltaCrl(name.slice(0, -DELTA_SUFFIX.length)) : deps.node.getCrl(name);
 }

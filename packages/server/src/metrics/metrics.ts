@@ -14,6 +14,7 @@ export interface Metrics {
   httpRequestsTotal: Counter<'route' | 'method' | 'status'>;
   connectionsRefusedTotal: Counter<'listener' | 'reason'>;
   transportEventsTotal: Counter<'event'>;
+  ocspRequestsTotal: Counter<'method' | 'outcome'>;
 }
 
 export interface MetricsOptions {
@@ -85,6 +86,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: 'adrestia_transport_events_total',
       help: 'Node-to-node transport events (connects, refusals, drops, oversize frames)',
       labelNames: ['event'],
+      registers,
+    }),
+    ocspRequestsTotal: new Counter({
+      name: 'adrestia_ocsp_requests_total',
+      help: 'OCSP requests by method and outcome (good, revoked, unknown, or the RFC 6960 error status sent)',
+      labelNames: ['method', 'outcome'],
       registers,
     }),
   };

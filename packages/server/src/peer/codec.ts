@@ -10,8 +10,8 @@ export const PEER_PATH = '/internal/v1/peer';
 /** Two CSRs or one encoded event with room to spare; far above what a healthy peer sends. */
 export const PEER_BODY_BYTES_MAX = 1024 * 1024;
 
-const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'revoke', 'ping']);
-const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'azRemoved', 'revoked', 'error']);
+const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'revoke', 'ping', 'ocspStatus']);
+const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'azRemoved', 'revoked', 'ocspStatus', 'error']);
 
 export function encodePeer(value: PeerRequest | PeerResponse): Buffer {
   return plainMessagePack.pack(value);
@@ -56,6 +56,9 @@ export function decodePeerRequest(bytes: Uint8Array): PeerRequest {
       case 'revoke':
         // The reason and serial are checked by the node that builds the revocation.
         return isString(v['serialHex']) && (v['issuerId'] === undefined || isString(v['issuerId'])) && isString(v['reason']) && isString(v['requestedBy']);
+      case 'ocspStatus':
+        // Serials are canonicalized by the answering node (node/ocsp/ocsp-status.ts).
+        return isString(v['issuerId']) && Array.isArray(v['serialHexes']) && v['serialHexes'].length <= 64 && v['serialHexes'].every(isString);
       case 'register': {
         const a = v['addresses'] as Record<string, unknown> | null;
         return isString(v['nodeId']) && isString(v['az']) && isBytes(v['icaCsrDer']) && isBytes(v['tlsCsrDer']) && typeof a === 'object' && a !== null && isString(a['api']) && isString(a['raft']);

@@ -9,9 +9,9 @@ import { REVOCATION_REASONS } from '../../ca/crl-reasons.ts';
 import { normalizeSerialHex } from '../../ca/serial.ts';
 import { truncateToSeconds } from '../../ca/time.ts';
 import { PkiError } from '../../errors.ts';
-import type { CrlPublishedEvent, CrlReason, RevokedEvent } from '../../state/events.ts';
+import type { CrlPublishedEvent, CrlReason, DeltaCrlPublishedEvent, RevokedEvent } from '../../state/events.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
-import type { CaRecord, NodeRecord } from '../../state/records.ts';
+import type { CaRecord, NodeRecord, RevocationRecord } from '../../state/records.ts';
 import { checkNow, type CaHandle } from './ca-common.ts';
 import { readCertificateFields, type CertificateFields } from '../../ca/cert-fields.ts';
 import { children, content, readTop } from '../../ca/der-reader.ts';
@@ -126,6 +126,8 @@ export interface BuildCrlEventInput {
   readonly store: PkiStateQueries;
   readonly nowMs: number;
   readonly nextUpdateSeconds: number;
+  /** RFC 5280 §5.2.6: where this complete CRL's delta CRLs are (node/revocation/crl-delta.ts). */
+  readonly freshestCrlUrl?: string;
 }
 
 export interface BuiltCrlEvent {
@@ -135,7 +137,8 @@ export interface BuiltCrlEvent {
 }
 
 /** Signs the issuer's next CRL and returns the `CrlPublished` event that carries it. */
-export async function buildCrlEvent(input: BuildCrlEventInput): Promise<BuiltCrlEvent> {
+/** The checked number and window of the issuer's next CRL, complete or delta. */
+async function nextCrlWindow(input: BuildCrlEventInput): Promise<{ crlNumber: number; thisUpdate: Date; nextUpdate: Date }> {
   checkNow(input.nowMs);
   const seconds = input.nextUpdateSeconds;
   if (!Number.isSafeInteger(seconds) || seconds < CRL_NEXT_UPDATE_SECONDS_MIN || seconds > CRL_NEXT_UPDATE_SECONDS_MAX) {
@@ -147,15 +150,39 @@ export async function buildCrlEvent(input: BuildCrlEventInput): Promise<BuiltCrl
   if ((await input.store.getCa(issuerId)) === undefined) {
     throw new PkiError('ERR_ISSUER_UNKNOWN', `issuer ${issuerId} is unknown`, { field: 'issuer' });
   }
-  const crlNumber = await input.store.nextCrlNumber(issuerId);
-  const revoked: RevokedEntry[] = (await input.store.listRevoked(issuerId)).map((r) => ({
-    serialHex: r.serialHex,
-    revokedAt: new Date(r.revokedAt),
-    reason: r.reason,
-  }));
   const thisUpdate = truncateToSeconds(new Date(input.nowMs));
-  const nextUpdate = new Date(thisUpdate.getTime() + seconds * 1000);
-  const crl = await buildCrl({ issuer: input.issuer.cert, signer: input.issuer.signer, crlNumber, thisUpdate, nextUpdate, revoked });
+  return { crlNumber: await input.store.nextCrlNumber(issuerId), thisUpdate, nextUpdate: new Date(thisUpdate.getTime() + seconds * 1000) };
+}
+
+function revokedEntries(records: readonly RevocationRecord[]): RevokedEntry[] {
+  return records.map((r) => ({ serialHex: r.serialHex, revokedAt: new Date(r.revokedAt), reason: r.reason }));
+}
+
+/**
+ * Signs a delta CRL (RFC 5280 §5.2.4) against the complete CRL numbered `baseCrlNumber`, listing
+ * `revoked` (what the base misses), and returns the `DeltaCrlPublished` event that carries it.
+ */
+export async function buildDeltaCrlEvent(input: BuildCrlEventInput & { baseCrlNumber: number; revoked: readonly RevocationRecord[] }): Promise<DeltaCrlPublishedEvent> {
+  const { crlNumber, thisUpdate, nextUpdate } = await nextCrlWindow(input);
+  const revoked = revokedEntries(input.revoked);
+  const crl = await buildCrl({ issuer: input.issuer.cert, signer: input.issuer.signer, crlNumber, thisUpdate, nextUpdate, revoked, deltaOf: input.baseCrlNumber });
+  return {
+    type: 'DeltaCrlPublished',
+    issuerId: input.issuer.issuerId,
+    crlNumber,
+    baseCrlNumber: input.baseCrlNumber,
+    crlDer: crl.der,
+    thisUpdate: thisUpdate.getTime(),
+    nextUpdate: nextUpdate.getTime(),
+  };
+}
+
+export async function buildCrlEvent(input: BuildCrlEventInput): Promise<BuiltCrlEvent> {
+  const { crlNumber, thisUpdate, nextUpdate } = await nextCrlWindow(input);
+  const { issuerId } = input.issuer;
+  const revoked = revokedEntries(await input.store.listRevoked(issuerId));
+  const freshest = input.freshestCrlUrl === undefined ? {} : { freshestCrlUrl: input.freshestCrlUrl };
+  const crl = await buildCrl({ issuer: input.issuer.cert, signer: input.issuer.signer, crlNumber, thisUpdate, nextUpdate, revoked, ...freshest });
   const event: CrlPublishedEvent = {
     type: 'CrlPublished',
     issuerId,

@@ -1,6 +1,6 @@
-// Where relying parties find an issuer's CRL and certificate (RFC 5280 §4.2.1.13 CRL distribution
-// points, §4.2.2.1 AIA caIssuers): under a public HTTP base URL, at the paths the server serves
-// (`/crl/<issuer>.crl`, `/ca/<issuer>.crt`). A CRL of a node or AZ ICA lives in its AZ, so its URL
+// Where relying parties find an issuer's CRL, certificate and OCSP responder (RFC 5280 §4.2.1.13
+// CRL distribution points, §4.2.2.1 AIA caIssuers and ocsp): under a public HTTP base URL, at the
+// paths the server serves (`/crl/<issuer>.crl`, `/ca/<issuer>.crt`, `/ocsp`; RFC 6960 §A.1). A CRL of a node or AZ ICA lives in its AZ, so its URL
 // is that AZ's local VIP; the root's CRL is in every AZ, so its URL is the cluster VIP.
 import type { ExtensionChoices } from '../../ca/issue.ts';
 
@@ -9,17 +9,22 @@ export function httpBaseUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-/** The issuer's CRL and certificate URLs under `baseUrl`. */
-function issuerUrls(baseUrl: string, issuerId: string): { crl: string; caIssuers: string } {
+/** The issuer's CRL, certificate and OCSP URLs under `baseUrl` (every node answers OCSP for every issuer). */
+function issuerUrls(baseUrl: string, issuerId: string): { crl: string; caIssuers: string; ocsp: string } {
   const base = baseUrl.replace(/\/+$/, '');
-  return { crl: `${base}/crl/${issuerId}.crl`, caIssuers: `${base}/ca/${issuerId}.crt` };
+  return { crl: `${base}/crl/${issuerId}.crl`, caIssuers: `${base}/ca/${issuerId}.crt`, ocsp: `${base}/ocsp` };
+}
+
+/** RFC 5280 §5.2.6: where the delta CRLs of an issuer's complete CRL are (`/crl/<issuer>-delta.crl`). */
+export function deltaCrlUrl(baseUrl: string, issuerId: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/crl/${issuerId}-delta.crl`;
 }
 
 // Extension choices are encoded once per choices object (ca/issue.ts): keep one merged object per
 // (profile choices, base URL, issuer), so certificates of one issuer and profile reuse the encoding.
 const withUrlsCache = new WeakMap<ExtensionChoices, Map<string, ExtensionChoices>>();
 
-/** `choices` plus the issuer's CRL DP and AIA caIssuers; `choices` itself when there is no base URL. */
+/** `choices` plus the issuer's CRL DP and AIA caIssuers and OCSP; `choices` itself when there is no base URL. */
 export function withIssuerUrls(choices: ExtensionChoices, baseUrl: string | undefined, issuerId: string): ExtensionChoices {
   if (baseUrl === undefined) return choices;
   let byIssuer = withUrlsCache.get(choices);
@@ -28,7 +33,7 @@ export function withIssuerUrls(choices: ExtensionChoices, baseUrl: string | unde
   let merged = byIssuer.get(key);
   if (merged === undefined) {
     const urls = issuerUrls(baseUrl, issuerId);
-    merged = Object.freeze({ ...choices, crlDistributionPoints: [urls.crl], authorityInfoAccess: { caIssuers: [urls.caIssuers] } });
+    merged = Object.freeze({ ...choices, crlDistributionPoints: [urls.crl], authorityInfoAccess: { caIssuers: [urls.caIssuers], ocsp: [urls.ocsp] } });
     byIssuer.set(key, merged);
   }
   return merged;

@@ -39,6 +39,8 @@ export interface NodeContext {
   readonly maintenanceEveryTicks: number;
   /** How far ahead a CRL this node publishes promises its successor (RFC 5280 §5.1.2.5). */
   readonly crlNextUpdateSeconds: number;
+  /** A complete CRL at least this large gets delta CRLs between re-signings (node/revocation/crl-delta.ts). */
+  readonly crlDeltaAboveBytes: number;
   /** Unexpected failures of scheduled work (logged by the server; never thrown at callers). */
   readonly onError: (error: unknown) => void;
   /** True once the node is stopping: retries and waits give up. */

@@ -43,6 +43,7 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   Issued: 'local',
   ExpiredPruned: 'local',
   CrlPublished: 'either',
+  DeltaCrlPublished: 'either',
 };
 
 export function tierOfEvent(type: PkiEventType): 'global' | 'local' | 'either' {

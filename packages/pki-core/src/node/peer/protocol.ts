@@ -56,7 +56,15 @@ export type PeerRequest =
    */
   | { kind: 'revoke'; serialHex: string; issuerId?: string; reason: CrlReason; requestedBy: string }
   /** Health check. */
-  | { kind: 'ping' };
+  | { kind: 'ping' }
+  /**
+   * To any node of the AZ that issued certificates of node CA `issuerId`: their OCSP statuses
+   * after a linearizable read there (node/ocsp/ocsp-status.ts); answered `ocspStatus`.
+   */
+  | { kind: 'ocspStatus'; issuerId: string; serialHexes: string[] };
+
+/** A certificate's status as its issuing AZ knows it (RFC 6960 §2.2 good / revoked / unknown). */
+export type OcspPeerStatus = { kind: 'good' } | { kind: 'unknown' } | { kind: 'revoked'; revokedAt: number; reason: CrlReason };
 
 export type PeerResponse =
   | { kind: 'outcome'; outcome: ApplyOutcome | null }
@@ -65,6 +73,7 @@ export type PeerResponse =
   | { kind: 'pong'; nodeId: string; az: string; localLeader: boolean; appliedSeq: number }
   | { kind: 'azRemoved'; removal: RemovedAz }
   | { kind: 'revoked'; revokedAt: number }
+  | { kind: 'ocspStatus'; statuses: OcspPeerStatus[] }
   | { kind: 'error'; code: string; message: string; leaderId: string | null };
 
 export interface PeerClient {

@@ -1,22 +1,31 @@
 // CRLs kept current, each by the one owner that may sign it (docs/architecture.md §4.5,
 // docs/spec.md §10.1): a node ICA's by its node (only it holds the key), the AZ ICA's by the local
 // leader under its lease, the root's by the global leader. CRL numbers are checked on apply, so a
-// stale owner's publication is rejected alike everywhere.
+// stale owner's publication is rejected alike everywhere. Where certificates name public URLs, a
+// complete CRL names its delta CRLs (Freshest CRL) and new revocations go into deltas between two
+// complete CRLs (crl-delta.ts); without public URLs every change is a new complete CRL.
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { caSignerFromRecord, type CaHandle } from '../ca/ca-common.ts';
-import { buildCrlEvent, crlNeedsRefresh } from '../ca/ca-revocation.ts';
+import { buildCrlEvent, buildDeltaCrlEvent, crlNeedsRefresh } from '../ca/ca-revocation.ts';
+import { deltaCrlUrl } from '../ca/issuer-urls.ts';
 import type { OwnCa } from '../ca/own-ca.ts';
+import type { PublicBaseUrls } from '../ca/public-base-urls.ts';
 import type { Committer } from '../core/committer.ts';
 import type { NodeContext } from '../core/context.ts';
 import type { RoleView } from '../core/roles.ts';
 import type { MaintenanceRegistry } from '../maintenance/index.ts';
+import { planCrl } from './crl-delta.ts';
+
+/** The size budget of a delta CRL, hence of the Raft entry carrying it (crl-delta.ts). */
+const DELTA_CRL_BYTES_MAX = 64 * 1024;
 
 export class CrlRefresh {
   constructor(
-    private readonly ctx: Pick<NodeContext, 'az' | 'kek' | 'nowMs' | 'ownKeys' | 'crlNextUpdateSeconds'>,
+    private readonly ctx: Pick<NodeContext, 'az' | 'kek' | 'nowMs' | 'ownKeys' | 'crlNextUpdateSeconds' | 'crlDeltaAboveBytes'>,
     private readonly roles: RoleView,
     private readonly state: () => PkiStateQueries,
     private readonly ownCa: OwnCa,
+    private readonly urls: PublicBaseUrls,
     private readonly committer: Committer,
     maintenance: MaintenanceRegistry,
   ) {
@@ -28,29 +37,41 @@ export class CrlRefresh {
   private async refreshOwnCrl(): Promise<void> {
     if (!this.ctx.ownKeys.get()) return;
     const ca = await this.ownCa.record();
-    if (ca && ca.revokedAt === null) await this.refreshCrl(await this.ownCa.signer(), 'local');
+    if (ca && ca.revokedAt === null) await this.refreshCrl(await this.ownCa.signer(), 'local', await this.urls.ofAz(this.ctx.az));
   }
 
   private async refreshAzCrl(): Promise<void> {
     const rec = (await this.state().cas()).find((c) => c.role === 'az' && c.az === this.ctx.az);
-    if (rec) await this.refreshCrl(caSignerFromRecord(rec, this.ctx.kek), 'local');
+    if (rec) await this.refreshCrl(caSignerFromRecord(rec, this.ctx.kek), 'local', await this.urls.ofAz(this.ctx.az));
   }
 
   private async refreshRootCrl(): Promise<void> {
     const store = this.state();
     const cluster = await store.cluster();
     const root = cluster ? await store.getCa(cluster.rootIssuerId) : undefined;
-    if (root?.wrappedKey) await this.refreshCrl(caSignerFromRecord(root, this.ctx.kek), 'global');
+    if (root?.wrappedKey) await this.refreshCrl(caSignerFromRecord(root, this.ctx.kek), 'global', this.urls.ofCluster());
   }
 
-  /** A new CRL when the latest misses a held revocation, or half its validity has passed (crlNeedsRefresh). */
-  private async refreshCrl(issuer: CaHandle, tier: 'local' | 'global'): Promise<void> {
+  /**
+   * Without a public base URL: a new complete CRL when the latest misses a held revocation, or
+   * half its validity has passed (crlNeedsRefresh). With one: a complete CRL or a delta (planCrl).
+   */
+  private async refreshCrl(issuer: CaHandle, tier: 'local' | 'global', baseUrl: string | undefined): Promise<void> {
     const store = this.state();
     const now = this.ctx.nowMs();
     const latest = await store.latestCrl(issuer.issuerId);
     const revoked = await store.listRevoked(issuer.issuerId);
-    if (!crlNeedsRefresh({ latest, revoked, nowMs: now })) return;
-    const { event } = await buildCrlEvent({ issuer, store, nowMs: now, nextUpdateSeconds: this.ctx.crlNextUpdateSeconds });
-    await this.committer.commit(event, tier);
+    const build = { issuer, store, nowMs: now, nextUpdateSeconds: this.ctx.crlNextUpdateSeconds };
+    if (baseUrl === undefined) {
+      if (crlNeedsRefresh({ latest, revoked, nowMs: now })) await this.committer.commit((await buildCrlEvent(build)).event, tier);
+      return;
+    }
+    const delta = await store.latestDeltaCrl(issuer.issuerId);
+    const plan = planCrl({ complete: latest, delta, revoked, nowMs: now, deltaAboveBytes: this.ctx.crlDeltaAboveBytes, deltaBytesMax: DELTA_CRL_BYTES_MAX });
+    if (plan.kind === 'complete') {
+      await this.committer.commit((await buildCrlEvent({ ...build, freshestCrlUrl: deltaCrlUrl(baseUrl, issuer.issuerId) })).event, tier);
+    } else if (plan.kind === 'delta') {
+      await this.committer.commit(await buildDeltaCrlEvent({ ...build, baseCrlNumber: plan.base.crlNumber, revoked: plan.missing }), tier);
+    }
   }
 }

@@ -5,6 +5,7 @@ import { PkiError } from '../../errors.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { buildRevocation } from '../ca/ca-revocation.ts';
 import type { OwnCa } from '../ca/own-ca.ts';
+import type { PublicBaseUrls } from '../ca/public-base-urls.ts';
 import type { Committer } from '../core/committer.ts';
 import type { NodeContext } from '../core/context.ts';
 import type { ReadView } from '../core/read-view.ts';
@@ -20,14 +21,15 @@ export class Revocation {
   private readonly crls: CrlRefresh;
 
   constructor(
-    private readonly ctx: Pick<NodeContext, 'az' | 'kek' | 'nowMs' | 'peers' | 'ownKeys' | 'crlNextUpdateSeconds'>,
+    private readonly ctx: Pick<NodeContext, 'az' | 'kek' | 'nowMs' | 'peers' | 'ownKeys' | 'crlNextUpdateSeconds' | 'crlDeltaAboveBytes'>,
     roles: RoleView,
     private readonly reads: ReadView,
     ownCa: OwnCa,
+    urls: PublicBaseUrls,
     private readonly committer: Committer,
     maintenance: MaintenanceRegistry,
   ) {
-    this.crls = new CrlRefresh(ctx, roles, () => reads.applied(), ownCa, committer, maintenance);
+    this.crls = new CrlRefresh(ctx, roles, () => reads.applied(), ownCa, urls, committer, maintenance);
   }
 
   /**
@@ -70,5 +72,16 @@ export class Revocation {
   /** The latest CRL (DER) of a CA, as applied here: CRLs are public and say themselves how fresh they are (thisUpdate). */
   async getCrl(issuerId: string): Promise<Uint8Array | null> {
     return (await this.reads.applied().latestCrl(issuerId))?.crlDer ?? null;
+  }
+
+  /**
+   * The delta CRL (DER) that updates the issuer's latest complete CRL, as applied here (RFC 5280
+   * §5.2.4); null when there is none, or only one for an older complete CRL or already expired.
+   */
+  async getDeltaCrl(issuerId: string): Promise<Uint8Array | null> {
+    const store = this.reads.applied();
+    const [complete, delta] = [await store.latestCrl(issuerId), await store.latestDeltaCrl(issuerId)];
+    const current = complete !== undefined && delta?.baseCrlNumber === complete.crlNumber && delta.nextUpdate > this.ctx.nowMs();
+    return current ? delta.crlDer : null;
   }
 }

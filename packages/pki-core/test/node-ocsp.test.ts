@@ -1,0 +1,125 @@
+// OCSP across a two-AZ cluster of real PkiNodes (docs/architecture.md §14): every node of every AZ
+// answers for a leaf — good, then revoked once the revocation is acknowledged, also while the node
+// that issued it is down — and `unknown` for a serial the cluster never issued. OpenSSL checks
+// every answer: signature by the delegated responder, chain to the root, nonce, status.
+import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pemBlocks, toPem } from '../src/ca/pem.ts';
+import { openssl, writeFile } from './ca-fixtures.ts';
+import { PkiTestCluster, buildTwoAzCluster, eventually, issueVia } from './node-cluster-harness.ts';
+import type { PkiNode } from '../src/node/pki-node.ts';
+
+const HTTP_PORT = 8080;
+
+describe('PkiNode OCSP: any node of any AZ answers for any certificate (RFC 6960)', function () {
+  this.timeout(120_000);
+  // Every complete CRL gets deltas (crlDeltaAboveBytes 0), so a revocation shows in a delta CRL.
+  const c = new PkiTestCluster({ publicHttpPort: HTTP_PORT, crlDeltaAboveBytes: 0 });
+  let dir: string;
+
+  before(async () => {
+    dir = c.dataDir;
+    await buildTwoAzCluster(c);
+    // Responders are provisioned ahead of need: every CA certifies every AZ's responder key.
+    await eventually('every CA certified every AZ responder', async () => {
+      const store = c.nodes.get('b2')!.app.store;
+      const azs = ['az1', 'az2'];
+      if ((await store.ocspResponderKeys()).length !== azs.length) return false;
+      for (const ca of await store.cas()) for (const az of azs) if ((await store.ocspResponderCert(ca.issuerId, az)) === undefined) return false;
+      return true;
+    });
+  });
+  after(() => c.stop());
+
+  /** Writes the leaf, its issuer and the root for OpenSSL; returns their paths. */
+  function files(name: string, chainPem: string): { leaf: string; issuer: string; root: string } {
+    const [leaf, issuer, az, root] = pemBlocks(chainPem).map((b) => toPem(b.der));
+    return { leaf: writeFile(dir, `${name}.pem`, leaf!), issuer: writeFile(dir, `${name}-issuer.pem`, issuer! + az!), root: writeFile(dir, 'root.pem', root!) };
+  }
+
+  function request(name: string, args: string[]): { path: string; der: Uint8Array } {
+    const path = join(dir, `${name}.req`);
+    const r = openssl(['ocsp', ...args, '-reqout', path]);
+    expect(r.status, r.stderr).to.equal(0);
+    return { path, der: new Uint8Array(readFileSync(path)) };
+  }
+
+  /** Asks `node`, then has OpenSSL verify the answer against the request (nonce) and print the status. */
+  async function statusVia(node: PkiNode, name: string, f: { leaf: string; issuer: string; root: string }, digest: string[] = []): Promise<string> {
+    const req = request(`${name}-${node.nodeId}`, [...digest, '-issuer', f.issuer, '-cert', f.leaf]);
+    // tryLater is transient (RFC 6960 §2.3): the AZ is electing a local leader after the crash.
+    const answer = await eventually(`${node.nodeId} answers ${name}`, async () => {
+      const a = await node.answerOcsp(req.der);
+      return a.outcome === 'tryLater' ? null : a;
+    });
+    const resp = writeFile(dir, `${name}-${node.nodeId}.resp`, answer.der);
+    const verified = openssl(['ocsp', '-reqin', req.path, '-respin', resp, '-CAfile', f.root, '-verify_other', f.issuer]);
+    expect(verified.stdout + verified.stderr, `${node.nodeId}: ${name}`).to.include('Response verify OK');
+    expect(verified.stdout + verified.stderr).to.not.include('Nonce Verify error');
+    const status = openssl(['ocsp', ...digest, '-issuer', f.issuer, '-cert', f.leaf, '-respin', resp, '-CAfile', f.root, '-verify_other', f.issuer, '-no_nonce']);
+    expect(status.status, status.stderr).to.equal(0);
+    return status.stdout;
+  }
+
+  it('good from every node, then revoked (time, reason) from every node once acknowledged, with the issuing node down', async () => {
+    const leaf = await issueVia(c.nodes.get('a2')!, c, 'ocsp-1');
+    const f = files('ocsp-1', leaf.chainPem);
+    // RFC 5280 §4.2.2.1: the AIA names the OCSP responder on the issuing AZ's local VIP.
+    expect(openssl(['x509', '-in', f.leaf, '-noout', '-ocsp_uri']).stdout.trim()).to.equal(`http://10.1.0.1:${HTTP_PORT}/ocsp`);
+    for (const n of c.live()) {
+      expect(await statusVia(n, 'good', f), n.nodeId).to.match(/ocsp-1\.pem: good/);
+      expect(await statusVia(n, 'good256', f, ['-sha256']), `${n.nodeId} (SHA-256 CertID)`).to.match(/ocsp-1\.pem: good/);
+    }
+    await c.crash('a2');
+    for (const n of c.live()) expect(await statusVia(n, 'issuer-down', f), n.nodeId).to.match(/ocsp-1\.pem: good/);
+    // Asked of az2, handed to az1 (revocation-routing.ts), acknowledged once committed.
+    await eventually('revoke via b1', () => c.nodes.get('b1')!.revoke({ serialHex: leaf.serialHex, reason: 'keyCompromise', requestedBy: 'test' }));
+    for (const n of c.live()) {
+      const out = await statusVia(n, 'revoked', f);
+      expect(out, n.nodeId).to.match(/ocsp-1\.pem: revoked/);
+      expect(out).to.include('Reason: keyCompromise');
+    }
+  });
+
+  it('RFC 5280 §5.2.4: a revocation reaches a delta CRL against the complete one, which names it (Freshest CRL); openssl -use_deltas revokes', async () => {
+    const a1 = c.nodes.get('a1')!;
+    const leaf = await issueVia(a1, c, 'delta-1');
+    const f = files('delta-1', leaf.chainPem);
+    await eventually('a complete CRL of a1', () => a1.getCrl(leaf.issuerId));
+    await eventually('revoke via a1', () => a1.revoke({ serialHex: leaf.serialHex, reason: 'superseded', requestedBy: 'test' }));
+    const deltaDer = await eventually('a delta CRL listing the revocation', async () => {
+      const der = await c.nodes.get('a3')!.getDeltaCrl(leaf.issuerId);
+      if (der === null) return null;
+      const text = openssl(['crl', '-inform', 'DER', '-in', writeFile(dir, 'delta.der', der), '-noout', '-text']).stdout;
+      return text.includes(`Serial Number: ${leaf.serialHex.toUpperCase()}`) ? der : null;
+    });
+    const completeDer = (await c.nodes.get('a3')!.getCrl(leaf.issuerId))!;
+    const complete = openssl(['crl', '-inform', 'DER', '-in', writeFile(dir, 'complete.der', completeDer), '-noout', '-text']).stdout;
+    expect(complete).to.include(`URI:http://10.1.0.1:${HTTP_PORT}/crl/${leaf.issuerId}-delta.crl`);
+    expect(complete, 'the complete CRL predates the revocation: only the delta has it').to.not.include(`Serial Number: ${leaf.serialHex.toUpperCase()}`);
+    const deltaNumber = /Delta CRL Indicator: critical\s+(\d+)/.exec(openssl(['crl', '-inform', 'DER', '-in', join(dir, 'delta.der'), '-noout', '-text']).stdout)?.[1];
+    expect(Number(deltaNumber)).to.equal(Number(/X509v3 CRL Number:\s+(\d+)/.exec(complete)?.[1]));
+    const pem = (name: string, der: Uint8Array): string => writeFile(dir, name, toPem(der, 'X509 CRL'));
+    const r = openssl(['verify', '-crl_check', '-use_deltas', '-CRLfile', pem('complete.pem', completeDer), '-CRLfile', pem('delta.pem', deltaDer), '-CAfile', f.root, '-untrusted', f.issuer, f.leaf]);
+    expect(r.stdout + r.stderr).to.match(/certificate revoked/);
+  });
+
+  it('unknown for a serial the cluster never issued, from nodes of both AZs; unauthorized for a foreign issuer', async () => {
+    const leaf = await issueVia(c.nodes.get('a3')!, c, 'ocsp-2');
+    const f = files('ocsp-2', leaf.chainPem);
+    for (const id of ['a1', 'b2']) {
+      const node = c.nodes.get(id)!;
+      const req = request(`random-${id}`, ['-issuer', f.issuer, '-serial', '0x5ca1ab1e0ddba11c0ffee15900d', '-no_nonce']);
+      const resp = writeFile(dir, `random-${id}.resp`, (await node.answerOcsp(req.der)).der);
+      const r = openssl(['ocsp', '-issuer', f.issuer, '-serial', '0x5ca1ab1e0ddba11c0ffee15900d', '-respin', resp, '-CAfile', f.root, '-verify_other', f.issuer, '-no_nonce']);
+      expect(r.stdout, id).to.match(/: unknown/);
+      expect(r.stdout + r.stderr).to.include('Response verify OK');
+    }
+    // A CertID naming a CA that is not ours: the leaf's own key plays the issuer.
+    const foreign = request('foreign', ['-issuer', f.leaf, '-serial', '0x01', '-no_nonce']);
+    const answer = await c.nodes.get('b1')!.answerOcsp(foreign.der);
+    expect(answer.outcome).to.equal('unauthorized');
+    expect((await c.nodes.get('b1')!.answerOcsp(Uint8Array.of(0x30, 0x00))).outcome).to.equal('malformedRequest');
+  });
+});
