@@ -10,7 +10,7 @@ export const PEER_PATH = '/internal/v1/peer';
 /** Two CSRs or one encoded event with room to spare; far above what a healthy peer sends. */
 export const PEER_BODY_BYTES_MAX = 1024 * 1024;
 
-const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'revoke', 'ping']);
+const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'revoke', 'renewNode', 'ping']);
 const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'azRemoved', 'revoked', 'error']);
 
 export function encodePeer(value: PeerRequest | PeerResponse): Buffer {
@@ -56,6 +56,10 @@ export function decodePeerRequest(bytes: Uint8Array): PeerRequest {
       case 'revoke':
         // The reason and serial are checked by the node that builds the revocation.
         return isString(v['serialHex']) && (v['issuerId'] === undefined || isString(v['issuerId'])) && isString(v['reason']) && isString(v['requestedBy']);
+      case 'renewNode':
+        // At least one CSR; the asking node must be the node renewed (checked by the local leader against the mTLS peer).
+        return isString(v['nodeId']) && (v['icaCsrDer'] === undefined || isBytes(v['icaCsrDer'])) && (v['tlsCsrDer'] === undefined || isBytes(v['tlsCsrDer'])) &&
+          (v['icaCsrDer'] !== undefined || v['tlsCsrDer'] !== undefined);
       case 'register': {
         const a = v['addresses'] as Record<string, unknown> | null;
         return isString(v['nodeId']) && isString(v['az']) && isBytes(v['icaCsrDer']) && isBytes(v['tlsCsrDer']) && typeof a === 'object' && a !== null && isString(a['api']) && isString(a['raft']);

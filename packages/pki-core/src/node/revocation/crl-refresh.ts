@@ -5,6 +5,7 @@
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { caSignerFromRecord, type CaHandle } from '../ca/ca-common.ts';
 import { buildCrlEvent, crlNeedsRefresh } from '../ca/ca-revocation.ts';
+import { validCasOf } from '../ca/current-ca.ts';
 import type { OwnCa } from '../ca/own-ca.ts';
 import type { Committer } from '../core/committer.ts';
 import type { NodeContext } from '../core/context.ts';
@@ -25,15 +26,16 @@ export class CrlRefresh {
     maintenance.add({ name: 'root CRL', run: async () => (this.roles.isGlobalLeader() ? this.refreshRootCrl() : undefined) });
   }
 
+  /** Every node ICA of this node still valid, the renewed ones' predecessors included (node/ca/node-renewal.ts). */
   private async refreshOwnCrl(): Promise<void> {
-    if (!this.ctx.ownKeys.get()) return;
-    const ca = await this.ownCa.record();
-    if (ca && ca.revokedAt === null) await this.refreshCrl(await this.ownCa.signer(), 'local');
+    for (const issuer of await this.ownCa.validSigners(this.ctx.nowMs())) await this.refreshCrl(issuer, 'local');
   }
 
+  /** Every AZ ICA of this AZ still valid: a renewed one's predecessor answers for what it signed (node/ca/az-ica-renewal.ts). */
   private async refreshAzCrl(): Promise<void> {
-    const rec = (await this.state().cas()).find((c) => c.role === 'az' && c.az === this.ctx.az);
-    if (rec) await this.refreshCrl(caSignerFromRecord(rec, this.ctx.kek), 'local');
+    for (const rec of validCasOf(await this.state().cas(), { azIcaOf: this.ctx.az }, this.ctx.nowMs())) {
+      await this.refreshCrl(caSignerFromRecord(rec, this.ctx.kek), 'local');
+    }
   }
 
   private async refreshRootCrl(): Promise<void> {
