@@ -7,7 +7,7 @@
 export { PkiNode, type BootstrapOptions, type PkiNodeOptions, type PkiNodeStart } from './node/pki-node.ts';
 export { CRL_REASON_NAMES, type AzSpec, type CrlReason, type NodeAddresses } from './state/events.ts';
 export { REVOCATION_REASONS } from './ca/crl-reasons.ts';
-export type { NodeKey, NodeKeys, NodeKeyStore } from './node/ca/ca-node-keys.ts';
+export type { NodeKey, NodeKeyKind, NodeKeys, NodeKeyStore } from './node/ca/ca-node-keys.ts';
 export type { PeerClient, PeerRequest, PeerResponse } from './node/peer/protocol.ts';
 export type { ProbeAnswer } from './node/founding/discovery.ts';
 export type { VipHookLike } from './node/vip/vip-manager.ts';

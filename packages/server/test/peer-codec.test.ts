@@ -23,6 +23,15 @@ describe('peer codec: node-to-node PKI requests', () => {
     expect(decodePeerResponse(encodePeer({ kind: 'revoked', revokedAt: 1_790_000_000_000 }))).to.deep.equal({ kind: 'revoked', revokedAt: 1_790_000_000_000 });
   });
 
+  it('a node renewal (node ICA and/or TLS CSR) round-trips; one with no CSR or a CSR that is not bytes is refused', () => {
+    const both: PeerRequest = { kind: 'renewNode', nodeId: 'a1', icaCsrDer: new Uint8Array([1, 2]), tlsCsrDer: new Uint8Array([3]) };
+    const tlsOnly: PeerRequest = { kind: 'renewNode', nodeId: 'a1', tlsCsrDer: new Uint8Array([3]) };
+    expect(decodePeerRequest(encodePeer(both))).to.deep.equal({ ...both, icaCsrDer: Buffer.from([1, 2]), tlsCsrDer: Buffer.from([3]) });
+    expect(decodePeerRequest(encodePeer(tlsOnly))).to.deep.equal({ ...tlsOnly, tlsCsrDer: Buffer.from([3]) });
+    expect(codeOf(() => decodePeerRequest(plainMessagePack.pack({ kind: 'renewNode', nodeId: 'a1' })))).to.equal('ERR_BAD_BODY');
+    expect(codeOf(() => decodePeerRequest(plainMessagePack.pack({ kind: 'renewNode', nodeId: 'a1', icaCsrDer: 'x' })))).to.equal('ERR_BAD_BODY');
+  });
+
   it('refuses malformed requests with ERR_BAD_BODY and oversized ones with ERR_BODY_TOO_LARGE', () => {
     expect(codeOf(() => decodePeerRequest(plainMessagePack.pack({ kind: 'revoke', serialHex: 7, reason: 'keyCompromise', requestedBy: 'x' })))).to.equal('ERR_BAD_BODY');
     expect(codeOf(() => decodePeerRequest(plainMessagePack.pack({ kind: 'revoke', serialHex: '0a', issuerId: 5, reason: 'keyCompromise', requestedBy: 'x' })))).to.equal('ERR_BAD_BODY');

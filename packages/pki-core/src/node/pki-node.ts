@@ -15,6 +15,8 @@ import type { PkiStateQueries } from '../state/queries.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
 import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToken, type JoinTokenRequest } from './admin/index.ts';
 import { FileNodeKeyStore, type NodeKeys, type NodeKeyStore } from './ca/ca-node-keys.ts';
+import { AzIcaRenewal } from './ca/az-ica-renewal.ts';
+import { NodeRenewal } from './ca/node-renewal.ts';
 import { OwnCa } from './ca/own-ca.ts';
 import { PublicBaseUrls } from './ca/public-base-urls.ts';
 import { Committer } from './core/committer.ts';
@@ -177,6 +179,9 @@ export class PkiNode implements PkiNodeApi {
     const membership = (this.membership = new Membership(ctx, roles, twoTier, state, maintenance));
     const revocation = (this.revocation = new Revocation(ctx, roles, reads, ownCa, urls, committer, maintenance));
     const ocsp = (this.ocsp = new Ocsp(ctx, roles, reads, ownCa, committer, () => membership.otherAzLeaders(), ocspLimitsOf(options), maintenance));
+    // Renewal comes after the CRLs: a step that renews (a key generation, global commits) ends later.
+    const nodeRenewal = new NodeRenewal(ctx, roles, state, urls, committer, maintenance);
+    new AzIcaRenewal(ctx, roles, state, urls, committer, maintenance);
     this.clusterMapView = new ClusterMapView(ctx, twoTier, state, membership);
     this.clusterReads = new ClusterReads(ctx, reads, ownCa);
     this.issuance = new Issuance(ctx, reads, ownCa, urls, committer);
@@ -192,6 +197,7 @@ export class PkiNode implements PkiNodeApi {
         register: { tier: 'local', handle: (_from, r) => registration.registerNode(r) },
         removeAz: { tier: 'local', handle: (_from, r) => admin.answerRemoveAz(r) },
         revoke: { tier: 'local', handle: (_from, r) => revocation.answerForwarded(r) },
+        renewNode: { tier: 'global', handle: (from, r) => nodeRenewal.answerRenewNode(from, r) },
         ping: { tier: 'local', handle: () => membership.answerPing() },
         ocspStatus: { tier: 'local', handle: (_from, r) => ocsp.answerStatus(r) },
       },

@@ -43,9 +43,20 @@ async function checkCaParent(tx: StateTxn, ev: EventOf<'CaCertificateInstalled'>
   requireWithinIssuer(parent, ev.notAfter);
 }
 
+/** A renewal succeeds the newest unrevoked CA of its role, once (events.ts `replacesIssuerId`). */
+async function checkReplaces(tx: StateTxn, ev: EventOf<'CaCertificateInstalled'>): Promise<void> {
+  if (ev.replacesIssuerId === undefined) return;
+  const sameRole = (ca: CaRecord): boolean => ca.role === ev.role && ca.az === (ev.az ?? null) && ca.nodeId === (ev.nodeId ?? null) && ca.revokedAt === null;
+  const newest = (await tx.range('cas', {})).map(([, ca]) => ca).filter(sameRole).sort((a, b) => b.installedAt - a.installedAt || b.index - a.index)[0];
+  if (newest?.issuerId !== ev.replacesIssuerId) {
+    reject('ERR_ALREADY_EXISTS', `CA ${ev.replacesIssuerId} is not the newest ${ev.role} CA of its role: it was renewed already`);
+  }
+}
+
 export async function applyCaCertificateInstalled(tx: StateTxn, ev: EventOf<'CaCertificateInstalled'>, meta: ApplyMeta): Promise<ApplyResult> {
   if (await tx.has('cas', ev.issuerId)) reject('ERR_ALREADY_EXISTS', `CA ${ev.issuerId} already exists`);
   await checkCaParent(tx, ev);
+  await checkReplaces(tx, ev);
   const signer = ev.parentIssuerId ?? ev.issuerId;
   await requireFreshSerial(tx, signer, ev.serialHex);
   tx.put('cas', ev.issuerId, {

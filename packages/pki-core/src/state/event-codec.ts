@@ -55,8 +55,10 @@ function readCaCertificateInstalled(r: FieldReader): PkiEvent {
     wrappedKey: r.optional('wrappedKey', () => r.bytes('wrappedKey', LIMITS.maxWrappedKeyBytes)),
     serialHex: r.serialHex('serialHex'),
     notAfter: r.time('notAfter'),
+    replacesIssuerId: r.optional('replacesIssuerId', () => r.id('replacesIssuerId')),
     at: r.time('at'),
   };
+  if (ev.role === 'root' && ev.replacesIssuerId !== undefined) throw new FieldError('replacesIssuerId', 'a root is not renewed by replacement');
   // The shape each role must have (docs/architecture.md §4.2 hierarchy: root → AZ ICA → node ICA).
   const isRoot = ev.role === 'root';
   if (isRoot !== (ev.parentIssuerId === undefined)) throw new FieldError('parentIssuerId', 'required exactly for non-root CAs');

@@ -135,6 +135,11 @@ export interface CaCertificateInstalledEvent {
   wrappedKey?: Uint8Array;
   serialHex: string;
   notAfter: number;
+  /**
+   * A renewal names the CA it succeeds (node/ca/az-ica-renewal.ts): accepted only while that CA
+   * is still the newest of its role, so two proposers renewing at once install one successor.
+   */
+  replacesIssuerId?: string;
   at: number;
 }
 

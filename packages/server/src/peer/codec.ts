@@ -10,7 +10,7 @@ export const PEER_PATH = '/internal/v1/peer';
 /** Two CSRs or one encoded event with room to spare; far above what a healthy peer sends. */
 export const PEER_BODY_BYTES_MAX = 1024 * 1024;
 
-const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'revoke', 'ping', 'ocspStatus']);
+const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'revoke', 'renewNode', 'ping', 'ocspStatus']);
 const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'azRemoved', 'revoked', 'ocspStatus', 'error']);
 
 export function encodePeer(value: PeerRequest | PeerResponse): Buffer {
@@ -59,6 +59,10 @@ export function decodePeerRequest(bytes: Uint8Array): PeerRequest {
       case 'ocspStatus':
         // Serials are canonicalized by the answering node (node/ocsp/ocsp-status.ts).
         return isString(v['issuerId']) && Array.isArray(v['serialHexes']) && v['serialHexes'].length <= 64 && v['serialHexes'].every(isString);
+      case 'renewNode':
+        // At least one CSR; the asking node must be the node renewed (checked by the local leader against the mTLS peer).
+        return isString(v['nodeId']) && (v['icaCsrDer'] === undefined || isBytes(v['icaCsrDer'])) && (v['tlsCsrDer'] === undefined || isBytes(v['tlsCsrDer'])) &&
+          (v['icaCsrDer'] !== undefined || v['tlsCsrDer'] !== undefined);
       case 'register': {
         const a = v['addresses'] as Record<string, unknown> | null;
         return isString(v['nodeId']) && isString(v['az']) && isBytes(v['icaCsrDer']) && isBytes(v['tlsCsrDer']) && typeof a === 'object' && a !== null && isString(a['api']) && isString(a['raft']);

@@ -3,7 +3,7 @@
 // derive from 32 seed bytes and its signatures are deterministic; every certificate and CSR of a
 // run is then the same bytes on every replay. ECDSA signatures draw a fresh nonce from OpenSSL.
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { PkiError, spkiDerOf, type CaKeyType, type GeneratedKeyPair, type NodeKeys, type NodeKeyStore } from '@adrestia/pki-core';
+import { PkiError, spkiDerOf, type CaKeyType, type GeneratedKeyPair, type NodeKey, type NodeKeyKind, type NodeKeys, type NodeKeyStore } from '@adrestia/pki-core';
 import type { SeededRandom } from '@adrestia/consensus';
 
 /** PKCS#8 PrivateKeyInfo prefix for an Ed25519 key (RFC 8410 §7): the 32-byte seed follows. */
@@ -20,6 +20,7 @@ export function seededEd25519KeyPair(random: SeededRandom): GeneratedKeyPair {
 /** The simulator's NodeKeyStore: keys survive crashes (they are durable before any CSR leaves). */
 export class SimKeyStore implements NodeKeyStore {
   private kept: NodeKeys | null = null;
+  private readonly pending = new Map<NodeKeyKind, NodeKey>();
 
   constructor(private readonly random: SeededRandom) {}
 
@@ -37,6 +38,26 @@ export class SimKeyStore implements NodeKeyStore {
 
   loadNodeKeys(): Promise<NodeKeys> {
     if (this.kept === null) return Promise.reject(new PkiError('ERR_IO', 'no node keys were kept on this simulated disk', { field: 'keyFile' }));
+    return Promise.resolve(this.kept);
+  }
+
+  pendingRenewalKey(kind: NodeKeyKind): Promise<NodeKey | null> {
+    return Promise.resolve(this.pending.get(kind) ?? null);
+  }
+
+  async createRenewalKey(kind: NodeKeyKind, keyType: CaKeyType): Promise<NodeKey> {
+    const pair = await this.generateCaKey(keyType);
+    const key = { privateKey: pair.privateKey, spkiDer: pair.spkiDer };
+    this.pending.set(kind, key);
+    return key;
+  }
+
+  promoteRenewalKey(kind: NodeKeyKind): Promise<NodeKeys> {
+    const key = this.pending.get(kind);
+    if (this.kept === null || key === undefined) throw new Error(`assertion failed: no pending ${kind} renewal key to promote`);
+    this.pending.delete(kind);
+    const { ica, tls, previousIcas = [] } = this.kept;
+    this.kept = kind === 'ica' ? { ica: key, tls, previousIcas: [...previousIcas, ica] } : { ica, tls: key, previousIcas };
     return Promise.resolve(this.kept);
   }
 }

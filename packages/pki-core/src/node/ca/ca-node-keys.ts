@@ -2,15 +2,17 @@
 // are used and only CSRs travel). The node ICA key is written mode 0400 into the node's data
 // directory and never leaves it (docs/architecture.md §4.2); the TLS key is 0600 (it is replaced on
 // renewal).
-import { sign as nodeSign, type KeyObject } from 'node:crypto';
+import { createHash, sign as nodeSign, type KeyObject } from 'node:crypto';
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { signatureAlgorithmForKey, signatureAlgorithmInfo } from '../../ca/algorithms.ts';
-import { bitString, implicitConstructed, integer, oid, sequence, setOf } from '../../ca/der.ts';
+import { bitString, bytesEqual, implicitConstructed, integer, oid, sequence, setOf } from '../../ca/der.ts';
 import { subjectAltNameExtension } from '../../ca/extensions.ts';
 import type { GeneralNameInput } from '../../ca/general-names.ts';
 import { readPrivateKeyFile, writePrivateKeyFile } from '../../ca/key-file.ts';
 import { defaultCaKeyType, generateCaKeyPair, spkiDerOf, type CaKeyType, type GeneratedKeyPair, type KeyPairGenerator } from '../../ca/keys.ts';
 import { buildName, escapeValue } from '../../ca/names.ts';
+import { PkiError } from '../../errors.ts';
 import { parseIpAddress } from '../../net/ip.ts';
 
 /** File names inside the node's data directory. */
@@ -27,7 +29,15 @@ export interface NodeKey {
 export interface NodeKeys {
   readonly ica: NodeKey;
   readonly tls: NodeKey;
+  /**
+   * Keys of the node's earlier node ICAs (replaced by renewal, node/ca/node-renewal.ts): kept
+   * while those certificates are valid, so their CRLs still answer for what they signed.
+   */
+  readonly previousIcas?: readonly NodeKey[];
 }
+
+/** Which of the node's two keys: its node ICA key or its TLS key. */
+export type NodeKeyKind = 'ica' | 'tls';
 
 /**
  * Where a node makes and keeps its own keys. The node ICA key is generated here and never leaves
@@ -41,6 +51,15 @@ export interface NodeKeyStore {
   createNodeKeys(keyType: CaKeyType): Promise<NodeKeys>;
   /** The keys `createNodeKeys` kept (a restarted node). */
   loadNodeKeys(): Promise<NodeKeys>;
+  /** The renewal key made for `kind` and not yet promoted, if any (a renewal cut short is retried with it). */
+  pendingRenewalKey(kind: NodeKeyKind): Promise<NodeKey | null>;
+  /** A fresh renewal key for `kind`, durable before its CSR leaves; it replaces an earlier pending one. */
+  createRenewalKey(kind: NodeKeyKind, keyType: CaKeyType): Promise<NodeKey>;
+  /**
+   * The pending key's certificate is committed: it becomes the `kind` key in use. A replaced node
+   * ICA key joins `previousIcas`; a replaced TLS key is dropped (nothing it signed outlives it).
+   */
+  promoteRenewalKey(kind: NodeKeyKind): Promise<NodeKeys>;
 }
 
 /** The production store: key files in the node's data directory (ICA 0400, TLS 0600). */
@@ -55,6 +74,48 @@ export class FileNodeKeyStore implements NodeKeyStore {
 
   loadNodeKeys(): Promise<NodeKeys> {
     return loadNodeKeys(this.dataDir);
+  }
+
+  async pendingRenewalKey(kind: NodeKeyKind): Promise<NodeKey | null> {
+    const key = await readKeyIfPresent(join(this.dataDir, PENDING_KEY_FILE[kind]));
+    return key === null ? null : { privateKey: key, spkiDer: spkiDerOf(key) };
+  }
+
+  async createRenewalKey(kind: NodeKeyKind, keyType: CaKeyType): Promise<NodeKey> {
+    const pair = await generateCaKeyPair(keyType);
+    await writePrivateKeyFile(join(this.dataDir, PENDING_KEY_FILE[kind]), pair.privateKey, KEY_MODE[kind]);
+    return nodeKeyOf(pair);
+  }
+
+  /** Each step replaces one whole file, so a crash between them is finished by promoting again. */
+  async promoteRenewalKey(kind: NodeKeyKind): Promise<NodeKeys> {
+    const pending = await this.pendingRenewalKey(kind);
+    if (pending === null) throw new Error(`assertion failed: no pending ${kind} renewal key to promote`);
+    if (kind === 'ica') {
+      const current = await readPrivateKeyFile(join(this.dataDir, NODE_ICA_KEY_FILE));
+      await writePrivateKeyFile(join(this.dataDir, previousIcaKeyFile(spkiDerOf(current))), current, ICA_KEY_MODE);
+    }
+    await writePrivateKeyFile(join(this.dataDir, kind === 'ica' ? NODE_ICA_KEY_FILE : NODE_TLS_KEY_FILE), pending.privateKey, KEY_MODE[kind]);
+    await unlink(join(this.dataDir, PENDING_KEY_FILE[kind]));
+    return loadNodeKeys(this.dataDir);
+  }
+}
+
+const KEY_MODE: Record<NodeKeyKind, number> = { ica: ICA_KEY_MODE, tls: TLS_KEY_MODE };
+const PENDING_KEY_FILE: Record<NodeKeyKind, string> = { ica: 'node-ica.next.key', tls: 'node-tls.next.key' };
+const PREVIOUS_ICA_KEY_FILE = /^node-ica\.prev-[0-9a-f]{16}\.key$/;
+
+/** A replaced node ICA key, named by its public key so promoting twice writes the same file. */
+function previousIcaKeyFile(spkiDer: Uint8Array): string {
+  return `node-ica.prev-${createHash('sha256').update(spkiDer).digest('hex').slice(0, 16)}.key`;
+}
+
+async function readKeyIfPresent(path: string): Promise<KeyObject | null> {
+  try {
+    return await readPrivateKeyFile(path);
+  } catch (e) {
+    if (e instanceof PkiError && e.code === 'ERR_IO' && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return null;
+    throw e;
   }
 }
 
@@ -71,11 +132,18 @@ function nodeKeyOf(pair: GeneratedKeyPair): NodeKey {
   return { privateKey: pair.privateKey, spkiDer: pair.spkiDer };
 }
 
-/** Reads back the keys `generateNodeKeys` wrote (a restarted node); refuses files readable by others. */
+/** Reads back the keys `generateNodeKeys` wrote and renewal replaced (a restarted node); refuses files readable by others. */
 export async function loadNodeKeys(dataDir: string): Promise<NodeKeys> {
   const ica = await readPrivateKeyFile(join(dataDir, NODE_ICA_KEY_FILE));
   const tls = await readPrivateKeyFile(join(dataDir, NODE_TLS_KEY_FILE));
-  return { ica: { privateKey: ica, spkiDer: spkiDerOf(ica) }, tls: { privateKey: tls, spkiDer: spkiDerOf(tls) } };
+  const icaSpki = spkiDerOf(ica);
+  const previousIcas: NodeKey[] = [];
+  for (const name of (await readdir(dataDir)).filter((n) => PREVIOUS_ICA_KEY_FILE.test(n)).sort()) {
+    const key = await readPrivateKeyFile(join(dataDir, name));
+    const spkiDer = spkiDerOf(key);
+    if (!bytesEqual(spkiDer, icaSpki)) previousIcas.push({ privateKey: key, spkiDer });
+  }
+  return { ica: { privateKey: ica, spkiDer: icaSpki }, tls: { privateKey: tls, spkiDer: spkiDerOf(tls) }, ...(previousIcas.length > 0 ? { previousIcas } : {}) };
 }
 
 /** The URI SAN that names a node in its TLS certificate (mTLS peers are identified by it). */

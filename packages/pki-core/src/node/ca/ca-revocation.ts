@@ -90,7 +90,13 @@ export async function nodeRevocations(input: NodeRevocationsInput): Promise<Revo
   if (node === undefined) throw new PkiError('ERR_NODE_UNKNOWN', `node ${input.nodeId} is not registered`, { field: 'nodeId' });
   const ica = await input.store.getCa(node.icaIssuerId);
   if (ica === undefined || ica.parentIssuerId === null) throw new Error(`assertion failed: node ${input.nodeId} has no node CA record`);
-  const targets = [{ issuerId: ica.parentIssuerId, serialHex: ica.serialHex }, nodeTlsCertificateId(node, ica)];
+  // Renewal (node-renewal.ts) leaves the node's earlier node ICAs valid until they end: all of them go.
+  const earlier = (await input.store.cas()).filter((c) => c.role === 'node' && c.nodeId === input.nodeId && c.issuerId !== ica.issuerId && c.notAfter > input.nowMs);
+  const targets = [
+    { issuerId: ica.parentIssuerId, serialHex: ica.serialHex },
+    nodeTlsCertificateId(node, ica),
+    ...earlier.map((c) => ({ issuerId: c.parentIssuerId!, serialHex: c.serialHex })),
+  ];
   const events: RevokedEvent[] = [];
   for (const t of targets) {
     if ((await input.store.getRevocation(t.issuerId, t.serialHex)) !== undefined) continue;

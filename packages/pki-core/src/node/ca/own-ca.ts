@@ -6,7 +6,7 @@ import { PkiError } from '../../errors.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { CaRecord } from '../../state/records.ts';
 import type { NodeContext } from '../core/context.ts';
-import type { CaHandle } from './ca-common.ts';
+import { issuerIdOf, type CaHandle } from './ca-common.ts';
 
 export class OwnCa {
   /**
@@ -15,15 +15,38 @@ export class OwnCa {
    * prepareIssuer), so a new signer per request would redo both.
    */
   private current: { privateKey: KeyObject; signer: KeyObjectSigner } | null = null;
+  /** The issuer id of the key in use, computed once per key (renewal replaces the key, ca-node-keys.ts). */
+  private keyId: { spkiDer: Uint8Array; issuerId: string } | null = null;
 
   constructor(
     private readonly ctx: Pick<NodeContext, 'nodeId' | 'ownKeys'>,
     private readonly state: () => PkiStateQueries,
   ) {}
 
-  /** The node ICA's record as applied here (undefined before the registration is applied). */
+  /**
+   * The record of the node ICA this node signs with — the one certifying its node ICA key in use
+   * (renewal, node-renewal.ts, may have installed a newer one whose key is still pending) —
+   * as applied here; undefined before the registration is applied.
+   */
   async record(): Promise<CaRecord | undefined> {
-    return (await this.state().cas()).find((c) => c.role === 'node' && c.nodeId === this.ctx.nodeId);
+    const keys = this.ctx.ownKeys.get();
+    if (keys === null) return undefined;
+    if (this.keyId?.spkiDer !== keys.ica.spkiDer) this.keyId = { spkiDer: keys.ica.spkiDer, issuerId: issuerIdOf(keys.ica.spkiDer) };
+    const ca = await this.state().getCa(this.keyId.issuerId);
+    return ca?.role === 'node' && ca.nodeId === this.ctx.nodeId ? ca : undefined;
+  }
+
+  /** Signers for every node ICA of this node whose key it still holds, valid at `nowMs` and unrevoked (their CRLs, crl-refresh.ts). */
+  async validSigners(nowMs: number): Promise<CaHandle[]> {
+    const keys = this.ctx.ownKeys.get();
+    if (keys === null) return [];
+    const handles: CaHandle[] = [];
+    for (const key of [keys.ica, ...(keys.previousIcas ?? [])]) {
+      const ca = await this.state().getCa(issuerIdOf(key.spkiDer));
+      if (ca === undefined || ca.nodeId !== this.ctx.nodeId || ca.revokedAt !== null || ca.notAfter <= nowMs) continue;
+      handles.push({ cert: ca.certDer, signer: new KeyObjectSigner(key.privateKey), issuerId: ca.issuerId });
+    }
+    return handles;
   }
 
   /** A signer for the node ICA: ERR_NOT_FOUND before it exists here, ERR_NODE_REVOKED once withdrawn. */

@@ -18,6 +18,7 @@ import type { PeerRequest, PeerResponse } from '../peer/protocol.ts';
 import { signNodeRegistration, type NodeRegistrationRequest } from '../registration/index.ts';
 import { createAzIntermediate, foundCluster } from './ca-found.ts';
 import { nodeVips } from '../ca/reserved-names.ts';
+import { currentCa } from '../ca/current-ca.ts';
 
 export type PkiNodeStart =
   /** The first node of a new cluster: root, first AZ, both leader roles. */
@@ -154,7 +155,7 @@ export class Founding {
     if (!cluster) throw new PkiError('ERR_NOT_FOUND', 'no cluster yet');
     await this.claimFounder(az, founderNodeId);
     // A removed AZ's ICA stays in the state, revoked; a later AZ of the same name gets its own.
-    let azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name && c.revokedAt === null);
+    let azIcaRecord = currentCa(await store.cas(), { azIcaOf: az.name }, this.ctx.nowMs());
     if (!azIcaRecord) {
       const root = caSignerFromRecord((await store.getCa(cluster.rootIssuerId))!, this.ctx.kek);
       const { event } = await createAzIntermediate({
@@ -169,7 +170,7 @@ export class Founding {
         rootPublicBaseUrl: this.urls.ofCluster(),
       });
       await this.committer.commitOk(event, 'global');
-      azIcaRecord = (await store.cas()).find((c) => c.role === 'az' && c.az === az.name && c.revokedAt === null)!;
+      azIcaRecord = currentCa(await store.cas(), { azIcaOf: az.name }, this.ctx.nowMs())!;
     }
     this.addSeat(az.name);
     return this.registerWith(caSignerFromRecord(azIcaRecord, this.ctx.kek), { ...request, az: az.name });

@@ -55,6 +55,12 @@ export type PeerRequest =
    * `Revoked` committed globally.
    */
   | { kind: 'revoke'; serialHex: string; issuerId?: string; reason: CrlReason; requestedBy: string }
+  /**
+   * To the local leader, from the node itself: sign its renewed node ICA and/or TLS certificate
+   * (CSRs for keys made on the node, node/ca/node-renewal.ts) with the AZ ICA and commit them
+   * globally; answered `registered`. A retried request for keys already certified changes nothing.
+   */
+  | { kind: 'renewNode'; nodeId: string; icaCsrDer?: Uint8Array; tlsCsrDer?: Uint8Array }
   /** Health check. */
   | { kind: 'ping' }
   /**

@@ -62,41 +62,59 @@ const NODE_TLS_LIFETIME_SECONDS = 2 * 365 * 24 * 3600;
 
 export async function signNodeRegistration(input: SignNodeRegistrationInput): Promise<SignedNodeRegistration> {
   checkNow(input.nowMs);
-  const icaProfile = BUILTIN_PROFILES.nodeIntermediate;
-  const tlsProfile = BUILTIN_PROFILES.serverClientLeaf;
   const icaCsr = parseCsr(input.icaCsrDer);
   const tlsCsr = parseCsr(input.tlsCsrDer);
-  checkKey(icaCsr, icaProfile, 'icaCsr');
-  checkKey(tlsCsr, tlsProfile, 'tlsCsr');
   // One key, one job: a TLS key that could also sign certificates would widen what a leaked TLS key gives.
   if (bytesEqual(icaCsr.spkiDer, tlsCsr.spkiDer)) {
     throw new PkiError('ERR_INPUT_INVALID', 'the node ICA and TLS CSRs carry the same key', { field: 'tlsCsr' });
   }
-  const { notAfter: azNotAfter, notBefore: azNotBefore } = readCertificateFields(input.azIca.cert);
-  const issuer = { certDer: input.azIca.cert, signer: input.azIca.signer };
+  const ica = await signNodeIca({ ...input, csr: icaCsr, ...optionalLifetime(input.icaLifetimeSeconds) });
+  const tls = await signNodeTls({ ...input, csr: tlsCsr, vips: input.vips ?? [], ...optionalLifetime(input.tlsLifetimeSeconds) });
+  const registered: NodeRegisteredEvent = {
+    type: 'NodeRegistered',
+    nodeId: input.nodeId,
+    az: input.az,
+    addresses: { api: input.addresses.api, raft: input.addresses.raft },
+    tlsCertDer: tls,
+    icaIssuerId: ica.event.issuerId,
+    at: input.nowMs,
+  };
+  return { icaCertDer: ica.event.certDer, icaIssuerId: ica.event.issuerId, tlsCertDer: tls, events: [ica.event, registered] };
+}
+
+function optionalLifetime(lifetimeSeconds: number | undefined): { lifetimeSeconds?: number } {
+  return lifetimeSeconds === undefined ? {} : { lifetimeSeconds };
+}
+
+/** What signing one of a node's certificates with its AZ ICA takes (registration and renewal, node/ca/node-renewal.ts). */
+export interface NodeCertificateInput {
+  readonly azIca: CaHandle;
+  readonly csr: ParsedCsr;
+  readonly nodeId: string;
+  readonly az: string;
+  readonly nowMs: number;
+  readonly serials: SerialRandomSource;
+  readonly lifetimeSeconds?: number;
+  readonly publicBaseUrl?: string;
+}
+
+/** The node ICA certificate (profile nodeIntermediate, pathLen 0, cut to the AZ ICA's end) and the event that installs it. */
+export async function signNodeIca(input: NodeCertificateInput): Promise<{ event: CaCertificateInstalledEvent }> {
+  const profile = BUILTIN_PROFILES.nodeIntermediate;
+  checkKey(input.csr, profile, 'icaCsr');
+  const { notAfter, notBefore } = readCertificateFields(input.azIca.cert);
   const id = escapeValue(input.nodeId);
-  const az = escapeValue(input.az);
   const ica = await issueCertificate({
-    issuer,
-    subjectDer: buildName(`CN=Adrestia node ${id} ICA,OU=${az}`, 'nodeId'),
-    spkiDer: icaCsr.spkiDer,
+    issuer: { certDer: input.azIca.cert, signer: input.azIca.signer },
+    subjectDer: buildName(`CN=Adrestia node ${id} ICA,OU=${escapeValue(input.az)}`, 'nodeId'),
+    spkiDer: input.csr.spkiDer,
     serial: randomSerial(input.serials),
-    ...caValidity(icaProfile, input.nowMs, input.icaLifetimeSeconds, azNotAfter, azNotBefore),
-    extensions: withIssuerUrls(profileExtensions(icaProfile), input.publicBaseUrl, input.azIca.issuerId),
+    ...caValidity(profile, input.nowMs, input.lifetimeSeconds, notAfter, notBefore),
+    extensions: withIssuerUrls(profileExtensions(profile), input.publicBaseUrl, input.azIca.issuerId),
   });
-  const tls = await issueCertificate({
-    issuer,
-    subjectDer: buildName(`CN=${id},OU=${az}`, 'nodeId'),
-    spkiDer: tlsCsr.spkiDer,
-    sans: tlsSans(tlsCsr, input.nodeId, input.addresses, input.vips ?? []),
-    serial: randomSerial(input.serials),
-    ...caValidity(tlsProfile, input.nowMs, input.tlsLifetimeSeconds ?? NODE_TLS_LIFETIME_SECONDS, azNotAfter, azNotBefore),
-    extensions: withIssuerUrls(profileExtensions(tlsProfile), input.publicBaseUrl, input.azIca.issuerId),
-  });
-  const icaIssuerId = issuerIdOf(icaCsr.spkiDer);
-  const installed: CaCertificateInstalledEvent = {
+  const event: CaCertificateInstalledEvent = {
     type: 'CaCertificateInstalled',
-    issuerId: icaIssuerId,
+    issuerId: issuerIdOf(input.csr.spkiDer),
     parentIssuerId: input.azIca.issuerId,
     role: 'node',
     az: input.az,
@@ -106,16 +124,24 @@ export async function signNodeRegistration(input: SignNodeRegistrationInput): Pr
     notAfter: notAfterMsOf(ica.der),
     at: input.nowMs,
   };
-  const registered: NodeRegisteredEvent = {
-    type: 'NodeRegistered',
-    nodeId: input.nodeId,
-    az: input.az,
-    addresses: { api: input.addresses.api, raft: input.addresses.raft },
-    tlsCertDer: tls.der,
-    icaIssuerId,
-    at: input.nowMs,
-  };
-  return { icaCertDer: ica.der, icaIssuerId, tlsCertDer: tls.der, events: [installed, registered] };
+  return { event };
+}
+
+/** The node's TLS certificate (profile serverClientLeaf, SANs by `tlsSans`, cut to the AZ ICA's end). */
+export async function signNodeTls(input: NodeCertificateInput & { readonly addresses: NodeAddresses; readonly vips: readonly string[] }): Promise<Uint8Array> {
+  const profile = BUILTIN_PROFILES.serverClientLeaf;
+  checkKey(input.csr, profile, 'tlsCsr');
+  const { notAfter, notBefore } = readCertificateFields(input.azIca.cert);
+  const tls = await issueCertificate({
+    issuer: { certDer: input.azIca.cert, signer: input.azIca.signer },
+    subjectDer: buildName(`CN=${escapeValue(input.nodeId)},OU=${escapeValue(input.az)}`, 'nodeId'),
+    spkiDer: input.csr.spkiDer,
+    sans: tlsSans(input.csr, input.nodeId, input.addresses, input.vips),
+    serial: randomSerial(input.serials),
+    ...caValidity(profile, input.nowMs, input.lifetimeSeconds ?? NODE_TLS_LIFETIME_SECONDS, notAfter, notBefore),
+    extensions: withIssuerUrls(profileExtensions(profile), input.publicBaseUrl, input.azIca.issuerId),
+  });
+  return tls.der;
 }
 
 function checkKey(csr: ParsedCsr, profile: CertificateProfile, field: string): void {

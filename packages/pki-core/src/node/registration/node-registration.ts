@@ -5,6 +5,7 @@
 import { PkiError } from '../../errors.ts';
 import type { NodeAddresses } from '../../state/events.ts';
 import { caSignerFromRecord, type CaHandle } from '../ca/ca-common.ts';
+import { currentCa } from '../ca/current-ca.ts';
 import type { PublicBaseUrls } from '../ca/public-base-urls.ts';
 import type { Committer } from '../core/committer.ts';
 import type { NodeContext } from '../core/context.ts';
@@ -34,7 +35,7 @@ export class NodeRegistration {
   async registerNode(r: Extract<PeerRequest, { kind: 'register' }>): Promise<PeerResponse> {
     if (!this.roles.isLocalLeader()) throw new PkiError('ERR_NOT_LEADER', `${this.ctx.nodeId} is not the local leader of ${this.ctx.az}`);
     if (r.az !== this.ctx.az) throw new PkiError('ERR_WRONG_AZ', `node ${r.nodeId} asks AZ ${this.ctx.az} to register it in ${r.az}`);
-    const azIcaRecord = (await this.reads.applied().cas()).find((c) => c.role === 'az' && c.az === this.ctx.az);
+    const azIcaRecord = currentCa(await this.reads.applied().cas(), { azIcaOf: this.ctx.az }, this.ctx.nowMs());
     // A founder answers before its AZ's state has the AZ ICA from the global log: not yet, not never.
     if (!azIcaRecord) throw new PkiError('ERR_NOT_READY', `AZ ${this.ctx.az} has not received its AZ ICA from the global log yet; retry`);
     const answer = await this.registerWith(caSignerFromRecord(azIcaRecord, this.ctx.kek), r);

@@ -7,6 +7,7 @@
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { caSignerFromRecord, type CaHandle } from '../ca/ca-common.ts';
 import { buildCrlEvent, buildDeltaCrlEvent, crlNeedsRefresh } from '../ca/ca-revocation.ts';
+import { validCasOf } from '../ca/current-ca.ts';
 import { deltaCrlUrl } from '../ca/issuer-urls.ts';
 import type { OwnCa } from '../ca/own-ca.ts';
 import type { PublicBaseUrls } from '../ca/public-base-urls.ts';
@@ -34,15 +35,20 @@ export class CrlRefresh {
     maintenance.add({ name: 'root CRL', run: async () => (this.roles.isGlobalLeader() ? this.refreshRootCrl() : undefined) });
   }
 
+  /** Every node ICA of this node still valid, the renewed ones' predecessors included (node/ca/node-renewal.ts). */
   private async refreshOwnCrl(): Promise<void> {
-    if (!this.ctx.ownKeys.get()) return;
-    const ca = await this.ownCa.record();
-    if (ca && ca.revokedAt === null) await this.refreshCrl(await this.ownCa.signer(), 'local', await this.urls.ofAz(this.ctx.az));
+    const signers = await this.ownCa.validSigners(this.ctx.nowMs());
+    if (signers.length === 0) return;
+    const baseUrl = await this.urls.ofAz(this.ctx.az);
+    for (const issuer of signers) await this.refreshCrl(issuer, 'local', baseUrl);
   }
 
+  /** Every AZ ICA of this AZ still valid: a renewed one's predecessor answers for what it signed (node/ca/az-ica-renewal.ts). */
   private async refreshAzCrl(): Promise<void> {
-    const rec = (await this.state().cas()).find((c) => c.role === 'az' && c.az === this.ctx.az);
-    if (rec) await this.refreshCrl(caSignerFromRecord(rec, this.ctx.kek), 'local', await this.urls.ofAz(this.ctx.az));
+    const recs = validCasOf(await this.state().cas(), { azIcaOf: this.ctx.az }, this.ctx.nowMs());
+    if (recs.length === 0) return;
+    const baseUrl = await this.urls.ofAz(this.ctx.az);
+    for (const rec of recs) await this.refreshCrl(caSignerFromRecord(rec, this.ctx.kek), 'local', baseUrl);
   }
 
   private async refreshRootCrl(): Promise<void> {

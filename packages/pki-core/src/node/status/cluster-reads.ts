@@ -7,6 +7,7 @@ import { PkiError } from '../../errors.ts';
 import type { AzRecord, NodeRecord } from '../../state/records.ts';
 import { issuerChainPem, rootPem } from '../ca/ca-chain.ts';
 import { nodeTlsCertificateId } from '../ca/ca-revocation.ts';
+import { currentCa } from '../ca/current-ca.ts';
 import type { OwnCa } from '../ca/own-ca.ts';
 import type { NodeContext } from '../core/context.ts';
 import type { ReadView } from '../core/read-view.ts';
@@ -14,7 +15,7 @@ import type { CaBundle } from '../pki-node-api.ts';
 
 export class ClusterReads {
   constructor(
-    private readonly ctx: Pick<NodeContext, 'az'>,
+    private readonly ctx: Pick<NodeContext, 'az' | 'nowMs'>,
     private readonly reads: ReadView,
     private readonly ownCa: OwnCa,
   ) {}
@@ -23,7 +24,7 @@ export class ClusterReads {
     const store = this.reads.applied();
     const cluster = await store.cluster();
     if (!cluster) throw new PkiError('ERR_NOT_FOUND', 'this node holds no cluster yet');
-    const azIca = (await store.cas()).find((c) => c.role === 'az' && c.az === this.ctx.az);
+    const azIca = currentCa(await store.cas(), { azIcaOf: this.ctx.az }, this.ctx.nowMs());
     const root = await rootPem(store);
     const own = await this.ownCa.record();
     const chain = own ? await issuerChainPem(store, own.issuerId) : azIca ? toPem(azIca.certDer) : '';
@@ -83,6 +84,6 @@ export class ClusterReads {
 
   async azIcaCertificate(az: string): Promise<Uint8Array | null> {
     const store = await this.reads.linearizable();
-    return (await store.cas()).find((c) => c.role === 'az' && c.az === az)?.certDer ?? null;
+    return currentCa(await store.cas(), { azIcaOf: az }, this.ctx.nowMs())?.certDer ?? null;
   }
 }

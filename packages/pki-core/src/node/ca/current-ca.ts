@@ -1,0 +1,28 @@
+// Which certificate of a CA role signs now. Renewal (node/ca/ca-renewal.ts) installs a successor
+// beside the certificate it replaces, so a role — an AZ's ICA, a node's ICA — holds several CA
+// records while their validity overlaps; the newest installed one that is neither revoked nor
+// expired signs, the older ones only keep their CRLs current for what they signed.
+import type { CaRecord } from '../../state/records.ts';
+
+/** The CA records of one role: an AZ's ICAs, or one node's ICAs. */
+export type IssuerRole = { readonly azIcaOf: string } | { readonly nodeIcaOf: string };
+
+export function hasRole(ca: CaRecord, role: IssuerRole): boolean {
+  if ('azIcaOf' in role) return ca.role === 'az' && ca.az === role.azIcaOf;
+  return ca.role === 'node' && ca.nodeId === role.nodeIcaOf;
+}
+
+/** The CAs of `role` that may sign at `nowMs` (unrevoked, not expired), newest installed first. */
+export function validCasOf(cas: readonly CaRecord[], role: IssuerRole, nowMs: number): CaRecord[] {
+  return cas.filter((ca) => hasRole(ca, role) && ca.revokedAt === null && ca.notAfter > nowMs).sort(newestFirst);
+}
+
+/** The CA of `role` that signs at `nowMs`: the newest installed valid one, or undefined. */
+export function currentCa(cas: readonly CaRecord[], role: IssuerRole, nowMs: number): CaRecord | undefined {
+  return validCasOf(cas, role, nowMs)[0];
+}
+
+/** Later installation first; the log index breaks ties (two installs in one proposer millisecond). */
+function newestFirst(a: CaRecord, b: CaRecord): number {
+  return b.installedAt - a.installedAt || b.index - a.index;
+}
