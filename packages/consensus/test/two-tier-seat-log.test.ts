@@ -1,10 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { DEFAULT_RAFT_CONFIG } from '../src/config.ts';
 import { MemoryStorage } from '../src/memory-storage.ts';
-import type { Message } from '../src/messages.ts';
-import { SeededRandom } from '../src/random.ts';
-import { SeatHost } from '../src/two-tier/seat-host.ts';
 import type { Ready } from '../src/ready.ts';
 import type { Entry, HardState, Snapshot } from '../src/types.ts';
 import {
@@ -186,33 +182,5 @@ describe('seat persistence through the local log (docs/architecture.md §3.2)', 
       const good = encodeSeatRecord(persist({ entries: [entry(1, 1)] }));
       expectRejected(() => decodeSeatRecord(good.subarray(0, good.length - 3)), 'ERR_SEAT_RECORD_MALFORMED');
     });
-  });
-});
-
-describe('a seat copy on a deposed local leader (two nodes of one AZ acting for its seat)', () => {
-  const seatOf = (): SeatHost => {
-    const seat = new SeatHost({
-      az: 'az-c',
-      config: DEFAULT_RAFT_CONFIG,
-      random: new SeededRandom(1),
-      proposeRecord: () => {},
-      send: () => {},
-      initialConfState: { voters: ['az-a', 'az-c'], learners: [], votersOutgoing: [] },
-    });
-    seat.activate(1);
-    return seat;
-  };
-  const heartbeat = (commit: number): Message => ({ type: 'heartbeat', from: 'az-a', to: 'az-c', term: 1, commit, readCtxSeq: 1 });
-
-  it('drops a heartbeat crediting it with entries only the acting copy holds, instead of failing Raft\'s commit invariant', () => {
-    const seat = seatOf();
-    expect(() => seat.step(heartbeat(5))).to.not.throw();
-    expect(seat.status()).to.include({ term: 0, leaderId: null, commit: 0 });
-  });
-
-  it('follows the global leader on a heartbeat within its log', () => {
-    const seat = seatOf();
-    seat.step(heartbeat(0));
-    expect(seat.status()).to.include({ term: 1, leaderId: 'az-a' });
   });
 });

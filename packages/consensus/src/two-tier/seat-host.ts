@@ -168,12 +168,6 @@ export class SeatHost {
   step(message: Message): void {
     const a = this.active;
     if (!a || message.to !== this.az) return;
-    // A leader's heartbeat never credits us with more than we acknowledged holding (RaftCore
-    // bcastHeartbeat sends min(match, commit)). One that does was meant for the seat as another
-    // node of the AZ acts for it: this node is a local leader deposed while it could not run, not
-    // yet aware of its successor, and its copy of the seat is behind the acting one's. Drop it,
-    // as a lossy network would; the successor's local entries deactivate this copy.
-    if (message.type === 'heartbeat' && message.commit > a.core.status().lastIndex) return;
     a.core.step(message);
     this.pump();
   }
