@@ -125,6 +125,22 @@ describe('PkiNode OCSP: any node of any AZ answers for any certificate (RFC 6960
     expect((await c.nodes.get('b1')!.answerOcsp(Uint8Array.of(0x30, 0x00))).outcome).to.equal('malformedRequest');
   });
 
+  it('out-of-bounds OCSP and CRL options are a TypeError naming the option, before the node starts', async () => {
+    const bad = new PkiTestCluster({ publicHttpPort: HTTP_PORT, ocspValiditySeconds: 5 });
+    try {
+      let error: unknown;
+      try {
+        await bad.start('x1', 'az9', { mode: 'foundCluster', clusterId: '0f9a1c2e-7b3d-4e5f-8a9b-0c1d2e3f4a5b', azSpec: { name: 'az9', subnets: ['10.9.0.0/16'], localVip: '10.9.0.1' } });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).to.be.instanceOf(TypeError);
+      expect(String(error)).to.include('ocspValiditySeconds');
+    } finally {
+      await bad.stop();
+    }
+  });
+
   it('responder certificates are renewed once half their life has passed; answers stay verifiable', async () => {
     const a1 = c.nodes.get('a1')!;
     const ica = (await a1.app.store.cas()).find((ca) => ca.nodeId === 'a1')!;
