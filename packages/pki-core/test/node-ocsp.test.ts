@@ -46,7 +46,9 @@ describe('PkiNode OCSP: any node of any AZ answers for any certificate (RFC 6960
   }
 
   /** Asks `node`, then has OpenSSL verify the answer against the request (nonce) and print the status. */
-  async function statusVia(node: PkiNode, name: string, f: { leaf: string; issuer: string; root: string }, digest: string[] = []): Promise<string> {
+  /** `clockShiftMs`: how far the cluster clock is off the machine's; OpenSSL then checks at that time (-attime). */
+  async function statusVia(node: PkiNode, name: string, f: { leaf: string; issuer: string; root: string }, digest: string[] = [], clockShiftMs = 0): Promise<string> {
+    const attime = clockShiftMs === 0 ? [] : ['-attime', String(Math.floor((Date.now() - clockShiftMs) / 1000)), '-validity_period', String(Math.ceil(-clockShiftMs / 1000) + 300)];
     const req = request(`${name}-${node.nodeId}`, [...digest, '-issuer', f.issuer, '-cert', f.leaf]);
     // tryLater is transient (RFC 6960 §2.3): the AZ is electing a local leader after the crash.
     const answer = await eventually(`${node.nodeId} answers ${name}`, async () => {
@@ -54,10 +56,10 @@ describe('PkiNode OCSP: any node of any AZ answers for any certificate (RFC 6960
       return a.outcome === 'tryLater' ? null : a;
     });
     const resp = writeFile(dir, `${name}-${node.nodeId}.resp`, answer.der);
-    const verified = openssl(['ocsp', '-reqin', req.path, '-respin', resp, '-CAfile', f.root, '-verify_other', f.issuer]);
+    const verified = openssl(['ocsp', '-reqin', req.path, '-respin', resp, '-CAfile', f.root, '-verify_other', f.issuer, ...attime]);
     expect(verified.stdout + verified.stderr, `${node.nodeId}: ${name}`).to.include('Response verify OK');
     expect(verified.stdout + verified.stderr).to.not.include('Nonce Verify error');
-    const status = openssl(['ocsp', ...digest, '-issuer', f.issuer, '-cert', f.leaf, '-respin', resp, '-CAfile', f.root, '-verify_other', f.issuer, '-no_nonce']);
+    const status = openssl(['ocsp', ...digest, '-issuer', f.issuer, '-cert', f.leaf, '-respin', resp, '-CAfile', f.root, '-verify_other', f.issuer, '-no_nonce', ...attime]);
     expect(status.status, status.stderr).to.equal(0);
     return status.stdout;
   }
@@ -69,8 +71,8 @@ describe('PkiNode OCSP: any node of any AZ answers for any certificate (RFC 6960
     expect(openssl(['x509', '-in', f.leaf, '-noout', '-ocsp_uri']).stdout.trim()).to.equal(`http://10.1.0.1:${HTTP_PORT}/ocsp`);
     for (const n of c.live()) {
       expect(await statusVia(n, 'good', f), n.nodeId).to.match(/ocsp-1\.pem: good/);
-      expect(await statusVia(n, 'good256', f, ['-sha256']), `${n.nodeId} (SHA-256 CertID)`).to.match(/ocsp-1\.pem: good/);
     }
+    for (const id of ['a3', 'b2']) expect(await statusVia(c.nodes.get(id)!, 'good256', f, ['-sha256']), `${id} (SHA-256 CertID)`).to.match(/ocsp-1\.pem: good/);
     await c.crash('a2');
     for (const n of c.live()) expect(await statusVia(n, 'issuer-down', f), n.nodeId).to.match(/ocsp-1\.pem: good/);
     // Asked of az2, handed to az1 (revocation-routing.ts), acknowledged once committed.
@@ -122,4 +124,38 @@ describe('PkiNode OCSP: any node of any AZ answers for any certificate (RFC 6960
     expect(answer.outcome).to.equal('unauthorized');
     expect((await c.nodes.get('b1')!.answerOcsp(Uint8Array.of(0x30, 0x00))).outcome).to.equal('malformedRequest');
   });
+
+  it('out-of-bounds OCSP and CRL options are a TypeError naming the option, before the node starts', async () => {
+    const bad = new PkiTestCluster({ publicHttpPort: HTTP_PORT, ocspValiditySeconds: 5 });
+    try {
+      let error: unknown;
+      try {
+        await bad.start('x1', 'az9', { mode: 'foundCluster', clusterId: '0f9a1c2e-7b3d-4e5f-8a9b-0c1d2e3f4a5b', azSpec: { name: 'az9', subnets: ['10.9.0.0/16'], localVip: '10.9.0.1' } });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).to.be.instanceOf(TypeError);
+      expect(String(error)).to.include('ocspValiditySeconds');
+    } finally {
+      await bad.stop();
+    }
+  });
+
+  it('responder certificates are renewed once half their life has passed; answers stay verifiable', async () => {
+    const a1 = c.nodes.get('a1')!;
+    const ica = (await a1.app.store.cas()).find((ca) => ca.nodeId === 'a1')!;
+    const before = (await a1.app.store.ocspResponderCert(ica.issuerId, 'az2'))!;
+    // Runs last: the cluster's clock jumps past half the 7-day lifetime.
+    c.clockOffsetMs = 4 * 24 * 3600 * 1000;
+    const renewed = await eventually('a renewed responder certificate', async () => {
+      const now = await c.nodes.get('b2')!.app.store.ocspResponderCert(ica.issuerId, 'az2');
+      return now !== undefined && now.notAfter > before.notAfter ? now : null;
+    });
+    expect(renewed.serialHex).to.not.equal(before.serialHex);
+    const leaf = await issueVia(a1, c, 'renewed-1');
+    const f = files('renewed-1', leaf.chainPem);
+    const out = await statusVia(c.nodes.get('b2')!, 'renewed', f, [], -c.clockOffsetMs);
+    expect(out).to.match(/renewed-1\.pem: good/);
+  });
 });
+

@@ -33,7 +33,7 @@ import { Membership } from './membership/index.ts';
 import { PeerDispatch } from './peer/dispatch.ts';
 import type { PeerClient, PeerRequest, PeerResponse, RemovedAz, RemovedNode } from './peer/protocol.ts';
 import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RenewRequest, RevokeRequest } from './pki-node-api.ts';
-import { Ocsp, type OcspAnswer } from './ocsp/index.ts';
+import { checkOcspLimits, Ocsp, type OcspAnswer } from './ocsp/index.ts';
 import { NodeRegistration, type AcceptedRegistration, type CaBundleResponseBody, type CaBundleResponseInput, type VerifyRegistrationInput } from './registration/index.ts';
 import { Revocation } from './revocation/index.ts';
 import { ClusterMapView, ClusterReads, NodeStatus, OperatorReports, type OperatorReport, type RecentRevocation } from './status/index.ts';
@@ -242,6 +242,7 @@ export class PkiNode implements PkiNodeApi {
 
   static async start(options: PkiNodeOptions, how: PkiNodeStart): Promise<PkiNode> {
     if (options.keyStore === undefined && options.dataDir === undefined) throw new TypeError('PkiNode: give dataDir or keyStore');
+    checkRevocationOptions(options);
     const keyStore = options.keyStore ?? new FileNodeKeyStore(options.dataDir!);
     const app = new PkiApplication(options.stateDir ?? null);
     const founding = how.mode === 'foundCluster';
@@ -492,4 +493,11 @@ function ocspLimitsOf(o: PkiNodeOptions) {
     responderLifetimeSeconds: o.ocspResponderLifetimeSeconds ?? DEFAULT_OCSP_RESPONDER_LIFETIME_SECONDS,
     cachedAnswersMax: OCSP_CACHED_ANSWERS_MAX,
   };
+}
+
+/** OCSP and CRL options in bounds, before anything starts (TypeError naming the option). */
+function checkRevocationOptions(o: PkiNodeOptions): void {
+  checkOcspLimits(ocspLimitsOf(o));
+  const above = o.crlDeltaAboveBytes;
+  if (above !== undefined && (!Number.isSafeInteger(above) || above < 0)) throw new TypeError('PkiNodeOptions.crlDeltaAboveBytes must be a non-negative integer');
 }

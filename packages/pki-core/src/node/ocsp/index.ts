@@ -17,6 +17,21 @@ export type { OcspAnswer, OcspOutcome } from './ocsp-responder.ts';
 
 export type OcspLimits = OcspProvisioningLimits & OcspResponderLimits;
 
+/** Bounds on the options (PkiNodeOptions): an answer lives 1 minute to 1 day, a responder certificate 1 hour to 90 days. */
+const LIMIT_BOUNDS: Record<keyof OcspLimits, { option: string; min: number; max: number }> = {
+  validitySeconds: { option: 'ocspValiditySeconds', min: 60, max: 24 * 3600 },
+  responderLifetimeSeconds: { option: 'ocspResponderLifetimeSeconds', min: 3600, max: 90 * 24 * 3600 },
+  cachedAnswersMax: { option: 'cachedAnswersMax', min: 1, max: 1_000_000 },
+};
+
+/** TypeError naming the option when a limit is out of bounds (PkiNode.start checks before anything starts). */
+export function checkOcspLimits(limits: OcspLimits): void {
+  for (const [key, b] of Object.entries(LIMIT_BOUNDS) as [keyof OcspLimits, (typeof LIMIT_BOUNDS)[keyof OcspLimits]][]) {
+    const v = limits[key];
+    if (!Number.isSafeInteger(v) || v < b.min || v > b.max) throw new TypeError(`PkiNodeOptions.${b.option} must be an integer in ${b.min}..${b.max}`);
+  }
+}
+
 export class Ocsp {
   private readonly responder: OcspResponder;
   private readonly lookup: OcspStatusLookup;
