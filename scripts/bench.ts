@@ -18,6 +18,21 @@ interface Outcome {
   wroteResults: boolean;
 }
 
+/** `--vs a,b`: systems to compare against, handed to the benchmarks as BENCH_VS (bench/https.bench.ts). */
+function parseVs(argv: readonly string[]): { rest: string[]; vs: string | null } {
+  const rest: string[] = [];
+  let vs: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--vs') {
+      vs = argv[++i] ?? null;
+      if (!vs) throw new TypeError('--vs needs a list of systems (e.g. cfssl,etcd)');
+    } else if (arg.startsWith('--vs=')) vs = arg.slice('--vs='.length);
+    else rest.push(arg);
+  }
+  return { rest, vs };
+}
+
 function parseOnly(argv: readonly string[]): Set<string> | null {
   const names: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -30,13 +45,13 @@ function parseOnly(argv: readonly string[]): Set<string> | null {
     } else if (arg.startsWith('--only=')) {
       names.push(...arg.slice('--only='.length).split(','));
     } else {
-      throw new TypeError(`unknown argument ${arg} (usage: pnpm bench [--only <name>[,<name>…]])`);
+      throw new TypeError(`unknown argument ${arg} (usage: pnpm bench [--only <name>[,<name>…]] [--vs <system>[,<system>…]])`);
     }
   }
   return names.length > 0 ? new Set(names.map((n) => n.replace(/\.bench\.ts$/, ''))) : null;
 }
 
-async function runOne(name: string): Promise<Outcome> {
+async function runOne(name: string, vs: string | null): Promise<Outcome> {
   const file = join(BENCH_DIR, name + SUFFIX);
   const results = join(RESULTS_DIR, `${name}.json`);
   const started = Date.now();
@@ -44,7 +59,7 @@ async function runOne(name: string): Promise<Outcome> {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', file], {
     cwd: ROOT,
     stdio: 'inherit',
-    env: { ...process.env, BENCH_RESULTS_DIR: RESULTS_DIR },
+    env: { ...process.env, BENCH_RESULTS_DIR: RESULTS_DIR, ...(vs === null ? {} : { BENCH_VS: vs }) },
   });
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
@@ -60,13 +75,14 @@ async function runOne(name: string): Promise<Outcome> {
 }
 
 async function main(): Promise<void> {
-  const only = parseOnly(process.argv.slice(2));
+  const { rest, vs } = parseVs(process.argv.slice(2));
+  const only = parseOnly(rest);
   const all = (await readdir(BENCH_DIR)).filter((f) => f.endsWith(SUFFIX)).map((f) => basename(f, SUFFIX)).sort();
   const unknown = only ? [...only].filter((n) => !all.includes(n)) : [];
   if (unknown.length > 0) throw new TypeError(`no such benchmark: ${unknown.join(', ')} (have: ${all.join(', ')})`);
   const chosen = only ? all.filter((n) => only.has(n)) : all;
   const outcomes: Outcome[] = [];
-  for (const name of chosen) outcomes.push(await runOne(name));
+  for (const name of chosen) outcomes.push(await runOne(name, vs));
 
   console.log('\n=== bench summary ===');
   for (const o of outcomes) {
