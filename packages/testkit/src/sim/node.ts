@@ -214,7 +214,7 @@ export class SimNode {
     const live = (): boolean => inc === this.incarnation;
     if (input.kind === 'get') {
       // Linearizable read through ReadIndex (thesis §6.4).
-      this.host.rules.readArrived(rid, this.id, st.term);
+      this.host.rules.readArrived(rid, this.id, st.term, st.confState);
       driver.readIndex().then(
         () => {
           if (!live()) return;
