@@ -132,6 +132,11 @@ export class SimNode {
     return this.life?.driver?.status() ?? null;
   }
 
+  /** True while this node leads and holds its check-quorum lease (it heard from a quorum lately). */
+  hasLease(): boolean {
+    return this.life?.driver?.hasQuorumLease() ?? false;
+  }
+
   /** Start (or restart) from the synced disk through the driver's own recovery. */
   start(): void {
     const inc = this.incarnation;

@@ -28,6 +28,31 @@ function isMajority(voters: readonly NodeId[], has: (id: NodeId) => boolean): bo
   return voters.filter(has).length * 2 > voters.length;
 }
 
+/** A member set's majority: more than half of it (an empty set has none to find). */
+function majoritySize(n: number): number {
+  return Math.floor(n / 2) + 1;
+}
+
+/**
+ * True when some majority of `a` and some majority of `b` share no member: each takes what it
+ * can outside the other and the rest from the common members, which must not suffice for both.
+ */
+function disjointMajorities(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  if (a.length === 0 || b.length === 0) return false;
+  const common = a.filter((id) => b.includes(id)).length;
+  const needA = Math.max(0, majoritySize(a.length) - (a.length - common));
+  const needB = Math.max(0, majoritySize(b.length) - (b.length - common));
+  return needA + needB <= common;
+}
+
+/** Thesis §4: two configurations in force at once must overlap in a majority (each half of a joint one). */
+export function configurationsOverlap(x: ConfState, y: ConfState): boolean {
+  const halves = (c: ConfState): NodeId[][] => (c.votersOutgoing.length > 0 ? [c.voters, c.votersOutgoing] : [c.voters]);
+  // A decision of x needs a majority of every half of x, the same for y: one half of each whose
+  // majorities always meet makes every two decisions meet.
+  return halves(x).some((hx) => halves(y).some((hy) => !disjointMajorities(hx, hy)));
+}
+
 function sentBeforeSync(m: Message, what: string): never {
   throw new SafetyViolation('sent-before-sync', `${m.from} sent ${m.type} (term ${m.term}) to ${m.to} ${what}`);
 }
@@ -95,6 +120,25 @@ export class RuleChecker {
     // Raft §5.4.2: entries of earlier terms commit only through a later entry of the current term.
     if (termAt !== term) {
       throw new SafetyViolation('commit-term', `leader ${node} of term ${term} advanced its commit ${from} → ${to}, an entry of term ${termAt ?? 'unknown'}`);
+    }
+  }
+
+  /**
+   * The configurations the nodes that believe they lead use right now (thesis §4: at most two
+   * are in force, the old and the new, and they must overlap in a majority, or two leaders could
+   * each commit with a quorum of its own).
+   */
+  leadersConfigured(leaders: readonly LeaderView[]): void {
+    for (let i = 0; i < leaders.length; i++) {
+      for (let j = i + 1; j < leaders.length; j++) {
+        const [x, y] = [leaders[i]!, leaders[j]!];
+        if (configurationsOverlap(x.confState, y.confState)) continue;
+        const show = (l: LeaderView): string => `[${l.confState.voters.join(',')}]${l.confState.votersOutgoing.length > 0 ? `/[${l.confState.votersOutgoing.join(',')}]` : ''}`;
+        throw new SafetyViolation(
+          'config-overlap',
+          `leaders ${x.id} (term ${x.term}) and ${y.id} (term ${y.term}) use configurations ${show(x)} and ${show(y)} with disjoint majorities`,
+        );
+      }
     }
   }
 
