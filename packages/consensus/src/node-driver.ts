@@ -398,7 +398,8 @@ export class NodeDriver<R = unknown> extends Emitter<DriverEvents> {
     };
     // Durable first (snapshot and deletions in one batch), then the core drops its entries.
     await this.options.storage.compact({ metadata, data });
-    this.core.compact(metadata.index, data, this.retainEntries);
+    // A leader's snapshot (Raft §7) may have reached the core during the awaits: it covers this one.
+    if (this.core.status().snapshotIndex < metadata.index) this.core.compact(metadata.index, data, this.retainEntries);
     this.snapshotIndex = metadata.index;
   }
 

@@ -163,9 +163,10 @@ describe('two-tier cluster scenarios (3 AZs × 3 nodes, virtual time)', function
 });
 
 describe('two-tier cluster: seeded fault schedules', function () {
-  // 500 seeds (each ~3 s of chaos in virtual time) through the CLI, split across child processes
-  // (one per core, at most 4); the CLI runs as many more as wanted (`pnpm sim -- --cluster`).
-  const SEEDS = 500;
+  // 60 seeds (each ~3 s of chaos in virtual time) through the CLI, split across child processes
+  // (one per core, at most 4); the nightly run takes 500 and more (README.md "Simulators: CI and
+  // nightly runs"); a failing seed replays with `pnpm sim -- --cluster --seed S`.
+  const SEEDS = 60;
   const JOBS = Math.max(2, Math.min(4, availableParallelism()));
   this.timeout(900_000);
 
@@ -181,22 +182,22 @@ describe('two-tier cluster: seeded fault schedules', function () {
     expect(acked.reduce((sum, m) => sum + Number(m[1]) + Number(m[2]), 0)).to.be.greaterThan(SEEDS * 50);
   });
 
-  it('PKI runs (PkiNode × 9 issuing and revoking under faults) keep the PKI invariants on 16 more seeds', () => {
-    const lines = runClusterCli(['--pki', '--seeds', '16', '--start', '1000', '--jobs', String(JOBS)]);
+  it('PKI runs (PkiNode × 9 issuing and revoking under faults) keep the PKI invariants on 8 more seeds', () => {
+    const lines = runClusterCli(['--pki', '--seeds', '8', '--start', '1000', '--jobs', String(JOBS)]);
     expect(lines.filter((l) => /VIOLATIONS|violation |before its summary/.test(l))).to.deep.equal([]);
-    expect(lines.at(-1)).to.equal('cluster-sim: 16 seeds, 0 violations');
-    expect(lines.filter((l) => / ok pki trace=/.test(l))).to.have.length(16);
+    expect(lines.at(-1)).to.equal('cluster-sim: 8 seeds, 0 violations');
+    expect(lines.filter((l) => / ok pki trace=/.test(l))).to.have.length(8);
   });
 
-  it('docs/spec.md §3.7 start-up: 9 nodes started at once through discovery, on lossy links, end in ONE cluster (24 seeds)', () => {
-    const lines = runClusterCli(['--cold-start', '--seeds', '24', '--start', '1', '--jobs', String(JOBS)]);
+  it('docs/spec.md §3.7 start-up: 9 nodes started at once through discovery, on lossy links, end in ONE cluster (12 seeds)', () => {
+    const lines = runClusterCli(['--cold-start', '--seeds', '12', '--start', '1', '--jobs', String(JOBS)]);
     expect(lines.filter((l) => /VIOLATIONS|violation |before its summary/.test(l))).to.deep.equal([]);
-    expect(lines.at(-1)).to.equal('cluster-sim: 24 seeds, 0 violations');
-    expect(lines.filter((l) => / ok cold-start trace=/.test(l))).to.have.length(24);
+    expect(lines.at(-1)).to.equal('cluster-sim: 12 seeds, 0 violations');
+    expect(lines.filter((l) => / ok cold-start trace=/.test(l))).to.have.length(12);
   });
 
   it('a cluster grown as the product grows it (founders; learners promoted; seats joining the global group) survives fault schedules too', async () => {
-    for (const seed of [1, 2, 3]) {
+    for (const seed of [1, 2]) {
       const r = await runSeed({ seed, formation: 'grown' });
       expect(r.violations, `seed=${seed}`).to.deep.equal([]);
       expect(r.acked.global, `seed=${seed} global acknowledgements`).to.be.greaterThan(0);

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import type { Entry } from '@adrestia/consensus';
 import { SafetyChecker, SafetyViolation, type LogView } from '../src/sim/checkers.ts';
 import { SimDisk } from '../src/sim/disk.ts';
+import { RuleChecker, configurationsOverlap } from '../src/sim/rule-checkers.ts';
 import { runSimulation } from '../src/sim/simulator.ts';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -123,5 +124,32 @@ describe('Simulator checkers: snapshots carry the same state on every node (§5.
     c.observeSnapshot('n2', 10, bytes('state-a'));
     c.observeSnapshot('n2', 11, bytes('state-b'));
     expect(violationOf(() => c.observeSnapshot('n3', 10, bytes('state-b'))).kind).to.equal('state-machine-safety');
+  });
+});
+
+describe('Simulator checkers: configurations in force at once overlap in a majority (thesis §4)', () => {
+  const conf = (voters: string[], votersOutgoing: string[] = []): { voters: string[]; learners: string[]; votersOutgoing: string[] } => ({ voters, learners: [], votersOutgoing });
+
+  it('one server added or removed keeps every majority overlapping; two at once do not', () => {
+    expect(configurationsOverlap(conf(['n1', 'n2', 'n3']), conf(['n1', 'n2', 'n3', 'n4']))).to.equal(true);
+    expect(configurationsOverlap(conf(['n1', 'n2', 'n3', 'n4']), conf(['n2', 'n3', 'n4']))).to.equal(true);
+    // {n1,n2} and {n4,n5} are majorities of their configurations and share no member.
+    expect(configurationsOverlap(conf(['n1', 'n2', 'n3']), conf(['n3', 'n4', 'n5']))).to.equal(false);
+    expect(configurationsOverlap(conf(['n1', 'n2', 'n3']), conf(['n1', 'n2', 'n3', 'n4', 'n5']))).to.equal(false);
+  });
+
+  it('a joint configuration overlaps both of its halves', () => {
+    const joint = conf(['n3', 'n4', 'n5'], ['n1', 'n2', 'n3']);
+    expect(configurationsOverlap(joint, conf(['n1', 'n2', 'n3']))).to.equal(true);
+    expect(configurationsOverlap(joint, conf(['n3', 'n4', 'n5']))).to.equal(true);
+  });
+
+  it('two leaders acting with disjoint majorities are a config-overlap violation', () => {
+    const rules = new RuleChecker();
+    const leader = (id: string, term: number, voters: string[]) => ({ id, term, applied: 0, confState: conf(voters) });
+    rules.leadersConfigured([leader('n1', 2, ['n1', 'n2', 'n3']), leader('n4', 3, ['n1', 'n2', 'n3', 'n4'])]);
+    const v = violationOf(() => rules.leadersConfigured([leader('n1', 2, ['n1', 'n2', 'n3']), leader('n4', 3, ['n3', 'n4', 'n5'])]));
+    expect(v.kind).to.equal('config-overlap');
+    expect(v.detail).to.contain('disjoint majorities');
   });
 });

@@ -138,6 +138,7 @@ export class TwoTierNode<R> {
   private seatHeld: boolean;
   private lastSeatLeader: NodeId | null = null;
   private stopped = false;
+  private driverFailed = false;
 
   private constructor(private readonly options: TwoTierNodeOptions<R>) {
     this.seatHeld = options.seatHeld ?? false;
@@ -173,6 +174,7 @@ export class TwoTierNode<R> {
       ...(options.localInitialConfState ? { initialConfState: options.localInitialConfState } : {}),
       ...(options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: options.snapshotEveryEntries } : {}),
     });
+    node.driver.on('fatal', () => (node.driverFailed = true));
     node.driver.on('roleChange', (e) => node.onLocalRole(e.role, e.term));
     node.driver.on('leaderChange', (e) => node.emit({ tier: 'local', role: node.localRole, leaderId: e.leaderId, term: e.term }));
     node.timer = (options.clock ?? systemClock).setInterval(() => node.onTick(), options.tickMs);
@@ -261,6 +263,11 @@ export class TwoTierNode<R> {
       seq: this.seq,
       globalApplied: this.seat.globalAppliedIndex(),
     };
+  }
+
+  /** True once stopped, or once the local driver stopped itself (status().local.stopped, without building a status). */
+  isHalted(): boolean {
+    return this.stopped || this.driverFailed;
   }
 
   isLocalLeader(): boolean {

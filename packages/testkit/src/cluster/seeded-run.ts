@@ -9,7 +9,7 @@ import { Ledger, SimClient } from './clients.ts';
 import type { Violation } from './checkers.ts';
 import { growCluster } from './grow.ts';
 import { checkDurability, checkLiveness } from './recovery-checks.ts';
-import { SimCluster } from './sim-cluster.ts';
+import { SimCluster, type FsyncShape } from './sim-cluster.ts';
 import { CALM_LINKS, type LinkFaults } from './sim-network.ts';
 import type { RunBudget } from './virtual-time.ts';
 
@@ -41,6 +41,12 @@ export interface SeededRunResult {
 
 const CHOICES_SNAPSHOT = [10_000, 40, 15] as const;
 const CHOICES_SKEW = [0, 20, 50, 100] as const;
+/** Fsync latencies: SSD-like, slower, and a disk with a long tail (a few writes take 50–250 ms). */
+const CHOICES_FSYNC: readonly FsyncShape[] = [
+  { minUs: 50, maxUs: 500, tailPermille: 0, tailUs: 0 },
+  { minUs: 200, maxUs: 3_000, tailPermille: 10, tailUs: 50_000 },
+  { minUs: 100, maxUs: 2_000, tailPermille: 30, tailUs: 250_000 },
+];
 
 /** Link faults for the chaos phase, drawn from the seed. */
 function chaosLinks(cluster: SimCluster): LinkFaults {
@@ -72,6 +78,11 @@ async function strike(cluster: SimCluster): Promise<string> {
       // Prefer a leader: its loss exercises elections and seat rebuilding.
       const leader = r.nextInt(2) === 0 ? (cluster.globalLeader() ?? cluster.localLeaderOf(az)) : null;
       const victim = leader ?? pick(up);
+      if (r.nextInt(3) === 0) {
+        // The crash falls between persist and send: right after the victim's next fsync completes.
+        victim.disk.cutAfterNextSync = () => cluster.crash(victim.id);
+        return `crash ${victim.id} at its next fsync`;
+      }
       await cluster.crash(victim.id);
       return `crash ${victim.id}`;
     }
@@ -150,12 +161,13 @@ async function bootstrap(cluster: SimCluster): Promise<boolean> {
 }
 
 /** Cluster parameters drawn from the seed (a separate stream, so they do not shift the run's). */
-function clusterShape(seed: number): { snapshotEveryEntries: number; maxSkewPermille: number; globalRequestTimeoutTicks: number } {
+function clusterShape(seed: number): { snapshotEveryEntries: number; maxSkewPermille: number; globalRequestTimeoutTicks: number; fsync: FsyncShape } {
   const x = (Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) >>> 0) % 1_000_003;
   return {
     snapshotEveryEntries: CHOICES_SNAPSHOT[x % CHOICES_SNAPSHOT.length]!,
     maxSkewPermille: CHOICES_SKEW[(x >>> 3) % CHOICES_SKEW.length]!,
     globalRequestTimeoutTicks: 150,
+    fsync: CHOICES_FSYNC[(x >>> 5) % CHOICES_FSYNC.length]!,
   };
 }
 
@@ -176,6 +188,7 @@ async function chaos(cluster: SimCluster, durationUs: number, faults: string[]):
 async function heal(cluster: SimCluster, faults: string[]): Promise<void> {
   cluster.network.faults = { ...CALM_LINKS };
   cluster.network.heal();
+  for (const n of cluster.nodes.values()) n.disk.cutAfterNextSync = null;
   for (const n of cluster.nodes.values()) if (!n.alive) await cluster.start(n.id);
   cluster.scheduler.trace('heal');
   faults.push(`${Math.round(cluster.scheduler.nowMs)}ms heal: links calm, network healed, all nodes up`);

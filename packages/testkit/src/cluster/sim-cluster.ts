@@ -7,7 +7,7 @@ import type { ConfState, RaftConfig } from '@adrestia/consensus';
 import { ClusterChecker } from './checkers.ts';
 import { cutPower } from './power-cut.ts';
 import { RecordingApp, type AppliedCommand } from './recording-app.ts';
-import { SimDisk } from './sim-storage.ts';
+import { SimDisk, type FsyncLatency } from './sim-storage.ts';
 import { SimNetwork } from './sim-network.ts';
 import { Scheduler, SimClock, type RunBudget } from './virtual-time.ts';
 
@@ -32,6 +32,16 @@ export interface SimClusterOptions {
   formation?: 'static' | 'grown';
   /** Events and virtual time the run may take (default DEFAULT_RUN_BUDGET); past it: `hung`. */
   budget?: RunBudget;
+  /** Seeded fsync latency of every disk (default: a synced save is durable at once). */
+  fsync?: FsyncShape;
+}
+
+/** Fsync takes minUs..maxUs; tailPermille of synced writes take up to tailUs more (a long tail). */
+export interface FsyncShape {
+  minUs: number;
+  maxUs: number;
+  tailPermille: number;
+  tailUs: number;
 }
 
 export interface SimNode {
@@ -74,7 +84,9 @@ export class SimCluster {
       for (let i = 1; i <= (options.nodesPerAz ?? 3); i++) {
         const id = `${az}${i}`;
         const rate = 1 + (this.scheduler.random.nextInt(2 * skew + 1) - skew) / 1000;
-        this.nodes.set(id, { id, az, disk: new SimDisk(id), clock: null, node: null, app: null, alive: false, incarnation: 0, rate, halted: false });
+        const disk = new SimDisk(id);
+        if (options.fsync) disk.useFsyncLatency(fsyncLatency(this.scheduler, options.fsync));
+        this.nodes.set(id, { id, az, disk, clock: null, node: null, app: null, alive: false, incarnation: 0, rate, halted: false });
       }
     }
     this.network.onLocalSend = (id, m) => this.checker.observeSend(m, this.nodes.get(id)!.disk.durableHardState());
@@ -223,12 +235,24 @@ export class SimCluster {
   private checkInstant(): void {
     for (const n of this.nodes.values()) {
       if (!n.alive || n.halted || !n.node) continue;
-      if (n.node.status().local.stopped) {
+      if (n.node.isHalted()) {
         n.halted = true;
         this.checker.observeHalted(n.id, 'driver stopped (fatal storage, state machine or invariant error)');
       }
     }
   }
+}
+
+/** A disk's seeded fsync latency (its own random stream, forked from the run's). */
+function fsyncLatency(scheduler: Scheduler, shape: FsyncShape): FsyncLatency {
+  const r = scheduler.random.fork();
+  return {
+    scheduler,
+    latencyUs: () => {
+      const base = shape.minUs + r.nextInt(shape.maxUs - shape.minUs + 1);
+      return shape.tailPermille > 0 && r.nextInt(1000) < shape.tailPermille ? base + 1 + r.nextInt(shape.tailUs) : base;
+    },
+  };
 }
 
 /** The stable code of an error from the system under test, for ledgers and assertions. */

@@ -2,9 +2,20 @@
 // on stable storage and what is still in the page cache. `save` with `sync: true` is durable at
 // once and also flushes every earlier unsynced write (fsync flushes the file, not one write);
 // `sync: false` writes are visible to the running process but a crash loses them. `compact`
-// is durable (LevelStorage writes snapshot and deletions in one synced batch).
+// is durable (LevelStorage writes snapshot and deletions in one synced batch). With an fsync
+// latency (`useFsyncLatency`), a synced save sits in the page cache until its fsync completes
+// after a seeded virtual delay; only then does the promise the driver awaits resolve, and a crash
+// before that loses it. A cut armed with `cutAfterNextSync` strikes right after the next fsync
+// completes: the write is durable, and nothing the driver would do after it happens.
 import { EMPTY_HARD_STATE, StorageError } from '@adrestia/consensus';
 import type { Entry, HardState, SaveOptions, Snapshot, Storage, StorageState, StorageWrite } from '@adrestia/consensus';
+import type { Scheduler } from './virtual-time.ts';
+
+/** Virtual fsync latency of a disk: a seeded draw per synced write. */
+export interface FsyncLatency {
+  scheduler: Scheduler;
+  latencyUs(): number;
+}
 
 /** The contents of one Raft log on disk (Raft Figure 2 persistent state plus the §7 snapshot). */
 class LogImage {
@@ -85,8 +96,21 @@ export class SimDisk {
    * write is lost on a crash. Only for proving that the checkers catch lost acknowledged data.
    */
   honoursSync = true;
+  private fsync: FsyncLatency | null = null;
+  /** Runs (and is cleared) when the next fsync completes, instead of the driver going on. */
+  cutAfterNextSync: (() => Promise<void>) | null = null;
 
   constructor(readonly label: string) {}
+
+  /** Synced saves complete after a seeded virtual latency (default: at once). */
+  useFsyncLatency(fsync: FsyncLatency): void {
+    this.fsync = fsync;
+  }
+
+  /** @internal */
+  get fsyncLatency(): FsyncLatency | null {
+    return this.fsync;
+  }
 
   /** A new process opens the disk. The previous one must have crashed or closed. */
   open(): SimStorage {
@@ -174,7 +198,23 @@ export class SimStorage implements Storage {
 
   async save(write: StorageWrite, options: SaveOptions): Promise<void> {
     this.assertLoaded();
-    this.disk.write(write, options.sync);
+    const fsync = this.disk.fsyncLatency;
+    if (!options.sync || fsync === null) return this.disk.write(write, options.sync);
+    this.disk.write(write, false); // in the page cache until the fsync completes
+    return new Promise<void>((resolve, reject) => {
+      const pending = { reject };
+      this.inFlight.add(pending);
+      fsync.scheduler.after(fsync.latencyUs(), `fsync ${this.disk.label}`, async () => {
+        if (!this.inFlight.delete(pending)) return; // the process died meanwhile
+        if (this.disk.honoursSync) this.disk.flush();
+        const cut = this.disk.cutAfterNextSync;
+        if (cut === null) return resolve();
+        this.disk.cutAfterNextSync = null;
+        // Durable, but the process dies before it hears so: nothing after the write runs.
+        reject(new StorageError('ERR_STORAGE_CLOSED', `${this.disk.label}: power cut right after fsync`));
+        await cut();
+      });
+    });
   }
 
   async compact(snapshot: Snapshot): Promise<void> {
@@ -189,7 +229,12 @@ export class SimStorage implements Storage {
   /** @internal The process died: every later call fails as on a vanished file descriptor. */
   kill(): void {
     this.closed = true;
+    // An fsync in flight never reports back to the dead process (its driver may be awaiting it).
+    for (const p of this.inFlight) p.reject(new StorageError('ERR_STORAGE_CLOSED', `${this.disk.label}: power cut during fsync`));
+    this.inFlight.clear();
   }
+
+  private readonly inFlight = new Set<{ reject(e: Error): void }>();
 
   private assertOpen(): void {
     if (this.closed) throw new StorageError('ERR_STORAGE_CLOSED', `${this.disk.label}: storage is closed`);

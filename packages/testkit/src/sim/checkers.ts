@@ -12,6 +12,7 @@ export type ViolationKind =
   | 'commit-term'
   | 'read-quorum'
   | 'conf-change-pending'
+  | 'config-overlap'
   | 'sent-before-sync'
   | 'liveness'
   | 'linearizability'

@@ -132,6 +132,11 @@ export class SimNode {
     return this.life?.driver?.status() ?? null;
   }
 
+  /** True while this node leads and holds its check-quorum lease (it heard from a quorum lately). */
+  hasLease(): boolean {
+    return this.life?.driver?.hasQuorumLease() ?? false;
+  }
+
   /** Start (or restart) from the synced disk through the driver's own recovery. */
   start(): void {
     const inc = this.incarnation;
@@ -214,7 +219,7 @@ export class SimNode {
     const live = (): boolean => inc === this.incarnation;
     if (input.kind === 'get') {
       // Linearizable read through ReadIndex (thesis §6.4).
-      this.host.rules.readArrived(rid, this.id, st.term);
+      this.host.rules.readArrived(rid, this.id, st.term, st.confState);
       driver.readIndex().then(
         () => {
           if (!live()) return;

@@ -28,6 +28,31 @@ function isMajority(voters: readonly NodeId[], has: (id: NodeId) => boolean): bo
   return voters.filter(has).length * 2 > voters.length;
 }
 
+/** A member set's majority: more than half of it (an empty set has none to find). */
+function majoritySize(n: number): number {
+  return Math.floor(n / 2) + 1;
+}
+
+/**
+ * True when some majority of `a` and some majority of `b` share no member: each takes what it
+ * can outside the other and the rest from the common members, which must not suffice for both.
+ */
+function disjointMajorities(a: readonly NodeId[], b: readonly NodeId[]): boolean {
+  if (a.length === 0 || b.length === 0) return false;
+  const common = a.filter((id) => b.includes(id)).length;
+  const needA = Math.max(0, majoritySize(a.length) - (a.length - common));
+  const needB = Math.max(0, majoritySize(b.length) - (b.length - common));
+  return needA + needB <= common;
+}
+
+/** Thesis §4: two configurations in force at once must overlap in a majority (each half of a joint one). */
+export function configurationsOverlap(x: ConfState, y: ConfState): boolean {
+  const halves = (c: ConfState): NodeId[][] => (c.votersOutgoing.length > 0 ? [c.voters, c.votersOutgoing] : [c.voters]);
+  // A decision of x needs a majority of every half of x, the same for y: one half of each whose
+  // majorities always meet makes every two decisions meet.
+  return halves(x).some((hx) => halves(y).some((hy) => !disjointMajorities(hx, hy)));
+}
+
 function sentBeforeSync(m: Message, what: string): never {
   throw new SafetyViolation('sent-before-sync', `${m.from} sent ${m.type} (term ${m.term}) to ${m.to} ${what}`);
 }
@@ -42,14 +67,14 @@ export class RuleChecker {
   private readonly respondsTo = new WeakMap<Message, number>();
   /** Per leader and term: the latest `respondsTo` each peer's answers carried. */
   private readonly acked = new Map<string, number>();
-  /** Read request id → leader, its term and the clock when the read arrived. */
-  private readonly reads = new Map<number, { leader: NodeId; term: number; at: number }>();
+  /** Read request id → leader, its term, the clock and the leader's configuration when the read arrived. */
+  private readonly reads = new Map<number, { leader: NodeId; term: number; at: number; confState: ConfState | null }>();
   /** Conf-change entry index proposed by a leader (per leader/term) → its applied index then. */
   private readonly confProposals = new Map<string, number>();
 
   /** A read arrived at leader `leader` of `term`. */
-  readArrived(rid: number, leader: NodeId, term: number): void {
-    this.reads.set(rid, { leader, term, at: ++this.clock });
+  readArrived(rid: number, leader: NodeId, term: number, confState: ConfState | null = null): void {
+    this.reads.set(rid, { leader, term, at: ++this.clock, confState });
   }
 
   /** A leader accepted a membership change that will sit at `index`, having applied `applied`. */
@@ -98,6 +123,25 @@ export class RuleChecker {
     }
   }
 
+  /**
+   * The configurations the nodes that believe they lead use right now (thesis §4: at most two
+   * are in force, the old and the new, and they must overlap in a majority, or two leaders could
+   * each commit with a quorum of its own).
+   */
+  leadersConfigured(leaders: readonly LeaderView[]): void {
+    for (let i = 0; i < leaders.length; i++) {
+      for (let j = i + 1; j < leaders.length; j++) {
+        const [x, y] = [leaders[i]!, leaders[j]!];
+        if (configurationsOverlap(x.confState, y.confState)) continue;
+        const show = (l: LeaderView): string => `[${l.confState.voters.join(',')}]${l.confState.votersOutgoing.length > 0 ? `/[${l.confState.votersOutgoing.join(',')}]` : ''}`;
+        throw new SafetyViolation(
+          'config-overlap',
+          `leaders ${x.id} (term ${x.term}) and ${y.id} (term ${y.term}) use configurations ${show(x)} and ${show(y)} with disjoint majorities`,
+        );
+      }
+    }
+  }
+
   /** Leader `leader` answers read `rid` (its read point is applied). */
   readServed(leader: LeaderView, rid: number): void {
     this.checkReadQuorum(leader, rid);
@@ -117,7 +161,10 @@ export class RuleChecker {
     this.reads.delete(rid);
     const confirmed = (id: NodeId): boolean => id === leader.id || (this.acked.get(`${leader.id}/${read.term}/${id}`) ?? 0) > read.at;
     const cs = leader.confState;
-    if (!isMajority(cs.voters, confirmed) || !isMajority(cs.votersOutgoing, confirmed)) {
+    const quorumOf = (c: ConfState): boolean => isMajority(c.voters, confirmed) && isMajority(c.votersOutgoing, confirmed);
+    // The configuration may change while the read waits (a change applied in the Ready that
+    // answers it): a quorum of the one in force when it arrived or when it is answered will do.
+    if (!quorumOf(cs) && (read.confState === null || !quorumOf(read.confState))) {
       const who = [...new Set([...cs.voters, ...cs.votersOutgoing])].filter(confirmed);
       throw new SafetyViolation(
         'read-quorum',
@@ -153,9 +200,16 @@ export class RuleChecker {
     const fail = (what: string): never => sentBeforeSync(m, what);
     // A pre-vote and a granted pre-vote answer carry the term a campaign would take (thesis §9.6).
     if (m.type !== 'preVote' && m.type !== 'preVoteResp' && m.term > hs.term) fail(`with durable term ${hs.term}`);
-    if (m.type === 'vote' && (hs.term !== m.term || hs.vote !== m.from)) fail(`with durable vote ${hs.vote}@${hs.term}`);
-    if (m.type === 'voteResp' && m.granted && (hs.term !== m.term || hs.vote !== m.to)) fail(`with durable vote ${hs.vote}@${hs.term}`);
-    if (m.type !== 'appendResp' || !m.success || m.index <= disk.snapshotIndex) return;
+    // A vote is fenced by its durable record, or by a durable later term: terms only grow, so the
+    // node never votes in that term again (Raft §5.2: one vote per term). A Ready may carry a vote
+    // of an earlier term next to the hard state of a later one when several terms passed during a fsync.
+    const voteFenced = (to: NodeId): boolean => hs.term > m.term || (hs.term === m.term && hs.vote === to);
+    if (m.type === 'vote' && !voteFenced(m.from)) fail(`with durable vote ${hs.vote}@${hs.term}`);
+    if (m.type === 'voteResp' && m.granted && !voteFenced(m.to)) fail(`with durable vote ${hs.vote}@${hs.term}`);
+    // An acknowledgement of an earlier term whose entry a later leader truncated in the same Ready
+    // cannot help commit it: that leader's election needed a voter holding the entry unless it was
+    // never committable (Raft §5.4.1), so the durable later term fences the stale answer too.
+    if (m.type !== 'appendResp' || !m.success || m.index <= disk.snapshotIndex || hs.term > m.term) return;
     if (disk.lastIndex < m.index) fail(`acknowledging ${m.index} with durable log through ${disk.lastIndex}`);
     // The acknowledged entry is the leader's own: the leader's disk holds it once it sent it.
     const ld = leaderDisk(m.to);

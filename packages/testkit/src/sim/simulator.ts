@@ -2,11 +2,11 @@
 // schedule (crashes, restarts, partitions, leadership transfers), Raft safety checks after every
 // step, then a liveness phase and a linearizability check of the client history.
 import { createHash } from 'node:crypto';
-import { SeededRandom, validateRaftConfig, type ConfChange, type Message } from '@adrestia/consensus';
+import { SeededRandom, validateRaftConfig, type ConfChange, type ConfState, type Message, type RaftStatus } from '@adrestia/consensus';
 import { kvModel, type KvOutput } from '../linearizability/kv-model.ts';
 import { checkLinearizability } from '../linearizability/wgl.ts';
 import { SafetyChecker, SafetyViolation, type ViolationKind } from './checkers.ts';
-import { RuleChecker } from './rule-checkers.ts';
+import { RuleChecker, type LeaderView } from './rule-checkers.ts';
 import { EventQueue } from './event-queue.ts';
 import { SimNetwork } from './network.ts';
 import { SimNode } from './node.ts';
@@ -157,8 +157,26 @@ class Simulation {
   /** Election Safety bookkeeping after a node acted: register it if it now leads. */
   observe(node: SimNode): void {
     const st = node.status();
-    if (st === null || st.role !== 'leader') return;
+    if (st === null || st.role !== 'leader') return void this.leasing.delete(node.id);
     this.checker.observeLeader(node.id, st.term, node.disk, node.disk.lastIndex);
+    this.observeLeaseHolder(node, st);
+  }
+
+  /** Leaders holding a check-quorum lease, with the configuration each uses. */
+  private readonly leasing = new Map<string, LeaderView>();
+
+  /** Thesis §4: the configurations of leaders that can act at the same time overlap in a majority. */
+  private observeLeaseHolder(node: SimNode, st: RaftStatus): void {
+    if (!node.hasLease()) return void this.leasing.delete(node.id);
+    const prior = this.leasing.get(node.id);
+    const view = { id: node.id, term: st.term, applied: st.applied, confState: st.confState };
+    this.leasing.set(node.id, view);
+    if (prior !== undefined && prior.term === st.term && sameConf(prior.confState, st.confState)) return;
+    for (const [id, other] of this.leasing) {
+      if (id === node.id) continue;
+      if (!this.node(id).hasLease()) this.leasing.delete(id);
+      else this.rules.leadersConfigured([view, other]);
+    }
   }
 
   private scheduleTick(node: SimNode, index: number): void {
@@ -314,6 +332,7 @@ class Simulation {
 
   /** A node lost its power: count it and bring it back after a seeded down time. */
   private afterCut(victim: SimNode, how: string): void {
+    this.leasing.delete(victim.id);
     this.crashes++;
     this.trace(`crash ${victim.id} (${how})`);
     if (!this.faultsOn) return this.restart(victim);
@@ -423,4 +442,9 @@ class Simulation {
     }
     this.queue.schedule(5, 'await applied', () => this.awaitApplied(index));
   }
+}
+
+function sameConf(a: ConfState, b: ConfState): boolean {
+  const key = (c: ConfState): string => `${c.voters.join(',')}|${c.votersOutgoing.join(',')}`;
+  return key(a) === key(b);
 }
