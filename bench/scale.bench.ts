@@ -67,6 +67,7 @@ function row(f: ScaleFigures): string {
     `${f.restartToReadySeconds.toFixed(3)} s`.padStart(10),
     `${f.followerInstallSeconds.toFixed(2)} s`.padStart(9),
     `${(f.snapshotBytes / 1048576).toFixed(1)} MiB`.padStart(11),
+    `${f.rssServingMiB.toFixed(0)} MiB`.padStart(9),
     `${f.rssMiB.toFixed(0)} MiB`.padStart(9),
     `${f.crlBuildSeconds.toFixed(2)} s`.padStart(8),
     `${(f.crlBytes / 1024).toFixed(0)} KiB`.padStart(9),
@@ -84,7 +85,7 @@ async function main(): Promise<void> {
   const sizes = parseSizes(argv);
   const load = loadavg();
   console.log(`scale: sizes ${sizes.join(', ')}; load average ${load.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`);
-  console.log('  certificates  restart  follower   snapshot       RSS       CRL  CRL size   issued');
+  console.log('certificates     restart  follower    snapshot  RSS serve  RSS peak      CRL  CRL size   issued');
   const runs: ScaleFigures[] = [];
   for (const n of sizes) {
     runs.push(await runSize(n));

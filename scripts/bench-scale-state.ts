@@ -38,6 +38,9 @@ export interface ScaleFigures {
   followerInstallSeconds: number;
   crlBuildSeconds: number;
   crlBytes: number;
+  /** RSS once filled, restarted and the CRL built: the node serving, before any snapshot. */
+  rssServingMiB: number;
+  /** The peak over the whole run, snapshot build and install included (they hold the state in memory). */
   rssMiB: number;
 }
 
@@ -145,6 +148,7 @@ export async function measureScale(dir: string, n: number): Promise<ScaleFigures
     t = performance.now();
     const crl = await buildCrlEvent({ issuer: nodeIca, store, nowMs: T0 + 30 * DAY_MS, nextUpdateSeconds: 24 * 3600 });
     const crlBuildSeconds = seconds(t);
+    const rssServingMiB = process.memoryUsage().rss / (1024 * 1024);
 
     t = performance.now();
     const snapshot = await store.snapshot();
@@ -166,6 +170,7 @@ export async function measureScale(dir: string, n: number): Promise<ScaleFigures
       followerInstallSeconds,
       crlBuildSeconds,
       crlBytes: crl.crlDer.byteLength,
+      rssServingMiB,
       rssMiB: rssMax / (1024 * 1024),
     };
   } finally {
