@@ -5,6 +5,7 @@
 import type { ClusterMapDiff, ClusterMapSince } from '../cluster/map-generation.ts';
 import type { CrlReason } from '../state/events.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
+import type { AcmeNodeApi } from './acme/acme-api.ts';
 import type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest } from './admin/index.ts';
 import type { NodeKeys } from './ca/ca-node-keys.ts';
 import type { PeerRequest, PeerResponse, RemovedAz, RemovedNode } from './peer/protocol.ts';
@@ -89,6 +90,8 @@ export type PkiRoleEvent = { tier: 'local' | 'global'; leader: boolean; term: nu
 export interface PkiNodeApi {
   readonly nodeId: string;
   readonly az: string;
+  /** ACME accounts, orders, authorizations and finalization (acme/acme-api.ts). */
+  readonly acme: AcmeNodeApi;
   status(): PkiNodeStatus;
   /**
    * The map this node serves, or "no change" when `since` (a generation, or an ETag as served;

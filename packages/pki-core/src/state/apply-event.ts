@@ -26,6 +26,15 @@ import {
   applyIssued,
   applyRevoked,
 } from './apply-certs.ts';
+import {
+  applyAcmeAccountCreated,
+  applyAcmeAccountKeyChanged,
+  applyAcmeAccountUpdated,
+  applyAcmeAuthzDeactivated,
+  applyAcmeChallengeValidated,
+  applyAcmeOrderCreated,
+  applyAcmeOrderFinalized,
+} from './apply-acme.ts';
 import { Rejection, type ApplyMeta, type ApplyOutcome, type ApplyResult } from './outcome.ts';
 import { Overlay, StateTxn } from './txn.ts';
 
@@ -51,6 +60,13 @@ const HANDLERS: { [T in PkiEventType]: Handler<T> } = {
   ExpiredPruned: applyExpiredPruned,
   JoinTokenIssued: applyJoinTokenIssued,
   JoinTokenUsed: applyJoinTokenUsed,
+  AcmeAccountCreated: applyAcmeAccountCreated,
+  AcmeAccountUpdated: applyAcmeAccountUpdated,
+  AcmeAccountKeyChanged: applyAcmeAccountKeyChanged,
+  AcmeOrderCreated: applyAcmeOrderCreated,
+  AcmeChallengeValidated: applyAcmeChallengeValidated,
+  AcmeAuthzDeactivated: applyAcmeAuthzDeactivated,
+  AcmeOrderFinalized: applyAcmeOrderFinalized,
 };
 
 /**

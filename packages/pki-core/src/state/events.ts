@@ -11,6 +11,7 @@
 // - binary fields are DER or opaque sealed blobs, never parsed by `applyEvent`.
 
 import type { CrlReason } from '../ca/crl-reasons.ts';
+import type { AcmeEvent } from './acme-events.ts';
 
 /** Bumped when the encoding changes incompatibly; the decoder accepts only versions it knows. */
 export const EVENT_FORMAT_VERSION = 1;
@@ -273,7 +274,8 @@ export type PkiEvent =
   | ProfileRemovedEvent
   | ExpiredPrunedEvent
   | JoinTokenIssuedEvent
-  | JoinTokenUsedEvent;
+  | JoinTokenUsedEvent
+  | AcmeEvent;
 
 export type PkiEventType = PkiEvent['type'];
 

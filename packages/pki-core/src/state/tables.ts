@@ -18,6 +18,7 @@ import type {
   RevocationRecord,
   SerialRecord,
 } from './records.ts';
+import type { AcmeRecord } from './acme-records.ts';
 
 interface ExpiryRecord {
   issuerId: string;
@@ -49,6 +50,8 @@ export interface TableRecords {
   cas: CaRecord;
   tokens: JoinTokenRecord;
   idem: IdempotencyRecord;
+  /** ACME accounts, keys, orders and authorizations (acme-records.ts). */
+  acme: AcmeRecord;
 }
 
 export type TableName = keyof TableRecords;
@@ -68,7 +71,14 @@ export const TABLE_NAMES: readonly TableName[] = Object.freeze([
   'cas',
   'tokens',
   'idem',
+  'acme',
 ] as const);
+
+/**
+ * Tables a snapshot leaves out while empty, so a state that never used them snapshots to the
+ * bytes it did before they existed (snapshot.ts).
+ */
+export const TABLES_OMITTED_WHEN_EMPTY: ReadonlySet<TableName> = new Set<TableName>(['acme']);
 
 const SEP = '\x00';
 

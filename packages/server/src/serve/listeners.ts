@@ -16,6 +16,8 @@ import { addPublicRoutes } from '../api/public-routes.ts';
 import { addAdminRoutes } from '../api/admin-routes.ts';
 import { addSecureRoutes } from '../api/secure-routes.ts';
 import type { ApiDeps } from '../api/deps.ts';
+import { addAcmeRoutes } from '../acme/acme-routes.ts';
+import { ChallengeValidator } from '../acme/challenge-validator.ts';
 
 interface Serving {
   deps: ApiDeps;
@@ -70,6 +72,7 @@ export class Listeners {
     const common = { logger: this.logger, metrics: this.metrics, limits, readiness: () => s.deps.node.status().ready, exposeMetrics: true };
     const publicRouter = addPublicRoutes(new Router(), s.deps);
     const secureRouter = addNodeRoutes(addAdminRoutes(addSecureRoutes(addPublicRoutes(new Router(), s.deps), s.deps), s.deps), s.deps, () => s.tls.cert);
+    addAcmeRoutes(secureRouter, { api: s.deps, config: this.config.acme, validator: new ChallengeValidator(this.config.acme) });
     return [
       new HttpServer({ ...common, router: publicRouter }),
       new HttpServer({ ...common, router: secureRouter, tls: { key: s.tls.key, cert: s.tls.cert, ca: s.tls.ca, requestClientCert: true } }),

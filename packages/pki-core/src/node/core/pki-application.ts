@@ -34,6 +34,14 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   Issued: 'local',
   ExpiredPruned: 'local',
   CrlPublished: 'either',
+  // ACME (docs/architecture.md §14): accounts in every AZ, orders in the AZ that holds them.
+  AcmeAccountCreated: 'global',
+  AcmeAccountUpdated: 'global',
+  AcmeAccountKeyChanged: 'global',
+  AcmeOrderCreated: 'local',
+  AcmeChallengeValidated: 'local',
+  AcmeAuthzDeactivated: 'local',
+  AcmeOrderFinalized: 'local',
 };
 
 export function tierOfEvent(type: PkiEventType): 'global' | 'local' | 'either' {

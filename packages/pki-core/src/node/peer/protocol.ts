@@ -56,7 +56,9 @@ export type PeerRequest =
    */
   | { kind: 'revoke'; serialHex: string; issuerId?: string; reason: CrlReason; requestedBy: string }
   /** Health check. */
-  | { kind: 'ping' };
+  | { kind: 'ping' }
+  /** To the node that issued an ACME nonce: accept it once (node/acme/acme-nonces.ts); answered `ok`. */
+  | { kind: 'acmeNonce'; counter: string };
 
 export type PeerResponse =
   | { kind: 'outcome'; outcome: ApplyOutcome | null }
