@@ -46,3 +46,8 @@ export { fromPem, pemBlocks, toPem, type PemBlock } from './ca/pem.ts';
 export { CertificateView, viewCertificate } from './ca/view.ts';
 export { parseSanText, type SanEntry } from './ca/san.ts';
 export { BUILTIN_PROFILES, PROFILE_NAMES, type CertificateProfile } from './ca/profiles.ts';
+
+// ACME (RFC 8555): the node's objects and the problems its answers carry (node/acme/).
+export { ACME_PROBLEM_TYPES, AcmeProblem, DEFAULT_ACME_OPTIONS, type AcmeAccountRecord, type AcmeAuthzView, type AcmeIdentifierPolicy, type AcmeNodeApi, type AcmeOptions, type AcmeOrderView, type AcmeProblemType } from './node/acme/index.ts';
+export type { AcmeChallengeType, AcmeIdentifier, AcmeProblemData } from './state/acme-events.ts';
+export { readCertificateFields } from './ca/cert-fields.ts';

@@ -84,6 +84,30 @@ const delta = (crlNumber: number, baseCrlNumber: number): PkiEvent => ({
 
 const declared = (name: string, subnet: string, localVip: string): PkiEvent => ({ type: 'AzDeclared', az: { name, subnets: [subnet], localVip }, requestedBy: 'admin', at: T0 + 2 });
 
+// ACME (state/apply-acme.ts): an account, one order of one name, its validation and finalization.
+const ACME_TOKEN = 'tok'.repeat(8);
+const acmeAccount = (accountId = 'acct-1', keyThumbprint = 'thumb-1'): PkiEvent => ({
+  type: 'AcmeAccountCreated',
+  accountId,
+  keyThumbprint,
+  jwkJson: '{"kty":"EC"}',
+  contact: ['mailto:ops@a.example'],
+  at: T0 + 10,
+});
+const acmeOrder = (orderId = 'order-1', authzId = 'authz-1', expiresAt = T0 + DAY_MS): PkiEvent => ({
+  type: 'AcmeOrderCreated',
+  orderId,
+  accountId: 'acct-1',
+  identifiers: [{ type: 'dns', value: 'a.example' }],
+  authzs: [{ authzId, identifier: { type: 'dns', value: 'a.example' }, wildcard: false, challenges: [{ type: 'http-01', token: ACME_TOKEN }] }],
+  expiresAt,
+  at: T0 + 11,
+});
+const acmeValidated = (at = T0 + 12): PkiEvent => ({ type: 'AcmeChallengeValidated', authzId: 'authz-1', challengeType: 'http-01', at });
+const acmeFinalized = (serialHex = '01aa', accountId = 'acct-1'): PkiEvent => ({ type: 'AcmeOrderFinalized', orderId: 'order-1', accountId, issuerId: NODE1_ICA, serialHex, at: T0 + 13 });
+const acmeGet = async (s: PkiStateStore, kind: string, id: string): Promise<Record<string, unknown> | undefined> =>
+  (await s.getAcme(`${kind}\x00${id}`)) as Record<string, unknown> | undefined;
+
 function ok(outcome: ApplyOutcome): asserts outcome is Extract<ApplyOutcome, { ok: true }> {
   expect(outcome.ok, JSON.stringify(outcome)).to.equal(true);
 }
@@ -308,6 +332,66 @@ const ROWS: Record<PkiEvent['type'], Row> = {
     // A late proposal never replaces a longer-lived renewal.
     rejected: { setup: [...baseLog(), ocspKey(), ocspCert('0c02', T0 + 8 * DAY_MS)], event: ocspCert('0c01', T0 + 7 * DAY_MS), code: 'ERR_EVENT_REJECTED' },
   },
+  AcmeAccountCreated: {
+    setup: baseLog(),
+    event: acmeAccount(),
+    check: async (s) => {
+      expect(await acmeGet(s, 'key', 'thumb-1')).to.deep.equal({ kind: 'key', accountId: 'acct-1' });
+      expect((await acmeGet(s, 'account', 'acct-1'))?.['status']).to.equal('valid');
+    },
+    rejected: { setup: [...baseLog(), acmeAccount()], event: acmeAccount('acct-2'), code: 'ERR_ALREADY_EXISTS' },
+  },
+  AcmeAccountUpdated: {
+    setup: [...baseLog(), acmeAccount()],
+    event: { type: 'AcmeAccountUpdated', accountId: 'acct-1', contact: [], deactivate: true, at: T0 + 12 },
+    check: async (s) => expect((await acmeGet(s, 'account', 'acct-1'))?.['status']).to.equal('deactivated'),
+    rejected: { setup: [...baseLog(), acmeAccount()], event: { type: 'AcmeAccountUpdated', accountId: 'ghost', contact: [], deactivate: true, at: T0 + 12 }, code: 'ERR_NOT_FOUND' },
+  },
+  AcmeAccountKeyChanged: {
+    setup: [...baseLog(), acmeAccount()],
+    event: { type: 'AcmeAccountKeyChanged', accountId: 'acct-1', oldKeyThumbprint: 'thumb-1', keyThumbprint: 'thumb-2', jwkJson: '{"kty":"OKP"}', at: T0 + 12 },
+    check: async (s) => {
+      expect(await acmeGet(s, 'key', 'thumb-1')).to.equal(undefined);
+      expect(await acmeGet(s, 'key', 'thumb-2')).to.deep.equal({ kind: 'key', accountId: 'acct-1' });
+    },
+    rejected: {
+      setup: [...baseLog(), acmeAccount(), acmeAccount('acct-2', 'thumb-2')],
+      event: { type: 'AcmeAccountKeyChanged', accountId: 'acct-1', oldKeyThumbprint: 'thumb-1', keyThumbprint: 'thumb-2', jwkJson: '{"kty":"OKP"}', at: T0 + 12 },
+      code: 'ERR_ALREADY_EXISTS',
+    },
+  },
+  AcmeOrderCreated: {
+    setup: [...baseLog(), acmeAccount()],
+    event: acmeOrder(),
+    check: async (s) => {
+      expect((await acmeGet(s, 'order', 'order-1'))?.['status']).to.equal('pending');
+      expect((await acmeGet(s, 'authz', 'authz-1'))?.['status']).to.equal('pending');
+    },
+    rejected: { setup: [...baseLog(), acmeAccount(), acmeOrder()], event: acmeOrder('order-2'), code: 'ERR_ALREADY_EXISTS' },
+  },
+  AcmeChallengeValidated: {
+    setup: [...baseLog(), acmeAccount(), acmeOrder()],
+    event: acmeValidated(),
+    check: async (s) => {
+      expect((await acmeGet(s, 'authz', 'authz-1'))?.['status']).to.equal('valid');
+      expect((await acmeGet(s, 'order', 'order-1'))?.['status'], 'RFC 8555 §7.1.6: every authorization valid').to.equal('ready');
+    },
+    // RFC 8555 §7.1.6: an expired authorization cannot become valid.
+    rejected: { setup: [...baseLog(), acmeAccount(), acmeOrder()], event: acmeValidated(T0 + 2 * DAY_MS), code: 'ERR_EXPIRED' },
+  },
+  AcmeAuthzDeactivated: {
+    setup: [...baseLog(), acmeAccount(), acmeOrder()],
+    event: { type: 'AcmeAuthzDeactivated', authzId: 'authz-1', accountId: 'acct-1', at: T0 + 12 },
+    check: async (s) => expect((await acmeGet(s, 'order', 'order-1'))?.['status']).to.equal('invalid'),
+    rejected: { setup: [...baseLog(), acmeAccount(), acmeOrder()], event: { type: 'AcmeAuthzDeactivated', authzId: 'authz-1', accountId: 'acct-2', at: T0 + 12 }, code: 'ERR_EVENT_REJECTED' },
+  },
+  AcmeOrderFinalized: {
+    setup: [...baseLog(), issued('01aa'), acmeAccount(), acmeOrder(), acmeValidated()],
+    event: acmeFinalized(),
+    check: async (s) => expect((await acmeGet(s, 'order', 'order-1'))?.['certificate']).to.deep.equal({ issuerId: NODE1_ICA, serialHex: '01aa' }),
+    // The order is not ready: its authorization was never validated.
+    rejected: { setup: [...baseLog(), issued('01aa'), acmeAccount(), acmeOrder()], event: acmeFinalized(), code: 'ERR_EVENT_REJECTED' },
+  },
 };
 
 /**
@@ -339,6 +423,13 @@ const MAP_VERSION_STEP: Record<PkiEvent['type'], 0 | 1> = {
   OcspResponderKeyInstalled: 0,
   OcspResponderCertified: 0,
   DeltaCrlPublished: 0,
+  AcmeAccountCreated: 0,
+  AcmeAccountUpdated: 0,
+  AcmeAccountKeyChanged: 0,
+  AcmeOrderCreated: 0,
+  AcmeChallengeValidated: 0,
+  AcmeAuthzDeactivated: 0,
+  AcmeOrderFinalized: 0,
 };
 
 describe('applyEvent: one row per event type (accepted, and a rejected variant that changes nothing)', () => {

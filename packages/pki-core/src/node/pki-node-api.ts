@@ -5,6 +5,7 @@
 import type { ClusterMapDiff, ClusterMapSince } from '../cluster/map-generation.ts';
 import type { CrlReason } from '../state/events.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
+import type { AcmeNodeApi } from './acme/acme-api.ts';
 import type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest } from './admin/index.ts';
 import type { NodeKeys } from './ca/ca-node-keys.ts';
 import type { OcspAnswer } from './ocsp/index.ts';
@@ -91,6 +92,8 @@ export type PkiRoleEvent = { tier: 'local' | 'global'; leader: boolean; term: nu
 export interface PkiNodeApi {
   readonly nodeId: string;
   readonly az: string;
+  /** ACME accounts, orders, authorizations and finalization (acme/acme-api.ts). */
+  readonly acme: AcmeNodeApi;
   status(): PkiNodeStatus;
   /**
    * What an operator watches on this node (status/operator-report.ts): each tier's membership and

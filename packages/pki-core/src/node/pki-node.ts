@@ -13,6 +13,7 @@ import { PkiError } from '../errors.ts';
 import type { AzSpec, NodeAddresses } from '../state/events.ts';
 import type { PkiStateQueries } from '../state/queries.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
+import { Acme, type AcmeOptions } from './acme/index.ts';
 import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToken, type JoinTokenRequest } from './admin/index.ts';
 import { FileNodeKeyStore, type NodeKeys, type NodeKeyStore } from './ca/ca-node-keys.ts';
 import { AzIcaRenewal } from './ca/az-ica-renewal.ts';
@@ -93,6 +94,8 @@ export interface PkiNodeOptions {
   ocspResponderLifetimeSeconds?: number;
   /** Unexpected failures of scheduled work (logged by the server; never thrown at callers). */
   onError?: (error: unknown) => void;
+  /** ACME orders and certificates (acme/acme.ts DEFAULT_ACME_OPTIONS when absent). */
+  acme?: AcmeOptions;
 }
 
 /** How `bootstrap` discovers and what it founds. */
@@ -149,6 +152,7 @@ export class PkiNode implements PkiNodeApi {
   private readonly clusterMapView: ClusterMapView;
   private readonly clusterReads: ClusterReads;
   private readonly issuance: Issuance;
+  readonly acme: Acme;
   private readonly revocation: Revocation;
   private readonly ocsp: Ocsp;
   private readonly registration: NodeRegistration;
@@ -184,7 +188,8 @@ export class PkiNode implements PkiNodeApi {
     new AzIcaRenewal(ctx, roles, state, urls, committer, maintenance);
     this.clusterMapView = new ClusterMapView(ctx, twoTier, state, membership);
     this.clusterReads = new ClusterReads(ctx, reads, ownCa);
-    this.issuance = new Issuance(ctx, reads, ownCa, urls, committer);
+    const issuance = (this.issuance = new Issuance(ctx, reads, ownCa, urls, committer));
+    this.acme = new Acme(ctx, reads, committer, (request) => issuance.issue(request), options.acme);
     const registration = (this.registration = new NodeRegistration(ctx, roles, reads, urls, committer, () => membership.advanceLocalMembers()));
     const founding = (this.founding = new Founding(ctx, twoTier, state, urls, committer, (azIca, r) => registration.registerWith(azIca, r), (az) => membership.addSeat(az)));
     const admin = (this.admin = new AdminServices(ctx, twoTier, state, (event, tier) => committer.commitOk(event, tier), () => membership.otherAzLeaders()));
@@ -200,6 +205,7 @@ export class PkiNode implements PkiNodeApi {
         renewNode: { tier: 'global', handle: (from, r) => nodeRenewal.answerRenewNode(from, r) },
         ping: { tier: 'local', handle: () => membership.answerPing() },
         ocspStatus: { tier: 'local', handle: (_from, r) => ocsp.answerStatus(r) },
+        acmeNonce: { tier: 'local', handle: (_from, r) => this.acme.answerNonce(r) },
       },
       () => roles.localLeaderId(),
     );

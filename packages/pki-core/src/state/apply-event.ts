@@ -29,6 +29,15 @@ import {
 } from './apply-certs.ts';
 import { applyDeltaCrlPublished } from './apply-crl-delta.ts';
 import { applyOcspResponderCertified, applyOcspResponderKeyInstalled } from './apply-ocsp.ts';
+import {
+  applyAcmeAccountCreated,
+  applyAcmeAccountKeyChanged,
+  applyAcmeAccountUpdated,
+  applyAcmeAuthzDeactivated,
+  applyAcmeChallengeValidated,
+  applyAcmeOrderCreated,
+  applyAcmeOrderFinalized,
+} from './apply-acme.ts';
 import { Rejection, type ApplyMeta, type ApplyOutcome, type ApplyResult } from './outcome.ts';
 import { Overlay, StateTxn } from './txn.ts';
 
@@ -58,6 +67,13 @@ const HANDLERS: { [T in PkiEventType]: Handler<T> } = {
   OcspResponderKeyInstalled: applyOcspResponderKeyInstalled,
   OcspResponderCertified: applyOcspResponderCertified,
   DeltaCrlPublished: applyDeltaCrlPublished,
+  AcmeAccountCreated: applyAcmeAccountCreated,
+  AcmeAccountUpdated: applyAcmeAccountUpdated,
+  AcmeAccountKeyChanged: applyAcmeAccountKeyChanged,
+  AcmeOrderCreated: applyAcmeOrderCreated,
+  AcmeChallengeValidated: applyAcmeChallengeValidated,
+  AcmeAuthzDeactivated: applyAcmeAuthzDeactivated,
+  AcmeOrderFinalized: applyAcmeOrderFinalized,
 };
 
 /**

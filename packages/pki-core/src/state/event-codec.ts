@@ -13,6 +13,7 @@ import {
   type PkiEvent,
   type PkiEventType,
 } from './events.ts';
+import { ACME_READERS } from './acme-codec.ts';
 import { checkCidr, checkEndpoint, checkIp, checkPlainData, checkText, FieldError, FieldReader, LIMITS } from './fields.ts';
 
 /** Upper bound on one encoded event; a CRL is the largest thing an event carries. */
@@ -220,6 +221,7 @@ const READERS: { [T in PkiEventType]: Reader } = {
     notAfter: r.time('notAfter'),
     at: r.time('at'),
   }),
+  ...ACME_READERS,
 };
 
 function dropUndefined<T extends object>(obj: T): T {

@@ -11,6 +11,7 @@
 // - binary fields are DER or opaque sealed blobs, never parsed by `applyEvent`.
 
 import type { CrlReason } from '../ca/crl-reasons.ts';
+import type { AcmeEvent } from './acme-events.ts';
 
 /** Bumped when the encoding changes incompatibly; the decoder accepts only versions it knows. */
 export const EVENT_FORMAT_VERSION = 1;
@@ -343,7 +344,8 @@ export type PkiEvent =
   | JoinTokenUsedEvent
   | OcspResponderKeyInstalledEvent
   | OcspResponderCertifiedEvent
-  | DeltaCrlPublishedEvent;
+  | DeltaCrlPublishedEvent
+  | AcmeEvent;
 
 export type PkiEventType = PkiEvent['type'];
 

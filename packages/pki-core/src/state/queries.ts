@@ -18,6 +18,7 @@ import type {
   ProfileRecord,
   RevocationRecord,
 } from './records.ts';
+import type { AcmeRecord } from './acme-records.ts';
 import { certKey, expiryPrefix, prefixRange } from './tables.ts';
 import { Overlay, StateTxn, type KvReader } from './txn.ts';
 
@@ -26,6 +27,17 @@ const MAX_LIST_ITEMS = 100_000;
 
 export class PkiStateQueries {
   constructor(private readonly reader: KvReader) {}
+
+  /** An ACME record by its key (acme-records.ts builds the keys). */
+  async getAcme(key: string): Promise<AcmeRecord | undefined> {
+    return this.view().get('acme', key);
+  }
+
+  /** ACME records whose keys start with `prefix` + NUL, in key order, at most `limit`. */
+  async rangeAcme(prefix: string, range: { gte?: string; limit: number }): Promise<[string, AcmeRecord][]> {
+    const whole = prefixRange(prefix);
+    return this.view().range('acme', { gte: range.gte ?? whole.gte, lt: whole.lt, limit: range.limit });
+  }
 
   /** A fresh view of the committed state (no pending writes). */
   protected view(): StateTxn {

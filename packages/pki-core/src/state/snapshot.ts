@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { plainMessagePack } from '@adrestia/consensus';
 import { PkiError } from '../errors.ts';
 import { isPlainObject } from './fields.ts';
-import { decodeRecord, TABLE_NAMES, type MetaRecords, type TableName } from './tables.ts';
+import { decodeRecord, TABLE_NAMES, TABLES_OMITTED_WHEN_EMPTY, type MetaRecords, type TableName } from './tables.ts';
 
 const SNAPSHOT_FORMAT = 'adrestia-pki-state';
 const SNAPSHOT_FORMAT_VERSION = 1;
@@ -19,7 +19,8 @@ function sha256Hex(bytes: Uint8Array): string {
 }
 
 export function encodeSnapshot(tables: SnapshotTables): Uint8Array {
-  const body = new Uint8Array(plainMessagePack.pack(TABLE_NAMES.map((name) => [name, tables.get(name) ?? []])));
+  const listed = TABLE_NAMES.filter((name) => !TABLES_OMITTED_WHEN_EMPTY.has(name) || (tables.get(name)?.length ?? 0) > 0);
+  const body = new Uint8Array(plainMessagePack.pack(listed.map((name) => [name, tables.get(name) ?? []])));
   return new Uint8Array(plainMessagePack.pack({ format: SNAPSHOT_FORMAT, v: SNAPSHOT_FORMAT_VERSION, sha256: sha256Hex(body), body }));
 }
 
@@ -61,12 +62,22 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotTables {
   } catch (e) {
     throw corrupt('body is not MessagePack', e);
   }
-  if (!Array.isArray(list) || list.length !== TABLE_NAMES.length) throw corrupt('wrong table list');
+  if (!Array.isArray(list) || list.length > TABLE_NAMES.length) throw corrupt('wrong table list');
   const tables: SnapshotTables = new Map();
-  for (const [i, item] of list.entries()) {
-    if (!Array.isArray(item) || item.length !== 2 || item[0] !== TABLE_NAMES[i]) throw corrupt(`table ${i} misnamed`);
-    tables.set(TABLE_NAMES[i]!, readEntries(String(item[0]), item[1]));
+  // The tables in TABLE_NAMES order; only those of TABLES_OMITTED_WHEN_EMPTY may be missing.
+  let next = 0;
+  for (const name of TABLE_NAMES) {
+    const item: unknown = list[next];
+    if (Array.isArray(item) && item.length === 2 && item[0] === name) {
+      tables.set(name, readEntries(name, item[1]));
+      next++;
+    } else if (TABLES_OMITTED_WHEN_EMPTY.has(name)) {
+      tables.set(name, []);
+    } else {
+      throw corrupt(`table ${next} misnamed`);
+    }
   }
+  if (next !== list.length) throw corrupt('wrong table list');
   return tables;
 }
 

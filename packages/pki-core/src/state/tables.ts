@@ -21,6 +21,7 @@ import type {
   RevocationRecord,
   SerialRecord,
 } from './records.ts';
+import type { AcmeRecord } from './acme-records.ts';
 
 interface ExpiryRecord {
   issuerId: string;
@@ -58,6 +59,8 @@ export interface TableRecords {
   ocspCerts: OcspResponderCertRecord;
   /** By issuer: its latest delta CRL. */
   deltaCrls: DeltaCrlRecord;
+  /** ACME accounts, keys, orders and authorizations (acme-records.ts). */
+  acme: AcmeRecord;
 }
 
 export type TableName = keyof TableRecords;
@@ -80,7 +83,14 @@ export const TABLE_NAMES: readonly TableName[] = Object.freeze([
   'ocspKeys',
   'ocspCerts',
   'deltaCrls',
+  'acme',
 ] as const);
+
+/**
+ * Tables a snapshot leaves out while empty, so a state that never used them snapshots to the
+ * bytes it did before they existed (snapshot.ts).
+ */
+export const TABLES_OMITTED_WHEN_EMPTY: ReadonlySet<TableName> = new Set<TableName>(['acme']);
 
 const SEP = '\x00';
 

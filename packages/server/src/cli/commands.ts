@@ -42,6 +42,9 @@ const dev: LeafCommand = {
     base: { type: 'string', value: 'B', default: '0', help: `put AZ n on 127.(B+n).0.0/16 and the global VIP on 127.B.10.1; 0..${DEV_BASE_MAX}` },
     'log-level': { type: 'string', value: 'LEVEL', default: 'info', help: `the nodes' log level: ${LOG_LEVELS.join(', ')}` },
     'join-tokens': { type: 'boolean', help: 'joiners register with a join token minted for each (and hold no PSK)' },
+    'acme-http01-port': { type: 'string', value: 'PORT', help: 'the port ACME http-01 validation connects to (default 80)' },
+    'acme-tls-alpn01-port': { type: 'string', value: 'PORT', help: 'the port ACME tls-alpn-01 validation connects to (default 443)' },
+    'acme-resolver': { type: 'string', value: 'HOST:PORT', help: 'the DNS server ACME validation asks (default: the system resolver)' },
   },
   run: async (args) => (await import('../dev/dev-command.ts')).devCommand(args),
 };

@@ -1,7 +1,7 @@
 // The node configuration file's schema. Limits and durations carry their unit in their name.
 // Secrets are NOT fields of this schema: only the paths of files that hold them are (secrets.ts).
 import { LOG_LEVELS } from '../log/logger.ts';
-import { arr, cidr, int, ip, obj, oneOf, optional, str, uuid, type SpecType } from './spec.ts';
+import { arr, bool, cidr, int, ip, obj, oneOf, optional, str, uuid, type SpecType } from './spec.ts';
 
 const AZ_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A host name (RFC 1123 §2.1 labels) or an IP literal. */
@@ -12,6 +12,46 @@ const filePath = () => optional(str({ what: 'a file path', maxLength: 4096 }));
 
 const listener = (defaultPort: number) =>
   optional(obj({ host: optional(ip(), '0.0.0.0'), port: port(defaultPort) }), { host: '0.0.0.0', port: defaultPort });
+
+/** `host:port` of a DNS server (IPv6 in brackets). */
+const HOST_PORT = /^(?:[0-9.]+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/;
+/** A DNS suffix of the ACME identifier policy: a name, or '' for any. */
+const DNS_SUFFIX = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)?$/;
+
+/** ACME (RFC 8555) on the HTTPS port: challenge ports and resolver, identifier policy, limits (packages/server/src/acme/). */
+const ACME_SPEC = obj({
+  /** Where http-01 validation connects (RFC 8555 §8.3: 80). */
+  http01Port: port(80),
+  /** Where tls-alpn-01 validation connects (RFC 8737 §3: 443). */
+  tlsAlpn01Port: port(443),
+  /** The DNS server validation asks (`host:port`); absent: the system's resolver. */
+  resolver: optional(str({ pattern: HOST_PORT, what: 'host:port of a DNS server' })),
+  /** Validate against loopback addresses (tests, closed networks); off in production. */
+  allowLoopback: optional(bool(), false),
+  /** Identifier policy: DNS names under these suffixes ('' = any) and IP identifiers in these CIDRs. */
+  dnsSuffixes: optional(arr(str({ pattern: DNS_SUFFIX, what: 'a DNS suffix', maxLength: 253 }), 0, 256)),
+  ipCidrs: optional(arr(cidr(), 0, 256)),
+  ordersPerHourMax: optional(int(1, 1_000_000), 300),
+  certificateLifetimeSeconds: optional(int(3600, 3 * 366 * 24 * 3600), 90 * 24 * 3600),
+  profile: optional(str({ what: 'a profile name', maxLength: 128 }), 'serverLeaf'),
+  termsOfService: optional(str({ what: 'a URL', maxLength: 2048 })),
+  /** RFC 8555 §7.3.4: refuse accounts without an external account binding. */
+  externalAccountRequired: optional(bool(), false),
+});
+
+const ACME_DEFAULTS = {
+  http01Port: 80,
+  tlsAlpn01Port: 443,
+  resolver: undefined,
+  allowLoopback: false,
+  dnsSuffixes: undefined,
+  ipCidrs: undefined,
+  ordersPerHourMax: 300,
+  certificateLifetimeSeconds: 90 * 24 * 3600,
+  profile: 'serverLeaf',
+  termsOfService: undefined,
+  externalAccountRequired: false,
+};
 
 const AZ_SPEC = obj({
   name: str({ pattern: AZ_NAME, what: 'an AZ name (lower-case letters, digits, -)' }),
@@ -77,6 +117,7 @@ export const CONFIG_SPEC = obj({
     { mode: 'none', command: undefined, interface: undefined, timeoutMs: 10_000 },
   ),
   log: optional(obj({ level: optional(oneOf(LOG_LEVELS), 'info') }), { level: 'info' }),
+  acme: optional(ACME_SPEC, ACME_DEFAULTS),
   authPskFile: filePath(),
   kekFile: filePath(),
   adminTokenFile: filePath(),

@@ -61,6 +61,10 @@ export function int(min: number, max: number): Spec<number> {
   );
 }
 
+export function bool(): Spec<boolean> {
+  return scalar('true or false', (v): v is boolean => typeof v === 'boolean', (raw) => (raw === 'true' ? true : raw === 'false' ? false : raw));
+}
+
 export function oneOf<const V extends string>(values: readonly V[]): Spec<V> {
   return scalar(`one of ${values.join('|')}`, (v): v is V => typeof v === 'string' && (values as readonly string[]).includes(v));
 }

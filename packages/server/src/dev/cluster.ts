@@ -3,7 +3,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { httpCall, jsonOf } from '../peer/http-request.ts';
-import { writeJoinToken, writeNodeConfig, writeSecrets, type DevSecrets, type DevVipConfig } from './files.ts';
+import { writeJoinToken, writeNodeConfig, writeSecrets, type DevAcmeConfig, type DevSecrets, type DevVipConfig } from './files.ts';
 import { DEV_PORTS, devNodes, type DevNode } from './layout.ts';
 import { spawnServe, stopProcess, waitReady, type NodeProcess } from './processes.ts';
 
@@ -25,6 +25,8 @@ export interface DevClusterOptions {
   joinTokens?: boolean;
   /** Each node's `vip` section (default `bind`: the node listens on the VIPs it holds). */
   vip?: (node: DevNode) => DevVipConfig;
+  /** Each node's `acme` section (validation ports and resolver; loopback validation is always on). */
+  acme?: DevAcmeConfig;
   onExit?: (p: NodeProcess, code: number | null, signal: string | null) => void;
   onReady?: (p: NodeProcess, ready: boolean) => void;
 }
@@ -46,7 +48,7 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
   const procs: NodeProcess[] = [];
   const nodes = devNodes(o.azCount, o.perAz, o.base);
   for (const n of nodes) {
-    const configPath = await writeNodeConfig(o.dir, n, o.azCount, o.base, secrets, o.logLevel, undefined, o.vip?.(n));
+    const configPath = await writeNodeConfig(o.dir, n, o.azCount, o.base, secrets, o.logLevel, undefined, o.vip?.(n), o.acme);
     procs.push({ name: n.name, host: n.host, configPath, logPath: join(o.dir, 'logs', `${n.name}.log`), child: null, init: procs.length === 0 });
   }
   let stopping = false;
@@ -125,6 +127,6 @@ async function giveJoinTokens(o: DevClusterOptions, secrets: DevSecrets, nodes: 
     if (minted.status !== 201 || typeof token !== 'string') {
       throw new Error(`dev --join-tokens: minting a token for ${node.name} failed: HTTP ${minted.status} ${minted.body.toString('utf8').slice(0, 200)}`);
     }
-    await writeNodeConfig(o.dir, node, o.azCount, o.base, secrets, o.logLevel, await writeJoinToken(o.dir, node, token), o.vip?.(node));
+    await writeNodeConfig(o.dir, node, o.azCount, o.base, secrets, o.logLevel, await writeJoinToken(o.dir, node, token), o.vip?.(node), o.acme);
   }
 }

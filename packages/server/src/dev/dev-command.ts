@@ -1,12 +1,14 @@
-// `adrestia-pki dev [--azs 3] [--nodes 3] [--dir DIR] [--base 0] [--log-level info] [--join-tokens]`:
+// `adrestia-pki dev [--azs 3] [--nodes 3] [--dir DIR] [--base 0] [--log-level info] [--join-tokens]
+// [--acme-http01-port P] [--acme-tls-alpn01-port P] [--acme-resolver HOST:PORT]`:
 // a local cluster of real `serve` processes on loopback (layout.ts). The first node of AZ 1 founds
 // the cluster; the first node of each further AZ founds its AZ; the other nodes join (with the PSK,
 // or with a join token each and no PSK under --join-tokens). Ctrl-C / SIGTERM stops every node gracefully.
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { requiredOption, wholeNumber, type ParsedArgs } from '../cli/args.ts';
+import { requiredOption, UsageError, wholeNumber, type ParsedArgs } from '../cli/args.ts';
 import { startDevCluster, type DevCluster } from './cluster.ts';
+import type { DevAcmeConfig } from './files.ts';
 import { DEV_AZS_MAX, DEV_BASE_MAX, DEV_NODES_PER_AZ_MAX, DEV_PORTS, devAzs, globalVipOf } from './layout.ts';
 
 const READY_TIMEOUT_MS = 60_000;
@@ -37,6 +39,7 @@ export async function devCommand(args: ParsedArgs): Promise<number> {
     logLevel: requiredOption(args, 'log-level'),
     readyTimeoutMs: READY_TIMEOUT_MS,
     joinTokens: args.switches.has('join-tokens'),
+    acme: devAcmeOf(args),
     onExit: (p, code, signal) => process.stdout.write(`! ${p.name} exited (${signal ?? `code ${code}`}); see ${p.logPath}\n`),
     onReady: (p, ready) => process.stdout.write(`${ready ? '✔' : '✘'} ${p.name} ${ready ? 'ready' : 'not ready'} (${p.host})\n`),
   });
@@ -62,6 +65,19 @@ function printSummary(cluster: DevCluster, azCount: number, base: number): void 
     '',
   ];
   process.stdout.write(lines.join('\n'));
+}
+
+/** `--acme-http01-port`, `--acme-tls-alpn01-port`, `--acme-resolver` (host:port). */
+function devAcmeOf(args: ParsedArgs): DevAcmeConfig {
+  const port = (name: string): number | undefined => {
+    const text = args.options.get(name);
+    return text === undefined ? undefined : wholeNumber(text, name, 1, 65535);
+  };
+  const http01Port = port('acme-http01-port');
+  const tlsAlpn01Port = port('acme-tls-alpn01-port');
+  const resolver = args.options.get('acme-resolver');
+  if (resolver !== undefined && !/^(?:[0-9.]+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/.test(resolver)) throw new UsageError('--acme-resolver: host:port of a DNS server, e.g. 127.0.0.1:8053');
+  return { ...(http01Port === undefined ? {} : { http01Port }), ...(tlsAlpn01Port === undefined ? {} : { tlsAlpn01Port }), ...(resolver === undefined ? {} : { resolver }) };
 }
 
 function count(args: ParsedArgs, name: string, min: number, max: number): number {

@@ -46,6 +46,13 @@ export interface DevVipConfig {
   timeoutMs?: number;
 }
 
+/** The configuration's `acme` section in the dev cluster: validation against loopback is on. */
+export interface DevAcmeConfig {
+  http01Port?: number;
+  tlsAlpn01Port?: number;
+  resolver?: string;
+}
+
 /**
  * Writes the node's configuration (JSON) and returns its path. With `joinTokenFile` the node
  * holds no PSK: it registers once with that join token (which pins the cluster root).
@@ -59,6 +66,7 @@ export async function writeNodeConfig(
   logLevel: string,
   joinTokenFile?: string,
   vip: DevVipConfig = { mode: 'bind' },
+  acme: DevAcmeConfig = {},
 ): Promise<string> {
   const dataDir = join(dir, 'data', node.name);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -74,6 +82,7 @@ export async function writeNodeConfig(
     pkiInitRetry: 2,
     timeouts: { initRequestMs: 500, shutdownMs: 3_000 },
     vip,
+    acme: { allowLoopback: true, ...acme },
     log: { level: logLevel },
     ...(joinTokenFile === undefined ? { authPskFile: secrets.pskFile } : { joinTokenFile }),
     kekFile: secrets.kekFile,

@@ -10,7 +10,7 @@ export const PEER_PATH = '/internal/v1/peer';
 /** Two CSRs or one encoded event with room to spare; far above what a healthy peer sends. */
 export const PEER_BODY_BYTES_MAX = 1024 * 1024;
 
-const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'revoke', 'renewNode', 'ping', 'ocspStatus']);
+const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'revoke', 'renewNode', 'ping', 'ocspStatus', 'acmeNonce']);
 const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'azRemoved', 'revoked', 'ocspStatus', 'error']);
 
 export function encodePeer(value: PeerRequest | PeerResponse): Buffer {
@@ -51,6 +51,8 @@ export function decodePeerRequest(bytes: Uint8Array): PeerRequest {
           typeof a === 'object' && a !== null && isString(a['api']) && isString(a['raft'])
         );
       }
+      case 'acmeNonce':
+        return typeof v['counter'] === 'string' && /^[0-9]{1,20}$/.test(v['counter']);
       case 'removeAz':
         return isString(v['name']) && isString(v['requestedBy']);
       case 'revoke':

@@ -17,6 +17,8 @@ import { addAdminRoutes } from '../api/admin-routes.ts';
 import { addSecureRoutes } from '../api/secure-routes.ts';
 import type { ApiDeps } from '../api/deps.ts';
 import { addDashboardRoutes, type DashboardDeps } from '../dashboard/routes.ts';
+import { addAcmeRoutes } from '../acme/acme-routes.ts';
+import { ChallengeValidator } from '../acme/challenge-validator.ts';
 
 interface Serving {
   deps: ApiDeps;
@@ -72,6 +74,7 @@ export class Listeners {
     const common = { logger: this.logger, metrics: this.metrics, limits, readiness: () => s.deps.node.status().ready, exposeMetrics: true };
     const publicRouter = addDashboardRoutes(addPublicRoutes(new Router(), s.deps), s.dashboard);
     const secureRouter = addDashboardRoutes(addNodeRoutes(addAdminRoutes(addSecureRoutes(addPublicRoutes(new Router(), s.deps), s.deps), s.deps), s.deps, () => s.tls.cert), s.dashboard);
+    addAcmeRoutes(secureRouter, { api: s.deps, config: this.config.acme, validator: new ChallengeValidator(this.config.acme) });
     return [
       new HttpServer({ ...common, router: publicRouter }),
       new HttpServer({ ...common, router: secureRouter, tls: { key: s.tls.key, cert: s.tls.cert, ca: s.tls.ca, requestClientCert: true } }),

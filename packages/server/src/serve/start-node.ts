@@ -13,6 +13,7 @@ import type { Logger } from '../log/logger.ts';
 import { httpCall, jsonOf } from '../peer/http-request.ts';
 import type { PeerClient } from '@adrestia/pki-core';
 import { LazyTransport } from './lazy-transport.ts';
+import { acmeOptionsOf } from '../acme/acme-node-options.ts';
 import type { VipHook } from '../vip/hook.ts';
 
 export interface StartInput {
@@ -72,6 +73,7 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
       vip: { hook: s.vipHook, globalVip: config.clusterVip, localVip: azSpec?.localVip ?? null },
       // Certificates point relying parties at their issuer's CRL and certificate on the VIPs.
       publicHttpPort: config.http.port,
+      acme: acmeOptionsOf(config.acme),
       onError: (err) => s.logger.error({ err }, 'scheduled work failed'),
     };
   };

@@ -44,6 +44,14 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   ExpiredPruned: 'local',
   CrlPublished: 'either',
   DeltaCrlPublished: 'either',
+  // ACME (docs/architecture.md §15): accounts in every AZ, orders in the AZ that holds them.
+  AcmeAccountCreated: 'global',
+  AcmeAccountUpdated: 'global',
+  AcmeAccountKeyChanged: 'global',
+  AcmeOrderCreated: 'local',
+  AcmeChallengeValidated: 'local',
+  AcmeAuthzDeactivated: 'local',
+  AcmeOrderFinalized: 'local',
 };
 
 export function tierOfEvent(type: PkiEventType): 'global' | 'local' | 'either' {

@@ -67,7 +67,9 @@ export type PeerRequest =
    * To any node of the AZ that issued certificates of node CA `issuerId`: their OCSP statuses
    * after a linearizable read there (node/ocsp/ocsp-status.ts); answered `ocspStatus`.
    */
-  | { kind: 'ocspStatus'; issuerId: string; serialHexes: string[] };
+  | { kind: 'ocspStatus'; issuerId: string; serialHexes: string[] }
+  /** To the node that issued an ACME nonce: accept it once (node/acme/acme-nonces.ts); answered `ok`. */
+  | { kind: 'acmeNonce'; counter: string };
 
 /** A certificate's status as its issuing AZ knows it (RFC 6960 §2.2 good / revoked / unknown). */
 export type OcspPeerStatus = { kind: 'good' } | { kind: 'unknown' } | { kind: 'revoked'; revokedAt: number; reason: CrlReason };

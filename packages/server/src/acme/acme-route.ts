@@ -1,0 +1,23 @@
+// One ACME endpoint: its handler's answer, or the problem it raised, sent with the headers every
+// ACME answer carries (acme-http.ts).
+import type { RequestContext } from '../http/router.ts';
+import type { AcmeDeps } from './acme-deps.ts';
+import { problemAnswer, problemOf, sendAcme, type AcmeAnswer } from './acme-http.ts';
+import { AcmeUrls } from './acme-urls.ts';
+
+export type AcmeHandler = (ctx: RequestContext, urls: AcmeUrls) => Promise<AcmeAnswer | null>;
+
+/** Runs an ACME handler: its answer or its problem, with the headers every ACME answer carries. */
+export function acmeRoute(deps: AcmeDeps, handler: AcmeHandler): (ctx: RequestContext) => Promise<void> {
+  return async (ctx) => {
+    const urls = AcmeUrls.of(ctx);
+    let answer: AcmeAnswer | null;
+    try {
+      answer = await handler(ctx, urls);
+    } catch (e) {
+      answer = problemAnswer(problemOf(e, deps.api.logger));
+    }
+    if (answer !== null) sendAcme(ctx.res, deps.api.node.acme, urls, answer);
+  };
+}
+

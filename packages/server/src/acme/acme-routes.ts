@@ -1,0 +1,85 @@
+// The ACME server (RFC 8555) on the HTTPS listener, on every node: directory, nonces and
+// accounts here; orders, authorizations, challenges and certificates in acme-order-routes.ts.
+// Clients of another AZ are led to their own AZ by the directory GET alone (a redirect), so no
+// signed POST is ever redirected: its JWS `url` would no longer match (docs/architecture.md §15).
+import { AcmeProblem, type AcmeNodeApi } from '@adrestia/pki-core';
+import type { RequestContext, Router } from '../http/router.ts';
+import { routeRequest } from '../api/route-guard.ts';
+import type { AcmeDeps } from './acme-deps.ts';
+import type { AcmeAnswer } from './acme-http.ts';
+import { acmeRoute } from './acme-route.ts';
+import { accountJson } from './acme-objects.ts';
+import { addAcmeOrderRoutes } from './acme-order-routes.ts';
+import { ACME_PREFIX, type AcmeUrls } from './acme-urls.ts';
+import { accountOf, payloadOf, readSignedRequest } from './signed-request.ts';
+
+export function addAcmeRoutes(router: Router, deps: AcmeDeps): Router {
+  const node = deps.api.node.acme;
+  router.get(`${ACME_PREFIX}/directory`, acmeRoute(deps, (ctx, urls) => directory(ctx, urls, deps)));
+  router.get(`${ACME_PREFIX}/new-nonce`, acmeRoute(deps, (ctx) => Promise.resolve({ status: ctx.method === 'HEAD' ? 200 : 204 })));
+  router.post(`${ACME_PREFIX}/new-account`, acmeRoute(deps, (ctx, urls) => newAccount(ctx, urls, node, deps)));
+  router.post(`${ACME_PREFIX}/acct/:id`, acmeRoute(deps, (ctx, urls) => accountResource(ctx, urls, node)));
+  return addAcmeOrderRoutes(router, deps);
+}
+
+/** RFC 8555 §7.1.1; a client of another AZ is sent to its own AZ's directory (route-guard.ts). */
+async function directory(ctx: RequestContext, urls: AcmeUrls, deps: AcmeDeps): Promise<AcmeAnswer | null> {
+  if ((await routeRequest(ctx, deps.api, 'status')).kind === 'done') return null;
+  const meta: Record<string, unknown> = { externalAccountRequired: deps.config.externalAccountRequired };
+  if (deps.config.termsOfService !== undefined) meta['termsOfService'] = deps.config.termsOfService;
+  return {
+    status: 200,
+    body: {
+      newNonce: urls.newNonce(),
+      newAccount: urls.newAccount(),
+      newOrder: urls.newOrder(),
+      revokeCert: urls.revokeCert(),
+      keyChange: urls.keyChange(),
+      renewalInfo: urls.renewalInfo(),
+      meta,
+    },
+  };
+}
+
+/** RFC 8555 §7.3 (contacts must be `mailto:` URLs, §7.3 and §7.1.2). */
+function contactsOf(value: unknown): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length > 8) throw new AcmeProblem('invalidContact', 'contact must be a list of at most 8 URLs');
+  return value.map((c, i) => {
+    if (typeof c !== 'string') throw new AcmeProblem('invalidContact', `contact[${i}] is not a string`);
+    if (!c.startsWith('mailto:')) throw new AcmeProblem('unsupportedContact', `contact[${i}]: only mailto: contacts are supported`);
+    if (!/^mailto:[^@\s,?]+@[^@\s,?]+$/.test(c) || c.length > 512) throw new AcmeProblem('invalidContact', `contact[${i}] ${JSON.stringify(c)} is not one mailto: address`);
+    return c;
+  });
+}
+
+async function newAccount(ctx: RequestContext, urls: AcmeUrls, node: AcmeNodeApi, deps: AcmeDeps): Promise<AcmeAnswer> {
+  const request = await readSignedRequest(ctx, node, urls, 'jwk');
+  const payload = payloadOf(request);
+  const existing = await node.accountByKey(request.keyThumbprint);
+  // RFC 8555 §7.3.1: the same key finds its account (200), also with onlyReturnExisting.
+  if (existing !== undefined) return { status: 200, body: accountJson(existing, urls), location: urls.account(existing.accountId) };
+  if (payload['onlyReturnExisting'] === true) throw new AcmeProblem('accountDoesNotExist', 'no account has this key (onlyReturnExisting)');
+  if (deps.config.termsOfService !== undefined && payload['termsOfServiceAgreed'] !== true) {
+    throw new AcmeProblem('userActionRequired', `agree to the terms of service at ${deps.config.termsOfService} (termsOfServiceAgreed)`);
+  }
+  if (deps.config.externalAccountRequired && payload['externalAccountBinding'] === undefined) {
+    throw new AcmeProblem('externalAccountRequired', 'this server needs an external account binding (RFC 8555 §7.3.4); ask the operator for an EAB key');
+  }
+  const contact = contactsOf(payload['contact']) ?? [];
+  const { account, created } = await node.createAccount({ keyThumbprint: request.keyThumbprint, jwkJson: JSON.stringify(request.jwk), contact });
+  return { status: created ? 201 : 200, body: accountJson(account, urls), location: urls.account(account.accountId) };
+}
+
+/** RFC 8555 §7.3.2 update, §7.3.6 deactivation, or POST-as-GET. */
+async function accountResource(ctx: RequestContext, urls: AcmeUrls, node: AcmeNodeApi): Promise<AcmeAnswer> {
+  const request = await readSignedRequest(ctx, node, urls, 'kid');
+  const account = accountOf(request);
+  if (account.accountId !== ctx.params['id']) throw new AcmeProblem('unauthorized', `the request is signed by account ${account.accountId}, not by account ${ctx.params['id']}`);
+  if (request.payload === null) return { status: 200, body: accountJson(account, urls), location: urls.account(account.accountId) };
+  const status = request.payload['status'];
+  if (status !== undefined && status !== 'deactivated') throw new AcmeProblem('malformed', 'status may only be set to "deactivated" (RFC 8555 §7.3.6)');
+  const contact = contactsOf(request.payload['contact']);
+  const updated = await node.updateAccount(account.accountId, { ...(contact === undefined ? {} : { contact }), deactivate: status === 'deactivated' });
+  return { status: 200, body: accountJson(updated, urls), location: urls.account(account.accountId) };
+}

@@ -1,0 +1,74 @@
+// The URLs of ACME resources, absolute on the origin the client used (RFC 8555 §7.1: the
+// directory's URLs; §6.4: a request's JWS `url` must equal the URL it was sent to).
+import type { RequestContext } from '../http/router.ts';
+
+export const ACME_PREFIX = '/acme';
+
+export class AcmeUrls {
+  constructor(readonly origin: string) {}
+
+  /** `https://<Host header>` of the request (the TLS listener; the host and port the client dialled). */
+  static of(ctx: RequestContext): AcmeUrls {
+    return new AcmeUrls(`https://${ctx.req.headers.host ?? 'localhost'}`);
+  }
+
+  /** The URL this request was sent to, as the client's JWS must name it. */
+  requestUrl(ctx: RequestContext): string {
+    return this.origin + (ctx.req.url ?? ctx.path);
+  }
+
+  directory(): string {
+    return `${this.origin}${ACME_PREFIX}/directory`;
+  }
+  newNonce(): string {
+    return `${this.origin}${ACME_PREFIX}/new-nonce`;
+  }
+  newAccount(): string {
+    return `${this.origin}${ACME_PREFIX}/new-account`;
+  }
+  newOrder(): string {
+    return `${this.origin}${ACME_PREFIX}/new-order`;
+  }
+  revokeCert(): string {
+    return `${this.origin}${ACME_PREFIX}/revoke-cert`;
+  }
+  keyChange(): string {
+    return `${this.origin}${ACME_PREFIX}/key-change`;
+  }
+  renewalInfo(): string {
+    return `${this.origin}${ACME_PREFIX}/renewal-info`;
+  }
+  account(accountId: string): string {
+    return `${this.origin}${ACME_PREFIX}/acct/${accountId}`;
+  }
+  accountOrders(accountId: string): string {
+    return `${this.account(accountId)}/orders`;
+  }
+  order(orderId: string): string {
+    return `${this.origin}${ACME_PREFIX}/order/${orderId}`;
+  }
+  finalize(orderId: string): string {
+    return `${this.order(orderId)}/finalize`;
+  }
+  certificate(orderId: string): string {
+    return `${this.origin}${ACME_PREFIX}/cert/${orderId}`;
+  }
+  authz(authzId: string): string {
+    return `${this.origin}${ACME_PREFIX}/authz/${authzId}`;
+  }
+  challenge(authzId: string, type: string): string {
+    return `${this.origin}${ACME_PREFIX}/chall/${authzId}/${type}`;
+  }
+
+  /** The account id a `kid` names: an account URL of this server, on any of its origins (VIP or node). */
+  static accountIdOfKid(kid: string): string | null {
+    let url: URL;
+    try {
+      url = new URL(kid);
+    } catch {
+      return null;
+    }
+    const m = /^\/acme\/acct\/([A-Za-z0-9_-]{1,64})$/.exec(url.pathname);
+    return url.protocol === 'https:' && m !== null ? m[1]! : null;
+  }
+}
