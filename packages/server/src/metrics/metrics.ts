@@ -14,6 +14,13 @@ export interface Metrics {
   httpRequestsTotal: Counter<'route' | 'method' | 'status'>;
   connectionsRefusedTotal: Counter<'listener' | 'reason'>;
   transportEventsTotal: Counter<'event'>;
+  raftReplicationLagEntries: Gauge<'group' | 'member'>;
+  raftApplyLagEntries: Gauge<'group'>;
+  vipHeld: Gauge<'vip' | 'scope'>;
+  revocations: Gauge<'issuer'>;
+  crlAgeSeconds: Gauge<'issuer'>;
+  crlBytes: Gauge<'issuer'>;
+  caExpirySeconds: Gauge<'issuer' | 'role' | 'az' | 'ca_node'>;
 }
 
 export interface MetricsOptions {
@@ -85,6 +92,30 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: 'adrestia_transport_events_total',
       help: 'Node-to-node transport events (connects, refusals, drops, oversize frames)',
       labelNames: ['event'],
+      registers,
+    }),
+    ...operatorGauges(registers),
+  };
+}
+
+/** The gauges sampled from PkiNodeApi.operatorReport (serve/node-metrics.ts). */
+function operatorGauges(registers: Registry[]) {
+  return {
+    raftReplicationLagEntries: new Gauge({
+      name: 'adrestia_raft_replication_lag_entries',
+      help: "On a tier's leader: entries each member's log trails the leader's last index by (Raft §5.3 matchIndex)",
+      labelNames: ['group', 'member'] as const,
+      registers,
+    }),
+    raftApplyLagEntries: new Gauge({ name: 'adrestia_raft_apply_lag_entries', help: 'Entries committed but not yet applied on this node, per tier', labelNames: ['group'] as const, registers }),
+    vipHeld: new Gauge({ name: 'adrestia_vip_held', help: '1 while this node holds the VIP, else 0', labelNames: ['vip', 'scope'] as const, registers }),
+    revocations: new Gauge({ name: 'adrestia_revocations', help: 'Revocations held (listed on CRLs until the certificate expires), per issuer', labelNames: ['issuer'] as const, registers }),
+    crlAgeSeconds: new Gauge({ name: 'adrestia_crl_age_seconds', help: "Seconds since the issuer's latest CRL's thisUpdate (RFC 5280 §5.1.2.4)", labelNames: ['issuer'] as const, registers }),
+    crlBytes: new Gauge({ name: 'adrestia_crl_bytes', help: "Size of the issuer's latest CRL (DER)", labelNames: ['issuer'] as const, registers }),
+    caExpirySeconds: new Gauge({
+      name: 'adrestia_ca_expiry_seconds',
+      help: 'Seconds until each CA certificate expires (notAfter); negative once expired',
+      labelNames: ['issuer', 'role', 'az', 'ca_node'] as const,
       registers,
     }),
   };
