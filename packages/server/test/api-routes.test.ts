@@ -14,6 +14,7 @@ import { createLogger } from '../src/log/logger.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
 import { httpCall, jsonOf, type HttpCallOptions, type HttpCallResult } from '../src/peer/http-request.ts';
 import { serve, type ServeHandle } from '../src/serve/runtime.ts';
+import { pollFor } from './helpers/wait.ts';
 
 const BASE = 60;
 const HOST = '127.61.0.11';
@@ -61,6 +62,12 @@ describe('server API over a real PkiNode (one founding node)', function () {
       localAddress: CLIENT,
       ...extra,
     });
+  /** /metrics is served on HTTPS to the admin token's holder (config `metrics.serve`, default `https`). */
+  const metricsText = async (): Promise<string> => {
+    const r = await httpCall(`https://${HOST}:${DEV_PORTS.https}/metrics`, { headers: { authorization: `Bearer ${token}` }, timeoutMs: 10_000, maxResponseBytes: 1 << 20, ca: root, serverNode: true, localAddress: CLIENT });
+    expect(r.status, r.body.toString('utf8').slice(0, 200)).to.equal(200);
+    return r.body.toString('utf8');
+  };
   const csr = (cn: string, key: KeyObject = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey): string =>
     toPem(buildCsr({ subject: `CN=${cn}`, privateKey: key, sans: [{ type: 'dns', value: cn }] }), 'CERTIFICATE REQUEST');
   const openssl = (args: string[]): string => execFileSync('openssl', args, { encoding: 'utf8', stdio: 'pipe' });
@@ -168,7 +175,7 @@ describe('server API over a real PkiNode (one founding node)', function () {
     const current = jsonOf(await post('/api/v1/certificates', { csr: csr('revoked-renew.example', key), profile: 'serverClientLeaf' })) as Issued;
     const revoked = await post('/api/v1/revocations', { serialHex: current.serialHex, reason: 'keyCompromise' });
     expect(revoked.status, revoked.body.toString()).to.equal(200);
-    const before = (await get('/metrics')).body.toString('utf8');
+    const before = await metricsText();
     const renewed = await post('/api/v1/certificates/renew', { csr: csr('revoked-renew.example') }, {
       headers: { 'content-type': 'application/json' },
       cert: current.chainPem.replace(root, ''),
@@ -176,7 +183,7 @@ describe('server API over a real PkiNode (one founding node)', function () {
     });
     expect([renewed.status, (jsonOf(renewed) as { error: { code: string } }).error.code]).to.deep.equal([403, 'ERR_REVOKED']);
     const issuedCount = (text: string): string => /adrestia_issuance_total\{[^}]*profile="renewal"[^}]*result="renewed"[^}]*\} (\d+)/.exec(text)?.[1] ?? '0';
-    expect(issuedCount((await get('/metrics')).body.toString('utf8'))).to.equal(issuedCount(before));
+    expect(issuedCount(await metricsText())).to.equal(issuedCount(before));
   });
 
   it('docs/spec.md §4: a client in no AZ (127.0.0.1) is served by the AZ it reached: status, issuance', async () => {
@@ -190,13 +197,31 @@ describe('server API over a real PkiNode (one founding node)', function () {
 
   it('/metrics exports issuance counts and latency, Raft terms and commit indexes, leader changes and VIP moves', async () => {
     await new Promise((r) => setTimeout(r, 600)); // one sampling period
-    const text = (await get('/metrics')).body.toString('utf8');
+    // The operator gauges are sampled every few seconds: wait for a sample after the revocation above.
+    const text = await pollFor('operator gauges sampled after a revocation', async () => {
+      const t = await metricsText();
+      return /adrestia_revocations\{/.test(t) ? t : null;
+    }, 20_000, 500);
     expect(text).to.match(/adrestia_issuance_total\{[^}]*profile="serverLeaf"[^}]*result="issued"[^}]*\} [1-9]/);
     expect(text).to.match(/adrestia_issuance_duration_seconds_count\{/);
     expect(text).to.match(/adrestia_raft_term\{group="local"\} [1-9]/);
     expect(text).to.match(/adrestia_raft_commit_index\{group="global"\} [1-9]/);
     expect(text).to.match(/adrestia_raft_leader_changes_total\{group="(local|global)"\} [1-9]/);
     expect(text).to.match(/adrestia_vip_transitions_total\{vip="127\.61\.0\.1",action="acquire",result="ok"\} 1/);
+    // The operator gauges (serve/node-metrics.ts): this lone node holds both VIPs, its CAs expire
+    // in the future, its CRLs exist, and a revocation was committed above.
+    expect(text).to.match(/adrestia_vip_held\{vip="127\.61\.0\.1",scope="local"\} 1/);
+    expect(text).to.match(/adrestia_ca_expiry_seconds\{[^}]*role="root"[^}]*\} [1-9]/);
+    expect(text).to.match(/adrestia_crl_age_seconds\{issuer="[^"]+"\} \d/);
+    expect(text).to.match(/adrestia_crl_bytes\{issuer="[^"]+"\} [1-9]/);
+    expect(text).to.match(/adrestia_revocations\{issuer="[^"]+"\} [1-9]/);
+    expect(text).to.match(/adrestia_raft_apply_lag_entries\{group="local"\} \d/);
+  });
+
+  it('/metrics is not on the public HTTP port, and on HTTPS only with the admin token', async () => {
+    expect((await get('/metrics')).status).to.equal(404);
+    const anonymous = await httpCall(`https://${HOST}:${DEV_PORTS.https}/metrics`, { timeoutMs: 10_000, maxResponseBytes: 1 << 20, ca: root, serverNode: true, localAddress: CLIENT });
+    expect([anonymous.status, (jsonOf(anonymous) as { error: { code: string } }).error.code]).to.deep.equal([401, 'ERR_UNAUTHORIZED']);
   });
 
   it('GET /api/v1/certificates/<serial> finds an issued certificate; an unknown serial is 404, a malformed one 400', async () => {

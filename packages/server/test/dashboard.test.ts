@@ -3,6 +3,7 @@
 // rounds, and the routes over a real HTTP listener (the event stream's format, the page's policy,
 // the admin part refused over plain HTTP). Listeners bind 127.129.0.1 (this suite's loopback range).
 import { expect } from 'chai';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { Writable } from 'node:stream';
 import type { ClusterMap, OperatorReport, PkiNodeStatus } from '@adrestia/pki-core';
@@ -17,6 +18,7 @@ import { Router } from '../src/http/router.ts';
 import { HttpServer } from '../src/http/server.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
+import { setOperatorGauges } from '../src/serve/node-metrics.ts';
 import { waitFor } from './helpers/wait.ts';
 
 const HOST = '127.129.0.1';
@@ -325,5 +327,48 @@ describe('dashboard: routes over a real listener', () => {
   it("answers this node's report as JSON", async () => {
     const res = await get('/api/v1/nodeReport');
     expect(nodeReportFromJson(JSON.parse(await bodyOf(res)))?.status.nodeId).to.equal('a1');
+  });
+});
+
+describe('dashboard metrics: the operator gauges on /metrics', () => {
+  const op = operator({
+    local: { voters: ['a1', 'a2'], learners: [], lastIndex: 30, applyLagEntries: 2, members: [{ id: 'a2', matchIndex: 25, lagEntries: 5, recentActive: true, learner: false }] },
+    vips: [{ address: '127.129.1.1', scope: 'local', held: true }, { address: '127.129.10.1', scope: 'global', held: false }],
+    cas: [{ issuerId: 'r', role: 'root', az: null, nodeId: null, notAfterMs: NOW + 86_400_000, revoked: false }],
+    crls: [{ issuerId: 'r', crlNumber: 2, thisUpdateMs: NOW - 90_000, nextUpdateMs: NOW + 1, bytes: 321 }],
+    revocationsByIssuer: { r: 4 },
+  });
+
+  it('exports lag per tier and member, VIPs held, revocations, CRL age and size, and seconds to each CA expiry', async () => {
+    const m = createMetrics();
+    setOperatorGauges(m, op, NOW);
+    const text = await m.registry.metrics();
+    expect(text).to.contain('adrestia_raft_replication_lag_entries{group="local",member="a2"} 5');
+    expect(text).to.contain('adrestia_raft_apply_lag_entries{group="local"} 2');
+    expect(text).to.contain('adrestia_vip_held{vip="127.129.1.1",scope="local"} 1');
+    expect(text).to.contain('adrestia_vip_held{vip="127.129.10.1",scope="global"} 0');
+    expect(text).to.contain('adrestia_revocations{issuer="r"} 4');
+    expect(text).to.contain('adrestia_crl_age_seconds{issuer="r"} 90');
+    expect(text).to.contain('adrestia_crl_bytes{issuer="r"} 321');
+    expect(text).to.contain('adrestia_ca_expiry_seconds{issuer="r",role="root",az="",ca_node=""} 86400');
+  });
+
+  it('drops the series of a member no longer reported (a node stepped down or left)', async () => {
+    const m = createMetrics();
+    setOperatorGauges(m, op, NOW);
+    setOperatorGauges(m, operator(), NOW);
+    expect(await m.registry.metrics()).to.not.contain('member="a2"');
+  });
+});
+
+describe('deploy/grafana: the Grafana dashboard queries only series /metrics exports', () => {
+  it('every adrestia_* name in its expressions is a metric of the registry (histograms by their _bucket series)', async () => {
+    const json = JSON.parse(readFileSync(new URL('../../../deploy/grafana/adrestia-pki.json', import.meta.url), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+    const known = new Set((await createMetrics().registry.getMetricsAsJSON()).map((m) => m.name));
+    const used = json.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/adrestia_[a-z_]+/g) ?? []));
+    expect(used.length).to.be.greaterThan(10);
+    const unknown = used.filter((name) => !known.has(name) && !known.has(name.replace(/_(bucket|count|sum)$/, '')));
+    expect(unknown).to.deep.equal([]);
+    for (const name of ['adrestia_vip_held', 'adrestia_raft_replication_lag_entries', 'adrestia_ca_expiry_seconds', 'adrestia_crl_age_seconds', 'adrestia_crl_bytes', 'adrestia_revocations']) expect(used).to.include(name);
   });
 });

@@ -8,7 +8,7 @@ import type { RequestContext } from '../http/router.ts';
 const BEARER = /^bearer +([\x21-\x7e]{1,4096}) *$/i;
 
 /** Whether the request carries the admin token. Hashing first makes the comparison length-blind. */
-function hasAdminToken(ctx: RequestContext, adminToken: Uint8Array | undefined): boolean {
+function hasAdminToken(ctx: Pick<RequestContext, 'req'>, adminToken: Uint8Array | undefined): boolean {
   if (adminToken === undefined) return false;
   const m = BEARER.exec(ctx.req.headers.authorization ?? '');
   if (m === null || m[1] === undefined) return false;
@@ -17,7 +17,7 @@ function hasAdminToken(ctx: RequestContext, adminToken: Uint8Array | undefined):
   return timingSafeEqual(given, expected);
 }
 
-export function requireAdmin(ctx: RequestContext, adminToken: Uint8Array | undefined): void {
+export function requireAdmin(ctx: Pick<RequestContext, 'req'>, adminToken: Uint8Array | undefined): void {
   if ((ctx.req.headers.authorization ?? '').trim() === '') throw new ServerError('ERR_UNAUTHORIZED', 'admin operations need Authorization: Bearer <admin token>');
   if (!hasAdminToken(ctx, adminToken)) throw new ServerError('ERR_FORBIDDEN', 'the admin token is not valid');
 }

@@ -118,6 +118,15 @@ export const CONFIG_SPEC = obj({
   ),
   log: optional(obj({ level: optional(oneOf(LOG_LEVELS), 'info') }), { level: 'info' }),
   acme: optional(ACME_SPEC, ACME_DEFAULTS),
+  /**
+   * Where /metrics is served: `https` (default) on the HTTPS listener, to the admin token's holder
+   * only; `listener`: on a plain-HTTP listener of its own at host:port (bind it to a private
+   * address: it asks for no credential). Never on the public HTTP port.
+   */
+  metrics: optional(
+    obj({ serve: optional(oneOf(['https', 'listener'] as const), 'https'), host: optional(ip(), '127.0.0.1'), port: port(9464) }),
+    { serve: 'https', host: '127.0.0.1', port: 9464 },
+  ),
   authPskFile: filePath(),
   kekFile: filePath(),
   adminTokenFile: filePath(),

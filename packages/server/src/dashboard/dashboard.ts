@@ -5,9 +5,8 @@
 import type { PkiNodeApi } from '@adrestia/pki-core';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { httpCall, jsonOf } from '../peer/http-request.ts';
 import { DashboardCollector } from './collector.ts';
-import { nodeReport, nodeReportFromJson, type NodeReport } from './node-report.ts';
+import { fetchNodeReport, nodeReport, type NodeReport } from './node-report.ts';
 import { RoleLog } from './role-log.ts';
 import type { DashboardDeps } from './routes.ts';
 
@@ -15,7 +14,6 @@ import type { DashboardDeps } from './routes.ts';
 const ROUND_MS = 1_000;
 /** A node that has not answered within this is shown unreachable for the round. */
 const REPORT_TIMEOUT_MS = 800;
-const REPORT_BYTES_MAX = 1024 * 1024;
 
 export interface DashboardInput {
   node: PkiNodeApi;
@@ -35,14 +33,7 @@ export interface Dashboard {
 export function startDashboard(d: DashboardInput): Dashboard {
   const roleLog = new RoleLog(d.node, Date.now);
   const ownReport = (): Promise<NodeReport> => nodeReport({ node: d.node, metrics: d.metrics, roleLog, nowMs: Date.now });
-  const fetchReport = async (host: string): Promise<NodeReport | null> => {
-    try {
-      const r = await httpCall(`http://${host.includes(':') ? `[${host}]` : host}:${d.httpPort}/api/v1/nodeReport`, { timeoutMs: REPORT_TIMEOUT_MS, maxResponseBytes: REPORT_BYTES_MAX, localAddress: d.host });
-      return r.status === 200 ? nodeReportFromJson(jsonOf(r)) : null;
-    } catch {
-      return null;
-    }
-  };
+  const fetchReport = (host: string): Promise<NodeReport | null> => fetchNodeReport(host, d.httpPort, { timeoutMs: REPORT_TIMEOUT_MS, localAddress: d.host });
   const collector = new DashboardCollector({
     node: d.node,
     ownReport,

@@ -4,6 +4,7 @@
 // indexes, VIPs, CA certificate and CRL dates are what the cluster map, CRLs and /metrics show.
 import type { OperatorReport, PkiNodeApi, PkiNodeStatus } from '@adrestia/pki-core';
 import type { Metrics } from '../metrics/metrics.ts';
+import { httpCall, jsonOf } from '../peer/http-request.ts';
 import { issuanceFigures, type IssuanceFigures } from './issuance-figures.ts';
 import type { RoleChange, RoleLog } from './role-log.ts';
 
@@ -25,6 +26,16 @@ export interface NodeReportSource {
 export async function nodeReport(s: NodeReportSource): Promise<NodeReport> {
   const [operator, issuance] = await Promise.all([s.node.operatorReport(), issuanceFigures(s.metrics)]);
   return { atMs: s.nowMs(), status: s.node.status(), operator, issuance, roleChanges: s.roleLog.recent() };
+}
+
+/** Bound on a report's size: a node's CAs and CRL summaries, a few kB per AZ. */
+const REPORT_BYTES_MAX = 1024 * 1024;
+
+/** A node's report over plain HTTP at its host and the public HTTP port; null when it does not answer in time or not with a report. */
+export async function fetchNodeReport(host: string, port: number | string, o: { timeoutMs: number; localAddress?: string | undefined }): Promise<NodeReport | null> {
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}/api/v1/nodeReport`;
+  const r = await httpCall(url, { timeoutMs: o.timeoutMs, maxResponseBytes: REPORT_BYTES_MAX, ...(o.localAddress === undefined ? {} : { localAddress: o.localAddress }) }).catch(() => null);
+  return r?.status === 200 ? nodeReportFromJson(jsonOf(r)) : null;
 }
 
 /** A peer's answer, checked for the fields the dashboard reads; null when it is not a report. */

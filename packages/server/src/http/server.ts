@@ -69,6 +69,8 @@ export interface HttpServerOptions {
   readiness?: () => boolean | Promise<boolean>;
   /** Serve `/metrics` (needs `metrics`). */
   exposeMetrics?: boolean;
+  /** Throws (a typed error, answered as such) unless the request may read `/metrics`. Absent: anyone may. */
+  authorizeMetrics?: (req: IncomingMessage) => void;
 }
 
 const BUILTIN_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -215,6 +217,7 @@ export class HttpServer {
       return true;
     }
     if (path === '/metrics' && this.options.exposeMetrics === true && this.options.metrics !== undefined) {
+      this.options.authorizeMetrics?.(res.req);
       const registry = this.options.metrics.registry;
       sendBytes(res, 200, registry.contentType, Buffer.from(await registry.metrics(), 'utf8'));
       return true;

@@ -15,6 +15,13 @@ export interface Metrics {
   connectionsRefusedTotal: Counter<'listener' | 'reason'>;
   transportEventsTotal: Counter<'event'>;
   ocspRequestsTotal: Counter<'method' | 'outcome'>;
+  raftReplicationLagEntries: Gauge<'group' | 'member'>;
+  raftApplyLagEntries: Gauge<'group'>;
+  vipHeld: Gauge<'vip' | 'scope'>;
+  revocations: Gauge<'issuer'>;
+  crlAgeSeconds: Gauge<'issuer'>;
+  crlBytes: Gauge<'issuer'>;
+  caExpirySeconds: Gauge<'issuer' | 'role' | 'az' | 'ca_node'>;
 }
 
 export interface MetricsOptions {
@@ -92,6 +99,30 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: 'adrestia_ocsp_requests_total',
       help: 'OCSP requests by method and outcome (good, revoked, unknown, or the RFC 6960 error status sent)',
       labelNames: ['method', 'outcome'],
+      registers,
+    }),
+    ...operatorGauges(registers),
+  };
+}
+
+/** The gauges sampled from PkiNodeApi.operatorReport (serve/node-metrics.ts). */
+function operatorGauges(registers: Registry[]) {
+  return {
+    raftReplicationLagEntries: new Gauge({
+      name: 'adrestia_raft_replication_lag_entries',
+      help: "On a tier's leader: entries each member's log trails the leader's last index by (Raft §5.3 matchIndex)",
+      labelNames: ['group', 'member'] as const,
+      registers,
+    }),
+    raftApplyLagEntries: new Gauge({ name: 'adrestia_raft_apply_lag_entries', help: 'Entries committed but not yet applied on this node, per tier', labelNames: ['group'] as const, registers }),
+    vipHeld: new Gauge({ name: 'adrestia_vip_held', help: '1 while this node holds the VIP, else 0', labelNames: ['vip', 'scope'] as const, registers }),
+    revocations: new Gauge({ name: 'adrestia_revocations', help: 'Revocations held (listed on CRLs until the certificate expires), per issuer', labelNames: ['issuer'] as const, registers }),
+    crlAgeSeconds: new Gauge({ name: 'adrestia_crl_age_seconds', help: "Seconds since the issuer's latest CRL's thisUpdate (RFC 5280 §5.1.2.4)", labelNames: ['issuer'] as const, registers }),
+    crlBytes: new Gauge({ name: 'adrestia_crl_bytes', help: "Size of the issuer's latest CRL (DER)", labelNames: ['issuer'] as const, registers }),
+    caExpirySeconds: new Gauge({
+      name: 'adrestia_ca_expiry_seconds',
+      help: 'Seconds until each CA certificate expires (notAfter); negative once expired',
+      labelNames: ['issuer', 'role', 'az', 'ca_node'] as const,
       registers,
     }),
   };

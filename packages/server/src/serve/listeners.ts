@@ -1,7 +1,9 @@
 // The node's HTTP (public) and HTTPS listeners, on its own address and, in `bind` VIP mode, on
 // each VIP it holds (docs/architecture.md §6: holding a VIP = listening on it; on loopback any
 // 127/8 address can be bound). VIP listeners wait until the node serves: a VIP is acquired during
-// start-up.
+// start-up. /metrics is served on the HTTPS listeners to the admin token's holder, or on a
+// listener of its own (config `metrics`), never on the public HTTP port.
+import type { IncomingMessage } from 'node:http';
 import type { NodeConfig } from '../config/load.ts';
 import { HttpServer, type HttpLimits } from '../http/server.ts';
 import { Router } from '../http/router.ts';
@@ -19,6 +21,7 @@ import type { ApiDeps } from '../api/deps.ts';
 import { addDashboardRoutes, type DashboardDeps } from '../dashboard/routes.ts';
 import { addAcmeRoutes } from '../acme/acme-routes.ts';
 import { ChallengeValidator } from '../acme/challenge-validator.ts';
+import { requireAdmin } from '../api/auth.ts';
 
 interface Serving {
   deps: ApiDeps;
@@ -48,6 +51,11 @@ export class Listeners {
     await http.listen(this.config.http.port, this.config.http.host);
     await https.listen(this.config.https.port, this.config.https.host);
     this.main.push(http, https);
+    if (this.config.metrics.serve === 'listener') {
+      const metricsOnly = new HttpServer({ router: new Router(), logger: this.logger, metrics: this.metrics, exposeMetrics: true });
+      await metricsOnly.listen(this.config.metrics.port, this.config.metrics.host);
+      this.main.push(metricsOnly);
+    }
     for (const w of this.waiters.splice(0)) w();
   }
 
@@ -71,13 +79,14 @@ export class Listeners {
       maxConnections: this.config.limits.maxConnections,
       maxConnectionsPerSource: this.config.limits.maxConnectionsPerSource,
     };
-    const common = { logger: this.logger, metrics: this.metrics, limits, readiness: () => s.deps.node.status().ready, exposeMetrics: true };
+    const common = { logger: this.logger, metrics: this.metrics, limits, readiness: () => s.deps.node.status().ready };
+    const metricsOnHttps = { exposeMetrics: this.config.metrics.serve === 'https', authorizeMetrics: (req: IncomingMessage) => requireAdmin({ req }, s.deps.adminToken) };
     const publicRouter = addDashboardRoutes(addPublicRoutes(new Router(), s.deps), s.dashboard);
     const secureRouter = addDashboardRoutes(addNodeRoutes(addAdminRoutes(addSecureRoutes(addPublicRoutes(new Router(), s.deps), s.deps), s.deps), s.deps, () => s.tls.cert), s.dashboard);
     addAcmeRoutes(secureRouter, { api: s.deps, config: this.config.acme, validator: new ChallengeValidator(this.config.acme) });
     return [
       new HttpServer({ ...common, router: publicRouter }),
-      new HttpServer({ ...common, router: secureRouter, tls: { key: s.tls.key, cert: s.tls.cert, ca: s.tls.ca, requestClientCert: true } }),
+      new HttpServer({ ...common, ...metricsOnHttps, router: secureRouter, tls: { key: s.tls.key, cert: s.tls.cert, ca: s.tls.ca, requestClientCert: true } }),
     ];
   }
 

@@ -22,7 +22,7 @@ import { establishNodeTls, readNodeTls } from './node-tls.ts';
 import { nodeListFromJson, PeerDirectory } from './peer-directory.ts';
 import { Listeners } from './listeners.ts';
 import { attachMesh } from './mesh-setup.ts';
-import { countLeaderChanges, sampleNodeMetrics } from './node-metrics.ts';
+import { countLeaderChanges, OperatorMetricsSampler, sampleNodeMetrics } from './node-metrics.ts';
 import type { MtlsMesh } from '../transport/mesh.ts';
 import type { ApiDeps } from '../api/deps.ts';
 import { startDashboard } from '../dashboard/dashboard.ts';
@@ -122,8 +122,10 @@ async function finishStart(s: Started): Promise<ServeHandle> {
   await directory.refresh(node);
   const mesh: MtlsMesh = await attachMesh({ config, node, tls, directory, localTransport, seatTransport, logger, metrics });
   const unsubscribe = countLeaderChanges(node, metrics);
+  const operatorMetrics = new OperatorMetricsSampler(node, metrics, Date.now);
   const timer = setInterval(() => {
     sampleNodeMetrics(node, metrics);
+    void operatorMetrics.maybeSample().catch((err: unknown) => logger.warn({ err }, 'operator metrics sample failed'));
     // A joiner answers its local leader only once it knows where the leader is.
     if (needsSeed()) void seedDirectory(directory, vip, config.http.port, host, logger);
     if (needsClusterSeed()) void seedDirectory(directory, config.clusterVip, config.http.port, host, logger);
