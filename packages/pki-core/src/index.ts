@@ -43,3 +43,7 @@ export { fromPem, pemBlocks, toPem, type PemBlock } from './ca/pem.ts';
 export { CertificateView, viewCertificate } from './ca/view.ts';
 export { parseSanText, type SanEntry } from './ca/san.ts';
 export { BUILTIN_PROFILES, PROFILE_NAMES, type CertificateProfile } from './ca/profiles.ts';
+
+// CA renewal schedule (node/ca/renewal-policy.ts): when each CA role is renewed, for checkers.
+export { renewAtMs } from './node/ca/renewal-policy.ts';
+export { AZ_ICA_LEAD_SECONDS, nodeIcaLeadSeconds } from './node/ca/renewal-leads.ts';

@@ -76,6 +76,11 @@ export interface PkiNodeOptions {
   publicHttpPort?: number;
   /** Unexpected failures of scheduled work (logged by the server; never thrown at callers). */
   onError?: (error: unknown) => void;
+  /**
+   * Whether this node renews its TLS certificate (node/ca/node-renewal.ts); default true. An
+   * embedder that cannot yet present a renewed certificate to its peers turns it off.
+   */
+  renewNodeTls?: boolean;
 }
 
 /** How `bootstrap` discovers and what it founds. */
@@ -152,7 +157,7 @@ export class PkiNode implements PkiNodeApi {
     const membership = (this.membership = new Membership(ctx, roles, twoTier, state, maintenance));
     const revocation = (this.revocation = new Revocation(ctx, roles, reads, ownCa, committer, maintenance));
     // Renewal comes after the CRLs: a step that renews (a key generation, global commits) ends later.
-    const nodeRenewal = new NodeRenewal(ctx, roles, state, urls, committer, maintenance);
+    const nodeRenewal = new NodeRenewal(ctx, roles, state, urls, committer, maintenance, options.renewNodeTls ?? true);
     new AzIcaRenewal(ctx, roles, state, urls, committer, maintenance);
     this.clusterMapView = new ClusterMapView(ctx, twoTier, state, membership);
     this.clusterReads = new ClusterReads(ctx, reads, ownCa);

@@ -68,6 +68,9 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
       vip: { hook: s.vipHook, globalVip: config.clusterVip, localVip: azSpec?.localVip ?? null },
       // Certificates point relying parties at their issuer's CRL and certificate on the VIPs.
       publicHttpPort: config.http.port,
+      // The mesh, the HTTPS listeners and the peer client hold their TLS material from start-up
+      // and cannot take a renewed certificate yet (peers pin the one in the state): no TLS renewal.
+      renewNodeTls: false,
       onError: (err) => s.logger.error({ err }, 'scheduled work failed'),
     };
   };
