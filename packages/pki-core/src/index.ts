@@ -51,3 +51,6 @@ export { BUILTIN_PROFILES, PROFILE_NAMES, type CertificateProfile } from './ca/p
 export { ACME_PROBLEM_TYPES, AcmeProblem, DEFAULT_ACME_OPTIONS, type AcmeAccountRecord, type AcmeAuthzView, type AcmeIdentifierPolicy, type AcmeNodeApi, type AcmeOptions, type AcmeOrderView, type AcmeProblemType } from './node/acme/index.ts';
 export type { AcmeChallengeType, AcmeIdentifier, AcmeProblemData } from './state/acme-events.ts';
 export { readCertificateFields } from './ca/cert-fields.ts';
+// CA renewal schedule (node/ca/renewal-policy.ts): when each CA role is renewed, for checkers.
+export { renewAtMs } from './node/ca/renewal-policy.ts';
+export { AZ_ICA_LEAD_SECONDS, nodeIcaLeadSeconds } from './node/ca/renewal-leads.ts';

@@ -96,6 +96,11 @@ export interface PkiNodeOptions {
   onError?: (error: unknown) => void;
   /** ACME orders and certificates (acme/acme.ts DEFAULT_ACME_OPTIONS when absent). */
   acme?: AcmeOptions;
+  /**
+   * Whether this node renews its TLS certificate (node/ca/node-renewal.ts); default true. An
+   * embedder that cannot yet present a renewed certificate to its peers turns it off.
+   */
+  renewNodeTls?: boolean;
 }
 
 /** How `bootstrap` discovers and what it founds. */
@@ -184,7 +189,7 @@ export class PkiNode implements PkiNodeApi {
     const revocation = (this.revocation = new Revocation(ctx, roles, reads, ownCa, urls, committer, maintenance));
     const ocsp = (this.ocsp = new Ocsp(ctx, roles, reads, ownCa, committer, () => membership.otherAzLeaders(), ocspLimitsOf(options), maintenance));
     // Renewal comes after the CRLs: a step that renews (a key generation, global commits) ends later.
-    const nodeRenewal = new NodeRenewal(ctx, roles, state, urls, committer, maintenance);
+    const nodeRenewal = new NodeRenewal(ctx, roles, state, urls, committer, maintenance, options.renewNodeTls ?? true);
     new AzIcaRenewal(ctx, roles, state, urls, committer, maintenance);
     this.clusterMapView = new ClusterMapView(ctx, twoTier, state, membership);
     this.clusterReads = new ClusterReads(ctx, reads, ownCa);

@@ -80,6 +80,8 @@ export async function writeNodeConfig(
     raft: { host: node.host, port: DEV_PORTS.raft, tickMs: 50, heartbeatTicks: 2, electionTicks: 20 },
     azs: devAzs(azCount, base),
     pkiInitRetry: 2,
+    // One try per discovery attempt keeps a dev node's discovery as short as it was (docs/spec.md §3.1.1).
+    pkiInitRequestRetry: 0,
     timeouts: { initRequestMs: 500, shutdownMs: 3_000 },
     vip,
     acme: { allowLoopback: true, ...acme },

@@ -74,6 +74,9 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
       // Certificates point relying parties at their issuer's CRL and certificate on the VIPs.
       publicHttpPort: config.http.port,
       acme: acmeOptionsOf(config.acme),
+      // The mesh, the HTTPS listeners and the peer client hold their TLS material from start-up
+      // and cannot take a renewed certificate yet (peers pin the one in the state): no TLS renewal.
+      renewNodeTls: false,
       onError: (err) => s.logger.error({ err }, 'scheduled work failed'),
     };
   };
@@ -101,11 +104,10 @@ async function probe(config: NodeConfig, host: string, logger: Logger): Promise<
   // otherwise be answered as a client in no AZ instead of being told to found its AZ.
   let url = `http://${config.clusterVip}:${config.http.port}/api/v1/status?az=${encodeURIComponent(config.az)}`;
   for (let hop = 0; hop < 3; hop++) {
-    let r;
-    try {
-      r = await httpCall(url, { timeoutMs: config.timeouts.initRequestMs, maxResponseBytes: 64 * 1024, localAddress: host });
-    } catch {
-      logger.info({ url }, 'discovery: no answer');
+    const target = url;
+    const r = await retryRequest(() => httpCall(target, { timeoutMs: config.timeouts.initRequestMs, maxResponseBytes: 64 * 1024, localAddress: host }), config.pkiInitRequestRetry);
+    if (r === null) {
+      logger.info({ url, retries: config.pkiInitRequestRetry }, 'discovery: no answer');
       return null;
     }
     const body = jsonOf(r) as { clusterId?: unknown; local?: { leaderId?: unknown }; error?: { code?: unknown } } | undefined;
@@ -120,6 +122,21 @@ async function probe(config: NodeConfig, host: string, logger: Logger): Promise<
     return { kind: 'azExists', clusterId: typeof body?.clusterId === 'string' ? body.clusterId : '', localLeaderId: typeof leader === 'string' ? leader : null };
   }
   return null;
+}
+
+/**
+ * One request of a discovery attempt, tried again up to `retries` times while it gets no answer
+ * (`pkiInitRequestRetry`, docs/spec.md §3.1.1): null when no try was answered. An answer of any
+ * status ends the tries; only the discovery attempts (`pkiInitRetry`) decide what it means.
+ */
+export async function retryRequest<T>(request: () => Promise<T>, retries: number): Promise<T | null> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await request();
+    } catch {
+      if (attempt >= retries) return null;
+    }
+  }
 }
 
 /** The BootstrapClient sends `foundAz` to the cluster VIP, whoever holds it. */

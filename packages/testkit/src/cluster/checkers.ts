@@ -22,7 +22,9 @@ export interface Violation {
     | 'liveness'
     | 'exception'
     | 'hung'
-    | 'vip';
+    | 'vip'
+    // CA renewal over virtual years (pki-years.ts): chains, node certificates, planned overlap.
+    | 'renewal';
   atUs: number;
   message: string;
 }

@@ -4,6 +4,7 @@
 //   add --grown to form the cluster as the product grows it (founders, learners, seat joins)
 //   add --pki to drive PkiNodes (PKI invariants)
 //   add --cold-start to start all 9 nodes at once through discovery (must end in ONE cluster)
+//   add --pki --years Y to run Y virtual years with the default lifetimes (CA renewal, pki-years.ts)
 //   add --jobs J to split the seeds into J contiguous ranges run by J child processes (one per core)
 // Prints `seed=S` first for every run (so a run cut short still names its seed), then its outcome;
 // ends with `cluster-sim: N seeds, V violations` and exits non-zero on any violation.
@@ -14,6 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { nonNegativeInt, runCli, UsageError, type CliSpec, type FlagValues } from '../cli-args.ts';
 import { runColdStartSeed, type ColdStartResult } from './cold-start-run.ts';
 import { runPkiSeed, type PkiRunResult } from './pki-run.ts';
+import { runPkiYearsSeed, type PkiYearsResult } from './pki-years.ts';
 import { runSeed, type SeededRunResult } from './seeded-run.ts';
 
 const CLUSTER_SIM: CliSpec = {
@@ -29,6 +31,7 @@ const CLUSTER_SIM: CliSpec = {
     grown: { type: 'boolean', help: 'form the cluster as the product grows it (founders, learners, seat joins)' },
     pki: { type: 'boolean', help: 'drive PkiNodes and check the PKI invariants and VIP holders' },
     'cold-start': { type: 'boolean', help: 'start all 9 nodes at once through discovery (must end in ONE cluster)' },
+    years: { type: 'string', value: 'Y', help: 'with --pki: run Y virtual years with the default lifetimes and check CA renewal after every step' },
     verbose: { type: 'boolean', help: 'print each run\'s failures and faults' },
   },
 };
@@ -41,6 +44,8 @@ interface CliOptions {
   grown: boolean;
   coldStart: boolean;
   jobs: number;
+  /** With --pki: virtual years to run (pki-years.ts); 0 runs the usual PKI scenario. */
+  years: number;
   /** The arguments other than the seeds, passed on to child processes (--jobs). */
   passOn: string[];
 }
@@ -51,8 +56,10 @@ function cliOptions(values: FlagValues): CliOptions {
   const jobs = nonNegativeInt(values, 'jobs', 1);
   if (jobs < 1) throw new UsageError('--jobs must be at least 1');
   const on = (name: string): boolean => values[name] === true;
-  const passOn = [`--chaos-ms=${chaosMs}`, ...(['verbose', 'pki', 'grown', 'cold-start'] as const).filter(on).map((f) => `--${f}`)];
-  const common = { chaosMs, verbose: on('verbose'), pki: on('pki'), grown: on('grown'), coldStart: on('cold-start'), jobs, passOn };
+  const years = nonNegativeInt(values, 'years', 0);
+  if (years > 0 && !on('pki')) throw new UsageError('--years needs --pki');
+  const passOn = [`--chaos-ms=${chaosMs}`, ...(years > 0 ? [`--years=${years}`] : []), ...(['verbose', 'pki', 'grown', 'cold-start'] as const).filter(on).map((f) => `--${f}`)];
+  const common = { chaosMs, verbose: on('verbose'), pki: on('pki'), grown: on('grown'), coldStart: on('cold-start'), jobs, years, passOn };
   if (values['seed'] !== undefined) return { seeds: [nonNegativeInt(values, 'seed', 0)], ...common };
   const count = nonNegativeInt(values, 'seeds', 10);
   const start = nonNegativeInt(values, 'start', 1);
@@ -87,6 +94,19 @@ function describePki(r: PkiRunResult, realMs: number, verbose: boolean): string 
   return lines.join('\n');
 }
 
+function describeYears(r: PkiYearsResult, realMs: number, verbose: boolean): string {
+  const lines = [
+    `  ${r.violations.length === 0 ? 'ok' : 'VIOLATIONS'} pki-years trace=${r.traceHash.slice(0, 16)} years=${r.years} steps=${r.steps} ` +
+      `virtual=${Math.round(r.virtualMs)}ms real=${realMs}ms issued=${r.issued} renewals=${r.renewals}`,
+  ];
+  for (const v of r.violations) lines.push(`  violation ${v.kind} at ${v.atUs / 1000}ms: ${v.message}`);
+  if (verbose || r.violations.length > 0) {
+    for (const f of r.faults) lines.push(`  fault ${f}`);
+    for (const e of r.nodeErrors) lines.push(`  node error ${e}`);
+  }
+  return lines.join('\n');
+}
+
 function describeColdStart(r: ColdStartResult, realMs: number): string {
   const lines = [
     `  ${r.violations.length === 0 ? 'ok' : 'VIOLATIONS'} cold-start trace=${r.traceHash.slice(0, 16)} virtual=${Math.round(r.virtualMs)}ms real=${realMs}ms ` +
@@ -101,6 +121,11 @@ async function runOne(seed: number, options: CliOptions): Promise<number> {
   if (options.coldStart) {
     const r = await runColdStartSeed({ seed });
     process.stdout.write(`${describeColdStart(r, Math.round(performance.now() - started))}\n`);
+    return r.violations.length;
+  }
+  if (options.pki && options.years > 0) {
+    const r = await runPkiYearsSeed({ seed, years: options.years });
+    process.stdout.write(`${describeYears(r, Math.round(performance.now() - started), options.verbose)}\n`);
     return r.violations.length;
   }
   if (options.pki) {

@@ -112,8 +112,14 @@ export class PkiSimCluster {
     };
   }
 
+  /**
+   * Added to every node's wall clock (`nowMs`), never to the virtual time timers run on: a run may
+   * move the cluster's calendar forward by years (pki-years.ts) without simulating the ticks.
+   */
+  wallOffsetMs = 0;
+
   nowMs(): number {
-    return EPOCH_MS + Math.floor(this.scheduler.nowUs / 1000);
+    return EPOCH_MS + this.wallOffsetMs + Math.floor(this.scheduler.nowUs / 1000);
   }
 
   get(id: string): PkiSimNode {

@@ -40,6 +40,8 @@ export class NodeRenewal {
     private readonly urls: PublicBaseUrls,
     private readonly committer: Committer,
     maintenance: MaintenanceRegistry,
+    /** False: only the node ICA is renewed (pki-node.ts `renewNodeTls`). */
+    private readonly renewsTls: boolean,
   ) {
     maintenance.add({ name: 'node credential renewal', run: () => this.maybeRenew() });
   }
@@ -63,7 +65,7 @@ export class NodeRenewal {
       lifetimeSeconds: BUILTIN_PROFILES.nodeIntermediate.lifetime.defaultSeconds,
       issuerNotAfterMs: azIca.notAfter,
     });
-    const tlsDue = renewalDue({
+    const tlsDue = this.renewsTls && renewalDue({
       current: windowOf(node.tlsCertDer),
       leadSeconds: NODE_TLS_LEAD_SECONDS,
       nowMs,
