@@ -43,3 +43,6 @@ export { fromPem, pemBlocks, toPem, type PemBlock } from './ca/pem.ts';
 export { CertificateView, viewCertificate } from './ca/view.ts';
 export { parseSanText, type SanEntry } from './ca/san.ts';
 export { BUILTIN_PROFILES, PROFILE_NAMES, type CertificateProfile } from './ca/profiles.ts';
+// Provisioners: the policy every non-admin issuing credential (tokens, ACME directories) is held to.
+export { checkProvisionerPolicy, validateProvisionerPolicy, type PolicyRequest, type ProvisionerPolicy } from './node/provisioners/provisioner-policy.ts';
+export { boundSans, validateProvisionerJwk, verifyProvisionerToken, type ProvisionerJwk, type ProvisionerTokenClaims } from './node/provisioners/provisioner-token.ts';
