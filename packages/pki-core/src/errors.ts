@@ -62,6 +62,8 @@ export const PKI_ERROR_CODES = [
   'ERR_GLOBAL_MAJORITY',
   'ERR_REVOKED',
   'ERR_EXPIRED',
+  // Provisioners (appended): a profile outside the provisioner's policy
+  'ERR_PROFILE_FORBIDDEN',
 ] as const;
 
 export type PkiErrorCode = (typeof PKI_ERROR_CODES)[number];

@@ -54,3 +54,6 @@ export { readCertificateFields } from './ca/cert-fields.ts';
 // CA renewal schedule (node/ca/renewal-policy.ts): when each CA role is renewed, for checkers.
 export { renewAtMs } from './node/ca/renewal-policy.ts';
 export { AZ_ICA_LEAD_SECONDS, nodeIcaLeadSeconds } from './node/ca/renewal-leads.ts';
+// Provisioners: the policy every non-admin issuing credential (tokens, ACME directories) is held to.
+export { checkProvisionerPolicy, validateProvisionerPolicy, type PolicyRequest, type ProvisionerPolicy } from './node/provisioners/provisioner-policy.ts';
+export { boundSans, validateProvisionerJwk, verifyProvisionerToken, type ProvisionerJwk, type ProvisionerTokenClaims } from './node/provisioners/provisioner-token.ts';
