@@ -60,8 +60,15 @@ export class PkiTestCluster {
   clockOffsetMs = 0;
   private ordinal = 10;
 
-  /** `extraOptions` are given to every node (e.g. `publicHttpPort`, which turns on URLs in certificates and OCSP responders). */
-  constructor(private readonly extraOptions: Partial<PkiNodeOptions> = {}) {}
+  /**
+   * `extraOptions` are given to every node (e.g. `publicHttpPort`, which turns on URLs in
+   * certificates and OCSP responders); `stateOnDisk`: each node keeps its PKI state in LevelDB in
+   * its directory (as the server does).
+   */
+  constructor(
+    private readonly extraOptions: Partial<PkiNodeOptions> = {},
+    private readonly cluster: { stateOnDisk?: boolean } = {},
+  ) {}
 
   peers(self: string): PeerClient {
     return {
@@ -131,8 +138,12 @@ export class PkiTestCluster {
   }
 
   private options(nodeId: string, az: string, fresh = false): PkiNodeOptions {
-    const storage = (!fresh && this.storages.get(nodeId)?.reopen()) || new MemoryStorage();
+    const reopened = (!fresh && this.storages.get(nodeId)?.reopen()) || null;
+    const storage = reopened ?? new MemoryStorage();
     this.storages.set(nodeId, storage);
+    // The state belongs with its Raft log: fresh storage, fresh state (serve/start-node.ts).
+    const stateDir = this.cluster.stateOnDisk ? join(this.nodeDir(nodeId), 'state') : null;
+    if (stateDir !== null && reopened === null) rmSync(stateDir, { recursive: true, force: true });
     const host = `127.0.0.${this.ordinal++}`;
     return {
         nodeId,
@@ -141,6 +152,7 @@ export class PkiTestCluster {
         dataDir: this.nodeDir(nodeId),
         kek: KEK,
         storage,
+        ...(stateDir !== null ? { stateDir } : {}),
         localTransport: this.localNet.endpoint(nodeId),
         seatTransport: this.seatNet.endpoint(az, nodeId),
         peers: this.peers(nodeId),
