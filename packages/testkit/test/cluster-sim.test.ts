@@ -80,6 +80,38 @@ describe('cluster sim: disk (Storage contract, crash loses only unsynced writes)
     }
   });
 
+  it('with an fsync latency a synced save is durable and resolves only at its fsync event; a crash before it loses it; a cut armed after it keeps it', async () => {
+    const s = new Scheduler(1);
+    const disk = new SimDisk('n1');
+    disk.useFsyncLatency({ scheduler: s, latencyUs: () => 1_000 });
+    const st = disk.open();
+    await st.load();
+    let outcome = 'pending';
+    void st.save({ hardState: { term: 1, vote: 'n1', commit: 0 } }, { sync: true }).then(() => (outcome = 'resolved'));
+    await s.step(500);
+    expect([outcome, disk.durableHardState().term], 'before the fsync event').to.deep.equal(['pending', 0]);
+    await s.step();
+    expect([outcome, disk.durableHardState().term, s.nowUs]).to.deep.equal(['resolved', 1, 1_000]);
+
+    void st.save({ hardState: { term: 2, vote: 'n1', commit: 0 } }, { sync: true }).then(() => (outcome = 'resolved'), () => (outcome = 'rejected'));
+    disk.crash();
+    await s.step();
+    expect([outcome, disk.durableHardState().term], 'power cut during the fsync').to.deep.equal(['rejected', 1]);
+
+    const st2 = disk.open();
+    await st2.load();
+    let cuts = 0;
+    disk.cutAfterNextSync = () => {
+      cuts++;
+      disk.crash();
+      return Promise.resolve();
+    };
+    outcome = 'pending';
+    void st2.save({ hardState: { term: 3, vote: 'n1', commit: 0 } }, { sync: true }).then(() => (outcome = 'resolved'), () => (outcome = 'rejected'));
+    await s.step();
+    expect([outcome, disk.durableHardState().term, cuts], 'cut right after the fsync').to.deep.equal(['rejected', 3, 1]);
+  });
+
   it('truncates a conflicting suffix, and a snapshot replaces the log (Raft §5.3, §7)', async () => {
     const disk = new SimDisk('n1');
     const st = disk.open();

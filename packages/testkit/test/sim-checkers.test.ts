@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import type { Entry } from '@adrestia/consensus';
 import { SafetyChecker, SafetyViolation, type LogView } from '../src/sim/checkers.ts';
 import { SimDisk } from '../src/sim/disk.ts';
+import { DiskStorage } from '../src/sim/disk-storage.ts';
+import { EventQueue } from '../src/sim/event-queue.ts';
 import { RuleChecker, configurationsOverlap } from '../src/sim/rule-checkers.ts';
 import { runSimulation } from '../src/sim/simulator.ts';
 
@@ -100,6 +102,26 @@ describe('SimDisk: durability as the driver relies on it', () => {
     d.crash(false);
     expect(d.load().hardState).to.deep.equal({ term: 1, vote: 'n1', commit: 0 });
     expect(d.lastIndex).to.equal(1);
+  });
+
+  it("the driver's Storage over SimDisk: a save resolves at its fsync event; a cut right after an fsync keeps the write and never resolves", async () => {
+    const q = new EventQueue();
+    const d = new SimDisk();
+    let cut = false;
+    const storage = new DiskStorage('n1', d, q, () => 5, { writing: () => {}, synced: () => !cut });
+    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    let done = 0;
+    void storage.save({ hardState: { term: 1, vote: 'n1', commit: 0 }, entries: [entry(1, 1)] }, { sync: true }).then(() => done++);
+    await turn();
+    expect([done, d.hardState.term]).to.deep.equal([0, 0]);
+    q.pop()!.run();
+    await turn();
+    expect([done, d.hardState.term, q.now]).to.deep.equal([1, 1, 5]);
+    cut = true;
+    void storage.save({ entries: [entry(2, 1)] }, { sync: true }).then(() => done++);
+    q.pop()!.run();
+    await turn();
+    expect([done, d.lastIndex], 'durable, but the driver never hears of it').to.deep.equal([1, 2]);
   });
 
   it('an entry at an existing index truncates the suffix (§5.3); a leader snapshot replaces the log (§7)', () => {

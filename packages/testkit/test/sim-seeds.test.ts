@@ -11,7 +11,7 @@ const SEEDS_PER_TEST = 40;
 describe('Raft simulator: seeded fault runs keep every safety, liveness and linearizability property', () => {
   for (let start = 0; start < SEEDS_TOTAL; start += SEEDS_PER_TEST) {
     it(`seeds ${start}..${start + SEEDS_PER_TEST - 1}`, async function () {
-      this.timeout(120_000);
+      this.timeout(300_000);
       const failures: string[] = [];
       for (let s = start; s < start + SEEDS_PER_TEST; s++) {
         const r = await runSimulation(s);

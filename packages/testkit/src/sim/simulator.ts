@@ -306,9 +306,9 @@ class Simulation {
     const total = o.crashWeight + o.partitionWeight + o.transferWeight + o.membershipWeight + 1;
     let roll = r.nextInt(total);
     if ((roll -= o.crashWeight) < 0) return this.crashSome();
-    if ((roll -= o.partitionWeight) < 0) return this.partitionSome();
+    if ((roll -= o.partitionWeight) < 0) return r.nextInt(3) === 0 ? this.isolateLeaderInMinority() : this.partitionSome();
     if ((roll -= o.transferWeight) < 0) return this.transferSome();
-    if (roll - o.membershipWeight < 0) return this.changeMembership();
+    if (roll - o.membershipWeight < 0) return r.nextInt(3) === 0 ? this.membershipBurst() : this.changeMembership();
     this.net.heal();
     this.trace('heal partitions');
   }
@@ -357,6 +357,30 @@ class Simulation {
     this.net.heal();
     this.net.partition(side, other, symmetric);
     this.trace(`partition [${side.join(',')}] ${symmetric ? '<|>' : '-|>'} [${other.join(',')}]`);
+  }
+
+  /**
+   * Aimed at reads without quorum (thesis §6.4): the leader and a minority are cut off while the
+   * majority elects another leader and writes; clients still reach the old leader and read there.
+   */
+  private isolateLeaderInMinority(): void {
+    const r = this.chaosRandom;
+    const leader = this.nodes.find((n) => n.status()?.role === 'leader');
+    if (leader === undefined) return;
+    const others = this.nodes.filter((n) => n !== leader).map((n) => n.id);
+    const companions: string[] = [];
+    for (let k = Math.floor((this.opts.clusterSize - 1) / 2) - 1; k > 0; k--) companions.push(others.splice(r.nextInt(others.length), 1)[0]!);
+    const minority = [leader.id, ...companions];
+    this.net.heal();
+    this.net.partition(minority, others, true);
+    this.trace(`isolate leader ${leader.id} in minority [${minority.join(',')}]`);
+  }
+
+  /** Aimed at two pending membership changes (thesis §4.1): several proposals within one round trip. */
+  private membershipBurst(): void {
+    const count = 2 + this.chaosRandom.nextInt(2);
+    this.trace(`membership burst of ${count}`);
+    for (let i = 0; i < count; i++) this.queue.schedule(i, 'membership burst', () => this.changeMembership());
   }
 
   private transferSome(): void {
