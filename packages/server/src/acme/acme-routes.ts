@@ -35,8 +35,6 @@ async function directory(ctx: RequestContext, urls: AcmeUrls, deps: AcmeDeps): P
       newAccount: urls.newAccount(),
       newOrder: urls.newOrder(),
       revokeCert: urls.revokeCert(),
-      keyChange: urls.keyChange(),
-      renewalInfo: urls.renewalInfo(),
       meta,
     },
   };
