@@ -10,6 +10,7 @@ import type { AcmeAnswer } from './acme-http.ts';
 import { acmeRoute } from './acme-route.ts';
 import { accountJson } from './acme-objects.ts';
 import { addAcmeOrderRoutes } from './acme-order-routes.ts';
+import { addAcmeRevokeRoute } from './acme-revoke-route.ts';
 import { ACME_PREFIX, type AcmeUrls } from './acme-urls.ts';
 import { accountOf, payloadOf, readSignedRequest } from './signed-request.ts';
 
@@ -19,7 +20,7 @@ export function addAcmeRoutes(router: Router, deps: AcmeDeps): Router {
   router.get(`${ACME_PREFIX}/new-nonce`, acmeRoute(deps, (ctx) => Promise.resolve({ status: ctx.method === 'HEAD' ? 200 : 204 })));
   router.post(`${ACME_PREFIX}/new-account`, acmeRoute(deps, (ctx, urls) => newAccount(ctx, urls, node, deps)));
   router.post(`${ACME_PREFIX}/acct/:id`, acmeRoute(deps, (ctx, urls) => accountResource(ctx, urls, node)));
-  return addAcmeOrderRoutes(router, deps);
+  return addAcmeRevokeRoute(addAcmeOrderRoutes(router, deps), deps);
 }
 
 /** RFC 8555 §7.1.1; a client of another AZ is sent to its own AZ's directory (route-guard.ts). */
@@ -34,8 +35,6 @@ async function directory(ctx: RequestContext, urls: AcmeUrls, deps: AcmeDeps): P
       newAccount: urls.newAccount(),
       newOrder: urls.newOrder(),
       revokeCert: urls.revokeCert(),
-      keyChange: urls.keyChange(),
-      renewalInfo: urls.renewalInfo(),
       meta,
     },
   };

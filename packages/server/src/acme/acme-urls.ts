@@ -32,12 +32,6 @@ export class AcmeUrls {
   revokeCert(): string {
     return `${this.origin}${ACME_PREFIX}/revoke-cert`;
   }
-  keyChange(): string {
-    return `${this.origin}${ACME_PREFIX}/key-change`;
-  }
-  renewalInfo(): string {
-    return `${this.origin}${ACME_PREFIX}/renewal-info`;
-  }
   account(accountId: string): string {
     return `${this.origin}${ACME_PREFIX}/acct/${accountId}`;
   }

@@ -51,6 +51,8 @@ export interface DevAcmeConfig {
   http01Port?: number;
   tlsAlpn01Port?: number;
   resolver?: string;
+  /** The identifier policy's DNS suffixes (config `acme.dnsSuffixes`). */
+  dnsSuffixes?: string[];
 }
 
 /**
