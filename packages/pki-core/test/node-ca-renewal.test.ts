@@ -72,6 +72,18 @@ describe('PkiNode: automatic CA renewal with the clock moved past every renewal 
     }
   });
 
+  it("the operator report plans the renewal of each AZ ICA in use, and of no replaced one or the root", async () => {
+    const report = await c.nodes.get('a1')!.operatorReport();
+    const now = Date.now() + OFFSET_MS;
+    for (const az of ['az1', 'az2']) {
+      const azIcas = report.cas.filter((x) => x.role === 'az' && x.az === az).sort((a, b) => a.notAfterMs - b.notAfterMs);
+      expect(azIcas.map((x) => x.renewAtMs === null)).to.deep.equal([true, false]);
+      // Two thirds of 5 years from now, or a node ICA's default lifetime before its end, whichever is first.
+      expect(azIcas[1]!.renewAtMs!).to.be.greaterThan(now).and.lessThan(azIcas[1]!.notAfterMs);
+    }
+    expect(report.cas.find((x) => x.role === 'root')?.renewAtMs).to.equal(null);
+  });
+
   it('renews every node ICA and TLS certificate with keys made on the node, and keeps the replaced ICA key', async () => {
     for (const [id, node] of c.nodes) {
       const record = await eventually(`${id} renewed`, async () => {

@@ -45,6 +45,7 @@ function operator(over: Partial<OperatorReport> = {}): OperatorReport {
     vips: [],
     cas: [],
     crls: [],
+    ocspSigners: [],
     revocationsByIssuer: {},
     ...over,
   };
@@ -132,10 +133,11 @@ describe('dashboard: the cluster view from the node reports', () => {
     global: { voters: ['az1', 'az2'], learners: [], lastIndex: 9, applyLagEntries: 0, members: [{ id: 'az2', matchIndex: 7, lagEntries: 2, recentActive: true, learner: false }] },
     vips: [{ address: '127.129.1.1', scope: 'local', held: true }, { address: '127.129.10.1', scope: 'global', held: true }],
     cas: [
-      { issuerId: 'r', role: 'root', az: null, nodeId: null, notAfterMs: NOW + 9e9, revoked: false },
-      { issuerId: 'n1', role: 'node', az: 'az1', nodeId: 'a1', notAfterMs: NOW + 1e9, revoked: false },
+      { issuerId: 'r', role: 'root', az: null, nodeId: null, notAfterMs: NOW + 9e9, revoked: false, renewAtMs: null },
+      { issuerId: 'n1', role: 'node', az: 'az1', nodeId: 'a1', notAfterMs: NOW + 1e9, revoked: false, renewAtMs: NOW + 6e8 },
     ],
     crls: [{ issuerId: 'n1', crlNumber: 4, thisUpdateMs: NOW - 60_000, nextUpdateMs: NOW + 3_600_000, bytes: 300 }],
+    ocspSigners: [{ issuerId: 'n1', issuedAtMs: NOW - 3_600_000, notAfterMs: NOW + 86_400_000 }],
     revocationsByIssuer: { n1: 2, r: 1 },
   });
   const gathered = (entries: [string, NodeReport | null][]): Map<string, Gathered> => new Map(entries.map(([id, r]) => [id, { report: r, lastContactMs: r === null ? NOW - 5_000 : NOW }]));
@@ -148,6 +150,13 @@ describe('dashboard: the cluster view from the node reports', () => {
       ['a3', null],
       ['b1', report(status('b1', 'az2', { role: 'leader', term: 1 }, { global: { role: 'follower', term: 2, leaderId: 'az1', commitIndex: 7, appliedIndex: 7 } }), operator({ local: { voters: ['b1'], learners: [], lastIndex: 5, applyLagEntries: 0, members: [] }, global: { voters: ['az1', 'az2'], learners: [], lastIndex: 7, applyLagEntries: 0, members: null }, crls: [{ issuerId: 'n1', crlNumber: 3, thisUpdateMs: NOW - 120_000, nextUpdateMs: NOW, bytes: 280 }] }))],
     ]);
+
+  it("carries each CA's renewal time and, per CRL issuer, the newest OCSP responder certificate any AZ reported", () => {
+    const v = viewOf(all());
+    expect(v.cas.map((c) => c.renewAtMs)).to.deep.equal([null, NOW + 6e8]);
+    const n1 = v.crls.find((c) => c.issuerId === 'n1');
+    expect(n1?.ocspSigner).to.deep.equal({ issuedAtMs: NOW - 3_600_000, notAfterMs: NOW + 86_400_000 });
+  });
 
   it('names each AZ local leader by the highest term, the global leader, and the VIP holders', () => {
     const v = viewOf(all());
@@ -334,7 +343,7 @@ describe('dashboard metrics: the operator gauges on /metrics', () => {
   const op = operator({
     local: { voters: ['a1', 'a2'], learners: [], lastIndex: 30, applyLagEntries: 2, members: [{ id: 'a2', matchIndex: 25, lagEntries: 5, recentActive: true, learner: false }] },
     vips: [{ address: '127.129.1.1', scope: 'local', held: true }, { address: '127.129.10.1', scope: 'global', held: false }],
-    cas: [{ issuerId: 'r', role: 'root', az: null, nodeId: null, notAfterMs: NOW + 86_400_000, revoked: false }],
+    cas: [{ issuerId: 'r', role: 'root', az: null, nodeId: null, notAfterMs: NOW + 86_400_000, revoked: false, renewAtMs: null }],
     crls: [{ issuerId: 'r', crlNumber: 2, thisUpdateMs: NOW - 90_000, nextUpdateMs: NOW + 1, bytes: 321 }],
     revocationsByIssuer: { r: 4 },
   });

@@ -215,7 +215,7 @@ export class PkiNode implements PkiNodeApi {
       () => roles.localLeaderId(),
     );
     this.vip = options.vip ? vipManagerOf(options, options.vip, twoTier, ctx.monotonicMs) : null;
-    this.operatorReports = new OperatorReports(twoTier, state, { settings: { localVip: options.vip?.localVip ?? null, globalVip: options.vip?.globalVip ?? null }, holdings: this.vip });
+    this.operatorReports = new OperatorReports(twoTier, state, { settings: { localVip: options.vip?.localVip ?? null, globalVip: options.vip?.globalVip ?? null }, holdings: this.vip }, options.az);
     twoTier.onRoleChange((e) => {
       for (const l of this.roleListeners) l({ tier: e.tier, leader: e.role === 'leader', term: e.term });
     });

@@ -12,11 +12,16 @@ export function acmeRoute(deps: AcmeDeps, handler: AcmeHandler): (ctx: RequestCo
   return async (ctx) => {
     const urls = AcmeUrls.of(ctx);
     let answer: AcmeAnswer | null;
+    let problem = 'none';
     try {
       answer = await handler(ctx, urls);
     } catch (e) {
-      answer = problemAnswer(problemOf(e, deps.api.logger));
+      const p = problemOf(e, deps.api.logger);
+      problem = p.type;
+      answer = problemAnswer(p);
     }
+    // A null answer was sent by the handler itself (a redirect to the client's own AZ).
+    deps.api.metrics.acmeResponsesTotal.inc({ status: String(answer?.status ?? ctx.res.statusCode), problem });
     if (answer !== null) sendAcme(ctx.res, deps.api.node.acme, urls, answer);
   };
 }

@@ -72,6 +72,8 @@ interface CrlView {
   thisUpdateMs: number;
   nextUpdateMs: number;
   bytes: number;
+  /** The newest OCSP responder certificate this issuer gave any AZ seen (node/ocsp): when it was issued, when it ends. */
+  ocspSigner: { issuedAtMs: number; notAfterMs: number } | null;
 }
 
 interface IssuanceView {
@@ -142,7 +144,7 @@ export function clusterView(input: ViewInput): ClusterView {
     issuance: issuanceView(input.issuance),
     revocations: Object.values(reference?.operator.revocationsByIssuer ?? {}).reduce((a, b) => a + b, 0),
     crls: latestCrls(reports)
-      .map((c) => ({ ...c, label: caLabel(reference?.operator.cas.find((ca) => ca.issuerId === c.issuerId), c.issuerId) }))
+      .map((c) => ({ ...c, label: caLabel(reference?.operator.cas.find((ca) => ca.issuerId === c.issuerId), c.issuerId), ocspSigner: newestOcspSigner(reports, c.issuerId) }))
       .sort((a, b) => a.label.localeCompare(b.label)),
     cas: (reference?.operator.cas ?? []).map((ca) => ({ ...ca, label: caLabel(ca, ca.issuerId) })),
     leaderChanges: reports
@@ -200,6 +202,14 @@ function latestCrls(reports: readonly NodeReport[]): CrlReport[] {
     if (held === undefined || c.crlNumber > held.crlNumber) newest.set(c.issuerId, c);
   }
   return [...newest.values()].sort((a, b) => a.issuerId.localeCompare(b.issuerId));
+}
+
+function newestOcspSigner(reports: readonly NodeReport[], issuerId: string): CrlView['ocspSigner'] {
+  let newest: CrlView['ocspSigner'] = null;
+  for (const o of reports.flatMap((r) => r.operator.ocspSigners)) {
+    if (o.issuerId === issuerId && (newest === null || o.issuedAtMs > newest.issuedAtMs)) newest = { issuedAtMs: o.issuedAtMs, notAfterMs: o.notAfterMs };
+  }
+  return newest;
 }
 
 /** The node that says it holds the VIP; null when none does (the fence releases before a new holder acquires). */

@@ -15,6 +15,7 @@ export interface Metrics {
   connectionsRefusedTotal: Counter<'listener' | 'reason'>;
   transportEventsTotal: Counter<'event'>;
   ocspRequestsTotal: Counter<'method' | 'outcome'>;
+  acmeResponsesTotal: Counter<'status' | 'problem'>;
   raftReplicationLagEntries: Gauge<'group' | 'member'>;
   raftApplyLagEntries: Gauge<'group'>;
   vipHeld: Gauge<'vip' | 'scope'>;
@@ -99,6 +100,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       name: 'adrestia_ocsp_requests_total',
       help: 'OCSP requests by method and outcome (good, revoked, unknown, or the RFC 6960 error status sent)',
       labelNames: ['method', 'outcome'],
+      registers,
+    }),
+    acmeResponsesTotal: new Counter({
+      name: 'adrestia_acme_responses_total',
+      help: 'ACME answers by HTTP status and RFC 8555 §6.7 problem type (none for a success)',
+      labelNames: ['status', 'problem'],
       registers,
     }),
     ...operatorGauges(registers),

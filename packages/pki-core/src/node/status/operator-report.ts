@@ -6,7 +6,11 @@
 // `listNodes` (PkiNodeApi), since an operator page must answer while an AZ has no quorum.
 import type { RaftStatus } from '@adrestia/consensus';
 import type { CaRole, CrlReason } from '../../state/events.ts';
+import { readCertificateFields } from '../../ca/cert-fields.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
+import type { CaRecord } from '../../state/records.ts';
+import { AZ_ICA_LEAD_SECONDS, nodeIcaLeadSeconds } from '../ca/renewal-leads.ts';
+import { renewAtMs } from '../ca/renewal-policy.ts';
 import type { PkiTwoTier } from '../core/roles.ts';
 
 /** One member of a tier as its leader sees it (Raft §5.3 matchIndex). */
@@ -45,6 +49,18 @@ export interface CaExpiry {
   nodeId: string | null;
   notAfterMs: number;
   revoked: boolean;
+  /**
+   * When its renewal is due (node/ca/renewal-policy.ts); null for the root (rolled over by an
+   * operator), a revoked CA, and one already replaced by a later CA of its role.
+   */
+  renewAtMs: number | null;
+}
+
+/** The OCSP responder certificate an issuer gave this node's AZ (node/ocsp): what signs answers here. */
+interface OcspSignerReport {
+  issuerId: string;
+  issuedAtMs: number;
+  notAfterMs: number;
 }
 
 export interface CrlReport {
@@ -62,6 +78,8 @@ export interface OperatorReport {
   /** Soonest expiry first. */
   cas: CaExpiry[];
   crls: CrlReport[];
+  /** Per issuer with a responder certificate for this AZ. */
+  ocspSigners: OcspSignerReport[];
   /** Revocations held (not yet pruned after the certificate's expiry), per issuer id. */
   revocationsByIssuer: Record<string, number>;
 }
@@ -86,6 +104,7 @@ export class OperatorReports {
     private readonly twoTier: ReportTwoTier,
     private readonly state: () => PkiStateQueries,
     private readonly vips: { settings: { localVip: string | null; globalVip: string | null }; holdings: VipHoldings | null },
+    private readonly az: string,
   ) {}
 
   async report(): Promise<OperatorReport> {
@@ -95,6 +114,10 @@ export class OperatorReports {
     const crls = (await Promise.all(cas.map((ca) => store.latestCrl(ca.issuerId)))).flatMap((c) =>
       c === undefined ? [] : [{ issuerId: c.issuerId, crlNumber: c.crlNumber, thisUpdateMs: c.thisUpdate, nextUpdateMs: c.nextUpdate, bytes: c.crlDer.byteLength }],
     );
+    const ocspSigners = (await Promise.all(cas.map((ca) => store.ocspResponderCert(ca.issuerId, this.az)))).flatMap((c) =>
+      c === undefined ? [] : [{ issuerId: c.issuerId, issuedAtMs: c.issuedAt, notAfterMs: c.notAfter }],
+    );
+    const nodeLeadSeconds = await nodeIcaLeadSeconds(store);
     const revocationsByIssuer: Record<string, number> = {};
     for (const r of revocations) revocationsByIssuer[r.issuerId] = (revocationsByIssuer[r.issuerId] ?? 0) + 1;
     return {
@@ -102,9 +125,18 @@ export class OperatorReports {
       global: s.seat === null ? emptyTier() : tierReport(s.seat, s.globalApplied),
       vips: this.vipHoldings(),
       cas: cas
-        .map((ca) => ({ issuerId: ca.issuerId, role: ca.role, az: ca.az, nodeId: ca.nodeId, notAfterMs: ca.notAfter, revoked: ca.revokedAt !== null }))
+        .map((ca) => ({
+          issuerId: ca.issuerId,
+          role: ca.role,
+          az: ca.az,
+          nodeId: ca.nodeId,
+          notAfterMs: ca.notAfter,
+          revoked: ca.revokedAt !== null,
+          renewAtMs: renewalOf(ca, cas, nodeLeadSeconds),
+        }))
         .sort((a, b) => a.notAfterMs - b.notAfterMs),
       crls,
+      ocspSigners,
       revocationsByIssuer,
     };
   }
@@ -128,6 +160,15 @@ export class OperatorReports {
     if (settings.globalVip) out.push({ address: settings.globalVip, scope: 'global', held: holdings?.holding(settings.globalVip) ?? false });
     return out;
   }
+}
+
+/** renewAtMs for an AZ or node ICA still in use: unrevoked, and no later CA of its role (same AZ, same node). */
+function renewalOf(ca: CaRecord, all: readonly CaRecord[], nodeLeadSeconds: number): number | null {
+  if (ca.role === 'root' || ca.revokedAt !== null) return null;
+  const replaced = all.some((o) => o !== ca && o.role === ca.role && o.az === ca.az && o.nodeId === ca.nodeId && o.revokedAt === null && o.notAfter > ca.notAfter);
+  if (replaced) return null;
+  const window = { notBeforeMs: readCertificateFields(ca.certDer).notBefore.getTime(), notAfterMs: ca.notAfter };
+  return renewAtMs(window, ca.role === 'az' ? AZ_ICA_LEAD_SECONDS : nodeLeadSeconds);
 }
 
 function emptyTier(): TierReport {

@@ -177,7 +177,7 @@ function renderCas(v) {
     h(
       'table',
       null,
-      h('thead', null, h('tr', null, ['CA', 'expires', 'in', ''].map((c) => h('th', null, c)))),
+      h('thead', null, h('tr', null, ['CA', 'expires', 'in', 'renewal due', ''].map((c) => h('th', null, c)))),
       h('tbody', null, v.cas.map((c) => {
         const left = c.notAfterMs - v.atMs;
         const cls = c.revoked || left <= 0 ? 'gone' : left < horizon / 10 ? 'soon' : '';
@@ -187,6 +187,7 @@ function renderCas(v) {
           h('td', null, c.label, c.revoked ? ' (revoked)' : ''),
           h('td', null, new Date(c.notAfterMs).toISOString().slice(0, 10)),
           h('td', { class: 'num' }, left > 0 ? duration(left) : 'expired'),
+          h('td', { class: 'num' }, renewalText(c.renewAtMs, v.atMs)),
           h('td', null, h('div', { class: `bar ${cls}`, 'data-width': Math.round((100 * Math.max(0, left)) / horizon) })),
         );
       })),
@@ -196,6 +197,12 @@ function renderCas(v) {
   for (const bar of document.querySelectorAll('#cas .bar')) bar.style.width = `${bar.dataset.width}%`;
 }
 
+/** A CA's renewal: due in …, overdue (the renewal task retries), or not planned (root, replaced, revoked). */
+function renewalText(renewAtMs, atMs) {
+  if (renewAtMs === null || renewAtMs === undefined) return dash;
+  return renewAtMs > atMs ? `in ${duration(renewAtMs - atMs)}` : 'due now';
+}
+
 function renderCrls(v) {
   fill(
     'crls',
@@ -203,8 +210,10 @@ function renderCrls(v) {
     h(
       'table',
       null,
-      h('thead', null, h('tr', null, ['issuer', 'number', 'age', 'next update', 'size'].map((c) => h('th', null, c)))),
-      h('tbody', null, v.crls.map((c) => h('tr', null, h('td', null, c.label), h('td', { class: 'num' }, String(c.crlNumber)), h('td', { class: 'num' }, duration(v.atMs - c.thisUpdateMs)), h('td', { class: 'num' }, `in ${duration(c.nextUpdateMs - v.atMs)}`), h('td', { class: 'num' }, `${c.bytes} B`)))),
+      h('thead', null, h('tr', null, ['issuer', 'number', 'age', 'next update', 'size', 'OCSP signer age', 'OCSP signer ends'].map((c) => h('th', null, c)))),
+      h('tbody', null, v.crls.map((c) => h('tr', null, h('td', null, c.label), h('td', { class: 'num' }, String(c.crlNumber)), h('td', { class: 'num' }, duration(v.atMs - c.thisUpdateMs)), h('td', { class: 'num' }, `in ${duration(c.nextUpdateMs - v.atMs)}`), h('td', { class: 'num' }, `${c.bytes} B`),
+        h('td', { class: 'num' }, c.ocspSigner ? duration(v.atMs - c.ocspSigner.issuedAtMs) : dash),
+        h('td', { class: 'num' }, c.ocspSigner ? `in ${duration(c.ocspSigner.notAfterMs - v.atMs)}` : dash)))),
     ),
   );
 }
