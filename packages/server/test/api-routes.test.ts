@@ -198,9 +198,10 @@ describe('server API over a real PkiNode (one founding node)', function () {
   it('/metrics exports issuance counts and latency, Raft terms and commit indexes, leader changes and VIP moves', async () => {
     await new Promise((r) => setTimeout(r, 600)); // one sampling period
     // The operator gauges are sampled every few seconds: wait for a sample after the revocation above.
-    const text = await pollFor('operator gauges sampled after a revocation', async () => {
+    // The VIP is acquired a lease after the node leads (vip-fence.ts): a sample taken before shows 0.
+    const text = await pollFor('operator gauges sampled after a revocation and the VIPs acquired', async () => {
       const t = await metricsText();
-      return /adrestia_revocations\{/.test(t) ? t : null;
+      return /adrestia_revocations\{/.test(t) && /adrestia_vip_held\{vip="127\.61\.0\.1",scope="local"\} 1/.test(t) ? t : null;
     }, 20_000, 500);
     expect(text).to.match(/adrestia_issuance_total\{[^}]*profile="serverLeaf"[^}]*result="issued"[^}]*\} [1-9]/);
     expect(text).to.match(/adrestia_issuance_duration_seconds_count\{/);

@@ -41,7 +41,7 @@ const LEAF_FLAGS: Readonly<Record<string, readonly string[]>> = {
   serve: ['--config', '--init'],
   init: ['--config'],
   join: ['--config'],
-  dev: ['--azs', '--nodes', '--dir', '--base', '--log-level', '--join-tokens'],
+  dev: ['--azs', '--nodes', '--dir', '--base', '--log-level', '--join-tokens', '--acme-http01-port', '--acme-tls-alpn01-port', '--acme-resolver'],
   status: ['--url', '--from'],
   issue: [...ADMIN, '--profile', '--out', '--csr', '--cn', '--san', '--lifetime'],
   revoke: [...ADMIN, '--serial', '--reason'],

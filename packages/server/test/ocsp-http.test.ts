@@ -131,7 +131,17 @@ describe('OCSP over HTTP on a real node (RFC 6960 Appendix A, RFC 5019)', functi
     expect(Buffer.from(bad.body).toString('hex')).to.equal('30030a0101');
     const post = await httpCall(OCSP_URL, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body: Buffer.from([0x30, 0x00]), timeoutMs: 10_000, maxResponseBytes: 1 << 16, localAddress: CLIENT });
     expect(Buffer.from(post.body).toString('hex')).to.equal('30030a0101');
-    const metrics = (await get('/metrics')).body.toString('utf8');
+    // /metrics is served on the HTTPS port to the admin token's holder (config metrics.serve).
+    const scrape = await httpCall(`https://${HOST}:${DEV_PORTS.https}/metrics`, {
+      headers: { authorization: `Bearer ${token}` },
+      timeoutMs: 10_000,
+      maxResponseBytes: 1 << 20,
+      ca: readFileSync(paths.root, 'utf8'),
+      serverNode: true,
+      localAddress: CLIENT,
+    });
+    expect(scrape.status, scrape.body.toString('utf8').slice(0, 200)).to.equal(200);
+    const metrics = scrape.body.toString('utf8');
     expect(metrics).to.match(/adrestia_ocsp_requests_total\{[^}]*method="POST"[^}]*outcome="good"[^}]*\} [1-9]/);
     expect(metrics).to.match(/adrestia_ocsp_requests_total\{[^}]*method="POST"[^}]*outcome="revoked"[^}]*\} [1-9]/);
     expect(metrics).to.match(/adrestia_ocsp_requests_total\{[^}]*method="GET"[^}]*outcome="malformedRequest"[^}]*\} [1-9]/);
