@@ -61,6 +61,9 @@ function printSummary(cluster: DevCluster, azCount: number, base: number): void 
     `admin token  ${cluster.secrets.adminTokenFile}`,
     `cluster root ${join(cluster.dir, 'data', cluster.procs[0]?.name ?? '', 'cluster-root.crt')}`,
     `status       pnpm adrestia-pki status --url http://${vip}:${DEV_PORTS.http}`,
+    `dashboard    http://${vip}:${DEV_PORTS.http}/dashboard`,
+    `ACME         https://<local VIP>:${DEV_PORTS.https}/acme/directory (trust the cluster root)`,
+    `OCSP         http://<local VIP>:${DEV_PORTS.http}/ocsp (the URL in every certificate's AIA)`,
     'Ctrl-C stops every node.',
     '',
   ];
