@@ -57,12 +57,17 @@ describe('PKI invariants on the simulated cluster (PkiNode × 9)', function () {
 
   // Seeds whose chaos stalls a VIP holder past the new leader's wait (PkiSimCluster.stall): the
   // stalled holder must release at its first step after resuming (vip-fence.ts stepStallWatch).
-  for (const seed of [4, 10]) {
-    it(`seed ${seed}: a VIP holder stalled past the new leader's wait releases as it resumes`, async () => {
+  // The same seeds draw tiny-range serials that collide and a buggy proposer's duplicate `Issued`
+  // (pki-serial-faults.ts): refused with ERR_SERIAL_REUSED, the replicas keep the acknowledged one.
+  for (const seed of [6, 13]) {
+    it(`seed ${seed}: a VIP holder stalled past the new leader's wait releases as it resumes; duplicate serials are refused`, async () => {
       const r = await runPkiSeed({ seed });
       expect(r.faults.some((f) => / stall /.test(f)), JSON.stringify(r.faults)).to.equal(true);
       expect(r.vipStallOverlaps, 'acquisitions over a stalled holder').to.be.greaterThan(0);
       expect(r.violations, JSON.stringify(r.faults)).to.deep.equal([]);
+      expect(r.failures['ERR_SERIAL_REUSED'], 'issuances that drew a used serial').to.be.greaterThan(0);
+      expect(r.duplicateOutcomes.length, 'duplicate Issued events injected').to.be.greaterThan(0);
+      expect(r.duplicateOutcomes.every((o) => o === 'ERR_SERIAL_REUSED'), JSON.stringify(r.duplicateOutcomes)).to.equal(true);
     });
   }
 

@@ -23,6 +23,8 @@ export interface Violation {
     | 'exception'
     | 'hung'
     | 'vip'
+    // RFC 5280 §4.1.2.2 per-issuer serials against duplicate Issued events (pki-serial-faults.ts).
+    | 'serial'
     // CA renewal over virtual years (pki-years.ts): chains, node certificates, planned overlap.
     | 'renewal';
   atUs: number;

@@ -13,3 +13,5 @@ export { PkiSimCluster, SIM_GLOBAL_VIP, type PkiSimClusterOptions, type PkiSimNo
 export { PkiLedger, issueVia, pkiViolations, revokeVia, runPkiSeed, serialReuse, type PkiIssued, type PkiRunResult } from './pki-run.ts';
 export { growCluster } from './grow.ts';
 export { oneClusterViolations, runColdStartSeed, type ColdStartResult } from './cold-start-run.ts';
+export { TINY_SERIAL_RANGE, TinySerialRandom } from './tiny-serial-random.ts';
+export { duplicateSerialViolations, injectDuplicateIssued, type AckedLeaf, type DuplicateInjection } from './pki-serial-faults.ts';

@@ -16,6 +16,7 @@ import { SimDisk } from './sim-storage.ts';
 import { SimKeyStore, seededEd25519KeyPair } from './sim-key-store.ts';
 import { SimVips } from './sim-vips.ts';
 import { SimNetwork } from './sim-network.ts';
+import { TinySerialRandom } from './tiny-serial-random.ts';
 import { Scheduler, SimClock } from './virtual-time.ts';
 
 /** Certificates are dated from this virtual epoch (2026-01-01T00:00:00Z) plus virtual time. */
@@ -77,6 +78,8 @@ export class PkiSimCluster {
   readonly vips: SimVips;
   /** The fences' allowance for clock disagreement over the longer (global) lease. */
   private readonly maxClockDriftMs: number;
+  /** While set, serials come from the tiny range (tiny-serial-random.ts). */
+  tinySerials = false;
 
   constructor(private readonly options: PkiSimClusterOptions) {
     this.scheduler = new Scheduler(options.seed);
@@ -252,7 +255,7 @@ export class PkiSimCluster {
       peers: this.peers(n.id),
       clock,
       nowMs: () => this.nowMs(),
-      random: this.scheduler.random.fork(),
+      random: new TinySerialRandom(this.scheduler.random.fork(), () => this.tinySerials),
       tickMs: this.tickMs,
       localRaft: LOCAL_RAFT,
       globalRaft: GLOBAL_RAFT,

@@ -11,6 +11,7 @@ import { errorCode } from './sim-cluster.ts';
 import type { Violation } from './checkers.ts';
 import { PkiSimCluster, SIM_GLOBAL_VIP } from './pki-cluster.ts';
 import { CALM_LINKS } from './sim-network.ts';
+import { duplicateSerialViolations, injectDuplicateIssued, type DuplicateInjection } from './pki-serial-faults.ts';
 
 export interface PkiIssued {
   az: string;
@@ -24,6 +25,8 @@ export class PkiLedger {
   readonly issued: PkiIssued[] = [];
   readonly revoked: { issuerId: string; serialHex: string; az: string }[] = [];
   readonly failures = new Map<string, number>();
+  /** Duplicate `Issued` events a buggy proposer injected (pki-serial-faults.ts). */
+  readonly duplicates: DuplicateInjection[] = [];
 
   fail(code: string): void {
     this.failures.set(code, (this.failures.get(code) ?? 0) + 1);
@@ -153,6 +156,8 @@ export interface PkiRunResult {
   /** Hash of the run's trace: equal for every replay of the seed. */
   traceHash: string;
   eventsRun: number;
+  /** The proposer's outcome of each injected duplicate `Issued` (pki-serial-faults.ts). */
+  duplicateOutcomes: (string | null)[];
 }
 
 export async function runPkiSeed(options: { seed: number; chaosMs?: number; recoveryBoundMs?: number }): Promise<PkiRunResult> {
@@ -165,8 +170,10 @@ export async function runPkiSeed(options: { seed: number; chaosMs?: number; reco
   try {
     if (!(await cluster.form(60_000_000))) cluster.checker.report('liveness', 'the PKI cluster did not form within 60 s');
     else {
+      // Formed with full-range serials; from here two issuances of one node ICA may collide.
+      cluster.tinySerials = true;
       startClients(cluster, ledger, () => running, busy);
-      await pkiChaos(cluster, (options.chaosMs ?? 3_000) * 1000, faults);
+      await pkiChaos(cluster, (options.chaosMs ?? 3_000) * 1000, faults, ledger, busy);
       running = false;
       await pkiHeal(cluster, faults);
       await pkiRecovery(cluster, ledger, (options.recoveryBoundMs ?? 30_000) * 1000, busy);
@@ -191,6 +198,7 @@ export async function runPkiSeed(options: { seed: number; chaosMs?: number; reco
     vipStallOverlaps: cluster.vips.stallOverlaps,
     traceHash: s.traceHash(),
     eventsRun: s.eventsRun,
+    duplicateOutcomes: ledger.duplicates.map((d) => d.outcome),
   };
 }
 
@@ -202,7 +210,7 @@ async function caCertificates(cluster: PkiSimCluster): Promise<Uint8Array[]> {
   return [...cas.filter((c) => c.role === 'root'), ...cas.filter((c) => c.role !== 'root')].map((c) => c.certDer);
 }
 
-async function pkiChaos(cluster: PkiSimCluster, durationUs: number, faults: string[]): Promise<void> {
+async function pkiChaos(cluster: PkiSimCluster, durationUs: number, faults: string[], ledger: PkiLedger, busy: Set<string>): Promise<void> {
   const s = cluster.scheduler;
   const r = s.random;
   const end = s.nowUs + durationUs;
@@ -213,7 +221,7 @@ async function pkiChaos(cluster: PkiSimCluster, durationUs: number, faults: stri
     const nodes = [...cluster.nodes.values()];
     const pick = <T>(xs: readonly T[]): T => xs[r.nextInt(xs.length)]!;
     let what: string;
-    switch (r.nextInt(6)) {
+    switch (r.nextInt(7)) {
       case 0: {
         const up = nodes.filter((n) => n.alive);
         const victim = r.nextInt(2) === 0 ? (cluster.globalLeader() ?? pick(up)) : pick(up);
@@ -245,12 +253,31 @@ async function pkiChaos(cluster: PkiSimCluster, durationUs: number, faults: stri
         cluster.network.heal();
         what = 'heal network';
         break;
-      default:
+      case 5:
         what = stallSomeNode(cluster);
+        break;
+      default:
+        what = await injectDuplicate(cluster, ledger, busy);
     }
     s.trace(`fault ${what}`);
     faults.push(`${Math.round(s.nowMs)}ms ${what}`);
   }
+}
+
+/** A buggy proposer's duplicate `Issued` (pki-serial-faults.ts); `busy` until it settles. */
+async function injectDuplicate(cluster: PkiSimCluster, ledger: PkiLedger, busy: Set<string>): Promise<string> {
+  const r = cluster.scheduler.random;
+  const injected = await injectDuplicateIssued(cluster, ledger.issued, ledger.revoked, (n) => r.nextInt(n));
+  if (injected === null) return 'none';
+  const { injection, settled } = injected;
+  const key = `duplicate/${ledger.duplicates.length}`;
+  ledger.duplicates.push(injection);
+  busy.add(key);
+  void settled.then(() => {
+    busy.delete(key);
+    cluster.scheduler.trace(`duplicate Issued ${injection.issuerId}/${injection.serialHex}: ${injection.outcome}`);
+  });
+  return `duplicate Issued ${injection.issuerId}/${injection.serialHex}`;
 }
 
 /**
@@ -310,6 +337,7 @@ async function pkiRecovery(cluster: PkiSimCluster, ledger: PkiLedger, boundUs: n
   }
   for (const m of missing) cluster.checker.report('durability', m);
   for (const m of await serialReuse(cluster)) cluster.checker.report('durability', m);
+  for (const m of await duplicateSerialViolations(cluster, ledger.duplicates)) cluster.checker.report('serial', m);
 }
 
 /** The global VIP on the global leader, each local VIP on its AZ's local leader. */

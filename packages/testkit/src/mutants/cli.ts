@@ -17,7 +17,7 @@ const SPEC: CliSpec = {
     only: { type: 'string', value: 'NAMES', help: 'comma-separated mutation names (default: all)' },
     start: { type: 'string', value: 'S', help: 'the first seed (default 500000)' },
     'raft-seeds': { type: 'string', value: 'N', help: 'Raft simulator seeds per mutation (default 1000)' },
-    'cluster-seeds': { type: 'string', value: 'N', help: 'cluster simulator seeds per mutation (default 200)' },
+    'cluster-seeds': { type: 'string', value: 'N', help: 'cluster and PKI simulator seeds per mutation (default 200)' },
   },
 };
 

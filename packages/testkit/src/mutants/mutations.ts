@@ -1,6 +1,6 @@
 // Planted one-line bugs the simulators must catch: each is an exact text patch (search string →
 // replacement, the search string occurring exactly once) applied to a scratch copy of packages/.
-type SimKind = 'raft' | 'cluster';
+type SimKind = 'raft' | 'cluster' | 'pki';
 
 export interface Mutation {
   name: string;
@@ -126,6 +126,14 @@ export const MUTATIONS: readonly Mutation[] = [
     search: 'this.readOnly.add({ round: this.heartbeatRound + 1, index, requestCtx, from });',
     replace: 'this.readOnly.add({ round: this.heartbeatRound, index, requestCtx, from });',
     sim: 'raft',
+  },
+  {
+    name: 'pki-accept-duplicate-serial',
+    rule: 'RFC 5280 §4.1.2.2: the state machine accepts a second certificate under one issuer and serial',
+    file: 'pki-core/src/state/apply-certs.ts',
+    search: '  await requireFreshSerial(tx, ev.issuerId, ev.serialHex);\n  const certificate',
+    replace: '  const certificate',
+    sim: 'pki',
   },
 ];
 

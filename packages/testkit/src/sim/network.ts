@@ -8,6 +8,12 @@ export class SimNetwork {
   /** Directed links currently cut: `${from}>${to}`. */
   private readonly cut = new Set<string>();
   faultsEnabled = true;
+  /**
+   * Figure-8 schedules (Raft §5.4.2, Figure 8): while set, an append carrying an entry of its
+   * sender's current term (a new leader's no-op, its new proposals) is lost, so only appends of
+   * older-term entries arrive.
+   */
+  dropCurrentTermAppends = false;
   sent = 0;
   dropped = 0;
 
@@ -21,6 +27,7 @@ export class SimNetwork {
   send(m: Message): void {
     this.sent++;
     if (this.isCut(m.from, m.to)) return void this.dropped++;
+    if (this.dropCurrentTermAppends && m.type === 'append' && m.entries.some((e) => e.term === m.term)) return void this.dropped++;
     if (this.faultsEnabled && this.random.nextFloat() < this.opts.lossRate) return void this.dropped++;
     const copies = this.faultsEnabled && this.random.nextFloat() < this.opts.duplicateRate ? 2 : 1;
     for (let c = 0; c < copies; c++) {

@@ -52,6 +52,8 @@ const MAX_STEPS_DEFAULT = 2_000_000;
 const VIRTUAL_SLACK_MS = 2_000;
 const LIN_REPORT_OPS = 40;
 const LIN_STEPS_PER_KEY_MAX = 2_000_000;
+/** The smallest `maxMsgBytes` a seed draws (options.ts): every append then carries one entry. */
+const FIGURE8_MAX_MSG_BYTES = 64;
 
 export function runSimulation(seed: number, run: RunOptions = {}): Promise<SimResult> {
   const sim = new Simulation(seed, run);
@@ -315,6 +317,8 @@ class Simulation {
 
   private crashSome(): void {
     const r = this.chaosRandom;
+    // Figure-8 schedules need appends of one entry each: only runs with the smallest message cap.
+    if (this.opts.maxMsgBytes === FIGURE8_MAX_MSG_BYTES && r.nextInt(4) === 0) return this.figure8();
     const alive = this.nodes.filter((n) => n.alive);
     if (alive.length === 0) return;
     const victim = alive[r.nextInt(alive.length)]!;
@@ -357,6 +361,7 @@ class Simulation {
     this.net.heal();
     this.net.partition(side, other, symmetric);
     this.trace(`partition [${side.join(',')}] ${symmetric ? '<|>' : '-|>'} [${other.join(',')}]`);
+    this.maybeBurstDuringPartition();
   }
 
   /**
@@ -374,6 +379,40 @@ class Simulation {
     this.net.heal();
     this.net.partition(minority, others, true);
     this.trace(`isolate leader ${leader.id} in minority [${minority.join(',')}]`);
+    this.maybeBurstDuringPartition();
+  }
+
+  /**
+   * Aimed at a leader committing a previous-term entry by counting replicas (Raft §5.4.2,
+   * Figure 8): the leader crashes with entries not yet on a majority, and for three election
+   * timeouts appends of the sender's current term are lost — the next leader's no-op among them —
+   * while its older-term entries, one per append, still arrive; then that leader crashes too.
+   */
+  private figure8(): void {
+    const leader = this.nodes.find((n) => n.alive && n.status()?.role === 'leader');
+    if (leader === undefined) return;
+    this.net.dropCurrentTermAppends = true;
+    this.trace(`figure 8: leader ${leader.id} crashes, current-term appends lost`);
+    leader.crash(false);
+    this.afterCut(leader, 'figure 8');
+    const windowMs = 3 * this.opts.electionTimeoutTicks * this.opts.baseTickMs;
+    this.queue.schedule(windowMs, 'figure 8 end', () => {
+      this.net.dropCurrentTermAppends = false;
+      const next = this.nodes.find((n) => n.alive && n.status()?.role === 'leader');
+      this.trace(`figure 8 ends: ${next === undefined ? 'no leader' : `leader ${next.id} crashes`}`);
+      if (!this.faultsOn || next === undefined) return;
+      next.crash(false);
+      this.afterCut(next, 'figure 8: the next leader');
+    });
+  }
+
+  /**
+   * Membership bursts while a partition is in force (thesis §4.1, §4.2.2): in runs with membership
+   * changes, half the partitions are followed by a burst at whichever leader is found first — a
+   * deposed one cut off with a minority, or the majority's.
+   */
+  private maybeBurstDuringPartition(): void {
+    if (this.opts.membershipWeight > 0 && this.chaosRandom.nextInt(2) === 0) this.membershipBurst();
   }
 
   /** Aimed at two pending membership changes (thesis §4.1): several proposals within one round trip. */
@@ -424,6 +463,7 @@ class Simulation {
   private startLiveness(): void {
     this.faultsOn = false;
     this.net.faultsEnabled = false;
+    this.net.dropCurrentTermAppends = false;
     this.net.heal();
     for (const n of this.nodes) {
       n.disarmCutAfterSync();
