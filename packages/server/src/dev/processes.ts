@@ -43,7 +43,8 @@ export function loaderArgs(): string[] {
 
 export async function stopProcess(p: NodeProcess, deadlineMs: number): Promise<void> {
   const child = p.child;
-  if (child === null || child.exitCode !== null) return;
+  // A child ended by a signal (kill -9) has no exit code, only a signal code: it has exited too.
+  if (child === null || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
   const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
