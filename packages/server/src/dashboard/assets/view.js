@@ -5,7 +5,7 @@
 let options = { onToken: () => undefined, tokenSet: false, https: false };
 let labels = {};
 
-/** A node as the page names it (ClusterView.nodeLabels), or a placeholder. */
+/** A node as the page names it (ClusterView.nodeLabels); `none` when there is no node (e.g. no leader). */
 function nameOf(nodeId, none = 'none') {
   return nodeId === null || nodeId === undefined ? none : (labels[nodeId] ?? nodeId);
 }
