@@ -49,6 +49,8 @@ export class PkiStateStore extends PkiStateQueries {
   /** Applied batches not yet written (`writeOnApply: false`); queries read through them. */
   private readonly staged: Overlay;
   private stagedEvents = 0;
+  /** A write went out unsynced (`flush({ sync: false })`) and no synced one followed yet. */
+  private unsynced = false;
   /** What applies and queries read: the backend, through `staged` when batches are held back. */
   private readonly applyReader: KvReader;
 
@@ -88,16 +90,33 @@ export class PkiStateStore extends PkiStateQueries {
     });
   }
 
-  /** Writes every applied batch held back (`writeOnApply: false`) in one atomic write. */
-  flush(): Promise<void> {
-    return this.exclusive(() => this.writeStaged());
+  /**
+   * Writes every applied batch held back (`writeOnApply: false`) in one atomic write. `sync:
+   * false` leaves that write unsynced whatever `syncWrites` says (its owner then answers for
+   * a crash of the machine, node/core/state-boot-marker.ts); a later synced write, snapshot or
+   * close makes it durable.
+   */
+  flush(options: { sync?: boolean } = {}): Promise<void> {
+    return this.exclusive(() => this.writeStaged(options.sync ?? this.syncWrites));
   }
 
-  private async writeStaged(): Promise<void> {
-    if (this.staged.writes.size === 0) return;
-    await this.backend.commit(this.staged.writes, { sync: this.syncWrites });
+  private async writeStaged(sync = this.syncWrites): Promise<void> {
+    if (this.staged.writes.size === 0) {
+      if (sync && this.unsynced) await this.syncWritten();
+      return;
+    }
+    await this.backend.commit(this.staged.writes, { sync });
+    this.unsynced = !sync;
     this.staged.writes.clear();
     this.stagedEvents = 0;
+  }
+
+  /** Makes earlier unsynced writes durable: one synced write (LevelDB syncs its whole log file). */
+  private async syncWritten(): Promise<void> {
+    const txn = new StateTxn(new Overlay(this.backend));
+    txn.putMeta('applied', { index: this.applied.index, term: this.applied.term });
+    await this.backend.commit(txn.overlay.writes, { sync: true });
+    this.unsynced = false;
   }
 
   private async loadApplied(): Promise<void> {

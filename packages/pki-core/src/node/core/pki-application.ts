@@ -1,7 +1,7 @@
 // The PKI state under the two tiers: a TwoTierApplication that decodes each command as a PKI
 // event and applies it to a PkiStateStore, indexed by the two-tier command counter. With a state
 // directory the store is LevelDB (state/level-backend.ts): the commands of each applied batch (one
-// local Raft Ready, `flush`) and the last one's `seq` are one atomic, synced write, so a restart
+// local Raft Ready, `flush`) and the last one's `seq` are one atomic write, so a restart
 // opens the store and the commands the log replays up to that `seq` are skipped
 // (TwoTierApplication.appliedSeq). A kill before the write loses only commands the log still
 // holds: the log is compacted only into a snapshot, which writes the state first. Without one (simulator, tests) the state
@@ -19,6 +19,7 @@ import { decodeEvent } from '../../state/event-codec.ts';
 import type { PkiEvent, PkiEventType } from '../../state/events.ts';
 import type { ApplyOutcome } from '../../state/outcome.ts';
 import { PkiStateStore } from '../../state/store.ts';
+import { claimStateDir, type StateDirClaim } from './state-boot-marker.ts';
 
 const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   ClusterCreated: 'global',
@@ -62,6 +63,8 @@ export type PkiApplyResult = ApplyOutcome | null;
 
 export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
   private current: PkiStateStore | null = null;
+  /** The state directory's boot record while it is open (state-boot-marker.ts). */
+  private claim: StateDirClaim | null = null;
 
   /** `stateDir`: the LevelDB directory of the PKI state; null keeps the state in memory. */
   constructor(private readonly stateDir: string | null = null) {}
@@ -130,7 +133,7 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
 
   /** On disk: writes the commands applied since the last flush with their `seq`, in one write. */
   flush(): Promise<void> | undefined {
-    return this.stateDir === null ? undefined : this.store.flush();
+    return this.stateDir === null ? undefined : this.store.flush({ sync: this.claim?.syncEachFlush ?? true });
   }
 
   /** The `seq` of the last command in the state (0 before the node started). */
@@ -145,11 +148,16 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
   async close(): Promise<void> {
     if (this.stateDir === null) return;
     const store = this.current;
+    const claim = this.claim;
     this.current = null;
-    await store?.close();
+    this.claim = null;
+    await store?.close(); // synced: nothing unsynced is left for the boot record to answer for
+    await claim?.release();
   }
 
-  private openStore(): Promise<PkiStateStore> {
-    return this.stateDir === null ? PkiStateStore.inMemory() : PkiStateStore.open(this.stateDir, { writeOnApply: false });
+  private async openStore(): Promise<PkiStateStore> {
+    if (this.stateDir === null) return PkiStateStore.inMemory();
+    this.claim = await claimStateDir(this.stateDir);
+    return PkiStateStore.open(this.stateDir, { writeOnApply: false });
   }
 }
