@@ -3,9 +3,9 @@
 // node must speak from its own address) and optional client certificate. Redirects are never
 // followed here: the caller decides (discovery must see the 307 to learn its AZ's local VIP).
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { request as httpsRequest, type Agent } from 'node:https';
 import { X509Certificate } from 'node:crypto';
-import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { checkServerIdentity, TLSSocket, type PeerCertificate } from 'node:tls';
 import { DEFAULT_NODE_URI_PREFIX, nodeIdOf } from '../transport/identity.ts';
 
 export interface HttpCallOptions {
@@ -30,6 +30,12 @@ export interface HttpCallOptions {
   serverNode?: true | string;
   /** HTTPS: one more check of the server certificate, after the ones above. */
   checkServer?: (cert: X509Certificate) => Error | undefined;
+  /**
+   * A keep-alive agent whose connections the call may reuse (default: a new connection, closed
+   * after the answer). A reused connection's server is checked again (`serverNode`,
+   * `checkServer`) before the request is sent: a pin withdrawn since the handshake still refuses.
+   */
+  agent?: Agent;
 }
 
 export interface HttpCallResult {
@@ -59,7 +65,7 @@ export function httpCall(url: string, options: HttpCallOptions): Promise<HttpCal
         method: options.method ?? (body === undefined ? 'GET' : 'POST'),
         headers: { ...options.headers, ...(body === undefined ? {} : { 'content-length': String(body.byteLength) }) },
         timeout: options.timeoutMs,
-        agent: false,
+        agent: options.agent ?? false,
         ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
         ...(secure ? tlsOptions(options) : {}),
       },
@@ -78,6 +84,7 @@ export function httpCall(url: string, options: HttpCallOptions): Promise<HttpCal
         res.on('error', reject);
       },
     );
+    if (secure && options.agent !== undefined) req.on('socket', (socket) => recheckReused(req.reusedSocket, socket, target.host, options, req.destroy.bind(req)));
     req.on('timeout', () => req.destroy(new HttpCallError('ERR_HTTP_TIMEOUT', `${url}: no answer within ${options.timeoutMs} ms`)));
     req.on('error', (err) => reject(err instanceof HttpCallError ? err : new HttpCallError('ERR_HTTP_CONNECT', `${url}: ${err.message}`, err)));
     req.end(body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
@@ -92,15 +99,40 @@ function tlsOptions(o: HttpCallOptions): Record<string, unknown> {
   out['checkServerIdentity'] = (host: string, peer: PeerCertificate): Error | undefined => {
     const nameError = checkServerIdentity(host, peer);
     if (nameError !== undefined) return nameError;
-    const cert = new X509Certificate(peer.raw);
-    if (o.serverNode !== undefined) {
-      const id = nodeIdOf(cert, DEFAULT_NODE_URI_PREFIX);
-      if (id === undefined) return new Error(`the server at ${host} is not a node of this cluster (its certificate names no node identity)`);
-      if (o.serverNode !== true && id !== o.serverNode.toLowerCase()) return new Error(`the server at ${host} is node ${id}, not ${o.serverNode}`);
-    }
-    return o.checkServer?.(cert);
+    return serverCertError(host, new X509Certificate(peer.raw), o);
   };
   return out;
+}
+
+/** The node identity and caller checks of a server certificate (after chain and name). */
+function serverCertError(host: string, cert: X509Certificate, o: HttpCallOptions): Error | undefined {
+  if (o.serverNode !== undefined) {
+    const id = nodeIdOf(cert, DEFAULT_NODE_URI_PREFIX);
+    if (id === undefined) return new Error(`the server at ${host} is not a node of this cluster (its certificate names no node identity)`);
+    if (o.serverNode !== true && id !== o.serverNode.toLowerCase()) return new Error(`the server at ${host} is node ${id}, not ${o.serverNode}`);
+  }
+  return o.checkServer?.(cert);
+}
+
+/** The server certificate a kept-alive connection showed at its handshake (a reused TLSSocket may no longer expose it). */
+const HANDSHAKE_CERT = Symbol('handshakeCert');
+type KeptSocket = TLSSocket & { [HANDSHAKE_CERT]?: X509Certificate };
+
+/**
+ * A kept-alive connection passed its chain and name checks at its handshake, to the same
+ * `host:port` with the same TLS material (the agent pools by both); the node identity and the
+ * caller's pin are checked again, as they may have changed since.
+ */
+function recheckReused(reused: boolean, socket: unknown, host: string, o: HttpCallOptions, refuse: (err: Error) => void): void {
+  if (!(socket instanceof TLSSocket)) return;
+  const kept = socket as KeptSocket;
+  if (!reused) {
+    kept.once('secureConnect', () => (kept[HANDSHAKE_CERT] = kept.getPeerX509Certificate()));
+    return;
+  }
+  const cert = kept[HANDSHAKE_CERT];
+  const err = cert === undefined ? new Error(`the kept-alive connection to ${host} shows no server certificate`) : serverCertError(host, cert, o);
+  if (err !== undefined) refuse(new HttpCallError('ERR_HTTP_CONNECT', `https://${host}: ${err.message}`, err));
 }
 
 /**

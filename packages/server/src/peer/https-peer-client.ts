@@ -4,6 +4,7 @@
 // this node has certificates (Phase II), `register` and `foundAz` go through the bootstrap
 // client instead (PSK-authenticated HTTPS to a VIP).
 import type { X509Certificate } from 'node:crypto';
+import { Agent } from 'node:https';
 import { PkiError, type PeerClient, type PeerRequest, type PeerResponse } from '@adrestia/pki-core';
 import type { PeerPins } from '../transport/peer-pins.ts';
 import { certSha256Hex } from '../transport/identity.ts';
@@ -35,8 +36,27 @@ export interface HttpsPeerClientOptions {
   timeoutMs: number;
 }
 
+/**
+ * How long a health probe's connection stays open unused: several probe rounds (one per
+ * maintenance round, pki-node.ts), and below the servers' keep-alive timeout (http/server.ts,
+ * 5 s by default) so the client, not the server, closes an idle one.
+ */
+const PROBE_IDLE_MS = 2_000;
+
 export class HttpsPeerClient implements PeerClient {
+  /**
+   * Health probes (`ping`, node/membership/health.ts) reuse their connections: a TLS handshake
+   * per probe on both ends was a steady share of a local leader's CPU. Other calls (proposals,
+   * forwards) keep a connection each, so a connection lost under a request never hides a retry.
+   */
+  private readonly probeAgent = new Agent({ keepAlive: true, maxSockets: 1, timeout: PROBE_IDLE_MS });
+
   constructor(private readonly options: HttpsPeerClientOptions) {}
+
+  /** Closes the health probes' kept-alive connections. */
+  close(): void {
+    this.probeAgent.destroy();
+  }
 
   async call(nodeId: string, request: PeerRequest): Promise<PeerResponse> {
     const tls = this.options.tls();
@@ -62,6 +82,7 @@ export class HttpsPeerClient implements PeerClient {
         // The node we meant to reach, answering for the address its registration names.
         serverNode: nodeId,
         checkServer: (cert) => pinError(this.options.pins, nodeId, cert),
+        ...(request.kind === 'ping' ? { agent: this.probeAgent } : {}),
         ...(this.options.localAddress === undefined ? {} : { localAddress: this.options.localAddress }),
       });
     } catch (cause) {

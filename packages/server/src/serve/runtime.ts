@@ -134,6 +134,7 @@ async function finishStart(s: Started): Promise<ServeHandle> {
   const stopMesh = async (): Promise<void> => {
     clearInterval(timer);
     unsubscribe();
+    peers.close();
     await mesh.close();
   };
   const deps: ApiDeps = {
