@@ -9,6 +9,7 @@ import type { AcmeNodeApi } from './acme/acme-api.ts';
 import type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest } from './admin/index.ts';
 import type { NodeKeys } from './ca/ca-node-keys.ts';
 import type { OcspAnswer } from './ocsp/index.ts';
+import type { ProvisionerView } from './provisioners/provisioner-admin.ts';
 import type { OperatorReport, RecentRevocation } from './status/operator-report.ts';
 import type { PeerRequest, PeerResponse, RemovedAz, RemovedNode } from './peer/protocol.ts';
 import type { AcceptedRegistration, CaBundleResponseBody, CaBundleResponseInput, VerifyRegistrationInput } from './registration/index.ts';
@@ -204,6 +205,12 @@ export interface PkiNodeApi {
   addAz(az: AzDeclaration, requestedBy: string): Promise<DeclaredAz>;
   /** Admin: decommissions an AZ: seat out of the global group, nodes withdrawn, `AzRemoved`. */
   removeAz(name: string, requestedBy: string): Promise<RemovedAz>;
+  /** Admin: validates and commits `ProvisionerAdded` (global); fields at fault are named. */
+  addProvisioner(input: { name: unknown; publicKey: unknown; policy: unknown }, requestedBy: string): Promise<ProvisionerView>;
+  /** Admin: the provisioners the state holds, by name. */
+  listProvisioners(): Promise<ProvisionerView[]>;
+  /** Admin: commits `ProvisionerRemoved` (global); its tokens issue nothing more. */
+  removeProvisioner(name: string, requestedBy: string): Promise<void>;
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void;
   stop(): Promise<void>;
 }

@@ -71,10 +71,10 @@ async function issue(options: Map<string, string>, sans: string[]): Promise<numb
 const UNIT_SECONDS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
 
 /** `--lifetime`: a whole number of seconds, or of minutes, hours or days with `m`, `h`, `d`. */
-export function lifetimeSeconds(text: string): number {
+export function lifetimeSeconds(text: string, flag = 'lifetime'): number {
   const m = /^(\d{1,12})([smhd]?)$/.exec(text);
   const seconds = m === null ? Number.NaN : Number(m[1]) * UNIT_SECONDS[m[2]!]!;
-  if (!Number.isSafeInteger(seconds) || seconds < 1) throw new UsageError('--lifetime: a whole number ≥ 1 of seconds, or with a unit s, m, h or d (e.g. 30d)');
+  if (!Number.isSafeInteger(seconds) || seconds < 1) throw new UsageError(`--${flag}: a whole number ≥ 1 of seconds, or with a unit s, m, h or d (e.g. 30d)`);
   return seconds;
 }
 

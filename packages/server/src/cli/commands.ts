@@ -108,16 +108,18 @@ const needsRenewal: LeafCommand = {
   run: async (args) => (await import('./needs-renewal-command.ts')).needsRenewalCommand(args),
 };
 
-type ClusterModule = typeof import('./cluster-command.ts');
-
-function admin(summary: string, pick: (m: ClusterModule) => Run, extra: { options?: OptionSpecs; positionals?: readonly string[] } = {}): LeafCommand {
-  return {
+/** Admin subcommands whose implementations `load` imports when one runs. */
+function adminCommands<M>(load: () => Promise<M>) {
+  return (summary: string, pick: (m: M) => Run, extra: { options?: OptionSpecs; positionals?: readonly string[] } = {}): LeafCommand => ({
     summary,
     options: { ...extra.options, ...ADMIN_ACCESS, ...FROM },
     ...(extra.positionals === undefined ? {} : { positionals: extra.positionals }),
-    run: async (args) => pick(await import('./cluster-command.ts'))(args),
-  };
+    run: async (args) => pick(await load())(args),
+  });
 }
+
+const admin = adminCommands(() => import('./cluster-command.ts'));
+const provisionerCommand = adminCommands(() => import('./provisioner-command.ts'));
 
 const cluster: CommandGroup = {
   summary: 'admin operations over HTTPS with the admin token, answered once committed',
@@ -133,6 +135,24 @@ const cluster: CommandGroup = {
         node: { type: 'string', value: 'ID', help: 'the node ID the token is bound to' },
       },
     }),
+    provisioner: {
+      summary: 'issuing credentials narrower than the admin token: a key whose one-time tokens issue within a policy',
+      subcommands: {
+        add: provisionerCommand('add provisioner NAME: its public key and the names, profiles and lifetime it may issue', (m) => m.addProvisioner, {
+          positionals: ['NAME'],
+          options: {
+            key: { type: 'string', value: 'FILE', required: true, help: "the provisioner's public key: PEM or JWK, ES256 (P-256) or EdDSA (Ed25519)" },
+            dns: { type: 'string', value: 'RULE', multiple: true, help: 'DNS names it may issue: a.example (that name), .a.example (every name below it)' },
+            ip: { type: 'string', value: 'CIDR', multiple: true, help: 'an IP range its IP SANs must lie in' },
+            uri: { type: 'string', value: 'PREFIX', multiple: true, help: 'a prefix its URI SANs must start with, e.g. spiffe://prod.example/' },
+            profile: { type: 'string', value: 'P', multiple: true, help: 'a certificate profile it may issue under (at least one)' },
+            'max-lifetime': { type: 'string', value: 'N[s|m|h|d]', required: true, help: 'the longest lifetime it may issue' },
+          },
+        }),
+        list: provisionerCommand('print the provisioners as JSON', (m) => m.listProvisioners),
+        remove: provisionerCommand('remove provisioner NAME: its tokens issue nothing more', (m) => m.removeProvisioner, { positionals: ['NAME'] }),
+      },
+    },
     az: {
       summary: 'declare or decommission an AZ',
       subcommands: {
