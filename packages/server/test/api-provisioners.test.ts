@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import { buildCsr, parseSanText, signProvisionerToken, toPem } from '@adrestia/pki-core';
 import { loadConfig } from '../src/config/load.ts';
 import { writeNodeConfig, writeSecrets } from '../src/dev/files.ts';
 import { CLI_PATH } from '../src/dev/processes.ts';
@@ -45,7 +46,7 @@ describe('provisioners over HTTPS: cluster provisioner add, list, remove', funct
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const https = (method: 'GET' | 'PUT' | 'DELETE', path: string, body?: unknown, auth: string | null = `Bearer ${token}`): Promise<HttpCallResult> =>
+  const https = (method: 'GET' | 'PUT' | 'DELETE' | 'POST', path: string, body?: unknown, auth: string | null = `Bearer ${token}`): Promise<HttpCallResult> =>
     httpCall(`https://${host()}:${DEV_PORTS.https}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(auth === null ? {} : { authorization: auth }) },
@@ -105,5 +106,58 @@ describe('provisioners over HTTPS: cluster provisioner add, list, remove', funct
     expect(codeOf(await https('DELETE', '/api/v1/provisioners/deploy'))).to.deep.equal([404, 'ERR_NOT_FOUND']);
     const after = jsonOf(await https('GET', '/api/v1/provisioners')) as { provisioners: { name: string }[] };
     expect(after.provisioners.map((p) => p.name)).to.deep.equal(['twice']);
+  });
+
+  describe('issuance with a one-time provisioner token', () => {
+    const signer = generateKeyPairSync('ed25519');
+    let clusterId = '';
+    before(async () => {
+      clusterId = (await handle.node.caBundle()).clusterId;
+      const policy = { dnsSuffixes: ['.svc.test'], profiles: ['serverLeaf'], maxLifetimeSeconds: 86_400 };
+      expect((await https('PUT', '/api/v1/provisioners/ci', { publicKey: signer.publicKey.export({ format: 'jwk' }), policy })).status).to.equal(201);
+    });
+    const mint = (subject: string, sans: string[]): Promise<string> =>
+      signProvisionerToken({ privateKey: signer.privateKey, provisioner: 'ci', audience: clusterId, subject, sans, nowSeconds: Math.floor(Date.now() / 1000), lifetimeSeconds: 300 });
+    const csrFor = (cn: string, sans: string[]): string => {
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      return toPem(buildCsr({ subject: `CN=${cn}`, privateKey, sans: sans.map((t, i) => parseSanText(t, `san[${i}]`)) }), 'CERTIFICATE REQUEST');
+    };
+    const issue = (jwt: string, body: Record<string, unknown>): Promise<HttpCallResult> => https('POST', '/api/v1/certificates', { profile: 'serverLeaf', lifetimeSeconds: 3600, ...body }, `Bearer ${jwt}`);
+
+    it('issues what the token is bound to, once: a second use is 401 ERR_AUTH_TOKEN_USED', async () => {
+      const jwt = await mint('a.svc.test', ['dns:a.svc.test']);
+      const first = await issue(jwt, { csr: csrFor('a.svc.test', ['dns:a.svc.test']) });
+      expect(first.status, first.body.toString()).to.equal(201);
+      expect((jsonOf(first) as { certificatePem: string }).certificatePem).to.include('BEGIN CERTIFICATE');
+      expect(codeOf(await issue(jwt, { csr: csrFor('a.svc.test', ['dns:a.svc.test']) }))).to.deep.equal([401, 'ERR_AUTH_TOKEN_USED']);
+    });
+
+    it('a token bound to one SAN cannot get another (403 ERR_SAN_FORBIDDEN), nor another CN', async () => {
+      const jwt = await mint('a.svc.test', ['dns:a.svc.test']);
+      expect(codeOf(await issue(jwt, { csr: csrFor('a.svc.test', ['dns:b.svc.test']) }))).to.deep.equal([403, 'ERR_SAN_FORBIDDEN']);
+      expect(codeOf(await issue(jwt, { csr: csrFor('a.svc.test', []), sans: ['dns:a.svc.test', 'dns:b.svc.test'] }))).to.deep.equal([403, 'ERR_SAN_FORBIDDEN']);
+      expect(codeOf(await issue(jwt, { csr: csrFor('b.svc.test', ['dns:a.svc.test']) }))).to.deep.equal([400, 'ERR_SUBJECT_INVALID']);
+    });
+
+    it("a name outside the provisioner's policy is refused even when the token binds it; so is a longer lifetime", async () => {
+      const outside = await mint('www.google.com', ['dns:www.google.com']);
+      expect(codeOf(await issue(outside, { csr: csrFor('www.google.com', ['dns:www.google.com']) }))).to.deep.equal([403, 'ERR_SAN_FORBIDDEN']);
+      const long = await mint('c.svc.test', ['dns:c.svc.test']);
+      expect(codeOf(await issue(long, { csr: csrFor('c.svc.test', ['dns:c.svc.test']), lifetimeSeconds: 2 * 86_400 }))).to.deep.equal([400, 'ERR_LIFETIME_INVALID']);
+      const foreign = await signProvisionerToken({ privateKey: generateKeyPairSync('ed25519').privateKey, provisioner: 'ci', audience: clusterId, subject: 'd.svc.test', sans: ['dns:d.svc.test'], nowSeconds: Math.floor(Date.now() / 1000), lifetimeSeconds: 300 });
+      expect(codeOf(await issue(foreign, { csr: csrFor('d.svc.test', ['dns:d.svc.test']) }))).to.deep.equal([401, 'ERR_AUTH_TOKEN_INVALID']);
+    });
+
+    it('adrestia-pki issue --token FILE issues with the token', async () => {
+      const tokenPath = join(dir, 'one-time.jwt');
+      writeFileSync(tokenPath, await mint('e.svc.test', ['dns:e.svc.test']), { mode: 0o600 });
+      const out = join(dir, 'e');
+      const argv = ['--conditions=source', '--import', 'tsx', CLI_PATH, 'issue', '--url', `https://${host()}:${DEV_PORTS.https}`, '--ca', rootFile, '--token', tokenPath, '--profile', 'serverLeaf', '--cn', 'e.svc.test', '--san', 'dns:e.svc.test', '--lifetime', '1h', '--out', out, '--from', CLIENT];
+      const result = await new Promise<{ status: number; stderr: string }>((resolve) =>
+        execFile(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 }, (err, _stdout, stderr) => resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stderr })),
+      );
+      expect(result.status, result.stderr).to.equal(0);
+      expect(readFileSync(`${out}.crt`, 'utf8')).to.include('BEGIN CERTIFICATE');
+    });
   });
 });

@@ -43,7 +43,7 @@ const LEAF_FLAGS: Readonly<Record<string, readonly string[]>> = {
   join: ['--config'],
   dev: ['--azs', '--nodes', '--dir', '--base', '--log-level', '--join-tokens', '--acme-http01-port', '--acme-tls-alpn01-port', '--acme-resolver'],
   status: ['--url', '--from'],
-  issue: [...ADMIN, '--profile', '--out', '--csr', '--cn', '--san', '--lifetime'],
+  issue: [...ADMIN, '--token', '--profile', '--out', '--csr', '--cn', '--san', '--lifetime'],
   revoke: [...ADMIN, '--serial', '--reason'],
   renew: ['--url', '--ca', '--cert', '--key', '--out', '--daemon', '--exec', '--pid-file', '--signal', '--from'],
   'needs-renewal': [],

@@ -118,6 +118,12 @@ export interface PkiNodeApi {
    * (`ERR_EXPIRED`) certificate, and one this AZ did not issue as a leaf (`ERR_NOT_FOUND`).
    */
   renew(request: RenewRequest): Promise<IssuedLeaf>;
+  /**
+   * Issuance authorised by a provisioner's one-time token (provisioners/token-issuance.ts): bound
+   * to the CSR's CN and the SANs, within the provisioner's policy, its `jti` spent in the global
+   * log before the certificate is signed; a second use is ERR_AUTH_TOKEN_USED.
+   */
+  issueWithToken(token: string, request: Omit<IssueRequest, 'requester'>): Promise<IssuedLeaf>;
   /** Resolves after the `Revoked` event is committed globally (every AZ will apply it). */
   revoke(request: RevokeRequest): Promise<{ revokedAt: number }>;
   /** The certificates of this AZ with that serial (any issuer), behind the read barrier. */

@@ -15,6 +15,7 @@ import type { PkiStateQueries } from '../state/queries.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
 import { Acme, type AcmeOptions } from './acme/index.ts';
 import { ProvisionerAdmin, type ProvisionerView } from './provisioners/provisioner-admin.ts';
+import { TokenIssuance, type TokenIssueRequest } from './provisioners/token-issuance.ts';
 import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToken, type JoinTokenRequest } from './admin/index.ts';
 import { FileNodeKeyStore, type NodeKeys, type NodeKeyStore } from './ca/ca-node-keys.ts';
 import { AzIcaRenewal } from './ca/az-ica-renewal.ts';
@@ -165,6 +166,7 @@ export class PkiNode implements PkiNodeApi {
   private readonly founding: Founding;
   private readonly admin: AdminServices;
   private readonly provisionerAdmin: ProvisionerAdmin;
+  private readonly tokenIssuance: TokenIssuance;
   private readonly peerDispatch: PeerDispatch;
   private readonly vip: VipManager | null;
   private readonly operatorReports: OperatorReports;
@@ -201,6 +203,7 @@ export class PkiNode implements PkiNodeApi {
     const founding = (this.founding = new Founding(ctx, twoTier, state, urls, committer, (azIca, r) => registration.registerWith(azIca, r), (az) => membership.addSeat(az)));
     const admin = (this.admin = new AdminServices(ctx, twoTier, state, (event, tier) => committer.commitOk(event, tier), () => membership.otherAzLeaders()));
     this.provisionerAdmin = new ProvisionerAdmin(ctx.nowMs, state, (event) => committer.commitOk(event, 'global'));
+    this.tokenIssuance = new TokenIssuance(ctx.nowMs, () => reads.linearizable(), (event) => committer.commitRetrying(event, 'global'), (request) => issuance.issue(request));
     // Every peer request kind and the feature that answers it.
     this.peerDispatch = new PeerDispatch(
       {
@@ -349,6 +352,10 @@ export class PkiNode implements PkiNodeApi {
 
   renew(request: RenewRequest): Promise<IssuedLeaf> {
     return this.issuance.renew(request);
+  }
+
+  issueWithToken(token: string, request: TokenIssueRequest): Promise<IssuedLeaf> {
+    return this.tokenIssuance.issueWithToken(token, request);
   }
 
   revoke(request: RevokeRequest): Promise<{ revokedAt: number }> {

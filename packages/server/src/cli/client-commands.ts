@@ -19,8 +19,22 @@ export async function run(command: 'status' | 'issue' | 'revoke', args: ParsedAr
   return revoke(options);
 }
 
+/** The bearer credential: `--token FILE|-` (a provisioner's one-time token, `issue` only) or `--token-file`. */
+async function bearerOf(options: Map<string, string>): Promise<string> {
+  const oneTime = options.get('token');
+  if (oneTime !== undefined && options.has('token-file')) throw new UsageError('give --token or --token-file, not both');
+  if (oneTime === '-') return (await text(process.stdin)).trim();
+  return (await readFile(oneTime ?? need(options, 'token-file'), 'utf8')).trim();
+}
+
+async function text(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export async function tlsOptions(options: Map<string, string>): Promise<Omit<HttpCallOptions, 'timeoutMs' | 'maxResponseBytes'>> {
-  const token = (await readFile(need(options, 'token-file'), 'utf8')).trim();
+  const token = await bearerOf(options);
   const from = options.get('from');
   return {
     ca: await readFile(need(options, 'ca')),

@@ -63,6 +63,8 @@ const issue: LeafCommand = {
   summary: 'issue a certificate: write PREFIX.crt, PREFIX.chain.pem (and PREFIX.key 0600)',
   options: {
     ...ADMIN_ACCESS,
+    'token-file': { type: 'string', value: 'F', help: 'a file holding the admin bearer token (or give --token)' },
+    token: { type: 'string', value: 'FILE|-', help: "a provisioner's one-time token (JWT) instead of the admin token, from FILE or stdin (-)" },
     profile: { type: 'string', value: 'P', required: true, help: 'the certificate profile' },
     out: { type: 'string', value: 'PREFIX', required: true, help: 'the files to write: PREFIX.crt, PREFIX.chain.pem, PREFIX.key' },
     csr: { type: 'string', value: 'FILE', help: 'send this CSR (else --cn: a new P-256 key is made here and never leaves this machine)' },
