@@ -2,7 +2,7 @@
 // on 127.180.0.0/16, dev base 180), managed with `adrestia-pki cluster provisioner …`.
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -148,15 +148,26 @@ describe('provisioners over HTTPS: cluster provisioner add, list, remove', funct
       expect(codeOf(await issue(foreign, { csr: csrFor('d.svc.test', ['dns:d.svc.test']) }))).to.deep.equal([401, 'ERR_AUTH_TOKEN_INVALID']);
     });
 
-    it('adrestia-pki issue --token FILE issues with the token', async () => {
-      const tokenPath = join(dir, 'one-time.jwt');
-      writeFileSync(tokenPath, await mint('e.svc.test', ['dns:e.svc.test']), { mode: 0o600 });
+    it('adrestia-pki provisioner token mints from a 0600 key file only; issue --token - sends it', async () => {
+      const run = (args: string[], stdin = ''): Promise<{ status: number; stdout: string; stderr: string }> =>
+        new Promise((resolve) => {
+          const child = execFile(process.execPath, ['--conditions=source', '--import', 'tsx', CLI_PATH, ...args], { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) =>
+            resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr }),
+          );
+          child.stdin?.end(stdin);
+        });
+      const keyPath = join(dir, 'ci.key');
+      writeFileSync(keyPath, signer.privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o644 });
+      const mintArgs = ['provisioner', 'token', '--key', keyPath, '--name', 'ci', '--cluster-id', clusterId, '--cn', 'e.svc.test', '--san', 'dns:e.svc.test'];
+      const loose = await run(mintArgs);
+      expect([loose.status, loose.stderr.includes('ERR_KEY_FILE_PERMISSIONS') || loose.stderr.includes('mode 0644')], loose.stderr).to.deep.equal([1, true]);
+      chmodSync(keyPath, 0o600);
+      const minted = await run(mintArgs);
+      expect(minted.status, minted.stderr).to.equal(0);
       const out = join(dir, 'e');
-      const argv = ['--conditions=source', '--import', 'tsx', CLI_PATH, 'issue', '--url', `https://${host()}:${DEV_PORTS.https}`, '--ca', rootFile, '--token', tokenPath, '--profile', 'serverLeaf', '--cn', 'e.svc.test', '--san', 'dns:e.svc.test', '--lifetime', '1h', '--out', out, '--from', CLIENT];
-      const result = await new Promise<{ status: number; stderr: string }>((resolve) =>
-        execFile(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 }, (err, _stdout, stderr) => resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stderr })),
-      );
-      expect(result.status, result.stderr).to.equal(0);
+      const issueArgs = ['issue', '--url', `https://${host()}:${DEV_PORTS.https}`, '--ca', rootFile, '--token', '-', '--profile', 'serverLeaf', '--cn', 'e.svc.test', '--san', 'dns:e.svc.test', '--lifetime', '1h', '--out', out, '--from', CLIENT];
+      const issued = await run(issueArgs, minted.stdout);
+      expect(issued.status, issued.stderr).to.equal(0);
       expect(readFileSync(`${out}.crt`, 'utf8')).to.include('BEGIN CERTIFICATE');
     });
   });

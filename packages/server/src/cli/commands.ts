@@ -171,6 +171,24 @@ const cluster: CommandGroup = {
   },
 };
 
+const provisioner: CommandGroup = {
+  summary: "a provisioner's side: mint one-time tokens with its private key",
+  subcommands: {
+    token: {
+      summary: 'print a one-time token bound to a CN and SANs, signed with the provisioner key (for issue --token -)',
+      options: {
+        key: { type: 'string', value: 'KEY.pem', required: true, help: "the provisioner's private key (P-256 or Ed25519), mode 0600 or 0400" },
+        name: { type: 'string', value: 'NAME', required: true, help: "the provisioner's name (the token's iss)" },
+        'cluster-id': { type: 'string', value: 'ID', required: true, help: "the cluster's id (the token's aud)" },
+        cn: { type: 'string', value: 'NAME', required: true, help: 'the subject CN the token is bound to' },
+        san: { type: 'string', value: 'dns:x', multiple: true, help: 'a SAN the token is bound to: dns:, ip: or uri:' },
+        ttl: { type: 'string', value: 'S', default: '300', help: 'seconds the token is valid, 1..600' },
+      },
+      run: async (args) => (await import('./provisioner-command.ts')).mintToken(args),
+    },
+  },
+};
+
 export const ADRESTIA_PKI: CommandGroup = {
   summary: 'a Raft-replicated certificate authority: run nodes, issue, renew and revoke certificates, administer the cluster',
   subcommands: {
@@ -184,5 +202,6 @@ export const ADRESTIA_PKI: CommandGroup = {
     renew,
     'needs-renewal': needsRenewal,
     cluster,
+    provisioner,
   },
 };

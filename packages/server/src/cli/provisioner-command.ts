@@ -1,15 +1,19 @@
-// `adrestia-pki cluster provisioner add|list|remove` (their options: commands.ts): provisioners
+// `adrestia-pki cluster provisioner add|list|remove` and `adrestia-pki provisioner token` (their options: commands.ts): provisioners
 // over the admin API (api/provisioner-routes.ts). `add` reads the provisioner's public key from a
 // PEM file (SPKI; a private key file gives its public half, and only that is sent) or a JWK file,
 // and builds the policy from the flags; the cluster checks both and names the field at fault.
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { jsonOf } from '../peer/http-request.ts';
-import { requiredOption, UsageError, type ParsedArgs } from './args.ts';
+import { signProvisionerToken } from '@adrestia/pki-core';
+import { readPrivateKeyFile } from '@adrestia/pki-core/support';
+import { requiredOption, UsageError, wholeNumber, type ParsedArgs } from './args.ts';
 import { fail, lifetimeSeconds } from './client-commands.ts';
 import { adminCall } from './cluster-command.ts';
 
 const KEY_FILE_BYTES_MAX = 64 * 1024;
+/** The longest a token may live: what the cluster accepts (pki-core provisioner-token.ts). */
+const PROVISIONER_TOKEN_TTL_SECONDS_MAX = 600;
 
 /** The public JWK in `file`: a JWK (JSON) or a PEM key; only public members are kept. */
 async function publicJwkOf(file: string): Promise<JsonWebKey> {
@@ -55,5 +59,24 @@ export async function removeProvisioner(args: ParsedArgs): Promise<number> {
   const r = await adminCall(args, 'DELETE', `/api/v1/provisioners/${encodeURIComponent(name)}`);
   if (r.status !== 200) return fail(r);
   process.stdout.write(`provisioner ${name} removed\n`);
+  return 0;
+}
+
+/**
+ * `provisioner token`: a one-time token signed with the provisioner's private key (a file of mode
+ * 0600 or 0400), for `issue --token -`. Only the token goes to stdout.
+ */
+export async function mintToken(args: ParsedArgs): Promise<number> {
+  const privateKey = await readPrivateKeyFile(requiredOption(args, 'key'));
+  const token = await signProvisionerToken({
+    privateKey,
+    provisioner: requiredOption(args, 'name'),
+    audience: requiredOption(args, 'cluster-id'),
+    subject: requiredOption(args, 'cn'),
+    sans: args.lists.get('san') ?? [],
+    nowSeconds: Math.floor(Date.now() / 1000),
+    lifetimeSeconds: wholeNumber(requiredOption(args, 'ttl'), 'ttl', 1, PROVISIONER_TOKEN_TTL_SECONDS_MAX),
+  });
+  process.stdout.write(`${token}\n`);
   return 0;
 }
