@@ -7,3 +7,5 @@
 export { cidrsOverlap, formatIpAddress, parseCidr, parseIpAddress, unmapIpv4, type CidrBlock } from './net/ip.ts';
 // Write a whole file or nothing: temp file, fsync, rename, fsync the directory (fs/atomic-file.ts).
 export { writeFileAtomic } from './fs/atomic-file.ts';
+// A private key file read only at mode 0400 or 0600 (ca/key-file.ts): provisioner keys of the CLI.
+export { readPrivateKeyFile } from './ca/key-file.ts';

@@ -56,4 +56,6 @@ export { renewAtMs } from './node/ca/renewal-policy.ts';
 export { AZ_ICA_LEAD_SECONDS, nodeIcaLeadSeconds } from './node/ca/renewal-leads.ts';
 // Provisioners: the policy every non-admin issuing credential (tokens, ACME directories) is held to.
 export { checkProvisionerPolicy, validateProvisionerPolicy, type PolicyRequest, type ProvisionerPolicy } from './node/provisioners/provisioner-policy.ts';
+export type { ProvisionerView } from './node/provisioners/provisioner-admin.ts';
+export { signProvisionerToken, type ProvisionerTokenInput } from './node/provisioners/provisioner-token-sign.ts';
 export { boundSans, validateProvisionerJwk, verifyProvisionerToken, type ProvisionerJwk, type ProvisionerTokenClaims } from './node/provisioners/provisioner-token.ts';

@@ -108,6 +108,23 @@ const acmeFinalized = (serialHex = '01aa', accountId = 'acct-1'): PkiEvent => ({
 const acmeGet = async (s: PkiStateStore, kind: string, id: string): Promise<Record<string, unknown> | undefined> =>
   (await s.getAcme(`${kind}\x00${id}`)) as Record<string, unknown> | undefined;
 
+// Provisioners (state/apply-provisioners.ts): one added, a token of it spent.
+const PROVISIONER_JWK = { kty: 'OKP', crv: 'Ed25519', x: 'A'.repeat(43) } as const;
+const provisionerAdded = (name = 'deploy'): PkiEvent => ({
+  type: 'ProvisionerAdded',
+  provisioner: { name, publicKey: PROVISIONER_JWK, policy: { dnsSuffixes: ['.a.example'], ipCidrs: [], uriPrefixes: [], profiles: ['server'], maxLifetimeSeconds: 86_400 } },
+  requestedBy: 'admin',
+  at: T0 + 10,
+});
+const tokenUsed = (tokenId = 'jti-0123456789abcdef', provisioner = 'deploy', at = T0 + 11): PkiEvent => ({
+  type: 'ProvisionerTokenUsed',
+  provisioner,
+  tokenId,
+  subject: 'www.a.example',
+  expiresAt: T0 + 300_000,
+  at,
+});
+
 function ok(outcome: ApplyOutcome): asserts outcome is Extract<ApplyOutcome, { ok: true }> {
   expect(outcome.ok, JSON.stringify(outcome)).to.equal(true);
 }
@@ -392,6 +409,28 @@ const ROWS: Record<PkiEvent['type'], Row> = {
     // The order is not ready: its authorization was never validated.
     rejected: { setup: [...baseLog(), issued('01aa'), acmeAccount(), acmeOrder()], event: acmeFinalized(), code: 'ERR_EVENT_REJECTED' },
   },
+  ProvisionerAdded: {
+    setup: [clusterCreated()],
+    event: provisionerAdded(),
+    check: async (s) => {
+      expect((await s.getProvisioner('deploy'))?.policy.dnsSuffixes).to.deep.equal(['.a.example']);
+      expect((await s.provisioners()).map((p) => p.name)).to.deep.equal(['deploy']);
+    },
+    rejected: { setup: [clusterCreated(), provisionerAdded()], event: provisionerAdded(), code: 'ERR_ALREADY_EXISTS' },
+  },
+  ProvisionerRemoved: {
+    setup: [clusterCreated(), provisionerAdded()],
+    event: { type: 'ProvisionerRemoved', name: 'deploy', requestedBy: 'admin', at: T0 + 12 },
+    check: async (s) => expect(await s.getProvisioner('deploy')).to.equal(undefined),
+    rejected: { setup: [clusterCreated()], event: { type: 'ProvisionerRemoved', name: 'deploy', requestedBy: 'admin', at: T0 + 12 }, code: 'ERR_NOT_FOUND' },
+  },
+  ProvisionerTokenUsed: {
+    setup: [clusterCreated(), provisionerAdded()],
+    event: tokenUsed(),
+    check: async (s) => expect(await s.isProvisionerTokenUsed('deploy', 'jti-0123456789abcdef')).to.equal(true),
+    // One use, cluster-wide: the second spend of the same jti is refused.
+    rejected: { setup: [clusterCreated(), provisionerAdded(), tokenUsed()], event: tokenUsed(), code: 'ERR_AUTH_TOKEN_USED' },
+  },
 };
 
 /**
@@ -430,6 +469,9 @@ const MAP_VERSION_STEP: Record<PkiEvent['type'], 0 | 1> = {
   AcmeChallengeValidated: 0,
   AcmeAuthzDeactivated: 0,
   AcmeOrderFinalized: 0,
+  ProvisionerAdded: 0,
+  ProvisionerRemoved: 0,
+  ProvisionerTokenUsed: 0,
 };
 
 describe('applyEvent: one row per event type (accepted, and a rejected variant that changes nothing)', () => {

@@ -9,6 +9,7 @@ import type { AcmeNodeApi } from './acme/acme-api.ts';
 import type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest } from './admin/index.ts';
 import type { NodeKeys } from './ca/ca-node-keys.ts';
 import type { OcspAnswer } from './ocsp/index.ts';
+import type { ProvisionerView } from './provisioners/provisioner-admin.ts';
 import type { OperatorReport, RecentRevocation } from './status/operator-report.ts';
 import type { PeerRequest, PeerResponse, RemovedAz, RemovedNode } from './peer/protocol.ts';
 import type { AcceptedRegistration, CaBundleResponseBody, CaBundleResponseInput, VerifyRegistrationInput } from './registration/index.ts';
@@ -117,6 +118,12 @@ export interface PkiNodeApi {
    * (`ERR_EXPIRED`) certificate, and one this AZ did not issue as a leaf (`ERR_NOT_FOUND`).
    */
   renew(request: RenewRequest): Promise<IssuedLeaf>;
+  /**
+   * Issuance authorised by a provisioner's one-time token (provisioners/token-issuance.ts): bound
+   * to the CSR's CN and the SANs, within the provisioner's policy, its `jti` spent in the global
+   * log before the certificate is signed; a second use is ERR_AUTH_TOKEN_USED.
+   */
+  issueWithToken(token: string, request: Omit<IssueRequest, 'requester'>): Promise<IssuedLeaf>;
   /** Resolves after the `Revoked` event is committed globally (every AZ will apply it). */
   revoke(request: RevokeRequest): Promise<{ revokedAt: number }>;
   /** The certificates of this AZ with that serial (any issuer), behind the read barrier. */
@@ -204,6 +211,12 @@ export interface PkiNodeApi {
   addAz(az: AzDeclaration, requestedBy: string): Promise<DeclaredAz>;
   /** Admin: decommissions an AZ: seat out of the global group, nodes withdrawn, `AzRemoved`. */
   removeAz(name: string, requestedBy: string): Promise<RemovedAz>;
+  /** Admin: validates and commits `ProvisionerAdded` (global); fields at fault are named. */
+  addProvisioner(input: { name: unknown; publicKey: unknown; policy: unknown }, requestedBy: string): Promise<ProvisionerView>;
+  /** Admin: the provisioners the state holds, by name. */
+  listProvisioners(): Promise<ProvisionerView[]>;
+  /** Admin: commits `ProvisionerRemoved` (global); its tokens issue nothing more. */
+  removeProvisioner(name: string, requestedBy: string): Promise<void>;
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void;
   stop(): Promise<void>;
 }

@@ -14,6 +14,8 @@ import type { AzSpec, NodeAddresses } from '../state/events.ts';
 import type { PkiStateQueries } from '../state/queries.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
 import { Acme, type AcmeOptions } from './acme/index.ts';
+import { ProvisionerAdmin, type ProvisionerView } from './provisioners/provisioner-admin.ts';
+import { TokenIssuance, type TokenIssueRequest } from './provisioners/token-issuance.ts';
 import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToken, type JoinTokenRequest } from './admin/index.ts';
 import { FileNodeKeyStore, type NodeKeys, type NodeKeyStore } from './ca/ca-node-keys.ts';
 import { AzIcaRenewal } from './ca/az-ica-renewal.ts';
@@ -163,6 +165,8 @@ export class PkiNode implements PkiNodeApi {
   private readonly registration: NodeRegistration;
   private readonly founding: Founding;
   private readonly admin: AdminServices;
+  private readonly provisionerAdmin: ProvisionerAdmin;
+  private readonly tokenIssuance: TokenIssuance;
   private readonly peerDispatch: PeerDispatch;
   private readonly vip: VipManager | null;
   private readonly operatorReports: OperatorReports;
@@ -198,6 +202,8 @@ export class PkiNode implements PkiNodeApi {
     const registration = (this.registration = new NodeRegistration(ctx, roles, reads, urls, committer, () => membership.advanceLocalMembers()));
     const founding = (this.founding = new Founding(ctx, twoTier, state, urls, committer, (azIca, r) => registration.registerWith(azIca, r), (az) => membership.addSeat(az)));
     const admin = (this.admin = new AdminServices(ctx, twoTier, state, (event, tier) => committer.commitOk(event, tier), () => membership.otherAzLeaders()));
+    this.provisionerAdmin = new ProvisionerAdmin(ctx.nowMs, state, (event) => committer.commitOk(event, 'global'));
+    this.tokenIssuance = new TokenIssuance(ctx.nowMs, () => reads.linearizable(), (event) => committer.commitRetrying(event, 'global'), (request) => issuance.issue(request));
     // Every peer request kind and the feature that answers it.
     this.peerDispatch = new PeerDispatch(
       {
@@ -348,6 +354,10 @@ export class PkiNode implements PkiNodeApi {
     return this.issuance.renew(request);
   }
 
+  issueWithToken(token: string, request: TokenIssueRequest): Promise<IssuedLeaf> {
+    return this.tokenIssuance.issueWithToken(token, request);
+  }
+
   revoke(request: RevokeRequest): Promise<{ revokedAt: number }> {
     return this.revocation.revoke(request);
   }
@@ -426,6 +436,18 @@ export class PkiNode implements PkiNodeApi {
 
   issueJoinToken(request: JoinTokenRequest, key: Uint8Array): Promise<IssuedJoinToken> {
     return this.admin.issueJoinToken(request, key);
+  }
+
+  addProvisioner(input: { name: unknown; publicKey: unknown; policy: unknown }, requestedBy: string): Promise<ProvisionerView> {
+    return this.provisionerAdmin.add(input, requestedBy);
+  }
+
+  listProvisioners(): Promise<ProvisionerView[]> {
+    return this.provisionerAdmin.list();
+  }
+
+  removeProvisioner(name: string, requestedBy: string): Promise<void> {
+    return this.provisionerAdmin.remove(name, requestedBy);
   }
 
   addAz(az: AzDeclaration, requestedBy: string): Promise<DeclaredAz> {

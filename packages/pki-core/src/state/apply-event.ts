@@ -38,6 +38,7 @@ import {
   applyAcmeOrderCreated,
   applyAcmeOrderFinalized,
 } from './apply-acme.ts';
+import { applyProvisionerAdded, applyProvisionerRemoved, applyProvisionerTokenUsed } from './apply-provisioners.ts';
 import { Rejection, type ApplyMeta, type ApplyOutcome, type ApplyResult } from './outcome.ts';
 import { Overlay, StateTxn } from './txn.ts';
 
@@ -74,6 +75,9 @@ const HANDLERS: { [T in PkiEventType]: Handler<T> } = {
   AcmeChallengeValidated: applyAcmeChallengeValidated,
   AcmeAuthzDeactivated: applyAcmeAuthzDeactivated,
   AcmeOrderFinalized: applyAcmeOrderFinalized,
+  ProvisionerAdded: applyProvisionerAdded,
+  ProvisionerRemoved: applyProvisionerRemoved,
+  ProvisionerTokenUsed: applyProvisionerTokenUsed,
 };
 
 /**

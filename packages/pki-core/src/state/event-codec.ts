@@ -14,6 +14,7 @@ import {
   type PkiEventType,
 } from './events.ts';
 import { ACME_READERS } from './acme-codec.ts';
+import { PROVISIONER_READERS } from './provisioner-codec.ts';
 import { checkCidr, checkEndpoint, checkIp, checkPlainData, checkText, FieldError, FieldReader, LIMITS } from './fields.ts';
 
 /** Upper bound on one encoded event; a CRL is the largest thing an event carries. */
@@ -222,6 +223,7 @@ const READERS: { [T in PkiEventType]: Reader } = {
     at: r.time('at'),
   }),
   ...ACME_READERS,
+  ...PROVISIONER_READERS,
 };
 
 function dropUndefined<T extends object>(obj: T): T {

@@ -12,6 +12,7 @@
 
 import type { CrlReason } from '../ca/crl-reasons.ts';
 import type { AcmeEvent } from './acme-events.ts';
+import type { ProvisionerEvent } from './provisioner-events.ts';
 
 /** Bumped when the encoding changes incompatibly; the decoder accepts only versions it knows. */
 export const EVENT_FORMAT_VERSION = 1;
@@ -345,7 +346,8 @@ export type PkiEvent =
   | OcspResponderKeyInstalledEvent
   | OcspResponderCertifiedEvent
   | DeltaCrlPublishedEvent
-  | AcmeEvent;
+  | AcmeEvent
+  | ProvisionerEvent;
 
 export type PkiEventType = PkiEvent['type'];
 

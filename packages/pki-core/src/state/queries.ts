@@ -19,6 +19,7 @@ import type {
   RevocationRecord,
 } from './records.ts';
 import type { AcmeRecord } from './acme-records.ts';
+import { PROVISIONER_PREFIX, provisionerKey, provisionerTokenKey, type ProvisionerRecord } from './provisioner-records.ts';
 import { certKey, expiryPrefix, prefixRange } from './tables.ts';
 import { Overlay, StateTxn, type KvReader } from './txn.ts';
 
@@ -37,6 +38,23 @@ export class PkiStateQueries {
   async rangeAcme(prefix: string, range: { gte?: string; limit: number }): Promise<[string, AcmeRecord][]> {
     const whole = prefixRange(prefix);
     return this.view().range('acme', { gte: range.gte ?? whole.gte, lt: whole.lt, limit: range.limit });
+  }
+
+  /** The provisioner `name`, if one was added and not removed. */
+  async getProvisioner(name: string): Promise<ProvisionerRecord | undefined> {
+    const record = await this.view().get('provisioners', provisionerKey(name));
+    return record?.kind === 'provisioner' ? record : undefined;
+  }
+
+  /** Every provisioner, by name. */
+  async provisioners(): Promise<ProvisionerRecord[]> {
+    const records = await this.values('provisioners', prefixRange(PROVISIONER_PREFIX));
+    return records.filter((r): r is ProvisionerRecord => r.kind === 'provisioner');
+  }
+
+  /** Whether the one-time token `tokenId` of `provisioner` was spent (and not yet forgotten after its expiry). */
+  async isProvisionerTokenUsed(provisioner: string, tokenId: string): Promise<boolean> {
+    return this.view().has('provisioners', provisionerTokenKey(provisioner, tokenId));
   }
 
   /** A fresh view of the committed state (no pending writes). */

@@ -22,6 +22,7 @@ import type {
   SerialRecord,
 } from './records.ts';
 import type { AcmeRecord } from './acme-records.ts';
+import type { ProvisionerTableRecord } from './provisioner-records.ts';
 
 interface ExpiryRecord {
   issuerId: string;
@@ -61,6 +62,8 @@ export interface TableRecords {
   deltaCrls: DeltaCrlRecord;
   /** ACME accounts, keys, orders and authorizations (acme-records.ts). */
   acme: AcmeRecord;
+  /** Provisioners and their spent one-time tokens (provisioner-records.ts). */
+  provisioners: ProvisionerTableRecord;
 }
 
 export type TableName = keyof TableRecords;
@@ -84,13 +87,14 @@ export const TABLE_NAMES: readonly TableName[] = Object.freeze([
   'ocspCerts',
   'deltaCrls',
   'acme',
+  'provisioners',
 ] as const);
 
 /**
  * Tables a snapshot leaves out while empty, so a state that never used them snapshots to the
  * bytes it did before they existed (snapshot.ts).
  */
-export const TABLES_OMITTED_WHEN_EMPTY: ReadonlySet<TableName> = new Set<TableName>(['acme']);
+export const TABLES_OMITTED_WHEN_EMPTY: ReadonlySet<TableName> = new Set<TableName>(['acme', 'provisioners']);
 
 const SEP = '\x00';
 

@@ -29,7 +29,7 @@ export function addAdminRoutes(router: Router, deps: ApiDeps): Router {
 }
 
 /** Authenticates first (401/403 before anything else), then routes to the global leader. */
-async function admitted(ctx: RequestContext, deps: ApiDeps): Promise<boolean> {
+export async function admitted(ctx: RequestContext, deps: ApiDeps): Promise<boolean> {
   requireAdmin(ctx, deps.adminToken);
   return (await routeRequest(ctx, deps, 'admin')).kind !== 'done';
 }

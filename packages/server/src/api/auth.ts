@@ -31,3 +31,16 @@ export function requireIssuer(ctx: RequestContext, adminToken: Uint8Array | unde
   requireAdmin(ctx, adminToken);
   return 'admin';
 }
+
+// RFC 7519 §3.1: a JWS compact serialization, three base64url parts.
+const COMPACT_JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * A provisioner's one-time token (pki-core node/provisioners/token-issuance.ts), when the bearer
+ * credential is a JWT and not the admin token; undefined otherwise (the admin path then decides).
+ */
+export function provisionerToken(ctx: Pick<RequestContext, 'req'>, adminToken: Uint8Array | undefined): string | undefined {
+  const m = BEARER.exec(ctx.req.headers.authorization ?? '');
+  if (m === null || m[1] === undefined || !COMPACT_JWT.test(m[1]) || hasAdminToken(ctx, adminToken)) return undefined;
+  return m[1];
+}

@@ -6,7 +6,7 @@ import { ServerError } from '../errors.ts';
 import { readBody, readJson, requireMediaType } from '../http/body.ts';
 import type { RequestContext, Router } from '../http/router.ts';
 import { sendJson } from '../http/respond.ts';
-import { requireAdmin, requireIssuer } from './auth.ts';
+import { provisionerToken, requireAdmin, requireIssuer } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import { routeRequest } from './route-guard.ts';
 import { field, optionalField, readCsr, stringArray } from './inputs.ts';
@@ -26,9 +26,16 @@ export function addSecureRoutes(router: Router, deps: ApiDeps): Router {
  * CSR itself (`application/pkcs10` DER, RFC 5967, or PEM) with `?profile=&san=&lifetimeSeconds=`.
  */
 async function issue(ctx: RequestContext, deps: ApiDeps): Promise<void> {
-  const requester = requireIssuer(ctx, deps.adminToken);
+  const token = provisionerToken(ctx, deps.adminToken);
+  const requester = token === undefined ? requireIssuer(ctx, deps.adminToken) : 'provisioner';
   if ((await routeRequest(ctx, deps, 'issue')).kind === 'done') return;
   const request = await readIssueRequest(ctx, `${requester}@${ctx.remoteAddr}`);
+  if (token !== undefined) {
+    // The provisioner and the token's jti make the requester (pki-core token-issuance.ts).
+    const { requester: _byAddress, ...asked } = request;
+    await sendIssued(ctx, deps, request.profile, () => deps.node.issueWithToken(token, asked), () => 'issued');
+    return;
+  }
   await sendIssued(ctx, deps, request.profile, () => deps.node.issue(request), (leaf) => (leaf.duplicate ? 'duplicate' : 'issued'));
 }
 

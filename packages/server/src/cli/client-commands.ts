@@ -19,8 +19,22 @@ export async function run(command: 'status' | 'issue' | 'revoke', args: ParsedAr
   return revoke(options);
 }
 
+/** The bearer credential: `--token FILE|-` (a provisioner's one-time token, `issue` only) or `--token-file`. */
+async function bearerOf(options: Map<string, string>): Promise<string> {
+  const oneTime = options.get('token');
+  if (oneTime !== undefined && options.has('token-file')) throw new UsageError('give --token or --token-file, not both');
+  if (oneTime === '-') return (await text(process.stdin)).trim();
+  return (await readFile(oneTime ?? need(options, 'token-file'), 'utf8')).trim();
+}
+
+async function text(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 export async function tlsOptions(options: Map<string, string>): Promise<Omit<HttpCallOptions, 'timeoutMs' | 'maxResponseBytes'>> {
-  const token = (await readFile(need(options, 'token-file'), 'utf8')).trim();
+  const token = await bearerOf(options);
   const from = options.get('from');
   return {
     ca: await readFile(need(options, 'ca')),
@@ -71,10 +85,10 @@ async function issue(options: Map<string, string>, sans: string[]): Promise<numb
 const UNIT_SECONDS: Readonly<Record<string, number>> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
 
 /** `--lifetime`: a whole number of seconds, or of minutes, hours or days with `m`, `h`, `d`. */
-export function lifetimeSeconds(text: string): number {
+export function lifetimeSeconds(text: string, flag = 'lifetime'): number {
   const m = /^(\d{1,12})([smhd]?)$/.exec(text);
   const seconds = m === null ? Number.NaN : Number(m[1]) * UNIT_SECONDS[m[2]!]!;
-  if (!Number.isSafeInteger(seconds) || seconds < 1) throw new UsageError('--lifetime: a whole number ≥ 1 of seconds, or with a unit s, m, h or d (e.g. 30d)');
+  if (!Number.isSafeInteger(seconds) || seconds < 1) throw new UsageError(`--${flag}: a whole number ≥ 1 of seconds, or with a unit s, m, h or d (e.g. 30d)`);
   return seconds;
 }
 

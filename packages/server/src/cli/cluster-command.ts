@@ -11,7 +11,7 @@ import { call, httpsUrl } from './cluster-call.ts';
 type Method = NonNullable<HttpCallOptions['method']>;
 
 /** The admin request `method path` to the cluster `--url`, trusted and authenticated as `--ca`, `--token-file` say. */
-async function adminCall(args: ParsedArgs, method: Method, path: string, body?: Buffer): Promise<HttpCallResult> {
+export async function adminCall(args: ParsedArgs, method: Method, path: string, body?: Buffer): Promise<HttpCallResult> {
   const tls = await tlsOptions(args.options);
   return call(`${httpsUrl(args.options)}${path}`, { ...tls, method, ...(body === undefined ? {} : { body }) });
 }

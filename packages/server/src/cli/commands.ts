@@ -63,6 +63,8 @@ const issue: LeafCommand = {
   summary: 'issue a certificate: write PREFIX.crt, PREFIX.chain.pem (and PREFIX.key 0600)',
   options: {
     ...ADMIN_ACCESS,
+    'token-file': { type: 'string', value: 'F', help: 'a file holding the admin bearer token (or give --token)' },
+    token: { type: 'string', value: 'FILE|-', help: "a provisioner's one-time token (JWT) instead of the admin token, from FILE or stdin (-)" },
     profile: { type: 'string', value: 'P', required: true, help: 'the certificate profile' },
     out: { type: 'string', value: 'PREFIX', required: true, help: 'the files to write: PREFIX.crt, PREFIX.chain.pem, PREFIX.key' },
     csr: { type: 'string', value: 'FILE', help: 'send this CSR (else --cn: a new P-256 key is made here and never leaves this machine)' },
@@ -108,16 +110,18 @@ const needsRenewal: LeafCommand = {
   run: async (args) => (await import('./needs-renewal-command.ts')).needsRenewalCommand(args),
 };
 
-type ClusterModule = typeof import('./cluster-command.ts');
-
-function admin(summary: string, pick: (m: ClusterModule) => Run, extra: { options?: OptionSpecs; positionals?: readonly string[] } = {}): LeafCommand {
-  return {
+/** Admin subcommands whose implementations `load` imports when one runs. */
+function adminCommands<M>(load: () => Promise<M>) {
+  return (summary: string, pick: (m: M) => Run, extra: { options?: OptionSpecs; positionals?: readonly string[] } = {}): LeafCommand => ({
     summary,
     options: { ...extra.options, ...ADMIN_ACCESS, ...FROM },
     ...(extra.positionals === undefined ? {} : { positionals: extra.positionals }),
-    run: async (args) => pick(await import('./cluster-command.ts'))(args),
-  };
+    run: async (args) => pick(await load())(args),
+  });
 }
+
+const admin = adminCommands(() => import('./cluster-command.ts'));
+const provisionerCommand = adminCommands(() => import('./provisioner-command.ts'));
 
 const cluster: CommandGroup = {
   summary: 'admin operations over HTTPS with the admin token, answered once committed',
@@ -133,6 +137,24 @@ const cluster: CommandGroup = {
         node: { type: 'string', value: 'ID', help: 'the node ID the token is bound to' },
       },
     }),
+    provisioner: {
+      summary: 'issuing credentials narrower than the admin token: a key whose one-time tokens issue within a policy',
+      subcommands: {
+        add: provisionerCommand('add provisioner NAME: its public key and the names, profiles and lifetime it may issue', (m) => m.addProvisioner, {
+          positionals: ['NAME'],
+          options: {
+            key: { type: 'string', value: 'FILE', required: true, help: "the provisioner's public key: PEM or JWK, ES256 (P-256) or EdDSA (Ed25519)" },
+            dns: { type: 'string', value: 'RULE', multiple: true, help: 'DNS names it may issue: a.example (that name), .a.example (every name below it)' },
+            ip: { type: 'string', value: 'CIDR', multiple: true, help: 'an IP range its IP SANs must lie in' },
+            uri: { type: 'string', value: 'PREFIX', multiple: true, help: 'a prefix its URI SANs must start with, e.g. spiffe://prod.example/' },
+            profile: { type: 'string', value: 'P', multiple: true, help: 'a certificate profile it may issue under (at least one)' },
+            'max-lifetime': { type: 'string', value: 'N[s|m|h|d]', required: true, help: 'the longest lifetime it may issue' },
+          },
+        }),
+        list: provisionerCommand('print the provisioners as JSON', (m) => m.listProvisioners),
+        remove: provisionerCommand('remove provisioner NAME: its tokens issue nothing more', (m) => m.removeProvisioner, { positionals: ['NAME'] }),
+      },
+    },
     az: {
       summary: 'declare or decommission an AZ',
       subcommands: {
@@ -145,6 +167,24 @@ const cluster: CommandGroup = {
         }),
         remove: admin('decommission an AZ: withdraw its nodes and revoke its AZ intermediate', (m) => m.removeAz, { positionals: ['NAME'] }),
       },
+    },
+  },
+};
+
+const provisioner: CommandGroup = {
+  summary: "a provisioner's side: mint one-time tokens with its private key",
+  subcommands: {
+    token: {
+      summary: 'print a one-time token bound to a CN and SANs, signed with the provisioner key (for issue --token -)',
+      options: {
+        key: { type: 'string', value: 'KEY.pem', required: true, help: "the provisioner's private key (P-256 or Ed25519), mode 0600 or 0400" },
+        name: { type: 'string', value: 'NAME', required: true, help: "the provisioner's name (the token's iss)" },
+        'cluster-id': { type: 'string', value: 'ID', required: true, help: "the cluster's id (the token's aud)" },
+        cn: { type: 'string', value: 'NAME', required: true, help: 'the subject CN the token is bound to' },
+        san: { type: 'string', value: 'dns:x', multiple: true, help: 'a SAN the token is bound to: dns:, ip: or uri:' },
+        ttl: { type: 'string', value: 'S', default: '300', help: 'seconds the token is valid, 1..600' },
+      },
+      run: async (args) => (await import('./provisioner-command.ts')).mintToken(args),
     },
   },
 };
@@ -162,5 +202,6 @@ export const ADRESTIA_PKI: CommandGroup = {
     renew,
     'needs-renewal': needsRenewal,
     cluster,
+    provisioner,
   },
 };

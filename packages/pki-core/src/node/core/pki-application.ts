@@ -53,6 +53,10 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   AcmeChallengeValidated: 'local',
   AcmeAuthzDeactivated: 'local',
   AcmeOrderFinalized: 'local',
+  // Provisioners (docs/architecture.md, "Provisioners"): policies hold in every AZ, a token is spent once cluster-wide.
+  ProvisionerAdded: 'global',
+  ProvisionerRemoved: 'global',
+  ProvisionerTokenUsed: 'global',
 };
 
 export function tierOfEvent(type: PkiEventType): 'global' | 'local' | 'either' {
