@@ -5,6 +5,7 @@
 // listens on. One cluster serves every case. Addresses: 127.110.0.0–127.119.255.255 (base 110;
 // AZ 1 on 127.111.0.0/16, the clients and the test DNS server on 127.119.0.0/16).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { createServer } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,8 +29,8 @@ function requireTool(name: string, args: string[]): void {
   if (r.error !== undefined) throw new Error(`${name} is required for this test (Debian package ${name === 'pebble-challtestsrv' ? 'pebble' : name}): ${r.error.message}`);
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; out: string } {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000 });
+function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string): { status: number | null; out: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000, ...(input === undefined ? {} : { input }) });
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -160,6 +161,29 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
       expect(problem(lookup)).to.equal('urn:ietf:params:acme:error:accountDoesNotExist');
     });
 
+    it('RFC 8555 §7.3.5 keyChange: the account moves to the new key; a key of another account is a 409 naming it', async () => {
+      const carol = await handKey();
+      const dave = await handKey();
+      expect((await acme.newAccount(carol)).status).to.equal(201);
+      const kid = carol.kid!;
+      const conflict = await acme.keyChange(carol, bob);
+      expect(conflict.status).to.equal(409);
+      expect(conflict.headers['location']).to.equal(bob.kid);
+      const wrongOld = await acme.keyChange(carol, dave, { oldKey: bob.jwk });
+      expect(problem(wrongOld)).to.equal('urn:ietf:params:acme:error:unauthorized');
+      const wrongUrl = await acme.keyChange(carol, dave, { url: acme.directory['newOrder']! });
+      expect(problem(wrongUrl)).to.equal('urn:ietf:params:acme:error:malformed');
+      expect((await acme.post(kid, '', carol)).status, 'the refusals left the old key in place').to.equal(200);
+      const changed = await acme.keyChange(carol, dave);
+      expect(changed.status, changed.text).to.equal(200);
+      expect(changed.headers['location']).to.equal(kid);
+      expect(problem(await acme.post(kid, '', carol)), 'the old key signs no more').to.equal('urn:ietf:params:acme:error:malformed');
+      dave.kid = kid;
+      expect((await acme.post(kid, '', dave)).json['status']).to.equal('valid');
+      const found = await acme.post(acme.directory['newAccount']!, { onlyReturnExisting: true }, dave, { jwk: true });
+      expect(found.headers['location']).to.equal(kid);
+    });
+
     it('a JWS url other than the request URL: unauthorized', async () => {
       const r = await acme.post(acme.directory['newOrder']!, { identifiers: [{ type: 'dns', value: 'url.acme.test' }] }, alice, { url: acme.directory['newAccount']! });
       expect(r.status).to.equal(403);
@@ -173,6 +197,10 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
       expect(problem(await acme.post(orderUrl, '', bob))).to.equal('urn:ietf:params:acme:error:unauthorized');
       expect(problem(await acme.post(orderUrl, '', bob, { kid: alice.kid! }))).to.equal('urn:ietf:params:acme:error:malformed');
       expect((await acme.post(orderUrl, '', alice)).json['status']).to.equal('pending');
+      const aliceAccount = await acme.post(alice.kid!, '', alice);
+      const list = await acme.post(String(aliceAccount.json['orders']), '', alice);
+      expect(list.json['orders'], 'RFC 8555 §7.1.2.1 the account\'s orders').to.include(orderUrl);
+      expect(problem(await acme.post(String(aliceAccount.json['orders']), '', bob))).to.equal('urn:ietf:params:acme:error:unauthorized');
     });
 
     it('a wildcard offers dns-01 only: http-01 is refused and the authorization stays pending', async () => {
@@ -193,27 +221,67 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
       expect(r.headers['location']).to.equal(undefined);
     });
 
-    it('an extra SAN at finalize: badCSR, and the order stays ready', async () => {
-      const order = await acme.post(acme.directory['newOrder']!, { identifiers: [{ type: 'dns', value: 'one.acme.test' }] }, alice);
+    /** An order for `name` made ready through http-01 (served here on the client address). */
+    async function readyOrder(key: HandKey, name: string, extra: Record<string, unknown> = {}): Promise<{ orderUrl: string; finalize: string }> {
+      const order = await acme.post(acme.directory['newOrder']!, { identifiers: [{ type: 'dns', value: name }], ...extra }, key);
+      expect(order.status, order.text).to.equal(201);
       const authzUrl = (order.json['authorizations'] as string[])[0]!;
-      const http01 = ((await acme.post(authzUrl, '', alice)).json['challenges'] as { type: string; url: string; token: string }[]).find((c) => c.type === 'http-01')!;
-      const server = createServer((_req, res) => res.end(`${http01.token}.${alice.thumbprint}`));
+      const http01 = ((await acme.post(authzUrl, '', key)).json['challenges'] as { type: string; url: string; token: string }[]).find((c) => c.type === 'http-01')!;
+      const server = createServer((_req, res) => res.end(`${http01.token}.${key.thumbprint}`));
       await new Promise<void>((done) => server.listen(HTTP01_PORT, CLIENT_HOST, done));
       try {
-        await acme.post(http01.url, {}, alice);
-        for (let i = 0; i < 50 && (await acme.post(authzUrl, '', alice)).json['status'] === 'pending'; i++) await new Promise((r) => setTimeout(r, 200));
+        await acme.post(http01.url, {}, key);
+        for (let i = 0; i < 50 && (await acme.post(authzUrl, '', key)).json['status'] === 'pending'; i++) await new Promise((r) => setTimeout(r, 200));
       } finally {
         server.close();
       }
       const orderUrl = String(order.headers['location']);
-      expect((await acme.post(orderUrl, '', alice)).json['status']).to.equal('ready');
-      const csr = join(dir, 'extra.csr');
-      const made = run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'extra.key'), '-subj', '/', '-addext', 'subjectAltName=DNS:one.acme.test,DNS:two.acme.test', '-outform', 'DER', '-out', csr]);
+      expect((await acme.post(orderUrl, '', key)).json['status']).to.equal('ready');
+      return { orderUrl, finalize: String(order.json['finalize']) };
+    }
+
+    function csrFor(file: string, sans: string): string {
+      const csr = join(dir, `${file}.csr`);
+      const made = run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, `${file}.key`), '-subj', '/', '-addext', `subjectAltName=${sans}`, '-outform', 'DER', '-out', csr]);
       expect(made.status, made.out).to.equal(0);
-      const r = await acme.post(String(order.json['finalize']), { csr: readFileSync(csr).toString('base64url') }, alice);
+      return readFileSync(csr).toString('base64url');
+    }
+
+    it('an extra SAN at finalize: badCSR, and the order stays ready', async () => {
+      const { orderUrl, finalize } = await readyOrder(alice, 'one.acme.test');
+      const r = await acme.post(finalize, { csr: csrFor('extra', 'DNS:one.acme.test,DNS:two.acme.test') }, alice);
       expect(problem(r)).to.equal('urn:ietf:params:acme:error:badCSR');
       expect(String(r.json['detail'])).to.include('two.acme.test');
       expect((await acme.post(orderUrl, '', alice)).json['status']).to.equal('ready');
+    });
+
+    it('RFC 9773 renewalInfo: a window in the last third of the lifetime, "now" once revoked; replaces from the same account only', async () => {
+      const { orderUrl, finalize } = await readyOrder(alice, 'ari.acme.test');
+      expect((await acme.post(finalize, { csr: csrFor('ari', 'DNS:ari.acme.test') }, alice)).status).to.equal(200);
+      const certUrl = String((await acme.post(orderUrl, '', alice)).json['certificate']);
+      const leafPem = (await acme.post(certUrl, '', alice)).text.split(/(?<=-----END CERTIFICATE-----\n)/)[0]!;
+      const leaf = new X509Certificate(leafPem);
+      const aki = /([0-9A-F]{2}(?::[0-9A-F]{2}){19})/.exec(run('openssl', ['x509', '-noout', '-ext', 'authorityKeyIdentifier'], {}, leafPem).out)![1]!;
+      const serial = Buffer.from(leaf.serialNumber.length % 2 === 0 ? leaf.serialNumber : `0${leaf.serialNumber}`, 'hex');
+      const serialDer = serial[0]! >= 0x80 ? Buffer.concat([Buffer.from([0]), serial]) : serial;
+      const certId = `${Buffer.from(aki.replace(/:/g, ''), 'hex').toString('base64url')}.${serialDer.toString('base64url')}`;
+      const info = await acme.call('GET', `${acme.directory['renewalInfo']!}/${certId}`);
+      expect(info.status, info.text).to.equal(200);
+      expect(Number(info.headers['retry-after'])).to.be.greaterThan(0);
+      const window = info.json['suggestedWindow'] as { start: string; end: string };
+      const [from, to] = [Date.parse(leaf.validFrom), Date.parse(leaf.validTo)];
+      expect(Date.parse(window.start)).to.be.at.least(from + ((to - from) * 2) / 3 - 1000);
+      expect(Date.parse(window.end)).to.be.above(Date.parse(window.start)).and.at.most(to);
+      const notMine = await acme.post(acme.directory['newOrder']!, { identifiers: [{ type: 'dns', value: 'ari.acme.test' }], replaces: certId }, bob);
+      expect(problem(notMine)).to.equal('urn:ietf:params:acme:error:unauthorized');
+      const mine = await acme.post(acme.directory['newOrder']!, { identifiers: [{ type: 'dns', value: 'ari.acme.test' }], replaces: certId }, alice);
+      expect(mine.status, mine.text).to.equal(201);
+      expect(mine.json['replaces']).to.equal(certId);
+      const der = Buffer.from(leafPem.replace(/-----[^-]+-----|\s/g, ''), 'base64').toString('base64url');
+      expect((await acme.post(acme.directory['revokeCert']!, { certificate: der }, alice)).status).to.equal(200);
+      const revoked = (await acme.call('GET', `${acme.directory['renewalInfo']!}/${certId}`)).json['suggestedWindow'] as { start: string; end: string };
+      expect(Date.parse(revoked.end), 'renew now').to.be.at.most(Date.now() + 1000);
+      expect((await acme.call('GET', `${acme.directory['renewalInfo']!}/not-an-id`)).json['type']).to.equal('urn:ietf:params:acme:error:malformed');
     });
   });
 

@@ -9,10 +9,12 @@ import type { AcmeDeps } from './acme-deps.ts';
 import type { AcmeAnswer } from './acme-http.ts';
 import { acmeRoute } from './acme-route.ts';
 import { accountJson } from './acme-objects.ts';
+import { addAcmeKeyChangeRoute } from './acme-key-change-route.ts';
 import { addAcmeOrderRoutes } from './acme-order-routes.ts';
+import { addAcmeRenewalInfoRoute } from './acme-renewal-info-route.ts';
 import { addAcmeRevokeRoute } from './acme-revoke-route.ts';
 import { ACME_PREFIX, type AcmeUrls } from './acme-urls.ts';
-import { accountOf, payloadOf, readSignedRequest } from './signed-request.ts';
+import { accountOf, payloadOf, readSignedRequest, requirePostAsGet } from './signed-request.ts';
 
 export function addAcmeRoutes(router: Router, deps: AcmeDeps): Router {
   const node = deps.api.node.acme;
@@ -20,7 +22,8 @@ export function addAcmeRoutes(router: Router, deps: AcmeDeps): Router {
   router.get(`${ACME_PREFIX}/new-nonce`, acmeRoute(deps, (ctx) => Promise.resolve({ status: ctx.method === 'HEAD' ? 200 : 204 })));
   router.post(`${ACME_PREFIX}/new-account`, acmeRoute(deps, (ctx, urls) => newAccount(ctx, urls, node, deps)));
   router.post(`${ACME_PREFIX}/acct/:id`, acmeRoute(deps, (ctx, urls) => accountResource(ctx, urls, node)));
-  return addAcmeRevokeRoute(addAcmeOrderRoutes(router, deps), deps);
+  router.post(`${ACME_PREFIX}/acct/:id/orders`, acmeRoute(deps, (ctx, urls) => accountOrders(ctx, urls, node)));
+  return addAcmeRenewalInfoRoute(addAcmeKeyChangeRoute(addAcmeRevokeRoute(addAcmeOrderRoutes(router, deps), deps), deps), deps);
 }
 
 /** RFC 8555 §7.1.1; a client of another AZ is sent to its own AZ's directory (route-guard.ts). */
@@ -35,6 +38,8 @@ async function directory(ctx: RequestContext, urls: AcmeUrls, deps: AcmeDeps): P
       newAccount: urls.newAccount(),
       newOrder: urls.newOrder(),
       revokeCert: urls.revokeCert(),
+      keyChange: urls.keyChange(),
+      renewalInfo: urls.renewalInfo(),
       meta,
     },
   };
@@ -81,4 +86,23 @@ async function accountResource(ctx: RequestContext, urls: AcmeUrls, node: AcmeNo
   const contact = contactsOf(request.payload['contact']);
   const updated = await node.updateAccount(account.accountId, { ...(contact === undefined ? {} : { contact }), deactivate: status === 'deactivated' });
   return { status: 200, body: accountJson(updated, urls), location: urls.account(account.accountId) };
+}
+
+/**
+ * RFC 8555 §7.1.2.1: the account's orders in this AZ (orders are local, docs/architecture.md
+ * §15.1), oldest first, a page at a time with `Link: rel="next"`; invalid orders are left out.
+ */
+async function accountOrders(ctx: RequestContext, urls: AcmeUrls, node: AcmeNodeApi): Promise<AcmeAnswer> {
+  const request = await readSignedRequest(ctx, node, urls, 'kid');
+  requirePostAsGet(request);
+  const account = accountOf(request);
+  if (account.accountId !== ctx.params['id']) throw new AcmeProblem('unauthorized', `the request is signed by account ${account.accountId}, not by account ${ctx.params['id']}`);
+  const cursor = ctx.query.get('cursor') ?? undefined;
+  if (cursor !== undefined && !/^[0-9a-f]{16}\.[A-Za-z0-9_-]{1,64}$/.test(cursor)) throw new AcmeProblem('malformed', 'cursor: not a cursor of this server\'s order list');
+  const page = await node.accountOrders(account.accountId, cursor);
+  return {
+    status: 200,
+    body: { orders: page.orderIds.map((id) => urls.order(id)) },
+    ...(page.next === null ? {} : { links: [{ url: `${urls.accountOrders(account.accountId)}?cursor=${page.next}`, rel: 'next' }] }),
+  };
 }

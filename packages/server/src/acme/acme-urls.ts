@@ -4,6 +4,11 @@ import type { RequestContext } from '../http/router.ts';
 
 export const ACME_PREFIX = '/acme';
 
+/** RFC 3339 time without fractions, as ACME objects carry it (RFC 8555 §7.1). */
+export function isoSeconds(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 export class AcmeUrls {
   constructor(readonly origin: string) {}
 
@@ -31,6 +36,12 @@ export class AcmeUrls {
   }
   revokeCert(): string {
     return `${this.origin}${ACME_PREFIX}/revoke-cert`;
+  }
+  keyChange(): string {
+    return `${this.origin}${ACME_PREFIX}/key-change`;
+  }
+  renewalInfo(): string {
+    return `${this.origin}${ACME_PREFIX}/renewal-info`;
   }
   account(accountId: string): string {
     return `${this.origin}${ACME_PREFIX}/acct/${accountId}`;

@@ -80,6 +80,14 @@ export class HandAcme {
     return this.call('POST', url, await this.sign(url, payload, key, over));
   }
 
+  /** RFC 8555 §7.3.5: the outer JWS by `key`'s account carries an inner JWS by `newKey` (no nonce). */
+  async keyChange(key: HandKey, newKey: HandKey, inner: { account?: string; oldKey?: JWK; url?: string } = {}): Promise<HandResponse> {
+    const url = this.directory['keyChange']!;
+    const payload = new TextEncoder().encode(JSON.stringify({ account: inner.account ?? key.kid, oldKey: inner.oldKey ?? key.jwk }));
+    const nested = await new FlattenedSign(payload).setProtectedHeader({ alg: 'ES256', jwk: newKey.jwk, url: inner.url ?? url }).sign(newKey.privateKey);
+    return this.post(url, nested, key);
+  }
+
   async newAccount(key: HandKey): Promise<HandResponse> {
     const r = await this.post(this.directory['newAccount']!, { termsOfServiceAgreed: true }, key, { jwk: true });
     if (r.status === 201 || r.status === 200) key.kid = String(r.headers['location']);

@@ -4,6 +4,7 @@
 // client may have written what it reads, through any node of the AZ.
 import type { AcmeChallengeType, AcmeProblemData } from '../../state/acme-events.ts';
 import type { AcmeAccountRecord, AcmeAuthzRecord, AcmeOrderRecord } from '../../state/acme-records.ts';
+import type { RenewalWindow } from './acme-renewal-info.ts';
 
 export type { AcmeAccountRecord };
 
@@ -30,6 +31,13 @@ export interface AcmeFinalized {
   order: AcmeOrderView;
 }
 
+/** One page of an account's orders in this AZ (RFC 8555 §7.1.2.1). */
+export interface AcmeOrderPage {
+  orderIds: string[];
+  /** The cursor of the next page, or null after the last. */
+  next: string | null;
+}
+
 export interface AcmeNodeApi {
   /** A fresh anti-replay nonce (RFC 8555 §7.2), good on every node of the cluster, once. */
   newNonce(): string;
@@ -46,6 +54,8 @@ export interface AcmeNodeApi {
   changeAccountKey(accountId: string, oldKeyThumbprint: string, newKey: { keyThumbprint: string; jwkJson: string }): Promise<AcmeAccountRecord>;
   /** Checks identifiers, policy and rate limits, then commits the order locally. */
   newOrder(request: NewAcmeOrder): Promise<AcmeOrderView>;
+  /** The account's orders in this AZ, oldest first, invalid ones left out; `cursor` from the previous page. */
+  accountOrders(accountId: string, cursor?: string): Promise<AcmeOrderPage>;
   /** The order, when it belongs to `accountId` (`unauthorized` otherwise). */
   order(accountId: string, orderId: string): Promise<AcmeOrderView>;
   authz(accountId: string, authzId: string): Promise<AcmeAuthzView>;
@@ -55,6 +65,8 @@ export interface AcmeNodeApi {
   recordValidation(authzId: string, type: AcmeChallengeType, error?: AcmeProblemData): Promise<AcmeAuthzView>;
   /** RFC 8555 §7.4: the CSR must name exactly the order's identifiers; issues and commits. */
   finalize(accountId: string, orderId: string, csrDer: Uint8Array): Promise<AcmeFinalized>;
+  /** RFC 9773 §4.2: when to renew the certificate `<AKI>.<serial>` of this AZ (at once if revoked). */
+  renewalInfo(certId: string): Promise<RenewalWindow>;
   /** The order's certificate chain (leaf first, root left out), PEM. */
   certificateChain(accountId: string, orderId: string): Promise<string>;
 }

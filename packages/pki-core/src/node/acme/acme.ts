@@ -6,6 +6,7 @@ import { parseCsr } from '../../ca/csr.ts';
 import { attributeValues } from '../../ca/names.ts';
 import { parseIpAddress } from '../../net/ip.ts';
 import { toPem } from '../../ca/pem.ts';
+import { readCertificateFields } from '../../ca/cert-fields.ts';
 import { isPkiError, PkiError } from '../../errors.ts';
 import type { AcmeChallengeType, AcmeIdentifier, AcmeNewAuthz, AcmeProblemData } from '../../state/acme-events.ts';
 import { acmeAccountKey, acmeAccountOrdersPrefix, acmeAuthzKey, acmeKeyKey, acmeOrderKey, type AcmeAccountRecord } from '../../state/acme-records.ts';
@@ -15,11 +16,12 @@ import type { Committer } from '../core/committer.ts';
 import type { NodeContext } from '../core/context.ts';
 import type { ReadView } from '../core/read-view.ts';
 import type { IssuedLeaf, IssueRequest } from '../pki-node-api.ts';
-import type { AcmeAuthzView, AcmeFinalized, AcmeNodeApi, AcmeOrderView, NewAcmeAccount, NewAcmeOrder } from './acme-api.ts';
+import type { AcmeAuthzView, AcmeFinalized, AcmeNodeApi, AcmeOrderPage, AcmeOrderView, NewAcmeAccount, NewAcmeOrder } from './acme-api.ts';
 import { canonicalIdentifier, checkIdentifierPolicy, identifierSetKey, OPEN_IDENTIFIER_POLICY, type AcmeIdentifierPolicy } from './acme-identifiers.ts';
 import { AcmeProblem } from './acme-problem.ts';
 import { AcmeNonces, type NonceVerdict } from './acme-nonces.ts';
 import { randomToken } from './acme-random.ts';
+import { parseCertificateId, suggestedWindow, type RenewalWindow } from './acme-renewal-info.ts';
 import type { PeerRequest, PeerResponse } from '../peer/protocol.ts';
 
 export interface AcmeOptions {
@@ -43,6 +45,8 @@ export const DEFAULT_ACME_OPTIONS: AcmeOptions = Object.freeze({
 });
 
 const HOUR_MS = 3600 * 1000;
+/** Orders per page of an account's order list (RFC 8555 §7.1.2.1 pagination). */
+const ORDERS_PAGE_MAX = 100;
 /** 128 bits for ids, tokens (RFC 8555 §8.1 asks at least 128 for tokens). */
 const ID_BYTES = 16;
 
@@ -138,6 +142,7 @@ export class Acme implements AcmeNodeApi {
     const identifiers = this.orderIdentifiers(request.identifiers);
     const now = this.ctx.nowMs();
     await this.checkRateLimit(store, request.accountId, now);
+    if (request.replaces !== undefined) await this.checkReplaces(store, request.accountId, request.replaces, identifiers);
     const orderId = randomToken(this.ctx.random, ID_BYTES);
     const authzs = identifiers.map((identifier) => this.newAuthz(identifier));
     await this.commitOrProblem(
@@ -158,6 +163,22 @@ export class Acme implements AcmeNodeApi {
 
   async order(accountId: string, orderId: string): Promise<AcmeOrderView> {
     return this.orderIn(await this.reads.linearizable(), accountId, orderId);
+  }
+
+  async accountOrders(accountId: string, cursor?: string): Promise<AcmeOrderPage> {
+    const store = await this.reads.linearizable();
+    await this.validAccount(store, accountId);
+    const prefix = acmeAccountOrdersPrefix(accountId);
+    // A cursor is `<created-at hex>.<order id>`: the first key of the next page (acme-records.ts acmeAccountOrderKey).
+    const from = cursor === undefined ? undefined : prefix + '\x00' + cursor.replace('.', '\x00');
+    const rows = await store.rangeAcme(prefix, { ...(from === undefined ? {} : { gte: from }), limit: ORDERS_PAGE_MAX + 1 });
+    const orderIds: string[] = [];
+    for (const [, row] of rows.slice(0, ORDERS_PAGE_MAX)) {
+      if (row.kind !== 'accountOrder') continue;
+      if ((await this.orderIn(store, accountId, row.orderId)).status !== 'invalid') orderIds.push(row.orderId);
+    }
+    const after = rows[ORDERS_PAGE_MAX];
+    return { orderIds, next: after === undefined ? null : after[0].slice(prefix.length + 1).replace('\x00', '.') };
   }
 
   async authz(accountId: string, authzId: string): Promise<AcmeAuthzView> {
@@ -251,6 +272,27 @@ export class Acme implements AcmeNodeApi {
       wildcard,
       challenges: types.map((type) => ({ type, token: randomToken(this.ctx.random, ID_BYTES) })),
     };
+  }
+
+  async renewalInfo(certId: string): Promise<RenewalWindow> {
+    const store = await this.reads.linearizable();
+    const { issuerId, serialHex } = parseCertificateId(certId, 'renewalInfo');
+    const cert = await store.getCertificate(issuerId, serialHex);
+    if (cert?.kind !== 'leaf') throw new AcmeProblem('malformed', `certificate ${certId} was not issued in this AZ (or has expired and been pruned)`, { status: 404 });
+    const notBeforeMs = readCertificateFields(cert.certDer).notBefore.getTime();
+    const revoked = await store.getRevocation(issuerId, serialHex);
+    return suggestedWindow(notBeforeMs, cert.notAfter, revoked?.revokedAt ?? null, this.ctx.nowMs());
+  }
+
+  /** RFC 9773 §5: `replaces` names a certificate ordered by the same account, sharing an identifier with the order. */
+  private async checkReplaces(store: PkiStateQueries, accountId: string, replaces: string, identifiers: readonly AcmeIdentifier[]): Promise<void> {
+    const { issuerId, serialHex } = parseCertificateId(replaces, 'replaces');
+    const cert = await store.getCertificate(issuerId, serialHex);
+    if (cert?.kind !== 'leaf') throw new AcmeProblem('malformed', `replaces: certificate ${replaces} was not issued in this AZ`, { status: 404 });
+    if (cert.requester !== `acme:${accountId}`) throw new AcmeProblem('unauthorized', `replaces: certificate ${replaces} was not ordered by account ${accountId}`);
+    if (!identifiers.some((i) => cert.sans.includes(`${i.type}:${i.value}`))) {
+      throw new AcmeProblem('malformed', `replaces: certificate ${replaces} (${cert.sans.join(', ')}) shares no identifier with this order`);
+    }
   }
 
   private async checkRateLimit(store: PkiStateQueries, accountId: string, now: number): Promise<void> {
