@@ -22,6 +22,8 @@ const DNS_PORT = 8053;
 const HTTP01_PORT = 5002;
 const TLS_ALPN01_PORT = 5001;
 const LOCAL_VIP = devAzs(1, BASE)[0]!.localVip;
+/** Orders of the `short` directory expire this soon, so a test can watch one expire. */
+const ORDER_LIFETIME_SHORT_SECONDS = 2;
 
 /** Fails with the tool's name when it is not installed (CI installs the Debian packages). */
 function requireTool(name: string, args: string[]): void {
@@ -60,7 +62,20 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
       base: BASE,
       logLevel: 'warn',
       readyTimeoutMs: 40_000,
-      acme: { http01Port: HTTP01_PORT, tlsAlpn01Port: TLS_ALPN01_PORT, resolver: `${DNS_HOST}:${DNS_PORT}`, dnsSuffixes: ['acme.test'] },
+      acme: {
+        http01Port: HTTP01_PORT,
+        tlsAlpn01Port: TLS_ALPN01_PORT,
+        resolver: `${DNS_HOST}:${DNS_PORT}`,
+        dnsSuffixes: ['acme.test'],
+        directories: [
+          {
+            name: 'short',
+            policy: { dnsSuffixes: ['.short.acme.test'], ipCidrs: [], uriPrefixes: [], profiles: ['serverLeaf'], maxLifetimeSeconds: 86_400 },
+            orderLifetimeSeconds: ORDER_LIFETIME_SHORT_SECONDS,
+            ordersPerHourMax: 2,
+          },
+        ],
+      },
     });
     expect(cluster.ok, `logs in ${dir}/logs`).to.equal(true);
     root = join(dir, 'data', cluster.procs[0]!.name, 'cluster-root.crt');
@@ -282,6 +297,61 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
       const revoked = (await acme.call('GET', `${acme.directory['renewalInfo']!}/${certId}`)).json['suggestedWindow'] as { start: string; end: string };
       expect(Date.parse(revoked.end), 'renew now').to.be.at.most(Date.now() + 1000);
       expect((await acme.call('GET', `${acme.directory['renewalInfo']!}/not-an-id`)).json['type']).to.equal('urn:ietf:params:acme:error:malformed');
+    });
+  });
+
+  describe('the directory /acme/short (policy .short.acme.test, orders live 2 s, 2 orders an hour)', () => {
+    let short: HandAcme;
+    let erin: HandKey;
+    const problem = (r: { json: Record<string, unknown> }): unknown => r.json['type'];
+    const newOrder = (name: string): ReturnType<HandAcme['post']> => short.post(short.directory['newOrder']!, { identifiers: [{ type: 'dns', value: name }] }, erin);
+
+    before(async () => {
+      short = new HandAcme(`https://${LOCAL_VIP}:8443/acme/short/directory`, readFileSync(root, 'utf8'), CLIENT_HOST);
+      await short.open();
+      erin = await handKey();
+      expect((await short.newAccount(erin)).status).to.equal(201);
+    });
+
+    it('its URLs are its own, and a name outside its policy is a rejectedIdentifier naming the directory', async () => {
+      expect(short.directory['newOrder']).to.equal(`https://${LOCAL_VIP}:8443/acme/short/new-order`);
+      expect(erin.kid).to.match(new RegExp(`^https://${LOCAL_VIP.replace(/\./g, '\\.')}:8443/acme/short/acct/`));
+      const outside = await newOrder('www.acme.test');
+      expect(problem(outside)).to.equal('urn:ietf:params:acme:error:rejectedIdentifier');
+      expect(String(outside.json['detail'])).to.include('directory short');
+    });
+
+    it('an expired order reads invalid; finalize is orderNotReady, a challenge starts no validation, and nothing changes', async () => {
+      const order = await newOrder('gone.short.acme.test');
+      expect(order.status, order.text).to.equal(201);
+      const orderUrl = String(order.headers['location']);
+      expect(orderUrl).to.include('/acme/short/order/');
+      const expires = Date.parse(String(order.json['expires']));
+      expect(expires - Date.now()).to.be.at.most(ORDER_LIFETIME_SHORT_SECONDS * 1000 + 1000);
+      await new Promise((r) => setTimeout(r, Math.max(0, expires - Date.now()) + 300));
+      const read = await short.post(orderUrl, '', erin);
+      expect(read.json['status']).to.equal('invalid');
+      expect(JSON.stringify(read.json['error'])).to.include('expired');
+      const authzUrl = (order.json['authorizations'] as string[])[0]!;
+      expect((await short.post(authzUrl, '', erin)).json['status']).to.equal('expired');
+      const finalized = await short.post(String(order.json['finalize']), { csr: 'AAAA' }, erin);
+      expect(problem(finalized)).to.equal('urn:ietf:params:acme:error:orderNotReady');
+      const challenge = await short.post(`${authzUrl.replace('/authz/', '/chall/')}/http-01`, {}, erin);
+      expect(challenge.json['status']).to.equal('pending');
+      expect((await short.post(orderUrl, '', erin)).json['status']).to.equal('invalid');
+      expect((await short.post(authzUrl, '', erin)).json['status']).to.equal('expired');
+    });
+
+    it('the third order within the hour: rateLimited (429) with Retry-After, and no order made', async () => {
+      const second = await newOrder('two.short.acme.test');
+      expect(second.status, second.text).to.equal(201);
+      const third = await newOrder('three.short.acme.test');
+      expect(third.status).to.equal(429);
+      expect(problem(third)).to.equal('urn:ietf:params:acme:error:rateLimited');
+      expect(Number(third.headers['retry-after'])).to.be.greaterThan(0);
+      expect(third.headers['location']).to.equal(undefined);
+      const account = await short.post(erin.kid!, '', erin);
+      expect((await short.post(String(account.json['orders']), '', erin)).json['orders'], 'the expired order is left out').to.deep.equal([String(second.headers['location'])]);
     });
   });
 

@@ -81,6 +81,8 @@ export interface AcmeOrderCreatedEvent {
   expiresAt: number;
   /** RFC 9773 §5: the certificate this order renews, as `<AKI>.<serial>` (base64url parts). */
   replaces?: string;
+  /** The directory of `acme.directories` that took the order; absent: the default `/acme/directory`. */
+  directory?: string;
   at: number;
 }
 

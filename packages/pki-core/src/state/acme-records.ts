@@ -53,6 +53,8 @@ export interface AcmeOrderRecord {
   error: AcmeProblemData | null;
   certificate: { issuerId: string; serialHex: string } | null;
   replaces: string | null;
+  /** The directory that took it (AcmeOrderCreatedEvent.directory); absent: the default one. */
+  directory?: string;
   createdAt: number;
 }
 

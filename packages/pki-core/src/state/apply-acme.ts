@@ -112,6 +112,7 @@ export async function applyAcmeOrderCreated(tx: StateTxn, ev: AcmeOrderCreatedEv
     error: null,
     certificate: null,
     replaces: ev.replaces ?? null,
+    ...(ev.directory === undefined ? {} : { directory: ev.directory }),
     createdAt: ev.at,
   });
   tx.put('acme', acmeAccountOrderKey(ev.accountId, ev.at, ev.orderId), { kind: 'accountOrder', orderId: ev.orderId });

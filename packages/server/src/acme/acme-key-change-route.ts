@@ -8,12 +8,12 @@ import type { AcmeDeps } from './acme-deps.ts';
 import { problemAnswer, type AcmeAnswer } from './acme-http.ts';
 import { accountJson } from './acme-objects.ts';
 import { acmeRoute } from './acme-route.ts';
-import { ACME_PREFIX, type AcmeUrls } from './acme-urls.ts';
+import type { AcmeUrls } from './acme-urls.ts';
 import { jwkThumbprint, parseInnerJws, publicJwk, verifyJws } from './jws.ts';
 import { accountOf, payloadOf, readSignedRequest } from './signed-request.ts';
 
 export function addAcmeKeyChangeRoute(router: Router, deps: AcmeDeps): Router {
-  router.post(`${ACME_PREFIX}/key-change`, acmeRoute(deps, (ctx, urls) => keyChange(ctx, urls, deps)));
+  router.post(`${deps.prefix}/key-change`, acmeRoute(deps, (ctx, urls) => keyChange(ctx, urls, deps)));
   return router;
 }
 

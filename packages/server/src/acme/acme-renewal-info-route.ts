@@ -6,13 +6,13 @@ import type { RequestContext, Router } from '../http/router.ts';
 import type { AcmeDeps } from './acme-deps.ts';
 import type { AcmeAnswer } from './acme-http.ts';
 import { acmeRoute } from './acme-route.ts';
-import { ACME_PREFIX, isoSeconds } from './acme-urls.ts';
+import { isoSeconds } from './acme-urls.ts';
 
 /** RFC 9773 §4.3 suggests checking again after about six hours. */
 const RENEWAL_INFO_RETRY_AFTER_SECONDS = 6 * 3600;
 
 export function addAcmeRenewalInfoRoute(router: Router, deps: AcmeDeps): Router {
-  router.get(`${ACME_PREFIX}/renewal-info/:id`, acmeRoute(deps, (ctx) => renewalInfo(ctx, deps)));
+  router.get(`${deps.prefix}/renewal-info/:id`, acmeRoute(deps, (ctx) => renewalInfo(ctx, deps)));
   return router;
 }
 

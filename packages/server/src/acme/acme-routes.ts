@@ -14,15 +14,25 @@ import { addAcmeOrderRoutes } from './acme-order-routes.ts';
 import { addAcmeRenewalInfoRoute } from './acme-renewal-info-route.ts';
 import { addAcmeRevokeRoute } from './acme-revoke-route.ts';
 import { ACME_PREFIX, type AcmeUrls } from './acme-urls.ts';
+import type { ApiDeps } from '../api/deps.ts';
+import type { NodeConfig } from '../config/load.ts';
+import type { ChallengeValidator } from './challenge-validator.ts';
 import { accountOf, payloadOf, readSignedRequest, requirePostAsGet } from './signed-request.ts';
 
-export function addAcmeRoutes(router: Router, deps: AcmeDeps): Router {
+/** `/acme/directory`, and `/acme/<name>/directory` for each of `acme.directories` (RFC 8555 §7.1.1), each with its own URLs. */
+export function addAcmeDirectories(router: Router, api: ApiDeps, config: NodeConfig['acme'], validator: ChallengeValidator): Router {
+  addAcmeRoutes(router, { api, config, validator, directory: null, prefix: ACME_PREFIX });
+  for (const d of config.directories) addAcmeRoutes(router, { api, config, validator, directory: d.name, prefix: `${ACME_PREFIX}/${d.name}` });
+  return router;
+}
+
+function addAcmeRoutes(router: Router, deps: AcmeDeps): Router {
   const node = deps.api.node.acme;
-  router.get(`${ACME_PREFIX}/directory`, acmeRoute(deps, (ctx, urls) => directory(ctx, urls, deps)));
-  router.get(`${ACME_PREFIX}/new-nonce`, acmeRoute(deps, (ctx) => Promise.resolve({ status: ctx.method === 'HEAD' ? 200 : 204 })));
-  router.post(`${ACME_PREFIX}/new-account`, acmeRoute(deps, (ctx, urls) => newAccount(ctx, urls, node, deps)));
-  router.post(`${ACME_PREFIX}/acct/:id`, acmeRoute(deps, (ctx, urls) => accountResource(ctx, urls, node)));
-  router.post(`${ACME_PREFIX}/acct/:id/orders`, acmeRoute(deps, (ctx, urls) => accountOrders(ctx, urls, node)));
+  router.get(`${deps.prefix}/directory`, acmeRoute(deps, (ctx, urls) => directory(ctx, urls, deps)));
+  router.get(`${deps.prefix}/new-nonce`, acmeRoute(deps, (ctx) => Promise.resolve({ status: ctx.method === 'HEAD' ? 200 : 204 })));
+  router.post(`${deps.prefix}/new-account`, acmeRoute(deps, (ctx, urls) => newAccount(ctx, urls, node, deps)));
+  router.post(`${deps.prefix}/acct/:id`, acmeRoute(deps, (ctx, urls) => accountResource(ctx, urls, node)));
+  router.post(`${deps.prefix}/acct/:id/orders`, acmeRoute(deps, (ctx, urls) => accountOrders(ctx, urls, node)));
   return addAcmeRenewalInfoRoute(addAcmeKeyChangeRoute(addAcmeRevokeRoute(addAcmeOrderRoutes(router, deps), deps), deps), deps);
 }
 

@@ -25,6 +25,8 @@ export interface NewAcmeOrder {
   identifiers: unknown[];
   /** RFC 9773 §5 `replaces`: `<AKI>.<serial>` of a certificate of the same account. */
   replaces?: string;
+  /** A directory of AcmeOptions.directories; absent: the default directory. */
+  directory?: string;
 }
 
 export interface AcmeFinalized {

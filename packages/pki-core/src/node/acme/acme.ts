@@ -17,24 +17,13 @@ import type { NodeContext } from '../core/context.ts';
 import type { ReadView } from '../core/read-view.ts';
 import type { IssuedLeaf, IssueRequest } from '../pki-node-api.ts';
 import type { AcmeAuthzView, AcmeFinalized, AcmeNodeApi, AcmeOrderPage, AcmeOrderView, NewAcmeAccount, NewAcmeOrder } from './acme-api.ts';
-import { canonicalIdentifier, checkIdentifierPolicy, identifierSetKey, OPEN_IDENTIFIER_POLICY, type AcmeIdentifierPolicy } from './acme-identifiers.ts';
+import { directorySettings, type AcmeDirectorySettings, type AcmeOptions } from './acme-directories.ts';
+import { canonicalIdentifier, identifierSetKey, OPEN_IDENTIFIER_POLICY } from './acme-identifiers.ts';
 import { AcmeProblem } from './acme-problem.ts';
 import { AcmeNonces, type NonceVerdict } from './acme-nonces.ts';
 import { randomToken } from './acme-random.ts';
 import { parseCertificateId, suggestedWindow, type RenewalWindow } from './acme-renewal-info.ts';
 import type { PeerRequest, PeerResponse } from '../peer/protocol.ts';
-
-export interface AcmeOptions {
-  /** How long a new order and its authorizations stay usable. */
-  orderLifetimeMs: number;
-  /** Lifetime of the certificates ACME issues. */
-  certificateLifetimeSeconds: number;
-  /** The certificate profile ACME issues with (its SAN rules and reserved names still apply). */
-  profile: string;
-  policy: AcmeIdentifierPolicy;
-  /** Orders one account may create per hour (RFC 8555 §6.6 rateLimited beyond). */
-  ordersPerHourMax: number;
-}
 
 export const DEFAULT_ACME_OPTIONS: AcmeOptions = Object.freeze({
   orderLifetimeMs: 24 * 3600 * 1000,
@@ -42,6 +31,7 @@ export const DEFAULT_ACME_OPTIONS: AcmeOptions = Object.freeze({
   profile: 'serverLeaf',
   policy: OPEN_IDENTIFIER_POLICY,
   ordersPerHourMax: 300,
+  directories: {},
 });
 
 const HOUR_MS = 3600 * 1000;
@@ -139,9 +129,10 @@ export class Acme implements AcmeNodeApi {
   async newOrder(request: NewAcmeOrder): Promise<AcmeOrderView> {
     const store = await this.reads.linearizable();
     await this.validAccount(store, request.accountId);
-    const identifiers = this.orderIdentifiers(request.identifiers);
+    const settings = directorySettings(this.options, request.directory);
+    const identifiers = orderIdentifiers(request.identifiers, settings);
     const now = this.ctx.nowMs();
-    await this.checkRateLimit(store, request.accountId, now);
+    await this.checkRateLimit(store, request.accountId, now, settings.ordersPerHourMax);
     if (request.replaces !== undefined) await this.checkReplaces(store, request.accountId, request.replaces, identifiers);
     const orderId = randomToken(this.ctx.random, ID_BYTES);
     const authzs = identifiers.map((identifier) => this.newAuthz(identifier));
@@ -152,8 +143,9 @@ export class Acme implements AcmeNodeApi {
         accountId: request.accountId,
         identifiers,
         authzs,
-        expiresAt: now + this.options.orderLifetimeMs,
+        expiresAt: now + settings.orderLifetimeMs,
         ...(request.replaces === undefined ? {} : { replaces: request.replaces }),
+        ...(request.directory === undefined ? {} : { directory: request.directory }),
         at: now,
       },
       'local',
@@ -213,13 +205,14 @@ export class Acme implements AcmeNodeApi {
     if (order.status === 'valid') return { order };
     if (order.status !== 'ready') throw new AcmeProblem('orderNotReady', `order ${orderId} is ${order.status}: finalize needs every authorization valid first`);
     checkCsrNames(csrDer, order.identifiers);
+    const settings = directorySettings(this.options, order.directory);
     let leaf: IssuedLeaf;
     try {
       leaf = await this.issue({
         csr: csrDer,
-        profile: this.options.profile,
+        profile: settings.profile,
         sans: order.identifiers.map((i) => `${i.type}:${i.value}`),
-        lifetimeSeconds: this.options.certificateLifetimeSeconds,
+        lifetimeSeconds: settings.certificateLifetimeSeconds,
         requester: `acme:${accountId}`,
       });
     } catch (e) {
@@ -251,15 +244,6 @@ export class Acme implements AcmeNodeApi {
     if (account === undefined) throw new AcmeProblem('accountDoesNotExist', `account ${accountId} does not exist`);
     if (account.status !== 'valid') throw new AcmeProblem('unauthorized', `account ${accountId} is deactivated`);
     return account;
-  }
-
-  private orderIdentifiers(raw: unknown[]): AcmeIdentifier[] {
-    if (raw.length === 0) throw new AcmeProblem('malformed', 'identifiers: an order needs at least one identifier');
-    if (raw.length > 100) throw new AcmeProblem('rejectedIdentifier', `identifiers: at most 100 per order (got ${raw.length})`);
-    const identifiers = raw.map((r, i) => canonicalIdentifier(r, `identifiers[${i}]`));
-    identifiers.forEach((identifier, i) => checkIdentifierPolicy(identifier, this.options.policy, `identifiers[${i}]`));
-    const seen = new Set<string>();
-    return identifiers.filter((i) => !seen.has(`${i.type}:${i.value}`) && seen.add(`${i.type}:${i.value}`));
   }
 
   /** RFC 8555 §8.4: a wildcard is proven by dns-01 only; RFC 8738 §7: an IP address never by dns-01. */
@@ -295,14 +279,14 @@ export class Acme implements AcmeNodeApi {
     }
   }
 
-  private async checkRateLimit(store: PkiStateQueries, accountId: string, now: number): Promise<void> {
+  private async checkRateLimit(store: PkiStateQueries, accountId: string, now: number, ordersPerHourMax: number): Promise<void> {
     const since = now - HOUR_MS;
     const prefix = acmeAccountOrdersPrefix(accountId);
-    const recent = await store.rangeAcme(prefix, { gte: `${prefix}\x00${since.toString(16).padStart(16, '0')}`, limit: this.options.ordersPerHourMax });
-    if (recent.length < this.options.ordersPerHourMax) return;
+    const recent = await store.rangeAcme(prefix, { gte: `${prefix}\x00${since.toString(16).padStart(16, '0')}`, limit: ordersPerHourMax });
+    if (recent.length < ordersPerHourMax) return;
     const oldest = Number.parseInt(recent[0]![0].split('\x00')[2]!, 16);
     const retryAfterSeconds = Math.max(1, Math.ceil((oldest + HOUR_MS - now) / 1000));
-    throw new AcmeProblem('rateLimited', `account ${accountId} created ${this.options.ordersPerHourMax} orders in the last hour (the limit); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+    throw new AcmeProblem('rateLimited', `account ${accountId} created ${ordersPerHourMax} orders in the last hour (the limit); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
   }
 
   private async commitOrProblem(event: Parameters<Committer['commitRetrying']>[0], tier: 'local' | 'global'): Promise<void> {
@@ -311,6 +295,15 @@ export class Acme implements AcmeNodeApi {
     if (outcome.error.code === 'ERR_EXPIRED') throw new AcmeProblem('malformed', outcome.error.message);
     throw new AcmeProblem('malformed', `${event.type} was refused: ${outcome.error.message}`, { status: 409 });
   }
+}
+
+function orderIdentifiers(raw: unknown[], settings: AcmeDirectorySettings): AcmeIdentifier[] {
+  if (raw.length === 0) throw new AcmeProblem('malformed', 'identifiers: an order needs at least one identifier');
+  if (raw.length > 100) throw new AcmeProblem('rejectedIdentifier', `identifiers: at most 100 per order (got ${raw.length})`);
+  const identifiers = raw.map((r, i) => canonicalIdentifier(r, `identifiers[${i}]`));
+  identifiers.forEach((identifier, i) => settings.checkIdentifier(identifier, `identifiers[${i}]`));
+  const seen = new Set<string>();
+  return identifiers.filter((i) => !seen.has(`${i.type}:${i.value}`) && seen.add(`${i.type}:${i.value}`));
 }
 
 async function accountIn(store: PkiStateQueries, accountId: string): Promise<AcmeAccountRecord | undefined> {
