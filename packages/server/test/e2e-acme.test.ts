@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { startDevCluster, type DevCluster } from '../src/dev/cluster.ts';
 import { devAzs } from '../src/dev/layout.ts';
+import { BUILTIN_PROFILES } from '@adrestia/pki-core';
 import { HandAcme, handKey, type HandKey } from './helpers/acme-hand-client.ts';
 
 const BASE = 110;
@@ -24,6 +25,8 @@ const TLS_ALPN01_PORT = 5001;
 const LOCAL_VIP = devAzs(1, BASE)[0]!.localVip;
 /** Orders of the `short` directory expire this soon, so a test can watch one expire. */
 const ORDER_LIFETIME_SHORT_SECONDS = 2;
+/** serverLeaf with wildcards allowed, set through the admin API: what the `wild` directory issues. */
+const WILDCARD_PROFILE = 'acmeWildcard';
 
 /** Fails with the tool's name when it is not installed (CI installs the Debian packages). */
 function requireTool(name: string, args: string[]): void {
@@ -74,11 +77,24 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
             orderLifetimeSeconds: ORDER_LIFETIME_SHORT_SECONDS,
             ordersPerHourMax: 2,
           },
+          {
+            name: 'wild',
+            policy: { dnsSuffixes: ['.wild.acme.test'], ipCidrs: [], uriPrefixes: [], profiles: [WILDCARD_PROFILE], maxLifetimeSeconds: 30 * 86_400 },
+            orderLifetimeSeconds: 3600,
+            ordersPerHourMax: 300,
+          },
         ],
       },
     });
     expect(cluster.ok, `logs in ${dir}/logs`).to.equal(true);
     root = join(dir, 'data', cluster.procs[0]!.name, 'cluster-root.crt');
+    const serverLeaf = BUILTIN_PROFILES.serverLeaf;
+    const profile = { ...serverLeaf, name: WILDCARD_PROFILE, san: { ...serverLeaf.san, dns: { ...serverLeaf.san.dns, allowWildcard: true } } };
+    const admin = await new HandAcme('', readFileSync(root, 'utf8'), CLIENT_HOST).call('PUT', `https://${LOCAL_VIP}:8443/api/v1/profiles/${WILDCARD_PROFILE}`, JSON.stringify(profile), {
+      'content-type': 'application/json',
+      authorization: `Bearer ${readFileSync(cluster.secrets.adminTokenFile, 'utf8').trim()}`,
+    });
+    expect(admin.status, admin.text).to.equal(200);
   });
 
   after(async () => {
@@ -87,11 +103,11 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
     if (cluster?.ok === true) rmSync(dir, { recursive: true, force: true });
   });
 
-  function certbot(args: string[]): { status: number | null; out: string } {
+  function certbot(args: string[], directory = `https://${LOCAL_VIP}:8443/acme/directory`): { status: number | null; out: string } {
     const c = join(dir, 'certbot');
     return run(
       'certbot',
-      [...args, '--non-interactive', '--config-dir', join(c, 'etc'), '--work-dir', join(c, 'work'), '--logs-dir', join(c, 'logs'), '--server', `https://${LOCAL_VIP}:8443/acme/directory`],
+      [...args, '--non-interactive', '--config-dir', join(c, 'etc'), '--work-dir', join(c, 'work'), '--logs-dir', join(c, 'logs'), '--server', directory],
       { REQUESTS_CA_BUNDLE: root },
     );
   }
@@ -218,9 +234,14 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
       expect(problem(await acme.post(String(aliceAccount.json['orders']), '', bob))).to.equal('urn:ietf:params:acme:error:unauthorized');
     });
 
-    it('a wildcard offers dns-01 only: http-01 is refused and the authorization stays pending', async () => {
-      const order = await acme.post(acme.directory['newOrder']!, { identifiers: [{ type: 'dns', value: '*.wild.acme.test' }] }, alice);
-      expect(order.status).to.equal(201);
+    it('a wildcard offers dns-01 only: http-01 is refused and the authorization stays pending; a profile without wildcards refuses the order', async () => {
+      const refused = await acme.post(acme.directory['newOrder']!, { identifiers: [{ type: 'dns', value: '*.wild.acme.test' }] }, alice);
+      expect(problem(refused)).to.equal('urn:ietf:params:acme:error:rejectedIdentifier');
+      expect(String(refused.json['detail'])).to.include('serverLeaf');
+      const wild = new HandAcme(`https://${LOCAL_VIP}:8443/acme/wild/directory`, readFileSync(root, 'utf8'), CLIENT_HOST);
+      await wild.open();
+      const order = await wild.post(wild.directory['newOrder']!, { identifiers: [{ type: 'dns', value: '*.wild.acme.test' }] }, alice);
+      expect(order.status, order.text).to.equal(201);
       const authzUrl = (order.json['authorizations'] as string[])[0]!;
       const authz = await acme.post(authzUrl, '', alice);
       expect((authz.json['challenges'] as { type: string }[]).map((c) => c.type)).to.deep.equal(['dns-01']);
@@ -328,7 +349,8 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
       expect(orderUrl).to.include('/acme/short/order/');
       const expires = Date.parse(String(order.json['expires']));
       expect(expires - Date.now()).to.be.at.most(ORDER_LIFETIME_SHORT_SECONDS * 1000 + 1000);
-      await new Promise((r) => setTimeout(r, Math.max(0, expires - Date.now()) + 300));
+      // `expires` is in whole seconds (RFC 3339 without fractions): the order ends up to 1 s later.
+      await new Promise((r) => setTimeout(r, Math.max(0, expires - Date.now()) + 1300));
       const read = await short.post(orderUrl, '', erin);
       expect(read.json['status']).to.equal('invalid');
       expect(JSON.stringify(read.json['error'])).to.include('expired');
@@ -359,5 +381,55 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
     const r = lego(['--domains', 'alpn.acme.test', '--tls', '--tls.port', `${CLIENT_HOST}:${TLS_ALPN01_PORT}`, 'run'], `https://${LOCAL_VIP}:8443/acme/directory`);
     expect(r.status, r.out).to.equal(0);
     verifyLego('alpn.acme.test');
+  });
+  it('certbot --manual --preferred-challenges dns with a hook setting the TXT record in pebble-challtestsrv: a wildcard, verified', () => {
+    const hook = join(dir, 'dns-hook.sh');
+    writeFileSync(hook, `#!/bin/sh\nexec curl -sf -X POST -d "{\\"host\\":\\"_acme-challenge.$CERTBOT_DOMAIN.\\",\\"value\\":\\"$CERTBOT_VALIDATION\\"}" http://${DNS_HOST}:8055/set-txt\n`, { mode: 0o755 });
+    const r = certbot(['certonly', '--manual', '--preferred-challenges', 'dns', '--manual-auth-hook', hook, '--agree-tos', '--register-unsafely-without-email', '--cert-name', 'wild', '-d', '*.wild.acme.test'], `https://${LOCAL_VIP}:8443/acme/wild/directory`);
+    expect(r.status, `${r.out}\n${readFileSync(join(dir, 'certbot', 'logs', 'letsencrypt.log'), 'utf8').split('\n').filter((l) => /urn:ietf|detail|Traceback|Error/.test(l)).slice(-20).join('\n')}`).to.equal(0);
+    const live = join(dir, 'certbot', 'etc', 'live', 'wild');
+    opensslVerify(root, join(live, 'chain.pem'), join(live, 'cert.pem'));
+    expect(run('openssl', ['x509', '-noout', '-ext', 'subjectAltName', '-in', join(live, 'cert.pem')]).out).to.include('DNS:*.wild.acme.test');
+  });
+
+  it('the local leader killed mid-order: the order made on one node is validated and finalized on another after the client retries', async () => {
+    const ca = readFileSync(root, 'utf8');
+    const probe = new HandAcme('', ca, CLIENT_HOST);
+    const roles = await Promise.all(cluster!.procs.map(async (p) => ({ p, s: (await probe.call('GET', `https://${p.host}:8443/api/v1/status`)).json as { nodeId: string; local: { leaderId: string | null } } })));
+    const leader = roles.find((r) => r.s.nodeId === r.s.local.leaderId)!.p;
+    const [maker, finisher] = cluster!.procs.filter((p) => p !== leader);
+    const first = new HandAcme(`https://${maker!.host}:8443/acme/directory`, ca, CLIENT_HOST);
+    const second = new HandAcme(`https://${finisher!.host}:8443/acme/directory`, ca, CLIENT_HOST);
+    await first.open();
+    await second.open();
+    const grace = await handKey();
+    expect((await first.newAccount(grace)).status).to.equal(201);
+    const order = await first.post(first.directory['newOrder']!, { identifiers: [{ type: 'dns', value: 'failover.acme.test' }] }, grace);
+    expect(order.status, order.text).to.equal(201);
+    leader.child!.kill('SIGKILL');
+    const on = (url: string): string => url.replace(`https://${maker!.host}:8443`, `https://${finisher!.host}:8443`);
+    const deadline = Date.now() + 30_000;
+    const authzUrl = on((order.json['authorizations'] as string[])[0]!);
+    const authz = await second.postRetrying(authzUrl, '', grace, deadline);
+    const http01 = (authz.json['challenges'] as { type: string; url: string; token: string }[]).find((c) => c.type === 'http-01')!;
+    const server = createServer((_req, res) => res.end(`${http01.token}.${grace.thumbprint}`));
+    await new Promise<void>((done) => server.listen(HTTP01_PORT, CLIENT_HOST, done));
+    try {
+      expect((await second.postRetrying(on(http01.url), {}, grace, deadline)).status).to.equal(200);
+      while ((await second.postRetrying(authzUrl, '', grace, deadline)).json['status'] === 'pending' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      server.close();
+    }
+    const csr = run('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'failover.key'), '-subj', '/', '-addext', 'subjectAltName=DNS:failover.acme.test', '-outform', 'DER', '-out', join(dir, 'failover.csr')]);
+    expect(csr.status, csr.out).to.equal(0);
+    const finalized = await second.postRetrying(on(String(order.json['finalize'])), { csr: readFileSync(join(dir, 'failover.csr')).toString('base64url') }, grace, deadline);
+    expect(finalized.status, finalized.text).to.equal(200);
+    expect(finalized.json['status']).to.equal('valid');
+    const chain = (await second.postRetrying(on(String(finalized.json['certificate'])), '', grace, deadline)).text;
+    const blocks = chain.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n?/g) ?? [];
+    writeFileSync(join(dir, 'failover.leaf.pem'), blocks[0] ?? '');
+    writeFileSync(join(dir, 'failover.chain.pem'), blocks.slice(1).join(''));
+    opensslVerify(root, join(dir, 'failover.chain.pem'), join(dir, 'failover.leaf.pem'));
+    cluster!.restart(leader);
   });
 });

@@ -12,6 +12,7 @@ import type { AcmeChallengeType, AcmeIdentifier, AcmeNewAuthz, AcmeProblemData }
 import { acmeAccountKey, acmeAccountOrdersPrefix, acmeAuthzKey, acmeKeyKey, acmeOrderKey, type AcmeAccountRecord } from '../../state/acme-records.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { issuerChainPem } from '../ca/ca-chain.ts';
+import { profileFor } from '../issuance/ca-profiles.ts';
 import type { Committer } from '../core/committer.ts';
 import type { NodeContext } from '../core/context.ts';
 import type { ReadView } from '../core/read-view.ts';
@@ -131,6 +132,7 @@ export class Acme implements AcmeNodeApi {
     await this.validAccount(store, request.accountId);
     const settings = directorySettings(this.options, request.directory);
     const identifiers = orderIdentifiers(request.identifiers, settings);
+    await checkWildcards(store, identifiers, settings.profile);
     const now = this.ctx.nowMs();
     await this.checkRateLimit(store, request.accountId, now, settings.ordersPerHourMax);
     if (request.replaces !== undefined) await this.checkReplaces(store, request.accountId, request.replaces, identifiers);
@@ -295,6 +297,13 @@ export class Acme implements AcmeNodeApi {
     if (outcome.error.code === 'ERR_EXPIRED') throw new AcmeProblem('malformed', outcome.error.message);
     throw new AcmeProblem('malformed', `${event.type} was refused: ${outcome.error.message}`, { status: 409 });
   }
+}
+
+/** A wildcard the directory's profile cannot issue is refused at once, not at finalize after its dns-01 validation. */
+async function checkWildcards(store: PkiStateQueries, identifiers: readonly AcmeIdentifier[], profileName: string): Promise<void> {
+  const wildcard = identifiers.find((i) => i.type === 'dns' && i.value.startsWith('*.'));
+  if (wildcard === undefined || (await profileFor(profileName, store)).san.dns.allowWildcard) return;
+  throw new AcmeProblem('rejectedIdentifier', `identifiers: ${wildcard.value}: this directory issues under profile ${profileName}, which allows no wildcard names (san.dns.allowWildcard)`);
 }
 
 function orderIdentifiers(raw: unknown[], settings: AcmeDirectorySettings): AcmeIdentifier[] {
