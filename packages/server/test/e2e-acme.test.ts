@@ -3,7 +3,8 @@
 // the cluster root and the chain served. pebble-challtestsrv is the DNS server validation asks
 // (`acme.resolver`): it answers every A query with the address the client's standalone server
 // listens on. One cluster serves every case. Addresses: 127.110.0.0–127.119.255.255 (base 110;
-// AZ 1 on 127.111.0.0/16, the clients and the test DNS server on 127.119.0.0/16).
+// AZ 1 on 127.111.0.0/16, AZ 2 on 127.112.0.0/16, the clients and the test DNS server on
+// 127.119.0.0/16, in no AZ).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -59,7 +60,7 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
     requireTool('openssl', ['version']);
     dns = spawn('pebble-challtestsrv', ['-dns01', `${DNS_HOST}:${DNS_PORT}`, '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `${DNS_HOST}:8055`, '-defaultIPv4', CLIENT_HOST, '-defaultIPv6', ''], { stdio: 'ignore' });
     cluster = await startDevCluster({
-      azCount: 1,
+      azCount: 2,
       perAz: 3,
       dir,
       base: BASE,
@@ -390,6 +391,28 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
     const live = join(dir, 'certbot', 'etc', 'live', 'wild');
     opensslVerify(root, join(live, 'chain.pem'), join(live, 'cert.pem'));
     expect(run('openssl', ['x509', '-noout', '-ext', 'subjectAltName', '-in', join(live, 'cert.pem')]).out).to.include('DNS:*.wild.acme.test');
+  });
+
+  it('a client of AZ 2 reaching AZ 1: the directory GET is redirected to its own AZ\'s directory, a signed POST is answered where it lands', async () => {
+    const ca = readFileSync(root, 'utf8');
+    const az2 = devAzs(2, BASE)[1]!;
+    const az2Client = az2.subnets[0]!.replace('.0.0/16', '.0.200');
+    const viaAz1 = new HandAcme(`https://${LOCAL_VIP}:8443/acme/directory`, ca, CLIENT_HOST);
+    await viaAz1.open();
+    const fromAz2 = new HandAcme(`https://${LOCAL_VIP}:8443/acme/directory`, ca, az2Client);
+    const redirected = await fromAz2.call('GET', `https://${LOCAL_VIP}:8443/acme/directory`);
+    expect(redirected.status).to.equal(307);
+    expect(redirected.headers['location']).to.equal(`https://${az2.localVip}:8443/acme/directory`);
+    const own = await fromAz2.call('GET', String(redirected.headers['location']));
+    expect(own.json['newOrder']).to.equal(`https://${az2.localVip}:8443/acme/new-order`);
+    fromAz2.directory = viaAz1.directory;
+    const key = await handKey();
+    const account = await fromAz2.post(viaAz1.directory['newAccount']!, { termsOfServiceAgreed: true }, key, { jwk: true });
+    expect(account.status, account.text).to.equal(201);
+    key.kid = String(account.headers['location']);
+    const order = await fromAz2.post(viaAz1.directory['newOrder']!, { identifiers: [{ type: 'dns', value: 'az2.acme.test' }] }, key);
+    expect(order.status, order.text).to.equal(201);
+    expect(order.headers['location']).to.match(new RegExp(`^https://${LOCAL_VIP.replace(/\./g, '\\.')}:8443/acme/order/`));
   });
 
   it('the local leader killed mid-order: the order made on one node is validated and finalized on another after the client retries', async () => {
