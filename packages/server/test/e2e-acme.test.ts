@@ -77,12 +77,21 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
             policy: { dnsSuffixes: ['.short.acme.test'], ipCidrs: [], uriPrefixes: [], profiles: ['serverLeaf'], maxLifetimeSeconds: 86_400 },
             orderLifetimeSeconds: ORDER_LIFETIME_SHORT_SECONDS,
             ordersPerHourMax: 2,
+            externalAccountRequired: false,
+          },
+          {
+            name: 'bound',
+            policy: { dnsSuffixes: ['.acme.test'], ipCidrs: [], uriPrefixes: [], profiles: ['serverLeaf'], maxLifetimeSeconds: 30 * 86_400 },
+            orderLifetimeSeconds: 3600,
+            ordersPerHourMax: 300,
+            externalAccountRequired: true,
           },
           {
             name: 'wild',
             policy: { dnsSuffixes: ['.wild.acme.test'], ipCidrs: [], uriPrefixes: [], profiles: [WILDCARD_PROFILE], maxLifetimeSeconds: 30 * 86_400 },
             orderLifetimeSeconds: 3600,
             ordersPerHourMax: 300,
+            externalAccountRequired: false,
           },
         ],
       },
@@ -391,6 +400,34 @@ describe('e2e: ACME with certbot and lego against the dev cluster', function () 
     const live = join(dir, 'certbot', 'etc', 'live', 'wild');
     opensslVerify(root, join(live, 'chain.pem'), join(live, 'cert.pem'));
     expect(run('openssl', ['x509', '-noout', '-ext', 'subjectAltName', '-in', join(live, 'cert.pem')]).out).to.include('DNS:*.wild.acme.test');
+  });
+
+  it('RFC 8555 §7.3.4 external account binding: lego --eab with a key from the admin API on a directory that requires one; no binding, a wrong MAC or a used key are refused', async () => {
+    const ca = readFileSync(root, 'utf8');
+    const issue = async (): Promise<{ keyId: string; hmacKey: string }> => {
+      const r = await new HandAcme('', ca, CLIENT_HOST).call('POST', `https://${LOCAL_VIP}:8443/api/v1/acme/eab-keys`, '{}', {
+        'content-type': 'application/json',
+        authorization: `Bearer ${readFileSync(cluster!.secrets.adminTokenFile, 'utf8').trim()}`,
+      });
+      expect(r.status, r.text).to.equal(201);
+      return r.json as { keyId: string; hmacKey: string };
+    };
+    const bound = new HandAcme(`https://${LOCAL_VIP}:8443/acme/bound/directory`, ca, CLIENT_HOST);
+    await bound.open();
+    expect((bound.directory as unknown as { meta: Record<string, unknown> }).meta['externalAccountRequired']).to.equal(true);
+    const eab = await issue();
+    const r = run('lego', ['--server', `https://${LOCAL_VIP}:8443/acme/bound/directory`, '--email', 'eab@acme.test', '--accept-tos', '--path', join(dir, 'lego-eab'), '--eab', '--kid', eab.keyId, '--hmac', eab.hmacKey, '--domains', 'eab.acme.test', '--http', '--http.port', `${CLIENT_HOST}:${HTTP01_PORT}`, 'run'], { LEGO_CA_CERTIFICATES: root });
+    expect(r.status, r.out).to.equal(0);
+    const key = await handKey();
+    const problemOf = (x: { json: Record<string, unknown> }): unknown => x.json['type'];
+    expect(problemOf(await bound.newAccount(key)), 'no binding').to.equal('urn:ietf:params:acme:error:externalAccountRequired');
+    const reused = await bound.newAccount(key, { externalAccountBinding: await bound.binding(key, eab.keyId, Buffer.from(eab.hmacKey, 'base64url')) });
+    expect(problemOf(reused), 'a key binds one account').to.equal('urn:ietf:params:acme:error:unauthorized');
+    const fresh = await issue();
+    const forged = await bound.newAccount(key, { externalAccountBinding: await bound.binding(key, fresh.keyId, Buffer.alloc(32, 7)) });
+    expect(problemOf(forged), 'a wrong MAC').to.equal('urn:ietf:params:acme:error:unauthorized');
+    const good = await bound.newAccount(key, { externalAccountBinding: await bound.binding(key, fresh.keyId, Buffer.from(fresh.hmacKey, 'base64url')) });
+    expect(good.status, good.text).to.equal(201);
   });
 
   it('a client of AZ 2 reaching AZ 1: the directory GET is redirected to its own AZ\'s directory, a signed POST is answered where it lands', async () => {

@@ -129,6 +129,7 @@ export const ACME_READERS: { [T in AcmeEventType]: (r: FieldReader) => AcmeEvent
     jwkJson: r.text('jwkJson', 2, ACME_LIMITS.maxJwkJsonChars),
     at: r.time('at'),
   }),
+  AcmeEabKeyCreated: (r) => ({ type: 'AcmeEabKeyCreated', keyId: r.id('keyId'), keySealed: r.bytes('keySealed', 256), at: r.time('at') }),
   AcmeOrderCreated: readOrderCreated,
   AcmeChallengeValidated: (r) => {
     const error = r.optional('error', () => readProblem(r.map('error')));

@@ -58,7 +58,16 @@ export interface AcmeOrderRecord {
   createdAt: number;
 }
 
-export type AcmeRecord = AcmeAccountRecord | AcmeKeyRecord | AcmeAuthzRecord | AcmeOrderRecord | AcmeAccountOrderRecord;
+/** An external account binding key (RFC 8555 §7.3.4): sealed HMAC key, and the account it bound. */
+interface AcmeEabRecord {
+  kind: 'eab';
+  keyId: string;
+  keySealed: Uint8Array;
+  accountId: string | null;
+  createdAt: number;
+}
+
+export type AcmeRecord = AcmeAccountRecord | AcmeKeyRecord | AcmeAuthzRecord | AcmeOrderRecord | AcmeAccountOrderRecord | AcmeEabRecord;
 
 const SEP = '\x00';
 
@@ -68,6 +77,10 @@ export function acmeAccountKey(accountId: string): string {
 
 export function acmeKeyKey(keyThumbprint: string): string {
   return 'key' + SEP + keyThumbprint;
+}
+
+export function acmeEabKey(keyId: string): string {
+  return 'eab' + SEP + keyId;
 }
 
 export function acmeOrderKey(orderId: string): string {

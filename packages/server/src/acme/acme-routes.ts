@@ -9,6 +9,7 @@ import type { AcmeDeps } from './acme-deps.ts';
 import type { AcmeAnswer } from './acme-http.ts';
 import { acmeRoute } from './acme-route.ts';
 import { accountJson } from './acme-objects.ts';
+import { verifyExternalAccountBinding } from './acme-eab.ts';
 import { addAcmeKeyChangeRoute } from './acme-key-change-route.ts';
 import { addAcmeOrderRoutes } from './acme-order-routes.ts';
 import { addAcmeRenewalInfoRoute } from './acme-renewal-info-route.ts';
@@ -39,7 +40,7 @@ function addAcmeRoutes(router: Router, deps: AcmeDeps): Router {
 /** RFC 8555 §7.1.1; a client of another AZ is sent to its own AZ's directory (route-guard.ts). */
 async function directory(ctx: RequestContext, urls: AcmeUrls, deps: AcmeDeps): Promise<AcmeAnswer | null> {
   if ((await routeRequest(ctx, deps.api, 'status')).kind === 'done') return null;
-  const meta: Record<string, unknown> = { externalAccountRequired: deps.config.externalAccountRequired };
+  const meta: Record<string, unknown> = { externalAccountRequired: externalAccountRequired(deps) };
   if (deps.config.termsOfService !== undefined) meta['termsOfService'] = deps.config.termsOfService;
   return {
     status: 200,
@@ -53,6 +54,12 @@ async function directory(ctx: RequestContext, urls: AcmeUrls, deps: AcmeDeps): P
       meta,
     },
   };
+}
+
+/** RFC 8555 §7.3.4: the node's `acme.externalAccountRequired`, or the directory's own. */
+function externalAccountRequired(deps: AcmeDeps): boolean {
+  if (deps.directory === null) return deps.config.externalAccountRequired;
+  return deps.config.directories.find((d) => d.name === deps.directory)?.externalAccountRequired ?? false;
 }
 
 /** RFC 8555 §7.3 (contacts must be `mailto:` URLs, §7.3 and §7.1.2). */
@@ -77,11 +84,13 @@ async function newAccount(ctx: RequestContext, urls: AcmeUrls, node: AcmeNodeApi
   if (deps.config.termsOfService !== undefined && payload['termsOfServiceAgreed'] !== true) {
     throw new AcmeProblem('userActionRequired', `agree to the terms of service at ${deps.config.termsOfService} (termsOfServiceAgreed)`);
   }
-  if (deps.config.externalAccountRequired && payload['externalAccountBinding'] === undefined) {
+  if (externalAccountRequired(deps) && payload['externalAccountBinding'] === undefined) {
     throw new AcmeProblem('externalAccountRequired', 'this server needs an external account binding (RFC 8555 §7.3.4); ask the operator for an EAB key');
   }
   const contact = contactsOf(payload['contact']) ?? [];
-  const { account, created } = await node.createAccount({ keyThumbprint: request.keyThumbprint, jwkJson: JSON.stringify(request.jwk), contact });
+  const binding = payload['externalAccountBinding'];
+  const eabKeyId = binding === undefined ? undefined : await verifyExternalAccountBinding(binding, urls.newAccount(), request.jwk, node);
+  const { account, created } = await node.createAccount({ keyThumbprint: request.keyThumbprint, jwkJson: JSON.stringify(request.jwk), contact, ...(eabKeyId === undefined ? {} : { eabKeyId }) });
   return { status: created ? 201 : 200, body: accountJson(account, urls), location: urls.account(account.accountId) };
 }
 

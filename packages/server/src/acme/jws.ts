@@ -61,7 +61,7 @@ export function parseInnerJws(value: unknown): InnerJws {
 }
 
 /** A flattened JWS (RFC 7515 §7.2.2) and nothing else: no `signatures` array, no unprotected `header`. */
-function flattenedJwsOf(value: unknown, what: string): FlattenedJWSInput {
+export function flattenedJwsOf(value: unknown, what: string): FlattenedJWSInput {
   if (!isObject(value)) throw new AcmeProblem('malformed', `${what} is not a JSON object: expected a flattened JWS`);
   if ('signatures' in value) throw new AcmeProblem('malformed', 'general JWS serialization (a "signatures" array) is not accepted: send one flattened JWS (RFC 8555 §6.2)');
   if ('header' in value) throw new AcmeProblem('malformed', 'unprotected JWS header fields are not accepted: put everything in "protected" (RFC 8555 §6.2)');
@@ -73,7 +73,7 @@ function flattenedJwsOf(value: unknown, what: string): FlattenedJWSInput {
   return { protected: prot, payload, signature };
 }
 
-function protectedHeaderOf(jws: FlattenedJWSInput): Record<string, unknown> {
+export function protectedHeaderOf(jws: FlattenedJWSInput): Record<string, unknown> {
   try {
     return decodeProtectedHeader(jws);
   } catch {

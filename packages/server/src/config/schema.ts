@@ -49,6 +49,8 @@ const ACME_DIRECTORY_SPEC = obj({
   policy: provisionerPolicy(),
   orderLifetimeSeconds: optional(int(1, 30 * 24 * 3600), 24 * 3600),
   ordersPerHourMax: optional(int(1, 1_000_000), 300),
+  /** RFC 8555 §7.3.4: this directory makes accounts only with an external account binding. */
+  externalAccountRequired: optional(bool(), false),
 });
 
 const ACME_SPEC = obj({

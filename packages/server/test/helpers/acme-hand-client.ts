@@ -100,8 +100,14 @@ export class HandAcme {
     }
   }
 
-  async newAccount(key: HandKey): Promise<HandResponse> {
-    const r = await this.post(this.directory['newAccount']!, { termsOfServiceAgreed: true }, key, { jwk: true });
+  /** RFC 8555 §7.3.4: the account key MACed with an external account key. */
+  async binding(key: HandKey, keyId: string, hmacKey: Uint8Array): Promise<unknown> {
+    const payload = new TextEncoder().encode(JSON.stringify(key.jwk));
+    return new FlattenedSign(payload).setProtectedHeader({ alg: 'HS256', kid: keyId, url: this.directory['newAccount']! }).sign(hmacKey);
+  }
+
+  async newAccount(key: HandKey, extra: Record<string, unknown> = {}): Promise<HandResponse> {
+    const r = await this.post(this.directory['newAccount']!, { termsOfServiceAgreed: true, ...extra }, key, { jwk: true });
     if (r.status === 201 || r.status === 200) key.kid = String(r.headers['location']);
     return r;
   }

@@ -50,6 +50,10 @@ export interface AcmeNodeApi {
   account(accountId: string): Promise<AcmeAccountRecord | undefined>;
   /** Creates the account (global commit), or returns the one this key already has. */
   createAccount(request: NewAcmeAccount): Promise<{ account: AcmeAccountRecord; created: boolean }>;
+  /** Admin: a new external account binding key (RFC 8555 §7.3.4), committed globally; the HMAC key is shown once. */
+  createEabKey(): Promise<{ keyId: string; hmacKey: Uint8Array }>;
+  /** The HMAC key of an external account binding key id, and the account it bound, if any. */
+  eabKey(keyId: string): Promise<{ hmacKey: Uint8Array; accountId: string | null } | undefined>;
   /** RFC 8555 §7.3.2 and §7.3.6. */
   updateAccount(accountId: string, update: { contact?: string[]; deactivate: boolean }): Promise<AcmeAccountRecord>;
   /** RFC 8555 §7.3.5: `newKey` must not be bound to an account yet. */

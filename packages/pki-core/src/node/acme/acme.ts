@@ -9,7 +9,7 @@ import { toPem } from '../../ca/pem.ts';
 import { readCertificateFields } from '../../ca/cert-fields.ts';
 import { isPkiError, PkiError } from '../../errors.ts';
 import type { AcmeChallengeType, AcmeIdentifier, AcmeNewAuthz, AcmeProblemData } from '../../state/acme-events.ts';
-import { acmeAccountKey, acmeAccountOrdersPrefix, acmeAuthzKey, acmeKeyKey, acmeOrderKey, type AcmeAccountRecord } from '../../state/acme-records.ts';
+import { acmeAccountKey, acmeAccountOrdersPrefix, acmeAuthzKey, acmeEabKey, acmeKeyKey, acmeOrderKey, type AcmeAccountRecord } from '../../state/acme-records.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { issuerChainPem } from '../ca/ca-chain.ts';
 import { profileFor } from '../issuance/ca-profiles.ts';
@@ -22,6 +22,7 @@ import { directorySettings, type AcmeDirectorySettings, type AcmeOptions } from 
 import { canonicalIdentifier, identifierSetKey, OPEN_IDENTIFIER_POLICY } from './acme-identifiers.ts';
 import { AcmeProblem } from './acme-problem.ts';
 import { AcmeNonces, type NonceVerdict } from './acme-nonces.ts';
+import { AcmeEabSealer } from './acme-eab.ts';
 import { randomToken } from './acme-random.ts';
 import { parseCertificateId, suggestedWindow, type RenewalWindow } from './acme-renewal-info.ts';
 import type { PeerRequest, PeerResponse } from '../peer/protocol.ts';
@@ -45,6 +46,7 @@ type Issue = (request: IssueRequest) => Promise<IssuedLeaf>;
 
 export class Acme implements AcmeNodeApi {
   private readonly nonces: AcmeNonces;
+  private readonly eabSealer: AcmeEabSealer;
 
   constructor(
     private readonly ctx: Pick<NodeContext, 'nodeId' | 'kek' | 'peers' | 'nowMs' | 'random'>,
@@ -54,6 +56,7 @@ export class Acme implements AcmeNodeApi {
     private readonly options: AcmeOptions = DEFAULT_ACME_OPTIONS,
   ) {
     this.nonces = new AcmeNonces(ctx.kek, ctx.nodeId, ctx.nowMs);
+    this.eabSealer = new AcmeEabSealer(ctx.kek);
   }
 
   newNonce(): string {
@@ -104,10 +107,24 @@ export class Acme implements AcmeNodeApi {
       'global',
     );
     // Two requests with one key raced: the global log bound the key once; the loser answers with it.
-    if (!outcome.ok && outcome.error.code !== 'ERR_ALREADY_EXISTS') throw new PkiError(outcome.error.code, outcome.error.message);
+    if (!outcome.ok && outcome.error.code !== 'ERR_ALREADY_EXISTS' && outcome.error.code !== 'ERR_NOT_FOUND') throw new PkiError(outcome.error.code, outcome.error.message);
     const account = await this.accountByKey(request.keyThumbprint);
+    // Else the external account key was unknown or bound to another account meanwhile (RFC 8555 §7.3.4).
+    if (!outcome.ok && account === undefined && request.eabKeyId !== undefined) throw new AcmeProblem('unauthorized', `externalAccountBinding: ${outcome.error.message}`);
     if (account === undefined) throw new Error(`assertion failed: ACME account of a committed key is missing`);
     return { account, created: outcome.ok };
+  }
+
+  async createEabKey(): Promise<{ keyId: string; hmacKey: Uint8Array }> {
+    const keyId = randomToken(this.ctx.random, ID_BYTES);
+    const { hmacKey, sealed } = this.eabSealer.fresh();
+    await this.commitOrProblem({ type: 'AcmeEabKeyCreated', keyId, keySealed: sealed, at: this.ctx.nowMs() }, 'global');
+    return { keyId, hmacKey };
+  }
+
+  async eabKey(keyId: string): Promise<{ hmacKey: Uint8Array; accountId: string | null } | undefined> {
+    const record = await (await this.reads.linearizable()).getAcme(acmeEabKey(keyId));
+    return record?.kind === 'eab' ? { hmacKey: this.eabSealer.open(record.keySealed), accountId: record.accountId } : undefined;
   }
 
   async updateAccount(accountId: string, update: { contact?: string[]; deactivate: boolean }): Promise<AcmeAccountRecord> {
