@@ -94,6 +94,8 @@ const acmeAccount = (accountId = 'acct-1', keyThumbprint = 'thumb-1'): PkiEvent 
   contact: ['mailto:ops@a.example'],
   at: T0 + 10,
 });
+const acmeEab = (keyId = 'eab-1'): PkiEvent => ({ type: 'AcmeEabKeyCreated', keyId, keySealed: new Uint8Array(60).fill(1), at: T0 + 9 });
+const acmeBoundAccount = (accountId: string, keyThumbprint: string, eabKeyId: string): PkiEvent => ({ ...(acmeAccount(accountId, keyThumbprint) as Extract<PkiEvent, { type: 'AcmeAccountCreated' }>), eabKeyId });
 const acmeOrder = (orderId = 'order-1', authzId = 'authz-1', expiresAt = T0 + DAY_MS): PkiEvent => ({
   type: 'AcmeOrderCreated',
   orderId,
@@ -358,6 +360,12 @@ const ROWS: Record<PkiEvent['type'], Row> = {
     },
     rejected: { setup: [...baseLog(), acmeAccount()], event: acmeAccount('acct-2'), code: 'ERR_ALREADY_EXISTS' },
   },
+  AcmeEabKeyCreated: {
+    setup: baseLog(),
+    event: acmeEab(),
+    check: async (s) => expect((await acmeGet(s, 'eab', 'eab-1'))?.['accountId']).to.equal(null),
+    rejected: { setup: [...baseLog(), acmeEab()], event: acmeEab(), code: 'ERR_ALREADY_EXISTS' },
+  },
   AcmeAccountUpdated: {
     setup: [...baseLog(), acmeAccount()],
     event: { type: 'AcmeAccountUpdated', accountId: 'acct-1', contact: [], deactivate: true, at: T0 + 12 },
@@ -465,6 +473,7 @@ const MAP_VERSION_STEP: Record<PkiEvent['type'], 0 | 1> = {
   AcmeAccountCreated: 0,
   AcmeAccountUpdated: 0,
   AcmeAccountKeyChanged: 0,
+  AcmeEabKeyCreated: 0,
   AcmeOrderCreated: 0,
   AcmeChallengeValidated: 0,
   AcmeAuthzDeactivated: 0,
@@ -721,5 +730,26 @@ describe('RFC 5280 §5.2.4 delta CRLs share the CRL number sequence', () => {
     const [next] = await store.applyEvents([{ event: crl(3), meta: { index: store.appliedIndex() + 1 } }]);
     expect(next?.ok).to.equal(true);
     await store.close();
+  });
+});
+
+describe('RFC 8555 §7.3.4 external account binding on apply (apply-acme.ts)', () => {
+  after(removeTempDirs);
+
+  it('an external account key binds one account: a second account naming it, or an unknown key id, is rejected', async () => {
+    const store = await openStore();
+    try {
+      const log = [...baseLog(), acmeEab(), acmeBoundAccount('acct-1', 'thumb-1', 'eab-1')];
+      await applyAll(store, log);
+      expect((await acmeGet(store, 'eab', 'eab-1'))?.['accountId']).to.equal('acct-1');
+      const second = await store.apply(acmeBoundAccount('acct-2', 'thumb-2', 'eab-1'), { index: log.length + 1, term: 2 });
+      expect((second as Extract<ApplyOutcome, { ok: false }>).error.code).to.equal('ERR_ALREADY_EXISTS');
+      const unknown = await store.apply(acmeBoundAccount('acct-3', 'thumb-3', 'eab-9'), { index: log.length + 2, term: 2 });
+      expect((unknown as Extract<ApplyOutcome, { ok: false }>).error.code).to.equal('ERR_NOT_FOUND');
+      expect(await acmeGet(store, 'account', 'acct-2')).to.equal(undefined);
+      expect(await acmeGet(store, 'account', 'acct-3')).to.equal(undefined);
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -58,6 +58,16 @@ function encodeRaw(value: unknown): Uint8Array {
 describe('PKI events: MessagePack encoding', () => {
   after(removeTempDirs);
 
+  it('round-trips the ACME events with their optional fields (an order of a named directory, an EAB key)', () => {
+    const events: PkiEvent[] = [
+      { type: 'AcmeEabKeyCreated', keyId: 'eab-1', keySealed: new Uint8Array(60).fill(9), at: T0 },
+      { type: 'AcmeOrderCreated', orderId: 'o1', accountId: 'a1', identifiers: [{ type: 'dns', value: 'a.example' }], authzs: [{ authzId: 'z1', identifier: { type: 'dns', value: 'a.example' }, wildcard: false, challenges: [{ type: 'http-01', token: 'tok'.repeat(8) }] }], expiresAt: T0 + 10, directory: 'corp', at: T0 },
+    ];
+    for (const event of events) expect(decodeEvent(encodeEvent(event)), event.type).to.deep.equal(event);
+    expect(decodeEvent(encodeRaw({ v: 1, type: 'AcmeEabKeyCreated', keyId: 'eab-1', keySealed: new Uint8Array(60), at: T0 })).type).to.equal('AcmeEabKeyCreated');
+    expectMalformed(encodeRaw({ v: 1, type: 'AcmeEabKeyCreated', keyId: 'eab-1', keySealed: new Uint8Array(300), at: T0 })); // a sealed key over 256 bytes
+  });
+
   it('round-trips one event of every type, byte for byte', () => {
     const all = examples();
     expect(new Set(all.map((e) => e.type)).size).to.equal(19); // every type; CaCertificateInstalled twice

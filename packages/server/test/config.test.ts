@@ -94,6 +94,29 @@ describe('configuration: schema validation with field paths', function () {
     expect(issues.map((i) => i.path)).to.have.members(['azs[1].name', 'az', 'azs[1].subnets[0]']);
   });
 
+  it('ACME directories: a provisioner policy each (its own field paths), names neither reserved nor repeated', function () {
+    const policy = { dnsSuffixes: ['.corp.example'], profiles: ['serverLeaf'], maxLifetimeSeconds: 86_400 };
+    const ok = validateConfig({ ...base(dir), acme: { directories: [{ name: 'corp', policy }] } }, {});
+    expect(ok.acme.directories[0]).to.deep.include({ name: 'corp', orderLifetimeSeconds: 86_400, ordersPerHourMax: 300 });
+    expect(ok.acme.directories[0]!.policy.dnsSuffixes).to.deep.equal(['.corp.example']);
+    const raw = {
+      ...base(dir),
+      acme: {
+        directories: [
+          { name: 'corp', policy },
+          { name: 'corp', policy: { ...policy, dnsSuffixes: ['Bad..name'] } },
+          { name: 'acct', policy: { ...policy, profiles: [] } },
+        ],
+      },
+    };
+    expect(issuesOf(() => validateConfig(raw, {})).map((i) => i.path)).to.have.members(['acme.directories[1].policy.dnsSuffixes[0]', 'acme.directories[2].policy.profiles']);
+    const crossField = { ...base(dir), acme: { directories: [{ name: 'corp', policy }, { name: 'corp', policy }, { name: 'acct', policy }] } };
+    expect(issuesOf(() => validateConfig(crossField, {})).map((i) => `${i.path}: ${i.message}`)).to.have.members([
+      'acme.directories[1].name: duplicate directory name (also acme.directories[0])',
+      'acme.directories[2].name: acct is the path of an ACME resource',
+    ]);
+  });
+
   it('checks Raft timing and exec VIP settings across fields', function () {
     const raw = { ...base(dir), raft: { heartbeatTicks: 5, electionTicks: 6 }, vip: { mode: 'exec' } };
     expect(issuesOf(() => validateConfig(raw, {})).map((i) => i.path)).to.have.members(['raft.electionTicks', 'vip.command']);

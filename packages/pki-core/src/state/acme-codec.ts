@@ -84,6 +84,7 @@ function readBoolean(r: FieldReader, key: string): boolean {
 
 function readOrderCreated(r: FieldReader): AcmeEvent {
   const replaces = r.optional('replaces', () => r.text('replaces', 1, 512));
+  const directory = r.optional('directory', () => r.text('directory', 1, 32));
   const ev = {
     type: 'AcmeOrderCreated' as const,
     orderId: r.id('orderId'),
@@ -92,6 +93,7 @@ function readOrderCreated(r: FieldReader): AcmeEvent {
     authzs: r.list('authzs', ACME_LIMITS.maxIdentifiers, readAuthz),
     expiresAt: r.time('expiresAt'),
     ...(replaces === undefined ? {} : { replaces }),
+    ...(directory === undefined ? {} : { directory }),
     at: r.time('at'),
   };
   if (ev.identifiers.length === 0) throw new FieldError('identifiers', 'expected at least one identifier');
@@ -127,6 +129,7 @@ export const ACME_READERS: { [T in AcmeEventType]: (r: FieldReader) => AcmeEvent
     jwkJson: r.text('jwkJson', 2, ACME_LIMITS.maxJwkJsonChars),
     at: r.time('at'),
   }),
+  AcmeEabKeyCreated: (r) => ({ type: 'AcmeEabKeyCreated', keyId: r.id('keyId'), keySealed: r.bytes('keySealed', 256), at: r.time('at') }),
   AcmeOrderCreated: readOrderCreated,
   AcmeChallengeValidated: (r) => {
     const error = r.optional('error', () => readProblem(r.map('error')));

@@ -38,6 +38,17 @@ export interface AcmeAccountCreatedEvent {
   at: number;
 }
 
+/**
+ * An external account binding key (RFC 8555 §7.3.4) issued by the operator: its id and its HMAC
+ * key sealed under the KEK (node/acme/acme-eab.ts), global like the accounts it binds, once each.
+ */
+export interface AcmeEabKeyCreatedEvent {
+  type: 'AcmeEabKeyCreated';
+  keyId: string;
+  keySealed: Uint8Array;
+  at: number;
+}
+
 /** RFC 8555 §7.3.2 contact update and §7.3.6 deactivation (final). */
 export interface AcmeAccountUpdatedEvent {
   type: 'AcmeAccountUpdated';
@@ -81,6 +92,8 @@ export interface AcmeOrderCreatedEvent {
   expiresAt: number;
   /** RFC 9773 §5: the certificate this order renews, as `<AKI>.<serial>` (base64url parts). */
   replaces?: string;
+  /** The directory of `acme.directories` that took the order; absent: the default `/acme/directory`. */
+  directory?: string;
   at: number;
 }
 
@@ -116,6 +129,7 @@ export type AcmeEvent =
   | AcmeAccountCreatedEvent
   | AcmeAccountUpdatedEvent
   | AcmeAccountKeyChangedEvent
+  | AcmeEabKeyCreatedEvent
   | AcmeOrderCreatedEvent
   | AcmeChallengeValidatedEvent
   | AcmeAuthzDeactivatedEvent

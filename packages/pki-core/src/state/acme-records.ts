@@ -53,10 +53,21 @@ export interface AcmeOrderRecord {
   error: AcmeProblemData | null;
   certificate: { issuerId: string; serialHex: string } | null;
   replaces: string | null;
+  /** The directory that took it (AcmeOrderCreatedEvent.directory); absent: the default one. */
+  directory?: string;
   createdAt: number;
 }
 
-export type AcmeRecord = AcmeAccountRecord | AcmeKeyRecord | AcmeAuthzRecord | AcmeOrderRecord | AcmeAccountOrderRecord;
+/** An external account binding key (RFC 8555 §7.3.4): sealed HMAC key, and the account it bound. */
+interface AcmeEabRecord {
+  kind: 'eab';
+  keyId: string;
+  keySealed: Uint8Array;
+  accountId: string | null;
+  createdAt: number;
+}
+
+export type AcmeRecord = AcmeAccountRecord | AcmeKeyRecord | AcmeAuthzRecord | AcmeOrderRecord | AcmeAccountOrderRecord | AcmeEabRecord;
 
 const SEP = '\x00';
 
@@ -66,6 +77,10 @@ export function acmeAccountKey(accountId: string): string {
 
 export function acmeKeyKey(keyThumbprint: string): string {
   return 'key' + SEP + keyThumbprint;
+}
+
+export function acmeEabKey(keyId: string): string {
+  return 'eab' + SEP + keyId;
 }
 
 export function acmeOrderKey(orderId: string): string {

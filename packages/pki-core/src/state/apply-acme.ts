@@ -7,6 +7,7 @@ import type {
   AcmeAccountUpdatedEvent,
   AcmeAuthzDeactivatedEvent,
   AcmeChallengeValidatedEvent,
+  AcmeEabKeyCreatedEvent,
   AcmeOrderCreatedEvent,
   AcmeOrderFinalizedEvent,
 } from './acme-events.ts';
@@ -14,6 +15,7 @@ import {
   acmeAccountKey,
   acmeAccountOrderKey,
   acmeAuthzKey,
+  acmeEabKey,
   acmeKeyKey,
   acmeOrderKey,
   type AcmeAccountRecord,
@@ -48,9 +50,22 @@ async function authz(tx: StateTxn, authzId: string): Promise<AcmeAuthzRecord> {
   return record;
 }
 
+export async function applyAcmeEabKeyCreated(tx: StateTxn, ev: AcmeEabKeyCreatedEvent): Promise<ApplyResult> {
+  if (await tx.has('acme', acmeEabKey(ev.keyId))) reject('ERR_ALREADY_EXISTS', `ACME external account key ${ev.keyId} already exists`);
+  tx.put('acme', acmeEabKey(ev.keyId), { kind: 'eab', keyId: ev.keyId, keySealed: ev.keySealed, accountId: null, createdAt: ev.at });
+  return { type: ev.type };
+}
+
 export async function applyAcmeAccountCreated(tx: StateTxn, ev: AcmeAccountCreatedEvent): Promise<ApplyResult> {
   if (await tx.has('acme', acmeKeyKey(ev.keyThumbprint))) reject('ERR_ALREADY_EXISTS', 'this key already has an ACME account');
   if (await tx.has('acme', acmeAccountKey(ev.accountId))) reject('ERR_ALREADY_EXISTS', `ACME account ${ev.accountId} already exists`);
+  if (ev.eabKeyId !== undefined) {
+    // RFC 8555 §7.3.4: an external account key binds one account.
+    const eab = await tx.get('acme', acmeEabKey(ev.eabKeyId));
+    if (eab?.kind !== 'eab') reject('ERR_NOT_FOUND', `ACME external account key ${ev.eabKeyId} does not exist`);
+    if (eab.accountId !== null) reject('ERR_ALREADY_EXISTS', `ACME external account key ${ev.eabKeyId} is bound to account ${eab.accountId}`);
+    tx.put('acme', acmeEabKey(ev.eabKeyId), { ...eab, accountId: ev.accountId });
+  }
   tx.put('acme', acmeAccountKey(ev.accountId), {
     kind: 'account',
     accountId: ev.accountId,
@@ -112,6 +127,7 @@ export async function applyAcmeOrderCreated(tx: StateTxn, ev: AcmeOrderCreatedEv
     error: null,
     certificate: null,
     replaces: ev.replaces ?? null,
+    ...(ev.directory === undefined ? {} : { directory: ev.directory }),
     createdAt: ev.at,
   });
   tx.put('acme', acmeAccountOrderKey(ev.accountId, ev.at, ev.orderId), { kind: 'accountOrder', orderId: ev.orderId });

@@ -35,6 +35,7 @@ import {
   applyAcmeAccountUpdated,
   applyAcmeAuthzDeactivated,
   applyAcmeChallengeValidated,
+  applyAcmeEabKeyCreated,
   applyAcmeOrderCreated,
   applyAcmeOrderFinalized,
 } from './apply-acme.ts';
@@ -71,6 +72,7 @@ const HANDLERS: { [T in PkiEventType]: Handler<T> } = {
   AcmeAccountCreated: applyAcmeAccountCreated,
   AcmeAccountUpdated: applyAcmeAccountUpdated,
   AcmeAccountKeyChanged: applyAcmeAccountKeyChanged,
+  AcmeEabKeyCreated: applyAcmeEabKeyCreated,
   AcmeOrderCreated: applyAcmeOrderCreated,
   AcmeChallengeValidated: applyAcmeChallengeValidated,
   AcmeAuthzDeactivated: applyAcmeAuthzDeactivated,

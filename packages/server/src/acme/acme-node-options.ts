@@ -12,5 +12,8 @@ export function acmeOptionsOf(config: NodeConfig['acme']): AcmeOptions {
       dnsSuffixes: config.dnsSuffixes ?? DEFAULT_ACME_OPTIONS.policy.dnsSuffixes,
       ipCidrs: config.ipCidrs ?? DEFAULT_ACME_OPTIONS.policy.ipCidrs,
     },
+    directories: Object.fromEntries(
+      config.directories.map((d) => [d.name, { policy: d.policy, orderLifetimeMs: d.orderLifetimeSeconds * 1000, ordersPerHourMax: d.ordersPerHourMax }]),
+    ),
   };
 }

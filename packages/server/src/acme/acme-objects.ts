@@ -1,9 +1,8 @@
 // The JSON of ACME resources (RFC 8555 §7.1.2 account, §7.1.3 order, §7.1.4 authorization,
 // §8 challenge) from the node's records.
 import type { AcmeAccountRecord, AcmeAuthzView, AcmeIdentifier, AcmeOrderView, AcmeProblemData } from '@adrestia/pki-core';
-import type { AcmeUrls } from './acme-urls.ts';
+import { isoSeconds as iso, type AcmeUrls } from './acme-urls.ts';
 
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function problemJson(p: AcmeProblemData): { type: string; detail: string } {
   return { type: `urn:ietf:params:acme:error:${p.type}`, detail: p.detail };

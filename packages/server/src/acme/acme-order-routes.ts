@@ -7,7 +7,7 @@ import type { AcmeDeps } from './acme-deps.ts';
 import type { AcmeAnswer } from './acme-http.ts';
 import { authzJson, challengeJson, orderJson } from './acme-objects.ts';
 import { acmeRoute } from './acme-route.ts';
-import { ACME_PREFIX, type AcmeUrls } from './acme-urls.ts';
+import type { AcmeUrls } from './acme-urls.ts';
 import { accountOf, payloadOf, readSignedRequest, requirePostAsGet } from './signed-request.ts';
 
 const CHALLENGE_TYPES: readonly string[] = ['http-01', 'dns-01', 'tls-alpn-01'];
@@ -17,12 +17,12 @@ const POLL_AFTER_SECONDS = 1;
 export function addAcmeOrderRoutes(router: Router, deps: AcmeDeps): Router {
   const node = deps.api.node.acme;
   const inFlight = new Set<string>();
-  router.post(`${ACME_PREFIX}/new-order`, acmeRoute(deps, (ctx, urls) => newOrder(ctx, urls, node)));
-  router.post(`${ACME_PREFIX}/order/:id`, acmeRoute(deps, (ctx, urls) => orderResource(ctx, urls, node)));
-  router.post(`${ACME_PREFIX}/order/:id/finalize`, acmeRoute(deps, (ctx, urls) => finalize(ctx, urls, node)));
-  router.post(`${ACME_PREFIX}/authz/:id`, acmeRoute(deps, (ctx, urls) => authzResource(ctx, urls, node)));
-  router.post(`${ACME_PREFIX}/chall/:id/:type`, acmeRoute(deps, (ctx, urls) => challenge(ctx, urls, deps, inFlight)));
-  router.post(`${ACME_PREFIX}/cert/:id`, acmeRoute(deps, (ctx, urls) => certificate(ctx, urls, node)));
+  router.post(`${deps.prefix}/new-order`, acmeRoute(deps, (ctx, urls) => newOrder(ctx, urls, node, deps.directory)));
+  router.post(`${deps.prefix}/order/:id`, acmeRoute(deps, (ctx, urls) => orderResource(ctx, urls, node)));
+  router.post(`${deps.prefix}/order/:id/finalize`, acmeRoute(deps, (ctx, urls) => finalize(ctx, urls, node)));
+  router.post(`${deps.prefix}/authz/:id`, acmeRoute(deps, (ctx, urls) => authzResource(ctx, urls, node)));
+  router.post(`${deps.prefix}/chall/:id/:type`, acmeRoute(deps, (ctx, urls) => challenge(ctx, urls, deps, inFlight)));
+  router.post(`${deps.prefix}/cert/:id`, acmeRoute(deps, (ctx, urls) => certificate(ctx, urls, node)));
   return router;
 }
 
@@ -31,7 +31,7 @@ function orderAnswer(status: number, order: AcmeOrderView, urls: AcmeUrls): Acme
   return { status, body: orderJson(order, urls), location: urls.order(order.orderId), ...(pending ? { retryAfterSeconds: POLL_AFTER_SECONDS } : {}) };
 }
 
-async function newOrder(ctx: RequestContext, urls: AcmeUrls, node: AcmeNodeApi): Promise<AcmeAnswer> {
+async function newOrder(ctx: RequestContext, urls: AcmeUrls, node: AcmeNodeApi, directory: string | null): Promise<AcmeAnswer> {
   const request = await readSignedRequest(ctx, node, urls, 'kid');
   const payload = payloadOf(request);
   if (payload['notBefore'] !== undefined || payload['notAfter'] !== undefined) {
@@ -41,7 +41,7 @@ async function newOrder(ctx: RequestContext, urls: AcmeUrls, node: AcmeNodeApi):
   if (!Array.isArray(identifiers)) throw new AcmeProblem('malformed', 'identifiers must be a list of {type, value}');
   const replaces = payload['replaces'];
   if (replaces !== undefined && typeof replaces !== 'string') throw new AcmeProblem('malformed', 'replaces must be a certificate identifier (RFC 9773 §5)');
-  const order = await node.newOrder({ accountId: accountOf(request).accountId, identifiers, ...(replaces === undefined ? {} : { replaces }) });
+  const order = await node.newOrder({ accountId: accountOf(request).accountId, identifiers, ...(replaces === undefined ? {} : { replaces }), ...(directory === null ? {} : { directory }) });
   return orderAnswer(201, order, urls);
 }
 

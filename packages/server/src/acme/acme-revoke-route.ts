@@ -7,14 +7,14 @@ import type { RequestContext, Router } from '../http/router.ts';
 import type { AcmeDeps } from './acme-deps.ts';
 import type { AcmeAnswer } from './acme-http.ts';
 import { acmeRoute } from './acme-route.ts';
-import { ACME_PREFIX, type AcmeUrls } from './acme-urls.ts';
+import type { AcmeUrls } from './acme-urls.ts';
 import { payloadOf, readSignedRequest } from './signed-request.ts';
 
 /** RFC 5280 §5.3.1 codes a subscriber may give (CA-side and hold reasons are refused). */
 const REASONS_BY_CODE: Readonly<Record<number, CrlReason>> = { 0: 'unspecified', 1: 'keyCompromise', 3: 'affiliationChanged', 4: 'superseded', 5: 'cessationOfOperation' };
 
 export function addAcmeRevokeRoute(router: Router, deps: AcmeDeps): Router {
-  router.post(`${ACME_PREFIX}/revoke-cert`, acmeRoute(deps, (ctx, urls) => revokeCert(ctx, urls, deps)));
+  router.post(`${deps.prefix}/revoke-cert`, acmeRoute(deps, (ctx, urls) => revokeCert(ctx, urls, deps)));
   return router;
 }
 

@@ -10,7 +10,7 @@ export type AcmeHandler = (ctx: RequestContext, urls: AcmeUrls) => Promise<AcmeA
 /** Runs an ACME handler: its answer or its problem, with the headers every ACME answer carries. */
 export function acmeRoute(deps: AcmeDeps, handler: AcmeHandler): (ctx: RequestContext) => Promise<void> {
   return async (ctx) => {
-    const urls = AcmeUrls.of(ctx);
+    const urls = AcmeUrls.of(ctx, deps.prefix);
     let answer: AcmeAnswer | null;
     let problem = 'none';
     try {

@@ -36,7 +36,33 @@ export function parseJws(body: Buffer): ParsedJws {
   } catch {
     throw new AcmeProblem('malformed', 'the body is not JSON: expected a JWS in flattened JSON serialization (RFC 7515 §7.2.2)');
   }
-  if (!isObject(value)) throw new AcmeProblem('malformed', 'the body is not a JSON object: expected a flattened JWS');
+  const jws = flattenedJwsOf(value, 'the body');
+  return { jws, header: checkHeader(protectedHeaderOf(jws)) };
+}
+
+/** The inner JWS of a keyChange (RFC 8555 §7.3.5): flattened, `jwk` (the new key), `url`, and no `nonce` or `kid`. */
+export interface InnerJws {
+  jws: FlattenedJWSInput;
+  alg: JwsAlgorithm;
+  url: string;
+  jwk: JWK;
+}
+
+export function parseInnerJws(value: unknown): InnerJws {
+  const jws = flattenedJwsOf(value, 'the keyChange payload');
+  const raw = protectedHeaderOf(jws);
+  const alg = algOf(raw);
+  if (raw['nonce'] !== undefined) throw new AcmeProblem('malformed', 'the inner JWS of a keyChange must not have a "nonce" (RFC 8555 §7.3.5)');
+  if (raw['kid'] !== undefined) throw new AcmeProblem('malformed', 'the inner JWS of a keyChange takes "jwk" (the new key), not "kid" (RFC 8555 §7.3.5)');
+  const { url, jwk } = raw;
+  if (typeof url !== 'string') throw new AcmeProblem('malformed', 'the inner JWS of a keyChange needs "url" (RFC 8555 §7.3.5)');
+  if (!isObject(jwk)) throw new AcmeProblem('malformed', 'the inner JWS of a keyChange needs "jwk", the new key (RFC 8555 §7.3.5)');
+  return { jws, alg, url, jwk };
+}
+
+/** A flattened JWS (RFC 7515 §7.2.2) and nothing else: no `signatures` array, no unprotected `header`. */
+export function flattenedJwsOf(value: unknown, what: string): FlattenedJWSInput {
+  if (!isObject(value)) throw new AcmeProblem('malformed', `${what} is not a JSON object: expected a flattened JWS`);
   if ('signatures' in value) throw new AcmeProblem('malformed', 'general JWS serialization (a "signatures" array) is not accepted: send one flattened JWS (RFC 8555 §6.2)');
   if ('header' in value) throw new AcmeProblem('malformed', 'unprotected JWS header fields are not accepted: put everything in "protected" (RFC 8555 §6.2)');
   for (const key of Object.keys(value)) if (!FLATTENED_MEMBERS.has(key)) throw new AcmeProblem('malformed', `unexpected JWS member ${JSON.stringify(key)}`);
@@ -44,21 +70,27 @@ export function parseJws(body: Buffer): ParsedJws {
   if (typeof prot !== 'string' || typeof payload !== 'string' || typeof signature !== 'string') {
     throw new AcmeProblem('malformed', 'a flattened JWS needs string "protected", "payload" and "signature" members');
   }
-  const jws: FlattenedJWSInput = { protected: prot, payload, signature };
-  let raw: Record<string, unknown>;
+  return { protected: prot, payload, signature };
+}
+
+export function protectedHeaderOf(jws: FlattenedJWSInput): Record<string, unknown> {
   try {
-    raw = decodeProtectedHeader(jws);
+    return decodeProtectedHeader(jws);
   } catch {
     throw new AcmeProblem('malformed', 'the JWS protected header is not base64url-encoded JSON');
   }
-  return { jws, header: checkHeader(raw) };
 }
 
-function checkHeader(raw: Record<string, unknown>): ProtectedHeader {
+function algOf(raw: Record<string, unknown>): JwsAlgorithm {
   const alg = raw['alg'];
   if (typeof alg !== 'string' || !(JWS_ALGORITHMS as readonly string[]).includes(alg)) {
     throw new AcmeProblem('badSignatureAlgorithm', `JWS alg ${JSON.stringify(alg)} is not accepted; use one of ${JWS_ALGORITHMS.join(', ')}`);
   }
+  return alg as JwsAlgorithm;
+}
+
+function checkHeader(raw: Record<string, unknown>): ProtectedHeader {
+  const alg = algOf(raw);
   const url = raw['url'];
   if (typeof url !== 'string') throw new AcmeProblem('malformed', 'the JWS protected header needs "url" (RFC 8555 §6.4)');
   const nonce = raw['nonce'];
@@ -68,7 +100,7 @@ function checkHeader(raw: Record<string, unknown>): ProtectedHeader {
   if ((jwk === undefined) === (kid === undefined)) throw new AcmeProblem('malformed', 'the JWS protected header needs exactly one of "jwk" and "kid" (RFC 8555 §6.2)');
   if (jwk !== undefined && !isObject(jwk)) throw new AcmeProblem('malformed', '"jwk" must be a JSON Web Key object');
   if (kid !== undefined && typeof kid !== 'string') throw new AcmeProblem('malformed', '"kid" must be the account URL');
-  return { alg: alg as JwsAlgorithm, nonce, url, ...(jwk === undefined ? {} : { jwk: jwk }), ...(kid === undefined ? {} : { kid: kid }) };
+  return { alg, nonce, url, ...(jwk === undefined ? {} : { jwk: jwk }), ...(kid === undefined ? {} : { kid: kid }) };
 }
 
 /** The public members of a JWK (RFC 7638 §3.2), so the stored key never holds more. */

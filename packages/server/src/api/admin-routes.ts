@@ -23,6 +23,7 @@ export function addAdminRoutes(router: Router, deps: ApiDeps): Router {
   router.add('PUT', '/api/v1/azs/:name', (ctx) => addAz(ctx, deps));
   router.add('DELETE', '/api/v1/azs/:name', (ctx) => removeAz(ctx, deps));
   router.add('PUT', '/api/v1/profiles/:name', (ctx) => setProfile(ctx, deps));
+  router.add('POST', '/api/v1/acme/eab-keys', (ctx) => createEabKey(ctx, deps));
   router.add('DELETE', '/api/v1/profiles/:name', (ctx) => removeProfile(ctx, deps));
   router.post('/api/v1/join-tokens', (ctx) => issueJoinToken(ctx, deps));
   return router;
@@ -68,6 +69,13 @@ async function setProfile(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   const name = param(ctx, 'name', PROFILE_NAME, 'a profile name');
   await deps.node.setProfile(name, await readJson(ctx.req, ctx.maxBodyBytes));
   sendJson(ctx.res, 200, { name });
+}
+
+/** RFC 8555 §7.3.4: a new external account binding key; its HMAC key is answered once and never logged. */
+async function createEabKey(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  if (!(await admitted(ctx, deps))) return;
+  const { keyId, hmacKey } = await deps.node.acme.createEabKey();
+  sendJson(ctx.res, 201, { keyId, hmacKey: Buffer.from(hmacKey).toString('base64url') });
 }
 
 async function removeProfile(ctx: RequestContext, deps: ApiDeps): Promise<void> {

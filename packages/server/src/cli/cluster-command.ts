@@ -71,6 +71,16 @@ export async function joinToken(args: ParsedArgs): Promise<number> {
   return 0;
 }
 
+/** `acme eab`: prints `keyId hmacKey` (base64url), what `lego --eab --kid --hmac` and `certbot --eab-kid --eab-hmac-key` take. */
+export async function acmeEab(args: ParsedArgs): Promise<number> {
+  const r = await adminCall(args, 'POST', '/api/v1/acme/eab-keys', Buffer.from('{}'));
+  if (r.status !== 201) return fail(r);
+  const issued = jsonOf(r) as { keyId: string; hmacKey: string };
+  process.stdout.write(`${issued.keyId} ${issued.hmacKey}\n`);
+  process.stderr.write('an ACME external account binding key: key id, then HMAC key; it binds one account\n');
+  return 0;
+}
+
 /** `az add NAME --subnets A,B --vip IP` declares an AZ ahead of its nodes. */
 export async function addAz(args: ParsedArgs): Promise<number> {
   const subnets = requiredOption(args, 'subnets').split(',').map((s) => s.trim()).filter((s) => s !== '');

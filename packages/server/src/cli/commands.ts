@@ -168,6 +168,12 @@ const cluster: CommandGroup = {
         remove: admin('decommission an AZ: withdraw its nodes and revoke its AZ intermediate', (m) => m.removeAz, { positionals: ['NAME'] }),
       },
     },
+    acme: {
+      summary: 'ACME server administration',
+      subcommands: {
+        eab: admin('issue an ACME external account binding key (prints KEY-ID HMAC-KEY)', (m) => m.acmeEab),
+      },
+    },
   },
 };
 

@@ -19,6 +19,21 @@ export function crossFieldIssues(c: ConfigFile): Issue[] {
     issues.push({ path: 'advertiseAddress', message: 'required when raft.host is a wildcard address' });
   }
   if (c.azs !== undefined) issues.push(...azIssues(c.azs, c.az));
+  issues.push(...acmeDirectoryIssues(c.acme.directories));
+  return issues;
+}
+
+/** Path segments of the ACME resources (packages/server/src/acme/acme-urls.ts): no directory may take one. */
+const ACME_RESOURCE_SEGMENTS = new Set(['directory', 'new-nonce', 'new-account', 'new-order', 'acct', 'order', 'authz', 'chall', 'cert', 'revoke-cert', 'key-change', 'renewal-info']);
+
+function acmeDirectoryIssues(directories: ConfigFile['acme']['directories']): Issue[] {
+  const issues: Issue[] = [];
+  const names = new Map<string, number>();
+  directories.forEach((d, i) => {
+    if (ACME_RESOURCE_SEGMENTS.has(d.name)) issues.push({ path: `acme.directories[${i}].name`, message: `${d.name} is the path of an ACME resource` });
+    if (names.has(d.name)) issues.push({ path: `acme.directories[${i}].name`, message: `duplicate directory name (also acme.directories[${names.get(d.name)}])` });
+    names.set(d.name, i);
+  });
   return issues;
 }
 

@@ -1,7 +1,8 @@
 // The node configuration file's schema. Limits and durations carry their unit in their name.
 // Secrets are NOT fields of this schema: only the paths of files that hold them are (secrets.ts).
 import { LOG_LEVELS } from '../log/logger.ts';
-import { arr, bool, cidr, int, ip, obj, oneOf, optional, str, uuid, type SpecType } from './spec.ts';
+import { isPkiError, validateProvisionerPolicy, type ProvisionerPolicy } from '@adrestia/pki-core';
+import { arr, bool, cidr, int, ip, obj, oneOf, optional, str, uuid, type Spec, type SpecType } from './spec.ts';
 
 const AZ_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A host name (RFC 1123 §2.1 labels) or an IP literal. */
@@ -19,6 +20,39 @@ const HOST_PORT = /^(?:[0-9.]+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/;
 const DNS_SUFFIX = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)?$/;
 
 /** ACME (RFC 8555) on the HTTPS port: challenge ports and resolver, identifier policy, limits (packages/server/src/acme/). */
+/** A provisioner policy (pki-core node/provisioners/provisioner-policy.ts), checked by its own validator. */
+function provisionerPolicy(): Spec<ProvisionerPolicy> {
+  return {
+    kind: 'scalar',
+    fromEnv: (raw) => JSON.parse(raw) as unknown,
+    parse(value, path, issues) {
+      try {
+        return validateProvisionerPolicy(value, path);
+      } catch (e) {
+        if (!isPkiError(e, 'ERR_INPUT_INVALID')) throw e;
+        // validateProvisionerPolicy's messages read `<field>: <why>`, and the issue names the field itself.
+        const field = e.field ?? path;
+        issues.push({ path: field, message: e.message.startsWith(`${field}: `) ? e.message.slice(field.length + 2) : e.message });
+        return undefined;
+      }
+    },
+  };
+}
+
+/**
+ * One more ACME directory at `/acme/<name>/directory` (RFC 8555 §7.1.1): its identifiers, profile
+ * (the policy's first) and certificate lifetime (the policy's maximum) are its policy's; orders
+ * and their rate limit are its own.
+ */
+const ACME_DIRECTORY_SPEC = obj({
+  name: str({ pattern: /^[a-z][a-z0-9-]{0,31}$/, what: 'a directory name (a lower-case letter, then letters, digits, -)' }),
+  policy: provisionerPolicy(),
+  orderLifetimeSeconds: optional(int(1, 30 * 24 * 3600), 24 * 3600),
+  ordersPerHourMax: optional(int(1, 1_000_000), 300),
+  /** RFC 8555 §7.3.4: this directory makes accounts only with an external account binding. */
+  externalAccountRequired: optional(bool(), false),
+});
+
 const ACME_SPEC = obj({
   /** Where http-01 validation connects (RFC 8555 §8.3: 80). */
   http01Port: port(80),
@@ -37,6 +71,8 @@ const ACME_SPEC = obj({
   termsOfService: optional(str({ what: 'a URL', maxLength: 2048 })),
   /** RFC 8555 §7.3.4: refuse accounts without an external account binding. */
   externalAccountRequired: optional(bool(), false),
+  /** More directories, each with its own identifier policy (`/acme/<name>/directory`). */
+  directories: optional(arr(ACME_DIRECTORY_SPEC, 0, 32), []),
 });
 
 const ACME_DEFAULTS = {
@@ -51,6 +87,7 @@ const ACME_DEFAULTS = {
   profile: 'serverLeaf',
   termsOfService: undefined,
   externalAccountRequired: false,
+  directories: [],
 };
 
 const AZ_SPEC = obj({

@@ -5,6 +5,7 @@ import { mkdir, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@adrestia/pki-core/support';
 import { DEV_PORTS, devAzs, globalVipOf, type DevNode } from './layout.ts';
+import type { ConfigFile } from '../config/schema.ts';
 
 export interface DevSecrets {
   pskFile: string;
@@ -53,6 +54,8 @@ export interface DevAcmeConfig {
   resolver?: string;
   /** The identifier policy's DNS suffixes (config `acme.dnsSuffixes`). */
   dnsSuffixes?: string[];
+  /** More directories (config `acme.directories`). */
+  directories?: ConfigFile['acme']['directories'];
 }
 
 /**

@@ -20,7 +20,7 @@ import { addProvisionerRoutes } from '../api/provisioner-routes.ts';
 import { addSecureRoutes } from '../api/secure-routes.ts';
 import type { ApiDeps } from '../api/deps.ts';
 import { addDashboardRoutes, type DashboardDeps } from '../dashboard/routes.ts';
-import { addAcmeRoutes } from '../acme/acme-routes.ts';
+import { addAcmeDirectories } from '../acme/acme-routes.ts';
 import { ChallengeValidator } from '../acme/challenge-validator.ts';
 import { requireAdmin } from '../api/auth.ts';
 
@@ -84,7 +84,7 @@ export class Listeners {
     const metricsOnHttps = { exposeMetrics: this.config.metrics.serve === 'https', authorizeMetrics: (req: IncomingMessage) => requireAdmin({ req }, s.deps.adminToken) };
     const publicRouter = addDashboardRoutes(addPublicRoutes(new Router(), s.deps), s.dashboard);
     const secureRouter = addDashboardRoutes(addNodeRoutes(addProvisionerRoutes(addAdminRoutes(addSecureRoutes(addPublicRoutes(new Router(), s.deps), s.deps), s.deps), s.deps), s.deps, () => s.tls.cert), s.dashboard);
-    addAcmeRoutes(secureRouter, { api: s.deps, config: this.config.acme, validator: new ChallengeValidator(this.config.acme) });
+    addAcmeDirectories(secureRouter, s.deps, this.config.acme, new ChallengeValidator(this.config.acme));
     return [
       new HttpServer({ ...common, router: publicRouter }),
       new HttpServer({ ...common, ...metricsOnHttps, router: secureRouter, tls: { key: s.tls.key, cert: s.tls.cert, ca: s.tls.ca, requestClientCert: true } }),

@@ -34,9 +34,9 @@ export class HandAcme {
     private readonly localAddress: string,
   ) {}
 
-  call(method: string, url: string, body?: string): Promise<HandResponse> {
+  call(method: string, url: string, body?: string, headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/jose+json' }): Promise<HandResponse> {
     return new Promise((resolve, reject) => {
-      const req = request(url, { method, ca: this.ca, localAddress: this.localAddress, headers: body === undefined ? {} : { 'content-type': 'application/jose+json' } }, (res) => {
+      const req = request(url, { method, ca: this.ca, localAddress: this.localAddress, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
@@ -80,8 +80,34 @@ export class HandAcme {
     return this.call('POST', url, await this.sign(url, payload, key, over));
   }
 
-  async newAccount(key: HandKey): Promise<HandResponse> {
-    const r = await this.post(this.directory['newAccount']!, { termsOfServiceAgreed: true }, key, { jwk: true });
+  /** RFC 8555 §7.3.5: the outer JWS by `key`'s account carries an inner JWS by `newKey` (no nonce). */
+  async keyChange(key: HandKey, newKey: HandKey, inner: { account?: string; oldKey?: JWK; url?: string } = {}): Promise<HandResponse> {
+    const url = this.directory['keyChange']!;
+    const payload = new TextEncoder().encode(JSON.stringify({ account: inner.account ?? key.kid, oldKey: inner.oldKey ?? key.jwk }));
+    const nested = await new FlattenedSign(payload).setProtectedHeader({ alg: 'ES256', jwk: newKey.jwk, url: inner.url ?? url }).sign(newKey.privateKey);
+    return this.post(url, nested, key);
+  }
+
+  /**
+   * A signed POST retried, each time with a fresh nonce, while the cluster cannot answer (a 503
+   * with Retry-After while it elects, or no connection to a killed node), as ACME clients retry.
+   */
+  async postRetrying(url: string, payload: unknown, key: HandKey, deadlineMs: number): Promise<HandResponse> {
+    for (;;) {
+      const r = await this.post(url, payload, key).catch((e: Error) => ({ status: 0, headers: {}, text: e.message, json: {} }) satisfies HandResponse);
+      if ((r.status !== 503 && r.status !== 0) || Date.now() > deadlineMs) return r;
+      await new Promise((done) => setTimeout(done, 300));
+    }
+  }
+
+  /** RFC 8555 §7.3.4: the account key MACed with an external account key. */
+  async binding(key: HandKey, keyId: string, hmacKey: Uint8Array): Promise<unknown> {
+    const payload = new TextEncoder().encode(JSON.stringify(key.jwk));
+    return new FlattenedSign(payload).setProtectedHeader({ alg: 'HS256', kid: keyId, url: this.directory['newAccount']! }).sign(hmacKey);
+  }
+
+  async newAccount(key: HandKey, extra: Record<string, unknown> = {}): Promise<HandResponse> {
+    const r = await this.post(this.directory['newAccount']!, { termsOfServiceAgreed: true, ...extra }, key, { jwk: true });
     if (r.status === 201 || r.status === 200) key.kid = String(r.headers['location']);
     return r;
   }

@@ -6,33 +6,26 @@ import { parseCsr } from '../../ca/csr.ts';
 import { attributeValues } from '../../ca/names.ts';
 import { parseIpAddress } from '../../net/ip.ts';
 import { toPem } from '../../ca/pem.ts';
+import { readCertificateFields } from '../../ca/cert-fields.ts';
 import { isPkiError, PkiError } from '../../errors.ts';
 import type { AcmeChallengeType, AcmeIdentifier, AcmeNewAuthz, AcmeProblemData } from '../../state/acme-events.ts';
-import { acmeAccountKey, acmeAccountOrdersPrefix, acmeAuthzKey, acmeKeyKey, acmeOrderKey, type AcmeAccountRecord } from '../../state/acme-records.ts';
+import { acmeAccountKey, acmeAccountOrdersPrefix, acmeAuthzKey, acmeEabKey, acmeKeyKey, acmeOrderKey, type AcmeAccountRecord } from '../../state/acme-records.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { issuerChainPem } from '../ca/ca-chain.ts';
+import { profileFor } from '../issuance/ca-profiles.ts';
 import type { Committer } from '../core/committer.ts';
 import type { NodeContext } from '../core/context.ts';
 import type { ReadView } from '../core/read-view.ts';
 import type { IssuedLeaf, IssueRequest } from '../pki-node-api.ts';
-import type { AcmeAuthzView, AcmeFinalized, AcmeNodeApi, AcmeOrderView, NewAcmeAccount, NewAcmeOrder } from './acme-api.ts';
-import { canonicalIdentifier, checkIdentifierPolicy, identifierSetKey, OPEN_IDENTIFIER_POLICY, type AcmeIdentifierPolicy } from './acme-identifiers.ts';
+import type { AcmeAuthzView, AcmeFinalized, AcmeNodeApi, AcmeOrderPage, AcmeOrderView, NewAcmeAccount, NewAcmeOrder } from './acme-api.ts';
+import { directorySettings, type AcmeDirectorySettings, type AcmeOptions } from './acme-directories.ts';
+import { canonicalIdentifier, identifierSetKey, OPEN_IDENTIFIER_POLICY } from './acme-identifiers.ts';
 import { AcmeProblem } from './acme-problem.ts';
 import { AcmeNonces, type NonceVerdict } from './acme-nonces.ts';
+import { AcmeEabSealer } from './acme-eab.ts';
 import { randomToken } from './acme-random.ts';
+import { parseCertificateId, suggestedWindow, type RenewalWindow } from './acme-renewal-info.ts';
 import type { PeerRequest, PeerResponse } from '../peer/protocol.ts';
-
-export interface AcmeOptions {
-  /** How long a new order and its authorizations stay usable. */
-  orderLifetimeMs: number;
-  /** Lifetime of the certificates ACME issues. */
-  certificateLifetimeSeconds: number;
-  /** The certificate profile ACME issues with (its SAN rules and reserved names still apply). */
-  profile: string;
-  policy: AcmeIdentifierPolicy;
-  /** Orders one account may create per hour (RFC 8555 §6.6 rateLimited beyond). */
-  ordersPerHourMax: number;
-}
 
 export const DEFAULT_ACME_OPTIONS: AcmeOptions = Object.freeze({
   orderLifetimeMs: 24 * 3600 * 1000,
@@ -40,9 +33,12 @@ export const DEFAULT_ACME_OPTIONS: AcmeOptions = Object.freeze({
   profile: 'serverLeaf',
   policy: OPEN_IDENTIFIER_POLICY,
   ordersPerHourMax: 300,
+  directories: {},
 });
 
 const HOUR_MS = 3600 * 1000;
+/** Orders per page of an account's order list (RFC 8555 §7.1.2.1 pagination). */
+const ORDERS_PAGE_MAX = 100;
 /** 128 bits for ids, tokens (RFC 8555 §8.1 asks at least 128 for tokens). */
 const ID_BYTES = 16;
 
@@ -50,6 +46,7 @@ type Issue = (request: IssueRequest) => Promise<IssuedLeaf>;
 
 export class Acme implements AcmeNodeApi {
   private readonly nonces: AcmeNonces;
+  private readonly eabSealer: AcmeEabSealer;
 
   constructor(
     private readonly ctx: Pick<NodeContext, 'nodeId' | 'kek' | 'peers' | 'nowMs' | 'random'>,
@@ -59,6 +56,7 @@ export class Acme implements AcmeNodeApi {
     private readonly options: AcmeOptions = DEFAULT_ACME_OPTIONS,
   ) {
     this.nonces = new AcmeNonces(ctx.kek, ctx.nodeId, ctx.nowMs);
+    this.eabSealer = new AcmeEabSealer(ctx.kek);
   }
 
   newNonce(): string {
@@ -109,10 +107,24 @@ export class Acme implements AcmeNodeApi {
       'global',
     );
     // Two requests with one key raced: the global log bound the key once; the loser answers with it.
-    if (!outcome.ok && outcome.error.code !== 'ERR_ALREADY_EXISTS') throw new PkiError(outcome.error.code, outcome.error.message);
+    if (!outcome.ok && outcome.error.code !== 'ERR_ALREADY_EXISTS' && outcome.error.code !== 'ERR_NOT_FOUND') throw new PkiError(outcome.error.code, outcome.error.message);
     const account = await this.accountByKey(request.keyThumbprint);
+    // Else the external account key was unknown or bound to another account meanwhile (RFC 8555 §7.3.4).
+    if (!outcome.ok && account === undefined && request.eabKeyId !== undefined) throw new AcmeProblem('unauthorized', `externalAccountBinding: ${outcome.error.message}`);
     if (account === undefined) throw new Error(`assertion failed: ACME account of a committed key is missing`);
     return { account, created: outcome.ok };
+  }
+
+  async createEabKey(): Promise<{ keyId: string; hmacKey: Uint8Array }> {
+    const keyId = randomToken(this.ctx.random, ID_BYTES);
+    const { hmacKey, sealed } = this.eabSealer.fresh();
+    await this.commitOrProblem({ type: 'AcmeEabKeyCreated', keyId, keySealed: sealed, at: this.ctx.nowMs() }, 'global');
+    return { keyId, hmacKey };
+  }
+
+  async eabKey(keyId: string): Promise<{ hmacKey: Uint8Array; accountId: string | null } | undefined> {
+    const record = await (await this.reads.linearizable()).getAcme(acmeEabKey(keyId));
+    return record?.kind === 'eab' ? { hmacKey: this.eabSealer.open(record.keySealed), accountId: record.accountId } : undefined;
   }
 
   async updateAccount(accountId: string, update: { contact?: string[]; deactivate: boolean }): Promise<AcmeAccountRecord> {
@@ -135,9 +147,12 @@ export class Acme implements AcmeNodeApi {
   async newOrder(request: NewAcmeOrder): Promise<AcmeOrderView> {
     const store = await this.reads.linearizable();
     await this.validAccount(store, request.accountId);
-    const identifiers = this.orderIdentifiers(request.identifiers);
+    const settings = directorySettings(this.options, request.directory);
+    const identifiers = orderIdentifiers(request.identifiers, settings);
+    await checkWildcards(store, identifiers, settings.profile);
     const now = this.ctx.nowMs();
-    await this.checkRateLimit(store, request.accountId, now);
+    await this.checkRateLimit(store, request.accountId, now, settings.ordersPerHourMax);
+    if (request.replaces !== undefined) await this.checkReplaces(store, request.accountId, request.replaces, identifiers);
     const orderId = randomToken(this.ctx.random, ID_BYTES);
     const authzs = identifiers.map((identifier) => this.newAuthz(identifier));
     await this.commitOrProblem(
@@ -147,8 +162,9 @@ export class Acme implements AcmeNodeApi {
         accountId: request.accountId,
         identifiers,
         authzs,
-        expiresAt: now + this.options.orderLifetimeMs,
+        expiresAt: now + settings.orderLifetimeMs,
         ...(request.replaces === undefined ? {} : { replaces: request.replaces }),
+        ...(request.directory === undefined ? {} : { directory: request.directory }),
         at: now,
       },
       'local',
@@ -158,6 +174,22 @@ export class Acme implements AcmeNodeApi {
 
   async order(accountId: string, orderId: string): Promise<AcmeOrderView> {
     return this.orderIn(await this.reads.linearizable(), accountId, orderId);
+  }
+
+  async accountOrders(accountId: string, cursor?: string): Promise<AcmeOrderPage> {
+    const store = await this.reads.linearizable();
+    await this.validAccount(store, accountId);
+    const prefix = acmeAccountOrdersPrefix(accountId);
+    // A cursor is `<created-at hex>.<order id>`: the first key of the next page (acme-records.ts acmeAccountOrderKey).
+    const from = cursor === undefined ? undefined : prefix + '\x00' + cursor.replace('.', '\x00');
+    const rows = await store.rangeAcme(prefix, { ...(from === undefined ? {} : { gte: from }), limit: ORDERS_PAGE_MAX + 1 });
+    const orderIds: string[] = [];
+    for (const [, row] of rows.slice(0, ORDERS_PAGE_MAX)) {
+      if (row.kind !== 'accountOrder') continue;
+      if ((await this.orderIn(store, accountId, row.orderId)).status !== 'invalid') orderIds.push(row.orderId);
+    }
+    const after = rows[ORDERS_PAGE_MAX];
+    return { orderIds, next: after === undefined ? null : after[0].slice(prefix.length + 1).replace('\x00', '.') };
   }
 
   async authz(accountId: string, authzId: string): Promise<AcmeAuthzView> {
@@ -192,13 +224,14 @@ export class Acme implements AcmeNodeApi {
     if (order.status === 'valid') return { order };
     if (order.status !== 'ready') throw new AcmeProblem('orderNotReady', `order ${orderId} is ${order.status}: finalize needs every authorization valid first`);
     checkCsrNames(csrDer, order.identifiers);
+    const settings = directorySettings(this.options, order.directory);
     let leaf: IssuedLeaf;
     try {
       leaf = await this.issue({
         csr: csrDer,
-        profile: this.options.profile,
+        profile: settings.profile,
         sans: order.identifiers.map((i) => `${i.type}:${i.value}`),
-        lifetimeSeconds: this.options.certificateLifetimeSeconds,
+        lifetimeSeconds: settings.certificateLifetimeSeconds,
         requester: `acme:${accountId}`,
       });
     } catch (e) {
@@ -232,15 +265,6 @@ export class Acme implements AcmeNodeApi {
     return account;
   }
 
-  private orderIdentifiers(raw: unknown[]): AcmeIdentifier[] {
-    if (raw.length === 0) throw new AcmeProblem('malformed', 'identifiers: an order needs at least one identifier');
-    if (raw.length > 100) throw new AcmeProblem('rejectedIdentifier', `identifiers: at most 100 per order (got ${raw.length})`);
-    const identifiers = raw.map((r, i) => canonicalIdentifier(r, `identifiers[${i}]`));
-    identifiers.forEach((identifier, i) => checkIdentifierPolicy(identifier, this.options.policy, `identifiers[${i}]`));
-    const seen = new Set<string>();
-    return identifiers.filter((i) => !seen.has(`${i.type}:${i.value}`) && seen.add(`${i.type}:${i.value}`));
-  }
-
   /** RFC 8555 §8.4: a wildcard is proven by dns-01 only; RFC 8738 §7: an IP address never by dns-01. */
   private newAuthz(identifier: AcmeIdentifier): AcmeNewAuthz {
     const wildcard = identifier.type === 'dns' && identifier.value.startsWith('*.');
@@ -253,14 +277,35 @@ export class Acme implements AcmeNodeApi {
     };
   }
 
-  private async checkRateLimit(store: PkiStateQueries, accountId: string, now: number): Promise<void> {
+  async renewalInfo(certId: string): Promise<RenewalWindow> {
+    const store = await this.reads.linearizable();
+    const { issuerId, serialHex } = parseCertificateId(certId, 'renewalInfo');
+    const cert = await store.getCertificate(issuerId, serialHex);
+    if (cert?.kind !== 'leaf') throw new AcmeProblem('malformed', `certificate ${certId} was not issued in this AZ (or has expired and been pruned)`, { status: 404 });
+    const notBeforeMs = readCertificateFields(cert.certDer).notBefore.getTime();
+    const revoked = await store.getRevocation(issuerId, serialHex);
+    return suggestedWindow(notBeforeMs, cert.notAfter, revoked?.revokedAt ?? null, this.ctx.nowMs());
+  }
+
+  /** RFC 9773 §5: `replaces` names a certificate ordered by the same account, sharing an identifier with the order. */
+  private async checkReplaces(store: PkiStateQueries, accountId: string, replaces: string, identifiers: readonly AcmeIdentifier[]): Promise<void> {
+    const { issuerId, serialHex } = parseCertificateId(replaces, 'replaces');
+    const cert = await store.getCertificate(issuerId, serialHex);
+    if (cert?.kind !== 'leaf') throw new AcmeProblem('malformed', `replaces: certificate ${replaces} was not issued in this AZ`, { status: 404 });
+    if (cert.requester !== `acme:${accountId}`) throw new AcmeProblem('unauthorized', `replaces: certificate ${replaces} was not ordered by account ${accountId}`);
+    if (!identifiers.some((i) => cert.sans.includes(`${i.type}:${i.value}`))) {
+      throw new AcmeProblem('malformed', `replaces: certificate ${replaces} (${cert.sans.join(', ')}) shares no identifier with this order`);
+    }
+  }
+
+  private async checkRateLimit(store: PkiStateQueries, accountId: string, now: number, ordersPerHourMax: number): Promise<void> {
     const since = now - HOUR_MS;
     const prefix = acmeAccountOrdersPrefix(accountId);
-    const recent = await store.rangeAcme(prefix, { gte: `${prefix}\x00${since.toString(16).padStart(16, '0')}`, limit: this.options.ordersPerHourMax });
-    if (recent.length < this.options.ordersPerHourMax) return;
+    const recent = await store.rangeAcme(prefix, { gte: `${prefix}\x00${since.toString(16).padStart(16, '0')}`, limit: ordersPerHourMax });
+    if (recent.length < ordersPerHourMax) return;
     const oldest = Number.parseInt(recent[0]![0].split('\x00')[2]!, 16);
     const retryAfterSeconds = Math.max(1, Math.ceil((oldest + HOUR_MS - now) / 1000));
-    throw new AcmeProblem('rateLimited', `account ${accountId} created ${this.options.ordersPerHourMax} orders in the last hour (the limit); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+    throw new AcmeProblem('rateLimited', `account ${accountId} created ${ordersPerHourMax} orders in the last hour (the limit); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
   }
 
   private async commitOrProblem(event: Parameters<Committer['commitRetrying']>[0], tier: 'local' | 'global'): Promise<void> {
@@ -269,6 +314,22 @@ export class Acme implements AcmeNodeApi {
     if (outcome.error.code === 'ERR_EXPIRED') throw new AcmeProblem('malformed', outcome.error.message);
     throw new AcmeProblem('malformed', `${event.type} was refused: ${outcome.error.message}`, { status: 409 });
   }
+}
+
+/** A wildcard the directory's profile cannot issue is refused at once, not at finalize after its dns-01 validation. */
+async function checkWildcards(store: PkiStateQueries, identifiers: readonly AcmeIdentifier[], profileName: string): Promise<void> {
+  const wildcard = identifiers.find((i) => i.type === 'dns' && i.value.startsWith('*.'));
+  if (wildcard === undefined || (await profileFor(profileName, store)).san.dns.allowWildcard) return;
+  throw new AcmeProblem('rejectedIdentifier', `identifiers: ${wildcard.value}: this directory issues under profile ${profileName}, which allows no wildcard names (san.dns.allowWildcard)`);
+}
+
+function orderIdentifiers(raw: unknown[], settings: AcmeDirectorySettings): AcmeIdentifier[] {
+  if (raw.length === 0) throw new AcmeProblem('malformed', 'identifiers: an order needs at least one identifier');
+  if (raw.length > 100) throw new AcmeProblem('rejectedIdentifier', `identifiers: at most 100 per order (got ${raw.length})`);
+  const identifiers = raw.map((r, i) => canonicalIdentifier(r, `identifiers[${i}]`));
+  identifiers.forEach((identifier, i) => settings.checkIdentifier(identifier, `identifiers[${i}]`));
+  const seen = new Set<string>();
+  return identifiers.filter((i) => !seen.has(`${i.type}:${i.value}`) && seen.add(`${i.type}:${i.value}`));
 }
 
 async function accountIn(store: PkiStateQueries, accountId: string): Promise<AcmeAccountRecord | undefined> {

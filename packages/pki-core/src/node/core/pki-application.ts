@@ -49,6 +49,7 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   AcmeAccountCreated: 'global',
   AcmeAccountUpdated: 'global',
   AcmeAccountKeyChanged: 'global',
+  AcmeEabKeyCreated: 'global',
   AcmeOrderCreated: 'local',
   AcmeChallengeValidated: 'local',
   AcmeAuthzDeactivated: 'local',
