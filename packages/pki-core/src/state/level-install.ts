@@ -1,0 +1,98 @@
+// Installing a snapshot into a LevelDB state piece by piece (Raft §7 InstallSnapshot with
+// offset/done), never holding the whole state in memory, and crash-safe:
+//   - while chunks arrive they are staged in the `install` sublevel, under `e<qualified key>`;
+//     the live tables are untouched, so a crash leaves the old state usable (the next open
+//     drops the leftovers);
+//   - the commit writes a `phase` record first and then proceeds in bounded batches, each one
+//     atomic: phase `clear` deletes the live entries (its last batch also sets phase `move`),
+//     phase `move` moves staged entries into their tables (its last batch deletes the phase).
+//     Both phases are idempotent, so an open that finds a phase finishes the commit.
+import type { Level } from 'level';
+
+/** Operations per LevelDB batch while committing or dropping an install: bounds the write's memory. */
+const INSTALL_BATCH_OPS_MAX = 4096;
+
+const INSTALL_SUBLEVEL = 'install';
+const ENTRY_PREFIX = 'e';
+const KEY_PHASE = 'phase';
+type Phase = 'clear' | 'move';
+
+type RawDb = Level<string, Uint8Array>;
+type BatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string };
+
+/** The raw key prefix of the staging sublevel (abstract-level lays sublevels out as `!name!`). */
+export const INSTALL_RAW_PREFIX = `!${INSTALL_SUBLEVEL}!`;
+
+export class LevelInstall {
+  constructor(private readonly db: RawDb) {}
+
+  async stage(entries: readonly { qualifiedKey: string; value: Uint8Array }[]): Promise<void> {
+    const ops: BatchOp[] = entries.map((e) => ({ type: 'put', key: INSTALL_RAW_PREFIX + ENTRY_PREFIX + e.qualifiedKey, value: e.value }));
+    if (ops.length > 0) await this.db.batch(ops, { sync: false });
+  }
+
+  /** Replaces the live state with the staged entries (see the file comment for the phases). */
+  async commit(options: { sync: boolean }): Promise<void> {
+    await this.db.put(INSTALL_RAW_PREFIX + KEY_PHASE, phaseBytes('clear'), { sync: options.sync });
+    await this.finish(options);
+  }
+
+  /** Drops staged entries; an interrupted commit is finished instead. */
+  async recover(): Promise<void> {
+    if ((await this.phase()) !== null) await this.finish({ sync: true });
+    else await this.drop();
+  }
+
+  async drop(): Promise<void> {
+    const from = INSTALL_RAW_PREFIX + ENTRY_PREFIX;
+    for (;;) {
+      const keys = await this.db.keys({ gte: from, lt: from + '\x7f', limit: INSTALL_BATCH_OPS_MAX }).all();
+      if (keys.length === 0) return;
+      await this.db.batch(keys.map((key) => ({ type: 'del' as const, key })));
+    }
+  }
+
+  private async phase(): Promise<Phase | null> {
+    const bytes = await this.db.get(INSTALL_RAW_PREFIX + KEY_PHASE);
+    if (bytes === undefined) return null;
+    const text = Buffer.from(bytes).toString('utf8');
+    if (text !== 'clear' && text !== 'move') throw new Error(`assertion failed: install phase ${JSON.stringify(text)}`);
+    return text;
+  }
+
+  private async finish(options: { sync: boolean }): Promise<void> {
+    if ((await this.phase()) === 'clear') await this.clearLive(options);
+    await this.moveStaged(options);
+  }
+
+  /** Deletes every live entry (everything outside the staging sublevel), then sets phase `move`. */
+  private async clearLive(options: { sync: boolean }): Promise<void> {
+    for (const range of [{ lt: INSTALL_RAW_PREFIX }, { gte: INSTALL_RAW_PREFIX + '\x7f' }]) {
+      for (;;) {
+        const keys = await this.db.keys({ ...range, limit: INSTALL_BATCH_OPS_MAX }).all();
+        if (keys.length === 0) break;
+        await this.db.batch(keys.map((key) => ({ type: 'del' as const, key })));
+      }
+    }
+    await this.db.put(INSTALL_RAW_PREFIX + KEY_PHASE, phaseBytes('move'), { sync: options.sync });
+  }
+
+  /** Moves staged entries into their tables, batch by batch; the last batch ends the install. */
+  private async moveStaged(options: { sync: boolean }): Promise<void> {
+    const from = INSTALL_RAW_PREFIX + ENTRY_PREFIX;
+    for (;;) {
+      const staged = await this.db.iterator({ gte: from, lt: from + '\x7f', limit: INSTALL_BATCH_OPS_MAX / 2 }).all();
+      const ops: BatchOp[] = [];
+      for (const [key, value] of staged) {
+        ops.push({ type: 'put', key: key.slice(from.length), value }, { type: 'del', key });
+      }
+      if (staged.length === 0) ops.push({ type: 'del', key: INSTALL_RAW_PREFIX + KEY_PHASE });
+      await this.db.batch(ops, { sync: options.sync && staged.length === 0 });
+      if (staged.length === 0) return;
+    }
+  }
+}
+
+function phaseBytes(phase: Phase): Uint8Array {
+  return new Uint8Array(Buffer.from(phase, 'utf8'));
+}
