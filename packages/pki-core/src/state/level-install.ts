@@ -8,6 +8,7 @@
 //     phase `move` moves staged entries into their tables (its last batch deletes the phase).
 //     Both phases are idempotent, so an open that finds a phase finishes the commit.
 import type { Level } from 'level';
+import { TABLE_NAMES } from './tables.ts';
 
 /** Operations per LevelDB batch while committing or dropping an install: bounds the write's memory. */
 const INSTALL_BATCH_OPS_MAX = 4096;
@@ -22,6 +23,8 @@ type BatchOp = { type: 'put'; key: string; value: Uint8Array } | { type: 'del'; 
 
 /** The raw key prefix of the staging sublevel (abstract-level lays sublevels out as `!name!`). */
 export const INSTALL_RAW_PREFIX = `!${INSTALL_SUBLEVEL}!`;
+// The staging sublevel shares the database with the tables: no table may take its name.
+if ((TABLE_NAMES as readonly string[]).includes(INSTALL_SUBLEVEL)) throw new Error(`assertion failed: a table is named ${INSTALL_SUBLEVEL}`);
 
 export class LevelInstall {
   constructor(private readonly db: RawDb) {}

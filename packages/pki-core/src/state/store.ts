@@ -212,7 +212,8 @@ export class PkiStateStore extends PkiStateQueries {
   /**
    * The state as chunks of about `chunkBytesMax` bytes each (snapshot-chunks.ts), read from one
    * consistent view taken now: applies may go on while the chunks are read, one at a time.
-   * Equal states give identical chunks.
+   * Equal states give identical chunks. Read them to the end (or leave the loop with `break`),
+   * which closes the iterator.
    */
   snapshotChunks(chunkBytesMax: number): Promise<AsyncIterable<Uint8Array>> {
     return this.exclusive(async () => {
