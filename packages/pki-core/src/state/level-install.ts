@@ -48,9 +48,7 @@ export class LevelInstall {
 
   async drop(): Promise<void> {
     const from = INSTALL_RAW_PREFIX + ENTRY_PREFIX;
-    for (;;) {
-      const keys = await this.db.keys({ gte: from, lt: from + '\x7f', limit: INSTALL_BATCH_OPS_MAX }).all();
-      if (keys.length === 0) return;
+    for await (const keys of batchesOf(this.db.keys({ gte: from, lt: from + '\x7f' }))) {
       await this.db.batch(keys.map((key) => ({ type: 'del' as const, key })));
     }
   }
@@ -71,9 +69,7 @@ export class LevelInstall {
   /** Deletes every live entry (everything outside the staging sublevel), then sets phase `move`. */
   private async clearLive(options: { sync: boolean }): Promise<void> {
     for (const range of [{ lt: INSTALL_RAW_PREFIX }, { gte: INSTALL_RAW_PREFIX + '\x7f' }]) {
-      for (;;) {
-        const keys = await this.db.keys({ ...range, limit: INSTALL_BATCH_OPS_MAX }).all();
-        if (keys.length === 0) break;
+      for await (const keys of batchesOf(this.db.keys(range))) {
         await this.db.batch(keys.map((key) => ({ type: 'del' as const, key })));
       }
     }
@@ -83,16 +79,28 @@ export class LevelInstall {
   /** Moves staged entries into their tables, batch by batch; the last batch ends the install. */
   private async moveStaged(options: { sync: boolean }): Promise<void> {
     const from = INSTALL_RAW_PREFIX + ENTRY_PREFIX;
-    for (;;) {
-      const staged = await this.db.iterator({ gte: from, lt: from + '\x7f', limit: INSTALL_BATCH_OPS_MAX / 2 }).all();
+    for await (const staged of batchesOf(this.db.iterator({ gte: from, lt: from + '\x7f' }), INSTALL_BATCH_OPS_MAX / 2)) {
       const ops: BatchOp[] = [];
-      for (const [key, value] of staged) {
-        ops.push({ type: 'put', key: key.slice(from.length), value }, { type: 'del', key });
-      }
-      if (staged.length === 0) ops.push({ type: 'del', key: INSTALL_RAW_PREFIX + KEY_PHASE });
-      await this.db.batch(ops, { sync: options.sync && staged.length === 0 });
-      if (staged.length === 0) return;
+      for (const [key, value] of staged) ops.push({ type: 'put', key: key.slice(from.length), value }, { type: 'del', key });
+      await this.db.batch(ops, { sync: false });
     }
+    await this.db.batch([{ type: 'del', key: INSTALL_RAW_PREFIX + KEY_PHASE }], { sync: options.sync });
+  }
+}
+
+/**
+ * One iterator read in batches. A single iterator (a LevelDB snapshot) is used, not one per batch:
+ * a fresh seek from the start would walk over the tombstones of every key already deleted.
+ */
+async function* batchesOf<T>(iterator: { nextv(size: number): Promise<T[]>; close(): Promise<void> }, size = INSTALL_BATCH_OPS_MAX): AsyncGenerator<T[]> {
+  try {
+    for (;;) {
+      const batch = await iterator.nextv(size);
+      if (batch.length === 0) return;
+      yield batch;
+    }
+  } finally {
+    await iterator.close();
   }
 }
 
