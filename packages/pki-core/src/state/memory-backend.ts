@@ -92,7 +92,7 @@ export class MemoryBackend implements StateBackend {
 
   async stageInstall(entries: readonly StateEntry[]): Promise<void> {
     for (const [name] of entries) this.table(name);
-    this.staged.push(...entries);
+    for (const entry of entries) this.staged.push(entry);
   }
 
   async commitInstall(): Promise<void> {
