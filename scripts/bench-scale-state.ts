@@ -2,7 +2,9 @@
 // keeps it (node/core/pki-application.ts: LevelDB, applied batches held until one write per
 // Ready): N `Issued` events and N/10 `Revoked` ones through the real apply path (the event codec
 // and applyEvent, generated in bulk instead of signed over HTTPS), then restart to ready, the
-// follower's catch-up by snapshot, a real signed CRL of every revocation, and RSS.
+// follower's catch-up by a chunked snapshot (state/snapshot-chunks.ts: streamed from the leader's
+// state and installed chunk by chunk, Raft §7), a real signed CRL of every revocation, OCSP
+// answers at 16 clients (scripts/bench-scale-ocsp.ts), and RSS.
 import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +15,7 @@ import { KeyObjectSigner } from '../packages/pki-core/src/ca/signer.ts';
 import type { CaHandle } from '../packages/pki-core/src/node/ca/ca-common.ts';
 import { buildCrlEvent } from '../packages/pki-core/src/node/ca/ca-revocation.ts';
 import { idempotencyKey, PkiStateStore, type PkiEvent } from '../packages/pki-core/src/state/index.ts';
+import { measureOcsp, type OcspFigures } from './bench-scale-ocsp.ts';
 
 /** Events per applied batch: about what one local Raft Ready carries under load. */
 const EVENTS_PER_BATCH = 256;
@@ -26,21 +29,26 @@ const AZ = 'az1';
 const AZ_ICA_ID = 'az1-ica';
 const NODE_ID = '6f1c7a3e-8a51-4f7e-9a55-1a2b3c4d5e6f';
 const NODE_ICA_ID = 'node1-ica';
+/** Raft's InstallSnapshot chunk size (consensus/src/config.ts `snapshotChunkBytes`). */
+const SNAPSHOT_CHUNK_BYTES = 1024 * 1024;
+const OCSP_CLIENTS = 16;
+const OCSP_ANSWERS_PER_CLIENT = 500;
 
-export interface ScaleFigures {
+export interface ScaleFigures extends OcspFigures {
   certificates: number;
   revoked: number;
   issuedAppliedPerSecond: number;
   revokedAppliedPerSecond: number;
   restartToReadySeconds: number;
+  /** The chunked snapshot's size, all chunks together, and how many chunks. */
   snapshotBytes: number;
-  snapshotBuildSeconds: number;
+  snapshotChunks: number;
   followerInstallSeconds: number;
   crlBuildSeconds: number;
   crlBytes: number;
   /** RSS once filled, restarted and the CRL built: the node serving, before any snapshot. */
   rssServingMiB: number;
-  /** The peak over the whole run, snapshot build and install included (they hold the state in memory). */
+  /** The peak over the whole run, snapshot streaming and install included (one chunk at a time in memory). */
   rssMiB: number;
 }
 
@@ -150,13 +158,27 @@ export async function measureScale(dir: string, n: number): Promise<ScaleFigures
     const crlBuildSeconds = seconds(t);
     const rssServingMiB = process.memoryUsage().rss / (1024 * 1024);
 
-    t = performance.now();
-    const snapshot = await store.snapshot();
-    const snapshotBuildSeconds = seconds(t);
+    const ocsp = await measureOcsp(
+      { store, issuerId: NODE_ICA_ID, issuerCertDer: nodeIca.cert, randomSerialHex: () => serialOf(Math.floor(Math.random() * n * 1.1)) },
+      OCSP_CLIENTS,
+      OCSP_ANSWERS_PER_CLIENT,
+      T0 + 30 * DAY_MS,
+    );
+
+    // The leader streams chunks as Raft would send them; the follower stages each as it arrives.
     t = performance.now();
     const follower = await PkiStateStore.open(join(dir, 'follower'), options);
-    await follower.restore(snapshot, store.appliedIndex());
+    const install = follower.beginInstall();
+    let snapshotBytes = 0;
+    let snapshotChunks = 0;
+    for await (const chunk of await store.snapshotChunks(SNAPSHOT_CHUNK_BYTES)) {
+      snapshotBytes += chunk.byteLength;
+      snapshotChunks++;
+      await install.write(chunk);
+    }
+    await install.commit(store.appliedIndex());
     const followerInstallSeconds = seconds(t);
+    if ((await follower.getCertificate(NODE_ICA_ID, serialOf(n - 1))) === undefined) throw new Error('bench: the installed snapshot lost data');
     await follower.close();
     sampleRss();
     return {
@@ -165,13 +187,14 @@ export async function measureScale(dir: string, n: number): Promise<ScaleFigures
       issuedAppliedPerSecond,
       revokedAppliedPerSecond,
       restartToReadySeconds,
-      snapshotBytes: snapshot.byteLength,
-      snapshotBuildSeconds,
+      snapshotBytes,
+      snapshotChunks,
       followerInstallSeconds,
       crlBuildSeconds,
       crlBytes: crl.crlDer.byteLength,
       rssServingMiB,
       rssMiB: rssMax / (1024 * 1024),
+      ...ocsp,
     };
   } finally {
     clearInterval(sampler);

@@ -4,10 +4,18 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { decodeOid } from '../src/ca/asn1-values.ts';
 import { children, DerError, readTlv, readTop } from '../src/ca/der-reader.ts';
-import { bitString, boolean, integer, octetString, oid, sequence, setOf, Tag, toHex, utf8String } from '../src/ca/der.ts';
+import { bitString, boolean, integer, octetString, oid, sequence, sequenceOf, setOf, Tag, toHex, utf8String } from '../src/ca/der.ts';
 import { openssl, tempDir, writeFile } from './ca-fixtures.ts';
 
 describe('X.690 §8/§10 DER encoding', () => {
+  it('a SEQUENCE of 300,000 elements (a CRL of that many revocations) encodes: no argument spread overflows the stack', () => {
+    const element = integer(0x1234);
+    const parts = Array.from({ length: 300_000 }, () => element);
+    const der = sequenceOf(parts);
+    expect(children(der, readTop(der, Tag.SEQUENCE))).to.have.length(300_000);
+    expect(toHex(sequenceOf(parts.slice(0, 3)))).to.equal(toHex(sequence(element, element, element)));
+  });
+
   it('§8.1.3 definite lengths: short form below 128, minimal long form above', () => {
     const header = (n: number) => toHex(octetString(new Uint8Array(n)).subarray(0, n < 128 ? 2 : n < 256 ? 3 : n < 65536 ? 4 : 5));
     expect(header(0)).to.equal('0400');

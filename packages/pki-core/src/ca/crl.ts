@@ -6,7 +6,7 @@
 import { signatureAlgorithmInfo } from './algorithms.ts';
 import { keyUsageOf } from './cert-fields.ts';
 import { CRL_REASONS, type CrlReason } from './crl-reasons.ts';
-import { bitString, explicit, integer, sequence, Tag } from './der.ts';
+import { bitString, explicit, integer, sequence, sequenceOf, Tag } from './der.ts';
 import { extension, freshestCrlExtension } from './extensions.ts';
 import { prepareIssuer, signChecked, type PreparedIssuer } from './issuer.ts';
 import { OID_EXT } from './oids.ts';
@@ -108,7 +108,7 @@ export async function buildCrl(input: BuildCrlInput): Promise<BuiltCrl> {
     encodeTime(truncateToSeconds(input.nextUpdate)),
   ];
   // RFC 5280 §5.1.2.6: with no revoked certificates the list MUST be absent, not empty.
-  if (input.revoked.length > 0) parts.push(sequence(...input.revoked.map(revokedCertificate)));
+  if (input.revoked.length > 0) parts.push(sequenceOf(input.revoked.map(revokedCertificate)));
   const crlNumberExt = extension(OID_EXT.crlNumber, false, integer(crlNumber));
   parts.push(explicit(0, sequence(issuer.akiExtension, crlNumberExt, ...deltaExtensions(input, crlNumber))));
   const tbs = sequence(...parts);

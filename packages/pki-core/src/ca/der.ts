@@ -47,6 +47,14 @@ function writeHeader(out: Uint8Array, tag: number, contentBytes: number): number
 
 /** A TLV whose content is the concatenation of `parts`. */
 export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
+  return tlvOf(tag, parts);
+}
+
+/**
+ * `tlv` over an array: for contents of very many parts (a CRL's revokedCertificates), which a
+ * spread into rest parameters cannot pass (V8 limits a call's arguments by stack size).
+ */
+function tlvOf(tag: number, parts: readonly Uint8Array[]): Uint8Array {
   let contentBytes = 0;
   for (const p of parts) contentBytes += p.length;
   const out = new Uint8Array(headerBytes(contentBytes) + contentBytes);
@@ -59,7 +67,12 @@ export function tlv(tag: number, ...parts: Uint8Array[]): Uint8Array {
 }
 
 export function sequence(...parts: Uint8Array[]): Uint8Array {
-  return tlv(Tag.SEQUENCE, ...parts);
+  return tlvOf(Tag.SEQUENCE, parts);
+}
+
+/** SEQUENCE over an array of any length (see `tlvOf`). */
+export function sequenceOf(parts: readonly Uint8Array[]): Uint8Array {
+  return tlvOf(Tag.SEQUENCE, parts);
 }
 
 /** SET OF in DER sorts its elements by their encodings (X.690 §11.6). */

@@ -3,8 +3,10 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { Level } from 'level';
 import { PkiError } from '../errors.ts';
-import type { StateBackend } from './backend.ts';
+import { qualifiedKey, type StateBackend } from './backend.ts';
+import { INSTALL_RAW_PREFIX, LevelInstall } from './level-install.ts';
 import type { SnapshotTables } from './snapshot.ts';
+import type { StateEntry } from './snapshot-chunks.ts';
 import { TABLE_NAMES, type TableName } from './tables.ts';
 import type { KeyRange, PendingWrites } from './txn.ts';
 
@@ -24,11 +26,14 @@ export class LevelBackend implements StateBackend {
   private readonly cache = new Map<TableName, Map<string, Uint8Array | null>>();
   /** Bumped by every write, so a read that overlapped a write is not cached (it may be stale). */
   private writeGeneration = 0;
+  private readonly install: LevelInstall;
 
   private constructor(
     private readonly db: Level<string, Uint8Array>,
     private readonly tables: ReadonlyMap<TableName, Sublevel>,
-  ) {}
+  ) {
+    this.install = new LevelInstall(db);
+  }
 
   static async open(location: string): Promise<LevelBackend> {
     // The state holds sealed CA keys: keep the directory to its owner (0700).
@@ -42,7 +47,10 @@ export class LevelBackend implements StateBackend {
     }
     const tables = new Map<TableName, Sublevel>();
     for (const name of TABLE_NAMES) tables.set(name, openTable(db, name));
-    return new LevelBackend(db, tables);
+    const backend = new LevelBackend(db, tables);
+    // A snapshot install cut short: finish its commit, or drop what it had staged.
+    await backend.install.recover();
+    return backend;
   }
 
   private sub(table: TableName): Sublevel {
@@ -101,8 +109,48 @@ export class LevelBackend implements StateBackend {
     this.cache.clear();
   }
 
-  dump(): Promise<[string, Uint8Array][]> {
-    return this.db.iterator().all();
+  entries(): AsyncIterable<StateEntry> {
+    // Created now, not at the first read: one iterator over the whole database is one implicit
+    // LevelDB snapshot for every table, taken at this call.
+    const iterator = this.db.iterator();
+    const tables = this.tables;
+    return (async function* () {
+      try {
+        for await (const [raw, value] of iterator) {
+          if (raw.startsWith(INSTALL_RAW_PREFIX)) continue;
+          const end = raw.indexOf('!', 1);
+          const table = raw.slice(1, end) as TableName;
+          if (end < 0 || !tables.has(table)) throw new Error(`assertion failed: state key ${JSON.stringify(raw)} outside every table`);
+          yield [table, raw.slice(end + 1), value] satisfies StateEntry;
+        }
+      } finally {
+        await iterator.close();
+      }
+    })();
+  }
+
+  stageInstall(entries: readonly StateEntry[]): Promise<void> {
+    return this.install.stage(entries.map(([table, key, value]) => ({ qualifiedKey: qualifiedKey(this.checked(table), key), value })));
+  }
+
+  async commitInstall(options: { sync: boolean }): Promise<void> {
+    this.cache.clear();
+    await this.install.commit(options);
+    this.writeGeneration++;
+    this.cache.clear();
+  }
+
+  abortInstall(): Promise<void> {
+    return this.install.drop();
+  }
+
+  private checked(table: TableName): TableName {
+    this.sub(table);
+    return table;
+  }
+
+  async dump(): Promise<[string, Uint8Array][]> {
+    return (await this.db.iterator().all()).filter(([key]) => !key.startsWith(INSTALL_RAW_PREFIX));
   }
 
   close(): Promise<void> {

@@ -2,6 +2,7 @@
 // sorted key arrays beside maps, so ranges come out in the same order LevelDB gives.
 import { qualifiedKey, type StateBackend } from './backend.ts';
 import type { SnapshotTables } from './snapshot.ts';
+import type { StateEntry } from './snapshot-chunks.ts';
 import { TABLE_NAMES, type TableName } from './tables.ts';
 import type { KeyRange, PendingWrites } from './txn.ts';
 
@@ -35,6 +36,8 @@ class SortedTable {
 export class MemoryBackend implements StateBackend {
   private tables = new Map<TableName, SortedTable>(TABLE_NAMES.map((n) => [n, new SortedTable()]));
   private closed = false;
+  /** Entries of a snapshot being installed (backend.ts `stageInstall`), apart from the live tables. */
+  private staged: StateEntry[] = [];
 
   private table(name: TableName): SortedTable {
     if (this.closed) throw new Error('assertion failed: memory state backend used after close');
@@ -73,6 +76,34 @@ export class MemoryBackend implements StateBackend {
     const fresh = new Map<TableName, SortedTable>(TABLE_NAMES.map((n) => [n, new SortedTable()]));
     for (const [name, entries] of tables) for (const [key, value] of entries) fresh.get(name)!.put(key, value);
     this.tables = fresh;
+  }
+
+  /** A copy of the entry list taken at the call: later writes do not show (as a LevelDB snapshot). */
+  entries(): AsyncIterable<StateEntry> {
+    const all: StateEntry[] = [];
+    for (const name of [...TABLE_NAMES].sort()) {
+      const t = this.table(name);
+      for (const key of t.keys) all.push([name, key, t.values.get(key)!]);
+    }
+    return (async function* () {
+      yield* all;
+    })();
+  }
+
+  async stageInstall(entries: readonly StateEntry[]): Promise<void> {
+    for (const [name] of entries) this.table(name);
+    for (const entry of entries) this.staged.push(entry);
+  }
+
+  async commitInstall(): Promise<void> {
+    const fresh = new Map<TableName, SortedTable>(TABLE_NAMES.map((n) => [n, new SortedTable()]));
+    for (const [name, key, value] of this.staged) fresh.get(name)!.put(key, value);
+    this.tables = fresh;
+    this.staged = [];
+  }
+
+  async abortInstall(): Promise<void> {
+    this.staged = [];
   }
 
   async dump(): Promise<[string, Uint8Array][]> {

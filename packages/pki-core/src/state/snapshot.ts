@@ -84,10 +84,14 @@ export function decodeSnapshot(bytes: Uint8Array): SnapshotTables {
 /** The applied index a decoded snapshot holds (0 for an empty state). */
 export function snapshotAppliedIndex(tables: SnapshotTables): number {
   const entry = tables.get('meta')?.find(([key]) => key === 'applied');
-  if (entry === undefined) return 0;
+  return entry === undefined ? 0 : appliedIndexOfRecord(entry[1]);
+}
+
+/** The index in a `meta`/`applied` record of a snapshot; throws ERR_INPUT_INVALID. */
+export function appliedIndexOfRecord(bytes: Uint8Array): number {
   let applied: MetaRecords['applied'] | undefined;
   try {
-    applied = decodeRecord<MetaRecords['applied']>(entry[1]);
+    applied = decodeRecord<MetaRecords['applied']>(bytes);
   } catch (e) {
     throw corrupt('bad applied record', e);
   }

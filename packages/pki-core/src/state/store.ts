@@ -8,6 +8,8 @@ import { decodeEvent, encodeEvent } from './event-codec.ts';
 import type { PkiEvent } from './events.ts';
 import type { ApplyMeta, ApplyOutcome } from './outcome.ts';
 import { decodeSnapshot, encodeSnapshot, snapshotAppliedIndex, type SnapshotTables } from './snapshot.ts';
+import { encodeSnapshotChunks } from './snapshot-chunks.ts';
+import { StateSnapshotInstall } from './snapshot-install.ts';
 import { TABLE_NAMES } from './tables.ts';
 import { Overlay, StateTxn, type KvReader } from './txn.ts';
 import type { StateBackend } from './backend.ts';
@@ -223,6 +225,39 @@ export class PkiStateStore extends PkiStateQueries {
       this.stagedEvents = 0;
       await this.backend.replaceAll(tables, { sync: this.syncWrites });
       await this.loadApplied();
+    });
+  }
+
+  /**
+   * The state as chunks of about `chunkBytesMax` bytes each (snapshot-chunks.ts), read from one
+   * consistent view taken now: applies may go on while the chunks are read, one at a time.
+   * Equal states give identical chunks. Read them to the end (or leave the loop with `break`),
+   * which closes the iterator.
+   */
+  snapshotChunks(chunkBytesMax: number): Promise<AsyncIterable<Uint8Array>> {
+    return this.exclusive(async () => {
+      await this.writeStaged();
+      return encodeSnapshotChunks(this.backend.entries(), chunkBytesMax);
+    });
+  }
+
+  /**
+   * Starts installing a chunked snapshot (Raft §7): chunks are staged as they arrive, and the
+   * state is replaced only by the install's `commit`, in the store's order of operations. A
+   * crash before then leaves this state as it was.
+   */
+  beginInstall(): StateSnapshotInstall {
+    return new StateSnapshotInstall({
+      stage: (entries) => this.exclusive(() => this.backend.stageInstall(entries)),
+      abort: () => this.exclusive(() => this.backend.abortInstall()),
+      commit: () =>
+        this.exclusive(async () => {
+          // What the snapshot replaces needs no writing: it is dropped with the rest.
+          this.staged.writes.clear();
+          this.stagedEvents = 0;
+          await this.backend.commitInstall({ sync: this.syncWrites });
+          await this.loadApplied();
+        }),
     });
   }
 
