@@ -204,6 +204,11 @@ export interface PkiNodeApi {
   addAz(az: AzDeclaration, requestedBy: string): Promise<DeclaredAz>;
   /** Admin: decommissions an AZ: seat out of the global group, nodes withdrawn, `AzRemoved`. */
   removeAz(name: string, requestedBy: string): Promise<RemovedAz>;
+  /**
+   * A backup of the whole cluster (node/admin/backup-file.ts): every founded AZ's state snapshot,
+   * each after a linearizable read in its AZ. Wrapped CA keys stay wrapped; node ICA keys are not in it.
+   */
+  backup(): Promise<Uint8Array>;
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void;
   stop(): Promise<void>;
 }

@@ -14,6 +14,7 @@ import type { AzSpec, NodeAddresses } from '../state/events.ts';
 import type { PkiStateQueries } from '../state/queries.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
 import { Acme, type AcmeOptions } from './acme/index.ts';
+import { ClusterBackups } from './admin/backup.ts';
 import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToken, type JoinTokenRequest } from './admin/index.ts';
 import { FileNodeKeyStore, type NodeKeys, type NodeKeyStore } from './ca/ca-node-keys.ts';
 import { AzIcaRenewal } from './ca/az-ica-renewal.ts';
@@ -163,6 +164,7 @@ export class PkiNode implements PkiNodeApi {
   private readonly registration: NodeRegistration;
   private readonly founding: Founding;
   private readonly admin: AdminServices;
+  private readonly backups: ClusterBackups;
   private readonly peerDispatch: PeerDispatch;
   private readonly vip: VipManager | null;
   private readonly operatorReports: OperatorReports;
@@ -197,6 +199,7 @@ export class PkiNode implements PkiNodeApi {
     this.acme = new Acme(ctx, reads, committer, (request) => issuance.issue(request), options.acme);
     const registration = (this.registration = new NodeRegistration(ctx, roles, reads, urls, committer, () => membership.advanceLocalMembers()));
     const founding = (this.founding = new Founding(ctx, twoTier, state, urls, committer, (azIca, r) => registration.registerWith(azIca, r), (az) => membership.addSeat(az)));
+    const backups = (this.backups = new ClusterBackups(ctx, reads, () => app.store.snapshot(), () => membership.otherAzLeaders()));
     const admin = (this.admin = new AdminServices(ctx, twoTier, state, (event, tier) => committer.commitOk(event, tier), () => membership.otherAzLeaders()));
     // Every peer request kind and the feature that answers it.
     this.peerDispatch = new PeerDispatch(
@@ -211,6 +214,7 @@ export class PkiNode implements PkiNodeApi {
         ping: { tier: 'local', handle: () => membership.answerPing() },
         ocspStatus: { tier: 'local', handle: (_from, r) => ocsp.answerStatus(r) },
         acmeNonce: { tier: 'local', handle: (_from, r) => this.acme.answerNonce(r) },
+        stateSnapshot: { tier: 'local', handle: () => backups.answerSnapshot() },
       },
       () => roles.localLeaderId(),
     );
@@ -434,6 +438,10 @@ export class PkiNode implements PkiNodeApi {
 
   removeAz(name: string, requestedBy: string): Promise<RemovedAz> {
     return this.admin.removeAz(name, requestedBy);
+  }
+
+  backup(): Promise<Uint8Array> {
+    return this.backups.takeBackup();
   }
 
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void {
