@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { PkiTestCluster, buildTwoAzCluster, eventually, issueVia } from './node-cluster-harness.ts';
+import { PkiTestCluster, azSpec, buildTwoAzCluster, eventually, issueVia } from './node-cluster-harness.ts';
+import { crlListedSerials } from '../src/ca/crl-entries.ts';
 import { isPkiError } from '../src/errors.ts';
 import { decodeBackup, encodeBackup, type ClusterBackup } from '../src/node/admin/backup-file.ts';
 import { PkiStateStore } from '../src/state/store.ts';
@@ -72,4 +73,39 @@ describe('cluster backup (node/admin/backup.ts): every AZ read at a linearizable
     expect(codeOf(() => decodeBackup(broken))).to.deep.equal({ code: 'ERR_INPUT_INVALID', field: 'backup' });
   });
 
+
+  describe('cluster restore (node/founding/restore-plan.ts): a new cluster founded from the file', () => {
+    let r: PkiTestCluster;
+    before(async () => {
+      const backup = decodeBackup(file);
+      r = new PkiTestCluster();
+      await r.start('n1', 'az1', { mode: 'foundCluster', clusterId: backup.clusterId, azSpec: azSpec(1), restore: backup });
+      await r.start('m1', 'az2', { mode: 'foundAz', azSpec: azSpec(2), globalLeaderId: 'n1', restore: backup });
+      await eventually('every node ready', () => r.live().every((n) => n.status().ready));
+    });
+    after(() => r.stop());
+
+    it('finds every leaf in the AZ that issued it, every revocation, and the former node ICA CRL listing it', async () => {
+      const [n1, m1] = [r.nodes.get('n1')!, r.nodes.get('m1')!];
+      expect((await n1.getCertificate(leafA.serialHex)).map((x) => x.issuerId)).to.deep.equal([leafA.issuerId]);
+      const restoredB = await eventually('az2 leaves restored', async () => ((await m1.getCertificate(leafB.serialHex)).length > 0 ? m1.getCertificate(leafB.serialHex) : null));
+      expect(restoredB.map((x) => x.issuerId)).to.deep.equal([leafB.issuerId]);
+      for (const n of [n1, m1]) expect((await n.app.store.getRevocation(leafB.issuerId, leafB.serialHex))?.reason).to.equal('keyCompromise');
+      const crl = await eventually('az2 node ICA CRL', () => m1.getCrl(leafB.issuerId));
+      expect([...crlListedSerials(crl)]).to.include(leafB.serialHex);
+    });
+
+    it('keeps the backed-up root and AZ ICAs, gives the new nodes new node ICAs, and issues again in both AZs', async () => {
+      const old = await c.localLeader('az1')!.app.store.cas();
+      const now = await r.nodes.get('m1')!.app.store.cas();
+      const ids = (cas: typeof old, role: string) => cas.filter((x) => x.role === role).map((x) => x.issuerId).sort();
+      expect(ids(now, 'root')).to.deep.equal(ids(old, 'root'));
+      expect(ids(now, 'az')).to.deep.equal(ids(old, 'az'));
+      const fresh = now.filter((x) => x.role === 'node' && (x.nodeId === 'n1' || x.nodeId === 'm1'));
+      expect(fresh.map((x) => x.nodeId).sort()).to.deep.equal(['m1', 'n1']);
+      const again = await issueVia(r.nodes.get('m1')!, r, 'after-restore-b');
+      expect(again.issuerId).to.equal(fresh.find((x) => x.nodeId === 'm1')!.issuerId);
+      await issueVia(r.nodes.get('n1')!, r, 'after-restore-a');
+    });
+  });
 });

@@ -37,6 +37,11 @@ export type PeerRequest =
       addresses: NodeAddresses;
       icaCsrDer: Uint8Array;
       tlsCsrDer: Uint8Array;
+      /**
+       * A restore (node/founding/restore-plan.ts): the AZ's backed-up `CaCertificateInstalled`
+       * events, encoded; the global leader commits them before it signs with the AZ ICA.
+       */
+      restoredCas?: Uint8Array[];
     }
   /**
    * To the local leader: register a new node of this AZ (its CSRs; keys stay on the node). The
