@@ -15,6 +15,7 @@ import type { PkiStateQueries } from '../state/queries.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
 import { Acme, type AcmeOptions } from './acme/index.ts';
 import { ClusterBackups } from './admin/backup.ts';
+import type { ClusterBackup } from './admin/backup-file.ts';
 import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToken, type JoinTokenRequest } from './admin/index.ts';
 import { FileNodeKeyStore, type NodeKeys, type NodeKeyStore } from './ca/ca-node-keys.ts';
 import { AzIcaRenewal } from './ca/az-ica-renewal.ts';
@@ -117,6 +118,8 @@ export interface BootstrapOptions {
   clusterId: string;
   azSpec: AzSpec;
   rootSubject?: string;
+  /** Found from this backup (`adrestia-pki cluster restore`): the cluster, or this node's AZ. */
+  restore?: ClusterBackup;
 }
 
 const RACE_CODES = new Set(['ERR_ALREADY_EXISTS', 'ERR_NOT_LEADER', 'ERR_TIMEOUT', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM', 'ERR_NOT_READY']);
@@ -302,11 +305,12 @@ export class PkiNode implements PkiNodeApi {
         continue;
       }
       const options = await makeOptions();
+      const restore = b.restore === undefined ? {} : { restore: b.restore };
       try {
         if (decision.kind === 'foundCluster') {
-          return await PkiNode.start(options, { mode: 'foundCluster', clusterId: b.clusterId, azSpec: b.azSpec, ...(b.rootSubject ? { rootSubject: b.rootSubject } : {}) });
+          return await PkiNode.start(options, { mode: 'foundCluster', clusterId: b.restore?.clusterId ?? b.clusterId, azSpec: b.azSpec, ...(b.rootSubject ? { rootSubject: b.rootSubject } : {}), ...restore });
         }
-        if (decision.kind === 'foundAz') return await PkiNode.start(options, { mode: 'foundAz', azSpec: b.azSpec, globalLeaderId: decision.globalLeaderId });
+        if (decision.kind === 'foundAz') return await PkiNode.start(options, { mode: 'foundAz', azSpec: b.azSpec, globalLeaderId: decision.globalLeaderId, ...restore });
         return await PkiNode.start(options, { mode: 'join', localLeaderId: decision.localLeaderId });
       } catch (e) {
         // Lost a race (AZ founded by another node, leader moved): nothing of this attempt is

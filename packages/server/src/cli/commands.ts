@@ -131,6 +131,12 @@ const cluster: CommandGroup = {
       options: { out: { type: 'string', value: 'FILE', required: true, help: 'the backup file to write' }, ...ADMIN_ACCESS, ...FROM },
       run: async (args) => (await import('./backup-command.ts')).backupCommand(args),
     },
+    restore: {
+      summary: "run this node founding a new cluster (or its AZ, when the cluster is back) from a backup FILE; KEK and PSK from --config, as for init",
+      options: CONFIG,
+      positionals: ['FILE'],
+      run: async (args) => (await import('./serve-command.ts')).serveCommand({ configPath: requiredOption(args, 'config'), mayFoundCluster: true, restorePath: args.positionals[0]! }),
+    },
     token: admin('mint a join token for a node of an AZ (only the token goes to stdout)', (m) => m.joinToken, {
       options: {
         az: { type: 'string', value: 'AZ', required: true, help: 'the AZ the new node joins' },

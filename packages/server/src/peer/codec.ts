@@ -50,7 +50,8 @@ export function decodePeerRequest(bytes: Uint8Array): PeerRequest {
         return (
           isString(v['nodeId']) && typeof az === 'object' && az !== null && isString(az['name']) && isString(az['localVip']) &&
           Array.isArray(az['subnets']) && az['subnets'].every(isString) && isBytes(v['icaCsrDer']) && isBytes(v['tlsCsrDer']) &&
-          typeof a === 'object' && a !== null && isString(a['api']) && isString(a['raft'])
+          typeof a === 'object' && a !== null && isString(a['api']) && isString(a['raft']) &&
+          (v['restoredCas'] === undefined || (Array.isArray(v['restoredCas']) && v['restoredCas'].every(isBytes)))
         );
       }
       case 'acmeNonce':
