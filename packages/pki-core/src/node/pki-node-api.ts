@@ -217,6 +217,11 @@ export interface PkiNodeApi {
   listProvisioners(): Promise<ProvisionerView[]>;
   /** Admin: commits `ProvisionerRemoved` (global); its tokens issue nothing more. */
   removeProvisioner(name: string, requestedBy: string): Promise<void>;
+  /**
+   * A backup of the whole cluster (node/admin/backup-file.ts): every founded AZ's state snapshot,
+   * each after a linearizable read in its AZ. Wrapped CA keys stay wrapped; node ICA keys are not in it.
+   */
+  backup(): Promise<Uint8Array>;
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void;
   stop(): Promise<void>;
 }

@@ -16,6 +16,8 @@ import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.t
 import { Acme, type AcmeOptions } from './acme/index.ts';
 import { ProvisionerAdmin, type ProvisionerView } from './provisioners/provisioner-admin.ts';
 import { TokenIssuance, type TokenIssueRequest } from './provisioners/token-issuance.ts';
+import { ClusterBackups } from './admin/backup.ts';
+import type { ClusterBackup } from './admin/backup-file.ts';
 import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToken, type JoinTokenRequest } from './admin/index.ts';
 import { FileNodeKeyStore, type NodeKeys, type NodeKeyStore } from './ca/ca-node-keys.ts';
 import { AzIcaRenewal } from './ca/az-ica-renewal.ts';
@@ -118,6 +120,8 @@ export interface BootstrapOptions {
   clusterId: string;
   azSpec: AzSpec;
   rootSubject?: string;
+  /** Found from this backup (`adrestia-pki cluster restore`): the cluster, or this node's AZ. */
+  restore?: ClusterBackup;
 }
 
 const RACE_CODES = new Set(['ERR_ALREADY_EXISTS', 'ERR_NOT_LEADER', 'ERR_TIMEOUT', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM', 'ERR_NOT_READY']);
@@ -167,6 +171,7 @@ export class PkiNode implements PkiNodeApi {
   private readonly admin: AdminServices;
   private readonly provisionerAdmin: ProvisionerAdmin;
   private readonly tokenIssuance: TokenIssuance;
+  private readonly backups: ClusterBackups;
   private readonly peerDispatch: PeerDispatch;
   private readonly vip: VipManager | null;
   private readonly operatorReports: OperatorReports;
@@ -201,6 +206,7 @@ export class PkiNode implements PkiNodeApi {
     this.acme = new Acme(ctx, reads, committer, (request) => issuance.issue(request), options.acme);
     const registration = (this.registration = new NodeRegistration(ctx, roles, reads, urls, committer, () => membership.advanceLocalMembers()));
     const founding = (this.founding = new Founding(ctx, twoTier, state, urls, committer, (azIca, r) => registration.registerWith(azIca, r), (az) => membership.addSeat(az)));
+    const backups = (this.backups = new ClusterBackups(ctx, reads, () => app.store.snapshot(), () => membership.otherAzLeaders()));
     const admin = (this.admin = new AdminServices(ctx, twoTier, state, (event, tier) => committer.commitOk(event, tier), () => membership.otherAzLeaders()));
     this.provisionerAdmin = new ProvisionerAdmin(ctx.nowMs, state, (event) => committer.commitOk(event, 'global'));
     this.tokenIssuance = new TokenIssuance(ctx.nowMs, () => reads.linearizable(), (event) => committer.commitRetrying(event, 'global'), (request) => issuance.issue(request));
@@ -217,6 +223,7 @@ export class PkiNode implements PkiNodeApi {
         ping: { tier: 'local', handle: () => membership.answerPing() },
         ocspStatus: { tier: 'local', handle: (_from, r) => ocsp.answerStatus(r) },
         acmeNonce: { tier: 'local', handle: (_from, r) => this.acme.answerNonce(r) },
+        stateSnapshot: { tier: 'local', handle: () => backups.answerSnapshot() },
       },
       () => roles.localLeaderId(),
     );
@@ -304,11 +311,12 @@ export class PkiNode implements PkiNodeApi {
         continue;
       }
       const options = await makeOptions();
+      const restore = b.restore === undefined ? {} : { restore: b.restore };
       try {
         if (decision.kind === 'foundCluster') {
-          return await PkiNode.start(options, { mode: 'foundCluster', clusterId: b.clusterId, azSpec: b.azSpec, ...(b.rootSubject ? { rootSubject: b.rootSubject } : {}) });
+          return await PkiNode.start(options, { mode: 'foundCluster', clusterId: b.restore?.clusterId ?? b.clusterId, azSpec: b.azSpec, ...(b.rootSubject ? { rootSubject: b.rootSubject } : {}), ...restore });
         }
-        if (decision.kind === 'foundAz') return await PkiNode.start(options, { mode: 'foundAz', azSpec: b.azSpec, globalLeaderId: decision.globalLeaderId });
+        if (decision.kind === 'foundAz') return await PkiNode.start(options, { mode: 'foundAz', azSpec: b.azSpec, globalLeaderId: decision.globalLeaderId, ...restore });
         return await PkiNode.start(options, { mode: 'join', localLeaderId: decision.localLeaderId });
       } catch (e) {
         // Lost a race (AZ founded by another node, leader moved): nothing of this attempt is
@@ -456,6 +464,10 @@ export class PkiNode implements PkiNodeApi {
 
   removeAz(name: string, requestedBy: string): Promise<RemovedAz> {
     return this.admin.removeAz(name, requestedBy);
+  }
+
+  backup(): Promise<Uint8Array> {
+    return this.backups.takeBackup();
   }
 
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void {

@@ -1,5 +1,6 @@
 // HTTPS admin routes (admin bearer token, routed to the global leader like revocations): withdraw
-// a node, declare or decommission an AZ, set or remove a certificate profile, mint a join token.
+// a node, declare or decommission an AZ, set or remove a certificate profile, mint a join token;
+// and the cluster backup, which any node answers.
 // Each answer is sent after the change committed globally (PkiNodeApi admin methods).
 import { PkiError } from '@adrestia/pki-core';
 import { AZ_NAME } from '@adrestia/pki-core/cluster';
@@ -7,7 +8,7 @@ import { JOIN_TOKEN_TTL_SECONDS_MAX } from '@adrestia/pki-core/registration';
 import { ServerError } from '../errors.ts';
 import { readJson } from '../http/body.ts';
 import type { RequestContext, Router } from '../http/router.ts';
-import { sendJson } from '../http/respond.ts';
+import { sendBytes, sendJson } from '../http/respond.ts';
 import { requireAdmin } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
 import { field, optionalField } from './inputs.ts';
@@ -17,6 +18,7 @@ import { routeRequest } from './route-guard.ts';
 const NODE_ID = /^[\x21-\x7e]{1,128}$/;
 const PROFILE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 3600;
+const BACKUP_MEDIA_TYPE = 'application/octet-stream';
 
 export function addAdminRoutes(router: Router, deps: ApiDeps): Router {
   router.add('DELETE', '/api/v1/nodes/:id', (ctx) => removeNode(ctx, deps));
@@ -26,6 +28,7 @@ export function addAdminRoutes(router: Router, deps: ApiDeps): Router {
   router.add('POST', '/api/v1/acme/eab-keys', (ctx) => createEabKey(ctx, deps));
   router.add('DELETE', '/api/v1/profiles/:name', (ctx) => removeProfile(ctx, deps));
   router.post('/api/v1/join-tokens', (ctx) => issueJoinToken(ctx, deps));
+  router.get('/api/v1/backup', (ctx) => backup(ctx, deps));
   return router;
 }
 
@@ -100,6 +103,15 @@ async function issueJoinToken(ctx: RequestContext, deps: ApiDeps): Promise<void>
   if (nodeId !== undefined && (typeof nodeId !== 'string' || !NODE_ID.test(nodeId))) throw new PkiError('ERR_INPUT_INVALID', 'nodeId: a node id', { field: 'nodeId' });
   const issued = await deps.node.issueJoinToken({ az, ttlSeconds: ttl, ...(nodeId === undefined ? {} : { nodeId }) }, deps.joinTokenKey);
   sendJson(ctx.res, 201, { token: issued.token, tokenId: issued.tokenId, az: issued.az, expiresAt: new Date(issued.expiresAt).toISOString() });
+}
+
+/**
+ * The cluster backup file (pki-core node/admin/backup-file.ts), answered by whichever node is
+ * asked: it reads its own AZ and asks every other AZ, each at a linearizable point there.
+ */
+async function backup(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  requireAdmin(ctx, deps.adminToken);
+  sendBytes(ctx.res, 200, BACKUP_MEDIA_TYPE, await deps.node.backup(), { 'cache-control': 'no-store' });
 }
 
 function param(ctx: RequestContext, name: string, pattern: RegExp, what: string): string {

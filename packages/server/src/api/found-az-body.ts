@@ -15,12 +15,17 @@ export interface FoundAzBody {
   /** Base64 DER CSRs of the founder's node ICA and TLS keys (generated on the node). */
   icaCsr: string;
   tlsCsr: string;
+  /** A restore (pki-core node/founding/restore-plan.ts): the AZ's backed-up CA events, base64. */
+  restoredCas?: string[];
 }
 
 const CSR_B64_CHARS_MAX = 16 * 1024;
+/** A CA certificate event (certificate and wrapped key) in base64, with room to spare. */
+const EVENT_B64_CHARS_MAX = 64 * 1024;
+const RESTORED_CAS_MAX = 4096;
 
-function base64Der(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > CSR_B64_CHARS_MAX || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) {
+function base64Der(value: unknown, field: string, charsMax = CSR_B64_CHARS_MAX): string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > charsMax || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) {
     throw invalid(field, 'base64 DER');
   }
   return value;
@@ -48,7 +53,7 @@ export function parseFoundAzBody(bytes: Uint8Array): FoundAzBody {
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw invalid('body', 'an object');
   const o = v as Record<string, unknown>;
-  const extra = Object.keys(o).find((k) => !['version', 'clusterId', 'nodeId', 'az', 'addresses', 'icaCsr', 'tlsCsr'].includes(k));
+  const extra = Object.keys(o).find((k) => !['version', 'clusterId', 'nodeId', 'az', 'addresses', 'icaCsr', 'tlsCsr', 'restoredCas'].includes(k));
   if (extra !== undefined) throw invalid(extra, 'unknown field');
   if (o['version'] !== FOUND_AZ_BODY_VERSION) throw invalid('version', `expected ${FOUND_AZ_BODY_VERSION}`);
   const az = o['az'];
@@ -59,7 +64,10 @@ export function parseFoundAzBody(bytes: Uint8Array): FoundAzBody {
   const addresses = o['addresses'];
   if (typeof addresses !== 'object' || addresses === null || Array.isArray(addresses)) throw invalid('addresses', 'an object');
   const ad = addresses as Record<string, unknown>;
+  const restored = o['restoredCas'];
+  if (restored !== undefined && (!Array.isArray(restored) || restored.length > RESTORED_CAS_MAX)) throw invalid('restoredCas', `a list of at most ${RESTORED_CAS_MAX}`);
   return {
+    ...(restored === undefined ? {} : { restoredCas: restored.map((e: unknown, i) => base64Der(e, `restoredCas[${i}]`, EVENT_B64_CHARS_MAX)) }),
     version: FOUND_AZ_BODY_VERSION,
     addresses: { api: text(ad['api'], 'addresses.api'), raft: text(ad['raft'], 'addresses.raft') },
     icaCsr: base64Der(o['icaCsr'], 'icaCsr'),

@@ -92,6 +92,7 @@ async function foundAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
     addresses: parsed.addresses,
     icaCsrDer: new Uint8Array(Buffer.from(parsed.icaCsr, 'base64')),
     tlsCsrDer: new Uint8Array(Buffer.from(parsed.tlsCsr, 'base64')),
+    ...(parsed.restoredCas === undefined ? {} : { restoredCas: parsed.restoredCas.map((e) => new Uint8Array(Buffer.from(e, 'base64'))) }),
   });
   const registered = expect(answer, 'registered');
   const azIca = await deps.node.azIcaCertificate(parsed.az.name);

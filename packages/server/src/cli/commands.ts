@@ -130,6 +130,17 @@ const cluster: CommandGroup = {
     'remove-node': admin('remove a node from the cluster and revoke its certificates', (m) => m.removeNode, { positionals: ['ID'] }),
     'set-profile': admin('create or replace the certificate profile NAME from a JSON FILE', (m) => m.setProfile, { positionals: ['NAME', 'FILE'] }),
     'remove-profile': admin('remove the certificate profile NAME', (m) => m.removeProfile, { positionals: ['NAME'] }),
+    backup: {
+      summary: "write a backup of the cluster (every AZ's state, read at a linearizable point) to FILE, 0600",
+      options: { out: { type: 'string', value: 'FILE', required: true, help: 'the backup file to write' }, ...ADMIN_ACCESS, ...FROM },
+      run: async (args) => (await import('./backup-command.ts')).backupCommand(args),
+    },
+    restore: {
+      summary: "run this node founding a new cluster (or its AZ, when the cluster is back) from a backup FILE; KEK and PSK from --config, as for init",
+      options: CONFIG,
+      positionals: ['FILE'],
+      run: async (args) => (await import('./serve-command.ts')).serveCommand({ configPath: requiredOption(args, 'config'), mayFoundCluster: true, restorePath: args.positionals[0]! }),
+    },
     token: admin('mint a join token for a node of an AZ (only the token goes to stdout)', (m) => m.joinToken, {
       options: {
         az: { type: 'string', value: 'AZ', required: true, help: 'the AZ the new node joins' },

@@ -97,6 +97,7 @@ export class BootstrapClient implements PeerClient {
       addresses: r.addresses,
       icaCsr: Buffer.from(r.icaCsrDer).toString('base64'),
       tlsCsr: Buffer.from(r.tlsCsrDer).toString('base64'),
+      ...(r.restoredCas === undefined ? {} : { restoredCas: r.restoredCas.map((e) => Buffer.from(e).toString('base64')) }),
     });
     const proof = signRegistration(psk, {
       clusterId: bundle.clusterId,

@@ -9,16 +9,18 @@ export const PEER_MEDIA_TYPE = 'application/msgpack';
 export const PEER_PATH = '/internal/v1/peer';
 /** Two CSRs or one encoded event with room to spare; far above what a healthy peer sends. */
 export const PEER_BODY_BYTES_MAX = 1024 * 1024;
+/** An answer may be larger: a `stateSnapshot` carries one AZ's whole state (pki-core node/admin/backup.ts). */
+export const PEER_RESPONSE_BYTES_MAX = 256 * 1024 * 1024;
 
-const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'revoke', 'renewNode', 'ping', 'ocspStatus', 'acmeNonce']);
-const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'azRemoved', 'revoked', 'ocspStatus', 'error']);
+const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'revoke', 'renewNode', 'ping', 'ocspStatus', 'acmeNonce', 'stateSnapshot']);
+const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'azRemoved', 'revoked', 'ocspStatus', 'stateSnapshot', 'error']);
 
 export function encodePeer(value: PeerRequest | PeerResponse): Buffer {
   return plainMessagePack.pack(value);
 }
 
-function decode(bytes: Uint8Array, kinds: Set<string>, what: string): Record<string, unknown> {
-  if (bytes.byteLength > PEER_BODY_BYTES_MAX) throw new ServerError('ERR_BODY_TOO_LARGE', `${what} exceeds ${PEER_BODY_BYTES_MAX} bytes`);
+function decode(bytes: Uint8Array, kinds: Set<string>, what: string, bytesMax: number): Record<string, unknown> {
+  if (bytes.byteLength > bytesMax) throw new ServerError('ERR_BODY_TOO_LARGE', `${what} exceeds ${bytesMax} bytes`);
   let value: unknown;
   try {
     value = plainMessagePack.unpack(bytes);
@@ -36,7 +38,7 @@ const isString = (v: unknown): v is string => typeof v === 'string' && v.length 
 
 /** A peer request, with the fields its kind needs checked for type. */
 export function decodePeerRequest(bytes: Uint8Array): PeerRequest {
-  const v = decode(bytes, REQUEST_KINDS, 'peer request');
+  const v = decode(bytes, REQUEST_KINDS, 'peer request', PEER_BODY_BYTES_MAX);
   const ok = (() => {
     switch (v['kind']) {
       case 'proposeLocal':
@@ -48,7 +50,8 @@ export function decodePeerRequest(bytes: Uint8Array): PeerRequest {
         return (
           isString(v['nodeId']) && typeof az === 'object' && az !== null && isString(az['name']) && isString(az['localVip']) &&
           Array.isArray(az['subnets']) && az['subnets'].every(isString) && isBytes(v['icaCsrDer']) && isBytes(v['tlsCsrDer']) &&
-          typeof a === 'object' && a !== null && isString(a['api']) && isString(a['raft'])
+          typeof a === 'object' && a !== null && isString(a['api']) && isString(a['raft']) &&
+          (v['restoredCas'] === undefined || (Array.isArray(v['restoredCas']) && v['restoredCas'].every(isBytes)))
         );
       }
       case 'acmeNonce':
@@ -78,5 +81,5 @@ export function decodePeerRequest(bytes: Uint8Array): PeerRequest {
 }
 
 export function decodePeerResponse(bytes: Uint8Array): PeerResponse {
-  return decode(bytes, RESPONSE_KINDS, 'peer response') as unknown as PeerResponse;
+  return decode(bytes, RESPONSE_KINDS, 'peer response', PEER_RESPONSE_BYTES_MAX) as unknown as PeerResponse;
 }

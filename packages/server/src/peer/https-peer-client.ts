@@ -8,7 +8,7 @@ import { Agent } from 'node:https';
 import { PkiError, type PeerClient, type PeerRequest, type PeerResponse } from '@adrestia/pki-core';
 import type { PeerPins } from '../transport/peer-pins.ts';
 import { certSha256Hex } from '../transport/identity.ts';
-import { decodePeerResponse, encodePeer, PEER_BODY_BYTES_MAX, PEER_MEDIA_TYPE, PEER_PATH } from './codec.ts';
+import { decodePeerResponse, encodePeer, PEER_RESPONSE_BYTES_MAX, PEER_MEDIA_TYPE, PEER_PATH } from './codec.ts';
 import { httpCall } from './http-request.ts';
 
 export interface NodeTlsMaterial {
@@ -75,7 +75,7 @@ export class HttpsPeerClient implements PeerClient {
         headers: { 'content-type': PEER_MEDIA_TYPE, accept: PEER_MEDIA_TYPE },
         body: encodePeer(request),
         timeoutMs: this.options.timeoutMs,
-        maxResponseBytes: PEER_BODY_BYTES_MAX,
+        maxResponseBytes: PEER_RESPONSE_BYTES_MAX,
         ca: tls.ca,
         cert: tls.cert,
         key: tls.key,

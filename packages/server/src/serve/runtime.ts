@@ -4,6 +4,7 @@
 //      that attach to the mTLS mesh once this node holds a TLS certificate;
 //   3. the mesh, the HTTP (public) and HTTPS listeners, the VIP listeners (`bind`), the peer
 //      directory refresh; graceful stop on SIGTERM.
+import type { ClusterBackup } from '@adrestia/pki-core';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { LevelStorage } from '@adrestia/consensus';
 import type { PkiNode } from '@adrestia/pki-core';
@@ -39,6 +40,8 @@ const DIRECTORY_REFRESH_MS = 500;
 export interface ServeOptions {
   /** `serve --init`: this node may found the cluster (exactly one node of a new cluster). */
   mayFoundCluster: boolean;
+  /** `cluster restore FILE`: found the cluster, or this node's AZ, from this backup. */
+  restore?: ClusterBackup;
 }
 
 export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics, options: ServeOptions): Promise<ServeHandle> {
@@ -73,6 +76,7 @@ export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics
     hasState: tlsRef.current !== null,
     mayFoundCluster: options.mayFoundCluster,
     clusterId: randomUUID(),
+    ...(options.restore === undefined ? {} : { restore: options.restore }),
     logger,
   });
   try {

@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LevelStorage, systemRandom } from '@adrestia/consensus';
-import { PkiNode, type PkiNodeOptions, type ProbeAnswer } from '@adrestia/pki-core';
+import { PkiNode, type ClusterBackup, type PkiNodeOptions, type ProbeAnswer } from '@adrestia/pki-core';
 import { NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE } from '@adrestia/pki-core/node';
 import type { NodeConfig } from '../config/load.ts';
 import type { Logger } from '../log/logger.ts';
@@ -24,6 +24,7 @@ export interface StartInput {
   hasState: boolean;
   mayFoundCluster: boolean;
   clusterId: string;
+  restore?: ClusterBackup;
   logger: Logger;
 }
 
@@ -87,6 +88,7 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
     pause: (attempt) => new Promise((r) => setTimeout(r, Math.min(config.timeouts.initRequestMs * attempt, 5_000))),
     hasState: s.hasState,
     clusterId: s.clusterId,
+    ...(s.restore === undefined ? {} : { restore: s.restore }),
     azSpec: azSpec === undefined ? { name: config.az, subnets: [], localVip: '' } : { name: azSpec.name, subnets: [...azSpec.subnets], localVip: azSpec.localVip },
   });
   const started = current as StartedNode | null;

@@ -4,7 +4,7 @@
 // On the global leader it also answers a founder's `foundAz`: the AZ, its AZ ICA and its seat.
 import type { CaKeyType } from '../../ca/keys.ts';
 import { PkiError } from '../../errors.ts';
-import type { AzSpec, NodeAddresses } from '../../state/events.ts';
+import type { AzSpec, CaCertificateInstalledEvent, NodeAddresses } from '../../state/events.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { checkAzMatches } from '../admin/index.ts';
 import { caSignerFromRecord, type CaHandle } from '../ca/ca-common.ts';
@@ -19,12 +19,15 @@ import { signNodeRegistration, type NodeRegistrationRequest } from '../registrat
 import { createAzIntermediate, foundCluster } from './ca-found.ts';
 import { nodeVips } from '../ca/reserved-names.ts';
 import { currentCa } from '../ca/current-ca.ts';
+import type { ClusterBackup } from '../admin/backup-file.ts';
+import { encodeEvent } from '../../state/event-codec.ts';
+import { RestoredAz, restoredCaEvents } from './restored-az.ts';
 
 export type PkiNodeStart =
   /** The first node of a new cluster: root, first AZ, both leader roles. */
-  | { mode: 'foundCluster'; clusterId: string; azSpec: AzSpec; rootSubject?: string; keyType?: CaKeyType }
+  | { mode: 'foundCluster'; clusterId: string; azSpec: AzSpec; rootSubject?: string; keyType?: CaKeyType; restore?: ClusterBackup }
   /** The first node of a new AZ: asks the global leader to add the AZ, then registers itself. */
-  | { mode: 'foundAz'; azSpec: AzSpec; globalLeaderId: string }
+  | { mode: 'foundAz'; azSpec: AzSpec; globalLeaderId: string; restore?: ClusterBackup }
   /** A node whose registration the AZ's local leader accepted (`register` peer request or HTTPS). */
   | { mode: 'join'; localLeaderId: string }
   /** A node restarting from its storage and key files. */
@@ -35,7 +38,7 @@ const ROLE_WAIT_TICKS = 2000;
 
 type FoundingContext = Pick<
   NodeContext,
-  'nodeId' | 'az' | 'addresses' | 'globalVip' | 'kek' | 'caKeyType' | 'keyStore' | 'ownKeys' | 'peers' | 'random' | 'nowMs' | 'isStopped' | 'sleepTicks'
+  'nodeId' | 'az' | 'addresses' | 'globalVip' | 'kek' | 'caKeyType' | 'keyStore' | 'ownKeys' | 'peers' | 'random' | 'nowMs' | 'isStopped' | 'sleepTicks' | 'onError'
 >;
 
 export class Founding {
@@ -65,6 +68,7 @@ export class Founding {
     await this.waitFor('seat active', () => this.twoTier.status().seat !== null);
     this.twoTier.campaignGlobal();
     await this.waitFor('global leader', () => this.twoTier.isGlobalLeader());
+    if (how.restore !== undefined) return this.restoreCluster(how.restore, how.azSpec);
     const founded = await foundCluster({
       clusterId: how.clusterId,
       rootSubject: how.rootSubject ?? `CN=Adrestia Root CA,OU=${how.clusterId}`,
@@ -90,11 +94,15 @@ export class Founding {
     // accepted, and the AZ's seat messages must reach one local group only.
     const keys = await o.keyStore.createNodeKeys(o.caKeyType);
     const csrs = makeNodeCsrs({ keys, nodeId: o.nodeId, az: o.az, hosts: hostsOf(o.addresses) });
-    const answer = await o.peers.call(how.globalLeaderId, { kind: 'foundAz', az: how.azSpec, nodeId: o.nodeId, addresses: o.addresses, ...csrs });
+    const restored = how.restore === undefined ? null : await RestoredAz.open(how.restore, o.az);
+    const restoredCas = restored === null ? {} : { restoredCas: (await restored.caEvents()).map(encodeEvent) };
+    const answer = await o.peers.call(how.globalLeaderId, { kind: 'foundAz', az: how.azSpec, nodeId: o.nodeId, addresses: o.addresses, ...csrs, ...restoredCas });
     if (answer.kind === 'error') throw new PkiError(asPkiCode(answer.code), `founding AZ ${how.azSpec.name} refused: ${answer.message}`);
     if (answer.kind !== 'registered') throw new PkiError('ERR_EVENT_REJECTED', `unexpected answer ${answer.kind} to foundAz`);
     o.ownKeys.set(keys);
     this.twoTier.releaseSeat();
+    // The AZ's own records follow once the global log brought its CAs here (restored-az.ts).
+    if (restored !== null) void restored.commitLocal(this.restoreContext()).catch((e: unknown) => o.onError(e));
     // Start returns here, before the global log reached this AZ: over real transports the seat's
     // messages flow only once the server has attached its mTLS mesh, which it does with the node
     // start returns (server/serve/runtime.ts step 3), so waiting here for the AZ ICA deadlocked
@@ -154,6 +162,10 @@ export class Founding {
     const cluster = await store.cluster();
     if (!cluster) throw new PkiError('ERR_NOT_FOUND', 'no cluster yet');
     await this.claimFounder(az, founderNodeId);
+    // A restore (restore-plan.ts step 1): the AZ's CAs from the backup, its AZ ICA among them.
+    if (request.restoredCas !== undefined) {
+      for (const event of restoredCaEvents(request.restoredCas, az.name, this.ctx.kek)) await this.commitUnlessThere(event);
+    }
     // A removed AZ's ICA stays in the state, revoked; a later AZ of the same name gets its own.
     let azIcaRecord = currentCa(await store.cas(), { azIcaOf: az.name }, this.ctx.nowMs());
     if (!azIcaRecord) {
@@ -193,6 +205,31 @@ export class Founding {
     if (!outcome.ok && (await store.getAz(az.name))?.founderNodeId !== founderNodeId) {
       throw new PkiError(outcome.error.code, `${event.type} rejected: ${outcome.error.message}`);
     }
+  }
+
+  /**
+   * A cluster founded from a backup (restore-plan.ts): the backed-up cluster and this AZ's CAs,
+   * this node registered with the backed-up AZ ICA, then this AZ's own records.
+   */
+  private async restoreCluster(backup: ClusterBackup, azSpec: AzSpec): Promise<void> {
+    const o = this.ctx;
+    const restored = await RestoredAz.open(backup, o.az);
+    for (const event of await restored.clusterEvents(azSpec, o.nowMs())) await this.committer.commitOk(event, 'global');
+    for (const event of await restored.caEvents()) await this.committer.commitOk(event, 'global');
+    const azIca = currentCa(await this.state().cas(), { azIcaOf: o.az }, o.nowMs());
+    if (azIca === undefined) throw new PkiError('ERR_INPUT_INVALID', `the backup holds no valid AZ ICA of ${o.az}`, { field: 'backup' });
+    await this.registerSelf(caSignerFromRecord(azIca, o.kek));
+    await restored.commitLocal(this.restoreContext());
+  }
+
+  private restoreContext() {
+    return { committer: this.committer, state: this.state, waitFor: <T>(what: string, check: () => Promise<T | null | undefined | false>) => this.waitFor(what, check) };
+  }
+
+  /** A retried `foundAz` finds the CAs it restored before: ERR_ALREADY_EXISTS then means done. */
+  private async commitUnlessThere(event: CaCertificateInstalledEvent): Promise<void> {
+    const outcome = await this.committer.commitRetrying(event, 'global');
+    if (!outcome.ok && outcome.error.code !== 'ERR_ALREADY_EXISTS') throw new PkiError(outcome.error.code, `restoring CA ${event.issuerId}: ${outcome.error.message}`);
   }
 
   private async waitFor<T>(what: string, check: () => T | null | undefined | false | Promise<T | null | undefined | false>, ticks = ROLE_WAIT_TICKS): Promise<T> {

@@ -37,6 +37,11 @@ export type PeerRequest =
       addresses: NodeAddresses;
       icaCsrDer: Uint8Array;
       tlsCsrDer: Uint8Array;
+      /**
+       * A restore (node/founding/restore-plan.ts): the AZ's backed-up `CaCertificateInstalled`
+       * events, encoded; the global leader commits them before it signs with the AZ ICA.
+       */
+      restoredCas?: Uint8Array[];
     }
   /**
    * To the local leader: register a new node of this AZ (its CSRs; keys stay on the node). The
@@ -69,7 +74,9 @@ export type PeerRequest =
    */
   | { kind: 'ocspStatus'; issuerId: string; serialHexes: string[] }
   /** To the node that issued an ACME nonce: accept it once (node/acme/acme-nonces.ts); answered `ok`. */
-  | { kind: 'acmeNonce'; counter: string };
+  | { kind: 'acmeNonce'; counter: string }
+  /** To any node of an AZ: its state snapshot after a linearizable read there (node/admin/backup.ts); answered `stateSnapshot`. */
+  | { kind: 'stateSnapshot' };
 
 /** A certificate's status as its issuing AZ knows it (RFC 6960 §2.2 good / revoked / unknown). */
 export type OcspPeerStatus = { kind: 'good' } | { kind: 'unknown' } | { kind: 'revoked'; revokedAt: number; reason: CrlReason };
@@ -82,6 +89,7 @@ export type PeerResponse =
   | { kind: 'azRemoved'; removal: RemovedAz }
   | { kind: 'revoked'; revokedAt: number }
   | { kind: 'ocspStatus'; statuses: OcspPeerStatus[] }
+  | { kind: 'stateSnapshot'; az: string; snapshot: Uint8Array }
   | { kind: 'error'; code: string; message: string; leaderId: string | null };
 
 export interface PeerClient {
