@@ -48,12 +48,12 @@ describe('pnpm sim command line', function () {
     for (const [args, line] of cases) expect(sim(args), args.join(' ')).to.deep.equal({ status: 2, stdout: '', stderr: `${line}\n` });
   });
 
-  it('--seed 7 still replays to trace=bfb8bd80bf3b5c32', () => {
+  it('--seed 7 still replays to trace=0b1b2cc4e70776d7', () => {
     const r = sim(['--seed', '7']);
     expect(r.status, r.stderr).to.equal(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).to.equal('seed=7');
-    expect(lines[1]).to.match(/ trace=bfb8bd80bf3b5c32$/);
+    expect(lines[1]).to.match(/ trace=0b1b2cc4e70776d7$/);
     expect(lines[2]).to.equal('seed=7 ok');
   });
 });

@@ -26,7 +26,9 @@ export interface Violation {
     // RFC 5280 §4.1.2.2 per-issuer serials against duplicate Issued events (pki-serial-faults.ts).
     | 'serial'
     // CA renewal over virtual years (pki-years.ts): chains, node certificates, planned overlap.
-    | 'renewal';
+    | 'renewal'
+    // Deterministic apply: replicas of an AZ at one applied index hold equal state (pki-replica-state.ts).
+    | 'replica-state';
   atUs: number;
   message: string;
 }

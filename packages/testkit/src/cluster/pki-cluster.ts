@@ -12,6 +12,7 @@ import { clockDriftBoundMs } from '@adrestia/pki-core/cluster';
 import type { AzSpec, PeerClient, PeerRequest, PeerResponse, PkiNodeOptions, PkiNodeStart, ProbeAnswer } from '@adrestia/pki-core';
 import { ClusterChecker } from './checkers.ts';
 import { cutPower } from './power-cut.ts';
+import { fsyncLatency, type FsyncShape } from './sim-cluster.ts';
 import { SimDisk } from './sim-storage.ts';
 import { SimKeyStore, seededEd25519KeyPair } from './sim-key-store.ts';
 import { SimVips } from './sim-vips.ts';
@@ -60,6 +61,8 @@ export interface PkiSimClusterOptions {
   nodesPerAz?: number;
   maxSkewPermille?: number;
   snapshotEveryEntries?: number;
+  /** Seeded fsync latency of every disk (default: a synced save is durable at once). */
+  fsync?: FsyncShape;
 }
 
 export class PkiSimCluster {
@@ -97,7 +100,7 @@ export class PkiSimCluster {
         const id = `${String.fromCharCode(97 + i)}${k}`;
         const rate = 1 + (this.scheduler.random.nextInt(2 * skew + 1) - skew) / 1000;
         const keys = new SimKeyStore(this.scheduler.random.fork());
-        this.nodes.set(id, { id, az: az.name, ordinal: ordinal++, disk: new SimDisk(id), keys, clock: null, node: null, alive: false, incarnation: 0, rate, stalled: null });
+        this.nodes.set(id, { id, az: az.name, ordinal: ordinal++, disk: this.newDisk(id), keys, clock: null, node: null, alive: false, incarnation: 0, rate, stalled: null });
       }
     }
     const { privateKey } = seededEd25519KeyPair(this.scheduler.random.fork());
@@ -129,6 +132,13 @@ export class PkiSimCluster {
     const n = this.nodes.get(id);
     if (!n) throw new TypeError(`no node ${id}`);
     return n;
+  }
+
+  /** A fresh disk, with the run's fsync latency when one is set (sim-storage.ts). */
+  private newDisk(id: string): SimDisk {
+    const disk = new SimDisk(id);
+    if (this.options.fsync) disk.useFsyncLatency(fsyncLatency(this.scheduler, this.options.fsync));
+    return disk;
   }
 
   nodesOf(az: string): PkiSimNode[] {
@@ -165,7 +175,7 @@ export class PkiSimCluster {
         () => {
           // Nothing of a lost attempt is kept: endpoints, disk and keys are new.
           this.network.disconnect(id);
-          n.disk = new SimDisk(id);
+          n.disk = this.newDisk(id);
           n.keys = new SimKeyStore(this.scheduler.random.fork());
           return Promise.resolve(options());
         },

@@ -3,15 +3,17 @@
 //     every node, and no two acknowledged certificates share an issuer and serial;
 //   - every acknowledged certificate is held, after recovery, by every node of its AZ;
 //   - every acknowledged revocation is held, after recovery, by every node of every AZ;
+//   - the live replicas of an AZ at one applied index hold the same state (pki-replica-state.ts);
 // plus election safety in both tiers (ClusterChecker) and liveness after the heal (leaders, a
 // fresh issuance in every AZ and a fresh revocation commit).
 import type { IssuedLeafResult } from '@adrestia/pki-core';
 import { runUntilSettled } from './clients.ts';
-import { errorCode } from './sim-cluster.ts';
+import { errorCode, FSYNC_SHAPES } from './sim-cluster.ts';
 import type { Violation } from './checkers.ts';
 import { PkiSimCluster, SIM_GLOBAL_VIP } from './pki-cluster.ts';
 import { CALM_LINKS } from './sim-network.ts';
 import { duplicateSerialViolations, injectDuplicateIssued, type DuplicateInjection } from './pki-serial-faults.ts';
+import { replicasCaughtUp, replicaStateViolations } from './pki-replica-state.ts';
 
 export interface PkiIssued {
   az: string;
@@ -161,7 +163,9 @@ export interface PkiRunResult {
 }
 
 export async function runPkiSeed(options: { seed: number; chaosMs?: number; recoveryBoundMs?: number }): Promise<PkiRunResult> {
-  const cluster = new PkiSimCluster({ seed: options.seed, maxSkewPermille: 50, snapshotEveryEntries: 60 });
+  // The disk's fsync latency from the seed, on its own arithmetic (it does not shift the run's stream).
+  const fsync = FSYNC_SHAPES[(Math.imul(options.seed ^ 0x2f6b1d3, 0x9e3779b1) >>> 7) % FSYNC_SHAPES.length]!;
+  const cluster = new PkiSimCluster({ seed: options.seed, maxSkewPermille: 50, snapshotEveryEntries: 60, fsync });
   const s = cluster.scheduler;
   const ledger = new PkiLedger();
   const faults: string[] = [];
@@ -225,6 +229,12 @@ async function pkiChaos(cluster: PkiSimCluster, durationUs: number, faults: stri
       case 0: {
         const up = nodes.filter((n) => n.alive);
         const victim = r.nextInt(2) === 0 ? (cluster.globalLeader() ?? pick(up)) : pick(up);
+        if (r.nextInt(3) === 0) {
+          // The crash falls between persist and send: right after the victim's next fsync completes.
+          victim.disk.cutAfterNextSync = () => cluster.crash(victim.id);
+          what = `crash ${victim.id} at its next fsync`;
+          break;
+        }
         await cluster.crash(victim.id);
         what = `crash ${victim.id}`;
         break;
@@ -338,6 +348,8 @@ async function pkiRecovery(cluster: PkiSimCluster, ledger: PkiLedger, boundUs: n
   for (const m of missing) cluster.checker.report('durability', m);
   for (const m of await serialReuse(cluster)) cluster.checker.report('durability', m);
   for (const m of await duplicateSerialViolations(cluster, ledger.duplicates)) cluster.checker.report('serial', m);
+  await s.runUntilTrue(() => replicasCaughtUp(cluster), Math.max(0, deadline - s.nowUs));
+  for (const m of await replicaStateViolations(cluster)) cluster.checker.report('replica-state', m);
 }
 
 /** The global VIP on the global leader, each local VIP on its AZ's local leader. */

@@ -9,7 +9,7 @@ import { Ledger, SimClient } from './clients.ts';
 import type { Violation } from './checkers.ts';
 import { growCluster } from './grow.ts';
 import { checkDurability, checkLiveness } from './recovery-checks.ts';
-import { SimCluster, type FsyncShape } from './sim-cluster.ts';
+import { FSYNC_SHAPES, SimCluster, type FsyncShape } from './sim-cluster.ts';
 import { CALM_LINKS, type LinkFaults } from './sim-network.ts';
 import type { RunBudget } from './virtual-time.ts';
 
@@ -41,12 +41,6 @@ export interface SeededRunResult {
 
 const CHOICES_SNAPSHOT = [10_000, 40, 15] as const;
 const CHOICES_SKEW = [0, 20, 50, 100] as const;
-/** Fsync latencies: SSD-like, slower, and a disk with a long tail (a few writes take 50–250 ms). */
-const CHOICES_FSYNC: readonly FsyncShape[] = [
-  { minUs: 50, maxUs: 500, tailPermille: 0, tailUs: 0 },
-  { minUs: 200, maxUs: 3_000, tailPermille: 10, tailUs: 50_000 },
-  { minUs: 100, maxUs: 2_000, tailPermille: 30, tailUs: 250_000 },
-];
 
 /** Link faults for the chaos phase, drawn from the seed. */
 function chaosLinks(cluster: SimCluster): LinkFaults {
@@ -167,7 +161,7 @@ function clusterShape(seed: number): { snapshotEveryEntries: number; maxSkewPerm
     snapshotEveryEntries: CHOICES_SNAPSHOT[x % CHOICES_SNAPSHOT.length]!,
     maxSkewPermille: CHOICES_SKEW[(x >>> 3) % CHOICES_SKEW.length]!,
     globalRequestTimeoutTicks: 150,
-    fsync: CHOICES_FSYNC[(x >>> 5) % CHOICES_FSYNC.length]!,
+    fsync: FSYNC_SHAPES[(x >>> 5) % FSYNC_SHAPES.length]!,
   };
 }
 

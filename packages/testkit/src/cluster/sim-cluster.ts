@@ -243,8 +243,15 @@ export class SimCluster {
   }
 }
 
+/** Fsync latencies: SSD-like, slower, and a disk with a long tail (a few writes take 50–250 ms). */
+export const FSYNC_SHAPES: readonly FsyncShape[] = [
+  { minUs: 50, maxUs: 500, tailPermille: 0, tailUs: 0 },
+  { minUs: 200, maxUs: 3_000, tailPermille: 10, tailUs: 50_000 },
+  { minUs: 100, maxUs: 2_000, tailPermille: 30, tailUs: 250_000 },
+];
+
 /** A disk's seeded fsync latency (its own random stream, forked from the run's). */
-function fsyncLatency(scheduler: Scheduler, shape: FsyncShape): FsyncLatency {
+export function fsyncLatency(scheduler: Scheduler, shape: FsyncShape): FsyncLatency {
   const r = scheduler.random.fork();
   return {
     scheduler,

@@ -43,7 +43,7 @@ function summary(r: SimResult): string {
   const s = r.stats;
   return (
     `seed=${r.seed} n=${r.options.clusterSize} steps=${r.steps} virtual=${r.virtualMs}ms messages=${s.messages} ` +
-    `dropped=${s.dropped} crashes=${s.crashes} leaders=${s.leaders} ops=${s.ops} completed=${s.completed} ` +
+    `dropped=${s.dropped} crashes=${s.crashes} inflight-truncations=${s.truncatingAppendsInFlight} leaders=${s.leaders} ops=${s.ops} completed=${s.completed} ` +
     `timedOut=${s.timedOut} linearizability=${r.linearizability} trace=${r.traceHash.slice(0, 16)}`
   );
 }

@@ -104,6 +104,12 @@ export class SimNode {
   private commitSeen: { term: number; commit: number } | null = null;
   /** Power cut at the next completed fsync (between persist and send). */
   private cutAtNextSync = false;
+  /** Entries of the write whose fsync is in flight (empty when none is). */
+  private inFlight: readonly Entry[] = [];
+  /** Appends that arrived rewriting an entry of the write in flight (Raft §5.3 truncation). */
+  truncatingAppendsInFlight = 0;
+  /** A stalled disk: synced writes started before this virtual time (ms) take `stallMs` each. */
+  private stall: { untilMs: number; stallMs: number } | null = null;
   /** An invariant the driver (or a checker at its edges) broke: it stopped itself. */
   failure: unknown = null;
   /** Incremented on every crash so that stale callbacks of an earlier incarnation are ignored. */
@@ -190,9 +196,15 @@ export class SimNode {
     this.cutAtNextSync = false;
   }
 
+  /** Every synced write started in the next `forMs` takes `stallMs` to reach the platter. */
+  stallDisk(forMs: number, stallMs: number): void {
+    this.stall = { untilMs: this.host.queue.now + forMs, stallMs };
+  }
+
   private powerOff(): void {
     this.incarnation++;
     this.cutAtNextSync = false;
+    this.inFlight = [];
     const life = this.life;
     this.life = null;
     if (life === null) return;
@@ -206,7 +218,9 @@ export class SimNode {
   }
 
   step(m: Message): void {
-    if (this.life?.driver) this.life.transport.handler?.(m);
+    if (!this.life?.driver) return;
+    if (m.type === 'append' && this.inFlight.length > 0 && m.entries.some((e) => this.rewritesInFlight(e))) this.truncatingAppendsInFlight++;
+    this.life.transport.handler?.(m);
   }
 
   /** A client request arriving at this node. */
@@ -295,8 +309,16 @@ export class SimNode {
     return output;
   }
 
+  private rewritesInFlight(e: Entry): boolean {
+    const first = this.inFlight[0];
+    if (first === undefined || e.index < first.index) return false;
+    const inFlight = this.inFlight[e.index - first.index];
+    return inFlight !== undefined && inFlight.term !== e.term;
+  }
+
   /** The driver hands a Ready's durable part to the disk: a leader's commit and appends are checked. */
   private onWriting(w: StorageWrite): void {
+    this.inFlight = w.entries ?? [];
     const st = this.life?.driver?.status();
     const hs = w.hardState;
     if (st === undefined || hs == null) return;
@@ -313,6 +335,7 @@ export class SimNode {
   }
 
   private onSynced(written: readonly Entry[]): boolean {
+    this.inFlight = [];
     this.host.checker.observeDurable(this.id, written, this.disk);
     if (this.commitSeen) this.host.checker.observeCommit(this.commitSeen.term, this.commitSeen.commit, this.disk);
     this.commitSeen = null;
@@ -324,6 +347,7 @@ export class SimNode {
 
   /** Seeded fsync latency with a long tail: most writes take min..max, a few take far longer. */
   private fsyncMs(): number {
+    if (this.stall !== null && this.host.queue.now < this.stall.untilMs) return this.stall.stallMs;
     const r = this.host.random;
     const o = this.opts;
     const base = o.minSyncMs + r.nextInt(o.maxSyncMs - o.minSyncMs + 1);

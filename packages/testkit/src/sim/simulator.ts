@@ -28,7 +28,17 @@ export interface SimResult {
   traceHash: string;
   steps: number;
   virtualMs: number;
-  stats: { messages: number; dropped: number; ops: number; completed: number; timedOut: number; leaders: number; crashes: number };
+  stats: {
+    messages: number;
+    dropped: number;
+    ops: number;
+    completed: number;
+    timedOut: number;
+    leaders: number;
+    crashes: number;
+    /** Appends that rewrote entries of a write whose fsync was still in flight (node.ts). */
+    truncatingAppendsInFlight: number;
+  };
   /**
    * Linearizability verdict of the client history, checked on every run (a run that failed
    * otherwise too). "unknown" means the search hit its bound: the run counts as failed.
@@ -285,6 +295,7 @@ class Simulation {
         timedOut: this.workload.timedOut,
         leaders: this.checker.leaderCount,
         crashes: this.crashes,
+        truncatingAppendsInFlight: this.nodes.reduce((sum, n) => sum + n.truncatingAppendsInFlight, 0),
       },
       linearizability: lin,
     };
@@ -297,7 +308,8 @@ class Simulation {
     const delay = 1 + r.nextInt(2 * this.opts.chaosIntervalMs);
     this.queue.schedule(delay, 'chaos', () => {
       if (!this.faultsOn) return;
-      this.chaosAction();
+      // An aimed fault in progress keeps its partition: no other fault until it ends.
+      if (this.queue.now >= this.aimedUntil) this.chaosAction();
       this.scheduleChaos();
     });
   }
@@ -308,7 +320,12 @@ class Simulation {
     const total = o.crashWeight + o.partitionWeight + o.transferWeight + o.membershipWeight + 1;
     let roll = r.nextInt(total);
     if ((roll -= o.crashWeight) < 0) return this.crashSome();
-    if ((roll -= o.partitionWeight) < 0) return r.nextInt(3) === 0 ? this.isolateLeaderInMinority() : this.partitionSome();
+    if ((roll -= o.partitionWeight) < 0) {
+      const aim = r.nextInt(6);
+      if (aim <= 1) return this.isolateLeaderInMinority();
+      if (aim === 2) return this.truncateDuringFsync();
+      return this.partitionSome();
+    }
     if ((roll -= o.transferWeight) < 0) return this.transferSome();
     if (roll - o.membershipWeight < 0) return r.nextInt(3) === 0 ? this.membershipBurst() : this.changeMembership();
     this.net.heal();
@@ -380,6 +397,42 @@ class Simulation {
     this.net.partition(minority, others, true);
     this.trace(`isolate leader ${leader.id} in minority [${minority.join(',')}]`);
     this.maybeBurstDuringPartition();
+  }
+
+  /**
+   * Aimed at truncating appends that arrive while the previous fsync is in flight (Raft §5.3 with
+   * a pipelined driver; `stableTo` must not mark a rewritten entry durable): the leader and one
+   * follower are cut off together and the follower's disk stalls, so the entries of the minority
+   * leader stay in flight; the old leader crashes and the partition heals, and the majority's
+   * leader rewrites that suffix on the follower before its fsync returns.
+   */
+  private truncateDuringFsync(): void {
+    const r = this.chaosRandom;
+    const leader = this.nodes.find((n) => n.alive && n.status()?.role === 'leader');
+    const voters = leader?.status()?.confState.voters ?? [];
+    // The leader and one follower must be a minority: at least five voters.
+    if (leader === undefined || voters.length < 5) return this.partitionSome();
+    const followers = this.nodes.filter((n) => n.alive && n !== leader && voters.includes(n.id));
+    if (followers.length === 0) return this.partitionSome();
+    const follower = followers[r.nextInt(followers.length)]!;
+    const minority = [leader.id, follower.id];
+    const electionMs = this.opts.electionTimeoutTicks * this.opts.baseTickMs;
+    this.net.heal();
+    this.net.partition(minority, this.nodes.map((n) => n.id).filter((id) => !minority.includes(id)), true);
+    // The follower's next writes — the minority leader's entries, which it cannot commit — take
+    // 2.5 election timeouts: still in flight when the partition heals at 1.5.
+    follower.stallDisk(Math.round(0.3 * electionMs), Math.round(2.5 * electionMs));
+    this.aimedUntil = this.queue.now + Math.round(2.5 * electionMs);
+    this.trace(`truncate during fsync: leader ${leader.id} cut off with ${follower.id}, whose disk stalls`);
+    this.queue.schedule(Math.round(1.5 * electionMs), 'truncate during fsync: heal', () => {
+      if (!this.faultsOn) return;
+      if (leader.alive) {
+        leader.crash(false);
+        this.afterCut(leader, 'truncate during fsync');
+      }
+      this.net.heal();
+      this.trace(`truncate during fsync: ${leader.id} crashed, partition healed`);
+    });
   }
 
   /**
@@ -456,6 +509,8 @@ class Simulation {
   }
 
   private readonly removed = new Set<string>();
+  /** Virtual time (ms) until which an aimed fault runs alone (truncateDuringFsync). */
+  private aimedUntil = 0;
 
   // ------------------------------------------------------------------ liveness
 
