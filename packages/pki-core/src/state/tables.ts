@@ -5,6 +5,8 @@
 import { plainMessagePack } from '@adrestia/consensus';
 import type {
   AppliedRecord,
+  AuditEntryRecord,
+  AuditHeadRecord,
   AzRecord,
   CaRecord,
   CertificateRecord,
@@ -36,6 +38,9 @@ export interface MetaRecords {
   prunedBefore: number;
   /** Accepted events that changed the cluster map's replicated inputs (map-version.ts). */
   mapVersion: number;
+  /** The heads of the logs' audit chains (audit-chain.ts). */
+  auditGlobal: AuditHeadRecord;
+  auditLocal: AuditHeadRecord;
 }
 
 export interface TableRecords {
@@ -61,6 +66,8 @@ export interface TableRecords {
   deltaCrls: DeltaCrlRecord;
   /** ACME accounts, keys, orders and authorizations (acme-records.ts). */
   acme: AcmeRecord;
+  /** By log + position: this node's history of applied commands (audit-chain.ts); never in a snapshot. */
+  audit: AuditEntryRecord;
 }
 
 export type TableName = keyof TableRecords;
@@ -84,13 +91,20 @@ export const TABLE_NAMES: readonly TableName[] = Object.freeze([
   'ocspCerts',
   'deltaCrls',
   'acme',
+  'audit',
 ] as const);
 
 /**
  * Tables a snapshot leaves out while empty, so a state that never used them snapshots to the
  * bytes it did before they existed (snapshot.ts).
  */
-export const TABLES_OMITTED_WHEN_EMPTY: ReadonlySet<TableName> = new Set<TableName>(['acme']);
+export const TABLES_OMITTED_WHEN_EMPTY: ReadonlySet<TableName> = new Set<TableName>(['acme', 'audit']);
+
+/**
+ * Tables that are this node's own record, not replicated state: a snapshot leaves them out (so
+ * they are empty after a restore) and they grow with every applied command (audit-chain.ts).
+ */
+export const TABLES_NOT_IN_SNAPSHOT: ReadonlySet<TableName> = new Set<TableName>(['audit']);
 
 const SEP = '\x00';
 

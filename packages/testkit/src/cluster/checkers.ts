@@ -26,7 +26,9 @@ export interface Violation {
     // RFC 5280 §4.1.2.2 per-issuer serials against duplicate Issued events (pki-serial-faults.ts).
     | 'serial'
     // CA renewal over virtual years (pki-years.ts): chains, node certificates, planned overlap.
-    | 'renewal';
+    | 'renewal'
+    // Replicas of a log agree on its audit chain (audit-agreement.ts).
+    | 'audit';
   atUs: number;
   message: string;
 }

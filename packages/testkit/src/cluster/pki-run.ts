@@ -3,6 +3,7 @@
 //     every node, and no two acknowledged certificates share an issuer and serial;
 //   - every acknowledged certificate is held, after recovery, by every node of its AZ;
 //   - every acknowledged revocation is held, after recovery, by every node of every AZ;
+//   - replicas of a log agree on its audit chain at every position they both hold (audit-agreement.ts);
 // plus election safety in both tiers (ClusterChecker) and liveness after the heal (leaders, a
 // fresh issuance in every AZ and a fresh revocation commit).
 import type { IssuedLeafResult } from '@adrestia/pki-core';
@@ -11,6 +12,7 @@ import { errorCode } from './sim-cluster.ts';
 import type { Violation } from './checkers.ts';
 import { PkiSimCluster, SIM_GLOBAL_VIP } from './pki-cluster.ts';
 import { CALM_LINKS } from './sim-network.ts';
+import { auditChainDisagreements } from './audit-agreement.ts';
 import { duplicateSerialViolations, injectDuplicateIssued, type DuplicateInjection } from './pki-serial-faults.ts';
 
 export interface PkiIssued {
@@ -338,6 +340,7 @@ async function pkiRecovery(cluster: PkiSimCluster, ledger: PkiLedger, boundUs: n
   for (const m of missing) cluster.checker.report('durability', m);
   for (const m of await serialReuse(cluster)) cluster.checker.report('durability', m);
   for (const m of await duplicateSerialViolations(cluster, ledger.duplicates)) cluster.checker.report('serial', m);
+  for (const m of await auditChainDisagreements(cluster)) cluster.checker.report('audit', m);
 }
 
 /** The global VIP on the global leader, each local VIP on its AZ's local leader. */
