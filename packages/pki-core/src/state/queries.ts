@@ -20,6 +20,7 @@ import type {
 } from './records.ts';
 import type { AcmeRecord } from './acme-records.ts';
 import { PROVISIONER_PREFIX, provisionerKey, provisionerTokenKey, type ProvisionerRecord } from './provisioner-records.ts';
+import { AUDIT_GENESIS_HEAD, auditEntryKey, auditHeadKey, type AuditEntryRecord, type AuditHeadRecord, type AuditLog } from './audit-chain.ts';
 import { certKey, expiryPrefix, prefixRange } from './tables.ts';
 import { Overlay, StateTxn, type KvReader } from './txn.ts';
 
@@ -55,6 +56,16 @@ export class PkiStateQueries {
   /** Whether the one-time token `tokenId` of `provisioner` was spent (and not yet forgotten after its expiry). */
   async isProvisionerTokenUsed(provisioner: string, tokenId: string): Promise<boolean> {
     return this.view().has('provisioners', provisionerTokenKey(provisioner, tokenId));
+  }
+
+  /** The head of a log's audit chain (position 0 and the genesis head before any command). */
+  async auditHead(log: AuditLog): Promise<AuditHeadRecord> {
+    return (await this.view().getMeta(auditHeadKey(log))) ?? { position: 0, head: AUDIT_GENESIS_HEAD };
+  }
+
+  /** This node's history of a log from `fromPosition` on, in position order, at most `limit`. */
+  async auditEntries(log: AuditLog, fromPosition: number, limit: number): Promise<AuditEntryRecord[]> {
+    return this.values('audit', { gte: auditEntryKey(log, fromPosition), lt: `${log}\x01`, limit });
   }
 
   /** A fresh view of the committed state (no pending writes). */

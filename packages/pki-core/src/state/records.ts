@@ -169,3 +169,26 @@ export interface SerialRecord {
 }
 
 export type { ClusterSettings };
+
+/** A log of the two tiers, as its audit chain names it (audit-chain.ts). */
+export type AuditLog = 'global' | 'local';
+
+/** The head of a log's chain: `position` commands so far (0 and the genesis head before any). */
+export interface AuditHeadRecord {
+  position: number;
+  head: Uint8Array;
+}
+
+/** One command of a log's history, as this node applied it. */
+export interface AuditEntryRecord {
+  /** 1-based position of the command in its log's chain. */
+  position: number;
+  /** The node's applied index (the two-tier command counter) when it was applied. */
+  seq: number;
+  /** The chain head before this command. */
+  prev: Uint8Array;
+  /** SHA-256(prev ‖ bytes). */
+  hash: Uint8Array;
+  /** The command exactly as its log committed it (an encoded event, state/event-codec.ts). */
+  bytes: Uint8Array;
+}

@@ -10,7 +10,8 @@ import type { ApplyMeta, ApplyOutcome } from './outcome.ts';
 import { decodeSnapshot, encodeSnapshot, snapshotAppliedIndex, type SnapshotTables } from './snapshot.ts';
 import { encodeSnapshotChunks } from './snapshot-chunks.ts';
 import { StateSnapshotInstall } from './snapshot-install.ts';
-import { TABLE_NAMES } from './tables.ts';
+import { TABLE_NAMES, TABLES_NOT_IN_SNAPSHOT } from './tables.ts';
+import { extendAuditChain, type AuditLog } from './audit-chain.ts';
 import { Overlay, StateTxn, type KvReader } from './txn.ts';
 import type { StateBackend } from './backend.ts';
 import { LevelBackend } from './level-backend.ts';
@@ -39,6 +40,18 @@ export interface CommittedEntry {
   term?: number;
   type?: 'normal' | 'confChange';
   data: Uint8Array;
+}
+
+/** A command of a two-tier log: its bytes as committed extend that log's audit chain (audit-chain.ts). */
+export interface AuditedCommand {
+  log: AuditLog;
+  bytes: Uint8Array;
+}
+
+interface BatchItem {
+  meta: ApplyMeta;
+  decode: () => PkiEvent | null;
+  audit?: AuditedCommand;
 }
 
 /** Upper bound on events per atomic batch, so one LevelDB write stays bounded. */
@@ -169,7 +182,17 @@ export class PkiStateStore extends PkiStateQueries {
     return outcome ?? null;
   }
 
-  private applyBatch(items: { meta: ApplyMeta; decode: () => PkiEvent | null }[]): Promise<(ApplyOutcome | null)[]> {
+  /**
+   * Applies one command of a two-tier log (node/core/pki-application.ts) and extends that log's
+   * audit chain with its bytes, in one batch. `event` null: a command refused before apply
+   * (malformed, or in the wrong log), which takes its index and its place in the chain only.
+   */
+  async applyCommand(event: PkiEvent | null, meta: ApplyMeta, audit: AuditedCommand): Promise<ApplyOutcome | null> {
+    const [outcome] = await this.applyBatch([{ meta, decode: () => event, audit }]);
+    return outcome ?? null;
+  }
+
+  private applyBatch(items: BatchItem[]): Promise<(ApplyOutcome | null)[]> {
     if (items.length > MAX_BATCH_EVENTS) throw new RangeError(`at most ${MAX_BATCH_EVENTS} events per batch`);
     for (let i = 1; i < items.length; i++) {
       if (items[i]!.meta.index <= items[i - 1]!.meta.index) throw new TypeError('entry indexes must increase within a batch');
@@ -178,12 +201,13 @@ export class PkiStateStore extends PkiStateQueries {
       const batch = new StateTxn(new Overlay(this.applyReader));
       const outcomes: (ApplyOutcome | null)[] = [];
       let last = this.applied;
-      for (const { meta, decode } of items) {
+      for (const { meta, decode, audit } of items) {
         if (meta.index <= last.index) {
           outcomes.push(null);
           continue;
         }
         outcomes.push(await decodeAndApply(batch, decode, meta));
+        if (audit !== undefined) await extendAuditChain(batch, audit.log, meta.index, audit.bytes);
         last = { index: meta.index, term: meta.term ?? last.term };
       }
       if (last === this.applied) return outcomes;
@@ -205,7 +229,7 @@ export class PkiStateStore extends PkiStateQueries {
     return this.exclusive(async () => {
       await this.writeStaged();
       const tables: SnapshotTables = new Map();
-      for (const name of TABLE_NAMES) tables.set(name, await this.backend.range(name, {}));
+      for (const name of TABLE_NAMES) tables.set(name, TABLES_NOT_IN_SNAPSHOT.has(name) ? [] : await this.backend.range(name, {}));
       return encodeSnapshot(tables);
     });
   }

@@ -5,6 +5,8 @@
 import { plainMessagePack } from '@adrestia/consensus';
 import type {
   AppliedRecord,
+  AuditEntryRecord,
+  AuditHeadRecord,
   AzRecord,
   CaRecord,
   CertificateRecord,
@@ -37,6 +39,9 @@ export interface MetaRecords {
   prunedBefore: number;
   /** Accepted events that changed the cluster map's replicated inputs (map-version.ts). */
   mapVersion: number;
+  /** The heads of the logs' audit chains (audit-chain.ts). */
+  auditGlobal: AuditHeadRecord;
+  auditLocal: AuditHeadRecord;
 }
 
 export interface TableRecords {
@@ -64,6 +69,8 @@ export interface TableRecords {
   acme: AcmeRecord;
   /** Provisioners and their spent one-time tokens (provisioner-records.ts). */
   provisioners: ProvisionerTableRecord;
+  /** By log + position: this node's history of applied commands (audit-chain.ts); never in a snapshot. */
+  audit: AuditEntryRecord;
 }
 
 export type TableName = keyof TableRecords;
@@ -88,13 +95,20 @@ export const TABLE_NAMES: readonly TableName[] = Object.freeze([
   'deltaCrls',
   'acme',
   'provisioners',
+  'audit',
 ] as const);
 
 /**
  * Tables a snapshot leaves out while empty, so a state that never used them snapshots to the
  * bytes it did before they existed (snapshot.ts).
  */
-export const TABLES_OMITTED_WHEN_EMPTY: ReadonlySet<TableName> = new Set<TableName>(['acme', 'provisioners']);
+export const TABLES_OMITTED_WHEN_EMPTY: ReadonlySet<TableName> = new Set<TableName>(['acme', 'provisioners', 'audit']);
+
+/**
+ * Tables that are this node's own record, not replicated state: a snapshot leaves them out (so
+ * they are empty after a restore) and they grow with every applied command (audit-chain.ts).
+ */
+export const TABLES_NOT_IN_SNAPSHOT: ReadonlySet<TableName> = new Set<TableName>(['audit']);
 
 const SEP = '\x00';
 

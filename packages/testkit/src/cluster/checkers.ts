@@ -28,7 +28,9 @@ export interface Violation {
     // CA renewal over virtual years (pki-years.ts): chains, node certificates, planned overlap.
     | 'renewal'
     // Deterministic apply: replicas of an AZ at one applied index hold equal state (pki-replica-state.ts).
-    | 'replica-state';
+    | 'replica-state'
+    // Replicas of a log agree on its audit chain (audit-agreement.ts).
+    | 'audit';
   atUs: number;
   message: string;
 }

@@ -4,6 +4,7 @@
 //   - every acknowledged certificate is held, after recovery, by every node of its AZ;
 //   - every acknowledged revocation is held, after recovery, by every node of every AZ;
 //   - the live replicas of an AZ at one applied index hold the same state (pki-replica-state.ts);
+//   - replicas of a log agree on its audit chain at every position they both hold (audit-agreement.ts);
 // plus election safety in both tiers (ClusterChecker) and liveness after the heal (leaders, a
 // fresh issuance in every AZ and a fresh revocation commit).
 import type { IssuedLeafResult } from '@adrestia/pki-core';
@@ -12,6 +13,7 @@ import { errorCode, FSYNC_SHAPES } from './sim-cluster.ts';
 import type { Violation } from './checkers.ts';
 import { PkiSimCluster, SIM_GLOBAL_VIP } from './pki-cluster.ts';
 import { CALM_LINKS } from './sim-network.ts';
+import { auditChainDisagreements } from './audit-agreement.ts';
 import { duplicateSerialViolations, injectDuplicateIssued, type DuplicateInjection } from './pki-serial-faults.ts';
 import { replicasCaughtUp, replicaStateViolations } from './pki-replica-state.ts';
 
@@ -350,6 +352,7 @@ async function pkiRecovery(cluster: PkiSimCluster, ledger: PkiLedger, boundUs: n
   for (const m of await duplicateSerialViolations(cluster, ledger.duplicates)) cluster.checker.report('serial', m);
   await s.runUntilTrue(() => replicasCaughtUp(cluster), Math.max(0, deadline - s.nowUs));
   for (const m of await replicaStateViolations(cluster)) cluster.checker.report('replica-state', m);
+  for (const m of await auditChainDisagreements(cluster)) cluster.checker.report('audit', m);
 }
 
 /** The global VIP on the global leader, each local VIP on its AZ's local leader. */

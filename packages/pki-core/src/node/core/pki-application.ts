@@ -83,20 +83,22 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
   async apply(data: Uint8Array, meta: CommandMeta): Promise<PkiApplyResult> {
     // Replayed after a restart, and already in the state on disk: applied before, nobody waits.
     if (meta.seq <= this.store.appliedIndex()) return null;
+    // Every command of a log extends its audit chain, refused ones too (state/audit-chain.ts).
+    const audit = { log: meta.tier, bytes: data };
     let event: PkiEvent;
     try {
       event = decodeEvent(data);
     } catch (e) {
       if (!isPkiError(e)) throw e;
-      await this.skip(meta.seq);
+      await this.store.applyCommand(null, { index: meta.seq }, audit);
       return { ok: false, error: { code: e.code, message: e.message } };
     }
     const misplaced = await this.misplaced(event, meta.tier);
     if (misplaced) {
-      await this.skip(meta.seq);
+      await this.store.applyCommand(null, { index: meta.seq }, audit);
       return { ok: false, error: { code: 'ERR_EVENT_REJECTED', message: misplaced } };
     }
-    return this.store.apply(event, { index: meta.seq });
+    return this.store.applyCommand(event, { index: meta.seq }, audit);
   }
 
   private async misplaced(event: PkiEvent, tier: 'local' | 'global'): Promise<string | null> {
@@ -109,11 +111,6 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
     const phase = ca?.role === 'az' && ca.az !== null ? ((await this.store.getAz(ca.az))?.phase ?? 'removed') : null;
     const globalCrl = ca?.role === 'root' || phase === 'removing' || phase === 'removed';
     return globalCrl === (tier === 'global') ? null : `the CRL of a ${ca?.role ?? 'unknown'} CA belongs to the ${globalCrl ? 'global' : 'local'} log`;
-  }
-
-  /** A rejected command still takes its index, so the store's applied index tracks the counter. */
-  private async skip(seq: number): Promise<void> {
-    await this.store.applyEntries([{ index: seq, data: new Uint8Array(0) }]);
   }
 
   snapshot(): Promise<Uint8Array> {
