@@ -3,10 +3,9 @@
 // `tlsRef` on every call), the mTLS mesh and the HTTPS listeners take them for every handshake
 // from then on. Connections already up keep the old certificate until the peers, having applied
 // the renewal, close them (transport/peer-pins.ts, MtlsMesh.recheckPeers).
-import type { PkiNodeApi } from '@adrestia/pki-core';
 import type { Logger } from '../log/logger.ts';
 import type { NodeTlsMaterial } from '../peer/https-peer-client.ts';
-import { renewedNodeTls } from './node-tls.ts';
+import { renewedNodeTls, type RenewalReads } from './node-tls.ts';
 
 /** What serves this node's TLS material: the mesh and the listeners. */
 export interface TlsServing {
@@ -17,7 +16,7 @@ export class NodeTlsFollower {
   private following = false;
 
   constructor(
-    private readonly node: PkiNodeApi,
+    private readonly node: RenewalReads,
     private readonly dataDir: string,
     private readonly tlsRef: { current: NodeTlsMaterial | null },
     private readonly serving: readonly TlsServing[],

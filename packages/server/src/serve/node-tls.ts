@@ -57,7 +57,9 @@ export async function establishNodeTls(node: PkiNodeApi, dataDir: string, regist
  * key is not promoted yet). Also run at start-up: a crash between the key's promotion and the
  * certificate's file leaves the files disagreeing, which the state settles.
  */
-export async function renewedNodeTls(node: PkiNodeApi, dataDir: string, current: NodeTlsMaterial): Promise<NodeTlsMaterial | null> {
+export type RenewalReads = Pick<PkiNodeApi, 'nodeId' | 'az' | 'nodeKeys' | 'listNodes' | 'azIcaCertificates' | 'caBundle'>;
+
+export async function renewedNodeTls(node: RenewalReads, dataDir: string, current: NodeTlsMaterial): Promise<NodeTlsMaterial | null> {
   const keys = node.nodeKeys();
   const record = (await node.listNodes()).find((n) => n.nodeId === node.nodeId);
   if (keys === null || record === undefined) return null;
