@@ -175,6 +175,13 @@ export interface PkiNodeApi {
    * replaces the entry once applied.
    */
   nodeTlsPins(): Promise<ReadonlyMap<string, string>>;
+  /**
+   * For each AZ, the certificates (DER) of its unrevoked AZ ICAs, as applied here: local,
+   * possibly stale, like `nodeTlsPins`. A node's renewed TLS certificate is signed by one of its
+   * AZ's ICAs (node/ca/node-renewal.ts); a peer that has not applied the renewal yet recognises
+   * the successor by it (the server's transport/peer-pins.ts).
+   */
+  azIcaCertificates(): Promise<ReadonlyMap<string, readonly Uint8Array[]>>;
   /** A registered node's record, behind the read barrier. */
   getNode(nodeId: string): Promise<NodeRecord | undefined>;
   /** The cluster's id (null before `ClusterCreated`), behind the read barrier. */

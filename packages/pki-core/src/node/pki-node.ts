@@ -410,6 +410,10 @@ export class PkiNode implements PkiNodeApi {
     return this.clusterReads.getNode(nodeId);
   }
 
+  azIcaCertificates(): Promise<ReadonlyMap<string, readonly Uint8Array[]>> {
+    return this.clusterReads.azIcaCertificates();
+  }
+
   clusterId(): Promise<string | null> {
     return this.clusterReads.clusterId();
   }

@@ -113,7 +113,7 @@ async function peer(ctx: RequestContext, deps: ApiDeps, ownCertPem: () => string
   try {
     const presented = new X509Certificate(cert.raw);
     from = checkPeer(presented, localIdentity(deps.node.nodeId, own), { uriPrefix: DEFAULT_NODE_URI_PREFIX });
-    deps.peerPins.requirePinned(from, certSha256Hex(presented));
+    deps.peerPins.requirePinned(from, certSha256Hex(presented), presented);
   } catch (err) {
     throw new ServerError('ERR_FORBIDDEN', (err as Error).message);
   }

@@ -2,7 +2,7 @@
 // health/readiness/metrics routes, typed errors mapped through the errors table, and a graceful
 // close that stops accepting and lets in-flight requests finish within a deadline.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log/logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -95,12 +95,9 @@ export class HttpServer {
       this.server = createHttpsServer(
         {
           ...base,
-          key: t.key,
-          cert: t.cert,
-          ...(t.ca === undefined ? {} : { ca: t.ca }),
+          ...httpsContextOf(t),
           requestCert: t.requestClientCert,
           rejectUnauthorized: false,
-          minVersion: 'TLSv1.2',
           handshakeTimeout: this.limits.handshakeTimeoutMs,
         },
         listener,
@@ -110,6 +107,12 @@ export class HttpServer {
     this.server.keepAliveTimeout = this.limits.keepAliveTimeoutMs;
     this.server.requestTimeout = this.limits.requestTimeoutMs;
     guardConnections(this.server, this.limits, (why) => options.metrics?.connectionsRefusedTotal.inc({ listener: options.tls === undefined ? 'http' : 'https', reason: why }));
+  }
+
+  /** HTTPS: serves a renewed key and certificate (same CAs) on every handshake from now on. */
+  setTls(tls: Omit<HttpsOptions, 'requestClientCert'>): void {
+    if (this.options.tls === undefined) throw new TypeError('HttpServer.setTls: this server speaks plain HTTP');
+    (this.server as HttpsServer).setSecureContext(httpsContextOf(tls));
   }
 
   async listen(port: number, host: string): Promise<AddressInfo> {
@@ -224,4 +227,9 @@ export class HttpServer {
     }
     return false;
   }
+}
+
+/** The secure context of an HTTPS listener, at start and after `setTls`. */
+function httpsContextOf(t: Omit<HttpsOptions, 'requestClientCert'>): { key: string | Buffer; cert: string | Buffer; ca?: HttpsOptions['ca']; minVersion: 'TLSv1.2' } {
+  return { key: t.key, cert: t.cert, ...(t.ca === undefined ? {} : { ca: t.ca }), minVersion: 'TLSv1.2' };
 }

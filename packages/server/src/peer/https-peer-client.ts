@@ -97,7 +97,7 @@ export class HttpsPeerClient implements PeerClient {
 
 function pinError(pins: Pick<PeerPins, 'admitMeshPeer'>, nodeId: string, cert: X509Certificate): Error | undefined {
   try {
-    pins.admitMeshPeer(nodeId, certSha256Hex(cert));
+    pins.admitMeshPeer(nodeId, certSha256Hex(cert), cert);
     return undefined;
   } catch (refused) {
     return refused as Error;

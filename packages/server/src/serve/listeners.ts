@@ -26,6 +26,7 @@ import { requireAdmin } from '../api/auth.ts';
 
 interface Serving {
   deps: ApiDeps;
+  /** Replaced by `setTls` when the node renews its TLS certificate. */
   tls: NodeTlsMaterial;
   dashboard: DashboardDeps;
 }
@@ -33,6 +34,8 @@ interface Serving {
 export class Listeners {
   private readonly main: HttpServer[] = [];
   private readonly vips = new Set<HttpServer>();
+  /** The HTTPS listeners among `main` and `vips`: those `setTls` updates. */
+  private readonly secure = new Set<HttpServer>();
   private serving: Serving | null = null;
   private readonly waiters: (() => void)[] = [];
 
@@ -52,12 +55,20 @@ export class Listeners {
     await http.listen(this.config.http.port, this.config.http.host);
     await https.listen(this.config.https.port, this.config.https.host);
     this.main.push(http, https);
+    this.secure.add(https);
     if (this.config.metrics.serve === 'listener') {
       const metricsOnly = new HttpServer({ router: new Router(), logger: this.logger, metrics: this.metrics, exposeMetrics: true });
       await metricsOnly.listen(this.config.metrics.port, this.config.metrics.host);
       this.main.push(metricsOnly);
     }
     for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** A renewed key and certificate of this node: every HTTPS listener serves them from now on. */
+  setTls(tls: NodeTlsMaterial): void {
+    if (this.serving === null) throw new Error('assertion failed: TLS renewed before the listeners started');
+    this.serving.tls = tls;
+    for (const server of this.secure) server.setTls(tls);
   }
 
   async closeMain(deadlineMs: number): Promise<void> {
@@ -102,10 +113,14 @@ export class Listeners {
       throw err;
     }
     this.vips.add(http).add(https);
+    // A VIP taken while the node renewed: serve the current material.
+    https.setTls((this.serving as Serving).tls);
+    this.secure.add(https);
     return {
       close: async () => {
         this.vips.delete(http);
         this.vips.delete(https);
+        this.secure.delete(https);
         await Promise.all([http.close(1_000), https.close(1_000)]);
       },
     };

@@ -1,6 +1,10 @@
 // This node's TLS identity (its TLS certificate, the AZ ICA above it, the cluster root), kept in
 // dataDir so a restarted node serves and dials before it has replayed its log. The private key
 // is the 0600 file pki-core wrote at registration (pki-core node/ca/ca-node-keys.ts); certificates are public.
+// pki-core renews the key and certificate (node/ca/node-renewal.ts): it promotes the new key once
+// this node has applied the `NodeRenewed` that registers the certificate; `renewedNodeTls` then
+// finds the node's own record naming a certificate for the key in use and writes it here.
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toPem, type PkiNodeApi } from '@adrestia/pki-core';
@@ -43,7 +47,34 @@ export async function establishNodeTls(node: PkiNodeApi, dataDir: string, regist
     chainPem = bundle.azIcaPem ?? '';
     rootPem = bundle.rootPem;
   }
-  const material: NodeTlsMaterial = { key: keys.tls.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, cert: certPem + chainPem, ca: rootPem };
+  return writeNodeTls(dataDir, { key: keys.tls.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, cert: certPem + chainPem, ca: rootPem });
+}
+
+/**
+ * The renewed TLS material, once this node's record (as applied here) names a TLS certificate
+ * other than the one `current` serves and the node's key in use is that certificate's: the
+ * certificate, the AZ ICA that signed it, the cluster root. Null while nothing changed (or the
+ * key is not promoted yet). Also run at start-up: a crash between the key's promotion and the
+ * certificate's file leaves the files disagreeing, which the state settles.
+ */
+export type RenewalReads = Pick<PkiNodeApi, 'nodeId' | 'az' | 'nodeKeys' | 'listNodes' | 'azIcaCertificates' | 'caBundle'>;
+
+export async function renewedNodeTls(node: RenewalReads, dataDir: string, current: NodeTlsMaterial): Promise<NodeTlsMaterial | null> {
+  const keys = node.nodeKeys();
+  const record = (await node.listNodes()).find((n) => n.nodeId === node.nodeId);
+  if (keys === null || record === undefined) return null;
+  const cert = new X509Certificate(record.tlsCertDer);
+  if (cert.fingerprint256 === new X509Certificate(current.cert).fingerprint256) return null;
+  const keyPem = keys.tls.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
+  if (!cert.checkPrivateKey(keys.tls.privateKey)) return null;
+  const icas = (await node.azIcaCertificates()).get(node.az) ?? [];
+  const issuer = icas.map((der) => new X509Certificate(der)).find((ica) => cert.checkIssued(ica) && cert.verify(ica.publicKey));
+  if (issuer === undefined) throw new Error(`assertion failed: the renewed TLS certificate of ${node.nodeId} has no AZ ICA of ${node.az} as its issuer`);
+  const { rootPem } = await node.caBundle();
+  return writeNodeTls(dataDir, { key: keyPem, cert: toPem(record.tlsCertDer) + issuer.toString(), ca: rootPem });
+}
+
+async function writeNodeTls(dataDir: string, material: NodeTlsMaterial): Promise<NodeTlsMaterial> {
   await writeFileAtomic(join(dataDir, NODE_TLS_CERT_FILE), material.cert, 0o644, 'dataDir');
   await writeFileAtomic(join(dataDir, CLUSTER_ROOT_FILE), material.ca, 0o644, 'dataDir');
   return material;

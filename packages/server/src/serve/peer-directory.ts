@@ -1,9 +1,10 @@
 // Where the other nodes are: node id → AZ, API and Raft addresses, refreshed from the replicated
 // node records (the cluster map's source), and pushed into the mesh as peers come and go; with
 // them, the certificate each node may present (transport/peer-pins.ts), from the same poll.
+import { X509Certificate } from 'node:crypto';
 import type { PkiNodeApi } from '@adrestia/pki-core';
 import type { MtlsMesh } from '../transport/mesh.ts';
-import { PeerPins } from '../transport/peer-pins.ts';
+import { PeerPins, type RenewalView } from '../transport/peer-pins.ts';
 
 interface Entry {
   az: string;
@@ -31,6 +32,8 @@ export class PeerDirectory {
   private mesh: MtlsMesh | null = null;
   /** Who may speak for each node id on the mesh and the peer endpoint. */
   readonly pins: PeerPins;
+  /** The notBefore of each registered TLS certificate, by the pin (SHA-256 hex) that names it. */
+  private notBeforeByPin = new Map<string, number>();
 
   constructor(private readonly selfId: string) {
     this.pins = new PeerPins(selfId);
@@ -43,11 +46,12 @@ export class PeerDirectory {
 
   /**
    * From the node's records as applied there (PkiNodeApi.listNodes, withdrawnNodeIds,
-   * nodeTlsPins: no read barrier); the mesh then closes connections the pins no longer admit.
+   * nodeTlsPins, azIcaCertificates: no read barrier); the mesh then closes connections the pins
+   * no longer admit.
    */
   async refresh(node: PkiNodeApi): Promise<void> {
-    const [nodes, withdrawn, pins] = await Promise.all([node.listNodes(), node.withdrawnNodeIds(), node.nodeTlsPins()]);
-    this.pins.update(pins, withdrawn);
+    const [nodes, withdrawn, pins, azIcas] = await Promise.all([node.listNodes(), node.withdrawnNodeIds(), node.nodeTlsPins(), node.azIcaCertificates()]);
+    this.pins.update(pins, withdrawn, this.renewalView(nodes, pins, azIcas));
     const next = new Map<string, Entry>();
     for (const n of nodes) next.set(n.nodeId, { az: n.az, api: n.addresses.api, raft: n.addresses.raft });
     for (const [id, e] of this.seeds) {
@@ -61,6 +65,22 @@ export class PeerDirectory {
     }
     this.entries = next;
     this.mesh?.recheckPeers();
+  }
+
+  /** What lets the pins recognise a renewed certificate not applied here yet (transport/peer-pins.ts). */
+  private renewalView(nodes: readonly { nodeId: string; az: string; tlsCertDer: Uint8Array }[], pins: ReadonlyMap<string, string>, azIcas: ReadonlyMap<string, readonly Uint8Array[]>): RenewalView {
+    const notBeforeByPin = new Map<string, number>();
+    const registered = new Map<string, { az: string; notBeforeMs: number }>();
+    for (const n of nodes) {
+      const pin = pins.get(n.nodeId);
+      if (pin === undefined) continue;
+      const notBeforeMs = this.notBeforeByPin.get(pin) ?? Date.parse(new X509Certificate(n.tlsCertDer).validFrom);
+      notBeforeByPin.set(pin, notBeforeMs);
+      registered.set(n.nodeId, { az: n.az, notBeforeMs });
+    }
+    this.notBeforeByPin = notBeforeByPin;
+    const icas = new Map([...azIcas].map(([az, ders]) => [az, ders.map((der) => new X509Certificate(der))]));
+    return { registered, azIcas: icas };
   }
 
   /**

@@ -19,7 +19,8 @@ import { PEER_BODY_BYTES_MAX } from '../peer/codec.ts';
 import { httpCall } from '../peer/http-request.ts';
 import { bootstrapNode } from './start-node.ts';
 import type { LazyTransport } from './lazy-transport.ts';
-import { establishNodeTls, readNodeTls } from './node-tls.ts';
+import { establishNodeTls, readNodeTls, renewedNodeTls } from './node-tls.ts';
+import { NodeTlsFollower } from './node-tls-follower.ts';
 import { nodeListFromJson, PeerDirectory } from './peer-directory.ts';
 import { Listeners } from './listeners.ts';
 import { attachMesh } from './mesh-setup.ts';
@@ -110,7 +111,9 @@ async function finishStart(s: Started): Promise<ServeHandle> {
   const { config, node, host, bootstrap, directory, peers, localTransport, seatTransport, listeners, storage, logger, metrics } = s;
   const ports = { http: config.http.port, https: config.https.port };
   const azConfig = config.azs?.find((a) => a.name === config.az);
-  const tls = s.tlsRef.current ?? (await establishNodeTls(node, config.dataDir, bootstrap.registered));
+  const established = s.tlsRef.current ?? (await establishNodeTls(node, config.dataDir, bootstrap.registered));
+  // A restarted node whose renewal was promoted but not yet written here (node-tls.ts).
+  const tls = (await renewedNodeTls(node, config.dataDir, established)) ?? established;
   s.tlsRef.current = tls;
   const vip = azConfig?.localVip ?? config.clusterVip;
   const needsSeed = (): boolean => {
@@ -127,6 +130,7 @@ async function finishStart(s: Started): Promise<ServeHandle> {
   const mesh: MtlsMesh = await attachMesh({ config, node, tls, directory, localTransport, seatTransport, logger, metrics });
   const unsubscribe = countLeaderChanges(node, metrics);
   const operatorMetrics = new OperatorMetricsSampler(node, metrics, Date.now);
+  let tlsFollower: NodeTlsFollower | null = null;
   const timer = setInterval(() => {
     sampleNodeMetrics(node, metrics);
     void operatorMetrics.maybeSample().catch((err: unknown) => logger.warn({ err }, 'operator metrics sample failed'));
@@ -134,6 +138,7 @@ async function finishStart(s: Started): Promise<ServeHandle> {
     if (needsSeed()) void seedDirectory(directory, vip, config.http.port, host, logger);
     if (needsClusterSeed()) void seedDirectory(directory, config.clusterVip, config.http.port, host, logger);
     void directory.refresh(node).catch((err: unknown) => logger.warn({ err }, 'peer directory refresh failed'));
+    void tlsFollower?.maybeFollow().catch((err: unknown) => logger.error({ err }, 'renewed node TLS certificate not taken up'));
   }, DIRECTORY_REFRESH_MS);
   const stopMesh = async (): Promise<void> => {
     clearInterval(timer);
@@ -160,6 +165,7 @@ async function finishStart(s: Started): Promise<ServeHandle> {
   const dashboard = startDashboard({ node, metrics, host, httpPort: ports.http, adminToken: deps.adminToken, logger });
   try {
     await listeners.start(deps, tls, dashboard.deps);
+    tlsFollower = new NodeTlsFollower(node, config.dataDir, s.tlsRef, [mesh, listeners], logger);
   } catch (err) {
     dashboard.stop();
     await listeners.closeMain(0);
@@ -171,6 +177,8 @@ async function finishStart(s: Started): Promise<ServeHandle> {
     nodeId: node.nodeId,
     node,
     stop: async () => {
+      // The node's state closes below: no renewal is taken up from here on.
+      tlsFollower = null;
       // Open dashboard streams never finish by themselves: end them before the listeners drain.
       dashboard.stop();
       await listeners.closeMain(config.timeouts.shutdownMs);

@@ -75,9 +75,9 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
       // Certificates point relying parties at their issuer's CRL and certificate on the VIPs.
       publicHttpPort: config.http.port,
       acme: acmeOptionsOf(config.acme),
-      // The mesh, the HTTPS listeners and the peer client hold their TLS material from start-up
-      // and cannot take a renewed certificate yet (peers pin the one in the state): no TLS renewal.
-      renewNodeTls: false,
+      // The mesh, the HTTPS listeners and the peer client take up a renewed TLS certificate
+      // (serve/node-tls-follower.ts); peers admit it before they apply it (transport/peer-pins.ts).
+      renewNodeTls: true,
       onError: (err) => s.logger.error({ err }, 'scheduled work failed'),
     };
   };

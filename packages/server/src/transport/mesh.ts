@@ -3,6 +3,9 @@
 // group of the node (the AZ's local group, the global seat group) shares those connections, the
 // frame naming its group. Peers are authenticated by chain (cluster root) and node id (SAN URI),
 // then admitted by `admitPeer` (peer-pins.ts: the node's registered certificate, exactly).
+// A renewed TLS key and certificate (`setTls`) serve every handshake from then on, inbound
+// (`tls.Server.setSecureContext`) and outbound (each dial reads the current material);
+// connections already up keep theirs until a peer's pins close them (`recheckPeers`).
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { X509Certificate } from 'node:crypto';
@@ -11,8 +14,8 @@ import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
 import { encodeFrame, FrameDecoder } from './frame.ts';
 import { certSha256Hex, checkPeer, DEFAULT_NODE_URI_PREFIX, localIdentity, nodeIdOf, type LocalIdentity } from './identity.ts';
 import { guardConnections } from '../http/connection-guard.ts';
-import { PeerLink, refusal } from './peer-link.ts';
-import type { MtlsMeshOptions, PeerAddress } from './types.ts';
+import { PeerLink, refusal, secureContextOf, type MeshCredentials } from './peer-link.ts';
+import type { MtlsMeshOptions, MtlsTlsMaterial, PeerAddress } from './types.ts';
 
 /** Receives one group's inbound payloads, with the authenticated sending node. */
 export type FrameHandler = (fromNodeId: string, payload: Buffer) => void;
@@ -20,7 +23,8 @@ export type FrameHandler = (fromNodeId: string, payload: Buffer) => void;
 export class MtlsMesh {
   readonly nodeId: string;
   private readonly options: MtlsMeshOptions;
-  private readonly local: LocalIdentity;
+  /** Our current TLS material and its identity, replaced whole by `setTls`. */
+  private readonly credentials: MeshCredentials;
   private readonly uriPrefix: string;
   private readonly server: Server;
   private readonly links = new Map<string, PeerLink>();
@@ -29,25 +33,18 @@ export class MtlsMesh {
   /** Every inbound socket, from TCP accept on (handshakes included), so close() ends them all. */
   private readonly inbound = new Set<Socket>();
   /** The admitted inbound connections and who they speak for, so `recheckPeers` can close them. */
-  private readonly admitted = new Map<TLSSocket, { peerId: string; certSha256: string }>();
+  private readonly admitted = new Map<TLSSocket, { peerId: string; certSha256: string; cert: X509Certificate }>();
   private closed = false;
 
   constructor(options: MtlsMeshOptions) {
     this.options = options;
     this.nodeId = options.nodeId.toLowerCase();
     this.uriPrefix = options.nodeUriPrefix ?? DEFAULT_NODE_URI_PREFIX;
-    this.local = localIdentity(this.nodeId, options.tls.cert);
-    // Misconfiguration, not a peer fault: peers would refuse us with the wrong node id anyway.
-    if (nodeIdOf(new X509Certificate(options.tls.cert), this.uriPrefix) !== this.nodeId) {
-      throw new TypeError(`MtlsMesh: our certificate does not name node ${this.nodeId} as ${this.uriPrefix}<uuid>`);
-    }
+    this.credentials = { tls: options.tls, local: this.identityOf(options.tls) };
     this.server = createServer({
-      key: options.tls.key,
-      cert: options.tls.cert,
-      ca: options.tls.ca,
+      ...secureContextOf(options.tls),
       requestCert: true,
       rejectUnauthorized: true,
-      minVersion: 'TLSv1.3',
       handshakeTimeout: options.connectTimeoutMs,
     });
     this.server.on('connection', (socket: Socket) => {
@@ -73,6 +70,17 @@ export class MtlsMesh {
       });
     });
     return this.server.address() as AddressInfo;
+  }
+
+  /**
+   * Serves `tls` (a renewed key and certificate of this node) on every handshake from now on.
+   * Connections already up keep the material they were made with.
+   */
+  setTls(tls: MtlsTlsMaterial): void {
+    const local = this.identityOf(tls);
+    this.server.setSecureContext(secureContextOf(tls));
+    this.credentials.tls = tls;
+    this.credentials.local = local;
   }
 
   /** Adds or moves a peer (from the cluster map). */
@@ -121,7 +129,7 @@ export class MtlsMesh {
     }
     let link = this.links.get(id);
     if (link === undefined) {
-      link = new PeerLink(id, address, this.local, this.options, this.uriPrefix);
+      link = new PeerLink(id, address, this.credentials, this.options, this.uriPrefix);
       this.links.set(id, link);
     }
     link.enqueue(frame);
@@ -135,7 +143,7 @@ export class MtlsMesh {
     const admit = this.options.admitPeer;
     if (admit === undefined) return;
     for (const [socket, peer] of this.admitted) {
-      if (refusal(admit, peer.peerId, peer.certSha256) === undefined) continue;
+      if (refusal(admit, peer.peerId, peer.certSha256, peer.cert) === undefined) continue;
       this.options.onEvent?.('peerRefused');
       this.options.logger?.warn({ peer: peer.peerId }, 'transport peer no longer admitted; closing');
       socket.destroy();
@@ -168,25 +176,35 @@ export class MtlsMesh {
     }
     let peerId: string;
     let certSha256: string;
+    let cert: X509Certificate | undefined;
     try {
-      const cert = socket.getPeerX509Certificate();
+      cert = socket.getPeerX509Certificate();
       if (cert === undefined || !socket.authorized) throw new ServerError('ERR_TRANSPORT_PEER_REFUSED', 'no verified peer certificate');
-      peerId = checkPeer(cert, this.local, { uriPrefix: this.uriPrefix });
+      peerId = checkPeer(cert, this.credentials.local, { uriPrefix: this.uriPrefix });
       certSha256 = certSha256Hex(cert);
-      this.options.admitPeer?.(peerId, certSha256);
+      this.options.admitPeer?.(peerId, certSha256, cert);
     } catch (err) {
       this.options.onEvent?.('peerRefused');
       this.options.logger?.warn({ err: (err as Error).message, remote: socket.remoteAddress }, 'transport peer refused');
       socket.destroy();
       return;
     }
-    this.admitted.set(socket, { peerId, certSha256 });
+    this.admitted.set(socket, { peerId, certSha256, cert });
     socket.once('close', () => this.admitted.delete(socket));
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 1_000);
     const decoder = new FrameDecoder(this.options.maxFrameBytes);
     socket.on('data', (chunk: Buffer) => this.onInboundData(socket, decoder, peerId, chunk));
     socket.on('error', () => undefined);
+  }
+
+  /** The identity of `tls`; misconfiguration, not a peer fault, when it names another node. */
+  private identityOf(tls: MtlsTlsMaterial): LocalIdentity {
+    // Peers would refuse us with the wrong node id anyway.
+    if (nodeIdOf(new X509Certificate(tls.cert), this.uriPrefix) !== this.nodeId) {
+      throw new TypeError(`MtlsMesh: our certificate does not name node ${this.nodeId} as ${this.uriPrefix}<uuid>`);
+    }
+    return localIdentity(this.nodeId, tls.cert);
   }
 
   private onInboundData(socket: TLSSocket, decoder: FrameDecoder, peerId: string, chunk: Buffer): void {

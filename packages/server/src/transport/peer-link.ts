@@ -6,7 +6,13 @@ import { X509Certificate } from 'node:crypto';
 import { backoffDelayMs } from './backoff.ts';
 import { BoundedQueue } from './bounded-queue.ts';
 import { certSha256Hex, checkPeer, type LocalIdentity } from './identity.ts';
-import type { MtlsMeshOptions, PeerAddress } from './types.ts';
+import type { MtlsMeshOptions, MtlsTlsMaterial, PeerAddress } from './types.ts';
+
+/** Our TLS material and its identity as of now: the mesh replaces both when the node renews its certificate. */
+export interface MeshCredentials {
+  tls: MtlsTlsMaterial;
+  local: LocalIdentity;
+}
 
 type LinkState = 'idle' | 'connecting' | 'connected' | 'backoff' | 'closed';
 
@@ -17,13 +23,13 @@ export class PeerLink {
   private attempt = 0;
   private writable = true;
   /** SHA-256 (hex) of the certificate the current socket's peer presented, once checked. */
-  private peerCertSha256: string | null = null;
+  private peerCert: { sha256: string; cert: X509Certificate } | null = null;
   private readonly queue: BoundedQueue<Buffer>;
 
   constructor(
     readonly nodeId: string,
     private address: PeerAddress,
-    private readonly local: LocalIdentity,
+    private readonly credentials: MeshCredentials,
     private readonly options: MtlsMeshOptions,
     private readonly uriPrefix: string,
   ) {
@@ -48,8 +54,8 @@ export class PeerLink {
   /** Closes the connection when `admitPeer` now refuses the certificate it was admitted with (MtlsMesh.recheckPeers). */
   recheck(): void {
     const admit = this.options.admitPeer;
-    if (admit === undefined || this.socket === null || this.peerCertSha256 === null) return;
-    if (refusal(admit, this.nodeId, this.peerCertSha256) === undefined) return;
+    if (admit === undefined || this.socket === null || this.peerCert === null) return;
+    if (refusal(admit, this.nodeId, this.peerCert.sha256, this.peerCert.cert) === undefined) return;
     this.options.onEvent?.('peerRefused');
     this.options.logger?.warn({ peer: this.nodeId }, 'transport peer no longer admitted; closing');
     this.socket.destroy();
@@ -77,10 +83,7 @@ export class PeerLink {
     const socket: TLSSocket = connect({
       host: this.address.host,
       port: this.address.port,
-      key: this.options.tls.key,
-      cert: this.options.tls.cert,
-      ca: this.options.tls.ca,
-      minVersion: 'TLSv1.3',
+      ...secureContextOf(this.credentials.tls),
       rejectUnauthorized: true,
       // The chain is verified by OpenSSL against the cluster root; the certificate must name the
       // address dialled (RFC 6125 §6) and the node we meant to reach, not be our own (identity.ts),
@@ -112,13 +115,13 @@ export class PeerLink {
 
   private checkDialled(socket: TLSSocket, cert: X509Certificate): Error | undefined {
     try {
-      checkPeer(cert, this.local, { uriPrefix: this.uriPrefix, expectedNodeId: this.nodeId });
+      checkPeer(cert, this.credentials.local, { uriPrefix: this.uriPrefix, expectedNodeId: this.nodeId });
     } catch (err) {
       return err as Error;
     }
     const certSha256 = certSha256Hex(cert);
-    const refused = this.options.admitPeer === undefined ? undefined : refusal(this.options.admitPeer, this.nodeId, certSha256);
-    if (refused === undefined && this.socket === socket) this.peerCertSha256 = certSha256;
+    const refused = this.options.admitPeer === undefined ? undefined : refusal(this.options.admitPeer, this.nodeId, certSha256, cert);
+    if (refused === undefined && this.socket === socket) this.peerCert = { sha256: certSha256, cert };
     return refused;
   }
 
@@ -137,7 +140,7 @@ export class PeerLink {
   private onClosed(socket: TLSSocket): void {
     if (this.socket !== socket) return;
     this.socket = null;
-    this.peerCertSha256 = null;
+    this.peerCert = null;
     if (this.state === 'closed') return;
     this.options.onEvent?.(this.state === 'connected' ? 'disconnected' : 'connectFailed');
     this.state = 'backoff';
@@ -162,11 +165,21 @@ export class PeerLink {
 }
 
 /** Why `admit` refuses the peer now, or undefined when it admits it. */
-export function refusal(admit: (nodeId: string, certSha256: string) => void, nodeId: string, certSha256: string): Error | undefined {
+export function refusal(
+  admit: (nodeId: string, certSha256: string, cert: X509Certificate) => void,
+  nodeId: string,
+  certSha256: string,
+  cert: X509Certificate,
+): Error | undefined {
   try {
-    admit(nodeId, certSha256);
+    admit(nodeId, certSha256, cert);
     return undefined;
   } catch (err) {
     return err as Error;
   }
+}
+
+/** The secure context of every mesh handshake, inbound and outbound: TLS 1.3, our key and chain, the cluster root. */
+export function secureContextOf(tls: MtlsTlsMaterial): { key: string | Buffer; cert: string | Buffer; ca: string | Buffer; minVersion: 'TLSv1.3' } {
+  return { key: tls.key, cert: tls.cert, ca: tls.ca, minVersion: 'TLSv1.3' };
 }

@@ -7,20 +7,43 @@
 // node's own AZ ICA (pki-core node/registration/node-registration.ts signs it with that AZ's ICA),
 // so an exact match also proves the issuer. The check is a Map lookup: it runs on every handshake
 // and every peer request, from the state the peer directory polls (serve/peer-directory.ts).
+//
+// A node renews its TLS certificate (pki-core node/ca/node-renewal.ts) and presents the new one
+// once it has applied its `NodeRenewed`; a peer that has not applied it yet (down, or behind in
+// the log) still pins the old one, and if it refused the new one it could never be sent the entry
+// that registers it. So a certificate that is not the pinned one is also admitted as that node's
+// renewal when it names the node, is signed by an unrevoked AZ ICA of the node's AZ (what
+// registration and renewal sign node TLS certificates with; a leaf of a node ICA never is) and
+// begins after the registered one. Once the renewal is applied here the exact pin rules again,
+// so the old certificate is refused from then on.
+import type { X509Certificate } from 'node:crypto';
 import { ServerError } from '../errors.ts';
+import { DEFAULT_NODE_URI_PREFIX, nodeIdOf } from './identity.ts';
+
+/** What recognises a renewed TLS certificate not applied here yet. */
+export interface RenewalView {
+  /** Node id → its AZ and the notBefore of its registered TLS certificate. */
+  readonly registered: ReadonlyMap<string, { readonly az: string; readonly notBeforeMs: number }>;
+  /** AZ → its unrevoked AZ ICA certificates. */
+  readonly azIcas: ReadonlyMap<string, readonly X509Certificate[]>;
+}
+
+const NO_RENEWALS: RenewalView = { registered: new Map(), azIcas: new Map() };
 
 export class PeerPins {
   /** Node id → SHA-256 (hex) of its registered TLS certificate's DER. */
   private pins: ReadonlyMap<string, string> = new Map();
   /** Node ids whose identity was withdrawn (node CA revoked, or removed). */
   private withdrawn: ReadonlySet<string> = new Set();
+  private renewals: RenewalView = NO_RENEWALS;
 
   constructor(private readonly selfId: string) {}
 
-  /** From PkiNodeApi.nodeTlsPins and withdrawnNodeIds, read together. */
-  update(pins: ReadonlyMap<string, string>, withdrawn: ReadonlySet<string>): void {
+  /** From PkiNodeApi.nodeTlsPins, withdrawnNodeIds, listNodes and azIcaCertificates, read together. */
+  update(pins: ReadonlyMap<string, string>, withdrawn: ReadonlySet<string>, renewals: RenewalView = NO_RENEWALS): void {
     this.pins = pins;
     this.withdrawn = withdrawn;
+    this.renewals = renewals;
   }
 
   /**
@@ -31,12 +54,16 @@ export class PeerPins {
     return this.pins.has(this.selfId) || this.withdrawn.has(this.selfId);
   }
 
-  /** The peer endpoint: ERR_TRANSPORT_PEER_REFUSED unless `certSha256` is the certificate registered for `nodeId`. */
-  requirePinned(nodeId: string, certSha256: string): void {
+  /**
+   * The peer endpoint: ERR_TRANSPORT_PEER_REFUSED unless `certSha256` is the certificate
+   * registered for `nodeId`, or `cert` (that certificate, when the caller has it) is its renewal.
+   */
+  requirePinned(nodeId: string, certSha256: string, cert?: X509Certificate): void {
     const pinned = this.pins.get(nodeId);
     if (pinned === certSha256) return;
     if (this.withdrawn.has(nodeId)) throw new ServerError('ERR_TRANSPORT_PEER_REFUSED', `node ${nodeId} was revoked or removed`);
     if (pinned === undefined) throw new ServerError('ERR_TRANSPORT_PEER_REFUSED', `node ${nodeId} has no registered, unrevoked TLS certificate`);
+    if (cert !== undefined && this.isRenewalOf(nodeId, cert)) return;
     throw new ServerError('ERR_TRANSPORT_PEER_REFUSED', `node ${nodeId} presents another certificate than the one registered for it`);
   }
 
@@ -47,7 +74,15 @@ export class PeerPins {
    * leader and its seat's peers: then a peer not known yet is admitted on its chain and node id
    * alone, unless known to be withdrawn; a peer whose registration was applied is pinned already.
    */
-  admitMeshPeer(nodeId: string, certSha256: string): void {
-    if (this.knowsItself || this.pins.has(nodeId) || this.withdrawn.has(nodeId)) this.requirePinned(nodeId, certSha256);
+  admitMeshPeer(nodeId: string, certSha256: string, cert?: X509Certificate): void {
+    if (this.knowsItself || this.pins.has(nodeId) || this.withdrawn.has(nodeId)) this.requirePinned(nodeId, certSha256, cert);
+  }
+
+  /** Whether `cert` is a renewal of `nodeId`'s registered TLS certificate (see the top of this file). */
+  private isRenewalOf(nodeId: string, cert: X509Certificate): boolean {
+    const registered = this.renewals.registered.get(nodeId);
+    if (registered === undefined || nodeIdOf(cert, DEFAULT_NODE_URI_PREFIX) !== nodeId.toLowerCase()) return false;
+    if (!(Date.parse(cert.validFrom) > registered.notBeforeMs)) return false;
+    return (this.renewals.azIcas.get(registered.az) ?? []).some((ica) => cert.checkIssued(ica) && cert.verify(ica.publicKey));
   }
 }

@@ -1,3 +1,4 @@
+import type { X509Certificate } from 'node:crypto';
 import type { RandomSource } from '@adrestia/consensus';
 import type { Logger } from '../log/logger.ts';
 import type { BackoffOptions } from './backoff.ts';
@@ -21,7 +22,7 @@ export type TransportEvent =
   | 'noRoute'
   | 'unknownGroup';
 
-interface MtlsTlsMaterial {
+export interface MtlsTlsMaterial {
   /** Our private key (PEM). */
   key: string | Buffer;
   /** Our node certificate followed by its intermediates up to (not including) the root (PEM). */
@@ -52,9 +53,10 @@ export interface MtlsMeshOptions {
   /**
    * Admission of a peer whose chain and node id checked out (identity.ts), on accept and on dial,
    * and again on `recheckPeers`: throws ERR_TRANSPORT_PEER_REFUSED unless the certificate
-   * (SHA-256 of its DER, hex) may speak for that node (peer-pins.ts: the registered one).
+   * (SHA-256 of its DER, hex; `cert` is that certificate) may speak for that node (peer-pins.ts:
+   * the registered one, or its renewal).
    */
-  admitPeer?: (nodeId: string, certSha256: string) => void;
+  admitPeer?: (nodeId: string, certSha256: string, cert: X509Certificate) => void;
 }
 
 export const DEFAULT_MESH_LIMITS = {

@@ -21,7 +21,7 @@ import type { NodeContext } from '../core/context.ts';
 import type { RoleView } from '../core/roles.ts';
 import type { MaintenanceRegistry } from '../maintenance/index.ts';
 import type { PeerRequest, PeerResponse } from '../peer/protocol.ts';
-import { signNodeIca, signNodeTls } from '../registration/ca-node-registration.ts';
+import { NODE_TLS_LIFETIME_SECONDS, signNodeIca, signNodeTls } from '../registration/ca-node-registration.ts';
 import { caSignerFromRecord, issuerIdOf } from './ca-common.ts';
 import { buildCsr, type NodeKeyKind } from './ca-node-keys.ts';
 import { currentCa, hasRole } from './current-ca.ts';
@@ -69,7 +69,9 @@ export class NodeRenewal {
       current: windowOf(node.tlsCertDer),
       leadSeconds: NODE_TLS_LEAD_SECONDS,
       nowMs,
-      lifetimeSeconds: BUILTIN_PROFILES.serverClientLeaf.lifetime.defaultSeconds,
+      // What signNodeTls gives a successor, not its profile's (short) customer-leaf default: with
+      // that, a successor would seem to gain nothing until the last 30 days.
+      lifetimeSeconds: NODE_TLS_LIFETIME_SECONDS,
       issuerNotAfterMs: azIca.notAfter,
     });
     if (!icaDue && !tlsDue) return;

@@ -58,7 +58,7 @@ export interface SignedNodeRegistration {
  * credential the node renews itself (node/ca), not a customer leaf, so the short customer-leaf
  * default of its profile (ca/profiles.ts serverClientLeaf) does not apply to it.
  */
-const NODE_TLS_LIFETIME_SECONDS = 2 * 365 * 24 * 3600;
+export const NODE_TLS_LIFETIME_SECONDS = 2 * 365 * 24 * 3600;
 
 export async function signNodeRegistration(input: SignNodeRegistrationInput): Promise<SignedNodeRegistration> {
   checkNow(input.nowMs);

@@ -72,6 +72,16 @@ export class ClusterReads {
     return pins;
   }
 
+  /** Each AZ's unrevoked AZ ICA certificates (DER), as applied here (PkiNodeApi.azIcaCertificates). */
+  async azIcaCertificates(): Promise<ReadonlyMap<string, readonly Uint8Array[]>> {
+    const byAz = new Map<string, Uint8Array[]>();
+    for (const ca of await this.reads.applied().cas()) {
+      if (ca.role !== 'az' || ca.az === null || ca.revokedAt !== null) continue;
+      byAz.set(ca.az, [...(byAz.get(ca.az) ?? []), ca.certDer]);
+    }
+    return byAz;
+  }
+
   async getNode(nodeId: string): Promise<NodeRecord | undefined> {
     const store = await this.reads.linearizable();
     return store.getNode(nodeId);
