@@ -29,6 +29,7 @@ export { OCSP_REQUEST_BYTES_MAX } from './ca/ocsp-request.ts';
 export type { IssuedJoinToken, JoinTokenRequest } from './node/admin/admin-services.ts';
 export type { AzDeclaration, DeclaredAz } from './node/admin/az-admin.ts';
 export type { RemovedAz, RemovedNode } from './node/peer/protocol.ts';
+export type { RotatedRoot } from './node/ca/root-rollover.ts';
 export type { CertificateRecord } from './state/records.ts';
 export type { CaExpiry, CrlReport, MemberReplication, OperatorReport, RecentRevocation, TierReport, VipHolding } from './node/status/index.ts';
 export type { ClusterMap } from './cluster/cluster-map.ts';

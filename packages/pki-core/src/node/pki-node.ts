@@ -18,6 +18,7 @@ import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToke
 import { FileNodeKeyStore, type NodeKeys, type NodeKeyStore } from './ca/ca-node-keys.ts';
 import { AzIcaRenewal } from './ca/az-ica-renewal.ts';
 import { NodeRenewal } from './ca/node-renewal.ts';
+import { RootRollover, type RotatedRoot } from './ca/root-rollover.ts';
 import { OwnCa } from './ca/own-ca.ts';
 import { PublicBaseUrls } from './ca/public-base-urls.ts';
 import { Committer } from './core/committer.ts';
@@ -163,6 +164,7 @@ export class PkiNode implements PkiNodeApi {
   private readonly registration: NodeRegistration;
   private readonly founding: Founding;
   private readonly admin: AdminServices;
+  private readonly rootRollover: RootRollover;
   private readonly peerDispatch: PeerDispatch;
   private readonly vip: VipManager | null;
   private readonly operatorReports: OperatorReports;
@@ -190,7 +192,8 @@ export class PkiNode implements PkiNodeApi {
     const ocsp = (this.ocsp = new Ocsp(ctx, roles, reads, ownCa, committer, () => membership.otherAzLeaders(), ocspLimitsOf(options), maintenance));
     // Renewal comes after the CRLs: a step that renews (a key generation, global commits) ends later.
     const nodeRenewal = new NodeRenewal(ctx, roles, state, urls, committer, maintenance, options.renewNodeTls ?? true);
-    new AzIcaRenewal(ctx, roles, state, urls, committer, maintenance);
+    const azIcaRenewal = new AzIcaRenewal(ctx, roles, state, urls, committer, maintenance);
+    this.rootRollover = new RootRollover(ctx, roles, state, urls, committer, azIcaRenewal);
     this.clusterMapView = new ClusterMapView(ctx, twoTier, state, membership);
     this.clusterReads = new ClusterReads(ctx, reads, ownCa);
     const issuance = (this.issuance = new Issuance(ctx, reads, ownCa, urls, committer));
@@ -434,6 +437,10 @@ export class PkiNode implements PkiNodeApi {
 
   removeAz(name: string, requestedBy: string): Promise<RemovedAz> {
     return this.admin.removeAz(name, requestedBy);
+  }
+
+  rotateRoot(request: { rootSubject?: string } = {}): Promise<RotatedRoot> {
+    return this.rootRollover.rotateRoot(request);
   }
 
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void {
