@@ -72,6 +72,20 @@ const ocspCert = (serialHex: string, notAfter: number, keyId = 'ocsp-key-1'): Ev
   at: T0 + 9,
 });
 
+const rootRolledOver = (next = 'root-2', serial = '2b'): EventOf<'RootRolledOver'> => ({
+  type: 'RootRolledOver',
+  previousRootIssuerId: ROOT_ID,
+  rootIssuerId: next,
+  rootCertDer: fakeDer('root-2'),
+  rootSerialHex: `${serial}01`,
+  rootNotAfter: T0 + 3650 * DAY_MS,
+  wrappedRootKey: fakeDer(`wrapped-${next}`),
+  crossCertificates: [
+    { signerIssuerId: ROOT_ID, subjectIssuerId: next, certDer: fakeDer('x12'), serialHex: `${serial}02`, notAfter: T0 + 365 * DAY_MS },
+    { signerIssuerId: next, subjectIssuerId: ROOT_ID, certDer: fakeDer('x21'), serialHex: `${serial}03`, notAfter: T0 + 365 * DAY_MS },
+  ],
+  at: T0 + 9,
+});
 const delta = (crlNumber: number, baseCrlNumber: number): PkiEvent => ({
   type: 'DeltaCrlPublished',
   issuerId: NODE1_ICA,
@@ -210,10 +224,40 @@ const ROWS: Record<PkiEvent['type'], Row> = {
     rejected: { setup: [clusterCreated(), azAdded()], event: azCaInstalled(AZ1_ICA, AZ1, '1a2b'), code: 'ERR_SERIAL_REUSED' },
   },
   CaKeyRewrapped: {
+    setup: [clusterCreated(), azAdded(), azCaInstalled(), ocspKey()],
+    event: {
+      type: 'CaKeyRewrapped',
+      keys: [
+        { kind: 'ca', issuerId: ROOT_ID, wrappedKey: fakeDer('kek-2:root') },
+        { kind: 'ca', issuerId: AZ1_ICA, wrappedKey: fakeDer('kek-2') },
+        { kind: 'ocspResponder', az: AZ1, wrappedKey: fakeDer('kek-2:ocsp') },
+      ],
+      at: T0 + 9,
+    },
+    check: async (s) => {
+      expect((await s.getCa(AZ1_ICA))?.wrappedKey).to.deep.equal(fakeDer('kek-2'));
+      expect((await s.getCa(ROOT_ID))?.wrappedKey).to.deep.equal(fakeDer('kek-2:root'));
+      expect((await s.ocspResponderKey(AZ1))?.wrappedKey).to.deep.equal(fakeDer('kek-2:ocsp'));
+    },
+    // Atomic: a rotation that would leave one sealed key (the OCSP responder's) under the old KEK changes nothing.
+    rejected: {
+      setup: [clusterCreated(), azAdded(), azCaInstalled(), ocspKey()],
+      event: { type: 'CaKeyRewrapped', keys: [{ kind: 'ca', issuerId: ROOT_ID, wrappedKey: fakeDer('k') }, { kind: 'ca', issuerId: AZ1_ICA, wrappedKey: fakeDer('k') }], at: T0 },
+      code: 'ERR_EVENT_REJECTED',
+    },
+  },
+  RootRolledOver: {
     setup: [clusterCreated(), azAdded(), azCaInstalled()],
-    event: { type: 'CaKeyRewrapped', issuerId: AZ1_ICA, wrappedKey: fakeDer('kek-2'), at: T0 + 9 },
-    check: async (s) => expect((await s.getCa(AZ1_ICA))?.wrappedKey).to.deep.equal(fakeDer('kek-2')),
-    rejected: { setup: baseLog(), event: { type: 'CaKeyRewrapped', issuerId: NODE1_ICA, wrappedKey: fakeDer('k'), at: T0 }, code: 'ERR_EVENT_REJECTED' },
+    event: rootRolledOver(),
+    check: async (s) => {
+      expect((await s.cluster())?.rootIssuerId).to.equal('root-2');
+      expect((await s.getCa('root-2'))).to.deep.include({ role: 'root', parentIssuerId: null, wrappedKey: fakeDer('wrapped-root-2') });
+      expect((await s.getCa(ROOT_ID))?.revokedAt).to.equal(null);
+      const cross = await s.crossCertificates();
+      expect(cross.map((c) => `${c.issuerId}>${c.kind === 'ca' ? c.caIssuerId : ''}`).sort()).to.deep.equal([`${ROOT_ID}>root-2`, `root-2>${ROOT_ID}`]);
+    },
+    // A second rollover built from the replaced root loses (the first applied wins).
+    rejected: { setup: [clusterCreated(), azAdded(), rootRolledOver()], event: rootRolledOver('root-3', '3c'), code: 'ERR_ALREADY_EXISTS' },
   },
   NodeRegistered: {
     setup: [clusterCreated(), azAdded(), azCaInstalled(), nodeCaInstalled()],
@@ -456,6 +500,7 @@ const MAP_VERSION_STEP: Record<PkiEvent['type'], 0 | 1> = {
   AzRemoved: 1,
   CaCertificateInstalled: 1,
   CaKeyRewrapped: 0,
+  RootRolledOver: 1,
   NodeRegistered: 1,
   NodeRenewed: 1,
   NodeRemoved: 1,

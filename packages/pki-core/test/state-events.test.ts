@@ -27,7 +27,21 @@ function examples(): PkiEvent[] {
     { type: 'AzRemoved', name: 'az2', at: T0 },
     azCaInstalled(),
     nodeCaInstalled(),
-    { type: 'CaKeyRewrapped', issuerId: 'az1-ica', wrappedKey: fakeDer('rewrapped'), at: T0 },
+    { type: 'CaKeyRewrapped', keys: [{ kind: 'ca', issuerId: 'az1-ica', wrappedKey: fakeDer('rewrapped') }, { kind: 'ocspResponder', az: 'az1', wrappedKey: fakeDer('rewrapped-ocsp') }], at: T0 },
+    {
+      type: 'RootRolledOver',
+      previousRootIssuerId: 'root-1',
+      rootIssuerId: 'root-2',
+      rootCertDer: fakeDer('root-2'),
+      rootSerialHex: '2b01',
+      rootNotAfter: T0 + 1000,
+      wrappedRootKey: fakeDer('wrapped-root-2'),
+      crossCertificates: [
+        { signerIssuerId: 'root-1', subjectIssuerId: 'root-2', certDer: fakeDer('x12'), serialHex: '2b02', notAfter: T0 + 500 },
+        { signerIssuerId: 'root-2', subjectIssuerId: 'root-1', certDer: fakeDer('x21'), serialHex: '2b03', notAfter: T0 + 500 },
+      ],
+      at: T0,
+    },
     nodeRegistered(),
     { type: 'NodeRemoved', nodeId: 'n1', reason: 'decommissioned', at: T0 },
     issued('01aa'),
@@ -70,7 +84,7 @@ describe('PKI events: MessagePack encoding', () => {
 
   it('round-trips one event of every type, byte for byte', () => {
     const all = examples();
-    expect(new Set(all.map((e) => e.type)).size).to.equal(19); // every type; CaCertificateInstalled twice
+    expect(new Set(all.map((e) => e.type)).size).to.equal(20); // every type; CaCertificateInstalled twice
     for (const event of all) {
       const bytes = encodeEvent(event);
       const decoded = decodeEvent(bytes);

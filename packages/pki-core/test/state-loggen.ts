@@ -53,7 +53,11 @@ function topology(r: TestRandom, m: Model): PkiEvent {
     m.azCas.set(az, id);
     return { ...azCaInstalled(id, az, hex2(r, 2)), notAfter: m.t + 1000 * DAY_MS, at: m.t };
   }
-  if (k === 4 && r.int(3) === 0) return { type: 'CaKeyRewrapped', issuerId: r.pick([...m.azCas.values(), 'root-1', 'node-1-ica']), wrappedKey: fakeDer(`kek-${m.n}`), at: m.t };
+  if (k === 4 && r.int(3) === 0) {
+    // Every sealed key (accepted), or one more that is never sealed: a node CA's (rejected).
+    const ids = ['root-1', ...m.azCas.values(), ...(r.int(3) === 0 ? ['node-1-ica'] : [])];
+    return { type: 'CaKeyRewrapped', keys: ids.map((issuerId) => ({ kind: 'ca' as const, issuerId, wrappedKey: fakeDer(`kek-${m.n}:${issuerId}`) })), at: m.t };
+  }
   const nodeId = `node-${r.int(12)}`;
   const ica = `${nodeId}-ica`;
   if (k === 2) return { ...nodeCaInstalled(ica, nodeId, hex2(r, 2), az, m.azCas.get(az)), notAfter: m.t + 100 * DAY_MS, at: m.t };

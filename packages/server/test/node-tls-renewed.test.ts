@@ -45,7 +45,7 @@ describe('serve/node-tls.ts: taking up a renewed node TLS certificate', function
       nodeKeys: () => keys,
       listNodes: () => Promise.resolve([{ nodeId: NODE_ID, az: 'az1', addresses: { api: '127.0.0.1:8443', raft: '127.0.0.1:7480' }, tlsCertDer, icaIssuerId: 'x', registeredAt: 0 }]),
       azIcaCertificates: () => Promise.resolve(new Map([['az1', [fromPem(azIcaPem)]]])),
-      caBundle: () => Promise.resolve({ clusterId: 'c', rootPem, azIcaPem, chainPem: azIcaPem + rootPem }),
+      caBundle: () => Promise.resolve({ clusterId: 'c', rootPem, azIcaPem, chainPem: azIcaPem + rootPem, rootsPem: rootPem, crossCertificatesPem: '' }),
     };
   };
 

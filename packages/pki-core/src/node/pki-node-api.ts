@@ -2,6 +2,7 @@
 // and other Adrestia services call, and the only way they reach the node's state. Everything here
 // is transport-neutral. A read either waits for the read barrier (core/read-view.ts: it sees
 // whatever the AZ acknowledged) or says why a local, possibly stale read is right for its callers.
+import type { RotatedRoot } from './ca/root-rollover.ts';
 import type { ClusterMapDiff, ClusterMapSince } from '../cluster/map-generation.ts';
 import type { CrlReason } from '../state/events.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
@@ -86,6 +87,10 @@ export interface CaBundle {
   azIcaPem: string | null;
   /** This node's ICA, then its AZ ICA, then the root. */
   chainPem: string;
+  /** Every root still valid, the cluster's current one first (more than one after a root rollover). */
+  rootsPem: string;
+  /** The cross certificates between those roots (node/ca/root-rollover.ts); empty before any rollover. */
+  crossCertificatesPem: string;
 }
 
 export type PkiRoleEvent = { tier: 'local' | 'global'; leader: boolean; term: number };
@@ -229,6 +234,11 @@ export interface PkiNodeApi {
    * each after a linearizable read in its AZ. Wrapped CA keys stay wrapped; node ICA keys are not in it.
    */
   backup(): Promise<Uint8Array>;
+  /**
+   * Admin, on the global leader: a root rollover (node/ca/root-rollover.ts) — a new root, cross
+   * certificates both ways, every AZ ICA re-issued under the new root — answered once committed.
+   */
+  rotateRoot(request?: { rootSubject?: string }): Promise<RotatedRoot>;
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void;
   stop(): Promise<void>;
 }

@@ -22,6 +22,7 @@ import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToke
 import { FileNodeKeyStore, type NodeKeys, type NodeKeyStore } from './ca/ca-node-keys.ts';
 import { AzIcaRenewal } from './ca/az-ica-renewal.ts';
 import { NodeRenewal } from './ca/node-renewal.ts';
+import { RootRollover, type RotatedRoot } from './ca/root-rollover.ts';
 import { OwnCa } from './ca/own-ca.ts';
 import { PublicBaseUrls } from './ca/public-base-urls.ts';
 import { Committer } from './core/committer.ts';
@@ -172,6 +173,7 @@ export class PkiNode implements PkiNodeApi {
   private readonly provisionerAdmin: ProvisionerAdmin;
   private readonly tokenIssuance: TokenIssuance;
   private readonly backups: ClusterBackups;
+  private readonly rootRollover: RootRollover;
   private readonly peerDispatch: PeerDispatch;
   private readonly vip: VipManager | null;
   private readonly operatorReports: OperatorReports;
@@ -199,7 +201,8 @@ export class PkiNode implements PkiNodeApi {
     const ocsp = (this.ocsp = new Ocsp(ctx, roles, reads, ownCa, committer, () => membership.otherAzLeaders(), ocspLimitsOf(options), maintenance));
     // Renewal comes after the CRLs: a step that renews (a key generation, global commits) ends later.
     const nodeRenewal = new NodeRenewal(ctx, roles, state, urls, committer, maintenance, options.renewNodeTls ?? true);
-    new AzIcaRenewal(ctx, roles, state, urls, committer, maintenance);
+    const azIcaRenewal = new AzIcaRenewal(ctx, roles, state, urls, committer, maintenance);
+    this.rootRollover = new RootRollover(ctx, roles, state, urls, committer, azIcaRenewal);
     this.clusterMapView = new ClusterMapView(ctx, twoTier, state, membership);
     this.clusterReads = new ClusterReads(ctx, reads, ownCa);
     const issuance = (this.issuance = new Issuance(ctx, reads, ownCa, urls, committer));
@@ -472,6 +475,10 @@ export class PkiNode implements PkiNodeApi {
 
   backup(): Promise<Uint8Array> {
     return this.backups.takeBackup();
+  }
+
+  rotateRoot(request: { rootSubject?: string } = {}): Promise<RotatedRoot> {
+    return this.rootRollover.rotateRoot(request);
   }
 
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void {

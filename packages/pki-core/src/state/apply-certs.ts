@@ -90,12 +90,34 @@ export async function applyCaCertificateInstalled(tx: StateTxn, ev: EventOf<'CaC
   return { type: 'CaCertificateInstalled' };
 }
 
+/**
+ * KEK rotation: the event must name every sealed key the state holds — each root and AZ CA key,
+ * each AZ's OCSP responder key — exactly once, so after it no key is left under the old KEK.
+ */
 export async function applyCaKeyRewrapped(tx: StateTxn, ev: EventOf<'CaKeyRewrapped'>): Promise<ApplyResult> {
-  const ca = await tx.get('cas', ev.issuerId);
-  if (ca === undefined) return reject('ERR_ISSUER_UNKNOWN', `CA ${ev.issuerId} is unknown`);
-  // docs/architecture.md §4.2: a node ICA key is generated on its node and never leaves it.
-  if (ca.role === 'node') reject('ERR_EVENT_REJECTED', `the key of node CA ${ev.issuerId} is never stored in the state`);
-  tx.put('cas', ev.issuerId, { ...ca, wrappedKey: ev.wrappedKey });
+  const named = new Set<string>();
+  for (const key of ev.keys) {
+    const id = key.kind === 'ca' ? `ca:${key.issuerId}` : `ocspResponder:${key.az}`;
+    if (named.has(id)) reject('ERR_EVENT_REJECTED', `${id} is named twice`);
+    named.add(id);
+  }
+  const sealedCas = (await tx.range('cas', {})).map(([, ca]) => ca).filter((ca) => ca.wrappedKey !== null);
+  const ocspKeys = (await tx.range('ocspKeys', {})).map(([, k]) => k);
+  const held = [...sealedCas.map((ca) => `ca:${ca.issuerId}`), ...ocspKeys.map((k) => `ocspResponder:${k.az}`)];
+  const missing = held.filter((id) => !named.has(id));
+  if (missing.length > 0) reject('ERR_EVENT_REJECTED', `the rotation leaves ${missing.join(', ')} under the old KEK`);
+  if (named.size !== held.length) reject('ERR_EVENT_REJECTED', 'the rotation names a key the state does not hold sealed (a node CA key never leaves its node)');
+  for (const key of ev.keys) {
+    if (key.kind === 'ca') {
+      const ca = await tx.get('cas', key.issuerId);
+      if (ca === undefined) throw new Error(`assertion failed: sealed CA ${key.issuerId} vanished`);
+      tx.put('cas', key.issuerId, { ...ca, wrappedKey: key.wrappedKey });
+    } else {
+      const k = await tx.get('ocspKeys', key.az);
+      if (k === undefined) throw new Error(`assertion failed: OCSP responder key of ${key.az} vanished`);
+      tx.put('ocspKeys', key.az, { ...k, wrappedKey: key.wrappedKey });
+    }
+  }
   return { type: 'CaKeyRewrapped' };
 }
 

@@ -28,6 +28,7 @@ import {
   applyRevoked,
 } from './apply-certs.ts';
 import { applyDeltaCrlPublished } from './apply-crl-delta.ts';
+import { applyRootRolledOver } from './apply-root-rollover.ts';
 import { applyOcspResponderCertified, applyOcspResponderKeyInstalled } from './apply-ocsp.ts';
 import {
   applyAcmeAccountCreated,
@@ -55,6 +56,7 @@ const HANDLERS: { [T in PkiEventType]: Handler<T> } = {
   AzRemoved: applyAzRemoved,
   CaCertificateInstalled: applyCaCertificateInstalled,
   CaKeyRewrapped: applyCaKeyRewrapped,
+  RootRolledOver: applyRootRolledOver,
   NodeRegistered: applyNodeRegistered,
   NodeRenewed: applyNodeRenewed,
   NodeRemoved: applyNodeRemoved,

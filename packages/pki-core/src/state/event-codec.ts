@@ -9,6 +9,8 @@ import {
   type AzSpec,
   type CaRole,
   type ClusterSettings,
+  type CrossCertificate,
+  type RewrappedKey,
   type NodeAddresses,
   type PkiEvent,
   type PkiEventType,
@@ -69,6 +71,51 @@ function readCaCertificateInstalled(r: FieldReader): PkiEvent {
   // A node ICA key is generated on its node and never leaves it.
   if (ev.role === 'node' && ev.wrappedKey !== undefined) throw new FieldError('wrappedKey', 'a node CA key never leaves its node');
   return dropUndefined(ev);
+}
+
+function readRewrappedKey(value: unknown, path: string): RewrappedKey {
+  const r = FieldReader.of(value, path);
+  const kind = r.oneOf<RewrappedKey['kind']>('kind', ['ca', 'ocspResponder']);
+  const key: RewrappedKey =
+    kind === 'ca'
+      ? { kind, issuerId: r.id('issuerId'), wrappedKey: r.bytes('wrappedKey', LIMITS.maxWrappedKeyBytes) }
+      : { kind, az: r.id('az'), wrappedKey: r.bytes('wrappedKey', LIMITS.maxWrappedKeyBytes) };
+  r.done();
+  return key;
+}
+
+function readCrossCertificate(value: unknown, path: string): CrossCertificate {
+  const r = FieldReader.of(value, path);
+  const cross = {
+    signerIssuerId: r.id('signerIssuerId'),
+    subjectIssuerId: r.id('subjectIssuerId'),
+    certDer: r.bytes('certDer', LIMITS.maxDerBytes),
+    serialHex: r.serialHex('serialHex'),
+    notAfter: r.time('notAfter'),
+  };
+  r.done();
+  if (cross.signerIssuerId === cross.subjectIssuerId) throw new FieldError(`${path}.subjectIssuerId`, 'a cross certificate joins two different roots');
+  return cross;
+}
+
+/** Exactly the two cross certificates between the previous root and the new one, one each way. */
+function readRootRolledOver(r: FieldReader): PkiEvent {
+  const ev = dropUndefined({
+    type: 'RootRolledOver' as const,
+    previousRootIssuerId: r.id('previousRootIssuerId'),
+    rootIssuerId: r.id('rootIssuerId'),
+    rootCertDer: r.bytes('rootCertDer', LIMITS.maxDerBytes),
+    rootSerialHex: r.serialHex('rootSerialHex'),
+    rootNotAfter: r.time('rootNotAfter'),
+    wrappedRootKey: r.optional('wrappedRootKey', () => r.bytes('wrappedRootKey', LIMITS.maxWrappedKeyBytes)),
+    crossCertificates: r.list('crossCertificates', 2, readCrossCertificate),
+    at: r.time('at'),
+  });
+  if (ev.previousRootIssuerId === ev.rootIssuerId) throw new FieldError('rootIssuerId', 'the new root must differ from the previous one');
+  const pairs = ev.crossCertificates.map((c) => `${c.signerIssuerId}>${c.subjectIssuerId}`).sort();
+  const expected = [`${ev.previousRootIssuerId}>${ev.rootIssuerId}`, `${ev.rootIssuerId}>${ev.previousRootIssuerId}`].sort();
+  if (pairs.join() !== expected.join()) throw new FieldError('crossCertificates', 'expected one cross certificate each way between the previous and the new root');
+  return ev;
 }
 
 function readIssued(r: FieldReader): PkiEvent {
@@ -143,10 +190,10 @@ const READERS: { [T in PkiEventType]: Reader } = {
   CaCertificateInstalled: readCaCertificateInstalled,
   CaKeyRewrapped: (r) => ({
     type: 'CaKeyRewrapped',
-    issuerId: r.id('issuerId'),
-    wrappedKey: r.bytes('wrappedKey', LIMITS.maxWrappedKeyBytes),
+    keys: r.list('keys', LIMITS.maxRewrappedKeys, readRewrappedKey),
     at: r.time('at'),
   }),
+  RootRolledOver: readRootRolledOver,
   NodeRegistered: (r) => ({
     type: 'NodeRegistered',
     nodeId: r.id('nodeId'),

@@ -145,11 +145,50 @@ export interface CaCertificateInstalledEvent {
   at: number;
 }
 
-/** The sealed key of a root or AZ CA under a new key-encryption key (operator KEK rotation). */
+/** One sealed key under the new KEK: a root or AZ CA's (by issuer id), or an AZ's OCSP responder key (by AZ). */
+export type RewrappedKey = { kind: 'ca'; issuerId: string; wrappedKey: Uint8Array } | { kind: 'ocspResponder'; az: string; wrappedKey: Uint8Array };
+
+/**
+ * Operator KEK rotation (node/ca/kek-rotation.ts): every sealed key of the state under the new
+ * key-encryption key, in one event so no replica ever holds keys under two KEKs. Accepted only
+ * when it names every sealed key the state holds, each once.
+ */
 interface CaKeyRewrappedEvent {
   type: 'CaKeyRewrapped';
-  issuerId: string;
-  wrappedKey: Uint8Array;
+  keys: RewrappedKey[];
+  at: number;
+}
+
+/** A certificate of one root signed by another (RFC 4158 §2.3 cross-certification), for a root rollover. */
+export interface CrossCertificate {
+  /** The root that signed it. */
+  signerIssuerId: string;
+  /** The root whose name and key it certifies. */
+  subjectIssuerId: string;
+  certDer: Uint8Array;
+  serialHex: string;
+  notAfter: number;
+}
+
+/**
+ * A root rollover (node/ca/root-rollover.ts): a new self-signed root becomes the cluster's root,
+ * with a cross certificate each way between it and the root it follows, so a chain to either root
+ * verifies against the other. The old root keeps its record and key: its CRL stays current until
+ * the last certificate under it expires. The AZ ICAs are then re-issued under the new root
+ * (`CaCertificateInstalled` with `replacesIssuerId`).
+ */
+export interface RootRolledOverEvent {
+  type: 'RootRolledOver';
+  /** The cluster's root when the rollover was built: accepted only while it still is. */
+  previousRootIssuerId: string;
+  rootIssuerId: string;
+  rootCertDer: Uint8Array;
+  rootSerialHex: string;
+  rootNotAfter: number;
+  /** The new root's sealed key; absent for a root held outside the cluster (founding/ca-offline-root.ts). */
+  wrappedRootKey?: Uint8Array;
+  /** Exactly two: new root signed by the previous one, and the previous root signed by the new one. */
+  crossCertificates: CrossCertificate[];
   at: number;
 }
 
@@ -332,6 +371,7 @@ export type PkiEvent =
   | AzRemovedEvent
   | CaCertificateInstalledEvent
   | CaKeyRewrappedEvent
+  | RootRolledOverEvent
   | NodeRegisteredEvent
   | NodeRenewedEvent
   | NodeRemovedEvent

@@ -15,6 +15,8 @@ export const LIMITS = Object.freeze({
   maxDerBytes: 64 * 1024,
   maxCrlDerBytes: 8 * 1024 * 1024,
   maxWrappedKeyBytes: 16 * 1024,
+  /** Sealed keys one KEK rotation re-wraps (roots, AZ ICAs, OCSP responder keys: CA records are never pruned). */
+  maxRewrappedKeys: 4096,
   maxProfileDepth: 8,
   maxProfileNodes: 2048,
   maxPruneLimit: 10_000,

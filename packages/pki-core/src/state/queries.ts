@@ -178,6 +178,21 @@ export class PkiStateQueries {
     return this.values('cas');
   }
 
+  /**
+   * The cross certificates between the cluster's roots (events.ts RootRolledOverEvent): CA
+   * certificates of role root filed under another root, oldest rollover first.
+   */
+  async crossCertificates(): Promise<CertificateRecord[]> {
+    const roots = (await this.cas()).filter((ca) => ca.role === 'root');
+    const found: CertificateRecord[] = [];
+    for (const root of roots) {
+      for (const cert of await this.listCertificates(root.issuerId)) {
+        if (cert.kind === 'ca' && cert.role === 'root' && cert.caIssuerId !== root.issuerId) found.push(cert);
+      }
+    }
+    return found.sort((a, b) => a.index - b.index || (a.issuerId < b.issuerId ? -1 : 1));
+  }
+
   async getProfile(name: string): Promise<ProfileRecord | undefined> {
     return this.view().get('profiles', name);
   }

@@ -31,6 +31,7 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   AzRemoved: 'global',
   CaCertificateInstalled: 'global',
   CaKeyRewrapped: 'global',
+  RootRolledOver: 'global',
   NodeRegistered: 'global',
   NodeRenewed: 'global',
   NodeRemoved: 'global',

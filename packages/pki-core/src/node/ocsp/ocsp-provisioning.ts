@@ -13,6 +13,7 @@ import { randomSerial } from '../../ca/serial.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { OcspResponderKeyRecord } from '../../state/records.ts';
 import { caSignerFromRecord, issuerIdOf, notAfterMsOf, type CaHandle } from '../ca/ca-common.ts';
+import { validRoots } from '../ca/current-ca.ts';
 import type { OwnCa } from '../ca/own-ca.ts';
 import type { Committer } from '../core/committer.ts';
 import type { NodeContext } from '../core/context.ts';
@@ -79,11 +80,9 @@ export class OcspProvisioning {
     if (rec && rec.revokedAt === null) await this.certifyAll(caSignerFromRecord(rec, this.ctx.kek));
   }
 
+  /** Each valid root with its key in the state: after a rollover the earlier root still answers for its AZ ICAs. */
   private async certifyByRoot(): Promise<void> {
-    const store = this.state();
-    const cluster = await store.cluster();
-    const root = cluster ? await store.getCa(cluster.rootIssuerId) : undefined;
-    if (root?.wrappedKey) await this.certifyAll(caSignerFromRecord(root, this.ctx.kek));
+    for (const root of await validRoots(this.state(), this.ctx.nowMs())) await this.certifyAll(caSignerFromRecord(root, this.ctx.kek));
   }
 
   /** Certifies every AZ's responder key whose certificate from `ca` is missing, for another key, or past half its life. */

@@ -21,7 +21,7 @@ const CERT_BYTES_MAX = 64 * 1024;
 export interface VerifiedCaBundle {
   readonly clusterId: string;
   readonly rootDer: Uint8Array;
-  /** The AZ ICAs, each checked to be signed by the root. */
+  /** The AZ ICAs (and after a root rollover the cross certificates), each checked to chain to the root. */
   readonly azIcaDers: readonly Uint8Array[];
   readonly bundlePem: string;
   /** Bytes, to echo in the registration proof. */
@@ -82,9 +82,13 @@ function bundleOf(response: CaBundleResponseBody, serverNonce: Uint8Array): Veri
   const [rootDer, ...azIcaDers] = ders as [Uint8Array, ...Uint8Array[]];
   const root = caCertificate(rootDer);
   if (!root.checkIssued(root) || !root.verify(root.publicKey)) throw bundleError('the first certificate is not a self-signed root');
+  // After a root rollover the bundle also holds the cross certificates (registration.ts
+  // caBundlePem): each certificate must be signed by the root or by one before it.
+  const trusted = [root];
   for (const der of azIcaDers) {
     const ica = caCertificate(der);
-    if (!ica.checkIssued(root) || !ica.verify(root.publicKey)) throw bundleError('an AZ ICA is not signed by the root');
+    if (!trusted.some((issuer) => ica.checkIssued(issuer) && ica.verify(issuer.publicKey))) throw bundleError('an AZ ICA is not signed by the root');
+    trusted.push(ica);
   }
   return { clusterId: response.clusterId, rootDer, azIcaDers, bundlePem: response.bundlePem, serverNonce };
 }

@@ -15,7 +15,7 @@ import { computeCaBundleProof, parseRegistrationProof, verifyRegistration, type 
 import { PkiError } from '../../errors.ts';
 import type { JoinTokenUsedEvent, NodeAddresses } from '../../state/events.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
-import type { CaRecord } from '../../state/records.ts';
+import type { CaRecord, CertificateRecord } from '../../state/records.ts';
 import { checkNow } from '../ca/ca-common.ts';
 import { parseRegistrationBody, type CaBundleResponseBody, type ParsedRegistrationBody } from './registration-body.ts';
 
@@ -30,18 +30,38 @@ async function requireClusterId(store: PkiStateQueries): Promise<string> {
 }
 
 /**
- * The CA bundle: the root, then every AZ ICA that may still sign (not revoked, not expired at
- * `nowMs`), ordered by AZ name and id so every replica serves the same bytes.
+ * The CA bundle: the root, then the cross certificates of root rollovers (node/ca/root-rollover.ts;
+ * the ones the root signed first, so each one's issuer comes before it), then every AZ ICA that may
+ * still sign (not revoked, not expired at `nowMs`), ordered by AZ name and id so every replica
+ * serves the same bytes.
  */
 async function caBundlePem(store: PkiStateQueries, nowMs: number): Promise<string> {
   const cluster = await store.cluster();
   if (cluster === undefined) throw new PkiError('ERR_NOT_FOUND', 'the cluster has not been founded yet');
   const root = await store.getCa(cluster.rootIssuerId);
   if (root === undefined) throw new Error(`assertion failed: the root CA ${cluster.rootIssuerId} is not in the state`);
+  const crossPem = issuerFirst((await store.crossCertificates()).filter((c) => c.notAfter > nowMs), root.issuerId)
+    .map((c) => toPem(c.certDer))
+    .join('');
   const azIcas = (await store.cas())
     .filter((ca) => ca.role === 'az' && ca.revokedAt === null && ca.notAfter > nowMs)
     .sort((a, b) => compare(a.az ?? '', b.az ?? '') || compare(a.issuerId, b.issuerId));
-  return [root, ...azIcas].map((ca) => toPem(ca.certDer)).join('');
+  return toPem(root.certDer) + crossPem + azIcas.map((ca) => toPem(ca.certDer)).join('');
+}
+
+/** Cross certificates in an order where each one's signer is the root or certified by one before it. */
+function issuerFirst(cross: readonly CertificateRecord[], rootIssuerId: string): CertificateRecord[] {
+  const reached = new Set([rootIssuerId]);
+  const ordered: CertificateRecord[] = [];
+  let left = [...cross];
+  for (let progress = true; progress && left.length > 0; ) {
+    const next = left.filter((c) => reached.has(c.issuerId));
+    progress = next.length > 0;
+    for (const c of next) if (c.kind === 'ca') reached.add(c.caIssuerId);
+    ordered.push(...next);
+    left = left.filter((c) => !next.includes(c));
+  }
+  return ordered;
 }
 
 function compare(a: string, b: string): number {

@@ -7,7 +7,7 @@
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { caSignerFromRecord, type CaHandle } from '../ca/ca-common.ts';
 import { buildCrlEvent, buildDeltaCrlEvent, crlNeedsRefresh } from '../ca/ca-revocation.ts';
-import { validCasOf } from '../ca/current-ca.ts';
+import { validCasOf, validRoots } from '../ca/current-ca.ts';
 import { deltaCrlUrl } from '../ca/issuer-urls.ts';
 import type { OwnCa } from '../ca/own-ca.ts';
 import type { PublicBaseUrls } from '../ca/public-base-urls.ts';
@@ -51,11 +51,11 @@ export class CrlRefresh {
     for (const rec of recs) await this.refreshCrl(caSignerFromRecord(rec, this.ctx.kek), 'local', baseUrl);
   }
 
+  /** Every root whose key the state holds and that is still valid: a rolled-over root answers for the AZ ICAs it signed (node/ca/root-rollover.ts). */
   private async refreshRootCrl(): Promise<void> {
-    const store = this.state();
-    const cluster = await store.cluster();
-    const root = cluster ? await store.getCa(cluster.rootIssuerId) : undefined;
-    if (root?.wrappedKey) await this.refreshCrl(caSignerFromRecord(root, this.ctx.kek), 'global', this.urls.ofCluster());
+    for (const root of await validRoots(this.state(), this.ctx.nowMs())) {
+      await this.refreshCrl(caSignerFromRecord(root, this.ctx.kek), 'global', this.urls.ofCluster());
+    }
   }
 
   /**

@@ -28,7 +28,18 @@ export class ClusterReads {
     const root = await rootPem(store);
     const own = await this.ownCa.record();
     const chain = own ? await issuerChainPem(store, own.issuerId) : azIca ? toPem(azIca.certDer) : '';
-    return { clusterId: cluster.clusterId, rootPem: root, azIcaPem: azIca ? toPem(azIca.certDer) : null, chainPem: chain + root };
+    const nowMs = this.ctx.nowMs();
+    // After a root rollover (node/ca/root-rollover.ts): the earlier roots still valid, and the cross certificates.
+    const roots = (await store.cas()).filter((ca) => ca.role === 'root' && ca.issuerId !== cluster.rootIssuerId && ca.revokedAt === null && ca.notAfter > nowMs);
+    const cross = (await store.crossCertificates()).filter((c) => c.notAfter > nowMs);
+    return {
+      clusterId: cluster.clusterId,
+      rootPem: root,
+      azIcaPem: azIca ? toPem(azIca.certDer) : null,
+      chainPem: chain + root,
+      rootsPem: root + roots.map((ca) => toPem(ca.certDer)).join(''),
+      crossCertificatesPem: cross.map((c) => toPem(c.certDer)).join(''),
+    };
   }
 
   async getCaCertificate(issuerId: string): Promise<Uint8Array | null> {
