@@ -36,6 +36,11 @@ describe('cluster backup (node/admin/backup.ts): every AZ read at a linearizable
     leafA = await issueVia(c.localLeader('az1')!, c, 'backup-a');
     leafB = await issueVia(c.localLeader('az2')!, c, 'backup-b');
     await c.localLeader('az2')!.revoke({ serialHex: leafB.serialHex, reason: 'keyCompromise', requestedBy: 'test' });
+    // The backup holds the CRLs published so far: wait for the issuing node's CRL to list it.
+    await eventually('node ICA CRL listing the revocation', async () => {
+      const crl = await c.localLeader('az2')!.getCrl(leafB.issuerId);
+      return crl !== null && [...crlListedSerials(crl)].includes(leafB.serialHex) ? crl : null;
+    });
     // Asked of a follower of az1: it reads az1 itself and asks az2 over the peer protocol.
     const follower = c.live().find((n) => n.az === 'az1' && !n.status().pkiLocalLeader)!;
     file = await eventually('backup', () => follower.backup());
