@@ -61,7 +61,7 @@ describe('PKI invariants on the simulated cluster (PkiNode × 9)', function () {
   // (pki-serial-faults.ts): refused with ERR_SERIAL_REUSED, the replicas keep the acknowledged one.
   for (const seed of [6, 13]) {
     it(`seed ${seed}: a VIP holder stalled past the new leader's wait releases as it resumes; duplicate serials are refused`, async () => {
-      const r = await runPkiSeed({ seed });
+      const r = await runPkiSeed({ seed, instantDisks: true });
       expect(r.faults.some((f) => / stall /.test(f)), JSON.stringify(r.faults)).to.equal(true);
       expect(r.vipStallOverlaps, 'acquisitions over a stalled holder').to.be.greaterThan(0);
       expect(r.violations, JSON.stringify(r.faults)).to.deep.equal([]);
@@ -75,7 +75,7 @@ describe('PKI invariants on the simulated cluster (PkiNode × 9)', function () {
   // steps the successor's higher term behind a slow disk, and its seat must stop acting at once
   // (two-tier-node.ts seatActsLive), not when the driver reports the step-down.
   it('seed 12: a local leader deposed during a stall stops acting for its seat before the driver reports it', async () => {
-    const r = await runPkiSeed({ seed: 12 });
+    const r = await runPkiSeed({ seed: 12, instantDisks: true });
     expect(r.faults.some((f) => /stall c1/.test(f)), JSON.stringify(r.faults)).to.equal(true);
     expect(r.violations, JSON.stringify(r.faults)).to.deep.equal([]);
   });

@@ -164,10 +164,14 @@ export interface PkiRunResult {
   duplicateOutcomes: (string | null)[];
 }
 
-export async function runPkiSeed(options: { seed: number; chaosMs?: number; recoveryBoundMs?: number }): Promise<PkiRunResult> {
+/**
+ * `instantDisks`: synced saves durable at once and no crash between persist and send, the
+ * schedules of runs made before disks had latencies (regression seeds found then replay them).
+ */
+export async function runPkiSeed(options: { seed: number; chaosMs?: number; recoveryBoundMs?: number; instantDisks?: boolean }): Promise<PkiRunResult> {
   // The disk's fsync latency from the seed, on its own arithmetic (it does not shift the run's stream).
-  const fsync = FSYNC_SHAPES[(Math.imul(options.seed ^ 0x2f6b1d3, 0x9e3779b1) >>> 7) % FSYNC_SHAPES.length]!;
-  const cluster = new PkiSimCluster({ seed: options.seed, maxSkewPermille: 50, snapshotEveryEntries: 60, fsync });
+  const fsync = options.instantDisks === true ? undefined : FSYNC_SHAPES[(Math.imul(options.seed ^ 0x2f6b1d3, 0x9e3779b1) >>> 7) % FSYNC_SHAPES.length]!;
+  const cluster = new PkiSimCluster({ seed: options.seed, maxSkewPermille: 50, snapshotEveryEntries: 60, ...(fsync ? { fsync } : {}) });
   const s = cluster.scheduler;
   const ledger = new PkiLedger();
   const faults: string[] = [];
@@ -179,7 +183,7 @@ export async function runPkiSeed(options: { seed: number; chaosMs?: number; reco
       // Formed with full-range serials; from here two issuances of one node ICA may collide.
       cluster.tinySerials = true;
       startClients(cluster, ledger, () => running, busy);
-      await pkiChaos(cluster, (options.chaosMs ?? 3_000) * 1000, faults, ledger, busy);
+      await pkiChaos(cluster, (options.chaosMs ?? 3_000) * 1000, faults, ledger, busy, fsync !== undefined);
       running = false;
       await pkiHeal(cluster, faults);
       await pkiRecovery(cluster, ledger, (options.recoveryBoundMs ?? 30_000) * 1000, busy);
@@ -216,7 +220,7 @@ async function caCertificates(cluster: PkiSimCluster): Promise<Uint8Array[]> {
   return [...cas.filter((c) => c.role === 'root'), ...cas.filter((c) => c.role !== 'root')].map((c) => c.certDer);
 }
 
-async function pkiChaos(cluster: PkiSimCluster, durationUs: number, faults: string[], ledger: PkiLedger, busy: Set<string>): Promise<void> {
+async function pkiChaos(cluster: PkiSimCluster, durationUs: number, faults: string[], ledger: PkiLedger, busy: Set<string>, cutsAtFsync: boolean): Promise<void> {
   const s = cluster.scheduler;
   const r = s.random;
   const end = s.nowUs + durationUs;
@@ -231,7 +235,7 @@ async function pkiChaos(cluster: PkiSimCluster, durationUs: number, faults: stri
       case 0: {
         const up = nodes.filter((n) => n.alive);
         const victim = r.nextInt(2) === 0 ? (cluster.globalLeader() ?? pick(up)) : pick(up);
-        if (r.nextInt(3) === 0) {
+        if (cutsAtFsync && r.nextInt(3) === 0) {
           // The crash falls between persist and send: right after the victim's next fsync completes.
           victim.disk.cutAfterNextSync = () => cluster.crash(victim.id);
           what = `crash ${victim.id} at its next fsync`;
