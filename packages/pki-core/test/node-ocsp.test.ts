@@ -82,6 +82,26 @@ describe('PkiNode OCSP: any node of any AZ answers for any certificate (RFC 6960
       expect(out, n.nodeId).to.match(/ocsp-1\.pem: revoked/);
       expect(out).to.include('Reason: keyCompromise');
     }
+    // RFC 5280 §5.2.5: a2's own CRL waits for a2, but the AZ ICA's indirect CRL, which the leaf
+    // names as a second distribution point (cRLIssuer: the AZ ICA), lists the revocation now.
+    const leafText = openssl(['x509', '-in', f.leaf, '-noout', '-text']).stdout;
+    const azIcaId = new RegExp(`URI:http://10\\.1\\.0\\.1:${HTTP_PORT}/crl/([0-9a-f]+)-indirect\\.crl`).exec(leafText)?.[1];
+    expect(azIcaId, leafText).to.be.a('string');
+    expect(leafText).to.match(/CRL Issuer:\s+DirName:/);
+    const indirectDer = await eventually('the indirect CRL lists the revocation', async () => {
+      const der = await c.nodes.get('a3')!.getIndirectCrl(azIcaId!);
+      if (der === null) return null;
+      const text = openssl(['crl', '-inform', 'DER', '-in', writeFile(dir, 'indirect.der', der), '-noout', '-text']).stdout;
+      return text.includes(`Serial Number: ${leaf.serialHex.toUpperCase()}`) ? der : null;
+    });
+    const ownCrl = await c.nodes.get('a3')!.getCrl(leaf.issuerId);
+    if (ownCrl !== null) {
+      const text = openssl(['crl', '-inform', 'DER', '-in', writeFile(dir, 'own.der', ownCrl), '-noout', '-text']).stdout;
+      expect(text, "a2's own CRL cannot list it while a2 is down").to.not.include(`Serial Number: ${leaf.serialHex.toUpperCase()}`);
+    }
+    const indirect = writeFile(dir, 'indirect.pem', toPem(indirectDer, 'X509 CRL'));
+    const r = openssl(['verify', '-crl_check', '-extended_crl', '-CRLfile', indirect, '-CAfile', f.root, '-untrusted', f.issuer, f.leaf]);
+    expect(r.stdout + r.stderr).to.match(/certificate revoked/);
   });
 
   it('RFC 5280 §5.2.4: a revocation reaches a delta CRL against the complete one, which names it (Freshest CRL); openssl -use_deltas revokes', async () => {

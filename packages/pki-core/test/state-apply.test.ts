@@ -96,6 +96,16 @@ const delta = (crlNumber: number, baseCrlNumber: number): PkiEvent => ({
   nextUpdate: T0 + 40 + DAY_MS,
 });
 
+const indirect = (crlNumber: number, issuerId = AZ1_ICA): PkiEvent => ({
+  type: 'IndirectCrlPublished',
+  issuerId,
+  crlNumber,
+  crlDer: fakeDer(`indirect:${crlNumber}`),
+  thisUpdate: T0 + 40,
+  nextUpdate: T0 + 40 + DAY_MS,
+  coversIndex: 0,
+});
+
 const declared = (name: string, subnet: string, localVip: string): PkiEvent => ({ type: 'AzDeclared', az: { name, subnets: [subnet], localVip }, requestedBy: 'admin', at: T0 + 2 });
 
 // ACME (state/apply-acme.ts): an account, one order of one name, its validation and finalization.
@@ -367,6 +377,17 @@ const ROWS: Record<PkiEvent['type'], Row> = {
       code: 'ERR_AUTH_TOKEN_USED',
     },
   },
+  IndirectCrlPublished: {
+    setup: [...baseLog(), crl(1, AZ1_ICA)],
+    event: indirect(1),
+    check: async (s) => {
+      expect((await s.latestIndirectCrl(AZ1_ICA))?.crlNumber).to.equal(1);
+      // Its own scope: the AZ ICA's own CRL sequence is untouched (RFC 5280 §5.2.3).
+      expect((await s.latestCrl(AZ1_ICA))?.crlNumber).to.equal(1);
+    },
+    // Only an AZ ICA signs one.
+    rejected: { setup: [...baseLog()], event: indirect(1, NODE1_ICA), code: 'ERR_EVENT_REJECTED' },
+  },
   DeltaCrlPublished: {
     setup: [...baseLog(), crl(1)],
     event: delta(2, 1),
@@ -497,6 +518,7 @@ const MAP_VERSION_STEP: Record<PkiEvent['type'], 0 | 1> = {
   AzDeclared: 1,
   AzFounded: 0,
   AzRemovalStarted: 0,
+  IndirectCrlPublished: 0,
   AzRemoved: 1,
   CaCertificateInstalled: 1,
   CaKeyRewrapped: 0,

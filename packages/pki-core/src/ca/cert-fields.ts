@@ -88,6 +88,14 @@ export function readCertificateFields(der: Uint8Array): CertificateFields {
 }
 
 /** The keyIdentifier of a SubjectKeyIdentifier extension, if present. */
+/** RFC 5280 §4.2.1.1: the keyIdentifier [0] of the authority key identifier, when present. */
+export function authorityKeyIdOf(fields: CertificateFields): Uint8Array | undefined {
+  const ext = fields.extensions.get(OID_EXT.authorityKeyIdentifier);
+  if (ext === undefined) return undefined;
+  const keyId = children(ext.value, readTop(ext.value, Tag.SEQUENCE)).find((t) => t.tag === 0x80);
+  return keyId === undefined ? undefined : content(ext.value, keyId);
+}
+
 export function subjectKeyIdOf(fields: CertificateFields): Uint8Array | undefined {
   const ext = fields.extensions.get(OID_EXT.subjectKeyIdentifier);
   if (ext === undefined) return undefined;

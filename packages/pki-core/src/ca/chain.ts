@@ -3,10 +3,8 @@
 // validation is the relying party's job (and OpenSSL's in our tests).
 import { X509Certificate } from 'node:crypto';
 import { PkiError } from '../errors.ts';
-import { readCertificateFields, subjectKeyIdOf, type CertificateFields } from './cert-fields.ts';
-import { children, content, readTop } from './der-reader.ts';
-import { bytesEqual, Tag } from './der.ts';
-import { OID_EXT } from './oids.ts';
+import { authorityKeyIdOf, readCertificateFields, subjectKeyIdOf, type CertificateFields } from './cert-fields.ts';
+import { bytesEqual } from './der.ts';
 import { toPem } from './pem.ts';
 
 /** Longest chain assembled: root → AZ ICA → node ICA → leaf is 4; leave room for cross-signing. */
@@ -15,13 +13,6 @@ const chainMaxCertificates = 8;
 interface Candidate {
   readonly fields: CertificateFields;
   readonly x509: X509Certificate;
-}
-
-function authorityKeyIdOf(fields: CertificateFields): Uint8Array | undefined {
-  const ext = fields.extensions.get(OID_EXT.authorityKeyIdentifier);
-  if (ext === undefined) return undefined;
-  const keyId = children(ext.value, readTop(ext.value, Tag.SEQUENCE)).find((t) => t.tag === 0x80);
-  return keyId === undefined ? undefined : content(ext.value, keyId);
 }
 
 function isSelfIssued(f: CertificateFields): boolean {

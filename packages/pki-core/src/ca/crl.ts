@@ -6,8 +6,8 @@
 import { signatureAlgorithmInfo } from './algorithms.ts';
 import { keyUsageOf } from './cert-fields.ts';
 import { CRL_REASONS, type CrlReason } from './crl-reasons.ts';
-import { bitString, explicit, integer, sequence, sequenceOf, Tag } from './der.ts';
-import { extension, freshestCrlExtension } from './extensions.ts';
+import { bitString, bytesEqual, explicit, implicitPrimitive, integer, sequence, sequenceOf, Tag, toHex } from './der.ts';
+import { distributionPointName, extension, freshestCrlExtension } from './extensions.ts';
 import { prepareIssuer, signChecked, type PreparedIssuer } from './issuer.ts';
 import { OID_EXT } from './oids.ts';
 import { toPem } from './pem.ts';
@@ -20,6 +20,8 @@ export interface RevokedEntry {
   readonly revokedAt: Date;
   /** Omitted or 'unspecified': no reasonCode extension (RFC 5280 §5.3.1 SHOULD be absent). */
   readonly reason?: CrlReason;
+  /** In an indirect CRL: the DER Name of the CA that issued the certificate (RFC 5280 §5.3.3). */
+  readonly certificateIssuerNameDer?: Uint8Array;
 }
 
 export interface BuildCrlInput {
@@ -38,6 +40,12 @@ export interface BuildCrlInput {
   readonly deltaOf?: bigint | number;
   /** RFC 5280 §5.2.6: where this complete CRL's delta CRLs are fetched (Freshest CRL); not in a delta. */
   readonly freshestCrlUrl?: string;
+  /**
+   * RFC 5280 §5.2.5: an indirect CRL of end-entity certificates other CAs issued, published at
+   * `distributionPointUrl` (the URL their CRL distribution point names with this CRL's issuer as
+   * cRLIssuer). Every entry then names its certificate's issuer.
+   */
+  readonly indirect?: { readonly distributionPointUrl: string };
 }
 
 export interface BuiltCrl {
@@ -51,16 +59,43 @@ const VERSION_V2 = Uint8Array.of(0x02, 0x01, 0x01);
 /** RFC 5280 §5.2.3: CRL numbers are at most 20 octets. */
 const crlNumberMax = (1n << 159n) - 1n;
 
-function revokedCertificate(entry: RevokedEntry, index: number): Uint8Array {
+/** `certificateIssuer`: whether this entry names its issuer (only where it differs from the entry before, §5.3.3). */
+function revokedCertificate(entry: RevokedEntry, index: number, certificateIssuer: Uint8Array | undefined): Uint8Array {
   const reason = entry.reason ?? 'unspecified';
   const code = CRL_REASONS[reason];
   if (code === undefined) throw new TypeError(`revoked[${index}]: unknown reason ${String(reason)}`);
   const parts = [encodeSerial(entry.serialHex), encodeTime(truncateToSeconds(entry.revokedAt))];
+  const extensions: Uint8Array[] = [];
   if (code !== CRL_REASONS.unspecified) {
     // RFC 5280 §5.3.1: reasonCode is a non-critical CRL entry extension, CRLReason ::= ENUMERATED.
-    parts.push(sequence(extension(OID_EXT.crlReason, false, integer(code, Tag.ENUMERATED))));
+    extensions.push(extension(OID_EXT.crlReason, false, integer(code, Tag.ENUMERATED)));
   }
+  // RFC 5280 §5.3.3: certificateIssuer is critical; GeneralNames holding one directoryName ([4], explicit: Name is a CHOICE).
+  if (certificateIssuer !== undefined) extensions.push(extension(OID_EXT.certificateIssuer, true, sequence(explicit(4, certificateIssuer))));
+  if (extensions.length > 0) parts.push(sequence(...extensions));
   return sequence(...parts);
+}
+
+/** The entries, each indirect one naming its issuer where the run of one issuer starts (§5.3.3: later ones inherit it). */
+function revokedCertificates(input: BuildCrlInput): Uint8Array[] {
+  let previous: Uint8Array | undefined;
+  return input.revoked.map((entry, i) => {
+    if (input.indirect === undefined) return revokedCertificate(entry, i, undefined);
+    const issuer = entry.certificateIssuerNameDer;
+    if (issuer === undefined) throw new TypeError(`buildCrl: revoked[${i}] of an indirect CRL names no certificate issuer`);
+    const named = previous !== undefined && bytesEqual(previous, issuer) ? undefined : issuer;
+    previous = issuer;
+    return revokedCertificate(entry, i, named);
+  });
+}
+
+/**
+ * RFC 5280 §5.2.5, critical: where this CRL is published, that it covers end-entity certificates
+ * only (onlyContainsUserCerts [1]) and that it is indirect (indirectCRL [4]).
+ */
+function indirectDistributionPoint(url: string): Uint8Array {
+  const TRUE = Uint8Array.of(0xff);
+  return extension(OID_EXT.issuingDistributionPoint, true, sequence(distributionPointName(url, 'indirect.distributionPointUrl'), implicitPrimitive(1, TRUE), implicitPrimitive(4, TRUE)));
 }
 
 function checkInput(input: BuildCrlInput): bigint {
@@ -69,11 +104,16 @@ function checkInput(input: BuildCrlInput): bigint {
   if (truncateToSeconds(input.nextUpdate).getTime() <= truncateToSeconds(input.thisUpdate).getTime()) {
     throw new TypeError('buildCrl: nextUpdate must be later than thisUpdate');
   }
+  if (input.indirect !== undefined && (input.deltaOf !== undefined || input.freshestCrlUrl !== undefined)) {
+    throw new TypeError('buildCrl: an indirect CRL is complete and has no deltas here');
+  }
   const seen = new Set<string>();
   input.revoked.forEach((e, i) => {
+    // In an indirect CRL a serial is unique per certificate issuer (RFC 5280 §4.1.2.2).
     const s = normalizeSerialHex(e.serialHex);
-    if (seen.has(s)) throw new TypeError(`buildCrl: revoked[${i}] repeats serial ${s}`);
-    seen.add(s);
+    const key = e.certificateIssuerNameDer === undefined ? s : `${toHex(e.certificateIssuerNameDer)} ${s}`;
+    if (seen.has(key)) throw new TypeError(`buildCrl: revoked[${i}] repeats serial ${s}`);
+    seen.add(key);
   });
   return n;
 }
@@ -108,9 +148,10 @@ export async function buildCrl(input: BuildCrlInput): Promise<BuiltCrl> {
     encodeTime(truncateToSeconds(input.nextUpdate)),
   ];
   // RFC 5280 §5.1.2.6: with no revoked certificates the list MUST be absent, not empty.
-  if (input.revoked.length > 0) parts.push(sequenceOf(input.revoked.map(revokedCertificate)));
+  if (input.revoked.length > 0) parts.push(sequenceOf(revokedCertificates(input)));
   const crlNumberExt = extension(OID_EXT.crlNumber, false, integer(crlNumber));
-  parts.push(explicit(0, sequence(issuer.akiExtension, crlNumberExt, ...deltaExtensions(input, crlNumber))));
+  const idp = input.indirect === undefined ? [] : [indirectDistributionPoint(input.indirect.distributionPointUrl)];
+  parts.push(explicit(0, sequence(issuer.akiExtension, crlNumberExt, ...deltaExtensions(input, crlNumber), ...idp)));
   const tbs = sequence(...parts);
   const signature = await signChecked(input.signer, tbs);
   const der = sequence(tbs, algorithmId, bitString(signature));

@@ -47,8 +47,15 @@ export interface ExtensionChoices {
   readonly keyUsage?: readonly KeyUsage[];
   readonly extKeyUsage?: readonly ExtKeyUsage[];
   readonly nameConstraints?: NameConstraintsChoice;
-  readonly crlDistributionPoints?: readonly string[];
+  readonly crlDistributionPoints?: readonly (string | CrlDistributionPointChoice)[];
   readonly authorityInfoAccess?: AuthorityInfoAccessChoice;
+}
+
+/** A distribution point whose CRL another CA signs (RFC 5280 §4.2.1.13 cRLIssuer: an indirect CRL, §5.2.5). */
+export interface CrlDistributionPointChoice {
+  readonly url: string;
+  /** The DER Name of the CA that signs the CRL at `url`. */
+  readonly crlIssuerNameDer: Uint8Array;
 }
 
 export function extension(extnId: string, critical: boolean, value: Uint8Array): Uint8Array {
@@ -159,10 +166,11 @@ export function nameConstraintsExtension(choice: NameConstraintsChoice): Uint8Ar
 
 /**
  * RFC 5280 §4.2.1.13: one DistributionPoint per URI, each `distributionPoint [0]` holding
- * `fullName [0]` (DistributionPointName is a CHOICE, so its tag is explicit). Non-critical.
+ * `fullName [0]` (DistributionPointName is a CHOICE, so its tag is explicit), and `cRLIssuer [2]`
+ * (a directoryName, [4] explicit: Name is a CHOICE) when another CA signs that CRL. Non-critical.
  */
-export function crlDistributionPointsExtension(uris: readonly string[]): Uint8Array {
-  return extension(OID_EXT.crlDistributionPoints, false, distributionPoints(uris, 'crlDistributionPoints'));
+export function crlDistributionPointsExtension(points: readonly (string | CrlDistributionPointChoice)[]): Uint8Array {
+  return extension(OID_EXT.crlDistributionPoints, false, distributionPoints(points, 'crlDistributionPoints'));
 }
 
 /** RFC 5280 §5.2.6 (§4.2.1.15): where delta CRLs are, with the syntax of CRL distribution points. Non-critical. */
@@ -170,10 +178,18 @@ export function freshestCrlExtension(uris: readonly string[]): Uint8Array {
   return extension(OID_EXT.freshestCrl, false, distributionPoints(uris, 'freshestCrl'));
 }
 
-function distributionPoints(uris: readonly string[], field: string): Uint8Array {
-  if (uris.length === 0) throw new TypeError(`${field}: at least one URI is required`);
-  const points = uris.map((u, i) => sequence(explicit(0, implicitConstructed(0, encodeGeneralName({ type: 'uri', value: u }, `${field}[${i}]`)))));
-  return sequence(...points);
+/** `distributionPoint [0] { fullName [0] { uniformResourceIdentifier } }`, shared with the CRL's IDP (§5.2.5). */
+export function distributionPointName(uri: string, field: string): Uint8Array {
+  return explicit(0, implicitConstructed(0, encodeGeneralName({ type: 'uri', value: uri }, field)));
+}
+
+function distributionPoints(points: readonly (string | CrlDistributionPointChoice)[], field: string): Uint8Array {
+  if (points.length === 0) throw new TypeError(`${field}: at least one URI is required`);
+  const encoded = points.map((p, i) => {
+    if (typeof p === 'string') return sequence(distributionPointName(p, `${field}[${i}]`));
+    return sequence(distributionPointName(p.url, `${field}[${i}]`), implicitConstructed(2, explicit(4, p.crlIssuerNameDer)));
+  });
+  return sequence(...encoded);
 }
 
 /** RFC 5280 §4.2.2.1: AccessDescription ::= SEQUENCE { accessMethod, accessLocation }; MUST be non-critical. */

@@ -15,6 +15,8 @@ export const OID_EXT = {
   authorityInfoAccess: '1.3.6.1.5.5.7.1.1', // §4.2.2.1
   deltaCrlIndicator: '2.5.29.27', // §5.2.4
   freshestCrl: '2.5.29.46', // §5.2.6 (§4.2.1.15 in certificates)
+  issuingDistributionPoint: '2.5.29.28', // §5.2.5
+  certificateIssuer: '2.5.29.29', // §5.3.3
 } as const;
 
 /** RFC 5280 §4.2.1.12 key purposes (id-kp). */

@@ -385,6 +385,10 @@ export class PkiNode implements PkiNodeApi {
     return this.revocation.getDeltaCrl(issuerId);
   }
 
+  getIndirectCrl(azIcaIssuerId: string): Promise<Uint8Array | null> {
+    return this.revocation.getIndirectCrl(azIcaIssuerId);
+  }
+
   answerOcsp(requestDer: Uint8Array): Promise<OcspAnswer> {
     return this.ocsp.answer(requestDer);
   }

@@ -1,7 +1,8 @@
-// Apply handler for delta CRLs (RFC 5280 §5.2.4): a delta updates the issuer's latest complete
+// Apply handlers for delta CRLs (RFC 5280 §5.2.4) and indirect CRLs (§5.2.5): a delta updates the issuer's latest complete
 // CRL only, and its number continues the sequence it shares with complete CRLs, so a stale
 // owner's delta is rejected alike everywhere (as for CrlPublished, apply-certs.ts).
 import type { EventOf } from './events.ts';
+import { indirectCrlKey } from './indirect-crl-key.ts';
 import { reject, type ApplyMeta, type ApplyResult } from './outcome.ts';
 import type { StateTxn } from './txn.ts';
 
@@ -23,4 +24,24 @@ export async function applyDeltaCrlPublished(tx: StateTxn, ev: EventOf<'DeltaCrl
     index: meta.index,
   });
   return { type: 'DeltaCrlPublished' };
+}
+
+/** An AZ ICA's indirect CRL (RFC 5280 §5.2.5): its own number sequence, kept beside the AZ ICA's CRL. */
+export async function applyIndirectCrlPublished(tx: StateTxn, ev: EventOf<'IndirectCrlPublished'>, meta: ApplyMeta): Promise<ApplyResult> {
+  const ca = await tx.get('cas', ev.issuerId);
+  if (ca === undefined) reject('ERR_ISSUER_UNKNOWN', `issuer ${ev.issuerId} is unknown`);
+  if (ca.role !== 'az') reject('ERR_EVENT_REJECTED', `issuer ${ev.issuerId} is not an AZ ICA: only an AZ ICA signs an indirect CRL`);
+  const key = indirectCrlKey(ev.issuerId);
+  const latest = await tx.get('crls', key);
+  if (latest !== undefined && ev.crlNumber <= latest.crlNumber) reject('ERR_EVENT_REJECTED', `indirect CRL number ${ev.crlNumber} does not exceed ${latest.crlNumber}`);
+  tx.put('crls', key, {
+    issuerId: ev.issuerId,
+    crlNumber: ev.crlNumber,
+    crlDer: ev.crlDer,
+    thisUpdate: ev.thisUpdate,
+    nextUpdate: ev.nextUpdate,
+    index: meta.index,
+    coversIndex: ev.coversIndex,
+  });
+  return { type: 'IndirectCrlPublished' };
 }

@@ -27,7 +27,7 @@ import {
   applyIssued,
   applyRevoked,
 } from './apply-certs.ts';
-import { applyDeltaCrlPublished } from './apply-crl-delta.ts';
+import { applyDeltaCrlPublished, applyIndirectCrlPublished } from './apply-crl-delta.ts';
 import { applyRootRolledOver } from './apply-root-rollover.ts';
 import { applyOcspResponderCertified, applyOcspResponderKeyInstalled } from './apply-ocsp.ts';
 import {
@@ -71,6 +71,7 @@ const HANDLERS: { [T in PkiEventType]: Handler<T> } = {
   OcspResponderKeyInstalled: applyOcspResponderKeyInstalled,
   OcspResponderCertified: applyOcspResponderCertified,
   DeltaCrlPublished: applyDeltaCrlPublished,
+  IndirectCrlPublished: applyIndirectCrlPublished,
   AcmeAccountCreated: applyAcmeAccountCreated,
   AcmeAccountUpdated: applyAcmeAccountUpdated,
   AcmeAccountKeyChanged: applyAcmeAccountKeyChanged,

@@ -259,6 +259,19 @@ const READERS: { [T in PkiEventType]: Reader } = {
     at: r.time('at'),
   }),
   DeltaCrlPublished: readDeltaCrlPublished,
+  IndirectCrlPublished: (r) => {
+    const ev = {
+      type: 'IndirectCrlPublished' as const,
+      issuerId: r.id('issuerId'),
+      crlNumber: r.int('crlNumber', 1, Number.MAX_SAFE_INTEGER),
+      crlDer: r.bytes('crlDer', LIMITS.maxCrlDerBytes),
+      thisUpdate: r.time('thisUpdate'),
+      nextUpdate: r.time('nextUpdate'),
+      coversIndex: r.int('coversIndex', 0, Number.MAX_SAFE_INTEGER),
+    };
+    if (ev.nextUpdate <= ev.thisUpdate) throw new FieldError('nextUpdate', 'must be later than thisUpdate');
+    return ev;
+  },
   OcspResponderCertified: (r) => ({
     type: 'OcspResponderCertified',
     issuerId: r.id('issuerId'),

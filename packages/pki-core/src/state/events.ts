@@ -269,6 +269,24 @@ export interface CrlPublishedEvent {
 }
 
 /**
+ * An AZ ICA's indirect CRL (RFC 5280 §5.2.5): every unexpired revoked leaf that the node ICAs it
+ * certified issued, signed with the AZ ICA key by its AZ's local leader, so a revocation reaches a
+ * CRL relying parties can fetch while the issuing node is down (node/revocation/indirect-crl.ts).
+ * Its own CRL number sequence (another CRL scope than the AZ ICA's own CRL, §5.2.3).
+ */
+export interface IndirectCrlPublishedEvent {
+  type: 'IndirectCrlPublished';
+  /** The AZ ICA that signs it. */
+  issuerId: string;
+  crlNumber: number;
+  crlDer: Uint8Array;
+  thisUpdate: number;
+  nextUpdate: number;
+  /** The highest applied index among the revocations it lists (0 for none): a later one is missing from it. */
+  coversIndex: number;
+}
+
+/**
  * A delta CRL (RFC 5280 §5.2.4) against the issuer's latest complete CRL: what was revoked since
  * it. Complete and delta CRLs share one CRL number sequence per issuer. Same tiers as CrlPublished.
  */
@@ -386,6 +404,7 @@ export type PkiEvent =
   | OcspResponderKeyInstalledEvent
   | OcspResponderCertifiedEvent
   | DeltaCrlPublishedEvent
+  | IndirectCrlPublishedEvent
   | AcmeEvent
   | ProvisionerEvent;
 

@@ -22,6 +22,7 @@ import type { AcmeRecord } from './acme-records.ts';
 import { PROVISIONER_PREFIX, provisionerKey, provisionerTokenKey, type ProvisionerRecord } from './provisioner-records.ts';
 import { AUDIT_GENESIS_HEAD, auditEntryKey, auditHeadKey, type AuditEntryRecord, type AuditHeadRecord, type AuditLog } from './audit-chain.ts';
 import { certKey, expiryPrefix, prefixRange } from './tables.ts';
+import { indirectCrlKey } from './indirect-crl-key.ts';
 import { Overlay, StateTxn, type KvReader } from './txn.ts';
 
 /** Default bound on the certificate lists (callers page with their own limit). */
@@ -140,6 +141,11 @@ export class PkiStateQueries {
     const latest = await this.latestCrl(issuerId);
     const delta = await this.latestDeltaCrl(issuerId);
     return Math.max(latest?.crlNumber ?? 0, delta?.crlNumber ?? 0) + 1;
+  }
+
+  /** An AZ ICA's latest indirect CRL (RFC 5280 §5.2.5; IndirectCrlPublished). */
+  async latestIndirectCrl(azIcaIssuerId: string): Promise<CrlRecord | undefined> {
+    return this.view().get('crls', indirectCrlKey(azIcaIssuerId));
   }
 
   /** The issuer's latest delta CRL (RFC 5280 §5.2.4), whatever complete CRL it updates. */

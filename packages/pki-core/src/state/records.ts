@@ -80,6 +80,8 @@ export interface CrlRecord {
   thisUpdate: number;
   nextUpdate: number;
   index: number;
+  /** An indirect CRL's (IndirectCrlPublished): the highest applied index among the revocations it lists. */
+  coversIndex?: number;
 }
 
 /** An AZ's OCSP responder key (OcspResponderKeyInstalled). */

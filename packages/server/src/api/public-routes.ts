@@ -14,6 +14,8 @@ import { routeRequest } from './route-guard.ts';
 const ISSUER_ID = /^[A-Za-z0-9_-]{1,128}$/;
 /** Where a complete CRL's delta CRL is served (node/ca/issuer-urls.ts deltaCrlUrl). */
 const DELTA_SUFFIX = '-delta';
+/** Where an AZ ICA's indirect CRL is served (node/ca/issuer-urls.ts indirectCrlUrl). */
+const INDIRECT_SUFFIX = '-indirect';
 
 export function addPublicRoutes(router: Router, deps: ApiDeps): Router {
   router.get('/api/v1/status', (ctx) => status(ctx, deps));
@@ -99,7 +101,12 @@ async function download(ctx: RequestContext, deps: ApiDeps, ext: '.crl' | '.crt'
   sendBytes(ctx.res, 200, type, der, { 'cache-control': 'public, max-age=60' });
 }
 
-/** `<issuer>.crl` is the latest complete CRL, `<issuer>-delta.crl` its delta (RFC 5280 §5.2.6 Freshest CRL). */
+/**
+ * `<issuer>.crl` is the latest complete CRL, `<issuer>-delta.crl` its delta (RFC 5280 §5.2.6
+ * Freshest CRL), `<AZ ICA>-indirect.crl` the AZ ICA's indirect CRL (§5.2.5).
+ */
 function crlOf(deps: ApiDeps, name: string): Promise<Uint8Array | null> {
-  return name.endsWith(DELTA_SUFFIX) ? deps.node.getDeltaCrl(name.slice(0, -DELTA_SUFFIX.length)) : deps.node.getCrl(name);
+  if (name.endsWith(DELTA_SUFFIX)) return deps.node.getDeltaCrl(name.slice(0, -DELTA_SUFFIX.length));
+  if (name.endsWith(INDIRECT_SUFFIX)) return deps.node.getIndirectCrl(name.slice(0, -INDIRECT_SUFFIX.length));
+  return deps.node.getCrl(name);
 }

@@ -13,10 +13,8 @@ import type { CrlPublishedEvent, CrlReason, DeltaCrlPublishedEvent, RevokedEvent
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { CaRecord, NodeRecord, RevocationRecord } from '../../state/records.ts';
 import { checkNow, type CaHandle } from './ca-common.ts';
-import { readCertificateFields, type CertificateFields } from '../../ca/cert-fields.ts';
-import { children, content, readTop } from '../../ca/der-reader.ts';
-import { Tag, toHex } from '../../ca/der.ts';
-import { OID_EXT } from '../../ca/oids.ts';
+import { authorityKeyIdOf, readCertificateFields, type CertificateFields } from '../../ca/cert-fields.ts';
+import { toHex } from '../../ca/der.ts';
 
 export interface BuildRevocationInput {
   readonly issuerId: string;
@@ -117,10 +115,8 @@ export function nodeTlsCertificateId(node: NodeRecord, ica: CaRecord): { issuerI
 }
 
 function authorityKeyIdHex(fields: CertificateFields): string | undefined {
-  const ext = fields.extensions.get(OID_EXT.authorityKeyIdentifier);
-  if (ext === undefined) return undefined;
-  const keyId = children(ext.value, readTop(ext.value, Tag.SEQUENCE)).find((t) => t.tag === 0x80);
-  return keyId === undefined ? undefined : toHex(content(ext.value, keyId));
+  const keyId = authorityKeyIdOf(fields);
+  return keyId === undefined ? undefined : toHex(keyId);
 }
 
 /** Bounds on how far ahead a CRL promises its successor (RFC 5280 §5.1.2.5 nextUpdate). */

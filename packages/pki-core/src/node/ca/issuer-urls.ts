@@ -15,6 +15,11 @@ function issuerUrls(baseUrl: string, issuerId: string): { crl: string; caIssuers
   return { crl: `${base}/crl/${issuerId}.crl`, caIssuers: `${base}/ca/${issuerId}.crt`, ocsp: `${base}/ocsp` };
 }
 
+/** RFC 5280 §5.2.5: where an AZ ICA's indirect CRL of its node ICAs' leaves is (`/crl/<AZ ICA>-indirect.crl`). */
+export function indirectCrlUrl(baseUrl: string, azIcaIssuerId: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/crl/${azIcaIssuerId}-indirect.crl`;
+}
+
 /** RFC 5280 §5.2.6: where the delta CRLs of an issuer's complete CRL are (`/crl/<issuer>-delta.crl`). */
 export function deltaCrlUrl(baseUrl: string, issuerId: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/crl/${issuerId}-delta.crl`;
@@ -24,16 +29,27 @@ export function deltaCrlUrl(baseUrl: string, issuerId: string): string {
 // (profile choices, base URL, issuer), so certificates of one issuer and profile reuse the encoding.
 const withUrlsCache = new WeakMap<ExtensionChoices, Map<string, ExtensionChoices>>();
 
-/** `choices` plus the issuer's CRL DP and AIA caIssuers and OCSP; `choices` itself when there is no base URL. */
-export function withIssuerUrls(choices: ExtensionChoices, baseUrl: string | undefined, issuerId: string): ExtensionChoices {
+/** The CA above a node ICA, whose indirect CRL also lists what the node ICA issued (node/revocation/indirect-crl.ts). */
+export interface IndirectCrlIssuer {
+  readonly issuerId: string;
+  readonly nameDer: Uint8Array;
+}
+
+/**
+ * `choices` plus the issuer's CRL DP and AIA caIssuers and OCSP; `choices` itself when there is no
+ * base URL. With `indirect`, a second distribution point names the indirect CRL that CA signs
+ * (cRLIssuer, RFC 5280 §4.2.1.13), current while the issuing node is down.
+ */
+export function withIssuerUrls(choices: ExtensionChoices, baseUrl: string | undefined, issuerId: string, indirect?: IndirectCrlIssuer): ExtensionChoices {
   if (baseUrl === undefined) return choices;
   let byIssuer = withUrlsCache.get(choices);
   if (byIssuer === undefined) withUrlsCache.set(choices, (byIssuer = new Map<string, ExtensionChoices>()));
-  const key = `${baseUrl} ${issuerId}`;
+  const key = `${baseUrl} ${issuerId} ${indirect?.issuerId ?? ''}`;
   let merged = byIssuer.get(key);
   if (merged === undefined) {
     const urls = issuerUrls(baseUrl, issuerId);
-    merged = Object.freeze({ ...choices, crlDistributionPoints: [urls.crl], authorityInfoAccess: { caIssuers: [urls.caIssuers], ocsp: [urls.ocsp] } });
+    const points = indirect === undefined ? [urls.crl] : [urls.crl, { url: indirectCrlUrl(baseUrl, indirect.issuerId), crlIssuerNameDer: indirect.nameDer }];
+    merged = Object.freeze({ ...choices, crlDistributionPoints: points, authorityInfoAccess: { caIssuers: [urls.caIssuers], ocsp: [urls.ocsp] } });
     byIssuer.set(key, merged);
   }
   return merged;

@@ -46,6 +46,7 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   ExpiredPruned: 'local',
   CrlPublished: 'either',
   DeltaCrlPublished: 'either',
+  IndirectCrlPublished: 'local',
   // ACME (docs/architecture.md §15): accounts in every AZ, orders in the AZ that holds them.
   AcmeAccountCreated: 'global',
   AcmeAccountUpdated: 'global',

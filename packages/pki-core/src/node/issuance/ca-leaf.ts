@@ -10,7 +10,9 @@
 // Fast path: the CSR is read and verified with the DER reader and node:crypto, the certificate
 // is concatenated from memoized pieces (issue.ts), and the chain comes from a cache.
 import { createHash } from 'node:crypto';
+import { authorityKeyIdOf, type CertificateFields } from '../../ca/cert-fields.ts';
 import { parseCsr } from '../../ca/csr.ts';
+import { toHex } from '../../ca/der.ts';
 import { issueCertificate } from '../../ca/issue.ts';
 import { toPem } from '../../ca/pem.ts';
 import { resolveIssuance, type IssuancePlan } from '../../ca/resolve-issuance.ts';
@@ -26,7 +28,7 @@ import { checkNow, type CaHandle } from '../ca/ca-common.ts';
 import { issuerChainPem } from '../ca/ca-chain.ts';
 import { profileFor, type ProfileTable } from './ca-profiles.ts';
 import { prepareIssuer } from '../../ca/issuer.ts';
-import { withIssuerUrls } from '../ca/issuer-urls.ts';
+import { withIssuerUrls, type IndirectCrlIssuer } from '../ca/issuer-urls.ts';
 import { checkNoReservedSans, type ReservedNames } from '../ca/reserved-names.ts';
 
 export interface IssueLeafInput {
@@ -107,7 +109,7 @@ export async function issueLeafFromCsr(input: IssueLeafInput): Promise<IssuedLea
     serial: randomSerial(input.serials),
     notBefore: plan.notBefore,
     notAfter: plan.notAfter,
-    extensions: withIssuerUrls(plan.extensions, input.publicBaseUrl, input.nodeIca.issuerId),
+    extensions: withIssuerUrls(plan.extensions, input.publicBaseUrl, input.nodeIca.issuerId, indirectCrlIssuerOf(issuer.fields)),
   });
   const event: IssuedEvent = {
     type: 'Issued',
@@ -124,6 +126,12 @@ export async function issueLeafFromCsr(input: IssueLeafInput): Promise<IssuedLea
     at: input.nowMs,
   };
   return { event, certDer: cert.der, chainPem: cert.pem + (await issuerChainPem(input.store, input.nodeIca.issuerId)), existing: false };
+}
+
+/** The AZ ICA above the node ICA (its AKI and issuer name), whose indirect CRL lists this node's leaves too. */
+function indirectCrlIssuerOf(nodeIca: CertificateFields): IndirectCrlIssuer | undefined {
+  const keyId = authorityKeyIdOf(nodeIca);
+  return keyId === undefined ? undefined : { issuerId: toHex(keyId), nameDer: nodeIca.issuerNameDer };
 }
 
 function csrInput(input: IssueLeafInput): Uint8Array | string {

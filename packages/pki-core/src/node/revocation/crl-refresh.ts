@@ -8,7 +8,7 @@ import type { PkiStateQueries } from '../../state/queries.ts';
 import { caSignerFromRecord, type CaHandle } from '../ca/ca-common.ts';
 import { buildCrlEvent, buildDeltaCrlEvent, crlNeedsRefresh } from '../ca/ca-revocation.ts';
 import { validCasOf, validRoots } from '../ca/current-ca.ts';
-import { deltaCrlUrl } from '../ca/issuer-urls.ts';
+import { deltaCrlUrl, indirectCrlUrl } from '../ca/issuer-urls.ts';
 import type { OwnCa } from '../ca/own-ca.ts';
 import type { PublicBaseUrls } from '../ca/public-base-urls.ts';
 import type { Committer } from '../core/committer.ts';
@@ -16,6 +16,7 @@ import type { NodeContext } from '../core/context.ts';
 import type { RoleView } from '../core/roles.ts';
 import type { MaintenanceRegistry } from '../maintenance/index.ts';
 import { planCrl } from './crl-delta.ts';
+import { buildIndirectCrlEvent, indirectCrlDue, indirectCrlEntries } from './indirect-crl.ts';
 
 /** The size budget of a delta CRL, hence of the Raft entry carrying it (crl-delta.ts). */
 const DELTA_CRL_BYTES_MAX = 64 * 1024;
@@ -32,6 +33,7 @@ export class CrlRefresh {
   ) {
     maintenance.add({ name: 'node ICA CRL', run: () => this.refreshOwnCrl() });
     maintenance.add({ name: 'AZ ICA CRL', run: async () => (this.roles.hasLocalLease() ? this.refreshAzCrl() : undefined) });
+    maintenance.add({ name: 'AZ ICA indirect CRL', run: async () => (this.roles.hasLocalLease() ? this.refreshIndirectCrls() : undefined) });
     maintenance.add({ name: 'root CRL', run: async () => (this.roles.isGlobalLeader() ? this.refreshRootCrl() : undefined) });
   }
 
@@ -49,6 +51,26 @@ export class CrlRefresh {
     if (recs.length === 0) return;
     const baseUrl = await this.urls.ofAz(this.ctx.az);
     for (const rec of recs) await this.refreshCrl(caSignerFromRecord(rec, this.ctx.kek), 'local', baseUrl);
+  }
+
+  /**
+   * The indirect CRL of every valid AZ ICA of this AZ (indirect-crl.ts). Leaves name it only where
+   * certificates carry public URLs, so without a public base URL there is none.
+   */
+  private async refreshIndirectCrls(): Promise<void> {
+    const baseUrl = await this.urls.ofAz(this.ctx.az);
+    if (baseUrl === undefined) return;
+    const store = this.state();
+    const now = this.ctx.nowMs();
+    const cas = await store.cas();
+    for (const rec of validCasOf(cas, { azIcaOf: this.ctx.az }, now)) {
+      const entries = await indirectCrlEntries(store, cas, rec.issuerId);
+      const latest = await store.latestIndirectCrl(rec.issuerId);
+      if (!indirectCrlDue(latest, entries, now)) continue;
+      const azIca = caSignerFromRecord(rec, this.ctx.kek);
+      const url = indirectCrlUrl(baseUrl, rec.issuerId);
+      await this.committer.commit(await buildIndirectCrlEvent({ azIca, latest, entries, url, nowMs: now, nextUpdateSeconds: this.ctx.crlNextUpdateSeconds }), 'local');
+    }
   }
 
   /** Every root whose key the state holds and that is still valid: a rolled-over root answers for the AZ ICAs it signed (node/ca/root-rollover.ts). */

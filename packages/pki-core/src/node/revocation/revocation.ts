@@ -74,6 +74,11 @@ export class Revocation {
     return (await this.reads.applied().latestCrl(issuerId))?.crlDer ?? null;
   }
 
+  /** An AZ ICA's indirect CRL (DER, RFC 5280 §5.2.5; indirect-crl.ts), as applied here. */
+  async getIndirectCrl(azIcaIssuerId: string): Promise<Uint8Array | null> {
+    return (await this.reads.applied().latestIndirectCrl(azIcaIssuerId))?.crlDer ?? null;
+  }
+
   /**
    * The delta CRL (DER) that updates the issuer's latest complete CRL, as applied here (RFC 5280
    * §5.2.4); null when there is none, or only one for an older complete CRL or already expired.
