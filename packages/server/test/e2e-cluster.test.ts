@@ -140,6 +140,19 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
       { encoding: 'utf8' },
     );
     expect(`${check.stdout}${check.stderr}`).to.match(/leaf\.pem: OK/);
+    // RFC 5280 §5.2.5: the leaf's second distribution point is the AZ ICA's indirect CRL (cRLIssuer:
+    // the AZ ICA), served on the same VIP; OpenSSL with extended CRL support takes it alone.
+    const leafExt = execFileSync('openssl', ['x509', '-in', join(d, 'leaf.pem'), '-noout', '-ext', 'crlDistributionPoints'], { encoding: 'utf8' });
+    const indirectUrl = new URL(/URI:(http:\/\/\S+-indirect\.crl)/.exec(leafExt)?.[1] ?? 'http://missing/');
+    expect(indirectUrl.hostname, leafExt).to.equal(LOCAL_VIP);
+    const indirectPem = execFileSync('openssl', ['crl', '-inform', 'DER', '-outform', 'PEM'], { input: await fetchDer(indirectUrl, `the indirect CRL at ${indirectUrl.href}`), encoding: 'utf8' });
+    writeFileSync(join(d, 'indirect.crl.pem'), indirectPem);
+    const extended = spawnSync(
+      'openssl',
+      ['verify', '-x509_strict', '-crl_check', '-extended_crl', '-CAfile', join(d, 'root.pem'), '-untrusted', join(d, 'chain.pem'), '-CRLfile', join(d, 'indirect.crl.pem'), join(d, 'leaf.pem')],
+      { encoding: 'utf8' },
+    );
+    expect(`${extended.stdout}${extended.stderr}`).to.match(/leaf\.pem: OK/);
   });
 
   it('bad inputs get 4xx with their code and change nothing', async () => {
