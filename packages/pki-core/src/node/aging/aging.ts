@@ -94,7 +94,7 @@ export class NodeAging {
     const at = this.ctx.nowMs();
     const c = this.contacts.get(nodeId);
     const ownSilentMs = c ? this.ctx.monotonicMs() - (c.lastSeenMono ?? c.trackedSinceMono) : 0;
-    const lastSeenAt = Math.min(at, c?.lastSeenWall ?? at - ownSilentMs);
+    const lastSeenAt = Math.min(at, c?.lastSeenWall ?? at - Math.ceil(ownSilentMs));
     const outcome = await this.parts.commitGlobal({ type: 'NodeActivityMarked', nodeId, activity, lastSeenAt, at });
     // A node removed meanwhile is no longer registered: nothing to mark.
     if (!outcome.ok && outcome.error.code !== 'ERR_NODE_UNKNOWN') this.ctx.onError(new Error(`NodeActivityMarked ${nodeId} ${activity} rejected: ${outcome.error.message}`));
