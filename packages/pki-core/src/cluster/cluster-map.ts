@@ -8,7 +8,7 @@ import { PkiError } from '../errors.ts';
 import type { NodeAddresses } from '../state/events.ts';
 import type { HealthState } from './node-health.ts';
 
-export type NodeStatus = 'active' | 'inactive' | 'revoked';
+type NodeStatus = 'active' | 'inactive' | 'revoked';
 
 /** AZ names are short tokens (they appear in URLs, certificate names and log lines). */
 export const AZ_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
