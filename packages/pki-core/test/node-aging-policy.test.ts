@@ -23,7 +23,7 @@ describe('node aging: who is marked inactive, active again, or removed (aging-po
 
   it('a node already marked inactive is not marked again; heard from within liveWithinMs it is marked active', () => {
     const d = agingDecision({ members: [voter('b', 120 * S, true), voter('c', 5 * S, true), voter('d', 40 * S, true)], changePending: false }, LIMITS);
-    // d was heard 40 s ago: not live yet (30 s), not silent long enough to stay in doubt either way — it stays inactive.
+    // d was heard 40 s ago, outside the 30 s live window: it stays inactive until heard within it.
     expect(d.marks).to.deep.equal([{ nodeId: 'c', activity: 'active' }]);
   });
 
