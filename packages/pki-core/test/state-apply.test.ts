@@ -297,6 +297,13 @@ const ROWS: Record<PkiEvent['type'], Row> = {
     check: async (s) => expect(await s.nodes()).to.deep.equal([]),
     rejected: { setup: baseLog(), event: { type: 'NodeRemoved', nodeId: 'nobody', reason: 'x', at: T0 }, code: 'ERR_NODE_UNKNOWN' },
   },
+  NodeActivityMarked: {
+    setup: baseLog(),
+    event: { type: 'NodeActivityMarked', nodeId: NODE1, activity: 'inactive', lastSeenAt: T0 + 10, at: T0 + 70 },
+    check: async (s) => expect((await s.getNode(NODE1))?.inactiveSince).to.equal(T0 + 10),
+    // Last seen after the mark is made: no leader's view.
+    rejected: { setup: baseLog(), event: { type: 'NodeActivityMarked', nodeId: NODE1, activity: 'inactive', lastSeenAt: T0 + 71, at: T0 + 70 }, code: 'ERR_EVENT_REJECTED' },
+  },
   Issued: {
     setup: baseLog(),
     event: issued('01aa'),
@@ -526,6 +533,7 @@ const MAP_VERSION_STEP: Record<PkiEvent['type'], 0 | 1> = {
   NodeRegistered: 1,
   NodeRenewed: 1,
   NodeRemoved: 1,
+  NodeActivityMarked: 1,
   Issued: 0,
   Revoked: 0,
   CrlPublished: 0,

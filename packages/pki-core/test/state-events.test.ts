@@ -44,6 +44,7 @@ function examples(): PkiEvent[] {
     },
     nodeRegistered(),
     { type: 'NodeRemoved', nodeId: 'n1', reason: 'decommissioned', at: T0 },
+    { type: 'NodeActivityMarked', nodeId: 'n1', activity: 'inactive', lastSeenAt: T0 - 60_000, at: T0 },
     issued('01aa'),
     { type: 'Revoked', issuerId: 'i', serialHex: '01aa', reason: 'keyCompromise', revokedAt: T0, requestedBy: 'admin', notAfter: T0 + 1 },
     { type: 'CrlPublished', issuerId: 'i', crlNumber: 7, crlDer: fakeDer('crl'), thisUpdate: T0, nextUpdate: T0 + 1 },
@@ -84,7 +85,7 @@ describe('PKI events: MessagePack encoding', () => {
 
   it('round-trips one event of every type, byte for byte', () => {
     const all = examples();
-    expect(new Set(all.map((e) => e.type)).size).to.equal(20); // every type; CaCertificateInstalled twice
+    expect(new Set(all.map((e) => e.type)).size).to.equal(21); // every type; CaCertificateInstalled twice
     for (const event of all) {
       const bytes = encodeEvent(event);
       const decoded = decodeEvent(bytes);

@@ -122,6 +122,17 @@ describe('configuration: schema validation with field paths', function () {
     expect(issuesOf(() => validateConfig(raw, {})).map((i) => i.path)).to.have.members(['raft.electionTicks', 'vip.command']);
   });
 
+  it('node aging: a day to inactive and a week to removal by default; removal after inactivity, within bounds', function () {
+    const c = validateConfig(base(dir), {});
+    expect([c.nodeInactiveAfterSeconds, c.nodeRemoveAfterSeconds]).to.deep.equal([86_400, 604_800]);
+    const set = validateConfig({ ...base(dir), nodeInactiveAfterSeconds: 600 }, { ADRESTIA_NODE_REMOVE_AFTER_SECONDS: '3600' });
+    expect([set.nodeInactiveAfterSeconds, set.nodeRemoveAfterSeconds]).to.deep.equal([600, 3600]);
+    const order = issuesOf(() => validateConfig({ ...base(dir), nodeInactiveAfterSeconds: 7200, nodeRemoveAfterSeconds: 3600 }, {}));
+    expect(order.map((i) => `${i.path}: ${i.message}`)).to.deep.equal(['nodeRemoveAfterSeconds: must be greater than nodeInactiveAfterSeconds']);
+    // Shorter than the health checks' 60 s down-after silence would age out nodes that merely paused.
+    expect(issuesOf(() => validateConfig({ ...base(dir), nodeInactiveAfterSeconds: 30 }, {})).map((i) => i.path)).to.deep.equal(['nodeInactiveAfterSeconds']);
+  });
+
   it('applies ADRESTIA_<PATH> environment overrides and names the variable in issues', function () {
     expect(envName(['raft', 'tickMs'])).to.equal('ADRESTIA_RAFT_TICK_MS');
     const c = validateConfig(base(dir), { ADRESTIA_HTTP_PORT: '8080', ADRESTIA_RAFT_TICK_MS: '50', ADRESTIA_VIP_MODE: 'bind', ADRESTIA_PKI_INIT_RETRY: '7' });

@@ -181,6 +181,14 @@ describe('dashboard: the cluster view from the node reports', () => {
     expect(viewOf(all()).seats.find((s) => s.az === 'az2')?.lagEntries).to.equal(2);
   });
 
+  it("shows the map's status of each node: inactive once its AZ's local leader has not heard from it (node aging), revoked for good", () => {
+    const aged: ClusterMap = { ...map, nodes: map.nodes.map((n) => (n.nodeId === 'a3' ? { ...n, status: 'inactive' as const } : n.nodeId === 'b1' ? { ...n, status: 'revoked' as const } : n)) };
+    const v = clusterView({ map: aged, gathered: all(), servedBy: 'a1', nowMs: NOW, issuance: { window: NO_ISSUANCE, windowSeconds: 10, total: NO_ISSUANCE } });
+    const row = (id: string) => v.azs.flatMap((a) => a.nodes).find((n) => n.nodeId === id);
+    expect([row('a1')?.status, row('a3')?.status, row('b1')?.status]).to.deep.equal(['active', 'inactive', 'revoked']);
+    expect([row('a3')?.revoked, row('b1')?.revoked]).to.deep.equal([false, true]);
+  });
+
   it('counts tolerance per tier: an AZ by its reachable voters, the global tier by the AZs that still have a quorum', () => {
     const v = viewOf(all());
     expect(v.azs.find((a) => a.name === 'az1')?.toleranceText).to.equal('az1 can lose 0 nodes');

@@ -59,7 +59,7 @@ function toNode(v: unknown, field: string): MapNode {
     membership: oneOf(r['membership'], `${field}.membership`, ['voter', 'learner'] as const),
     roles: arr(r['roles'], `${field}.roles`, ROLES.length).map((x, i) => oneOf(x, `${field}.roles[${i}]`, ROLES)),
     health: oneOf(r['health'], `${field}.health`, ['healthy', 'suspect', 'down'] as const),
-    status: oneOf(r['status'], `${field}.status`, ['active', 'revoked'] as const),
+    status: oneOf(r['status'], `${field}.status`, ['active', 'inactive', 'revoked'] as const),
   };
 }
 
@@ -121,8 +121,8 @@ function checkConsistency(map: ClusterMap): void {
   });
   for (const [az, id] of Object.entries(map.leaders.localLeaders)) {
     const node = byId.get(id);
-    if (node === undefined || node.az !== az || node.status !== 'active') {
-      throw invalid(`leaders.localLeaders.${az}`, `${id} is not an active node of AZ ${az}`);
+    if (node === undefined || node.az !== az || node.status === 'revoked') {
+      throw invalid(`leaders.localLeaders.${az}`, `${id} is not an unrevoked node of AZ ${az}`);
     }
   }
   const global = map.leaders.globalLeader;

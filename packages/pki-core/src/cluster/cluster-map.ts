@@ -8,7 +8,7 @@ import { PkiError } from '../errors.ts';
 import type { NodeAddresses } from '../state/events.ts';
 import type { HealthState } from './node-health.ts';
 
-type NodeStatus = 'active' | 'revoked';
+type NodeStatus = 'active' | 'inactive' | 'revoked';
 
 /** AZ names are short tokens (they appear in URLs, certificate names and log lines). */
 export const AZ_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -32,7 +32,11 @@ export interface MapNode {
   /** Derived from `membership` and the map's leaders; kept here for map readers. */
   readonly roles: readonly NodeRole[];
   readonly health: HealthState;
-  /** `revoked` is final: the node stays listed but may take part in nothing (docs/spec.md §7.4). */
+  /**
+   * `inactive`: its AZ's local leader has not heard from it for `nodeInactiveAfterSeconds`
+   * (node/aging/); it is `active` again when it answers. `revoked` is final: the node stays listed
+   * but may take part in nothing (docs/spec.md §7.4).
+   */
   readonly status: NodeStatus;
 }
 
@@ -204,6 +208,13 @@ export function withRoles(map: ClusterMap, nodeId: NodeId, membership: Membershi
   return replaceNode(map, { ...node, membership });
 }
 
+/** Marks a node inactive or active again; a revoked node stays revoked. */
+export function withNodeActivity(map: ClusterMap, nodeId: NodeId, activity: 'active' | 'inactive'): ClusterMap {
+  const node = requireNode(map, nodeId);
+  requireActive(node);
+  return replaceNode(map, { ...node, status: activity });
+}
+
 export function withNodeHealth(map: ClusterMap, nodeId: NodeId, health: HealthState): ClusterMap {
   return replaceNode(map, { ...requireNode(map, nodeId), health });
 }
@@ -233,7 +244,8 @@ export function withoutNode(map: ClusterMap, nodeId: NodeId): ClusterMap {
 }
 
 /**
- * Sets the leaders. Each must be an active node of the map, a local leader must belong to its AZ,
+ * Sets the leaders. Each must be an unrevoked node of the map (an inactive node that came back
+ * may lead before its AZ marks it active again), a local leader must belong to its AZ,
  * and the global leader is its AZ's local leader (docs/spec.md §2.3.2: the leader seat's local
  * leader).
  */

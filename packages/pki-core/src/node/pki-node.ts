@@ -14,6 +14,7 @@ import type { AzSpec, NodeAddresses } from '../state/events.ts';
 import type { PkiStateQueries } from '../state/queries.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
 import { Acme, type AcmeOptions } from './acme/index.ts';
+import { NodeAging, type AgingLimits } from './aging/index.ts';
 import { ProvisionerAdmin, type ProvisionerView } from './provisioners/provisioner-admin.ts';
 import { TokenIssuance, type TokenIssueRequest } from './provisioners/token-issuance.ts';
 import { ClusterBackups } from './admin/backup.ts';
@@ -106,6 +107,13 @@ export interface PkiNodeOptions {
    * embedder that cannot yet present a renewed certificate to its peers turns it off.
    */
   renewNodeTls?: boolean;
+  /**
+   * Aging out dead nodes (node/aging/): a node its AZ's local leader has not heard from for this
+   * long is marked inactive in the cluster map; default a day.
+   */
+  nodeInactiveAfterSeconds?: number;
+  /** ... and after this long removed from its local group, its node identity revoked; default a week. */
+  nodeRemoveAfterSeconds?: number;
 }
 
 /** How `bootstrap` discovers and what it founds. */
@@ -141,6 +149,13 @@ const DEFAULT_CRL_DELTA_ABOVE_BYTES = 64 * 1024;
 const DEFAULT_OCSP_VALIDITY_SECONDS = 600;
 /** A week: short-lived, since clients never check a responder certificate's status (id-pkix-ocsp-nocheck). */
 const DEFAULT_OCSP_RESPONDER_LIFETIME_SECONDS = 7 * 24 * 3600;
+/** A day without contact: marked inactive (node/aging/). */
+const DEFAULT_NODE_INACTIVE_AFTER_SECONDS = 24 * 3600;
+/** A week without contact: removed and revoked (node/aging/). */
+const DEFAULT_NODE_REMOVE_AFTER_SECONDS = 7 * 24 * 3600;
+/** Heard from within this long counts as live for aging's quorum check: the health checks' down-after silence (membership/health.ts). */
+const AGING_LIVE_WITHIN_MS = 60_000;
+
 /** Signed nonce-less OCSP answers kept for reuse per node. */
 const OCSP_CACHED_ANSWERS_MAX = 10_000;
 
@@ -211,6 +226,12 @@ export class PkiNode implements PkiNodeApi {
     const founding = (this.founding = new Founding(ctx, twoTier, state, urls, committer, (azIca, r) => registration.registerWith(azIca, r), (az) => membership.addSeat(az)));
     const backups = (this.backups = new ClusterBackups(ctx, reads, () => app.store.snapshot(), () => membership.otherAzLeaders()));
     const admin = (this.admin = new AdminServices(ctx, twoTier, state, (event, tier) => committer.commitOk(event, tier), () => membership.otherAzLeaders()));
+    new NodeAging(
+      ctx,
+      { roles, twoTier, state, commitGlobal: (event) => committer.commit(event, 'global'), removeNode: (id, by) => admin.removeNode(id, by), answeredLastPing: (id) => membership.answeredLastPing(id) },
+      agingLimitsOf(options),
+      maintenance,
+    );
     this.provisionerAdmin = new ProvisionerAdmin(ctx.nowMs, state, (event) => committer.commitOk(event, 'global'));
     this.tokenIssuance = new TokenIssuance(ctx.nowMs, () => reads.linearizable(), (event) => committer.commitRetrying(event, 'global'), (request) => issuance.issue(request));
     // Every peer request kind and the feature that answers it.
@@ -270,6 +291,7 @@ export class PkiNode implements PkiNodeApi {
   static async start(options: PkiNodeOptions, how: PkiNodeStart): Promise<PkiNode> {
     if (options.keyStore === undefined && options.dataDir === undefined) throw new TypeError('PkiNode: give dataDir or keyStore');
     checkRevocationOptions(options);
+    checkAgingOptions(options);
     const keyStore = options.keyStore ?? new FileNodeKeyStore(options.dataDir!);
     const app = new PkiApplication(options.stateDir ?? null);
     const founding = how.mode === 'foundCluster';
@@ -553,6 +575,23 @@ function ocspLimitsOf(o: PkiNodeOptions) {
     responderLifetimeSeconds: o.ocspResponderLifetimeSeconds ?? DEFAULT_OCSP_RESPONDER_LIFETIME_SECONDS,
     cachedAnswersMax: OCSP_CACHED_ANSWERS_MAX,
   };
+}
+
+/** The aging limits from the options; live-within is at most half the inactive-after time. */
+function agingLimitsOf(o: PkiNodeOptions): AgingLimits {
+  const inactiveAfterMs = (o.nodeInactiveAfterSeconds ?? DEFAULT_NODE_INACTIVE_AFTER_SECONDS) * 1000;
+  const removeAfterMs = (o.nodeRemoveAfterSeconds ?? DEFAULT_NODE_REMOVE_AFTER_SECONDS) * 1000;
+  return { inactiveAfterMs, removeAfterMs, liveWithinMs: Math.min(AGING_LIVE_WITHIN_MS, Math.floor(inactiveAfterMs / 2)) };
+}
+
+/** Aging options in bounds, before anything starts (TypeError naming the options). */
+function checkAgingOptions(o: PkiNodeOptions): void {
+  const { nodeInactiveAfterSeconds: inactive, nodeRemoveAfterSeconds: remove } = o;
+  for (const [name, v] of [['nodeInactiveAfterSeconds', inactive], ['nodeRemoveAfterSeconds', remove]] as const) {
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new TypeError(`PkiNodeOptions.${name} must be a positive integer (seconds)`);
+  }
+  const limits = agingLimitsOf(o);
+  if (limits.removeAfterMs <= limits.inactiveAfterMs) throw new TypeError('PkiNodeOptions.nodeRemoveAfterSeconds must be greater than nodeInactiveAfterSeconds');
 }
 
 /** OCSP and CRL options in bounds, before anything starts (TypeError naming the option). */

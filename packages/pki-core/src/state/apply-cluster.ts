@@ -173,6 +173,22 @@ export async function applyNodeRemoved(tx: StateTxn, ev: EventOf<'NodeRemoved'>)
   return { type: 'NodeRemoved' };
 }
 
+/**
+ * Marks a registered node inactive or active again (node/aging/). The marking leader's times are
+ * taken as they are (apply reads no clock); a mark that changes nothing is accepted and changes
+ * nothing, so a retried proposal is harmless. The node's status is a cluster map input.
+ */
+export async function applyNodeActivityMarked(tx: StateTxn, ev: EventOf<'NodeActivityMarked'>): Promise<ApplyResult> {
+  const node = await tx.get('nodes', ev.nodeId);
+  if (node === undefined) return reject('ERR_NODE_UNKNOWN', `node ${ev.nodeId} is not registered`);
+  if (ev.lastSeenAt > ev.at) reject('ERR_EVENT_REJECTED', 'a node cannot be last seen after it is marked');
+  const { inactiveSince, ...active } = node;
+  if ((inactiveSince !== undefined) === (ev.activity === 'inactive')) return { type: 'NodeActivityMarked' };
+  tx.put('nodes', ev.nodeId, ev.activity === 'inactive' ? { ...active, inactiveSince: ev.lastSeenAt } : active);
+  await raiseMapVersion(tx);
+  return { type: 'NodeActivityMarked' };
+}
+
 export async function applyProfileSet(tx: StateTxn, ev: EventOf<'ProfileSet'>): Promise<ApplyResult> {
   await requireCluster(tx);
   tx.put('profiles', ev.name, { name: ev.name, profile: ev.profile });

@@ -11,6 +11,7 @@ import {
   type ClusterSettings,
   type CrossCertificate,
   type RewrappedKey,
+  type NodeActivity,
   type NodeAddresses,
   type PkiEvent,
   type PkiEventType,
@@ -211,6 +212,13 @@ const READERS: { [T in PkiEventType]: Reader } = {
     at: r.time('at'),
   }),
   NodeRemoved: (r) => ({ type: 'NodeRemoved', nodeId: r.id('nodeId'), reason: r.text('reason'), at: r.time('at') }),
+  NodeActivityMarked: (r) => ({
+    type: 'NodeActivityMarked',
+    nodeId: r.id('nodeId'),
+    activity: r.oneOf<NodeActivity>('activity', ['active', 'inactive']),
+    lastSeenAt: r.time('lastSeenAt'),
+    at: r.time('at'),
+  }),
   Issued: readIssued,
   Revoked: (r) => ({
     type: 'Revoked',

@@ -225,6 +225,22 @@ interface NodeRemovedEvent {
   at: number;
 }
 
+/**
+ * A registered node's activity as its AZ's local leader saw it (node/aging/): `inactive` when not
+ * heard from since `lastSeenAt` for longer than `nodeInactiveAfterSeconds`; `active` again when it
+ * answers before it is removed. The times come from the proposing leader, never from apply.
+ */
+interface NodeActivityMarkedEvent {
+  type: 'NodeActivityMarked';
+  nodeId: string;
+  activity: NodeActivity;
+  /** The last time the local leader heard from the node (wall clock, ms). */
+  lastSeenAt: number;
+  at: number;
+}
+
+export type NodeActivity = 'active' | 'inactive';
+
 export interface IssuedEvent {
   type: 'Issued';
   issuerId: string;
@@ -393,6 +409,7 @@ export type PkiEvent =
   | NodeRegisteredEvent
   | NodeRenewedEvent
   | NodeRemovedEvent
+  | NodeActivityMarkedEvent
   | IssuedEvent
   | RevokedEvent
   | CrlPublishedEvent

@@ -140,6 +140,11 @@ export interface NodeRecord {
   tlsCertDer: Uint8Array;
   icaIssuerId: string;
   registeredAt: number;
+  /**
+   * Set while the node is marked inactive (`NodeActivityMarked`): the last time its AZ's local
+   * leader heard from it. Absent while active.
+   */
+  inactiveSince?: number;
 }
 
 export interface ProfileRecord {

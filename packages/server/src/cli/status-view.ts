@@ -53,13 +53,13 @@ export async function clusterStatus(url: string, from: string | undefined): Prom
   return 0;
 }
 
-/** Every active node's public report, read from `from` (any source will do: no routing), as the dashboard sees them. */
+/** Every unrevoked node's public report (an inactive one may have come back), read from `from` (any source will do: no routing), as the dashboard sees them. */
 async function operatorView(map: ClusterMap, port: string, from: string | undefined): Promise<ClusterView> {
   const gathered = new Map<string, Gathered>();
   const nowMs = Date.now();
   await Promise.all(
     map.nodes
-      .filter((n) => n.status === 'active')
+      .filter((n) => n.status !== 'revoked')
       .map(async (n) => {
         const report = await fetchNodeReport(apiHost(n.addresses.api), port, { timeoutMs: REPORT_TIMEOUT_MS, localAddress: from });
         gathered.set(n.nodeId, { report, lastContactMs: report === null ? null : nowMs });

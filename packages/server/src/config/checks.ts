@@ -12,6 +12,9 @@ export function crossFieldIssues(c: ConfigFile): Issue[] {
   if (c.timeouts.headersMs > c.timeouts.requestMs) {
     issues.push({ path: 'timeouts.headersMs', message: 'must not exceed timeouts.requestMs' });
   }
+  if (c.nodeRemoveAfterSeconds <= c.nodeInactiveAfterSeconds) {
+    issues.push({ path: 'nodeRemoveAfterSeconds', message: 'must be greater than nodeInactiveAfterSeconds' });
+  }
   if (c.vip.mode === 'exec' && c.vip.command === undefined) {
     issues.push({ path: 'vip.command', message: 'required when vip.mode is exec' });
   }

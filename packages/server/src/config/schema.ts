@@ -120,6 +120,14 @@ export const CONFIG_SPEC = obj({
   advertiseAddress: optional(str({ pattern: HOST, what: 'a host name or IP address', maxLength: 253 })),
   /** The AZs of the cluster, used when this node founds it. */
   azs: optional(arr(AZ_SPEC, 1, 64)),
+  /**
+   * Aging out dead nodes (pki-core node/aging/, docs/architecture.md §20): a node its AZ's local
+   * leader has not heard from for this long is marked inactive in the cluster map (at least two
+   * minutes: longer than the health checks' 60 s down-after silence)...
+   */
+  nodeInactiveAfterSeconds: optional(int(120, 10 * 366 * 24 * 3600), 24 * 3600),
+  /** ... and after this long removed from its local group, its node TLS certificate and node ICA revoked. */
+  nodeRemoveAfterSeconds: optional(int(180, 10 * 366 * 24 * 3600), 7 * 24 * 3600),
   pkiInitRetry: optional(int(0, 1_000), 3),
   pkiInitRequestRetry: optional(int(0, 1_000), 3),
   timeouts: optional(

@@ -38,6 +38,8 @@ interface NodeView {
   /** As the AZ's local leader's health checks see it (the cluster map). */
   health: string;
   ready: boolean | null;
+  /** The cluster map's status: `inactive` once its AZ's local leader has not heard from it for nodeInactiveAfterSeconds (pki-core node/aging/). */
+  status: ClusterMap['nodes'][number]['status'];
   revoked: boolean;
   local: TierCell | null;
   global: TierCell | null;
@@ -178,6 +180,7 @@ function nodeView(n: ClusterMap['nodes'][number], g: Gathered | undefined, leade
     lastContactMs: g?.lastContactMs ?? null,
     health: n.health,
     ready: r?.status.ready ?? null,
+    status: n.status,
     revoked: n.status === 'revoked',
     local: r === null ? null : { ...r.status.local, lagEntries: localLag },
     global: r === null ? null : { ...r.status.global, lagEntries: seatLag },

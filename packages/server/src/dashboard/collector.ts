@@ -88,7 +88,7 @@ export class DashboardCollector {
     // Since 0 names no map: the whole map comes back.
     if (diff.unchanged) throw new Error('assertion failed: clusterMap(0) answered "unchanged"');
     const map: ClusterMap = diff.map;
-    const live = map.nodes.filter((n) => n.status === 'active');
+    const live = map.nodes.filter((n) => n.status !== 'revoked');
     const answers = await Promise.all(
       live.map(async (n) => [n.nodeId, n.nodeId === this.o.node.nodeId ? await this.o.ownReport() : await this.o.fetchReport(apiHost(n.addresses.api))] as const),
     );

@@ -78,6 +78,8 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
       // The mesh, the HTTPS listeners and the peer client take up a renewed TLS certificate
       // (serve/node-tls-follower.ts); peers admit it before they apply it (transport/peer-pins.ts).
       renewNodeTls: true,
+      nodeInactiveAfterSeconds: config.nodeInactiveAfterSeconds,
+      nodeRemoveAfterSeconds: config.nodeRemoveAfterSeconds,
       onError: (err) => s.logger.error({ err }, 'scheduled work failed'),
     };
   };

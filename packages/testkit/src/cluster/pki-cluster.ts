@@ -18,7 +18,7 @@ import { SimKeyStore, seededEd25519KeyPair } from './sim-key-store.ts';
 import { SimVips } from './sim-vips.ts';
 import { SimNetwork } from './sim-network.ts';
 import { TinySerialRandom } from './tiny-serial-random.ts';
-import { Scheduler, SimClock } from './virtual-time.ts';
+import { Scheduler, SimClock, type RunBudget } from './virtual-time.ts';
 
 /** Certificates are dated from this virtual epoch (2026-01-01T00:00:00Z) plus virtual time. */
 const EPOCH_MS = Date.UTC(2026, 0, 1);
@@ -63,6 +63,10 @@ export interface PkiSimClusterOptions {
   snapshotEveryEntries?: number;
   /** Seeded fsync latency of every disk (default: a synced save is durable at once). */
   fsync?: FsyncShape;
+  /** Aging out dead nodes (pki-core node/aging/): the PkiNode defaults (a day, a week) when absent. */
+  aging?: { nodeInactiveAfterSeconds: number; nodeRemoveAfterSeconds: number };
+  /** The scheduler's budget (virtual-time.ts), for runs longer than the default 150 virtual s. */
+  budget?: RunBudget;
 }
 
 export class PkiSimCluster {
@@ -85,7 +89,7 @@ export class PkiSimCluster {
   tinySerials = false;
 
   constructor(private readonly options: PkiSimClusterOptions) {
-    this.scheduler = new Scheduler(options.seed);
+    this.scheduler = new Scheduler(options.seed, options.budget ? { budget: options.budget } : {});
     this.network = new SimNetwork(this.scheduler, this.scheduler.random.fork());
     this.checker = new ClusterChecker(() => this.scheduler.nowUs);
     this.vips = new SimVips(this.checker, (line) => this.scheduler.trace(line), (id) => this.nodes.get(id)?.stalled != null,
@@ -275,6 +279,7 @@ export class PkiSimCluster {
       maintenanceEveryTicks: 10,
       crlNextUpdateSeconds: 3600,
       ...(this.options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.options.snapshotEveryEntries } : {}),
+      ...(this.options.aging ?? {}),
       onError: (e) => this.nodeErrors.push(`${n.id}: ${e instanceof Error ? e.message : String(e)}`),
     };
   }

@@ -35,6 +35,7 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   NodeRegistered: 'global',
   NodeRenewed: 'global',
   NodeRemoved: 'global',
+  NodeActivityMarked: 'global',
   Revoked: 'global',
   ProfileSet: 'global',
   ProfileRemoved: 'global',

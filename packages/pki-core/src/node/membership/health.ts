@@ -74,6 +74,12 @@ export class HealthChecks {
     return r ? healthOf(r, this.ctx.nowMs(), HEALTH_POLICY) : null;
   }
 
+  /** Whether a node of this AZ answered this local leader's latest ping (node/aging/). */
+  answeredLastPing(nodeId: string): boolean {
+    const r = this.health.get(nodeId);
+    return r !== undefined && r.consecutiveFailures === 0 && r.lastSeenMs !== null;
+  }
+
   /** The answer to a peer's `ping`. */
   pong(): Pong {
     return { kind: 'pong', nodeId: this.ctx.nodeId, az: this.ctx.az, localLeader: this.twoTier.isLocalLeader(), appliedSeq: this.twoTier.status().seq };

@@ -79,6 +79,10 @@ export class Membership {
     return this.health.otherAzLeaders();
   }
 
+  answeredLastPing(nodeId: string): boolean {
+    return this.health.answeredLastPing(nodeId);
+  }
+
   /** A peer's `ping`. */
   answerPing(): Promise<PeerResponse> {
     return Promise.resolve(this.health.pong());

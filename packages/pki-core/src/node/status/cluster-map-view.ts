@@ -12,6 +12,7 @@ import {
   withCaCertificate,
   withLeaders,
   withNode,
+  withNodeActivity,
   withNodeHealth,
   withNodeRevoked,
   withRoles,
@@ -95,6 +96,7 @@ async function mapFromState(node: MapSource, twoTier: MapTwoTier, store: PkiStat
     if (inGroup) map = withRoles(map, n.nodeId, membership);
     const health = node.healthOf(n.nodeId);
     if (health) map = withNodeHealth(map, n.nodeId, health);
+    if (n.inactiveSince !== undefined) map = withNodeActivity(map, n.nodeId, 'inactive');
   }
   // docs/spec.md §7.4: a removed node (its CA revoked) stays listed, revoked, and cannot come
   // back under its id. A node CA without a node record and not revoked is a registration under way.
@@ -114,11 +116,11 @@ async function mapFromState(node: MapSource, twoTier: MapTwoTier, store: PkiStat
  */
 function leadersSeenBy(node: MapSource, twoTier: MapTwoTier, map: ClusterMap) {
   const status = twoTier.status();
-  const known = (id: string | null | undefined, az: string): id is string => !!id && map.nodes.some((n) => n.nodeId === id && n.status === 'active' && n.az === az);
+  const known = (id: string | null | undefined, az: string): id is string => !!id && map.nodes.some((n) => n.nodeId === id && n.status !== 'revoked' && n.az === az);
   const localLeaders: Record<string, string> = {};
   if (known(status.local.leaderId, node.az)) localLeaders[node.az] = status.local.leaderId;
   for (const [az, id] of node.otherAzLeaders()) if (az !== node.az && known(id, az)) localLeaders[az] = id;
   const leadingSeat = status.seat?.leaderId ?? null;
   const globalLeader = twoTier.isGlobalLeader() ? node.nodeId : leadingSeat !== null ? (localLeaders[leadingSeat] ?? null) : null;
-  return { globalLeader: globalLeader !== null && map.nodes.some((n) => n.nodeId === globalLeader && n.status === 'active') ? globalLeader : null, localLeaders };
+  return { globalLeader: globalLeader !== null && map.nodes.some((n) => n.nodeId === globalLeader && n.status !== 'revoked') ? globalLeader : null, localLeaders };
 }

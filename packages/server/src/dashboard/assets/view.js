@@ -113,7 +113,7 @@ function azCard(az, v) {
       h('td', { class: 'num' }, num(n.local?.lagEntries)),
       h('td', null, n.global && n.global.role !== 'inactive' ? `${n.global.role} t${n.global.term} · ${n.global.commitIndex}/${n.global.appliedIndex}` : dash),
       h('td', null, ago(n.lastContactMs, v.atMs)),
-      h('td', null, h('span', { class: `badge ${n.health === 'healthy' ? 'ok' : n.health === 'suspect' ? 'warn' : 'bad'}` }, n.revoked ? 'revoked' : n.health)),
+      h('td', null, h('span', { class: `badge ${n.status === 'inactive' ? 'bad' : n.health === 'healthy' ? 'ok' : n.health === 'suspect' ? 'warn' : 'bad'}` }, n.revoked ? 'revoked' : n.status === 'inactive' ? 'inactive' : n.health)),
       h('td', null, n.holdsVips.join(' ')),
     );
   });

@@ -1,0 +1,2 @@
+export { NodeAging } from './aging.ts';
+export type { AgingLimits } from './aging-policy.ts';
