@@ -8,7 +8,8 @@ import type { RaftStatus } from '@adrestia/consensus';
 import type { CaRole, CrlReason } from '../../state/events.ts';
 import { readCertificateFields } from '../../ca/cert-fields.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
-import type { CaRecord } from '../../state/records.ts';
+import { indirectCrlKey } from '../../state/indirect-crl-key.ts';
+import type { CaRecord, CrlRecord } from '../../state/records.ts';
 import { AZ_ICA_LEAD_SECONDS, nodeIcaLeadSeconds } from '../ca/renewal-leads.ts';
 import { renewAtMs } from '../ca/renewal-policy.ts';
 import type { PkiTwoTier } from '../core/roles.ts';
@@ -111,9 +112,13 @@ export class OperatorReports {
     const s = this.twoTier.status();
     const store = this.state();
     const [cas, revocations] = await Promise.all([store.cas(), store.revocations()]);
-    const crls = (await Promise.all(cas.map((ca) => store.latestCrl(ca.issuerId)))).flatMap((c) =>
-      c === undefined ? [] : [{ issuerId: c.issuerId, crlNumber: c.crlNumber, thisUpdateMs: c.thisUpdate, nextUpdateMs: c.nextUpdate, bytes: c.crlDer.byteLength }],
-    );
+    // Each CRL by the name it is served under (`/crl/<name>.crl`): an AZ ICA's indirect CRL as `<AZ ICA>-indirect`.
+    const crlOf = (name: string, c: CrlRecord | undefined): CrlReport[] =>
+      c === undefined ? [] : [{ issuerId: name, crlNumber: c.crlNumber, thisUpdateMs: c.thisUpdate, nextUpdateMs: c.nextUpdate, bytes: c.crlDer.byteLength }];
+    const crls = [
+      ...(await Promise.all(cas.map(async (ca) => crlOf(ca.issuerId, await store.latestCrl(ca.issuerId))))).flat(),
+      ...(await Promise.all(cas.filter((ca) => ca.role === 'az').map(async (ca) => crlOf(indirectCrlKey(ca.issuerId), await store.latestIndirectCrl(ca.issuerId))))).flat(),
+    ];
     const ocspSigners = (await Promise.all(cas.map((ca) => store.ocspResponderCert(ca.issuerId, this.az)))).flatMap((c) =>
       c === undefined ? [] : [{ issuerId: c.issuerId, issuedAtMs: c.issuedAt, notAfterMs: c.notAfter }],
     );
