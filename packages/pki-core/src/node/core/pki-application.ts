@@ -29,6 +29,7 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   AzFounded: 'global',
   AzRemovalStarted: 'global',
   AzRemoved: 'global',
+  AzRefounded: 'global',
   CaCertificateInstalled: 'global',
   CaKeyRewrapped: 'global',
   RootRolledOver: 'global',
