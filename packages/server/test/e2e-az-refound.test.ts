@@ -7,6 +7,7 @@
 // lists its revocation, and the old AZ ICA's CRL lists the old nodes' ICA and TLS certificates.
 // The refusals: ERR_AZ_LIVE while the AZ answers, ERR_AZ_UNKNOWN for a name the cluster lacks.
 // Addresses (dev layout, base 200): AZ n on 127.(200+n).0.0/16, global VIP 127.200.10.1.
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -127,18 +128,26 @@ describe('e2e: cluster az refound — every node of an AZ killed with -9 and wip
     }, SETTLE_TIMEOUT_MS, 500);
   }
 
-  /** Polls the AZ's nodes for the issuer's CRL until it lists every serial; the CRL as served. */
-  async function crlListing(az: DevAz, issuerId: string, caPem: string, serials: readonly string[]): Promise<Uint8Array> {
+  /** Polls the AZ's nodes for the issuer's CRL until it lists every serial (and has a number above `above`); the CRL as served. */
+  async function crlListing(az: DevAz, issuerId: string, caPem: string, serials: readonly string[], above = 0): Promise<Uint8Array> {
     return pollFor(`${issuerId}'s CRL in ${az.name} listing ${serials.join(', ')}`, async () => {
       for (const p of procsOf(az)) {
         const r = await clientOf(az).get(p.host, `/crl/${issuerId}.crl`).catch(() => null);
         if (r?.status !== 200) continue;
         const listed = opensslCrlSerials(dir, r.body, caPem);
-        if (serials.every((s) => listed.has(normalSerial(s)))) return new Uint8Array(r.body);
+        if (serials.every((s) => listed.has(normalSerial(s))) && crlNumberOf(r.body) > above) return new Uint8Array(r.body);
       }
       return null;
     }, SETTLE_TIMEOUT_MS, 1_000);
   }
+
+  /** The serials only the old nodes' identities had: their node ICAs (from the leaves' chains) and TLS certificates. */
+  function oldIdentitySerials(): string[] {
+    // A chain as issued: the leaf, its node ICA, the AZ ICA, the root.
+    const nodeIcas = new Map(oldLeaves.map((l) => [l.issuerId, certsOf(l.chainPem).find((c) => c.subject.includes('CN=Adrestia node')) as X509Certificate]));
+    return [...[...nodeIcas.values()].map((c) => c.serialNumber), ...oldNodes.map((n) => n.tls.serialNumber)];
+  }
+  let oldAzIcaCrlNumber = 0;
 
   it('issues in the victim AZ; `cluster az refound` refuses it while its nodes answer (ERR_AZ_LIVE) and an unknown AZ (ERR_AZ_UNKNOWN), changing nothing', async () => {
     for (let i = 0; i < 2; i++) oldLeaves.push(await issue(victim, `${victim.name}-before-${i}.example`));
@@ -180,6 +189,12 @@ describe('e2e: cluster az refound — every node of an AZ killed with -9 and wip
       return m !== null && oldNodes.every((o) => m.nodes.some((n) => n.nodeId === o.nodeId && n.status === 'revoked')) ? m : null;
     }, SETTLE_TIMEOUT_MS)) as MapView;
     expect(map.nodes.filter((n) => n.az === victim.name && n.status === 'active')).to.deep.equal([]);
+    // Before any new node: another AZ serves the old AZ ICA's CRL, published globally, listing them.
+    const oldIca = azIcaOf(oldLeaves[0] as IssuedLeaf, victim.name) as X509Certificate;
+    const crl = await crlListing(asker, issuerIdOf(oldIca), oldIca.toString() + rootPem, oldIdentitySerials());
+    oldAzIcaCrlNumber = crlNumberOf(crl);
+    // Above any number the lost AZ could have reached: the seconds since the epoch (RFC 5280 §5.2.3).
+    expect(oldAzIcaCrlNumber).to.be.greaterThan(Math.floor(Date.now() / 1000) - 3600);
   });
 
   let newLeaf: IssuedLeaf;
@@ -209,13 +224,10 @@ describe('e2e: cluster az refound — every node of an AZ killed with -9 and wip
     expect(opensslRevocationVerdict(dir, rootPem, crl, newLeaf)).to.match(/certificate revoked/);
   });
 
-  it("the old nodes' ICA and TLS certificates are listed revoked in the old AZ ICA's CRL, re-signed by the new local leader", async () => {
-    const old = oldLeaves[0] as IssuedLeaf;
-    const oldIca = azIcaOf(old, victim.name) as X509Certificate;
-    // A chain as issued: the leaf, its node ICA, the AZ ICA, the root.
-    const oldNodeIcas = new Map(oldLeaves.map((l) => [l.issuerId, certsOf(l.chainPem).find((c) => c.subject.includes('CN=Adrestia node')) as X509Certificate]));
-    const serials = [...[...oldNodeIcas.values()].map((c) => c.serialNumber), ...oldNodes.map((n) => n.tls.serialNumber)];
-    await crlListing(victim, issuerIdOf(oldIca), oldIca.toString() + rootPem, serials);
+  it("the re-founded AZ's nodes serve the old AZ ICA's CRL listing the old nodes' ICA and TLS certificates, its number never going back", async () => {
+    const oldIca = azIcaOf(oldLeaves[0] as IssuedLeaf, victim.name) as X509Certificate;
+    const crl = await crlListing(victim, issuerIdOf(oldIca), oldIca.toString() + rootPem, oldIdentitySerials());
+    expect(crlNumberOf(crl)).to.be.at.least(oldAzIcaCrlNumber);
   });
 
   it('an old leaf of the lost AZ still verifies to the root, and its revocation asked of another AZ commits globally (a second one is ERR_ALREADY_REVOKED)', async () => {
@@ -228,6 +240,14 @@ describe('e2e: cluster az refound — every node of an AZ killed with -9 and wip
     expect(errorCodeOf(second)).to.equal('ERR_ALREADY_REVOKED');
   });
 });
+
+/** The CRL Number extension (RFC 5280 §5.2.3) of a DER CRL, as openssl prints it. */
+function crlNumberOf(der: Uint8Array): number {
+  const r = spawnSync('openssl', ['crl', '-inform', 'DER', '-noout', '-crlnumber'], { input: der, encoding: 'utf8' });
+  const m = /crlNumber=(?:0x)?([0-9A-Fa-f]+)/.exec(r.stdout);
+  if (m?.[1] === undefined) throw new Error(`openssl crl -crlnumber: ${r.stdout}${r.stderr}`);
+  return Number.parseInt(m[1], 16);
+}
 
 /** A CA's issuer id is its key identifier (pki-core ca-common.ts): the SKI of its certificate, hex. */
 function issuerIdOf(ca: X509Certificate): string {

@@ -12,14 +12,12 @@
 //      AZ ICA itself is revoked under the root (the global leader's root CRL lists it);
 //   4. `AzRemoved`.
 // Each step is skipped when the state shows it done, so a retried request completes a partial run.
-import { buildCrl } from '../../ca/crl.ts';
-import { truncateToSeconds } from '../../ca/time.ts';
 import { PkiError, ignorePkiCode, isPkiError } from '../../errors.ts';
 import type { PkiEvent } from '../../state/events.ts';
 import type { AzRecord } from '../../state/records.ts';
-import { caSignerFromRecord } from '../ca/ca-common.ts';
 import { buildRevocation } from '../ca/ca-revocation.ts';
 import { asPkiCode } from '../core/event-proposer.ts';
+import { azIcaGlobalCrl } from './az-ica-global-crl.ts';
 import { checkAzName, checkAzSpec } from './az-spec.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { NodeContext } from '../core/context.ts';
@@ -145,7 +143,7 @@ export class AzAdmin {
     const cluster = await store.cluster();
     const revoked: { issuerId: string; serialHex: string }[] = [];
     for (const ica of (await store.cas()).filter((c) => c.role === 'az' && c.az === name && c.revokedAt === null)) {
-      await this.commit(await this.finalCrl(ica.issuerId));
+      await this.commit(await azIcaGlobalCrl({ store, issuerId: ica.issuerId, kek: this.ctx.kek, nowMs: this.ctx.nowMs(), nextUpdateSeconds: FINAL_CRL_NEXT_UPDATE_SECONDS }));
       if (!cluster || ica.parentIssuerId === null) continue;
       const event = await buildRevocation({
         issuerId: ica.parentIssuerId,
@@ -161,22 +159,4 @@ export class AzAdmin {
     }
     return revoked;
   }
-
-  /**
-   * The AZ's own CRLs were local to it and are not held here, so the number is taken above any
-   * counter it could have reached (one CRL per second at most since the epoch): RFC 5280 §5.2.3
-   * asks CRL numbers to increase per issuer.
-   */
-  private async finalCrl(issuerId: string): Promise<PkiEvent> {
-    const store = this.state();
-    const rec = (await store.getCa(issuerId))!;
-    const issuer = caSignerFromRecord(rec, this.ctx.kek);
-    const thisUpdate = truncateToSeconds(new Date(this.ctx.nowMs()));
-    const nextUpdate = new Date(thisUpdate.getTime() + FINAL_CRL_NEXT_UPDATE_SECONDS * 1000);
-    const crlNumber = Math.max(await store.nextCrlNumber(issuerId), Math.floor(thisUpdate.getTime() / 1000));
-    const entries = (await store.listRevoked(issuerId)).map((r) => ({ serialHex: r.serialHex, revokedAt: new Date(r.revokedAt), reason: r.reason }));
-    const crl = await buildCrl({ issuer: issuer.cert, signer: issuer.signer, crlNumber, thisUpdate, nextUpdate, revoked: entries });
-    return { type: 'CrlPublished', issuerId, crlNumber, crlDer: crl.der, thisUpdate: thisUpdate.getTime(), nextUpdate: nextUpdate.getTime() };
-  }
 }
-

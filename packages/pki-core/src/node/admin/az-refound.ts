@@ -10,17 +10,24 @@
 //   3. a new AZ ICA is made under the root and committed wrapped under the KEK (as at founding,
 //      founding/ca-found.ts); the old AZ ICA stays valid for the leaves it chains;
 //   4. `AzRefounded`: the AZ is declared again, so its next fresh node founds it (§5.3) and its
-//      seat rejoins as a new member, learner first, then voter once caught up (thesis §4.2.1).
+//      seat rejoins as a new member, learner first, then voter once caught up (thesis §4.2.1);
+//   5. a CRL of each earlier AZ ICA, published globally (az-ica-global-crl.ts): it lists the old
+//      nodes' certificates at once in every AZ, and its number is above any the lost AZ reached,
+//      so the new local leader's CRLs of that ICA continue above it (RFC 5280 §5.2.3).
 // Refused, changing nothing, while the AZ still answers (unless forced), and for an unknown AZ.
 import { PkiError } from '../../errors.ts';
 import type { PkiEvent } from '../../state/events.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
-import { currentCa } from '../ca/current-ca.ts';
+import { currentCa, validCasOf } from '../ca/current-ca.ts';
 import type { NodeContext } from '../core/context.ts';
 import { asPkiCode } from '../core/event-proposer.ts';
 import type { RefoundedAz, RemovedNode } from '../peer/protocol.ts';
+import { azIcaGlobalCrl } from './az-ica-global-crl.ts';
 import { checkAzName } from './az-spec.ts';
 import { GlobalSeat, type AzAdminTwoTier } from './global-seat.ts';
+
+/** The earlier AZ ICAs' CRL promises no successor sooner than this: time to start the AZ's new nodes, whose local leader re-signs it. */
+const EARLIER_AZ_ICA_CRL_NEXT_UPDATE_SECONDS = 7 * 24 * 3600;
 
 export interface RefoundRequest {
   name: string;
@@ -33,7 +40,7 @@ export class AzRefound {
   private readonly seat: GlobalSeat;
 
   constructor(
-    private readonly ctx: Pick<NodeContext, 'nodeId' | 'az' | 'nowMs' | 'peers' | 'sleepTicks'>,
+    private readonly ctx: Pick<NodeContext, 'nodeId' | 'az' | 'kek' | 'nowMs' | 'peers' | 'sleepTicks'>,
     private readonly twoTier: AzAdminTwoTier,
     private readonly state: () => PkiStateQueries,
     private readonly commit: (event: PkiEvent) => Promise<unknown>,
@@ -65,7 +72,15 @@ export class AzRefound {
     for (const n of (await this.state().nodes()).filter((x) => x.az === name)) nodes.push(await this.removeNode(n.nodeId, request.requestedBy));
     const azIcaIssuerId = await this.newAzIca(name);
     await this.commit({ type: 'AzRefounded', name, requestedBy: request.requestedBy, at: this.ctx.nowMs() });
+    await this.publishEarlierAzIcaCrls(name, azIcaIssuerId);
     return { name, nodes, azIcaIssuerId, refounded: true };
+  }
+
+  private async publishEarlierAzIcaCrls(name: string, newIssuerId: string): Promise<void> {
+    const store = this.state();
+    for (const ica of validCasOf(await store.cas(), { azIcaOf: name }, this.ctx.nowMs()).filter((c) => c.issuerId !== newIssuerId)) {
+      await this.commit(await azIcaGlobalCrl({ store, issuerId: ica.issuerId, kek: this.ctx.kek, nowMs: this.ctx.nowMs(), nextUpdateSeconds: EARLIER_AZ_ICA_CRL_NEXT_UPDATE_SECONDS }));
+    }
   }
 
   private async currentAzIca(name: string): Promise<string | undefined> {
