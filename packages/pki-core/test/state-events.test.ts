@@ -25,6 +25,7 @@ function examples(): PkiEvent[] {
     { type: 'AzFounded', name: 'az3', founderNodeId: 'n3', at: T0 },
     { type: 'AzRemovalStarted', name: 'az2', requestedBy: 'admin@127.0.0.1', at: T0 },
     { type: 'AzRemoved', name: 'az2', at: T0 },
+    { type: 'AzRefounded', name: 'az3', requestedBy: 'admin@127.0.0.1', at: T0 },
     azCaInstalled(),
     nodeCaInstalled(),
     { type: 'CaKeyRewrapped', keys: [{ kind: 'ca', issuerId: 'az1-ica', wrappedKey: fakeDer('rewrapped') }, { kind: 'ocspResponder', az: 'az1', wrappedKey: fakeDer('rewrapped-ocsp') }], at: T0 },
@@ -84,7 +85,7 @@ describe('PKI events: MessagePack encoding', () => {
 
   it('round-trips one event of every type, byte for byte', () => {
     const all = examples();
-    expect(new Set(all.map((e) => e.type)).size).to.equal(20); // every type; CaCertificateInstalled twice
+    expect(new Set(all.map((e) => e.type)).size).to.equal(21); // every type; CaCertificateInstalled twice
     for (const event of all) {
       const bytes = encodeEvent(event);
       const decoded = decodeEvent(bytes);

@@ -184,10 +184,10 @@ describe('e2e: cluster az refound — every node of an AZ killed with -9 and wip
     for (const n of oldNodes) expect(done.stdout).to.contain(n.nodeId);
     const again = await refound(victim.name);
     expect([again.code, again.stdout.trim()]).to.deep.equal([0, `AZ ${victim.name} already waits for its first node, which founds it`]);
-    const map = (await pollFor('the old nodes listed as revoked', async () => {
+    const map = await pollFor<MapView>('the old nodes listed as revoked', async () => {
       const m = await mapAt(asker);
       return m !== null && oldNodes.every((o) => m.nodes.some((n) => n.nodeId === o.nodeId && n.status === 'revoked')) ? m : null;
-    }, SETTLE_TIMEOUT_MS)) as MapView;
+    }, SETTLE_TIMEOUT_MS);
     expect(map.nodes.filter((n) => n.az === victim.name && n.status === 'active')).to.deep.equal([]);
     // Before any new node: another AZ serves the old AZ ICA's CRL, published globally, listing them.
     const oldIca = azIcaOf(oldLeaves[0] as IssuedLeaf, victim.name) as X509Certificate;
