@@ -4,12 +4,13 @@
 // another AZ takes the dead seat out of the global group, withdraws the old nodes and makes a new
 // AZ ICA; fresh nodes started on the same addresses found the AZ again (no 307 to its dead VIP)
 // and issue and revoke there. Checked with OpenSSL: the new leaf verifies to the root, its CRL
-// lists its revocation, and the old AZ ICA's CRL lists the old nodes' ICA and TLS certificates.
+// lists its revocation, the old AZ ICA's CRL lists the old nodes' ICA and TLS certificates, and an
+// old leaf revoked afterwards through the global path is answered revoked by OCSP.
 // The refusals: ERR_AZ_LIVE while the AZ answers, ERR_AZ_UNKNOWN for a name the cluster lacks.
 // Addresses (dev layout, base 200): AZ n on 127.(200+n).0.0/16, global VIP 127.200.10.1.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -173,6 +174,9 @@ describe('e2e: cluster az refound — every node of an AZ killed with -9 and wip
     for (const p of procsOf(victim)) p.child?.kill('SIGKILL');
     await Promise.all(procsOf(victim).map((p) => stopProcess(p, 5_000)));
     for (const p of procsOf(victim)) rmSync(join(dir, 'data', p.name), { recursive: true, force: true });
+    // Until it is re-founded, a fresh node of the AZ would be sent on to the dead local VIP (or told to retry).
+    const before = await clientOf(victim).get(GLOBAL_VIP, '/api/v1/status');
+    expect(before.status, 'not the "found the AZ" signal').to.not.equal(404);
     // The global leader forgets the AZ's leader and seat within a few health rounds: ERR_AZ_LIVE until then.
     const done = await pollFor('cluster az refound accepted', async () => {
       const r = await refound(victim.name);
@@ -181,6 +185,9 @@ describe('e2e: cluster az refound — every node of an AZ killed with -9 and wip
       return null;
     }, SETTLE_TIMEOUT_MS, 2_000);
     expect(done.stdout).to.contain(`AZ ${victim.name} re-founded`);
+    // Discovery's signal to found the AZ (§5.1), not a 307 to its dead local VIP.
+    const status = await clientOf(victim).get(GLOBAL_VIP, '/api/v1/status');
+    expect([status.status, errorCodeOf(status)]).to.deep.equal([404, 'ERR_AZ_UNKNOWN']);
     for (const n of oldNodes) expect(done.stdout).to.contain(n.nodeId);
     const again = await refound(victim.name);
     expect([again.code, again.stdout.trim()]).to.deep.equal([0, `AZ ${victim.name} already waits for its first node, which founds it`]);
@@ -230,7 +237,7 @@ describe('e2e: cluster az refound — every node of an AZ killed with -9 and wip
     expect(crlNumberOf(crl)).to.be.at.least(oldAzIcaCrlNumber);
   });
 
-  it('an old leaf of the lost AZ still verifies to the root, and its revocation asked of another AZ commits globally (a second one is ERR_ALREADY_REVOKED)', async () => {
+  it('an old leaf of the lost AZ still verifies to the root, its revocation asked of another AZ commits globally (a second one is ERR_ALREADY_REVOKED), and OCSP answers it revoked', async () => {
     const old = oldLeaves[1] as IssuedLeaf;
     expect(opensslVerifyLeaf(dir, rootPem, old)).to.match(/: OK\s*$/);
     const body = { serialHex: old.serialHex, issuerId: old.issuerId, reason: 'superseded' };
@@ -238,7 +245,49 @@ describe('e2e: cluster az refound — every node of an AZ killed with -9 and wip
     expect(first.status, first.body.toString('utf8')).to.equal(200);
     const second = await clientOf(victim).postFollowing(victim.localVip, '/api/v1/revocations', body);
     expect(errorCodeOf(second)).to.equal('ERR_ALREADY_REVOKED');
+    // OCSP (docs/architecture.md §14) answers it in another AZ, signed under the responder
+    // certificate the old node ICA delegated before its node was lost; openssl verifies the answer.
+    const verdict = await pollFor('OCSP: the old leaf revoked', async () => {
+      const out = ocspVerdict(old, await ocspAnswer(asker, old));
+      return /leaf\.pem: revoked/.test(out) ? out : null;
+    }, SETTLE_TIMEOUT_MS, 1_000);
+    expect(verdict).to.include('Response verify OK');
+    expect(verdict).to.include('Reason: superseded');
   });
+
+  /** The OCSP request (openssl ocsp -reqout, no nonce) for the leaf, POSTed from inside `az`; the DER answer. */
+  async function ocspAnswer(az: DevAz, leaf: IssuedLeaf): Promise<Buffer> {
+    const d = ocspFiles(leaf);
+    execFileSync('openssl', ['ocsp', '-issuer', d.issuer, '-cert', d.leaf, '-no_nonce', '-reqout', d.req]);
+    const r = await httpCall(`http://${az.localVip}:${DEV_PORTS.http}/ocsp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/ocsp-request' },
+      body: readFileSync(d.req),
+      timeoutMs: 10_000,
+      maxResponseBytes: 1 << 16,
+      localAddress: clientAddressOf(az),
+    });
+    return r.body;
+  }
+
+  /** openssl's reading of an OCSP answer about the leaf, checked up to the root. */
+  function ocspVerdict(leaf: IssuedLeaf, answer: Buffer): string {
+    const d = ocspFiles(leaf);
+    writeFileSync(d.resp, answer);
+    const r = spawnSync('openssl', ['ocsp', '-issuer', d.issuer, '-cert', d.leaf, '-respin', d.resp, '-CAfile', d.root, '-verify_other', d.chain, '-no_nonce'], { encoding: 'utf8' });
+    return r.stdout + r.stderr;
+  }
+
+  function ocspFiles(leaf: IssuedLeaf): { issuer: string; leaf: string; root: string; chain: string; req: string; resp: string } {
+    const d = join(dir, `ocsp-${leaf.serialHex}`);
+    mkdirSync(d, { recursive: true });
+    const files = { issuer: join(d, 'issuer.pem'), leaf: join(d, 'leaf.pem'), root: join(d, 'root.pem'), chain: join(d, 'chain.pem'), req: join(d, 'req.der'), resp: join(d, 'resp.der') };
+    writeFileSync(files.issuer, (certsOf(leaf.chainPem).find((c) => c.subject.includes('CN=Adrestia node')) as X509Certificate).toString());
+    writeFileSync(files.leaf, leaf.certificatePem);
+    writeFileSync(files.root, rootPem);
+    writeFileSync(files.chain, leaf.chainPem);
+    return files;
+  }
 });
 
 /** The CRL Number extension (RFC 5280 §5.2.3) of a DER CRL, as openssl prints it. */
