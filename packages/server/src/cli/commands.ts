@@ -177,7 +177,7 @@ const cluster: CommandGroup = {
           },
         }),
         remove: admin('decommission an AZ: withdraw its nodes and revoke its AZ intermediate', (m) => m.removeAz, { positionals: ['NAME'] }),
-        refound: admin('rebuild an AZ whose nodes are all gone: its seat and nodes withdrawn, a new AZ intermediate; its next fresh node founds it', (m) => m.refoundAz, {
+        refound: admin('rebuild an AZ whose nodes are all gone (ask another AZ): its seat and nodes withdrawn, a new AZ intermediate; its next fresh node founds it', (m) => m.refoundAz, {
           positionals: ['NAME'],
           options: { force: { type: 'boolean', help: 'even if a node or the seat of the AZ seems to answer (only when they are gone for good)' } },
         }),
