@@ -64,6 +64,8 @@ export const PKI_ERROR_CODES = [
   'ERR_EXPIRED',
   // Provisioners (appended): a profile outside the provisioner's policy
   'ERR_PROFILE_FORBIDDEN',
+  // AZ re-founding (appended): the AZ still answers (node/admin/az-refound.ts)
+  'ERR_AZ_LIVE',
 ] as const;
 
 export type PkiErrorCode = (typeof PKI_ERROR_CODES)[number];

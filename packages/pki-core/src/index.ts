@@ -28,7 +28,8 @@ export type { OcspAnswer, OcspOutcome } from './node/ocsp/index.ts';
 export { OCSP_REQUEST_BYTES_MAX } from './ca/ocsp-request.ts';
 export type { IssuedJoinToken, JoinTokenRequest } from './node/admin/admin-services.ts';
 export type { AzDeclaration, DeclaredAz } from './node/admin/az-admin.ts';
-export type { RemovedAz, RemovedNode } from './node/peer/protocol.ts';
+export type { RefoundRequest } from './node/admin/az-refound.ts';
+export type { RefoundedAz, RemovedAz, RemovedNode } from './node/peer/protocol.ts';
 // The cluster backup file (`adrestia-pki cluster backup` / `restore`).
 export { decodeBackup, type AzStateSnapshot, type ClusterBackup } from './node/admin/backup-file.ts';
 export type { RotatedRoot } from './node/ca/root-rollover.ts';

@@ -215,6 +215,19 @@ const ROWS: Record<PkiEvent['type'], Row> = {
     },
     rejected: { setup: baseLog(), event: { type: 'AzRemovalStarted', name: 'az9', requestedBy: 'admin', at: T0 + 9 }, code: 'ERR_AZ_UNKNOWN' },
   },
+  AzRefounded: {
+    setup: [clusterCreated(), azAdded()],
+    event: { type: 'AzRefounded', name: AZ1, requestedBy: 'admin', at: T0 + 9 },
+    // Declared again: its next node founds it (AzFounded), as a declared AZ's first node does.
+    check: async (s) => {
+      expect(await s.getAz(AZ1)).to.deep.include({ phase: 'declared', founderNodeId: null });
+      const outcomes = await s.applyEvents([{ event: { type: 'AzFounded', name: AZ1, founderNodeId: 'n-new', at: T0 + 10 }, meta: { index: s.appliedIndex() + 1, term: 1 } }]);
+      expect(outcomes[0]).to.deep.include({ ok: true });
+      expect(await s.getAz(AZ1)).to.deep.include({ phase: 'active', founderNodeId: 'n-new' });
+    },
+    // Its nodes must be withdrawn first: a registered node could still act for the old group.
+    rejected: { setup: baseLog(), event: { type: 'AzRefounded', name: AZ1, requestedBy: 'admin', at: T0 + 9 }, code: 'ERR_EVENT_REJECTED' },
+  },
   AzRemoved: {
     setup: [clusterCreated(), azAdded()],
     event: { type: 'AzRemoved', name: AZ1, at: T0 + 9 },
@@ -527,6 +540,7 @@ const MAP_VERSION_STEP: Record<PkiEvent['type'], 0 | 1> = {
   AzRemovalStarted: 0,
   IndirectCrlPublished: 0,
   AzRemoved: 1,
+  AzRefounded: 0,
   CaCertificateInstalled: 1,
   CaKeyRewrapped: 0,
   RootRolledOver: 1,

@@ -25,6 +25,7 @@ function examples(): PkiEvent[] {
     { type: 'AzFounded', name: 'az3', founderNodeId: 'n3', at: T0 },
     { type: 'AzRemovalStarted', name: 'az2', requestedBy: 'admin@127.0.0.1', at: T0 },
     { type: 'AzRemoved', name: 'az2', at: T0 },
+    { type: 'AzRefounded', name: 'az3', requestedBy: 'admin@127.0.0.1', at: T0 },
     azCaInstalled(),
     nodeCaInstalled(),
     { type: 'CaKeyRewrapped', keys: [{ kind: 'ca', issuerId: 'az1-ica', wrappedKey: fakeDer('rewrapped') }, { kind: 'ocspResponder', az: 'az1', wrappedKey: fakeDer('rewrapped-ocsp') }], at: T0 },

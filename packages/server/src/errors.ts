@@ -99,6 +99,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   ERR_AZ_LAST: 409,
   ERR_AZ_GLOBAL_LEADER: 409,
   ERR_AZ_SELF: 409,
+  ERR_AZ_LIVE: 409,
   ERR_AZ_MISMATCH: 409,
   ERR_GLOBAL_MAJORITY: 409,
   // --- server: HTTP layer

@@ -49,7 +49,7 @@ describe('admin AZ routes over HTTPS: PUT|DELETE /api/v1/azs/:name and `adrestia
   });
 
   const host = (): string => devNodes(1, 1, BASE)[0]!.host;
-  const https = (method: 'PUT' | 'DELETE', path: string, body?: unknown, auth: string | null = `Bearer ${token}`): Promise<HttpCallResult> =>
+  const https = (method: 'PUT' | 'DELETE' | 'POST', path: string, body?: unknown, auth: string | null = `Bearer ${token}`): Promise<HttpCallResult> =>
     httpCall(`https://${host()}:${DEV_PORTS.https}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(auth === null ? {} : { authorization: auth }) },
@@ -103,6 +103,17 @@ describe('admin AZ routes over HTTPS: PUT|DELETE /api/v1/azs/:name and `adrestia
     expect(codeOf(await https('DELETE', '/api/v1/azs/az9'))).to.deep.equal([404, 'ERR_AZ_UNKNOWN', 'name']);
   });
 
+  it('POST /api/v1/azs/:name/refound refuses, changing nothing: a bad force 400, an unknown AZ 404, the asking node\'s own AZ 409 ERR_AZ_SELF', async () => {
+    expect(codeOf(await https('POST', '/api/v1/azs/az1/refound', {}, null)).slice(0, 2)).to.deep.equal([401, 'ERR_UNAUTHORIZED']);
+    expect(codeOf(await https('POST', '/api/v1/azs/az1/refound', { force: 'yes' }))).to.deep.equal([400, 'ERR_INPUT_INVALID', 'force']);
+    expect(codeOf(await https('POST', '/api/v1/azs/-x/refound', {}))).to.deep.equal([400, 'ERR_INPUT_INVALID', 'name']);
+    expect(codeOf(await https('POST', '/api/v1/azs/az9/refound', {}))).to.deep.equal([404, 'ERR_AZ_UNKNOWN', 'name']);
+    // Its own seat would leave the group the rest commits through: another AZ must ask.
+    expect(codeOf(await https('POST', '/api/v1/azs/az1/refound', { force: true }))).to.deep.equal([409, 'ERR_AZ_SELF', 'name']);
+    expect(await handle.node.app.store.getAz('az1')).to.deep.include({ phase: 'active' });
+    expect((await handle.node.app.store.nodes()).map((n) => n.az)).to.deep.equal(['az1']);
+  });
+
   it('CLI `adrestia-pki cluster az add|remove`; usage errors exit 2 naming the argument, refusals exit 1 with the code', async () => {
     const rootFile = join(dir, 'cli-root.pem');
     writeFileSync(rootFile, root);
@@ -124,6 +135,8 @@ describe('admin AZ routes over HTTPS: PUT|DELETE /api/v1/azs/:name and `adrestia
     expect([refused.status, refused.stderr.includes('ERR_AZ_UNKNOWN')]).to.deep.equal([1, true]);
     const noVip = await cli(['add', 'az8', '--subnets', '10.8.0.0/16']);
     expect([noVip.status, noVip.stderr.includes('--vip')]).to.deep.equal([2, true]);
+    const self = await cli(['refound', 'az1']);
+    expect([self.status, self.stderr.includes('ERR_AZ_SELF')]).to.deep.equal([1, true]);
     const noAction = await cli([]);
     expect([noAction.status, noAction.stderr.includes('add, remove')]).to.deep.equal([2, true]);
   });

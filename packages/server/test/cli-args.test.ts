@@ -54,12 +54,13 @@ const LEAF_FLAGS: Readonly<Record<string, readonly string[]>> = {
   'cluster token': [...ADMIN, '--az', '--ttl', '--node'],
   'cluster az add': [...ADMIN, '--subnets', '--vip'],
   'cluster az remove': ADMIN,
+  'cluster az refound': [...ADMIN, '--force'],
 };
 
 /** Each group's subcommands, as its usage lists them. */
 const GROUP_ENTRIES: Readonly<Record<string, readonly string[]>> = {
-  cluster: ['map', 'remove-node ID', 'set-profile NAME FILE', 'remove-profile NAME', 'backup', 'restore FILE', 'token', 'provisioner add NAME', 'provisioner list', 'provisioner remove NAME', 'az add NAME', 'az remove NAME', 'acme eab'],
-  'cluster az': ['add NAME', 'remove NAME'],
+  cluster: ['map', 'remove-node ID', 'set-profile NAME FILE', 'remove-profile NAME', 'backup', 'restore FILE', 'token', 'provisioner add NAME', 'provisioner list', 'provisioner remove NAME', 'az add NAME', 'az remove NAME', 'az refound NAME', 'acme eab'],
+  'cluster az': ['add NAME', 'remove NAME', 'refound NAME'],
 };
 
 /** The `--flag` words of a usage's options section (one line each). */
@@ -126,8 +127,8 @@ describe('adrestia-pki usage errors: exit 2, one line on stderr naming the flag 
     ['a number out of range', ['dev', '--azs', '10'], 'adrestia-pki dev: --azs: a whole number 1..9'],
     ['a number in exponent form', ['dev', '--nodes', '1e0'], 'adrestia-pki dev: --nodes: a whole number 1..9'],
     ['a number with a unit', ['cluster', 'token', '--az', 'az1', '--ttl', '60s', ...ACCESS], 'adrestia-pki cluster token: --ttl: a whole number 0 or more'],
-    ['a missing subcommand', ['cluster', 'az'], 'adrestia-pki cluster az: a subcommand is required: one of add, remove'],
-    ['options before the subcommand', ['cluster', 'az', ...ACCESS], 'adrestia-pki cluster az: a subcommand is required before the options: one of add, remove'],
+    ['a missing subcommand', ['cluster', 'az'], 'adrestia-pki cluster az: a subcommand is required: one of add, remove, refound'],
+    ['options before the subcommand', ['cluster', 'az', ...ACCESS], 'adrestia-pki cluster az: a subcommand is required before the options: one of add, remove, refound'],
     ['an unknown subcommand', ['cluster', 'mpa'], 'adrestia-pki cluster: unknown subcommand "mpa"; one of map, remove-node, set-profile, remove-profile, backup, restore, token, provisioner, az, acme'],
   ];
   let runs: Run[] = [];

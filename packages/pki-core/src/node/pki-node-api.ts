@@ -7,12 +7,12 @@ import type { ClusterMapDiff, ClusterMapSince } from '../cluster/map-generation.
 import type { CrlReason } from '../state/events.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
 import type { AcmeNodeApi } from './acme/acme-api.ts';
-import type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest } from './admin/index.ts';
+import type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest, RefoundRequest } from './admin/index.ts';
 import type { NodeKeys } from './ca/ca-node-keys.ts';
 import type { OcspAnswer } from './ocsp/index.ts';
 import type { ProvisionerView } from './provisioners/provisioner-admin.ts';
 import type { OperatorReport, RecentRevocation } from './status/operator-report.ts';
-import type { PeerRequest, PeerResponse, RemovedAz, RemovedNode } from './peer/protocol.ts';
+import type { PeerRequest, PeerResponse, RefoundedAz, RemovedAz, RemovedNode } from './peer/protocol.ts';
 import type { AcceptedRegistration, CaBundleResponseBody, CaBundleResponseInput, VerifyRegistrationInput } from './registration/index.ts';
 
 export interface TierStatus {
@@ -225,6 +225,11 @@ export interface PkiNodeApi {
   addAz(az: AzDeclaration, requestedBy: string): Promise<DeclaredAz>;
   /** Admin: decommissions an AZ: seat out of the global group, nodes withdrawn, `AzRemoved`. */
   removeAz(name: string, requestedBy: string): Promise<RemovedAz>;
+  /**
+   * Admin: re-founds an AZ whose nodes are all gone: seat out of the global group, nodes
+   * withdrawn, a new AZ ICA, `AzRefounded` (its next node founds it). ERR_AZ_LIVE unless `force`.
+   */
+  refoundAz(request: RefoundRequest): Promise<RefoundedAz>;
   /** Admin: validates and commits `ProvisionerAdded` (global); fields at fault are named. */
   addProvisioner(input: { name: unknown; publicKey: unknown; policy: unknown }, requestedBy: string): Promise<ProvisionerView>;
   /** Admin: the provisioners the state holds, by name. */

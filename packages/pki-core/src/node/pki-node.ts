@@ -19,7 +19,7 @@ import { ProvisionerAdmin, type ProvisionerView } from './provisioners/provision
 import { TokenIssuance, type TokenIssueRequest } from './provisioners/token-issuance.ts';
 import { ClusterBackups } from './admin/backup.ts';
 import type { ClusterBackup } from './admin/backup-file.ts';
-import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToken, type JoinTokenRequest } from './admin/index.ts';
+import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToken, type JoinTokenRequest, type RefoundRequest } from './admin/index.ts';
 import { FileNodeKeyStore, type NodeKeys, type NodeKeyStore } from './ca/ca-node-keys.ts';
 import { AzIcaRenewal } from './ca/az-ica-renewal.ts';
 import { NodeRenewal } from './ca/node-renewal.ts';
@@ -38,7 +38,7 @@ import { Issuance } from './issuance/index.ts';
 import { MaintenanceScheduler } from './maintenance/index.ts';
 import { Membership } from './membership/index.ts';
 import { PeerDispatch } from './peer/dispatch.ts';
-import type { PeerClient, PeerRequest, PeerResponse, RemovedAz, RemovedNode } from './peer/protocol.ts';
+import type { PeerClient, PeerRequest, PeerResponse, RefoundedAz, RemovedAz, RemovedNode } from './peer/protocol.ts';
 import type { CaBundle, IssuedLeaf, IssueRequest, PkiNodeApi, PkiNodeStatus, PkiRoleEvent, RenewRequest, RevokeRequest } from './pki-node-api.ts';
 import { checkOcspLimits, Ocsp, type OcspAnswer } from './ocsp/index.ts';
 import { NodeRegistration, type AcceptedRegistration, type CaBundleResponseBody, type CaBundleResponseInput, type VerifyRegistrationInput } from './registration/index.ts';
@@ -225,7 +225,7 @@ export class PkiNode implements PkiNodeApi {
     const registration = (this.registration = new NodeRegistration(ctx, roles, reads, urls, committer, () => membership.advanceLocalMembers()));
     const founding = (this.founding = new Founding(ctx, twoTier, state, urls, committer, (azIca, r) => registration.registerWith(azIca, r), (az) => membership.addSeat(az)));
     const backups = (this.backups = new ClusterBackups(ctx, reads, () => app.store.snapshot(), () => membership.otherAzLeaders()));
-    const admin = (this.admin = new AdminServices(ctx, twoTier, state, (event, tier) => committer.commitOk(event, tier), () => membership.otherAzLeaders()));
+    const admin = (this.admin = new AdminServices(ctx, twoTier, state, (event, tier) => committer.commitOk(event, tier), () => membership.otherAzLeaders(), (az) => founding.newAzIca(az)));
     new NodeAging(
       ctx,
       { roles, twoTier, state, commitGlobal: (event) => committer.commit(event, 'global'), removeNode: (id, by) => admin.removeNode(id, by), answeredLastPing: (id) => membership.answeredLastPing(id) },
@@ -242,6 +242,7 @@ export class PkiNode implements PkiNodeApi {
         foundAz: { tier: 'global', handle: (_from, r) => founding.answerFoundAz(r) },
         register: { tier: 'local', handle: (_from, r) => registration.registerNode(r) },
         removeAz: { tier: 'local', handle: (_from, r) => admin.answerRemoveAz(r) },
+        refoundAz: { tier: 'local', handle: (_from, r) => admin.answerRefoundAz(r) },
         revoke: { tier: 'local', handle: (_from, r) => revocation.answerForwarded(r) },
         renewNode: { tier: 'global', handle: (from, r) => nodeRenewal.answerRenewNode(from, r) },
         ping: { tier: 'local', handle: () => membership.answerPing() },
@@ -497,6 +498,10 @@ export class PkiNode implements PkiNodeApi {
 
   removeAz(name: string, requestedBy: string): Promise<RemovedAz> {
     return this.admin.removeAz(name, requestedBy);
+  }
+
+  refoundAz(request: RefoundRequest): Promise<RefoundedAz> {
+    return this.admin.refoundAz(request);
   }
 
   backup(): Promise<Uint8Array> {

@@ -123,6 +123,21 @@ export async function applyAzRemoved(tx: StateTxn, ev: EventOf<'AzRemoved'>): Pr
   return { type: 'AzRemoved' };
 }
 
+/**
+ * A founded AZ declared again (events.ts AzRefoundedEvent): every node of it withdrawn first, so
+ * the next founder starts the only local group acting for its seat.
+ */
+export async function applyAzRefounded(tx: StateTxn, ev: EventOf<'AzRefounded'>): Promise<ApplyResult> {
+  const az = await tx.get('azs', ev.name);
+  if (az === undefined) return reject('ERR_AZ_UNKNOWN', `AZ ${ev.name} is unknown`);
+  if (az.phase === 'removing') reject('ERR_AZ_REMOVING', `AZ ${ev.name} is being removed`);
+  if (az.phase !== 'active') reject('ERR_EVENT_REJECTED', `AZ ${ev.name} is ${az.phase}: only a founded AZ is re-founded`);
+  const remaining = (await tx.range('nodes', {})).filter(([, n]) => n.az === ev.name).length;
+  if (remaining > 0) reject('ERR_EVENT_REJECTED', `AZ ${ev.name} still has ${remaining} registered nodes`);
+  tx.put('azs', ev.name, { ...az, founderNodeId: null, phase: 'declared' });
+  return { type: 'AzRefounded' };
+}
+
 function azRecord(az: { name: string; subnets: string[]; localVip: string }, founderNodeId: string | null, at: number, phase: AzPhase): AzRecord {
   return { name: az.name, subnets: az.subnets, localVip: az.localVip, founderNodeId, addedAt: at, phase };
 }

@@ -188,6 +188,7 @@ const READERS: { [T in PkiEventType]: Reader } = {
   AzFounded: (r) => ({ type: 'AzFounded', name: r.id('name'), founderNodeId: r.id('founderNodeId'), at: r.time('at') }),
   AzRemovalStarted: (r) => ({ type: 'AzRemovalStarted', name: r.id('name'), requestedBy: r.text('requestedBy'), at: r.time('at') }),
   AzRemoved: (r) => ({ type: 'AzRemoved', name: r.id('name'), at: r.time('at') }),
+  AzRefounded: (r) => ({ type: 'AzRefounded', name: r.id('name'), requestedBy: r.text('requestedBy'), at: r.time('at') }),
   CaCertificateInstalled: readCaCertificateInstalled,
   CaKeyRewrapped: (r) => ({
     type: 'CaKeyRewrapped',

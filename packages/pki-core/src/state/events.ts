@@ -115,6 +115,19 @@ interface AzRemovalStartedEvent {
   at: number;
 }
 
+/**
+ * An admin re-founds an AZ whose nodes are all gone (docs/architecture.md §17): its seat has left
+ * the global group and its nodes were withdrawn before this commits. The AZ is declared again
+ * (no founder, no seat), so its next node founds it with a new local group (`AzFounded`) instead
+ * of joining the dead one; its CA certificates, revocations and name stay.
+ */
+interface AzRefoundedEvent {
+  type: 'AzRefounded';
+  name: string;
+  requestedBy: string;
+  at: number;
+}
+
 interface AzRemovedEvent {
   type: 'AzRemoved';
   name: string;
@@ -402,6 +415,7 @@ export type PkiEvent =
   | AzDeclaredEvent
   | AzFoundedEvent
   | AzRemovalStartedEvent
+  | AzRefoundedEvent
   | AzRemovedEvent
   | CaCertificateInstalledEvent
   | CaKeyRewrappedEvent

@@ -1,5 +1,5 @@
 // HTTPS admin routes (admin bearer token, routed to the global leader like revocations): withdraw
-// a node, declare or decommission an AZ, set or remove a certificate profile, mint a join token;
+// a node, declare, decommission or re-found an AZ, set or remove a certificate profile, mint a join token;
 // and the cluster backup, which any node answers.
 // Each answer is sent after the change committed globally (PkiNodeApi admin methods).
 import { PkiError } from '@adrestia/pki-core';
@@ -24,6 +24,7 @@ export function addAdminRoutes(router: Router, deps: ApiDeps): Router {
   router.add('DELETE', '/api/v1/nodes/:id', (ctx) => removeNode(ctx, deps));
   router.add('PUT', '/api/v1/azs/:name', (ctx) => addAz(ctx, deps));
   router.add('DELETE', '/api/v1/azs/:name', (ctx) => removeAz(ctx, deps));
+  router.post('/api/v1/azs/:name/refound', (ctx) => refoundAz(ctx, deps));
   router.add('PUT', '/api/v1/profiles/:name', (ctx) => setProfile(ctx, deps));
   router.add('POST', '/api/v1/acme/eab-keys', (ctx) => createEabKey(ctx, deps));
   router.add('DELETE', '/api/v1/profiles/:name', (ctx) => removeProfile(ctx, deps));
@@ -64,6 +65,19 @@ async function removeAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   if (!(await admitted(ctx, deps))) return;
   const name = param(ctx, 'name', AZ_NAME, 'an AZ name');
   sendJson(ctx.res, 200, await deps.node.removeAz(name, `admin@${ctx.remoteAddr}`));
+}
+
+/**
+ * Body `{ force?: boolean }`: re-founds an AZ whose nodes are all gone (pki-core
+ * node/admin/az-refound.ts); ERR_AZ_LIVE while it still answers, unless `force`. A retried
+ * request after success answers `refounded: false`.
+ */
+async function refoundAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  if (!(await admitted(ctx, deps))) return;
+  const name = param(ctx, 'name', AZ_NAME, 'an AZ name');
+  const force = optionalField(await readJson(ctx.req, ctx.maxBodyBytes), 'force') ?? false;
+  if (typeof force !== 'boolean') throw new PkiError('ERR_INPUT_INVALID', 'force: true or false', { field: 'force' });
+  sendJson(ctx.res, 200, await deps.node.refoundAz({ name, force, requestedBy: `admin@${ctx.remoteAddr}` }));
 }
 
 /** Body: the profile as JSON (pki-core `CertificateProfile`, `name` equal to the path's). */

@@ -1,7 +1,7 @@
 // `adrestia-pki cluster …`: the cluster map and the admin operations over HTTPS with the admin
 // token — `map`, `remove-node ID`, `set-profile NAME FILE`, `remove-profile NAME`,
 // `token --az AZ [--ttl S] [--node ID]`, `az add NAME --subnets CIDR[,CIDR…] --vip IP`,
-// `az remove NAME` (their options: commands.ts). Trust is pinned to the cluster root (--ca), as for `issue`.
+// `az remove NAME`, `az refound NAME [--force]` (their options: commands.ts). Trust is pinned to the cluster root (--ca), as for `issue`.
 import { readFile } from 'node:fs/promises';
 import { jsonOf, type HttpCallOptions, type HttpCallResult } from '../peer/http-request.ts';
 import { requiredOption, wholeNumber, type ParsedArgs } from './args.ts';
@@ -89,6 +89,21 @@ export async function addAz(args: ParsedArgs): Promise<number> {
   if (r.status !== 201 && r.status !== 200) return fail(r);
   const az = jsonOf(r) as { name: string; subnets: string[]; localVip: string };
   process.stdout.write(`AZ ${az.name} declared (subnets ${az.subnets.join(', ')}, local VIP ${az.localVip}); its first node founds it\n`);
+  return 0;
+}
+
+/** `az refound NAME [--force]`: the AZ's next fresh node founds it again (pki-core node/admin/az-refound.ts). */
+export async function refoundAz(args: ParsedArgs): Promise<number> {
+  const body = Buffer.from(JSON.stringify({ force: args.switches.has('force') }));
+  const r = await adminCall(args, 'POST', `/api/v1/azs/${encodeURIComponent(positional(args, 0))}/refound`, body);
+  if (r.status !== 200) return fail(r);
+  const done = jsonOf(r) as { name: string; nodes: { nodeId: string }[]; azIcaIssuerId: string | null; refounded: boolean };
+  if (!done.refounded) {
+    process.stdout.write(`AZ ${done.name} already waits for its first node, which founds it\n`);
+    return 0;
+  }
+  const nodes = done.nodes.map((n) => n.nodeId).join(', ') || 'none left';
+  process.stdout.write(`AZ ${done.name} re-founded; its seat left the global group; nodes withdrawn: ${nodes}; new AZ ICA ${done.azIcaIssuerId ?? '?'}; its next fresh node founds it\n`);
   return 0;
 }
 

@@ -167,7 +167,7 @@ const cluster: CommandGroup = {
       },
     },
     az: {
-      summary: 'declare or decommission an AZ',
+      summary: 'declare, decommission or re-found an AZ',
       subcommands: {
         add: admin('declare an AZ ahead of its nodes (its first node founds it)', (m) => m.addAz, {
           positionals: ['NAME'],
@@ -177,6 +177,10 @@ const cluster: CommandGroup = {
           },
         }),
         remove: admin('decommission an AZ: withdraw its nodes and revoke its AZ intermediate', (m) => m.removeAz, { positionals: ['NAME'] }),
+        refound: admin('rebuild an AZ whose nodes are all gone (ask another AZ): its seat and nodes withdrawn, a new AZ intermediate; its next fresh node founds it', (m) => m.refoundAz, {
+          positionals: ['NAME'],
+          options: { force: { type: 'boolean', help: 'even if a node or the seat of the AZ seems to answer (only when they are gone for good)' } },
+        }),
       },
     },
     acme: {

@@ -12,8 +12,8 @@ export const PEER_BODY_BYTES_MAX = 1024 * 1024;
 /** An answer may be larger: a `stateSnapshot` carries one AZ's whole state (pki-core node/admin/backup.ts). */
 export const PEER_RESPONSE_BYTES_MAX = 256 * 1024 * 1024;
 
-const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'revoke', 'renewNode', 'ping', 'ocspStatus', 'acmeNonce', 'stateSnapshot']);
-const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'azRemoved', 'revoked', 'ocspStatus', 'stateSnapshot', 'error']);
+const REQUEST_KINDS = new Set(['proposeLocal', 'proposeGlobal', 'foundAz', 'register', 'removeAz', 'refoundAz', 'revoke', 'renewNode', 'ping', 'ocspStatus', 'acmeNonce', 'stateSnapshot']);
+const RESPONSE_KINDS = new Set(['outcome', 'ok', 'registered', 'pong', 'azRemoved', 'azRefounded', 'revoked', 'ocspStatus', 'stateSnapshot', 'error']);
 
 export function encodePeer(value: PeerRequest | PeerResponse): Buffer {
   return plainMessagePack.pack(value);
@@ -58,6 +58,8 @@ export function decodePeerRequest(bytes: Uint8Array): PeerRequest {
         return typeof v['counter'] === 'string' && /^[0-9]{1,20}$/.test(v['counter']);
       case 'removeAz':
         return isString(v['name']) && isString(v['requestedBy']);
+      case 'refoundAz':
+        return isString(v['name']) && isString(v['requestedBy']) && typeof v['force'] === 'boolean';
       case 'revoke':
         // The reason and serial are checked by the node that builds the revocation.
         return isString(v['serialHex']) && (v['issuerId'] === undefined || isString(v['issuerId'])) && isString(v['reason']) && isString(v['requestedBy']);

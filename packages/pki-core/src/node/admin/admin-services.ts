@@ -11,8 +11,10 @@ import { nodeRevocations } from '../ca/ca-revocation.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { NodeContext } from '../core/context.ts';
 import type { PkiTwoTier } from '../core/roles.ts';
-import type { PeerRequest, PeerResponse, RemovedAz, RemovedNode } from '../peer/protocol.ts';
-import { AzAdmin, type AzAdminTwoTier, type AzDeclaration, type DeclaredAz } from './az-admin.ts';
+import type { PeerRequest, PeerResponse, RefoundedAz, RemovedAz, RemovedNode } from '../peer/protocol.ts';
+import { AzAdmin, type AzDeclaration, type DeclaredAz } from './az-admin.ts';
+import { AzRefound, type RefoundRequest } from './az-refound.ts';
+import type { AzAdminTwoTier } from './global-seat.ts';
 
 export interface JoinTokenRequest {
   az: string;
@@ -32,6 +34,7 @@ const PROFILE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 export class AdminServices {
   private readonly azs: AzAdmin;
+  private readonly refound: AzRefound;
 
   constructor(
     private readonly ctx: Pick<NodeContext, 'nodeId' | 'az' | 'kek' | 'nowMs' | 'random' | 'peers' | 'sleepTicks'>,
@@ -40,9 +43,22 @@ export class AdminServices {
     private readonly commit: (event: PkiEvent, tier: 'global') => Promise<unknown>,
     /** The other AZs' local leaders this node's health checks found (membership/). */
     otherAzLeaders: () => ReadonlyMap<string, string>,
+    /** Makes and commits a new AZ ICA under the root; its issuer id (founding/, for re-founding). */
+    newAzIca: (az: string) => Promise<string>,
   ) {
     const removeNode = (nodeId: string, requestedBy: string): Promise<RemovedNode> => this.removeNode(nodeId, requestedBy);
     this.azs = new AzAdmin(ctx, twoTier, state, (event) => commit(event, 'global'), removeNode, otherAzLeaders);
+    this.refound = new AzRefound(ctx, twoTier, state, (event) => commit(event, 'global'), removeNode, otherAzLeaders, newAzIca);
+  }
+
+  /** Re-founds an AZ whose nodes are all gone (az-refound.ts); `forwarded` for a peer's request. */
+  refoundAz(request: RefoundRequest, forwarded = false): Promise<RefoundedAz> {
+    return this.refound.refoundAz(request, forwarded);
+  }
+
+  /** A peer's `refoundAz` (this node should be its AZ's local leader; it does not forward again). */
+  async answerRefoundAz(request: Extract<PeerRequest, { kind: 'refoundAz' }>): Promise<PeerResponse> {
+    return { kind: 'azRefounded', refound: await this.refoundAz(request, true) };
   }
 
   /** Declares an AZ ahead of its nodes (az-admin.ts). */

@@ -12,18 +12,16 @@
 //      AZ ICA itself is revoked under the root (the global leader's root CRL lists it);
 //   4. `AzRemoved`.
 // Each step is skipped when the state shows it done, so a retried request completes a partial run.
-import { buildCrl } from '../../ca/crl.ts';
-import { truncateToSeconds } from '../../ca/time.ts';
 import { PkiError, ignorePkiCode, isPkiError } from '../../errors.ts';
 import type { PkiEvent } from '../../state/events.ts';
 import type { AzRecord } from '../../state/records.ts';
-import { caSignerFromRecord } from '../ca/ca-common.ts';
 import { buildRevocation } from '../ca/ca-revocation.ts';
 import { asPkiCode } from '../core/event-proposer.ts';
+import { azIcaGlobalCrl } from './az-ica-global-crl.ts';
 import { checkAzName, checkAzSpec } from './az-spec.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { NodeContext } from '../core/context.ts';
-import type { PkiTwoTier } from '../core/roles.ts';
+import { GlobalSeat, type AzAdminTwoTier } from './global-seat.ts';
 import type { RemovedAz, RemovedNode } from '../peer/protocol.ts';
 
 export interface AzDeclaration {
@@ -38,20 +36,15 @@ export interface DeclaredAz {
   created: boolean;
 }
 
-/** How often (in ticks) a membership change not yet applied is proposed again (a forwarded one may be lost). */
-const SEAT_CHANGE_RETRY_TICKS = 40;
-/** How long a removal waits for the seat change to apply, in ticks. */
-const SEAT_CHANGE_WAIT_TICKS = 4000;
 /** The final CRL of a removed AZ's ICA promises no successor sooner than this. */
 const FINAL_CRL_NEXT_UPDATE_SECONDS = 7 * 24 * 3600;
 
 type Commit = (event: PkiEvent) => Promise<unknown>;
 type RemoveNode = (nodeId: string, requestedBy: string) => Promise<RemovedNode>;
 
-/** What AZ removal asks of the consensus node: roles, the seat's view, the seat's membership change. */
-export type AzAdminTwoTier = Pick<PkiTwoTier, 'isLocalLeader' | 'status' | 'changeGlobalMembership'>;
-
 export class AzAdmin {
+  private readonly seat: GlobalSeat;
+
   constructor(
     private readonly ctx: Pick<NodeContext, 'nodeId' | 'az' | 'kek' | 'nowMs' | 'peers' | 'sleepTicks'>,
     private readonly twoTier: AzAdminTwoTier,
@@ -59,8 +52,10 @@ export class AzAdmin {
     private readonly commit: Commit,
     private readonly removeNode: RemoveNode,
     /** The other AZs' local leaders this node's health checks found (membership/). */
-    private readonly otherAzLeaders: () => ReadonlyMap<string, string>,
-  ) {}
+    otherAzLeaders: () => ReadonlyMap<string, string>,
+  ) {
+    this.seat = new GlobalSeat(ctx, twoTier, otherAzLeaders);
+  }
 
   /**
    * Commits `AzDeclared`; the AZ's first node then founds it (founding/founding.ts createAz).
@@ -106,7 +101,7 @@ export class AzAdmin {
     if (!az) throw new PkiError('ERR_AZ_UNKNOWN', `AZ ${name} is not part of the cluster`, { field: 'name' });
     await this.refuseUnsafe(name);
     if (az.phase !== 'removing') await this.commit({ type: 'AzRemovalStarted', name, requestedBy, at: this.ctx.nowMs() });
-    await this.removeSeat(name);
+    await this.seat.remove(name);
     const nodes: RemovedNode[] = [];
     for (const n of (await this.state().nodes()).filter((x) => x.az === name)) nodes.push(await this.removeNode(n.nodeId, requestedBy));
     const revoked = await this.retireAzIca(name, requestedBy);
@@ -125,10 +120,9 @@ export class AzAdmin {
 
   /**
    * The refusals: the last founded AZ (ERR_AZ_LAST); this node's own AZ (ERR_AZ_SELF: its seat
-   * would leave the group it must commit the rest through); the AZ whose seat leads the global
-   * group (ERR_AZ_GLOBAL_LEADER: it would commit its own removal; stop its nodes or wait until
-   * another AZ leads, then retry); a removal after which the global voters could not reach a
-   * majority (ERR_GLOBAL_MAJORITY).
+   * would leave the group it must commit the rest through); then those of any seat removal
+   * (global-seat.ts): the AZ whose seat leads the global group (ERR_AZ_GLOBAL_LEADER), a removal
+   * after which the global voters could not reach a majority (ERR_GLOBAL_MAJORITY).
    */
   private async refuseUnsafe(name: string): Promise<void> {
     const others = (await this.state().azs()).filter((a) => a.name !== name && a.phase === 'active');
@@ -136,60 +130,7 @@ export class AzAdmin {
     if (name === this.ctx.az) {
       throw new PkiError('ERR_AZ_SELF', `node ${this.ctx.nodeId} belongs to AZ ${name}: ask a node of another AZ to remove it`, { field: 'name' });
     }
-    const seat = this.twoTier.status().seat;
-    if (!seat) throw new PkiError('ERR_NOT_LEADER', `the seat of AZ ${this.ctx.az} is not active on ${this.ctx.nodeId} yet; retry`);
-    if (seat.leaderId === name) {
-      throw new PkiError('ERR_AZ_GLOBAL_LEADER', `AZ ${name}'s seat leads the global group: stop its nodes (or wait until another AZ leads), then retry`, { field: 'name' });
-    }
-    if (seat.leaderId === null) throw new PkiError('ERR_NO_GLOBAL_QUORUM', 'no global leader now; retry');
-    const voters = seat.confState.voters;
-    if (!voters.includes(name)) return;
-    const remaining = voters.filter((v) => v !== name);
-    const live = this.liveSeats();
-    // Raft §4.1: the change commits under the old configuration, then the rest must hold a majority.
-    const needOld = Math.floor(voters.length / 2) + 1;
-    const needNew = Math.floor(remaining.length / 2) + 1;
-    const liveRemaining = live === null ? remaining.length : remaining.filter((v) => live.has(v)).length;
-    const liveOld = live === null ? voters.length : voters.filter((v) => live.has(v)).length;
-    if (remaining.length === 0 || liveRemaining < needNew || liveOld < needOld) {
-      throw new PkiError(
-        'ERR_GLOBAL_MAJORITY',
-        `removing AZ ${name} would leave the global group without a voter majority (${liveRemaining} of ${remaining.length} remaining voters answer; ${needNew} needed)`,
-        { field: 'name' },
-      );
-    }
-  }
-
-  /**
-   * Seats known to answer, on the global leader (its health checks of the other AZs' local
-   * leaders, or the seat's own replication progress); null elsewhere, where only counts are checked.
-   */
-  private liveSeats(): Set<string> | null {
-    const seat = this.twoTier.status().seat;
-    if (!seat || seat.role !== 'leader' || !seat.progress) return null;
-    const live = new Set<string>([this.ctx.az, ...this.otherAzLeaders().keys()]);
-    for (const [id, p] of Object.entries(seat.progress)) if (p.recentActive) live.add(id);
-    return live;
-  }
-
-  /** One membership change, proposed again until applied in this seat (lost forwards are retried). */
-  private async removeSeat(name: string): Promise<void> {
-    const twoTier = this.twoTier;
-    for (let tick = 0; tick < SEAT_CHANGE_WAIT_TICKS; tick++) {
-      const seat = twoTier.status().seat;
-      if (!seat) throw new PkiError('ERR_NOT_LEADER', `${this.ctx.nodeId} stopped acting for its seat; retry the removal`);
-      const cs = seat.confState;
-      if (![...cs.voters, ...cs.learners, ...cs.votersOutgoing].includes(name)) return;
-      if (tick % SEAT_CHANGE_RETRY_TICKS === 0) {
-        try {
-          twoTier.changeGlobalMembership({ changes: [{ op: 'removeNode', nodeId: name }] });
-        } catch {
-          // Another change is pending or no leader is known: proposed again on a later round.
-        }
-      }
-      await this.ctx.sleepTicks(1);
-    }
-    throw new PkiError('ERR_NO_GLOBAL_QUORUM', `the global group did not apply the removal of seat ${name} in time; retry`);
+    this.seat.refuseRemoval(name, false);
   }
 
   /**
@@ -202,7 +143,7 @@ export class AzAdmin {
     const cluster = await store.cluster();
     const revoked: { issuerId: string; serialHex: string }[] = [];
     for (const ica of (await store.cas()).filter((c) => c.role === 'az' && c.az === name && c.revokedAt === null)) {
-      await this.commit(await this.finalCrl(ica.issuerId));
+      await this.commit(await azIcaGlobalCrl({ store, issuerId: ica.issuerId, kek: this.ctx.kek, nowMs: this.ctx.nowMs(), nextUpdateSeconds: FINAL_CRL_NEXT_UPDATE_SECONDS }));
       if (!cluster || ica.parentIssuerId === null) continue;
       const event = await buildRevocation({
         issuerId: ica.parentIssuerId,
@@ -218,22 +159,4 @@ export class AzAdmin {
     }
     return revoked;
   }
-
-  /**
-   * The AZ's own CRLs were local to it and are not held here, so the number is taken above any
-   * counter it could have reached (one CRL per second at most since the epoch): RFC 5280 §5.2.3
-   * asks CRL numbers to increase per issuer.
-   */
-  private async finalCrl(issuerId: string): Promise<PkiEvent> {
-    const store = this.state();
-    const rec = (await store.getCa(issuerId))!;
-    const issuer = caSignerFromRecord(rec, this.ctx.kek);
-    const thisUpdate = truncateToSeconds(new Date(this.ctx.nowMs()));
-    const nextUpdate = new Date(thisUpdate.getTime() + FINAL_CRL_NEXT_UPDATE_SECONDS * 1000);
-    const crlNumber = Math.max(await store.nextCrlNumber(issuerId), Math.floor(thisUpdate.getTime() / 1000));
-    const entries = (await store.listRevoked(issuerId)).map((r) => ({ serialHex: r.serialHex, revokedAt: new Date(r.revokedAt), reason: r.reason }));
-    const crl = await buildCrl({ issuer: issuer.cert, signer: issuer.signer, crlNumber, thisUpdate, nextUpdate, revoked: entries });
-    return { type: 'CrlPublished', issuerId, crlNumber, crlDer: crl.der, thisUpdate: thisUpdate.getTime(), nextUpdate: nextUpdate.getTime() };
-  }
 }
-

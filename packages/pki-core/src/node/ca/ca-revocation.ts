@@ -38,7 +38,10 @@ export async function buildRevocation(input: BuildRevocationInput): Promise<Revo
     throw new PkiError('ERR_INPUT_INVALID', `reason ${JSON.stringify(input.reason)} is not a revocation reason`, { field: 'reason' });
   }
   const serialHex = normalizeSerialHex(input.serialHex);
-  const notAfter = (await input.store.getCertificate(input.issuerId, serialHex))?.notAfter ?? (await nodeTlsNotAfter(input.store, input.issuerId, serialHex));
+  const notAfter =
+    (await input.store.getCertificate(input.issuerId, serialHex))?.notAfter ??
+    (await nodeTlsNotAfter(input.store, input.issuerId, serialHex)) ??
+    (await withdrawnIssuerNotAfter(input.store, input.issuerId));
   if (notAfter === undefined) {
     throw new PkiError('ERR_NOT_FOUND', `no certificate ${serialHex} from issuer ${input.issuerId}`, { field: 'serialHex' });
   }
@@ -55,6 +58,20 @@ export async function buildRevocation(input: BuildRevocationInput): Promise<Revo
     requestedBy: input.requestedBy,
     notAfter,
   };
+}
+
+/**
+ * A leaf of a withdrawn node's ICA whose record is not held here: when an AZ was lost and
+ * re-founded (node/admin/az-refound.ts), its leaves went with its local log (§4.1: `Issued` is
+ * local) unless a restore brought them back, yet they stay valid and must stay revocable. The
+ * issuer's own end bounds the leaf's (a child never outlives its issuer, docs/architecture.md
+ * §4.2), so the revocation is kept at least as long as the certificate could be relied on. The
+ * issuer signs nothing more, so no unknown serial of it can appear later.
+ */
+async function withdrawnIssuerNotAfter(store: PkiStateQueries, issuerId: string): Promise<number | undefined> {
+  const ca = await store.getCa(issuerId);
+  if (ca?.role !== 'node' || ca.nodeId === null) return undefined;
+  return (await store.getNode(ca.nodeId)) === undefined ? ca.notAfter : undefined;
 }
 
 /**

@@ -29,6 +29,7 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   AzFounded: 'global',
   AzRemovalStarted: 'global',
   AzRemoved: 'global',
+  AzRefounded: 'global',
   CaCertificateInstalled: 'global',
   CaKeyRewrapped: 'global',
   RootRolledOver: 'global',
@@ -109,10 +110,11 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
     if (want !== 'either') return want === tier ? null : `${event.type} belongs to the ${want} log`;
     if (event.type !== 'CrlPublished') return null;
     const ca = await this.store.getCa(event.issuerId);
-    // The root's CRL is global; so is the final CRL of a decommissioned AZ's ICA (az-admin.ts),
-    // published by another AZ for every AZ once the AZ being removed no longer has a local log.
+    // The root's CRL is global; so is the CRL of an AZ ICA whose AZ has no local group to publish
+    // it, published by another AZ for every AZ (admin/az-ica-global-crl.ts): the final one of a
+    // decommissioned AZ, and one of an AZ re-founded (declared again) before its next founder.
     const phase = ca?.role === 'az' && ca.az !== null ? ((await this.store.getAz(ca.az))?.phase ?? 'removed') : null;
-    const globalCrl = ca?.role === 'root' || phase === 'removing' || phase === 'removed';
+    const globalCrl = ca?.role === 'root' || phase === 'removing' || phase === 'removed' || phase === 'declared';
     return globalCrl === (tier === 'global') ? null : `the CRL of a ${ca?.role ?? 'unknown'} CA belongs to the ${globalCrl ? 'global' : 'local'} log`;
   }
 

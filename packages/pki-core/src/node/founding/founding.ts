@@ -169,23 +169,35 @@ export class Founding {
     // A removed AZ's ICA stays in the state, revoked; a later AZ of the same name gets its own.
     let azIcaRecord = currentCa(await store.cas(), { azIcaOf: az.name }, this.ctx.nowMs());
     if (!azIcaRecord) {
-      const root = caSignerFromRecord((await store.getCa(cluster.rootIssuerId))!, this.ctx.kek);
-      const { event } = await createAzIntermediate({
-        root,
-        az: az.name,
-        clusterId: cluster.clusterId,
-        kek: this.ctx.kek,
-        nowMs: this.ctx.nowMs(),
-        serials: this.ctx.random,
-        keyType: this.ctx.caKeyType,
-        generateKey: this.ctx.keyStore.generateCaKey,
-        rootPublicBaseUrl: this.urls.ofCluster(),
-      });
-      await this.committer.commitOk(event, 'global');
+      await this.newAzIca(az.name);
       azIcaRecord = currentCa(await store.cas(), { azIcaOf: az.name }, this.ctx.nowMs())!;
     }
     this.addSeat(az.name);
     return this.registerWith(caSignerFromRecord(azIcaRecord, this.ctx.kek), { ...request, az: az.name });
+  }
+
+  /**
+   * A new AZ ICA for `azName` under the cluster root, its key wrapped under the KEK, committed
+   * globally: at founding, and when an AZ is re-founded (admin/az-refound.ts). Its issuer id.
+   */
+  async newAzIca(azName: string): Promise<string> {
+    const store = this.state();
+    const cluster = await store.cluster();
+    if (!cluster) throw new PkiError('ERR_NOT_FOUND', 'no cluster yet');
+    const root = caSignerFromRecord((await store.getCa(cluster.rootIssuerId))!, this.ctx.kek);
+    const { event } = await createAzIntermediate({
+      root,
+      az: azName,
+      clusterId: cluster.clusterId,
+      kek: this.ctx.kek,
+      nowMs: this.ctx.nowMs(),
+      serials: this.ctx.random,
+      keyType: this.ctx.caKeyType,
+      generateKey: this.ctx.keyStore.generateCaKey,
+      rootPublicBaseUrl: this.urls.ofCluster(),
+    });
+    await this.committer.commitOk(event, 'global');
+    return event.issuerId;
   }
 
   /** Commits `AzAdded` or `AzFounded` naming the founder, unless the state already names it. */

@@ -20,6 +20,17 @@ export interface RemovedAz {
   revoked: { issuerId: string; serialHex: string }[];
 }
 
+/** An AZ re-founded (node/admin/az-refound.ts): what this call did. */
+export interface RefoundedAz {
+  name: string;
+  /** The AZ's former nodes this call withdrew (their node ICA and TLS certificates revoked). */
+  nodes: RemovedNode[];
+  /** The AZ ICA its next founder is signed with (the new one; null if a retried call finds none valid). */
+  azIcaIssuerId: string | null;
+  /** False when the AZ was already waiting for its first node (a retried call that had completed). */
+  refounded: boolean;
+}
+
 export type PeerRequest =
   /** To the local leader: propose this local event and answer with its outcome once applied. */
   | { kind: 'proposeLocal'; event: Uint8Array }
@@ -55,6 +66,11 @@ export type PeerRequest =
    */
   | { kind: 'removeAz'; name: string; requestedBy: string }
   /**
+   * To the local leader: re-found AZ `name`, whose nodes are gone (node/admin/az-refound.ts); it
+   * acts for its seat, which takes the dead seat out; answered `azRefounded` once `AzRefounded` committed.
+   */
+  | { kind: 'refoundAz'; name: string; requestedBy: string; force: boolean }
+  /**
    * To any node of the AZ that issued a certificate: revoke it (node/revocation/
    * revocation-routing.ts). The AZ asked holds the certificate; answered `revoked` once
    * `Revoked` committed globally.
@@ -87,6 +103,7 @@ export type PeerResponse =
   | { kind: 'registered'; icaCertDer: Uint8Array; tlsCertDer: Uint8Array }
   | { kind: 'pong'; nodeId: string; az: string; localLeader: boolean; appliedSeq: number }
   | { kind: 'azRemoved'; removal: RemovedAz }
+  | { kind: 'azRefounded'; refound: RefoundedAz }
   | { kind: 'revoked'; revokedAt: number }
   | { kind: 'ocspStatus'; statuses: OcspPeerStatus[] }
   | { kind: 'stateSnapshot'; az: string; snapshot: Uint8Array }

@@ -30,7 +30,11 @@ export async function revocationTargetAzs(input: Omit<RevocationRoutingInput, 'p
   const { request, az, store } = input;
   if (request.issuerId !== undefined) {
     const ca = await store.getCa(request.issuerId);
-    return ca?.role === 'node' && ca.az !== null && ca.az !== az ? [ca.az] : [];
+    if (ca?.role !== 'node' || ca.az === null || ca.az === az) return [];
+    // An AZ with no registered node (lost, not yet re-founded: admin/az-refound.ts) cannot be
+    // asked; its withdrawn node ICAs' leaves are revoked here (ca-revocation.ts buildRevocation).
+    const issuingAz = ca.az;
+    return (await store.nodes()).some((n) => n.az === issuingAz) ? [issuingAz] : [];
   }
   if ((await store.findBySerial(request.serialHex)).length > 0) return [];
   return (await store.azs()).map((a) => a.name).filter((name) => name !== az);
