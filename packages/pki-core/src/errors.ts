@@ -64,6 +64,8 @@ export const PKI_ERROR_CODES = [
   'ERR_EXPIRED',
   // Provisioners (appended): a profile outside the provisioner's policy
   'ERR_PROFILE_FORBIDDEN',
+  // KEK rotation (appended): the old KEK given does not open the state's sealed keys
+  'ERR_KEK_MISMATCH',
 ] as const;
 
 export type PkiErrorCode = (typeof PKI_ERROR_CODES)[number];

@@ -34,6 +34,7 @@ import { RoleView, type PkiTwoTier } from './core/roles.ts';
 import { sleepTicks } from './core/tick-sleep.ts';
 import { Founding, discover, type DiscoveryOptions, type PkiNodeStart } from './founding/index.ts';
 import { Issuance } from './issuance/index.ts';
+import { KekRing, KekRotation, type RotatedKek } from './kek/index.ts';
 import { MaintenanceScheduler } from './maintenance/index.ts';
 import { Membership } from './membership/index.ts';
 import { PeerDispatch } from './peer/dispatch.ts';
@@ -57,6 +58,12 @@ export interface PkiNodeOptions {
   caKeyType?: CaKeyType;
   /** The operator's key-encryption key (32 bytes): unwraps root and AZ ICA keys in memory. */
   kek: Uint8Array;
+  /**
+   * The KEK a rotation moves the state to (docs/architecture.md §19.2), given to every node before
+   * `rotateKek` runs: the node then opens the state's keys under either, and wraps new keys under
+   * the one that last opened a key.
+   */
+  nextKek?: Uint8Array;
   storage: Storage;
   /**
    * The LevelDB directory of the PKI state (core/pki-application.ts): a restart then replays only
@@ -174,6 +181,7 @@ export class PkiNode implements PkiNodeApi {
   private readonly tokenIssuance: TokenIssuance;
   private readonly backups: ClusterBackups;
   private readonly rootRollover: RootRollover;
+  private readonly kekRotation: KekRotation;
   private readonly peerDispatch: PeerDispatch;
   private readonly vip: VipManager | null;
   private readonly operatorReports: OperatorReports;
@@ -203,6 +211,7 @@ export class PkiNode implements PkiNodeApi {
     const nodeRenewal = new NodeRenewal(ctx, roles, state, urls, committer, maintenance, options.renewNodeTls ?? true);
     const azIcaRenewal = new AzIcaRenewal(ctx, roles, state, urls, committer, maintenance);
     this.rootRollover = new RootRollover(ctx, roles, state, urls, committer, azIcaRenewal);
+    this.kekRotation = new KekRotation(ctx, roles, state, committer);
     this.clusterMapView = new ClusterMapView(ctx, twoTier, state, membership);
     this.clusterReads = new ClusterReads(ctx, reads, ownCa);
     const issuance = (this.issuance = new Issuance(ctx, reads, ownCa, urls, committer));
@@ -244,7 +253,7 @@ export class PkiNode implements PkiNodeApi {
       nodeId: o.nodeId,
       az: o.az,
       addresses: o.addresses,
-      kek: o.kek,
+      kek: new KekRing(o.kek, o.nextKek),
       caKeyType: o.caKeyType ?? defaultCaKeyType,
       keyStore,
       ownKeys: new OwnKeys(),
@@ -479,6 +488,10 @@ export class PkiNode implements PkiNodeApi {
 
   rotateRoot(request: { rootSubject?: string } = {}): Promise<RotatedRoot> {
     return this.rootRollover.rotateRoot(request);
+  }
+
+  rotateKek(request: { oldKek: Uint8Array; newKek: Uint8Array }): Promise<RotatedKek> {
+    return this.kekRotation.rotateKek(request);
   }
 
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void {

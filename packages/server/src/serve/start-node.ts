@@ -62,6 +62,7 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
       addresses: { api: `${s.host}:${config.https.port}`, raft: `${s.host}:${config.raft.port}` },
       dataDir: config.dataDir,
       kek: config.secrets.kek.reveal(),
+      ...(config.secrets.nextKek === undefined ? {} : { nextKek: config.secrets.nextKek.reveal() }),
       storage,
       stateDir: join(config.dataDir, STATE_DIR),
       localTransport: current.localTransport,

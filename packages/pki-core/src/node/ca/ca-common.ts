@@ -9,6 +9,7 @@ import type { CertificateProfile } from '../../ca/profiles.ts';
 import { PkiError } from '../../errors.ts';
 import type { CaRole } from '../../state/events.ts';
 import type { CaRecord } from '../../state/records.ts';
+import type { KekRing } from '../kek/kek-ring.ts';
 
 /**
  * A CA this node can sign with: its certificate, a signer for its key, and its id in the state.
@@ -50,11 +51,12 @@ export function caKeyBinding(role: CaRole, issuerId: string): KeyWrapBinding {
  * (in memory only). ERR_KEY_UNWRAP for a wrong KEK; ERR_NOT_FOUND when the state holds no key
  * (a node CA, or an offline root).
  */
-export function caSignerFromRecord(ca: CaRecord, kek: Uint8Array): CaHandle {
+export function caSignerFromRecord(ca: CaRecord, kek: Uint8Array | KekRing): CaHandle {
   if (ca.role === 'node' || ca.wrappedKey === null) {
     throw new PkiError('ERR_NOT_FOUND', `the state holds no key for ${ca.role} CA ${ca.issuerId}`, { field: 'wrappedKey' });
   }
-  const key = unwrapPrivateKey(ca.wrappedKey, kek, caKeyBinding(ca.role, ca.issuerId));
+  const binding = caKeyBinding(ca.role, ca.issuerId);
+  const key = kek instanceof Uint8Array ? unwrapPrivateKey(ca.wrappedKey, kek, binding) : kek.unwrap(ca.wrappedKey, binding);
   return { cert: ca.certDer, signer: new KeyObjectSigner(key), issuerId: ca.issuerId };
 }
 

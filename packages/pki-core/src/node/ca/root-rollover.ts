@@ -133,7 +133,7 @@ export class RootRollover {
     const built = await buildRootRollover({
       previous: caSignerFromRecord(current, this.ctx.kek),
       rootSubject: request.rootSubject ?? rolledRootSubject(cluster.clusterId, generation),
-      kek: this.ctx.kek,
+      kek: this.ctx.kek.wrapKek(),
       nowMs: this.ctx.nowMs(),
       serials: this.ctx.random,
       keyType: this.ctx.caKeyType,

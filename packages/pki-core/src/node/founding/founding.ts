@@ -76,7 +76,7 @@ export class Founding {
       keyType: how.keyType ?? o.caKeyType,
       generateKey: o.keyStore.generateCaKey,
       rootPublicBaseUrl: this.urls.ofCluster(),
-      kek: o.kek,
+      kek: o.kek.wrapKek(),
       nowMs: o.nowMs(),
       serials: o.random,
     });
@@ -164,7 +164,7 @@ export class Founding {
     await this.claimFounder(az, founderNodeId);
     // A restore (restore-plan.ts step 1): the AZ's CAs from the backup, its AZ ICA among them.
     if (request.restoredCas !== undefined) {
-      for (const event of restoredCaEvents(request.restoredCas, az.name, this.ctx.kek)) await this.commitUnlessThere(event);
+      for (const event of restoredCaEvents(request.restoredCas, az.name, this.ctx.kek.wrapKek())) await this.commitUnlessThere(event);
     }
     // A removed AZ's ICA stays in the state, revoked; a later AZ of the same name gets its own.
     let azIcaRecord = currentCa(await store.cas(), { azIcaOf: az.name }, this.ctx.nowMs());
@@ -174,7 +174,7 @@ export class Founding {
         root,
         az: az.name,
         clusterId: cluster.clusterId,
-        kek: this.ctx.kek,
+        kek: this.ctx.kek.wrapKek(),
         nowMs: this.ctx.nowMs(),
         serials: this.ctx.random,
         keyType: this.ctx.caKeyType,
