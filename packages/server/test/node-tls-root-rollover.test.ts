@@ -44,7 +44,7 @@ async function handshake(server: NodeTlsMaterial, client: NodeTlsMaterial): Prom
   const port = (srv.address() as { port: number }).port;
   try {
     const clientSide = new Promise<string | null>((resolve) => {
-      const socket: TLSSocket = connect({ ...secureContextOf(client), host: HOST, port, localAddress: HOST, rejectUnauthorized: true, checkServerIdentity: () => undefined });
+      const socket: TLSSocket = connect({ ...secureContextOf(client), host: HOST, port, rejectUnauthorized: true, checkServerIdentity: () => undefined });
       socket.once('secureConnect', () => resolve(null));
       socket.once('error', (e) => resolve(`client: ${e.message}`));
       socket.on('data', () => undefined);
@@ -53,7 +53,6 @@ async function handshake(server: NodeTlsMaterial, client: NodeTlsMaterial): Prom
     const errors = [c, sv].filter((e): e is string => e !== null);
     return errors.length === 0 ? { ok: true } : { ok: false, error: errors.join('; ') };
   } finally {
-    srv.closeAllConnections?.();
     await new Promise<void>((resolve) => srv.close(() => resolve()));
   }
 }

@@ -22,7 +22,8 @@ export function addCaLifecycleRoutes(router: Router, deps: ApiDeps): Router {
 /** A certificate as the CLI prints it: subject, issuer, SHA-256 fingerprint, and the PEM. */
 function described(der: Uint8Array): { subject: string; issuer: string; sha256Fingerprint: string; notAfter: string; pem: string } {
   const x = new X509Certificate(der);
-  const oneLine = (name: string): string => name.split('\n').join(', ');
+  // node:crypto lists the RDNs in DER order; RFC 4514 §2.1 writes them last first.
+  const oneLine = (name: string): string => name.split('\n').reverse().join(',');
   return { subject: oneLine(x.subject), issuer: oneLine(x.issuer), sha256Fingerprint: x.fingerprint256, notAfter: new Date(x.validTo).toISOString(), pem: toPem(der) };
 }
 

@@ -1,2 +1,2 @@
 export { KekRing } from './kek-ring.ts';
-export { KekRotation, type RotatedKek } from './kek-rotation.ts';
+export { KekRotation, sealedKeysOpenedBy, type RotatedKek } from './kek-rotation.ts';

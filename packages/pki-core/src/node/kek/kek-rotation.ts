@@ -43,6 +43,21 @@ async function sealedKeysOf(store: PkiStateQueries): Promise<SealedKey[]> {
   return out;
 }
 
+/** How many of the state's sealed keys `kek` opens (an operator's check before and after a rotation). */
+export async function sealedKeysOpenedBy(store: PkiStateQueries, kek: Uint8Array): Promise<{ opened: number; of: number }> {
+  const sealed = await sealedKeysOf(store);
+  let opened = 0;
+  for (const key of sealed) {
+    try {
+      unwrapPrivateKey(key.wrappedKey, kek, key.binding);
+      opened++;
+    } catch (e) {
+      if (!(e instanceof PkiError) || e.code !== 'ERR_KEY_UNWRAP') throw e;
+    }
+  }
+  return { opened, of: sealed.length };
+}
+
 function checkKek(kek: Uint8Array, field: 'oldKek' | 'newKek'): void {
   if (!(kek instanceof Uint8Array) || kek.length !== KEK_BYTES) throw new PkiError('ERR_INPUT_INVALID', `${field}: a KEK of ${KEK_BYTES} bytes`, { field });
 }
