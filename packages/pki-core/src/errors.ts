@@ -66,6 +66,8 @@ export const PKI_ERROR_CODES = [
   'ERR_PROFILE_FORBIDDEN',
   // KEK rotation (appended): the old KEK given does not open the state's sealed keys
   'ERR_KEK_MISMATCH',
+  // Root rollover (appended): the root is held offline, its cross certificate is signed out of band
+  'ERR_ROOT_OFFLINE',
 ] as const;
 
 export type PkiErrorCode = (typeof PKI_ERROR_CODES)[number];

@@ -33,6 +33,7 @@ export type { RemovedAz, RemovedNode } from './node/peer/protocol.ts';
 export { decodeBackup, type AzStateSnapshot, type ClusterBackup } from './node/admin/backup-file.ts';
 export type { RotatedRoot } from './node/ca/root-rollover.ts';
 export type { RotatedKek } from './node/kek/kek-rotation.ts';
+export type { PendingRootRollover } from './node/ca/root-rollover-offline.ts';
 export type { CertificateRecord } from './state/records.ts';
 export type { CaExpiry, CrlReport, MemberReplication, OperatorReport, RecentRevocation, TierReport, VipHolding } from './node/status/index.ts';
 export type { ClusterMap } from './cluster/cluster-map.ts';

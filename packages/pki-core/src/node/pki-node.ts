@@ -23,6 +23,7 @@ import { FileNodeKeyStore, type NodeKeys, type NodeKeyStore } from './ca/ca-node
 import { AzIcaRenewal } from './ca/az-ica-renewal.ts';
 import { NodeRenewal } from './ca/node-renewal.ts';
 import { RootRollover, type RotatedRoot } from './ca/root-rollover.ts';
+import type { PendingRootRollover } from './ca/root-rollover-offline.ts';
 import { OwnCa } from './ca/own-ca.ts';
 import { PublicBaseUrls } from './ca/public-base-urls.ts';
 import { Committer } from './core/committer.ts';
@@ -488,6 +489,14 @@ export class PkiNode implements PkiNodeApi {
 
   rotateRoot(request: { rootSubject?: string } = {}): Promise<RotatedRoot> {
     return this.rootRollover.rotateRoot(request);
+  }
+
+  prepareRootRollover(request: { rootSubject?: string } = {}): Promise<PendingRootRollover> {
+    return this.rootRollover.prepareOffline(request);
+  }
+
+  completeRootRollover(request: { pending: PendingRootRollover; signature: Uint8Array }): Promise<RotatedRoot> {
+    return this.rootRollover.completeOffline(request);
   }
 
   rotateKek(request: { oldKek: Uint8Array; newKek: Uint8Array }): Promise<RotatedKek> {

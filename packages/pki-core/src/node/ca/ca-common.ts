@@ -1,5 +1,6 @@
 // What every CA operation of a node shares: how a CA is named in the replicated state (its
 // `issuerId`), how its wrapped key is bound, and how CA validity windows are chosen. Pure functions; time comes in as `nowMs`.
+import type { KeyObject } from 'node:crypto';
 import { toHex } from '../../ca/der.ts';
 import { keyIdentifier } from '../../ca/extensions.ts';
 import { readCertificateFields } from '../../ca/cert-fields.ts';
@@ -46,6 +47,11 @@ export function caKeyBinding(role: CaRole, issuerId: string): KeyWrapBinding {
   return { purpose: WRAP_PURPOSE[role], keyId: issuerId };
 }
 
+/** A sealed key opened under one KEK, or under whichever of a node's KEKs opens it (kek/kek-ring.ts). */
+export function unwrapUnder(kek: Uint8Array | KekRing, wrapped: Uint8Array, binding: KeyWrapBinding): KeyObject {
+  return kek instanceof Uint8Array ? unwrapPrivateKey(wrapped, kek, binding) : kek.unwrap(wrapped, binding);
+}
+
 /**
  * A signer for a root or AZ CA recorded in the state, unwrapping its key under the operator's KEK
  * (in memory only). ERR_KEY_UNWRAP for a wrong KEK; ERR_NOT_FOUND when the state holds no key
@@ -55,8 +61,7 @@ export function caSignerFromRecord(ca: CaRecord, kek: Uint8Array | KekRing): CaH
   if (ca.role === 'node' || ca.wrappedKey === null) {
     throw new PkiError('ERR_NOT_FOUND', `the state holds no key for ${ca.role} CA ${ca.issuerId}`, { field: 'wrappedKey' });
   }
-  const binding = caKeyBinding(ca.role, ca.issuerId);
-  const key = kek instanceof Uint8Array ? unwrapPrivateKey(ca.wrappedKey, kek, binding) : kek.unwrap(ca.wrappedKey, binding);
+  const key = unwrapUnder(kek, ca.wrappedKey, caKeyBinding(ca.role, ca.issuerId));
   return { cert: ca.certDer, signer: new KeyObjectSigner(key), issuerId: ca.issuerId };
 }
 
