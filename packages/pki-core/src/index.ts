@@ -5,6 +5,7 @@
 
 // The node: how it starts (found a cluster, found an AZ, join, restart) and what it is given.
 export { PkiNode, type BootstrapOptions, type PkiNodeOptions, type PkiNodeStart } from './node/pki-node.ts';
+export type { OfflineRootFounding } from './node/founding/index.ts';
 export { CRL_REASON_NAMES, type AzSpec, type CrlReason, type NodeAddresses } from './state/events.ts';
 export { REVOCATION_REASONS } from './ca/crl-reasons.ts';
 export type { NodeKey, NodeKeyKind, NodeKeys, NodeKeyStore } from './node/ca/ca-node-keys.ts';

@@ -58,7 +58,7 @@ describe('root rollover under an offline root: one TBS signed out of band (opens
     const otherKey = join(dir, 'other.key');
     run(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', otherKey]);
     const forged = await a1.completeRootRollover({ pending, signature: signOffline('forged', pending.tbsDer, otherKey) }).then(() => null, (e: unknown) => e);
-    expect(isPkiError(forged, 'ERR_SIGNER_MISMATCH'), String(forged)).to.equal(true);
+    expect(isPkiError(forged, 'ERR_INPUT_INVALID') && forged.field === 'signature', String(forged)).to.equal(true);
     expect((await a1.app.store.cluster())!.rootIssuerId).to.equal(cluster.rootIssuerId);
 
     const rotated = await a1.completeRootRollover({ pending, signature: signOffline('cross', pending.tbsDer, rootKey) });

@@ -51,7 +51,7 @@ const LEAF_FLAGS: Readonly<Record<string, readonly string[]>> = {
   'cluster remove-node': ADMIN,
   'cluster set-profile': ADMIN,
   'cluster remove-profile': ADMIN,
-  'cluster rotate-root': [...ADMIN, '--subject'],
+  'cluster rotate-root': [...ADMIN, '--subject', '--pending', '--signed'],
   'cluster rotate-kek': [...ADMIN, '--old-kek', '--new-kek'],
   'cluster token': [...ADMIN, '--az', '--ttl', '--node'],
   'cluster az add': [...ADMIN, '--subnets', '--vip'],

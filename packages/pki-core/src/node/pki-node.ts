@@ -33,7 +33,7 @@ import { PkiApplication, type PkiApplyResult } from './core/pki-application.ts';
 import { ReadView } from './core/read-view.ts';
 import { RoleView, type PkiTwoTier } from './core/roles.ts';
 import { sleepTicks } from './core/tick-sleep.ts';
-import { Founding, discover, type DiscoveryOptions, type PkiNodeStart } from './founding/index.ts';
+import { Founding, discover, type DiscoveryOptions, type OfflineRootFounding, type PkiNodeStart } from './founding/index.ts';
 import { Issuance } from './issuance/index.ts';
 import { KekRing, KekRotation, type RotatedKek } from './kek/index.ts';
 import { MaintenanceScheduler } from './maintenance/index.ts';
@@ -131,6 +131,8 @@ export interface BootstrapOptions {
   rootSubject?: string;
   /** Found from this backup (`adrestia-pki cluster restore`): the cluster, or this node's AZ. */
   restore?: ClusterBackup;
+  /** Found the cluster on a root held offline (founding.ts OfflineRootFounding). */
+  offlineRoot?: OfflineRootFounding;
 }
 
 const RACE_CODES = new Set(['ERR_ALREADY_EXISTS', 'ERR_NOT_LEADER', 'ERR_TIMEOUT', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM', 'ERR_NOT_READY']);
@@ -327,7 +329,7 @@ export class PkiNode implements PkiNodeApi {
       const restore = b.restore === undefined ? {} : { restore: b.restore };
       try {
         if (decision.kind === 'foundCluster') {
-          return await PkiNode.start(options, { mode: 'foundCluster', clusterId: b.restore?.clusterId ?? b.clusterId, azSpec: b.azSpec, ...(b.rootSubject ? { rootSubject: b.rootSubject } : {}), ...restore });
+          return await PkiNode.start(options, { mode: 'foundCluster', clusterId: b.restore?.clusterId ?? b.clusterId, azSpec: b.azSpec, ...(b.rootSubject ? { rootSubject: b.rootSubject } : {}), ...(b.offlineRoot ? { offlineRoot: b.offlineRoot } : {}), ...restore });
         }
         if (decision.kind === 'foundAz') return await PkiNode.start(options, { mode: 'foundAz', azSpec: b.azSpec, globalLeaderId: decision.globalLeaderId, ...restore });
         return await PkiNode.start(options, { mode: 'join', localLeaderId: decision.localLeaderId });

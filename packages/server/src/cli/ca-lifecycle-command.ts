@@ -3,11 +3,13 @@
 // (config/secrets.ts: a regular file of mode 0600 or 0400, else refused naming the file); the
 // KEKs go to the cluster only inside the HTTPS request pinned to the cluster root (--ca), and
 // never to stdout, stderr or a log.
+import { readFile } from 'node:fs/promises';
 import { PkiError } from '@adrestia/pki-core';
+import { writeFileAtomic } from '@adrestia/pki-core/support';
 import { decodeKek, readSecretFile } from '../config/secrets.ts';
 import { ServerError } from '../errors.ts';
 import { jsonOf } from '../peer/http-request.ts';
-import { need, type ParsedArgs } from './args.ts';
+import { need, UsageError, type ParsedArgs } from './args.ts';
 import { fail } from './client-commands.ts';
 import { adminCall } from './cluster-command.ts';
 
@@ -27,12 +29,64 @@ interface RotatedRootBody {
   azIcas: { az: string; issuerId: string }[];
 }
 
-/** Prints the new root (subject, fingerprint) and both cross certificates, each with its PEM. */
+/**
+ * Prints the new root (subject, fingerprint) and both cross certificates, each with its PEM.
+ * Under a root held offline, two runs: the first writes the rollover to sign to `--pending FILE`
+ * (and its TBSCertificate to FILE.tbs); the second, with `--signed SIG` (the offline root's
+ * signature over FILE.tbs), completes it.
+ */
 export async function rotateRoot(args: ParsedArgs): Promise<number> {
+  const pendingFile = args.options.get('pending');
+  const signed = args.options.get('signed');
+  if (signed !== undefined) {
+    if (pendingFile === undefined) throw new UsageError('--signed needs --pending FILE (the rollover the signature is for)');
+    const pending = JSON.parse(await readFile(pendingFile, 'utf8')) as unknown;
+    const signature = (await readFile(signed)).toString('base64');
+    const r = await adminCall(args, 'POST', '/api/v1/root-rollovers', Buffer.from(JSON.stringify({ pending, signature })));
+    return r.status === 201 ? printRotated(jsonOf(r) as RotatedRootBody) : fail(r);
+  }
   const subject = args.options.get('subject');
   const r = await adminCall(args, 'POST', '/api/v1/root-rollovers', Buffer.from(JSON.stringify(subject === undefined ? {} : { rootSubject: subject })));
+  if (r.status === 202) return keepPending(jsonOf(r) as { pending: PendingBody }, pendingFile);
   if (r.status !== 201) return fail(r);
-  const done = jsonOf(r) as RotatedRootBody;
+  return printRotated(jsonOf(r) as RotatedRootBody);
+}
+
+interface PendingBody {
+  previousRootIssuerId: string;
+  tbsDer: string;
+  signatureAlgorithm: string;
+}
+
+/** The OpenSSL command that signs `tbs` as the offline root's key type needs (pki-core ca/algorithms.ts). */
+function signCommand(algorithm: string, tbs: string): string {
+  if (algorithm === 'Ed25519') return `openssl pkeyutl -sign -rawin -inkey ROOT.key -in ${tbs} -out SIG`;
+  const digest = /SHA(256|384|512)/i.exec(algorithm)?.[1] ?? '256';
+  return `openssl dgst -sha${digest} -sign ROOT.key -out SIG ${tbs}`;
+}
+
+/** The first step under an offline root: the pending rollover to FILE (0600), its TBS to FILE.tbs. */
+async function keepPending(body: { pending: PendingBody }, pendingFile: string | undefined): Promise<number> {
+  if (pendingFile === undefined) {
+    process.stderr.write('the cluster root is held offline: run again with --pending FILE to receive the certificate to sign\n');
+    return 1;
+  }
+  const tbsFile = `${pendingFile}.tbs`;
+  await writeFileAtomic(pendingFile, `${JSON.stringify(body.pending, null, 2)}\n`, 0o600, '--pending');
+  await writeFileAtomic(tbsFile, Buffer.from(body.pending.tbsDer, 'base64'), 0o644, '--pending');
+  process.stdout.write(
+    [
+      `the cluster root ${body.pending.previousRootIssuerId} is held offline: its cross certificate for the new root is to be signed offline.`,
+      `TBSCertificate (DER): ${tbsFile}; the rollover to complete: ${pendingFile}`,
+      `sign it with the offline root key (${body.pending.signatureAlgorithm}):`,
+      `  ${signCommand(body.pending.signatureAlgorithm, tbsFile)}`,
+      `then: adrestia-pki cluster rotate-root --pending ${pendingFile} --signed SIG …`,
+    ].join('\n') + '\n',
+  );
+  return 0;
+}
+
+function printRotated(done: RotatedRootBody): number {
   const lines = [
     `new root: ${done.root.subject}`,
     `  sha256 fingerprint: ${done.root.sha256Fingerprint}`,

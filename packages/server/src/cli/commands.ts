@@ -132,7 +132,11 @@ const cluster: CommandGroup = {
     'set-profile': admin('create or replace the certificate profile NAME from a JSON FILE', (m) => m.setProfile, { positionals: ['NAME', 'FILE'] }),
     'remove-profile': admin('remove the certificate profile NAME', (m) => m.removeProfile, { positionals: ['NAME'] }),
     'rotate-root': lifecycle('roll the root over: a new root, cross certificates both ways, AZ ICAs re-issued under it; prints them', (m) => m.rotateRoot, {
-      options: { subject: { type: 'string', value: 'DN', help: 'the new root\'s subject, RFC 4514 (default "CN=Adrestia Root CA G<n>,OU=<cluster id>")' } },
+      options: {
+        subject: { type: 'string', value: 'DN', help: 'the new root\'s subject, RFC 4514 (default "CN=Adrestia Root CA G<n>,OU=<cluster id>")' },
+        pending: { type: 'string', value: 'FILE', help: 'offline root: where the rollover to sign is written (and FILE.tbs, the certificate to sign); with --signed, read back' },
+        signed: { type: 'string', value: 'SIG', help: "offline root: the offline root's signature over FILE.tbs; completes the rollover in --pending" },
+      },
     }),
     'rotate-kek': lifecycle('re-seal every wrapped key of the state under a new KEK, in one committed event', (m) => m.rotateKek, {
       options: {

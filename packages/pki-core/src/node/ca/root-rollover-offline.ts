@@ -80,28 +80,38 @@ function pendingRoot(pending: PendingRootRollover, kek: KekRing | Uint8Array): C
   const key = new KeyObjectSigner(unwrapUnder(kek, pending.wrappedRootKey, binding));
   const certSpki = readCertificateFields(pending.rootCertDer).spkiDer;
   if (issuerIdOf(certSpki) !== pending.rootIssuerId || issuerIdOf(key.spkiDer) !== pending.rootIssuerId) {
-    throw new PkiError('ERR_SIGNER_MISMATCH', 'pending: the sealed key is not the pending root certificate\'s', { field: 'pending' });
+    throw new PkiError('ERR_INPUT_INVALID', 'pending: the sealed key is not the pending root certificate\'s', { field: 'pending' });
   }
   return { cert: pending.rootCertDer, signer: key, issuerId: pending.rootIssuerId };
 }
 
+/** The TBS joined with the operator's signature; a signature the previous root did not make is bad input (ERR_INPUT_INVALID, field signature). */
+function signedByOfflineRoot(pending: PendingRootRollover, previous: CaHandle, signature: Uint8Array): { der: Uint8Array; serialHex: string } {
+  try {
+    return completeCertificate({ tbsDer: pending.tbsDer, serialHex: pending.serialHex, signer: previous.signer, isCa: true }, signature);
+  } catch (e) {
+    if (!(e instanceof PkiError) || e.code !== 'ERR_SIGNER_MISMATCH') throw e;
+    throw new PkiError('ERR_INPUT_INVALID', `signature: it does not verify with the key of the offline root ${previous.issuerId}`, { field: 'signature', cause: e });
+  }
+}
+
 /**
  * Joins the TBS and the offline signature after checking it with the previous root's key
- * (ERR_SIGNER_MISMATCH otherwise), has the new root certify the previous one, and returns the event.
+ * (ERR_INPUT_INVALID naming `signature` otherwise), has the new root certify the previous one, and returns the event.
  */
 export async function completeOfflineRootRollover(input: CompleteOfflineRootRolloverInput): Promise<RootRolledOverEvent> {
   checkNow(input.nowMs);
   const { pending } = input;
   const previous = offlineRootHandle(input.previousCertDer);
   if (previous.issuerId !== pending.previousRootIssuerId) {
-    throw new PkiError('ERR_SIGNER_MISMATCH', `pending: prepared under root ${pending.previousRootIssuerId}, but the cluster's root is ${previous.issuerId}`, { field: 'pending' });
+    throw new PkiError('ERR_INPUT_INVALID', `pending: prepared under root ${pending.previousRootIssuerId}, but the cluster's root is ${previous.issuerId}`, { field: 'pending' });
   }
   const root = pendingRoot(pending, input.kek);
-  const newByOld = completeCertificate({ tbsDer: pending.tbsDer, serialHex: pending.serialHex, signer: previous.signer, isCa: true }, input.signature);
+  const newByOld = signedByOfflineRoot(pending, previous, input.signature);
   const fields = readCertificateFields(newByOld.der);
   const rootFields = readCertificateFields(root.cert);
   if (!Buffer.from(fields.spkiDer).equals(Buffer.from(rootFields.spkiDer)) || !Buffer.from(fields.subjectNameDer).equals(Buffer.from(rootFields.subjectNameDer))) {
-    throw new PkiError('ERR_SIGNER_MISMATCH', 'pending: the signed certificate does not certify the pending root', { field: 'pending' });
+    throw new PkiError('ERR_INPUT_INVALID', 'pending: the signed certificate does not certify the pending root', { field: 'pending' });
   }
   const oldByNew = await crossCertify(input, root, previous, new Date(pending.crossNotAfterMax));
   const made = { root, serialHex: rootFields.serialHex, wrappedRootKey: pending.wrappedRootKey, bothEnd: new Date(pending.crossNotAfterMax) };
