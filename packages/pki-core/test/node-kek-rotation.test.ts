@@ -88,7 +88,7 @@ describe('PkiNode.rotateKek: every sealed key under the new KEK in one CaKeyRewr
     const store = leader.app.store;
     for (const id of [rolled.rootIssuerId, ...rolled.azIcas.map((a) => a.issuerId)]) {
       const ca = (await store.getCa(id))!;
-      const key = { wrapped: ca.wrappedKey!, binding: caKeyBinding(ca.role as 'root' | 'az', ca.issuerId) };
+      const key = { wrapped: ca.wrappedKey!, binding: caKeyBinding(ca.role, ca.issuerId) };
       expect([opens(NEW_KEK, key), opens(OLD_KEK, key)], id).to.deep.equal([true, false]);
     }
     const b = await eventually('az2 local leader', () => c.localLeader('az2'));

@@ -46,7 +46,7 @@ async function handshake(server: NodeTlsMaterial, client: NodeTlsMaterial): Prom
     const clientSide = new Promise<string | null>((resolve) => {
       const socket: TLSSocket = connect({ ...secureContextOf(client), host: HOST, port, rejectUnauthorized: true, checkServerIdentity: () => undefined });
       socket.once('secureConnect', () => resolve(null));
-      socket.once('error', (e) => resolve(`client: ${e.message}`));
+      socket.once('error', (e: Error) => resolve(`client: ${e.message}`));
       socket.on('data', () => undefined);
     });
     const [c, sv] = await Promise.all([clientSide, Promise.race([serverSide, clientSide.then((c) => (c === null ? serverSide : Promise.resolve('server: no connection')))])]);
@@ -106,7 +106,7 @@ describe('node TLS after a root rollover (RFC 4158 §2.3 cross certificates)', f
     const node: RenewalReads = {
       nodeId: OLD_NODE,
       az: 'az1',
-      nodeKeys: () => ({ tls: { privateKey, spkiDer }, ica: { privateKey, spkiDer } }) as NodeKeys,
+      nodeKeys: (): NodeKeys => ({ tls: { privateKey, spkiDer }, ica: { privateKey, spkiDer } }),
       listNodes: () => Promise.resolve([{ nodeId: OLD_NODE, az: 'az1', addresses: { api: `${HOST}:8443`, raft: `${HOST}:7480` }, tlsCertDer: fromPem(oldNode.cert), icaIssuerId: 'x', registeredAt: 0 }]),
       azIcaCertificates: () => Promise.resolve(new Map()),
       caBundle: () => Promise.resolve({ clusterId: 'c', rootPem: newRoot.certPem, azIcaPem: null, chainPem: '', ...bundle }),
