@@ -40,7 +40,12 @@ export async function rotateRoot(args: ParsedArgs): Promise<number> {
   const signed = args.options.get('signed');
   if (signed !== undefined) {
     if (pendingFile === undefined) throw new UsageError('--signed needs --pending FILE (the rollover the signature is for)');
-    const pending = JSON.parse(await readFile(pendingFile, 'utf8')) as unknown;
+    let pending: unknown;
+    try {
+      pending = JSON.parse(await readFile(pendingFile, 'utf8'));
+    } catch (cause) {
+      throw new PkiError('ERR_INPUT_INVALID', `--pending: ${pendingFile} is not a pending rollover written by rotate-root --pending (${(cause as Error).message})`, { field: 'pending', cause });
+    }
     const signature = (await readFile(signed)).toString('base64');
     const r = await adminCall(args, 'POST', '/api/v1/root-rollovers', Buffer.from(JSON.stringify({ pending, signature })));
     return r.status === 201 ? printRotated(jsonOf(r) as RotatedRootBody) : fail(r);

@@ -12,7 +12,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toPem, type CaBundle, type PkiNodeApi } from '@adrestia/pki-core';
+import { isPkiError, toPem, type CaBundle, type PkiNodeApi } from '@adrestia/pki-core';
 import { writeFileAtomic } from '@adrestia/pki-core/support';
 import type { NodeTlsMaterial } from '../peer/https-peer-client.ts';
 import type { Registered } from '../peer/bootstrap-client.ts';
@@ -76,9 +76,19 @@ export async function renewedNodeTls(node: RenewalReads, dataDir: string, curren
   const record = (await node.listNodes()).find((n) => n.nodeId === node.nodeId);
   if (keys === null || record === undefined) return null;
   const renewed = await renewedCertificate(node, keys.tls.privateKey, record.tlsCertDer, current);
-  const ca = trustPemOf(await node.caBundle());
+  // A joiner that has not applied the cluster yet keeps the root its registration answer gave.
+  const ca = (await trustOf(node)) ?? current.ca;
   if (renewed === null && ca === current.ca) return null;
   return writeNodeTls(dataDir, { ...(renewed ?? { key: current.key, cert: current.cert }), ca });
+}
+
+async function trustOf(node: Pick<RenewalReads, 'caBundle'>): Promise<string | null> {
+  try {
+    return trustPemOf(await node.caBundle());
+  } catch (e) {
+    if (isPkiError(e, 'ERR_NOT_FOUND')) return null;
+    throw e;
+  }
 }
 
 /** The key and certificate chain of the node's record, when it is not what `current` serves and the key in use is its own. */
