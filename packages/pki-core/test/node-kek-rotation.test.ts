@@ -2,7 +2,7 @@
 // nodes keep their PKI state in LevelDB and were given the next KEK ahead (PkiNodeOptions
 // nextKek): one `CaKeyRewrapped` re-seals every root, AZ ICA and OCSP responder key; afterwards
 // the old KEK opens nothing in any replica's state and the new one opens everything; a wrong old
-// KEK is refused with ERR_KEK_MISMATCH and changes nothing; issuance in both AZs and AZ ICA
+// KEK is refused with ERR_KEK_MISMATCH and changes nothing; joining, issuance in both AZs and AZ ICA
 // renewal (the re-issue of a root rollover) keep working, the renewed keys sealed under the new KEK.
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
@@ -75,6 +75,14 @@ describe('PkiNode.rotateKek: every sealed key under the new KEK in one CaKeyRewr
       const keys = await sealedKeys(node.app.store);
       expect(keys.map((k) => k.name).sort(), node.nodeId).to.deep.equal(sealedBefore.map((k) => k.name).sort());
       expect(keys.filter((k) => opens(OLD_KEK, k)).map((k) => k.name), `${node.nodeId}: opened by the old KEK`).to.deep.equal([]);
+    }
+  });
+
+  it('a node joins each AZ after the rotation: its local leader signs its certificates with the AZ ICA key, opened under the new KEK', async () => {
+    for (const [id, az] of [['a4', 'az1'], ['b3', 'az2']] as const) {
+      const local = await eventually(`${az} local leader`, () => c.localLeader(az));
+      const joined = await c.start(id, az, { mode: 'join', localLeaderId: local.nodeId });
+      await eventually(`${id} ready`, () => joined.status().ready);
     }
   });
 

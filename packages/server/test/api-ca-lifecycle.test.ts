@@ -34,6 +34,7 @@ describe('CLI cluster rotate-root and rotate-kek over HTTPS (docs/architecture.m
   let secrets: DevSecrets;
   let configPath: string;
   let handle: ServeHandle;
+  let joiner: ServeHandle | undefined;
   let oldRoot: string;
   let rootFile: string;
   let newKekFile: string;
@@ -94,6 +95,7 @@ describe('CLI cluster rotate-root and rotate-kek over HTTPS (docs/architecture.m
   });
 
   after(async () => {
+    await joiner?.stop();
     await handle?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -141,6 +143,34 @@ describe('CLI cluster rotate-root and rotate-kek over HTTPS (docs/architecture.m
     const newIca = file('new-az-ica.pem', b.azIcaPem);
     expect(verify(rootFile, file('cross.pem', cross.join('')), newIca)).to.include(': OK');
     expect(verify(rootFile, file('no-cross.pem', b.rootPem), newIca)).to.not.include(': OK');
+  });
+
+  it('docs/architecture.md §19.3: a node joining after the rollover (TLS certificate under the new root) and the founder (under the old root) keep node-to-node mTLS both ways', async () => {
+    const node = devNodes(1, 2, BASE)[1]!;
+    const path = await writeNodeConfig(dir, node, 1, BASE, secrets, 'silent');
+    const c = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    writeFileSync(path, JSON.stringify({ ...c, nextKekFile: newKekFile }, null, 2));
+    joiner = await serve(await loadConfig(path, { ...process.env }), createLogger({ level: 'silent' }), createMetrics(), { mayFoundCluster: false });
+    const b = await bundle();
+    const deadline = Date.now() + 30_000;
+    const trustFile = (name: string): string => readFileSync(join(dir, 'data', name, 'cluster-root.crt'), 'utf8');
+    const founder = devNodes(1, 1, BASE)[0]!.name;
+    // Each node's trust, once it has applied the rollover: both roots and both cross certificates.
+    while (!(joiner.node.status().ready && [founder, node.name].every((n) => pemsOf(b.rootsPem).every((r) => trustFile(n).includes(r)) && pemsOf(b.crossCertificatesPem).every((x) => trustFile(n).includes(x))))) {
+      if (Date.now() > deadline) throw new Error('the joiner never became ready trusting both roots');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    // The joiner's TLS certificate chains to the new root only through the new AZ ICA; the founder's to the old root.
+    const joinerTls = join(dir, 'data', node.name, 'node-tls.crt');
+    const founderTls = join(dir, 'data', founder, 'node-tls.crt');
+    const newRootFile = file('new-root-19-3.pem', b.rootPem);
+    expect(verify(newRootFile, joinerTls, joinerTls)).to.include(': OK');
+    expect(verify(rootFile, joinerTls, joinerTls)).to.not.include(': OK');
+    expect(verify(rootFile, founderTls, founderTls)).to.include(': OK');
+    // The joiner issues through its local leader, the founder (peer HTTPS and the Raft mesh).
+    const leaf = await joiner.node.issue({ csr: csrPem(dir), profile: 'serverLeaf', requester: 'test:joiner' });
+    expect(leaf.certificatePem).to.match(/BEGIN CERTIFICATE/);
+    expect(joiner.node.status().ready && handle.node.status().ready).to.equal(true);
   });
 
   /** How many of the sealed keys in the state the node applied the KEK opens. */
