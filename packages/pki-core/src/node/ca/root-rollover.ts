@@ -7,6 +7,8 @@
 // expires. Relying parties that trust either root verify either chain through a cross certificate:
 //   leaf → node ICA → old AZ ICA → [old root signed by new root] → new root
 //   leaf → node ICA → new AZ ICA → [new root signed by old root] → old root
+// Under a root held offline the cross certificate the old root signs is signed out of band
+// (root-rollover-offline.ts: prepareOffline, the operator's signature, completeOffline).
 import { PkiError } from '../../errors.ts';
 import type { RootRolledOverEvent, CrossCertificate } from '../../state/events.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
