@@ -8,3 +8,7 @@ export { NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE, generateNodeKeys, makeNodeCsrs } 
 // Peer protocol: a PKI event as a `proposeGlobal` request carries it, and a code read off the wire.
 export { encodeEvent } from './state/event-codec.ts';
 export { asPkiCode } from './node/core/event-proposer.ts';
+// A cluster founded on an offline root: its first AZ ICA prepared, to be signed out of band.
+export { prepareOfflineAzIntermediate } from './node/founding/ca-offline-root.ts';
+// KEK rotation: how many sealed keys of the state a KEK opens (docs/architecture.md §19.2).
+export { sealedKeysOpenedBy } from './node/kek/index.ts';

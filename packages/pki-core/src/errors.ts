@@ -66,6 +66,10 @@ export const PKI_ERROR_CODES = [
   'ERR_PROFILE_FORBIDDEN',
   // AZ re-founding (appended): the AZ still answers (node/admin/az-refound.ts)
   'ERR_AZ_LIVE',
+  // KEK rotation (appended): the old KEK given does not open the state's sealed keys
+  'ERR_KEK_MISMATCH',
+  // Root rollover (appended): the root is held offline, its cross certificate is signed out of band
+  'ERR_ROOT_OFFLINE',
 ] as const;
 
 export type PkiErrorCode = (typeof PKI_ERROR_CODES)[number];

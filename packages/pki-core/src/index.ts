@@ -5,6 +5,7 @@
 
 // The node: how it starts (found a cluster, found an AZ, join, restart) and what it is given.
 export { PkiNode, type BootstrapOptions, type PkiNodeOptions, type PkiNodeStart } from './node/pki-node.ts';
+export type { OfflineRootFounding } from './node/founding/index.ts';
 export { CRL_REASON_NAMES, type AzSpec, type CrlReason, type NodeAddresses } from './state/events.ts';
 export { REVOCATION_REASONS } from './ca/crl-reasons.ts';
 export type { NodeKey, NodeKeyKind, NodeKeys, NodeKeyStore } from './node/ca/ca-node-keys.ts';
@@ -33,6 +34,8 @@ export type { RefoundedAz, RemovedAz, RemovedNode } from './node/peer/protocol.t
 // The cluster backup file (`adrestia-pki cluster backup` / `restore`).
 export { decodeBackup, type AzStateSnapshot, type ClusterBackup } from './node/admin/backup-file.ts';
 export type { RotatedRoot } from './node/ca/root-rollover.ts';
+export type { RotatedKek } from './node/kek/kek-rotation.ts';
+export type { PendingRootRollover } from './node/ca/root-rollover-offline.ts';
 export type { CertificateRecord } from './state/records.ts';
 export type { CaExpiry, CrlReport, MemberReplication, OperatorReport, RecentRevocation, TierReport, VipHolding } from './node/status/index.ts';
 export type { ClusterMap } from './cluster/cluster-map.ts';

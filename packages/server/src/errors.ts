@@ -53,6 +53,10 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   ERR_PROFILE_INVALID: 422,
   ERR_SAN_FORBIDDEN: 403,
   ERR_PROFILE_FORBIDDEN: 403,
+  // The old KEK given to a rotation opens not the state's sealed keys: nothing changed.
+  ERR_KEK_MISMATCH: 422,
+  // A root held offline: the rollover takes the offline steps (prepare, sign, complete).
+  ERR_ROOT_OFFLINE: 409,
   ERR_SAN_INVALID: 400,
   ERR_SUBJECT_INVALID: 400,
   ERR_LIFETIME_INVALID: 400,

@@ -51,6 +51,8 @@ const LEAF_FLAGS: Readonly<Record<string, readonly string[]>> = {
   'cluster remove-node': ADMIN,
   'cluster set-profile': ADMIN,
   'cluster remove-profile': ADMIN,
+  'cluster rotate-root': [...ADMIN, '--subject', '--pending', '--signed'],
+  'cluster rotate-kek': [...ADMIN, '--old-kek', '--new-kek'],
   'cluster token': [...ADMIN, '--az', '--ttl', '--node'],
   'cluster az add': [...ADMIN, '--subnets', '--vip'],
   'cluster az remove': ADMIN,
@@ -59,7 +61,7 @@ const LEAF_FLAGS: Readonly<Record<string, readonly string[]>> = {
 
 /** Each group's subcommands, as its usage lists them. */
 const GROUP_ENTRIES: Readonly<Record<string, readonly string[]>> = {
-  cluster: ['map', 'remove-node ID', 'set-profile NAME FILE', 'remove-profile NAME', 'backup', 'restore FILE', 'token', 'provisioner add NAME', 'provisioner list', 'provisioner remove NAME', 'az add NAME', 'az remove NAME', 'az refound NAME', 'acme eab'],
+  cluster: ['map', 'remove-node ID', 'set-profile NAME FILE', 'remove-profile NAME', 'rotate-root', 'rotate-kek', 'backup', 'restore FILE', 'token', 'provisioner add NAME', 'provisioner list', 'provisioner remove NAME', 'az add NAME', 'az remove NAME', 'az refound NAME', 'acme eab'],
   'cluster az': ['add NAME', 'remove NAME', 'refound NAME'],
 };
 
@@ -129,7 +131,7 @@ describe('adrestia-pki usage errors: exit 2, one line on stderr naming the flag 
     ['a number with a unit', ['cluster', 'token', '--az', 'az1', '--ttl', '60s', ...ACCESS], 'adrestia-pki cluster token: --ttl: a whole number 0 or more'],
     ['a missing subcommand', ['cluster', 'az'], 'adrestia-pki cluster az: a subcommand is required: one of add, remove, refound'],
     ['options before the subcommand', ['cluster', 'az', ...ACCESS], 'adrestia-pki cluster az: a subcommand is required before the options: one of add, remove, refound'],
-    ['an unknown subcommand', ['cluster', 'mpa'], 'adrestia-pki cluster: unknown subcommand "mpa"; one of map, remove-node, set-profile, remove-profile, backup, restore, token, provisioner, az, acme'],
+    ['an unknown subcommand', ['cluster', 'mpa'], 'adrestia-pki cluster: unknown subcommand "mpa"; one of map, remove-node, set-profile, remove-profile, rotate-root, rotate-kek, backup, restore, token, provisioner, az, acme'],
   ];
   let runs: Run[] = [];
   before(async () => {

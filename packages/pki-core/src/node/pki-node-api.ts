@@ -3,6 +3,8 @@
 // is transport-neutral. A read either waits for the read barrier (core/read-view.ts: it sees
 // whatever the AZ acknowledged) or says why a local, possibly stale read is right for its callers.
 import type { RotatedRoot } from './ca/root-rollover.ts';
+import type { RotatedKek } from './kek/kek-rotation.ts';
+import type { PendingRootRollover } from './ca/root-rollover-offline.ts';
 import type { ClusterMapDiff, ClusterMapSince } from '../cluster/map-generation.ts';
 import type { CrlReason } from '../state/events.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
@@ -246,6 +248,20 @@ export interface PkiNodeApi {
    * certificates both ways, every AZ ICA re-issued under the new root — answered once committed.
    */
   rotateRoot(request?: { rootSubject?: string }): Promise<RotatedRoot>;
+  /**
+   * Admin, on the global leader, when the root is held offline (rotateRoot: ERR_ROOT_OFFLINE):
+   * the new root and the TBSCertificate of its cross certificate for the offline root to sign
+   * (node/ca/root-rollover-offline.ts); nothing is committed.
+   */
+  prepareRootRollover(request?: { rootSubject?: string }): Promise<PendingRootRollover>;
+  /** Admin: finishes a prepared rollover with the offline root's signature over its TBS; answered as `rotateRoot`. */
+  completeRootRollover(request: { pending: PendingRootRollover; signature: Uint8Array }): Promise<RotatedRoot>;
+  /**
+   * Admin, on the global leader: a KEK rotation (node/kek/kek-rotation.ts) — every sealed key
+   * re-sealed under `newKek` in one `CaKeyRewrapped` — answered once committed; ERR_KEK_MISMATCH,
+   * nothing changed, when `oldKek` does not open every sealed key.
+   */
+  rotateKek(request: { oldKek: Uint8Array; newKek: Uint8Array }): Promise<RotatedKek>;
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void;
   stop(): Promise<void>;
 }

@@ -24,6 +24,7 @@ import { FileNodeKeyStore, type NodeKeys, type NodeKeyStore } from './ca/ca-node
 import { AzIcaRenewal } from './ca/az-ica-renewal.ts';
 import { NodeRenewal } from './ca/node-renewal.ts';
 import { RootRollover, type RotatedRoot } from './ca/root-rollover.ts';
+import type { PendingRootRollover } from './ca/root-rollover-offline.ts';
 import { OwnCa } from './ca/own-ca.ts';
 import { PublicBaseUrls } from './ca/public-base-urls.ts';
 import { Committer } from './core/committer.ts';
@@ -33,8 +34,9 @@ import { PkiApplication, type PkiApplyResult } from './core/pki-application.ts';
 import { ReadView } from './core/read-view.ts';
 import { RoleView, type PkiTwoTier } from './core/roles.ts';
 import { sleepTicks } from './core/tick-sleep.ts';
-import { Founding, discover, type DiscoveryOptions, type PkiNodeStart } from './founding/index.ts';
+import { Founding, discover, type DiscoveryOptions, type OfflineRootFounding, type PkiNodeStart } from './founding/index.ts';
 import { Issuance } from './issuance/index.ts';
+import { KekRing, KekRotation, type RotatedKek } from './kek/index.ts';
 import { MaintenanceScheduler } from './maintenance/index.ts';
 import { Membership } from './membership/index.ts';
 import { PeerDispatch } from './peer/dispatch.ts';
@@ -58,6 +60,12 @@ export interface PkiNodeOptions {
   caKeyType?: CaKeyType;
   /** The operator's key-encryption key (32 bytes): unwraps root and AZ ICA keys in memory. */
   kek: Uint8Array;
+  /**
+   * The KEK a rotation moves the state to (docs/architecture.md §19.2), given to every node before
+   * `rotateKek` runs: the node then opens the state's keys under either, and wraps new keys under
+   * the one that last opened a key.
+   */
+  nextKek?: Uint8Array;
   storage: Storage;
   /**
    * The LevelDB directory of the PKI state (core/pki-application.ts): a restart then replays only
@@ -131,6 +139,8 @@ export interface BootstrapOptions {
   rootSubject?: string;
   /** Found from this backup (`adrestia-pki cluster restore`): the cluster, or this node's AZ. */
   restore?: ClusterBackup;
+  /** Found the cluster on a root held offline (founding.ts OfflineRootFounding). */
+  offlineRoot?: OfflineRootFounding;
 }
 
 const RACE_CODES = new Set(['ERR_ALREADY_EXISTS', 'ERR_NOT_LEADER', 'ERR_TIMEOUT', 'ERR_NO_LOCAL_QUORUM', 'ERR_NO_GLOBAL_QUORUM', 'ERR_NOT_READY']);
@@ -189,6 +199,7 @@ export class PkiNode implements PkiNodeApi {
   private readonly tokenIssuance: TokenIssuance;
   private readonly backups: ClusterBackups;
   private readonly rootRollover: RootRollover;
+  private readonly kekRotation: KekRotation;
   private readonly peerDispatch: PeerDispatch;
   private readonly vip: VipManager | null;
   private readonly operatorReports: OperatorReports;
@@ -218,6 +229,7 @@ export class PkiNode implements PkiNodeApi {
     const nodeRenewal = new NodeRenewal(ctx, roles, state, urls, committer, maintenance, options.renewNodeTls ?? true);
     const azIcaRenewal = new AzIcaRenewal(ctx, roles, state, urls, committer, maintenance);
     this.rootRollover = new RootRollover(ctx, roles, state, urls, committer, azIcaRenewal);
+    this.kekRotation = new KekRotation(ctx, roles, state, committer);
     this.clusterMapView = new ClusterMapView(ctx, twoTier, state, membership);
     this.clusterReads = new ClusterReads(ctx, reads, ownCa);
     const issuance = (this.issuance = new Issuance(ctx, reads, ownCa, urls, committer));
@@ -266,7 +278,7 @@ export class PkiNode implements PkiNodeApi {
       nodeId: o.nodeId,
       az: o.az,
       addresses: o.addresses,
-      kek: o.kek,
+      kek: new KekRing(o.kek, o.nextKek),
       caKeyType: o.caKeyType ?? defaultCaKeyType,
       keyStore,
       ownKeys: new OwnKeys(),
@@ -340,7 +352,7 @@ export class PkiNode implements PkiNodeApi {
       const restore = b.restore === undefined ? {} : { restore: b.restore };
       try {
         if (decision.kind === 'foundCluster') {
-          return await PkiNode.start(options, { mode: 'foundCluster', clusterId: b.restore?.clusterId ?? b.clusterId, azSpec: b.azSpec, ...(b.rootSubject ? { rootSubject: b.rootSubject } : {}), ...restore });
+          return await PkiNode.start(options, { mode: 'foundCluster', clusterId: b.restore?.clusterId ?? b.clusterId, azSpec: b.azSpec, ...(b.rootSubject ? { rootSubject: b.rootSubject } : {}), ...(b.offlineRoot ? { offlineRoot: b.offlineRoot } : {}), ...restore });
         }
         if (decision.kind === 'foundAz') return await PkiNode.start(options, { mode: 'foundAz', azSpec: b.azSpec, globalLeaderId: decision.globalLeaderId, ...restore });
         return await PkiNode.start(options, { mode: 'join', localLeaderId: decision.localLeaderId });
@@ -510,6 +522,18 @@ export class PkiNode implements PkiNodeApi {
 
   rotateRoot(request: { rootSubject?: string } = {}): Promise<RotatedRoot> {
     return this.rootRollover.rotateRoot(request);
+  }
+
+  prepareRootRollover(request: { rootSubject?: string } = {}): Promise<PendingRootRollover> {
+    return this.rootRollover.prepareOffline(request);
+  }
+
+  completeRootRollover(request: { pending: PendingRootRollover; signature: Uint8Array }): Promise<RotatedRoot> {
+    return this.rootRollover.completeOffline(request);
+  }
+
+  rotateKek(request: { oldKek: Uint8Array; newKek: Uint8Array }): Promise<RotatedKek> {
+    return this.kekRotation.rotateKek(request);
   }
 
   onRoleChange(listener: (e: PkiRoleEvent) => void): () => void {

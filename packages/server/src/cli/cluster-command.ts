@@ -1,7 +1,7 @@
 // `adrestia-pki cluster …`: the cluster map and the admin operations over HTTPS with the admin
 // token — `map`, `remove-node ID`, `set-profile NAME FILE`, `remove-profile NAME`,
 // `token --az AZ [--ttl S] [--node ID]`, `az add NAME --subnets CIDR[,CIDR…] --vip IP`,
-// `az remove NAME`, `az refound NAME [--force]` (their options: commands.ts). Trust is pinned to the cluster root (--ca), as for `issue`.
+// `az remove NAME`, `az refound NAME [--force]` (their options: commands.ts); `rotate-root` and `rotate-kek` are ca-lifecycle-command.ts. Trust is pinned to the cluster root (--ca), as for `issue`.
 import { readFile } from 'node:fs/promises';
 import { jsonOf, type HttpCallOptions, type HttpCallResult } from '../peer/http-request.ts';
 import { requiredOption, wholeNumber, type ParsedArgs } from './args.ts';

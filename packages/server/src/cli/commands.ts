@@ -121,6 +121,7 @@ function adminCommands<M>(load: () => Promise<M>) {
 }
 
 const admin = adminCommands(() => import('./cluster-command.ts'));
+const lifecycle = adminCommands(() => import('./ca-lifecycle-command.ts'));
 const provisionerCommand = adminCommands(() => import('./provisioner-command.ts'));
 
 const cluster: CommandGroup = {
@@ -130,6 +131,19 @@ const cluster: CommandGroup = {
     'remove-node': admin('remove a node from the cluster and revoke its certificates', (m) => m.removeNode, { positionals: ['ID'] }),
     'set-profile': admin('create or replace the certificate profile NAME from a JSON FILE', (m) => m.setProfile, { positionals: ['NAME', 'FILE'] }),
     'remove-profile': admin('remove the certificate profile NAME', (m) => m.removeProfile, { positionals: ['NAME'] }),
+    'rotate-root': lifecycle('roll the root over: a new root, cross certificates both ways, AZ ICAs re-issued under it; prints them', (m) => m.rotateRoot, {
+      options: {
+        subject: { type: 'string', value: 'DN', help: 'the new root\'s subject, RFC 4514 (default "CN=Adrestia Root CA G<n>,OU=<cluster id>")' },
+        pending: { type: 'string', value: 'FILE', help: 'offline root: where the rollover to sign is written (and FILE.tbs, the certificate to sign); with --signed, read back' },
+        signed: { type: 'string', value: 'SIG', help: "offline root: the offline root's signature over FILE.tbs; completes the rollover in --pending" },
+      },
+    }),
+    'rotate-kek': lifecycle('re-seal every wrapped key of the state under a new KEK, in one committed event', (m) => m.rotateKek, {
+      options: {
+        'old-kek': { type: 'string', value: 'FILE', required: true, help: 'the KEK the state is under now (mode 0600 or 0400)' },
+        'new-kek': { type: 'string', value: 'FILE', required: true, help: 'the KEK to move to, already on every node as nextKekFile (mode 0600 or 0400)' },
+      },
+    }),
     backup: {
       summary: "write a backup of the cluster (every AZ's state, read at a linearizable point) to FILE, 0600",
       options: { out: { type: 'string', value: 'FILE', required: true, help: 'the backup file to write' }, ...ADMIN_ACCESS, ...FROM },

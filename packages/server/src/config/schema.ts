@@ -174,6 +174,8 @@ export const CONFIG_SPEC = obj({
   ),
   authPskFile: filePath(),
   kekFile: filePath(),
+  /** The KEK a rotation moves the state to, given ahead of `cluster rotate-kek` (docs/architecture.md §19.2). */
+  nextKekFile: filePath(),
   adminTokenFile: filePath(),
   joinTokenFile: filePath(),
   joinTokenKeyFile: filePath(),

@@ -12,7 +12,7 @@ import type { Issue } from './spec.ts';
 const SECRET_FILE_MAX_BYTES = 64 * 1024;
 
 export interface SecretDef {
-  name: 'authPsk' | 'kek' | 'adminToken' | 'joinToken' | 'joinTokenKey';
+  name: 'authPsk' | 'kek' | 'nextKek' | 'adminToken' | 'joinToken' | 'joinTokenKey';
   required: boolean;
   /** Turns the file's or variable's content into the secret bytes, or returns an issue text. */
   decode: (raw: Buffer) => Buffer | string;
@@ -22,6 +22,8 @@ export const SECRET_DEFS: readonly SecretDef[] = [
   // Required unless the node joins with a join token instead (checked after the loop).
   { name: 'authPsk', required: false, decode: (raw) => minBytes(trimmed(raw), PSK_BYTES_MIN, `a pre-shared key of at least ${PSK_BYTES_MIN} bytes`) },
   { name: 'kek', required: true, decode: decodeKek },
+  // docs/architecture.md §19.2: the KEK a rotation moves the state to, on every node before it runs.
+  { name: 'nextKek', required: false, decode: decodeKek },
   { name: 'adminToken', required: false, decode: (raw) => minBytes(trimmed(raw), 16, 'a token of at least 16 bytes') },
   // docs/spec.md §3.9.4: the join token is a JWT (HS256) handed to one node in a file.
   { name: 'joinToken', required: false, decode: (raw) => minBytes(trimmed(raw), 16, 'a JWT') },
@@ -29,10 +31,10 @@ export const SECRET_DEFS: readonly SecretDef[] = [
   { name: 'joinTokenKey', required: false, decode: (raw) => minBytes(trimmed(raw), JOIN_TOKEN_KEY_BYTES_MIN, `a key of at least ${JOIN_TOKEN_KEY_BYTES_MIN} bytes`) },
 ];
 
-export type Secrets = Record<'kek', Secret> & Partial<Record<'authPsk' | 'adminToken' | 'joinToken' | 'joinTokenKey', Secret>>;
+export type Secrets = Record<'kek', Secret> & Partial<Record<'authPsk' | 'nextKek' | 'adminToken' | 'joinToken' | 'joinTokenKey', Secret>>;
 
 /** Reads a secret file, refusing anything but a regular file with no group/other permissions. */
-async function readSecretFile(path: string): Promise<Buffer> {
+export async function readSecretFile(path: string): Promise<Buffer> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -103,7 +105,7 @@ function minBytes(value: Buffer, min: number, what: string): Buffer | string {
 }
 
 /** AES-256 KEK: 32 raw bytes, or their hex (64 chars) or base64 (44 chars) text. */
-function decodeKek(raw: Buffer): Buffer | string {
+export function decodeKek(raw: Buffer): Buffer | string {
   if (raw.length === 32) return raw;
   const text = raw.toString('utf8').trim();
   if (/^[0-9a-fA-F]{64}$/.test(text)) return Buffer.from(text, 'hex');

@@ -9,6 +9,9 @@ const SECRET_KEYS = new Set([
   'psk',
   'authpsk',
   'kek',
+  'nextkek',
+  'oldkek',
+  'newkek',
   'token',
   'admintoken',
   'jointoken',
@@ -34,7 +37,7 @@ function isSecretKey(key: string): boolean {
 
 /** pino `redact.paths`: the secret keys at the top level and under any one or two parents. */
 export function redactPaths(): string[] {
-  const names = ['psk', 'authPsk', 'kek', 'token', 'adminToken', 'joinToken', 'joinTokenKey', 'key', 'privateKey', 'secret', 'password'];
+  const names = ['psk', 'authPsk', 'kek', 'nextKek', 'oldKek', 'newKek', 'token', 'adminToken', 'joinToken', 'joinTokenKey', 'key', 'privateKey', 'secret', 'password'];
   const paths: string[] = [];
   for (const n of names) paths.push(n, `*.${n}`, `*.*.${n}`);
   for (const h of ['authorization', 'cookie', '"proxy-authorization"', '"x-adrestia-psk"']) {

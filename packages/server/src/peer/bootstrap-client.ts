@@ -42,7 +42,22 @@ export interface Registered {
   tlsCertDer: Uint8Array;
   /** The AZ ICA (PEM) to send after our TLS certificate. */
   chainPem: string;
+  /**
+   * What node TLS trusts until the node has the cluster's state (serve/node-tls.ts trustPemOf
+   * then): the verified CA bundle — the root, after a rollover the cross certificates
+   * (RFC 4158 §2.3) through which the peers still under the previous root chain to it, and the AZ
+   * ICAs. Only the self-signed root is a trust anchor; the others are path elements.
+   */
   rootPem: string;
+}
+
+/**
+ * What a verified CA bundle lets this node trust: its root as the one anchor, and the cross
+ * certificates and AZ ICAs as path elements (a certificate that is not self-signed anchors
+ * nothing: OpenSSL without X509_V_FLAG_PARTIAL_CHAIN).
+ */
+function bundleTrustPem(bundle: VerifiedCaBundle): string {
+  return [bundle.rootDer, ...bundle.azIcaDers].map((der) => toPem(der)).join('');
 }
 
 const RESPONSE_BYTES_MAX = 1024 * 1024;
@@ -117,7 +132,7 @@ export class BootstrapClient implements PeerClient {
     const body = JSON.parse(Buffer.from(bytes).toString('utf8')) as RegistrationResponseBody;
     const icaCertDer = new Uint8Array(Buffer.from(body.icaCert, 'base64'));
     const tlsCertDer = new Uint8Array(Buffer.from(body.tlsCert, 'base64'));
-    this.registered = { tlsCertDer, chainPem: body.chainPem, rootPem: toPem(bundle.rootDer) };
+    this.registered = { tlsCertDer, chainPem: body.chainPem, rootPem: bundleTrustPem(bundle) };
     return { kind: 'registered', icaCertDer, tlsCertDer };
   }
 
@@ -162,7 +177,9 @@ export class BootstrapClient implements PeerClient {
           timeoutMs: this.options.timeoutMs,
           maxResponseBytes: RESPONSE_BYTES_MAX,
           localAddress: this.options.localAddress,
-          ca: toPem(bundle.rootDer),
+          // After a root rollover the node answering may still serve a certificate under the
+          // previous root: it chains to this one through the bundle's cross certificate (RFC 4158 §2.3).
+          ca: bundleTrustPem(bundle),
           serverNode: true,
         },
         REDIRECTS_MAX,

@@ -15,7 +15,7 @@ export interface NodeTlsMaterial {
   key: string;
   /** Our TLS certificate followed by its chain up to (not including) the root. */
   cert: string;
-  /** The cluster root. */
+  /** What node TLS trusts (serve/node-tls.ts trustPemOf): every valid root and the cross certificates between them. */
   ca: string;
 }
 

@@ -4,10 +4,15 @@
 // pki-core renews the key and certificate (node/ca/node-renewal.ts): it promotes the new key once
 // this node has applied the `NodeRenewed` that registers the certificate; `renewedNodeTls` then
 // finds the node's own record naming a certificate for the key in use and writes it here.
-import { X509Certificate } from 'node:crypto';
+// Node TLS trusts every valid root of the cluster and the cross certificates between them
+// (`trustPemOf`; docs/architecture.md §19.3): after a root rollover, a peer whose certificate was
+// renewed under the new root and one still under the old root verify each other, either directly
+// or through a cross certificate (RFC 4158 §2.3). `renewedNodeTls` also takes up a change of that
+// set with the certificate unchanged.
+import { X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { toPem, type PkiNodeApi } from '@adrestia/pki-core';
+import { isPkiError, toPem, type CaBundle, type PkiNodeApi } from '@adrestia/pki-core';
 import { writeFileAtomic } from '@adrestia/pki-core/support';
 import type { NodeTlsMaterial } from '../peer/https-peer-client.ts';
 import type { Registered } from '../peer/bootstrap-client.ts';
@@ -28,6 +33,11 @@ export async function readNodeTls(dataDir: string): Promise<NodeTlsMaterial | nu
   }
 }
 
+/** What node TLS trusts: every root still valid and the cross certificates between them. */
+export function trustPemOf(bundle: Pick<CaBundle, 'rootsPem' | 'crossCertificatesPem'>): string {
+  return bundle.rootsPem + bundle.crossCertificatesPem;
+}
+
 /** After start-up: from the registration answer (a joiner) or from our own node record (a founder). */
 export async function establishNodeTls(node: PkiNodeApi, dataDir: string, registered: Registered | null): Promise<NodeTlsMaterial> {
   const keys = node.nodeKeys();
@@ -38,6 +48,7 @@ export async function establishNodeTls(node: PkiNodeApi, dataDir: string, regist
   if (registered !== null) {
     certPem = toPem(registered.tlsCertDer);
     chainPem = registered.chainPem;
+    // The registration bundle's root; `renewedNodeTls` (run right after) widens it to every root.
     rootPem = registered.rootPem;
   } else {
     const record = await node.getNode(node.nodeId);
@@ -45,17 +56,18 @@ export async function establishNodeTls(node: PkiNodeApi, dataDir: string, regist
     const bundle = await node.caBundle();
     certPem = toPem(record.tlsCertDer);
     chainPem = bundle.azIcaPem ?? '';
-    rootPem = bundle.rootPem;
+    rootPem = trustPemOf(bundle);
   }
   return writeNodeTls(dataDir, { key: keys.tls.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, cert: certPem + chainPem, ca: rootPem });
 }
 
 /**
  * The renewed TLS material, once this node's record (as applied here) names a TLS certificate
- * other than the one `current` serves and the node's key in use is that certificate's: the
- * certificate, the AZ ICA that signed it, the cluster root. Null while nothing changed (or the
- * key is not promoted yet). Also run at start-up: a crash between the key's promotion and the
- * certificate's file leaves the files disagreeing, which the state settles.
+ * other than the one `current` serves and the node's key in use is that certificate's (the
+ * certificate and the AZ ICA that signed it), or once the roots and cross certificates trusted
+ * change (a root rollover): null while neither changed (or the key is not promoted yet). Also run
+ * at start-up: a crash between the key's promotion and the certificate's file leaves the files
+ * disagreeing, which the state settles.
  */
 export type RenewalReads = Pick<PkiNodeApi, 'nodeId' | 'az' | 'nodeKeys' | 'listNodes' | 'azIcaCertificates' | 'caBundle'>;
 
@@ -63,15 +75,31 @@ export async function renewedNodeTls(node: RenewalReads, dataDir: string, curren
   const keys = node.nodeKeys();
   const record = (await node.listNodes()).find((n) => n.nodeId === node.nodeId);
   if (keys === null || record === undefined) return null;
-  const cert = new X509Certificate(record.tlsCertDer);
+  const renewed = await renewedCertificate(node, keys.tls.privateKey, record.tlsCertDer, current);
+  // A joiner that has not applied the cluster yet keeps the root its registration answer gave.
+  const ca = (await trustOf(node)) ?? current.ca;
+  if (renewed === null && ca === current.ca) return null;
+  return writeNodeTls(dataDir, { ...(renewed ?? { key: current.key, cert: current.cert }), ca });
+}
+
+async function trustOf(node: Pick<RenewalReads, 'caBundle'>): Promise<string | null> {
+  try {
+    return trustPemOf(await node.caBundle());
+  } catch (e) {
+    if (isPkiError(e, 'ERR_NOT_FOUND')) return null;
+    throw e;
+  }
+}
+
+/** The key and certificate chain of the node's record, when it is not what `current` serves and the key in use is its own. */
+async function renewedCertificate(node: RenewalReads, key: KeyObject, tlsCertDer: Uint8Array, current: NodeTlsMaterial): Promise<{ key: string; cert: string } | null> {
+  const cert = new X509Certificate(tlsCertDer);
   if (cert.fingerprint256 === new X509Certificate(current.cert).fingerprint256) return null;
-  const keyPem = keys.tls.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string;
-  if (!cert.checkPrivateKey(keys.tls.privateKey)) return null;
+  if (!cert.checkPrivateKey(key)) return null;
   const icas = (await node.azIcaCertificates()).get(node.az) ?? [];
   const issuer = icas.map((der) => new X509Certificate(der)).find((ica) => cert.checkIssued(ica) && cert.verify(ica.publicKey));
   if (issuer === undefined) throw new Error(`assertion failed: the renewed TLS certificate of ${node.nodeId} has no AZ ICA of ${node.az} as its issuer`);
-  const { rootPem } = await node.caBundle();
-  return writeNodeTls(dataDir, { key: keyPem, cert: toPem(record.tlsCertDer) + issuer.toString(), ca: rootPem });
+  return { key: key.export({ format: 'pem', type: 'pkcs8' }) as string, cert: toPem(tlsCertDer) + issuer.toString() };
 }
 
 async function writeNodeTls(dataDir: string, material: NodeTlsMaterial): Promise<NodeTlsMaterial> {

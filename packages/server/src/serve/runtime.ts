@@ -4,7 +4,7 @@
 //      that attach to the mTLS mesh once this node holds a TLS certificate;
 //   3. the mesh, the HTTP (public) and HTTPS listeners, the VIP listeners (`bind`), the peer
 //      directory refresh; graceful stop on SIGTERM.
-import type { ClusterBackup } from '@adrestia/pki-core';
+import type { ClusterBackup, OfflineRootFounding } from '@adrestia/pki-core';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { LevelStorage } from '@adrestia/consensus';
 import type { PkiNode } from '@adrestia/pki-core';
@@ -43,6 +43,8 @@ export interface ServeOptions {
   mayFoundCluster: boolean;
   /** `cluster restore FILE`: found the cluster, or this node's AZ, from this backup. */
   restore?: ClusterBackup;
+  /** Found the cluster `clusterId` on a root held offline (pki-core founding.ts OfflineRootFounding); an embedder's option. */
+  offlineRoot?: OfflineRootFounding & { clusterId: string };
 }
 
 export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics, options: ServeOptions): Promise<ServeHandle> {
@@ -76,8 +78,9 @@ export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics
     vipHook: listeners.vipHook(),
     hasState: tlsRef.current !== null,
     mayFoundCluster: options.mayFoundCluster,
-    clusterId: randomUUID(),
+    clusterId: options.offlineRoot?.clusterId ?? randomUUID(),
     ...(options.restore === undefined ? {} : { restore: options.restore }),
+    ...(options.offlineRoot === undefined ? {} : { offlineRoot: options.offlineRoot }),
     logger,
   });
   try {

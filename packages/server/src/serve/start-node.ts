@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LevelStorage, systemRandom } from '@adrestia/consensus';
-import { PkiNode, type ClusterBackup, type PkiNodeOptions, type ProbeAnswer } from '@adrestia/pki-core';
+import { PkiNode, type ClusterBackup, type OfflineRootFounding, type PkiNodeOptions, type ProbeAnswer } from '@adrestia/pki-core';
 import { NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE } from '@adrestia/pki-core/node';
 import type { NodeConfig } from '../config/load.ts';
 import type { Logger } from '../log/logger.ts';
@@ -25,6 +25,7 @@ export interface StartInput {
   mayFoundCluster: boolean;
   clusterId: string;
   restore?: ClusterBackup;
+  offlineRoot?: OfflineRootFounding;
   logger: Logger;
 }
 
@@ -62,6 +63,7 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
       addresses: { api: `${s.host}:${config.https.port}`, raft: `${s.host}:${config.raft.port}` },
       dataDir: config.dataDir,
       kek: config.secrets.kek.reveal(),
+      ...(config.secrets.nextKek === undefined ? {} : { nextKek: config.secrets.nextKek.reveal() }),
       storage,
       stateDir: join(config.dataDir, STATE_DIR),
       localTransport: current.localTransport,
@@ -91,6 +93,7 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
     hasState: s.hasState,
     clusterId: s.clusterId,
     ...(s.restore === undefined ? {} : { restore: s.restore }),
+    ...(s.offlineRoot === undefined ? {} : { offlineRoot: s.offlineRoot }),
     azSpec: azSpec === undefined ? { name: config.az, subnets: [], localVip: '' } : { name: azSpec.name, subnets: [...azSpec.subnets], localVip: azSpec.localVip },
   });
   const started = current as StartedNode | null;

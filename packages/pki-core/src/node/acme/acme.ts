@@ -55,8 +55,8 @@ export class Acme implements AcmeNodeApi {
     private readonly issue: Issue,
     private readonly options: AcmeOptions = DEFAULT_ACME_OPTIONS,
   ) {
-    this.nonces = new AcmeNonces(ctx.kek, ctx.nodeId, ctx.nowMs);
-    this.eabSealer = new AcmeEabSealer(ctx.kek);
+    this.nonces = new AcmeNonces(ctx.kek.wrapKek(), ctx.nodeId, ctx.nowMs);
+    this.eabSealer = new AcmeEabSealer(ctx.kek.wrapKek());
   }
 
   newNonce(): string {

@@ -9,11 +9,12 @@ import { truncateToSeconds } from '../../ca/time.ts';
 import type { PkiEvent } from '../../state/events.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { caSignerFromRecord } from '../ca/ca-common.ts';
+import type { KekRing } from '../kek/kek-ring.ts';
 
 export interface AzIcaGlobalCrlInput {
   store: PkiStateQueries;
   issuerId: string;
-  kek: Uint8Array;
+  kek: Uint8Array | KekRing;
   nowMs: number;
   nextUpdateSeconds: number;
 }

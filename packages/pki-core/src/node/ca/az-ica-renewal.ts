@@ -70,7 +70,7 @@ export class AzIcaRenewal {
         root: caSignerFromRecord(root, this.ctx.kek),
         az: az.name,
         clusterId: cluster.clusterId,
-        kek: this.ctx.kek,
+        kek: this.ctx.kek.wrapKek(),
         nowMs,
         serials: this.ctx.random,
         keyType: this.ctx.caKeyType,

@@ -1,5 +1,6 @@
 // What every CA operation of a node shares: how a CA is named in the replicated state (its
 // `issuerId`), how its wrapped key is bound, and how CA validity windows are chosen. Pure functions; time comes in as `nowMs`.
+import type { KeyObject } from 'node:crypto';
 import { toHex } from '../../ca/der.ts';
 import { keyIdentifier } from '../../ca/extensions.ts';
 import { readCertificateFields } from '../../ca/cert-fields.ts';
@@ -9,6 +10,7 @@ import type { CertificateProfile } from '../../ca/profiles.ts';
 import { PkiError } from '../../errors.ts';
 import type { CaRole } from '../../state/events.ts';
 import type { CaRecord } from '../../state/records.ts';
+import type { KekRing } from '../kek/kek-ring.ts';
 
 /**
  * A CA this node can sign with: its certificate, a signer for its key, and its id in the state.
@@ -45,16 +47,21 @@ export function caKeyBinding(role: CaRole, issuerId: string): KeyWrapBinding {
   return { purpose: WRAP_PURPOSE[role], keyId: issuerId };
 }
 
+/** A sealed key opened under one KEK, or under whichever of a node's KEKs opens it (kek/kek-ring.ts). */
+export function unwrapUnder(kek: Uint8Array | KekRing, wrapped: Uint8Array, binding: KeyWrapBinding): KeyObject {
+  return kek instanceof Uint8Array ? unwrapPrivateKey(wrapped, kek, binding) : kek.unwrap(wrapped, binding);
+}
+
 /**
  * A signer for a root or AZ CA recorded in the state, unwrapping its key under the operator's KEK
  * (in memory only). ERR_KEY_UNWRAP for a wrong KEK; ERR_NOT_FOUND when the state holds no key
  * (a node CA, or an offline root).
  */
-export function caSignerFromRecord(ca: CaRecord, kek: Uint8Array): CaHandle {
+export function caSignerFromRecord(ca: CaRecord, kek: Uint8Array | KekRing): CaHandle {
   if (ca.role === 'node' || ca.wrappedKey === null) {
     throw new PkiError('ERR_NOT_FOUND', `the state holds no key for ${ca.role} CA ${ca.issuerId}`, { field: 'wrappedKey' });
   }
-  const key = unwrapPrivateKey(ca.wrappedKey, kek, caKeyBinding(ca.role, ca.issuerId));
+  const key = unwrapUnder(kek, ca.wrappedKey, caKeyBinding(ca.role, ca.issuerId));
   return { cert: ca.certDer, signer: new KeyObjectSigner(key), issuerId: ca.issuerId };
 }
 

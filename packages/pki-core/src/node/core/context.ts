@@ -7,14 +7,15 @@ import type { Clock, RandomSource } from '@adrestia/consensus';
 import type { CaKeyType } from '../../ca/keys.ts';
 import type { NodeAddresses } from '../../state/events.ts';
 import type { NodeKeys, NodeKeyStore } from '../ca/ca-node-keys.ts';
+import type { KekRing } from '../kek/kek-ring.ts';
 import type { PeerClient } from '../peer/protocol.ts';
 
 export interface NodeContext {
   readonly nodeId: string;
   readonly az: string;
   readonly addresses: NodeAddresses;
-  /** The operator's key-encryption key (32 bytes): unwraps root and AZ ICA keys in memory. */
-  readonly kek: Uint8Array;
+  /** The operator's key-encryption keys (kek/kek-ring.ts): unwrap root, AZ ICA and OCSP responder keys in memory. */
+  readonly kek: KekRing;
   /** Key type of the node ICA and TLS keys and of the AZ ICAs this node creates. */
   readonly caKeyType: CaKeyType;
   /** Where the node makes and keeps its own keys. */

@@ -16,7 +16,8 @@ import { asPkiCode } from '../core/event-proposer.ts';
 import type { PkiTwoTier } from '../core/roles.ts';
 import type { PeerRequest, PeerResponse } from '../peer/protocol.ts';
 import { signNodeRegistration, type NodeRegistrationRequest } from '../registration/index.ts';
-import { createAzIntermediate, foundCluster } from './ca-found.ts';
+import { clusterCreatedEvent, createAzIntermediate, foundCluster } from './ca-found.ts';
+import { completeOfflineAzIntermediate, type PendingAzIntermediate } from './ca-offline-root.ts';
 import { nodeVips } from '../ca/reserved-names.ts';
 import { currentCa } from '../ca/current-ca.ts';
 import type { ClusterBackup } from '../admin/backup-file.ts';
@@ -25,13 +26,24 @@ import { RestoredAz, restoredCaEvents } from './restored-az.ts';
 
 export type PkiNodeStart =
   /** The first node of a new cluster: root, first AZ, both leader roles. */
-  | { mode: 'foundCluster'; clusterId: string; azSpec: AzSpec; rootSubject?: string; keyType?: CaKeyType; restore?: ClusterBackup }
+  | { mode: 'foundCluster'; clusterId: string; azSpec: AzSpec; rootSubject?: string; keyType?: CaKeyType; restore?: ClusterBackup; offlineRoot?: OfflineRootFounding }
   /** The first node of a new AZ: asks the global leader to add the AZ, then registers itself. */
   | { mode: 'foundAz'; azSpec: AzSpec; globalLeaderId: string; restore?: ClusterBackup }
   /** A node whose registration the AZ's local leader accepted (`register` peer request or HTTPS). */
   | { mode: 'join'; localLeaderId: string }
   /** A node restarting from its storage and key files. */
   | { mode: 'restart' };
+
+/**
+ * A cluster founded on a root held offline (ca-offline-root.ts): the root's certificate, and the
+ * first AZ's ICA prepared under it (`prepareOfflineAzIntermediate`, with this node's KEK) with the
+ * offline root's signature over its TBS. The state then holds no root key.
+ */
+export interface OfflineRootFounding {
+  readonly rootCert: Uint8Array;
+  readonly pending: PendingAzIntermediate;
+  readonly signature: Uint8Array;
+}
 
 /** How long start-up waits for a role it campaigned for, in ticks. */
 const ROLE_WAIT_TICKS = 2000;
@@ -69,6 +81,7 @@ export class Founding {
     this.twoTier.campaignGlobal();
     await this.waitFor('global leader', () => this.twoTier.isGlobalLeader());
     if (how.restore !== undefined) return this.restoreCluster(how.restore, how.azSpec);
+    if (how.offlineRoot !== undefined) return this.foundOnOfflineRoot(how.clusterId, how.azSpec, how.offlineRoot);
     const founded = await foundCluster({
       clusterId: how.clusterId,
       rootSubject: how.rootSubject ?? `CN=Adrestia Root CA,OU=${how.clusterId}`,
@@ -76,12 +89,24 @@ export class Founding {
       keyType: how.keyType ?? o.caKeyType,
       generateKey: o.keyStore.generateCaKey,
       rootPublicBaseUrl: this.urls.ofCluster(),
-      kek: o.kek,
+      kek: o.kek.wrapKek(),
       nowMs: o.nowMs(),
       serials: o.random,
     });
     for (const ev of founded.events) await this.committer.commitOk(ev, 'global');
     await this.registerSelf(founded.azIca);
+  }
+
+  /** ClusterCreated without a root key, the first AZ, and its ICA signed by the offline root (docs/architecture.md §4.2). */
+  private async foundOnOfflineRoot(clusterId: string, azSpec: AzSpec, offline: OfflineRootFounding): Promise<void> {
+    const o = this.ctx;
+    if (offline.pending.az !== azSpec.name) throw new PkiError('ERR_AZ_MISMATCH', `the offline AZ ICA was prepared for ${offline.pending.az}, not ${azSpec.name}`, { field: 'offlineRoot' });
+    const nowMs = o.nowMs();
+    const made = completeOfflineAzIntermediate({ pending: offline.pending, signature: offline.signature, rootCert: offline.rootCert, kek: o.kek.wrapKek(), nowMs });
+    const root = { cert: offline.rootCert, issuerId: offline.pending.rootIssuerId };
+    const events = [clusterCreatedEvent({ clusterId, root, nowMs }), { type: 'AzAdded' as const, az: azSpec, at: nowMs }, made.event];
+    for (const ev of events) await this.committer.commitOk(ev, 'global');
+    await this.registerSelf(made.azIca);
   }
 
   private async foundAz(how: Extract<PkiNodeStart, { mode: 'foundAz' }>): Promise<void> {
@@ -164,7 +189,7 @@ export class Founding {
     await this.claimFounder(az, founderNodeId);
     // A restore (restore-plan.ts step 1): the AZ's CAs from the backup, its AZ ICA among them.
     if (request.restoredCas !== undefined) {
-      for (const event of restoredCaEvents(request.restoredCas, az.name, this.ctx.kek)) await this.commitUnlessThere(event);
+      for (const event of restoredCaEvents(request.restoredCas, az.name, this.ctx.kek.wrapKek())) await this.commitUnlessThere(event);
     }
     // A removed AZ's ICA stays in the state, revoked; a later AZ of the same name gets its own.
     let azIcaRecord = currentCa(await store.cas(), { azIcaOf: az.name }, this.ctx.nowMs());
@@ -189,7 +214,7 @@ export class Founding {
       root,
       az: azName,
       clusterId: cluster.clusterId,
-      kek: this.ctx.kek,
+      kek: this.ctx.kek.wrapKek(),
       nowMs: this.ctx.nowMs(),
       serials: this.ctx.random,
       keyType: this.ctx.caKeyType,

@@ -1,2 +1,2 @@
-export { Founding, type PkiNodeStart } from './founding.ts';
+export { Founding, type OfflineRootFounding, type PkiNodeStart } from './founding.ts';
 export { discover, type DiscoveryOptions } from './discovery.ts';

@@ -62,7 +62,7 @@ export class OcspProvisioning {
         az: this.ctx.az,
         keyId: issuerIdOf(key.spkiDer),
         spkiDer: key.spkiDer,
-        wrappedKey: wrapPrivateKey(key.privateKey, this.ctx.kek, ocspKeyBinding(this.ctx.az)),
+        wrappedKey: wrapPrivateKey(key.privateKey, this.ctx.kek.wrapKek(), ocspKeyBinding(this.ctx.az)),
         at: this.ctx.nowMs(),
       },
       'global',

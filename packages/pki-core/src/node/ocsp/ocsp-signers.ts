@@ -2,7 +2,7 @@
 // (unwrapped in memory once, like an AZ ICA key under its leader) with the responder certificate
 // that CA issued to it (RFC 6960 §4.2.2.2 delegation); failing that, for this node's own ICA, the
 // ICA key itself (RFC 6960 §4.2.2.2: the CA may sign its own answers).
-import { KeyObjectSigner, wrappedKeySigner, type Signer } from '../../ca/signer.ts';
+import { KeyObjectSigner, type Signer } from '../../ca/signer.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { CaRecord, OcspResponderKeyRecord } from '../../state/records.ts';
 import type { OwnCa } from '../ca/own-ca.ts';
@@ -39,7 +39,7 @@ export class OcspSigners {
 
   private azSigner(key: OcspResponderKeyRecord): KeyObjectSigner {
     if (this.unwrapped?.keyId !== key.keyId) {
-      this.unwrapped = { keyId: key.keyId, signer: wrappedKeySigner(key.wrappedKey, this.ctx.kek, ocspKeyBinding(key.az)) };
+      this.unwrapped = { keyId: key.keyId, signer: new KeyObjectSigner(this.ctx.kek.unwrap(key.wrappedKey, ocspKeyBinding(key.az))) };
     }
     return this.unwrapped.signer;
   }

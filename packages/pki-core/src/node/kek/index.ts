@@ -1,0 +1,2 @@
+export { KekRing } from './kek-ring.ts';
+export { KekRotation, sealedKeysOpenedBy, type RotatedKek } from './kek-rotation.ts';
