@@ -6,7 +6,8 @@
 // node renews its TLS certificate. Stopped again and moved past the node ICA lifetime (3 y +
 // 30 d): each node's ICA has expired and its AZ ICA re-issues it. After each restart an issuance
 // with the default profile (curl under the moved clock) is verified by `openssl verify -attime`
-// at that time against the root. Needs the Debian packages faketime, curl and openssl.
+// at that time against the root. Past the root's lifetime nothing can be recovered: a node then
+// refuses to start with ERR_EXPIRED. Needs the Debian packages faketime, curl and openssl.
 // Addresses: 127.221.0.0/16 (dev plan, base 220).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,8 @@ const BASE = 220;
 const PAST_TLS_DAYS = 740;
 /** Past the node ICA lifetime (1125 d), before the TLS certificates renewed at 740 d end (1470 d) or the first AZ ICA (1825 d). */
 const PAST_NODE_ICA_DAYS = 1200;
+/** Past the root's 20 years: out of scope for recovery, refused with a clear error. */
+const PAST_ROOT_DAYS = 20 * 365 + 30;
 const RECOVERY_TIMEOUT_MS = 60_000;
 
 describe('e2e: recovery after long downtime — restarted past the node TLS and node ICA lifetimes (faketime)', function () {
@@ -104,5 +107,12 @@ describe('e2e: recovery after long downtime — restarted past the node TLS and 
     const leaf = dev.issueAt(PAST_NODE_ICA_DAYS, 'after-ica-expiry.example');
     expect(dev.verifyAt(PAST_NODE_ICA_DAYS, leaf, 'after-ica-expiry.example')).to.match(/: OK\s*$/);
     await dev.stop();
+  });
+
+  it(`restarted ${PAST_ROOT_DAYS} days after founding (the root expired): a node refuses to start with ERR_EXPIRED naming the root`, async function () {
+    const node = dev.nodes[0]!;
+    const { code, output } = await dev.serveOnce(node.name, PAST_ROOT_DAYS, 30_000);
+    expect(code, output).to.equal(1);
+    expect(output).to.match(/ERR_EXPIRED: the cluster root expired \(/);
   });
 });

@@ -122,7 +122,7 @@ function checkedConnection(o: HttpCallOptions): NonNullable<ClientRequestArgs['c
     const host = args.host ?? 'localhost';
     const socket = tlsConnect({ ...(args as ConnectionOptions), host, rejectUnauthorized: false });
     socket.setTimeout(o.timeoutMs, () => socket.destroy(new HttpCallError('ERR_HTTP_TIMEOUT', `https://${host}: no TLS handshake within ${o.timeoutMs} ms`)));
-    socket.once('error', (err) => oncreate(err, socket));
+    socket.once('error', (err: Error) => oncreate(err, socket));
     socket.once('secureConnect', () => {
       socket.setTimeout(0);
       const err = socket.authorized ? undefined : expiredServerError(socket, host, o);

@@ -139,6 +139,22 @@ export class FaketimeDev {
     return nodeIca === undefined ? null : new X509Certificate(toPem(nodeIca.der));
   }
 
+  /**
+   * One node's `adrestia-pki serve` over its dev configuration under the moved clock, for a start
+   * expected to be refused: its exit code and output once it exits (killed after `timeoutMs`).
+   */
+  async serveOnce(name: string, offsetDays: number, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+    const config = join(this.dir, 'config', `${name}.json`);
+    const child = spawn(process.execPath, [...loaderArgs(), CLI_PATH, 'serve', '--config', config], { env: { ...this.fakeEnv(), LD_PRELOAD: LIBFAKETIME, FAKETIME: `+${offsetDays}d` } });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => (output += b.toString('utf8')));
+    child.stderr.on('data', (b: Buffer) => (output += b.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    clearTimeout(timer);
+    return { code, output };
+  }
+
   /** A node's `GET /api/v1/status` (plain HTTP, from the test's client address), or null while it does not answer. */
   async statusOf(host: string): Promise<Record<string, unknown> | null> {
     const r = await httpCall(`http://${host}:${DEV_PORTS.http}/api/v1/status`, { timeoutMs: 5_000, maxResponseBytes: 1 << 20, localAddress: this.client }).catch(() => null);
