@@ -3,10 +3,15 @@
 // is admitted on the Raft mesh only with exactly the certificate the replicated state registered
 // for it (transport/peer-pins.ts `requireExpiredPinned`), inbound and outbound; any other expired
 // certificate naming it is refused, and so is every expired one without `admitExpiredPeer`. The
-// certificate a renewal replaced stays admitted for PREDECESSOR_GRACE_MS, then is refused.
+// certificate a renewal replaced stays admitted for PREDECESSOR_GRACE_MS, then is refused. The
+// HTTPS client (the peer client's) reaches an expired server only through `acceptExpiredServer`,
+// decided before the request is sent.
 import { randomUUID, X509Certificate } from 'node:crypto';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { SeededRandom } from '@adrestia/consensus';
+import { httpCall } from '../src/peer/http-request.ts';
 import { certSha256Hex } from '../src/transport/identity.ts';
 import { MtlsMesh } from '../src/transport/mesh.ts';
 import { PeerPins, PREDECESSOR_GRACE_MS } from '../src/transport/peer-pins.ts';
@@ -141,5 +146,55 @@ describe('§21 PeerPins: the certificate a renewal replaced, for PREDECESSOR_GRA
       expect(() => pins.requirePinned(peer, sha)).to.throw(/revoked or removed/);
       expect(() => pins.requireExpiredPinned(peer, sha)).to.throw(/revoked or removed/);
     }
+  });
+});
+
+describe('§21 httpCall acceptExpiredServer: an expired server certificate, judged before the request is sent', function () {
+  this.timeout(30_000);
+  let dir: string;
+  let root: TestCa;
+  let expired: TestNodeCert;
+  let requests = 0;
+  let server: ReturnType<typeof createServer>;
+  let url: string;
+
+  before(async () => {
+    dir = makeTempDir('adrestia-expired-server-');
+    root = makeRootCa(dir, 'root');
+    expired = makeNodeCert(root, randomUUID(), '', { expired: true });
+    server = createServer({ key: expired.key, cert: expired.cert }, (_req, res) => {
+      requests++;
+      res.end('ok');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  after(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    removeDir(dir);
+  });
+
+  const call = (acceptExpiredServer?: (cert: X509Certificate) => Error | undefined) =>
+    httpCall(url, { timeoutMs: 5_000, maxResponseBytes: 1024, ca: root.certPem, serverNode: expired.nodeId, ...(acceptExpiredServer === undefined ? {} : { acceptExpiredServer }) });
+
+  it('is refused without acceptExpiredServer, and when it refuses; the server sees no request', async () => {
+    const before = requests;
+    await call().then(() => expect.fail('answered'), (err: Error) => expect(err.message).to.match(/certificate has expired/));
+    await call(() => new Error('not the pinned certificate')).then(() => expect.fail('answered'), (err: Error) => expect(err.message).to.match(/not the pinned certificate/));
+    expect(requests).to.equal(before);
+  });
+
+  it('is answered when acceptExpiredServer admits exactly the certificate presented', async () => {
+    const pinned = shaOf(expired);
+    const r = await call((cert) => (certSha256Hex(cert) === pinned ? undefined : new Error('another certificate')));
+    expect(r.status).to.equal(200);
+    expect(r.body.toString('utf8')).to.equal('ok');
+  });
+
+  it('still checks the node the server names: another node id is refused before acceptExpiredServer is asked', async () => {
+    let asked = false;
+    const err = await httpCall(url, { timeoutMs: 5_000, maxResponseBytes: 1024, ca: root.certPem, serverNode: randomUUID(), acceptExpiredServer: () => ((asked = true), undefined) }).then(() => null, (e: Error) => e);
+    expect(err?.message).to.match(/is node/);
+    expect(asked).to.equal(false);
   });
 });

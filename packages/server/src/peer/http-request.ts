@@ -139,9 +139,13 @@ function checkedConnection(o: HttpCallOptions): NonNullable<ClientRequestArgs['c
 
 function expiredServerError(socket: TLSSocket, host: string, o: HttpCallOptions): Error | undefined {
   const peer = socket.getPeerCertificate();
-  if (!failedOnlyOnExpiry(socket) || peer.raw === undefined) return new Error(`https://${host}: the server certificate does not verify (${String(socket.authorizationError)})`);
+  if (peer.raw === undefined) return new Error(`https://${host}: the server presented no certificate`);
   const cert = new X509Certificate(peer.raw);
-  return checkServerIdentity(host, peer) ?? serverCertError(host, cert, o) ?? o.acceptExpiredServer?.(cert);
+  // Host and node checks first: with a chain OpenSSL accepted they are what failed, and say why.
+  const named = checkServerIdentity(host, peer) ?? serverCertError(host, cert, o);
+  if (named !== undefined) return named;
+  if (!failedOnlyOnExpiry(socket)) return new Error(`https://${host}: the server certificate does not verify (${String(socket.authorizationError)})`);
+  return o.acceptExpiredServer?.(cert);
 }
 
 /** The node identity and caller checks of a server certificate (after chain and name). */
