@@ -131,12 +131,16 @@ export class FaketimeDev {
     });
   }
 
-  /** A node's own ICA as its `GET /api/v1/ca` names it (the first certificate of its chain), or null while it does not answer. */
-  async nodeIcaOf(host: string): Promise<X509Certificate | null> {
+  /** The CA chain a node's `GET /api/v1/ca` names (its node ICA first, then the AZ ICA above it), or null while it does not answer. */
+  async caChainOf(host: string): Promise<X509Certificate[] | null> {
     const r = await httpCall(`http://${host}:${DEV_PORTS.http}/api/v1/ca`, { timeoutMs: 5_000, maxResponseBytes: 1 << 20, localAddress: this.client }).catch(() => null);
     const chainPem = r?.status === 200 ? (JSON.parse(r.body.toString('utf8')) as { chainPem?: string }).chainPem : undefined;
-    const nodeIca = chainPem === undefined ? undefined : pemBlocks(chainPem)[0];
-    return nodeIca === undefined ? null : new X509Certificate(toPem(nodeIca.der));
+    return chainPem === undefined ? null : pemBlocks(chainPem).map((b) => new X509Certificate(toPem(b.der)));
+  }
+
+  /** A node's own ICA (the first certificate of its `GET /api/v1/ca` chain), or null while it does not answer. */
+  async nodeIcaOf(host: string): Promise<X509Certificate | null> {
+    return (await this.caChainOf(host))?.[0] ?? null;
   }
 
   /**
