@@ -2,7 +2,9 @@
 // connections (frames in) and dials one outbound connection per peer (frames out); every Raft
 // group of the node (the AZ's local group, the global seat group) shares those connections, the
 // frame naming its group. Peers are authenticated by chain (cluster root) and node id (SAN URI),
-// then admitted by `admitPeer` (peer-pins.ts: the node's registered certificate, exactly).
+// then admitted by `admitPeer` (peer-pins.ts: the node's registered certificate, exactly). A peer
+// whose certificate failed verification only by expiring is admitted by `admitExpiredPeer` alone
+// (the exact pin: a cluster restarted after long downtime, docs/architecture.md §21).
 // A renewed TLS key and certificate (`setTls`) serve every handshake from then on, inbound
 // (`tls.Server.setSecureContext`) and outbound (each dial reads the current material);
 // connections already up keep theirs until a peer's pins close them (`recheckPeers`).
