@@ -27,7 +27,7 @@ export interface ApiDeps {
   logger: Logger;
   metrics: Metrics;
   /** The certificate each node may present on the peer endpoint (refreshed with the peer directory). */
-  peerPins: Pick<PeerPins, 'requirePinned'>;
+  peerPins: Pick<PeerPins, 'requirePinned' | 'requireExpiredPinned'>;
   /** Cap of a node-to-node request body (registration CSRs, encoded events). */
   maxPeerBodyBytes: number;
 }

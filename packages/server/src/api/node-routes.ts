@@ -22,7 +22,7 @@ import { parseFoundAzBody } from './found-az-body.ts';
 export function addNodeRoutes(router: Router, deps: ApiDeps, ownCertPem: () => string | null): Router {
   router.post('/api/v1/registrations', (ctx) => register(ctx, deps));
   router.post('/api/v1/azs', (ctx) => foundAz(ctx, deps));
-  router.post(PEER_PATH, (ctx) => peer(ctx, deps, ownCertPem), { requireClientCert: true });
+  router.post(PEER_PATH, (ctx) => peer(ctx, deps, ownCertPem), { requireClientCert: true, acceptExpiredClientCert: true });
   return router;
 }
 
@@ -103,17 +103,20 @@ async function foundAz(ctx: RequestContext, deps: ApiDeps): Promise<void> {
 /**
  * mTLS between nodes: the verified certificate names the calling node (SAN URI) and is the one
  * registered for it (transport/peer-pins.ts): a revoked, removed or unregistered node, or another
- * certificate naming a registered one, is refused; the request may carry `proposeGlobal`.
+ * certificate naming a registered one, is refused; the request may carry `proposeGlobal`. A
+ * certificate that failed verification only by expiring is admitted when it is exactly the one
+ * registered for the node (docs/architecture.md §21: renewal after long downtime).
  */
 async function peer(ctx: RequestContext, deps: ApiDeps, ownCertPem: () => string | null): Promise<void> {
-  const cert = ctx.peerCertificate;
+  const cert = ctx.peerCertificate ?? ctx.expiredPeerCertificate;
   const own = ownCertPem();
   if (cert === null || own === null) throw new ServerError('ERR_CLIENT_CERT_REQUIRED', 'node-to-node requests need a node certificate');
   let from: string;
   try {
     const presented = new X509Certificate(cert.raw);
     from = checkPeer(presented, localIdentity(deps.node.nodeId, own), { uriPrefix: DEFAULT_NODE_URI_PREFIX });
-    deps.peerPins.requirePinned(from, certSha256Hex(presented), presented);
+    if (ctx.peerCertificate === null) deps.peerPins.requireExpiredPinned(from, certSha256Hex(presented));
+    else deps.peerPins.requirePinned(from, certSha256Hex(presented), presented);
   } catch (err) {
     throw new ServerError('ERR_FORBIDDEN', (err as Error).message);
   }

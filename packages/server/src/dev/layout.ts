@@ -3,9 +3,10 @@
 // node uses the same ports, since a VIP moves between nodes and clients keep the port.
 /**
  * Tests run a cluster of their own beside a dev cluster: with `base` b, AZ n lives on
- * 127.(b+n).0.0/16 and the global VIP is 127.b.10.1 (b = 0 is the documented dev plan).
+ * 127.(b+n).0.0/16 and the global VIP is 127.b.10.1 (b = 0 is the documented dev plan). The
+ * largest base keeps the last of DEV_AZS_MAX AZs at 127.254.0.0/16, inside 127.0.0.0/8.
  */
-export const DEV_BASE_MAX = 200;
+export const DEV_BASE_MAX = 245;
 
 export function globalVipOf(base: number): string {
   return `127.${base}.10.1`;

@@ -19,6 +19,11 @@ export interface RequestContext {
   route: string;
   /** The client certificate when the TLS layer verified it against the CA, else null. */
   peerCertificate: X509Certificate | null;
+  /**
+   * On a route declared `acceptExpiredClientCert`: the client certificate whose only verification
+   * failure is its expiry (http/tls.ts `failedOnlyOnExpiry`), which the route must pin; else null.
+   */
+  expiredPeerCertificate: X509Certificate | null;
   /** The server's body cap, for readJson/readDerOrPem (a route may pass a smaller one). */
   maxBodyBytes: number;
 }
@@ -28,6 +33,12 @@ export type Handler = (ctx: RequestContext) => Promise<void> | void;
 export interface RouteOptions {
   /** Refuse the request with 401 unless a client certificate was presented and verified. */
   requireClientCert?: boolean;
+  /**
+   * With `requireClientCert`: a client certificate that failed verification only because it
+   * expired reaches the handler as `expiredPeerCertificate` instead of a refusal. For the peer
+   * endpoint only, which admits it on its exact pin (docs/architecture.md §21).
+   */
+  acceptExpiredClientCert?: boolean;
 }
 
 interface Route {

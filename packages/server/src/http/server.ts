@@ -12,7 +12,7 @@ import { guardConnections } from './connection-guard.ts';
 import { normalizeRemoteAddr } from './remote-addr.ts';
 import { sendBytes, sendJson } from './respond.ts';
 import type { RequestContext, Router } from './router.ts';
-import { expiredPeerCertificate, verifiedPeerCertificate } from './tls.ts';
+import { expiredClientCertificate, expiredPeerCertificate, verifiedPeerCertificate } from './tls.ts';
 
 export interface HttpLimits {
   /** Default cap for request bodies read through the context. */
@@ -180,9 +180,10 @@ export class HttpServer {
         remoteAddr,
         route,
         peerCertificate: verifiedPeerCertificate(req),
+        expiredPeerCertificate: match.route.options.acceptExpiredClientCert === true ? expiredClientCertificate(req) : null,
         maxBodyBytes: this.limits.maxBodyBytes,
       };
-      if (match.route.options.requireClientCert === true && ctx.peerCertificate === null) {
+      if (match.route.options.requireClientCert === true && ctx.peerCertificate === null && ctx.expiredPeerCertificate === null) {
         if (expiredPeerCertificate(req)) throw new PkiError('ERR_EXPIRED', 'the client certificate has expired: it authenticates nothing; issue a new one');
         throw new ServerError('ERR_CLIENT_CERT_REQUIRED', 'a verified client certificate is required');
       }

@@ -18,10 +18,29 @@ export function verifiedPeerCertificate(req: IncomingMessage): X509Certificate |
  */
 export function expiredPeerCertificate(req: IncomingMessage): boolean {
   const socket = req.socket;
-  if (!(socket instanceof TLSSocket) || socket.authorized) return false;
+  return socket instanceof TLSSocket && failedOnlyOnExpiry(socket);
+}
+
+/**
+ * Whether a TLS socket's peer certificate failed verification and the failure OpenSSL reports is
+ * X509_V_ERR_CERT_HAS_EXPIRED (of the certificate or a CA above it). The chain is otherwise not
+ * vouched for: callers admit such a peer only on an exact pin (docs/architecture.md §21).
+ */
+export function failedOnlyOnExpiry(socket: TLSSocket): boolean {
+  if (socket.authorized) return false;
   const error = socket.authorizationError as unknown;
   const code = typeof error === 'string' ? error : (error as { code?: string } | null)?.code;
   return code === 'CERT_HAS_EXPIRED';
+}
+
+/**
+ * The client certificate of an HTTPS request that failed verification only because it expired
+ * (`failedOnlyOnExpiry`), for a route declared `acceptExpiredClientCert`; null otherwise.
+ */
+export function expiredClientCertificate(req: IncomingMessage): X509Certificate | null {
+  const socket = req.socket;
+  if (!(socket instanceof TLSSocket) || !failedOnlyOnExpiry(socket)) return null;
+  return socket.getPeerX509Certificate() ?? null;
 }
 
 /** The URIs among a certificate's subjectAltNames (RFC 5280 §4.2.1.6 uniformResourceIdentifier). */

@@ -2,10 +2,11 @@
 // response size, optional source address (docs/spec.md §4.6: requests route by REMOTE_ADDR, so a
 // node must speak from its own address) and optional client certificate. Redirects are never
 // followed here: the caller decides (discovery must see the 307 to learn its AZ's local VIP).
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { request as httpRequest, type ClientRequestArgs, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest, type Agent } from 'node:https';
 import { X509Certificate } from 'node:crypto';
-import { checkServerIdentity, TLSSocket, type PeerCertificate } from 'node:tls';
+import { checkServerIdentity, connect as tlsConnect, TLSSocket, type ConnectionOptions, type PeerCertificate } from 'node:tls';
+import { failedOnlyOnExpiry } from '../http/tls.ts';
 import { DEFAULT_NODE_URI_PREFIX, nodeIdOf } from '../transport/identity.ts';
 
 export interface HttpCallOptions {
@@ -36,6 +37,13 @@ export interface HttpCallOptions {
    * `checkServer`) before the request is sent: a pin withdrawn since the handshake still refuses.
    */
   agent?: Agent;
+  /**
+   * HTTPS, without `agent`: a server certificate whose only verification failure is its expiry
+   * (http/tls.ts `failedOnlyOnExpiry`) is accepted when, after the host and `serverNode` checks,
+   * this returns no error (the peer client: the exact pin, docs/architecture.md §21). The check
+   * runs on the handshake's socket before a byte of the request is written.
+   */
+  acceptExpiredServer?: (cert: X509Certificate) => Error | undefined;
 }
 
 export interface HttpCallResult {
@@ -65,7 +73,7 @@ export function httpCall(url: string, options: HttpCallOptions): Promise<HttpCal
         method: options.method ?? (body === undefined ? 'GET' : 'POST'),
         headers: { ...options.headers, ...(body === undefined ? {} : { 'content-length': String(body.byteLength) }) },
         timeout: options.timeoutMs,
-        agent: options.agent ?? false,
+        ...(secure && options.acceptExpiredServer !== undefined && options.agent === undefined ? { createConnection: checkedConnection(options) } : { agent: options.agent ?? false }),
         ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
         ...(secure ? tlsOptions(options) : {}),
       },
@@ -102,6 +110,42 @@ function tlsOptions(o: HttpCallOptions): Record<string, unknown> {
     return serverCertError(host, new X509Certificate(peer.raw), o);
   };
   return out;
+}
+
+/**
+ * A TLS connection (for `acceptExpiredServer`) handed to the request only once its server passed:
+ * verified by OpenSSL and the checks of `tlsOptions`, or failing only on expiry and then the
+ * host, `serverNode` and `acceptExpiredServer` checks. Anything else ends it unused.
+ */
+function checkedConnection(o: HttpCallOptions): NonNullable<ClientRequestArgs['createConnection']> {
+  return (args, oncreate) => {
+    const host = args.host ?? 'localhost';
+    const socket = tlsConnect({ ...(args as ConnectionOptions), host, rejectUnauthorized: false });
+    socket.setTimeout(o.timeoutMs, () => socket.destroy(new HttpCallError('ERR_HTTP_TIMEOUT', `https://${host}: no TLS handshake within ${o.timeoutMs} ms`)));
+    socket.once('error', (err: Error) => oncreate(err, socket));
+    socket.once('secureConnect', () => {
+      socket.setTimeout(0);
+      const err = socket.authorized ? undefined : expiredServerError(socket, host, o);
+      if (err === undefined) {
+        oncreate(null, socket);
+        return;
+      }
+      socket.destroy();
+      oncreate(err, socket);
+    });
+    return undefined;
+  };
+}
+
+function expiredServerError(socket: TLSSocket, host: string, o: HttpCallOptions): Error | undefined {
+  const peer = socket.getPeerCertificate();
+  if (peer.raw === undefined) return new Error(`https://${host}: the server presented no certificate`);
+  const cert = new X509Certificate(peer.raw);
+  // Host and node checks first: with a chain OpenSSL accepted they are what failed, and say why.
+  const named = checkServerIdentity(host, peer) ?? serverCertError(host, cert, o);
+  if (named !== undefined) return named;
+  if (!failedOnlyOnExpiry(socket)) return new Error(`https://${host}: the server certificate does not verify (${String(socket.authorizationError)})`);
+  return o.acceptExpiredServer?.(cert);
 }
 
 /** The node identity and caller checks of a server certificate (after chain and name). */

@@ -30,7 +30,7 @@ export interface HttpsPeerClientOptions {
    * The registered TLS certificate of each node (transport/peer-pins.ts): the node called must
    * present exactly that one, as on the Raft mesh, not merely a chain to the root naming its id.
    */
-  pins: Pick<PeerPins, 'admitMeshPeer'>;
+  pins: Pick<PeerPins, 'admitMeshPeer' | 'requireExpiredPinned'>;
   localAddress?: string;
   /** A proposal waits for a commit on the other side: allow for a leader change. */
   timeoutMs: number;
@@ -82,7 +82,8 @@ export class HttpsPeerClient implements PeerClient {
         // The node we meant to reach, answering for the address its registration names.
         serverNode: nodeId,
         checkServer: (cert) => pinError(this.options.pins, nodeId, cert),
-        ...(request.kind === 'ping' ? { agent: this.probeAgent } : {}),
+        // Expired, yet exactly the certificate registered for the node (docs/architecture.md §21).
+        ...(request.kind === 'ping' ? { agent: this.probeAgent } : { acceptExpiredServer: (cert: X509Certificate) => expiredPinError(this.options.pins, nodeId, cert) }),
         ...(this.options.localAddress === undefined ? {} : { localAddress: this.options.localAddress }),
       });
     } catch (cause) {
@@ -98,6 +99,15 @@ export class HttpsPeerClient implements PeerClient {
 function pinError(pins: Pick<PeerPins, 'admitMeshPeer'>, nodeId: string, cert: X509Certificate): Error | undefined {
   try {
     pins.admitMeshPeer(nodeId, certSha256Hex(cert), cert);
+    return undefined;
+  } catch (refused) {
+    return refused as Error;
+  }
+}
+
+function expiredPinError(pins: Pick<PeerPins, 'requireExpiredPinned'>, nodeId: string, cert: X509Certificate): Error | undefined {
+  try {
+    pins.requireExpiredPinned(nodeId, certSha256Hex(cert));
     return undefined;
   } catch (refused) {
     return refused as Error;

@@ -35,7 +35,9 @@ export async function attachMesh(s: MeshSetup): Promise<MtlsMesh> {
     random: systemRandom,
     logger: s.logger,
     onEvent: countTransportEvents(s.metrics),
-    admitPeer: (id, certSha256) => s.directory.pins.admitMeshPeer(id, certSha256),
+    // With the certificate, so a renewal not applied here yet is recognised (peer-pins.ts).
+    admitPeer: (id, certSha256, cert) => s.directory.pins.admitMeshPeer(id, certSha256, cert),
+    admitExpiredPeer: (id, certSha256) => s.directory.pins.requireExpiredPinned(id, certSha256),
   });
   s.directory.attach(mesh);
   s.localTransport.attach(

@@ -12,7 +12,7 @@
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isPkiError, toPem, type CaBundle, type PkiNodeApi } from '@adrestia/pki-core';
+import { isPkiError, pemBlocks, PkiError, toPem, type CaBundle, type PkiNodeApi } from '@adrestia/pki-core';
 import { writeFileAtomic } from '@adrestia/pki-core/support';
 import type { NodeTlsMaterial } from '../peer/https-peer-client.ts';
 import type { Registered } from '../peer/bootstrap-client.ts';
@@ -36,6 +36,23 @@ export async function readNodeTls(dataDir: string): Promise<NodeTlsMaterial | nu
 /** What node TLS trusts: every root still valid and the cross certificates between them. */
 export function trustPemOf(bundle: Pick<CaBundle, 'rootsPem' | 'crossCertificatesPem'>): string {
   return bundle.rootsPem + bundle.crossCertificatesPem;
+}
+
+/**
+ * A restarting node refuses to start once every cluster root in its bundle has expired: all the
+ * cluster's certificates chain to a root, and no CA of the cluster can re-issue one (the root is
+ * renewed only by a rollover while it is valid, pki-core node/ca/root-rollover.ts). An expired
+ * node TLS certificate, node ICA or AZ ICA is recovered instead (docs/architecture.md §21).
+ */
+export function requireUnexpiredRoot(material: NodeTlsMaterial, nowMs: number): void {
+  const roots = pemBlocks(material.ca).map((b) => new X509Certificate(b.der));
+  if (roots.length === 0 || roots.some((r) => Date.parse(r.validTo) > nowMs)) return;
+  const ends = roots.map((r) => new Date(Date.parse(r.validTo)).toISOString()).join(', ');
+  throw new PkiError(
+    'ERR_EXPIRED',
+    `the cluster root expired (${ends}) while this node was off: no certificate of the cluster verifies and no CA here can re-issue the root; found a new cluster or restore a backup under a new root (docs/architecture.md §21)`,
+    { field: 'cluster-root.crt' },
+  );
 }
 
 /** After start-up: from the registration answer (a joiner) or from our own node record (a founder). */

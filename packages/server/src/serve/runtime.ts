@@ -19,7 +19,7 @@ import { PEER_BODY_BYTES_MAX } from '../peer/codec.ts';
 import { httpCall } from '../peer/http-request.ts';
 import { bootstrapNode } from './start-node.ts';
 import type { LazyTransport } from './lazy-transport.ts';
-import { establishNodeTls, readNodeTls, renewedNodeTls } from './node-tls.ts';
+import { establishNodeTls, readNodeTls, renewedNodeTls, requireUnexpiredRoot } from './node-tls.ts';
 import { NodeTlsFollower } from './node-tls-follower.ts';
 import { nodeListFromJson, PeerDirectory } from './peer-directory.ts';
 import { Listeners } from './listeners.ts';
@@ -52,6 +52,7 @@ export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics
   const ports = { http: config.http.port, https: config.https.port };
   const azConfig = config.azs?.find((a) => a.name === config.az);
   const tlsRef: { current: NodeTlsMaterial | null } = { current: await readNodeTls(config.dataDir) };
+  if (tlsRef.current !== null) requireUnexpiredRoot(tlsRef.current, Date.now());
   const joinToken = config.secrets.joinToken?.reveal().toString('utf8');
   // A join token is bound to one AZ: a node of another AZ would only be refused at registration.
   const tokenAz = joinToken === undefined ? undefined : readJoinTokenClaims(joinToken).az;

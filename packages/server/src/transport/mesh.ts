@@ -2,7 +2,9 @@
 // connections (frames in) and dials one outbound connection per peer (frames out); every Raft
 // group of the node (the AZ's local group, the global seat group) shares those connections, the
 // frame naming its group. Peers are authenticated by chain (cluster root) and node id (SAN URI),
-// then admitted by `admitPeer` (peer-pins.ts: the node's registered certificate, exactly).
+// then admitted by `admitPeer` (peer-pins.ts: the node's registered certificate, exactly). A peer
+// whose certificate failed verification only by expiring is admitted by `admitExpiredPeer` alone
+// (the exact pin: a cluster restarted after long downtime, docs/architecture.md §21).
 // A renewed TLS key and certificate (`setTls`) serve every handshake from then on, inbound
 // (`tls.Server.setSecureContext`) and outbound (each dial reads the current material);
 // connections already up keep theirs until a peer's pins close them (`recheckPeers`).
@@ -14,6 +16,7 @@ import { decodeEnvelope, encodeEnvelope } from './envelope.ts';
 import { encodeFrame, FrameDecoder } from './frame.ts';
 import { certSha256Hex, checkPeer, DEFAULT_NODE_URI_PREFIX, localIdentity, nodeIdOf, type LocalIdentity } from './identity.ts';
 import { guardConnections } from '../http/connection-guard.ts';
+import { failedOnlyOnExpiry } from '../http/tls.ts';
 import { PeerLink, refusal, secureContextOf, type MeshCredentials } from './peer-link.ts';
 import type { MtlsMeshOptions, MtlsTlsMaterial, PeerAddress } from './types.ts';
 
@@ -33,7 +36,7 @@ export class MtlsMesh {
   /** Every inbound socket, from TCP accept on (handshakes included), so close() ends them all. */
   private readonly inbound = new Set<Socket>();
   /** The admitted inbound connections and who they speak for, so `recheckPeers` can close them. */
-  private readonly admitted = new Map<TLSSocket, { peerId: string; certSha256: string; cert: X509Certificate }>();
+  private readonly admitted = new Map<TLSSocket, { peerId: string; certSha256: string; cert: X509Certificate; expired: boolean }>();
   private closed = false;
 
   constructor(options: MtlsMeshOptions) {
@@ -44,7 +47,9 @@ export class MtlsMesh {
     this.server = createServer({
       ...secureContextOf(options.tls),
       requestCert: true,
-      rejectUnauthorized: true,
+      // Verified by OpenSSL against the cluster root all the same; `acceptInbound` refuses an
+      // unverified peer unless its only fault is expiry and it is exactly pinned (§21).
+      rejectUnauthorized: options.admitExpiredPeer === undefined,
       handshakeTimeout: options.connectTimeoutMs,
     });
     this.server.on('connection', (socket: Socket) => {
@@ -142,8 +147,10 @@ export class MtlsMesh {
   recheckPeers(): void {
     const admit = this.options.admitPeer;
     if (admit === undefined) return;
+    const admitExpired = this.options.admitExpiredPeer;
     for (const [socket, peer] of this.admitted) {
-      if (refusal(admit, peer.peerId, peer.certSha256, peer.cert) === undefined) continue;
+      const refused = peer.expired ? refusal((id, sha) => admitExpired?.(id, sha), peer.peerId, peer.certSha256, peer.cert) : refusal(admit, peer.peerId, peer.certSha256, peer.cert);
+      if (refused === undefined) continue;
       this.options.onEvent?.('peerRefused');
       this.options.logger?.warn({ peer: peer.peerId }, 'transport peer no longer admitted; closing');
       socket.destroy();
@@ -177,19 +184,22 @@ export class MtlsMesh {
     let peerId: string;
     let certSha256: string;
     let cert: X509Certificate | undefined;
+    const admitExpired = this.options.admitExpiredPeer;
+    const expired = admitExpired !== undefined && failedOnlyOnExpiry(socket);
     try {
       cert = socket.getPeerX509Certificate();
-      if (cert === undefined || !socket.authorized) throw new ServerError('ERR_TRANSPORT_PEER_REFUSED', 'no verified peer certificate');
+      if (cert === undefined || !(socket.authorized || expired)) throw new ServerError('ERR_TRANSPORT_PEER_REFUSED', 'no verified peer certificate');
       peerId = checkPeer(cert, this.credentials.local, { uriPrefix: this.uriPrefix });
       certSha256 = certSha256Hex(cert);
-      this.options.admitPeer?.(peerId, certSha256, cert);
+      if (expired) admitExpired(peerId, certSha256);
+      else this.options.admitPeer?.(peerId, certSha256, cert);
     } catch (err) {
       this.options.onEvent?.('peerRefused');
       this.options.logger?.warn({ err: (err as Error).message, remote: socket.remoteAddress }, 'transport peer refused');
       socket.destroy();
       return;
     }
-    this.admitted.set(socket, { peerId, certSha256, cert });
+    this.admitted.set(socket, { peerId, certSha256, cert, expired });
     socket.once('close', () => this.admitted.delete(socket));
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 1_000);

@@ -5,6 +5,7 @@ import { checkServerIdentity, connect, type PeerCertificate, type TLSSocket } fr
 import { X509Certificate } from 'node:crypto';
 import { backoffDelayMs } from './backoff.ts';
 import { BoundedQueue } from './bounded-queue.ts';
+import { failedOnlyOnExpiry } from '../http/tls.ts';
 import { certSha256Hex, checkPeer, type LocalIdentity } from './identity.ts';
 import type { MtlsMeshOptions, MtlsTlsMaterial, PeerAddress } from './types.ts';
 
@@ -23,7 +24,7 @@ export class PeerLink {
   private attempt = 0;
   private writable = true;
   /** SHA-256 (hex) of the certificate the current socket's peer presented, once checked. */
-  private peerCert: { sha256: string; cert: X509Certificate } | null = null;
+  private peerCert: { sha256: string; cert: X509Certificate; expired: boolean } | null = null;
   private readonly queue: BoundedQueue<Buffer>;
 
   constructor(
@@ -53,7 +54,8 @@ export class PeerLink {
 
   /** Closes the connection when `admitPeer` now refuses the certificate it was admitted with (MtlsMesh.recheckPeers). */
   recheck(): void {
-    const admit = this.options.admitPeer;
+    const { admitPeer, admitExpiredPeer } = this.options;
+    const admit = this.peerCert?.expired === true ? (id: string, sha: string) => admitExpiredPeer?.(id, sha) : admitPeer;
     if (admit === undefined || this.socket === null || this.peerCert === null) return;
     if (refusal(admit, this.nodeId, this.peerCert.sha256, this.peerCert.cert) === undefined) return;
     this.options.onEvent?.('peerRefused');
@@ -84,7 +86,10 @@ export class PeerLink {
       host: this.address.host,
       port: this.address.port,
       ...secureContextOf(this.credentials.tls),
-      rejectUnauthorized: true,
+      // Without `admitExpiredPeer`, OpenSSL's verdict ends the handshake; with it, `onConnected`
+      // refuses every peer that is neither verified (chain and the checks below) nor, failing
+      // only on expiry, exactly pinned (`checkExpired`, docs/architecture.md §21).
+      rejectUnauthorized: this.options.admitExpiredPeer === undefined,
       // The chain is verified by OpenSSL against the cluster root; the certificate must name the
       // address dialled (RFC 6125 §6) and the node we meant to reach, not be our own (identity.ts),
       // and be the one that node may present (`admitPeer`: peer-pins.ts).
@@ -121,12 +126,42 @@ export class PeerLink {
     }
     const certSha256 = certSha256Hex(cert);
     const refused = this.options.admitPeer === undefined ? undefined : refusal(this.options.admitPeer, this.nodeId, certSha256, cert);
-    if (refused === undefined && this.socket === socket) this.peerCert = { sha256: certSha256, cert };
+    if (refused === undefined && this.socket === socket) this.peerCert = { sha256: certSha256, cert, expired: false };
+    return refused;
+  }
+
+  /**
+   * A peer whose certificate failed verification only by expiring: the host dialled, the node
+   * meant and our own certificate are checked as for any peer, then `admitExpiredPeer` (the exact
+   * pin). Any other unverified peer, or a verified one whose checks failed, is refused.
+   */
+  private checkUnverified(socket: TLSSocket): Error | undefined {
+    const admitExpired = this.options.admitExpiredPeer;
+    const raw = socket.getPeerCertificate();
+    if (admitExpired === undefined || !failedOnlyOnExpiry(socket) || raw.raw === undefined) return new Error(`peer ${this.nodeId}: ${String(socket.authorizationError)}`);
+    const cert = new X509Certificate(raw.raw);
+    const nameError = checkServerIdentity(this.address.host, raw);
+    if (nameError !== undefined) return nameError;
+    try {
+      checkPeer(cert, this.credentials.local, { uriPrefix: this.uriPrefix, expectedNodeId: this.nodeId });
+    } catch (err) {
+      return err as Error;
+    }
+    const certSha256 = certSha256Hex(cert);
+    const refused = refusal((id, sha) => admitExpired(id, sha), this.nodeId, certSha256, cert);
+    if (refused === undefined) this.peerCert = { sha256: certSha256, cert, expired: true };
     return refused;
   }
 
   private onConnected(socket: TLSSocket): void {
     if (this.socket !== socket || this.state === 'closed') return;
+    const refused = socket.authorized ? undefined : this.checkUnverified(socket);
+    if (refused !== undefined) {
+      this.options.onEvent?.('peerRefused');
+      this.options.logger?.warn({ peer: this.nodeId, err: refused.message }, 'transport peer refused');
+      socket.destroy();
+      return;
+    }
     socket.setTimeout(0);
     socket.setKeepAlive(true, 1_000);
     this.state = 'connected';

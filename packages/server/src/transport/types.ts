@@ -57,6 +57,13 @@ export interface MtlsMeshOptions {
    * the registered one, or its renewal).
    */
   admitPeer?: (nodeId: string, certSha256: string, cert: X509Certificate) => void;
+  /**
+   * Admission of a peer whose certificate failed verification only because it (or its AZ ICA)
+   * expired (http/tls.ts `failedOnlyOnExpiry`), on accept, on dial and on `recheckPeers`: throws
+   * ERR_TRANSPORT_PEER_REFUSED unless it is exactly the registered certificate (peer-pins.ts
+   * `requireExpiredPinned`, docs/architecture.md §21). Absent: such a peer is refused.
+   */
+  admitExpiredPeer?: (nodeId: string, certSha256: string) => void;
 }
 
 export const DEFAULT_MESH_LIMITS = {

@@ -62,9 +62,12 @@ export function makeIntermediateCa(parent: TestCa, name: string): TestCa {
   return { dir, keyPath, certPath, certPem, chainPem: certPem + parent.chainPem };
 }
 
-/** A node certificate signed by `ca`, valid for both TLS server and client use. */
-export function makeNodeCert(ca: TestCa, nodeId: string, extraSan = ''): TestNodeCert {
-  const base = join(ca.dir, `node-${nodeId}-${Math.abs(hash(extraSan))}`);
+/**
+ * A node certificate signed by `ca`, valid for both TLS server and client use; `expired`: signed
+ * under libfaketime three days ago for one day (Debian `faketime`), so it has expired now.
+ */
+export function makeNodeCert(ca: TestCa, nodeId: string, extraSan = '', options: { expired?: boolean } = {}): TestNodeCert {
+  const base = join(ca.dir, `node-${nodeId}-${Math.abs(hash(extraSan))}${options.expired === true ? '-expired' : ''}`);
   openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${base}.key`], ca.dir);
   openssl(['req', '-new', '-key', `${base}.key`, '-subj', `/CN=node ${nodeId}`, '-out', `${base}.csr`], ca.dir);
   const san = [`URI:urn:adrestia:node:${nodeId}`, 'IP:127.0.0.1', extraSan].filter((s) => s.length > 0).join(',');
@@ -77,11 +80,10 @@ export function makeNodeCert(ca: TestCa, nodeId: string, extraSan = ''): TestNod
       `subjectAltName=${san}`,
     ].join('\n'),
   );
-  openssl(
-    ['x509', '-req', '-in', `${base}.csr`, '-CA', ca.certPath, '-CAkey', ca.keyPath, '-CAcreateserial',
-      '-days', '1', '-sha256', '-extfile', `${base}.ext`, '-out', `${base}.pem`],
-    ca.dir,
-  );
+  const sign = ['x509', '-req', '-in', `${base}.csr`, '-CA', ca.certPath, '-CAkey', ca.keyPath, '-CAcreateserial',
+    '-days', '1', '-sha256', '-extfile', `${base}.ext`, '-out', `${base}.pem`];
+  if (options.expired === true) execFileSync('faketime', ['-f', '-3d', 'openssl', ...sign], { cwd: ca.dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  else openssl(sign, ca.dir);
   return { nodeId, key: readFileSync(`${base}.key`, 'utf8'), cert: readFileSync(`${base}.pem`, 'utf8') + ca.chainPem };
 }
 

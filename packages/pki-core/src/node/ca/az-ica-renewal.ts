@@ -4,7 +4,8 @@
 // event names the ICA it succeeds, so a leader change in the middle installs one successor only
 // (state/apply-certs.ts). The old ICA stays valid until its end; its local leader keeps its CRL
 // current (revocation/crl-refresh.ts) for the node ICAs and TLS certificates it signed. After a
-// root rollover (root-rollover.ts) every AZ ICA not signed by the new root is due at once.
+// root rollover (root-rollover.ts) every AZ ICA not signed by the new root is due at once. An AZ
+// ICA that expired while the cluster was off is renewed the same way (docs/architecture.md §21).
 import { readCertificateFields } from '../../ca/cert-fields.ts';
 import { BUILTIN_PROFILES } from '../../ca/profiles.ts';
 import { PkiError } from '../../errors.ts';
@@ -16,7 +17,7 @@ import type { RoleView } from '../core/roles.ts';
 import { createAzIntermediate } from '../founding/ca-found.ts';
 import type { MaintenanceRegistry } from '../maintenance/index.ts';
 import { caSignerFromRecord } from './ca-common.ts';
-import { currentCa } from './current-ca.ts';
+import { currentCa, latestCa } from './current-ca.ts';
 import type { PublicBaseUrls } from './public-base-urls.ts';
 import { AZ_ICA_LEAD_SECONDS } from './renewal-leads.ts';
 import { renewalDue } from './renewal-policy.ts';
@@ -64,7 +65,8 @@ export class AzIcaRenewal {
     const nowMs = this.ctx.nowMs();
     for (const az of await store.azs()) {
       if (az.phase !== 'active') continue;
-      const current = currentCa(cas, { azIcaOf: az.name }, nowMs);
+      // None valid: the cluster was off past its end (docs/architecture.md §21); the root re-issues it.
+      const current = currentCa(cas, { azIcaOf: az.name }, nowMs) ?? latestCa(cas, { azIcaOf: az.name });
       if (current === undefined || !this.isDue(current, root, nowMs)) continue;
       const { event } = await createAzIntermediate({
         root: caSignerFromRecord(root, this.ctx.kek),

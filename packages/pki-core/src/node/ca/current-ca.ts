@@ -23,6 +23,15 @@ export function currentCa(cas: readonly CaRecord[], role: IssuerRole, nowMs: num
   return validCasOf(cas, role, nowMs)[0];
 }
 
+/**
+ * The newest installed unrevoked CA of `role`, expired or not: the one a renewal replaces
+ * (state/apply-certs.ts `checkReplaces`), also when the cluster was off past its end
+ * (docs/architecture.md §21).
+ */
+export function latestCa(cas: readonly CaRecord[], role: IssuerRole): CaRecord | undefined {
+  return cas.filter((ca) => hasRole(ca, role) && ca.revokedAt === null).sort(newestFirst)[0];
+}
+
 /** Later installation first; the log index breaks ties (two installs in one proposer millisecond). */
 function newestFirst(a: CaRecord, b: CaRecord): number {
   return b.installedAt - a.installedAt || b.index - a.index;
