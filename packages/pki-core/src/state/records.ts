@@ -192,3 +192,12 @@ export interface AuditEntryRecord {
   /** The command exactly as its log committed it (an encoded event, state/event-codec.ts). */
   bytes: Uint8Array;
 }
+
+/** The latest accepted checkpoint of a log (audit-events.ts), as the log's replicas applied it. */
+export interface AuditCheckpointRecord {
+  /** The position it attests. */
+  position: number;
+  /** Its own position in the chain (the attested one is before it). */
+  eventPosition: number;
+  at: number;
+}

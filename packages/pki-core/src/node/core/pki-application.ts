@@ -59,6 +59,8 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   ProvisionerAdded: 'global',
   ProvisionerRemoved: 'global',
   ProvisionerTokenUsed: 'global',
+  // A checkpoint goes in the log it attests (state/audit-events.ts).
+  AuditCheckpoint: 'either',
 };
 
 export function tierOfEvent(type: PkiEventType): 'global' | 'local' | 'either' {
@@ -105,6 +107,7 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
   private async misplaced(event: PkiEvent, tier: 'local' | 'global'): Promise<string | null> {
     const want = TIER_OF[event.type];
     if (want !== 'either') return want === tier ? null : `${event.type} belongs to the ${want} log`;
+    if (event.type === 'AuditCheckpoint') return event.log === tier ? null : `a checkpoint of the ${event.log} log belongs to that log`;
     if (event.type !== 'CrlPublished') return null;
     const ca = await this.store.getCa(event.issuerId);
     // The root's CRL is global; so is the final CRL of a decommissioned AZ's ICA (az-admin.ts),
