@@ -29,6 +29,8 @@ export { OCSP_REQUEST_BYTES_MAX } from './ca/ocsp-request.ts';
 export type { IssuedJoinToken, JoinTokenRequest } from './node/admin/admin-services.ts';
 export type { AzDeclaration, DeclaredAz } from './node/admin/az-admin.ts';
 export type { RemovedAz, RemovedNode } from './node/peer/protocol.ts';
+// Tamper-evident history (docs/architecture.md §18): pages a node serves, and their verifier.
+export { AUDIT_PAGE_ENTRIES_MAX, auditEventSummary, verifyAuditHistory, type AuditDivergence, type AuditHistoryEntry, type AuditHistoryInput, type AuditPage, type AuditSummary, type AuditVerdict } from './node/audit/index.ts';
 // The cluster backup file (`adrestia-pki cluster backup` / `restore`).
 export { decodeBackup, type AzStateSnapshot, type ClusterBackup } from './node/admin/backup-file.ts';
 export type { RotatedRoot } from './node/ca/root-rollover.ts';

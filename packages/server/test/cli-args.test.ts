@@ -54,12 +54,14 @@ const LEAF_FLAGS: Readonly<Record<string, readonly string[]>> = {
   'cluster token': [...ADMIN, '--az', '--ttl', '--node'],
   'cluster az add': [...ADMIN, '--subnets', '--vip'],
   'cluster az remove': ADMIN,
+  'audit verify': ADMIN,
 };
 
 /** Each group's subcommands, as its usage lists them. */
 const GROUP_ENTRIES: Readonly<Record<string, readonly string[]>> = {
   cluster: ['map', 'remove-node ID', 'set-profile NAME FILE', 'remove-profile NAME', 'backup', 'restore FILE', 'token', 'provisioner add NAME', 'provisioner list', 'provisioner remove NAME', 'az add NAME', 'az remove NAME', 'acme eab'],
   'cluster az': ['add NAME', 'remove NAME'],
+  audit: ['verify'],
 };
 
 /** The `--flag` words of a usage's options section (one line each). */

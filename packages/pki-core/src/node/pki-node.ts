@@ -16,6 +16,7 @@ import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.t
 import { Acme, type AcmeOptions } from './acme/index.ts';
 import { ProvisionerAdmin, type ProvisionerView } from './provisioners/provisioner-admin.ts';
 import { TokenIssuance, type TokenIssueRequest } from './provisioners/token-issuance.ts';
+import { AuditCheckpoints, AuditHistory, checkAuditCheckpointPolicy, DEFAULT_AUDIT_CHECKPOINT_POLICY, type AuditCheckpointPolicy, type AuditPage } from './audit/index.ts';
 import { ClusterBackups } from './admin/backup.ts';
 import type { ClusterBackup } from './admin/backup-file.ts';
 import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToken, type JoinTokenRequest } from './admin/index.ts';
@@ -106,6 +107,8 @@ export interface PkiNodeOptions {
    * embedder that cannot yet present a renewed certificate to its peers turns it off.
    */
   renewNodeTls?: boolean;
+  /** When the logs' audit chains are checkpointed (node/audit/); DEFAULT_AUDIT_CHECKPOINT_POLICY for what is left out. */
+  audit?: Partial<AuditCheckpointPolicy>;
 }
 
 /** How `bootstrap` discovers and what it founds. */
@@ -173,6 +176,7 @@ export class PkiNode implements PkiNodeApi {
   private readonly provisionerAdmin: ProvisionerAdmin;
   private readonly tokenIssuance: TokenIssuance;
   private readonly backups: ClusterBackups;
+  private readonly auditHistoryReads: AuditHistory;
   private readonly rootRollover: RootRollover;
   private readonly peerDispatch: PeerDispatch;
   private readonly vip: VipManager | null;
@@ -210,6 +214,9 @@ export class PkiNode implements PkiNodeApi {
     const registration = (this.registration = new NodeRegistration(ctx, roles, reads, urls, committer, () => membership.advanceLocalMembers()));
     const founding = (this.founding = new Founding(ctx, twoTier, state, urls, committer, (azIca, r) => registration.registerWith(azIca, r), (az) => membership.addSeat(az)));
     const backups = (this.backups = new ClusterBackups(ctx, reads, () => app.store.snapshot(), () => membership.otherAzLeaders()));
+    // After the CRLs and renewals: a checkpoint covers what this round committed before it.
+    new AuditCheckpoints(ctx, roles, state, ownCa, committer, auditPolicyOf(options), maintenance);
+    this.auditHistoryReads = new AuditHistory(ctx, state);
     const admin = (this.admin = new AdminServices(ctx, twoTier, state, (event, tier) => committer.commitOk(event, tier), () => membership.otherAzLeaders()));
     this.provisionerAdmin = new ProvisionerAdmin(ctx.nowMs, state, (event) => committer.commitOk(event, 'global'));
     this.tokenIssuance = new TokenIssuance(ctx.nowMs, () => reads.linearizable(), (event) => committer.commitRetrying(event, 'global'), (request) => issuance.issue(request));
@@ -477,6 +484,10 @@ export class PkiNode implements PkiNodeApi {
     return this.backups.takeBackup();
   }
 
+  auditHistory(log: string, since: number, limit: number): Promise<AuditPage> {
+    return this.auditHistoryReads.page(log, since, limit);
+  }
+
   rotateRoot(request: { rootSubject?: string } = {}): Promise<RotatedRoot> {
     return this.rootRollover.rotateRoot(request);
   }
@@ -551,9 +562,14 @@ function ocspLimitsOf(o: PkiNodeOptions) {
   };
 }
 
-/** OCSP and CRL options in bounds, before anything starts (TypeError naming the option). */
+function auditPolicyOf(o: PkiNodeOptions): AuditCheckpointPolicy {
+  return { ...DEFAULT_AUDIT_CHECKPOINT_POLICY, ...o.audit };
+}
+
+/** OCSP, CRL and audit options in bounds, before anything starts (TypeError naming the option). */
 function checkRevocationOptions(o: PkiNodeOptions): void {
   checkOcspLimits(ocspLimitsOf(o));
+  checkAuditCheckpointPolicy(auditPolicyOf(o));
   const above = o.crlDeltaAboveBytes;
   if (above !== undefined && (!Number.isSafeInteger(above) || above < 0)) throw new TypeError('PkiNodeOptions.crlDeltaAboveBytes must be a non-negative integer');
 }

@@ -155,6 +155,11 @@ export const CONFIG_SPEC = obj({
   ),
   log: optional(obj({ level: optional(oneOf(LOG_LEVELS), 'info') }), { level: 'info' }),
   acme: optional(ACME_SPEC, ACME_DEFAULTS),
+  /** Signed checkpoints of the audit chains (pki-core node/audit/, docs/architecture.md §18): after this long or this many commands. */
+  audit: optional(
+    obj({ checkpointEverySeconds: optional(int(1, 7 * 24 * 3600), 300), checkpointEveryCommands: optional(int(1, 10_000_000), 1000) }),
+    { checkpointEverySeconds: 300, checkpointEveryCommands: 1000 },
+  ),
   /**
    * Where /metrics is served: `https` (default) on the HTTPS listener, to the admin token's holder
    * only; `listener`: on a plain-HTTP listener of its own at host:port (bind it to a private
