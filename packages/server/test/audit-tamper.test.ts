@@ -3,14 +3,14 @@
 // signs checkpoints of both logs, `adrestia-pki audit verify` (a child process) passes; then,
 // the node stopped, ONE command's bytes in its audit table are edited in LevelDB directly, and
 // after a restart the verifier names that command's position and type, with exit 1.
-import { execFile } from 'node:child_process';
-import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { openLevelDb, plainMessagePack } from '@adrestia/consensus';
-import { buildCsr, parseSanText, toPem } from '@adrestia/pki-core';
+import { buildCsr, parseSanText, toPem, verifyAuditHistory, type AuditHistoryInput } from '@adrestia/pki-core';
 import { loadConfig, type NodeConfig } from '../src/config/load.ts';
 import { writeNodeConfig, writeSecrets } from '../src/dev/files.ts';
 import { CLI_PATH } from '../src/dev/processes.ts';
@@ -156,6 +156,60 @@ describe('tamper-evident history: signed checkpoints, GET /api/v1/audit, adresti
     expect(clean.status, clean.stdout + clean.stderr).to.equal(0);
     expect(clean.stdout).to.match(/^global: ok, positions 1\.\.\d+, \d+ signed checkpoint\(s\) match/m);
     expect(clean.stdout).to.match(/^az1: ok, positions 1\.\.\d+, \d+ signed checkpoint\(s\) match/m);
+  });
+
+  it('a checkpoint checks out with openssl: its chain verifies to the root, its signature over the documented encoding', async () => {
+    const entry = (await page('az1')).entries.find((e) => e.type === 'AuditCheckpoint')!;
+    const ev = plainMessagePack.unpack(Buffer.from(entry.bytes, 'base64')) as { log: string; az: string; position: number; head: Uint8Array; signerNodeId: string; chainDer: Uint8Array[]; signature: Uint8Array; at: number };
+    const [nodeIca, azIca] = ev.chainDer.map((der) => new X509Certificate(Buffer.from(der)));
+    const file = (name: string, data: string | Uint8Array): string => {
+      writeFileSync(join(dir, name), data);
+      return join(dir, name);
+    };
+    const chainOk = execFileSync('openssl', ['verify', '-x509_strict', '-CAfile', rootFile, '-untrusted', file('az-ica.pem', azIca!.toString()), file('node-ica.pem', nodeIca!.toString())], { encoding: 'utf8' });
+    expect(chainOk).to.contain('node-ica.pem: OK');
+    // pki-core state/audit-chain.ts auditCheckpointSigningBytes, written out independently.
+    const signed = plainMessagePack.pack(['adrestia-pki audit checkpoint v1', ev.log, ev.az, ev.position, ev.head, ev.signerNodeId, ev.at]);
+    const args = ['dgst', '-sha256', '-verify', file('signer.pub.pem', nodeIca!.publicKey.export({ format: 'pem', type: 'spki' }) as string), '-signature', file('checkpoint.sig', ev.signature), file('checkpoint.bin', signed)];
+    expect(execFileSync('openssl', args, { encoding: 'utf8' })).to.contain('Verified OK');
+  });
+
+  it('verifyAuditHistory refuses a checkpoint under another root, or with one signature byte changed', async () => {
+    const p = await page('global');
+    const input = (entries: PageJson['entries'], roots: X509Certificate[]): AuditHistoryInput => ({
+      log: p.log,
+      tier: p.tier,
+      az: p.az,
+      head: { position: p.head.position, head: Buffer.from(p.head.hash, 'hex') },
+      entries: entries.map((e) => ({ position: e.position, prev: Buffer.from(e.prev, 'hex'), hash: Buffer.from(e.hash, 'hex'), bytes: Buffer.from(e.bytes, 'base64') })),
+      roots,
+    });
+    const root = new X509Certificate(readFileSync(rootFile));
+    expect(verifyAuditHistory(input(p.entries, [root])).ok).to.equal(true);
+    const otherKey = join(dir, 'other-root.key');
+    const otherCert = join(dir, 'other-root.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=Other Root', '-days', '1', '-keyout', otherKey, '-out', otherCert], { stdio: 'ignore' });
+    const foreign = verifyAuditHistory(input(p.entries, [new X509Certificate(readFileSync(otherCert))]));
+    const at = p.entries.find((e) => e.type === 'AuditCheckpoint')!;
+    expect(foreign).to.deep.include({ ok: false });
+    expect(foreign.ok ? null : foreign.divergence).to.include({ position: at.position, eventType: 'AuditCheckpoint' });
+    expect(foreign.ok ? '' : foreign.divergence.reason).to.contain('does not lead to a trusted root');
+    // One byte of the signature changed, and the chain recomputed over the changed bytes: the chain links, the signature fails.
+    const ev = plainMessagePack.unpack(Buffer.from(at.bytes, 'base64')) as { signature: Uint8Array };
+    const signature = Buffer.from(ev.signature);
+    signature[signature.length - 1] = signature[signature.length - 1]! ^ 1;
+    const forged = Buffer.from(plainMessagePack.pack({ ...ev, signature }));
+    let prev = Buffer.from(at.prev, 'hex');
+    const entries = p.entries.map((e) => {
+      if (e.position < at.position) return e;
+      const bytes = e.position === at.position ? forged : Buffer.from(e.bytes, 'base64');
+      const hash = createHash('sha256').update(prev).update(bytes).digest();
+      const rewritten = { ...e, prev: prev.toString('hex'), hash: hash.toString('hex'), bytes: bytes.toString('base64') };
+      prev = hash;
+      return rewritten;
+    });
+    const bad = verifyAuditHistory({ ...input(entries, [root]), head: { position: p.head.position, head: prev } });
+    expect(bad.ok ? '' : `${bad.divergence.position} ${bad.divergence.reason}`).to.equal(`${at.position} checkpoint signed by ${String(at.summary['signerNodeId'])}: the signature does not verify`);
   });
 
   it('one command edited in the stored history: verify names its log, position and type, exit 1', async () => {
