@@ -170,7 +170,7 @@ describe('tamper-evident history: signed checkpoints, GET /api/v1/audit, adresti
     expect(chainOk).to.contain('node-ica.pem: OK');
     // pki-core state/audit-chain.ts auditCheckpointSigningBytes, written out independently.
     const signed = plainMessagePack.pack(['adrestia-pki audit checkpoint v1', ev.log, ev.az, ev.position, ev.head, ev.signerNodeId, ev.at]);
-    const args = ['dgst', '-sha256', '-verify', file('signer.pub.pem', nodeIca!.publicKey.export({ format: 'pem', type: 'spki' }) as string), '-signature', file('checkpoint.sig', ev.signature), file('checkpoint.bin', signed)];
+    const args = ['dgst', '-sha256', '-verify', file('signer.pub.pem', nodeIca!.publicKey.export({ format: 'pem', type: 'spki' })), '-signature', file('checkpoint.sig', ev.signature), file('checkpoint.bin', signed)];
     expect(execFileSync('openssl', args, { encoding: 'utf8' })).to.contain('Verified OK');
   });
 

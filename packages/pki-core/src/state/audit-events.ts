@@ -4,7 +4,8 @@
 // signer's certificate chain, so a verifier holding the cluster's roots checks it with nothing
 // else. The global leader checkpoints the global log in the global log; each AZ's local leader
 // checkpoints its AZ's local log in that local log (node/audit/audit-checkpoints.ts).
-import type { AuditLog } from './records.ts';
+/** A log of the two tiers, as its audit chain names it (audit-chain.ts). */
+export type AuditLog = 'global' | 'local';
 
 export interface AuditCheckpointEvent {
   type: 'AuditCheckpoint';

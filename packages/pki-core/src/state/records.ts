@@ -170,8 +170,7 @@ export interface SerialRecord {
 
 export type { ClusterSettings };
 
-/** A log of the two tiers, as its audit chain names it (audit-chain.ts). */
-export type AuditLog = 'global' | 'local';
+export type { AuditLog } from './audit-events.ts';
 
 /** The head of a log's chain: `position` commands so far (0 and the genesis head before any). */
 export interface AuditHeadRecord {
