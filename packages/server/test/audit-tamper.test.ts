@@ -56,7 +56,7 @@ describe('tamper-evident history: signed checkpoints, GET /api/v1/audit, adresti
     const secrets = await writeSecrets(dir);
     const configPath = await writeNodeConfig(dir, devNodes(1, 1, BASE)[0]!, 1, BASE, secrets, 'silent');
     // Checkpoints every second (a maintenance round is 2 s here): the test waits for one.
-    config = { ...(await loadConfig(configPath, { ...process.env })), audit: { checkpointEverySeconds: 1, checkpointEveryCommands: 1000 } };
+    config = { ...(await loadConfig(configPath, { ...process.env })), audit: { checkpointEverySeconds: 1, checkpointEveryCommands: 1000, retainEntriesMax: undefined } };
     await start();
     rootFile = join(config.dataDir, 'cluster-root.crt');
     tokenFile = secrets.adminTokenFile;

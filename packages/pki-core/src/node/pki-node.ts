@@ -107,8 +107,12 @@ export interface PkiNodeOptions {
    * embedder that cannot yet present a renewed certificate to its peers turns it off.
    */
   renewNodeTls?: boolean;
-  /** When the logs' audit chains are checkpointed (node/audit/); DEFAULT_AUDIT_CHECKPOINT_POLICY for what is left out. */
-  audit?: Partial<AuditCheckpointPolicy>;
+  /**
+   * When the logs' audit chains are checkpointed (node/audit/; DEFAULT_AUDIT_CHECKPOINT_POLICY for
+   * what is left out), and how many history entries this node keeps before each log's latest
+   * checkpoint (`retainEntriesMax`; all when absent: the history grows with every command).
+   */
+  audit?: Partial<AuditCheckpointPolicy> & { retainEntriesMax?: number };
 }
 
 /** How `bootstrap` discovers and what it founds. */
@@ -278,7 +282,7 @@ export class PkiNode implements PkiNodeApi {
     if (options.keyStore === undefined && options.dataDir === undefined) throw new TypeError('PkiNode: give dataDir or keyStore');
     checkRevocationOptions(options);
     const keyStore = options.keyStore ?? new FileNodeKeyStore(options.dataDir!);
-    const app = new PkiApplication(options.stateDir ?? null);
+    const app = new PkiApplication(options.stateDir ?? null, options.audit?.retainEntriesMax);
     const founding = how.mode === 'foundCluster';
     const firstInAz = founding || how.mode === 'foundAz';
     let twoTier: PkiTwoTier;
@@ -563,13 +567,18 @@ function ocspLimitsOf(o: PkiNodeOptions) {
 }
 
 function auditPolicyOf(o: PkiNodeOptions): AuditCheckpointPolicy {
-  return { ...DEFAULT_AUDIT_CHECKPOINT_POLICY, ...o.audit };
+  return {
+    checkpointEverySeconds: o.audit?.checkpointEverySeconds ?? DEFAULT_AUDIT_CHECKPOINT_POLICY.checkpointEverySeconds,
+    checkpointEveryCommands: o.audit?.checkpointEveryCommands ?? DEFAULT_AUDIT_CHECKPOINT_POLICY.checkpointEveryCommands,
+  };
 }
 
 /** OCSP, CRL and audit options in bounds, before anything starts (TypeError naming the option). */
 function checkRevocationOptions(o: PkiNodeOptions): void {
   checkOcspLimits(ocspLimitsOf(o));
   checkAuditCheckpointPolicy(auditPolicyOf(o));
+  const retain = o.audit?.retainEntriesMax;
+  if (retain !== undefined && (!Number.isSafeInteger(retain) || retain < 0)) throw new TypeError('PkiNodeOptions.audit.retainEntriesMax must be a non-negative integer');
   const above = o.crlDeltaAboveBytes;
   if (above !== undefined && (!Number.isSafeInteger(above) || above < 0)) throw new TypeError('PkiNodeOptions.crlDeltaAboveBytes must be a non-negative integer');
 }

@@ -55,13 +55,32 @@ export function auditEntryKey(log: AuditLog, position: number): string {
   return `${log}\x00${position.toString(16).padStart(16, '0')}`;
 }
 
-/** Appends one applied command to its log's chain and history, in the batch that applies it. */
-export async function extendAuditChain(tx: StateTxn, log: AuditLog, seq: number, bytes: Uint8Array): Promise<AuditHeadRecord> {
+/**
+ * Each command forgets at most this many entries of its log's history: twice what it adds, so a
+ * backlog (a retention just lowered, a first checkpoint) drains while each apply stays bounded.
+ */
+const AUDIT_ENTRIES_FORGOTTEN_PER_COMMAND_MAX = 2;
+
+/**
+ * Appends one applied command to its log's chain and history, in the batch that applies it. With
+ * `retainEntriesMax`, entries more than that many positions before the latest checkpoint are
+ * forgotten: a verifier then starts from the first entry held, which a later checkpoint anchors.
+ */
+export async function extendAuditChain(tx: StateTxn, log: AuditLog, seq: number, bytes: Uint8Array, retainEntriesMax?: number): Promise<AuditHeadRecord> {
   const last = (await tx.getMeta(auditHeadKey(log))) ?? { position: 0, head: AUDIT_GENESIS_HEAD };
   const next: AuditHeadRecord = { position: last.position + 1, head: chainHash(last.head, bytes) };
   tx.putMeta(auditHeadKey(log), next);
   tx.put('audit', auditEntryKey(log, next.position), { position: next.position, seq, prev: last.head, hash: next.head, bytes });
+  if (retainEntriesMax !== undefined) await forgetCheckpointedEntries(tx, log, retainEntriesMax);
   return next;
+}
+
+async function forgetCheckpointedEntries(tx: StateTxn, log: AuditLog, retainEntriesMax: number): Promise<void> {
+  const checkpoint = await tx.getMeta(auditCheckpointKey(log));
+  const lastForgotten = checkpoint === undefined ? 0 : checkpoint.position - retainEntriesMax;
+  if (lastForgotten < 1) return;
+  const old = await tx.range('audit', { gte: auditEntryKey(log, 0), lt: auditEntryKey(log, lastForgotten + 1), limit: AUDIT_ENTRIES_FORGOTTEN_PER_COMMAND_MAX });
+  for (const [key] of old) tx.del('audit', key);
 }
 
 /**

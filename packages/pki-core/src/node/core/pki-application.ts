@@ -74,8 +74,14 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
   /** The state directory's boot record while it is open (state-boot-marker.ts). */
   private claim: StateDirClaim | null = null;
 
-  /** `stateDir`: the LevelDB directory of the PKI state; null keeps the state in memory. */
-  constructor(private readonly stateDir: string | null = null) {}
+  /**
+   * `stateDir`: the LevelDB directory of the PKI state; null keeps the state in memory.
+   * `auditRetainEntriesMax`: history kept before each log's latest checkpoint (state/store.ts); all when absent.
+   */
+  constructor(
+    private readonly stateDir: string | null = null,
+    private readonly auditRetainEntriesMax?: number,
+  ) {}
 
   /** The state as applied so far (replaced wholesale by reset and restore). */
   get store(): PkiStateStore {
@@ -162,8 +168,9 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
   }
 
   private async openStore(): Promise<PkiStateStore> {
-    if (this.stateDir === null) return PkiStateStore.inMemory();
+    const retain = this.auditRetainEntriesMax === undefined ? {} : { auditRetainEntriesMax: this.auditRetainEntriesMax };
+    if (this.stateDir === null) return PkiStateStore.inMemory(retain);
     this.claim = await claimStateDir(this.stateDir);
-    return PkiStateStore.open(this.stateDir, { writeOnApply: false });
+    return PkiStateStore.open(this.stateDir, { writeOnApply: false, ...retain });
   }
 }
