@@ -1,4 +1,4 @@
-// The tamper-evident history of the two logs a node applies (docs/architecture.md §16): every
+// The tamper-evident history of the two logs a node applies (docs/architecture.md §18): every
 // command of a log extends that log's hash chain, head' = SHA-256(head ‖ command bytes), starting
 // from 32 zero bytes. The command bytes are those the log committed, so every replica of the log
 // (every node for the global log, the AZ's nodes for its local log) computes the same chain. The
