@@ -105,7 +105,7 @@ describe('adrestia-pki --help and -h: every command and subcommand prints its ow
     const [none, ...others] = await cliAll([[], ['help'], ['--help'], ['-h']]);
     expect([none?.status, none?.stderr]).to.deep.equal([0, '']);
     expect(none?.stdout).to.match(/^usage: adrestia-pki <command>/);
-    for (const c of ['serve', 'init', 'join', 'dev', 'status', 'issue', 'revoke', 'renew', 'cluster token', 'cluster az add NAME']) expect(none?.stdout).to.contain(`\n  ${c} `);
+    for (const c of ['serve', 'init', 'join', 'dev', 'status', 'issue', 'revoke', 'renew', 'cluster token', 'cluster az add NAME', 'audit verify']) expect(none?.stdout).to.contain(`\n  ${c} `);
     for (const r of others) expect(r).to.deep.equal(none);
   });
 });
@@ -130,6 +130,8 @@ describe('adrestia-pki usage errors: exit 2, one line on stderr naming the flag 
     ['a number with a unit', ['cluster', 'token', '--az', 'az1', '--ttl', '60s', ...ACCESS], 'adrestia-pki cluster token: --ttl: a whole number 0 or more'],
     ['a missing subcommand', ['cluster', 'az'], 'adrestia-pki cluster az: a subcommand is required: one of add, remove'],
     ['options before the subcommand', ['cluster', 'az', ...ACCESS], 'adrestia-pki cluster az: a subcommand is required before the options: one of add, remove'],
+    ['a missing required flag of audit verify', ['audit', 'verify', '--ca', 'c.pem', '--token-file', 't'], 'adrestia-pki audit verify: --url is required'],
+    ['an unknown subcommand of audit', ['audit', 'check'], 'adrestia-pki audit: unknown subcommand "check"; one of verify'],
     ['an unknown subcommand', ['cluster', 'mpa'], 'adrestia-pki cluster: unknown subcommand "mpa"; one of map, remove-node, set-profile, remove-profile, backup, restore, token, provisioner, az, acme'],
   ];
   let runs: Run[] = [];
