@@ -1,8 +1,9 @@
-// Tamper-evident history (docs/architecture.md §18), in process: `serve` with a real PkiNode
-// (LevelDB on disk, real sockets on 127.241.0.0/16, dev base 240) issues and revokes, the node
-// signs checkpoints of both logs, `adrestia-pki audit verify` (a child process) passes; then,
-// the node stopped, ONE command's bytes in its audit table are edited in LevelDB directly, and
-// after a restart the verifier names that command's position and type, with exit 1.
+// Tamper-evident history (docs/architecture.md §18), in process: three `serve` runtimes of one AZ
+// (real PkiNodes, LevelDB on disk, real sockets on 127.241.0.0/16, dev base 240) issue and revoke,
+// the leaders sign checkpoints of both logs, `adrestia-pki audit verify` (a child process) passes
+// on every node; then, one follower stopped, ONE command's bytes in its audit table are edited in
+// LevelDB directly, and after its restart the verifier names that command's position and type on
+// it, with exit 1, while the untouched nodes still pass.
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,13 +15,14 @@ import { buildCsr, parseSanText, toPem, verifyAuditHistory, type AuditHistoryInp
 import { loadConfig, type NodeConfig } from '../src/config/load.ts';
 import { writeNodeConfig, writeSecrets } from '../src/dev/files.ts';
 import { CLI_PATH } from '../src/dev/processes.ts';
-import { DEV_PORTS, devNodes } from '../src/dev/layout.ts';
+import { DEV_PORTS, devNodes, type DevNode } from '../src/dev/layout.ts';
 import { createLogger } from '../src/log/logger.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
 import { httpCall, jsonOf, type HttpCallResult } from '../src/peer/http-request.ts';
 import { serve, type ServeHandle } from '../src/serve/runtime.ts';
+import { waitFor } from './helpers/wait.ts';
 
-const BASE = 240; // dev layout: AZ az1 is 127.241.0.0/16, the node 127.241.0.11
+const BASE = 240; // dev layout: AZ az1 is 127.241.0.0/16, the nodes 127.241.0.11-13
 const CLIENT = '127.241.0.200';
 const TAMPER_CN = 'tamper-me.svc.test';
 
@@ -39,37 +41,47 @@ interface PageJson {
 }
 
 describe('tamper-evident history: signed checkpoints, GET /api/v1/audit, adrestia-pki audit verify', function () {
-  this.timeout(120_000);
+  this.timeout(180_000);
   const dir = mkdtempSync(join(tmpdir(), 'adrestia-audit-'));
-  let config: NodeConfig;
-  let handle: ServeHandle | undefined;
+  const nodes = devNodes(1, 3, BASE) as [DevNode, DevNode, DevNode];
+  const configs: NodeConfig[] = [];
+  const handles: (ServeHandle | undefined)[] = [];
   let rootFile: string;
   let tokenFile: string;
   let token: string;
-  const host = (): string => devNodes(1, 1, BASE)[0]!.host;
+  /** The follower whose history is edited (index into `nodes`), and the untouched ones. */
+  let tampered = -1;
+  const untouched = (): number[] => [0, 1, 2].filter((i) => i !== tampered);
 
-  const start = async (): Promise<void> => {
-    handle = await serve(config, createLogger({ level: 'silent' }), createMetrics(), { mayFoundCluster: true });
+  const start = async (i: number): Promise<void> => {
+    handles[i] = await serve(configs[i]!, createLogger({ level: 'silent' }), createMetrics(), { mayFoundCluster: i === 0 });
+    await waitFor(`${nodes[i]!.name} ready`, () => handles[i]!.node.status().ready, 60_000);
+  };
+  const stop = async (i: number): Promise<void> => {
+    await handles[i]!.stop();
+    handles[i] = undefined;
   };
 
   before(async () => {
     const secrets = await writeSecrets(dir);
-    const configPath = await writeNodeConfig(dir, devNodes(1, 1, BASE)[0]!, 1, BASE, secrets, 'silent');
-    // Checkpoints every second (a maintenance round is 2 s here): the test waits for one.
-    config = { ...(await loadConfig(configPath, { ...process.env })), audit: { checkpointEverySeconds: 1, checkpointEveryCommands: 1000, retainEntriesMax: undefined } };
-    await start();
-    rootFile = join(config.dataDir, 'cluster-root.crt');
+    for (const node of nodes) {
+      // Checkpoints every second (a maintenance round is 2 s here): the test waits for them.
+      const loaded = await loadConfig(await writeNodeConfig(dir, node, 1, BASE, secrets, 'silent'), { ...process.env });
+      configs.push({ ...loaded, audit: { checkpointEverySeconds: 1, checkpointEveryCommands: 1000, retainEntriesMax: undefined } });
+    }
+    for (const i of [0, 1, 2]) await start(i);
+    rootFile = join(configs[0]!.dataDir, 'cluster-root.crt');
     tokenFile = secrets.adminTokenFile;
     token = readFileSync(tokenFile, 'utf8').trim();
   });
 
   after(async () => {
-    await handle?.stop();
+    for (const h of handles.reverse()) await h?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const https = (method: 'GET' | 'POST', path: string, body?: unknown, auth: string | null = `Bearer ${token}`): Promise<HttpCallResult> =>
-    httpCall(`https://${host()}:${DEV_PORTS.https}${path}`, {
+  const https = (method: 'GET' | 'POST', path: string, body?: unknown, auth: string | null = `Bearer ${token}`, at = 0): Promise<HttpCallResult> =>
+    httpCall(`https://${nodes[at]!.host}:${DEV_PORTS.https}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(auth === null ? {} : { authorization: auth }) },
       ...(body === undefined ? {} : { body: Buffer.from(JSON.stringify(body)) }),
@@ -79,8 +91,8 @@ describe('tamper-evident history: signed checkpoints, GET /api/v1/audit, adresti
       serverNode: true,
       localAddress: CLIENT,
     });
-  const page = async (log: string, since = 0, limit = 1000): Promise<PageJson> => {
-    const r = await https('GET', `/api/v1/audit?log=${log}&since=${since}&limit=${limit}`);
+  const page = async (log: string, since = 0, limit = 1000, at = 0): Promise<PageJson> => {
+    const r = await https('GET', `/api/v1/audit?log=${log}&since=${since}&limit=${limit}`, undefined, undefined, at);
     expect(r.status, r.body.toString()).to.equal(200);
     return jsonOf(r) as PageJson;
   };
@@ -89,9 +101,9 @@ describe('tamper-evident history: signed checkpoints, GET /api/v1/audit, adresti
     const e = (jsonOf(r) as ErrorBody | undefined)?.error;
     return [r.status, e?.code, e?.field];
   };
-  const verify = (): Promise<{ status: number; stdout: string; stderr: string }> =>
+  const verify = (at: number): Promise<{ status: number; stdout: string; stderr: string }> =>
     new Promise((resolve) => {
-      const argv = ['--conditions=source', '--import', 'tsx', CLI_PATH, 'audit', 'verify', '--url', `https://${host()}:${DEV_PORTS.https}`, '--ca', rootFile, '--token-file', tokenFile, '--from', CLIENT];
+      const argv = ['--conditions=source', '--import', 'tsx', CLI_PATH, 'audit', 'verify', '--url', `https://${nodes[at]!.host}:${DEV_PORTS.https}`, '--ca', rootFile, '--token-file', tokenFile, '--from', CLIENT];
       execFile(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
         resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
       });
@@ -100,15 +112,17 @@ describe('tamper-evident history: signed checkpoints, GET /api/v1/audit, adresti
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     return toPem(buildCsr({ subject: `CN=${cn}`, privateKey, sans: [parseSanText(`dns:${cn}`, 'san[0]')] }), 'CERTIFICATE REQUEST');
   };
-  /** Polls until both logs hold a checkpoint attesting at least their heads of now. */
+  /** Polls until every node holds, for both logs, a checkpoint attesting at least the heads of now. */
   const checkpointed = async (): Promise<void> => {
     const targets = await Promise.all(['global', 'az1'].map(async (log) => ({ log, position: (await page(log, 0, 1)).head.position })));
-    for (const { log, position } of targets) {
-      for (let i = 0; ; i++) {
-        const p = await page(log, 0, 1);
-        if ((p.checkpoint?.position ?? 0) >= position) break;
-        if (i >= 60) throw new Error(`no checkpoint of ${log} at ${position} or later: ${JSON.stringify(p.checkpoint)}`);
-        await new Promise((r) => setTimeout(r, 500));
+    for (const at of [0, 1, 2]) {
+      for (const { log, position } of targets) {
+        for (let i = 0; ; i++) {
+          const p = await page(log, 0, 1, at);
+          if ((p.checkpoint?.position ?? 0) >= position) break;
+          if (i >= 60) throw new Error(`${nodes[at]!.name}: no checkpoint of ${log} at ${position} or later: ${JSON.stringify(p.checkpoint)}`);
+          await new Promise((r) => setTimeout(r, 500));
+        }
       }
     }
   };
@@ -137,7 +151,7 @@ describe('tamper-evident history: signed checkpoints, GET /api/v1/audit, adresti
     expect(second.entries[0]!.prev).to.equal(first.entries[1]!.hash);
   });
 
-  it('issued and revoked certificates are checkpointed in both logs, and the untouched node verifies', async () => {
+  it('issued and revoked certificates are checkpointed in both logs, and every node verifies', async () => {
     const serials: string[] = [];
     for (const cn of ['a.svc.test', TAMPER_CN, 'c.svc.test']) {
       const r = await https('POST', '/api/v1/certificates', { profile: 'serverLeaf', csr: csrFor(cn), lifetimeSeconds: 3600 });
@@ -152,10 +166,15 @@ describe('tamper-evident history: signed checkpoints, GET /api/v1/audit, adresti
     expect(checkpoints.length).to.be.greaterThan(0);
     expect(checkpoints[0]!.summary).to.include({ log: 'local', az: 'az1' });
     expect((await page('global')).entries.filter((e) => e.type === 'Revoked')).to.have.length(2);
-    const clean = await verify();
-    expect(clean.status, clean.stdout + clean.stderr).to.equal(0);
-    expect(clean.stdout).to.match(/^global: ok, positions 1\.\.\d+, \d+ signed checkpoint\(s\) match/m);
-    expect(clean.stdout).to.match(/^az1: ok, positions 1\.\.\d+, \d+ signed checkpoint\(s\) match/m);
+    for (const at of [0, 1, 2]) {
+      const clean = await verify(at);
+      expect(clean.status, clean.stdout + clean.stderr).to.equal(0);
+      expect(clean.stdout).to.match(/^global: ok, positions \d+\.\.\d+, \d+ signed checkpoint\(s\) match/m);
+      expect(clean.stdout).to.match(/^az1: ok, positions \d+\.\.\d+, \d+ signed checkpoint\(s\) match/m);
+    }
+    // The founder's history starts at genesis.
+    expect((await verify(0)).stdout).to.match(/^global: ok, positions 1\.\./m);
+    tampered = [1, 2].find((i) => !handles[i]!.node.status().pkiLocalLeader)!;
   });
 
   it('a checkpoint checks out with openssl: its chain verifies to the root, its signature over the documented encoding', async () => {
@@ -212,15 +231,14 @@ describe('tamper-evident history: signed checkpoints, GET /api/v1/audit, adresti
     expect(bad.ok ? '' : `${bad.divergence.position} ${bad.divergence.reason}`).to.equal(`${at.position} checkpoint signed by ${String(at.summary['signerNodeId'])}: the signature does not verify`);
   });
 
-  it('one command edited in the stored history: verify names its log, position and type, exit 1', async () => {
-    const local = await page('az1');
+  it('one command edited in the stored history of a follower: verify names its log, position and type there, exit 1; the others pass', async () => {
+    const local = await page('az1', 0, 1000, tampered);
     const target = local.entries.find((e) => e.type === 'Issued' && e.summary['subject'] === `CN=${TAMPER_CN}`);
     expect(target, JSON.stringify(local.entries.map((e) => [e.position, e.type, e.summary['subject']]))).to.not.equal(undefined);
     expect(local.checkpoint!.position).to.be.at.least(target!.position);
-    await handle!.stop();
-    handle = undefined;
+    await stop(tampered);
     // The state's LevelDB (serve/start-node.ts STATE_DIR), table `audit` (pki-core state/tables.ts).
-    const db = await openLevelDb(join(config.dataDir, 'state'));
+    const db = await openLevelDb(join(configs[tampered]!.dataDir, 'state'));
     try {
       const audit = db.sublevel<string, Uint8Array>('audit', { keyEncoding: 'utf8', valueEncoding: 'view' });
       const key = entryKey('local', target!.position);
@@ -237,22 +255,25 @@ describe('tamper-evident history: signed checkpoints, GET /api/v1/audit, adresti
     } finally {
       await db.close();
     }
-    await start();
-    const tampered = await verify();
-    expect(tampered.status, tampered.stdout + tampered.stderr).to.equal(1);
-    expect(tampered.stdout).to.match(/^global: ok/m);
-    expect(tampered.stdout).to.contain(`az1: DIVERGES at position ${target!.position} (Issued)`);
-    expect(tampered.stdout).to.contain(`expected ${target!.hash}`);
+    await start(tampered);
+    const edited = await verify(tampered);
+    expect(edited.status, edited.stdout + edited.stderr).to.equal(1);
+    expect(edited.stdout).to.match(/^global: ok/m);
+    expect(edited.stdout).to.contain(`az1: DIVERGES at position ${target!.position} (Issued)`);
+    expect(edited.stdout).to.contain(`expected ${target!.hash}`);
+    for (const at of untouched()) {
+      const clean = await verify(at);
+      expect(clean.status, `${nodes[at]!.name}: ${clean.stdout}${clean.stderr}`).to.equal(0);
+    }
   });
 
   it('the history rewritten so that every hash links again: the signed checkpoint names the position it attests, exit 1', async () => {
-    const local = await page('az1');
+    const local = await page('az1', 0, 1000, tampered);
     // The edit of the previous test is in the certificate's DER, the first place the name occurs.
     const tamperedAt = local.entries.find((e) => e.type === 'Issued' && e.summary['subject'] === `CN=${TAMPER_CN}`)!.position;
     const checkpoint = local.entries.find((e) => e.type === 'AuditCheckpoint' && Number(e.summary['position']) >= tamperedAt)!;
-    await handle!.stop();
-    handle = undefined;
-    const db = await openLevelDb(join(config.dataDir, 'state'));
+    await stop(tampered);
+    const db = await openLevelDb(join(configs[tampered]!.dataDir, 'state'));
     try {
       // What an attacker with the disk but no node ICA key can do: recompute every hash from the
       // edited command on, and the head, so the stored chain links from genesis to its end.
@@ -271,12 +292,13 @@ describe('tamper-evident history: signed checkpoints, GET /api/v1/audit, adresti
     } finally {
       await db.close();
     }
-    await start();
-    const rewritten = await verify();
+    await start(tampered);
+    const rewritten = await verify(tampered);
     expect(rewritten.status, rewritten.stdout + rewritten.stderr).to.equal(1);
     const attested = Number(checkpoint.summary['position']);
     expect(rewritten.stdout).to.contain(`az1: DIVERGES at position ${attested} (`);
     expect(rewritten.stdout).to.contain(`the checkpoint at position ${checkpoint.position}, signed by ${String(checkpoint.summary['signerNodeId'])}, attests another head`);
     expect(rewritten.stdout).to.contain(`expected ${String(checkpoint.summary['head'])}`);
+    expect((await verify(untouched()[0]!)).status).to.equal(0);
   });
 });
