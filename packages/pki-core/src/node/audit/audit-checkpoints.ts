@@ -29,6 +29,8 @@ export function checkAuditCheckpointPolicy(p: AuditCheckpointPolicy): void {
 }
 
 export class AuditCheckpoints {
+  private readonly uncheckpointedSinceMs = new Map<AuditLog, number>();
+
   constructor(
     private readonly ctx: Pick<NodeContext, 'az' | 'nodeId' | 'nowMs'>,
     private readonly roles: RoleView,
@@ -51,12 +53,21 @@ export class AuditCheckpoints {
     // Only commands after the last checkpoint are news: a checkpoint alone is not checkpointed again.
     if (head.position <= (last?.eventPosition ?? 0)) return false;
     const dueByCount = head.position - (last?.position ?? 0) >= this.policy.checkpointEveryCommands;
-    const dueByTime = nowMs - (last?.at ?? Number.MIN_SAFE_INTEGER) >= this.policy.checkpointEverySeconds * 1000;
+    // A log never checkpointed counts its time from when this node first saw it uncheckpointed.
+    const sinceMs = last?.at ?? this.firstSeenUncheckpointedMs(log, nowMs);
+    const dueByTime = nowMs - sinceMs >= this.policy.checkpointEverySeconds * 1000;
     if (!dueByCount && !dueByTime) return false;
     const event = await this.signed(log, head.position, head.head, nowMs);
     if (event === null) return false;
     // A rejection (another checkpoint of this position got in first) is every replica's answer: nothing to do.
     return (await this.committer.commit(event, log)).ok;
+  }
+
+  private firstSeenUncheckpointedMs(log: AuditLog, nowMs: number): number {
+    const seen = this.uncheckpointedSinceMs.get(log);
+    if (seen !== undefined) return seen;
+    this.uncheckpointedSinceMs.set(log, nowMs);
+    return nowMs;
   }
 
   private async signed(log: AuditLog, position: number, head: Uint8Array, at: number): Promise<AuditCheckpointEvent | null> {
