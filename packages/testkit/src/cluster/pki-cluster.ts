@@ -274,6 +274,8 @@ export class PkiSimCluster {
       vip: { hook: this.vips.hookFor(n.id), globalVip: SIM_GLOBAL_VIP, localVip: this.azs.find((a) => a.name === n.az)!.localVip, maxClockDriftMs: this.maxClockDriftMs, releaseMarginMs: VIP_RELEASE_MARGIN_TICKS * this.tickMs },
       maintenanceEveryTicks: 10,
       crlNextUpdateSeconds: 3600,
+      // Signed audit checkpoints within a run's few virtual seconds (the `audit` checker verifies them).
+      audit: { checkpointEverySeconds: 1 },
       ...(this.options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.options.snapshotEveryEntries } : {}),
       onError: (e) => this.nodeErrors.push(`${n.id}: ${e instanceof Error ? e.message : String(e)}`),
     };
