@@ -280,7 +280,7 @@ export class PkiNode implements PkiNodeApi {
 
   static async start(options: PkiNodeOptions, how: PkiNodeStart): Promise<PkiNode> {
     if (options.keyStore === undefined && options.dataDir === undefined) throw new TypeError('PkiNode: give dataDir or keyStore');
-    checkRevocationOptions(options);
+    checkBoundedOptions(options);
     const keyStore = options.keyStore ?? new FileNodeKeyStore(options.dataDir!);
     const app = new PkiApplication(options.stateDir ?? null, options.audit?.retainEntriesMax);
     const founding = how.mode === 'foundCluster';
@@ -574,7 +574,7 @@ function auditPolicyOf(o: PkiNodeOptions): AuditCheckpointPolicy {
 }
 
 /** OCSP, CRL and audit options in bounds, before anything starts (TypeError naming the option). */
-function checkRevocationOptions(o: PkiNodeOptions): void {
+function checkBoundedOptions(o: PkiNodeOptions): void {
   checkOcspLimits(ocspLimitsOf(o));
   checkAuditCheckpointPolicy(auditPolicyOf(o));
   const retain = o.audit?.retainEntriesMax;

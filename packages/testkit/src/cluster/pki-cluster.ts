@@ -63,6 +63,11 @@ export interface PkiSimClusterOptions {
   snapshotEveryEntries?: number;
   /** Seeded fsync latency of every disk (default: a synced save is durable at once). */
   fsync?: FsyncShape;
+  /**
+   * Signed audit checkpoints this often (pki-core node/audit/; the `audit` checker verifies them).
+   * Default: the node's own (300 s), so a run of a few virtual seconds makes none.
+   */
+  auditCheckpointEverySeconds?: number;
 }
 
 export class PkiSimCluster {
@@ -274,8 +279,7 @@ export class PkiSimCluster {
       vip: { hook: this.vips.hookFor(n.id), globalVip: SIM_GLOBAL_VIP, localVip: this.azs.find((a) => a.name === n.az)!.localVip, maxClockDriftMs: this.maxClockDriftMs, releaseMarginMs: VIP_RELEASE_MARGIN_TICKS * this.tickMs },
       maintenanceEveryTicks: 10,
       crlNextUpdateSeconds: 3600,
-      // Signed audit checkpoints within a run's few virtual seconds (the `audit` checker verifies them).
-      audit: { checkpointEverySeconds: 1 },
+      ...(this.options.auditCheckpointEverySeconds !== undefined ? { audit: { checkpointEverySeconds: this.options.auditCheckpointEverySeconds } } : {}),
       ...(this.options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.options.snapshotEveryEntries } : {}),
       onError: (e) => this.nodeErrors.push(`${n.id}: ${e instanceof Error ? e.message : String(e)}`),
     };
