@@ -25,7 +25,7 @@ async function auditPage(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   const since = wholeParam(ctx, 'since', 0, Number.MAX_SAFE_INTEGER, 'a position, 0 or more');
   const limit = wholeParam(ctx, 'limit', 1, AUDIT_PAGE_ENTRIES_MAX, `1..${AUDIT_PAGE_ENTRIES_MAX} entries`) ?? DEFAULT_PAGE_ENTRIES;
   const page = await deps.node.auditHistory(log, since ?? 0, limit);
-  sendJson(ctx.res, 200, pageJson(page, limit), { 'cache-control': 'no-store' });
+  sendJson(ctx.res, 200, pageJson(page), { 'cache-control': 'no-store' });
 }
 
 function wholeParam(ctx: RequestContext, name: string, min: number, max: number, what: string): number | undefined {
@@ -38,8 +38,7 @@ function wholeParam(ctx: RequestContext, name: string, min: number, max: number,
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
-function pageJson(page: AuditPage, limit: number): object {
-  const last = page.entries.at(-1);
+function pageJson(page: AuditPage): object {
   return {
     log: page.log,
     tier: page.tier,
@@ -48,7 +47,6 @@ function pageJson(page: AuditPage, limit: number): object {
     firstHeldPosition: page.firstHeldPosition,
     checkpoint: page.checkpoint,
     entries: page.entries.map((e) => ({ position: e.position, seq: e.seq, prev: hex(e.prev), hash: hex(e.hash), bytes: Buffer.from(e.bytes).toString('base64'), ...auditEventSummary(e.bytes) })),
-    // Where the next page starts, while this one was full and the head is further on.
-    next: last !== undefined && page.entries.length === limit && last.position < page.head.position ? last.position : null,
+    next: page.next,
   };
 }

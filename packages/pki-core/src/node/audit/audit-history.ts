@@ -8,8 +8,10 @@ import type { AuditCheckpointRecord, AuditEntryRecord, AuditHeadRecord, AuditLog
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { NodeContext } from '../core/context.ts';
 
-/** The most entries one page carries: an entry may hold a CRL (megabytes), so pages stay short. */
+/** The most entries one page carries. */
 export const AUDIT_PAGE_ENTRIES_MAX = 1000;
+/** The command bytes one page carries at most (an entry may hold a CRL of megabytes); a page holds one entry at least. */
+const AUDIT_PAGE_BYTES_MAX = 16 * 1024 * 1024;
 
 export interface AuditPage {
   /** 'global', or the AZ whose local log this is. */
@@ -23,8 +25,10 @@ export interface AuditPage {
   readonly firstHeldPosition: number;
   /** The latest checkpoint this node applied, if any. */
   readonly checkpoint: AuditCheckpointRecord | null;
-  /** Entries after `since`, in position order, at most `limit`. */
+  /** Entries after `since`, in position order, at most `limit` and about AUDIT_PAGE_BYTES_MAX of commands. */
   readonly entries: readonly AuditEntryRecord[];
+  /** Where the next page starts (its `since`), while the head is further on; null at the head. */
+  readonly next: number | null;
 }
 
 export class AuditHistory {
@@ -46,8 +50,10 @@ export class AuditHistory {
     const store = this.state();
     const head = await store.auditHead(tier);
     const [first] = await store.auditEntries(tier, 1, 1);
-    const entries = await store.auditEntries(tier, since + 1, limit);
-    return { log, tier, az: this.ctx.az, head, firstHeldPosition: first?.position ?? head.position + 1, checkpoint: (await store.auditCheckpoint(tier)) ?? null, entries };
+    const entries = withinBytes(await store.auditEntries(tier, since + 1, limit));
+    const last = entries.at(-1);
+    const next = last !== undefined && last.position < head.position ? last.position : null;
+    return { log, tier, az: this.ctx.az, head, firstHeldPosition: first?.position ?? head.position + 1, checkpoint: (await store.auditCheckpoint(tier)) ?? null, entries, next };
   }
 
   private tierOf(log: string): AuditLog {
@@ -56,6 +62,16 @@ export class AuditHistory {
     if (log === '') throw new PkiError('ERR_INPUT_INVALID', "log: 'global' or an AZ name", { field: 'log' });
     throw new PkiError('ERR_WRONG_AZ', `log: this node holds the global log and AZ ${this.ctx.az}'s local log, not ${log}'s: ask a node of AZ ${log}`, { field: 'log' });
   }
+}
+
+/** The first entries whose commands fit AUDIT_PAGE_BYTES_MAX, one at least. */
+function withinBytes(entries: AuditEntryRecord[]): AuditEntryRecord[] {
+  let bytes = 0;
+  for (const [i, e] of entries.entries()) {
+    bytes += e.bytes.byteLength;
+    if (i > 0 && bytes > AUDIT_PAGE_BYTES_MAX) return entries.slice(0, i);
+  }
+  return entries;
 }
 
 /** The event's type and its scalar fields (certificates, CRLs and keys are in `bytes`). */
