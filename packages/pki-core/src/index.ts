@@ -31,6 +31,8 @@ export type { IssuedJoinToken, JoinTokenRequest } from './node/admin/admin-servi
 export type { AzDeclaration, DeclaredAz } from './node/admin/az-admin.ts';
 export type { RefoundRequest } from './node/admin/az-refound.ts';
 export type { RefoundedAz, RemovedAz, RemovedNode } from './node/peer/protocol.ts';
+// Tamper-evident history (docs/architecture.md §18): pages a node serves, and their verifier.
+export { AUDIT_PAGE_ENTRIES_MAX, auditEventSummary, verifyAuditHistory, type AuditDivergence, type AuditHistoryEntry, type AuditHistoryInput, type AuditPage, type AuditSummary, type AuditVerdict } from './node/audit/index.ts';
 // The cluster backup file (`adrestia-pki cluster backup` / `restore`).
 export { decodeBackup, type AzStateSnapshot, type ClusterBackup } from './node/admin/backup-file.ts';
 export type { RotatedRoot } from './node/ca/root-rollover.ts';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { PkiErrorCode } from '../src/errors.ts';
-import type { ApplyOutcome, EventOf, PkiEvent, PkiStateStore } from '../src/state/index.ts';
+import { encodeEvent, type ApplyOutcome, type EventOf, type PkiEvent, type PkiStateStore } from '../src/state/index.ts';
 import {
   applyAll,
   AZ1,
@@ -31,7 +31,32 @@ interface Row {
   check: (store: PkiStateStore, outcome: ApplyOutcome) => Promise<unknown>;
   /** A variant every replica must reject, leaving the state as it was. */
   rejected: { setup: PkiEvent[]; event: PkiEvent; code: PkiErrorCode };
+  /** The setups go through the global log's audit chain (state/audit-chain.ts), as PkiApplication applies them. */
+  auditedSetup?: true;
 }
+
+/** Applies `events` as commands of the global log: each extends its audit chain. */
+async function applyAudited(store: PkiStateStore, events: PkiEvent[]): Promise<void> {
+  for (const event of events) {
+    const outcome = await store.applyCommand(event, { index: store.appliedIndex() + 1 }, { log: 'global', bytes: encodeEvent(event) });
+    if (outcome === null || !outcome.ok) throw new Error(`fixture event ${event.type} not applied: ${JSON.stringify(outcome)}`);
+  }
+}
+
+const setUp = (store: PkiStateStore, row: Row, events: PkiEvent[]): Promise<void> => (row.auditedSetup ? applyAudited(store, events) : applyAll(store, events));
+
+// Audit checkpoints (state/audit-chain.ts): what a global leader signs after ClusterCreated.
+const checkpoint = (position: number): PkiEvent => ({
+  type: 'AuditCheckpoint',
+  log: 'global',
+  az: AZ1,
+  position,
+  head: new Uint8Array(32).fill(7),
+  signerNodeId: 'n1',
+  chainDer: [fakeDer('signer')],
+  signature: new Uint8Array(64).fill(9),
+  at: T0 + 30,
+});
 
 const token = (tokenId = 'tok-1', az = AZ1): PkiEvent => ({ type: 'JoinTokenIssued', tokenId, az, expiresAt: T0 + 3600_000, at: T0 + 5 });
 const profile = (name = 'server'): PkiEvent => ({ type: 'ProfileSet', name, profile: { lifetimeMs: 30 * DAY_MS, keyUsage: ['digitalSignature'] } });
@@ -524,6 +549,14 @@ const ROWS: Record<PkiEvent['type'], Row> = {
     // One use, cluster-wide: the second spend of the same jti is refused.
     rejected: { setup: [clusterCreated(), provisionerAdded(), tokenUsed()], event: tokenUsed(), code: 'ERR_AUTH_TOKEN_USED' },
   },
+  AuditCheckpoint: {
+    setup: [clusterCreated()],
+    event: checkpoint(1),
+    check: async (s) => expect(await s.auditCheckpoint('global')).to.deep.equal({ position: 1, eventPosition: 2, at: T0 + 30 }),
+    // A checkpoint cannot attest a position the log does not hold yet.
+    rejected: { setup: [clusterCreated()], event: checkpoint(2), code: 'ERR_INPUT_INVALID' },
+    auditedSetup: true,
+  },
 };
 
 /**
@@ -570,6 +603,7 @@ const MAP_VERSION_STEP: Record<PkiEvent['type'], 0 | 1> = {
   ProvisionerAdded: 0,
   ProvisionerRemoved: 0,
   ProvisionerTokenUsed: 0,
+  AuditCheckpoint: 0,
 };
 
 describe('applyEvent: one row per event type (accepted, and a rejected variant that changes nothing)', () => {
@@ -579,7 +613,7 @@ describe('applyEvent: one row per event type (accepted, and a rejected variant t
     it(`${type}: applies and leaves the expected state`, async () => {
       const store = await openStore();
       try {
-        await applyAll(store, row.setup);
+        await setUp(store, row, row.setup);
         const index = row.setup.length + 1;
         const mapVersion = await store.mapVersion();
         const outcome = await store.apply(row.event, { index, term: 2 });
@@ -597,7 +631,7 @@ describe('applyEvent: one row per event type (accepted, and a rejected variant t
     it(`${type}: rejected with ${row.rejected.code}, state unchanged, index advanced`, async () => {
       const store = await openStore();
       try {
-        await applyAll(store, row.rejected.setup);
+        await setUp(store, row, row.rejected.setup);
         const before = await dumpWithoutApplied(store);
         const index = row.rejected.setup.length + 1;
         const outcome = await store.apply(row.rejected.event, { index, term: 2 });

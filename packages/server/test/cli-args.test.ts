@@ -57,12 +57,14 @@ const LEAF_FLAGS: Readonly<Record<string, readonly string[]>> = {
   'cluster az add': [...ADMIN, '--subnets', '--vip'],
   'cluster az remove': ADMIN,
   'cluster az refound': [...ADMIN, '--force'],
+  'audit verify': ADMIN,
 };
 
 /** Each group's subcommands, as its usage lists them. */
 const GROUP_ENTRIES: Readonly<Record<string, readonly string[]>> = {
   cluster: ['map', 'remove-node ID', 'set-profile NAME FILE', 'remove-profile NAME', 'rotate-root', 'rotate-kek', 'backup', 'restore FILE', 'token', 'provisioner add NAME', 'provisioner list', 'provisioner remove NAME', 'az add NAME', 'az remove NAME', 'az refound NAME', 'acme eab'],
   'cluster az': ['add NAME', 'remove NAME', 'refound NAME'],
+  audit: ['verify'],
 };
 
 /** The `--flag` words of a usage's options section (one line each). */
@@ -106,7 +108,7 @@ describe('adrestia-pki --help and -h: every command and subcommand prints its ow
     const [none, ...others] = await cliAll([[], ['help'], ['--help'], ['-h']]);
     expect([none?.status, none?.stderr]).to.deep.equal([0, '']);
     expect(none?.stdout).to.match(/^usage: adrestia-pki <command>/);
-    for (const c of ['serve', 'init', 'join', 'dev', 'status', 'issue', 'revoke', 'renew', 'cluster token', 'cluster az add NAME']) expect(none?.stdout).to.contain(`\n  ${c} `);
+    for (const c of ['serve', 'init', 'join', 'dev', 'status', 'issue', 'revoke', 'renew', 'cluster token', 'cluster az add NAME', 'audit verify']) expect(none?.stdout).to.contain(`\n  ${c} `);
     for (const r of others) expect(r).to.deep.equal(none);
   });
 });
@@ -132,6 +134,8 @@ describe('adrestia-pki usage errors: exit 2, one line on stderr naming the flag 
     ['a missing subcommand', ['cluster', 'az'], 'adrestia-pki cluster az: a subcommand is required: one of add, remove, refound'],
     ['options before the subcommand', ['cluster', 'az', ...ACCESS], 'adrestia-pki cluster az: a subcommand is required before the options: one of add, remove, refound'],
     ['an unknown subcommand', ['cluster', 'mpa'], 'adrestia-pki cluster: unknown subcommand "mpa"; one of map, remove-node, set-profile, remove-profile, rotate-root, rotate-kek, backup, restore, token, provisioner, az, acme'],
+    ['a missing required flag of audit verify', ['audit', 'verify', '--ca', 'c.pem', '--token-file', 't'], 'adrestia-pki audit verify: --url is required'],
+    ['an unknown subcommand of audit', ['audit', 'check'], 'adrestia-pki audit: unknown subcommand "check"; one of verify'],
   ];
   let runs: Run[] = [];
   before(async () => {

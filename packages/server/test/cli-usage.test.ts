@@ -20,7 +20,7 @@ describe('adrestia-pki CLI exit codes', function () {
   it('help exits 0 and lists the commands on stdout; an unknown command exits 2 with the usage on stderr', () => {
     const help = cli(['help']);
     expect(help.status).to.equal(0);
-    for (const c of ['serve', 'dev', 'status', 'issue', 'revoke']) expect(help.stdout).to.contain(`  ${c}`);
+    for (const c of ['serve', 'dev', 'status', 'issue', 'revoke', 'audit']) expect(help.stdout).to.contain(`  ${c}`);
     const unknown = cli(['frobnicate']);
     expect([unknown.status, unknown.stdout]).to.deep.equal([2, '']);
     expect(unknown.stderr).to.match(/^adrestia-pki: unknown command "frobnicate"\nusage: adrestia-pki <command>/);

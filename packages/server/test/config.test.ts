@@ -117,6 +117,13 @@ describe('configuration: schema validation with field paths', function () {
     ]);
   });
 
+  it('audit checkpoints (docs/architecture.md §18): defaults, and each bad field named', function () {
+    expect(validateConfig(base(dir), {}).audit).to.deep.equal({ checkpointEverySeconds: 300, checkpointEveryCommands: 1000, retainEntriesMax: undefined });
+    expect(validateConfig({ ...base(dir), audit: { retainEntriesMax: 5000 } }, {}).audit).to.deep.equal({ checkpointEverySeconds: 300, checkpointEveryCommands: 1000, retainEntriesMax: 5000 });
+    const raw = { ...base(dir), audit: { checkpointEverySeconds: 0, checkpointEveryCommands: 'often', retainEntriesMax: -1 } };
+    expect(issuesOf(() => validateConfig(raw, {})).map((i) => i.path)).to.have.members(['audit.checkpointEverySeconds', 'audit.checkpointEveryCommands', 'audit.retainEntriesMax']);
+  });
+
   it('checks Raft timing and exec VIP settings across fields', function () {
     const raw = { ...base(dir), raft: { heartbeatTicks: 5, electionTicks: 6 }, vip: { mode: 'exec' } };
     expect(issuesOf(() => validateConfig(raw, {})).map((i) => i.path)).to.have.members(['raft.electionTicks', 'vip.command']);

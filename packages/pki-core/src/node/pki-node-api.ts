@@ -9,6 +9,7 @@ import type { ClusterMapDiff, ClusterMapSince } from '../cluster/map-generation.
 import type { CrlReason } from '../state/events.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
 import type { AcmeNodeApi } from './acme/acme-api.ts';
+import type { AuditPage } from './audit/index.ts';
 import type { AzDeclaration, DeclaredAz, IssuedJoinToken, JoinTokenRequest, RefoundRequest } from './admin/index.ts';
 import type { NodeKeys } from './ca/ca-node-keys.ts';
 import type { OcspAnswer } from './ocsp/index.ts';
@@ -243,6 +244,12 @@ export interface PkiNodeApi {
    * each after a linearizable read in its AZ. Wrapped CA keys stay wrapped; node ICA keys are not in it.
    */
   backup(): Promise<Uint8Array>;
+  /**
+   * Admin: this node's history of `log` ('global' or this node's AZ) after position `since`, at
+   * most `limit` entries (node/audit/audit-history.ts), as applied here (no read barrier: it is
+   * this node's own record). ERR_INPUT_INVALID names the argument; another AZ's log is ERR_WRONG_AZ.
+   */
+  auditHistory(log: string, since: number, limit: number): Promise<AuditPage>;
   /**
    * Admin, on the global leader: a root rollover (node/ca/root-rollover.ts) — a new root, cross
    * certificates both ways, every AZ ICA re-issued under the new root — answered once committed.

@@ -17,6 +17,7 @@ import { Acme, type AcmeOptions } from './acme/index.ts';
 import { NodeAging, type AgingLimits } from './aging/index.ts';
 import { ProvisionerAdmin, type ProvisionerView } from './provisioners/provisioner-admin.ts';
 import { TokenIssuance, type TokenIssueRequest } from './provisioners/token-issuance.ts';
+import { AuditCheckpoints, AuditHistory, checkAuditCheckpointPolicy, DEFAULT_AUDIT_CHECKPOINT_POLICY, type AuditCheckpointPolicy, type AuditPage } from './audit/index.ts';
 import { ClusterBackups } from './admin/backup.ts';
 import type { ClusterBackup } from './admin/backup-file.ts';
 import { AdminServices, type AzDeclaration, type DeclaredAz, type IssuedJoinToken, type JoinTokenRequest, type RefoundRequest } from './admin/index.ts';
@@ -122,6 +123,12 @@ export interface PkiNodeOptions {
   nodeInactiveAfterSeconds?: number;
   /** ... and after this long removed from its local group, its node identity revoked; default a week. */
   nodeRemoveAfterSeconds?: number;
+  /**
+   * When the logs' audit chains are checkpointed (node/audit/; DEFAULT_AUDIT_CHECKPOINT_POLICY for
+   * what is left out), and how many history entries this node keeps before each log's latest
+   * checkpoint (`retainEntriesMax`; all when absent: the history grows with every command).
+   */
+  audit?: Partial<AuditCheckpointPolicy> & { retainEntriesMax?: number };
 }
 
 /** How `bootstrap` discovers and what it founds. */
@@ -198,6 +205,7 @@ export class PkiNode implements PkiNodeApi {
   private readonly provisionerAdmin: ProvisionerAdmin;
   private readonly tokenIssuance: TokenIssuance;
   private readonly backups: ClusterBackups;
+  private readonly auditHistoryReads: AuditHistory;
   private readonly rootRollover: RootRollover;
   private readonly kekRotation: KekRotation;
   private readonly peerDispatch: PeerDispatch;
@@ -237,6 +245,9 @@ export class PkiNode implements PkiNodeApi {
     const registration = (this.registration = new NodeRegistration(ctx, roles, reads, urls, committer, () => membership.advanceLocalMembers()));
     const founding = (this.founding = new Founding(ctx, twoTier, state, urls, committer, (azIca, r) => registration.registerWith(azIca, r), (az) => membership.addSeat(az)));
     const backups = (this.backups = new ClusterBackups(ctx, reads, () => app.store.snapshot(), () => membership.otherAzLeaders()));
+    // After the CRLs and renewals: a checkpoint covers what this round committed before it.
+    new AuditCheckpoints(ctx, roles, state, ownCa, committer, auditPolicyOf(options), maintenance);
+    this.auditHistoryReads = new AuditHistory(ctx, state);
     const admin = (this.admin = new AdminServices(ctx, twoTier, state, (event, tier) => committer.commitOk(event, tier), () => membership.otherAzLeaders(), (az) => founding.newAzIca(az)));
     new NodeAging(
       ctx,
@@ -303,10 +314,10 @@ export class PkiNode implements PkiNodeApi {
 
   static async start(options: PkiNodeOptions, how: PkiNodeStart): Promise<PkiNode> {
     if (options.keyStore === undefined && options.dataDir === undefined) throw new TypeError('PkiNode: give dataDir or keyStore');
-    checkRevocationOptions(options);
+    checkBoundedOptions(options);
     checkAgingOptions(options);
     const keyStore = options.keyStore ?? new FileNodeKeyStore(options.dataDir!);
-    const app = new PkiApplication(options.stateDir ?? null);
+    const app = new PkiApplication(options.stateDir ?? null, options.audit?.retainEntriesMax);
     const founding = how.mode === 'foundCluster';
     const firstInAz = founding || how.mode === 'foundAz';
     let twoTier: PkiTwoTier;
@@ -520,6 +531,10 @@ export class PkiNode implements PkiNodeApi {
     return this.backups.takeBackup();
   }
 
+  auditHistory(log: string, since: number, limit: number): Promise<AuditPage> {
+    return this.auditHistoryReads.page(log, since, limit);
+  }
+
   rotateRoot(request: { rootSubject?: string } = {}): Promise<RotatedRoot> {
     return this.rootRollover.rotateRoot(request);
   }
@@ -623,9 +638,19 @@ function checkAgingOptions(o: PkiNodeOptions): void {
   if (limits.removeAfterMs <= limits.inactiveAfterMs) throw new TypeError('PkiNodeOptions.nodeRemoveAfterSeconds must be greater than nodeInactiveAfterSeconds');
 }
 
-/** OCSP and CRL options in bounds, before anything starts (TypeError naming the option). */
-function checkRevocationOptions(o: PkiNodeOptions): void {
+function auditPolicyOf(o: PkiNodeOptions): AuditCheckpointPolicy {
+  return {
+    checkpointEverySeconds: o.audit?.checkpointEverySeconds ?? DEFAULT_AUDIT_CHECKPOINT_POLICY.checkpointEverySeconds,
+    checkpointEveryCommands: o.audit?.checkpointEveryCommands ?? DEFAULT_AUDIT_CHECKPOINT_POLICY.checkpointEveryCommands,
+  };
+}
+
+/** OCSP, CRL and audit options in bounds, before anything starts (TypeError naming the option). */
+function checkBoundedOptions(o: PkiNodeOptions): void {
   checkOcspLimits(ocspLimitsOf(o));
+  checkAuditCheckpointPolicy(auditPolicyOf(o));
+  const retain = o.audit?.retainEntriesMax;
+  if (retain !== undefined && (!Number.isSafeInteger(retain) || retain < 0)) throw new TypeError('PkiNodeOptions.audit.retainEntriesMax must be a non-negative integer');
   const above = o.crlDeltaAboveBytes;
   if (above !== undefined && (!Number.isSafeInteger(above) || above < 0)) throw new TypeError('PkiNodeOptions.crlDeltaAboveBytes must be a non-negative integer');
 }

@@ -43,6 +43,7 @@ import {
   applyAcmeOrderFinalized,
 } from './apply-acme.ts';
 import { applyProvisionerAdded, applyProvisionerRemoved, applyProvisionerTokenUsed } from './apply-provisioners.ts';
+import { applyAuditCheckpoint } from './audit-chain.ts';
 import { Rejection, type ApplyMeta, type ApplyOutcome, type ApplyResult } from './outcome.ts';
 import { Overlay, StateTxn } from './txn.ts';
 
@@ -87,6 +88,7 @@ const HANDLERS: { [T in PkiEventType]: Handler<T> } = {
   ProvisionerAdded: applyProvisionerAdded,
   ProvisionerRemoved: applyProvisionerRemoved,
   ProvisionerTokenUsed: applyProvisionerTokenUsed,
+  AuditCheckpoint: applyAuditCheckpoint,
 };
 
 /**

@@ -18,6 +18,7 @@ import {
 } from './events.ts';
 import { ACME_READERS } from './acme-codec.ts';
 import { PROVISIONER_READERS } from './provisioner-codec.ts';
+import { AUDIT_READERS } from './audit-codec.ts';
 import { checkCidr, checkEndpoint, checkIp, checkPlainData, checkText, FieldError, FieldReader, LIMITS } from './fields.ts';
 
 /** Upper bound on one encoded event; a CRL is the largest thing an event carries. */
@@ -293,6 +294,7 @@ const READERS: { [T in PkiEventType]: Reader } = {
   }),
   ...ACME_READERS,
   ...PROVISIONER_READERS,
+  ...AUDIT_READERS,
 };
 
 function dropUndefined<T extends object>(obj: T): T {

@@ -12,6 +12,7 @@
 
 import type { CrlReason } from '../ca/crl-reasons.ts';
 import type { AcmeEvent } from './acme-events.ts';
+import type { AuditCheckpointEvent } from './audit-events.ts';
 import type { ProvisionerEvent } from './provisioner-events.ts';
 
 /** Bumped when the encoding changes incompatibly; the decoder accepts only versions it knows. */
@@ -437,7 +438,8 @@ export type PkiEvent =
   | DeltaCrlPublishedEvent
   | IndirectCrlPublishedEvent
   | AcmeEvent
-  | ProvisionerEvent;
+  | ProvisionerEvent
+  | AuditCheckpointEvent;
 
 export type PkiEventType = PkiEvent['type'];
 

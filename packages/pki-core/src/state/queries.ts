@@ -20,7 +20,7 @@ import type {
 } from './records.ts';
 import type { AcmeRecord } from './acme-records.ts';
 import { PROVISIONER_PREFIX, provisionerKey, provisionerTokenKey, type ProvisionerRecord } from './provisioner-records.ts';
-import { AUDIT_GENESIS_HEAD, auditEntryKey, auditHeadKey, type AuditEntryRecord, type AuditHeadRecord, type AuditLog } from './audit-chain.ts';
+import { AUDIT_GENESIS_HEAD, auditCheckpointKey, auditEntryKey, auditHeadKey, type AuditCheckpointRecord, type AuditEntryRecord, type AuditHeadRecord, type AuditLog } from './audit-chain.ts';
 import { certKey, expiryPrefix, prefixRange } from './tables.ts';
 import { indirectCrlKey } from './indirect-crl-key.ts';
 import { Overlay, StateTxn, type KvReader } from './txn.ts';
@@ -62,6 +62,11 @@ export class PkiStateQueries {
   /** The head of a log's audit chain (position 0 and the genesis head before any command). */
   async auditHead(log: AuditLog): Promise<AuditHeadRecord> {
     return (await this.view().getMeta(auditHeadKey(log))) ?? { position: 0, head: AUDIT_GENESIS_HEAD };
+  }
+
+  /** The latest signed checkpoint of a log accepted here (state/audit-events.ts); undefined before the first. */
+  auditCheckpoint(log: AuditLog): Promise<AuditCheckpointRecord | undefined> {
+    return this.view().getMeta(auditCheckpointKey(log));
   }
 
   /** This node's history of a log from `fromPosition` on, in position order, at most `limit`. */

@@ -177,8 +177,7 @@ export interface SerialRecord {
 
 export type { ClusterSettings };
 
-/** A log of the two tiers, as its audit chain names it (audit-chain.ts). */
-export type AuditLog = 'global' | 'local';
+export type { AuditLog } from './audit-events.ts';
 
 /** The head of a log's chain: `position` commands so far (0 and the genesis head before any). */
 export interface AuditHeadRecord {
@@ -198,4 +197,13 @@ export interface AuditEntryRecord {
   hash: Uint8Array;
   /** The command exactly as its log committed it (an encoded event, state/event-codec.ts). */
   bytes: Uint8Array;
+}
+
+/** The latest accepted checkpoint of a log (audit-events.ts), as the log's replicas applied it. */
+export interface AuditCheckpointRecord {
+  /** The position it attests. */
+  position: number;
+  /** Its own position in the chain (the attested one is before it). */
+  eventPosition: number;
+  at: number;
 }

@@ -28,6 +28,11 @@ export interface PkiStateStoreOptions {
    * command at a time (node/core/pki-application.ts) pays one write per Raft Ready, not per command.
    */
   writeOnApply?: boolean;
+  /**
+   * How many entries of each log's history (table `audit`, audit-chain.ts) are kept before the
+   * log's latest signed checkpoint; older ones are forgotten. Default: every entry is kept.
+   */
+  auditRetainEntriesMax?: number;
 }
 
 /**
@@ -73,6 +78,7 @@ export class PkiStateStore extends PkiStateQueries {
     private readonly backend: StateBackend,
     private readonly syncWrites: boolean,
     private readonly writeOnApply: boolean,
+    private readonly auditRetainEntriesMax: number | undefined,
   ) {
     const staged = new Overlay(backend);
     // Writing on apply, nothing is ever staged: reads go straight to the backend.
@@ -88,12 +94,14 @@ export class PkiStateStore extends PkiStateQueries {
   }
 
   /** A state held in memory only (simulation, tests); same behaviour and snapshot bytes. */
-  static async inMemory(): Promise<PkiStateStore> {
-    return PkiStateStore.over(new MemoryBackend(), { syncWrites: false });
+  static async inMemory(options: Pick<PkiStateStoreOptions, 'auditRetainEntriesMax'> = {}): Promise<PkiStateStore> {
+    return PkiStateStore.over(new MemoryBackend(), { ...options, syncWrites: false });
   }
 
   static async over(backend: StateBackend, options: PkiStateStoreOptions = {}): Promise<PkiStateStore> {
-    const store = new PkiStateStore(backend, options.syncWrites ?? true, options.writeOnApply ?? true);
+    const retain = options.auditRetainEntriesMax;
+    if (retain !== undefined && (!Number.isSafeInteger(retain) || retain < 0)) throw new TypeError('auditRetainEntriesMax must be a non-negative integer');
+    const store = new PkiStateStore(backend, options.syncWrites ?? true, options.writeOnApply ?? true, retain);
     await store.loadApplied();
     return store;
   }
@@ -207,7 +215,7 @@ export class PkiStateStore extends PkiStateQueries {
           continue;
         }
         outcomes.push(await decodeAndApply(batch, decode, meta));
-        if (audit !== undefined) await extendAuditChain(batch, audit.log, meta.index, audit.bytes);
+        if (audit !== undefined) await extendAuditChain(batch, audit.log, meta.index, audit.bytes, this.auditRetainEntriesMax);
         last = { index: meta.index, term: meta.term ?? last.term };
       }
       if (last === this.applied) return outcomes;

@@ -5,6 +5,7 @@
 import { plainMessagePack } from '@adrestia/consensus';
 import type {
   AppliedRecord,
+  AuditCheckpointRecord,
   AuditEntryRecord,
   AuditHeadRecord,
   AzRecord,
@@ -42,6 +43,9 @@ export interface MetaRecords {
   /** The heads of the logs' audit chains (audit-chain.ts). */
   auditGlobal: AuditHeadRecord;
   auditLocal: AuditHeadRecord;
+  /** The latest signed checkpoint of each log (state/audit-events.ts). */
+  auditCheckpointGlobal: AuditCheckpointRecord;
+  auditCheckpointLocal: AuditCheckpointRecord;
 }
 
 export interface TableRecords {

@@ -206,6 +206,17 @@ const cluster: CommandGroup = {
   },
 };
 
+const audit: CommandGroup = {
+  summary: 'the tamper-evident history of the logs (hash chains and signed checkpoints)',
+  subcommands: {
+    verify: {
+      summary: "recompute the node's audit chains (global, its AZ's local log) from genesis and check every signed checkpoint; exit 1 at the first divergence",
+      options: { ...ADMIN_ACCESS, ...FROM },
+      run: async (args) => (await import('./audit-command.ts')).verifyCommand(args),
+    },
+  },
+};
+
 const provisioner: CommandGroup = {
   summary: "a provisioner's side: mint one-time tokens with its private key",
   subcommands: {
@@ -237,6 +248,7 @@ export const ADRESTIA_PKI: CommandGroup = {
     renew,
     'needs-renewal': needsRenewal,
     cluster,
+    audit,
     provisioner,
   },
 };

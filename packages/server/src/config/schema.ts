@@ -164,6 +164,19 @@ export const CONFIG_SPEC = obj({
   log: optional(obj({ level: optional(oneOf(LOG_LEVELS), 'info') }), { level: 'info' }),
   acme: optional(ACME_SPEC, ACME_DEFAULTS),
   /**
+   * Signed checkpoints of the audit chains (pki-core node/audit/, docs/architecture.md §18): after
+   * this long or this many commands; `retainEntriesMax`: history entries kept before each log's
+   * latest checkpoint (absent: all, the history grows with every command).
+   */
+  audit: optional(
+    obj({
+      checkpointEverySeconds: optional(int(1, 7 * 24 * 3600), 300),
+      checkpointEveryCommands: optional(int(1, 10_000_000), 1000),
+      retainEntriesMax: optional(int(0, Number.MAX_SAFE_INTEGER)),
+    }),
+    { checkpointEverySeconds: 300, checkpointEveryCommands: 1000, retainEntriesMax: undefined },
+  ),
+  /**
    * Where /metrics is served: `https` (default) on the HTTPS listener, to the admin token's holder
    * only; `listener`: on a plain-HTTP listener of its own at host:port (bind it to a private
    * address: it asks for no credential). Never on the public HTTP port.

@@ -17,6 +17,7 @@ import { addNodeRoutes } from '../api/node-routes.ts';
 import { addPublicRoutes } from '../api/public-routes.ts';
 import { addAdminRoutes } from '../api/admin-routes.ts';
 import { addCaLifecycleRoutes } from '../api/ca-lifecycle-routes.ts';
+import { addAuditRoutes } from '../api/audit-routes.ts';
 import { addProvisionerRoutes } from '../api/provisioner-routes.ts';
 import { addSecureRoutes } from '../api/secure-routes.ts';
 import type { ApiDeps } from '../api/deps.ts';
@@ -95,7 +96,7 @@ export class Listeners {
     const common = { logger: this.logger, metrics: this.metrics, limits, readiness: () => s.deps.node.status().ready };
     const metricsOnHttps = { exposeMetrics: this.config.metrics.serve === 'https', authorizeMetrics: (req: IncomingMessage) => requireAdmin({ req }, s.deps.adminToken) };
     const publicRouter = addDashboardRoutes(addPublicRoutes(new Router(), s.deps), s.dashboard);
-    const secureRouter = addDashboardRoutes(addNodeRoutes(addProvisionerRoutes(addCaLifecycleRoutes(addAdminRoutes(addSecureRoutes(addPublicRoutes(new Router(), s.deps), s.deps), s.deps), s.deps), s.deps), s.deps, () => s.tls.cert), s.dashboard);
+    const secureRouter = addDashboardRoutes(addNodeRoutes(addAuditRoutes(addProvisionerRoutes(addCaLifecycleRoutes(addAdminRoutes(addSecureRoutes(addPublicRoutes(new Router(), s.deps), s.deps), s.deps), s.deps), s.deps), s.deps), s.deps, () => s.tls.cert), s.dashboard);
     addAcmeDirectories(secureRouter, s.deps, this.config.acme, new ChallengeValidator(this.config.acme));
     return [
       new HttpServer({ ...common, router: publicRouter }),

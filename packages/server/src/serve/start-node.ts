@@ -77,6 +77,7 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
       // Certificates point relying parties at their issuer's CRL and certificate on the VIPs.
       publicHttpPort: config.http.port,
       acme: acmeOptionsOf(config.acme),
+      audit: config.audit,
       // The mesh, the HTTPS listeners and the peer client take up a renewed TLS certificate
       // (serve/node-tls-follower.ts); peers admit it before they apply it (transport/peer-pins.ts).
       renewNodeTls: true,

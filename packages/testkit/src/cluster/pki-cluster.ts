@@ -67,6 +67,11 @@ export interface PkiSimClusterOptions {
   aging?: { nodeInactiveAfterSeconds: number; nodeRemoveAfterSeconds: number };
   /** The scheduler's budget (virtual-time.ts), for runs longer than the default 150 virtual s. */
   budget?: RunBudget;
+  /**
+   * Signed audit checkpoints this often (pki-core node/audit/; the `audit` checker verifies them).
+   * Default: the node's own (300 s), so a run of a few virtual seconds makes none.
+   */
+  auditCheckpointEverySeconds?: number;
 }
 
 export class PkiSimCluster {
@@ -278,6 +283,7 @@ export class PkiSimCluster {
       vip: { hook: this.vips.hookFor(n.id), globalVip: SIM_GLOBAL_VIP, localVip: this.azs.find((a) => a.name === n.az)!.localVip, maxClockDriftMs: this.maxClockDriftMs, releaseMarginMs: VIP_RELEASE_MARGIN_TICKS * this.tickMs },
       maintenanceEveryTicks: 10,
       crlNextUpdateSeconds: 3600,
+      ...(this.options.auditCheckpointEverySeconds !== undefined ? { audit: { checkpointEverySeconds: this.options.auditCheckpointEverySeconds } } : {}),
       ...(this.options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: this.options.snapshotEveryEntries } : {}),
       ...(this.options.aging ?? {}),
       onError: (e) => this.nodeErrors.push(`${n.id}: ${e instanceof Error ? e.message : String(e)}`),

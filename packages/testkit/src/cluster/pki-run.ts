@@ -13,7 +13,7 @@ import { errorCode, FSYNC_SHAPES } from './sim-cluster.ts';
 import type { Violation } from './checkers.ts';
 import { PkiSimCluster, SIM_GLOBAL_VIP } from './pki-cluster.ts';
 import { CALM_LINKS } from './sim-network.ts';
-import { auditChainDisagreements } from './audit-agreement.ts';
+import { auditChainDisagreements, verifiedCheckpoints } from './audit-agreement.ts';
 import { duplicateSerialViolations, injectDuplicateIssued, type DuplicateInjection } from './pki-serial-faults.ts';
 import { replicasCaughtUp, replicaStateViolations } from './pki-replica-state.ts';
 
@@ -162,16 +162,19 @@ export interface PkiRunResult {
   eventsRun: number;
   /** The proposer's outcome of each injected duplicate `Issued` (pki-serial-faults.ts). */
   duplicateOutcomes: (string | null)[];
+  /** Signed audit checkpoints found valid in the live nodes' histories at the end, summed over nodes and logs. */
+  auditCheckpointsVerified: number;
 }
 
 /**
  * `instantDisks`: synced saves durable at once and no crash between persist and send, the
  * schedules of runs made before disks had latencies (regression seeds found then replay them).
  */
-export async function runPkiSeed(options: { seed: number; chaosMs?: number; recoveryBoundMs?: number; instantDisks?: boolean }): Promise<PkiRunResult> {
+export async function runPkiSeed(options: { seed: number; chaosMs?: number; recoveryBoundMs?: number; instantDisks?: boolean; auditCheckpointEverySeconds?: number }): Promise<PkiRunResult> {
   // The disk's fsync latency from the seed, on its own arithmetic (it does not shift the run's stream).
   const fsync = options.instantDisks === true ? undefined : FSYNC_SHAPES[(Math.imul(options.seed ^ 0x2f6b1d3, 0x9e3779b1) >>> 7) % FSYNC_SHAPES.length]!;
-  const cluster = new PkiSimCluster({ seed: options.seed, maxSkewPermille: 50, snapshotEveryEntries: 60, ...(fsync ? { fsync } : {}) });
+  const checkpoints = options.auditCheckpointEverySeconds === undefined ? {} : { auditCheckpointEverySeconds: options.auditCheckpointEverySeconds };
+  const cluster = new PkiSimCluster({ seed: options.seed, maxSkewPermille: 50, snapshotEveryEntries: 60, ...(fsync ? { fsync } : {}), ...checkpoints });
   const s = cluster.scheduler;
   const ledger = new PkiLedger();
   const faults: string[] = [];
@@ -192,6 +195,7 @@ export async function runPkiSeed(options: { seed: number; chaosMs?: number; reco
     cluster.checker.reportFailure(error, `pnpm sim -- --cluster --pki --seed ${options.seed}`);
   }
   const caCertsDer = await caCertificates(cluster).catch(() => []);
+  const auditCheckpointsVerified = await verifiedCheckpoints(cluster).catch(() => 0);
   await cluster.stopAll().catch(() => {});
   return {
     seed: options.seed,
@@ -209,6 +213,7 @@ export async function runPkiSeed(options: { seed: number; chaosMs?: number; reco
     traceHash: s.traceHash(),
     eventsRun: s.eventsRun,
     duplicateOutcomes: ledger.duplicates.map((d) => d.outcome),
+    auditCheckpointsVerified,
   };
 }
 

@@ -6,7 +6,8 @@ import { runSimulation } from '../sim/simulator.ts';
 
 async function firstFailure(sim: string, seed: number): Promise<string | null> {
   if (sim === 'raft') return (await runSimulation(seed)).violation?.kind ?? null;
-  const r = sim === 'pki' ? await runPkiSeed({ seed }) : await runSeed({ seed });
+  // As `sim --cluster --pki` runs it (cluster/cli.ts): with signed audit checkpoints every virtual second.
+  const r = sim === 'pki' ? await runPkiSeed({ seed, auditCheckpointEverySeconds: 1 }) : await runSeed({ seed });
   return r.violations[0]?.kind ?? null;
 }
 

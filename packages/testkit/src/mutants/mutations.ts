@@ -194,6 +194,14 @@ export const MUTATIONS: readonly Mutation[] = [
     replace: '    revokedAt: Date.now(),\n    requestedBy: ev.requestedBy,',
     sim: 'pki',
   },
+  {
+    name: 'pki-audit-checkpoint-stale-head',
+    rule: 'a signed audit checkpoint attests the head its log holds at its position (docs/architecture.md §18)',
+    file: 'pki-core/src/node/audit/audit-checkpoints.ts',
+    search: 'const fields = { log, az: this.ctx.az, position, head, signerNodeId',
+    replace: 'const fields = { log, az: this.ctx.az, position: position - 1, head, signerNodeId',
+    sim: 'pki',
+  },
 ];
 
 /** Applies `m` to the text of its file; throws unless the search string occurs exactly once. */

@@ -62,6 +62,8 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   ProvisionerAdded: 'global',
   ProvisionerRemoved: 'global',
   ProvisionerTokenUsed: 'global',
+  // A checkpoint goes in the log it attests (state/audit-events.ts).
+  AuditCheckpoint: 'either',
 };
 
 export function tierOfEvent(type: PkiEventType): 'global' | 'local' | 'either' {
@@ -75,8 +77,14 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
   /** The state directory's boot record while it is open (state-boot-marker.ts). */
   private claim: StateDirClaim | null = null;
 
-  /** `stateDir`: the LevelDB directory of the PKI state; null keeps the state in memory. */
-  constructor(private readonly stateDir: string | null = null) {}
+  /**
+   * `stateDir`: the LevelDB directory of the PKI state; null keeps the state in memory.
+   * `auditRetainEntriesMax`: history kept before each log's latest checkpoint (state/store.ts); all when absent.
+   */
+  constructor(
+    private readonly stateDir: string | null = null,
+    private readonly auditRetainEntriesMax?: number,
+  ) {}
 
   /** The state as applied so far (replaced wholesale by reset and restore). */
   get store(): PkiStateStore {
@@ -108,6 +116,7 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
   private async misplaced(event: PkiEvent, tier: 'local' | 'global'): Promise<string | null> {
     const want = TIER_OF[event.type];
     if (want !== 'either') return want === tier ? null : `${event.type} belongs to the ${want} log`;
+    if (event.type === 'AuditCheckpoint') return event.log === tier ? null : `a checkpoint of the ${event.log} log belongs to that log`;
     if (event.type !== 'CrlPublished') return null;
     const ca = await this.store.getCa(event.issuerId);
     // The root's CRL is global; so is the CRL of an AZ ICA whose AZ has no local group to publish
@@ -163,8 +172,9 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
   }
 
   private async openStore(): Promise<PkiStateStore> {
-    if (this.stateDir === null) return PkiStateStore.inMemory();
+    const retain = this.auditRetainEntriesMax === undefined ? {} : { auditRetainEntriesMax: this.auditRetainEntriesMax };
+    if (this.stateDir === null) return PkiStateStore.inMemory(retain);
     this.claim = await claimStateDir(this.stateDir);
-    return PkiStateStore.open(this.stateDir, { writeOnApply: false });
+    return PkiStateStore.open(this.stateDir, { writeOnApply: false, ...retain });
   }
 }
