@@ -53,6 +53,10 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   ERR_PROFILE_INVALID: 422,
   ERR_SAN_FORBIDDEN: 403,
   ERR_PROFILE_FORBIDDEN: 403,
+  // A name outside the cluster's allowed domains (init `allowedDomains`): the CA will not vouch for it.
+  ERR_NAME_NOT_ALLOWED: 403,
+  // RFC 6585 §4: too many requests; the answer carries Retry-After.
+  ERR_RATE_LIMITED: 429,
   ERR_SAN_INVALID: 400,
   ERR_SUBJECT_INVALID: 400,
   ERR_LIFETIME_INVALID: 400,
@@ -156,6 +160,8 @@ interface ErrorBody {
 export interface ErrorResponse {
   status: number;
   body: ErrorBody;
+  /** RFC 9110 §10.2.3 `Retry-After` in seconds, when the error says when a retry may succeed. */
+  retryAfterSeconds?: number;
   /** Set when the error was not a typed one: the caller must log it (it is never sent). */
   unexpected: unknown;
 }
@@ -169,7 +175,8 @@ export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof ServerError || err instanceof PkiError) {
     const error: ErrorBody['error'] = { code: err.code, message: err.message };
     if (err.field !== undefined) error.field = err.field;
-    return { status: HTTP_STATUS_BY_CODE[err.code], body: { error }, unexpected: undefined };
+    const retry = err instanceof PkiError && err.retryAfterSeconds !== undefined ? { retryAfterSeconds: err.retryAfterSeconds } : {};
+    return { status: HTTP_STATUS_BY_CODE[err.code], body: { error }, ...retry, unexpected: undefined };
   }
   return {
     status: 500,
