@@ -160,6 +160,8 @@ const cluster: CommandGroup = {
             uri: { type: 'string', value: 'PREFIX', multiple: true, help: 'a prefix its URI SANs must start with, e.g. spiffe://prod.example/' },
             profile: { type: 'string', value: 'P', multiple: true, help: 'a certificate profile it may issue under (at least one)' },
             'max-lifetime': { type: 'string', value: 'N[s|m|h|d]', required: true, help: 'the longest lifetime it may issue' },
+            'rate-limit': { type: 'string', value: 'BURST,N/s|N/h', help: 'issuances with its tokens, whoever asks: at most BURST at once, N more a second or an hour (429 beyond)' },
+            'identity-rate-limit': { type: 'string', value: 'BURST,N/s|N/h', help: "issuances per requester (the token's subject), as --rate-limit" },
           },
         }),
         list: provisionerCommand('print the provisioners as JSON', (m) => m.listProvisioners),

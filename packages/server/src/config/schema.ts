@@ -20,14 +20,20 @@ const HOST_PORT = /^(?:[0-9.]+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/;
 const DNS_SUFFIX = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)?$/;
 
 /** ACME (RFC 8555) on the HTTPS port: challenge ports and resolver, identifier policy, limits (packages/server/src/acme/). */
-/** A provisioner policy (pki-core node/provisioners/provisioner-policy.ts), checked by its own validator. */
+/** An ACME directory's provisioner policy (pki-core node/provisioners/provisioner-policy.ts), checked by its own validator. */
 function provisionerPolicy(): Spec<ProvisionerPolicy> {
   return {
     kind: 'scalar',
     fromEnv: (raw) => JSON.parse(raw) as unknown,
     parse(value, path, issues) {
       try {
-        return validateProvisionerPolicy(value, path);
+        const policy = validateProvisionerPolicy(value, path);
+        // ACME accounts are limited by ordersPerHourMax (node/acme/acme.ts); a bucket here would go unused.
+        if (policy.rateLimit !== undefined) {
+          issues.push({ path: `${path}.rateLimit`, message: 'an ACME directory limits orders with ordersPerHourMax, not a provisioner rateLimit' });
+          return undefined;
+        }
+        return policy;
       } catch (e) {
         if (!isPkiError(e, 'ERR_INPUT_INVALID')) throw e;
         // validateProvisionerPolicy's messages read `<field>: <why>`, and the issue names the field itself.

@@ -1,0 +1,109 @@
+// Provisioner rate limits over HTTPS (docs/architecture.md §16.1): two real `serve` runtimes in
+// one AZ (LevelDB on disk, real sockets on 127.231.0.0/16, dev base 230). The limit is set with
+// `adrestia-pki cluster provisioner add --rate-limit`, shown by `list`, and judged in the global
+// log, so the node that did not issue the first two refuses the third alike.
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'chai';
+import { buildCsr, parseSanText, signProvisionerToken, toPem } from '@adrestia/pki-core';
+import { loadConfig } from '../src/config/load.ts';
+import { writeNodeConfig, writeSecrets } from '../src/dev/files.ts';
+import { CLI_PATH } from '../src/dev/processes.ts';
+import { DEV_PORTS, devNodes } from '../src/dev/layout.ts';
+import { createLogger } from '../src/log/logger.ts';
+import { createMetrics } from '../src/metrics/metrics.ts';
+import { httpCall, jsonOf, type HttpCallResult } from '../src/peer/http-request.ts';
+import { serve, type ServeHandle } from '../src/serve/runtime.ts';
+import { waitFor } from './helpers/wait.ts';
+
+const BASE = 230; // dev layout: AZ az1 is 127.231.0.0/16, its nodes 127.231.0.11 and .12
+const CLIENT = '127.231.0.200';
+
+type ErrorBody = { error: { code: string; message: string } };
+
+describe('provisioner rate limits over HTTPS: 429 ERR_RATE_LIMITED with Retry-After on any node of the AZ', function () {
+  this.timeout(120_000);
+  const dir = mkdtempSync(join(tmpdir(), 'adrestia-rate-'));
+  const [first, second] = devNodes(1, 2, BASE) as [ReturnType<typeof devNodes>[0], ReturnType<typeof devNodes>[0]];
+  const handles: ServeHandle[] = [];
+  const signer = generateKeyPairSync('ed25519');
+  let rootFile = '';
+  let tokenFile = '';
+  let clusterId = '';
+
+  before(async () => {
+    const secrets = await writeSecrets(dir);
+    const founder = await loadConfig(await writeNodeConfig(dir, first, 1, BASE, secrets, 'silent'), { ...process.env });
+    handles.push(await serve(founder, createLogger({ level: 'silent' }), createMetrics(), { mayFoundCluster: true }));
+    rootFile = join(founder.dataDir, 'cluster-root.crt');
+    tokenFile = secrets.adminTokenFile;
+    const joiner = await loadConfig(await writeNodeConfig(dir, second, 1, BASE, secrets, 'silent'), { ...process.env });
+    const handle = await serve(joiner, createLogger({ level: 'silent' }), createMetrics(), { mayFoundCluster: false });
+    handles.push(handle);
+    await waitFor('the second node is ready', () => handle.node.status().ready, 60_000);
+    clusterId = (await handles[0]!.node.caBundle()).clusterId;
+  });
+
+  after(async () => {
+    for (const h of handles.reverse()) await h.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const cli = (args: string[]): Promise<{ status: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      const argv = ['--conditions=source', '--import', 'tsx', CLI_PATH, 'cluster', 'provisioner', ...args, '--url', `https://${first.host}:${DEV_PORTS.https}`, '--ca', rootFile, '--token-file', tokenFile, '--from', CLIENT];
+      execFile(process.execPath, argv, { encoding: 'utf8', timeout: 60_000 }, (err, stdout, stderr) => {
+        resolve({ status: err === null ? 0 : typeof err.code === 'number' ? err.code : -1, stdout, stderr });
+      });
+    });
+  const mint = (subject: string): Promise<string> =>
+    signProvisionerToken({ privateKey: signer.privateKey, provisioner: 'deploy', audience: clusterId, subject, sans: [`dns:${subject}`], nowSeconds: Math.floor(Date.now() / 1000), lifetimeSeconds: 300 });
+  const issueOn = (host: string, jwt: string, subject: string): Promise<HttpCallResult> => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const csr = toPem(buildCsr({ subject: `CN=${subject}`, privateKey, sans: [parseSanText(`dns:${subject}`, 'san')] }), 'CERTIFICATE REQUEST');
+    return httpCall(`https://${host}:${DEV_PORTS.https}/api/v1/certificates`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` },
+      body: Buffer.from(JSON.stringify({ profile: 'serverLeaf', lifetimeSeconds: 3600, csr })),
+      timeoutMs: 20_000,
+      maxResponseBytes: 1 << 20,
+      ca: readFileSync(rootFile, 'utf8'),
+      serverNode: true,
+      localAddress: CLIENT,
+    });
+  };
+
+  it('the CLI sets the limits (naming a bad flag) and list shows them in the policy', async () => {
+    const keyFile = join(dir, 'deploy.pub.pem');
+    writeFileSync(keyFile, signer.publicKey.export({ format: 'pem', type: 'spki' }));
+    const common = ['--key', keyFile, '--dns', '.svc.test', '--profile', 'serverLeaf', '--max-lifetime', '1d'];
+    const bad = await cli(['add', 'deploy', ...common, '--rate-limit', '2 per second']);
+    expect([bad.status !== 0, bad.stderr.includes('--rate-limit')], bad.stderr).to.deep.equal([true, true]);
+    const added = await cli(['add', 'deploy', ...common, '--rate-limit', '2,1/s', '--identity-rate-limit', '10,60/h']);
+    expect(added.status, added.stderr).to.equal(0);
+    const listed = await cli(['list']);
+    expect(listed.status, listed.stderr).to.equal(0);
+    const deploy = (JSON.parse(listed.stdout) as { provisioners: { name: string; policy: { rateLimit?: unknown } }[] }).provisioners.find((p) => p.name === 'deploy');
+    expect(deploy?.policy.rateLimit).to.deep.equal({ perProvisioner: { burst: 2, perSecond: 1 }, perIdentity: { burst: 10, perHour: 60 } });
+  });
+
+  it('burst 2: two issue on one node, the third is refused on the other node (429, Retry-After), and issues after the refill', async () => {
+    const jwts = await Promise.all(['a', 'b', 'c'].map((s) => mint(`${s}.svc.test`)));
+    const two = await Promise.all([issueOn(first.host, jwts[0]!, 'a.svc.test'), issueOn(first.host, jwts[1]!, 'b.svc.test')]);
+    for (const r of two) expect(r.status, r.body.toString()).to.equal(201);
+    const third = await issueOn(second.host, jwts[2]!, 'c.svc.test');
+    const error = (jsonOf(third) as ErrorBody | undefined)?.error;
+    expect([third.status, error?.code], third.body.toString()).to.deep.equal([429, 'ERR_RATE_LIMITED']);
+    expect(error?.message).to.match(/^provisioner deploy reached its rate limit \(burst 2, 1\/s\); retry in \d+ s$/);
+    const retryAfter = Number(third.headers['retry-after']);
+    expect(retryAfter).to.be.within(1, 2);
+    // The refusal spent nothing: the same token issues once the bucket has refilled.
+    await sleep(retryAfter * 1000 + 200);
+    const again = await issueOn(second.host, jwts[2]!, 'c.svc.test');
+    expect(again.status, again.body.toString()).to.equal(201);
+  });
+});
