@@ -1,7 +1,7 @@
 // The node configuration file's schema. Limits and durations carry their unit in their name.
 // Secrets are NOT fields of this schema: only the paths of files that hold them are (secrets.ts).
 import { LOG_LEVELS } from '../log/logger.ts';
-import { isPkiError, validateProvisionerPolicy, type ProvisionerPolicy } from '@adrestia/pki-core';
+import { checkDomainRule, isPkiError, validateProvisionerPolicy, type ProvisionerPolicy } from '@adrestia/pki-core';
 import { arr, bool, cidr, int, ip, obj, oneOf, optional, str, uuid, type Spec, type SpecType } from './spec.ts';
 
 const AZ_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -18,6 +18,27 @@ const listener = (defaultPort: number) =>
 const HOST_PORT = /^(?:[0-9.]+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/;
 /** A DNS suffix of the ACME identifier policy: a name, or '' for any. */
 const DNS_SUFFIX = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)?$/;
+
+/** A domain rule (pki-core ca/dns-name.ts): `a.example` admits that name, `.a.example` every name below it. */
+function domainRule(): Spec<string> {
+  return {
+    kind: 'scalar',
+    fromEnv: (raw) => raw,
+    parse(value, path, issues) {
+      const why = typeof value === 'string' ? checkDomainRule(value) : 'is not a string';
+      if (why === null) return value as string;
+      issues.push({ path, message: `not a domain rule: ${JSON.stringify(value)} ${why}` });
+      return undefined;
+    },
+  };
+}
+
+/**
+ * The names a new cluster's built-in profiles issue for unless `init` says otherwise: the names
+ * RFC 2606 §2 and RFC 6761 §6 keep out of the public DNS, so a default cluster never signs a
+ * public name (docs/architecture.md §16.2).
+ */
+export const DEFAULT_ALLOWED_DOMAINS: readonly string[] = ['.test', '.example', 'localhost'];
 
 /** ACME (RFC 8555) on the HTTPS port: challenge ports and resolver, identifier policy, limits (packages/server/src/acme/). */
 /** An ACME directory's provisioner policy (pki-core node/provisioners/provisioner-policy.ts), checked by its own validator. */
@@ -126,6 +147,13 @@ export const CONFIG_SPEC = obj({
   advertiseAddress: optional(str({ pattern: HOST, what: 'a host name or IP address', maxLength: 253 })),
   /** The AZs of the cluster, used when this node founds it. */
   azs: optional(arr(AZ_SPEC, 1, 64)),
+  /**
+   * Used when this node founds the cluster (then fixed): the DNS names the built-in leaf
+   * profiles issue for (domain rules; default DEFAULT_ALLOWED_DOMAINS), and the ranges their IP
+   * SANs must lie in (default: loopback and the AZs' client subnets).
+   */
+  allowedDomains: optional(arr(domainRule(), 0, 256), [...DEFAULT_ALLOWED_DOMAINS]),
+  allowedIpCidrs: optional(arr(cidr(), 0, 256)),
   pkiInitRetry: optional(int(0, 1_000), 3),
   pkiInitRequestRetry: optional(int(0, 1_000), 3),
   timeouts: optional(

@@ -24,7 +24,7 @@ import type { PkiStateQueries } from '../../state/queries.ts';
 import type { LeafCertificateRecord } from '../../state/records.ts';
 import { checkNow, type CaHandle } from '../ca/ca-common.ts';
 import { issuerChainPem } from '../ca/ca-chain.ts';
-import { profileFor, type ProfileTable } from './ca-profiles.ts';
+import { checkClusterNames, profileFor, type ProfileTable } from './ca-profiles.ts';
 import { prepareIssuer } from '../../ca/issuer.ts';
 import { withIssuerUrls } from '../ca/issuer-urls.ts';
 import { checkNoReservedSans, type ReservedNames } from '../ca/reserved-names.ts';
@@ -94,6 +94,7 @@ export async function issueLeafFromCsr(input: IssueLeafInput): Promise<IssuedLea
     new Date(input.nowMs),
   );
   checkNoReservedSans(plan.sans, input.reserved);
+  await checkClusterNames(profile, plan.sans, input.store);
   const sans = eventSans(plan);
   const publicKeyHash = createHash('sha256').update(plan.spkiDer).digest('hex');
   const key = idempotencyKey(input.requester, publicKeyHash, sans, plan.profileName);

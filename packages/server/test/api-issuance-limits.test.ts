@@ -1,7 +1,9 @@
-// Provisioner rate limits over HTTPS (docs/architecture.md §16.1): two real `serve` runtimes in
-// one AZ (LevelDB on disk, real sockets on 127.231.0.0/16, dev base 230). The limit is set with
-// `adrestia-pki cluster provisioner add --rate-limit`, shown by `list`, and judged in the global
-// log, so the node that did not issue the first two refuses the third alike.
+// Narrow credentials over HTTPS, on two real `serve` runtimes in one AZ (LevelDB on disk, real
+// sockets on 127.231.0.0/16, dev base 230):
+// - provisioner rate limits (docs/architecture.md §16.1), set with `adrestia-pki cluster
+//   provisioner add --rate-limit`, shown by `list`, and judged in the global log, so the node
+//   that did not issue the first two refuses the third alike;
+// - the names a dev cluster's built-in profiles issue for (§16.2: `allowedDomains` at init).
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
-import { buildCsr, parseSanText, signProvisionerToken, toPem } from '@adrestia/pki-core';
+import { BUILTIN_PROFILES, buildCsr, parseSanText, signProvisionerToken, toPem } from '@adrestia/pki-core';
 import { loadConfig } from '../src/config/load.ts';
 import { writeNodeConfig, writeSecrets } from '../src/dev/files.ts';
 import { CLI_PATH } from '../src/dev/processes.ts';
@@ -18,14 +20,14 @@ import { createLogger } from '../src/log/logger.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
 import { httpCall, jsonOf, type HttpCallResult } from '../src/peer/http-request.ts';
 import { serve, type ServeHandle } from '../src/serve/runtime.ts';
-import { waitFor } from './helpers/wait.ts';
+import { pollFor, waitFor } from './helpers/wait.ts';
 
 const BASE = 230; // dev layout: AZ az1 is 127.231.0.0/16, its nodes 127.231.0.11 and .12
 const CLIENT = '127.231.0.200';
 
 type ErrorBody = { error: { code: string; message: string } };
 
-describe('provisioner rate limits over HTTPS: 429 ERR_RATE_LIMITED with Retry-After on any node of the AZ', function () {
+describe('issuance limits over HTTPS: provisioner rate limits, the allowed names of init', function () {
   this.timeout(120_000);
   const dir = mkdtempSync(join(tmpdir(), 'adrestia-rate-'));
   const [first, second] = devNodes(1, 2, BASE) as [ReturnType<typeof devNodes>[0], ReturnType<typeof devNodes>[0]];
@@ -62,20 +64,23 @@ describe('provisioner rate limits over HTTPS: 429 ERR_RATE_LIMITED with Retry-Af
     });
   const mint = (subject: string): Promise<string> =>
     signProvisionerToken({ privateKey: signer.privateKey, provisioner: 'deploy', audience: clusterId, subject, sans: [`dns:${subject}`], nowSeconds: Math.floor(Date.now() / 1000), lifetimeSeconds: 300 });
-  const issueOn = (host: string, jwt: string, subject: string): Promise<HttpCallResult> => {
+  const csrFor = (cn: string, sans: string[]): string => {
     const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const csr = toPem(buildCsr({ subject: `CN=${subject}`, privateKey, sans: [parseSanText(`dns:${subject}`, 'san')] }), 'CERTIFICATE REQUEST');
-    return httpCall(`https://${host}:${DEV_PORTS.https}/api/v1/certificates`, {
+    return toPem(buildCsr({ subject: `CN=${cn}`, privateKey, sans: sans.map((t, i) => parseSanText(t, `san[${i}]`)) }), 'CERTIFICATE REQUEST');
+  };
+  const post = (host: string, path: string, bearer: string, body: unknown): Promise<HttpCallResult> =>
+    httpCall(`https://${host}:${DEV_PORTS.https}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` },
-      body: Buffer.from(JSON.stringify({ profile: 'serverLeaf', lifetimeSeconds: 3600, csr })),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
+      body: Buffer.from(JSON.stringify(body)),
       timeoutMs: 20_000,
       maxResponseBytes: 1 << 20,
       ca: readFileSync(rootFile, 'utf8'),
       serverNode: true,
       localAddress: CLIENT,
     });
-  };
+  const issueOn = (host: string, jwt: string, subject: string): Promise<HttpCallResult> =>
+    post(host, '/api/v1/certificates', jwt, { profile: 'serverLeaf', lifetimeSeconds: 3600, csr: csrFor(subject, [`dns:${subject}`]) });
 
   it('the CLI sets the limits (naming a bad flag) and list shows them in the policy', async () => {
     const keyFile = join(dir, 'deploy.pub.pem');
@@ -105,5 +110,57 @@ describe('provisioner rate limits over HTTPS: 429 ERR_RATE_LIMITED with Retry-Af
     await sleep(retryAfter * 1000 + 200);
     const again = await issueOn(second.host, jwts[2]!, 'c.svc.test');
     expect(again.status, again.body.toString()).to.equal(201);
+  });
+
+  describe('allowedDomains / allowedIpCidrs of init: the dev cluster defaults', () => {
+    const admin = (): string => readFileSync(tokenFile, 'utf8').trim();
+    const issueAdmin = (sans: string[], profile = 'serverLeaf'): Promise<HttpCallResult> =>
+      post(second.host, '/api/v1/certificates', admin(), { profile, csr: csrFor('svc.example', sans), sans });
+    const refusal = (r: HttpCallResult): [number, string | undefined, string | undefined] => {
+      const e = (jsonOf(r) as ErrorBody | undefined)?.error;
+      return [r.status, e?.code, e?.message];
+    };
+
+    it('a built-in profile refuses a public name or address: 403 ERR_NAME_NOT_ALLOWED naming it and the policy', async () => {
+      expect(refusal(await issueAdmin(['dns:svc.example', 'dns:www.google.com']))).to.deep.equal([
+        403,
+        'ERR_NAME_NOT_ALLOWED',
+        'sans[1]: "www.google.com" is outside the names this cluster issues for under its built-in profiles (allowedDomains: .test, .example, localhost)',
+      ]);
+      const ip = refusal(await issueAdmin(['dns:svc.example', 'ip:8.8.8.8']));
+      expect(ip.slice(0, 2)).to.deep.equal([403, 'ERR_NAME_NOT_ALLOWED']);
+      expect(ip[2]).to.match(/^sans\[1\]: "8\.8\.8\.8" is outside .*\(allowedIpCidrs: 127\.0\.0\.0\/8, ::1\/128, 127\.231\.0\.0\/16\)$/);
+      const uri = refusal(await issueAdmin(['dns:svc.example', 'uri:https://www.google.com/x']));
+      expect(uri.slice(0, 3)).to.deep.equal([403, 'ERR_NAME_NOT_ALLOWED', 'sans[1]: "www.google.com" (of uri SAN "https://www.google.com/x") is outside the names this cluster issues for under its built-in profiles (allowedDomains: .test, .example, localhost)']);
+    });
+
+    it('names under the defaults issue: .example, .test, localhost, loopback addresses', async () => {
+      const r = await issueAdmin(['dns:svc.example', 'dns:a.svc.test', 'dns:localhost', 'ip:127.0.0.1', 'uri:spiffe://prod.example/web']);
+      expect(r.status, r.body.toString()).to.equal(201);
+    });
+
+    it('a profile an admin set is its own policy: it may issue outside the defaults', async () => {
+      const base = BUILTIN_PROFILES.serverLeaf;
+      const set = await httpCall(`https://${first.host}:${DEV_PORTS.https}/api/v1/profiles/public`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${admin()}` },
+        body: Buffer.from(JSON.stringify({ ...base, name: 'public', san: { ...base.san, dns: { allowedDomains: ['.google.com'], allowWildcard: false } } })),
+        timeoutMs: 20_000,
+        maxResponseBytes: 1 << 20,
+        ca: readFileSync(rootFile, 'utf8'),
+        serverNode: true,
+        localAddress: CLIENT,
+      });
+      expect(set.status, set.body.toString()).to.equal(200);
+      const r = await pollFor(
+        'the profile set through the global log reaches the second node',
+        async () => {
+          const answer = await post(second.host, '/api/v1/certificates', admin(), { profile: 'public', csr: csrFor('www.google.com', ['dns:www.google.com']) });
+          return answer.status === 404 ? null : answer;
+        },
+        20_000,
+      );
+      expect(r.status, r.body.toString()).to.equal(201);
+    });
   });
 });
