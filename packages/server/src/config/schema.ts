@@ -38,7 +38,7 @@ function domainRule(): Spec<string> {
  * RFC 2606 §2 and RFC 6761 §6 keep out of the public DNS, so a default cluster never signs a
  * public name (docs/architecture.md §16.2).
  */
-export const DEFAULT_ALLOWED_DOMAINS: readonly string[] = ['.test', '.example', 'localhost'];
+const DEFAULT_ALLOWED_DOMAINS: readonly string[] = ['.test', '.example', 'localhost'];
 
 /** ACME (RFC 8555) on the HTTPS port: challenge ports and resolver, identifier policy, limits (packages/server/src/acme/). */
 /** An ACME directory's provisioner policy (pki-core node/provisioners/provisioner-policy.ts), checked by its own validator. */

@@ -42,7 +42,7 @@ export function bucketRule(rateLimit: ProvisionerRateLimit | undefined, identity
 }
 
 /** How many milliseconds one token takes to come back. */
-export function refillIntervalMs(rule: RateLimitRule): number {
+function refillIntervalMs(rule: RateLimitRule): number {
   return rule.perSecond !== undefined ? SECOND_MS / rule.perSecond : HOUR_MS / rule.perHour!;
 }
 
