@@ -20,6 +20,7 @@ import { createLogger } from '../src/log/logger.ts';
 import { createMetrics } from '../src/metrics/metrics.ts';
 import { httpCall, jsonOf, type HttpCallResult } from '../src/peer/http-request.ts';
 import { serve, type ServeHandle } from '../src/serve/runtime.ts';
+import { handKey, HandAcme } from './helpers/acme-hand-client.ts';
 import { pollFor, waitFor } from './helpers/wait.ts';
 
 const BASE = 230; // dev layout: AZ az1 is 127.231.0.0/16, its nodes 127.231.0.11 and .12
@@ -161,6 +162,18 @@ describe('issuance limits over HTTPS: provisioner rate limits, the allowed names
         20_000,
       );
       expect(r.status, r.body.toString()).to.equal(201);
+    });
+
+    it('ACME newOrder under the default directory (serverLeaf) refuses the same names up front: rejectedIdentifier, no order', async () => {
+      const acme = new HandAcme(`https://${second.host}:${DEV_PORTS.https}/acme/directory`, readFileSync(rootFile, 'utf8'), CLIENT);
+      await acme.open();
+      const key = await handKey();
+      expect((await acme.newAccount(key)).status).to.equal(201);
+      const refused = await acme.post(acme.directory['newOrder']!, { identifiers: [{ type: 'dns', value: 'svc.example' }, { type: 'dns', value: 'www.google.com' }] }, key);
+      expect([refused.status, refused.json['type'], refused.headers['location']]).to.deep.equal([400, 'urn:ietf:params:acme:error:rejectedIdentifier', undefined]);
+      expect(refused.json['detail']).to.equal('identifiers[1]: "www.google.com" is outside the names this cluster issues for under its built-in profiles (allowedDomains: .test, .example, localhost)');
+      const allowed = await acme.post(acme.directory['newOrder']!, { identifiers: [{ type: 'dns', value: 'svc.example' }] }, key);
+      expect(allowed.status, allowed.text).to.equal(201);
     });
   });
 });
