@@ -4,9 +4,9 @@
 import { expect } from 'chai';
 import { isPkiError } from '../src/errors.ts';
 import { validateProvisionerPolicy } from '../src/node/provisioners/provisioner-policy.ts';
-import { takeToken, validateRateLimit, type BucketState, type RateLimitRule } from '../src/node/provisioners/rate-limit.ts';
+import { shareOf, takeToken, validateRateLimit, type BucketState, type RateLimitRule } from '../src/node/provisioners/rate-limit.ts';
 import { decodeEvent, encodeEvent, type ApplyOutcome, type EventOf, type PkiEvent, type PkiStateStore } from '../src/state/index.ts';
-import { applyAll, clusterCreated, openStore, removeTempDirs, T0 } from './state-fixtures.ts';
+import { applyAll, azAdded, baseLog, clusterCreated, issued, openStore, removeTempDirs, T0 } from './state-fixtures.ts';
 
 /** Takes `n` tokens at `atMs` in a row, and answers each result's ok or retry-after. */
 function takeMany(rule: RateLimitRule, start: BucketState | undefined, atMs: number, n: number): { answers: (true | number)[]; bucket: BucketState | undefined } {
@@ -154,5 +154,63 @@ describe('rate limits at apply time: ProvisionerTokenUsed from its own `at`', ()
     expect(await store.provisionerBucket('ci', 'c.svc.test')).to.not.equal(undefined);
     await applyAll(store, [{ type: 'ProvisionerRemoved', name: 'ci', requestedBy: 'admin', at: T0 + 3_600_001 }]);
     expect(await store.provisionerBucket('ci')).to.equal(undefined);
+  });
+});
+
+describe("rate limits of renewals: Issued.renewalCharge on this AZ's share, in the local log", () => {
+  let store: PkiStateStore | undefined;
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+  });
+  after(removeTempDirs);
+
+  const apply = (ev: PkiEvent): Promise<ApplyOutcome | null> => store!.apply(ev, { index: store!.appliedIndex() + 1 });
+  const code = (o: ApplyOutcome | null): string => (o !== null && !o.ok ? o.error.code : 'accepted');
+  let serial = 0x1000;
+  const renewal = (identity: string, at: number, over: Partial<EventOf<'Issued'>> = {}): EventOf<'Issued'> =>
+    issued((serial++).toString(16), { requester: `renew:x:${serial}`, renewalCharge: { provisioner: 'ci', identity }, at, ...over });
+
+  it('one AZ gets the whole rule; n AZs each get burst/n (at least 1) and rate/n', () => {
+    expect(shareOf({ burst: 4, perSecond: 2 }, 1)).to.deep.equal({ burst: 4, perSecond: 2 });
+    expect(shareOf({ burst: 4, perSecond: 2 }, 2)).to.deep.equal({ burst: 2, perSecond: 1 });
+    expect(shareOf({ burst: 2, perHour: 60 }, 3)).to.deep.equal({ burst: 1, perHour: 20 });
+  });
+
+  it('renewals of one identity beyond its share are refused (nothing recorded); the charge is kept on the record', async () => {
+    store = await openStore();
+    await applyAll(store, [...baseLog(), added]);
+    expect(code(await apply(renewal('a.svc.test', T0 + 10)))).to.equal('accepted');
+    expect(code(await apply(renewal('a.svc.test', T0 + 11)))).to.equal('accepted');
+    const third = renewal('a.svc.test', T0 + 12);
+    const refused = await apply(third);
+    expect(code(refused)).to.equal('ERR_RATE_LIMITED');
+    expect(refused !== null && !refused.ok && refused.error.message).to.match(/identity "a\.svc\.test" of provisioner ci reached its rate limit for renewals \(this AZ's share: burst 2, 60\/h\); retry in 60 s/);
+    expect(await store.getCertificate(third.issuerId, third.serialHex)).to.equal(undefined);
+    // Renewals have their own (AZ) buckets: the cluster-wide token buckets are untouched.
+    expect(await store.provisionerBucket('ci', 'a.svc.test')).to.equal(undefined);
+    const bucket = await store.provisionerBucket('ci', 'a.svc.test', 'az');
+    expect([bucket?.scope, bucket !== undefined && bucket.tokens < 1]).to.deep.equal(['az', true]);
+    const first = (await store.findBySerial('1000'))[0];
+    expect(first).to.include({ provisioner: 'ci' });
+  });
+
+  it('with two AZs the share halves: the second renewal of one identity is refused', async () => {
+    store = await openStore();
+    await applyAll(store, [...baseLog(), azAdded('az2', '127.2.0.0/16', '127.2.0.1'), added]);
+    expect(code(await apply(renewal('b.svc.test', T0 + 10)))).to.equal('accepted');
+    expect(code(await apply(renewal('b.svc.test', T0 + 11)))).to.equal('ERR_RATE_LIMITED');
+  });
+
+  it('a retried renewal is answered with its certificate and not charged again; a removed provisioner charges nothing', async () => {
+    store = await openStore();
+    await applyAll(store, [...baseLog(), added]);
+    const once = renewal('c.svc.test', T0 + 10);
+    expect(code(await apply(once))).to.equal('accepted');
+    const retried = await apply({ ...once, serialHex: 'abcd', at: T0 + 20 });
+    expect(retried !== null && retried.ok && retried.result.type === 'Issued' && retried.result.duplicate).to.equal(true);
+    expect(await store.provisionerBucket('ci', 'c.svc.test', 'az')).to.include({ tokens: 1 });
+    await applyAll(store, [{ type: 'ProvisionerRemoved', name: 'ci', requestedBy: 'admin', at: T0 + 30 }]);
+    for (let i = 0; i < 3; i++) expect(code(await apply(renewal('c.svc.test', T0 + 40 + i)))).to.equal('accepted');
   });
 });

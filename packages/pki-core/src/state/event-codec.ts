@@ -10,6 +10,7 @@ import {
   type AzSpec,
   type CaRole,
   type ClusterSettings,
+  type RenewalCharge,
   type CrossCertificate,
   type RewrappedKey,
   type NodeAddresses,
@@ -130,7 +131,14 @@ function readRootRolledOver(r: FieldReader): PkiEvent {
   return ev;
 }
 
+function readRenewalCharge(r: FieldReader): RenewalCharge {
+  const charge = { provisioner: r.id('provisioner'), identity: r.text('identity', 1, 255) };
+  r.done();
+  return charge;
+}
+
 function readIssued(r: FieldReader): PkiEvent {
+  const renewalCharge = r.optional('renewalCharge', () => readRenewalCharge(r.map('renewalCharge')));
   return {
     type: 'Issued',
     issuerId: r.id('issuerId'),
@@ -143,6 +151,7 @@ function readIssued(r: FieldReader): PkiEvent {
     requester: r.text('requester'),
     publicKeyHash: r.sha256Hex('publicKeyHash'),
     idempotencyKey: r.sha256Hex('idempotencyKey'),
+    ...(renewalCharge === undefined ? {} : { renewalCharge }),
     at: r.time('at'),
   };
 }

@@ -245,7 +245,18 @@ export interface IssuedEvent {
   publicKeyHash: string;
   /** `idempotencyKey(requester, publicKeyHash, sans, profile)`; checked on apply. */
   idempotencyKey: string;
+  /**
+   * A renewal of a certificate a provisioner's token led to: charged on apply to this AZ's share
+   * of the provisioner's rate-limit buckets (node/provisioners/rate-limit.ts). Absent otherwise.
+   */
+  renewalCharge?: RenewalCharge;
   at: number;
+}
+
+/** Whose buckets a renewal takes from: the provisioner and the certificate's CN. */
+export interface RenewalCharge {
+  provisioner: string;
+  identity: string;
 }
 
 /**

@@ -25,12 +25,16 @@ interface ProvisionerTokenExpiryRecord {
   tokenId: string;
 }
 
+/** Token spends are judged in the global log; renewals in the AZ's local log, on its share (§16.1). */
+export type BucketScope = 'global' | 'az';
+
 /**
  * A rate-limit bucket (node/provisioners/rate-limit.ts) of a provisioner, or of one identity
  * (`identity` set) of it. A bucket full again is as good as none: it is forgotten after `fullAtMs`.
  */
 export interface ProvisionerBucketRecord {
   kind: 'bucket';
+  scope: BucketScope;
   provisioner: string;
   identity?: string;
   tokens: number;
@@ -74,19 +78,23 @@ export function provisionerTokensExpiredBefore(ms: number): { gte: string; lt: s
   return { gte: PROVISIONER_TOKEN_EXPIRY_PREFIX + SEP, lt: expiryPart(ms) };
 }
 
+const BUCKET_PREFIX: Record<BucketScope, string> = { global: 'bucket', az: 'azBucket' };
+
 /** The bucket of `provisioner`, or of its `identity` (a token's `sub`, escaped: keys are ASCII). */
-export function provisionerBucketKey(provisioner: string, identity?: string): string {
-  const base = 'bucket' + SEP + provisioner;
+export function provisionerBucketKey(provisioner: string, identity?: string, scope: BucketScope = 'global'): string {
+  const base = BUCKET_PREFIX[scope] + SEP + provisioner;
   return identity === undefined ? base : base + SEP + encodeURIComponent(identity);
 }
 
-const PROVISIONER_BUCKET_FULL_PREFIX = 'bucketFull';
-
-export function provisionerBucketFullKey(fullAtMs: number, bucketKey: string): string {
-  return PROVISIONER_BUCKET_FULL_PREFIX + SEP + fullAtMs.toString(16).padStart(16, '0') + SEP + bucketKey;
+function bucketFullPrefix(scope: BucketScope): string {
+  return BUCKET_PREFIX[scope] + 'Full';
 }
 
-/** The key range of the buckets full again before `ms`. */
-export function provisionerBucketsFullBefore(ms: number): { gte: string; lt: string } {
-  return { gte: PROVISIONER_BUCKET_FULL_PREFIX + SEP, lt: PROVISIONER_BUCKET_FULL_PREFIX + SEP + ms.toString(16).padStart(16, '0') };
+export function provisionerBucketFullKey(fullAtMs: number, bucketKey: string, scope: BucketScope): string {
+  return bucketFullPrefix(scope) + SEP + fullAtMs.toString(16).padStart(16, '0') + SEP + bucketKey;
+}
+
+/** The key range of the buckets of `scope` full again before `ms`. */
+export function provisionerBucketsFullBefore(ms: number, scope: BucketScope): { gte: string; lt: string } {
+  return { gte: bucketFullPrefix(scope) + SEP, lt: bucketFullPrefix(scope) + SEP + ms.toString(16).padStart(16, '0') };
 }

@@ -19,7 +19,7 @@ import type {
   RevocationRecord,
 } from './records.ts';
 import type { AcmeRecord } from './acme-records.ts';
-import { PROVISIONER_PREFIX, provisionerBucketKey, provisionerKey, provisionerTokenKey, type ProvisionerBucketRecord, type ProvisionerRecord } from './provisioner-records.ts';
+import { PROVISIONER_PREFIX, provisionerBucketKey, provisionerKey, provisionerTokenKey, type BucketScope, type ProvisionerBucketRecord, type ProvisionerRecord } from './provisioner-records.ts';
 import { AUDIT_GENESIS_HEAD, auditEntryKey, auditHeadKey, type AuditEntryRecord, type AuditHeadRecord, type AuditLog } from './audit-chain.ts';
 import { certKey, expiryPrefix, prefixRange } from './tables.ts';
 import { Overlay, StateTxn, type KvReader } from './txn.ts';
@@ -54,8 +54,8 @@ export class PkiStateQueries {
   }
 
   /** The rate-limit bucket of `provisioner`, or of its `identity` (node/provisioners/rate-limit.ts), if one is held. */
-  async provisionerBucket(provisioner: string, identity?: string): Promise<ProvisionerBucketRecord | undefined> {
-    const record = await this.view().get('provisioners', provisionerBucketKey(provisioner, identity));
+  async provisionerBucket(provisioner: string, identity?: string, scope: BucketScope = 'global'): Promise<ProvisionerBucketRecord | undefined> {
+    const record = await this.view().get('provisioners', provisionerBucketKey(provisioner, identity, scope));
     return record?.kind === 'bucket' ? record : undefined;
   }
 

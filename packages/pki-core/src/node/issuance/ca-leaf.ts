@@ -17,7 +17,7 @@ import { resolveIssuance, type IssuancePlan } from '../../ca/resolve-issuance.ts
 import type { SanEntry } from '../../ca/san.ts';
 import { randomSerial, type SerialRandomSource } from '../../ca/serial.ts';
 import { PkiError } from '../../errors.ts';
-import type { IssuedEvent } from '../../state/events.ts';
+import type { IssuedEvent, RenewalCharge } from '../../state/events.ts';
 import { LIMITS } from '../../state/fields.ts';
 import { idempotencyKey } from '../../state/idempotency.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
@@ -56,6 +56,8 @@ export interface IssueLeafInput {
   readonly publicBaseUrl?: string;
   /** Hosts and VIPs of the cluster's nodes (`reservedNames`): a leaf naming one is refused. */
   readonly reserved: ReservedNames;
+  /** A renewal charged to a provisioner's buckets on apply (`Issued.renewalCharge`). */
+  readonly renewalCharge?: RenewalCharge;
 }
 
 export interface IssuedLeaf {
@@ -122,6 +124,7 @@ export async function issueLeafFromCsr(input: IssueLeafInput): Promise<IssuedLea
     requester: input.requester,
     publicKeyHash,
     idempotencyKey: key,
+    ...(input.renewalCharge === undefined ? {} : { renewalCharge: { ...input.renewalCharge } }),
     at: input.nowMs,
   };
   return { event, certDer: cert.der, chainPem: cert.pem + (await issuerChainPem(input.store, input.nodeIca.issuerId)), existing: false };

@@ -91,9 +91,19 @@ export function validateRateLimit(data: unknown, field: string): ProvisionerRate
   };
 }
 
+/**
+ * One AZ's share of `rule` when the cluster has `azCount` AZs: burst and rate divided (a burst of
+ * at least 1). Renewals are judged in each AZ's local log on such a share (docs/architecture.md §16.1).
+ */
+export function shareOf(rule: RateLimitRule, azCount: number): RateLimitRule {
+  if (azCount === 1) return rule;
+  const burst = Math.max(1, Math.floor(rule.burst / azCount));
+  return rule.perSecond !== undefined ? { burst, perSecond: rule.perSecond / azCount } : { burst, perHour: rule.perHour! / azCount };
+}
+
 /** The refusal's message, alike from the node and from apply: whose bucket, its rule, when to retry. */
-export function rateLimitedMessage(provisioner: string, identity: string | undefined, rule: RateLimitRule, retryAfterSeconds: number): string {
+export function rateLimitedMessage(provisioner: string, identity: string | undefined, rule: RateLimitRule, retryAfterSeconds: number, azShare = false): string {
   const whose = identity === undefined ? `provisioner ${provisioner}` : `identity ${JSON.stringify(identity)} of provisioner ${provisioner}`;
   const rate = rule.perSecond !== undefined ? `${rule.perSecond}/s` : `${rule.perHour}/h`;
-  return `${whose} reached its rate limit (burst ${rule.burst}, ${rate}); retry in ${retryAfterSeconds} s`;
+  return `${whose} reached its rate limit${azShare ? " for renewals (this AZ's share" : ' ('}${azShare ? ': ' : ''}burst ${rule.burst}, ${rate}); retry in ${retryAfterSeconds} s`;
 }

@@ -12,13 +12,12 @@ import { parseSanText, type SanEntry } from '../../ca/san.ts';
 import { PkiError } from '../../errors.ts';
 import type { PkiEvent } from '../../state/events.ts';
 import type { ApplyOutcome } from '../../state/outcome.ts';
-import type { ProvisionerRecord } from '../../state/provisioner-records.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { profileFor } from '../issuance/ca-profiles.ts';
 import type { IssuedLeaf, IssueRequest } from '../pki-node-api.ts';
 import { checkProvisionerPolicy } from './provisioner-policy.ts';
 import { boundSans, verifyProvisionerToken } from './provisioner-token.ts';
-import { bucketRule, rateLimitedMessage, takeToken } from './rate-limit.ts';
+import { rateLimitedAfterCommit, rateLimitRefusal } from './rate-limit-refusal.ts';
 
 export type TokenIssueRequest = Omit<IssueRequest, 'requester'>;
 
@@ -63,25 +62,11 @@ export class TokenIssuance {
     const early = await rateLimitRefusal(store, provisioner, claims.sub, nowMs);
     if (early !== undefined) throw early;
     const outcome = await this.commitGlobal({ type: 'ProvisionerTokenUsed', provisioner: name, tokenId: claims.jti, subject: claims.sub, expiresAt: claims.exp * 1000, at: nowMs });
-    if (!outcome.ok && outcome.error.code === 'ERR_RATE_LIMITED') {
-      // Another node's spend took the last token first: the state applied now says when one is back.
-      const later = await rateLimitRefusal(await this.state(), provisioner, claims.sub, nowMs);
-      throw new PkiError('ERR_RATE_LIMITED', outcome.error.message, { field: 'authorization', retryAfterSeconds: later?.retryAfterSeconds ?? 1 });
-    }
+    // Another node's spend took the last token first: the state applied now says when one is back.
+    if (!outcome.ok && outcome.error.code === 'ERR_RATE_LIMITED') throw await rateLimitedAfterCommit(await this.state(), provisioner, claims.sub, nowMs, outcome.error.message);
     if (!outcome.ok) throw new PkiError(outcome.error.code, outcome.error.message, { field: 'authorization' });
     return this.issue({ ...request, sans: sans.map((s) => `${s.type}:${s.value}`), requester: `provisioner:${name}:${claims.jti}` });
   }
-}
-
-/** ERR_RATE_LIMITED with Retry-After if the provisioner's bucket or the identity's has no token at `nowMs`. */
-async function rateLimitRefusal(store: PkiStateQueries, provisioner: ProvisionerRecord, identity: string, nowMs: number): Promise<PkiError | undefined> {
-  for (const who of [undefined, identity]) {
-    const rule = bucketRule(provisioner.policy.rateLimit, who);
-    if (rule === undefined) continue;
-    const taken = takeToken(rule, await store.provisionerBucket(provisioner.name, who), nowMs);
-    if (!taken.ok) return new PkiError('ERR_RATE_LIMITED', rateLimitedMessage(provisioner.name, who, rule, taken.retryAfterSeconds), { field: 'authorization', retryAfterSeconds: taken.retryAfterSeconds });
-  }
-  return undefined;
 }
 
 /** The CSR's subject CN and the SANs asked for: the request's `sans`, else the CSR's, else none given. */
