@@ -113,6 +113,62 @@ describe('issuance limits over HTTPS: provisioner rate limits, the allowed names
     expect(again.status, again.body.toString()).to.equal(201);
   });
 
+  it("mTLS renewal counts as the certificate's own provisioner: its renewals and their renewals, on the AZ's share; 429 on the other node", async () => {
+    const renewer = generateKeyPairSync('ed25519');
+    const put = await httpCall(`https://${first.host}:${DEV_PORTS.https}/api/v1/provisioners/renewer`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${readFileSync(tokenFile, 'utf8').trim()}` },
+      body: Buffer.from(JSON.stringify({ publicKey: renewer.publicKey.export({ format: 'jwk' }), policy: { dnsSuffixes: ['.svc.test'], profiles: ['serverClientLeaf'], maxLifetimeSeconds: 86_400, rateLimit: { perProvisioner: { burst: 2, perSecond: 1 } } } })),
+      timeoutMs: 20_000,
+      maxResponseBytes: 1 << 20,
+      ca: readFileSync(rootFile, 'utf8'),
+      serverNode: true,
+      localAddress: CLIENT,
+    });
+    expect(put.status, put.body.toString()).to.equal(201);
+    const jwt = await signProvisionerToken({ privateKey: renewer.privateKey, provisioner: 'renewer', audience: clusterId, subject: 'r.svc.test', sans: ['dns:r.svc.test'], nowSeconds: Math.floor(Date.now() / 1000), lifetimeSeconds: 300 });
+    const newKey = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    let key = newKey();
+    const csrWith = (k: ReturnType<typeof newKey>): string => toPem(buildCsr({ subject: 'CN=r.svc.test', privateKey: k, sans: [parseSanText('dns:r.svc.test', 'san')] }), 'CERTIFICATE REQUEST');
+    const issued = await pollFor(
+      'the provisioner reaches the second node',
+      async () => {
+        const r = await post(second.host, '/api/v1/certificates', jwt, { profile: 'serverClientLeaf', lifetimeSeconds: 3600, csr: csrWith(key) });
+        return r.status === 401 ? null : r;
+      },
+      20_000,
+    );
+    expect(issued.status, issued.body.toString()).to.equal(201);
+    let chain = (jsonOf(issued) as { chainPem: string }).chainPem;
+    const renewOn = async (host: string): Promise<HttpCallResult> => {
+      const next = newKey();
+      const r = await httpCall(`https://${host}:${DEV_PORTS.https}/api/v1/certificates/renew`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: Buffer.from(JSON.stringify({ csr: csrWith(next) })),
+        timeoutMs: 20_000,
+        maxResponseBytes: 1 << 20,
+        ca: readFileSync(rootFile, 'utf8'),
+        cert: chain,
+        key: key.export({ format: 'pem', type: 'pkcs8' }),
+        serverNode: true,
+        localAddress: CLIENT,
+      });
+      if (r.status === 201) [chain, key] = [(jsonOf(r) as { chainPem: string }).chainPem, next];
+      return r;
+    };
+    // The second renewal renews the first one's certificate: the charge is carried forward.
+    for (const n of [1, 2]) expect((await renewOn(first.host)).status, `renewal ${n}`).to.equal(201);
+    const third = await renewOn(second.host);
+    const error = (jsonOf(third) as ErrorBody | undefined)?.error;
+    expect([third.status, error?.code], third.body.toString()).to.deep.equal([429, 'ERR_RATE_LIMITED']);
+    expect(error?.message).to.match(/^provisioner renewer reached its rate limit for renewals \(this AZ's share: burst 2, 1\/s\); retry in \d+ s$/);
+    const retryAfter = Number(third.headers['retry-after']);
+    expect(retryAfter).to.be.within(1, 2);
+    await sleep(retryAfter * 1000 + 200);
+    expect((await renewOn(second.host)).status).to.equal(201);
+  });
+
   describe('allowedDomains / allowedIpCidrs of init: the dev cluster defaults', () => {
     const admin = (): string => readFileSync(tokenFile, 'utf8').trim();
     const issueAdmin = (sans: string[], profile = 'serverLeaf'): Promise<HttpCallResult> =>
