@@ -1,9 +1,10 @@
 // Token buckets of the provisioner rate limits (docs/architecture.md §16.1): a bucket holds up
 // to `burst` tokens and refills `perSecond` (or `perHour`) tokens over time; each issuance takes
 // one. `takeToken` is a pure step over an explicit bucket and time (model: cluster/vip-fence.ts),
-// so the apply handler of `ProvisionerTokenUsed` (state/apply-provisioners.ts) evaluates it from
-// the event's own `at` and every replica reaches the same answer; the node runs the same step
-// over its applied state first to refuse early (node/provisioners/token-issuance.ts).
+// so the apply handlers (state/apply-provisioners.ts: `ProvisionerTokenUsed` on the cluster-wide
+// buckets, a renewal's `Issued` on its AZ's share) evaluate it from the event's own `at` and every
+// replica reaches the same answer; the node runs the same step over its applied state first to
+// refuse early (rate-limit-refusal.ts).
 import { PkiError } from '../../errors.ts';
 
 /** One bucket's shape: at most `burst` issuances at once, refilled at one rate. */
