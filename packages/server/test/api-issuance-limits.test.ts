@@ -140,21 +140,29 @@ describe('issuance limits over HTTPS: provisioner rate limits, the allowed names
     );
     expect(issued.status, issued.body.toString()).to.equal(201);
     let chain = (jsonOf(issued) as { chainPem: string }).chainPem;
-    const renewOn = async (host: string): Promise<HttpCallResult> => {
-      const next = newKey();
-      const r = await httpCall(`https://${host}:${DEV_PORTS.https}/api/v1/certificates/renew`, {
+    type Key = ReturnType<typeof newKey>;
+    const renewWith = (host: string, current: { chain: string; key: Key }, next: Key): Promise<HttpCallResult> =>
+      httpCall(`https://${host}:${DEV_PORTS.https}/api/v1/certificates/renew`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: Buffer.from(JSON.stringify({ csr: csrWith(next) })),
         timeoutMs: 20_000,
         maxResponseBytes: 1 << 20,
         ca: readFileSync(rootFile, 'utf8'),
-        cert: chain,
-        key: key.export({ format: 'pem', type: 'pkcs8' }),
+        cert: current.chain,
+        key: current.key.export({ format: 'pem', type: 'pkcs8' }),
         serverNode: true,
         localAddress: CLIENT,
       });
-      if (r.status === 201) [chain, key] = [(jsonOf(r) as { chainPem: string }).chainPem, next];
+    let last: { current: { chain: string; key: Key }; next: Key; serialHex: string } | null = null;
+    const renewOn = async (host: string): Promise<HttpCallResult> => {
+      const current = { chain, key };
+      const next = newKey();
+      const r = await renewWith(host, current, next);
+      if (r.status === 201) {
+        const body = jsonOf(r) as { chainPem: string; serialHex: string };
+        [chain, key, last] = [body.chainPem, next, { current, next, serialHex: body.serialHex }];
+      }
       return r;
     };
     // The second renewal renews the first one's certificate: the charge is carried forward.
@@ -163,6 +171,9 @@ describe('issuance limits over HTTPS: provisioner rate limits, the allowed names
     const error = (jsonOf(third) as ErrorBody | undefined)?.error;
     expect([third.status, error?.code], third.body.toString()).to.deep.equal([429, 'ERR_RATE_LIMITED']);
     expect(error?.message).to.match(/^provisioner renewer reached its rate limit for renewals \(this AZ's share: burst 2, 1\/s\); retry in \d+ s$/);
+    // A retry of the second renewal (same certificate, same new key) still gets its certificate: not charged again.
+    const retried = await renewWith(second.host, last!.current, last!.next);
+    expect([retried.status, (jsonOf(retried) as { serialHex?: string }).serialHex], retried.body.toString()).to.deep.equal([200, last!.serialHex]);
     const retryAfter = Number(third.headers['retry-after']);
     expect(retryAfter).to.be.within(1, 2);
     await sleep(retryAfter * 1000 + 200);

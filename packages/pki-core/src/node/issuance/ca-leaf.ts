@@ -25,6 +25,7 @@ import type { LeafCertificateRecord } from '../../state/records.ts';
 import { checkNow, type CaHandle } from '../ca/ca-common.ts';
 import { issuerChainPem } from '../ca/ca-chain.ts';
 import { checkClusterNames, profileFor, type ProfileTable } from './ca-profiles.ts';
+import { refuseRenewalIfLimited } from '../provisioners/rate-limit-refusal.ts';
 import { prepareIssuer } from '../../ca/issuer.ts';
 import { withIssuerUrls } from '../ca/issuer-urls.ts';
 import { checkNoReservedSans, type ReservedNames } from '../ca/reserved-names.ts';
@@ -102,6 +103,8 @@ export async function issueLeafFromCsr(input: IssueLeafInput): Promise<IssuedLea
   const key = idempotencyKey(input.requester, publicKeyHash, sans, plan.profileName);
   const prior = await input.store.findIdempotent(key, input.nowMs);
   if (prior !== undefined) return retried(prior, input.store);
+  // After the idempotency check: a retried renewal gets its certificate even with its buckets empty.
+  if (input.renewalCharge !== undefined) await refuseRenewalIfLimited(input.store, input.renewalCharge, input.nowMs);
   const cert = await issueCertificate({
     issuer,
     subjectDer: plan.subjectDer,

@@ -13,7 +13,7 @@ import { PkiError, type PkiErrorCode } from '../../errors.ts';
 import type { RenewalCharge } from '../../state/events.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { CertificateRecord, LeafCertificateRecord } from '../../state/records.ts';
-import { rateLimitedAfterCommit, rateLimitRefusal } from '../provisioners/rate-limit-refusal.ts';
+import { rateLimitedAfterCommit } from '../provisioners/rate-limit-refusal.ts';
 import { issuerChainPem, rootPem } from '../ca/ca-chain.ts';
 import type { OwnCa } from '../ca/own-ca.ts';
 import type { PublicBaseUrls } from '../ca/public-base-urls.ts';
@@ -85,15 +85,12 @@ export class Issuance {
   /**
    * A renewal counts as the certificate's own provisioner (docs/architecture.md §16.1): the one
    * whose token led to it (requester `provisioner:<name>:<jti>`) or to the certificate it renewed.
-   * Refused early when this AZ's share of that provisioner's buckets is empty.
+   * `issueLeafFromCsr` refuses it before signing when this AZ's share of its buckets is empty.
    */
   private async renewalChargeOf(store: PkiStateQueries, record: LeafCertificateRecord, identity: string): Promise<RenewalCharge | undefined> {
     const name = record.provisioner ?? (record.requester.startsWith(PROVISIONER_REQUESTER) ? record.requester.split(':')[1] : undefined);
     const provisioner = name === undefined ? undefined : await store.getProvisioner(name);
-    if (provisioner === undefined) return undefined;
-    const refusal = await rateLimitRefusal(store, provisioner, identity, this.ctx.nowMs(), 'az');
-    if (refusal !== undefined) throw refusal;
-    return { provisioner: provisioner.name, identity };
+    return provisioner === undefined ? undefined : { provisioner: provisioner.name, identity };
   }
 
   private async issueLeaf(store: PkiStateQueries, request: LeafRequest): Promise<IssuedLeaf> {

@@ -3,6 +3,7 @@
 // signed. Apply judges the same buckets from the event's own time and has the last word
 // (state/apply-provisioners.ts): token spends on the cluster-wide buckets, renewals on the AZ's share.
 import { PkiError } from '../../errors.ts';
+import type { RenewalCharge } from '../../state/events.ts';
 import type { BucketScope, ProvisionerRecord } from '../../state/provisioner-records.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { bucketRule, rateLimitedMessage, shareOf, takeToken } from './rate-limit.ts';
@@ -21,6 +22,14 @@ export async function rateLimitRefusal(store: PkiStateQueries, provisioner: Prov
     }
   }
   return undefined;
+}
+
+/** Throws ERR_RATE_LIMITED when this AZ's share of the buckets a renewal is charged to is empty. */
+export async function refuseRenewalIfLimited(store: PkiStateQueries, charge: RenewalCharge, nowMs: number): Promise<void> {
+  const provisioner = await store.getProvisioner(charge.provisioner);
+  if (provisioner === undefined) return;
+  const refusal = await rateLimitRefusal(store, provisioner, charge.identity, nowMs, 'az');
+  if (refusal !== undefined) throw refusal;
 }
 
 /** ERR_RATE_LIMITED from a refused commit, with the Retry-After the state applied since then gives (at least 1 s). */
