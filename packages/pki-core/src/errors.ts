@@ -70,6 +70,10 @@ export const PKI_ERROR_CODES = [
   'ERR_KEK_MISMATCH',
   // Root rollover (appended): the root is held offline, its cross certificate is signed out of band
   'ERR_ROOT_OFFLINE',
+  // A provisioner's rate limit (node/provisioners/rate-limit.ts); the error says when to retry
+  'ERR_RATE_LIMITED',
+  // A name outside the domains the cluster was founded for (ca/allowed-names.ts)
+  'ERR_NAME_NOT_ALLOWED',
 ] as const;
 
 export type PkiErrorCode = (typeof PKI_ERROR_CODES)[number];
@@ -78,12 +82,15 @@ export class PkiError extends Error {
   readonly code: PkiErrorCode;
   /** The input field at fault, when there is one (e.g. `csr`, `sans[2]`, `profile`). */
   readonly field: string | undefined;
+  /** When a retry may succeed (whole seconds; ERR_RATE_LIMITED): the HTTP `Retry-After`. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: PkiErrorCode, message: string, options?: { field?: string; cause?: unknown }) {
+  constructor(code: PkiErrorCode, message: string, options?: { field?: string; cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PkiError';
     this.code = code;
     this.field = options?.field;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 }
 

@@ -6,7 +6,9 @@
 // The node: how it starts (found a cluster, found an AZ, join, restart) and what it is given.
 export { PkiNode, type BootstrapOptions, type PkiNodeOptions, type PkiNodeStart } from './node/pki-node.ts';
 export type { OfflineRootFounding } from './node/founding/index.ts';
-export { CRL_REASON_NAMES, type AzSpec, type CrlReason, type NodeAddresses } from './state/events.ts';
+export { CRL_REASON_NAMES, DEFAULT_CLUSTER_SETTINGS, type AzSpec, type ClusterSettings, type CrlReason, type NodeAddresses } from './state/events.ts';
+export { validateAllowedNames, type AllowedNames } from './ca/allowed-names.ts';
+export { checkDomainRule } from './ca/dns-name.ts';
 export { REVOCATION_REASONS } from './ca/crl-reasons.ts';
 export type { NodeKey, NodeKeyKind, NodeKeys, NodeKeyStore } from './node/ca/ca-node-keys.ts';
 export type { PeerClient, PeerRequest, PeerResponse } from './node/peer/protocol.ts';

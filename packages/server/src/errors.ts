@@ -57,6 +57,10 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   ERR_KEK_MISMATCH: 422,
   // A root held offline: the rollover takes the offline steps (prepare, sign, complete).
   ERR_ROOT_OFFLINE: 409,
+  // A name outside the cluster's allowed domains (init `allowedDomains`): the CA will not vouch for it.
+  ERR_NAME_NOT_ALLOWED: 403,
+  // RFC 6585 §4: too many requests; the answer carries Retry-After.
+  ERR_RATE_LIMITED: 429,
   ERR_SAN_INVALID: 400,
   ERR_SUBJECT_INVALID: 400,
   ERR_LIFETIME_INVALID: 400,
@@ -161,6 +165,8 @@ interface ErrorBody {
 export interface ErrorResponse {
   status: number;
   body: ErrorBody;
+  /** RFC 9110 §10.2.3 `Retry-After` in seconds, when the error says when a retry may succeed. */
+  retryAfterSeconds?: number;
   /** Set when the error was not a typed one: the caller must log it (it is never sent). */
   unexpected: unknown;
 }
@@ -174,7 +180,8 @@ export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof ServerError || err instanceof PkiError) {
     const error: ErrorBody['error'] = { code: err.code, message: err.message };
     if (err.field !== undefined) error.field = err.field;
-    return { status: HTTP_STATUS_BY_CODE[err.code], body: { error }, unexpected: undefined };
+    const retry = err instanceof PkiError && err.retryAfterSeconds !== undefined ? { retryAfterSeconds: err.retryAfterSeconds } : {};
+    return { status: HTTP_STATUS_BY_CODE[err.code], body: { error }, ...retry, unexpected: undefined };
   }
   return {
     status: 500,

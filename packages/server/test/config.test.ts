@@ -124,6 +124,22 @@ describe('configuration: schema validation with field paths', function () {
     expect(issuesOf(() => validateConfig(raw, {})).map((i) => i.path)).to.have.members(['audit.checkpointEverySeconds', 'audit.checkpointEveryCommands', 'audit.retainEntriesMax']);
   });
 
+  it('allowedDomains / allowedIpCidrs: defaults to the RFC 2606 test names, refuses bad rules by path', function () {
+    const c = validateConfig(base(dir), {});
+    expect(c.allowedDomains).to.deep.equal(['.test', '.example', 'localhost']);
+    expect(c.allowedIpCidrs).to.equal(undefined);
+    const set = validateConfig({ ...base(dir), allowedDomains: ['.corp.example', 'api.example.com'], allowedIpCidrs: ['10.0.0.0/8'] }, {});
+    expect([set.allowedDomains, set.allowedIpCidrs]).to.deep.equal([['.corp.example', 'api.example.com'], ['10.0.0.0/8']]);
+    const raw = { ...base(dir), allowedDomains: ['.ok.example', '*.wild.example'], allowedIpCidrs: ['10.0.0.1/8'] };
+    expect(issuesOf(() => validateConfig(raw, {})).map((i) => i.path)).to.have.members(['allowedDomains[1]', 'allowedIpCidrs[0]']);
+  });
+
+  it('an ACME directory policy refuses a provisioner rateLimit (ACME limits orders with ordersPerHourMax)', function () {
+    const policy = { dnsSuffixes: ['.corp.example'], profiles: ['serverLeaf'], maxLifetimeSeconds: 86_400, rateLimit: { perProvisioner: { burst: 1, perSecond: 1 } } };
+    const issues = issuesOf(() => validateConfig({ ...base(dir), acme: { directories: [{ name: 'corp', policy }] } }, {}));
+    expect(issues.map((i) => i.path)).to.deep.equal(['acme.directories[0].policy.rateLimit']);
+  });
+
   it('checks Raft timing and exec VIP settings across fields', function () {
     const raw = { ...base(dir), raft: { heartbeatTicks: 5, electionTicks: 6 }, vip: { mode: 'exec' } };
     expect(issuesOf(() => validateConfig(raw, {})).map((i) => i.path)).to.have.members(['raft.electionTicks', 'vip.command']);

@@ -33,6 +33,13 @@ describe('error code → HTTP status table', function () {
     expect(s.body).to.deep.equal({ error: { code: 'ERR_BAD_JSON', message: 'body is not valid JSON' } });
   });
 
+  it('RFC 6585 §4: ERR_RATE_LIMITED is 429 and carries its Retry-After seconds; other errors carry none', function () {
+    const r = toErrorResponse(new PkiError('ERR_RATE_LIMITED', 'provisioner ci reached its rate limit', { field: 'authorization', retryAfterSeconds: 7 }));
+    expect([r.status, r.retryAfterSeconds, r.body.error.code]).to.deep.equal([429, 7, 'ERR_RATE_LIMITED']);
+    expect(toErrorResponse(new PkiError('ERR_NAME_NOT_ALLOWED', 'sans[0]: "www.google.com" is outside')).status).to.equal(403);
+    expect(toErrorResponse(new PkiError('ERR_SAN_FORBIDDEN', 'no')).retryAfterSeconds).to.equal(undefined);
+  });
+
   it('turns an unknown error into 500 ERR_INTERNAL without its message, handing back the cause', function () {
     const cause = new Error('ENOENT /var/lib/adrestia/root.key');
     const r = toErrorResponse(cause);

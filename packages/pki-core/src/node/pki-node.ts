@@ -10,7 +10,7 @@ import { defaultCaKeyType, type CaKeyType } from '../ca/keys.ts';
 import type { ClusterMapDiff, ClusterMapSince } from '../cluster/map-generation.ts';
 import type { HealthState } from '../cluster/node-health.ts';
 import { PkiError } from '../errors.ts';
-import type { AzSpec, NodeAddresses } from '../state/events.ts';
+import type { AzSpec, ClusterSettings, NodeAddresses } from '../state/events.ts';
 import type { PkiStateQueries } from '../state/queries.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
 import { Acme, type AcmeOptions } from './acme/index.ts';
@@ -144,6 +144,8 @@ export interface BootstrapOptions {
   clusterId: string;
   azSpec: AzSpec;
   rootSubject?: string;
+  /** The cluster's settings when founding it (e.g. the allowed names of `init`); a restore keeps the backup's. */
+  settings?: ClusterSettings;
   /** Found from this backup (`adrestia-pki cluster restore`): the cluster, or this node's AZ. */
   restore?: ClusterBackup;
   /** Found the cluster on a root held offline (founding.ts OfflineRootFounding). */
@@ -363,7 +365,7 @@ export class PkiNode implements PkiNodeApi {
       const restore = b.restore === undefined ? {} : { restore: b.restore };
       try {
         if (decision.kind === 'foundCluster') {
-          return await PkiNode.start(options, { mode: 'foundCluster', clusterId: b.restore?.clusterId ?? b.clusterId, azSpec: b.azSpec, ...(b.rootSubject ? { rootSubject: b.rootSubject } : {}), ...(b.offlineRoot ? { offlineRoot: b.offlineRoot } : {}), ...restore });
+          return await PkiNode.start(options, { mode: 'foundCluster', clusterId: b.restore?.clusterId ?? b.clusterId, azSpec: b.azSpec, ...(b.rootSubject ? { rootSubject: b.rootSubject } : {}), ...(b.offlineRoot ? { offlineRoot: b.offlineRoot } : {}), ...(b.settings ? { settings: b.settings } : {}), ...restore });
         }
         if (decision.kind === 'foundAz') return await PkiNode.start(options, { mode: 'foundAz', azSpec: b.azSpec, globalLeaderId: decision.globalLeaderId, ...restore });
         return await PkiNode.start(options, { mode: 'join', localLeaderId: decision.localLeaderId });

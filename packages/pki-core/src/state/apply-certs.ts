@@ -7,6 +7,7 @@ import { reject, type ApplyMeta, type ApplyResult } from './outcome.ts';
 import type { CaRecord, LeafCertificateRecord } from './records.ts';
 import { certKey, expiryKey, expiryPrefix, serialKey } from './tables.ts';
 import type { StateTxn } from './txn.ts';
+import { chargeRenewal } from './apply-provisioners.ts';
 
 /** RFC 5280 §4.1.2.2: a serial is unique per issuer, for good, so pruned serials stay reserved. */
 export async function requireFreshSerial(tx: StateTxn, issuerId: string, serialHex: string): Promise<void> {
@@ -146,6 +147,8 @@ export async function applyIssued(tx: StateTxn, ev: EventOf<'Issued'>, meta: App
   const retried = await findRetried(tx, ev);
   if (retried !== undefined) return { type: 'Issued', certificate: retried, duplicate: true };
   await requireFreshSerial(tx, ev.issuerId, ev.serialHex);
+  // A retried renewal (above) answers with the certificate it got and is not charged again.
+  if (ev.renewalCharge !== undefined) await chargeRenewal(tx, ev.renewalCharge, ev.at);
   const certificate: LeafCertificateRecord = {
     kind: 'leaf',
     issuerId: ev.issuerId,
@@ -160,6 +163,7 @@ export async function applyIssued(tx: StateTxn, ev: EventOf<'Issued'>, meta: App
     idempotencyKey: ev.idempotencyKey,
     issuedAt: ev.at,
     index: meta.index,
+    ...(ev.renewalCharge === undefined ? {} : { provisioner: ev.renewalCharge.provisioner }),
   };
   tx.put('certs', certKey(ev.issuerId, ev.serialHex), certificate);
   tx.put('serials', serialKey(ev.serialHex, ev.issuerId), { issuerId: ev.issuerId, serialHex: ev.serialHex, pruned: false });

@@ -1,7 +1,7 @@
 // Apply handlers for the cluster map: cluster, settings, AZs, nodes, profiles, join tokens.
 // Each checks every precondition before its first write (a rejection must change nothing).
 import { cidrsOverlap, parseCidr, type CidrBlock } from '../net/ip.ts';
-import type { EventOf } from './events.ts';
+import type { ClusterSettings, EventOf } from './events.ts';
 import { reject, type ApplyMeta, type ApplyResult } from './outcome.ts';
 import { raiseMapVersion } from './map-version.ts';
 import type { AzPhase, AzRecord, NodeRecord } from './records.ts';
@@ -16,7 +16,7 @@ export async function applyClusterCreated(tx: StateTxn, ev: EventOf<'ClusterCrea
   if ((await tx.getMeta('cluster')) !== undefined) reject('ERR_ALREADY_EXISTS', 'the cluster already exists');
   if (await tx.has('cas', ev.rootIssuerId)) reject('ERR_ALREADY_EXISTS', `CA ${ev.rootIssuerId} already exists`);
   tx.putMeta('cluster', { clusterId: ev.clusterId, rootIssuerId: ev.rootIssuerId, createdAt: ev.createdAt });
-  tx.putMeta('settings', { idempotencyWindowMs: ev.settings.idempotencyWindowMs });
+  tx.putMeta('settings', copySettings(ev.settings));
   tx.put('cas', ev.rootIssuerId, {
     issuerId: ev.rootIssuerId,
     parentIssuerId: null,
@@ -50,7 +50,7 @@ export async function applyClusterCreated(tx: StateTxn, ev: EventOf<'ClusterCrea
 
 export async function applyClusterSettingsSet(tx: StateTxn, ev: EventOf<'ClusterSettingsSet'>): Promise<ApplyResult> {
   await requireCluster(tx);
-  tx.putMeta('settings', { idempotencyWindowMs: ev.settings.idempotencyWindowMs });
+  tx.putMeta('settings', copySettings(ev.settings));
   return { type: 'ClusterSettingsSet' };
 }
 
@@ -240,4 +240,13 @@ export async function applyJoinTokenUsed(tx: StateTxn, ev: EventOf<'JoinTokenUse
   if (token.az !== ev.az) reject('ERR_WRONG_AZ', `join token ${ev.tokenId} is for another AZ`);
   tx.put('tokens', ev.tokenId, { ...token, usedAt: ev.at, usedBy: ev.nodeId });
   return { type: 'JoinTokenUsed' };
+}
+
+/** The settings as the state keeps them: a copy, with allowed names only when the event has them. */
+function copySettings(settings: ClusterSettings): ClusterSettings {
+  const { allowedNames } = settings;
+  return {
+    idempotencyWindowMs: settings.idempotencyWindowMs,
+    ...(allowedNames === undefined ? {} : { allowedNames: { dnsDomains: [...allowedNames.dnsDomains], ipCidrs: [...allowedNames.ipCidrs] } }),
+  };
 }

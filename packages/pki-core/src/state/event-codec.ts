@@ -3,12 +3,14 @@
 // `applyEvent`: any bytes at all yield either a well-formed event or ERR_EVENT_MALFORMED, never a
 // crash. `encodeEvent` runs the same checks first, so nothing malformed enters the log from us.
 import { plainMessagePack } from '@adrestia/consensus';
-import { PkiError } from '../errors.ts';
+import { validateAllowedNames, type AllowedNames } from '../ca/allowed-names.ts';
+import { isPkiError, PkiError } from '../errors.ts';
 import {
   EVENT_FORMAT_VERSION,
   type AzSpec,
   type CaRole,
   type ClusterSettings,
+  type RenewalCharge,
   type CrossCertificate,
   type RewrappedKey,
   type NodeActivity,
@@ -27,9 +29,20 @@ const MAX_EVENT_BYTES = LIMITS.maxCrlDerBytes + 64 * 1024;
 type Reader = (r: FieldReader) => PkiEvent;
 
 function readSettings(r: FieldReader): ClusterSettings {
-  const settings = { idempotencyWindowMs: r.int('idempotencyWindowMs', 0, LIMITS.maxIdempotencyWindowMs) };
+  const allowedNames = r.optional('allowedNames', () => checkedAllowedNames(r.raw('allowedNames')));
+  const settings = { idempotencyWindowMs: r.int('idempotencyWindowMs', 0, LIMITS.maxIdempotencyWindowMs), ...(allowedNames === undefined ? {} : { allowedNames }) };
   r.done();
   return settings;
+}
+
+/** Allowed names as `init` could have set them (the validator the configuration uses). */
+function checkedAllowedNames(data: unknown): AllowedNames {
+  try {
+    return validateAllowedNames(data, 'settings.allowedNames');
+  } catch (e) {
+    if (isPkiError(e)) throw new FieldError(e.field ?? 'settings.allowedNames', e.message.replace(/^[^:]*: /, ''));
+    throw e;
+  }
 }
 
 function readAz(r: FieldReader): AzSpec {
@@ -120,7 +133,14 @@ function readRootRolledOver(r: FieldReader): PkiEvent {
   return ev;
 }
 
+function readRenewalCharge(r: FieldReader): RenewalCharge {
+  const charge = { provisioner: r.id('provisioner'), identity: r.text('identity', 1, 255) };
+  r.done();
+  return charge;
+}
+
 function readIssued(r: FieldReader): PkiEvent {
+  const renewalCharge = r.optional('renewalCharge', () => readRenewalCharge(r.map('renewalCharge')));
   return {
     type: 'Issued',
     issuerId: r.id('issuerId'),
@@ -133,6 +153,7 @@ function readIssued(r: FieldReader): PkiEvent {
     requester: r.text('requester'),
     publicKeyHash: r.sha256Hex('publicKeyHash'),
     idempotencyKey: r.sha256Hex('idempotencyKey'),
+    ...(renewalCharge === undefined ? {} : { renewalCharge }),
     at: r.time('at'),
   };
 }

@@ -14,6 +14,7 @@ import type { CrlReason } from '../ca/crl-reasons.ts';
 import type { AcmeEvent } from './acme-events.ts';
 import type { AuditCheckpointEvent } from './audit-events.ts';
 import type { ProvisionerEvent } from './provisioner-events.ts';
+import type { AllowedNames } from '../ca/allowed-names.ts';
 
 /** Bumped when the encoding changes incompatibly; the decoder accepts only versions it knows. */
 export const EVENT_FORMAT_VERSION = 1;
@@ -29,6 +30,11 @@ export type PlainData = null | boolean | number | string | Uint8Array | PlainDat
 export interface ClusterSettings {
   /** How long a retried issuance request returns the certificate already issued to it. */
   idempotencyWindowMs: number;
+  /**
+   * The names the built-in leaf profiles issue for (ca/allowed-names.ts), fixed at `init`;
+   * absent (a cluster founded before, or without them): any name the profile admits.
+   */
+  allowedNames?: AllowedNames;
 }
 
 export const DEFAULT_CLUSTER_SETTINGS: Readonly<ClusterSettings> = Object.freeze({
@@ -269,7 +275,18 @@ export interface IssuedEvent {
   publicKeyHash: string;
   /** `idempotencyKey(requester, publicKeyHash, sans, profile)`; checked on apply. */
   idempotencyKey: string;
+  /**
+   * A renewal of a certificate a provisioner's token led to: charged on apply to this AZ's share
+   * of the provisioner's rate-limit buckets (node/provisioners/rate-limit.ts). Absent otherwise.
+   */
+  renewalCharge?: RenewalCharge;
   at: number;
+}
+
+/** Whose buckets a renewal takes from: the provisioner and the certificate's CN. */
+export interface RenewalCharge {
+  provisioner: string;
+  identity: string;
 }
 
 /**

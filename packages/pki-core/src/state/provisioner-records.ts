@@ -25,7 +25,30 @@ interface ProvisionerTokenExpiryRecord {
   tokenId: string;
 }
 
-export type ProvisionerTableRecord = ProvisionerRecord | ProvisionerTokenRecord | ProvisionerTokenExpiryRecord;
+/** Token spends are judged in the global log; renewals in the AZ's local log, on its share (§16.1). */
+export type BucketScope = 'global' | 'az';
+
+/**
+ * A rate-limit bucket (node/provisioners/rate-limit.ts) of a provisioner, or of one identity
+ * (`identity` set) of it. A bucket full again is as good as none: it is forgotten after `fullAtMs`.
+ */
+export interface ProvisionerBucketRecord {
+  kind: 'bucket';
+  scope: BucketScope;
+  provisioner: string;
+  identity?: string;
+  tokens: number;
+  atMs: number;
+  fullAtMs: number;
+}
+
+/** The buckets by the time they are full again, so apply forgets them without a scan. */
+interface ProvisionerBucketFullRecord {
+  kind: 'bucketFull';
+  bucketKey: string;
+}
+
+export type ProvisionerTableRecord = ProvisionerRecord | ProvisionerTokenRecord | ProvisionerTokenExpiryRecord | ProvisionerBucketRecord | ProvisionerBucketFullRecord;
 
 const SEP = '\x00';
 
@@ -53,4 +76,25 @@ export function provisionerTokenExpiryKey(expiresAt: number, provisioner: string
 /** The key range of the spends that expired before `ms`. */
 export function provisionerTokensExpiredBefore(ms: number): { gte: string; lt: string } {
   return { gte: PROVISIONER_TOKEN_EXPIRY_PREFIX + SEP, lt: expiryPart(ms) };
+}
+
+const BUCKET_PREFIX: Record<BucketScope, string> = { global: 'bucket', az: 'azBucket' };
+
+/** The bucket of `provisioner`, or of its `identity` (a token's `sub`, escaped: keys are ASCII). */
+export function provisionerBucketKey(provisioner: string, identity?: string, scope: BucketScope = 'global'): string {
+  const base = BUCKET_PREFIX[scope] + SEP + provisioner;
+  return identity === undefined ? base : base + SEP + encodeURIComponent(identity);
+}
+
+function bucketFullPrefix(scope: BucketScope): string {
+  return BUCKET_PREFIX[scope] + 'Full';
+}
+
+export function provisionerBucketFullKey(fullAtMs: number, bucketKey: string, scope: BucketScope): string {
+  return bucketFullPrefix(scope) + SEP + fullAtMs.toString(16).padStart(16, '0') + SEP + bucketKey;
+}
+
+/** The key range of the buckets of `scope` full again before `ms`. */
+export function provisionerBucketsFullBefore(ms: number, scope: BucketScope): { gte: string; lt: string } {
+  return { gte: bucketFullPrefix(scope) + SEP, lt: bucketFullPrefix(scope) + SEP + ms.toString(16).padStart(16, '0') };
 }

@@ -19,7 +19,7 @@ import type {
   RevocationRecord,
 } from './records.ts';
 import type { AcmeRecord } from './acme-records.ts';
-import { PROVISIONER_PREFIX, provisionerKey, provisionerTokenKey, type ProvisionerRecord } from './provisioner-records.ts';
+import { PROVISIONER_PREFIX, provisionerBucketKey, provisionerKey, provisionerTokenKey, type BucketScope, type ProvisionerBucketRecord, type ProvisionerRecord } from './provisioner-records.ts';
 import { AUDIT_GENESIS_HEAD, auditCheckpointKey, auditEntryKey, auditHeadKey, type AuditCheckpointRecord, type AuditEntryRecord, type AuditHeadRecord, type AuditLog } from './audit-chain.ts';
 import { certKey, expiryPrefix, prefixRange } from './tables.ts';
 import { indirectCrlKey } from './indirect-crl-key.ts';
@@ -52,6 +52,12 @@ export class PkiStateQueries {
   async provisioners(): Promise<ProvisionerRecord[]> {
     const records = await this.values('provisioners', prefixRange(PROVISIONER_PREFIX));
     return records.filter((r): r is ProvisionerRecord => r.kind === 'provisioner');
+  }
+
+  /** The rate-limit bucket of `provisioner`, or of its `identity` (node/provisioners/rate-limit.ts), if one is held. */
+  async provisionerBucket(provisioner: string, identity?: string, scope: BucketScope = 'global'): Promise<ProvisionerBucketRecord | undefined> {
+    const record = await this.view().get('provisioners', provisionerBucketKey(provisioner, identity, scope));
+    return record?.kind === 'bucket' ? record : undefined;
   }
 
   /** Whether the one-time token `tokenId` of `provisioner` was spent (and not yet forgotten after its expiry). */

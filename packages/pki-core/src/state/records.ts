@@ -28,6 +28,8 @@ export interface LeafCertificateRecord {
   issuedAt: number;
   /** The log index of the `Issued` event. */
   index: number;
+  /** The provisioner a renewed certificate is charged to (`Issued.renewalCharge`), carried to its renewals. */
+  provisioner?: string;
 }
 
 /** A CA certificate, filed under the CA that signed it (a root under itself). */

@@ -26,6 +26,7 @@ const PKI_CODE_PROBLEMS: Readonly<Record<string, AcmeProblem['type']>> = {
   ERR_NOT_READY: 'serverInternal',
   ERR_SAN_FORBIDDEN: 'rejectedIdentifier',
   ERR_SAN_INVALID: 'rejectedIdentifier',
+  ERR_NAME_NOT_ALLOWED: 'rejectedIdentifier',
   ERR_AZ_REMOVING: 'serverInternal',
   ERR_AZ_UNKNOWN: 'unauthorized',
 };

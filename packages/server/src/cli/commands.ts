@@ -165,7 +165,7 @@ const cluster: CommandGroup = {
     provisioner: {
       summary: 'issuing credentials narrower than the admin token: a key whose one-time tokens issue within a policy',
       subcommands: {
-        add: provisionerCommand('add provisioner NAME: its public key and the names, profiles and lifetime it may issue', (m) => m.addProvisioner, {
+        add: provisionerCommand('add provisioner NAME: its public key, the names, profiles and lifetime it may issue, and its rate limits', (m) => m.addProvisioner, {
           positionals: ['NAME'],
           options: {
             key: { type: 'string', value: 'FILE', required: true, help: "the provisioner's public key: PEM or JWK, ES256 (P-256) or EdDSA (Ed25519)" },
@@ -174,6 +174,8 @@ const cluster: CommandGroup = {
             uri: { type: 'string', value: 'PREFIX', multiple: true, help: 'a prefix its URI SANs must start with, e.g. spiffe://prod.example/' },
             profile: { type: 'string', value: 'P', multiple: true, help: 'a certificate profile it may issue under (at least one)' },
             'max-lifetime': { type: 'string', value: 'N[s|m|h|d]', required: true, help: 'the longest lifetime it may issue' },
+            'rate-limit': { type: 'string', value: 'BURST,N/s|N/h', help: 'issuances with its tokens, whoever asks: at most BURST at once, N more a second or an hour (429 beyond); renewals of its certificates count apart, on each AZ\'s share' },
+            'identity-rate-limit': { type: 'string', value: 'BURST,N/s|N/h', help: "issuances per requester (the token's subject; for a renewal, the certificate's CN), as --rate-limit" },
           },
         }),
         list: provisionerCommand('print the provisioners as JSON', (m) => m.listProvisioners),

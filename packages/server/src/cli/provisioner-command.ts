@@ -29,6 +29,28 @@ async function publicJwkOf(file: string): Promise<JsonWebKey> {
   }
 }
 
+/** `--rate-limit BURST,N/s` or `BURST,N/h`: a bucket of BURST tokens refilled N a second or an hour. */
+function rateRule(text: string, option: string): { burst: number; perSecond?: number; perHour?: number } {
+  const m = /^(\d{1,16}),(\d{1,16})\/([sh])$/.exec(text);
+  if (m === null) throw new UsageError(`--${option}: BURST,N/s or BURST,N/h (e.g. 20,5/s: at most 20 at once, 5 more each second), not ${JSON.stringify(text)}`);
+  const burst = Number(m[1]);
+  const rate = Number(m[2]);
+  if (burst < 1 || rate < 1) throw new UsageError(`--${option}: BURST and N are whole numbers of 1 or more`);
+  return m[3] === 's' ? { burst, perSecond: rate } : { burst, perHour: rate };
+}
+
+function rateLimitOf(args: ParsedArgs): { rateLimit?: Record<string, unknown> } {
+  const perProvisioner = args.options.get('rate-limit');
+  const perIdentity = args.options.get('identity-rate-limit');
+  if (perProvisioner === undefined && perIdentity === undefined) return {};
+  return {
+    rateLimit: {
+      ...(perProvisioner === undefined ? {} : { perProvisioner: rateRule(perProvisioner, 'rate-limit') }),
+      ...(perIdentity === undefined ? {} : { perIdentity: rateRule(perIdentity, 'identity-rate-limit') }),
+    },
+  };
+}
+
 export async function addProvisioner(args: ParsedArgs): Promise<number> {
   const name = args.positionals[0] ?? '';
   const list = (option: string): string[] => args.lists.get(option) ?? [];
@@ -38,6 +60,7 @@ export async function addProvisioner(args: ParsedArgs): Promise<number> {
     uriPrefixes: list('uri'),
     profiles: list('profile'),
     maxLifetimeSeconds: lifetimeSeconds(requiredOption(args, 'max-lifetime'), 'max-lifetime'),
+    ...rateLimitOf(args),
   };
   if (policy.profiles.length === 0) throw new UsageError('--profile: name at least one profile the provisioner may issue under');
   const body = JSON.stringify({ publicKey: await publicJwkOf(requiredOption(args, 'key')), policy });

@@ -1,7 +1,7 @@
 // The node configuration file's schema. Limits and durations carry their unit in their name.
 // Secrets are NOT fields of this schema: only the paths of files that hold them are (secrets.ts).
 import { LOG_LEVELS } from '../log/logger.ts';
-import { isPkiError, validateProvisionerPolicy, type ProvisionerPolicy } from '@adrestia/pki-core';
+import { checkDomainRule, isPkiError, validateProvisionerPolicy, type ProvisionerPolicy } from '@adrestia/pki-core';
 import { arr, bool, cidr, int, ip, obj, oneOf, optional, str, uuid, type Spec, type SpecType } from './spec.ts';
 
 const AZ_NAME = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -19,15 +19,42 @@ const HOST_PORT = /^(?:[0-9.]+|\[[0-9a-fA-F:.]+\]):\d{1,5}$/;
 /** A DNS suffix of the ACME identifier policy: a name, or '' for any. */
 const DNS_SUFFIX = /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)?$/;
 
+/** A domain rule (pki-core ca/dns-name.ts): `a.example` admits that name, `.a.example` every name below it. */
+function domainRule(): Spec<string> {
+  return {
+    kind: 'scalar',
+    fromEnv: (raw) => raw,
+    parse(value, path, issues) {
+      const why = typeof value === 'string' ? checkDomainRule(value) : 'is not a string';
+      if (why === null) return value as string;
+      issues.push({ path, message: `not a domain rule: ${JSON.stringify(value)} ${why}` });
+      return undefined;
+    },
+  };
+}
+
+/**
+ * The names a new cluster's built-in profiles issue for unless `init` says otherwise: the names
+ * RFC 2606 §2 and RFC 6761 §6 keep out of the public DNS, so a default cluster never signs a
+ * public name (docs/architecture.md §16.2).
+ */
+const DEFAULT_ALLOWED_DOMAINS: readonly string[] = ['.test', '.example', 'localhost'];
+
 /** ACME (RFC 8555) on the HTTPS port: challenge ports and resolver, identifier policy, limits (packages/server/src/acme/). */
-/** A provisioner policy (pki-core node/provisioners/provisioner-policy.ts), checked by its own validator. */
+/** An ACME directory's provisioner policy (pki-core node/provisioners/provisioner-policy.ts), checked by its own validator. */
 function provisionerPolicy(): Spec<ProvisionerPolicy> {
   return {
     kind: 'scalar',
     fromEnv: (raw) => JSON.parse(raw) as unknown,
     parse(value, path, issues) {
       try {
-        return validateProvisionerPolicy(value, path);
+        const policy = validateProvisionerPolicy(value, path);
+        // ACME accounts are limited by ordersPerHourMax (node/acme/acme.ts); a bucket here would go unused.
+        if (policy.rateLimit !== undefined) {
+          issues.push({ path: `${path}.rateLimit`, message: 'an ACME directory limits orders with ordersPerHourMax, not a provisioner rateLimit' });
+          return undefined;
+        }
+        return policy;
       } catch (e) {
         if (!isPkiError(e, 'ERR_INPUT_INVALID')) throw e;
         // validateProvisionerPolicy's messages read `<field>: <why>`, and the issue names the field itself.
@@ -128,6 +155,13 @@ export const CONFIG_SPEC = obj({
   nodeInactiveAfterSeconds: optional(int(120, 10 * 366 * 24 * 3600), 24 * 3600),
   /** ... and after this long removed from its local group, its node TLS certificate and node ICA revoked. */
   nodeRemoveAfterSeconds: optional(int(180, 10 * 366 * 24 * 3600), 7 * 24 * 3600),
+  /**
+   * Used when this node founds the cluster (then fixed): the DNS names the built-in leaf
+   * profiles issue for (domain rules; default DEFAULT_ALLOWED_DOMAINS), and the ranges their IP
+   * SANs must lie in (default: loopback and the AZs' client subnets).
+   */
+  allowedDomains: optional(arr(domainRule(), 0, 256), [...DEFAULT_ALLOWED_DOMAINS]),
+  allowedIpCidrs: optional(arr(cidr(), 0, 256)),
   pkiInitRetry: optional(int(0, 1_000), 3),
   pkiInitRequestRetry: optional(int(0, 1_000), 3),
   timeouts: optional(

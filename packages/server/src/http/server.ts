@@ -204,7 +204,8 @@ export class HttpServer {
     }
     // The unread rest of an oversize body is not drained: close the connection instead.
     const headers: Record<string, string> = r.body.error.code === 'ERR_BODY_TOO_LARGE' ? { connection: 'close' } : {};
-    if (r.status === 503) headers['retry-after'] = '1';
+    if (r.retryAfterSeconds !== undefined) headers['retry-after'] = String(r.retryAfterSeconds);
+    else if (r.status === 503) headers['retry-after'] = '1';
     sendJson(res, r.status, r.body, headers);
   }
 

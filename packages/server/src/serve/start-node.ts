@@ -6,7 +6,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LevelStorage, systemRandom } from '@adrestia/consensus';
-import { PkiNode, type ClusterBackup, type OfflineRootFounding, type PkiNodeOptions, type ProbeAnswer } from '@adrestia/pki-core';
+import { DEFAULT_CLUSTER_SETTINGS, PkiNode, type AllowedNames, type ClusterBackup, type OfflineRootFounding, type PkiNodeOptions, type ProbeAnswer } from '@adrestia/pki-core';
 import { NODE_ICA_KEY_FILE, NODE_TLS_KEY_FILE } from '@adrestia/pki-core/node';
 import type { NodeConfig } from '../config/load.ts';
 import type { Logger } from '../log/logger.ts';
@@ -96,10 +96,20 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
     ...(s.restore === undefined ? {} : { restore: s.restore }),
     ...(s.offlineRoot === undefined ? {} : { offlineRoot: s.offlineRoot }),
     azSpec: azSpec === undefined ? { name: config.az, subnets: [], localVip: '' } : { name: azSpec.name, subnets: [...azSpec.subnets], localVip: azSpec.localVip },
+    settings: { ...DEFAULT_CLUSTER_SETTINGS, allowedNames: allowedNamesOf(config) },
   });
   const started = current as StartedNode | null;
   if (started === null) throw new Error('assertion failed: bootstrap made options');
   return { ...started, node };
+}
+
+/** IP SANs a new cluster admits when `allowedIpCidrs` is not set: loopback and its AZs' client subnets. */
+const LOOPBACK_CIDRS = ['127.0.0.0/8', '::1/128'];
+
+/** The names the built-in profiles of the cluster this node may found issue for (docs/architecture.md §16.2). */
+function allowedNamesOf(config: NodeConfig): AllowedNames {
+  const ipCidrs = config.allowedIpCidrs ?? [...new Set([...LOOPBACK_CIDRS, ...(config.azs ?? []).flatMap((a) => a.subnets)])];
+  return { dnsDomains: [...config.allowedDomains], ipCidrs };
 }
 
 /**

@@ -12,7 +12,7 @@ import type { AcmeChallengeType, AcmeIdentifier, AcmeNewAuthz, AcmeProblemData }
 import { acmeAccountKey, acmeAccountOrdersPrefix, acmeAuthzKey, acmeEabKey, acmeKeyKey, acmeOrderKey, type AcmeAccountRecord } from '../../state/acme-records.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { issuerChainPem } from '../ca/ca-chain.ts';
-import { profileFor } from '../issuance/ca-profiles.ts';
+import { checkClusterNames, profileFor } from '../issuance/ca-profiles.ts';
 import type { Committer } from '../core/committer.ts';
 import type { NodeContext } from '../core/context.ts';
 import type { ReadView } from '../core/read-view.ts';
@@ -150,6 +150,7 @@ export class Acme implements AcmeNodeApi {
     const settings = directorySettings(this.options, request.directory);
     const identifiers = orderIdentifiers(request.identifiers, settings);
     await checkWildcards(store, identifiers, settings.profile);
+    await checkOrderNames(store, identifiers, settings.profile);
     const now = this.ctx.nowMs();
     await this.checkRateLimit(store, request.accountId, now, settings.ordersPerHourMax);
     if (request.replaces !== undefined) await this.checkReplaces(store, request.accountId, request.replaces, identifiers);
@@ -321,6 +322,19 @@ async function checkWildcards(store: PkiStateQueries, identifiers: readonly Acme
   const wildcard = identifiers.find((i) => i.type === 'dns' && i.value.startsWith('*.'));
   if (wildcard === undefined || (await profileFor(profileName, store)).san.dns.allowWildcard) return;
   throw new AcmeProblem('rejectedIdentifier', `identifiers: ${wildcard.value}: this directory issues under profile ${profileName}, which allows no wildcard names (san.dns.allowWildcard)`);
+}
+
+/**
+ * The cluster's allowed names (`init`), checked at newOrder as finalize will check them
+ * (issuance/ca-profiles.ts checkClusterNames), so no order is validated only to fail at finalize.
+ */
+async function checkOrderNames(store: PkiStateQueries, identifiers: readonly AcmeIdentifier[], profileName: string): Promise<void> {
+  try {
+    await checkClusterNames(await profileFor(profileName, store), identifiers, store, (i) => `identifiers[${i}]`);
+  } catch (e) {
+    if (isPkiError(e, 'ERR_NAME_NOT_ALLOWED')) throw new AcmeProblem('rejectedIdentifier', e.message);
+    throw e;
+  }
 }
 
 function orderIdentifiers(raw: unknown[], settings: AcmeDirectorySettings): AcmeIdentifier[] {

@@ -4,7 +4,7 @@
 // On the global leader it also answers a founder's `foundAz`: the AZ, its AZ ICA and its seat.
 import type { CaKeyType } from '../../ca/keys.ts';
 import { PkiError } from '../../errors.ts';
-import type { AzSpec, CaCertificateInstalledEvent, NodeAddresses } from '../../state/events.ts';
+import type { AzSpec, CaCertificateInstalledEvent, ClusterSettings, NodeAddresses } from '../../state/events.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { checkAzMatches } from '../admin/index.ts';
 import { caSignerFromRecord, type CaHandle } from '../ca/ca-common.ts';
@@ -26,7 +26,7 @@ import { RestoredAz, restoredCaEvents } from './restored-az.ts';
 
 export type PkiNodeStart =
   /** The first node of a new cluster: root, first AZ, both leader roles. */
-  | { mode: 'foundCluster'; clusterId: string; azSpec: AzSpec; rootSubject?: string; keyType?: CaKeyType; restore?: ClusterBackup; offlineRoot?: OfflineRootFounding }
+  | { mode: 'foundCluster'; clusterId: string; azSpec: AzSpec; rootSubject?: string; keyType?: CaKeyType; restore?: ClusterBackup; offlineRoot?: OfflineRootFounding; settings?: ClusterSettings }
   /** The first node of a new AZ: asks the global leader to add the AZ, then registers itself. */
   | { mode: 'foundAz'; azSpec: AzSpec; globalLeaderId: string; restore?: ClusterBackup }
   /** A node whose registration the AZ's local leader accepted (`register` peer request or HTTPS). */
@@ -92,6 +92,7 @@ export class Founding {
       kek: o.kek.wrapKek(),
       nowMs: o.nowMs(),
       serials: o.random,
+      ...(how.settings === undefined ? {} : { settings: how.settings }),
     });
     for (const ev of founded.events) await this.committer.commitOk(ev, 'global');
     await this.registerSelf(founded.azIca);

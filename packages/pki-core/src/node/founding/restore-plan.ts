@@ -100,6 +100,7 @@ function caInstalledEventOf(ca: CaRecord): CaCertificateInstalledEvent {
   };
 }
 
+/** Without `renewalCharge`: a restored certificate is recorded, never refused by a rate limit (docs/architecture.md §16.1). */
 function issuedEventOf(c: LeafCertificateRecord): IssuedEvent {
   return {
     type: 'Issued',

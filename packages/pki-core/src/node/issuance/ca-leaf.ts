@@ -19,14 +19,15 @@ import { resolveIssuance, type IssuancePlan } from '../../ca/resolve-issuance.ts
 import type { SanEntry } from '../../ca/san.ts';
 import { randomSerial, type SerialRandomSource } from '../../ca/serial.ts';
 import { PkiError } from '../../errors.ts';
-import type { IssuedEvent } from '../../state/events.ts';
+import type { IssuedEvent, RenewalCharge } from '../../state/events.ts';
 import { LIMITS } from '../../state/fields.ts';
 import { idempotencyKey } from '../../state/idempotency.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { LeafCertificateRecord } from '../../state/records.ts';
 import { checkNow, type CaHandle } from '../ca/ca-common.ts';
 import { issuerChainPem } from '../ca/ca-chain.ts';
-import { profileFor, type ProfileTable } from './ca-profiles.ts';
+import { checkClusterNames, profileFor, type ProfileTable } from './ca-profiles.ts';
+import { refuseRenewalIfLimited } from '../provisioners/rate-limit-refusal.ts';
 import { prepareIssuer } from '../../ca/issuer.ts';
 import { withIssuerUrls, type IndirectCrlIssuer } from '../ca/issuer-urls.ts';
 import { checkNoReservedSans, type ReservedNames } from '../ca/reserved-names.ts';
@@ -58,6 +59,8 @@ export interface IssueLeafInput {
   readonly publicBaseUrl?: string;
   /** Hosts and VIPs of the cluster's nodes (`reservedNames`): a leaf naming one is refused. */
   readonly reserved: ReservedNames;
+  /** A renewal charged to a provisioner's buckets on apply (`Issued.renewalCharge`). */
+  readonly renewalCharge?: RenewalCharge;
 }
 
 export interface IssuedLeaf {
@@ -96,11 +99,14 @@ export async function issueLeafFromCsr(input: IssueLeafInput): Promise<IssuedLea
     new Date(input.nowMs),
   );
   checkNoReservedSans(plan.sans, input.reserved);
+  await checkClusterNames(profile, plan.sans, input.store);
   const sans = eventSans(plan);
   const publicKeyHash = createHash('sha256').update(plan.spkiDer).digest('hex');
   const key = idempotencyKey(input.requester, publicKeyHash, sans, plan.profileName);
   const prior = await input.store.findIdempotent(key, input.nowMs);
   if (prior !== undefined) return retried(prior, input.store);
+  // After the idempotency check: a retried renewal gets its certificate even with its buckets empty.
+  if (input.renewalCharge !== undefined) await refuseRenewalIfLimited(input.store, input.renewalCharge, input.nowMs);
   const cert = await issueCertificate({
     issuer,
     subjectDer: plan.subjectDer,
@@ -123,6 +129,7 @@ export async function issueLeafFromCsr(input: IssueLeafInput): Promise<IssuedLea
     requester: input.requester,
     publicKeyHash,
     idempotencyKey: key,
+    ...(input.renewalCharge === undefined ? {} : { renewalCharge: { ...input.renewalCharge } }),
     at: input.nowMs,
   };
   return { event, certDer: cert.der, chainPem: cert.pem + (await issuerChainPem(input.store, input.nodeIca.issuerId)), existing: false };

@@ -2,9 +2,11 @@
 // log stores plain data), else a built-in one. Callers that issue many leaves load the set once
 // with `loadProfiles` and refresh it when a profile event applies; profile objects must be reused
 // because encoded extensions are memoized per profile object (resolve-issuance.ts).
+import { checkAllowedNames } from '../../ca/allowed-names.ts';
 import { validateProfile } from '../../ca/profile-validate.ts';
 import { BUILTIN_PROFILES, builtinProfile, type CertificateProfile } from '../../ca/profiles.ts';
 import { PkiError } from '../../errors.ts';
+import type { SanEntry } from '../../ca/san.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 
 export type ProfileTable = Readonly<Record<string, CertificateProfile>>;
@@ -29,6 +31,17 @@ export async function profileFor(name: string, store: PkiStateQueries, profiles?
   const record = await store.getProfile(name);
   if (record !== undefined) return validateProfile(record.profile, `profiles.${name}`);
   return builtinProfile(name) ?? unknown(name);
+}
+
+/**
+ * A built-in profile (not one set through the log) issues only for the names the cluster was
+ * founded with: ERR_NAME_NOT_ALLOWED (ca/allowed-names.ts; docs/architecture.md §16.2). A
+ * profile an admin set says itself which names it admits.
+ */
+export async function checkClusterNames(profile: CertificateProfile, sans: readonly SanEntry[], store: PkiStateQueries, fieldOf?: (i: number) => string): Promise<void> {
+  if (builtinProfile(profile.name) !== profile) return;
+  const allowed = (await store.settings()).allowedNames;
+  if (allowed !== undefined) checkAllowedNames(sans, allowed, fieldOf);
 }
 
 function unknown(name: string): never {

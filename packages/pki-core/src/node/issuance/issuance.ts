@@ -8,9 +8,12 @@ import { bytesEqual } from '../../ca/der.ts';
 import { OID_EXT } from '../../ca/oids.ts';
 import { toPem } from '../../ca/pem.ts';
 import { parseSanText, type SanEntry } from '../../ca/san.ts';
-import { PkiError } from '../../errors.ts';
+import { attributeValues, readName } from '../../ca/names.ts';
+import { PkiError, type PkiErrorCode } from '../../errors.ts';
+import type { RenewalCharge } from '../../state/events.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
-import type { CertificateRecord } from '../../state/records.ts';
+import type { CertificateRecord, LeafCertificateRecord } from '../../state/records.ts';
+import { rateLimitedAfterCommit } from '../provisioners/rate-limit-refusal.ts';
 import { issuerChainPem, rootPem } from '../ca/ca-chain.ts';
 import type { OwnCa } from '../ca/own-ca.ts';
 import type { PublicBaseUrls } from '../ca/public-base-urls.ts';
@@ -21,7 +24,10 @@ import type { IssuedLeaf, IssueRequest, RenewRequest } from '../pki-node-api.ts'
 import { issueLeafFromCsr } from './ca-leaf.ts';
 import { reservedNames, type ReservedNames } from '../ca/reserved-names.ts';
 
-type LeafRequest = Omit<IssueRequest, 'sans'> & { requestedSans?: SanEntry[] };
+type LeafRequest = Omit<IssueRequest, 'sans'> & { requestedSans?: SanEntry[]; renewalCharge?: RenewalCharge };
+
+/** The requester of an issuance with a provisioner's token (provisioners/token-issuance.ts). */
+const PROVISIONER_REQUESTER = 'provisioner:';
 
 export class Issuance {
   /**
@@ -66,12 +72,25 @@ export class Issuance {
       throw new PkiError('ERR_EXPIRED', `certificate ${record.serialHex} expired at ${new Date(record.notAfter).toISOString()}: it cannot be renewed; issue a new one`, { field: 'certificate' });
     }
     const san = fields.extensions.get(OID_EXT.subjectAltName);
+    const renewalCharge = await this.renewalChargeOf(store, record, attributeValues(readName(fields.subjectNameDer), 'CN')[0] ?? record.subject);
     return this.issueLeaf(store, {
       csr: request.csr,
       profile: record.profile,
       requester: `renew:${record.issuerId}:${record.serialHex}`,
       requestedSans: san === undefined ? [] : decodeSubjectAltNames(san.value).sans,
+      ...(renewalCharge === undefined ? {} : { renewalCharge }),
     });
+  }
+
+  /**
+   * A renewal counts as the certificate's own provisioner (docs/architecture.md §16.1): the one
+   * whose token led to it (requester `provisioner:<name>:<jti>`) or to the certificate it renewed.
+   * `issueLeafFromCsr` refuses it before signing when this AZ's share of its buckets is empty.
+   */
+  private async renewalChargeOf(store: PkiStateQueries, record: LeafCertificateRecord, identity: string): Promise<RenewalCharge | undefined> {
+    const name = record.provisioner ?? (record.requester.startsWith(PROVISIONER_REQUESTER) ? record.requester.split(':')[1] : undefined);
+    const provisioner = name === undefined ? undefined : await store.getProvisioner(name);
+    return provisioner === undefined ? undefined : { provisioner: provisioner.name, identity };
   }
 
   private async issueLeaf(store: PkiStateQueries, request: LeafRequest): Promise<IssuedLeaf> {
@@ -90,6 +109,7 @@ export class Issuance {
       store,
       publicBaseUrl: await this.urls.ofAz(this.ctx.az),
       reserved: await this.reservedNames(store),
+      ...(request.renewalCharge === undefined ? {} : { renewalCharge: request.renewalCharge }),
     });
     // For a retried request the earlier certificate answers, whichever node ICA signed it.
     let { certDer } = built;
@@ -97,7 +117,7 @@ export class Issuance {
     let duplicate = built.existing;
     if (!built.existing) {
       const outcome = await this.committer.commitRetrying(built.event, 'local');
-      if (!outcome.ok) throw new PkiError(outcome.error.code, outcome.error.message);
+      if (!outcome.ok) throw await this.commitRefusal(outcome.error, request.renewalCharge);
       if (outcome.result.type === 'Issued' && outcome.result.duplicate) {
         ({ certDer, serialHex, notAfter, issuerId } = outcome.result.certificate);
         duplicate = true;
@@ -113,6 +133,14 @@ export class Issuance {
       notAfter,
       duplicate,
     };
+  }
+
+  /** A refused `Issued`; a renewal refused by its AZ's buckets says when to retry (Retry-After). */
+  private async commitRefusal(error: { code: PkiErrorCode; message: string }, charge: RenewalCharge | undefined): Promise<PkiError> {
+    const applied = this.reads.applied();
+    const provisioner = error.code === 'ERR_RATE_LIMITED' && charge !== undefined ? await applied.getProvisioner(charge.provisioner) : undefined;
+    if (charge === undefined || provisioner === undefined) return new PkiError(error.code, error.message);
+    return rateLimitedAfterCommit(applied, provisioner, charge.identity, this.ctx.nowMs(), error.message, 'az');
   }
 
   private async reservedNames(store: PkiStateQueries): Promise<ReservedNames> {

@@ -7,6 +7,7 @@ import { checkDomainRule, domainRuleMatches } from '../../ca/dns-name.ts';
 import type { SanEntry } from '../../ca/san.ts';
 import { PkiError } from '../../errors.ts';
 import { cidrContains, parseCidr, parseIpAddress } from '../../net/ip.ts';
+import { validateRateLimit, type ProvisionerRateLimit } from './rate-limit.ts';
 
 export interface ProvisionerPolicy {
   /** Domain rules (ca/dns-name.ts): `example.com` admits that name, `.example.com` every name below it. */
@@ -18,6 +19,8 @@ export interface ProvisionerPolicy {
   /** The certificate profiles it may issue under. */
   readonly profiles: readonly string[];
   readonly maxLifetimeSeconds: number;
+  /** Token buckets per provisioner and per identity (rate-limit.ts); absent: no limit. */
+  readonly rateLimit?: ProvisionerRateLimit;
 }
 
 /** What an issuance asks for, as the policy judges it. */
@@ -28,7 +31,7 @@ export interface PolicyRequest {
   readonly lifetimeSeconds: number;
 }
 
-const POLICY_KEYS = ['dnsSuffixes', 'ipCidrs', 'uriPrefixes', 'profiles', 'maxLifetimeSeconds'] as const;
+const POLICY_KEYS = ['dnsSuffixes', 'ipCidrs', 'uriPrefixes', 'profiles', 'maxLifetimeSeconds', 'rateLimit'] as const;
 const POLICY_ENTRIES_MAX = 256;
 const POLICY_ENTRY_CHARS_MAX = 255;
 /** The longest lifetime a policy may allow: the built-in leaf maximum (ca/profiles.ts). */
@@ -72,6 +75,7 @@ export function validateProvisionerPolicy(data: unknown, field = 'policy'): Prov
       if (!/^[A-Za-z][A-Za-z0-9_-]{0,63}$/.test(s)) invalid(f, `${JSON.stringify(s)} is not a profile name`);
     }),
     maxLifetimeSeconds: lifetime,
+    ...(o['rateLimit'] === undefined ? {} : { rateLimit: validateRateLimit(o['rateLimit'], `${field}.rateLimit`) }),
   };
   if (policy.profiles.length === 0) invalid(`${field}.profiles`, 'must name at least one profile');
   return policy;

@@ -17,6 +17,7 @@ import { profileFor } from '../issuance/ca-profiles.ts';
 import type { IssuedLeaf, IssueRequest } from '../pki-node-api.ts';
 import { checkProvisionerPolicy } from './provisioner-policy.ts';
 import { boundSans, verifyProvisionerToken } from './provisioner-token.ts';
+import { rateLimitedAfterCommit, rateLimitRefusal } from './rate-limit-refusal.ts';
 
 export type TokenIssueRequest = Omit<IssueRequest, 'requester'>;
 
@@ -57,7 +58,12 @@ export class TokenIssuance {
     const profile = await profileFor(request.profile, store);
     checkProvisionerPolicy(provisioner.policy, { profile: request.profile, sans, lifetimeSeconds: request.lifetimeSeconds ?? profile.lifetime.defaultSeconds });
     if (await store.isProvisionerTokenUsed(name, claims.jti)) throw new PkiError('ERR_AUTH_TOKEN_USED', `token ${claims.jti} of provisioner ${name} was already used`, { field: 'authorization' });
+    // The same buckets apply judges (state/apply-provisioners.ts), read here to refuse before the global commit.
+    const early = await rateLimitRefusal(store, provisioner, claims.sub, nowMs);
+    if (early !== undefined) throw early;
     const outcome = await this.commitGlobal({ type: 'ProvisionerTokenUsed', provisioner: name, tokenId: claims.jti, subject: claims.sub, expiresAt: claims.exp * 1000, at: nowMs });
+    // Another node's spend took the last token first: the state applied now says when one is back.
+    if (!outcome.ok && outcome.error.code === 'ERR_RATE_LIMITED') throw await rateLimitedAfterCommit(await this.state(), provisioner, claims.sub, nowMs, outcome.error.message);
     if (!outcome.ok) throw new PkiError(outcome.error.code, outcome.error.message, { field: 'authorization' });
     return this.issue({ ...request, sans: sans.map((s) => `${s.type}:${s.value}`), requester: `provisioner:${name}:${claims.jti}` });
   }
