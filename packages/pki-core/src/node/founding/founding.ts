@@ -81,7 +81,7 @@ export class Founding {
     this.twoTier.campaignGlobal();
     await this.waitFor('global leader', () => this.twoTier.isGlobalLeader());
     if (how.restore !== undefined) return this.restoreCluster(how.restore, how.azSpec);
-    if (how.offlineRoot !== undefined) return this.foundOnOfflineRoot(how.clusterId, how.azSpec, how.offlineRoot);
+    if (how.offlineRoot !== undefined) return this.foundOnOfflineRoot(how.clusterId, how.azSpec, how.offlineRoot, how.settings);
     const founded = await foundCluster({
       clusterId: how.clusterId,
       rootSubject: how.rootSubject ?? `CN=Adrestia Root CA,OU=${how.clusterId}`,
@@ -99,13 +99,13 @@ export class Founding {
   }
 
   /** ClusterCreated without a root key, the first AZ, and its ICA signed by the offline root (docs/architecture.md §4.2). */
-  private async foundOnOfflineRoot(clusterId: string, azSpec: AzSpec, offline: OfflineRootFounding): Promise<void> {
+  private async foundOnOfflineRoot(clusterId: string, azSpec: AzSpec, offline: OfflineRootFounding, settings: ClusterSettings | undefined): Promise<void> {
     const o = this.ctx;
     if (offline.pending.az !== azSpec.name) throw new PkiError('ERR_AZ_MISMATCH', `the offline AZ ICA was prepared for ${offline.pending.az}, not ${azSpec.name}`, { field: 'offlineRoot' });
     const nowMs = o.nowMs();
     const made = completeOfflineAzIntermediate({ pending: offline.pending, signature: offline.signature, rootCert: offline.rootCert, kek: o.kek.wrapKek(), nowMs });
     const root = { cert: offline.rootCert, issuerId: offline.pending.rootIssuerId };
-    const events = [clusterCreatedEvent({ clusterId, root, nowMs }), { type: 'AzAdded' as const, az: azSpec, at: nowMs }, made.event];
+    const events = [clusterCreatedEvent({ clusterId, root, settings, nowMs }), { type: 'AzAdded' as const, az: azSpec, at: nowMs }, made.event];
     for (const ev of events) await this.committer.commitOk(ev, 'global');
     await this.registerSelf(made.azIca);
   }
