@@ -29,17 +29,18 @@ const PAST_AZ_ICA_DAYS = 1900;
 const PAST_ROOT_DAYS = 20 * 365 + 30;
 const RECOVERY_TIMEOUT_MS = 60_000;
 
-/** Every node answers its status naming one local leader, the same for all, and one node leads the global group. */
+/** Every node answers its status naming its AZ's local leader, the same within each AZ, and one node leads the global group. */
 async function clusterFormed(dev: FaketimeDev): Promise<boolean> {
-  const leaders = new Set<string | null>();
+  const leaders = new Map<string, Set<string | null>>();
   let globalLeaders = 0;
   for (const n of dev.nodes) {
     const s = (await dev.statusOf(n.host)) as { local?: { leaderId?: string | null }; pkiGlobalLeader?: boolean } | null;
     if (s === null) return false;
-    leaders.add(s.local?.leaderId ?? null);
+    if (!leaders.has(n.az)) leaders.set(n.az, new Set());
+    leaders.get(n.az)!.add(s.local?.leaderId ?? null);
     if (s.pkiGlobalLeader === true) globalLeaders++;
   }
-  return leaders.size === 1 && !leaders.has(null) && globalLeaders === 1;
+  return [...leaders.values()].every((l) => l.size === 1 && !l.has(null)) && globalLeaders === 1;
 }
 
 describe('e2e: recovery after long downtime — restarted past the node TLS and node ICA lifetimes (faketime)', function () {
@@ -167,5 +168,49 @@ describe('e2e: recovery after long downtime — restarted past the AZ ICA lifeti
     }
     const leaf = dev.issueAt(PAST_AZ_ICA_DAYS, 'after-az-ica-expiry.example');
     expect(dev.verifyAt(PAST_AZ_ICA_DAYS, leaf, 'after-az-ica-expiry.example')).to.match(/: OK\s*$/);
+  });
+});
+
+describe('e2e: recovery after long downtime — 2 AZs × 2 nodes restarted past the node TLS lifetime (faketime)', function () {
+  // Both tiers over the pinned mesh (docs/architecture.md §21): each AZ's local group and the
+  // global group of their seats elect again with every node TLS certificate expired.
+  this.timeout(300_000);
+  let dir: string;
+  let dev: FaketimeDev;
+  let failed = false;
+
+  before(function () {
+    requireFaketimeTools();
+    dir = mkdtempSync(join(tmpdir(), 'adrestia-downtime-2az-'));
+    dev = new FaketimeDev(dir, BASE, { azs: 2, nodesPerAz: 2 });
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') failed = true;
+    await dev.stop();
+  });
+  after(async () => {
+    await dev.stop();
+    if (!failed) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('founded at the real time, both AZs issue, then it stops', async function () {
+    await dev.start({ offsetDays: 0 });
+    for (const az of [1, 2]) expect(dev.verifyAt(0, dev.issueAt(0, `before-${az}.example`, az), `before-${az}.example`)).to.match(/: OK\s*$/);
+    await dev.stop();
+  });
+
+  it(`restarted ${PAST_TLS_DAYS} days later: both AZs and the global group form, every node renews its TLS certificate, both AZs issue`, async function () {
+    const movedNowMs = Date.now() + PAST_TLS_DAYS * DAY_MS;
+    const expired = new Map(dev.nodes.map((n) => [n.name, dev.tlsCertOf(n.name)]));
+    for (const [name, cert] of expired) expect(Date.parse(cert.validTo), `${name}: its TLS certificate ends before the moved clock`).to.be.lessThan(movedNowMs);
+    await dev.start({ offsetDays: PAST_TLS_DAYS });
+    await pollFor('a local leader per AZ and one global leader, seen by every node', async () => ((await clusterFormed(dev)) ? true : null), RECOVERY_TIMEOUT_MS, 500);
+    for (const n of dev.nodes) {
+      await pollFor(`${n.name} renewing its expired TLS certificate`, async () => (Date.parse(dev.tlsCertOf(n.name).validTo) > movedNowMs ? true : null), RECOVERY_TIMEOUT_MS, 500);
+    }
+    for (const az of [1, 2]) {
+      const cn = `after-${az}.example`;
+      expect(dev.verifyAt(PAST_TLS_DAYS, dev.issueAt(PAST_TLS_DAYS, cn, az), cn)).to.match(/: OK\s*$/);
+    }
   });
 });

@@ -1,4 +1,4 @@
-// The real dev cluster (`adrestia-pki dev`, 1 AZ × 3 real serve processes) under libfaketime
+// The real dev cluster (`adrestia-pki dev`, 1 AZ × 3 real serve processes unless told) under libfaketime
 // (Debian `faketime`), for the end-to-end tests that move its wall clock: e2e-clock-forward
 // (renewal keeping up) and e2e-downtime (recovery after the cluster was off for longer than its
 // certificates live). Monotonic clocks are left alone (DONT_FAKE_MONOTONIC): Raft and the VIP
@@ -37,11 +37,14 @@ export function requireFaketimeTools(): void {
   }
 }
 
-/** One dev cluster over `dir` at address base `base` (127.<base+1>.0.0/16), started and stopped under a moved clock. */
+/**
+ * One dev cluster over `dir` at address base `base` (AZ n on 127.<base+n>.0.0/16), started and
+ * stopped under a moved clock. Issuance and reads go through AZ 1 (its local VIP, a client address
+ * of it) unless a node's own AZ is named.
+ */
 export class FaketimeDev {
   readonly nodes: readonly DevNode[];
   private readonly base: number;
-  private readonly localVip: string;
   private readonly client: string;
   private dev: ChildProcess | null = null;
   output = '';
@@ -49,11 +52,17 @@ export class FaketimeDev {
   constructor(
     readonly dir: string,
     base: number,
+    private readonly layout: { azs: number; nodesPerAz: number } = { azs: 1, nodesPerAz: 3 },
   ) {
-    this.nodes = devNodes(1, 3, base);
-    this.localVip = `127.${base + 1}.0.1`;
+    this.nodes = devNodes(layout.azs, layout.nodesPerAz, base);
     this.client = `127.${base + 1}.0.200`;
     this.base = base;
+  }
+
+  /** A client address inside `node`'s AZ: a node answers its own AZ's clients without a redirect. */
+  private clientOf(host: string): string {
+    const node = this.nodes.find((n) => n.host === host);
+    return node === undefined ? this.client : `127.${this.base + node.azIndex}.0.200`;
   }
 
   private fakeEnv(): NodeJS.ProcessEnv {
@@ -70,7 +79,7 @@ export class FaketimeDev {
 
   /** `adrestia-pki dev` over `dir`, under libfaketime: through `faketime -f`, or a timestamp file. */
   async start(clock: { offsetDays: number } | { timestampFile: string }): Promise<void> {
-    const cli = [...loaderArgs(), CLI_PATH, 'dev', '--azs', '1', '--nodes', '3', '--base', String(this.base), '--dir', this.dir, '--log-level', 'warn'];
+    const cli = [...loaderArgs(), CLI_PATH, 'dev', '--azs', String(this.layout.azs), '--nodes', String(this.layout.nodesPerAz), '--base', String(this.base), '--dir', this.dir, '--log-level', 'warn'];
     this.output = '';
     // What `faketime -f` sets, given directly: the wrapper forks, so a SIGTERM to it would not
     // reach `dev` (which stops its nodes on SIGTERM).
@@ -80,7 +89,7 @@ export class FaketimeDev {
     dev.stdout?.on('data', (b: Buffer) => (this.output += b.toString('utf8')));
     dev.stderr?.on('data', (b: Buffer) => (this.output += b.toString('utf8')));
     await pollFor('the dev cluster ready', async () => (this.output.includes('Ctrl-C stops every node.') || dev.exitCode !== null ? true : null), READY_TIMEOUT_MS);
-    expect(this.output.match(/✔ az1-node\d ready/g)?.length, `every node ready (logs in ${this.dir}/logs):\n${this.output}`).to.equal(3);
+    expect(this.output.match(/✔ az\d-node\d ready/g)?.length, `every node ready (logs in ${this.dir}/logs):\n${this.output}`).to.equal(this.nodes.length);
   }
 
   async stop(): Promise<void> {
@@ -95,17 +104,17 @@ export class FaketimeDev {
   }
 
   /**
-   * One issuance with serverLeaf's default lifetime through the AZ's local VIP, by curl under the
-   * same moved clock (its TLS checks the cluster's certificates at that time).
+   * One issuance with serverLeaf's default lifetime through AZ `azIndex`'s local VIP, by curl under
+   * the same moved clock (its TLS checks the cluster's certificates at that time).
    */
-  issueAt(offsetDays: number, cn: string): Issued {
+  issueAt(offsetDays: number, cn: string, azIndex = 1): Issued {
     const body = join(this.dir, `${cn}.json`);
     writeFileSync(body, JSON.stringify({ csr: leafCsrPem(cn), profile: 'serverLeaf' }));
     writeFileSync(join(this.dir, 'root.pem'), this.rootPem());
     const token = readFileSync(join(this.dir, 'secrets', 'admin-token'), 'utf8').trim();
     const out = execFileSync('faketime', ['-f', `+${offsetDays}d`, 'curl', '-sS', '--fail-with-body', '--max-time', '30', '--retry', '10', '--retry-delay', '1', '--retry-all-errors', '--location-trusted',
-      '--interface', this.client, '--cacert', join(this.dir, 'root.pem'), '-H', `authorization: Bearer ${token}`, '-H', 'content-type: application/json',
-      '--data-binary', `@${body}`, `https://${this.localVip}:${DEV_PORTS.https}/api/v1/certificates`], { encoding: 'utf8', env: this.fakeEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+      '--interface', `127.${this.base + azIndex}.0.200`, '--cacert', join(this.dir, 'root.pem'), '-H', `authorization: Bearer ${token}`, '-H', 'content-type: application/json',
+      '--data-binary', `@${body}`, `https://127.${this.base + azIndex}.0.1:${DEV_PORTS.https}/api/v1/certificates`], { encoding: 'utf8', env: this.fakeEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     return JSON.parse(out) as Issued;
   }
 
@@ -133,7 +142,7 @@ export class FaketimeDev {
 
   /** The CA chain a node's `GET /api/v1/ca` names (its node ICA first, then the AZ ICA above it), or null while it does not answer. */
   async caChainOf(host: string): Promise<X509Certificate[] | null> {
-    const r = await httpCall(`http://${host}:${DEV_PORTS.http}/api/v1/ca`, { timeoutMs: 5_000, maxResponseBytes: 1 << 20, localAddress: this.client }).catch(() => null);
+    const r = await httpCall(`http://${host}:${DEV_PORTS.http}/api/v1/ca`, { timeoutMs: 5_000, maxResponseBytes: 1 << 20, localAddress: this.clientOf(host) }).catch(() => null);
     const chainPem = r?.status === 200 ? (JSON.parse(r.body.toString('utf8')) as { chainPem?: string }).chainPem : undefined;
     return chainPem === undefined ? null : pemBlocks(chainPem).map((b) => new X509Certificate(toPem(b.der)));
   }
@@ -161,7 +170,7 @@ export class FaketimeDev {
 
   /** A node's `GET /api/v1/status` (plain HTTP, from the test's client address), or null while it does not answer. */
   async statusOf(host: string): Promise<Record<string, unknown> | null> {
-    const r = await httpCall(`http://${host}:${DEV_PORTS.http}/api/v1/status`, { timeoutMs: 5_000, maxResponseBytes: 1 << 20, localAddress: this.client }).catch(() => null);
+    const r = await httpCall(`http://${host}:${DEV_PORTS.http}/api/v1/status`, { timeoutMs: 5_000, maxResponseBytes: 1 << 20, localAddress: this.clientOf(host) }).catch(() => null);
     return r?.status === 200 ? (JSON.parse(r.body.toString('utf8')) as Record<string, unknown>) : null;
   }
 

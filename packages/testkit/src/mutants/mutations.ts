@@ -142,8 +142,8 @@ export const MUTATIONS: readonly Mutation[] = [
     name: 'pki-accept-duplicate-serial',
     rule: 'RFC 5280 §4.1.2.2: the state machine accepts a second certificate under one issuer and serial',
     file: 'pki-core/src/state/apply-certs.ts',
-    search: '  await requireFreshSerial(tx, ev.issuerId, ev.serialHex);\n  const certificate',
-    replace: '  const certificate',
+    search: '  await requireFreshSerial(tx, ev.issuerId, ev.serialHex);\n  // A retried renewal',
+    replace: '  // A retried renewal',
     sim: 'pki',
   },
   {
