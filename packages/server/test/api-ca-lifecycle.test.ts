@@ -72,9 +72,15 @@ describe('CLI cluster rotate-root and rotate-kek over HTTPS (docs/architecture.m
     change(c);
     writeFileSync(configPath, JSON.stringify(c, null, 2));
   }
+  /** Issues through the CLI; a 503 ERR_NO_LOCAL_QUORUM (a leader settling in, which asks to retry) is retried for up to 30 s. */
   async function issue(name: string): Promise<{ cert: string; chain: string }> {
     const out = join(dir, name);
-    const r = await cli(['issue', '--cn', `${name}.svc.example`, '--san', `dns:${name}.svc.example`, '--profile', 'serverLeaf', '--out', out]);
+    const deadline = Date.now() + 30_000;
+    let r = await cli(['issue', '--cn', `${name}.svc.example`, '--san', `dns:${name}.svc.example`, '--profile', 'serverLeaf', '--out', out]);
+    while (r.status !== 0 && r.stderr.includes('ERR_NO_LOCAL_QUORUM') && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      r = await cli(['issue', '--cn', `${name}.svc.example`, '--san', `dns:${name}.svc.example`, '--profile', 'serverLeaf', '--out', out]);
+    }
     expect(r.status, r.stderr).to.equal(0);
     return { cert: `${out}.crt`, chain: readFileSync(`${out}.chain.pem`, 'utf8') };
   }

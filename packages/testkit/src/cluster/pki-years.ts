@@ -22,6 +22,15 @@ const DAY_MS = 86_400_000;
 const STEP_DAYS = 91;
 /** Virtual time each step runs for: several maintenance rounds (renewals, CRLs) and a fault. */
 const STEP_US = 500_000;
+/**
+ * The calendar is compressed (a quarter per half virtual second) while a lost global proposal
+ * waits for its timeout in virtual time (10 global election timeouts, seconds): a renewal asked
+ * while its request was lost would sleep through quarters of calendar it never had. So after the
+ * heal, while a node's TLS certificate is past its renewal point (two thirds of its lifetime) the
+ * cluster runs on, up to RENEWAL_WAIT_MAX_US, before the step's checks.
+ */
+const RENEWAL_SLICE_US = 500_000;
+const RENEWAL_WAIT_MAX_US = 8_000_000;
 /** How long issuance in one AZ may take after a step before it counts as failed. */
 const ISSUE_BOUND_US = 3_000_000;
 
@@ -55,6 +64,7 @@ export async function runPkiYearsSeed(options: { seed: number; years: number }):
         faults.push(`day ${step * STEP_DAYS}: ${await stepFault(cluster)}`);
         await cluster.scheduler.runUntil(cluster.scheduler.nowUs + STEP_US);
         await healAll(cluster);
+        await runWhileRenewalsDue(cluster);
         issued += await checkIssuance(cluster, step);
         await checkNodeCertificates(cluster, step);
         await checkPlannedOverlap(cluster, step);
@@ -109,6 +119,22 @@ async function healAll(cluster: PkiSimCluster): Promise<void> {
   cluster.network.faults = { ...CALM_LINKS };
   cluster.network.heal();
   for (const n of cluster.nodes.values()) if (!n.alive) await cluster.start(n.id, { mode: 'restart' });
+}
+
+/** Runs the cluster on while some node's TLS certificate is past its renewal point (see RENEWAL_WAIT_MAX_US). */
+async function runWhileRenewalsDue(cluster: PkiSimCluster): Promise<void> {
+  const until = cluster.scheduler.nowUs + RENEWAL_WAIT_MAX_US;
+  while (cluster.scheduler.nowUs < until && (await tlsRenewalDue(cluster))) await cluster.scheduler.runUntil(cluster.scheduler.nowUs + RENEWAL_SLICE_US);
+}
+
+async function tlsRenewalDue(cluster: PkiSimCluster): Promise<boolean> {
+  const now = cluster.nowMs();
+  for (const node of await anyStore(cluster).nodes()) {
+    const tls = viewCertificate(node.tlsCertDer);
+    const from = tls.notBefore.getTime();
+    if (now >= from + ((tls.notAfter.getTime() - from) * 2) / 3) return true;
+  }
+  return false;
 }
 
 /** A leaf from every AZ; each chain handed out verifies at its issue time. Returns how many were issued. */
