@@ -1,6 +1,6 @@
 // KEK rotation (node/kek/kek-rotation.ts, docs/architecture.md §19.2) on a two-AZ cluster whose
 // nodes keep their PKI state in LevelDB and were given the next KEK ahead (PkiNodeOptions
-// nextKek): one `CaKeyRewrapped` re-seals every root, AZ ICA and OCSP responder key; afterwards
+// nextKek): one `CaKeyRewrapped` re-seals every root, AZ ICA, OCSP responder and ACME EAB key; afterwards
 // the old KEK opens nothing in any replica's state and the new one opens everything; a wrong old
 // KEK is refused with ERR_KEK_MISMATCH and changes nothing; joining, issuance in both AZs and AZ ICA
 // renewal (the re-issue of a root rollover) keep working, the renewed keys sealed under the new KEK.
@@ -10,7 +10,10 @@ import { generateCaKeyPair } from '../src/ca/keys.ts';
 import { unwrapPrivateKey, wrapPrivateKey, type KeyWrapBinding } from '../src/ca/key-wrap.ts';
 import { isPkiError } from '../src/errors.ts';
 import { caKeyBinding } from '../src/node/ca/ca-common.ts';
+import { AcmeEabSealer } from '../src/node/acme/acme-eab.ts';
 import { KekRing } from '../src/node/kek/kek-ring.ts';
+import { sealedKeysOpenedBy } from '../src/node/kek/kek-rotation.ts';
+import { acmeEabKey } from '../src/state/acme-records.ts';
 import { ocspKeyBinding } from '../src/node/ocsp/ocsp-provisioning.ts';
 import type { PkiNode } from '../src/node/pki-node.ts';
 import type { PkiStateQueries } from '../src/state/queries.ts';
@@ -45,12 +48,28 @@ describe('PkiNode.rotateKek: every sealed key under the new KEK in one CaKeyRewr
   this.timeout(180_000);
   const c = new PkiTestCluster({ publicHttpPort: HTTP_PORT, nextKek: NEW_KEK }, { stateOnDisk: true });
   let leader: PkiNode;
+  /** An ACME external account binding key made before the rotation (node/acme/acme-eab.ts). */
+  let eab: { keyId: string; hmacKey: Uint8Array };
+  const eabSealed = async (node: PkiNode): Promise<Uint8Array> => {
+    const r = await node.app.store.getAcme(acmeEabKey(eab.keyId));
+    if (r?.kind !== 'eab') throw new Error('the EAB key record is missing');
+    return r.keySealed;
+  };
+  const eabOpens = (kek: Uint8Array, sealed: Uint8Array): boolean => {
+    try {
+      return Buffer.from(new AcmeEabSealer(kek).open(sealed)).equals(Buffer.from(eab.hmacKey));
+    } catch {
+      return false;
+    }
+  };
 
   before(async () => {
     await buildTwoAzCluster(c);
     // OCSP responder keys are sealed too: wait until both AZs have theirs.
     await eventually('both OCSP responder keys', async () => (await c.nodes.get('a1')!.app.store.ocspResponderKeys()).length === 2);
     leader = await eventually('a global leader', () => c.globalLeader());
+    eab = await leader.acme.createEabKey();
+    for (const node of c.live()) await eventually(`${node.nodeId} holds the EAB key`, async () => (await node.app.store.getAcme(acmeEabKey(eab.keyId))) !== undefined);
   });
   after(() => c.stop());
 
@@ -68,14 +87,32 @@ describe('PkiNode.rotateKek: every sealed key under the new KEK in one CaKeyRewr
     const sealedBefore = await sealedKeys(leader.app.store);
     expect(sealedBefore.every((k) => opens(OLD_KEK, k))).to.equal(true);
     expect(sealedBefore.map((k) => k.name).filter((n) => n.startsWith('ocsp:'))).to.have.length(2);
+    expect(eabOpens(OLD_KEK, await eabSealed(leader))).to.equal(true);
+    const counted = await sealedKeysOpenedBy(leader.app.store, OLD_KEK);
+    expect(counted).to.deep.equal({ opened: sealedBefore.length + 1, of: sealedBefore.length + 1 }, 'the CA and responder keys, and the EAB key');
     const rotated = await leader.rotateKek({ oldKek: OLD_KEK, newKek: NEW_KEK });
-    expect(rotated.keys).to.have.length(sealedBefore.length);
+    expect(rotated.keys).to.have.length(sealedBefore.length + 1);
+    expect(rotated.keys).to.deep.include({ kind: 'acmeEab', keyId: eab.keyId });
     for (const node of c.live()) {
       await eventually(`${node.nodeId} applied the rotation`, async () => (await sealedKeys(node.app.store)).every((k) => opens(NEW_KEK, k)));
       const keys = await sealedKeys(node.app.store);
       expect(keys.map((k) => k.name).sort(), node.nodeId).to.deep.equal(sealedBefore.map((k) => k.name).sort());
       expect(keys.filter((k) => opens(OLD_KEK, k)).map((k) => k.name), `${node.nodeId}: opened by the old KEK`).to.deep.equal([]);
+      // The EAB key too: sealed again under the new KEK, the same HMAC key inside.
+      const sealed = await eventually(`${node.nodeId} re-sealed the EAB key`, async () => {
+        const s = await eabSealed(node);
+        return eabOpens(NEW_KEK, s) ? s : null;
+      });
+      expect(eabOpens(OLD_KEK, sealed), `${node.nodeId}: the EAB key opened by the old KEK`).to.equal(false);
+      expect(await sealedKeysOpenedBy(node.app.store, OLD_KEK), node.nodeId).to.deep.equal({ opened: 0, of: sealedBefore.length + 1 });
     }
+    // A node that holds both KEKs still answers for the key, and an EAB key made now is under the new KEK.
+    expect(Buffer.from((await leader.acme.eabKey(eab.keyId))!.hmacKey).equals(Buffer.from(eab.hmacKey))).to.equal(true);
+    const later = await leader.acme.createEabKey();
+    const laterRecord = await leader.app.store.getAcme(acmeEabKey(later.keyId));
+    if (laterRecord?.kind !== 'eab') throw new Error('the new EAB key record is missing');
+    expect(Buffer.from(new AcmeEabSealer(NEW_KEK).open(laterRecord.keySealed)).equals(Buffer.from(later.hmacKey))).to.equal(true);
+    expect(() => new AcmeEabSealer(OLD_KEK).open(laterRecord.keySealed)).to.throw();
   });
 
   it('a node joins each AZ after the rotation: its local leader signs its certificates with the AZ ICA key, opened under the new KEK', async () => {

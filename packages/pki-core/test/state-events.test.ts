@@ -28,7 +28,7 @@ function examples(): PkiEvent[] {
     { type: 'AzRefounded', name: 'az3', requestedBy: 'admin@127.0.0.1', at: T0 },
     azCaInstalled(),
     nodeCaInstalled(),
-    { type: 'CaKeyRewrapped', keys: [{ kind: 'ca', issuerId: 'az1-ica', wrappedKey: fakeDer('rewrapped') }, { kind: 'ocspResponder', az: 'az1', wrappedKey: fakeDer('rewrapped-ocsp') }], at: T0 },
+    { type: 'CaKeyRewrapped', keys: [{ kind: 'ca', issuerId: 'az1-ica', wrappedKey: fakeDer('rewrapped') }, { kind: 'ocspResponder', az: 'az1', wrappedKey: fakeDer('rewrapped-ocsp') }, { kind: 'acmeEab', keyId: 'eab-1', keySealed: fakeDer('rewrapped-eab') }], at: T0 },
     {
       type: 'RootRolledOver',
       previousRootIssuerId: 'root-1',

@@ -79,8 +79,11 @@ export function acmeKeyKey(keyThumbprint: string): string {
   return 'key' + SEP + keyThumbprint;
 }
 
+/** The key prefix of the EAB key records (`prefixRange(ACME_EAB_PREFIX)` lists them). */
+export const ACME_EAB_PREFIX = 'eab';
+
 export function acmeEabKey(keyId: string): string {
-  return 'eab' + SEP + keyId;
+  return ACME_EAB_PREFIX + SEP + keyId;
 }
 
 export function acmeOrderKey(orderId: string): string {

@@ -5,7 +5,8 @@ import { idempotencyKey } from './idempotency.ts';
 import { raiseMapVersion } from './map-version.ts';
 import { reject, type ApplyMeta, type ApplyResult } from './outcome.ts';
 import type { CaRecord, LeafCertificateRecord } from './records.ts';
-import { certKey, expiryKey, expiryPrefix, serialKey } from './tables.ts';
+import { certKey, expiryKey, expiryPrefix, prefixRange, serialKey } from './tables.ts';
+import { ACME_EAB_PREFIX, acmeEabKey } from './acme-records.ts';
 import type { StateTxn } from './txn.ts';
 import { chargeRenewal } from './apply-provisioners.ts';
 
@@ -98,13 +99,14 @@ export async function applyCaCertificateInstalled(tx: StateTxn, ev: EventOf<'CaC
 export async function applyCaKeyRewrapped(tx: StateTxn, ev: EventOf<'CaKeyRewrapped'>): Promise<ApplyResult> {
   const named = new Set<string>();
   for (const key of ev.keys) {
-    const id = key.kind === 'ca' ? `ca:${key.issuerId}` : `ocspResponder:${key.az}`;
+    const id = key.kind === 'ca' ? `ca:${key.issuerId}` : key.kind === 'ocspResponder' ? `ocspResponder:${key.az}` : `acmeEab:${key.keyId}`;
     if (named.has(id)) reject('ERR_EVENT_REJECTED', `${id} is named twice`);
     named.add(id);
   }
   const sealedCas = (await tx.range('cas', {})).map(([, ca]) => ca).filter((ca) => ca.wrappedKey !== null);
   const ocspKeys = (await tx.range('ocspKeys', {})).map(([, k]) => k);
-  const held = [...sealedCas.map((ca) => `ca:${ca.issuerId}`), ...ocspKeys.map((k) => `ocspResponder:${k.az}`)];
+  const eabKeys = (await tx.range('acme', prefixRange(ACME_EAB_PREFIX))).flatMap(([, r]) => (r.kind === 'eab' ? [r] : []));
+  const held = [...sealedCas.map((ca) => `ca:${ca.issuerId}`), ...ocspKeys.map((k) => `ocspResponder:${k.az}`), ...eabKeys.map((k) => `acmeEab:${k.keyId}`)];
   const missing = held.filter((id) => !named.has(id));
   if (missing.length > 0) reject('ERR_EVENT_REJECTED', `the rotation leaves ${missing.join(', ')} under the old KEK`);
   if (named.size !== held.length) reject('ERR_EVENT_REJECTED', 'the rotation names a key the state does not hold sealed (a node CA key never leaves its node)');
@@ -113,10 +115,14 @@ export async function applyCaKeyRewrapped(tx: StateTxn, ev: EventOf<'CaKeyRewrap
       const ca = await tx.get('cas', key.issuerId);
       if (ca === undefined) throw new Error(`assertion failed: sealed CA ${key.issuerId} vanished`);
       tx.put('cas', key.issuerId, { ...ca, wrappedKey: key.wrappedKey });
-    } else {
+    } else if (key.kind === 'ocspResponder') {
       const k = await tx.get('ocspKeys', key.az);
       if (k === undefined) throw new Error(`assertion failed: OCSP responder key of ${key.az} vanished`);
       tx.put('ocspKeys', key.az, { ...k, wrappedKey: key.wrappedKey });
+    } else {
+      const k = await tx.get('acme', acmeEabKey(key.keyId));
+      if (k?.kind !== 'eab') throw new Error(`assertion failed: ACME EAB key ${key.keyId} vanished`);
+      tx.put('acme', acmeEabKey(key.keyId), { ...k, keySealed: key.keySealed });
     }
   }
   return { type: 'CaKeyRewrapped' };

@@ -90,11 +90,13 @@ function readCaCertificateInstalled(r: FieldReader): PkiEvent {
 
 function readRewrappedKey(value: unknown, path: string): RewrappedKey {
   const r = FieldReader.of(value, path);
-  const kind = r.oneOf<RewrappedKey['kind']>('kind', ['ca', 'ocspResponder']);
+  const kind = r.oneOf<RewrappedKey['kind']>('kind', ['ca', 'ocspResponder', 'acmeEab']);
   const key: RewrappedKey =
     kind === 'ca'
       ? { kind, issuerId: r.id('issuerId'), wrappedKey: r.bytes('wrappedKey', LIMITS.maxWrappedKeyBytes) }
-      : { kind, az: r.id('az'), wrappedKey: r.bytes('wrappedKey', LIMITS.maxWrappedKeyBytes) };
+      : kind === 'ocspResponder'
+        ? { kind, az: r.id('az'), wrappedKey: r.bytes('wrappedKey', LIMITS.maxWrappedKeyBytes) }
+        : { kind, keyId: r.id('keyId'), keySealed: r.bytes('keySealed', LIMITS.maxWrappedKeyBytes) };
   r.done();
   return key;
 }

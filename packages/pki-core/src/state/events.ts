@@ -166,7 +166,11 @@ export interface CaCertificateInstalledEvent {
 }
 
 /** One sealed key under the new KEK: a root or AZ CA's (by issuer id), or an AZ's OCSP responder key (by AZ). */
-export type RewrappedKey = { kind: 'ca'; issuerId: string; wrappedKey: Uint8Array } | { kind: 'ocspResponder'; az: string; wrappedKey: Uint8Array };
+export type RewrappedKey =
+  | { kind: 'ca'; issuerId: string; wrappedKey: Uint8Array }
+  | { kind: 'ocspResponder'; az: string; wrappedKey: Uint8Array }
+  /** An ACME external account binding key (node/acme/acme-eab.ts), sealed under a key derived from the KEK. */
+  | { kind: 'acmeEab'; keyId: string; keySealed: Uint8Array };
 
 /**
  * Operator KEK rotation (node/ca/kek-rotation.ts): every sealed key of the state under the new

@@ -132,8 +132,8 @@ export async function rotateKek(args: ParsedArgs): Promise<number> {
   const r = await adminCall(args, 'POST', '/api/v1/kek-rotations', body);
   body.fill(0);
   if (r.status !== 200) return fail(r);
-  const done = jsonOf(r) as { keys: ({ kind: 'ca'; role: string; issuerId: string } | { kind: 'ocspResponder'; az: string })[] };
-  const names = done.keys.map((k) => (k.kind === 'ca' ? `${k.role} CA ${k.issuerId}` : `OCSP responder key of ${k.az}`));
+  const done = jsonOf(r) as { keys: ({ kind: 'ca'; role: string; issuerId: string } | { kind: 'ocspResponder'; az: string } | { kind: 'acmeEab'; keyId: string })[] };
+  const names = done.keys.map((k) => (k.kind === 'ca' ? `${k.role} CA ${k.issuerId}` : k.kind === 'ocspResponder' ? `OCSP responder key of ${k.az}` : `ACME EAB key ${k.keyId}`));
   process.stdout.write(`re-sealed ${names.length} keys under the new KEK:\n${names.map((n) => `  ${n}\n`).join('')}`);
   process.stderr.write('every node must now hold the new KEK (kekFile, or nextKekFile until its next restart): docs/architecture.md §19.2\n');
   return 0;

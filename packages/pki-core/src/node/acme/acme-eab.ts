@@ -20,10 +20,27 @@ export class AcmeEabSealer {
   /** A fresh HMAC key, and its sealed form for the state. */
   fresh(): { hmacKey: Uint8Array; sealed: Uint8Array } {
     const hmacKey = new Uint8Array(randomBytes(EAB_HMAC_KEY_BYTES));
+    return { hmacKey, sealed: this.seal(hmacKey) };
+  }
+
+  /** `hmacKey` sealed (AES-256-GCM, a fresh IV) for the state; a KEK rotation seals it again (node/kek/kek-rotation.ts). */
+  seal(hmacKey: Uint8Array): Uint8Array {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv).setAAD(AAD);
-    const sealed = Buffer.concat([iv, cipher.update(hmacKey), cipher.final(), cipher.getAuthTag()]);
-    return { hmacKey, sealed: new Uint8Array(sealed) };
+    return new Uint8Array(Buffer.concat([iv, cipher.update(hmacKey), cipher.final(), cipher.getAuthTag()]));
+  }
+
+  /** `sealed` opened with the key derived from the first of `keks` that opens it (a KEK rotation, kek-ring.ts); throws if none does. */
+  static openWithAny(keks: readonly Uint8Array[], sealed: Uint8Array): Uint8Array {
+    let first: unknown;
+    for (const kek of keks) {
+      try {
+        return new AcmeEabSealer(kek).open(sealed);
+      } catch (e) {
+        first ??= e;
+      }
+    }
+    throw first ?? new Error('no KEK to open an EAB key with');
   }
 
   open(sealed: Uint8Array): Uint8Array {

@@ -46,8 +46,6 @@ type Issue = (request: IssueRequest) => Promise<IssuedLeaf>;
 
 export class Acme implements AcmeNodeApi {
   private readonly nonces: AcmeNonces;
-  private readonly eabSealer: AcmeEabSealer;
-
   constructor(
     private readonly ctx: Pick<NodeContext, 'nodeId' | 'kek' | 'peers' | 'nowMs' | 'random'>,
     private readonly reads: ReadView,
@@ -56,7 +54,6 @@ export class Acme implements AcmeNodeApi {
     private readonly options: AcmeOptions = DEFAULT_ACME_OPTIONS,
   ) {
     this.nonces = new AcmeNonces(ctx.kek.wrapKek(), ctx.nodeId, ctx.nowMs);
-    this.eabSealer = new AcmeEabSealer(ctx.kek.wrapKek());
   }
 
   newNonce(): string {
@@ -117,14 +114,15 @@ export class Acme implements AcmeNodeApi {
 
   async createEabKey(): Promise<{ keyId: string; hmacKey: Uint8Array }> {
     const keyId = randomToken(this.ctx.random, ID_BYTES);
-    const { hmacKey, sealed } = this.eabSealer.fresh();
+    // Sealed under the KEK the state is under now (a rotation may have moved it: kek-ring.ts).
+    const { hmacKey, sealed } = new AcmeEabSealer(this.ctx.kek.wrapKek()).fresh();
     await this.commitOrProblem({ type: 'AcmeEabKeyCreated', keyId, keySealed: sealed, at: this.ctx.nowMs() }, 'global');
     return { keyId, hmacKey };
   }
 
   async eabKey(keyId: string): Promise<{ hmacKey: Uint8Array; accountId: string | null } | undefined> {
     const record = await (await this.reads.linearizable()).getAcme(acmeEabKey(keyId));
-    return record?.kind === 'eab' ? { hmacKey: this.eabSealer.open(record.keySealed), accountId: record.accountId } : undefined;
+    return record?.kind === 'eab' ? { hmacKey: AcmeEabSealer.openWithAny(this.ctx.kek.candidates(), record.keySealed), accountId: record.accountId } : undefined;
   }
 
   async updateAccount(accountId: string, update: { contact?: string[]; deactivate: boolean }): Promise<AcmeAccountRecord> {

@@ -25,6 +25,11 @@ export class KekRing {
     return this.#keks[this.#active]!;
   }
 
+  /** Every KEK held, the active one first: for what is sealed under a key derived from the KEK (ACME EAB keys, acme-eab.ts). */
+  candidates(): Uint8Array[] {
+    return [this.#keks[this.#active]!, ...this.#keks.filter((_, i) => i !== this.#active)];
+  }
+
   /** Opens a sealed key with the KEK that opened the last one, else with each other KEK held; that one then wraps. */
   unwrap(wrapped: Uint8Array, binding: KeyWrapBinding): KeyObject {
     let first: unknown;
