@@ -32,12 +32,12 @@ export class AcmeEabSealer {
 
   /** `sealed` opened with the key derived from the first of `keks` that opens it (a KEK rotation, kek-ring.ts); throws if none does. */
   static openWithAny(keks: readonly Uint8Array[], sealed: Uint8Array): Uint8Array {
-    let first: unknown;
+    let first: Error | undefined;
     for (const kek of keks) {
       try {
         return new AcmeEabSealer(kek).open(sealed);
       } catch (e) {
-        first ??= e;
+        first ??= e instanceof Error ? e : new Error(String(e));
       }
     }
     throw first ?? new Error('no KEK to open an EAB key with');
