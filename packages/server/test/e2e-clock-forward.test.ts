@@ -34,8 +34,10 @@ describe('e2e: the dev cluster with its clock moved forward past the AZ ICA life
     dev = new FaketimeDev(dir, BASE);
   });
 
-  afterEach(function () {
+  afterEach(async function () {
     if (this.currentTest?.state === 'failed') failed = true;
+    // A failed step leaves its cluster running: stop it, or the next start finds the addresses taken.
+    await dev.stop();
   });
 
   after(async () => {
