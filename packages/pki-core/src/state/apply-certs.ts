@@ -4,7 +4,7 @@ import { DEFAULT_CLUSTER_SETTINGS, type EventOf } from './events.ts';
 import { idempotencyKey } from './idempotency.ts';
 import { raiseMapVersion } from './map-version.ts';
 import { reject, type ApplyMeta, type ApplyResult } from './outcome.ts';
-import type { CaRecord, LeafCertificateRecord } from './records.ts';
+import type { CaRecord, CrlRecord, LeafCertificateRecord } from './records.ts';
 import { certKey, expiryKey, expiryPrefix, prefixRange, serialKey } from './tables.ts';
 import { ACME_EAB_PREFIX, acmeEabKey } from './acme-records.ts';
 import type { StateTxn } from './txn.ts';
@@ -230,15 +230,13 @@ export async function applyCrlPublished(tx: StateTxn, ev: EventOf<'CrlPublished'
   // RFC 5280 §5.2.4: complete and delta CRLs share the number sequence (apply-crl-delta.ts).
   const delta = await tx.get('deltaCrls', ev.issuerId);
   if (delta !== undefined && ev.crlNumber <= delta.crlNumber) reject('ERR_EVENT_REJECTED', `CRL number ${ev.crlNumber} does not exceed delta ${delta.crlNumber}`);
-  tx.put('crls', ev.issuerId, {
-    issuerId: ev.issuerId,
-    crlNumber: ev.crlNumber,
-    crlDer: ev.crlDer,
-    thisUpdate: ev.thisUpdate,
-    nextUpdate: ev.nextUpdate,
-    index: meta.index,
-  });
+  tx.put('crls', ev.issuerId, crlRecordOf(ev, meta));
   return { type: 'CrlPublished' };
+}
+
+/** The `crls` record of a published CRL, complete or indirect (apply-crl-delta.ts). */
+export function crlRecordOf(ev: Pick<CrlRecord, 'issuerId' | 'crlNumber' | 'crlDer' | 'thisUpdate' | 'nextUpdate'>, meta: ApplyMeta): CrlRecord {
+  return { issuerId: ev.issuerId, crlNumber: ev.crlNumber, crlDer: ev.crlDer, thisUpdate: ev.thisUpdate, nextUpdate: ev.nextUpdate, index: meta.index };
 }
 
 /** Removes one expired leaf with its index entries; its serial stays reserved. */

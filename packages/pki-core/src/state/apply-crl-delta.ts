@@ -3,6 +3,7 @@
 // owner's delta is rejected alike everywhere (as for CrlPublished, apply-certs.ts).
 import type { EventOf } from './events.ts';
 import { indirectCrlKey } from './indirect-crl-key.ts';
+import { crlRecordOf } from './apply-certs.ts';
 import { reject, type ApplyMeta, type ApplyResult } from './outcome.ts';
 import type { StateTxn } from './txn.ts';
 
@@ -34,14 +35,6 @@ export async function applyIndirectCrlPublished(tx: StateTxn, ev: EventOf<'Indir
   const key = indirectCrlKey(ev.issuerId);
   const latest = await tx.get('crls', key);
   if (latest !== undefined && ev.crlNumber <= latest.crlNumber) reject('ERR_EVENT_REJECTED', `indirect CRL number ${ev.crlNumber} does not exceed ${latest.crlNumber}`);
-  tx.put('crls', key, {
-    issuerId: ev.issuerId,
-    crlNumber: ev.crlNumber,
-    crlDer: ev.crlDer,
-    thisUpdate: ev.thisUpdate,
-    nextUpdate: ev.nextUpdate,
-    index: meta.index,
-    coversIndex: ev.coversIndex,
-  });
+  tx.put('crls', key, { ...crlRecordOf(ev, meta), coversIndex: ev.coversIndex });
   return { type: 'IndirectCrlPublished' };
 }

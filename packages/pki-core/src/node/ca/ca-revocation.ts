@@ -213,6 +213,11 @@ export async function buildCrlEvent(input: BuildCrlEventInput): Promise<BuiltCrl
   return { event, crlDer: crl.der, crlPem: crl.pem };
 }
 
+/** Whether half of a CRL's validity has passed: its successor is due (RFC 5280 §5.1.2.5: publish before nextUpdate). */
+export function pastHalfLife(crl: { readonly thisUpdate: number; readonly nextUpdate: number }, nowMs: number): boolean {
+  return nowMs >= crl.thisUpdate + (crl.nextUpdate - crl.thisUpdate) / 2;
+}
+
 export interface CrlStalenessInput {
   /** The issuer's latest published CRL, if any. */
   readonly latest: { readonly crlDer: Uint8Array; readonly thisUpdate: number; readonly nextUpdate: number } | undefined;
@@ -234,7 +239,7 @@ export interface CrlStalenessInput {
 export function crlNeedsRefresh(input: CrlStalenessInput): boolean {
   const { latest, revoked, nowMs } = input;
   if (latest === undefined) return true;
-  if (nowMs >= latest.thisUpdate + (latest.nextUpdate - latest.thisUpdate) / 2) return true;
+  if (pastHalfLife(latest, nowMs)) return true;
   if (revoked.length === 0) return false;
   const listed = crlListedSerials(latest.crlDer);
   return revoked.some((r) => !listed.has(normalizeSerialHex(r.serialHex)));

@@ -135,10 +135,18 @@ export async function issueLeafFromCsr(input: IssueLeafInput): Promise<IssuedLea
   return { event, certDer: cert.der, chainPem: cert.pem + (await issuerChainPem(input.store, input.nodeIca.issuerId)), existing: false };
 }
 
+// Per node ICA certificate (prepareIssuer memoizes its fields), so issuance does not parse it again.
+const indirectCrlIssuers = new WeakMap<CertificateFields, IndirectCrlIssuer | null>();
+
 /** The AZ ICA above the node ICA (its AKI and issuer name), whose indirect CRL lists this node's leaves too. */
 function indirectCrlIssuerOf(nodeIca: CertificateFields): IndirectCrlIssuer | undefined {
-  const keyId = authorityKeyIdOf(nodeIca);
-  return keyId === undefined ? undefined : { issuerId: toHex(keyId), nameDer: nodeIca.issuerNameDer };
+  let found = indirectCrlIssuers.get(nodeIca);
+  if (found === undefined) {
+    const keyId = authorityKeyIdOf(nodeIca);
+    found = keyId === undefined ? null : { issuerId: toHex(keyId), nameDer: nodeIca.issuerNameDer };
+    indirectCrlIssuers.set(nodeIca, found);
+  }
+  return found ?? undefined;
 }
 
 function csrInput(input: IssueLeafInput): Uint8Array | string {

@@ -7,6 +7,7 @@
 // delta would outgrow that, a new complete CRL starts.
 import { crlListedSerials } from '../../ca/crl-entries.ts';
 import { normalizeSerialHex } from '../../ca/serial.ts';
+import { pastHalfLife } from '../ca/ca-revocation.ts';
 import type { CrlRecord, DeltaCrlRecord, RevocationRecord } from '../../state/records.ts';
 
 /**
@@ -28,10 +29,6 @@ export interface CrlPlanInput {
   /** A complete CRL smaller than this is signed again for every change; a larger one gets deltas. */
   readonly deltaAboveBytes: number;
   readonly deltaBytesMax: number;
-}
-
-function pastHalfLife(crl: { thisUpdate: number; nextUpdate: number }, nowMs: number): boolean {
-  return nowMs >= crl.thisUpdate + (crl.nextUpdate - crl.thisUpdate) / 2;
 }
 
 export function planCrl(input: CrlPlanInput): CrlPlan {

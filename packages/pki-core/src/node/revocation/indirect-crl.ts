@@ -15,30 +15,26 @@ import type { IndirectCrlPublishedEvent } from '../../state/events.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { CaRecord, CrlRecord, RevocationRecord } from '../../state/records.ts';
 import type { CaHandle } from '../ca/ca-common.ts';
+import { pastHalfLife } from '../ca/ca-revocation.ts';
 
-/** One revoked leaf of a node ICA under the AZ ICA, with that node ICA's name. */
+/** One revoked leaf of a node ICA under the AZ ICA, with that node ICA (its name goes in the CRL). */
 interface IndirectEntry {
   readonly revocation: RevocationRecord;
-  readonly issuerNameDer: Uint8Array;
+  readonly issuer: CaRecord;
 }
 
 /** Every revocation of a leaf issued by a node ICA that `azIca` certified, grouped by node ICA. */
 export async function indirectCrlEntries(store: PkiStateQueries, cas: readonly CaRecord[], azIcaIssuerId: string): Promise<IndirectEntry[]> {
   const entries: IndirectEntry[] = [];
   const nodeIcas = cas.filter((c) => c.role === 'node' && c.parentIssuerId === azIcaIssuerId).sort((a, b) => (a.issuerId < b.issuerId ? -1 : 1));
-  for (const ica of nodeIcas) {
-    const revoked = await store.listRevoked(ica.issuerId);
-    if (revoked.length === 0) continue;
-    const issuerNameDer = readCertificateFields(ica.certDer).subjectNameDer;
-    for (const revocation of revoked) entries.push({ revocation, issuerNameDer });
-  }
+  for (const issuer of nodeIcas) for (const revocation of await store.listRevoked(issuer.issuerId)) entries.push({ revocation, issuer });
   return entries;
 }
 
 /** A new indirect CRL is due when there is none, half its validity has passed, or a revocation applied after it. */
 export function indirectCrlDue(latest: CrlRecord | undefined, entries: readonly IndirectEntry[], nowMs: number): boolean {
   if (latest === undefined) return true;
-  if (nowMs >= latest.thisUpdate + (latest.nextUpdate - latest.thisUpdate) / 2) return true;
+  if (pastHalfLife(latest, nowMs)) return true;
   const covers = latest.coversIndex ?? 0;
   return entries.some((e) => e.revocation.index > covers);
 }
@@ -58,11 +54,14 @@ export async function buildIndirectCrlEvent(input: BuildIndirectCrlInput): Promi
   const thisUpdate = truncateToSeconds(new Date(input.nowMs));
   const nextUpdate = new Date(thisUpdate.getTime() + input.nextUpdateSeconds * 1000);
   const crlNumber = (input.latest?.crlNumber ?? 0) + 1;
+  // Each node ICA's name parsed once, and only when a CRL is signed (the due check runs every round).
+  const names = new Map<CaRecord, Uint8Array>();
+  const nameOf = (ica: CaRecord): Uint8Array => names.get(ica) ?? names.set(ica, readCertificateFields(ica.certDer).subjectNameDer).get(ica)!;
   const revoked: RevokedEntry[] = input.entries.map((e) => ({
     serialHex: e.revocation.serialHex,
     revokedAt: new Date(e.revocation.revokedAt),
     reason: e.revocation.reason,
-    certificateIssuerNameDer: e.issuerNameDer,
+    certificateIssuerNameDer: nameOf(e.issuer),
   }));
   const crl = await buildCrl({ issuer: input.azIca.cert, signer: input.azIca.signer, crlNumber, thisUpdate, nextUpdate, revoked, indirect: { distributionPointUrl: input.url } });
   return {
