@@ -9,11 +9,10 @@
 // moved time. Monotonic clocks are left alone (DONT_FAKE_MONOTONIC): Raft and the VIP fence run
 // on them. Needs the Debian packages faketime, curl and openssl. Addresses: 127.131.0.0/16 (dev
 // plan, base 130). The dev cluster under libfaketime: helpers/faketime-dev.ts.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { DAY_MS, FaketimeDev, requireFaketimeTools } from './helpers/faketime-dev.ts';
+import { DAY_MS, faketimeDevSuite, type FaketimeDev } from './helpers/faketime-dev.ts';
 import { pollFor } from './helpers/wait.ts';
 
 const BASE = 130;
@@ -24,29 +23,12 @@ const RESTART_OFFSETS_DAYS = [850, 1200, 1550, 1900];
 
 describe('e2e: the dev cluster with its clock moved forward past the AZ ICA lifetime (faketime)', function () {
   this.timeout(600_000);
-  let dir: string;
+  const suite = faketimeDevSuite('adrestia-clock-', BASE);
   let dev: FaketimeDev;
-  let failed = false;
-
-  before(function () {
-    requireFaketimeTools();
-    dir = mkdtempSync(join(tmpdir(), 'adrestia-clock-'));
-    dev = new FaketimeDev(dir, BASE);
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') failed = true;
-    // A failed step leaves its cluster running: stop it, or the next start finds the addresses taken.
-    await dev.stop();
-  });
-
-  after(async () => {
-    await dev.stop();
-    if (!failed) rmSync(dir, { recursive: true, force: true });
-  });
+  before(() => (dev = suite()));
 
   it('while it runs, every node renews its TLS certificate, serves the new one, and the AZ still commits', async function () {
-    const timestampFile = join(dir, 'faketime');
+    const timestampFile = join(dev.dir, 'faketime');
     writeFileSync(timestampFile, '+0d\n');
     await dev.start({ timestampFile });
     const before = new Map(dev.nodes.map((n) => [n.name, dev.tlsCertOf(n.name).fingerprint256]));

@@ -11,11 +11,8 @@
 // refuses to start with ERR_EXPIRED. Needs the Debian packages faketime, curl and openssl.
 // Addresses: 127.221.0.0/16 (dev plan, base 220).
 import type { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect } from 'chai';
-import { DAY_MS, FaketimeDev, requireFaketimeTools } from './helpers/faketime-dev.ts';
+import { DAY_MS, faketimeDevSuite, type FaketimeDev } from './helpers/faketime-dev.ts';
 import { pollFor } from './helpers/wait.ts';
 
 const BASE = 220;
@@ -45,26 +42,9 @@ async function clusterFormed(dev: FaketimeDev): Promise<boolean> {
 
 describe('e2e: recovery after long downtime — restarted past the node TLS and node ICA lifetimes (faketime)', function () {
   this.timeout(300_000);
-  let dir: string;
+  const suite = faketimeDevSuite('adrestia-downtime-', BASE);
   let dev: FaketimeDev;
-  let failed = false;
-
-  before(function () {
-    requireFaketimeTools();
-    dir = mkdtempSync(join(tmpdir(), 'adrestia-downtime-'));
-    dev = new FaketimeDev(dir, BASE);
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') failed = true;
-    // A failed step leaves its cluster running: the next one starts over the same directory.
-    await dev.stop();
-  });
-
-  after(async () => {
-    await dev.stop();
-    if (!failed) rmSync(dir, { recursive: true, force: true });
-  });
+  before(() => (dev = suite()));
 
   it('founded at the real time, it issues a leaf, then stops', async function () {
     await dev.start({ offsetDays: 0 });
@@ -124,24 +104,10 @@ describe('e2e: recovery after long downtime — restarted past the node TLS and 
 
 describe('e2e: recovery after long downtime — restarted past the AZ ICA lifetime, everything below the root expired (faketime)', function () {
   this.timeout(300_000);
-  let dir: string;
+  const suite = faketimeDevSuite('adrestia-downtime-az-', BASE);
   let dev: FaketimeDev;
-  let failed = false;
   let expiredAzIca: X509Certificate;
-
-  before(function () {
-    requireFaketimeTools();
-    dir = mkdtempSync(join(tmpdir(), 'adrestia-downtime-az-'));
-    dev = new FaketimeDev(dir, BASE);
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') failed = true;
-    await dev.stop();
-  });
-  after(async () => {
-    await dev.stop();
-    if (!failed) rmSync(dir, { recursive: true, force: true });
-  });
+  before(() => (dev = suite()));
 
   it('founded at the real time, then stopped', async function () {
     await dev.start({ offsetDays: 0 });
@@ -175,23 +141,9 @@ describe('e2e: recovery after long downtime — 2 AZs × 2 nodes restarted past 
   // Both tiers over the pinned mesh (docs/architecture.md §21): each AZ's local group and the
   // global group of their seats elect again with every node TLS certificate expired.
   this.timeout(300_000);
-  let dir: string;
+  const suite = faketimeDevSuite('adrestia-downtime-2az-', BASE, { azs: 2, nodesPerAz: 2 });
   let dev: FaketimeDev;
-  let failed = false;
-
-  before(function () {
-    requireFaketimeTools();
-    dir = mkdtempSync(join(tmpdir(), 'adrestia-downtime-2az-'));
-    dev = new FaketimeDev(dir, BASE, { azs: 2, nodesPerAz: 2 });
-  });
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') failed = true;
-    await dev.stop();
-  });
-  after(async () => {
-    await dev.stop();
-    if (!failed) rmSync(dir, { recursive: true, force: true });
-  });
+  before(() => (dev = suite()));
 
   it('founded at the real time, both AZs issue, then it stops', async function () {
     await dev.start({ offsetDays: 0 });

@@ -5,7 +5,8 @@
 // fence run on them. Needs the Debian packages faketime, curl and openssl.
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { expect } from 'chai';
@@ -26,7 +27,7 @@ export interface Issued {
 }
 
 /** Throws naming what is missing unless faketime, libfaketime and curl are installed. */
-export function requireFaketimeTools(): void {
+function requireFaketimeTools(): void {
   const tools = [
     ['faketime', spawnSync('faketime', ['-f', '+1d', 'true']).status === 0],
     [LIBFAKETIME, existsSync(LIBFAKETIME)],
@@ -35,6 +36,34 @@ export function requireFaketimeTools(): void {
   for (const [what, ok] of tools) {
     if (!ok) throw new Error(`${what} is missing: install the Debian packages faketime and curl`);
   }
+}
+
+/**
+ * The mocha hooks of a suite over one FaketimeDev: the tools checked and a cluster over a fresh
+ * directory (`dirPrefix` under the system temporary directory) before it; the cluster stopped
+ * after each test (a failed one leaves it running, and the next start would find its addresses
+ * taken) and at the end; the directory removed unless a test failed. Returns the cluster, for
+ * use once `before` has run.
+ */
+export function faketimeDevSuite(dirPrefix: string, base: number, layout?: { azs: number; nodesPerAz: number }): () => FaketimeDev {
+  let dev: FaketimeDev | undefined;
+  let failed = false;
+  before(function () {
+    requireFaketimeTools();
+    dev = new FaketimeDev(mkdtempSync(join(tmpdir(), dirPrefix)), base, layout);
+  });
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed') failed = true;
+    await dev?.stop();
+  });
+  after(async () => {
+    await dev?.stop();
+    if (!failed && dev !== undefined) rmSync(dev.dir, { recursive: true, force: true });
+  });
+  return () => {
+    if (dev === undefined) throw new Error('faketimeDevSuite: the cluster is made in its before hook');
+    return dev;
+  };
 }
 
 /**
