@@ -2,7 +2,7 @@
 // sockets on 127.62.0.0/16). A node is registered through the real registration route (PSK proof),
 // then removed; CRLs are read back with OpenSSL.
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +118,20 @@ describe('admin operations over HTTPS (remove node, profiles, join tokens)', fun
     expect(codeOf(await https('PUT', '/api/v1/profiles/x', bad, `bearer ${token}`))[1], 'lower-case scheme authenticates').to.equal('ERR_PROFILE_INVALID');
     expect(codeOf(await https('PUT', '/api/v1/profiles/x', bad, `BEARER ${token}`))[1]).to.equal('ERR_PROFILE_INVALID');
     expect(codeOf(await https('PUT', '/api/v1/profiles/x', bad, `Bearer ${token.toUpperCase() === token ? token.toLowerCase() : token.toUpperCase()}`))).to.deep.equal([403, 'ERR_FORBIDDEN']);
+  });
+
+  it('GET /api/v1/nodes/:id (plain HTTP, public): the registered node with the TLS certificate it serves; unknown 404 ERR_NODE_UNKNOWN, a bad id 400 naming it', async () => {
+    const nodeId = handle.nodeId;
+    const r = await get(`/api/v1/nodes/${nodeId}`);
+    expect(r.status).to.equal(200);
+    const body = jsonOf(r) as { nodeId: string; az: string; addresses: { api: string }; tlsCertificatePem: string };
+    expect([body.nodeId, body.az, body.addresses.api]).to.deep.equal([nodeId, 'az1', `${host()}:${DEV_PORTS.https}`]);
+    const served = readFileSync(join(dir, 'data', devNodes(1, 1, BASE)[0]!.name, 'node-tls.crt'), 'utf8');
+    expect(new X509Certificate(body.tlsCertificatePem).fingerprint256).to.equal(new X509Certificate(served).fingerprint256);
+    expect(codeOf(await get('/api/v1/nodes/no-such-node'))).to.deep.equal([404, 'ERR_NODE_UNKNOWN']);
+    const bad = await get(`/api/v1/nodes/${'x'.repeat(129)}`);
+    expect(codeOf(bad)).to.deep.equal([400, 'ERR_INPUT_INVALID']);
+    expect((jsonOf(bad) as { error: { field?: string } }).error.field).to.equal('id');
   });
 
   it('docs/spec.md §9.1 node removal: ICA and TLS certificates revoked (CRL, openssl), map shows it revoked, its id cannot register again', async () => {

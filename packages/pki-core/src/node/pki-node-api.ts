@@ -214,6 +214,14 @@ export interface PkiNodeApi {
   acceptRegistration(input: Omit<VerifyRegistrationInput, 'store'>): Promise<AcceptedRegistration>;
   /** This node's ICA and TLS keys (the server serves TLS with the TLS key); null until start-up made or loaded them. */
   nodeKeys(): NodeKeys | null;
+  /** Whether a renewal of this node's TLS key is under way (a pending key, node/ca/node-renewal.ts). */
+  tlsRenewalPending(): Promise<boolean>;
+  /**
+   * Takes up a TLS certificate fetched from a peer for the pending renewal key, before this node
+   * has applied the `NodeRenewed` that registers it: true when it certifies that key and an AZ
+   * ICA of this AZ signed it, the key then in use (node/ca/node-renewal.ts `takeUpRenewedTls`).
+   */
+  takeUpRenewedTls(certDer: Uint8Array): Promise<boolean>;
   /** Serves a peer's request (the server's node-to-node endpoint calls this). */
   handlePeer(fromNodeId: string, request: PeerRequest): Promise<PeerResponse>;
   /** Admin: revokes the node's ICA and TLS certificates, then `NodeRemoved` (all global). */

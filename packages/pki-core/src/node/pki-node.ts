@@ -210,6 +210,7 @@ export class PkiNode implements PkiNodeApi {
   private readonly auditHistoryReads: AuditHistory;
   private readonly rootRollover: RootRollover;
   private readonly kekRotation: KekRotation;
+  private readonly nodeRenewal: NodeRenewal;
   private readonly peerDispatch: PeerDispatch;
   private readonly vip: VipManager | null;
   private readonly operatorReports: OperatorReports;
@@ -236,7 +237,7 @@ export class PkiNode implements PkiNodeApi {
     const revocation = (this.revocation = new Revocation(ctx, roles, reads, ownCa, urls, committer, maintenance));
     const ocsp = (this.ocsp = new Ocsp(ctx, roles, reads, ownCa, committer, () => membership.otherAzLeaders(), ocspLimitsOf(options), maintenance));
     // Renewal comes after the CRLs: a step that renews (a key generation, global commits) ends later.
-    const nodeRenewal = new NodeRenewal(ctx, roles, state, urls, committer, maintenance, options.renewNodeTls ?? true);
+    const nodeRenewal = (this.nodeRenewal = new NodeRenewal(ctx, roles, state, urls, committer, maintenance, options.renewNodeTls ?? true));
     const azIcaRenewal = new AzIcaRenewal(ctx, roles, state, urls, committer, maintenance);
     this.rootRollover = new RootRollover(ctx, roles, state, urls, committer, azIcaRenewal);
     this.kekRotation = new KekRotation(ctx, roles, state, committer);
@@ -560,6 +561,14 @@ export class PkiNode implements PkiNodeApi {
 
   nodeKeys(): NodeKeys | null {
     return this.ctx.ownKeys.get();
+  }
+
+  tlsRenewalPending(): Promise<boolean> {
+    return this.nodeRenewal.tlsRenewalPending();
+  }
+
+  takeUpRenewedTls(certDer: Uint8Array): Promise<boolean> {
+    return this.nodeRenewal.takeUpRenewedTls(certDer);
   }
 
   // ---- inspection (status views, tests, the simulator's checkers) ----

@@ -11,11 +11,10 @@ import type { RequestContext, Router } from '../http/router.ts';
 import { sendBytes, sendJson } from '../http/respond.ts';
 import { requireAdmin } from './auth.ts';
 import type { ApiDeps } from './deps.ts';
-import { field, optionalField } from './inputs.ts';
+import { field, NODE_ID, optionalField, param } from './inputs.ts';
 import { routeRequest } from './route-guard.ts';
 
 // pki-core state ids: 1..128 printable ASCII characters (state/fields.ts checkId).
-const NODE_ID = /^[\x21-\x7e]{1,128}$/;
 const PROFILE_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 const DEFAULT_JOIN_TOKEN_TTL_SECONDS = 3600;
 const BACKUP_MEDIA_TYPE = 'application/octet-stream';
@@ -128,8 +127,3 @@ async function backup(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   sendBytes(ctx.res, 200, BACKUP_MEDIA_TYPE, await deps.node.backup(), { 'cache-control': 'no-store' });
 }
 
-function param(ctx: RequestContext, name: string, pattern: RegExp, what: string): string {
-  const value = ctx.params[name];
-  if (value === undefined || !pattern.test(value)) throw new PkiError('ERR_INPUT_INVALID', `${name}: ${what}`, { field: name });
-  return value;
-}

@@ -1,5 +1,6 @@
-// Strict readers of JSON request fields: each failure names the field (ERR_INPUT_INVALID).
+// Strict readers of JSON request fields and path parameters: each failure names the field (ERR_INPUT_INVALID).
 import { PkiError } from '@adrestia/pki-core';
+import type { RequestContext } from '../http/router.ts';
 
 const SANS_MAX = 100;
 const CSR_PEM = /^-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----/;
@@ -35,3 +36,12 @@ export function readCsr(value: unknown): string | Uint8Array {
   return new Uint8Array(Buffer.from(value, 'base64'));
 }
 
+/** A node id in a path: printable ASCII. */
+export const NODE_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** Path parameter `name`, when it matches `pattern`; ERR_INPUT_INVALID naming it and saying `what` it must be otherwise. */
+export function param(ctx: RequestContext, name: string, pattern: RegExp, what: string): string {
+  const value = ctx.params[name];
+  if (value === undefined || !pattern.test(value)) throw new PkiError('ERR_INPUT_INVALID', `${name}: ${what}`, { field: name });
+  return value;
+}

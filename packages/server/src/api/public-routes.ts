@@ -2,12 +2,13 @@
 // discovery (docs/spec.md §3.1, §3.3), the CA bundle with a PSK proof drives Phase II, the cluster
 // map is polled with `since=<generation or ETag>` (docs/spec.md §7.2), and CRLs and CA certificates are
 // downloaded at the URLs the certificates carry.
-import { PkiError } from '@adrestia/pki-core';
+import { PkiError, toPem } from '@adrestia/pki-core';
 import { parseClusterMapSince } from '@adrestia/pki-core/cluster';
 import { NONCE_BYTES_MAX, NONCE_BYTES_MIN } from '@adrestia/pki-core/registration';
 import type { RequestContext, Router } from '../http/router.ts';
 import { sendBytes, sendJson } from '../http/respond.ts';
 import type { ApiDeps } from './deps.ts';
+import { NODE_ID, param } from './inputs.ts';
 import { addOcspRoutes } from './ocsp-routes.ts';
 import { routeRequest } from './route-guard.ts';
 
@@ -22,6 +23,7 @@ export function addPublicRoutes(router: Router, deps: ApiDeps): Router {
   router.get('/api/v1/ca', (ctx) => caBundle(ctx, deps));
   router.get('/api/v1/clusterMap', (ctx) => clusterMap(ctx, deps));
   router.get('/api/v1/nodes', (ctx) => nodes(ctx, deps));
+  router.get('/api/v1/nodes/:id', (ctx) => node(ctx, deps));
   router.get('/crl/:file', (ctx) => download(ctx, deps, '.crl'));
   router.get('/ca/:file', (ctx) => download(ctx, deps, '.crt'));
   addOcspRoutes(router, deps);
@@ -85,6 +87,19 @@ async function clusterMap(ctx: RequestContext, deps: ApiDeps): Promise<void> {
 async function nodes(ctx: RequestContext, deps: ApiDeps): Promise<void> {
   const list = await deps.node.listNodes();
   sendJson(ctx.res, 200, { nodes: list.map((n) => ({ nodeId: n.nodeId, az: n.az, addresses: { api: n.addresses.api, raft: n.addresses.raft } })) });
+}
+
+/**
+ * One registered node with its TLS certificate, as applied here (public: every peer sees it in
+ * the TLS handshake). A node whose TLS renewal was committed while it was down or cut off fetches
+ * its own from its local VIP here (serve/node-tls-follower.ts): its peers pin the new certificate
+ * and would refuse the one it still presents.
+ */
+async function node(ctx: RequestContext, deps: ApiDeps): Promise<void> {
+  const nodeId = param(ctx, 'id', NODE_ID, 'a node id');
+  const record = await deps.node.getNode(nodeId);
+  if (record === undefined) throw new PkiError('ERR_NODE_UNKNOWN', `no node ${nodeId} is registered`, { field: 'id' });
+  sendJson(ctx.res, 200, { nodeId: record.nodeId, az: record.az, addresses: { api: record.addresses.api, raft: record.addresses.raft }, tlsCertificatePem: toPem(record.tlsCertDer) });
 }
 
 /**

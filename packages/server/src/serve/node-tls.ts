@@ -84,15 +84,17 @@ export async function establishNodeTls(node: PkiNodeApi, dataDir: string, regist
  * certificate and the AZ ICA that signed it), or once the roots and cross certificates trusted
  * change (a root rollover): null while neither changed (or the key is not promoted yet). Also run
  * at start-up: a crash between the key's promotion and the certificate's file leaves the files
- * disagreeing, which the state settles.
+ * disagreeing, which the state settles. `takenUpCertDer`: a certificate the node took up from a
+ * peer for its pending key (PkiNodeApi.takeUpRenewedTls) instead of its own record.
  */
 export type RenewalReads = Pick<PkiNodeApi, 'nodeId' | 'az' | 'nodeKeys' | 'listNodes' | 'azIcaCertificates' | 'caBundle'>;
 
-export async function renewedNodeTls(node: RenewalReads, dataDir: string, current: NodeTlsMaterial): Promise<NodeTlsMaterial | null> {
+export async function renewedNodeTls(node: RenewalReads, dataDir: string, current: NodeTlsMaterial, takenUpCertDer?: Uint8Array): Promise<NodeTlsMaterial | null> {
   const keys = node.nodeKeys();
-  const record = (await node.listNodes()).find((n) => n.nodeId === node.nodeId);
-  if (keys === null || record === undefined) return null;
-  const renewed = await renewedCertificate(node, keys.tls.privateKey, record.tlsCertDer, current);
+  // A certificate taken up from a peer (node-tls-follower.ts) stands for the record not applied yet.
+  const certDer = takenUpCertDer ?? (await node.listNodes()).find((n) => n.nodeId === node.nodeId)?.tlsCertDer;
+  if (keys === null || certDer === undefined) return null;
+  const renewed = await renewedCertificate(node, keys.tls.privateKey, certDer, current);
   // A joiner that has not applied the cluster yet keeps the root its registration answer gave.
   const ca = (await trustOf(node)) ?? current.ca;
   if (renewed === null && ca === current.ca) return null;

@@ -7,7 +7,7 @@
 import type { ClusterBackup, OfflineRootFounding } from '@adrestia/pki-core';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { LevelStorage } from '@adrestia/consensus';
-import type { PkiNode } from '@adrestia/pki-core';
+import { fromPem, type PkiNode } from '@adrestia/pki-core';
 import { NonceReplayGuard, readJoinTokenClaims } from '@adrestia/pki-core/registration';
 import { ServerError } from '../errors.ts';
 import type { NodeConfig } from '../config/load.ts';
@@ -169,7 +169,7 @@ async function finishStart(s: Started): Promise<ServeHandle> {
   const dashboard = startDashboard({ node, metrics, host, httpPort: ports.http, adminToken: deps.adminToken, logger });
   try {
     await listeners.start(deps, tls, dashboard.deps);
-    tlsFollower = new NodeTlsFollower(node, config.dataDir, s.tlsRef, [mesh, listeners], logger);
+    tlsFollower = new NodeTlsFollower(node, config.dataDir, s.tlsRef, [mesh, listeners], logger, () => registeredTlsOf(vip, config.http.port, host, node.nodeId, logger));
   } catch (err) {
     dashboard.stop();
     await listeners.closeMain(0);
@@ -204,6 +204,20 @@ async function seedDirectory(directory: PeerDirectory, vip: string, port: number
   } catch (err) {
     logger.warn({ err: (err as Error).message, vip }, 'no node list from the VIP yet');
     return false;
+  }
+}
+
+/** This node's TLS certificate as the local VIP's holder registers it (node-tls-follower.ts); null when none answers. */
+async function registeredTlsOf(vip: string, port: number, host: string, nodeId: string, logger: Logger): Promise<Uint8Array | null> {
+  try {
+    const result = await httpCall(`http://${vip}:${port}/api/v1/nodes/${encodeURIComponent(nodeId)}`, { timeoutMs: 2_000, maxResponseBytes: 64 * 1024, localAddress: host });
+    if (result.status !== 200) throw new Error(`HTTP ${result.status}`);
+    const pem = (JSON.parse(result.body.toString('utf8')) as { tlsCertificatePem?: unknown }).tlsCertificatePem;
+    if (typeof pem !== 'string') throw new Error('the answer names no tlsCertificatePem');
+    return fromPem(pem, 'CERTIFICATE');
+  } catch (err) {
+    logger.warn({ err: (err as Error).message, vip }, 'no registered TLS certificate from the local VIP yet');
+    return null;
   }
 }
 

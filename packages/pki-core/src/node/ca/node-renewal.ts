@@ -7,6 +7,7 @@
 // key is kept (own CRLs, revocation/crl-refresh.ts). A renewal cut short by a crash or a leader
 // change is retried with the same pending key, so no certificate is ever signed for a key the
 // node has lost.
+import { X509Certificate } from 'node:crypto';
 import { readCertificateFields } from '../../ca/cert-fields.ts';
 import { parseCsr } from '../../ca/csr.ts';
 import { bytesEqual } from '../../ca/der.ts';
@@ -90,13 +91,26 @@ export class NodeRenewal {
     await this.adoptCertified(renewed, renewed === undefined ? undefined : await store.getCa(renewed.icaIssuerId));
   }
 
+  /** Key promotions run one at a time: two takers of one pending key would promote it twice. */
+  private promoting: Promise<unknown> = Promise.resolve();
+
+  private oneAtATime<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.promoting.then(step, step);
+    this.promoting = run.catch(() => undefined);
+    return run;
+  }
+
   /** The pending key of `kind`, made now when there is none: it is durable before any CSR leaves. */
   private async renewalKey(kind: NodeKeyKind) {
     return (await this.ctx.keyStore.pendingRenewalKey(kind)) ?? this.ctx.keyStore.createRenewalKey(kind, this.ctx.caKeyType);
   }
 
   /** Promotes each pending key whose certificate the state now names as the node's. */
-  private async adoptCertified(node?: NodeRecord, ica?: CaRecord): Promise<void> {
+  private adoptCertified(node?: NodeRecord, ica?: CaRecord): Promise<void> {
+    return this.oneAtATime(() => this.promoteCertified(node, ica));
+  }
+
+  private async promoteCertified(node?: NodeRecord, ica?: CaRecord): Promise<void> {
     if (node === undefined || ica === undefined) return;
     const icaKey = await this.ctx.keyStore.pendingRenewalKey('ica');
     if (icaKey !== null && issuerIdOf(icaKey.spkiDer) === ica.issuerId) this.ctx.ownKeys.set(await this.ctx.keyStore.promoteRenewalKey('ica'));
@@ -104,6 +118,43 @@ export class NodeRenewal {
     if (tlsKey !== null && bytesEqual(tlsKey.spkiDer, readCertificateFields(node.tlsCertDer).spkiDer)) {
       this.ctx.ownKeys.set(await this.ctx.keyStore.promoteRenewalKey('tls'));
     }
+  }
+
+  /**
+   * Whether a TLS renewal key is pending: its certificate may be committed without this node
+   * having applied it (docs/architecture.md §9.3: a renewing node cut off from the log).
+   */
+  async tlsRenewalPending(): Promise<boolean> {
+    return (await this.ctx.keyStore.pendingRenewalKey('tls')) !== null;
+  }
+
+  /**
+   * Takes up `certDer` as this node's TLS certificate before the log brings it here: when it
+   * certifies the pending TLS key and an AZ ICA of this AZ signed it (only `answerRenewNode`
+   * signs a node TLS certificate with an AZ ICA, for the node that holds the key), the pending
+   * key becomes the key in use. A node whose `NodeRenewed` was committed while it was down or
+   * cut off presents a certificate its peers no longer pin, and so can never be sent the entry
+   * that would promote the key (transport/peer-pins.ts in the server); the certificate itself is
+   * public, fetched from any peer. False when it is not such a certificate.
+   */
+  takeUpRenewedTls(certDer: Uint8Array): Promise<boolean> {
+    return this.oneAtATime(() => this.takeUpIfPending(certDer));
+  }
+
+  private async takeUpIfPending(certDer: Uint8Array): Promise<boolean> {
+    const pending = await this.ctx.keyStore.pendingRenewalKey('tls');
+    if (pending === null) return false;
+    let cert: X509Certificate;
+    try {
+      cert = new X509Certificate(certDer);
+    } catch {
+      return false;
+    }
+    if (!bytesEqual(new Uint8Array(cert.publicKey.export({ type: 'spki', format: 'der' })), pending.spkiDer)) return false;
+    const azIcas = (await this.state().cas()).filter((c) => hasRole(c, { azIcaOf: this.ctx.az }) && c.revokedAt === null);
+    if (!azIcas.some((c) => signedBy(cert, c.certDer))) return false;
+    this.ctx.ownKeys.set(await this.ctx.keyStore.promoteRenewalKey('tls'));
+    return true;
   }
 
   private async askLocalLeader(request: RenewRequest): Promise<PeerResponse> {
@@ -164,6 +215,11 @@ export class NodeRenewal {
     for (const ev of events) await this.committer.commitOk(ev, 'global');
     return { kind: 'registered', icaCertDer, tlsCertDer };
   }
+}
+
+function signedBy(cert: X509Certificate, issuerDer: Uint8Array): boolean {
+  const issuer = new X509Certificate(issuerDer);
+  return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
 }
 
 function windowOf(certDer: Uint8Array): { notBeforeMs: number; notAfterMs: number } {
