@@ -16,12 +16,13 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { pemBlocks, toPem } from '@adrestia/pki-core';
 import { startDevCluster, type DevCluster } from '../src/dev/cluster.ts';
-import { DEV_PORTS, devAzs, devNodes, globalVipOf, type DevAz } from '../src/dev/layout.ts';
+import { DEV_PORTS, devAzs, globalVipOf, type DevAz } from '../src/dev/layout.ts';
 import { spawnServe, stopProcess, waitReady, type NodeProcess } from '../src/dev/processes.ts';
 import { httpCall, jsonOf } from '../src/peer/http-request.ts';
 import { runCli, type CliResult } from './helpers/e2e-cli.ts';
 import { e2eClient, errorCodeOf, type E2eClient } from './helpers/e2e-http.ts';
 import { leafCsrPem, normalSerial, opensslCrlSerials, opensslRevocationVerdict, opensslVerifyLeaf, type IssuedLeaf } from './helpers/e2e-openssl.ts';
+import { refuseBusyAddresses } from './helpers/busy-addresses.ts';
 import { pollFor } from './helpers/wait.ts';
 
 const BASE = 200;
@@ -78,7 +79,7 @@ describe('e2e: cluster az refound — every node of an AZ killed with -9 and wip
 
   before(async function () {
     this.timeout(4 * READY_TIMEOUT_MS + 120_000);
-    await refuseBusyAddresses();
+    await refuseBusyAddresses(BASE, AZS.length, PER_AZ);
     dir = mkdtempSync(join(tmpdir(), 'adrestia-e2e-refound-'));
     cluster = await startDevCluster({ azCount: AZS.length, perAz: PER_AZ, dir, base: BASE, logLevel: 'info', readyTimeoutMs: READY_TIMEOUT_MS });
     expect(cluster.ok, `nodes ready (logs in ${dir}/logs)`).to.equal(true);
@@ -104,15 +105,6 @@ describe('e2e: cluster az refound — every node of an AZ killed with -9 and wip
     await cluster?.stop();
     if (!failed && cluster?.ok === true) rmSync(dir, { recursive: true, force: true });
   });
-
-  async function refuseBusyAddresses(): Promise<void> {
-    const hosts = [GLOBAL_VIP, ...AZS.map((az) => az.localVip), ...devNodes(AZS.length, PER_AZ, BASE).map((n) => n.host)];
-    const answering = await Promise.all(
-      hosts.map((h) => httpCall(`http://${h}:${DEV_PORTS.http}/healthz`, { timeoutMs: 1_000, maxResponseBytes: 4096 }).then(() => h, () => null)),
-    );
-    const busy = answering.filter((h) => h !== null);
-    if (busy.length > 0) throw new Error(`address base ${BASE} is in use (${busy.join(', ')} answer): another cluster runs there`);
-  }
 
   /** The AZ's local leader acts for a seat that votes in the global group (not a learner). */
   async function seatVotes(az: DevAz): Promise<NodeStatus> {

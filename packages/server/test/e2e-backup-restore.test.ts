@@ -14,18 +14,18 @@ import { X509Certificate } from 'node:crypto';
 import { expect } from 'chai';
 import { pemBlocks, toPem } from '@adrestia/pki-core';
 import { startDevCluster, type DevCluster } from '../src/dev/cluster.ts';
-import { DEV_PORTS, devAzs, devNodes, globalVipOf, type DevAz } from '../src/dev/layout.ts';
+import { DEV_PORTS, devAzs, type DevAz } from '../src/dev/layout.ts';
 import { spawnServe, stopProcess, waitReady, type NodeProcess } from '../src/dev/processes.ts';
 import { httpCall, jsonOf, type HttpCallResult } from '../src/peer/http-request.ts';
 import { runCli, spawnCliNode } from './helpers/e2e-cli.ts';
 import { e2eClient, errorCodeOf, type E2eClient } from './helpers/e2e-http.ts';
 import { leafCsrPem, normalSerial, opensslCrlSerials, opensslRevocationVerdict, opensslVerifiedSerials, opensslVerifyLeaf, type IssuedLeaf } from './helpers/e2e-openssl.ts';
+import { refuseBusyAddresses } from './helpers/busy-addresses.ts';
 import { pollFor } from './helpers/wait.ts';
 
 const BASE = 210;
 const AZS = devAzs(2, BASE);
 const PER_AZ = 2;
-const GLOBAL_VIP = globalVipOf(BASE);
 const LEAVES_PER_AZ = 3;
 const clientAddressOf = (az: DevAz): string => az.localVip.replace(/\.1$/, '.200');
 /** Generous bounds for a loaded 2-core machine; nothing asserts on speed. */
@@ -54,7 +54,7 @@ describe('e2e: cluster backup, kill -9 of every node and every data directory de
 
   before(async function () {
     this.timeout(3 * READY_TIMEOUT_MS + 60_000);
-    await refuseBusyAddresses();
+    await refuseBusyAddresses(BASE, AZS.length, PER_AZ);
     dir = mkdtempSync(join(tmpdir(), 'adrestia-e2e-backup-'));
     cluster = await startDevCluster({ azCount: AZS.length, perAz: PER_AZ, dir, base: BASE, logLevel: 'info', readyTimeoutMs: READY_TIMEOUT_MS });
     expect(cluster.ok, `nodes ready (logs in ${dir}/logs)`).to.equal(true);
@@ -75,15 +75,6 @@ describe('e2e: cluster backup, kill -9 of every node and every data directory de
   });
 
   /** Another cluster on this address base (e.g. a second run of this file) would answer in ours. */
-  async function refuseBusyAddresses(): Promise<void> {
-    const hosts = [GLOBAL_VIP, ...AZS.map((az) => az.localVip), ...devNodes(AZS.length, PER_AZ, BASE).map((n) => n.host)];
-    const answering = await Promise.all(
-      hosts.map((h) => httpCall(`http://${h}:${DEV_PORTS.http}/healthz`, { timeoutMs: 1_000, maxResponseBytes: 4096 }).then(() => h, () => null)),
-    );
-    const busy = answering.filter((h) => h !== null);
-    if (busy.length > 0) throw new Error(`address base ${BASE} is in use (${busy.join(', ')} answer): another cluster runs there`);
-  }
-
   /** One issuance from inside the AZ at its local VIP, retried through elections. */
   async function issue(az: DevAz, cn: string): Promise<IssuedLeaf> {
     return pollFor(`${cn} issued in ${az.name}`, async () => {

@@ -15,6 +15,7 @@ import { DEV_PORTS, devAzs, devNodes, globalVipOf, type DevAz } from '../src/dev
 import { httpCall, jsonOf } from '../src/peer/http-request.ts';
 import { e2eClient } from './helpers/e2e-http.ts';
 import { leafCsrPem } from './helpers/e2e-openssl.ts';
+import { refuseBusyAddresses } from './helpers/busy-addresses.ts';
 import { pollFor } from './helpers/wait.ts';
 
 const BASE = 120;
@@ -59,7 +60,7 @@ describe('e2e: the dashboard in chromium-headless-shell on 3 AZs × 3 nodes, bef
   before(async function () {
     this.timeout((AZS.length + 1) * READY_TIMEOUT_MS + GROUPS_TIMEOUT_MS + 30_000);
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install the Debian package chromium-headless-shell (or set CHROMIUM_PATH)`);
-    await refuseBusyAddresses();
+    await refuseBusyAddresses(BASE, AZS.length, PER_AZ);
     dir = mkdtempSync(join(tmpdir(), 'adrestia-e2e-dashboard-'));
     shots = mkdtempSync(join(tmpdir(), 'adrestia-e2e-dashboard-shots-'));
     console.log(`      screenshots in ${shots}`);
@@ -98,13 +99,6 @@ describe('e2e: the dashboard in chromium-headless-shell on 3 AZs × 3 nodes, bef
   });
 
   /** Another cluster on this address base (e.g. a second run of this file) would answer in ours. */
-  async function refuseBusyAddresses(): Promise<void> {
-    const hosts = [GLOBAL_VIP, ...AZS.map((az) => az.localVip), ...devNodes(AZS.length, PER_AZ, BASE).map((n) => n.host)];
-    const answering = await Promise.all(hosts.map((h) => httpCall(`http://${h}:${DEV_PORTS.http}/healthz`, { timeoutMs: 1_000, maxResponseBytes: 4096 }).then(() => h, () => null)));
-    const busy = answering.filter((h) => h !== null);
-    if (busy.length > 0) throw new Error(`address base ${BASE} is in use (${busy.join(', ')} answer): another cluster runs there`);
-  }
-
   /** A few certificates per AZ, so the issuance figures have something to show. */
   async function issueSome(): Promise<void> {
     const c = cluster as DevCluster;

@@ -9,12 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { startDevCluster, type DevCluster } from '../src/dev/cluster.ts';
-import { DEV_PORTS, devAzs, devNodes, globalVipOf, type DevAz } from '../src/dev/layout.ts';
+import { devAzs, globalVipOf, type DevAz } from '../src/dev/layout.ts';
 import type { NodeProcess } from '../src/dev/processes.ts';
-import { httpCall, jsonOf, type HttpCallResult } from '../src/peer/http-request.ts';
+import { jsonOf, type HttpCallResult } from '../src/peer/http-request.ts';
 import { e2eClient, errorCodeOf, vipHolder, type E2eClient } from './helpers/e2e-http.ts';
 import { leafCsrPem, normalSerial, opensslCrlSerials, opensslRevocationVerdict, opensslVerifiedSerials, type IssuedLeaf } from './helpers/e2e-openssl.ts';
 import { vipTimeline, type VipKill } from './helpers/vip-timeline.ts';
+import { refuseBusyAddresses } from './helpers/busy-addresses.ts';
 import { pollFor, sleep } from './helpers/wait.ts';
 
 const BASE = 90;
@@ -100,7 +101,7 @@ describe('e2e: 3 AZs × 3 real serve processes, kill -9 of a local leader then o
     // Above startDevCluster's worst case (each AZ founder, then the joiners, up to READY_TIMEOUT_MS
     // each), so a hung start-up still returns the cluster and `after` stops every process.
     this.timeout((AZS.length + 1) * READY_TIMEOUT_MS + 60_000);
-    await refuseBusyAddresses();
+    await refuseBusyAddresses(BASE, AZS.length, PER_AZ);
     dir = mkdtempSync(join(tmpdir(), 'adrestia-e2e-multi-az-'));
     const startedMs = Date.now();
     // `info` keeps the VIP transitions in the logs: the holder timeline is read from them.
@@ -130,15 +131,6 @@ describe('e2e: 3 AZs × 3 real serve processes, kill -9 of a local leader then o
   });
 
   /** Another cluster on this address base (e.g. a second run of this file) would answer in ours. */
-  async function refuseBusyAddresses(): Promise<void> {
-    const hosts = [GLOBAL_VIP, ...AZS.map((az) => az.localVip), ...devNodes(AZS.length, PER_AZ, BASE).map((n) => n.host)];
-    const answering = await Promise.all(
-      hosts.map((h) => httpCall(`http://${h}:${DEV_PORTS.http}/healthz`, { timeoutMs: 1_000, maxResponseBytes: 4096 }).then(() => h, () => null)),
-    );
-    const busy = answering.filter((h) => h !== null);
-    if (busy.length > 0) throw new Error(`address base ${BASE} is in use (${busy.join(', ')} answer): another cluster runs there`);
-  }
-
   /** Every AZ's local group has all its nodes as voters, and each seat is a voter of the global group. */
   async function waitForFullGroups(): Promise<void> {
     for (const az of AZS) {

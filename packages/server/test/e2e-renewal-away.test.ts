@@ -14,12 +14,13 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { buildCsr, fromPem, toPem } from '@adrestia/pki-core';
 import { startDevCluster, type DevCluster } from '../src/dev/cluster.ts';
-import { DEV_PORTS, devAzs, devNodes } from '../src/dev/layout.ts';
+import { DEV_PORTS, devAzs } from '../src/dev/layout.ts';
 import { stopProcess, waitReady, type NodeProcess } from '../src/dev/processes.ts';
 import { HttpsPeerClient } from '../src/peer/https-peer-client.ts';
 import { httpCall, jsonOf } from '../src/peer/http-request.ts';
 import { e2eClient } from './helpers/e2e-http.ts';
 import { leafCsrPem } from './helpers/e2e-openssl.ts';
+import { refuseBusyAddresses } from './helpers/busy-addresses.ts';
 import { pollFor } from './helpers/wait.ts';
 
 const BASE = 160;
@@ -37,9 +38,7 @@ describe('e2e: a TLS renewal committed while its node was away, then the AZ rest
   let failed = false;
 
   before(async function () {
-    const hosts = [AZ.localVip, ...devNodes(1, 3, BASE).map((n) => n.host)];
-    const answering = await Promise.all(hosts.map((h) => httpCall(`http://${h}:${DEV_PORTS.http}/healthz`, { timeoutMs: 1_000, maxResponseBytes: 4096 }).then(() => h, () => null)));
-    if (answering.some((h) => h !== null)) throw new Error(`address base ${BASE} is in use: another cluster runs there`);
+    await refuseBusyAddresses(BASE, 1, 3);
     dir = mkdtempSync(join(tmpdir(), 'adrestia-e2e-away-'));
     cluster = await startDevCluster({ azCount: 1, perAz: 3, dir, base: BASE, logLevel: 'info', readyTimeoutMs: READY_TIMEOUT_MS });
     expect(cluster.ok, `nodes ready (logs in ${dir}/logs)`).to.equal(true);

@@ -11,13 +11,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { startDevCluster, type DevCluster } from '../src/dev/cluster.ts';
-import { DEV_PORTS, devAzs, devNodes, globalVipOf } from '../src/dev/layout.ts';
+import { DEV_PORTS, devAzs, globalVipOf } from '../src/dev/layout.ts';
 import { stopProcess, type NodeProcess } from '../src/dev/processes.ts';
-import { httpCall, jsonOf } from '../src/peer/http-request.ts';
+import { jsonOf } from '../src/peer/http-request.ts';
 import { e2eClient, type E2eClient } from './helpers/e2e-http.ts';
 import { leafCsrPem } from './helpers/e2e-openssl.ts';
 import { currentHolders, execVipTimeline, parseExecVipLog, type ExecVipEvent } from './helpers/exec-vip-log.ts';
 import { forwardVips, type VipForwarder } from './helpers/vip-forwarder.ts';
+import { refuseBusyAddresses } from './helpers/busy-addresses.ts';
 import { pollFor, sleep } from './helpers/wait.ts';
 
 const BASE = 100;
@@ -56,7 +57,7 @@ describe('e2e: exec VIP hook, 1 AZ × 3 real serve processes — restarts and ki
 
   before(async function () {
     this.timeout(150_000);
-    await refuseBusyAddresses();
+    await refuseBusyAddresses(BASE, 1, 3);
     dir = mkdtempSync(join(tmpdir(), 'adrestia-e2e-vip-exec-'));
     logFile = join(dir, 'vip-hook.log');
     writeFileSync(logFile, '');
@@ -89,13 +90,6 @@ describe('e2e: exec VIP hook, 1 AZ × 3 real serve processes — restarts and ki
     await forwarder?.close();
     if (!failed && cluster?.ok === true) rmSync(dir, { recursive: true, force: true });
   });
-
-  async function refuseBusyAddresses(): Promise<void> {
-    const hosts = [GLOBAL_VIP, AZ.localVip, ...devNodes(1, 3, BASE).map((n) => n.host)];
-    const answering = await Promise.all(hosts.map((h) => httpCall(`http://${h}:${DEV_PORTS.http}/healthz`, { timeoutMs: 1_000, maxResponseBytes: 4096 }).then(() => h, () => null)));
-    const busy = answering.filter((h) => h !== null);
-    if (busy.length > 0) throw new Error(`address base ${BASE} is in use (${busy.join(', ')} answer): another cluster runs there`);
-  }
 
   /** Issuance without pause at the local VIP (the recorded holder answers); failures during a failover are expected. */
   async function issueLoop(): Promise<void> {
