@@ -259,7 +259,7 @@ export class PkiNode implements PkiNodeApi {
       maintenance,
     );
     this.provisionerAdmin = new ProvisionerAdmin(ctx.nowMs, state, (event) => committer.commitOk(event, 'global'));
-    this.tokenIssuance = new TokenIssuance(ctx.nowMs, () => reads.linearizable(), (event) => committer.commitRetrying(event, 'global'), (request) => issuance.issue(request));
+    this.tokenIssuance = new TokenIssuance(ctx.az, ctx.nowMs, () => reads.linearizable(), (event) => committer.commitRetrying(event, 'global'), (request) => issuance.issue(request));
     // Every peer request kind and the feature that answers it.
     this.peerDispatch = new PeerDispatch(
       {

@@ -57,7 +57,7 @@ export async function applyProvisionerTokenUsed(tx: StateTxn, ev: ProvisionerTok
   await forgetExpiredTokens(tx, ev.at);
   await forgetFullBuckets(tx, ev.at, 'global');
   for (const bucket of taken) if (bucket !== undefined) putBucket(tx, bucket);
-  tx.put('provisioners', key, { kind: 'token', provisioner: ev.provisioner, tokenId: ev.tokenId, subject: ev.subject, expiresAt: ev.expiresAt, usedAt: ev.at });
+  tx.put('provisioners', key, { kind: 'token', provisioner: ev.provisioner, tokenId: ev.tokenId, subject: ev.subject, expiresAt: ev.expiresAt, usedAt: ev.at, ...(ev.spentFor === undefined ? {} : { spentFor: { ...ev.spentFor } }) });
   tx.put('provisioners', provisionerTokenExpiryKey(ev.expiresAt, ev.provisioner, ev.tokenId), { kind: 'tokenExpiry', provisioner: ev.provisioner, tokenId: ev.tokenId });
   return { type: ev.type };
 }

@@ -4,7 +4,7 @@
 import { isPkiError } from '../errors.ts';
 import { validateProvisionerPolicy } from '../node/provisioners/provisioner-policy.ts';
 import { validateProvisionerJwk } from '../node/provisioners/provisioner-token.ts';
-import type { ProvisionerEvent, ProvisionerSpec } from './provisioner-events.ts';
+import type { ProvisionerEvent, ProvisionerSpec, TokenSpentFor } from './provisioner-events.ts';
 import { FieldError, FieldReader } from './fields.ts';
 
 /** A provisioner name: what `iss` carries and what the admin API accepts. */
@@ -19,6 +19,14 @@ function checked<T>(path: string, validate: () => T): T {
     if (isPkiError(e)) throw new FieldError(e.field ?? path, e.message.replace(/^[^:]*: /, ''));
     throw e;
   }
+}
+
+function optionalSpentFor(r: FieldReader): { spentFor?: TokenSpentFor } {
+  const spentFor = r.optional('spentFor', () => {
+    const m = r.map('spentFor');
+    return { az: m.id('az'), requestHash: m.sha256Hex('requestHash') };
+  });
+  return spentFor === undefined ? {} : { spentFor };
 }
 
 function readName(r: FieldReader, key: string, path = key): string {
@@ -52,6 +60,7 @@ export const PROVISIONER_READERS: { [T in ProvisionerEvent['type']]: (r: FieldRe
       tokenId: r.id('tokenId'),
       subject: r.text('subject', 1, 255),
       expiresAt: r.time('expiresAt'),
+      ...optionalSpentFor(r),
       at: r.time('at'),
     };
     if (!TOKEN_ID.test(ev.tokenId)) throw new FieldError('tokenId', 'expected 16..128 base64url characters');

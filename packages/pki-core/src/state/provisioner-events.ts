@@ -42,7 +42,20 @@ export interface ProvisionerTokenUsedEvent {
   subject: string;
   /** When the token stops being valid (ms; its `exp` × 1000): the spend may be forgotten after it. */
   expiresAt: number;
+  /**
+   * The AZ that spent it and the request it was spent for (`tokenRequestHash`: CSR key, SANs,
+   * profile, lifetime): the same request retried there within the idempotency window gets the
+   * certificate (issued then, or now if the first attempt failed after the spend) without a
+   * second spend (node/provisioners/token-issuance.ts).
+   */
+  spentFor?: TokenSpentFor;
   at: number;
+}
+
+export interface TokenSpentFor {
+  az: string;
+  /** SHA-256 hex. */
+  requestHash: string;
 }
 
 export type ProvisionerEvent = ProvisionerAddedEvent | ProvisionerRemovedEvent | ProvisionerTokenUsedEvent;

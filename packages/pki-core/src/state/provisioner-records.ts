@@ -1,6 +1,6 @@
 // What the state holds for provisioners (table `provisioners`), and how its keys are built: one
 // table, one key prefix per record kind, omitted from snapshots while empty (tables.ts).
-import type { ProvisionerSpec } from './provisioner-events.ts';
+import type { ProvisionerSpec, TokenSpentFor } from './provisioner-events.ts';
 
 export interface ProvisionerRecord extends ProvisionerSpec {
   kind: 'provisioner';
@@ -9,13 +9,15 @@ export interface ProvisionerRecord extends ProvisionerSpec {
 }
 
 /** A spent one-time token: its `jti` is refused from now until it expires. */
-interface ProvisionerTokenRecord {
+export interface ProvisionerTokenRecord {
   kind: 'token';
   provisioner: string;
   tokenId: string;
   subject: string;
   expiresAt: number;
   usedAt: number;
+  /** The AZ and request it was spent for, when the spender named them (provisioner-events.ts). */
+  spentFor?: TokenSpentFor;
 }
 
 /** The spent tokens by expiry, so apply forgets the expired ones without a scan. */

@@ -19,7 +19,7 @@ import type {
   RevocationRecord,
 } from './records.ts';
 import type { AcmeRecord } from './acme-records.ts';
-import { PROVISIONER_PREFIX, provisionerBucketKey, provisionerKey, provisionerTokenKey, type BucketScope, type ProvisionerBucketRecord, type ProvisionerRecord } from './provisioner-records.ts';
+import { PROVISIONER_PREFIX, provisionerBucketKey, provisionerKey, provisionerTokenKey, type BucketScope, type ProvisionerBucketRecord, type ProvisionerRecord, type ProvisionerTokenRecord } from './provisioner-records.ts';
 import { AUDIT_GENESIS_HEAD, auditCheckpointKey, auditEntryKey, auditHeadKey, type AuditCheckpointRecord, type AuditEntryRecord, type AuditHeadRecord, type AuditLog } from './audit-chain.ts';
 import { certKey, expiryPrefix, prefixRange } from './tables.ts';
 import { indirectCrlKey } from './indirect-crl-key.ts';
@@ -63,6 +63,12 @@ export class PkiStateQueries {
   /** Whether the one-time token `tokenId` of `provisioner` was spent (and not yet forgotten after its expiry). */
   async isProvisionerTokenUsed(provisioner: string, tokenId: string): Promise<boolean> {
     return this.view().has('provisioners', provisionerTokenKey(provisioner, tokenId));
+  }
+
+  /** The spend of the one-time token `tokenId` of `provisioner`, if it was spent (and not yet forgotten). */
+  async provisionerTokenSpend(provisioner: string, tokenId: string): Promise<ProvisionerTokenRecord | undefined> {
+    const record = await this.view().get('provisioners', provisionerTokenKey(provisioner, tokenId));
+    return record?.kind === 'token' ? record : undefined;
   }
 
   /** The head of a log's audit chain (position 0 and the genesis head before any command). */
