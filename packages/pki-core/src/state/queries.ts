@@ -60,12 +60,7 @@ export class PkiStateQueries {
     return record?.kind === 'bucket' ? record : undefined;
   }
 
-  /** Whether the one-time token `tokenId` of `provisioner` was spent (and not yet forgotten after its expiry). */
-  async isProvisionerTokenUsed(provisioner: string, tokenId: string): Promise<boolean> {
-    return this.view().has('provisioners', provisionerTokenKey(provisioner, tokenId));
-  }
-
-  /** The spend of the one-time token `tokenId` of `provisioner`, if it was spent (and not yet forgotten). */
+  /** The spend of the one-time token `tokenId` of `provisioner`, if it was spent (and not yet forgotten after its expiry). */
   async provisionerTokenSpend(provisioner: string, tokenId: string): Promise<ProvisionerTokenRecord | undefined> {
     const record = await this.view().get('provisioners', provisionerTokenKey(provisioner, tokenId));
     return record?.kind === 'token' ? record : undefined;
