@@ -37,8 +37,8 @@ export interface CertificateFields {
  */
 export function readExtensions(der: Uint8Array, wrapper: Tlv): Map<string, RawExtension> {
   const out = new Map<string, RawExtension>();
-  const [list] = children(der, wrapper);
-  if (list === undefined || list.tag !== Tag.SEQUENCE) throw new DerError('DER: extensions are not a SEQUENCE');
+  const [list, ...more] = children(der, wrapper);
+  if (list === undefined || list.tag !== Tag.SEQUENCE || more.length > 0) throw new DerError('DER: extensions are not one SEQUENCE');
   for (const ext of children(der, list)) {
     const parts = children(der, ext);
     const id = parts[0];
