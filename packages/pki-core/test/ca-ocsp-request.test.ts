@@ -4,6 +4,7 @@
 // the responder answers with `malformedRequest` (node/ocsp/ocsp-responder.ts) — and answers built
 // from a prepared responder verify with `openssl ocsp`.
 import { expect } from 'chai';
+import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bitString, explicit, integer, NULL_DER, octetString, oid, sequence, Tag, tlv } from '../src/ca/der.ts';
@@ -168,6 +169,33 @@ describe('The OCSP answer path: request reader and prepared responder', function
       for (const [name, der] of Object.entries(bad)) expect(() => parseOcspRequest(der), name).to.throw(OcspRequestError);
       // A nonce of 1 and 32 octets is in bounds (RFC 8954 §2.1).
       for (const octets of [1, 32]) expect(parseOcspRequest(request([sequence(certId())], [nonceExtension(octets)])).nonceExtnValue?.length).to.equal(octets + 2);
+    });
+
+    it('any corruption of a real request (byte changed, dropped or inserted) parses or is OcspRequestError, never another error', () => {
+      // Another error would escape OcspResponder.answer as internalError instead of malformedRequest.
+      const seeds = [
+        opensslRequest('fuzz-nonce', ['-sha256', '-cert', join(dir, 'leaf.pem')]),
+        opensslRequest('fuzz-signed', ['-cert', join(dir, 'leaf.pem'), '-serial', '0x7a01', '-signer', join(dir, 'leaf.pem'), '-signkey', join(dir, 'leaf.key')]),
+      ];
+      const edit = fc.record({ kind: fc.constantFrom('set', 'drop', 'insert'), at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }) });
+      fc.assert(
+        fc.property(fc.nat({ max: seeds.length - 1 }), fc.array(edit, { minLength: 1, maxLength: 3 }), (which, edits) => {
+          let der = Uint8Array.from(seeds[which]!);
+          for (const e of edits) {
+            const at = e.at % der.length;
+            if (e.kind === 'set') der[at] = e.byte;
+            else if (e.kind === 'drop') der = Uint8Array.from([...der.subarray(0, at), ...der.subarray(at + 1)]);
+            else der = Uint8Array.from([...der.subarray(0, at), e.byte, ...der.subarray(at)]);
+          }
+          try {
+            const parsed = parseOcspRequest(der);
+            expect(parsed.certIds.length).to.be.within(1, 8);
+          } catch (e) {
+            expect(e, Buffer.from(der).toString('hex')).to.be.instanceOf(OcspRequestError);
+          }
+        }),
+        { numRuns: 3000 },
+      );
     });
   });
 
