@@ -1,22 +1,30 @@
 // OCSP answers/s and p99 latency on a filled state (bench/scale.bench.ts): `clients` concurrent
 // clients each send nonce-carrying requests (RFC 8954, so no answer is reused from the
 // responder's cache: every one is parsed, looked up on disk and signed) for random serials,
-// issued, revoked or never issued. Each answer takes the steps of node/ocsp/ocsp-responder.ts
-// `answerParsed` for a certificate of this AZ: parse (ca/ocsp-request.ts), match the issuer
-// hashes, read revocation then certificate from the state, sign with a delegated responder key
-// (ca/ocsp-response.ts). HTTP and the peer hop of another AZ's certificates are left out.
+// issued, revoked or never issued. Each answer is the node's own responder
+// (node/ocsp/ocsp-responder.ts `answer`): parse (ca/ocsp-request.ts), the issuer by its hashes
+// (ocsp-issuers.ts), revocation then certificate read from the state (ocsp-status.ts), signed by
+// the AZ's delegated responder key under the node ICA's responder certificate (ocsp-signers.ts,
+// ca/ocsp-response.ts). Left out: HTTP, the peer hop for another AZ's certificates, and the Raft
+// ReadIndex of a linearizable read (one node here: the read index is the applied index). The
+// requests are built before the clock starts, as a load generator on another machine would.
 import { randomBytes } from 'node:crypto';
 import { issuerHashes } from '../packages/pki-core/src/ca/ocsp-cert-id.ts';
-import { parseOcspRequest } from '../packages/pki-core/src/ca/ocsp-request.ts';
-import { buildOcspResponse, type OcspCertStatus } from '../packages/pki-core/src/ca/ocsp-response.ts';
 import { explicit, NULL_DER, octetString, oid, sequence, unsignedInteger } from '../packages/pki-core/src/ca/der.ts';
-import { generateCaKeyPair } from '../packages/pki-core/src/ca/keys.ts';
-import { KeyObjectSigner } from '../packages/pki-core/src/ca/signer.ts';
+import { OwnCa } from '../packages/pki-core/src/node/ca/own-ca.ts';
+import { OwnKeys } from '../packages/pki-core/src/node/core/context.ts';
+import { ReadView } from '../packages/pki-core/src/node/core/read-view.ts';
+import type { KekRing } from '../packages/pki-core/src/node/kek/kek-ring.ts';
+import { OcspIssuers } from '../packages/pki-core/src/node/ocsp/ocsp-issuers.ts';
+import { OcspResponder } from '../packages/pki-core/src/node/ocsp/ocsp-responder.ts';
+import { OcspSigners } from '../packages/pki-core/src/node/ocsp/ocsp-signers.ts';
+import { OcspStatusLookup } from '../packages/pki-core/src/node/ocsp/ocsp-status.ts';
+import type { PeerClient } from '../packages/pki-core/src/node/peer/protocol.ts';
 import type { PkiStateStore } from '../packages/pki-core/src/state/index.ts';
 
 const OID_SHA256 = '2.16.840.1.101.3.4.2.1';
 const OID_OCSP_NONCE = '1.3.6.1.5.5.7.48.1.2';
-const VALIDITY_MS = 3600 * 1000;
+const VALIDITY_SECONDS = 3600;
 
 export interface OcspFigures {
   ocspClients: number;
@@ -30,7 +38,10 @@ export interface OcspFigures {
 
 export interface OcspTarget {
   store: PkiStateStore;
-  issuerId: string;
+  /** The node and AZ answering; the state holds the AZ's responder key, sealed under `kek`, and the issuer's responder certificate. */
+  nodeId: string;
+  az: string;
+  kek: KekRing;
   issuerCertDer: Uint8Array;
   /** The serial of a random certificate, of which some are revoked and some never issued. */
   randomSerialHex: () => string;
@@ -47,10 +58,29 @@ function requestDer(issuer: { nameHashHex: string; keyHashHex: string }, serialH
   return sequence(sequence(sequence(sequence(certId)), explicit(2, sequence(nonce))));
 }
 
-async function statusOf(t: OcspTarget, serialHex: string): Promise<OcspCertStatus> {
-  const revoked = await t.store.getRevocation(t.issuerId, serialHex);
-  if (revoked !== undefined) return { kind: 'revoked', revokedAt: new Date(revoked.revokedAt), reason: revoked.reason };
-  return (await t.store.getCertificate(t.issuerId, serialHex)) === undefined ? { kind: 'unknown' } : { kind: 'good' };
+/** A peer client for a bench that has no peers: every certificate asked about is of this AZ. */
+const NO_PEERS: PeerClient = {
+  call: (nodeId) => Promise.reject(new Error(`bench: no peer ${nodeId} (every certificate is of this AZ)`)),
+};
+
+/** The node's responder over the filled state, wired as node/ocsp/index.ts wires it. */
+function responderOf(t: OcspTarget, nowMs: number): OcspResponder {
+  const state = () => t.store;
+  const ctx = {
+    nodeId: t.nodeId,
+    az: t.az,
+    kek: t.kek,
+    nowMs: () => nowMs,
+    ownKeys: new OwnKeys(),
+    peers: NO_PEERS,
+    onError: (e: unknown) => {
+      throw e;
+    },
+  };
+  const reads = new ReadView(t.az, state, async () => {});
+  const lookup = new OcspStatusLookup(ctx, reads, () => new Map());
+  const signers = new OcspSigners(ctx, state, new OwnCa(ctx, state));
+  return new OcspResponder(ctx, new OcspIssuers(state), lookup, signers, { validitySeconds: VALIDITY_SECONDS, cachedAnswersMax: 1 });
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -58,36 +88,22 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 export async function measureOcsp(t: OcspTarget, clients: number, answersPerClient: number, nowMs: number): Promise<OcspFigures> {
-  const responderKey = await generateCaKeyPair('ecdsa-p256');
-  const signer = new KeyObjectSigner(responderKey.privateKey);
+  const responder = responderOf(t, nowMs);
   const hashes = issuerHashes(t.issuerCertDer, 'sha256');
   const outcomes = { good: 0, revoked: 0, unknown: 0 };
   const latencies: number[] = [];
-  const answer = async (der: Uint8Array): Promise<void> => {
-    const request = parseOcspRequest(der);
-    const id = request.certIds[0]!;
-    if (id.issuerNameHashHex !== hashes.nameHashHex || id.issuerKeyHashHex !== hashes.keyHashHex || id.serialHex === null) throw new Error('bench: request does not match the issuer');
-    const status = await statusOf(t, id.serialHex);
-    const thisUpdate = new Date(Math.floor(nowMs / 1000) * 1000);
-    const response = await buildOcspResponse({
-      signer,
-      producedAt: thisUpdate,
-      answers: [{ certIdDer: id.der, status, thisUpdate, nextUpdate: new Date(thisUpdate.getTime() + VALIDITY_MS) }],
-      ...(request.nonceExtnValue === undefined ? {} : { nonceExtnValue: request.nonceExtnValue }),
-    });
-    if (response.byteLength === 0) throw new Error('bench: empty OCSP response');
-    outcomes[status.kind]++;
-  };
-  const client = async (): Promise<void> => {
-    for (let i = 0; i < answersPerClient; i++) {
-      const der = requestDer(hashes, t.randomSerialHex());
+  const requests = Array.from({ length: clients }, () => Array.from({ length: answersPerClient }, () => requestDer(hashes, t.randomSerialHex())));
+  const client = async (mine: readonly Uint8Array[]): Promise<void> => {
+    for (const der of mine) {
       const started = performance.now();
-      await answer(der);
+      const answer = await responder.answer(der);
       latencies.push(performance.now() - started);
+      if (answer.outcome !== 'good' && answer.outcome !== 'revoked' && answer.outcome !== 'unknown') throw new Error(`bench: the responder answered ${answer.outcome}`);
+      outcomes[answer.outcome]++;
     }
   };
   const started = performance.now();
-  await Promise.all(Array.from({ length: clients }, client));
+  await Promise.all(requests.map(client));
   const elapsedSeconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   return {

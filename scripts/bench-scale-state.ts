@@ -4,16 +4,20 @@
 // and applyEvent, generated in bulk instead of signed over HTTPS), then restart to ready, the
 // follower's catch-up by a chunked snapshot (state/snapshot-chunks.ts: streamed from the leader's
 // state and installed chunk by chunk, Raft §7), a real signed CRL of every revocation, OCSP
-// answers at 16 clients (scripts/bench-scale-ocsp.ts), and RSS.
+// answers at 16 clients by the node's responder (scripts/bench-scale-ocsp.ts), and RSS.
 import { createHash, randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { oid, sequence, setOf, utf8String } from '../packages/pki-core/src/ca/der.ts';
 import { createRootCertificate, issueCertificate } from '../packages/pki-core/src/ca/issue.ts';
 import { generateCaKeyPair } from '../packages/pki-core/src/ca/keys.ts';
+import { wrapPrivateKey } from '../packages/pki-core/src/ca/key-wrap.ts';
+import { issueOcspResponderCertificate } from '../packages/pki-core/src/ca/ocsp-responder-cert.ts';
 import { KeyObjectSigner } from '../packages/pki-core/src/ca/signer.ts';
-import type { CaHandle } from '../packages/pki-core/src/node/ca/ca-common.ts';
+import { issuerIdOf, type CaHandle } from '../packages/pki-core/src/node/ca/ca-common.ts';
 import { buildCrlEvent } from '../packages/pki-core/src/node/ca/ca-revocation.ts';
+import { KekRing } from '../packages/pki-core/src/node/kek/kek-ring.ts';
+import { ocspKeyBinding } from '../packages/pki-core/src/node/ocsp/ocsp-provisioning.ts';
 import { idempotencyKey, PkiStateStore, type PkiEvent } from '../packages/pki-core/src/state/index.ts';
 import { measureOcsp, type OcspFigures } from './bench-scale-ocsp.ts';
 
@@ -56,31 +60,56 @@ function subject(cn: string): Uint8Array {
   return sequence(setOf(sequence(oid('2.5.4.10'), utf8String('Adrestia'))), setOf(sequence(oid('2.5.4.3'), utf8String(cn))));
 }
 
-/** A real root and node ICA (the CRL is signed for real); the state's AZ ICA is a stand-in. */
-async function hierarchy(): Promise<{ events: PkiEvent[]; nodeIca: CaHandle }> {
+/** The AZ's OCSP responder key, sealed under `kek`, and the node ICA's responder certificate for it (node/ocsp/ocsp-provisioning.ts). */
+async function ocspResponderEvents(nodeIca: CaHandle, kek: KekRing): Promise<PkiEvent[]> {
+  const key = await generateCaKeyPair('ecdsa-p256');
+  const keyId = issuerIdOf(key.spkiDer);
+  const notAfter = T0 + 90 * DAY_MS;
+  const cert = await issueOcspResponderCertificate({
+    issuer: { certDer: nodeIca.cert, signer: nodeIca.signer },
+    subjectDer: subject(`OCSP responder ${AZ}`),
+    spkiDer: key.spkiDer,
+    serial: '7a01',
+    notBefore: new Date(T0),
+    notAfter: new Date(notAfter),
+  });
+  return [
+    { type: 'OcspResponderKeyInstalled', az: AZ, keyId, spkiDer: key.spkiDer, wrappedKey: wrapPrivateKey(key.privateKey, kek.wrapKek(), ocspKeyBinding(AZ)), at: T0 + 5 },
+    { type: 'OcspResponderCertified', issuerId: NODE_ICA_ID, az: AZ, keyId, serialHex: cert.serialHex, certDer: cert.der, notAfter, at: T0 + 6 },
+  ];
+}
+
+/** A real root, AZ ICA and node ICA (the CRL is signed for real) and the AZ's OCSP responder. */
+async function hierarchy(kek: KekRing): Promise<{ events: PkiEvent[]; nodeIca: CaHandle }> {
   const rootKey = await generateCaKeyPair('ecdsa-p256');
   const rootSigner = new KeyObjectSigner(rootKey.privateKey);
   const notBefore = new Date(T0);
   const root = await createRootCertificate({ signer: rootSigner, subjectDer: subject('Scale Root'), serial: '1a2b', notBefore, notAfter: new Date(T0 + 3650 * DAY_MS), pathLen: 2 });
-  const icaKey = await generateCaKeyPair('ecdsa-p256');
-  const icaSigner = new KeyObjectSigner(icaKey.privateKey);
-  const ica = await issueCertificate({
-    issuer: { certDer: root.der, signer: rootSigner },
-    subjectDer: subject('Scale Node ICA'),
-    spkiDer: icaKey.spkiDer,
-    serial: '0b01',
-    notBefore,
-    notAfter: new Date(T0 + 300 * DAY_MS),
-    extensions: { basicConstraints: { ca: true, pathLen: 0 }, keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'] },
-  });
+  const intermediate = async (cn: string, serial: string, lifetimeDays: number, pathLen: number) => {
+    const key = await generateCaKeyPair('ecdsa-p256');
+    const cert = await issueCertificate({
+      issuer: { certDer: root.der, signer: rootSigner },
+      subjectDer: subject(cn),
+      spkiDer: key.spkiDer,
+      serial,
+      notBefore,
+      notAfter: new Date(T0 + lifetimeDays * DAY_MS),
+      extensions: { basicConstraints: { ca: true, pathLen }, keyUsage: ['digitalSignature', 'keyCertSign', 'cRLSign'] },
+    });
+    return { der: cert.der, signer: new KeyObjectSigner(key.privateKey) };
+  };
+  // Real certificates: the OCSP responder indexes every CA's hashes (node/ocsp/ocsp-issuers.ts).
+  const azIca = await intermediate('Scale AZ ICA', '0a01', 365, 1);
+  const ica = await intermediate('Scale Node ICA', '0b01', 300, 0);
   const events: PkiEvent[] = [
     { type: 'ClusterCreated', clusterId: '0b7e2a9c-1d3f-4e5a-8b6c-7d8e9f0a1b2c', rootIssuerId: ROOT_ID, rootCertDer: root.der, rootSerialHex: '1a2b', rootNotAfter: T0 + 3650 * DAY_MS, wrappedRootKey: randomBytes(96), settings: { idempotencyWindowMs: 10 * 60 * 1000 }, createdAt: T0 },
     { type: 'AzAdded', az: { name: AZ, subnets: ['127.170.0.0/16'], localVip: '127.170.0.1' }, at: T0 + 1 },
-    { type: 'CaCertificateInstalled', issuerId: AZ_ICA_ID, parentIssuerId: ROOT_ID, role: 'az', az: AZ, certDer: randomBytes(LEAF_DER_BYTES), wrappedKey: randomBytes(96), serialHex: '0a01', notAfter: T0 + 365 * DAY_MS, at: T0 + 2 },
+    { type: 'CaCertificateInstalled', issuerId: AZ_ICA_ID, parentIssuerId: ROOT_ID, role: 'az', az: AZ, certDer: azIca.der, wrappedKey: randomBytes(96), serialHex: '0a01', notAfter: T0 + 365 * DAY_MS, at: T0 + 2 },
     { type: 'CaCertificateInstalled', issuerId: NODE_ICA_ID, parentIssuerId: AZ_ICA_ID, role: 'node', az: AZ, nodeId: NODE_ID, certDer: ica.der, serialHex: '0b01', notAfter: T0 + 300 * DAY_MS, at: T0 + 3 },
     { type: 'NodeRegistered', nodeId: NODE_ID, az: AZ, addresses: { api: '127.170.0.11:8443', raft: '127.170.0.11:7443' }, tlsCertDer: randomBytes(LEAF_DER_BYTES), icaIssuerId: NODE_ICA_ID, at: T0 + 4 },
   ];
-  return { events, nodeIca: { cert: ica.der, signer: icaSigner, issuerId: NODE_ICA_ID } };
+  const nodeIca = { cert: ica.der, signer: ica.signer, issuerId: NODE_ICA_ID };
+  return { events: [...events, ...(await ocspResponderEvents(nodeIca, kek))], nodeIca };
 }
 
 /** Positive, canonical (state/README.md "Serials"), distinct per certificate. */
@@ -131,7 +160,8 @@ function seconds(since: number): number {
 
 export async function measureScale(dir: string, n: number): Promise<ScaleFigures> {
   const revoked = Math.round(n * REVOKED_FRACTION);
-  const { events, nodeIca } = await hierarchy();
+  const kek = new KekRing(randomBytes(32));
+  const { events, nodeIca } = await hierarchy(kek);
   const options = { writeOnApply: false } as const;
   const stateDir = join(dir, 'state');
   let store = await PkiStateStore.open(stateDir, options);
@@ -159,7 +189,7 @@ export async function measureScale(dir: string, n: number): Promise<ScaleFigures
     const rssServingMiB = process.memoryUsage().rss / (1024 * 1024);
 
     const ocsp = await measureOcsp(
-      { store, issuerId: NODE_ICA_ID, issuerCertDer: nodeIca.cert, randomSerialHex: () => serialOf(Math.floor(Math.random() * n * 1.1)) },
+      { store, nodeId: NODE_ID, az: AZ, kek, issuerCertDer: nodeIca.cert, randomSerialHex: () => serialOf(Math.floor(Math.random() * n * 1.1)) },
       OCSP_CLIENTS,
       OCSP_ANSWERS_PER_CLIENT,
       T0 + 30 * DAY_MS,

@@ -10,7 +10,7 @@ import { OID_EXT } from './oids.ts';
 import { serialHexFromContent } from './serial.ts';
 import { decodeTime } from './time.ts';
 
-interface RawExtension {
+export interface RawExtension {
   readonly critical: boolean;
   /** The content of extnValue (the DER of the extension's own structure). */
   readonly value: Uint8Array;
@@ -31,16 +31,22 @@ export interface CertificateFields {
   readonly signatureValue: Uint8Array;
 }
 
-function readExtensions(der: Uint8Array, wrapper: Tlv): Map<string, RawExtension> {
+/**
+ * RFC 5280 §4.1 `[n] EXPLICIT Extensions` (a certificate's [3], an OCSP request's [2] and [0]:
+ * ocsp-request.ts), keyed by dotted OID; DerError on a malformed or repeated extension.
+ */
+export function readExtensions(der: Uint8Array, wrapper: Tlv): Map<string, RawExtension> {
   const out = new Map<string, RawExtension>();
-  const [list] = children(der, wrapper);
-  if (list === undefined || list.tag !== Tag.SEQUENCE) throw new DerError('DER: extensions are not a SEQUENCE');
+  const [list, ...more] = children(der, wrapper);
+  if (list === undefined || list.tag !== Tag.SEQUENCE || more.length > 0) throw new DerError('DER: extensions are not one SEQUENCE');
   for (const ext of children(der, list)) {
     const parts = children(der, ext);
     const id = parts[0];
     const last = parts[parts.length - 1];
-    if (id?.tag !== Tag.OID || last?.tag !== Tag.OCTET_STRING || parts.length > 3) throw new DerError('DER: bad Extension');
-    const critical = parts.length === 3 && parts[1]!.tag === Tag.BOOLEAN && content(der, parts[1]!)[0] === 0xff;
+    if (id?.tag !== Tag.OID || last?.tag !== Tag.OCTET_STRING || parts.length > 3 || (parts.length === 3 && parts[1]!.tag !== Tag.BOOLEAN)) {
+      throw new DerError('DER: bad Extension');
+    }
+    const critical = parts.length === 3 && content(der, parts[1]!)[0] === 0xff;
     const dotted = decodeOid(content(der, id));
     // RFC 5280 §4.2: a certificate MUST NOT include more than one instance of an extension.
     if (out.has(dotted)) throw new DerError(`DER: duplicate extension ${dotted}`);

@@ -1,16 +1,23 @@
-// OCSP requests (RFC 6960 §4.1), read with pkijs: the CertIDs asked about and the nonce to echo.
+// OCSP requests (RFC 6960 §4.1), read with the DER reader (der-reader.ts) as certificates are
+// (cert-fields.ts): the CertIDs asked about and the nonce to echo. Every answer parses one request,
+// so this walks TLVs without building an object graph.
 //
 //   OCSPRequest ::= SEQUENCE { tbsRequest TBSRequest, optionalSignature [0] EXPLICIT Signature OPTIONAL }
 //   TBSRequest  ::= SEQUENCE { version [0] v1, requestorName [1] OPTIONAL, requestList SEQUENCE OF Request,
 //                              requestExtensions [2] EXPLICIT Extensions OPTIONAL }
+//   Request     ::= SEQUENCE { reqCert CertID, singleRequestExtensions [0] EXPLICIT Extensions OPTIONAL }
 //   CertID      ::= SEQUENCE { hashAlgorithm, issuerNameHash OCTET STRING, issuerKeyHash OCTET STRING,
 //                              serialNumber CertificateSerialNumber }
-// Anything else — bad DER, trailing bytes, no or too many requests, an oversized nonce — is an
-// OcspRequestError, which the responder answers with `malformedRequest` (RFC 6960 §2.3).
-import * as asn1js from 'asn1js';
-import * as pkijs from 'pkijs';
+//   Signature   ::= SEQUENCE { signatureAlgorithm, signature BIT STRING, certs [0] EXPLICIT SEQUENCE OF Certificate OPTIONAL }
+// Anything else — bad DER (BER's indefinite or non-minimal lengths included), trailing bytes, no
+// or too many requests, an oversized nonce — is an OcspRequestError, which the responder answers
+// with `malformedRequest` (RFC 6960 §2.3).
+import { PkiError } from '../errors.ts';
+import { decodeOid } from './asn1-values.ts';
+import { readCertificateFields, readExtensions, type RawExtension } from './cert-fields.ts';
+import { children, content, DerError, readTop, whole, type Tlv } from './der-reader.ts';
+import { bytesEqual, oid, Tag, toHex } from './der.ts';
 import { normalizeSerialHex } from './serial.ts';
-import { toHex } from './der.ts';
 
 /** RFC 6960 §4.4.1 id-pkix-ocsp-nonce. */
 export const OID_OCSP_NONCE = '1.3.6.1.5.5.7.48.1.2';
@@ -52,25 +59,59 @@ export interface ParsedOcspRequest {
   readonly nonceExtnValue: Uint8Array | undefined;
 }
 
-function serialOf(integer: asn1js.Integer): string | null {
-  const bytes = integer.valueBlock.valueHexView;
-  if (bytes.length === 0 || (bytes[0]! & 0x80) !== 0) return null;
+/** The hash OIDs answered, as DER, for a byte comparison on every request. */
+const HASH_OIDS_DER: readonly (readonly [Uint8Array, OcspHash])[] = Object.entries(OCSP_HASHES).map(([dotted, hash]) => [oid(dotted), hash] as const);
+/** X.680 §8.4 context tags of the OCSP module (RFC 6960 Appendix B.1: EXPLICIT, so constructed). */
+const CONTEXT_0 = 0xa0;
+const CONTEXT_1 = 0xa1;
+const CONTEXT_2 = 0xa2;
+
+function expectTag(t: Tlv | undefined, tag: number, what: string): Tlv {
+  if (t?.tag !== tag) throw new DerError(`${what}: expected tag 0x${tag.toString(16)}, got ${t === undefined ? 'nothing' : `0x${t.tag.toString(16)}`}`);
+  return t;
+}
+
+/** The one TLV inside an EXPLICIT tag (X.690 §8.14.3). */
+function explicitInner(buf: Uint8Array, t: Tlv, what: string): Tlv {
+  const inner = children(buf, t);
+  if (inner.length !== 1) throw new DerError(`${what}: an EXPLICIT tag holds one value`);
+  return inner[0]!;
+}
+
+/** RFC 5280 §4.1.1.2 AlgorithmIdentifier ::= SEQUENCE { algorithm OID, parameters ANY OPTIONAL }: the hash a CertID uses. */
+function hashOf(buf: Uint8Array, t: Tlv): OcspHash | null {
+  const parts = children(buf, expectTag(t, Tag.SEQUENCE, 'CertID hashAlgorithm'));
+  const id = expectTag(parts[0], Tag.OID, 'CertID hashAlgorithm');
+  if (parts.length > 2) throw new DerError('CertID hashAlgorithm: extra fields');
+  const der = whole(buf, id);
+  for (const [oidDer, hash] of HASH_OIDS_DER) if (bytesEqual(der, oidDer)) return hash;
+  decodeOid(content(buf, id));
+  return null;
+}
+
+function serialOf(integer: Uint8Array): string | null {
+  if (integer.length === 0 || (integer[0]! & 0x80) !== 0) return null;
   try {
-    return normalizeSerialHex(toHex(bytes));
+    return normalizeSerialHex(toHex(integer));
   } catch {
     return null;
   }
 }
 
-function certIdOf(request: pkijs.Request): OcspCertId {
-  const id = request.reqCert;
-  const oid = id.hashAlgorithm.algorithmId;
+/** Request ::= SEQUENCE { reqCert CertID, singleRequestExtensions [0] EXPLICIT Extensions OPTIONAL }. */
+function certIdOf(buf: Uint8Array, request: Tlv): OcspCertId {
+  const parts = children(buf, expectTag(request, Tag.SEQUENCE, 'Request'));
+  const certId = expectTag(parts[0], Tag.SEQUENCE, 'Request reqCert');
+  if (parts.length > 2) throw new DerError('Request: extra fields');
+  if (parts[1] !== undefined) readExtensions(buf, expectTag(parts[1], CONTEXT_0, 'singleRequestExtensions'));
+  const fields = children(buf, certId);
+  if (fields.length !== 4) throw new DerError('CertID: four fields');
   return {
-    der: new Uint8Array(id.toSchema().toBER()),
-    hash: Object.hasOwn(OCSP_HASHES, oid) ? OCSP_HASHES[oid as keyof typeof OCSP_HASHES] : null,
-    issuerNameHashHex: toHex(id.issuerNameHash.valueBlock.valueHexView),
-    issuerKeyHashHex: toHex(id.issuerKeyHash.valueBlock.valueHexView),
-    serialHex: serialOf(id.serialNumber),
+    der: buf.slice(certId.start, certId.end),
+    hash: hashOf(buf, fields[0]!),
+    issuerNameHashHex: toHex(content(buf, expectTag(fields[1], Tag.OCTET_STRING, 'CertID issuerNameHash'))),
+    issuerKeyHashHex: toHex(content(buf, expectTag(fields[2], Tag.OCTET_STRING, 'CertID issuerKeyHash'))),
+    serialHex: serialOf(content(buf, expectTag(fields[3], Tag.INTEGER, 'CertID serialNumber'))),
   };
 }
 
@@ -78,30 +119,59 @@ function certIdOf(request: pkijs.Request): OcspCertId {
  * RFC 8954 §2.1: the nonce is an OCTET STRING inside extnValue, 1 to 32 octets. Longer or empty
  * nonces are refused as malformed rather than echoed.
  */
-function nonceOf(extensions: readonly pkijs.Extension[] | undefined): Uint8Array | undefined {
-  const ext = extensions?.find((e) => e.extnID === OID_OCSP_NONCE);
-  if (ext === undefined) return undefined;
-  const extnValue = new Uint8Array(ext.extnValue.valueBlock.valueHexView);
-  const inner = asn1js.fromBER(extnValue);
-  const length = inner.offset === extnValue.length && inner.result instanceof asn1js.OctetString ? inner.result.valueBlock.valueHexView.length : extnValue.length;
+function nonceOf(extensions: ReadonlyMap<string, RawExtension>): Uint8Array | undefined {
+  const extnValue = extensions.get(OID_OCSP_NONCE)?.value;
+  if (extnValue === undefined) return undefined;
+  let length = extnValue.length;
+  try {
+    const inner = readTop(extnValue, Tag.OCTET_STRING);
+    length = inner.end - inner.contentStart;
+  } catch (e) {
+    // A nonce sent bare, not wrapped in an OCTET STRING: its octets are the nonce.
+    if (!(e instanceof DerError)) throw e;
+  }
   if (length < OCSP_NONCE_BYTES_MIN || length > OCSP_NONCE_BYTES_MAX) {
     throw new OcspRequestError(`nonce: ${length} octets, RFC 8954 allows ${OCSP_NONCE_BYTES_MIN}..${OCSP_NONCE_BYTES_MAX}`);
   }
-  return extnValue;
+  return Uint8Array.from(extnValue);
+}
+
+/** TBSRequest: version [0], requestorName [1] (both only checked for shape), requestList, requestExtensions [2]. */
+function readTbsRequest(buf: Uint8Array, tbs: Tlv): ParsedOcspRequest {
+  const parts = children(buf, expectTag(tbs, Tag.SEQUENCE, 'TBSRequest'));
+  let next = 0;
+  if (parts[next]?.tag === CONTEXT_0) expectTag(explicitInner(buf, parts[next++]!, 'version'), Tag.INTEGER, 'version');
+  if (parts[next]?.tag === CONTEXT_1) explicitInner(buf, parts[next++]!, 'requestorName');
+  const list = children(buf, expectTag(parts[next++], Tag.SEQUENCE, 'requestList'));
+  const extensions = parts[next]?.tag === CONTEXT_2 ? readExtensions(buf, parts[next++]!) : new Map<string, RawExtension>();
+  if (next !== parts.length) throw new DerError('TBSRequest: extra fields');
+  if (list.length === 0 || list.length > OCSP_REQUESTS_MAX) throw new OcspRequestError(`requestList: 1..${OCSP_REQUESTS_MAX} requests`);
+  return { certIds: list.map((r) => certIdOf(buf, r)), nonceExtnValue: nonceOf(extensions) };
 }
 
 /** Reads a DER OCSPRequest; throws OcspRequestError for anything RFC 6960 §4.1 does not allow. */
 export function parseOcspRequest(der: Uint8Array): ParsedOcspRequest {
   if (der.length === 0 || der.length > OCSP_REQUEST_BYTES_MAX) throw new OcspRequestError(`request: 1..${OCSP_REQUEST_BYTES_MAX} bytes`);
-  const top = asn1js.fromBER(der);
-  if (top.offset !== der.length) throw new OcspRequestError('request: not one DER value');
-  let request: pkijs.OCSPRequest;
   try {
-    request = new pkijs.OCSPRequest({ schema: top.result });
+    const parts = children(der, readTop(der, Tag.SEQUENCE));
+    if (parts.length === 2) {
+      // optionalSignature: only its shape; requests are answered unsigned or signed alike (RFC 6960 §4.1.2).
+      const wrapped = explicitInner(der, expectTag(parts[1], CONTEXT_0, 'optionalSignature'), 'optionalSignature');
+      const signature = children(der, expectTag(wrapped, Tag.SEQUENCE, 'Signature'));
+      expectTag(signature[0], Tag.SEQUENCE, 'Signature signatureAlgorithm');
+      expectTag(signature[1], Tag.BIT_STRING, 'Signature signature');
+      if (signature.length > 3) throw new DerError('Signature: extra fields');
+      if (signature[2] !== undefined) {
+        const certs = expectTag(explicitInner(der, expectTag(signature[2], CONTEXT_0, 'Signature certs'), 'Signature certs'), Tag.SEQUENCE, 'Signature certs');
+        for (const cert of children(der, certs)) readCertificateFields(whole(der, cert));
+      }
+    } else if (parts.length !== 1) {
+      throw new DerError('OCSPRequest: one or two fields');
+    }
+    return readTbsRequest(der, parts[0]!);
   } catch (e) {
-    throw new OcspRequestError(`request: not an OCSPRequest (${e instanceof Error ? e.message : String(e)})`);
+    // ERR_CERT_MALFORMED: a certificate in optionalSignature (cert-fields.ts).
+    if (e instanceof DerError || e instanceof PkiError) throw new OcspRequestError(`request: not a DER OCSPRequest (${e.message})`);
+    throw e;
   }
-  const list = request.tbsRequest.requestList;
-  if (list.length === 0 || list.length > OCSP_REQUESTS_MAX) throw new OcspRequestError(`requestList: 1..${OCSP_REQUESTS_MAX} requests`);
-  return { certIds: list.map(certIdOf), nonceExtnValue: nonceOf(request.tbsRequest.requestExtensions) };
 }

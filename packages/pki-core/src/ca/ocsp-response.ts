@@ -48,22 +48,56 @@ interface OcspSingleAnswer {
   readonly nextUpdate: Date;
 }
 
-export interface BuildOcspResponseInput {
+/**
+ * What every answer of one responder repeats — its ResponderID (RFC 5019 §2.2.2 byKey), the
+ * signature AlgorithmIdentifier and the `certs` field — encoded once (prepareOcspResponder), as a
+ * CA's issuer fields are (issuer.ts `prepareIssuer`).
+ */
+export interface PreparedOcspResponder {
+  readonly kind: 'preparedOcspResponder';
+  readonly signer: Signer;
+  readonly responderIdDer: Uint8Array;
+  readonly algorithmIdDer: Uint8Array;
+  /** `certs [0] EXPLICIT SEQUENCE OF Certificate` with the delegated responder's certificate; absent when the CA signs. */
+  readonly certsDer: Uint8Array | undefined;
+}
+
+interface OcspResponderInput {
   /** The responder's key: a delegated responder's (RFC 6960 §4.2.2.2) or the issuing CA's own. */
   readonly signer: Signer;
   /** A delegated responder's certificate, sent in `certs` so clients can check it; absent when the CA signs. */
   readonly responderCertDer?: Uint8Array;
+}
+
+export type BuildOcspResponseInput = (OcspResponderInput | { readonly responder: PreparedOcspResponder }) & {
   readonly producedAt: Date;
   readonly answers: readonly OcspSingleAnswer[];
   /** The request nonce's extnValue, echoed (RFC 8954 §2.1). */
   readonly nonceExtnValue?: Uint8Array;
+};
+
+/** Encodes the parts of a response that depend only on the responder (see PreparedOcspResponder). */
+export function prepareOcspResponder(signer: Signer, responderCertDer?: Uint8Array): PreparedOcspResponder {
+  return Object.freeze({
+    kind: 'preparedOcspResponder',
+    signer,
+    responderIdDer: explicit(2, octetString(keyIdentifier(signer.spkiDer))),
+    algorithmIdDer: signatureAlgorithmInfo(signer.algorithm).algorithmIdentifierDer,
+    certsDer: responderCertDer === undefined ? undefined : explicit(0, sequence(responderCertDer)),
+  });
 }
+
+/** The last time encoded: an answer's producedAt and thisUpdate, and every answer within one second, repeat it. */
+let lastTime: { ms: number; der: Uint8Array } = { ms: Number.NaN, der: new Uint8Array(0) };
 
 /** RFC 6960 §4.2.2.1: GeneralizedTime, UTC, whole seconds (YYYYMMDDHHMMSSZ). */
 function generalizedTime(date: Date): Uint8Array {
-  if (Number.isNaN(date.getTime())) throw new TypeError('OCSP: an invalid Date');
+  const ms = date.getTime();
+  if (Number.isNaN(ms)) throw new TypeError('OCSP: an invalid Date');
+  if (ms === lastTime.ms) return lastTime.der;
   const text = date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:T]/g, '');
-  return tlv(Tag.GENERALIZED_TIME, new TextEncoder().encode(text));
+  lastTime = { ms, der: tlv(Tag.GENERALIZED_TIME, new TextEncoder().encode(text)) };
+  return lastTime.der;
 }
 
 function certStatus(status: OcspCertStatus): Uint8Array {
@@ -92,6 +126,8 @@ function responseStatus(status: OcspResponseStatus): Uint8Array {
   return integer(OCSP_RESPONSE_STATUS[status], Tag.ENUMERATED);
 }
 
+const SUCCESSFUL_DER = responseStatus('successful');
+
 /** An unsigned answer without a body: malformedRequest, internalError, tryLater, sigRequired or unauthorized. */
 export function ocspErrorResponse(status: OcspErrorStatus): Uint8Array {
   return sequence(responseStatus(status));
@@ -100,16 +136,15 @@ export function ocspErrorResponse(status: OcspErrorStatus): Uint8Array {
 /** A signed `successful` OCSPResponse (RFC 6960 §4.2.1) with the responder named by key hash (RFC 5019 §2.2.2). */
 export async function buildOcspResponse(input: BuildOcspResponseInput): Promise<Uint8Array> {
   if (input.answers.length === 0) throw new TypeError('OCSP: at least one answer is required');
-  const responderId = explicit(2, octetString(keyIdentifier(input.signer.spkiDer)));
-  const parts = [responderId, generalizedTime(input.producedAt), sequence(...input.answers.map(singleResponse))];
+  const responder = 'responder' in input ? input.responder : prepareOcspResponder(input.signer, input.responderCertDer);
+  const parts = [responder.responderIdDer, generalizedTime(input.producedAt), sequence(...input.answers.map(singleResponse))];
   if (input.nonceExtnValue !== undefined) {
     parts.push(explicit(1, sequence(extension(OID_OCSP_NONCE, false, input.nonceExtnValue))));
   }
   const tbs = sequence(...parts);
-  const algorithmId = signatureAlgorithmInfo(input.signer.algorithm).algorithmIdentifierDer;
-  const signature = await input.signer.sign(tbs);
-  const basic = [tbs, algorithmId, bitString(signature)];
-  if (input.responderCertDer !== undefined) basic.push(explicit(0, sequence(input.responderCertDer)));
+  const signature = await responder.signer.sign(tbs);
+  const basic = [tbs, responder.algorithmIdDer, bitString(signature)];
+  if (responder.certsDer !== undefined) basic.push(responder.certsDer);
   const responseBytes = sequence(oid(OID_OCSP_BASIC), octetString(sequence(...basic)));
-  return sequence(responseStatus('successful'), explicit(0, responseBytes));
+  return sequence(SUCCESSFUL_DER, explicit(0, responseBytes));
 }

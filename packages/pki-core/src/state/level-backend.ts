@@ -16,11 +16,13 @@ function openTable(db: Level<string, Uint8Array>, name: TableName) {
 type Sublevel = ReturnType<typeof openTable>;
 
 /**
- * Small, hot tables read by nearly every event (settings, CA records, AZs): kept in memory after
- * the first read, misses included, and updated on every commit. They grow with the cluster's
- * size (CAs, AZs), never with the number of certificates.
+ * Small, hot tables read by nearly every event (settings, CA records, AZs) or by every OCSP answer
+ * (the AZ's responder key and the responder certificate of the CA asked about:
+ * node/ocsp/ocsp-signers.ts): kept in memory after the first read, misses included, and updated
+ * on every commit. They grow with the cluster's size (CAs, AZs), never with the number of
+ * certificates.
  */
-const CACHED_TABLES: ReadonlySet<TableName> = new Set<TableName>(['meta', 'cas', 'azs']);
+const CACHED_TABLES: ReadonlySet<TableName> = new Set<TableName>(['meta', 'cas', 'azs', 'ocspKeys', 'ocspCerts']);
 
 export class LevelBackend implements StateBackend {
   private readonly cache = new Map<TableName, Map<string, Uint8Array | null>>();

@@ -108,6 +108,11 @@ export class PkiStateQueries {
     return this.view().get('certs', certKey(issuerId, serialHex));
   }
 
+  /** Whether the issuer's certificate `serialHex` is held, without decoding its record (an OCSP answer's `good`). */
+  async hasCertificate(issuerId: string, serialHex: string): Promise<boolean> {
+    return this.view().has('certs', certKey(issuerId, serialHex));
+  }
+
   /** Every certificate with this serial, whatever its issuer (serials are unique only per issuer). */
   async findBySerial(serialHex: string): Promise<CertificateRecord[]> {
     const found: CertificateRecord[] = [];

@@ -81,13 +81,12 @@ export class OcspResponder {
     const cached = cacheKey === undefined ? undefined : this.cache.get(cacheKey);
     // Reused for the first half of its validity, so a cache never hands out an almost stale answer.
     if (cached?.validity !== undefined && now < (cached.validity.producedAtMs + cached.validity.nextUpdateMs) / 2) return cached;
-    const signing = await this.signers.signingFor(issuer);
-    if (signing === undefined) return errorAnswer('tryLater');
+    const responder = await this.signers.signingFor(issuer);
+    if (responder === undefined) return errorAnswer('tryLater');
     const thisUpdate = truncateToSeconds(new Date(now));
     const nextUpdate = new Date(thisUpdate.getTime() + this.limits.validitySeconds * 1000);
     const der = await buildOcspResponse({
-      signer: signing.signer,
-      ...(signing.responderCertDer === undefined ? {} : { responderCertDer: signing.responderCertDer }),
+      responder,
       producedAt: thisUpdate,
       answers: request.certIds.map((id, i) => ({ certIdDer: id.der, status: certStatus(statuses[i]!), thisUpdate, nextUpdate })),
       ...(request.nonceExtnValue === undefined ? {} : { nonceExtnValue: request.nonceExtnValue }),

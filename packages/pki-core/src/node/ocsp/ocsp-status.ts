@@ -53,7 +53,7 @@ export class OcspStatusLookup {
   private async localStatus(store: PkiStateQueries, issuer: CaRecord, serialHex: string): Promise<OcspPeerStatus> {
     const revoked = await store.getRevocation(issuer.issuerId, serialHex);
     if (revoked !== undefined) return { kind: 'revoked', revokedAt: revoked.revokedAt, reason: revoked.reason };
-    if ((await store.getCertificate(issuer.issuerId, serialHex)) !== undefined) return { kind: 'good' };
+    if (await store.hasCertificate(issuer.issuerId, serialHex)) return { kind: 'good' };
     // Node TLS certificates, signed by the AZ ICA, live on their node records (state/apply-cluster.ts).
     if (issuer.role === 'az' && (await this.isNodeTlsCertificate(store, issuer, serialHex))) return { kind: 'good' };
     return { kind: 'unknown' };
