@@ -145,6 +145,8 @@ export interface PkiNodeApi {
   getDeltaCrl(issuerId: string): Promise<Uint8Array | null>;
   /** An AZ ICA's indirect CRL (RFC 5280 §5.2.5) of the leaves its node ICAs issued, as applied here; null when there is none. */
   getIndirectCrl(azIcaIssuerId: string): Promise<Uint8Array | null>;
+  /** Partition `partition` of a node ICA's CRL (RFC 5280 §5.2.5), as applied here; null when there is none. */
+  getPartitionCrl(issuerId: string, partition: number): Promise<Uint8Array | null>;
   /**
    * Answers a DER OCSPRequest (RFC 6960) for any certificate of the cluster; never throws: a
    * failure is an OCSP error status. Statuses come from the issuing AZ after a linearizable read

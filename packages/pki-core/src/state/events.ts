@@ -162,6 +162,11 @@ export interface CaCertificateInstalledEvent {
    * is still the newest of its role, so two proposers renewing at once install one successor.
    */
   replacesIssuerId?: string;
+  /**
+   * A node CA only: how many partition CRLs it publishes (state/crl-partitions.ts), fixed for its
+   * life. Absent for CAs created before partitions, and for every root and AZ CA: one CRL each.
+   */
+  crlPartitions?: number;
   at: number;
 }
 
@@ -338,6 +343,22 @@ export interface IndirectCrlPublishedEvent {
 }
 
 /**
+ * One partition of a node ICA's CRL (RFC 5280 §5.2.5; state/crl-partitions.ts): the unexpired
+ * revocations whose serial falls in `partition`, with an issuing distribution point naming the
+ * URL leaves of that partition carry. Its own CRL number sequence per partition (each partition
+ * is its own CRL scope, §5.2.3). Same tiers as CrlPublished.
+ */
+export interface PartitionCrlPublishedEvent {
+  type: 'PartitionCrlPublished';
+  issuerId: string;
+  partition: number;
+  crlNumber: number;
+  crlDer: Uint8Array;
+  thisUpdate: number;
+  nextUpdate: number;
+}
+
+/**
  * A delta CRL (RFC 5280 §5.2.4) against the issuer's latest complete CRL: what was revoked since
  * it. Complete and delta CRLs share one CRL number sequence per issuer. Same tiers as CrlPublished.
  */
@@ -458,6 +479,7 @@ export type PkiEvent =
   | OcspResponderCertifiedEvent
   | DeltaCrlPublishedEvent
   | IndirectCrlPublishedEvent
+  | PartitionCrlPublishedEvent
   | AcmeEvent
   | ProvisionerEvent
   | AuditCheckpointEvent;

@@ -22,6 +22,7 @@ import type { AcmeRecord } from './acme-records.ts';
 import { PROVISIONER_PREFIX, provisionerBucketKey, provisionerKey, provisionerTokenKey, type BucketScope, type ProvisionerBucketRecord, type ProvisionerRecord } from './provisioner-records.ts';
 import { AUDIT_GENESIS_HEAD, auditCheckpointKey, auditEntryKey, auditHeadKey, type AuditCheckpointRecord, type AuditEntryRecord, type AuditHeadRecord, type AuditLog } from './audit-chain.ts';
 import { certKey, expiryPrefix, prefixRange } from './tables.ts';
+import { partitionCrlKey } from './crl-partitions.ts';
 import { indirectCrlKey } from './indirect-crl-key.ts';
 import { Overlay, StateTxn, type KvReader } from './txn.ts';
 
@@ -152,6 +153,11 @@ export class PkiStateQueries {
     const latest = await this.latestCrl(issuerId);
     const delta = await this.latestDeltaCrl(issuerId);
     return Math.max(latest?.crlNumber ?? 0, delta?.crlNumber ?? 0) + 1;
+  }
+
+  /** The latest CRL of one partition of a node ICA's CRL (state/crl-partitions.ts; PartitionCrlPublished). */
+  async latestPartitionCrl(issuerId: string, partition: number): Promise<CrlRecord | undefined> {
+    return this.view().get('crls', partitionCrlKey(issuerId, partition));
   }
 
   /** An AZ ICA's latest indirect CRL (RFC 5280 §5.2.5; IndirectCrlPublished). */
