@@ -1,0 +1,122 @@
+// Partition CRLs (RFC 5280 §5.2.5; state/crl-partitions.ts, node/revocation/crl-partitions.ts): a
+// leaf's CRL distribution point names the partition its serial falls in, that partition's CRL
+// carries a critical issuing distribution point naming exactly that URL, and OpenSSL
+// (`verify -crl_check`, which matches the IDP against the certificate's distribution point)
+// takes it as the leaf's CRL. No partition CRL over its size budget is built.
+import { expect } from 'chai';
+import { join } from 'node:path';
+import { issueCertificate } from '../src/ca/issue.ts';
+import { generateCaKeyPair } from '../src/ca/keys.ts';
+import { isPkiError } from '../src/errors.ts';
+import { partitionCrlUrl, withIssuerUrls } from '../src/node/ca/issuer-urls.ts';
+import { buildPartitionCrlEvent } from '../src/node/revocation/crl-partitions.ts';
+import { CRL_PARTITION_BYTES_MAX, crlPartitionOf, isCrlPartitionCount } from '../src/state/crl-partitions.ts';
+import type { RevocationRecord } from '../src/state/records.ts';
+import { toPem } from '../src/ca/pem.ts';
+import { at, buildHierarchy, days, nameDer, openssl, SERVER_LEAF, T0, tempDir, writeFile, type Hierarchy } from './ca-fixtures.ts';
+
+const BASE_URL = 'http://127.241.0.1:8080';
+const PARTITIONS = 256;
+
+describe('RFC 5280 §5.2.5 partition CRLs', function () {
+  this.timeout(120_000);
+  let h: Hierarchy;
+  let dir: string;
+  let cleanup: () => void;
+  const now = new Date(Math.floor(Date.now() / 1000) * 1000);
+  // Two serials in one partition (their last byte is 0x2a: 42 mod 256), one in another.
+  const GONE = '0b012a';
+  const KEPT = '0b022a';
+  const OTHER = '0b0301';
+
+  before(async () => {
+    ({ dir, cleanup } = tempDir('crl-partitions'));
+    h = await buildHierarchy('ecdsa-p256', 14);
+    for (const [name, serial] of [['gone', GONE], ['kept', KEPT], ['other', OTHER]] as const) {
+      const leaf = await issueCertificate({
+        issuer: { certDer: h.node.cert.der, signer: h.node.signer },
+        subjectDer: nameDer([['commonName', `${name}.example`]]),
+        spkiDer: (await generateCaKeyPair('ecdsa-p256')).spkiDer,
+        serial,
+        notBefore: at(T0, days(1)),
+        notAfter: at(now, days(30)),
+        extensions: withIssuerUrls(SERVER_LEAF, BASE_URL, 'node', undefined, crlPartitionOf(serial, PARTITIONS)),
+      });
+      writeFile(dir, `${name}.pem`, leaf.pem);
+    }
+    writeFile(dir, 'root.pem', h.root.cert.pem);
+    writeFile(dir, 'chain.pem', h.az.cert.pem + h.node.cert.pem);
+  });
+  after(() => cleanup());
+
+  const revocation = (serialHex: string): RevocationRecord => ({
+    issuerId: 'node',
+    serialHex,
+    reason: 'keyCompromise',
+    revokedAt: now.getTime() - 60_000,
+    requestedBy: 'test',
+    notAfter: now.getTime() + days(30),
+    index: 1,
+  });
+  const partitionCrl = async (partition: number, revoked: readonly RevocationRecord[]) =>
+    buildPartitionCrlEvent({
+      issuer: { cert: h.node.cert.der, signer: h.node.signer, issuerId: 'node' },
+      due: { partition, latest: undefined, revoked },
+      url: partitionCrlUrl(BASE_URL, 'node', partition),
+      nowMs: now.getTime(),
+      nextUpdateSeconds: 3600,
+    });
+  const verify = (leaf: string, crl: string): string => {
+    const r = openssl(['verify', '-crl_check', '-CRLfile', join(dir, crl), '-CAfile', join(dir, 'root.pem'), '-untrusted', join(dir, 'chain.pem'), join(dir, leaf)]);
+    return r.stdout + r.stderr;
+  };
+
+  it('a serial\'s partition is its value mod a power-of-two count, the same on every call', () => {
+    expect(crlPartitionOf(GONE, 256)).to.equal(42);
+    expect(crlPartitionOf('0B:02:2A', 256)).to.equal(42);
+    expect(crlPartitionOf('7f00', 256)).to.equal(0);
+    expect(crlPartitionOf('01ff', 16)).to.equal(15);
+    expect(crlPartitionOf('0b0301', 1)).to.equal(0);
+    // A 16-byte serial (ca/serial.ts): mod 1024 keeps its low 10 bits.
+    expect(crlPartitionOf('5c3e9a7b11d2c3b4a5968778695a4b3c', 1024)).to.equal(0x33c);
+    for (const n of [0, 3, 100, 2048, 1.5]) expect(isCrlPartitionCount(n), String(n)).to.equal(false);
+    expect(() => crlPartitionOf(GONE, 3)).to.throw(TypeError);
+  });
+
+  it('the leaf names its partition CRL, and that CRL\'s critical IDP names exactly that URL (onlyContainsUserCerts)', async () => {
+    const url = partitionCrlUrl(BASE_URL, 'node', 42);
+    expect(url).to.equal(`${BASE_URL}/crl/node-p42.crl`);
+    const leafText = openssl(['x509', '-in', join(dir, 'gone.pem'), '-noout', '-ext', 'crlDistributionPoints']).stdout;
+    expect(leafText).to.include(`URI:${url}`);
+    const event = await partitionCrl(42, [revocation(GONE)]);
+    expect(event).to.include({ type: 'PartitionCrlPublished', issuerId: 'node', partition: 42, crlNumber: 1 });
+    const text = openssl(['crl', '-in', writeFile(dir, 'p42.pem', toPem(event.crlDer, 'X509 CRL')), '-noout', '-text']).stdout;
+    expect(text).to.match(/Issuing Distribution Point: critical\s+Full Name:\s+URI:(\S+)\s+Only User Certificates/);
+    expect(/Full Name:\s+URI:(\S+)/.exec(text)?.[1]).to.equal(url);
+  });
+
+  it('openssl verify -crl_check with the partition CRL: the revoked leaf is revoked, its partition neighbour verifies', async () => {
+    writeFile(dir, 'p42.pem', toPem((await partitionCrl(42, [revocation(GONE)])).crlDer, 'X509 CRL'));
+    expect(verify('gone.pem', 'p42.pem')).to.match(/certificate revoked/);
+    expect(verify('kept.pem', 'p42.pem')).to.match(/kept\.pem: OK/);
+  });
+
+  it('a partition CRL is not the CRL of another partition: OpenSSL refuses its scope for a leaf of partition 1', async () => {
+    writeFile(dir, 'p42.pem', toPem((await partitionCrl(42, [revocation(GONE)])).crlDer, 'X509 CRL'));
+    // OpenSSL error 44 (X509_V_ERR_DIFFERENT_CRL_SCOPE): the only CRL at hand has another scope.
+    expect(verify('other.pem', 'p42.pem')).to.match(/error 44 at 0 depth lookup: different CRL scope/);
+    writeFile(dir, 'p1.pem', toPem((await partitionCrl(1, [])).crlDer, 'X509 CRL'));
+    expect(verify('other.pem', 'p1.pem')).to.match(/other\.pem: OK/);
+  });
+
+  it(`a partition CRL over the ${CRL_PARTITION_BYTES_MAX}-byte budget is refused (ERR_CRL_OVER_BUDGET); one just under is built`, async () => {
+    const serials = (n: number): RevocationRecord[] => Array.from({ length: n }, (_, i) => revocation(`5c${(i + 1).toString(16).padStart(28, '0')}2a`));
+    const fits = await partitionCrl(42, serials(4000));
+    expect(fits.crlDer.length).to.be.below(CRL_PARTITION_BYTES_MAX);
+    const error = await partitionCrl(42, serials(6000)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isPkiError(error) && error.code).to.equal('ERR_CRL_OVER_BUDGET');
+  });
+});
