@@ -20,7 +20,7 @@ export function isCrlPartitionCount(n: unknown): n is number {
 
 /** The partition (0..partitions-1) whose CRL lists `serialHex`: the serial mod `partitions`. */
 export function crlPartitionOf(serialHex: string, partitions: number): number {
-  if (!isCrlPartitionCount(partitions)) throw new TypeError(`crlPartitionOf: ${partitions} is not a partition count`);
+  if (!isCrlPartitionCount(partitions)) throw new TypeError(`crlPartitionOf: ${String(partitions)} is not a partition count`);
   const hex = normalizeSerialHex(serialHex);
   // CRL_PARTITIONS_MAX ≤ 2^16: the last four hex digits hold every bit the modulus keeps.
   return Number.parseInt(hex.slice(-4), 16) % partitions;
