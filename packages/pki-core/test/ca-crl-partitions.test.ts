@@ -11,6 +11,8 @@ import { isPkiError } from '../src/errors.ts';
 import { partitionCrlUrl, withIssuerUrls } from '../src/node/ca/issuer-urls.ts';
 import { buildPartitionCrlEvent } from '../src/node/revocation/crl-partitions.ts';
 import { CRL_PARTITION_BYTES_MAX, crlPartitionOf, isCrlPartitionCount } from '../src/state/crl-partitions.ts';
+import { decodeEvent, encodeEvent } from '../src/state/event-codec.ts';
+import type { PkiEvent } from '../src/state/events.ts';
 import type { RevocationRecord } from '../src/state/records.ts';
 import { toPem } from '../src/ca/pem.ts';
 import { at, buildHierarchy, days, nameDer, openssl, SERVER_LEAF, T0, tempDir, writeFile, type Hierarchy } from './ca-fixtures.ts';
@@ -113,10 +115,33 @@ describe('RFC 5280 §5.2.5 partition CRLs', function () {
     const serials = (n: number): RevocationRecord[] => Array.from({ length: n }, (_, i) => revocation(`5c${(i + 1).toString(16).padStart(28, '0')}2a`));
     const fits = await partitionCrl(42, serials(4000));
     expect(fits.crlDer.length).to.be.below(CRL_PARTITION_BYTES_MAX);
+    // About 50 bytes an entry (16-byte serial, time, reason): docs/architecture.md §4.5 counts about 5,000 a partition.
+    expect(fits.crlDer.length / 4000).to.be.within(45, 56);
     const error = await partitionCrl(42, serials(6000)).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(isPkiError(error) && error.code).to.equal('ERR_CRL_OVER_BUDGET');
+  });
+
+  it('the log refuses what the builder would: a partition CRL over the budget, a partition count not a power of two or on a non-node CA', async () => {
+    const event = await partitionCrl(7, []);
+    expect(decodeEvent(encodeEvent(event))).to.deep.include({ type: 'PartitionCrlPublished', partition: 7 });
+    const codeOf = (ev: PkiEvent): string | undefined => {
+      try {
+        encodeEvent(ev);
+        return undefined;
+      } catch (e) {
+        return isPkiError(e) ? e.code : String(e);
+      }
+    };
+    expect(codeOf({ ...event, crlDer: new Uint8Array(CRL_PARTITION_BYTES_MAX + 1) })).to.equal('ERR_EVENT_MALFORMED');
+    const nodeCa: PkiEvent = { type: 'CaCertificateInstalled', issuerId: 'n1', parentIssuerId: 'az1', role: 'node', az: 'az1', nodeId: 'node-1', certDer: h.node.cert.der, serialHex: '0c01', notAfter: now.getTime() + days(30), crlPartitions: 256, at: now.getTime() };
+    expect(codeOf(nodeCa)).to.equal(undefined);
+    expect(codeOf({ ...nodeCa, crlPartitions: 100 })).to.equal('ERR_EVENT_MALFORMED');
+    expect(codeOf({ ...nodeCa, crlPartitions: 2048 })).to.equal('ERR_EVENT_MALFORMED');
+    const { nodeId: _nodeId, ...azCa } = nodeCa;
+    expect(codeOf({ ...azCa, role: 'az', parentIssuerId: 'root' })).to.equal('ERR_EVENT_MALFORMED');
+    expect(codeOf({ ...azCa, role: 'az', parentIssuerId: 'root', crlPartitions: undefined })).to.equal(undefined);
   });
 });
