@@ -116,7 +116,9 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
       }, 30_000, 250);
     // Leaf → node ICA (its CRL and certificate on the AZ local VIP).
     const leafUrls = urlsOf(leaf.certificatePem, 'leaf.pem');
-    expect(leafUrls.crl.href).to.equal(`http://${LOCAL_VIP}:${DEV_PORTS.http}/crl/${leaf.issuerId}.crl`);
+    // Its CRL is the partition of its serial (docs/architecture.md §4.5: `<issuer>-p<k>.crl`, 256 partitions).
+    const partition = new RegExp(`^http://${LOCAL_VIP.replace(/\./g, '\\.')}:${DEV_PORTS.http}/crl/${leaf.issuerId}-p(\\d+)\\.crl$`).exec(leafUrls.crl.href);
+    expect(Number(partition?.[1] ?? -1), leafUrls.crl.href).to.be.within(0, 255);
     expect(leafUrls.ca.href).to.equal(`http://${LOCAL_VIP}:${DEV_PORTS.http}/ca/${leaf.issuerId}.crt`);
     const nodeIcaPem = execFileSync('openssl', ['x509', '-inform', 'DER'], { input: await fetchDer(leafUrls.ca, 'the node ICA at the AIA URL'), encoding: 'utf8' });
     // Node ICA → AZ ICA (on the AZ local VIP); AZ ICA → root (its CRL on the cluster VIP).
