@@ -9,13 +9,16 @@ import { issueCertificate } from '../src/ca/issue.ts';
 import { generateCaKeyPair } from '../src/ca/keys.ts';
 import { isPkiError } from '../src/errors.ts';
 import { partitionCrlUrl, withIssuerUrls } from '../src/node/ca/issuer-urls.ts';
-import { buildPartitionCrlEvent } from '../src/node/revocation/crl-partitions.ts';
+import { buildCrlEvent } from '../src/node/ca/ca-revocation.ts';
+import { buildPartitionCrlEvent, duePartitions, type DuePartition } from '../src/node/revocation/crl-partitions.ts';
 import { CRL_PARTITION_BYTES_MAX, crlPartitionOf, isCrlPartitionCount } from '../src/state/crl-partitions.ts';
 import { decodeEvent, encodeEvent } from '../src/state/event-codec.ts';
 import type { PkiEvent } from '../src/state/events.ts';
+import type { PkiStateStore } from '../src/state/index.ts';
 import type { RevocationRecord } from '../src/state/records.ts';
 import { toPem } from '../src/ca/pem.ts';
 import { at, buildHierarchy, days, nameDer, openssl, SERVER_LEAF, T0, tempDir, writeFile, type Hierarchy } from './ca-fixtures.ts';
+import { applyAll, baseLog, DAY_MS, issued, NODE1_ICA, openStore, removeTempDirs, T0 as T0_STATE } from './state-fixtures.ts';
 
 const BASE_URL = 'http://127.241.0.1:8080';
 const PARTITIONS = 256;
@@ -143,5 +146,57 @@ describe('RFC 5280 §5.2.5 partition CRLs', function () {
     const { nodeId: _nodeId, ...azCa } = nodeCa;
     expect(codeOf({ ...azCa, role: 'az', parentIssuerId: 'root' })).to.equal('ERR_EVENT_MALFORMED');
     expect(codeOf({ ...azCa, role: 'az', parentIssuerId: 'root', crlPartitions: undefined })).to.equal(undefined);
+  });
+});
+
+describe('partition CRLs over a real state (LevelDB): what is due, and the complete CRL under the same budget', function () {
+  this.timeout(60_000);
+  let h: Hierarchy;
+  let store: PkiStateStore;
+  // Partitions of 4: serials ending 01 and 05 fall in 1, 02 in 2.
+  const SERIALS = ['0c01', '0c05', '0c02'];
+  const NOW = T0_STATE + DAY_MS;
+
+  before(async () => {
+    h = await buildHierarchy('ecdsa-p256', 15);
+    store = await openStore();
+    const log = baseLog().map((e) => (e.type === 'CaCertificateInstalled' && e.role === 'node' ? { ...e, crlPartitions: 4 } : e));
+    const revoked = (serialHex: string): PkiEvent => ({ type: 'Revoked', issuerId: NODE1_ICA, serialHex, reason: 'keyCompromise', revokedAt: T0_STATE + 100, requestedBy: 'test', notAfter: T0_STATE + 30 * DAY_MS });
+    await applyAll(store, [...log, ...SERIALS.map((s) => issued(s)), ...SERIALS.map(revoked)]);
+  });
+  after(async () => {
+    await store.close();
+    removeTempDirs();
+  });
+  const issuer = () => ({ cert: h.node.cert.der, signer: h.node.signer, issuerId: NODE1_ICA });
+
+  it('every partition is due until published; then only one missing a revocation, or past half its validity', async () => {
+    const first = await duePartitions(store, NODE1_ICA, 4, NOW);
+    // Those missing a revocation first, then the empty ones.
+    expect(first.map((d) => [d.partition, d.revoked.map((r) => r.serialHex)])).to.deep.equal([[1, ['0c01', '0c05']], [2, ['0c02']], [0, []], [3, []]]);
+    let index = store.appliedIndex();
+    const publish = async (d: DuePartition, nowMs: number) => {
+      const event = await buildPartitionCrlEvent({ issuer: issuer(), due: d, url: partitionCrlUrl(BASE_URL, NODE1_ICA, d.partition), nowMs, nextUpdateSeconds: 3600 });
+      const [outcome] = await store.applyEvents([{ event, meta: { index: ++index, term: 1 } }]);
+      expect(outcome?.ok, JSON.stringify(outcome)).to.equal(true);
+    };
+    for (const d of first) await publish(d, NOW);
+    expect(await duePartitions(store, NODE1_ICA, 4, NOW + 60_000)).to.deep.equal([]);
+    // A partition CRL that misses a revocation of its partition (signed from an older state) is due again, alone.
+    const stale = { ...first.find((d) => d.partition === 2)!, latest: await store.latestPartitionCrl(NODE1_ICA, 2), revoked: [] };
+    await publish(stale, NOW + 1000);
+    expect((await duePartitions(store, NODE1_ICA, 4, NOW + 60_000)).map((d) => d.partition)).to.deep.equal([2]);
+    // Past half its one-hour validity every partition is due.
+    expect((await duePartitions(store, NODE1_ICA, 4, NOW + 1_900_000)).map((d) => d.partition)).to.deep.equal([2, 0, 1, 3]);
+  });
+
+  it('a complete CRL given a budget it exceeds is refused (ERR_CRL_OVER_BUDGET), within it is built', async () => {
+    const build = (bytesMax: number) => buildCrlEvent({ issuer: issuer(), store, nowMs: NOW, nextUpdateSeconds: 3600, bytesMax });
+    expect((await build(CRL_PARTITION_BYTES_MAX)).event.crlDer.length).to.be.below(CRL_PARTITION_BYTES_MAX);
+    const error = await build(300).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isPkiError(error) && error.code).to.equal('ERR_CRL_OVER_BUDGET');
   });
 });

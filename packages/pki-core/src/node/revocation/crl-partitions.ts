@@ -6,13 +6,15 @@
 // revocation costs one Raft entry of its partition's size, and no entry exceeds
 // CRL_PARTITION_BYTES_MAX: a partition CRL over it is refused (ERR_CRL_OVER_BUDGET), never committed.
 import { buildCrl } from '../../ca/crl.ts';
+import { crlListedSerials } from '../../ca/crl-entries.ts';
+import { normalizeSerialHex } from '../../ca/serial.ts';
 import { truncateToSeconds } from '../../ca/time.ts';
 import { CRL_PARTITION_BYTES_MAX, crlPartitionOf } from '../../state/crl-partitions.ts';
 import type { PartitionCrlPublishedEvent } from '../../state/events.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { CrlRecord, RevocationRecord } from '../../state/records.ts';
 import type { CaHandle } from '../ca/ca-common.ts';
-import { checkCrlBudget, crlNeedsRefresh, pastHalfLife, revokedEntries } from '../ca/ca-revocation.ts';
+import { checkCrlBudget, pastHalfLife, revokedEntries } from '../ca/ca-revocation.ts';
 
 /** One partition whose CRL is due, with what it must list. */
 export interface DuePartition {
@@ -22,8 +24,8 @@ export interface DuePartition {
 }
 
 /**
- * The partitions of `issuerId` whose CRL is due (crlNeedsRefresh, per partition), most urgent
- * first: one missing a revocation, then one with no CRL yet, then one past half its validity.
+ * The partitions of `issuerId` whose CRL is due, most urgent first: one missing a revocation of
+ * its partition, then one with no CRL yet, then one past half its validity.
  */
 export async function duePartitions(store: PkiStateQueries, issuerId: string, partitions: number, nowMs: number): Promise<DuePartition[]> {
   const byPartition: RevocationRecord[][] = Array.from({ length: partitions }, () => []);
@@ -32,9 +34,11 @@ export async function duePartitions(store: PkiStateQueries, issuerId: string, pa
   for (let partition = 0; partition < partitions; partition++) {
     const latest = await store.latestPartitionCrl(issuerId, partition);
     const revoked = byPartition[partition]!;
-    if (!crlNeedsRefresh({ latest, revoked, nowMs })) continue;
-    const rank = latest === undefined ? 1 : pastHalfLife(latest, nowMs) ? 2 : 0;
-    due.push({ item: { partition, latest, revoked }, rank });
+    // By content, as crlNeedsRefresh (ca-revocation.ts): a CRL signed from an older state may miss a revocation before it in the log.
+    const listed = latest === undefined || revoked.length === 0 ? new Set<string>() : crlListedSerials(latest.crlDer);
+    const missing = revoked.some((r) => !listed.has(normalizeSerialHex(r.serialHex)));
+    if (!missing && latest !== undefined && !pastHalfLife(latest, nowMs)) continue;
+    due.push({ item: { partition, latest, revoked }, rank: missing ? 0 : latest === undefined ? 1 : 2 });
   }
   return due.sort((a, b) => a.rank - b.rank || a.item.partition - b.item.partition).map((d) => d.item);
 }
