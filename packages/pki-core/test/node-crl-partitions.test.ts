@@ -1,8 +1,9 @@
 // Partition CRLs on a real PkiNode (node/revocation/crl-partitions.ts, docs/architecture.md §4.5):
 // a node ICA created with a partition count records it, its leaves name the partition CRL of
 // their serial, the node publishes every partition and re-signs the one a revocation lands in,
-// and OpenSSL (`verify -crl_check`) takes each leaf's partition CRL as its CRL. The complete CRL
-// stays for relying parties that fetch it by hand.
+// and OpenSSL (`verify -crl_check`) takes each leaf's partition CRL as its CRL; the same partition
+// of the AZ ICA's indirect CRL lists it too (`-extended_crl`). The complete CRL stays for relying
+// parties that fetch it by hand.
 import { expect } from 'chai';
 import { pemBlocks, toPem } from '../src/ca/pem.ts';
 import { crlPartitionOf } from '../src/state/crl-partitions.ts';
@@ -29,7 +30,7 @@ describe('PkiNode partition CRLs (RFC 5280 §5.2.5 issuing distribution point = 
     return /URI:(http:\/\/\S+\.crl)/.exec(ext)?.[1] ?? 'no CRL distribution point';
   };
 
-  it('the node ICA records its partition count; each leaf names its partition CRL, whose IDP is that URL; openssl -crl_check: revoked and good', async () => {
+  it('the node ICA records its partition count; each leaf names its partition CRL and indirect partition CRL, whose IDP is that URL; openssl -crl_check (-extended_crl): revoked and good', async () => {
     const a1 = c.nodes.get('a1')!;
     const [gone, kept] = [await issueVia(a1, c, 'part-gone'), await issueVia(a1, c, 'part-kept')];
     const ca = await a1.app.store.getCa(gone.issuerId);
@@ -78,6 +79,33 @@ describe('PkiNode partition CRLs (RFC 5280 §5.2.5 issuing distribution point = 
     };
     expect(verify(g)).to.match(/certificate revoked/);
     expect(verify(k)).to.match(/part-kept\.pem: OK/);
+
+    // RFC 5280 §5.2.5: the second distribution point is partition k of the AZ ICA's indirect CRL
+    // (cRLIssuer: the AZ ICA); that CRL lists the revocation, the unpartitioned one does not.
+    const indirectOf = (pemPath: string) => {
+      const ext = openssl(['x509', '-in', pemPath, '-noout', '-ext', 'crlDistributionPoints']).stdout;
+      const m = /URI:(http:\/\/\S+\/crl\/([0-9a-f]+)-indirect-p(\d+)\.crl)/.exec(ext);
+      return { url: m?.[1] ?? 'no indirect distribution point', azIca: m?.[2] ?? '', partition: Number(m?.[3]) };
+    };
+    const [gi, ki] = [indirectOf(g.leaf), indirectOf(k.leaf)];
+    expect([gi.partition, ki.partition]).to.deep.equal([partitionOf(gone.serialHex), partitionOf(kept.serialHex)]);
+    const goneIndirect = await eventually('the indirect partition CRL lists it', async () => {
+      const der = await a1.getIndirectCrl(gi.azIca, gi.partition);
+      const crl = der === null ? null : crlText('gone-indirect', der);
+      return crl !== null && crl.text.toUpperCase().includes(gone.serialHex.toUpperCase()) ? crl : null;
+    });
+    expect(/Full Name:\s+URI:(\S+)/.exec(goneIndirect.text)?.[1]).to.equal(gi.url);
+    expect(goneIndirect.text).to.include('Indirect CRL');
+    const keptIndirect = crlText('kept-indirect', (await eventually('the kept leaf\'s indirect partition', () => a1.getIndirectCrl(ki.azIca, ki.partition)))!);
+    const whole = crlText('whole-indirect', (await a1.getIndirectCrl(gi.azIca))!);
+    expect(whole.text.toUpperCase()).to.not.include(gone.serialHex.toUpperCase());
+    expect(await a1.getIndirectCrl(gi.azIca, PARTITIONS)).to.equal(null);
+    const verifyIndirect = (f: { leaf: string; chain: string; root: string }) => {
+      const r = openssl(['verify', '-crl_check', '-extended_crl', '-CRLfile', goneIndirect.path, '-CRLfile', keptIndirect.path, '-CAfile', f.root, '-untrusted', f.chain, f.leaf]);
+      return r.stdout + r.stderr;
+    };
+    expect(verifyIndirect(g)).to.match(/certificate revoked/);
+    expect(verifyIndirect(k)).to.match(/part-kept\.pem: OK/);
 
     // The complete CRL (no IDP: it covers every certificate of the issuer) lists it as well.
     const complete = await eventually('the complete CRL lists it', async () => {

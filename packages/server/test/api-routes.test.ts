@@ -169,8 +169,15 @@ describe('server API over a real PkiNode (one founding node)', function () {
     openssl(['crl', '-inform', 'DER', '-in', join(dir, 'part.crl.der'), '-out', join(dir, 'part.crl.pem')]);
     const r = spawnSync('openssl', ['verify', '-crl_check', '-CRLfile', join(dir, 'part.crl.pem'), '-CAfile', file('root.pem', root), '-untrusted', file('part-chain.pem', issued.chainPem), leaf], { encoding: 'utf8' });
     expect(r.stdout + r.stderr).to.match(/certificate revoked/);
+    // Partition k of the AZ ICA's indirect CRL, the leaf's second distribution point, is served too.
+    const indirect = new URL(/URI:(http:\/\/\S+-indirect-p\d+\.crl)/.exec(openssl(['x509', '-in', leaf, '-noout', '-ext', 'crlDistributionPoints']))?.[1] ?? 'http://missing/');
+    expect(indirect.pathname).to.match(new RegExp(`^/crl/[0-9a-f]+-indirect-p${partition![2]}\\.crl$`));
+    const indirectCrl = await get(indirect.pathname);
+    expect(indirectCrl.status).to.equal(200);
+    expect(openssl(['crl', '-inform', 'DER', '-in', file('part-indirect.crl.der', indirectCrl.body), '-noout', '-text'])).to.include(`URI:${indirect.href}`);
+    const azIca = /^\/crl\/([0-9a-f]+)-indirect/.exec(indirect.pathname)![1]!;
     // A partition the node ICA does not have (it has 256), a non-canonical name, an unknown issuer.
-    for (const path of [`/crl/${issued.issuerId}-p256.crl`, `/crl/${issued.issuerId}-p007.crl`, '/crl/abcdef-p1.crl']) {
+    for (const path of [`/crl/${issued.issuerId}-p256.crl`, `/crl/${issued.issuerId}-p007.crl`, '/crl/abcdef-p1.crl', `/crl/${azIca}-indirect-p256.crl`, `/crl/${azIca}-indirect-p01.crl`]) {
       const missing = await get(path);
       expect(missing.status, path).to.equal(404);
       expect((jsonOf(missing) as { error: { code: string } }).error.code, path).to.match(/^ERR_(ISSUER_UNKNOWN|NOT_FOUND)$/);

@@ -145,7 +145,8 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     // RFC 5280 §5.2.5: the leaf's second distribution point is the AZ ICA's indirect CRL (cRLIssuer:
     // the AZ ICA), served on the same VIP; OpenSSL with extended CRL support takes it alone.
     const leafExt = execFileSync('openssl', ['x509', '-in', join(d, 'leaf.pem'), '-noout', '-ext', 'crlDistributionPoints'], { encoding: 'utf8' });
-    const indirectUrl = new URL(/URI:(http:\/\/\S+-indirect\.crl)/.exec(leafExt)?.[1] ?? 'http://missing/');
+    // The partition of the indirect CRL the leaf's serial falls in (docs/architecture.md §4.5).
+    const indirectUrl = new URL(/URI:(http:\/\/\S+-indirect-p\d+\.crl)/.exec(leafExt)?.[1] ?? 'http://missing/');
     expect(indirectUrl.hostname, leafExt).to.equal(LOCAL_VIP);
     const indirectPem = execFileSync('openssl', ['crl', '-inform', 'DER', '-outform', 'PEM'], { input: await fetchDer(indirectUrl, `the indirect CRL at ${indirectUrl.href}`), encoding: 'utf8' });
     writeFileSync(join(d, 'indirect.crl.pem'), indirectPem);

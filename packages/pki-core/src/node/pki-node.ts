@@ -442,8 +442,8 @@ export class PkiNode implements PkiNodeApi {
     return this.revocation.getDeltaCrl(issuerId);
   }
 
-  getIndirectCrl(azIcaIssuerId: string): Promise<Uint8Array | null> {
-    return this.revocation.getIndirectCrl(azIcaIssuerId);
+  getIndirectCrl(azIcaIssuerId: string, partition?: number): Promise<Uint8Array | null> {
+    return this.revocation.getIndirectCrl(azIcaIssuerId, partition);
   }
 
   getPartitionCrl(issuerId: string, partition: number): Promise<Uint8Array | null> {

@@ -33,7 +33,7 @@ export async function applyIndirectCrlPublished(tx: StateTxn, ev: EventOf<'Indir
   const ca = await tx.get('cas', ev.issuerId);
   if (ca === undefined) reject('ERR_ISSUER_UNKNOWN', `issuer ${ev.issuerId} is unknown`);
   if (ca.role !== 'az') reject('ERR_EVENT_REJECTED', `issuer ${ev.issuerId} is not an AZ ICA: only an AZ ICA signs an indirect CRL`);
-  const key = indirectCrlKey(ev.issuerId);
+  const key = indirectCrlKey(ev.issuerId, ev.partition);
   const latest = await tx.get('crls', key);
   if (latest !== undefined && ev.crlNumber <= latest.crlNumber) reject('ERR_EVENT_REJECTED', `indirect CRL number ${ev.crlNumber} does not exceed ${latest.crlNumber}`);
   tx.put('crls', key, { ...crlRecordOf(ev, meta), coversIndex: ev.coversIndex });

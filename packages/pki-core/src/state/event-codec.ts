@@ -313,17 +313,20 @@ const READERS: { [T in PkiEventType]: Reader } = {
   DeltaCrlPublished: readDeltaCrlPublished,
   PartitionCrlPublished: readPartitionCrlPublished,
   IndirectCrlPublished: (r) => {
+    const partition = r.optional('partition', () => r.int('partition', 0, CRL_PARTITIONS_MAX - 1));
     const ev = {
       type: 'IndirectCrlPublished' as const,
       issuerId: r.id('issuerId'),
       crlNumber: r.int('crlNumber', 1, Number.MAX_SAFE_INTEGER),
-      crlDer: r.bytes('crlDer', LIMITS.maxCrlDerBytes),
+      // A partition is held to the partition budget (node/revocation/crl-partitions.ts).
+      crlDer: r.bytes('crlDer', partition === undefined ? LIMITS.maxCrlDerBytes : CRL_PARTITION_BYTES_MAX),
       thisUpdate: r.time('thisUpdate'),
       nextUpdate: r.time('nextUpdate'),
       coversIndex: r.int('coversIndex', 0, Number.MAX_SAFE_INTEGER),
+      partition,
     };
     if (ev.nextUpdate <= ev.thisUpdate) throw new FieldError('nextUpdate', 'must be later than thisUpdate');
-    return ev;
+    return dropUndefined(ev);
   },
   OcspResponderCertified: (r) => ({
     type: 'OcspResponderCertified',

@@ -340,6 +340,12 @@ export interface IndirectCrlPublishedEvent {
   nextUpdate: number;
   /** The highest applied index among the revocations it lists (0 for none): a later one is missing from it. */
   coversIndex: number;
+  /**
+   * Partition k of the indirect CRL (state/crl-partitions.ts): the revoked leaves of partitioned
+   * node ICAs whose serial falls in partition k of their CA. Absent: the unpartitioned indirect
+   * CRL, of the leaves of node ICAs without partitions. Each is its own CRL number sequence.
+   */
+  partition?: number;
 }
 
 /**

@@ -160,9 +160,9 @@ export class PkiStateQueries {
     return this.view().get('crls', partitionCrlKey(issuerId, partition));
   }
 
-  /** An AZ ICA's latest indirect CRL (RFC 5280 §5.2.5; IndirectCrlPublished). */
-  async latestIndirectCrl(azIcaIssuerId: string): Promise<CrlRecord | undefined> {
-    return this.view().get('crls', indirectCrlKey(azIcaIssuerId));
+  /** An AZ ICA's latest indirect CRL (RFC 5280 §5.2.5; IndirectCrlPublished), or of one partition of it. */
+  async latestIndirectCrl(azIcaIssuerId: string, partition?: number): Promise<CrlRecord | undefined> {
+    return this.view().get('crls', indirectCrlKey(azIcaIssuerId, partition));
   }
 
   /** The issuer's latest delta CRL (RFC 5280 §5.2.4), whatever complete CRL it updates. */

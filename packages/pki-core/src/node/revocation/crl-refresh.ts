@@ -22,7 +22,8 @@ import { planCrl } from './crl-delta.ts';
 import { buildPartitionCrlEvent, duePartitions } from './crl-partitions.ts';
 import { isPkiError } from '../../errors.ts';
 import { CRL_PARTITION_BYTES_MAX, partitionCrlKey } from '../../state/crl-partitions.ts';
-import { buildIndirectCrlEvent, indirectCrlDue, indirectCrlEntries } from './indirect-crl.ts';
+import { buildIndirectCrlEvent, dueIndirectPartitions, indirectCrlDue, indirectCrlEntries, indirectPartitionCount, splitIndirectEntries } from './indirect-crl.ts';
+import { indirectCrlKey } from '../../state/indirect-crl-key.ts';
 
 /** The size budget of a delta CRL, hence of the Raft entry carrying it (crl-delta.ts). */
 const DELTA_CRL_BYTES_MAX = 64 * 1024;
@@ -111,8 +112,9 @@ export class CrlRefresh {
   }
 
   /**
-   * The indirect CRL of every valid AZ ICA of this AZ (indirect-crl.ts). Leaves name it only where
-   * certificates carry public URLs, so without a public base URL there is none.
+   * The indirect CRL of every valid AZ ICA of this AZ (indirect-crl.ts), and the due partitions of
+   * it, at most PARTITION_CRLS_PER_ROUND_MAX a round, each refused over its budget. Leaves name them
+   * only where certificates carry public URLs, so without a public base URL there are none.
    */
   private async refreshIndirectCrls(): Promise<void> {
     const baseUrl = await this.urls.ofAz(this.ctx.az);
@@ -121,12 +123,20 @@ export class CrlRefresh {
     const now = this.ctx.nowMs();
     const cas = await store.cas();
     for (const rec of validCasOf(cas, { azIcaOf: this.ctx.az }, now)) {
-      const entries = await indirectCrlEntries(store, cas, rec.issuerId);
+      const { unpartitioned, partitions } = splitIndirectEntries(await indirectCrlEntries(store, cas, rec.issuerId), indirectPartitionCount(cas, rec.issuerId));
       const latest = await store.latestIndirectCrl(rec.issuerId);
-      if (!indirectCrlDue(latest, entries, now)) continue;
+      const due = await dueIndirectPartitions(store, rec.issuerId, partitions, now);
+      const whole = indirectCrlDue(latest, unpartitioned, now);
+      if (!whole && due.length === 0) continue;
       const azIca = caSignerFromRecord(rec, this.ctx.kek);
-      const url = indirectCrlUrl(baseUrl, rec.issuerId);
-      await this.committer.commit(await buildIndirectCrlEvent({ azIca, latest, entries, url, nowMs: now, nextUpdateSeconds: this.ctx.crlNextUpdateSeconds }), 'local');
+      const build = { azIca, nowMs: now, nextUpdateSeconds: this.ctx.crlNextUpdateSeconds };
+      if (whole) await this.committer.commit(await buildIndirectCrlEvent({ ...build, latest, entries: unpartitioned, url: indirectCrlUrl(baseUrl, rec.issuerId) }), 'local');
+      for (const d of due.slice(0, PARTITION_CRLS_PER_ROUND_MAX)) {
+        const url = indirectCrlUrl(baseUrl, rec.issuerId, d.partition);
+        await this.refusingOverBudget(indirectCrlKey(rec.issuerId, d.partition), d.entries.length, async () => {
+          await this.committer.commit(await buildIndirectCrlEvent({ ...build, latest: d.latest, entries: d.entries, url, partition: d.partition }), 'local');
+        });
+      }
     }
   }
 

@@ -82,9 +82,9 @@ export class Revocation {
     return (await this.reads.applied().latestPartitionCrl(issuerId, partition))?.crlDer ?? null;
   }
 
-  /** An AZ ICA's indirect CRL (DER, RFC 5280 §5.2.5; indirect-crl.ts), as applied here. */
-  async getIndirectCrl(azIcaIssuerId: string): Promise<Uint8Array | null> {
-    return (await this.reads.applied().latestIndirectCrl(azIcaIssuerId))?.crlDer ?? null;
+  /** An AZ ICA's indirect CRL (DER, RFC 5280 §5.2.5; indirect-crl.ts), or partition `partition` of it, as applied here. */
+  async getIndirectCrl(azIcaIssuerId: string, partition?: number): Promise<Uint8Array | null> {
+    return (await this.reads.applied().latestIndirectCrl(azIcaIssuerId, partition))?.crlDer ?? null;
   }
 
   /**
