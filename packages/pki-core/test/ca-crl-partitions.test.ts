@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { issueCertificate } from '../src/ca/issue.ts';
 import { generateCaKeyPair } from '../src/ca/keys.ts';
 import { isPkiError } from '../src/errors.ts';
-import { partitionCrlUrl, withIssuerUrls } from '../src/node/ca/issuer-urls.ts';
+import { indirectCrlUrl, partitionCrlUrl, withIssuerUrls } from '../src/node/ca/issuer-urls.ts';
+import { buildIndirectCrlEvent } from '../src/node/revocation/indirect-crl.ts';
 import { buildCrlEvent } from '../src/node/ca/ca-revocation.ts';
 import { buildPartitionCrlEvent, duePartitions, type DuePartition } from '../src/node/revocation/crl-partitions.ts';
 import { CRL_PARTITION_BYTES_MAX, crlPartitionOf, isCrlPartitionCount } from '../src/state/crl-partitions.ts';
@@ -18,7 +19,7 @@ import type { PkiStateStore } from '../src/state/index.ts';
 import type { RevocationRecord } from '../src/state/records.ts';
 import { toPem } from '../src/ca/pem.ts';
 import { at, buildHierarchy, days, nameDer, openssl, SERVER_LEAF, T0, tempDir, writeFile, type Hierarchy } from './ca-fixtures.ts';
-import { applyAll, baseLog, DAY_MS, issued, NODE1_ICA, openStore, removeTempDirs, T0 as T0_STATE } from './state-fixtures.ts';
+import { applyAll, AZ1_ICA, baseLog, DAY_MS, issued, NODE1_ICA, openStore, removeTempDirs, T0 as T0_STATE } from './state-fixtures.ts';
 
 const BASE_URL = 'http://127.241.0.1:8080';
 const PARTITIONS = 256;
@@ -127,6 +128,24 @@ describe('RFC 5280 §5.2.5 partition CRLs', function () {
     expect(isPkiError(error) && error.code).to.equal('ERR_CRL_OVER_BUDGET');
   });
 
+  it('an indirect partition CRL is held to the same budget; within it OpenSSL reads it as indirect with its partition URL', async () => {
+    const nodeIca = { issuerId: 'node', parentIssuerId: 'az', role: 'node', az: 'az1', nodeId: 'n1', certDer: h.node.cert.der, wrappedKey: null, serialHex: '0c01', notAfter: now.getTime() + days(30), installedAt: 0, revokedAt: null, index: 1, crlPartitions: PARTITIONS } as const;
+    const entries = (n: number) => Array.from({ length: n }, (_, i) => ({ revocation: revocation(`5c${(i + 1).toString(16).padStart(28, '0')}2a`), issuer: nodeIca }));
+    const url = indirectCrlUrl(BASE_URL, 'az', 42);
+    const build = (n: number) =>
+      buildIndirectCrlEvent({ azIca: { cert: h.az.cert.der, signer: h.az.signer, issuerId: 'az' }, latest: undefined, entries: entries(n), url, nowMs: now.getTime(), nextUpdateSeconds: 3600, partition: 42 });
+    const small = await build(2);
+    expect(small).to.include({ type: 'IndirectCrlPublished', partition: 42 });
+    const text = openssl(['crl', '-in', writeFile(dir, 'indirect-p42.pem', toPem(small.crlDer, 'X509 CRL')), '-noout', '-text']).stdout;
+    expect(/Full Name:\s+URI:(\S+)/.exec(text)?.[1]).to.equal(url);
+    expect(text).to.include('Indirect CRL');
+    const error = await build(6000).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isPkiError(error) && error.code).to.equal('ERR_CRL_OVER_BUDGET');
+  });
+
   it('the log refuses what the builder would: a partition CRL over the budget, a partition count not a power of two or on a non-node CA', async () => {
     const event = await partitionCrl(7, []);
     expect(decodeEvent(encodeEvent(event))).to.deep.include({ type: 'PartitionCrlPublished', partition: 7 });
@@ -188,6 +207,27 @@ describe('partition CRLs over a real state (LevelDB): what is due, and the compl
     expect((await duePartitions(store, NODE1_ICA, 4, NOW + 60_000)).map((d) => d.partition)).to.deep.equal([2]);
     // Past half its one-hour validity every partition is due.
     expect((await duePartitions(store, NODE1_ICA, 4, NOW + 1_900_000)).map((d) => d.partition)).to.deep.equal([2, 0, 1, 3]);
+  });
+
+  it('an indirect partition CRL is its own scope: kept apart from the whole indirect CRL, numbered on its own', async () => {
+    const indirect = (crlNumber: number, partition?: number): PkiEvent => ({
+      type: 'IndirectCrlPublished',
+      issuerId: AZ1_ICA,
+      crlNumber,
+      crlDer: Uint8Array.of(0x30, 0x00),
+      thisUpdate: NOW,
+      nextUpdate: NOW + 3_600_000,
+      coversIndex: 0,
+      ...(partition === undefined ? {} : { partition }),
+    });
+    let index = store.appliedIndex();
+    const apply = async (ev: PkiEvent) => (await store.applyEvents([{ event: ev, meta: { index: ++index, term: 1 } }]))[0];
+    expect((await apply(indirect(5)))?.ok).to.equal(true);
+    expect((await apply(indirect(1, 3)))?.ok).to.equal(true);
+    expect((await apply(indirect(1, 3)))?.ok, 'the same number again in that partition').to.equal(false);
+    expect((await store.latestIndirectCrl(AZ1_ICA))?.crlNumber).to.equal(5);
+    expect((await store.latestIndirectCrl(AZ1_ICA, 3))?.crlNumber).to.equal(1);
+    expect(await store.latestIndirectCrl(AZ1_ICA, 2)).to.equal(undefined);
   });
 
   it('a complete CRL given a budget it exceeds is refused (ERR_CRL_OVER_BUDGET), within it is built', async () => {
