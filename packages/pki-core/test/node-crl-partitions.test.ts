@@ -115,4 +115,37 @@ describe('PkiNode partition CRLs (RFC 5280 §5.2.5 issuing distribution point = 
     });
     expect(complete.text).to.not.include('Issuing Distribution Point');
   });
+
+  it('crlPartitions other than 0 or a power of two up to 1024 is a TypeError naming the option, before the node starts', async () => {
+    for (const crlPartitions of [3, 2048, -1]) {
+      const bad = new PkiTestCluster({ publicHttpPort: HTTP_PORT, crlPartitions });
+      try {
+        const error = await bad.start('x1', 'az9', { mode: 'foundCluster', clusterId: CLUSTER_ID, azSpec: { name: 'az9', subnets: ['10.9.0.0/16'], localVip: '10.9.0.1' } }).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(error, String(crlPartitions)).to.be.instanceOf(TypeError);
+        expect(String(error)).to.include('crlPartitions');
+      } finally {
+        await bad.stop();
+      }
+    }
+  });
+
+  it('crlPartitions 0: the node ICA has no partition count, its leaves name its one CRL and the whole indirect CRL', async () => {
+    const plain = new PkiTestCluster({ publicHttpPort: HTTP_PORT, crlPartitions: 0 });
+    try {
+      const b1 = await plain.start('b1', 'az1', { mode: 'foundCluster', clusterId: CLUSTER_ID, azSpec: azSpec(1) });
+      await eventually('b1 ready', () => b1.status().ready);
+      const leaf = await issueVia(b1, plain, 'plain');
+      expect((await b1.app.store.getCa(leaf.issuerId))?.crlPartitions).to.equal(undefined);
+      const path = writeFile(plain.dataDir, 'plain.pem', toPem(pemBlocks(leaf.chainPem)[0]!.der));
+      const ext = openssl(['x509', '-in', path, '-noout', '-ext', 'crlDistributionPoints']).stdout;
+      expect(cdpOf(path)).to.equal(`http://10.1.0.1:${HTTP_PORT}/crl/${leaf.issuerId}.crl`);
+      expect(ext).to.match(/\/crl\/[0-9a-f]+-indirect\.crl/);
+      expect(await b1.getPartitionCrl(leaf.issuerId, 0)).to.equal(null);
+    } finally {
+      await plain.stop();
+    }
+  });
 });
