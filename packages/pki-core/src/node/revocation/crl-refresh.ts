@@ -7,6 +7,9 @@
 // ICA created with partition CRLs also publishes those where certificates name public URLs
 // (crl-partitions.ts), and its leaves name them; its complete CRL stays for relying parties that
 // fetch it by hand, but only within the partition budget: one over it is refused, never committed.
+import { isPkiError } from '../../errors.ts';
+import { CRL_PARTITION_BYTES_MAX, partitionCrlKey } from '../../state/crl-partitions.ts';
+import { indirectCrlKey } from '../../state/indirect-crl-key.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import { caSignerFromRecord, type CaHandle } from '../ca/ca-common.ts';
 import { buildCrlEvent, buildDeltaCrlEvent, crlNeedsRefresh } from '../ca/ca-revocation.ts';
@@ -20,10 +23,7 @@ import type { RoleView } from '../core/roles.ts';
 import type { MaintenanceRegistry } from '../maintenance/index.ts';
 import { planCrl } from './crl-delta.ts';
 import { buildPartitionCrlEvent, duePartitions } from './crl-partitions.ts';
-import { isPkiError } from '../../errors.ts';
-import { CRL_PARTITION_BYTES_MAX, partitionCrlKey } from '../../state/crl-partitions.ts';
 import { buildIndirectCrlEvent, dueIndirectPartitions, indirectCrlDue, indirectCrlEntries, indirectPartitionCount, splitIndirectEntries } from './indirect-crl.ts';
-import { indirectCrlKey } from '../../state/indirect-crl-key.ts';
 
 /** The size budget of a delta CRL, hence of the Raft entry carrying it (crl-delta.ts). */
 const DELTA_CRL_BYTES_MAX = 64 * 1024;
