@@ -20,6 +20,8 @@ export const PKI_ERROR_CODES = [
   // Certificates, CRLs, keys
   'ERR_CERT_MALFORMED',
   'ERR_CRL_MALFORMED',
+  /** A CRL would exceed its size budget (node/revocation/crl-partitions.ts): refused, never committed. */
+  'ERR_CRL_OVER_BUDGET',
   'ERR_SERIAL_INVALID',
   'ERR_KEY_UNWRAP',
   'ERR_SIGNER_MISMATCH',

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pemBlocks, toPem } from '../src/ca/pem.ts';
+import { crlPartitionOf } from '../src/state/crl-partitions.ts';
 import { openssl, writeFile } from './ca-fixtures.ts';
 import { PkiTestCluster, buildTwoAzCluster, eventually, issueVia } from './node-cluster-harness.ts';
 import type { PkiNode } from '../src/node/pki-node.ts';
@@ -83,13 +84,16 @@ describe('PkiNode OCSP: any node of any AZ answers for any certificate (RFC 6960
       expect(out).to.include('Reason: keyCompromise');
     }
     // RFC 5280 §5.2.5: a2's own CRL waits for a2, but the AZ ICA's indirect CRL, which the leaf
-    // names as a second distribution point (cRLIssuer: the AZ ICA), lists the revocation now.
+    // names as a second distribution point (cRLIssuer: the AZ ICA), lists the revocation now: the
+    // partition of it the leaf's serial falls in (docs/architecture.md §4.5, 256 partitions).
     const leafText = openssl(['x509', '-in', f.leaf, '-noout', '-text']).stdout;
-    const azIcaId = new RegExp(`URI:http://10\\.1\\.0\\.1:${HTTP_PORT}/crl/([0-9a-f]+)-indirect\\.crl`).exec(leafText)?.[1];
+    const named = new RegExp(`URI:http://10\\.1\\.0\\.1:${HTTP_PORT}/crl/([0-9a-f]+)-indirect-p(\\d+)\\.crl`).exec(leafText);
+    const azIcaId = named?.[1];
     expect(azIcaId, leafText).to.be.a('string');
+    expect(Number(named?.[2])).to.equal(crlPartitionOf(leaf.serialHex, 256));
     expect(leafText).to.match(/CRL Issuer:\s+DirName:/);
     const indirectDer = await eventually('the indirect CRL lists the revocation', async () => {
-      const der = await c.nodes.get('a3')!.getIndirectCrl(azIcaId!);
+      const der = await c.nodes.get('a3')!.getIndirectCrl(azIcaId!, Number(named?.[2]));
       if (der === null) return null;
       const text = openssl(['crl', '-inform', 'DER', '-in', writeFile(dir, 'indirect.der', der), '-noout', '-text']).stdout;
       return text.includes(`Serial Number: ${leaf.serialHex.toUpperCase()}`) ? der : null;

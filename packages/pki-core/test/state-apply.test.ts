@@ -121,6 +121,18 @@ const delta = (crlNumber: number, baseCrlNumber: number): PkiEvent => ({
   nextUpdate: T0 + 40 + DAY_MS,
 });
 
+const partitionCrl = (crlNumber: number, partition = 3): PkiEvent => ({
+  type: 'PartitionCrlPublished',
+  issuerId: NODE1_ICA,
+  partition,
+  crlNumber,
+  crlDer: fakeDer(`partition:${partition}:${crlNumber}`),
+  thisUpdate: T0 + 40,
+  nextUpdate: T0 + 40 + DAY_MS,
+});
+/** baseLog with the node ICA created with 4 partition CRLs (state/crl-partitions.ts). */
+const partitionedLog = (): PkiEvent[] => baseLog().map((e) => (e.type === 'CaCertificateInstalled' && e.role === 'node' ? { ...e, crlPartitions: 4 } : e));
+
 const indirect = (crlNumber: number, issuerId = AZ1_ICA): PkiEvent => ({
   type: 'IndirectCrlPublished',
   issuerId,
@@ -444,6 +456,19 @@ const ROWS: Record<PkiEvent['type'], Row> = {
     // A delta only updates the latest complete CRL.
     rejected: { setup: [...baseLog(), crl(1), crl(2)], event: delta(3, 1), code: 'ERR_EVENT_REJECTED' },
   },
+  PartitionCrlPublished: {
+    setup: [...partitionedLog(), partitionCrl(1)],
+    event: partitionCrl(2),
+    check: async (s) => {
+      expect((await s.getCa(NODE1_ICA))?.crlPartitions).to.equal(4);
+      expect((await s.latestPartitionCrl(NODE1_ICA, 3))?.crlNumber).to.equal(2);
+      // Its own scope per partition (RFC 5280 §5.2.3): the issuer's CRL sequence is untouched.
+      expect(await s.latestCrl(NODE1_ICA)).to.equal(undefined);
+      expect(await s.latestPartitionCrl(NODE1_ICA, 2)).to.equal(undefined);
+    },
+    // A partition the CA does not have (it has 0..3).
+    rejected: { setup: [...partitionedLog()], event: partitionCrl(1, 4), code: 'ERR_EVENT_REJECTED' },
+  },
   OcspResponderKeyInstalled: {
     setup: [clusterCreated(), azAdded()],
     event: ocspKey(),
@@ -572,6 +597,7 @@ const MAP_VERSION_STEP: Record<PkiEvent['type'], 0 | 1> = {
   AzFounded: 0,
   AzRemovalStarted: 0,
   IndirectCrlPublished: 0,
+  PartitionCrlPublished: 0,
   AzRemoved: 1,
   AzRefounded: 0,
   CaCertificateInstalled: 1,

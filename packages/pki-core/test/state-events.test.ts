@@ -50,6 +50,8 @@ function examples(): PkiEvent[] {
     { type: 'Revoked', issuerId: 'i', serialHex: '01aa', reason: 'keyCompromise', revokedAt: T0, requestedBy: 'admin', notAfter: T0 + 1 },
     { type: 'CrlPublished', issuerId: 'i', crlNumber: 7, crlDer: fakeDer('crl'), thisUpdate: T0, nextUpdate: T0 + 1 },
     { type: 'IndirectCrlPublished', issuerId: 'i', crlNumber: 3, crlDer: fakeDer('indirect'), thisUpdate: T0, nextUpdate: T0 + 1, coversIndex: 12 },
+    { type: 'IndirectCrlPublished', issuerId: 'i', partition: 9, crlNumber: 3, crlDer: fakeDer('indirect'), thisUpdate: T0, nextUpdate: T0 + 1, coversIndex: 12 },
+    { type: 'PartitionCrlPublished', issuerId: 'i', partition: 255, crlNumber: 2, crlDer: fakeDer('partition'), thisUpdate: T0, nextUpdate: T0 + 1 },
     { type: 'ProfileSet', name: 'server', profile: { lifetimeMs: 86_400_000, sans: ['dns'], ku: { digitalSignature: true } } },
     { type: 'ProfileRemoved', name: 'server' },
     { type: 'ExpiredPruned', before: T0, limit: 100 },
@@ -87,7 +89,7 @@ describe('PKI events: MessagePack encoding', () => {
 
   it('round-trips one event of every type, byte for byte', () => {
     const all = examples();
-    expect(new Set(all.map((e) => e.type)).size).to.equal(23); // every type; CaCertificateInstalled twice
+    expect(new Set(all.map((e) => e.type)).size).to.equal(24); // every type; CaCertificateInstalled and IndirectCrlPublished twice
     for (const event of all) {
       const bytes = encodeEvent(event);
       const decoded = decodeEvent(bytes);

@@ -68,6 +68,7 @@ export const HTTP_STATUS_BY_CODE: Record<ErrorCode, number> = {
   // --- pki-core: certificates, CRLs, keys
   ERR_CERT_MALFORMED: 400,
   ERR_CRL_MALFORMED: 400,
+  ERR_CRL_OVER_BUDGET: 500,
   ERR_SERIAL_INVALID: 400,
   ERR_KEY_UNWRAP: 500,
   ERR_SIGNER_MISMATCH: 500,

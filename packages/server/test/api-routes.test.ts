@@ -145,6 +145,45 @@ describe('server API over a real PkiNode (one founding node)', function () {
     expect(out).to.match(/certificate revoked/);
   });
 
+  it('RFC 5280 §5.2.5: /crl/<issuer>-p<k>.crl serves the partition CRL a leaf names (IDP = CDP; openssl -crl_check); unknown partitions are 404', async () => {
+    const issued = jsonOf(await post('/api/v1/certificates', { csr: csr('part.example'), profile: 'serverLeaf' })) as Issued;
+    const leaf = file('part.pem', issued.certificatePem);
+    const cdp = new URL(/URI:(http:\/\/\S+\.crl)/.exec(openssl(['x509', '-in', leaf, '-noout', '-ext', 'crlDistributionPoints']))?.[1] ?? 'http://missing/');
+    const partition = /^\/crl\/([0-9a-f]+)-p(\d+)\.crl$/.exec(cdp.pathname);
+    expect(partition?.[1], cdp.pathname).to.equal(issued.issuerId);
+    expect(Number(partition![2])).to.be.within(0, 255);
+    const revoked = await post('/api/v1/revocations', { serialHex: issued.serialHex, reason: 'keyCompromise' });
+    expect(revoked.status, revoked.body.toString()).to.equal(200);
+    const deadline = Date.now() + 20_000;
+    let crlText = '';
+    while (!crlText.toUpperCase().includes(issued.serialHex.toUpperCase())) {
+      if (Date.now() > deadline) throw new Error('the partition CRL never listed the serial');
+      await new Promise((r) => setTimeout(r, 200));
+      const crl = await get(cdp.pathname);
+      if (crl.status !== 200) continue;
+      expect(crl.headers['content-type']).to.equal('application/pkix-crl');
+      file('part.crl.der', crl.body);
+      crlText = openssl(['crl', '-inform', 'DER', '-in', join(dir, 'part.crl.der'), '-noout', '-text']);
+    }
+    expect(/Issuing Distribution Point: critical\s+Full Name:\s+URI:(\S+)/.exec(crlText)?.[1]).to.equal(cdp.href);
+    openssl(['crl', '-inform', 'DER', '-in', join(dir, 'part.crl.der'), '-out', join(dir, 'part.crl.pem')]);
+    const r = spawnSync('openssl', ['verify', '-crl_check', '-CRLfile', join(dir, 'part.crl.pem'), '-CAfile', file('root.pem', root), '-untrusted', file('part-chain.pem', issued.chainPem), leaf], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).to.match(/certificate revoked/);
+    // Partition k of the AZ ICA's indirect CRL, the leaf's second distribution point, is served too.
+    const indirect = new URL(/URI:(http:\/\/\S+-indirect-p\d+\.crl)/.exec(openssl(['x509', '-in', leaf, '-noout', '-ext', 'crlDistributionPoints']))?.[1] ?? 'http://missing/');
+    expect(indirect.pathname).to.match(new RegExp(`^/crl/[0-9a-f]+-indirect-p${partition![2]}\\.crl$`));
+    const indirectCrl = await get(indirect.pathname);
+    expect(indirectCrl.status).to.equal(200);
+    expect(openssl(['crl', '-inform', 'DER', '-in', file('part-indirect.crl.der', indirectCrl.body), '-noout', '-text'])).to.include(`URI:${indirect.href}`);
+    const azIca = /^\/crl\/([0-9a-f]+)-indirect/.exec(indirect.pathname)![1]!;
+    // A partition the node ICA does not have (it has 256), a non-canonical name, an unknown issuer.
+    for (const path of [`/crl/${issued.issuerId}-p256.crl`, `/crl/${issued.issuerId}-p007.crl`, '/crl/abcdef-p1.crl', `/crl/${azIca}-indirect-p256.crl`, `/crl/${azIca}-indirect-p01.crl`]) {
+      const missing = await get(path);
+      expect(missing.status, path).to.equal(404);
+      expect((jsonOf(missing) as { error: { code: string } }).error.code, path).to.match(/^ERR_(ISSUER_UNKNOWN|NOT_FOUND)$/);
+    }
+  });
+
   it('docs/spec.md §5.8 renewal: authenticated by the current certificate over mTLS, same profile and SANs, new key', async () => {
     const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
     const current = jsonOf(await post('/api/v1/certificates', { csr: csr('renew.example', key), profile: 'serverClientLeaf' })) as Issued;

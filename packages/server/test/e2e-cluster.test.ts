@@ -116,7 +116,9 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
       }, 30_000, 250);
     // Leaf → node ICA (its CRL and certificate on the AZ local VIP).
     const leafUrls = urlsOf(leaf.certificatePem, 'leaf.pem');
-    expect(leafUrls.crl.href).to.equal(`http://${LOCAL_VIP}:${DEV_PORTS.http}/crl/${leaf.issuerId}.crl`);
+    // Its CRL is the partition of its serial (docs/architecture.md §4.5: `<issuer>-p<k>.crl`, 256 partitions).
+    const partition = new RegExp(`^http://${LOCAL_VIP.replace(/\./g, '\\.')}:${DEV_PORTS.http}/crl/${leaf.issuerId}-p(\\d+)\\.crl$`).exec(leafUrls.crl.href);
+    expect(Number(partition?.[1] ?? -1), leafUrls.crl.href).to.be.within(0, 255);
     expect(leafUrls.ca.href).to.equal(`http://${LOCAL_VIP}:${DEV_PORTS.http}/ca/${leaf.issuerId}.crt`);
     const nodeIcaPem = execFileSync('openssl', ['x509', '-inform', 'DER'], { input: await fetchDer(leafUrls.ca, 'the node ICA at the AIA URL'), encoding: 'utf8' });
     // Node ICA → AZ ICA (on the AZ local VIP); AZ ICA → root (its CRL on the cluster VIP).
@@ -143,7 +145,8 @@ describe('e2e: a 3-node AZ of real serve processes on loopback', function () {
     // RFC 5280 §5.2.5: the leaf's second distribution point is the AZ ICA's indirect CRL (cRLIssuer:
     // the AZ ICA), served on the same VIP; OpenSSL with extended CRL support takes it alone.
     const leafExt = execFileSync('openssl', ['x509', '-in', join(d, 'leaf.pem'), '-noout', '-ext', 'crlDistributionPoints'], { encoding: 'utf8' });
-    const indirectUrl = new URL(/URI:(http:\/\/\S+-indirect\.crl)/.exec(leafExt)?.[1] ?? 'http://missing/');
+    // The partition of the indirect CRL the leaf's serial falls in (docs/architecture.md §4.5).
+    const indirectUrl = new URL(/URI:(http:\/\/\S+-indirect-p\d+\.crl)/.exec(leafExt)?.[1] ?? 'http://missing/');
     expect(indirectUrl.hostname, leafExt).to.equal(LOCAL_VIP);
     const indirectPem = execFileSync('openssl', ['crl', '-inform', 'DER', '-outform', 'PEM'], { input: await fetchDer(indirectUrl, `the indirect CRL at ${indirectUrl.href}`), encoding: 'utf8' });
     writeFileSync(join(d, 'indirect.crl.pem'), indirectPem);

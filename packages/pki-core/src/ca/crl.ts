@@ -46,6 +46,12 @@ export interface BuildCrlInput {
    * cRLIssuer). Every entry then names its certificate's issuer.
    */
   readonly indirect?: { readonly distributionPointUrl: string };
+  /**
+   * RFC 5280 §5.2.5: a partition of the issuer's CRL (node/revocation/crl-partitions.ts), published
+   * at `distributionPointUrl`, the exact URL the CRL distribution point of each certificate it
+   * covers names; it covers end-entity certificates only.
+   */
+  readonly partition?: { readonly distributionPointUrl: string };
 }
 
 export interface BuiltCrl {
@@ -98,6 +104,20 @@ function indirectDistributionPoint(url: string): Uint8Array {
   return extension(OID_EXT.issuingDistributionPoint, true, sequence(distributionPointName(url, 'indirect.distributionPointUrl'), implicitPrimitive(1, TRUE), implicitPrimitive(4, TRUE)));
 }
 
+/**
+ * RFC 5280 §5.2.5, critical: where this partition CRL is published and that it covers end-entity
+ * certificates only (onlyContainsUserCerts [1]); a relying party matches the name against the
+ * certificate's distribution point (§6.3.3 (b)(2)).
+ */
+function partitionDistributionPoint(url: string): Uint8Array {
+  return extension(OID_EXT.issuingDistributionPoint, true, sequence(distributionPointName(url, 'partition.distributionPointUrl'), implicitPrimitive(1, Uint8Array.of(0xff))));
+}
+
+function issuingDistributionPoint(input: BuildCrlInput): Uint8Array[] {
+  if (input.indirect !== undefined) return [indirectDistributionPoint(input.indirect.distributionPointUrl)];
+  return input.partition === undefined ? [] : [partitionDistributionPoint(input.partition.distributionPointUrl)];
+}
+
 function checkInput(input: BuildCrlInput): bigint {
   const n = BigInt(input.crlNumber);
   if (n < 0n || n > crlNumberMax) throw new TypeError('buildCrl: crlNumber must be in [0, 2^159) (RFC 5280 §5.2.3)');
@@ -106,6 +126,9 @@ function checkInput(input: BuildCrlInput): bigint {
   }
   if (input.indirect !== undefined && (input.deltaOf !== undefined || input.freshestCrlUrl !== undefined)) {
     throw new TypeError('buildCrl: an indirect CRL is complete and has no deltas here');
+  }
+  if (input.partition !== undefined && (input.indirect !== undefined || input.deltaOf !== undefined || input.freshestCrlUrl !== undefined)) {
+    throw new TypeError('buildCrl: a partition CRL is direct and complete, with no deltas');
   }
   const seen = new Set<string>();
   input.revoked.forEach((e, i) => {
@@ -150,8 +173,7 @@ export async function buildCrl(input: BuildCrlInput): Promise<BuiltCrl> {
   // RFC 5280 §5.1.2.6: with no revoked certificates the list MUST be absent, not empty.
   if (input.revoked.length > 0) parts.push(sequenceOf(revokedCertificates(input)));
   const crlNumberExt = extension(OID_EXT.crlNumber, false, integer(crlNumber));
-  const idp = input.indirect === undefined ? [] : [indirectDistributionPoint(input.indirect.distributionPointUrl)];
-  parts.push(explicit(0, sequence(issuer.akiExtension, crlNumberExt, ...deltaExtensions(input, crlNumber), ...idp)));
+  parts.push(explicit(0, sequence(issuer.akiExtension, crlNumberExt, ...deltaExtensions(input, crlNumber), ...issuingDistributionPoint(input))));
   const tbs = sequence(...parts);
   const signature = await signChecked(input.signer, tbs);
   const der = sequence(tbs, algorithmId, bitString(signature));

@@ -143,8 +143,10 @@ export interface PkiNodeApi {
   getCrl(issuerId: string): Promise<Uint8Array | null>;
   /** The delta CRL (RFC 5280 §5.2.4) updating that latest CRL, as applied here; null when there is none current. */
   getDeltaCrl(issuerId: string): Promise<Uint8Array | null>;
-  /** An AZ ICA's indirect CRL (RFC 5280 §5.2.5) of the leaves its node ICAs issued, as applied here; null when there is none. */
-  getIndirectCrl(azIcaIssuerId: string): Promise<Uint8Array | null>;
+  /** An AZ ICA's indirect CRL (RFC 5280 §5.2.5) of the leaves its node ICAs issued, or partition `partition` of it, as applied here; null when there is none. */
+  getIndirectCrl(azIcaIssuerId: string, partition?: number): Promise<Uint8Array | null>;
+  /** Partition `partition` of a node ICA's CRL (RFC 5280 §5.2.5), as applied here; null when there is none. */
+  getPartitionCrl(issuerId: string, partition: number): Promise<Uint8Array | null>;
   /**
    * Answers a DER OCSPRequest (RFC 6960) for any certificate of the cluster; never throws: a
    * failure is an OCSP error status. Statuses come from the issuing AZ after a linearizable read

@@ -13,6 +13,7 @@ import { PkiError } from '../errors.ts';
 import type { AzSpec, ClusterSettings, NodeAddresses } from '../state/events.ts';
 import type { PkiStateQueries } from '../state/queries.ts';
 import type { AzRecord, CertificateRecord, NodeRecord } from '../state/records.ts';
+import { CRL_PARTITIONS_DEFAULT, CRL_PARTITIONS_MAX, isCrlPartitionCount } from '../state/crl-partitions.ts';
 import { Acme, type AcmeOptions } from './acme/index.ts';
 import { NodeAging, type AgingLimits } from './aging/index.ts';
 import { ProvisionerAdmin, type ProvisionerView } from './provisioners/provisioner-admin.ts';
@@ -97,6 +98,13 @@ export interface PkiNodeOptions {
    * every revocation (docs/architecture.md §4.5).
    */
   crlDeltaAboveBytes?: number;
+  /**
+   * How many partition CRLs (RFC 5280 §5.2.5; state/crl-partitions.ts) each node ICA this node
+   * signs gets, recorded with that CA for its life: a power of two up to 1024 (default 256), or 0
+   * for one unpartitioned CRL with deltas, as node ICAs created before partitions have
+   * (docs/architecture.md §4.5).
+   */
+  crlPartitions?: number;
   /**
    * The port of the public HTTP endpoints (the server's `http` listener, the same on every node).
    * Certificates then name their issuer's CRL and certificate (CRL distribution points, AIA
@@ -309,6 +317,7 @@ export class PkiNode implements PkiNodeApi {
       maintenanceEveryTicks: o.maintenanceEveryTicks ?? DEFAULT_MAINTENANCE_EVERY_TICKS,
       crlNextUpdateSeconds: o.crlNextUpdateSeconds ?? DEFAULT_CRL_NEXT_UPDATE_SECONDS,
       crlDeltaAboveBytes: o.crlDeltaAboveBytes ?? DEFAULT_CRL_DELTA_ABOVE_BYTES,
+      crlPartitions: o.crlPartitions ?? CRL_PARTITIONS_DEFAULT,
       onError: (error) => o.onError?.(error),
       isStopped: () => this.stopped,
       sleepTicks: (n) => sleepTicks(ticks, n),
@@ -434,8 +443,12 @@ export class PkiNode implements PkiNodeApi {
     return this.revocation.getDeltaCrl(issuerId);
   }
 
-  getIndirectCrl(azIcaIssuerId: string): Promise<Uint8Array | null> {
-    return this.revocation.getIndirectCrl(azIcaIssuerId);
+  getIndirectCrl(azIcaIssuerId: string, partition?: number): Promise<Uint8Array | null> {
+    return this.revocation.getIndirectCrl(azIcaIssuerId, partition);
+  }
+
+  getPartitionCrl(issuerId: string, partition: number): Promise<Uint8Array | null> {
+    return this.revocation.getPartitionCrl(issuerId, partition);
   }
 
   answerOcsp(requestDer: Uint8Array): Promise<OcspAnswer> {
@@ -664,4 +677,8 @@ function checkBoundedOptions(o: PkiNodeOptions): void {
   if (retain !== undefined && (!Number.isSafeInteger(retain) || retain < 0)) throw new TypeError('PkiNodeOptions.audit.retainEntriesMax must be a non-negative integer');
   const above = o.crlDeltaAboveBytes;
   if (above !== undefined && (!Number.isSafeInteger(above) || above < 0)) throw new TypeError('PkiNodeOptions.crlDeltaAboveBytes must be a non-negative integer');
+  const partitions = o.crlPartitions;
+  if (partitions !== undefined && partitions !== 0 && !isCrlPartitionCount(partitions)) {
+    throw new TypeError(`PkiNodeOptions.crlPartitions must be 0 or a power of two up to ${CRL_PARTITIONS_MAX}`);
+  }
 }

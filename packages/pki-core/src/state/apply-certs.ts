@@ -74,6 +74,8 @@ export async function applyCaCertificateInstalled(tx: StateTxn, ev: EventOf<'CaC
     installedAt: ev.at,
     revokedAt: null,
     index: meta.index,
+    // Only when set, so a CA created without partitions encodes as before.
+    ...(ev.crlPartitions === undefined ? {} : { crlPartitions: ev.crlPartitions }),
   });
   tx.put('certs', certKey(signer, ev.serialHex), {
     kind: 'ca',

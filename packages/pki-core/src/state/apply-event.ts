@@ -29,7 +29,7 @@ import {
   applyIssued,
   applyRevoked,
 } from './apply-certs.ts';
-import { applyDeltaCrlPublished, applyIndirectCrlPublished } from './apply-crl-delta.ts';
+import { applyDeltaCrlPublished, applyIndirectCrlPublished, applyPartitionCrlPublished } from './apply-crl-delta.ts';
 import { applyRootRolledOver } from './apply-root-rollover.ts';
 import { applyOcspResponderCertified, applyOcspResponderKeyInstalled } from './apply-ocsp.ts';
 import {
@@ -77,6 +77,7 @@ const HANDLERS: { [T in PkiEventType]: Handler<T> } = {
   OcspResponderCertified: applyOcspResponderCertified,
   DeltaCrlPublished: applyDeltaCrlPublished,
   IndirectCrlPublished: applyIndirectCrlPublished,
+  PartitionCrlPublished: applyPartitionCrlPublished,
   AcmeAccountCreated: applyAcmeAccountCreated,
   AcmeAccountUpdated: applyAcmeAccountUpdated,
   AcmeAccountKeyChanged: applyAcmeAccountKeyChanged,

@@ -22,6 +22,7 @@ import { ACME_READERS } from './acme-codec.ts';
 import { PROVISIONER_READERS } from './provisioner-codec.ts';
 import { AUDIT_READERS } from './audit-codec.ts';
 import { checkCidr, checkEndpoint, checkIp, checkPlainData, checkText, FieldError, FieldReader, LIMITS } from './fields.ts';
+import { CRL_PARTITION_BYTES_MAX, CRL_PARTITIONS_MAX, isCrlPartitionCount } from './crl-partitions.ts';
 
 /** Upper bound on one encoded event; a CRL is the largest thing an event carries. */
 const MAX_EVENT_BYTES = LIMITS.maxCrlDerBytes + 64 * 1024;
@@ -75,8 +76,11 @@ function readCaCertificateInstalled(r: FieldReader): PkiEvent {
     serialHex: r.serialHex('serialHex'),
     notAfter: r.time('notAfter'),
     replacesIssuerId: r.optional('replacesIssuerId', () => r.id('replacesIssuerId')),
+    crlPartitions: r.optional('crlPartitions', () => r.int('crlPartitions', 1, CRL_PARTITIONS_MAX)),
     at: r.time('at'),
   };
+  if (ev.crlPartitions !== undefined && !isCrlPartitionCount(ev.crlPartitions)) throw new FieldError('crlPartitions', 'must be a power of two');
+  if (ev.crlPartitions !== undefined && ev.role !== 'node') throw new FieldError('crlPartitions', 'only a node CA has partition CRLs');
   if (ev.role === 'root' && ev.replacesIssuerId !== undefined) throw new FieldError('replacesIssuerId', 'a root is not renewed by replacement');
   // The shape each role must have (docs/architecture.md §4.2 hierarchy: root → AZ ICA → node ICA).
   const isRoot = ev.role === 'root';
@@ -172,6 +176,21 @@ function readDeltaCrlPublished(r: FieldReader): PkiEvent {
   };
   // RFC 5280 §5.2.4: a delta is numbered after its base.
   if (ev.crlNumber <= ev.baseCrlNumber) throw new FieldError('crlNumber', 'must exceed baseCrlNumber');
+  if (ev.nextUpdate <= ev.thisUpdate) throw new FieldError('nextUpdate', 'must be later than thisUpdate');
+  return ev;
+}
+
+function readPartitionCrlPublished(r: FieldReader): PkiEvent {
+  const ev = {
+    type: 'PartitionCrlPublished' as const,
+    issuerId: r.id('issuerId'),
+    partition: r.int('partition', 0, CRL_PARTITIONS_MAX - 1),
+    crlNumber: r.int('crlNumber', 1, Number.MAX_SAFE_INTEGER),
+    // The budget holds in the log too: an entry over it is malformed (node/revocation/crl-partitions.ts refuses to build one).
+    crlDer: r.bytes('crlDer', CRL_PARTITION_BYTES_MAX),
+    thisUpdate: r.time('thisUpdate'),
+    nextUpdate: r.time('nextUpdate'),
+  };
   if (ev.nextUpdate <= ev.thisUpdate) throw new FieldError('nextUpdate', 'must be later than thisUpdate');
   return ev;
 }
@@ -292,18 +311,22 @@ const READERS: { [T in PkiEventType]: Reader } = {
     at: r.time('at'),
   }),
   DeltaCrlPublished: readDeltaCrlPublished,
+  PartitionCrlPublished: readPartitionCrlPublished,
   IndirectCrlPublished: (r) => {
+    const partition = r.optional('partition', () => r.int('partition', 0, CRL_PARTITIONS_MAX - 1));
     const ev = {
       type: 'IndirectCrlPublished' as const,
       issuerId: r.id('issuerId'),
       crlNumber: r.int('crlNumber', 1, Number.MAX_SAFE_INTEGER),
-      crlDer: r.bytes('crlDer', LIMITS.maxCrlDerBytes),
+      // A partition is held to the partition budget (node/revocation/crl-partitions.ts).
+      crlDer: r.bytes('crlDer', partition === undefined ? LIMITS.maxCrlDerBytes : CRL_PARTITION_BYTES_MAX),
       thisUpdate: r.time('thisUpdate'),
       nextUpdate: r.time('nextUpdate'),
       coversIndex: r.int('coversIndex', 0, Number.MAX_SAFE_INTEGER),
+      partition,
     };
     if (ev.nextUpdate <= ev.thisUpdate) throw new FieldError('nextUpdate', 'must be later than thisUpdate');
-    return ev;
+    return dropUndefined(ev);
   },
   OcspResponderCertified: (r) => ({
     type: 'OcspResponderCertified',

@@ -162,6 +162,11 @@ export interface CaCertificateInstalledEvent {
    * is still the newest of its role, so two proposers renewing at once install one successor.
    */
   replacesIssuerId?: string;
+  /**
+   * A node CA only: how many partition CRLs it publishes (state/crl-partitions.ts), fixed for its
+   * life. Absent for CAs created before partitions, and for every root and AZ CA: one CRL each.
+   */
+  crlPartitions?: number;
   at: number;
 }
 
@@ -335,6 +340,28 @@ export interface IndirectCrlPublishedEvent {
   nextUpdate: number;
   /** The highest applied index among the revocations it lists (0 for none): a later one is missing from it. */
   coversIndex: number;
+  /**
+   * Partition k of the indirect CRL (state/crl-partitions.ts): the revoked leaves of partitioned
+   * node ICAs whose serial falls in partition k of their CA. Absent: the unpartitioned indirect
+   * CRL, of the leaves of node ICAs without partitions. Each is its own CRL number sequence.
+   */
+  partition?: number;
+}
+
+/**
+ * One partition of a node ICA's CRL (RFC 5280 §5.2.5; state/crl-partitions.ts): the unexpired
+ * revocations whose serial falls in `partition`, with an issuing distribution point naming the
+ * URL leaves of that partition carry. Its own CRL number sequence per partition (each partition
+ * is its own CRL scope, §5.2.3). Same tiers as CrlPublished.
+ */
+export interface PartitionCrlPublishedEvent {
+  type: 'PartitionCrlPublished';
+  issuerId: string;
+  partition: number;
+  crlNumber: number;
+  crlDer: Uint8Array;
+  thisUpdate: number;
+  nextUpdate: number;
 }
 
 /**
@@ -458,6 +485,7 @@ export type PkiEvent =
   | OcspResponderCertifiedEvent
   | DeltaCrlPublishedEvent
   | IndirectCrlPublishedEvent
+  | PartitionCrlPublishedEvent
   | AcmeEvent
   | ProvisionerEvent
   | AuditCheckpointEvent;

@@ -22,6 +22,7 @@ import type { AcmeRecord } from './acme-records.ts';
 import { PROVISIONER_PREFIX, provisionerBucketKey, provisionerKey, provisionerTokenKey, type BucketScope, type ProvisionerBucketRecord, type ProvisionerRecord, type ProvisionerTokenRecord } from './provisioner-records.ts';
 import { AUDIT_GENESIS_HEAD, auditCheckpointKey, auditEntryKey, auditHeadKey, type AuditCheckpointRecord, type AuditEntryRecord, type AuditHeadRecord, type AuditLog } from './audit-chain.ts';
 import { certKey, expiryPrefix, prefixRange } from './tables.ts';
+import { partitionCrlKey } from './crl-partitions.ts';
 import { indirectCrlKey } from './indirect-crl-key.ts';
 import { Overlay, StateTxn, type KvReader } from './txn.ts';
 
@@ -160,9 +161,14 @@ export class PkiStateQueries {
     return Math.max(latest?.crlNumber ?? 0, delta?.crlNumber ?? 0) + 1;
   }
 
-  /** An AZ ICA's latest indirect CRL (RFC 5280 §5.2.5; IndirectCrlPublished). */
-  async latestIndirectCrl(azIcaIssuerId: string): Promise<CrlRecord | undefined> {
-    return this.view().get('crls', indirectCrlKey(azIcaIssuerId));
+  /** The latest CRL of one partition of a node ICA's CRL (state/crl-partitions.ts; PartitionCrlPublished). */
+  async latestPartitionCrl(issuerId: string, partition: number): Promise<CrlRecord | undefined> {
+    return this.view().get('crls', partitionCrlKey(issuerId, partition));
+  }
+
+  /** An AZ ICA's latest indirect CRL (RFC 5280 §5.2.5; IndirectCrlPublished), or of one partition of it. */
+  async latestIndirectCrl(azIcaIssuerId: string, partition?: number): Promise<CrlRecord | undefined> {
+    return this.view().get('crls', indirectCrlKey(azIcaIssuerId, partition));
   }
 
   /** The issuer's latest delta CRL (RFC 5280 §5.2.4), whatever complete CRL it updates. */

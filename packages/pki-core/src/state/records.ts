@@ -62,6 +62,8 @@ export interface CaRecord {
   /** Set when this CA's own certificate is revoked; it never signs again. */
   revokedAt: number | null;
   index: number;
+  /** A node CA's partition count (state/crl-partitions.ts); absent: one unpartitioned CRL. */
+  crlPartitions?: number;
 }
 
 export interface RevocationRecord {

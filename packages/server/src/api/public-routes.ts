@@ -17,6 +17,11 @@ const ISSUER_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const DELTA_SUFFIX = '-delta';
 /** Where an AZ ICA's indirect CRL is served (node/ca/issuer-urls.ts indirectCrlUrl). */
 const INDIRECT_SUFFIX = '-indirect';
+/**
+ * `<issuer>-p<k>` and `<AZ ICA>-indirect-p<k>` (node/ca/issuer-urls.ts partitionCrlUrl,
+ * indirectCrlUrl): k without leading zeros, so each partition has one name, the one leaves carry.
+ */
+const PARTITION_NAME = /^([A-Za-z0-9_]{1,128})(-indirect)?-p(0|[1-9][0-9]{0,3})$/;
 
 export function addPublicRoutes(router: Router, deps: ApiDeps): Router {
   router.get('/api/v1/status', (ctx) => status(ctx, deps));
@@ -118,9 +123,13 @@ async function download(ctx: RequestContext, deps: ApiDeps, ext: '.crl' | '.crt'
 
 /**
  * `<issuer>.crl` is the latest complete CRL, `<issuer>-delta.crl` its delta (RFC 5280 §5.2.6
- * Freshest CRL), `<AZ ICA>-indirect.crl` the AZ ICA's indirect CRL (§5.2.5).
+ * Freshest CRL), `<AZ ICA>-indirect.crl` the AZ ICA's indirect CRL (§5.2.5), `<issuer>-p<k>.crl`
+ * and `<AZ ICA>-indirect-p<k>.crl` partition k of those (§5.2.5; pki-core state/crl-partitions.ts).
  */
 function crlOf(deps: ApiDeps, name: string): Promise<Uint8Array | null> {
+  const partition = PARTITION_NAME.exec(name);
+  if (partition !== null && partition[2] !== undefined) return deps.node.getIndirectCrl(partition[1]!, Number(partition[3]));
+  if (partition !== null) return deps.node.getPartitionCrl(partition[1]!, Number(partition[3]));
   if (name.endsWith(DELTA_SUFFIX)) return deps.node.getDeltaCrl(name.slice(0, -DELTA_SUFFIX.length));
   if (name.endsWith(INDIRECT_SUFFIX)) return deps.node.getIndirectCrl(name.slice(0, -INDIRECT_SUFFIX.length));
   return deps.node.getCrl(name);

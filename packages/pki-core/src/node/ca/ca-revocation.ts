@@ -147,6 +147,8 @@ export interface BuildCrlEventInput {
   readonly nextUpdateSeconds: number;
   /** RFC 5280 §5.2.6: where this complete CRL's delta CRLs are (node/revocation/crl-delta.ts). */
   readonly freshestCrlUrl?: string;
+  /** A size budget (docs/architecture.md §4.5): a complete CRL over it is refused (checkCrlBudget). */
+  readonly bytesMax?: number;
 }
 
 export interface BuiltCrlEvent {
@@ -173,7 +175,8 @@ async function nextCrlWindow(input: BuildCrlEventInput): Promise<{ crlNumber: nu
   return { crlNumber: await input.store.nextCrlNumber(issuerId), thisUpdate, nextUpdate: new Date(thisUpdate.getTime() + seconds * 1000) };
 }
 
-function revokedEntries(records: readonly RevocationRecord[]): RevokedEntry[] {
+/** CRL entries (RFC 5280 §5.1.2.6) of revocation records, as every direct CRL of an issuer lists them. */
+export function revokedEntries(records: readonly RevocationRecord[]): RevokedEntry[] {
   return records.map((r) => ({ serialHex: r.serialHex, revokedAt: new Date(r.revokedAt), reason: r.reason }));
 }
 
@@ -202,6 +205,7 @@ export async function buildCrlEvent(input: BuildCrlEventInput): Promise<BuiltCrl
   const revoked = revokedEntries(await input.store.listRevoked(issuerId));
   const freshest = input.freshestCrlUrl === undefined ? {} : { freshestCrlUrl: input.freshestCrlUrl };
   const crl = await buildCrl({ issuer: input.issuer.cert, signer: input.issuer.signer, crlNumber, thisUpdate, nextUpdate, revoked, ...freshest });
+  if (input.bytesMax !== undefined) checkCrlBudget(crl.der, input.bytesMax, `the complete CRL of issuer ${issuerId}`);
   const event: CrlPublishedEvent = {
     type: 'CrlPublished',
     issuerId,
@@ -211,6 +215,15 @@ export async function buildCrlEvent(input: BuildCrlEventInput): Promise<BuiltCrl
     nextUpdate: nextUpdate.getTime(),
   };
   return { event, crlDer: crl.der, crlPem: crl.pem };
+}
+
+/**
+ * ERR_CRL_OVER_BUDGET when a signed CRL is larger than its budget: it is refused before it is
+ * proposed, so no Raft entry carries it (docs/architecture.md §4.5).
+ */
+export function checkCrlBudget(crlDer: Uint8Array, bytesMax: number, what: string): void {
+  if (crlDer.length <= bytesMax) return;
+  throw new PkiError('ERR_CRL_OVER_BUDGET', `${what} would be ${crlDer.length} bytes, over its budget of ${bytesMax}; not published`);
 }
 
 /** Whether half of a CRL's validity has passed: its successor is due (RFC 5280 §5.1.2.5: publish before nextUpdate). */

@@ -15,9 +15,21 @@ function issuerUrls(baseUrl: string, issuerId: string): { crl: string; caIssuers
   return { crl: `${base}/crl/${issuerId}.crl`, caIssuers: `${base}/ca/${issuerId}.crt`, ocsp: `${base}/ocsp` };
 }
 
-/** RFC 5280 §5.2.5: where an AZ ICA's indirect CRL of its node ICAs' leaves is (`/crl/<AZ ICA>-indirect.crl`). */
-export function indirectCrlUrl(baseUrl: string, azIcaIssuerId: string): string {
-  return `${baseUrl.replace(/\/+$/, '')}/crl/${azIcaIssuerId}-indirect.crl`;
+/**
+ * RFC 5280 §5.2.5: where an AZ ICA's indirect CRL of its node ICAs' leaves is
+ * (`/crl/<AZ ICA>-indirect.crl`), or partition k of it (`/crl/<AZ ICA>-indirect-p<k>.crl`).
+ */
+export function indirectCrlUrl(baseUrl: string, azIcaIssuerId: string, partition?: number): string {
+  return `${baseUrl.replace(/\/+$/, '')}/crl/${azIcaIssuerId}-indirect${partition === undefined ? '' : `-p${partition}`}.crl`;
+}
+
+/**
+ * RFC 5280 §4.2.1.13, §5.2.5: where partition `partition` of an issuer's CRL is
+ * (`/crl/<issuer>-p<k>.crl`; state/crl-partitions.ts). The CRL's issuing distribution point names
+ * this exact URL, which relying parties match against the certificate's distribution point.
+ */
+export function partitionCrlUrl(baseUrl: string, issuerId: string, partition: number): string {
+  return `${baseUrl.replace(/\/+$/, '')}/crl/${issuerId}-p${partition}.crl`;
 }
 
 /** RFC 5280 §5.2.6: where the delta CRLs of an issuer's complete CRL are (`/crl/<issuer>-delta.crl`). */
@@ -38,17 +50,19 @@ export interface IndirectCrlIssuer {
 /**
  * `choices` plus the issuer's CRL DP and AIA caIssuers and OCSP; `choices` itself when there is no
  * base URL. With `indirect`, a second distribution point names the indirect CRL that CA signs
- * (cRLIssuer, RFC 5280 §4.2.1.13), current while the issuing node is down.
+ * (cRLIssuer, RFC 5280 §4.2.1.13), current while the issuing node is down. With `partition`, both
+ * name that partition (partitionCrlUrl, indirectCrlUrl) instead of the whole CRL.
  */
-export function withIssuerUrls(choices: ExtensionChoices, baseUrl: string | undefined, issuerId: string, indirect?: IndirectCrlIssuer): ExtensionChoices {
+export function withIssuerUrls(choices: ExtensionChoices, baseUrl: string | undefined, issuerId: string, indirect?: IndirectCrlIssuer, partition?: number): ExtensionChoices {
   if (baseUrl === undefined) return choices;
   let byIssuer = withUrlsCache.get(choices);
   if (byIssuer === undefined) withUrlsCache.set(choices, (byIssuer = new Map<string, ExtensionChoices>()));
-  const key = `${baseUrl} ${issuerId} ${indirect?.issuerId ?? ''}`;
+  const key = `${baseUrl} ${issuerId} ${indirect?.issuerId ?? ''} ${partition ?? ''}`;
   let merged = byIssuer.get(key);
   if (merged === undefined) {
     const urls = issuerUrls(baseUrl, issuerId);
-    const points = indirect === undefined ? [urls.crl] : [urls.crl, { url: indirectCrlUrl(baseUrl, indirect.issuerId), crlIssuerNameDer: indirect.nameDer }];
+    const crl = partition === undefined ? urls.crl : partitionCrlUrl(baseUrl, issuerId, partition);
+    const points = indirect === undefined ? [crl] : [crl, { url: indirectCrlUrl(baseUrl, indirect.issuerId, partition), crlIssuerNameDer: indirect.nameDer }];
     merged = Object.freeze({ ...choices, crlDistributionPoints: points, authorityInfoAccess: { caIssuers: [urls.caIssuers], ocsp: [urls.ocsp] } });
     byIssuer.set(key, merged);
   }

@@ -35,7 +35,7 @@ type RenewRequest = Extract<PeerRequest, { kind: 'renewNode' }>;
 
 export class NodeRenewal {
   constructor(
-    private readonly ctx: Pick<NodeContext, 'nodeId' | 'az' | 'kek' | 'nowMs' | 'random' | 'caKeyType' | 'keyStore' | 'ownKeys' | 'peers' | 'globalVip'>,
+    private readonly ctx: Pick<NodeContext, 'nodeId' | 'az' | 'kek' | 'nowMs' | 'random' | 'caKeyType' | 'keyStore' | 'ownKeys' | 'peers' | 'globalVip' | 'crlPartitions'>,
     private readonly roles: RoleView,
     private readonly state: () => PkiStateQueries,
     private readonly urls: PublicBaseUrls,
@@ -186,6 +186,7 @@ export class NodeRenewal {
       nowMs,
       serials: this.ctx.random,
       publicBaseUrl: await this.urls.ofAz(this.ctx.az),
+      crlPartitions: this.ctx.crlPartitions,
     };
     const events: PkiEvent[] = [];
     const ica = cas.find((c) => c.issuerId === node.icaIssuerId);

@@ -42,6 +42,8 @@ export interface NodeContext {
   readonly crlNextUpdateSeconds: number;
   /** A complete CRL at least this large gets delta CRLs between re-signings (node/revocation/crl-delta.ts). */
   readonly crlDeltaAboveBytes: number;
+  /** Partition CRLs of each node ICA this node signs (state/crl-partitions.ts); 0: one unpartitioned CRL. */
+  readonly crlPartitions: number;
   /** Unexpected failures of scheduled work (logged by the server; never thrown at callers). */
   readonly onError: (error: unknown) => void;
   /** True once the node is stopping: retries and waits give up. */

@@ -49,6 +49,7 @@ const TIER_OF: Record<PkiEventType, 'global' | 'local' | 'either'> = {
   CrlPublished: 'either',
   DeltaCrlPublished: 'either',
   IndirectCrlPublished: 'local',
+  PartitionCrlPublished: 'either',
   // ACME (docs/architecture.md §15): accounts in every AZ, orders in the AZ that holds them.
   AcmeAccountCreated: 'global',
   AcmeAccountUpdated: 'global',

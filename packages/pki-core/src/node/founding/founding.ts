@@ -50,7 +50,7 @@ const ROLE_WAIT_TICKS = 2000;
 
 type FoundingContext = Pick<
   NodeContext,
-  'nodeId' | 'az' | 'addresses' | 'globalVip' | 'kek' | 'caKeyType' | 'keyStore' | 'ownKeys' | 'peers' | 'random' | 'nowMs' | 'isStopped' | 'sleepTicks' | 'onError'
+  'nodeId' | 'az' | 'addresses' | 'globalVip' | 'kek' | 'caKeyType' | 'keyStore' | 'ownKeys' | 'peers' | 'random' | 'nowMs' | 'isStopped' | 'sleepTicks' | 'onError' | 'crlPartitions'
 >;
 
 export class Founding {
@@ -164,6 +164,7 @@ export class Founding {
       nowMs: o.nowMs(),
       serials: o.random,
       publicBaseUrl: await this.urls.ofAz(o.az),
+      crlPartitions: o.crlPartitions,
       vips: await nodeVips(this.state(), o.globalVip, o.az),
     });
     for (const ev of signed.events) await this.committer.commitOk(ev, 'global');

@@ -96,6 +96,7 @@ function caInstalledEventOf(ca: CaRecord): CaCertificateInstalledEvent {
     ...(ca.wrappedKey === null ? {} : { wrappedKey: ca.wrappedKey }),
     serialHex: ca.serialHex,
     notAfter: ca.notAfter,
+    ...(ca.crlPartitions === undefined ? {} : { crlPartitions: ca.crlPartitions }),
     at: ca.installedAt,
   };
 }

@@ -21,6 +21,7 @@ import { randomSerial, type SerialRandomSource } from '../../ca/serial.ts';
 import { PkiError } from '../../errors.ts';
 import type { IssuedEvent, RenewalCharge } from '../../state/events.ts';
 import { LIMITS } from '../../state/fields.ts';
+import { crlPartitionOf } from '../../state/crl-partitions.ts';
 import { idempotencyKey } from '../../state/idempotency.ts';
 import type { PkiStateQueries } from '../../state/queries.ts';
 import type { LeafCertificateRecord } from '../../state/records.ts';
@@ -107,15 +108,18 @@ export async function issueLeafFromCsr(input: IssueLeafInput): Promise<IssuedLea
   if (prior !== undefined) return retried(prior, input.store);
   // After the idempotency check: a retried renewal gets its certificate even with its buckets empty.
   if (input.renewalCharge !== undefined) await refuseRenewalIfLimited(input.store, input.renewalCharge, input.nowMs);
+  const serial = randomSerial(input.serials);
+  // A node ICA with partition CRLs names the one that lists this serial (state/crl-partitions.ts).
+  const partition = ca.crlPartitions === undefined ? undefined : crlPartitionOf(serial, ca.crlPartitions);
   const cert = await issueCertificate({
     issuer,
     subjectDer: plan.subjectDer,
     spkiDer: plan.spkiDer,
     sans: plan.sans,
-    serial: randomSerial(input.serials),
+    serial,
     notBefore: plan.notBefore,
     notAfter: plan.notAfter,
-    extensions: withIssuerUrls(plan.extensions, input.publicBaseUrl, input.nodeIca.issuerId, indirectCrlIssuerOf(issuer.fields)),
+    extensions: withIssuerUrls(plan.extensions, input.publicBaseUrl, input.nodeIca.issuerId, indirectCrlIssuerOf(issuer.fields), partition),
   });
   const event: IssuedEvent = {
     type: 'Issued',

@@ -38,6 +38,8 @@ export interface SignNodeRegistrationInput {
   readonly tlsLifetimeSeconds?: number;
   /** The node's AZ public HTTP base URL: both certificates then name the AZ ICA's CRL and certificate there. */
   readonly publicBaseUrl?: string;
+  /** Partition CRLs of the node ICA (state/crl-partitions.ts); 0 or absent: one unpartitioned CRL. */
+  readonly crlPartitions?: number;
   /**
    * The VIPs the node may hold (its AZ's local VIP, the cluster VIP): its TLS certificate names
    * them as IP SANs, so a client that dials a VIP verifies the name it dialled (RFC 6125 §6).
@@ -96,6 +98,8 @@ export interface NodeCertificateInput {
   readonly serials: SerialRandomSource;
   readonly lifetimeSeconds?: number;
   readonly publicBaseUrl?: string;
+  /** Recorded with a node ICA (state/crl-partitions.ts); 0 or absent: one unpartitioned CRL. */
+  readonly crlPartitions?: number;
 }
 
 /** The node ICA certificate (profile nodeIntermediate, pathLen 0, cut to the AZ ICA's end) and the event that installs it. */
@@ -122,6 +126,7 @@ export async function signNodeIca(input: NodeCertificateInput): Promise<{ event:
     certDer: ica.der,
     serialHex: ica.serialHex,
     notAfter: notAfterMsOf(ica.der),
+    ...(input.crlPartitions === undefined || input.crlPartitions === 0 ? {} : { crlPartitions: input.crlPartitions }),
     at: input.nowMs,
   };
   return { event };

@@ -22,7 +22,7 @@ export type NodeRegistrationRequest = { nodeId: string; az: string; addresses: N
 
 export class NodeRegistration {
   constructor(
-    private readonly ctx: Pick<NodeContext, 'nodeId' | 'az' | 'kek' | 'nowMs' | 'random' | 'globalVip'>,
+    private readonly ctx: Pick<NodeContext, 'nodeId' | 'az' | 'kek' | 'nowMs' | 'random' | 'globalVip' | 'crlPartitions'>,
     private readonly roles: RoleView,
     private readonly reads: ReadView,
     private readonly urls: PublicBaseUrls,
@@ -66,6 +66,7 @@ export class NodeRegistration {
       nowMs: this.ctx.nowMs(),
       serials: this.ctx.random,
       publicBaseUrl: await this.urls.ofAz(r.az),
+      crlPartitions: this.ctx.crlPartitions,
       vips: await nodeVips(store, this.ctx.globalVip, r.az),
     });
     for (const ev of signed.events) await this.committer.commitOk(ev, 'global');

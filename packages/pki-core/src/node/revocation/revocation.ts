@@ -21,7 +21,7 @@ export class Revocation {
   private readonly crls: CrlRefresh;
 
   constructor(
-    private readonly ctx: Pick<NodeContext, 'az' | 'kek' | 'nowMs' | 'peers' | 'ownKeys' | 'crlNextUpdateSeconds' | 'crlDeltaAboveBytes'>,
+    private readonly ctx: Pick<NodeContext, 'az' | 'kek' | 'nowMs' | 'peers' | 'ownKeys' | 'crlNextUpdateSeconds' | 'crlDeltaAboveBytes' | 'onError'>,
     roles: RoleView,
     private readonly reads: ReadView,
     ownCa: OwnCa,
@@ -74,9 +74,17 @@ export class Revocation {
     return (await this.reads.applied().latestCrl(issuerId))?.crlDer ?? null;
   }
 
-  /** An AZ ICA's indirect CRL (DER, RFC 5280 §5.2.5; indirect-crl.ts), as applied here. */
-  async getIndirectCrl(azIcaIssuerId: string): Promise<Uint8Array | null> {
-    return (await this.reads.applied().latestIndirectCrl(azIcaIssuerId))?.crlDer ?? null;
+  /**
+   * Partition `partition` of a node ICA's CRL (DER, RFC 5280 §5.2.5; crl-partitions.ts), as applied
+   * here; null for an issuer without partitions or a partition it does not have.
+   */
+  async getPartitionCrl(issuerId: string, partition: number): Promise<Uint8Array | null> {
+    return (await this.reads.applied().latestPartitionCrl(issuerId, partition))?.crlDer ?? null;
+  }
+
+  /** An AZ ICA's indirect CRL (DER, RFC 5280 §5.2.5; indirect-crl.ts), or partition `partition` of it, as applied here. */
+  async getIndirectCrl(azIcaIssuerId: string, partition?: number): Promise<Uint8Array | null> {
+    return (await this.reads.applied().latestIndirectCrl(azIcaIssuerId, partition))?.crlDer ?? null;
   }
 
   /**
