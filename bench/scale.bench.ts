@@ -64,6 +64,7 @@ function row(f: ScaleFigures): string {
     `${(f.snapshotBytes / 1048576).toFixed(1)} MiB`.padStart(11),
     `${f.rssServingMiB.toFixed(0)} MiB`.padStart(9),
     `${f.rssMiB.toFixed(0)} MiB`.padStart(9),
+    `${f.rssAnonMiB === null ? '—' : `${f.rssAnonMiB.toFixed(0)} MiB`}`.padStart(9),
     `${f.crlBuildSeconds.toFixed(2)} s`.padStart(8),
     `${(f.crlBytes / 1024).toFixed(0)} KiB`.padStart(9),
     `${Math.round(f.issuedAppliedPerSecond)}/s`.padStart(8),
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
   const sizes = parseSizes(argv);
   const load = loadavg();
   console.log(`scale: sizes ${sizes.join(', ')}; load average ${load.map((l) => l.toFixed(2)).join(' ')} on ${cpus().length} cores`);
-  console.log('certificates     restart  follower    snapshot  RSS serve  RSS peak      CRL  CRL size   issued     OCSP  OCSP p99');
+  console.log('certificates     restart  follower    snapshot  RSS serve  RSS peak  anon peak      CRL  CRL size   issued     OCSP  OCSP p99');
   const runs: ScaleFigures[] = [];
   for (const n of sizes) {
     runs.push(await runSize(n));
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
       restartRatio: largest.restartToReadySeconds / base.restartToReadySeconds,
       failoverRatio: null,
       rssMiB: largest.rssMiB,
+      rssAnonMiB: largest.rssAnonMiB,
       crlBuildSeconds: largest.crlBuildSeconds,
       ocspPerSecond: largest.ocspPerSecond,
       ocspP99Ms: largest.ocspP99Ms,
