@@ -164,10 +164,13 @@ describe('e2e: exec VIP hook, 1 AZ × 3 real serve processes — restarts and ki
     await everyNodeFollowing();
     const holder = procNamed(holderOf(GLOBAL_VIP) as string);
     await kill9(holder);
+    const killedAtNs = kills.at(-1)!.atNs;
     cluster.restart(holder);
-    const next = await pollFor('the VIPs held by another node', async () => {
-      const h = holderOf(GLOBAL_VIP);
-      return h !== null && h !== holder.name ? h : null;
+    // Whoever takes the VIP after the kill: another node, or the killed one itself when it is back
+    // first and wins the election (its log is as long as anyone's).
+    const next = await pollFor('the global VIP taken after the kill', async () => {
+      const held = currentHolders(events()).get(GLOBAL_VIP);
+      return held !== undefined && held.atNs > killedAtNs ? held.nodeId : null;
     }, STEP_TIMEOUT_MS, 50);
     await restart(procNamed(next));
     await everyNodeFollowing();
