@@ -24,7 +24,7 @@ import { measureOcsp, type OcspFigures } from './bench-scale-ocsp.ts';
 
 /** Events per applied batch: about what one local Raft Ready carries under load. */
 const EVENTS_PER_BATCH = 256;
-const REVOKED_FRACTION = 0.1;
+export const REVOKED_FRACTION = 0.1;
 /** A leaf certificate's DER is about this size (bench/issuance.bench.ts leaves: ~650–750 bytes). */
 const LEAF_DER_BYTES = 700;
 const DAY_MS = 24 * 3600 * 1000;
@@ -125,27 +125,29 @@ function serialOf(i: number): string {
   return `1${i.toString(16).padStart(31, '0')}`;
 }
 
-function issuedEvent(i: number): PkiEvent {
+/** Leaf `i` of `issuerId`, issued at t0 + 10 + i ms, valid 90 days from t0 (the bench's leaves; scripts/bench-scale-failover.ts too). */
+export function issuedEvent(i: number, issuerId = NODE_ICA_ID, t0 = T0): PkiEvent {
   const publicKeyHash = createHash('sha256').update(`key:${i}`).digest('hex');
   const sans = [`dns:leaf-${i}.az1.adrestia.test`];
   return {
     type: 'Issued',
-    issuerId: NODE_ICA_ID,
+    issuerId,
     serialHex: serialOf(i),
     certDer: randomBytes(LEAF_DER_BYTES),
-    notAfter: T0 + 90 * DAY_MS,
+    notAfter: t0 + 90 * DAY_MS,
     subject: `CN=leaf-${i}.az1.adrestia.test`,
     sans,
     profile: 'serverLeaf',
     requester: 'bench',
     publicKeyHash,
     idempotencyKey: idempotencyKey('bench', publicKeyHash, sans, 'serverLeaf'),
-    at: T0 + 10 + i,
+    at: t0 + 10 + i,
   };
 }
 
-function revokedEvent(i: number, n: number): PkiEvent {
-  return { type: 'Revoked', issuerId: NODE_ICA_ID, serialHex: serialOf(i), reason: 'keyCompromise', revokedAt: T0 + 20 + n + i, requestedBy: 'bench', notAfter: T0 + 90 * DAY_MS };
+/** The revocation of leaf `i` (of `n` issued before it). */
+export function revokedEvent(i: number, n: number, issuerId = NODE_ICA_ID, t0 = T0): PkiEvent {
+  return { type: 'Revoked', issuerId, serialHex: serialOf(i), reason: 'keyCompromise', revokedAt: t0 + 20 + n + i, requestedBy: 'bench', notAfter: t0 + 90 * DAY_MS };
 }
 
 /** Applies `count` events made by `make`, EVENTS_PER_BATCH per atomic write; returns events/s. */
@@ -192,7 +194,7 @@ export async function measureScale(dir: string, n: number): Promise<ScaleFigures
   const sampler = setInterval(sampleRss, 200);
   try {
     await applyInBatches(store, events.length, (i) => events[i]!);
-    const issuedAppliedPerSecond = await applyInBatches(store, n, issuedEvent);
+    const issuedAppliedPerSecond = await applyInBatches(store, n, (i) => issuedEvent(i));
     // Spread over the serial space: every tenth certificate.
     const revokedAppliedPerSecond = await applyInBatches(store, revoked, (i) => revokedEvent(Math.floor(i / REVOKED_FRACTION), n));
 
@@ -223,7 +225,7 @@ export async function measureScale(dir: string, n: number): Promise<ScaleFigures
     const install = follower.beginInstall();
     let snapshotBytes = 0;
     let snapshotChunks = 0;
-    for await (const chunk of await store.snapshotChunks(SNAPSHOT_CHUNK_BYTES)) {
+    for await (const chunk of (await store.snapshotChunks(SNAPSHOT_CHUNK_BYTES)).chunks) {
       snapshotBytes += chunk.byteLength;
       snapshotChunks++;
       await install.write(chunk);

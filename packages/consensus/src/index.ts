@@ -27,11 +27,21 @@ export {
   TwoTierError,
   TwoTierNode,
   type CommandMeta,
+  type DurableState,
   type TwoTierApplication,
   type TwoTierErrorCode,
   type TwoTierNodeOptions,
   type TwoTierStatus,
 } from './two-tier/two-tier-node.ts';
+export {
+  StateTransfer,
+  StateTransferError,
+  type StateFrameChannel,
+  type StateInstall,
+  type StateOnDisk,
+  type StateTransferOptions,
+  type StateView,
+} from './two-tier/state-transfer.ts';
 
 // Storage: the interface, LevelDB (several groups may share one database) and memory.
 export {

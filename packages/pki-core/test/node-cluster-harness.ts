@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { expect } from 'chai';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MemoryNetwork, MemorySeatNetwork, MemoryStorage, systemRandom } from '@adrestia/consensus';
+import { MemoryNetwork, MemorySeatNetwork, MemoryStorage, systemRandom, type StateFrameChannel } from '@adrestia/consensus';
 import { PkiError, isPkiError } from '../src/errors.ts';
 import type { AzSpec } from '../src/state/events.ts';
 import type { PeerClient } from '../src/node/peer/protocol.ts';
@@ -48,6 +48,27 @@ class VipRegistry {
   }
 }
 
+/** State-transfer frames between nodes (consensus two-tier/state-transfer.ts), delivered asynchronously; none to or from a node that is down. */
+class MemoryStateNetwork {
+  private readonly handlers = new Map<string, (from: string, frame: Uint8Array) => void>();
+  /** Frames sent, per sender: which peer served a transfer. */
+  readonly framesFrom = new Map<string, number>();
+  constructor(private readonly down: ReadonlySet<string>) {}
+  endpoint(nodeId: string): StateFrameChannel {
+    return {
+      send: (to, frame) => {
+        if (this.down.has(nodeId)) return;
+        this.framesFrom.set(nodeId, (this.framesFrom.get(nodeId) ?? 0) + 1);
+        const copy = Uint8Array.from(frame);
+        setImmediate(() => {
+          if (!this.down.has(to) && !this.down.has(nodeId)) this.handlers.get(to)?.(nodeId, copy);
+        });
+      },
+      onFrame: (handler) => void this.handlers.set(nodeId, handler),
+    };
+  }
+}
+
 export class PkiTestCluster {
   readonly localNet = new MemoryNetwork();
   readonly seatNet = new MemorySeatNetwork();
@@ -55,6 +76,7 @@ export class PkiTestCluster {
   readonly storages = new Map<string, MemoryStorage>();
   readonly down = new Set<string>();
   readonly vips = new VipRegistry();
+  readonly stateNet = new MemoryStateNetwork(this.down);
   readonly dataDir = mkdtempSync(join(tmpdir(), 'adrestia-pki-node-'));
   /** Added to every node's wall clock (`nowMs`): a test may move the cluster's time forward. */
   clockOffsetMs = 0;
@@ -63,11 +85,12 @@ export class PkiTestCluster {
   /**
    * `extraOptions` are given to every node (e.g. `publicHttpPort`, which turns on URLs in
    * certificates and OCSP responders); `stateOnDisk`: each node keeps its PKI state in LevelDB in
-   * its directory (as the server does).
+   * its directory (as the server does); `streamed` (with it): snapshots only name the state, which
+   * travels between nodes over `stateNet` (as the server's mesh carries it).
    */
   constructor(
     private readonly extraOptions: Partial<PkiNodeOptions> = {},
-    private readonly cluster: { stateOnDisk?: boolean } = {},
+    private readonly cluster: { stateOnDisk?: boolean; streamed?: boolean } = {},
   ) {}
 
   peers(self: string): PeerClient {
@@ -153,6 +176,7 @@ export class PkiTestCluster {
         kek: KEK,
         storage,
         ...(stateDir !== null ? { stateDir } : {}),
+        ...(stateDir !== null && this.cluster.streamed === true ? { stateChannel: this.stateNet.endpoint(nodeId) } : {}),
         localTransport: this.localNet.endpoint(nodeId),
         seatTransport: this.seatNet.endpoint(az, nodeId),
         peers: this.peers(nodeId),

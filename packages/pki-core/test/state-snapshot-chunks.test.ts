@@ -20,7 +20,7 @@ async function filled(seed: number, entries: number, location = join(tempDir(), 
 
 async function chunksOf(store: PkiStateStore, chunkBytesMax = CHUNK_BYTES_MIN): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [];
-  for await (const chunk of await store.snapshotChunks(chunkBytesMax)) out.push(chunk);
+  for await (const chunk of (await store.snapshotChunks(chunkBytesMax)).chunks) out.push(chunk);
   return out;
 }
 
@@ -66,7 +66,8 @@ describe('Raft §7 InstallSnapshot in chunks (offset/done): the PKI state stream
     const copy = await PkiStateStore.inMemory();
     try {
       const before = await hexDump(store);
-      const stream = await store.snapshotChunks(CHUNK_BYTES_MIN);
+      const { seq, chunks: stream } = await store.snapshotChunks(CHUNK_BYTES_MIN);
+      expect(seq).to.equal(200);
       await store.applyEntries(generateLog(14, 260).slice(200));
       const chunks: Uint8Array[] = [];
       for await (const c of stream) chunks.push(c);

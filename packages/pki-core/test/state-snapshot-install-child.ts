@@ -9,7 +9,7 @@ const from = await PkiStateStore.open(source, { syncWrites: false });
 const to = await PkiStateStore.open(target, { syncWrites: true });
 const install = to.beginInstall();
 let n = 0;
-for await (const chunk of await from.snapshotChunks(Number(chunkBytesText))) {
+for await (const chunk of (await from.snapshotChunks(Number(chunkBytesText))).chunks) {
   await install.write(chunk);
   process.stdout.write(`${++n}\n`);
 }

@@ -49,7 +49,7 @@ describe('configuration: schema validation with field paths', function () {
   it('fills defaults for a minimal valid file', function () {
     const c = validateConfig(base(dir), {});
     expect(c.http).to.deep.equal({ host: '0.0.0.0', port: 80 });
-    expect(c.raft).to.include({ port: 7480, tickMs: 100, heartbeatTicks: 1, electionTicks: 10 });
+    expect(c.raft).to.include({ port: 7480, tickMs: 100, heartbeatTicks: 1, electionTicks: 10, snapshotEveryEntries: 10_000 });
     expect(c.vip.mode).to.equal('none');
     expect(c.pkiInitRetry).to.equal(3);
     expect(c.log.level).to.equal('info');

@@ -23,6 +23,7 @@ import type { ConfChange, ConfState, Entry, NodeId, Role, SnapshotMetadata } fro
 import { decodeGlobalEntry, decodeLocalEntry, encodeGlobalEntry, encodeLocalEntry } from './envelope.ts';
 import { SeatHost } from './seat-host.ts';
 import { decodeSeatState, encodeSeatState } from './seat-log.ts';
+import { StateTransfer, type StateFrameChannel, type StateOnDisk } from './state-transfer.ts';
 
 /** Where an applied command came from. */
 export interface CommandMeta {
@@ -54,6 +55,18 @@ export interface TwoTierApplication<R> {
    * driver reports them applied): an application on disk writes them here, in one write.
    */
   flush?(): void | Promise<void>;
+  /**
+   * For an application on disk whose state can travel in chunks (state-transfer.ts): with a
+   * `stateChannel`, local snapshots then only describe the state (`seq`), and a replica whose
+   * state is behind a snapshot it installs fetches the state from a peer of its AZ, so no one
+   * holds the whole state in memory. Every `flush` must then be durable.
+   */
+  stateOnDisk?: DurableState;
+}
+
+/** The state on disk, and making what was applied so far durable (before a snapshot compacts the log over it). */
+export interface DurableState extends StateOnDisk {
+  sync(): Promise<void>;
 }
 
 export interface TwoTierNodeOptions<R> {
@@ -76,6 +89,10 @@ export interface TwoTierNodeOptions<R> {
   /** Global membership for the seat that founds the cluster: its AZ as the only voter. */
   globalInitialConfState?: ConfState;
   snapshotEveryEntries?: number;
+  /** Frames between the nodes of this AZ for state transfer (with `app.stateOnDisk`: descriptor snapshots). */
+  stateChannel?: StateFrameChannel;
+  /** What the state transfer does (a fetch begun and ended, a peer given up), for the operator's log. */
+  onStateTransfer?: (message: string) => void;
   /** Ticks a global proposal may wait for its local apply before it fails (default 10 global election timeouts). */
   globalRequestTimeoutTicks?: number;
   /** Request ids (only for matching outcomes to local waiters; defaults to UUIDs). */
@@ -99,7 +116,7 @@ export interface TwoTierStatus {
   globalApplied: number;
 }
 
-export type TwoTierErrorCode = 'ERR_NOT_LOCAL_LEADER' | 'ERR_SEAT_INACTIVE' | 'ERR_GLOBAL_TIMEOUT' | 'ERR_STOPPED';
+export type TwoTierErrorCode = 'ERR_NOT_LOCAL_LEADER' | 'ERR_SEAT_INACTIVE' | 'ERR_GLOBAL_TIMEOUT' | 'ERR_STOPPED' | 'ERR_STATE_LOST';
 
 export class TwoTierError extends Error {
   constructor(
@@ -139,11 +156,27 @@ export class TwoTierNode<R> {
   private lastSeatLeader: NodeId | null = null;
   private stopped = false;
   private driverFailed = false;
+  /** Serves this node's state to peers and fetches theirs (only with `stateOnDisk` and `stateChannel`). */
+  private readonly transfer: StateTransfer | null;
+  /** False while NodeDriver.start recovers the state machine. */
+  private driverStarted = false;
 
   private constructor(private readonly options: TwoTierNodeOptions<R>) {
     this.seatHeld = options.seatHeld ?? false;
     this.nodeId = options.nodeId;
     this.az = options.az;
+    const onDisk = options.app.stateOnDisk;
+    this.transfer =
+      onDisk && options.stateChannel
+        ? new StateTransfer({
+            self: options.nodeId,
+            channel: options.stateChannel,
+            state: onDisk,
+            clock: options.clock ?? systemClock,
+            tickMs: options.tickMs,
+            ...(options.onStateTransfer ? { log: options.onStateTransfer } : {}),
+          })
+        : null;
     this.seat = new SeatHost({
       az: options.az,
       config: options.globalRaft,
@@ -174,6 +207,7 @@ export class TwoTierNode<R> {
       ...(options.localInitialConfState ? { initialConfState: options.localInitialConfState } : {}),
       ...(options.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: options.snapshotEveryEntries } : {}),
     });
+    node.driverStarted = true;
     node.driver.on('fatal', () => (node.driverFailed = true));
     node.driver.on('roleChange', (e) => node.onLocalRole(e.role, e.term));
     node.driver.on('leaderChange', (e) => node.emit({ tier: 'local', role: node.localRole, leaderId: e.leaderId, term: e.term }));
@@ -302,7 +336,11 @@ export class TwoTierNode<R> {
     for (const w of this.globalWaiters.values()) w.reject(new TwoTierError('ERR_STOPPED', 'node stopped'));
     this.globalWaiters.clear();
     await this.options.seatTransport.close();
-    await this.driver.stop();
+    // The driver halts at once and then waits for its Ready, which a fetch in progress holds
+    // (a snapshot being restored): closing the transfer ends it.
+    const driverStopped = this.driver.stop();
+    await this.transfer?.close();
+    await driverStopped;
   }
 
   // ---- local state machine: local entries, seat records, global entries ----
@@ -310,22 +348,49 @@ export class TwoTierNode<R> {
   private stateMachine(): StateMachine<R | null> {
     return {
       apply: (entries) => this.applyLocalEntries(entries),
-      snapshot: async () =>
-        encodeValue({
-          v: 1,
-          seq: this.seq,
-          app: await this.options.app.snapshot(),
-          seat: encodeSeatState(this.seat.seatState()),
-          globalApplied: this.seat.globalAppliedIndex(),
-        }),
-      restore: async (data: Uint8Array, _metadata: SnapshotMetadata) => {
-        const m = decodeValue(data) as { seq: number; app: Uint8Array; seat: Uint8Array; globalApplied: number };
+      snapshot: async () => {
+        // Read before the awaits: the driver snapshots between Readies, nothing applies meanwhile.
+        const seat = encodeSeatState(this.seat.seatState());
+        const common = { seq: this.seq, seat, globalApplied: this.seat.globalAppliedIndex() };
+        if (this.transfer === null) return encodeValue({ v: 1, ...common, app: await this.options.app.snapshot() });
+        // v2 names the state instead of holding it: durable first, as the log is compacted over it.
+        await this.options.app.stateOnDisk!.sync();
+        return encodeValue({ v: 2, ...common });
+      },
+      restore: async (data: Uint8Array, metadata: SnapshotMetadata) => {
+        const m = decodeValue(data) as { v: 1 | 2; seq: number; app?: Uint8Array; seat: Uint8Array; globalApplied: number };
         const durableSeq = this.options.app.appliedSeq?.() ?? null;
-        if (durableSeq === null || durableSeq < m.seq) await this.options.app.restore(m.app, m.seq);
+        if (durableSeq === null || durableSeq < m.seq) {
+          if (m.v !== 2) await this.options.app.restore(m.app!, m.seq);
+          else await this.fetchState(m.seq, metadata);
+        }
         this.seq = m.seq;
         this.seat.restoreSeatState(decodeSeatState(m.seat), m.globalApplied);
       },
     };
+  }
+
+  /**
+   * A descriptor snapshot whose state this node lacks: the state of a peer at `seq` or later
+   * replaces ours, and the log's commands up to the peer's `seq` are then skipped (appliedSeq).
+   * Not at start-up (before the network is up, nothing could answer): the state on disk is
+   * synced before every snapshot, so only a lost or damaged state directory gets here.
+   */
+  private async fetchState(seq: number, metadata: SnapshotMetadata): Promise<void> {
+    if (this.transfer === null || !this.driverStarted) {
+      throw new TwoTierError(
+        'ERR_STATE_LOST',
+        `the state on disk holds seq ${this.options.app.appliedSeq?.() ?? 0}, behind the local snapshot's ${seq}: the state directory was lost or damaged (remove this node's data and join again)`,
+      );
+    }
+    const members = [...metadata.confState.voters, ...metadata.confState.learners].filter((id) => id !== this.nodeId);
+    const log = this.options.onStateTransfer;
+    log?.(`state transfer: the local snapshot at index ${metadata.index} names seq ${seq}, the state on disk holds ${this.options.app.appliedSeq?.() ?? 0}: fetching it from a peer of ${this.az}`);
+    const installed = await this.transfer.fetch(seq, () => {
+      const leader = this.driver.status().leaderId;
+      return leader !== null && members.includes(leader) ? [leader, ...members.filter((id) => id !== leader)] : members;
+    });
+    log?.(`state transfer: installed the state at seq ${installed}`);
   }
 
   private async applyLocalEntries(entries: readonly Entry[]): Promise<(R | null)[]> {

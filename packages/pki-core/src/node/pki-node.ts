@@ -5,7 +5,7 @@
 // builds the shared parts — context, role view, read view, committer — and the features over
 // them, and implements PkiNodeApi by delegating to them. Time, randomness, storage, transports,
 // peers and VIPs are injected, so the very same code runs under the server and the simulator.
-import { systemClock, validateRaftConfig, TwoTierNode, type Clock, type ConfState, type RaftConfig, type RandomSource, type Storage, type Transport } from '@adrestia/consensus';
+import { systemClock, validateRaftConfig, TwoTierNode, type Clock, type ConfState, type RaftConfig, type RandomSource, type StateFrameChannel, type Storage, type Transport } from '@adrestia/consensus';
 import { defaultCaKeyType, type CaKeyType } from '../ca/keys.ts';
 import type { ClusterMapDiff, ClusterMapSince } from '../cluster/map-generation.ts';
 import type { HealthState } from '../cluster/node-health.ts';
@@ -75,6 +75,15 @@ export interface PkiNodeOptions {
    * Left out, the state is kept in memory and rebuilt from the Raft snapshot and log (simulator).
    */
   stateDir?: string;
+  /**
+   * With `stateDir`: frames to the other nodes of the AZ (the server's mesh), over which a node
+   * behind a Raft snapshot fetches the state in chunks (consensus two-tier/state-transfer.ts).
+   * Local snapshots then only name the state's `seq` instead of holding all of it; every state
+   * write is synced (core/pki-application.ts). Left out, snapshots hold the whole state.
+   */
+  stateChannel?: StateFrameChannel;
+  /** With `stateChannel`: what the state transfer does (fetches begun and ended, peers given up). */
+  onStateTransfer?: (message: string) => void;
   localTransport: Transport;
   seatTransport: Transport;
   peers: PeerClient;
@@ -329,7 +338,7 @@ export class PkiNode implements PkiNodeApi {
     checkBoundedOptions(options);
     checkAgingOptions(options);
     const keyStore = options.keyStore ?? new FileNodeKeyStore(options.dataDir!);
-    const app = new PkiApplication(options.stateDir ?? null, options.audit?.retainEntriesMax);
+    const app = new PkiApplication(options.stateDir ?? null, options.audit?.retainEntriesMax, options.stateChannel !== undefined);
     const founding = how.mode === 'foundCluster';
     const firstInAz = founding || how.mode === 'foundAz';
     let twoTier: PkiTwoTier;
@@ -626,6 +635,8 @@ function startTwoTier(o: PkiNodeOptions, app: PkiApplication, local: ConfState |
     ...(local ? { localInitialConfState: local } : {}),
     ...(global ? { globalInitialConfState: global } : {}),
     ...(o.snapshotEveryEntries !== undefined ? { snapshotEveryEntries: o.snapshotEveryEntries } : {}),
+    ...(o.stateChannel && o.stateDir !== undefined ? { stateChannel: o.stateChannel } : {}),
+    ...(o.onStateTransfer ? { onStateTransfer: o.onStateTransfer } : {}),
     seatHeld,
   });
 }

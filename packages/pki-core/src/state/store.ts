@@ -263,13 +263,13 @@ export class PkiStateStore extends PkiStateQueries {
   /**
    * The state as chunks of about `chunkBytesMax` bytes each (snapshot-chunks.ts), read from one
    * consistent view taken now: applies may go on while the chunks are read, one at a time.
-   * Equal states give identical chunks. Read them to the end (or leave the loop with `break`),
-   * which closes the iterator.
+   * Equal states give identical chunks. `seq` is the applied index the view holds. Read the
+   * chunks to the end (or leave the loop with `break`, or `return()`), which closes the iterator.
    */
-  snapshotChunks(chunkBytesMax: number): Promise<AsyncIterable<Uint8Array>> {
+  snapshotChunks(chunkBytesMax: number): Promise<{ seq: number; chunks: AsyncGenerator<Uint8Array> }> {
     return this.exclusive(async () => {
       await this.writeStaged();
-      return encodeSnapshotChunks(this.backend.entries(), chunkBytesMax);
+      return { seq: this.applied.index, chunks: encodeSnapshotChunks(this.backend.entries(), chunkBytesMax) };
     });
   }
 

@@ -140,8 +140,10 @@ export const CONFIG_SPEC = obj({
       heartbeatTicks: optional(int(1, 1_000), 1),
       electionTicks: optional(int(2, 10_000), 10),
       maxFrameBytes: optional(int(1024, 256 * 1024 * 1024), 4 * 1024 * 1024),
+      /** Applied local entries between two local snapshots (each compacts the local log; docs/architecture.md §4.7). */
+      snapshotEveryEntries: optional(int(16, 1_000_000_000), 10_000),
     }),
-    { host: '0.0.0.0', port: 7480, tickMs: 100, heartbeatTicks: 1, electionTicks: 10, maxFrameBytes: 4 * 1024 * 1024 },
+    { host: '0.0.0.0', port: 7480, tickMs: 100, heartbeatTicks: 1, electionTicks: 10, maxFrameBytes: 4 * 1024 * 1024, snapshotEveryEntries: 10_000 },
   ),
   /** The address peers and clients use to reach this node (required with a wildcard listener). */
   advertiseAddress: optional(str({ pattern: HOST, what: 'a host name or IP address', maxLength: 253 })),

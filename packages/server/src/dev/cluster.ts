@@ -27,6 +27,8 @@ export interface DevClusterOptions {
   vip?: (node: DevNode) => DevVipConfig;
   /** Each node's `acme` section (validation ports and resolver; loopback validation is always on). */
   acme?: DevAcmeConfig;
+  /** Each node's `raft.snapshotEveryEntries` (small: local logs compacted often, tests of state transfer). */
+  snapshotEveryEntries?: number;
   onExit?: (p: NodeProcess, code: number | null, signal: string | null) => void;
   onReady?: (p: NodeProcess, ready: boolean) => void;
 }
@@ -48,7 +50,7 @@ export async function startDevCluster(o: DevClusterOptions): Promise<DevCluster>
   const procs: NodeProcess[] = [];
   const nodes = devNodes(o.azCount, o.perAz, o.base);
   for (const n of nodes) {
-    const configPath = await writeNodeConfig(o.dir, n, o.azCount, o.base, secrets, o.logLevel, undefined, o.vip?.(n), o.acme);
+    const configPath = await writeNodeConfig(o.dir, n, o.azCount, o.base, secrets, o.logLevel, undefined, o.vip?.(n), o.acme, o.snapshotEveryEntries);
     procs.push({ name: n.name, host: n.host, configPath, logPath: join(o.dir, 'logs', `${n.name}.log`), child: null, init: procs.length === 0 });
   }
   let stopping = false;
@@ -127,6 +129,6 @@ async function giveJoinTokens(o: DevClusterOptions, secrets: DevSecrets, nodes: 
     if (minted.status !== 201 || typeof token !== 'string') {
       throw new Error(`dev --join-tokens: minting a token for ${node.name} failed: HTTP ${minted.status} ${minted.body.toString('utf8').slice(0, 200)}`);
     }
-    await writeNodeConfig(o.dir, node, o.azCount, o.base, secrets, o.logLevel, await writeJoinToken(o.dir, node, token), o.vip?.(node), o.acme);
+    await writeNodeConfig(o.dir, node, o.azCount, o.base, secrets, o.logLevel, await writeJoinToken(o.dir, node, token), o.vip?.(node), o.acme, o.snapshotEveryEntries);
   }
 }

@@ -72,6 +72,7 @@ export async function writeNodeConfig(
   joinTokenFile?: string,
   vip: DevVipConfig = { mode: 'bind' },
   acme: DevAcmeConfig = {},
+  snapshotEveryEntries?: number,
 ): Promise<string> {
   const dataDir = join(dir, 'data', node.name);
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -82,7 +83,7 @@ export async function writeNodeConfig(
     dataDir,
     http: { host: node.host, port: DEV_PORTS.http },
     https: { host: node.host, port: DEV_PORTS.https },
-    raft: { host: node.host, port: DEV_PORTS.raft, tickMs: 50, heartbeatTicks: 2, electionTicks: 20 },
+    raft: { host: node.host, port: DEV_PORTS.raft, tickMs: 50, heartbeatTicks: 2, electionTicks: 20, ...(snapshotEveryEntries === undefined ? {} : { snapshotEveryEntries }) },
     azs: devAzs(azCount, base),
     pkiInitRetry: 2,
     // One try per discovery attempt keeps a dev node's discovery as short as it was (docs/spec.md §3.1.1).

@@ -1,5 +1,6 @@
 // The node-to-node mTLS mesh of a started node and the two Raft groups on it: group `local`
-// (node-addressed, sender must be the node it claims) and group `seat` (AZ-addressed).
+// (node-addressed, sender must be the node it claims), group `seat` (AZ-addressed) and group
+// `state` (state transfer between the nodes of the AZ, lazy-state-channel.ts).
 import { systemRandom } from '@adrestia/consensus';
 import type { PkiNodeApi } from '@adrestia/pki-core';
 import type { NodeConfig } from '../config/load.ts';
@@ -9,6 +10,7 @@ import type { NodeTlsMaterial } from '../peer/https-peer-client.ts';
 import { GroupTransport } from '../transport/group-transport.ts';
 import { MtlsMesh } from '../transport/mesh.ts';
 import { DEFAULT_MESH_LIMITS } from '../transport/types.ts';
+import type { LazyStateChannel } from './lazy-state-channel.ts';
 import type { LazyTransport } from './lazy-transport.ts';
 import type { PeerDirectory } from './peer-directory.ts';
 import { SeatTransport } from './seat-transport.ts';
@@ -22,6 +24,7 @@ export interface MeshSetup {
   directory: PeerDirectory;
   localTransport: LazyTransport;
   seatTransport: LazyTransport;
+  stateChannel: LazyStateChannel;
   logger: Logger;
   metrics: Metrics;
 }
@@ -49,6 +52,7 @@ export async function attachMesh(s: MeshSetup): Promise<MtlsMesh> {
       isSenderAllowed: (from, m) => from === m.from && (s.directory.azOf(from) ?? s.node.az) === s.node.az,
     }),
   );
+  s.stateChannel.attach(mesh, (from) => s.directory.azOf(from) === s.node.az);
   s.seatTransport.attach(new SeatTransport(mesh, s.node.az, (az) => s.directory.nodesOf(az), (id) => s.directory.azOf(id)));
   await mesh.listen(s.config.raft.port, s.config.raft.host);
   return mesh;

@@ -18,6 +18,7 @@ import { HttpsPeerClient, type NodeTlsMaterial } from '../peer/https-peer-client
 import { PEER_BODY_BYTES_MAX } from '../peer/codec.ts';
 import { httpCall } from '../peer/http-request.ts';
 import { bootstrapNode } from './start-node.ts';
+import type { LazyStateChannel } from './lazy-state-channel.ts';
 import type { LazyTransport } from './lazy-transport.ts';
 import { establishNodeTls, readNodeTls, renewedNodeTls, requireUnexpiredRoot } from './node-tls.ts';
 import { NodeTlsFollower } from './node-tls-follower.ts';
@@ -72,7 +73,7 @@ export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics
   const directory = new PeerDirectory(config.nodeId);
   const peers = new HttpsPeerClient({ apiAddressOf: (id) => directory.apiAddressOf(id), tls: () => tlsRef.current, bootstrap, pins: directory.pins, localAddress: host, timeoutMs: PEER_TIMEOUT_MS });
   const listeners = new Listeners(config, logger, metrics);
-  const { node, storage, localTransport, seatTransport } = await bootstrapNode({
+  const { node, storage, localTransport, seatTransport, stateChannel } = await bootstrapNode({
     config,
     host,
     peers,
@@ -85,7 +86,7 @@ export async function serve(config: NodeConfig, logger: Logger, metrics: Metrics
     logger,
   });
   try {
-    return await finishStart({ config, node, host, tlsRef, bootstrap, directory, peers, localTransport, seatTransport, listeners, storage, logger, metrics });
+    return await finishStart({ config, node, host, tlsRef, bootstrap, directory, peers, localTransport, seatTransport, stateChannel, listeners, storage, logger, metrics });
   } catch (err) {
     await node.stop();
     await listeners.closeVips();
@@ -104,6 +105,7 @@ interface Started {
   peers: HttpsPeerClient;
   localTransport: LazyTransport;
   seatTransport: LazyTransport;
+  stateChannel: LazyStateChannel;
   listeners: Listeners;
   storage: LevelStorage;
   logger: Logger;
@@ -112,7 +114,7 @@ interface Started {
 
 /** Step 3: TLS identity, mesh, listeners. */
 async function finishStart(s: Started): Promise<ServeHandle> {
-  const { config, node, host, bootstrap, directory, peers, localTransport, seatTransport, listeners, storage, logger, metrics } = s;
+  const { config, node, host, bootstrap, directory, peers, localTransport, seatTransport, stateChannel, listeners, storage, logger, metrics } = s;
   const ports = { http: config.http.port, https: config.https.port };
   const azConfig = config.azs?.find((a) => a.name === config.az);
   const established = s.tlsRef.current ?? (await establishNodeTls(node, config.dataDir, bootstrap.registered));
@@ -131,7 +133,7 @@ async function finishStart(s: Started): Promise<ServeHandle> {
   if (needsSeed()) await seedDirectory(directory, vip, config.http.port, host, logger);
   if (needsClusterSeed()) await seedDirectory(directory, config.clusterVip, config.http.port, host, logger);
   await directory.refresh(node);
-  const mesh: MtlsMesh = await attachMesh({ config, node, tls, directory, localTransport, seatTransport, logger, metrics });
+  const mesh: MtlsMesh = await attachMesh({ config, node, tls, directory, localTransport, seatTransport, stateChannel, logger, metrics });
   const unsubscribe = countLeaderChanges(node, metrics);
   const operatorMetrics = new OperatorMetricsSampler(node, metrics, Date.now);
   let tlsFollower: NodeTlsFollower | null = null;

@@ -12,6 +12,7 @@ import type { NodeConfig } from '../config/load.ts';
 import type { Logger } from '../log/logger.ts';
 import { httpCall, jsonOf } from '../peer/http-request.ts';
 import type { PeerClient } from '@adrestia/pki-core';
+import { LazyStateChannel } from './lazy-state-channel.ts';
 import { LazyTransport } from './lazy-transport.ts';
 import { acmeOptionsOf } from '../acme/acme-node-options.ts';
 import type { VipHook } from '../vip/hook.ts';
@@ -34,6 +35,7 @@ export interface StartedNode {
   storage: LevelStorage;
   localTransport: LazyTransport;
   seatTransport: LazyTransport;
+  stateChannel: LazyStateChannel;
 }
 
 /** The node's Raft storage (LevelDB) inside its data directory. */
@@ -56,7 +58,7 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
       await rm(join(config.dataDir, STATE_DIR), { recursive: true, force: true });
     }
     const storage = await LevelStorage.open(join(config.dataDir, RAFT_DIR));
-    current = { node: null as unknown as PkiNode, storage, localTransport: new LazyTransport(), seatTransport: new LazyTransport() };
+    current = { node: null as unknown as PkiNode, storage, localTransport: new LazyTransport(), seatTransport: new LazyTransport(), stateChannel: new LazyStateChannel(config.raft.maxFrameBytes) };
     return {
       nodeId: config.nodeId,
       az: config.az,
@@ -66,12 +68,15 @@ export async function bootstrapNode(s: StartInput): Promise<StartedNode> {
       ...(config.secrets.nextKek === undefined ? {} : { nextKek: config.secrets.nextKek.reveal() }),
       storage,
       stateDir: join(config.dataDir, STATE_DIR),
+      stateChannel: current.stateChannel,
+      onStateTransfer: (message) => s.logger.info(message),
       localTransport: current.localTransport,
       seatTransport: current.seatTransport,
       peers: s.peers,
       nowMs: Date.now,
       random: systemRandom,
       tickMs: config.raft.tickMs,
+      snapshotEveryEntries: config.raft.snapshotEveryEntries,
       localRaft: { electionTimeoutTicks: config.raft.electionTicks, heartbeatIntervalTicks: config.raft.heartbeatTicks },
       vip: { hook: s.vipHook, globalVip: config.clusterVip, localVip: azSpec?.localVip ?? null },
       // Certificates point relying parties at their issuer's CRL and certificate on the VIPs.

@@ -13,7 +13,7 @@
 // node must hold in every AZ), revocations (the authoritative list), profiles, join tokens.
 // Local (the AZ that issued them): leaves, CRLs of node and AZ CAs, expiry sweeps. The root's CRL
 // is published globally.
-import type { CommandMeta, TwoTierApplication } from '@adrestia/consensus';
+import type { CommandMeta, DurableState, StateInstall, StateView, TwoTierApplication } from '@adrestia/consensus';
 import { isPkiError } from '../../errors.ts';
 import { decodeEvent } from '../../state/event-codec.ts';
 import type { PkiEvent, PkiEventType } from '../../state/events.ts';
@@ -79,13 +79,59 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
   private claim: StateDirClaim | null = null;
 
   /**
+   * On disk and streamed (`streamed`): Raft snapshots only point at the state, and a replica
+   * behind one fetches the state from a peer in chunks (consensus two-tier/state-transfer.ts).
+   */
+  readonly stateOnDisk: DurableState | undefined;
+
+  /**
    * `stateDir`: the LevelDB directory of the PKI state; null keeps the state in memory.
    * `auditRetainEntriesMax`: history kept before each log's latest checkpoint (state/store.ts); all when absent.
+   * `streamed` (with a `stateDir`): snapshots are descriptors and the state travels by state
+   * transfer. Every flush is then synced: the local snapshot no longer holds the state, so a
+   * state that lost unsynced writes in a crash of the machine could not be rebuilt from it
+   * (state-boot-marker.ts).
    */
   constructor(
     private readonly stateDir: string | null = null,
     private readonly auditRetainEntriesMax?: number,
-  ) {}
+    private readonly streamed = false,
+  ) {
+    this.stateOnDisk = stateDir !== null && streamed ? this.stateOnDiskAdapter() : undefined;
+  }
+
+  private stateOnDiskAdapter(): DurableState {
+    return {
+      appliedSeq: () => this.appliedSeq(),
+      sync: () => this.store.flush({ sync: true }),
+      openView: async (chunkBytes: number): Promise<StateView> => {
+        const { seq, chunks } = await this.store.snapshotChunks(chunkBytes);
+        return {
+          seq,
+          next: async () => {
+            const r = await chunks.next();
+            return r.done === true ? null : r.value;
+          },
+          close: async () => void (await chunks.return(undefined)),
+        };
+      },
+      beginInstall: (): StateInstall => {
+        const install = this.store.beginInstall();
+        return {
+          write: async (chunk) => void (await install.write(chunk)),
+          commit: async (minSeq) => {
+            if (install.snapshotIndex() < minSeq) {
+              await install.abort();
+              throw new RangeError(`the state received holds seq ${install.snapshotIndex()}, behind the ${minSeq} wanted`);
+            }
+            await install.commit();
+            return this.appliedSeq();
+          },
+          abort: () => install.abort(),
+        };
+      },
+    };
+  }
 
   /** The state as applied so far (replaced wholesale by reset and restore). */
   get store(): PkiStateStore {
@@ -150,7 +196,7 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
 
   /** On disk: writes the commands applied since the last flush with their `seq`, in one write. */
   flush(): Promise<void> | undefined {
-    return this.stateDir === null ? undefined : this.store.flush({ sync: this.claim?.syncEachFlush ?? true });
+    return this.stateDir === null ? undefined : this.store.flush({ sync: this.streamed || (this.claim?.syncEachFlush ?? true) });
   }
 
   /** The `seq` of the last command in the state (0 before the node started). */
@@ -175,7 +221,12 @@ export class PkiApplication implements TwoTierApplication<PkiApplyResult> {
   private async openStore(): Promise<PkiStateStore> {
     const retain = this.auditRetainEntriesMax === undefined ? {} : { auditRetainEntriesMax: this.auditRetainEntriesMax };
     if (this.stateDir === null) return PkiStateStore.inMemory(retain);
-    this.claim = await claimStateDir(this.stateDir);
-    return PkiStateStore.open(this.stateDir, { writeOnApply: false, ...retain });
+    const claim = await claimStateDir(this.stateDir);
+    const store = await PkiStateStore.open(this.stateDir, { writeOnApply: false, ...retain });
+    // Streamed, every write is synced: what an earlier run left unsynced was recovered by
+    // LevelDB's open (written to synced table files), so nothing is left to answer for.
+    if (this.streamed) await claim.release();
+    else this.claim = claim;
+    return store;
   }
 }
